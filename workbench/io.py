@@ -1,0 +1,143 @@
+"""The input boundary: turn user inputs into lazy polars frames and validate roles.
+
+Every public entry point passes its inputs through here, so errors name the frame, the
+column and the fix, and nothing the user gave is modified (polars frames are immutable;
+pandas and arrow inputs are converted, never written to).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from workbench.errors import InputError, did_you_mean
+from workbench.findings.model import InputSummary
+
+FrameLike = Any  # polars / pandas / pyarrow / duckdb relation / parquet or CSV path or glob
+
+
+def to_lazy(data: FrameLike, *, name: str) -> pl.LazyFrame:
+    """Return ``data`` as a polars LazyFrame.
+
+    Accepts a polars DataFrame or LazyFrame, a pandas DataFrame, a pyarrow Table, a duckdb
+    relation, or a path / glob to parquet or CSV files. ``name`` is used in error messages.
+    """
+    if isinstance(data, pl.LazyFrame):
+        return data
+    if isinstance(data, pl.DataFrame):
+        return data.lazy()
+    if isinstance(data, str | Path):
+        return _scan_path(str(data), name=name)
+    module = type(data).__module__.split(".")[0]
+    if module == "pandas":
+        return pl.from_pandas(data).lazy()
+    if module == "pyarrow":
+        return pl.from_arrow(data).lazy()  # type: ignore[union-attr]
+    if module == "duckdb" and hasattr(data, "pl"):
+        return data.pl().lazy()
+    raise InputError(
+        f"{name}: unsupported input of type {type(data).__name__}. Pass a polars, pandas or pyarrow "
+        "frame, a duckdb relation, or a path to parquet/CSV files."
+    )
+
+
+def _scan_path(path: str, *, name: str) -> pl.LazyFrame:
+    matches = sorted(glob.glob(path)) if any(ch in path for ch in "*?[") else [path]
+    if not matches or not all(Path(m).exists() for m in matches):
+        raise InputError(f"{name}: no file found at {path!r}. Check the path (relative to {Path.cwd()}).")
+    suffixes = {Path(m).suffix.lower() for m in matches}
+    if suffixes <= {".parquet", ".pq"}:
+        return pl.scan_parquet(matches)
+    if suffixes <= {".csv"}:
+        return pl.scan_csv(matches, try_parse_dates=True)
+    raise InputError(f"{name}: cannot read {path!r}; expected .parquet or .csv files, found {sorted(suffixes)}.")
+
+
+def schema_of(lf: pl.LazyFrame, *, name: str) -> pl.Schema:
+    """The frame's schema, turning a lazily failing source into a clear error."""
+    try:
+        return lf.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(f"{name}: could not read the input: {exc}") from exc
+
+
+def require_columns(schema: Mapping[str, Any], roles: Mapping[str, str | None], *, name: str) -> None:
+    """Raise :class:`InputError` naming every missing column, with close-name hints.
+
+    ``roles`` maps a role (e.g. ``"entity"``) to the column given for it; ``None`` is skipped.
+    """
+    problems = []
+    for role, column in roles.items():
+        if column is not None and column not in schema:
+            problems.append(f"{role}={column!r} is not a column of {name}.{did_you_mean(column, schema)}")
+    if problems:
+        problems.append(f"Available columns: {sorted(schema)}")
+        raise InputError(" ".join(problems))
+
+
+def check_time_column(schema: Mapping[str, Any], column: str, *, name: str, role: str) -> pl.DataType:
+    """Check that ``column`` holds datetimes or dates; return its dtype."""
+    dtype = schema[column]
+    if isinstance(dtype, pl.Datetime) or dtype == pl.Date:
+        return dtype
+    hint = ""
+    if dtype == pl.String:
+        hint = f" Parse it first, e.g. pl.col({column!r}).str.to_datetime()."
+    elif dtype.is_numeric():
+        hint = f" If it holds epoch seconds, convert it with pl.from_epoch({column!r})."
+    raise InputError(f"{name}: {role} column {column!r} must be a datetime or date, got {dtype}.{hint}")
+
+
+def check_time_zones(columns: Iterable[tuple[str, str, pl.DataType]]) -> str | None:
+    """Check that time columns are all naive or all time-zone aware.
+
+    ``columns`` yields (frame name, column, dtype). Returns the common time zone (``"UTC"``
+    when aware ones differ, since they are all converted to UTC), or ``None`` when naive.
+    """
+    aware = []
+    naive = []
+    for frame, column, dtype in columns:
+        tz = getattr(dtype, "time_zone", None)
+        (aware if tz else naive).append((frame, column, tz))
+    if aware and naive:
+        a, n = aware[0], naive[0]
+        raise InputError(
+            f"Mixed naive and time-zone-aware timestamps: {n[0]}.{n[1]} is naive but {a[0]}.{a[1]} is in "
+            f"{a[2]}. Make them agree, e.g. pl.col({n[1]!r}).dt.replace_time_zone('UTC') if the naive one is UTC."
+        )
+    if not aware:
+        return None
+    zones = {tz for _, _, tz in aware}
+    return zones.pop() if len(zones) == 1 else "UTC"
+
+
+def as_datetime(column: str, dtype: pl.DataType, time_zone: str | None) -> pl.Expr:
+    """Expression casting a date/datetime column to ``Datetime('us', time_zone)``."""
+    expr = pl.col(column)
+    if dtype == pl.Date:
+        expr = expr.cast(pl.Datetime("us"))
+        if time_zone:
+            expr = expr.dt.replace_time_zone(time_zone)
+        return expr
+    if getattr(dtype, "time_zone", None) and time_zone:
+        expr = expr.dt.convert_time_zone(time_zone)
+    return expr.cast(pl.Datetime("us", time_zone))
+
+
+def summarize_input(lf: pl.LazyFrame, *, name: str) -> InputSummary:
+    """Row count and an order-independent content fingerprint of ``lf`` (one pass)."""
+    schema = schema_of(lf, name=name)
+    if not schema:
+        return InputSummary(name, 0, (), "empty")
+    stats = lf.select(
+        pl.len().alias("rows"),
+        pl.struct(pl.all()).hash(seed=7).cast(pl.UInt64).sum().alias("h"),
+    ).collect()
+    schema_text = ";".join(f"{k}:{v}" for k, v in schema.items())
+    digest = hashlib.sha1(f"{schema_text}|{stats['h'][0]}".encode()).hexdigest()[:16]
+    return InputSummary(name, int(stats["rows"][0]), tuple(schema), f"sha1:{digest}")

@@ -1,0 +1,161 @@
+"""Point-in-time recomputation of declared features and per-row classification.
+
+Every function here takes prepared lazy frames with fixed internal column names and
+returns one row per label row with:
+
+* ``__row``    – the label row index;
+* ``__pit``    – the point-in-time correct value under the rule;
+* ``__status`` – ``ok``, ``future_data``, ``non_asof_join``, ``late_arrival`` or ``feature_mismatch``;
+* ``__lag_s``  – for violations, how far past the prediction time the leaking data lies
+                 (seconds; for late arrivals: when the late row became available);
+* ``__age_s``  – (as-of features) age of the point-in-time snapshot at prediction time.
+
+Prepared inputs:
+  labels: ``__row, __entity, __pt (datetime), __cutoff (datetime), __train``
+  events/snapshots: ``__entity, __time, __avail (>= __time), __x`` (the source column)
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from workbench.leakage.asof import Engine, asof_lookup
+from workbench.leakage.spec import AsOf, PointInTimeRule, Static, WindowAggregate
+
+STATUSES = ("ok", "future_data", "non_asof_join", "late_arrival", "feature_mismatch")
+REL_TOL = 1e-9
+ABS_TOL = 1e-9
+
+
+def same_value(a: pl.Expr, b: pl.Expr, *, numeric: bool) -> pl.Expr:
+    """Null-safe equality; numbers compare within a relative and absolute tolerance."""
+    both_null = a.is_null() & b.is_null()
+    close = (a - b).abs() <= ABS_TOL + REL_TOL * b.abs() if numeric else a == b
+    return both_null | (close.fill_null(False))
+
+
+def _before(col: pl.Expr, rule: PointInTimeRule) -> pl.Expr:
+    cutoff = pl.col("__cutoff")
+    return col <= cutoff if rule.inclusive else col < cutoff
+
+
+def _cumulative(x: pl.Expr, agg: str) -> pl.Expr:
+    if agg in ("sum", "count"):
+        return x.fill_null(0).cum_sum()
+    if agg == "mean":
+        return x.fill_null(0).cum_sum() / x.is_not_null().cast(pl.Float64).cum_sum()
+    if agg == "max":
+        return x.cum_max()
+    return x.cum_min()
+
+
+def _aggregate(x: pl.Expr, agg: str) -> pl.Expr:
+    if agg in ("sum", "count"):
+        return x.sum()
+    return {"mean": x.mean(), "max": x.max(), "min": x.min()}[agg]
+
+
+def recompute_window(labels: pl.LazyFrame, events: pl.LazyFrame, decl: WindowAggregate,
+                     rule: PointInTimeRule) -> pl.LazyFrame:
+    """Recompute a window aggregate for every label row and classify the training value.
+
+    Legal events: same entity, ``time >= prediction_time - window`` (when a window is set),
+    and legal under ``rule``. ``sum``/``count`` of no events is 0 (a null training value is
+    read as 0 for these); ``mean``/``min``/``max`` of no events is null.
+    """
+    t, avail = pl.col("__time"), pl.col("__avail")
+    x = pl.col("__x").cast(pl.Float64)
+    if decl.agg == "count":
+        x = pl.when(t.is_not_null() & pl.col("__x").is_not_null()).then(pl.lit(1.0))
+    joined = labels.join(events, on="__entity", how="inner")
+    if decl.window is not None:
+        joined = joined.filter(t >= pl.col("__pt") - decl.window)
+    by_time = _before(t, rule)
+    legal = by_time & _before(avail, rule) if rule.use_available_time else by_time
+    train = pl.col("__train").first()
+    ordered_x, ordered_t = x.sort_by(t), t.sort_by(t)
+    cumulative = _cumulative(ordered_x, decl.agg)
+    matches_later = same_value(cumulative, train, numeric=True) & (ordered_t >= pl.col("__cutoff").first())
+    grouped = joined.group_by("__row").agg(
+        _aggregate(x.filter(legal), decl.agg).alias("__pit"),
+        _aggregate(x.filter(by_time), decl.agg).alias("__by_time"),
+        (avail - pl.col("__pt")).filter(by_time & ~_before(avail, rule)).max().alias("__late_lag"),
+        ordered_t.filter(matches_later).min().alias("__future_t"),
+    )
+    # Label rows without any event in the window are kept: their aggregate is empty.
+    per_row = labels.select("__row", "__pt", "__train").join(grouped, on="__row", how="left")
+    if decl.agg in ("sum", "count"):
+        per_row = per_row.with_columns(pl.col("__train", "__pit", "__by_time").fill_null(0.0))
+    return _classify(per_row, numeric=True, rule=rule, future_kind="future_data")
+
+
+def recompute_asof(labels: pl.LazyFrame, snapshots: pl.LazyFrame, decl: AsOf, rule: PointInTimeRule,
+                   *, numeric: bool, engine: Engine = "polars") -> pl.LazyFrame:
+    """Look up the as-of snapshot for every label row and classify the training value.
+
+    The legal snapshot is the one with the latest ``time`` among snapshots legal under
+    ``rule`` (with ``use_available_time``: also written before the cutoff, so a backfill
+    written after the prediction is not legal even if its ``time`` is earlier). The
+    training value is a ``non_asof_join`` when it equals a snapshot taken at or after the
+    cutoff, a ``late_arrival`` when it equals the latest snapshot by ``time`` that was
+    written only after the cutoff.
+    """
+    strict = not rule.inclusive
+    snaps = snapshots.select("__entity", "__time", "__avail", "__x")
+    if rule.use_available_time:
+        # In write order, the running latest snapshot time and its value: the legal as-of state.
+        written = (snaps.sort(["__entity", "__avail", "__time"])
+                   .with_columns(pl.col("__time").cum_max().over("__entity").alias("__pit_t"))
+                   .with_columns(pl.when(pl.col("__time") == pl.col("__pit_t")).then(pl.col("__x"))
+                                 .forward_fill().over("__entity").alias("__pit"))
+                   .select("__entity", pl.col("__avail").alias("__pit_key"), "__pit_t", "__pit"))
+    else:
+        written = snaps.select("__entity", pl.col("__time").alias("__pit_key"),
+                               pl.col("__time").alias("__pit_t"), pl.col("__x").alias("__pit"))
+    by_time = snaps.select("__entity", pl.col("__time").alias("__bt_key"),
+                           pl.col("__x").alias("__by_time"), pl.col("__avail").alias("__bt_avail"))
+    base = labels.select("__row", "__entity", "__pt", "__cutoff", "__train")
+    step = asof_lookup(base, written, by="__entity", left_on="__cutoff", right_on="__pit_key",
+                       strict=strict, engine=engine)
+    step = asof_lookup(step, by_time, by="__entity", left_on="__cutoff", right_on="__bt_key",
+                       strict=strict, engine=engine)
+    later_cond = pl.col("__time") >= pl.col("__cutoff") if strict else pl.col("__time") > pl.col("__cutoff")
+    train_cast = pl.col("__train").cast(snapshots.collect_schema()["__x"], strict=False)
+    future = (base.with_columns(train_cast.alias("__x")).drop_nulls("__x")
+              .join(snaps.select("__entity", "__x", "__time"), on=["__entity", "__x"], how="inner")
+              .filter(later_cond).group_by("__row").agg(pl.col("__time").min().alias("__future_t")))
+    per_row = (step.join(future, on="__row", how="left")
+               .with_columns(pl.when(pl.col("__by_time").is_not_null() & (pl.col("__bt_avail") >= pl.col("__pt")))
+                             .then(pl.col("__bt_avail") - pl.col("__pt")).alias("__late_lag"),
+                             (pl.col("__pt") - pl.col("__pit_t")).dt.total_seconds(fractional=True)
+                             .alias("__age_s")))
+    return _classify(per_row, numeric=numeric, rule=rule, future_kind="non_asof_join", keep=["__age_s"])
+
+
+def recompute_static(labels: pl.LazyFrame, attributes: pl.LazyFrame, decl: Static, *,
+                     numeric: bool) -> pl.LazyFrame:
+    """Compare a static attribute with the source (by entity); differences are mismatches."""
+    attrs = attributes.select("__entity", pl.col("__x").alias("__pit")).unique("__entity", keep="last")
+    per_row = (labels.select("__row", "__entity", "__pt", "__train").join(attrs, on="__entity", how="left")
+               .with_columns(pl.col("__pit").alias("__by_time"),
+                             pl.when(pl.lit(False)).then(pl.col("__pt") - pl.col("__pt")).alias("__late_lag"),
+                             pl.when(pl.lit(False)).then(pl.col("__pt")).alias("__future_t")))
+    return _classify(per_row, numeric=numeric, rule=None, future_kind="future_data")
+
+
+def _classify(per_row: pl.LazyFrame, *, numeric: bool, rule: PointInTimeRule | None, future_kind: str,
+              keep: list[str] | None = None) -> pl.LazyFrame:
+    train, pit = pl.col("__train"), pl.col("__pit")
+    differs = ~same_value(train, pit, numeric=numeric)
+    late_possible = rule is not None and rule.use_available_time
+    is_late = differs & same_value(train, pl.col("__by_time"), numeric=numeric) if late_possible else pl.lit(False)
+    is_future = differs & ~is_late & pl.col("__future_t").is_not_null()
+    status = (pl.when(~differs).then(pl.lit("ok"))
+              .when(is_late).then(pl.lit("late_arrival"))
+              .when(is_future).then(pl.lit(future_kind))
+              .otherwise(pl.lit("feature_mismatch")))
+    future_lag = pl.col("__future_t") - pl.col("__pt")
+    lag = (pl.when(is_late).then(pl.col("__late_lag").dt.total_seconds(fractional=True))
+           .when(is_future).then(future_lag.dt.total_seconds(fractional=True)))
+    return per_row.select("__row", pit.alias("__pit"), status.alias("__status"), lag.alias("__lag_s"),
+                          *(keep or []))

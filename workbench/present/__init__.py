@@ -1,0 +1,1 @@
+"""Presentation: render results (HTML, text). Never computes statistics."""

@@ -1,0 +1,49 @@
+"""Self-contained, small HTML for a :class:`CheckResult` (the notebook repr and report file)."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workbench.findings.model import CheckResult
+
+_COLORS = {"critical": "#b3261e", "warning": "#9a6700", "info": "#475569"}
+_STYLE = (
+    "<style>.wb-result{font-family:system-ui,sans-serif;font-size:13px;max-width:1100px}"
+    ".wb-result table{border-collapse:collapse;width:100%}.wb-result td,.wb-result th{border-bottom:1px solid #ddd;"
+    "padding:4px 6px;text-align:left;vertical-align:top}.wb-sev{font-weight:600;text-transform:uppercase;"
+    "font-size:11px}.wb-muted{color:#64748b}</style>"
+)
+
+
+def result_html(result: CheckResult, *, max_findings: int = 50) -> str:
+    """Findings table with severity, subject, message and suggestion; inputs and rule below."""
+    rows = []
+    for f in result.findings[:max_findings]:
+        color = _COLORS[f.severity]
+        rows.append(
+            f"<tr><td class='wb-sev' style='color:{color}'>{escape(f.severity)}</td>"
+            f"<td><code>{escape(f.kind)}</code></td><td>{escape(f.subject)}</td>"
+            f"<td>{escape(f.message)}<div class='wb-muted'>{escape(f.suggestion)}</div></td></tr>"
+        )
+    more = len(result.findings) - max_findings
+    if more > 0:
+        rows.append(f"<tr><td colspan=4 class='wb-muted'>… {more} more (see result.findings)</td></tr>")
+    if not rows:
+        rows.append("<tr><td colspan=4>No findings.</td></tr>")
+    inputs = ", ".join(f"{escape(i.name)} ({i.rows:,} rows)" for i in result.inputs)
+    rule = result.parameters.get("rule", {})
+    rule_text = f"<div class='wb-muted'>Point-in-time rule: {escape(rule['statement'])}</div>" if rule else ""
+    return (
+        f"{_STYLE}<div class='wb-result'><h4>{escape(result.check)}: {len(result.findings)} finding(s)</h4>"
+        "<table><thead><tr><th>severity</th><th>kind</th><th>subject</th><th>finding</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        f"<div class='wb-muted'>Inputs: {inputs}</div>{rule_text}</div>"
+    )
+
+
+def result_page(result: CheckResult) -> str:
+    """A standalone HTML page (works offline) for the result."""
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>workbench {escape(result.check)}</title>"
+            f"</head><body>{result_html(result, max_findings=10_000)}</body></html>")

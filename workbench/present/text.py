@@ -1,0 +1,21 @@
+"""Plain-text summary of a :class:`CheckResult` for terminals and logs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workbench.findings.model import CheckResult
+
+
+def result_text(result: CheckResult) -> str:
+    """One line per finding, most severe first, then the inputs and parameters that matter."""
+    lines = [f"{result.check}: {len(result.findings)} finding(s)"]
+    for f in result.findings:
+        lines.append(f"  [{f.severity.upper():8}] {f.kind:22} {f.subject}: {f.message}")
+        lines.append(f"  {'':10} {'':22} -> {f.suggestion}")
+    lines.append("inputs: " + ", ".join(f"{i.name} ({i.rows:,} rows, {i.fingerprint})" for i in result.inputs))
+    rule = result.parameters.get("rule")
+    if rule:
+        lines.append(f"point-in-time rule: {rule['statement']}")
+    return "\n".join(lines)

@@ -1,0 +1,48 @@
+"""Statistics computed from small summaries (counts, histograms) with numpy/scipy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats as st
+
+
+def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion ``k / n``; ``(nan, nan)`` when ``n == 0``."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    z = st.norm.ppf(0.5 + confidence / 2)
+    p = k / n
+    denom = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def auc_from_counts(positives: np.ndarray, negatives: np.ndarray) -> float:
+    """ROC AUC of a score from per-value counts.
+
+    ``positives[i]`` and ``negatives[i]`` count the positive and negative rows whose score
+    falls in the i-th group, groups ordered by increasing score. Ties within a group count
+    one half (the Mann-Whitney convention), so exact values give the exact AUC.
+    """
+    pos = np.asarray(positives, dtype=float)
+    neg = np.asarray(negatives, dtype=float)
+    n_pos, n_neg = pos.sum(), neg.sum()
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    neg_below = np.cumsum(neg) - neg
+    return float((pos * (neg_below + 0.5 * neg)).sum() / (n_pos * n_neg))
+
+
+def auc_interval(auc: float, n_pos: int, n_neg: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Hanley–McNeil normal interval for an AUC estimate."""
+    if n_pos == 0 or n_neg == 0 or math.isnan(auc):
+        return (math.nan, math.nan)
+    q1 = auc / (2 - auc)
+    q2 = 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (n_pos * n_neg)
+    z = st.norm.ppf(0.5 + confidence / 2)
+    half = z * math.sqrt(max(var, 0.0))
+    return (max(0.0, auc - half), min(1.0, auc + half))
