@@ -138,7 +138,8 @@ def generate() -> dict:
              .filter(((pl.col("split") == "test") & (pl.col("prediction_time") >= cut))
                      | ((pl.col("split") == "train") & (pl.col("prediction_time") < cut - dt.timedelta(days=30))))
              .select("customer_id", "prediction_time", "churned", "split", "spend_90d", "txn_count_30d",
-                     "support_tickets", "region", "plan", pl.col("total_spend_pit").alias("total_spend"),
+                     pl.when(pl.col("support_age") <= STALE_AFTER_TTL).then(pl.col("support_tickets"))
+                     .alias("support_tickets"), "region", "plan", pl.col("total_spend_pit").alias("total_spend"),
                      pl.col("balance_pit").alias("balance"), pl.col("txn_count_7d_pit").alias("txn_count_7d")))
 
     # Planted truth, computed from the numpy values above (row order = careless training order).

@@ -65,7 +65,9 @@ def _asof_duckdb(left: pl.LazyFrame, right: pl.LazyFrame, *, by: str, left_on: s
             f"SELECT l.*, {select_right} FROM l ASOF LEFT JOIN r "
             f'ON l."{by}" = r."{by}" AND l."{left_on}" {op} r."{right_on}"'
         )
-        out = con.execute(sql).pl()
+        out = con.sql(sql).pl()
     finally:
         con.close()
-    return out.lazy()
+    # duckdb renames time zones (UTC -> Etc/UTC) and may widen types: restore the inputs' dtypes.
+    expected = {**dict(left_df.schema), **{c: right_df.schema[c] for c in right_cols}}
+    return out.cast({c: expected[c] for c in out.columns if c in expected}).lazy()

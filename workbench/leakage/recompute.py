@@ -129,7 +129,12 @@ def recompute_asof(labels: pl.LazyFrame, snapshots: pl.LazyFrame, decl: AsOf, ru
                              .then(pl.col("__bt_avail") - pl.col("__pt")).alias("__late_lag"),
                              (pl.col("__pt") - pl.col("__pit_t")).dt.total_seconds(fractional=True)
                              .alias("__age_s")))
-    return _classify(per_row, numeric=numeric, rule=rule, future_kind="non_asof_join", keep=["__age_s"])
+    # Under a TTL, a missing training value is correct where the as-of snapshot has expired.
+    expired = None
+    if decl.ttl is not None:
+        expired = pl.col("__age_s").is_null() | (pl.col("__age_s") > decl.ttl.total_seconds())
+    return _classify(per_row, numeric=numeric, rule=rule, future_kind="non_asof_join", keep=["__age_s"],
+                     null_ok=expired)
 
 
 def recompute_static(labels: pl.LazyFrame, attributes: pl.LazyFrame, decl: Static, *,
@@ -144,9 +149,11 @@ def recompute_static(labels: pl.LazyFrame, attributes: pl.LazyFrame, decl: Stati
 
 
 def _classify(per_row: pl.LazyFrame, *, numeric: bool, rule: PointInTimeRule | None, future_kind: str,
-              keep: list[str] | None = None) -> pl.LazyFrame:
+              keep: list[str] | None = None, null_ok: pl.Expr | None = None) -> pl.LazyFrame:
     train, pit = pl.col("__train"), pl.col("__pit")
     differs = ~same_value(train, pit, numeric=numeric)
+    if null_ok is not None:
+        differs = differs & ~(train.is_null() & null_ok)
     late_possible = rule is not None and rule.use_available_time
     is_late = differs & same_value(train, pl.col("__by_time"), numeric=numeric) if late_possible else pl.lit(False)
     is_future = differs & ~is_late & pl.col("__future_t").is_not_null()

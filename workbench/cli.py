@@ -1,0 +1,122 @@
+"""The ``workbench`` command line.
+
+Exit status of ``workbench audit leakage``: 0 no finding at or above ``--fail-on``; 1 at
+least one; 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+from workbench.findings.model import SEVERITY_RANK
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep its message format
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="workbench", description="ML reliability workbench: audits and monitors for models.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    schema = sub.add_parser("schema", help="print a JSON Schema shipped with the package")
+    schema.add_argument("name", choices=["findings"], help="which schema")
+
+    audit = sub.add_parser("audit", help="run an audit")
+    audit_sub = audit.add_subparsers(dest="audit", metavar="AUDIT", parser_class=_Parser)
+    leak = audit_sub.add_parser(
+        "leakage", help="point-in-time leakage audit of a training set",
+        description="Audit a training set for point-in-time leakage. Give --config (YAML/JSON), or --training "
+                    "with --entity and --prediction-time for the checks that need no declarations (split, "
+                    "duplicates, target proxy, feature timestamps). Flags override the config.")
+    leak.add_argument("--config", type=Path, help="YAML/JSON declaration of inputs, sources and features")
+    leak.add_argument("--training", help="training set (parquet/CSV path or glob)")
+    leak.add_argument("--entity", help="entity key column")
+    leak.add_argument("--prediction-time", help="prediction time column")
+    leak.add_argument("--target", help="label column")
+    leak.add_argument("--split", help="split column (values --train-value / --test-value)")
+    leak.add_argument("--train-value", help="split value of training rows (default 'train')")
+    leak.add_argument("--test-value", help="split value of test rows (default 'test')")
+    leak.add_argument("--feature-timestamp", action="append", default=[], metavar="FEATURE=COLUMN",
+                      help="a training column holding the time FEATURE was observed (repeatable)")
+    leak.add_argument("--engine", choices=["polars", "duckdb"], help="engine for as-of joins (default polars)")
+    leak.add_argument("--out", type=Path, help="write the findings JSON here")
+    leak.add_argument("--report", type=Path, help="write a standalone HTML report here")
+    leak.add_argument("--fail-on", choices=[*SEVERITY_RANK, "none"], default="critical",
+                      help="exit 1 if a finding is at least this severe (default: critical; 'none' never)")
+    leak.add_argument("--quiet", action="store_true", help="print only the one-line verdict")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    if args.command == "schema":
+        from workbench.findings.schema import findings_schema
+
+        print(json.dumps(findings_schema(), indent=2))
+        return EXIT_OK
+    if args.command == "audit" and args.audit == "leakage":
+        try:
+            return _audit_leakage(args)
+        except WorkbenchError as exc:
+            print(f"workbench audit leakage: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    parser.parse_args([args.command, "--help"])
+    return EXIT_USAGE
+
+
+def _audit_leakage(args: argparse.Namespace) -> int:
+    from workbench.errors import ConfigError
+    from workbench.leakage.audit import audit_leakage
+    from workbench.leakage.config import load_audit_config
+    from workbench.present.html import result_page
+    from workbench.present.text import result_text
+
+    kwargs = load_audit_config(args.config) if args.config else {}
+    flags = {"training": args.training, "entity": args.entity, "prediction_time": args.prediction_time,
+             "target": args.target, "split": args.split, "train_value": args.train_value,
+             "test_value": args.test_value, "engine": args.engine}
+    kwargs.update({k: v for k, v in flags.items() if v is not None})
+    for item in args.feature_timestamp:
+        feature, sep, column = item.partition("=")
+        if not sep or not feature or not column:
+            raise ConfigError(f"--feature-timestamp expects FEATURE=COLUMN, got {item!r}.")
+        kwargs.setdefault("feature_timestamps", {})[feature] = column
+    missing = [f"--{k.replace('_', '-')}" for k in ("training", "entity", "prediction_time") if k not in kwargs]
+    if missing:
+        raise ConfigError(f"missing {', '.join(missing)} (or give them in --config).")
+    training = kwargs.pop("training")
+    result = audit_leakage(training, **kwargs)
+
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        result.to_json(str(args.out))
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(result_page(result), encoding="utf-8")
+    failing = () if args.fail_on == "none" else result.at_least(args.fail_on)
+    if not args.quiet:
+        print(result_text(result))
+        for label, path in (("findings", args.out), ("report", args.report)):
+            if path:
+                print(f"{label} written to {path}")
+    verdict = f"FAIL: {len(failing)} finding(s) at or above {args.fail_on}" if failing else \
+        f"PASS: no finding at or above {args.fail_on}"
+    print(verdict)
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

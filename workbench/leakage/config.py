@@ -1,0 +1,106 @@
+"""Read a leakage audit declaration from YAML or JSON.
+
+Relative paths are resolved against the config file's folder. Example::
+
+    training: training.parquet
+    entity: customer_id
+    prediction_time: prediction_time
+    target: churned
+    split: split                      # optional; values 'train' / 'test' unless given
+    sources:
+      transactions: {path: transactions.parquet, entity: customer_id,
+                     time: event_time, available_time: ingested_at}
+    features:
+      spend_90d: {window: transactions, column: amount, agg: sum, over: 90d}
+      balance:   {asof: snapshots, column: balance, ttl: 14d}
+      region:    {static: customers, column: region}
+    feature_timestamps: {credit_score: credit_score_time}
+    rule: {inclusive: false, embargo: 0s, use_available_time: true}
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workbench.errors import ConfigError, did_you_mean
+from workbench.leakage.spec import FeatureDecl, Source, asof, make_rule, static, window
+
+TOP_KEYS = ("training", "entity", "prediction_time", "target", "split", "train_value", "test_value", "sources",
+            "features", "feature_timestamps", "rule", "proxy_auc", "engine")
+SOURCE_KEYS = ("path", "entity", "time", "available_time")
+RULE_KEYS = ("inclusive", "embargo", "use_available_time")
+FEATURE_FORMS = {"window": ("column", "agg", "over"), "asof": ("column", "ttl"), "static": ("column",)}
+
+
+def load_audit_config(path: str | Path) -> dict[str, Any]:
+    """Return keyword arguments for :func:`audit_leakage` (``training`` included) from a file."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {str(path)!r} not found.")
+    try:
+        raw = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML/JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level.")
+    return config_to_kwargs(raw, base=path.parent)
+
+
+def config_to_kwargs(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
+    """Turn a parsed config mapping into :func:`audit_leakage` keyword arguments."""
+    _known(raw, TOP_KEYS, "config")
+    for key in ("training", "entity", "prediction_time"):
+        if key not in raw:
+            raise ConfigError(f"config: '{key}' is required.")
+    kwargs: dict[str, Any] = {k: raw[k] for k in TOP_KEYS if k in raw and k not in ("sources", "features", "rule")}
+    kwargs["training"] = _resolve(raw["training"], base)
+    kwargs["sources"] = {name: _source(name, spec, base) for name, spec in (raw.get("sources") or {}).items()}
+    kwargs["features"] = {name: _feature(name, spec) for name, spec in (raw.get("features") or {}).items()}
+    if "rule" in raw:
+        rule = raw["rule"] or {}
+        _known(rule, RULE_KEYS, "rule")
+        kwargs["rule"] = make_rule(**rule)
+    return kwargs
+
+
+def _known(mapping: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(mapping).__name__}.")
+    for key in mapping:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key {key!r}.{did_you_mean(key, allowed)} Allowed: {list(allowed)}.")
+
+
+def _resolve(value: str, base: Path) -> str:
+    p = Path(value)
+    return str(p if p.is_absolute() else base / p)
+
+
+def _source(name: str, spec: dict[str, Any], base: Path) -> Source:
+    _known(spec, SOURCE_KEYS, f"sources.{name}")
+    if "path" not in spec or "entity" not in spec:
+        raise ConfigError(f"sources.{name}: 'path' and 'entity' are required.")
+    return Source(_resolve(spec["path"], base), entity=spec["entity"], time=spec.get("time"),
+                  available_time=spec.get("available_time"))
+
+
+def _feature(name: str, spec: dict[str, Any]) -> FeatureDecl:
+    where = f"features.{name}"
+    forms = [f for f in FEATURE_FORMS if f in (spec or {})]
+    if len(forms) != 1:
+        raise ConfigError(f"{where}: give exactly one of {list(FEATURE_FORMS)} naming its source, e.g. "
+                          "{window: transactions, column: amount, agg: sum, over: 90d}.")
+    form = forms[0]
+    _known(spec, (form, *FEATURE_FORMS[form]), where)
+    source = spec[form]
+    if form == "window":
+        return window(source, spec.get("column"), agg=spec.get("agg", "sum"), window=spec.get("over"))
+    if "column" not in spec:
+        raise ConfigError(f"{where}: 'column' is required for {form} features.")
+    if form == "asof":
+        return asof(source, spec["column"], ttl=spec.get("ttl"))
+    return static(source, spec["column"])
