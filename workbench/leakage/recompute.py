@@ -75,7 +75,9 @@ def recompute_window(labels: pl.LazyFrame, events: pl.LazyFrame, decl: WindowAgg
     train = pl.col("__train").first()
     ordered_x, ordered_t = x.sort_by(t), t.sort_by(t)
     cumulative = _cumulative(ordered_x, decl.agg)
-    matches_later = same_value(cumulative, train, numeric=True) & (ordered_t >= pl.col("__cutoff").first())
+    # A later cutoff includes every event tied at its time: only test prefixes ending a tie group.
+    matches_later = (same_value(cumulative, train, numeric=True) & ordered_t.is_last_distinct()
+                     & (ordered_t >= pl.col("__cutoff").first()))
     grouped = joined.group_by("__row").agg(
         _aggregate(x.filter(legal), decl.agg).alias("__pit"),
         _aggregate(x.filter(by_time), decl.agg).alias("__by_time"),
@@ -101,18 +103,20 @@ def recompute_asof(labels: pl.LazyFrame, snapshots: pl.LazyFrame, decl: AsOf, ru
     written only after the cutoff.
     """
     strict = not rule.inclusive
+    # Ties: the latest time wins, then the latest available time, then the last row given.
     snaps = snapshots.select("__entity", "__time", "__avail", "__x")
+    by_time_order = snaps.sort(["__entity", "__time", "__avail"], maintain_order=True)
     if rule.use_available_time:
         # In write order, the running latest snapshot time and its value: the legal as-of state.
-        written = (snaps.sort(["__entity", "__avail", "__time"])
+        written = (snaps.sort(["__entity", "__avail", "__time"], maintain_order=True)
                    .with_columns(pl.col("__time").cum_max().over("__entity").alias("__pit_t"))
                    .with_columns(pl.when(pl.col("__time") == pl.col("__pit_t")).then(pl.col("__x"))
                                  .forward_fill().over("__entity").alias("__pit"))
                    .select("__entity", pl.col("__avail").alias("__pit_key"), "__pit_t", "__pit"))
     else:
-        written = snaps.select("__entity", pl.col("__time").alias("__pit_key"),
-                               pl.col("__time").alias("__pit_t"), pl.col("__x").alias("__pit"))
-    by_time = snaps.select("__entity", pl.col("__time").alias("__bt_key"),
+        written = by_time_order.select("__entity", pl.col("__time").alias("__pit_key"),
+                                       pl.col("__time").alias("__pit_t"), pl.col("__x").alias("__pit"))
+    by_time = by_time_order.select("__entity", pl.col("__time").alias("__bt_key"),
                            pl.col("__x").alias("__by_time"), pl.col("__avail").alias("__bt_avail"))
     base = labels.select("__row", "__entity", "__pt", "__cutoff", "__train")
     step = asof_lookup(base, written, by="__entity", left_on="__cutoff", right_on="__pit_key",
@@ -125,8 +129,7 @@ def recompute_asof(labels: pl.LazyFrame, snapshots: pl.LazyFrame, decl: AsOf, ru
               .join(snaps.select("__entity", "__x", "__time"), on=["__entity", "__x"], how="inner")
               .filter(later_cond).group_by("__row").agg(pl.col("__time").min().alias("__future_t")))
     per_row = (step.join(future, on="__row", how="left")
-               .with_columns(pl.when(pl.col("__by_time").is_not_null() & (pl.col("__bt_avail") >= pl.col("__pt")))
-                             .then(pl.col("__bt_avail") - pl.col("__pt")).alias("__late_lag"),
+               .with_columns((pl.col("__bt_avail") - pl.col("__pt")).alias("__late_lag"),
                              (pl.col("__pt") - pl.col("__pit_t")).dt.total_seconds(fractional=True)
                              .alias("__age_s")))
     # Under a TTL, a missing training value is correct where the as-of snapshot has expired.
