@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from workbench.leakage import audit_leakage
+from workbench.leakage.config import load_audit_config
+
+ROOT = Path(__file__).resolve().parents[1]
+CHURN = ROOT / "sample_data" / "churn"
+
+
+@pytest.fixture(scope="session")
+def planted() -> dict:
+    return json.loads((CHURN / "planted.json").read_text())
+
+
+def run_config(name: str, **overrides):
+    kwargs = load_audit_config(CHURN / name)
+    kwargs.update(overrides)
+    return audit_leakage(kwargs.pop("training"), **kwargs)
+
+
+@pytest.fixture(scope="session")
+def churn_result():
+    return run_config("audit.yaml")
+
+
+@pytest.fixture(scope="session")
+def clean_result():
+    return run_config("audit_clean.yaml")

@@ -1,0 +1,33 @@
+"""Statistics against independent implementations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats as st
+from sklearn.metrics import roc_auc_score
+
+from workbench.stats import auc_from_counts, auc_interval, wilson_interval
+
+
+@pytest.mark.parametrize("k,n", [(0, 10), (3, 10), (10, 10), (57, 4739), (1, 1_000_000)])
+def test_wilson_interval_matches_scipy(k, n):
+    expected = st.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert wilson_interval(k, n) == pytest.approx((expected.low, expected.high), abs=1e-12)
+
+
+def test_auc_from_counts_matches_scikit_learn_with_ties():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2000)
+    score = rng.integers(0, 7, 2000) + y  # many ties
+    values = np.unique(score)
+    pos = np.array([((score == v) & (y == 1)).sum() for v in values])
+    neg = np.array([((score == v) & (y == 0)).sum() for v in values])
+    assert auc_from_counts(pos, neg) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+
+
+def test_auc_interval_contains_estimate_and_shrinks_with_n():
+    lo1, hi1 = auc_interval(0.8, 50, 50)
+    lo2, hi2 = auc_interval(0.8, 5000, 5000)
+    assert lo1 < lo2 < 0.8 < hi2 < hi1
+    assert np.isnan(auc_interval(0.8, 0, 10)[0])
