@@ -1,0 +1,91 @@
+"""``LeakageAuditWidget``: explore a leakage audit result in a notebook.
+
+Shows the findings table, a feature picker with that feature's lag histogram and leaking
+example rows, and the lateness of each source. Everything is read from the result's
+tables; nothing is recomputed.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+import polars as pl
+
+from workbench.findings.model import CheckResult
+from workbench.present.figures import lag_figure, lateness_figure
+from workbench.present.html import result_html
+
+
+class LeakageAuditWidget:
+    """Interactive view of a leakage :class:`CheckResult` (needs ipywidgets, plotly, anywidget)."""
+
+    def __init__(self, result: CheckResult) -> None:
+        if result.check != "leakage":
+            raise ValueError(f"LeakageAuditWidget shows leakage results, got a {result.check!r} result.")
+        import ipywidgets as w
+        import plotly.graph_objects as go
+
+        self.result = result
+        self.features = self._leaky_features()
+        self.picker = w.Dropdown(options=self.features, description="feature",
+                                 value=self.features[0] if self.features else None)
+        self.lag_plot = go.FigureWidget(lag_figure(result, self.picker.value or ""))
+        self.examples = w.HTML()
+        self.picker.observe(self._on_pick, names="value")
+        self._show(self.picker.value)
+        header = w.HTML(result_html(result))
+        sections: list[Any] = [header]
+        if self.features:
+            sections += [w.HTML("<h4>Leaking rows by feature</h4>"), self.picker, self.lag_plot, self.examples]
+        if result.to_polars("lateness_histogram").height:
+            sections += [w.HTML("<h4>Late-arriving data</h4>"), go.FigureWidget(lateness_figure(result))]
+        self.widget = w.VBox(sections)
+
+    @classmethod
+    def from_result(cls, result: CheckResult) -> LeakageAuditWidget:
+        return cls(result)
+
+    def _leaky_features(self) -> list[str]:
+        examples = self.result.to_polars("examples")
+        hist = self.result.to_polars("lag_histogram")
+        names = examples["feature"].to_list() if examples.height else []
+        names += hist["feature"].to_list() if hist.height else []
+        return list(dict.fromkeys(names))
+
+    def _on_pick(self, change: dict[str, Any]) -> None:
+        self._show(change["new"])
+
+    def _show(self, feature: str | None) -> None:
+        if feature is None:
+            return
+        fresh = lag_figure(self.result, feature)
+        with self.lag_plot.batch_update():
+            self.lag_plot.data = ()
+            for trace in fresh.data:
+                self.lag_plot.add_trace(trace)
+            self.lag_plot.layout.title = fresh.layout.title
+        self.examples.value = examples_html(self.result, feature)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def examples_html(result: CheckResult, feature: str, limit: int = 20) -> str:
+    """HTML table of a feature's leaking example rows from the result."""
+    ex = result.to_polars("examples")
+    rows = ex.filter(pl.col("feature") == feature).head(limit) if ex.height else ex
+    if rows.height == 0:
+        return "<p>No example rows recorded for this feature.</p>"
+    cols = ["kind", "entity", "prediction_time", "training_value", "point_in_time_value", "lag_hours"]
+    head = "".join(f"<th>{c}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(_fmt(r[c]))}</td>" for c in cols) + "</tr>" for r in rows.iter_rows(named=True)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return "" if value is None else str(value)
