@@ -150,8 +150,7 @@ def test_pandas_arrow_and_duckdb_inputs_give_the_same_findings():
     base = [f.to_dict() for f in _audit(_training()).findings]
     assert [f.to_dict() for f in _audit(_training().to_pandas()).findings] == base
     assert [f.to_dict() for f in _audit(_training().to_arrow()).findings] == base
-    df = _training()
-    rel = duckdb.sql("select * from df")
+    rel = duckdb.from_arrow(_training().to_arrow())
     assert [f.to_dict() for f in _audit(rel).findings] == base
 
 
