@@ -15,6 +15,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from workbench.leakage.cumulative import recompute_window_cumulative
 from workbench.leakage.recompute import recompute_asof, recompute_window
 from workbench.leakage.spec import AsOf, PointInTimeRule, WindowAggregate
 
@@ -139,6 +140,23 @@ def test_window_recomputation_matches_brute_force(events, labels_rows, agg, wind
     decl = WindowAggregate("src", "x", agg, None if window is None else window * H)
     lab = lab.with_columns((pl.col("__pt") - rule.embargo).alias("__cutoff"))
     got = recompute_window(lab.lazy(), ev.lazy(), decl, rule).collect()
+    expected = [ref_window(events, e, pt, tr, agg, window, rule)
+                for (e, pt, *_), tr in zip(labels_rows, trains, strict=True)]
+    _check(got, expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=events_st, labels_rows=labels_st, agg=st.sampled_from(["sum", "count"]),
+       window=st.sampled_from([None, 1, 5, 12]), rule=rule_st, engine=st.sampled_from(["polars", "duckdb"]))
+def test_cumulative_window_method_matches_brute_force(events, labels_rows, agg, window, rule, engine):
+    def reference(ent, pt, r):
+        return ref_window(events, ent, pt, None, agg, window, r)[0]
+
+    trains = _train_values(labels_rows, reference)
+    ev, lab = _frames(events, labels_rows, trains)
+    decl = WindowAggregate("src", "x", agg, None if window is None else window * H)
+    lab = lab.with_columns((pl.col("__pt") - rule.embargo).alias("__cutoff"))
+    got = recompute_window_cumulative(lab.lazy(), ev.lazy(), decl, rule, engine=engine).collect()
     expected = [ref_window(events, e, pt, tr, agg, window, rule)
                 for (e, pt, *_), tr in zip(labels_rows, trains, strict=True)]
     _check(got, expected)

@@ -20,7 +20,7 @@ from workbench.io import (
     summarize_input,
     to_lazy,
 )
-from workbench.leakage import checks
+from workbench.leakage import checks, cumulative
 from workbench.leakage.asof import ENGINES, Engine, asof_lookup
 from workbench.leakage.recompute import recompute_asof, recompute_static, recompute_window
 from workbench.leakage.spec import AsOf, FeatureDecl, PointInTimeRule, Source, Static, WindowAggregate
@@ -336,7 +336,10 @@ def _recompute(decl: FeatureDecl, name: str, labels: pl.DataFrame, values: pl.Se
             raise InputError(f"feature {name!r} is declared as {decl.describe()} but its training column is "
                              f"{values.dtype}, not numeric.")
         lab = labels.lazy().with_columns(values.cast(pl.Float64).alias("__train"))
-        per_row = recompute_window(lab, prepared, decl, rule).collect()
+        if cumulative.supports(decl, prepared):
+            per_row = cumulative.recompute_window_cumulative(lab, prepared, decl, rule, engine=engine).collect()
+        else:
+            per_row = recompute_window(lab, prepared, decl, rule).collect()
         return per_row.sort("__row"), None
     x_dtype = src_schema[decl.column]
     lab = labels.lazy().with_columns(values.cast(x_dtype, strict=False).alias("__train"))
