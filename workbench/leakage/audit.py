@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,12 +100,24 @@ def audit_leakage(
     feature_rows: list[dict[str, Any]] = []
     status_rows: list[dict[str, str]] = []
     lineage: dict[str, str] = {}
+    sorted_sources: dict[str, cumulative.SortedEvents] = {}
+
+    def sorted_events(src_name: str) -> cumulative.SortedEvents:
+        """Each event source is read and sorted once, for every feature and the lateness profile."""
+        if src_name not in sorted_sources:
+            source, src_lf, src_schema = prep.sources[src_name]
+            columns = sorted({d.column for d in features.values() if isinstance(d, WindowAggregate)
+                              and d.source == src_name and d.column})
+            sorted_sources[src_name] = cumulative.SortedEvents.build(
+                _event_frame(source, src_lf, src_schema, labels, tz, columns))
+        return sorted_sources[src_name]
 
     # 1. recompute and compare each declared feature
     for name, decl in features.items():
         source, src_lf, src_schema = prep.sources[decl.source]
         values = prep.training.select(pl.col(name)).collect().to_series()
-        per_row, age = _recompute(decl, name, labels, values, source, src_lf, src_schema, rule, tz, engine)
+        per_row, age = _recompute(decl, name, labels, values, source, src_lf, src_schema, rule, tz, engine,
+                                  sorted_events)
         shown = display.with_columns(values.alias("value"))
         f, h, e = checks.violation_findings(name, decl.describe(), rule.describe(), per_row, shown,
                                             max_examples=max_examples)
@@ -145,10 +157,10 @@ def audit_leakage(
 
     # 3. late-arriving data profile
     lateness_tables, lateness_hists = [], []
-    for src_name, (source, src_lf, src_schema) in prep.sources.items():
+    for src_name, (source, _, _) in prep.sources.items():
         if source.time is None or source.available_time is None:
             continue
-        f, table, hist = _lateness(src_name, source, src_lf, src_schema, labels, rule, tz, engine)
+        f, table, hist = _lateness(src_name, sorted_events(src_name), labels, rule, engine)
         findings.append(f)
         lateness_tables.append(table)
         lateness_hists.append(hist)
@@ -315,9 +327,22 @@ def _binary_target(lf: pl.LazyFrame, target: str, dtype: pl.DataType) -> tuple[b
 
 # -- per-feature recomputation -------------------------------------------------------------------
 
+def _event_frame(source: Source, src_lf: pl.LazyFrame, src_schema: pl.Schema, labels: pl.DataFrame,
+                 tz: str | None, columns: list[str]) -> pl.LazyFrame:
+    """A source's ``columns`` with ``__entity, __time, __avail`` (available time never before the time)."""
+    assert source.time is not None
+    t = as_datetime(source.time, src_schema[source.time], tz)
+    avail = t if source.available_time is None else pl.max_horizontal(
+        t, as_datetime(source.available_time, src_schema[source.available_time], tz))
+    return src_lf.with_columns(pl.col(source.entity).cast(labels.schema["__entity"]).alias("__entity"),
+                               t.alias("__time"), avail.alias("__avail")).select("__entity", "__time", "__avail",
+                                                                                 *columns)
+
+
 def _recompute(decl: FeatureDecl, name: str, labels: pl.DataFrame, values: pl.Series, source: Source,
                src_lf: pl.LazyFrame, src_schema: pl.Schema, rule: PointInTimeRule, tz: str | None,
-               engine: Engine) -> tuple[pl.DataFrame, pl.Series | None]:
+               engine: Engine, sorted_events: Callable[[str], cumulative.SortedEvents]
+               ) -> tuple[pl.DataFrame, pl.Series | None]:
     src_entity = pl.col(source.entity).cast(labels.schema["__entity"])
     if isinstance(decl, Static):
         x_dtype = src_schema[decl.column]
@@ -325,22 +350,21 @@ def _recompute(decl: FeatureDecl, name: str, labels: pl.DataFrame, values: pl.Se
         attrs = src_lf.select(src_entity.alias("__entity"), pl.col(decl.column).alias("__x"))
         per_row = recompute_static(lab, attrs, decl, numeric=x_dtype.is_numeric()).collect()
         return per_row.sort("__row"), None
-    t = as_datetime(source.time, src_schema[source.time], tz)
-    avail = t if source.available_time is None else pl.max_horizontal(
-        t, as_datetime(source.available_time, src_schema[source.available_time], tz))
-    col = decl.column if decl.column is not None else source.time
-    prepared = src_lf.select(src_entity.alias("__entity"), t.alias("__time"), avail.alias("__avail"),
-                             pl.col(col).alias("__x"))
     if isinstance(decl, WindowAggregate):
         if not (values.dtype.is_numeric() or values.dtype == pl.Null):
             raise InputError(f"feature {name!r} is declared as {decl.describe()} but its training column is "
                              f"{values.dtype}, not numeric.")
         lab = labels.lazy().with_columns(values.cast(pl.Float64).alias("__train"))
-        if cumulative.supports(decl, prepared):
-            per_row = cumulative.recompute_window_cumulative(lab, prepared, decl, rule, engine=engine).collect()
+        events = sorted_events(decl.source)
+        column = decl.column or "__time"
+        if cumulative.supports(decl, events.by_time, column):
+            per_row = cumulative.recompute_window_cumulative(lab, events, decl, rule, engine=engine,
+                                                             column=column).collect()
         else:
+            prepared = events.by_time.lazy().select("__entity", "__time", "__avail", pl.col(column).alias("__x"))
             per_row = recompute_window(lab, prepared, decl, rule).collect()
         return per_row.sort("__row"), None
+    prepared = _event_frame(source, src_lf, src_schema, labels, tz, [decl.column]).rename({decl.column: "__x"})
     x_dtype = src_schema[decl.column]
     lab = labels.lazy().with_columns(values.cast(x_dtype, strict=False).alias("__train"))
     per_row = recompute_asof(lab, prepared, decl, rule, numeric=x_dtype.is_float(), engine=engine).collect()
@@ -350,26 +374,21 @@ def _recompute(decl: FeatureDecl, name: str, labels: pl.DataFrame, values: pl.Se
 
 # -- lateness, split, duplicates -----------------------------------------------------------------
 
-def _lateness(src_name: str, source: Source, src_lf: pl.LazyFrame, src_schema: pl.Schema, labels: pl.DataFrame,
-              rule: PointInTimeRule, tz: str | None, engine: Engine) -> tuple[Finding, pl.DataFrame, pl.DataFrame]:
-    assert source.time is not None and source.available_time is not None
-    t = as_datetime(source.time, src_schema[source.time], tz)
-    avail = pl.max_horizontal(t, as_datetime(source.available_time, src_schema[source.available_time], tz))
-    ent = pl.col(source.entity).cast(labels.schema["__entity"]).alias("__entity")
-    events = src_lf.select(ent, t.alias("__t"), avail.alias("__a"))
-    lateness = events.select((pl.col("__a") - pl.col("__t")).dt.total_seconds(fractional=True)).collect().to_series()
-    # Cumulative counts in each clock's order; an as-of lookup at the cutoff counts the events
+def _lateness(src_name: str, events: cumulative.SortedEvents, labels: pl.DataFrame, rule: PointInTimeRule,
+              engine: Engine) -> tuple[Finding, pl.DataFrame, pl.DataFrame]:
+    lateness = events.by_time.select((pl.col("__avail") - pl.col("__time")).dt.total_seconds(fractional=True)) \
+        .to_series()
+    # Running counts in each clock's order; an as-of lookup at the cutoff counts the events
     # that had happened / had become available by then.
-    happened = events.sort("__entity", "__t").select(
-        "__entity", pl.col("__t").alias("__key_h"), pl.int_range(1, pl.len() + 1).over("__entity").alias("__nh"))
-    available = events.sort("__entity", "__a").select(
-        "__entity", pl.col("__a").alias("__key_a"), pl.int_range(1, pl.len() + 1).over("__entity").alias("__na"))
+    count = pl.int_range(1, pl.len() + 1).over("__entity")
+    happened = events.by_time.select("__entity", pl.col("__time").alias("__key_h"), count.alias("__nh"))
+    available = events.by_avail.select("__entity", pl.col("__avail").alias("__key_a"), count.alias("__na"))
     strict = not rule.inclusive
     base = labels.lazy().select("__row", "__entity", "__cutoff")
-    step = asof_lookup(base, happened, by="__entity", left_on="__cutoff", right_on="__key_h", strict=strict,
-                       engine=engine)
-    step = asof_lookup(step, available, by="__entity", left_on="__cutoff", right_on="__key_a", strict=strict,
-                       engine=engine)
+    step = asof_lookup(base, happened.lazy(), by="__entity", left_on="__cutoff", right_on="__key_h", strict=strict,
+                       engine=engine, presorted=True)
+    step = asof_lookup(step, available.lazy(), by="__entity", left_on="__cutoff", right_on="__key_a", strict=strict,
+                       engine=engine, presorted=True)
     totals = step.select(pl.col("__nh").fill_null(0).sum().alias("h"),
                          (pl.col("__nh").fill_null(0) - pl.col("__na").fill_null(0)).clip(0).sum().alias("u")
                          ).collect()

@@ -18,6 +18,9 @@ The lag of late arrivals is computed only for the rows classified late.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import polars as pl
 
 from workbench.leakage.asof import Engine, asof_lookup
@@ -27,43 +30,75 @@ from workbench.leakage.spec import PointInTimeRule, WindowAggregate
 ABS_TOL = 1e-9
 
 
-def supports(decl: WindowAggregate, events: pl.LazyFrame) -> bool:
+@dataclass(frozen=True)
+class SortedEvents:
+    """An event source sorted once per clock, shared by every feature and check that reads it.
+
+    ``by_time`` is sorted by ``(__entity, __time)`` and ``by_avail`` by ``(__entity, __avail)``
+    (stable, so ties keep the source's order); both hold ``__entity, __time, __avail`` and the
+    source's value columns.
+    """
+
+    by_time: pl.DataFrame
+    by_avail: pl.DataFrame
+
+    @classmethod
+    def build(cls, events: pl.LazyFrame) -> SortedEvents:
+        frame = events.collect()
+        return cls(frame.sort(["__entity", "__time"], maintain_order=True),
+                   frame.sort(["__entity", "__avail"], maintain_order=True))
+
+    def values(self, frame: pl.DataFrame, decl: WindowAggregate, column: str) -> pl.DataFrame:
+        """``frame`` with ``__v``: 1 per counted event, or the summed value (nulls as 0)."""
+        if decl.agg == "count":
+            counted = frame if column == "__time" else frame.filter(pl.col(column).is_not_null())
+            return counted.with_columns(pl.lit(1.0).alias("__v"))
+        return frame.with_columns(pl.col(column).cast(pl.Float64).fill_null(0.0).alias("__v"))
+
+
+def supports(decl: WindowAggregate, events: pl.LazyFrame | pl.DataFrame, column: str = "__x") -> bool:
     """True when the cumulative method applies: count, or sum of values that are all >= 0."""
     if decl.agg == "count":
         return True
     if decl.agg != "sum":
         return False
-    lowest = events.select(pl.col("__x").min()).collect().item()
+    lowest = events.lazy().select(pl.col(column).min()).collect().item()
     return lowest is None or lowest >= 0
 
 
-def recompute_window_cumulative(labels: pl.LazyFrame, events: pl.LazyFrame, decl: WindowAggregate,
-                                rule: PointInTimeRule, *, engine: Engine = "polars") -> pl.LazyFrame:
-    """Per-row classification of a window sum/count; see the module docstring for the method."""
-    x = pl.lit(1.0) if decl.agg == "count" else pl.col("__x").cast(pl.Float64)
-    ev = (events.filter(pl.col("__x").is_not_null()) if decl.agg == "count" else events) \
-        .select("__entity", "__time", "__avail", x.fill_null(0.0).alias("__v"))
+def recompute_window_cumulative(labels: pl.LazyFrame, events: pl.LazyFrame | SortedEvents, decl: WindowAggregate,
+                                rule: PointInTimeRule, *, engine: Engine = "polars",
+                                column: str = "__x") -> pl.LazyFrame:
+    """Per-row classification of a window sum/count; see the module docstring for the method.
+
+    ``events``: prepared events (``__entity, __time, __avail`` and ``column``), or the same
+    already sorted with :meth:`SortedEvents.build`.
+    """
+    sorted_events = events if isinstance(events, SortedEvents) else SortedEvents.build(events)
+    cum = pl.col("__v").cum_sum().over("__entity")
+    by_time = sorted_events.values(sorted_events.by_time, decl, column).select(
+        "__entity", "__time", "__avail", "__v", cum.alias("__cum"))
+    ev = by_time.lazy()
     strict = not rule.inclusive
     base = labels.select("__row", "__entity", "__pt", "__cutoff", "__train")
     if decl.window is not None:
         base = base.with_columns((pl.col("__pt") - decl.window).alias("__lo"))
 
-    by_time = ev.sort(["__entity", "__time"], maintain_order=True).select(
-        "__entity", "__time", pl.col("__v").cum_sum().over("__entity").alias("__cum"))
-    step = asof_lookup(base, by_time.select("__entity", pl.col("__time").alias("__k_tc"),
-                                            pl.col("__cum").alias("__T_c")),
-                       by="__entity", left_on="__cutoff", right_on="__k_tc", strict=strict, engine=engine)
+    def lookup(left: pl.LazyFrame, right: pl.DataFrame, left_on: str, strict_: bool,
+               direction: str = "backward") -> pl.LazyFrame:
+        return asof_lookup(left, right.lazy(), by="__entity", left_on=left_on, right_on=right.columns[1],
+                           strict=strict_, engine=engine, direction=direction, presorted=True)
+
+    step = lookup(base, by_time.select("__entity", pl.col("__time").alias("__k_tc"), pl.col("__cum").alias("__T_c")),
+                  "__cutoff", strict)
     if rule.use_available_time:
-        by_avail = ev.sort(["__entity", "__avail"], maintain_order=True).select(
-            "__entity", pl.col("__avail").alias("__k_ac"), pl.col("__v").cum_sum().over("__entity").alias("__A_c"))
-        step = asof_lookup(step, by_avail, by="__entity", left_on="__cutoff", right_on="__k_ac", strict=strict,
-                           engine=engine)
+        by_avail = sorted_events.values(sorted_events.by_avail, decl, column).select(
+            "__entity", pl.col("__avail").alias("__k_ac"), cum.alias("__A_c"))
+        step = lookup(step, by_avail, "__cutoff", strict)
     if decl.window is not None:
-        step = asof_lookup(step, by_time.select("__entity", pl.col("__time").alias("__k_lo"),
-                                                pl.col("__cum").alias("__T_lo")),
-                           by="__entity", left_on="__lo", right_on="__k_lo", strict=True, engine=engine)
-        very_late = _very_late(base, ev, decl, rule)
-        step = step.join(very_late, on="__row", how="left")
+        step = lookup(step, by_time.select("__entity", pl.col("__time").alias("__k_lo"),
+                                           pl.col("__cum").alias("__T_lo")), "__lo", True)
+        step = step.join(_very_late(base, ev, decl, rule), on="__row", how="left")
     else:
         step = step.with_columns(pl.lit(0.0).alias("__T_lo"), pl.lit(0.0).alias("__VL"))
     step = step.with_columns(pl.col("__T_c", "__T_lo", "__VL").fill_null(0.0))
@@ -75,7 +110,7 @@ def recompute_window_cumulative(labels: pl.LazyFrame, events: pl.LazyFrame, decl
     step = step.with_columns(pit.alias("__pit"),
                              pl.max_horizontal(pl.col("__T_c") - pl.col("__T_lo"), 0.0).alias("__by_time"),
                              pl.col("__train").fill_null(0.0))
-    step = _later_cutoff(step, by_time, engine)
+    step = _later_cutoff(step, by_time, lookup)
     per_row = step.with_columns(pl.lit(None, pl.Duration("us")).alias("__late_lag"))
     classified = _classify(per_row, numeric=True, rule=rule, future_kind="future_data").collect()
     return _late_lags(classified, base, ev, decl, rule).lazy()
@@ -85,7 +120,8 @@ def _very_late(base: pl.LazyFrame, ev: pl.LazyFrame, decl: WindowAggregate, rule
     """Per row: sum over events before the window that were not yet available at the cutoff."""
     assert decl.window is not None
     min_lateness = decl.window - rule.embargo
-    late = ev.filter(pl.col("__avail") - pl.col("__time") >= min_lateness)
+    late = ev.filter(pl.col("__avail") - pl.col("__time") >= min_lateness).select("__entity", "__time", "__avail",
+                                                                                   "__v")
     unavailable = pl.col("__avail") >= pl.col("__cutoff") if not rule.inclusive else \
         pl.col("__avail") > pl.col("__cutoff")
     return (base.select("__row", "__entity", "__lo", "__cutoff").join(late, on="__entity", how="inner")
@@ -93,26 +129,22 @@ def _very_late(base: pl.LazyFrame, ev: pl.LazyFrame, decl: WindowAggregate, rule
             .group_by("__row").agg(pl.col("__v").sum().alias("__VL")))
 
 
-def _later_cutoff(step: pl.LazyFrame, by_time: pl.LazyFrame, engine: Engine) -> pl.LazyFrame:
-    """Attach ``__future_t``: the earliest tie-group end time >= cutoff whose window sum equals the training value."""
+def _later_cutoff(step: pl.LazyFrame, by_time: pl.DataFrame, lookup: Callable[..., pl.LazyFrame]) -> pl.LazyFrame:
+    """Attach ``__future_t``: the earliest tie-group end >= cutoff whose window sum equals the training value."""
     last_of_tie = (pl.col("__time") != pl.col("__time").shift(-1).over("__entity")).fill_null(True)
-    ends = (by_time.filter(last_of_tie)
-            .select("__entity", "__time", "__cum"))
-    # First tie-group end at or after the cutoff (forward: negate times to reuse the backward lookup).
-    first_after = ends.select("__entity", (-pl.col("__time").dt.epoch("us")).alias("__k_b"),
-                              pl.col("__time").alias("__t_b"), pl.col("__cum").alias("__cum_b"))
+    ends = by_time.filter(last_of_tie).select("__entity", "__time", "__cum")
     start = pl.max_horizontal("__cutoff", "__lo") if "__lo" in step.collect_schema() else pl.col("__cutoff")
-    step = step.with_columns((-start.dt.epoch("us")).alias("__neg_c"),
-                             (pl.col("__train") + pl.col("__T_lo")).alias("__target"))
-    step = asof_lookup(step, first_after, by="__entity", left_on="__neg_c", right_on="__k_b", strict=False,
-                       engine=engine)
-    # First tie-group end whose cumulative sum reaches the target (first of equal sums).
-    firsts = ends.unique(["__entity", "__cum"], keep="first", maintain_order=True)
-    reach = firsts.select("__entity", (-pl.col("__cum")).alias("__k_a"), pl.col("__time").alias("__t_a"),
-                          pl.col("__cum").alias("__cum_a"))
-    step = step.with_columns((-(pl.col("__target") - ABS_TOL)).alias("__neg_target"))
-    step = asof_lookup(step, reach, by="__entity", left_on="__neg_target", right_on="__k_a", strict=False,
-                       engine=engine)
+    step = step.with_columns(start.alias("__start"), (pl.col("__train") + pl.col("__T_lo")).alias("__target"))
+    # First tie-group end at or after the start of the search.
+    step = lookup(step, ends.select("__entity", pl.col("__time").alias("__t_b"), pl.col("__cum").alias("__cum_b")),
+                  "__start", False, "forward")
+    # First tie-group end whose cumulative sum reaches the target (sums never decrease within an
+    # entity, so `ends` is also sorted by them; keep the first of equal sums).
+    first_of_sum = (pl.col("__cum") != pl.col("__cum").shift(1).over("__entity")).fill_null(True)
+    reach = ends.filter(first_of_sum).select("__entity", pl.col("__cum").alias("__cum_a"),
+                                             pl.col("__time").alias("__t_a"))
+    step = step.with_columns((pl.col("__target") - ABS_TOL).alias("__target_lo"))
+    step = lookup(step, reach, "__target_lo", False, "forward")
     hit_b = same_value(pl.col("__cum_b"), pl.col("__target"), numeric=True)
     hit_a = (pl.col("__cum_b") < pl.col("__target")) & same_value(pl.col("__cum_a"), pl.col("__target"), numeric=True)
     future = pl.when(hit_b).then(pl.col("__t_b")).when(hit_a).then(pl.col("__t_a"))
@@ -132,7 +164,8 @@ def _late_lags(classified: pl.DataFrame, base: pl.LazyFrame, ev: pl.LazyFrame, d
     cond = before_t & unavailable
     if decl.window is not None:
         cond = cond & (pl.col("__time") >= pl.col("__pt") - decl.window)
-    lags = (rows.join(ev, on="__entity", how="inner").filter(cond).group_by("__row")
+    lags = (rows.join(ev.select("__entity", "__time", "__avail"), on="__entity", how="inner").filter(cond)
+            .group_by("__row")
             .agg((pl.col("__avail") - pl.col("__pt")).max().dt.total_seconds(fractional=True).alias("__late_s"))
             .collect())
     return (classified.join(lags, on="__row", how="left")
