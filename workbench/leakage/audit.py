@@ -21,7 +21,7 @@ from workbench.io import (
     to_lazy,
 )
 from workbench.leakage import checks, cumulative
-from workbench.leakage.asof import ENGINES, Engine, asof_lookup
+from workbench.leakage.asof import ENGINES, Engine
 from workbench.leakage.recompute import recompute_asof, recompute_static, recompute_window
 from workbench.leakage.spec import AsOf, FeatureDecl, PointInTimeRule, Source, Static, WindowAggregate
 
@@ -378,21 +378,15 @@ def _lateness(src_name: str, events: cumulative.SortedEvents, labels: pl.DataFra
               engine: Engine) -> tuple[Finding, pl.DataFrame, pl.DataFrame]:
     lateness = events.by_time.select((pl.col("__avail") - pl.col("__time")).dt.total_seconds(fractional=True)) \
         .to_series()
-    # Running counts in each clock's order; an as-of lookup at the cutoff counts the events
-    # that had happened / had become available by then.
-    count = pl.int_range(1, pl.len() + 1).over("__entity")
-    happened = events.by_time.select("__entity", pl.col("__time").alias("__key_h"), count.alias("__nh"))
-    available = events.by_avail.select("__entity", pl.col("__avail").alias("__key_a"), count.alias("__na"))
+    # Events that had happened / had become available by each cutoff (running counts looked up
+    # as of it; shared with count features of the same source).
     strict = not rule.inclusive
-    base = labels.lazy().select("__row", "__entity", "__cutoff")
-    step = asof_lookup(base, happened.lazy(), by="__entity", left_on="__cutoff", right_on="__key_h", strict=strict,
-                       engine=engine, presorted=True)
-    step = asof_lookup(step, available.lazy(), by="__entity", left_on="__cutoff", right_on="__key_a", strict=strict,
-                       engine=engine, presorted=True)
-    totals = step.select(pl.col("__nh").fill_null(0).sum().alias("h"),
-                         (pl.col("__nh").fill_null(0) - pl.col("__na").fill_null(0)).clip(0).sum().alias("u")
-                         ).collect()
-    return checks.lateness_profile(src_name, lateness, int(totals["h"][0]), int(totals["u"][0]))
+    base = labels.lazy()
+    happened = events.at_cutoff(base, "time", "count", "__time", strict=strict, engine=engine)
+    available = events.at_cutoff(base, "avail", "count", "__time", strict=strict, engine=engine)
+    both = happened.join(available, on="__row", suffix="_a")
+    totals = {"h": both["__sum"].sum(), "u": (both["__sum"] - both["__sum_a"]).clip(0).sum()}
+    return checks.lateness_profile(src_name, lateness, int(totals["h"]), int(totals["u"]))
 
 
 def _split_stats(lf: pl.LazyFrame, entity: str, prediction_time: str, split: str, train: str, test: str,

@@ -19,7 +19,7 @@ The lag of late arrivals is computed only for the rows classified late.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -34,26 +34,49 @@ ABS_TOL = 1e-9
 class SortedEvents:
     """An event source sorted once per clock, shared by every feature and check that reads it.
 
-    ``by_time`` is sorted by ``(__entity, __time)`` and ``by_avail`` by ``(__entity, __avail)``
-    (stable, so ties keep the source's order); both hold ``__entity, __time, __avail`` and the
-    source's value columns.
+    ``by_time`` is sorted by ``(__entity, __time)`` and ``by_avail`` by ``(__entity, __avail)``;
+    both hold ``__entity, __time, __avail`` and the source's value columns. The order among
+    ties is not kept (a stable sort costs twice as much): every lookup reads the last row of a
+    tie group, where a running sum or count is complete whatever the order.
     """
 
     by_time: pl.DataFrame
     by_avail: pl.DataFrame
+    # Running sums and their lookups at the label cutoffs, shared by the features of one audit.
+    _cache: dict[tuple, pl.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, events: pl.LazyFrame) -> SortedEvents:
         frame = events.collect()
-        return cls(frame.sort(["__entity", "__time"], maintain_order=True),
-                   frame.sort(["__entity", "__avail"], maintain_order=True))
+        return cls(frame.sort(["__entity", "__time"]), frame.sort(["__entity", "__avail"]))
 
-    def values(self, frame: pl.DataFrame, decl: WindowAggregate, column: str) -> pl.DataFrame:
-        """``frame`` with ``__v``: 1 per counted event, or the summed value (nulls as 0)."""
-        if decl.agg == "count":
-            counted = frame if column == "__time" else frame.filter(pl.col(column).is_not_null())
-            return counted.with_columns(pl.lit(1.0).alias("__v"))
-        return frame.with_columns(pl.col(column).cast(pl.Float64).fill_null(0.0).alias("__v"))
+    def running(self, clock: str, agg: str, column: str) -> pl.DataFrame:
+        """``__entity, __time, __avail, __v, __cum``: each event's value (1 per counted event, or the
+        summed value with nulls as 0) and its running sum per entity in ``clock`` order."""
+        key = ("running", clock, agg, column)
+        if key not in self._cache:
+            frame = self.by_time if clock == "time" else self.by_avail
+            if agg == "count":
+                counted = frame if column == "__time" else frame.filter(pl.col(column).is_not_null())
+                frame = counted.with_columns(pl.lit(1.0).alias("__v"))
+            else:
+                frame = frame.with_columns(pl.col(column).cast(pl.Float64).fill_null(0.0).alias("__v"))
+            self._cache[key] = frame.select("__entity", "__time", "__avail", "__v",
+                                            pl.col("__v").cum_sum().over("__entity").alias("__cum"))
+        return self._cache[key]
+
+    def at_cutoff(self, labels: pl.LazyFrame, clock: str, agg: str, column: str, *, strict: bool,
+                  engine: Engine) -> pl.DataFrame:
+        """``__row, __sum``: running sum in ``clock`` order as of each label's cutoff (0 if none)."""
+        key = ("cutoff", clock, agg, column, strict, engine)
+        if key not in self._cache:
+            run = self.running(clock, agg, column)
+            right = run.select("__entity", pl.col(f"__{clock}" if clock == "time" else "__avail").alias("__k"),
+                               pl.col("__cum").alias("__sum"))
+            found = asof_lookup(labels.select("__row", "__entity", "__cutoff"), right.lazy(), by="__entity",
+                                left_on="__cutoff", right_on="__k", strict=strict, engine=engine, presorted=True)
+            self._cache[key] = found.select("__row", pl.col("__sum").fill_null(0.0)).collect()
+        return self._cache[key]
 
 
 def supports(decl: WindowAggregate, events: pl.LazyFrame | pl.DataFrame, column: str = "__x") -> bool:
@@ -75,9 +98,7 @@ def recompute_window_cumulative(labels: pl.LazyFrame, events: pl.LazyFrame | Sor
     already sorted with :meth:`SortedEvents.build`.
     """
     sorted_events = events if isinstance(events, SortedEvents) else SortedEvents.build(events)
-    cum = pl.col("__v").cum_sum().over("__entity")
-    by_time = sorted_events.values(sorted_events.by_time, decl, column).select(
-        "__entity", "__time", "__avail", "__v", cum.alias("__cum"))
+    by_time = sorted_events.running("time", decl.agg, column)
     ev = by_time.lazy()
     strict = not rule.inclusive
     base = labels.select("__row", "__entity", "__pt", "__cutoff", "__train")
@@ -89,12 +110,13 @@ def recompute_window_cumulative(labels: pl.LazyFrame, events: pl.LazyFrame | Sor
         return asof_lookup(left, right.lazy(), by="__entity", left_on=left_on, right_on=right.columns[1],
                            strict=strict_, engine=engine, direction=direction, presorted=True)
 
-    step = lookup(base, by_time.select("__entity", pl.col("__time").alias("__k_tc"), pl.col("__cum").alias("__T_c")),
-                  "__cutoff", strict)
+    def at_cutoff(clock: str, name: str) -> pl.LazyFrame:
+        found = sorted_events.at_cutoff(labels, clock, decl.agg, column, strict=strict, engine=engine)
+        return found.lazy().rename({"__sum": name})
+
+    step = base.join(at_cutoff("time", "__T_c"), on="__row", how="left")
     if rule.use_available_time:
-        by_avail = sorted_events.values(sorted_events.by_avail, decl, column).select(
-            "__entity", pl.col("__avail").alias("__k_ac"), cum.alias("__A_c"))
-        step = lookup(step, by_avail, "__cutoff", strict)
+        step = step.join(at_cutoff("avail", "__A_c"), on="__row", how="left")
     if decl.window is not None:
         step = lookup(step, by_time.select("__entity", pl.col("__time").alias("__k_lo"),
                                            pl.col("__cum").alias("__T_lo")), "__lo", True)
@@ -110,8 +132,15 @@ def recompute_window_cumulative(labels: pl.LazyFrame, events: pl.LazyFrame | Sor
     step = step.with_columns(pit.alias("__pit"),
                              pl.max_horizontal(pl.col("__T_c") - pl.col("__T_lo"), 0.0).alias("__by_time"),
                              pl.col("__train").fill_null(0.0))
-    step = _later_cutoff(step, by_time, lookup)
-    per_row = step.with_columns(pl.lit(None, pl.Duration("us")).alias("__late_lag"))
+    # Only rows that differ from the point-in-time value and are not late arrivals need the
+    # later-cutoff search (none, for an honest feature).
+    step = step.collect()
+    unexplained = ~same_value(pl.col("__train"), pl.col("__pit"), numeric=True)
+    if rule.use_available_time:
+        unexplained = unexplained & ~same_value(pl.col("__train"), pl.col("__by_time"), numeric=True)
+    searched = _later_cutoff(step.lazy().filter(unexplained), by_time, lookup).select("__row", "__future_t")
+    per_row = (step.lazy().join(searched, on="__row", how="left")
+               .with_columns(pl.lit(None, pl.Duration("us")).alias("__late_lag")))
     classified = _classify(per_row, numeric=True, rule=rule, future_kind="future_data").collect()
     return _late_lags(classified, base, ev, decl, rule).lazy()
 

@@ -119,10 +119,11 @@ def recompute_asof(labels: pl.LazyFrame, snapshots: pl.LazyFrame, decl: AsOf, ru
     by_time = by_time_order.select("__entity", pl.col("__time").alias("__bt_key"),
                            pl.col("__x").alias("__by_time"), pl.col("__avail").alias("__bt_avail"))
     base = labels.select("__row", "__entity", "__pt", "__cutoff", "__train")
+    # Both right sides are sorted by (entity, key) above, ties in the order the rule names.
     step = asof_lookup(base, written, by="__entity", left_on="__cutoff", right_on="__pit_key",
-                       strict=strict, engine=engine)
+                       strict=strict, engine=engine, presorted=True)
     step = asof_lookup(step, by_time, by="__entity", left_on="__cutoff", right_on="__bt_key",
-                       strict=strict, engine=engine)
+                       strict=strict, engine=engine, presorted=True)
     later_cond = pl.col("__time") >= pl.col("__cutoff") if strict else pl.col("__time") > pl.col("__cutoff")
     train_cast = pl.col("__train").cast(snapshots.collect_schema()["__x"], strict=False)
     future = (base.with_columns(train_cast.alias("__x")).drop_nulls("__x")
