@@ -1,0 +1,77 @@
+"""Feature timestamps, backfilled tables, staleness and proxies on small hand-checked cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from workbench.leakage import Source, asof, audit_leakage, make_rule
+
+T0 = dt.datetime(2025, 3, 1, 12)
+D = dt.timedelta(days=1)
+
+
+def test_feature_timestamps_at_or_after_the_prediction_are_future_data():
+    training = pl.DataFrame({
+        "id": [1, 2, 3, 4], "pt": [T0] * 4, "score": [0.1, 0.2, 0.3, 0.4],
+        "score_time": [T0 - D, T0, T0 + 2 * D, T0 - 3 * D],
+    })
+    result = audit_leakage(training, entity="id", prediction_time="pt", feature_timestamps={"score": "score_time"})
+    (finding,) = result.by_kind("future_data")
+    assert finding.subject == "score" and finding.metrics["affected_rows"] == 2
+    assert finding.metrics["lag_seconds"]["max"] == 2 * 86400
+    assert finding.metrics["timestamp_column"] == "score_time"
+    inclusive = audit_leakage(training, entity="id", prediction_time="pt", feature_timestamps={"score": "score_time"},
+                              rule=make_rule(inclusive=True))
+    assert inclusive.by_kind("future_data")[0].metrics["affected_rows"] == 1
+
+
+def test_backfilled_snapshots_written_after_the_prediction_are_late_arrivals():
+    # Snapshot valid on day -1 exists since day -1 + 1h; a backfill rewrote day -2 .. day 0 on day +5.
+    snaps = pl.DataFrame({
+        "id": [1, 1, 1, 1],
+        "valid": [T0 - 3 * D, T0 - 2 * D, T0 - D, T0 - D],
+        "written": [T0 - 3 * D, T0 + 5 * D, T0 - D + dt.timedelta(hours=1), T0 + 5 * D],
+        "tier": [1, 2, 3, 30],
+    })
+    training = pl.DataFrame({"id": [1, 1], "pt": [T0, T0 + 6 * D], "tier": [30, 30]})
+    result = audit_leakage(training, entity="id", prediction_time="pt",
+                           sources={"s": Source(snaps, entity="id", time="valid", available_time="written")},
+                           features={"tier": asof("s", "tier")})
+    (late,) = result.by_kind("late_arrival")
+    assert late.metrics["affected_rows"] == 1  # the backfilled value was unknowable at T0, known by T0 + 6d
+    assert late.metrics["lag_seconds"]["max"] == 5 * 86400
+    example = result.to_polars("examples").row(0, named=True)
+    assert example["training_value"] == "30" and example["point_in_time_value"] == "3"
+    # A feature store that ignores write times calls the same value legal; the result says so.
+    relaxed = audit_leakage(training, entity="id", prediction_time="pt",
+                            sources={"s": Source(snaps, entity="id", time="valid", available_time="written")},
+                            features={"tier": asof("s", "tier")}, rule=make_rule(use_available_time=False))
+    assert relaxed.at_least("warning") == ()
+    assert "available_time ignored" in relaxed.parameters["rule"]["statement"]
+
+
+def test_staleness_against_ttl_counts_rows_with_old_snapshots():
+    snaps = pl.DataFrame({"id": [1, 2], "valid": [T0 - 2 * D, T0 - 20 * D], "v": [1.0, 2.0]})
+    training = pl.DataFrame({"id": [1, 2], "pt": [T0, T0], "v": [1.0, 2.0]})
+    result = audit_leakage(training, entity="id", prediction_time="pt",
+                           sources={"s": Source(snaps, entity="id", time="valid")},
+                           features={"v": asof("s", "v", ttl="7d")})
+    (stale,) = result.by_kind("stale_feature")
+    assert stale.metrics["affected_rows"] == 1 and stale.metrics["age_seconds"]["max"] == 20 * 86400
+    assert not result.by_kind("feature_mismatch")
+
+
+@pytest.mark.parametrize("lineage,severity", [("none", "critical"), ("clean", "info")])
+def test_a_perfect_predictor_is_graded_by_its_lineage(lineage, severity):
+    n = 400
+    training = pl.DataFrame({"id": list(range(n)), "pt": [T0] * n, "y": [i % 2 for i in range(n)],
+                             "f": [float(i % 2) for i in range(n)],
+                             "f_time": [T0 - D] * n})
+    stamps = {"f": "f_time"} if lineage == "clean" else {}
+    result = audit_leakage(training, entity="id", prediction_time="pt", target="y", feature_timestamps=stamps)
+    (proxy,) = result.by_kind("target_proxy")
+    assert proxy.subject == "f" and proxy.severity == severity
+    assert proxy.metrics["value"] == pytest.approx(1.0)
