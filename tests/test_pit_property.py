@@ -128,10 +128,8 @@ def _check(result: pl.DataFrame, expected: list[tuple]) -> None:
         assert (got is None and lag is None) or math.isclose(got, lag), (row, lag)
 
 
-@settings(max_examples=150, deadline=None)
-@given(events=events_st, labels_rows=labels_st, agg=st.sampled_from(["sum", "count", "mean", "max", "min"]),
-       window=st.sampled_from([None, 5, 12]), rule=rule_st)
-def test_window_recomputation_matches_brute_force(events, labels_rows, agg, window, rule):
+def _check_window_method(method, events, labels_rows, agg, window, rule) -> None:
+    """Run ``method(labels, events, decl, rule)`` on random data and compare every row with the reference."""
     def reference(ent, pt, r):
         return ref_window(events, ent, pt, None, agg, window, r)[0]
 
@@ -139,27 +137,27 @@ def test_window_recomputation_matches_brute_force(events, labels_rows, agg, wind
     ev, lab = _frames(events, labels_rows, trains)
     decl = WindowAggregate("src", "x", agg, None if window is None else window * H)
     lab = lab.with_columns((pl.col("__pt") - rule.embargo).alias("__cutoff"))
-    got = recompute_window(lab.lazy(), ev.lazy(), decl, rule).collect()
+    got = method(lab.lazy(), ev.lazy(), decl, rule).collect()
     expected = [ref_window(events, e, pt, tr, agg, window, rule)
                 for (e, pt, *_), tr in zip(labels_rows, trains, strict=True)]
     _check(got, expected)
+
+
+@settings(max_examples=150, deadline=None)
+@given(events=events_st, labels_rows=labels_st, agg=st.sampled_from(["sum", "count", "mean", "max", "min"]),
+       window=st.sampled_from([None, 5, 12]), rule=rule_st)
+def test_window_recomputation_matches_brute_force(events, labels_rows, agg, window, rule):
+    _check_window_method(recompute_window, events, labels_rows, agg, window, rule)
 
 
 @settings(max_examples=200, deadline=None)
 @given(events=events_st, labels_rows=labels_st, agg=st.sampled_from(["sum", "count"]),
        window=st.sampled_from([None, 1, 5, 12]), rule=rule_st, engine=st.sampled_from(["polars", "duckdb"]))
 def test_cumulative_window_method_matches_brute_force(events, labels_rows, agg, window, rule, engine):
-    def reference(ent, pt, r):
-        return ref_window(events, ent, pt, None, agg, window, r)[0]
+    def method(labels, ev, decl, rule_):
+        return recompute_window_cumulative(labels, ev, decl, rule_, engine=engine)
 
-    trains = _train_values(labels_rows, reference)
-    ev, lab = _frames(events, labels_rows, trains)
-    decl = WindowAggregate("src", "x", agg, None if window is None else window * H)
-    lab = lab.with_columns((pl.col("__pt") - rule.embargo).alias("__cutoff"))
-    got = recompute_window_cumulative(lab.lazy(), ev.lazy(), decl, rule, engine=engine).collect()
-    expected = [ref_window(events, e, pt, tr, agg, window, rule)
-                for (e, pt, *_), tr in zip(labels_rows, trains, strict=True)]
-    _check(got, expected)
+    _check_window_method(method, events, labels_rows, agg, window, rule)
 
 
 @settings(max_examples=150, deadline=None)

@@ -112,8 +112,13 @@ def _audit_leakage(args: argparse.Namespace) -> int:
         for label, path in (("findings", args.out), ("report", args.report)):
             if path:
                 print(f"{label} written to {path}")
-    verdict = f"FAIL: {len(failing)} finding(s) at or above {args.fail_on}" if failing else \
-        f"PASS: no finding at or above {args.fail_on}"
+    if args.fail_on == "none":
+        worst = result.max_severity or "none"
+        verdict = f"DONE: {len(result.findings)} finding(s), worst {worst}; --fail-on none never fails"
+    elif failing:
+        verdict = f"FAIL: {len(failing)} finding(s) at or above {args.fail_on}"
+    else:
+        verdict = f"PASS: no finding at or above {args.fail_on}"
     print(verdict)
     return EXIT_FINDINGS if failing else EXIT_OK
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from workbench.leakage.asof import Engine, asof_lookup
-from workbench.leakage.recompute import _classify, same_value
+from workbench.leakage.recompute import classify, same_value
 from workbench.leakage.spec import PointInTimeRule, WindowAggregate
 
 ABS_TOL = 1e-9
@@ -141,7 +141,7 @@ def recompute_window_cumulative(labels: pl.LazyFrame, events: pl.LazyFrame | Sor
     searched = _later_cutoff(step.lazy().filter(unexplained), by_time, lookup).select("__row", "__future_t")
     per_row = (step.lazy().join(searched, on="__row", how="left")
                .with_columns(pl.lit(None, pl.Duration("us")).alias("__late_lag")))
-    classified = _classify(per_row, numeric=True, rule=rule, future_kind="future_data").collect()
+    classified = classify(per_row, numeric=True, rule=rule, future_kind="future_data").collect()
     return _late_lags(classified, base, ev, decl, rule).lazy()
 
 

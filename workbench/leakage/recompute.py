@@ -88,7 +88,7 @@ def recompute_window(labels: pl.LazyFrame, events: pl.LazyFrame, decl: WindowAgg
     per_row = labels.select("__row", "__pt", "__train").join(grouped, on="__row", how="left")
     if decl.agg in ("sum", "count"):
         per_row = per_row.with_columns(pl.col("__train", "__pit", "__by_time").fill_null(0.0))
-    return _classify(per_row, numeric=True, rule=rule, future_kind="future_data")
+    return classify(per_row, numeric=True, rule=rule, future_kind="future_data")
 
 
 def recompute_asof(labels: pl.LazyFrame, snapshots: pl.LazyFrame, decl: AsOf, rule: PointInTimeRule,
@@ -137,7 +137,7 @@ def recompute_asof(labels: pl.LazyFrame, snapshots: pl.LazyFrame, decl: AsOf, ru
     expired = None
     if decl.ttl is not None:
         expired = pl.col("__age_s").is_null() | (pl.col("__age_s") > decl.ttl.total_seconds())
-    return _classify(per_row, numeric=numeric, rule=rule, future_kind="non_asof_join", keep=["__age_s"],
+    return classify(per_row, numeric=numeric, rule=rule, future_kind="non_asof_join", keep=["__age_s"],
                      null_ok=expired)
 
 
@@ -149,10 +149,10 @@ def recompute_static(labels: pl.LazyFrame, attributes: pl.LazyFrame, decl: Stati
                .with_columns(pl.col("__pit").alias("__by_time"),
                              pl.when(pl.lit(False)).then(pl.col("__pt") - pl.col("__pt")).alias("__late_lag"),
                              pl.when(pl.lit(False)).then(pl.col("__pt")).alias("__future_t")))
-    return _classify(per_row, numeric=numeric, rule=None, future_kind="future_data")
+    return classify(per_row, numeric=numeric, rule=None, future_kind="future_data")
 
 
-def _classify(per_row: pl.LazyFrame, *, numeric: bool, rule: PointInTimeRule | None, future_kind: str,
+def classify(per_row: pl.LazyFrame, *, numeric: bool, rule: PointInTimeRule | None, future_kind: str,
               keep: list[str] | None = None, null_ok: pl.Expr | None = None) -> pl.LazyFrame:
     train, pit = pl.col("__train"), pl.col("__pit")
     differs = ~same_value(train, pit, numeric=numeric)
