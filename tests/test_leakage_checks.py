@@ -75,3 +75,12 @@ def test_a_perfect_predictor_is_graded_by_its_lineage(lineage, severity):
     (proxy,) = result.by_kind("target_proxy")
     assert proxy.subject == "f" and proxy.severity == severity
     assert proxy.metrics["value"] == pytest.approx(1.0)
+
+
+def test_a_tiny_sample_is_inconclusive_not_a_proxy_alarm():
+    training = pl.DataFrame({"id": [1, 2, 3, 4], "pt": [T0] * 4, "y": [1, 0, 1, 0], "f": [1.0, 0.0, 1.0, 0.0]})
+    result = audit_leakage(training, entity="id", prediction_time="pt", target="y")
+    assert result.by_kind("target_proxy") == ()
+    row = result.to_polars("proxy").row(0, named=True)
+    assert row["auc"] == 1.0 and row["lower"] < 0.5
+    assert row["status"] == "inconclusive: fewer than 10 positives or negatives"

@@ -31,3 +31,8 @@ def test_auc_interval_contains_estimate_and_shrinks_with_n():
     lo2, hi2 = auc_interval(0.8, 5000, 5000)
     assert lo1 < lo2 < 0.8 < hi2 < hi1
     assert np.isnan(auc_interval(0.8, 0, 10)[0])
+
+
+def test_auc_interval_does_not_collapse_at_perfect_separation():
+    lo, hi = auc_interval(1.0, 5, 5)
+    assert hi == 1.0 and lo == pytest.approx(st.binomtest(5, 5).proportion_ci(method="wilson").low)

@@ -37,9 +37,18 @@ def auc_from_counts(positives: np.ndarray, negatives: np.ndarray) -> float:
 
 
 def auc_interval(auc: float, n_pos: int, n_neg: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Hanley–McNeil normal interval for an AUC estimate."""
+    """Interval for an AUC estimate: Hanley–McNeil, widened to cover a Wilson interval on the
+    smaller class size. Hanley–McNeil collapses to a point when the AUC is 0 or 1; the Wilson
+    bound keeps small or perfectly separated samples from looking certain."""
     if n_pos == 0 or n_neg == 0 or math.isnan(auc):
         return (math.nan, math.nan)
+    m = min(n_pos, n_neg)
+    w_lo, w_hi = wilson_interval(round(auc * m), m, confidence)
+    h_lo, h_hi = _hanley_mcneil(auc, n_pos, n_neg, confidence)
+    return (min(w_lo, h_lo), max(w_hi, h_hi))
+
+
+def _hanley_mcneil(auc: float, n_pos: int, n_neg: int, confidence: float) -> tuple[float, float]:
     q1 = auc / (2 - auc)
     q2 = 2 * auc**2 / (1 + auc)
     var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (n_pos * n_neg)

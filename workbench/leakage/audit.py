@@ -190,8 +190,12 @@ def audit_leakage(
                 line = lineage.get(col, "none")
                 finding = checks.proxy_finding(col, auc, n_pos, n_neg, threshold=proxy_auc, lineage=line)
                 lo, hi = checks.auc_interval(auc, n_pos, n_neg)
+                if min(n_pos, n_neg) < checks.MIN_CLASS_SUPPORT:
+                    status = f"inconclusive: fewer than {checks.MIN_CLASS_SUPPORT} positives or negatives"
+                else:
+                    status = finding.metrics["suspicion"] if finding else "below threshold"
                 proxy_rows.append({"feature": col, "auc": auc, "lower": lo, "upper": hi, "n": n_pos + n_neg,
-                                   "lineage": line, "status": finding.metrics["suspicion"] if finding else "below"})
+                                   "lineage": line, "status": status})
                 if finding is not None:
                     findings.append(finding)
             status_rows.append(_status("target_proxy", f"{len(proxy_rows)} column(s) scored"))

@@ -245,6 +245,9 @@ def _null_position(counts: pl.DataFrame, prior: float) -> float:
     return lo - 1.0 if hi >= lo else 0.0
 
 
+MIN_CLASS_SUPPORT = 10
+
+
 def proxy_finding(feature: str, auc: float, n_pos: int, n_neg: int, *, threshold: float, lineage: str
                   ) -> Finding | None:
     """Grade a single-feature AUC as target-proxy evidence.
@@ -252,10 +255,11 @@ def proxy_finding(feature: str, auc: float, n_pos: int, n_neg: int, *, threshold
     ``lineage``: ``'leaky'`` (point-in-time violations found), ``'clean'`` (declared and
     point-in-time correct) or ``'none'`` (no declaration). A declared, clean feature is not
     called a leak for predicting well (info at most); undeclared features are graded by how
-    far the interval's lower bound clears ``threshold``.
+    far the interval's lower bound clears ``threshold``. Fewer than ``MIN_CLASS_SUPPORT``
+    positives or negatives is inconclusive: no finding.
     """
     lo, hi = auc_interval(auc, n_pos, n_neg)
-    if math.isnan(auc) or auc < threshold:
+    if math.isnan(auc) or auc < threshold or min(n_pos, n_neg) < MIN_CLASS_SUPPORT:
         return None
     n = n_pos + n_neg
     base = {"n": n, "value": auc, "interval": [lo, hi], "confidence": 0.95, "threshold": threshold,
