@@ -106,10 +106,13 @@ def audit_leakage(
         """Each event source is read and sorted once, for every feature and the lateness profile."""
         if src_name not in sorted_sources:
             source, src_lf, src_schema = prep.sources[src_name]
-            columns = sorted({d.column for d in features.values() if isinstance(d, WindowAggregate)
-                              and d.source == src_name and d.column})
+            declared = [d for d in features.values() if isinstance(d, WindowAggregate) and d.source == src_name]
+            columns = sorted({d.column for d in declared if d.column})
+            # running sums looked up at the cutoffs together: each window sum/count and the event count
+            measures = sorted({(d.agg, d.column or "__time") for d in declared if d.agg in ("sum", "count")}
+                              | {("count", "__time")})
             sorted_sources[src_name] = cumulative.SortedEvents.build(
-                _event_frame(source, src_lf, src_schema, labels, tz, columns))
+                _event_frame(source, src_lf, src_schema, labels, tz, columns), tuple(measures))
         return sorted_sources[src_name]
 
     # 1. recompute and compare each declared feature

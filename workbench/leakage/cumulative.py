@@ -42,13 +42,23 @@ class SortedEvents:
 
     by_time: pl.DataFrame
     by_avail: pl.DataFrame
+    # (agg, column) pairs whose running sums are looked up at the cutoffs together, in one
+    # as-of lookup per clock; others are looked up on their own when asked for.
+    measures: tuple[tuple[str, str], ...] = ()
     # Running sums and their lookups at the label cutoffs, shared by the features of one audit.
     _cache: dict[tuple, pl.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def build(cls, events: pl.LazyFrame) -> SortedEvents:
+    def build(cls, events: pl.LazyFrame, measures: tuple[tuple[str, str], ...] = ()) -> SortedEvents:
         frame = events.collect()
-        return cls(frame.sort(["__entity", "__time"]), frame.sort(["__entity", "__avail"]))
+        return cls(frame.sort(["__entity", "__time"]), frame.sort(["__entity", "__avail"]), tuple(measures))
+
+    @staticmethod
+    def _value(agg: str, column: str) -> pl.Expr:
+        """Per event: 1 if counted (count), else the summed value with nulls as 0."""
+        if agg == "count":
+            return pl.col(column).is_not_null().cast(pl.Float64)  # "__time" is never null: counts every event
+        return pl.col(column).cast(pl.Float64).fill_null(0.0)
 
     def running(self, clock: str, agg: str, column: str) -> pl.DataFrame:
         """``__entity, __time, __avail, __v, __cum``: each event's value (1 per counted event, or the
@@ -56,27 +66,27 @@ class SortedEvents:
         key = ("running", clock, agg, column)
         if key not in self._cache:
             frame = self.by_time if clock == "time" else self.by_avail
-            if agg == "count":
-                counted = frame if column == "__time" else frame.filter(pl.col(column).is_not_null())
-                frame = counted.with_columns(pl.lit(1.0).alias("__v"))
-            else:
-                frame = frame.with_columns(pl.col(column).cast(pl.Float64).fill_null(0.0).alias("__v"))
-            self._cache[key] = frame.select("__entity", "__time", "__avail", "__v",
-                                            pl.col("__v").cum_sum().over("__entity").alias("__cum"))
+            self._cache[key] = frame.select("__entity", "__time", "__avail", self._value(agg, column).alias("__v")) \
+                .with_columns(pl.col("__v").cum_sum().over("__entity").alias("__cum"))
         return self._cache[key]
 
     def at_cutoff(self, labels: pl.LazyFrame, clock: str, agg: str, column: str, *, strict: bool,
                   engine: Engine) -> pl.DataFrame:
         """``__row, __sum``: running sum in ``clock`` order as of each label's cutoff (0 if none)."""
-        key = ("cutoff", clock, agg, column, strict, engine)
+        wanted = (agg, column)
+        measures = self.measures if wanted in self.measures else (wanted,)
+        key = ("cutoff", clock, measures, strict, engine)
         if key not in self._cache:
-            run = self.running(clock, agg, column)
-            right = run.select("__entity", pl.col(f"__{clock}" if clock == "time" else "__avail").alias("__k"),
-                               pl.col("__cum").alias("__sum"))
+            frame = self.by_time if clock == "time" else self.by_avail
+            names = [f"__m{i}" for i in range(len(measures))]
+            right = frame.select("__entity", pl.col("__time" if clock == "time" else "__avail").alias("__k"),
+                                 *[self._value(a, c).cum_sum().over("__entity").alias(n)
+                                   for (a, c), n in zip(measures, names, strict=True)])
             found = asof_lookup(labels.select("__row", "__entity", "__cutoff"), right.lazy(), by="__entity",
                                 left_on="__cutoff", right_on="__k", strict=strict, engine=engine, presorted=True)
-            self._cache[key] = found.select("__row", pl.col("__sum").fill_null(0.0)).collect()
-        return self._cache[key]
+            self._cache[key] = found.select("__row", pl.col(names).fill_null(0.0)).collect()
+        name = f"__m{measures.index(wanted)}"
+        return self._cache[key].select("__row", pl.col(name).alias("__sum"))
 
 
 def supports(decl: WindowAggregate, events: pl.LazyFrame | pl.DataFrame, column: str = "__x") -> bool:
