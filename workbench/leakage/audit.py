@@ -122,7 +122,7 @@ def audit_leakage(
         per_row, age = _recompute(decl, name, labels, values, source, src_lf, src_schema, rule, tz, engine,
                                   sorted_events)
         shown = display.with_columns(values.alias("value"))
-        f, h, e = checks.violation_findings(name, decl.describe(), rule.describe(), per_row, shown,
+        f, h, e = checks.violation_findings(name, decl.describe(), rule.condition(), per_row, shown,
                                             max_examples=max_examples)
         findings += f
         hists += h

@@ -55,10 +55,11 @@ _WHAT = {
 def _suggest(kind: str, feature: str, describe: str, rule_text: str) -> str:
     return {
         "future_data": f"Recompute {feature} as {describe} using only rows with {rule_text}.",
-        "non_asof_join": f"Join {feature} as-of the prediction time ({describe}; {rule_text}), "
-                         "not the latest snapshot.",
+        "non_asof_join": f"Join {feature} as-of the prediction time ({describe}, keeping snapshots with "
+                         f"{rule_text}), not the latest snapshot.",
         "late_arrival": f"Filter {feature}'s source on its available/ingestion time, not only its event time "
-                        f"({rule_text}), or delay predictions by the source's suggested availability delay.",
+                        f"(keep rows with {rule_text}), or delay predictions by the source's suggested "
+                        "availability delay.",
         "feature_mismatch": f"Compare the pipeline that built {feature} with its declaration ({describe}); "
                             "fix whichever is wrong.",
     }[kind]
@@ -104,12 +105,17 @@ def violation_findings(feature: str, describe: str, rule_text: str, per_row: pl.
 
 
 def _examples(rows: pl.DataFrame, labels: pl.DataFrame, limit: int) -> pl.DataFrame:
-    picked = rows.sort("__row").head(limit)
-    return (picked.join(labels, on="__row", how="left")
+    picked = rows.sort("__row").head(limit).join(labels, on="__row", how="left")
+    return (picked
             .select("entity", "prediction_time",
-                    pl.col("value").cast(pl.String).alias("training_value"),
-                    pl.col("__pit").cast(pl.String).alias("point_in_time_value"),
+                    _as_text(pl.col("value"), picked.schema["value"]).alias("training_value"),
+                    _as_text(pl.col("__pit"), picked.schema["__pit"]).alias("point_in_time_value"),
                     (pl.col("__lag_s") / 3600).alias("lag_hours"), pl.col("__row").alias("row")))
+
+
+def _as_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Values as text for display; floats rounded to 9 decimals so sums read as 1214.79, not 1214.7900000000002."""
+    return (expr.round(9) if dtype.is_float() else expr).cast(pl.String)
 
 
 def staleness_finding(feature: str, ttl_s: float, ages: pl.Series, has_value: pl.Series) -> Finding | None:

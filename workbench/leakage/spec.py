@@ -153,11 +153,15 @@ class PointInTimeRule:
     embargo: dt.timedelta = dt.timedelta(0)
     use_available_time: bool = True
 
-    def describe(self) -> str:
+    def condition(self) -> str:
+        """The legality condition, e.g. ``time and available_time < prediction_time``."""
         op = "<=" if self.inclusive else "<"
         cutoff = "prediction_time" if not self.embargo else f"prediction_time - {format_duration(self.embargo)}"
         clocks = "time and available_time" if self.use_available_time else "time only (available_time ignored)"
-        return f"legal iff {clocks} {op} {cutoff}"
+        return f"{clocks} {op} {cutoff}"
+
+    def describe(self) -> str:
+        return f"legal iff {self.condition()}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"inclusive": self.inclusive, "embargo_seconds": self.embargo.total_seconds(),
