@@ -53,7 +53,10 @@ def ref_window(events, ent, pt, train, agg, window, rule):
     cutoff = pt - rule.embargo.total_seconds() / 3600
     inwin = [(t, max(t, t + late), x) for e, t, late, x in events
              if e == ent and (window is None or t >= pt - window)]
-    xs = lambda rows: [x for _, _, x in rows] if agg != "count" else [1.0 for _ in rows]  # noqa: E731
+
+    def xs(rows):
+        return [x for _, _, x in rows] if agg != "count" else [1.0 for _ in rows]
+
     by_time_rows = [r for r in inwin if _before(r[0], cutoff, rule)]
     legal_rows = [r for r in by_time_rows if not rule.use_available_time or _before(r[1], cutoff, rule)]
     pit, by_time = _agg(xs(legal_rows), agg), _agg(xs(by_time_rows), agg)
@@ -76,7 +79,10 @@ def ref_asof(snaps, ent, pt, train, rule):
     rows = [(t, max(t, t + late), i, v) for i, (e, t, late, v) in enumerate(snaps) if e == ent]
     by_time = [r for r in rows if _before(r[0], cutoff, rule)]
     legal = [r for r in by_time if not rule.use_available_time or _before(r[1], cutoff, rule)]
-    pick = lambda rs: max(rs, key=lambda r: (r[0], r[1], r[2])) if rs else None  # noqa: E731
+
+    def pick(rs):
+        return max(rs, key=lambda r: (r[0], r[1], r[2])) if rs else None
+
     p, b = pick(legal), pick(by_time)
     pit = None if p is None else float(p[3])
     if _eq(train, pit):

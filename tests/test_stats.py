@@ -36,3 +36,18 @@ def test_auc_interval_contains_estimate_and_shrinks_with_n():
 def test_auc_interval_does_not_collapse_at_perfect_separation():
     lo, hi = auc_interval(1.0, 5, 5)
     assert hi == 1.0 and lo == pytest.approx(st.binomtest(5, 5).proportion_ci(method="wilson").low)
+
+
+def test_binned_auc_for_many_distinct_values_is_close_to_exact():
+    import polars as pl
+
+    from workbench.leakage.checks import proxy_counts, single_feature_auc
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 150_000)
+    x = rng.normal(size=y.size) + 0.8 * y
+    counts = proxy_counts(pl.DataFrame({"x": x, "y": y}).lazy(), "x", "y", pl.Float64)
+    assert counts.height == 1000  # binned: more than 100k distinct values
+    auc, n_pos, n_neg = single_feature_auc(counts)
+    assert auc == pytest.approx(roc_auc_score(y, x), abs=1e-4)
+    assert n_pos + n_neg == y.size

@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from workbench.errors import ConfigError, InputError, did_you_mean
-from workbench.findings.model import CheckResult, Finding, InputSummary
+from workbench.findings.model import CheckResult, Finding
 from workbench.io import (
     FrameLike,
     as_datetime,
@@ -219,7 +219,7 @@ def audit_leakage(
     status_rows.append(_status("duplicates", "exact rows and (entity, prediction_time) keys checked"))
 
     inputs = [summarize_input(prep.training, name="training")]
-    inputs += [_source_summary(name, lf) for name, (_, lf, _) in prep.sources.items()]
+    inputs += [summarize_input(lf, name=f"source:{name}") for name, (_, lf, _) in prep.sources.items()]
     return CheckResult(
         check="leakage", findings=tuple(findings), inputs=tuple(inputs),
         parameters={"rule": rule.to_dict(), "entity": entity, "prediction_time": prediction_time,
@@ -444,10 +444,6 @@ def _duplicates(lf: pl.LazyFrame, entity: str, prediction_time: str, split: str 
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-def _source_summary(name: str, lf: pl.LazyFrame) -> InputSummary:
-    return summarize_input(lf, name=f"source:{name}")
-
 
 def _status(check: str, status: str) -> dict[str, str]:
     return {"check": check, "status": status}

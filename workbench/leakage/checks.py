@@ -213,42 +213,28 @@ def proxy_counts(training: pl.LazyFrame, feature: str, target: str, dtype: pl.Da
 
     Returns ``score, pos, neg`` ordered by score. Numeric features with more than
     ``max_groups`` distinct values are counted per quantile bin (1,000 bins; ties within a
-    bin count one half, so the AUC is then a slight underestimate). Categorical values are
-    scored by their smoothed positive rate (prior weight 10 rows); nulls form their own group.
+    bin count one half, so the AUC is then a slight underestimate); rows with a null number
+    are left out. Categorical values (null included, as its own value) are scored by their
+    smoothed positive rate (prior weight 10 rows).
     """
     y = pl.col(target).cast(pl.Int8)
     counts = (training.group_by(pl.col(feature).alias("v"))
               .agg(y.sum().cast(pl.Int64).alias("pos"), (1 - y).sum().cast(pl.Int64).alias("neg"))
               .collect())
-    numeric = dtype.is_numeric() or dtype == pl.Boolean
-    if numeric and counts.height > max_groups:
-        probs = np.linspace(0, 1, 1001)[1:-1].tolist()
-        edges = training.select(pl.col(feature).cast(pl.Float64).quantile(probs)).collect()
-        cuts = np.unique(np.asarray(edges.to_series().explode().drop_nulls()))
-        v = counts["v"].cast(pl.Float64)
-        bins = pl.Series("bin", np.searchsorted(cuts, v.fill_null(0).to_numpy(), side="right"), pl.Float64)
-        counts = (counts.with_columns(pl.when(v.is_null()).then(None).otherwise(bins).alias("v"))
-                  .group_by("v").agg(pl.col("pos").sum(), pl.col("neg").sum()))
+    if dtype.is_numeric() or dtype == pl.Boolean:  # numbers are their own score; nulls are left out
+        counts = counts.drop_nulls("v").with_columns(pl.col("v").cast(pl.Float64))
+        if counts.height > max_groups:
+            probs = np.linspace(0, 1, 1001)[1:-1].tolist()
+            edges = training.select(pl.col(feature).cast(pl.Float64).quantile(probs)).collect()
+            cuts = np.unique(np.asarray(edges.to_series().explode().drop_nulls()))
+            bins = np.searchsorted(cuts, counts["v"].to_numpy(), side="right").astype(np.float64)
+            counts = (counts.with_columns(pl.Series("v", bins))
+                      .group_by("v").agg(pl.col("pos").sum(), pl.col("neg").sum()))
+        return counts.select(pl.col("v").alias("score"), "pos", "neg").sort("score")
     total_pos, total_neg = counts["pos"].sum(), counts["neg"].sum()
     prior = total_pos / max(total_pos + total_neg, 1)
-    if numeric:
-        score = pl.when(pl.col("v").is_null()).then(None).otherwise(pl.col("v").cast(pl.Float64))
-        counts = counts.with_columns(score.alias("score"))
-        nulls = counts.filter(pl.col("score").is_null())
-        if nulls.height:  # score the null group by its smoothed rate, on the feature's own scale
-            counts = counts.with_columns(pl.col("score").fill_null(_null_position(counts, prior)))
-    else:
-        rate = (pl.col("pos") + 10 * prior) / (pl.col("pos") + pl.col("neg") + 10)
-        counts = counts.with_columns(rate.alias("score"))
-    return counts.sort("score").select("score", "pos", "neg")
-
-
-def _null_position(counts: pl.DataFrame, prior: float) -> float:
-    valued = counts.filter(pl.col("score").is_not_null())
-    if valued.height == 0:
-        return 0.0
-    lo, hi = float(valued["score"].min()), float(valued["score"].max())
-    return lo - 1.0 if hi >= lo else 0.0
+    rate = (pl.col("pos") + 10 * prior) / (pl.col("pos") + pl.col("neg") + 10)
+    return counts.with_columns(rate.alias("score")).sort("score").select("score", "pos", "neg")
 
 
 MIN_CLASS_SUPPORT = 10

@@ -22,7 +22,6 @@ import polars as pl
 from workbench.leakage.asof import Engine, asof_lookup
 from workbench.leakage.spec import AsOf, PointInTimeRule, Static, WindowAggregate
 
-STATUSES = ("ok", "future_data", "non_asof_join", "late_arrival", "feature_mismatch")
 REL_TOL = 1e-9
 ABS_TOL = 1e-9
 
