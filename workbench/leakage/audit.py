@@ -136,7 +136,7 @@ def audit_leakage(
                 findings.append(stale)
                 stale_rows = stale.metrics["affected_rows"]
         violations = sum(v for k, v in count.items() if k != "ok")
-        lineage[name] = "leaky" if any(count.get(k, 0) for k in checks.VIOLATION_KINDS[:3]) else (
+        lineage[name] = "leaky" if any(count.get(k, 0) for k in checks.TIMING_KINDS) else (
             "clean" if violations == 0 else "mismatch")
         feature_rows.append({"feature": name, "declaration": decl.describe(), "rows": n,
                              **{k: int(count.get(k, 0)) for k in ("ok", *checks.VIOLATION_KINDS)},

@@ -32,7 +32,8 @@ from workbench.leakage.summaries import histogram, quantiles
 from workbench.stats import auc_from_counts, auc_interval, wilson_interval
 
 CHECK = "leakage"
-VIOLATION_KINDS = ("future_data", "non_asof_join", "late_arrival", "feature_mismatch")
+TIMING_KINDS = ("future_data", "non_asof_join", "late_arrival")  # violations with a timing explanation
+VIOLATION_KINDS = (*TIMING_KINDS, "feature_mismatch")
 
 
 def violation_severity(rows: int, n: int) -> str:
