@@ -24,6 +24,7 @@ from workbench.leakage import checks, cumulative
 from workbench.leakage.asof import ENGINES, Engine
 from workbench.leakage.recompute import recompute_asof, recompute_static, recompute_window
 from workbench.leakage.spec import AsOf, FeatureDecl, PointInTimeRule, Source, Static, WindowAggregate
+from workbench.stats import auc_interval
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,11 @@ def audit_leakage(
                 _event_frame(source, src_lf, src_schema, labels, tz, columns), tuple(measures))
         return sorted_sources[src_name]
 
-    # 1. recompute and compare each declared feature
+    # 1. recompute and compare each declared feature (their training values read in one pass)
+    declared_values = prep.training.select(list(features)).collect() if features else pl.DataFrame()
     for name, decl in features.items():
         source, src_lf, src_schema = prep.sources[decl.source]
-        values = prep.training.select(pl.col(name)).collect().to_series()
+        values = declared_values[name]
         per_row, age = _recompute(decl, name, labels, values, source, src_lf, src_schema, rule, tz, engine,
                                   sorted_events)
         shown = display.with_columns(values.alias("value"))
@@ -144,13 +146,13 @@ def audit_leakage(
     status_rows.append(_status("recompute", f"{len(features)} declared feature(s) recomputed"
                                if features else "skipped: no feature declarations given"))
 
-    # 2. feature timestamps
+    # 2. feature timestamps (seconds from the cutoff to each feature's timestamp, one pass)
+    pt_cutoff = as_datetime(prediction_time, prep.training_schema[prediction_time], tz) - rule.embargo
+    stamp_lags = prep.training.select(
+        (as_datetime(col, prep.training_schema[col], tz) - pt_cutoff).dt.total_seconds(fractional=True).alias(name)
+        for name, col in feature_timestamps.items()).collect() if feature_timestamps else pl.DataFrame()
     for name, ts_col in feature_timestamps.items():
-        ts = as_datetime(ts_col, prep.training_schema[ts_col], tz)
-        pt = as_datetime(prediction_time, prep.training_schema[prediction_time], tz)
-        lags = prep.training.select((ts - (pt - rule.embargo if rule.embargo else pt))
-                                    .dt.total_seconds(fractional=True)).collect().to_series()
-        f, h = checks.timestamp_findings(name, ts_col, lags, n, strict=not rule.inclusive)
+        f, h = checks.timestamp_findings(name, ts_col, stamp_lags[name], n, strict=not rule.inclusive)
         findings += f
         hists += h
         if name not in lineage:
@@ -192,7 +194,7 @@ def audit_leakage(
                 auc, n_pos, n_neg = checks.single_feature_auc(counts)
                 line = lineage.get(col, "none")
                 finding = checks.proxy_finding(col, auc, n_pos, n_neg, threshold=proxy_auc, lineage=line)
-                lo, hi = checks.auc_interval(auc, n_pos, n_neg)
+                lo, hi = auc_interval(auc, n_pos, n_neg)
                 if min(n_pos, n_neg) < checks.MIN_CLASS_SUPPORT:
                     status = f"inconclusive: fewer than {checks.MIN_CLASS_SUPPORT} positives or negatives"
                 else:

@@ -24,10 +24,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from workbench.leakage.asof import Engine, asof_lookup
-from workbench.leakage.recompute import classify, same_value
+from workbench.leakage.recompute import ABS_TOL, before, classify, same_value
 from workbench.leakage.spec import PointInTimeRule, WindowAggregate
-
-ABS_TOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -161,8 +159,7 @@ def _very_late(base: pl.LazyFrame, ev: pl.LazyFrame, decl: WindowAggregate, rule
     min_lateness = decl.window - rule.embargo
     late = ev.filter(pl.col("__avail") - pl.col("__time") >= min_lateness).select("__entity", "__time", "__avail",
                                                                                    "__v")
-    unavailable = pl.col("__avail") >= pl.col("__cutoff") if not rule.inclusive else \
-        pl.col("__avail") > pl.col("__cutoff")
+    unavailable = ~before(pl.col("__avail"), rule)
     return (base.select("__row", "__entity", "__lo", "__cutoff").join(late, on="__entity", how="inner")
             .filter((pl.col("__time") < pl.col("__lo")) & unavailable)
             .group_by("__row").agg(pl.col("__v").sum().alias("__VL")))
@@ -196,11 +193,8 @@ def _late_lags(classified: pl.DataFrame, base: pl.LazyFrame, ev: pl.LazyFrame, d
     late_rows = classified.filter(pl.col("__status") == "late_arrival").select("__row")
     if late_rows.height == 0:
         return classified
-    before_t = pl.col("__time") <= pl.col("__cutoff") if rule.inclusive else pl.col("__time") < pl.col("__cutoff")
-    unavailable = pl.col("__avail") > pl.col("__cutoff") if rule.inclusive else \
-        pl.col("__avail") >= pl.col("__cutoff")
     rows = base.join(late_rows.lazy(), on="__row", how="semi")
-    cond = before_t & unavailable
+    cond = before(pl.col("__time"), rule) & ~before(pl.col("__avail"), rule)
     if decl.window is not None:
         cond = cond & (pl.col("__time") >= pl.col("__pt") - decl.window)
     lags = (rows.join(ev.select("__entity", "__time", "__avail"), on="__entity", how="inner").filter(cond)

@@ -33,7 +33,8 @@ def same_value(a: pl.Expr, b: pl.Expr, *, numeric: bool) -> pl.Expr:
     return both_null | (close.fill_null(False))
 
 
-def _before(col: pl.Expr, rule: PointInTimeRule) -> pl.Expr:
+def before(col: pl.Expr, rule: PointInTimeRule) -> pl.Expr:
+    """``col`` is before the cutoff under ``rule`` (``<``, or ``<=`` when inclusive)."""
     cutoff = pl.col("__cutoff")
     return col <= cutoff if rule.inclusive else col < cutoff
 
@@ -69,8 +70,8 @@ def recompute_window(labels: pl.LazyFrame, events: pl.LazyFrame, decl: WindowAgg
     joined = labels.join(events, on="__entity", how="inner")
     if decl.window is not None:
         joined = joined.filter(t >= pl.col("__pt") - decl.window)
-    by_time = _before(t, rule)
-    legal = by_time & _before(avail, rule) if rule.use_available_time else by_time
+    by_time = before(t, rule)
+    legal = by_time & before(avail, rule) if rule.use_available_time else by_time
     train = pl.col("__train").first()
     ordered_x, ordered_t = x.sort_by(t), t.sort_by(t)
     cumulative = _cumulative(ordered_x, decl.agg)
@@ -80,7 +81,7 @@ def recompute_window(labels: pl.LazyFrame, events: pl.LazyFrame, decl: WindowAgg
     grouped = joined.group_by("__row").agg(
         _aggregate(x.filter(legal), decl.agg).alias("__pit"),
         _aggregate(x.filter(by_time), decl.agg).alias("__by_time"),
-        (avail - pl.col("__pt")).filter(by_time & ~_before(avail, rule)).max().alias("__late_lag"),
+        (avail - pl.col("__pt")).filter(by_time & ~before(avail, rule)).max().alias("__late_lag"),
         ordered_t.filter(matches_later).min().alias("__future_t"),
     )
     # Label rows without any event in the window are kept: their aggregate is empty.
@@ -123,7 +124,7 @@ def recompute_asof(labels: pl.LazyFrame, snapshots: pl.LazyFrame, decl: AsOf, ru
                        strict=strict, engine=engine, presorted=True)
     step = asof_lookup(step, by_time, by="__entity", left_on="__cutoff", right_on="__bt_key",
                        strict=strict, engine=engine, presorted=True)
-    later_cond = pl.col("__time") >= pl.col("__cutoff") if strict else pl.col("__time") > pl.col("__cutoff")
+    later_cond = ~before(pl.col("__time"), rule)
     train_cast = pl.col("__train").cast(snapshots.collect_schema()["__x"], strict=False)
     future = (base.with_columns(train_cast.alias("__x")).drop_nulls("__x")
               .join(snaps.select("__entity", "__x", "__time"), on=["__entity", "__x"], how="inner")
