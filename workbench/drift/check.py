@@ -1,0 +1,437 @@
+"""``drift``: reference (or a saved profile) vs current, per column, window and segment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from workbench.drift import compare as C
+from workbench.drift.decide import decide, drift_findings
+from workbench.drift.fit import column_kind, counts_from_cumulative, fit_profile, open_source, partition_files
+from workbench.drift.profile import NEW, OTHER, ColumnProfile, DriftProfile
+from workbench.drift.rule import DriftRule
+from workbench.drift.schema import choose_renames, compare_schemas
+from workbench.drift.summaries import SEP, WINDOW, Agg, ColumnRead, Engine, Query, Source, numeric_aggs
+from workbench.errors import InputError, did_you_mean
+from workbench.findings.model import CheckResult, InputSummary
+from workbench.io import FrameLike, check_time_column, summarize_input
+from workbench.leakage.spec import parse_duration
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A current column compared against a reference column profile."""
+
+    key: str
+    current: str
+    profile: ColumnProfile
+    role: str | None = None
+    rename_candidate: bool = False
+
+
+def drift(
+    reference: FrameLike | DriftProfile,
+    current: FrameLike,
+    *,
+    columns: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    timestamp: str | None = None,
+    window: str | dt.timedelta | None = None,
+    by: str | Sequence[str] = (),
+    score: str | None = None,
+    prediction: str | None = None,
+    target: str | None = None,
+    rule: DriftRule | None = None,
+    n_bins: int = 10,
+    max_categories: int = 20,
+    engine: Engine | None = None,
+    seed: int = 0,
+) -> CheckResult:
+    """Compare ``current`` with ``reference`` column by column; return findings and tables.
+
+    Inputs: ``reference`` is any supported input or a :class:`DriftProfile` (from
+    :func:`fit_profile`, possibly loaded from disk: the reference is then not read again);
+    ``current`` is any supported input, including a directory or glob of parquet partitions
+    whose schemas differ. ``columns``/``exclude`` choose the columns (default: every column of
+    a supported dtype except ``timestamp``). With ``timestamp``, current is also split into
+    windows of length ``window`` (default ``"1d"``; windows start at multiples of the length
+    since 1970-01-01 UTC); ``by`` names segment columns, each value compared on its own.
+    ``score``/``prediction`` and ``target`` mark the model's output and the label: their drift
+    is reported as ``prediction_drift`` and ``label_drift``.
+
+    The decision rule is :class:`DriftRule` (documented in :mod:`workbench.drift.rule`).
+    Finding kinds: ``distribution_drift``, ``prediction_drift``, ``label_drift``,
+    ``missing_rate_change``, ``new_category``, ``out_of_range``, ``insufficient_data``,
+    ``schema_added``, ``schema_dropped``, ``schema_renamed``, ``schema_type_changed``,
+    ``schema_nullability_changed``.
+
+    Returns a :class:`~workbench.findings.CheckResult` (check ``"drift"``) with tables
+    ``columns`` (one row per column × scope with every effect size, interval, test and status),
+    ``tests`` (every test and its Benjamini–Hochberg q-value), ``bins`` (reference and current
+    counts per bin), ``categories`` (new and vanished categories) and ``schema``.
+    """
+    rule = rule or DriftRule()
+    by_cols = [by] if isinstance(by, str) else list(by)
+    roles = {"score": score, "prediction": prediction, "target": target}
+    every = _window_length(window, timestamp)
+    cur = open_source(current, name="current", engine=engine)
+    if isinstance(reference, DriftProfile):
+        profile = reference
+        ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
+    elif isinstance(reference, str | Path) and str(reference).endswith(".profile.json"):
+        profile = DriftProfile.load(reference)
+        ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
+    else:
+        ref_exclude = [*exclude, *([timestamp] if timestamp else [])]
+        profile = fit_profile(reference, columns=columns, exclude=ref_exclude, n_bins=n_bins,
+                              max_categories=max_categories, engine=engine)
+        ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
+    _validate_roles(profile, cur.schema, timestamp, by_cols, roles, columns)
+
+    ignore = [c for c in (timestamp, *exclude) if c]
+    schema_rows, candidates = compare_schemas(profile, cur.schema, ignore=ignore)
+    pairs, skipped = _pairs(profile, cur.schema, candidates, roles, columns, exclude, timestamp)
+    summaries = _run_summaries(cur, pairs, by_cols, timestamp, every)
+    if summaries.rows == 0:
+        raise InputError("current is empty: there is nothing to compare with the reference.")
+
+    rng = np.random.default_rng(seed)
+    scopes = _scopes(summaries, by_cols, every, cur.schema.get(timestamp) if timestamp else None)
+    records, bins, categories = [], [], []
+    for pair in pairs:
+        for scope in scopes:
+            if scope.segment and pair.current in scope.segment:
+                continue  # a segment column is constant within its own segments
+            rec, b, cats = _compare_pair(pair, scope, summaries, rule, rng)
+            records.append(rec)
+            bins += b
+            categories += cats
+    renames = _renames(candidates, records, schema_rows)
+    records = [r for r in records if not r["rename_candidate"] or r["column"] in renames]
+    schema_rows += _nullability_rows(records)
+    tests, findings = decide(records, rule)
+    findings += drift_findings(records, tests, schema_rows, skipped, rule, renames)
+    cur_input = _input_summary(current, cur, summaries.rows)
+    return CheckResult(
+        check="drift",
+        findings=tuple(findings),
+        inputs=(ref_input, cur_input),
+        parameters={"rule": rule.to_dict(), "n_bins": profile.n_bins, "max_categories": profile.max_categories,
+                    "timestamp": timestamp, "window": every.total_seconds() if every else None, "by": by_cols,
+                    "roles": {k: v for k, v in roles.items() if v}, "engine": cur.engine, "sampled": False,
+                    "seed": seed, "skipped": skipped,
+                    "profile": {"rows": profile.rows, "fingerprint": profile.fingerprint,
+                                "created_at": profile.created_at}},
+        tables={"columns": _columns_table(records), "tests": tests, "bins": _frame(bins, _BIN_SCHEMA),
+                "categories": _frame(categories, _CATEGORY_SCHEMA),
+                "schema": _frame(schema_rows, _SCHEMA_SCHEMA)},
+    )
+
+
+# -- validation -------------------------------------------------------------------------------
+def _window_length(window: str | dt.timedelta | None, timestamp: str | None) -> dt.timedelta | None:
+    if window is not None and timestamp is None:
+        raise InputError("window needs timestamp: name the current column that holds each row's time.")
+    if timestamp is None:
+        return None
+    every = parse_duration(window or "1d", what="window")
+    assert every is not None
+    if every.total_seconds() <= 0 or every.total_seconds() * 1e6 != int(every.total_seconds() * 1e6):
+        raise InputError(f"window must be a positive whole number of microseconds, got {window!r}.")
+    return every
+
+
+def _validate_roles(profile: DriftProfile, schema: pl.Schema, timestamp: str | None, by: list[str],
+                    roles: dict[str, str | None], columns: Sequence[str] | None) -> None:
+    problems = []
+    if timestamp is not None and timestamp not in schema:
+        problems.append(f"timestamp={timestamp!r} is not a column of current.{did_you_mean(timestamp, schema)}")
+    for b in by:
+        if b not in schema:
+            problems.append(f"by={b!r} is not a column of current.{did_you_mean(b, schema)}")
+    for role, col in roles.items():
+        if col is not None and (col not in profile.columns or col not in schema):
+            where = "the reference profile" if col not in profile.columns else "current"
+            names = set(profile.columns) if col not in profile.columns else set(schema)
+            problems.append(f"{role}={col!r} is not a column of {where}.{did_you_mean(col, names)}")
+    if columns is not None:
+        gone = [c for c in columns if c not in profile.columns and c not in profile.source_columns]
+        if gone:
+            problems.append(f"columns {gone} are not in the reference profile.")
+    if problems:
+        raise InputError(" ".join(problems) + f" Available columns of current: {sorted(schema)}")
+    if timestamp is not None:
+        check_time_column(schema, timestamp, name="current", role="timestamp")
+
+
+# -- which columns are compared ---------------------------------------------------------------
+def _pairs(profile: DriftProfile, schema: pl.Schema, candidates: list, roles: dict[str, str | None],
+           columns: Sequence[str] | None, exclude: Sequence[str], timestamp: str | None,
+           ) -> tuple[list[Pair], dict[str, str]]:
+    role_of = {col: role for role, col in roles.items() if col}
+    chosen = [c for c in profile.columns if (columns is None or c in columns) and c not in set(exclude)
+              and c != timestamp]
+    pairs, skipped = [], {}
+    for c in chosen:
+        if c not in schema:
+            continue  # reported as dropped (and maybe renamed)
+        if column_kind(schema[c]) is None:
+            skipped[c] = f"current dtype {schema[c]} cannot be compared with the reference's {profile[c].dtype}"
+            continue
+        pairs.append(Pair(c, c, profile[c], role_of.get(c)))
+    for cand in candidates[:50]:
+        pairs.append(Pair(f"{cand.new}{SEP}as{SEP}{cand.old}", cand.new, profile[cand.old],
+                          role_of.get(cand.old), rename_candidate=True))
+    return pairs, skipped
+
+
+# -- the summaries pass over current -----------------------------------------------------------
+@dataclass(frozen=True)
+class Summaries:
+    numeric: pl.DataFrame
+    categorical: dict[str, pl.DataFrame]
+    keys: list[str]
+    rows: int
+
+
+def _run_summaries(cur: Source, pairs: list[Pair], by: list[str], timestamp: str | None,
+                   every: dt.timedelta | None) -> Summaries:
+    reads = {p.current: ColumnRead(p.current, p.profile.kind, cur.schema[p.current]) for p in pairs}
+    aggs = [Agg("rows", "rows")]
+    for p in pairs:
+        if p.profile.kind in ("numeric", "datetime"):
+            aggs += numeric_aggs(p.current, p.profile.edges, p.profile.minimum, p.profile.maximum, prefix=p.key)
+        else:
+            aggs.append(Agg(f"{p.key}{SEP}nulls", "nulls", p.current))
+    window_us = int(every.total_seconds() * 1_000_000) if every else None
+    base = {"keys": tuple(by), "timestamp": timestamp, "window_us": window_us}
+    queries = [Query(tuple(aggs), reads, **base)]  # type: ignore[arg-type]
+    cats = [p for p in pairs if p.profile.kind in ("categorical", "boolean")]
+    for p in cats:
+        read = reads[p.current]
+        queries.append(Query((Agg("count", "rows"),), {p.current: read}, bucket=(read, p.profile.categories,
+                                                                                  p.profile.known), **base))
+    results = cur.run(queries)
+    keys = ([WINDOW] if window_us else []) + by
+    numeric = results[0]
+    return Summaries(numeric, {p.key: r for p, r in zip(cats, results[1:], strict=True)}, keys,
+                     int(numeric["rows"].sum()) if numeric.height else 0)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a comparison applies: everything, one window, or one segment value."""
+
+    kind: str  # "all", "window", "segment"
+    filters: dict[str, Any]
+    window: tuple[dt.datetime, dt.datetime] | None = None
+    segment: dict[str, str] | None = None
+
+    def mask(self, frame: pl.DataFrame) -> pl.Expr:
+        expr = pl.lit(True)
+        for k, v in self.filters.items():
+            expr = expr & (pl.col(k).is_null() if v is None else (pl.col(k) == v))
+        return expr
+
+    def to_scope(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.window:
+            out["window"] = [self.window[0].isoformat(), self.window[1].isoformat()]
+        if self.segment:
+            out["segment"] = dict(self.segment)
+        return out
+
+
+def _scopes(s: Summaries, by: list[str], every: dt.timedelta | None, ts_dtype: Any) -> list[Scope]:
+    scopes = [Scope("all", {})]
+    if every is not None and s.numeric.height:
+        tz = getattr(ts_dtype, "time_zone", None)
+        zone = dt.UTC if tz else None
+        for w in sorted(x for x in s.numeric[WINDOW].unique().to_list() if x is not None):
+            start = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + w * every
+            if zone is None:
+                start = start.replace(tzinfo=None)
+            scopes.append(Scope("window", {WINDOW: w}, window=(start, start + every)))
+    for b in by:
+        for v in sorted(s.numeric[b].unique().to_list(), key=lambda x: (x is None, x)):
+            scopes.append(Scope("segment", {b: v}, segment={b: v}))
+    return scopes
+
+
+def _collapse(frame: pl.DataFrame, scope: Scope, keys: list[str]) -> dict[str, Any]:
+    part = frame.filter(scope.mask(frame)) if scope.filters else frame
+    values = part.drop(keys)
+    out: dict[str, Any] = {}
+    for name in values.columns:
+        col = values[name]
+        if name.endswith(f"{SEP}min"):
+            out[name] = col.min()
+        elif name.endswith(f"{SEP}max"):
+            out[name] = col.max()
+        else:
+            out[name] = col.sum()
+    return out
+
+
+# -- one comparison ---------------------------------------------------------------------------
+def _compare_pair(pair: Pair, scope: Scope, s: Summaries, rule: DriftRule,
+                  rng: np.random.Generator) -> tuple[dict, list[dict], list[dict]]:
+    prof, k = pair.profile, pair.key
+    row = _collapse(s.numeric, scope, s.keys)
+    rows = int(row["rows"] or 0)
+    rec: dict[str, Any] = {"column": pair.current, "reference_column": prof.name, "role": pair.role,
+                           "kind": prof.kind, "scope": scope, "rows": rows, "rename_candidate": pair.rename_candidate,
+                           "categories": prof.categories}
+    ref_counts = np.asarray(prof.counts, dtype=np.int64)
+    if prof.kind in ("numeric", "datetime"):
+        missing, nans = int(row[f"{k}{SEP}missing"] or 0), int(row[f"{k}{SEP}nans"] or 0)
+        valid = rows - missing - nans
+        cur_counts = counts_from_cumulative(row, k, len(prof.edges), valid)
+        rec["unparsed"] = missing - int(row[f"{k}{SEP}nulls"] or 0)
+        rec["missing"] = missing + nans
+        rec["current_min"], rec["current_max"] = row[f"{k}{SEP}min"], row[f"{k}{SEP}max"]
+        finite = valid - int(row[f"{k}{SEP}posinf"] or 0) - int(row[f"{k}{SEP}neginf"] or 0)
+        rec["current_mean"] = (row[f"{k}{SEP}sum"] / finite) if finite else None
+        rec["reference_mean"] = prof.mean
+        if prof.minimum is not None and f"{k}{SEP}below" in row and valid:
+            below, above = int(row[f"{k}{SEP}below"] or 0), int(row[f"{k}{SEP}above"] or 0)
+            rec["out_of_range"] = C.compare_excess(below + above, valid, C.expected_out_of_range_share(prof),
+                                                   rule.out_of_range_share, rule)
+            rec["out_of_range"].update(below=below, above=above, low_value=prof.minimum, high_value=prof.maximum)
+    else:
+        counts = s.categorical[k]
+        part = counts.filter(scope.mask(counts)) if scope.filters else counts
+        by_bucket = dict(part.group_by("bucket").agg(pl.col("count").sum()).iter_rows())
+        nulls = int(by_bucket.pop(None, 0) or 0)
+        cur_counts = np.array([by_bucket.get(c, 0) for c in prof.categories]
+                              + [by_bucket.get(OTHER, 0), by_bucket.get(NEW, 0)], dtype=np.int64)
+        rec["missing"] = nulls
+        rec["unparsed"] = 0
+        valid = int(cur_counts.sum())
+        if prof.known is not None and valid:
+            rec["new_category"] = C.compare_excess(int(cur_counts[-1]), valid, C.expected_new_share(prof),
+                                                   rule.new_category_share, rule)
+    rec["valid"] = valid
+    if rows:
+        rec["missing_rate"] = C.compare_missing(prof, rec["missing"], rows, rule)
+    rec.update(C.compare_distribution(prof, ref_counts, cur_counts, rule, rng))
+    rec["reference_counts"], rec["current_counts"] = ref_counts, cur_counts
+    labels = prof.labels
+    bins = [{"column": pair.current, "scope": _scope_label(scope), "bin": i, "label": labels[i],
+             "reference_count": int(ref_counts[i]), "current_count": int(cur_counts[i])}
+            for i in range(len(labels))] if not pair.rename_candidate else []
+    cats = []
+    if prof.kind in ("categorical", "boolean") and scope.kind == "all" and not pair.rename_candidate:
+        n_ref, n_cur = max(int(ref_counts.sum()), 1), max(valid, 1)
+        for i, c in enumerate(prof.categories):
+            if cur_counts[i] == 0 and ref_counts[i] > 0:
+                cats.append({"column": pair.current, "category": c, "status": "vanished",
+                             "reference_share": ref_counts[i] / n_ref, "current_share": 0.0})
+        if cur_counts[-1]:
+            cats.append({"column": pair.current, "category": NEW, "status": "new",
+                         "reference_share": 0.0, "current_share": cur_counts[-1] / n_cur})
+    return rec, bins, cats
+
+
+def _scope_label(scope: Scope) -> str:
+    if scope.kind == "window" and scope.window:
+        return scope.window[0].isoformat()
+    if scope.kind == "segment" and scope.segment:
+        return ", ".join(f"{k}={v}" for k, v in scope.segment.items())
+    return "all"
+
+
+def _renames(candidates: list, records: list[dict], schema_rows: list[dict]) -> dict[str, str]:
+    effects, thresholds = {}, {}
+    for r in records:
+        if r["rename_candidate"] and r["scope"].kind == "all":
+            key = (r["reference_column"], r["column"])
+            effects[key] = r.get(r["effect"], math.nan)
+            thresholds[key] = r["threshold"]
+    chosen = choose_renames(candidates, effects, thresholds)
+    renames = {}
+    for cand, effect in chosen:
+        renames[cand.new] = cand.old
+        schema_rows[:] = [s for s in schema_rows if not (s["change"] in ("added", "dropped")
+                                                         and s["column"] in (cand.old, cand.new))]
+        detail = f"likely renamed from {cand.old!r} (name similarity {cand.name_similarity:.2f}"
+        detail += f", distribution effect {effect:.3f})" if effect == effect else ")"
+        schema_rows.append({"column": cand.new, "change": "renamed", "reference_dtype": None,
+                            "current_dtype": None, "detail": detail, "partition": None, "previous": cand.old})
+    return renames
+
+
+def _nullability_rows(records: list[dict]) -> list[dict]:
+    out = []
+    for r in records:
+        if r["scope"].kind == "all" and not r["rename_candidate"]:
+            ref_missing = r["missing_rate"]["reference"] if "missing_rate" in r else None
+            if ref_missing == 0 and r["missing"] > 0:
+                out.append({"column": r["column"], "change": "nullability_changed", "reference_dtype": None,
+                            "current_dtype": None, "partition": None,
+                            "detail": f"no missing values in the reference; {r['missing']:,} in current"})
+    return out
+
+
+# -- inputs and tables ------------------------------------------------------------------------
+def _input_summary(data: Any, src: Source, rows: int) -> InputSummary:
+    if isinstance(data, str | Path):
+        files = partition_files(data)
+        if files and all(os.path.exists(f) for f in files):
+            h = hashlib.sha1()
+            for f in files:
+                st = os.stat(f)
+                h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}".encode())
+            return InputSummary("current", rows, tuple(src.schema), f"files:{h.hexdigest()[:16]}")
+    if src.engine == "polars" and src.lf is not None:
+        return summarize_input(src.lf, name="current")
+    return InputSummary("current", rows, tuple(src.schema), "duckdb-relation")
+
+
+_STATS = ("psi", "jensen_shannon", "total_variation", "ks", "wasserstein")
+
+
+def _columns_table(records: list[dict]) -> pl.DataFrame:
+    rows = []
+    for r in records:
+        scope: Scope = r["scope"]
+        row = {"column": r["column"], "reference_column": r["reference_column"], "role": r["role"],
+               "kind": r["kind"], "scope": _scope_label(scope), "scope_kind": scope.kind,
+               "window_start": scope.window[0] if scope.window else None,
+               "rows": r["rows"], "n_reference": r["n_ref"], "n_current": r["n_cur"],
+               "missing_reference": r.get("missing_rate", {}).get("reference"),
+               "missing_current": r.get("missing_rate", {}).get("current")}
+        for s in _STATS:
+            row[s] = r.get(s)
+            row[f"{s}_low"] = r.get(f"{s}_low")
+            row[f"{s}_high"] = r.get(f"{s}_high")
+        row.update(effect=r["effect"], effect_value=r.get(r["effect"]), effect_low=r.get(f"{r['effect']}_low"),
+                   effect_high=r.get(f"{r['effect']}_high"), threshold=r["threshold"], test=r.get("test"),
+                   statistic=r.get("statistic"), p_value=r.get("p_value"), q_value=r.get("q_value"),
+                   status=r.get("status"), severity=r.get("severity"))
+        rows.append(row)
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    return frame.with_columns(pl.col(c).cast(pl.Float64) for c in frame.columns
+                              if c.startswith(_STATS) or c in ("effect_value", "effect_low", "effect_high",
+                                                              "p_value", "q_value", "statistic"))
+
+
+_BIN_SCHEMA = {"column": pl.String, "scope": pl.String, "bin": pl.Int64, "label": pl.String,
+               "reference_count": pl.Int64, "current_count": pl.Int64}
+_CATEGORY_SCHEMA = {"column": pl.String, "category": pl.String, "status": pl.String,
+                    "reference_share": pl.Float64, "current_share": pl.Float64}
+_SCHEMA_SCHEMA = {"column": pl.String, "change": pl.String, "reference_dtype": pl.String,
+                  "current_dtype": pl.String, "detail": pl.String, "partition": pl.String}
+
+
+def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
+    return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)

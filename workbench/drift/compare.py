@@ -1,0 +1,106 @@
+"""One comparison: a reference column profile against current counts, as numbers and a test.
+
+Each function returns plain dicts (effect sizes, intervals, p-values); the decision is taken
+later, once Benjamini–Hochberg has seen every p-value of the run (:mod:`workbench.drift.decide`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from workbench.drift import statistics as S
+from workbench.drift.profile import ColumnProfile
+from workbench.drift.rule import DriftRule
+
+MIN_EXPECTED = 5.0
+
+
+def pool_rare(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge bins whose expected count in the smaller sample is below 5 into one bin, so the
+    chi-square approximation holds (the usual rule for Pearson's test)."""
+    ref, cur = np.asarray(ref, float), np.asarray(cur, float)
+    pooled = (ref + cur) / max(ref.sum() + cur.sum(), 1.0)
+    rare = pooled * min(ref.sum(), cur.sum()) < MIN_EXPECTED
+    if rare.sum() <= 1:
+        return ref, cur
+    return (np.append(ref[~rare], ref[rare].sum()), np.append(cur[~rare], cur[rare].sum()))
+
+
+def governing_effect(prof: ColumnProfile) -> str:
+    """The effect size the decision uses for this column (see :mod:`workbench.drift.rule`)."""
+    if prof.kind in ("numeric", "datetime") and prof.spread is not None:
+        return "wasserstein"
+    return "total_variation"
+
+
+def compare_distribution(prof: ColumnProfile, ref: np.ndarray, cur: np.ndarray, rule: DriftRule,
+                         rng: np.random.Generator) -> dict[str, Any]:
+    """Effect sizes with bootstrap intervals and the test for one column's binned values."""
+    ref = np.asarray(ref, dtype=np.int64)
+    cur = np.asarray(cur, dtype=np.int64)
+    edges = np.asarray(prof.edges, dtype=float)
+    spread = prof.spread
+    fns = {
+        "psi": S.psi,
+        "jensen_shannon": S.jensen_shannon,
+        "total_variation": S.total_variation,
+    }
+    numeric = prof.kind in ("numeric", "datetime")
+    if numeric:
+        fns["ks"] = S.ks_statistic
+        if spread is not None:
+            fns["wasserstein"] = lambda r, c: S.wasserstein(r, c, edges, spread)  # type: ignore[misc]
+    out: dict[str, Any] = {"n_ref": int(ref.sum()), "n_cur": int(cur.sum())}
+    for name, fn in fns.items():
+        out[name] = float(fn(ref, cur)) if out["n_cur"] else math.nan
+    intervals = S.bootstrap(ref, cur, fns, rng=rng, resamples=rule.resamples, confidence=rule.confidence)
+    for name, (lo, hi) in intervals.items():
+        out[f"{name}_low"], out[f"{name}_high"] = lo, hi
+    effect = governing_effect(prof)
+    out["effect"] = effect
+    out["threshold"] = rule.wasserstein if effect == "wasserstein" else rule.total_variation
+    if out["n_cur"] == 0 or out["n_ref"] == 0:
+        out.update(test=None, statistic=math.nan, p_value=math.nan)
+    elif numeric:
+        out.update(test="ks", statistic=out["ks"], p_value=S.ks_pvalue(out["ks"], out["n_ref"], out["n_cur"]))
+    else:
+        stat, dof, p = S.chi2_homogeneity(*pool_rare(ref, cur))
+        out.update(test="chi2", statistic=stat, dof=dof, p_value=p)
+    return out
+
+
+def compare_missing(prof: ColumnProfile, missing: int, rows: int, rule: DriftRule) -> dict[str, Any]:
+    """Change of the missing share (null, NaN or unreadable) from reference to current."""
+    ref_missing = prof.nulls + prof.nans
+    diff, lo, hi, p = S.two_proportions(ref_missing, prof.rows, missing, rows, rule.confidence)
+    return {"reference": ref_missing / prof.rows if prof.rows else math.nan,
+            "current": missing / rows if rows else math.nan,
+            "effect": diff, "low": lo, "high": hi, "p_value": p, "threshold": rule.missing_rate,
+            "affected": missing, "n": rows}
+
+
+def compare_excess(count: int, n: int, expected: float, threshold: float, rule: DriftRule) -> dict[str, Any]:
+    """A share of current values (new categories, out-of-range values) against the share
+    expected with no change; effect = observed share − expected."""
+    from workbench.stats import wilson_interval
+
+    share = count / n if n else math.nan
+    lo, hi = wilson_interval(count, n, rule.confidence)
+    return {"current": share, "reference": expected, "effect": share - expected, "low": lo - expected,
+            "high": hi - expected, "p_value": S.excess_share_pvalue(count, n, expected), "threshold": threshold,
+            "affected": count, "n": n}
+
+
+def expected_new_share(prof: ColumnProfile) -> float:
+    """Good–Turing estimate of the share of values unseen in the reference that a sample from
+    the same distribution would show: categories seen once / valid reference values."""
+    return prof.singletons / prof.valid if prof.valid else 0.0
+
+
+def expected_out_of_range_share(prof: ColumnProfile) -> float:
+    """Share of a same-distribution sample expected beyond the reference's min or max: 2/(n+1)
+    for continuous data (each tail 1/(n+1))."""
+    return 2.0 / (prof.valid + 1) if prof.valid else 0.0

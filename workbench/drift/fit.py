@@ -1,0 +1,230 @@
+"""Fit a :class:`DriftProfile` from a reference (two lazy passes, no raw rows in Python)."""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from workbench.drift.profile import ColumnKind, ColumnProfile, DriftProfile
+from workbench.drift.summaries import (
+    ENGINES,
+    SEP,
+    Agg,
+    ColumnRead,
+    Engine,
+    Query,
+    Source,
+    numeric_aggs,
+    value_count_query,
+)
+from workbench.errors import InputError, did_you_mean
+from workbench.io import FrameLike, schema_of, summarize_input, to_lazy
+
+
+def column_kind(dtype: pl.DataType) -> ColumnKind | None:
+    """How drift reads a dtype: numeric, datetime, categorical or boolean; ``None`` if it cannot."""
+    if dtype == pl.Boolean:
+        return "boolean"
+    if isinstance(dtype, pl.Datetime) or dtype == pl.Date:
+        return "datetime"
+    if dtype.is_numeric():
+        return "numeric"
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum | pl.Categorical):
+        return "categorical"
+    return None
+
+
+def open_source(data: FrameLike, *, name: str, engine: Engine | None = None) -> Source:
+    """Wrap an input for the summaries stage.
+
+    A duckdb relation runs on duckdb unless ``engine="polars"``; everything else runs on polars
+    unless ``engine="duckdb"``. A directory or glob of parquet files whose schemas differ is
+    read file by file and aligned by column name (missing columns become null, differing
+    types are relaxed to a common type), so schema evolution never stops a run."""
+    if engine is not None and engine not in ENGINES:
+        raise InputError(f"engine must be one of {list(ENGINES)}, got {engine!r}.")
+    is_duckdb = type(data).__module__.split(".")[0] == "duckdb"
+    if is_duckdb and engine != "polars":
+        try:
+            schema = data.limit(0).pl().schema
+        except Exception as exc:  # duckdb raises its own error types for a failing source
+            raise InputError(f"{name}: could not read the duckdb relation: {exc}") from exc
+        return Source(name, "duckdb", schema, rel=data)
+    lf = _scan_partitions(data, name=name) if isinstance(data, str | Path) else to_lazy(data, name=name)
+    schema = schema_of(lf, name=name)
+    if engine == "duckdb":
+        import duckdb
+
+        con = duckdb.connect()
+        rel = con.from_arrow(lf.collect().to_arrow())
+        return Source(name, "duckdb", schema, rel=rel)
+    return Source(name, "polars", schema, lf=lf)
+
+
+def partition_files(path: str | Path) -> list[str]:
+    """Parquet files under a directory (recursively, sorted) or matching a glob."""
+    text = str(path)
+    if Path(text).is_dir():
+        return sorted(str(p) for p in Path(text).rglob("*.parquet"))
+    if any(ch in text for ch in "*?["):
+        return sorted(glob.glob(text, recursive=True))
+    return [text]
+
+
+def _scan_partitions(path: str | Path, *, name: str) -> pl.LazyFrame:
+    files = partition_files(path)
+    if len(files) == 1 and not Path(str(path)).is_dir():
+        return to_lazy(str(path), name=name)
+    if not files:
+        raise InputError(f"{name}: no parquet file found under {str(path)!r}.")
+    if not all(f.endswith((".parquet", ".pq")) for f in files):
+        return to_lazy(str(path), name=name)
+    scans = [pl.scan_parquet(f, hive_partitioning=True) for f in files]
+    schemas = [schema_of(s, name=f"{name} ({f})") for s, f in zip(scans, files, strict=True)]
+    if all(s == schemas[0] for s in schemas):
+        return pl.scan_parquet(files, hive_partitioning=True)
+    return pl.concat(scans, how="diagonal_relaxed")
+
+
+def drift_columns(schema: pl.Schema, columns: Sequence[str] | None, exclude: Sequence[str], *,
+                  name: str) -> tuple[dict[str, ColumnKind], dict[str, str]]:
+    """Columns to profile with their kinds, and skipped columns with the reason."""
+    if columns is not None:
+        missing = [c for c in columns if c not in schema]
+        if missing:
+            hints = "".join(did_you_mean(c, schema) for c in missing)
+            raise InputError(f"{name}: columns {missing} not found.{hints} Available columns: {sorted(schema)}")
+    chosen = [c for c in (columns if columns is not None else schema) if c not in set(exclude)]
+    kinds: dict[str, ColumnKind] = {}
+    skipped: dict[str, str] = {}
+    for c in chosen:
+        kind = column_kind(schema[c])
+        if kind is None:
+            skipped[c] = f"dtype {schema[c]} is not supported for drift (numeric, datetime, string, boolean are)"
+        else:
+            kinds[c] = kind
+    return kinds, skipped
+
+
+def fit_profile(
+    reference: FrameLike,
+    *,
+    columns: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    n_bins: int = 10,
+    max_categories: int = 20,
+    max_known_categories: int = 10_000,
+    engine: Engine | None = None,
+) -> DriftProfile:
+    """Fit the reference profile that :func:`workbench.drift.drift` compares against.
+
+    Inputs: ``reference`` (any supported input), the ``columns`` to profile (default: every
+    column of a supported dtype, minus ``exclude``), ``n_bins`` quantile bins for numeric and
+    datetime columns, ``max_categories`` kept categories per categorical column (the rest share
+    an "other" bin, and the column's status says so), ``max_known_categories`` remembered to
+    recognise new categories. Output: a small frozen :class:`DriftProfile` (save it with
+    ``.save(path)``). Two lazy passes over the reference; nothing is sampled.
+    """
+    if not isinstance(n_bins, int) or n_bins < 2:
+        raise InputError(f"n_bins must be an int >= 2, got {n_bins!r}.")
+    if not isinstance(max_categories, int) or max_categories < 1:
+        raise InputError(f"max_categories must be an int >= 1, got {max_categories!r}.")
+    src = open_source(reference, name="reference", engine=engine)
+    kinds, _ = drift_columns(src.schema, columns, exclude, name="reference")
+    summary = _summarize(src)
+    if summary.rows == 0:
+        raise InputError("reference is empty: a drift reference needs rows.")
+    reads = {c: ColumnRead(c, k, src.schema[c]) for c, k in kinds.items()}
+    edges, value_counts = _edges_pass(src, reads, n_bins)
+    numeric = {c: r for c, r in reads.items() if r.kind in ("numeric", "datetime")}
+    aggs = [Agg("rows", "rows")]
+    for c in numeric:
+        aggs += numeric_aggs(c, edges[c], None, None)
+    for c in reads:
+        if c not in numeric:
+            aggs.append(Agg(f"{c}{SEP}nulls", "nulls", c))
+    row = src.run([Query(tuple(aggs), reads)])[0].row(0, named=True)
+    profiles = {}
+    for c, r in reads.items():
+        if c in numeric:
+            profiles[c] = numeric_profile(r, edges[c], row, n_bins)
+        else:
+            profiles[c] = categorical_profile(r, value_counts[c], row, max_categories, max_known_categories, n_bins)
+    return DriftProfile(
+        columns=profiles, rows=summary.rows, fingerprint=summary.fingerprint, n_bins=n_bins,
+        max_categories=max_categories, source_columns=tuple(src.schema),
+        source_dtypes={c: str(t) for c, t in src.schema.items()},
+    )
+
+
+def _summarize(src: Source) -> Any:
+    if src.engine == "polars":
+        return summarize_input(src.lf, name=src.name)  # type: ignore[arg-type]
+    from workbench.findings.model import InputSummary
+
+    rows = int(src.rel.aggregate("count(*)").fetchone()[0])
+    return InputSummary(src.name, rows, tuple(src.schema), "duckdb-relation")
+
+
+def _edges_pass(src: Source, reads: dict[str, ColumnRead], n_bins: int) -> tuple[dict, dict]:
+    probs = tuple(i / n_bins for i in range(1, n_bins))
+    numeric = [c for c, r in reads.items() if r.kind in ("numeric", "datetime")]
+    queries: list[Query] = []
+    if numeric:
+        queries.append(Query(tuple(Agg(c, "quantiles", c, probs) for c in numeric), reads))  # type: ignore[arg-type]
+    cats = [c for c in reads if c not in numeric]
+    queries += [value_count_query(reads[c]) for c in cats]
+    results = src.run(queries)
+    edges: dict[str, tuple[float, ...]] = {}
+    if numeric:
+        q = results.pop(0).row(0, named=True)
+        for c in numeric:
+            values = [v for v in (q[c] or []) if v is not None and np.isfinite(v)]
+            edges[c] = tuple(float(v) for v in np.unique(values))
+    return edges, dict(zip(cats, results, strict=True))
+
+
+def counts_from_cumulative(row: dict, name: str, n_edges: int, valid: int) -> np.ndarray:
+    """Bin counts from cumulative ``<= edge`` counts and the number of valid values."""
+    cum = np.array([row[f"{name}{SEP}le{i}"] or 0 for i in range(n_edges)] + [valid], dtype=np.int64)
+    return np.diff(cum, prepend=0)
+
+
+def numeric_profile(read: ColumnRead, edges: tuple[float, ...], row: dict, n_bins: int) -> ColumnProfile:
+    rows = int(row["rows"])
+    missing = int(row[f"{read.name}{SEP}missing"])
+    nans = int(row[f"{read.name}{SEP}nans"])
+    valid = rows - missing - nans
+    finite = valid - int(row[f"{read.name}{SEP}posinf"]) - int(row[f"{read.name}{SEP}neginf"])
+    s, ss = row[f"{read.name}{SEP}sum"], row[f"{read.name}{SEP}sumsq"]
+    mean = s / finite if finite else None
+    var = max(ss / finite - mean * mean, 0.0) if finite and mean is not None else None
+    return ColumnProfile(
+        name=read.name, kind=read.kind, dtype=str(read.dtype), rows=rows, nulls=missing, nans=nans,
+        edges=edges, counts=tuple(int(x) for x in counts_from_cumulative(row, read.name, len(edges), valid)),
+        minimum=row[f"{read.name}{SEP}min"], maximum=row[f"{read.name}{SEP}max"], mean=mean,
+        std=None if var is None else float(np.sqrt(var * finite / max(finite - 1, 1))),
+        posinf=int(row[f"{read.name}{SEP}posinf"]), neginf=int(row[f"{read.name}{SEP}neginf"]),
+        n_bins=n_bins, distinct=0, singletons=0,
+    )
+
+
+def categorical_profile(read: ColumnRead, counts: pl.DataFrame, row: dict, max_categories: int,
+                        max_known: int, n_bins: int) -> ColumnProfile:
+    rows = int(row["rows"])
+    values = counts.filter(pl.col("value").is_not_null()).sort(["count", "value"], descending=[True, False])
+    nulls = rows - int(values["count"].sum())
+    top = values.head(max_categories)
+    other = int(values["count"].sum()) - int(top["count"].sum())
+    known = tuple(values["value"].to_list()) if values.height <= max_known else None
+    return ColumnProfile(
+        name=read.name, kind=read.kind, dtype=str(read.dtype), rows=rows, nulls=nulls,
+        categories=tuple(top["value"].to_list()), counts=(*top["count"].to_list(), other, 0),
+        known=known, distinct=values.height, singletons=int((values["count"] == 1).sum()), n_bins=n_bins,
+    )
+

@@ -1,0 +1,174 @@
+"""The reference profile: what drift needs to know about the reference, and nothing more.
+
+A :class:`DriftProfile` holds, per column, the bin edges (reference quantiles), the reference
+counts per bin, the kept category set, null/NaN counts, range and moments. It is small (a few
+KB per column), frozen, saved as JSON and reused by scheduled runs so that the reference is
+scanned once.
+
+Binning, stated precisely:
+
+* numeric and datetime columns (datetimes as epoch microseconds): ``edges`` are the distinct
+  reference quantiles at ``1/n_bins, ..., (n_bins-1)/n_bins`` (``interpolation="lower"``,
+  so every edge is an observed value). Bin ``i`` holds values ``x`` with
+  ``edges[i-1] < x <= edges[i]``; the first bin is ``(-inf, edges[0]]`` and the last
+  ``(edges[-1], +inf]``. Repeated quantiles (integer-valued or zero-inflated columns) collapse,
+  so a point mass gets a bin of its own. NaN and null are missing, not binned.
+* categorical and boolean columns (as strings): the ``max_categories`` most frequent
+  reference categories each get a bin; the remaining reference categories share ``OTHER``;
+  values never seen in the reference fall in ``NEW`` (the reference count of ``NEW`` is 0).
+  Up to ``max_known_categories`` reference categories are remembered to tell "rare" from
+  "new"; beyond that, ``known`` is ``None`` and new categories cannot be told apart (the
+  column's status says so).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from workbench.errors import InputError
+
+PROFILE_VERSION = 1
+OTHER = "__other__"
+NEW = "__new__"
+
+ColumnKind = Literal["numeric", "datetime", "categorical", "boolean"]
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """Reference summary of one column (see the module docstring for the binning)."""
+
+    name: str
+    kind: ColumnKind
+    dtype: str
+    rows: int
+    nulls: int
+    nans: int = 0
+    edges: tuple[float, ...] = ()
+    categories: tuple[str, ...] = ()
+    counts: tuple[int, ...] = ()
+    known: tuple[str, ...] | None = None
+    distinct: int = 0
+    singletons: int = 0
+    minimum: float | None = None
+    maximum: float | None = None
+    mean: float | None = None
+    std: float | None = None
+    posinf: int = 0
+    neginf: int = 0
+    n_bins: int = 10
+
+    @property
+    def valid(self) -> int:
+        """Rows with a value (not null, not NaN)."""
+        return self.rows - self.nulls - self.nans
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """One label per bin, in bin order."""
+        if self.kind in ("numeric", "datetime"):
+            return bin_labels(self.edges, datetime=self.kind == "datetime")
+        return (*self.categories, OTHER, NEW)
+
+    @property
+    def spread(self) -> float | None:
+        """Robust scale of the reference: the inner edge range divided by the same range of a
+        standard normal, so it equals the standard deviation for normal data; ``None`` when
+        the inner edges collapse (most of the mass on one value)."""
+        if self.kind not in ("numeric", "datetime") or len(self.edges) < 2:
+            return None
+        width = self.edges[-1] - self.edges[0]
+        return width / self.normal_width if width > 0 else None
+
+    @property
+    def normal_width(self) -> float:
+        from scipy.stats import norm
+
+        return float(norm.ppf(1 - 1 / self.n_bins) - norm.ppf(1 / self.n_bins))
+
+
+@dataclass(frozen=True)
+class DriftProfile:
+    """A fitted reference: column profiles plus how they were made.
+
+    Create with :func:`workbench.drift.fit_profile`; save with :meth:`save`, load with
+    :meth:`load`. Pass it as ``reference`` to :func:`workbench.drift.drift`.
+    """
+
+    columns: Mapping[str, ColumnProfile]
+    rows: int
+    fingerprint: str
+    n_bins: int
+    max_categories: int
+    source_columns: tuple[str, ...]
+    source_dtypes: Mapping[str, str]
+    created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    version: int = PROFILE_VERSION
+
+    def __getitem__(self, name: str) -> ColumnProfile:
+        return self.columns[name]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["columns"] = [asdict(c) for c in self.columns.values()]
+        return out
+
+    def save(self, path: str | Path) -> Path:
+        """Write the profile as JSON (a few KB per column); returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> DriftProfile:
+        """Read a profile written by :meth:`save`."""
+        path = Path(path)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise InputError(f"no drift profile at {str(path)!r}; create one with fit_profile(...).save(path)") from exc
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{str(path)!r} is not a drift profile (invalid JSON: {exc})") from exc
+        if not isinstance(raw, dict) or raw.get("version") != PROFILE_VERSION:
+            raise InputError(f"{str(path)!r} is not a version-{PROFILE_VERSION} drift profile; fit it again.")
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> DriftProfile:
+        cols = {}
+        for c in raw["columns"]:
+            c = dict(c)
+            for key in ("edges", "categories", "counts"):
+                c[key] = tuple(c[key])
+            if c.get("known") is not None:
+                c["known"] = tuple(c["known"])
+            cols[c["name"]] = ColumnProfile(**c)
+        return cls(columns=cols, rows=raw["rows"], fingerprint=raw["fingerprint"], n_bins=raw["n_bins"],
+                   max_categories=raw["max_categories"], source_columns=tuple(raw["source_columns"]),
+                   source_dtypes=dict(raw["source_dtypes"]), created_at=raw["created_at"], version=raw["version"])
+
+
+def bin_labels(edges: Sequence[float], *, datetime: bool = False) -> tuple[str, ...]:
+    """Human labels of numeric bins: ``≤ e0``, ``(e0, e1]``, ..., ``> ek``."""
+    fmt = _format_time if datetime else _format_number
+    if not edges:
+        return ("all",)
+    labels = [f"≤ {fmt(edges[0])}"]
+    labels += [f"({fmt(a)}, {fmt(b)}]" for a, b in itertools.pairwise(edges)]
+    labels.append(f"> {fmt(edges[-1])}")
+    return tuple(labels)
+
+
+def _format_number(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _format_time(x: float) -> str:
+    return dt.datetime.fromtimestamp(x / 1e6, dt.UTC).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,78 @@
+"""The drift decision rule: when a difference is an alarm.
+
+A column (in a window or segment) raises ``distribution_drift`` only when all of these hold:
+
+1. **Enough data**: at least ``min_rows`` valid values on each side; otherwise the comparison
+   is reported as ``insufficient`` and never alerts.
+2. **Significant after multiple-testing control**: the test's p-value (two-sample KS at the bin
+   edges for numeric and datetime columns, conservative; Pearson chi-square on the bins for
+   categorical and boolean ones, rare bins pooled so every expected count is at least 5) is
+   adjusted with Benjamini–Hochberg across *every* test of the run (columns × windows ×
+   segments × drift, missing-rate, new-category and range tests) and is at most ``fdr``.
+3. **Practically large**: the governing effect size reaches its threshold — the Wasserstein
+   distance scaled by the reference's robust spread (``wasserstein``; 0.1 = a tenth of a
+   standard deviation's worth of mass moved) for numeric and datetime columns, the total
+   variation distance (``total_variation``; 0.1 = a tenth of the traffic changed bins) for
+   categorical and boolean columns and for numeric columns whose mass sits on one value.
+   The severity is ``critical`` when the effect's bootstrap interval lies entirely above the
+   threshold, ``warning`` when only the point estimate does.
+
+A significant difference below the threshold is recorded (status ``small``) but raises nothing,
+which is what keeps a million rows from alarming on a trivial shift; the test keeps small
+samples, heavy tails and many categories from alarming on noise. The same pattern (test +
+threshold on the effect, with its interval) applies to the missing rate (absolute change
+``missing_rate``), new categories (share above the Good–Turing estimate of unseen values,
+``new_category_share``) and values outside the reference range (share above what a sample of
+the reference's size would leave out, ``out_of_range_share``).
+
+Compared with Evidently's defaults (``DataDriftPreset``): Evidently switches rule at 1,000
+reference rows — below it a KS or chi-square p-value < 0.05 per column with no multiple-testing
+control; above it a normed Wasserstein or Jensen–Shannon distance ≥ 0.1 with no test and no
+interval — and calls the dataset drifted when half the columns drift. The workbench applies one
+rule at every size: effect threshold *and* controlled significance, with an interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from workbench.errors import InputError
+
+
+@dataclass(frozen=True)
+class DriftRule:
+    """Thresholds of the drift decision rule (see the module docstring)."""
+
+    wasserstein: float = 0.1
+    total_variation: float = 0.1
+    fdr: float = 0.05
+    min_rows: int = 100
+    confidence: float = 0.95
+    missing_rate: float = 0.05
+    new_category_share: float = 0.01
+    out_of_range_share: float = 0.01
+    resamples: int = 400
+
+    def __post_init__(self) -> None:
+        for name in ("wasserstein", "total_variation", "missing_rate", "new_category_share", "out_of_range_share"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not 0 < value <= 1:
+                raise InputError(f"DriftRule.{name} must be a number in (0, 1], got {value!r}.")
+        for name in ("fdr", "confidence"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not 0 < value < 1:
+                raise InputError(f"DriftRule.{name} must be a number in (0, 1), got {value!r}.")
+        if not isinstance(self.min_rows, int) or self.min_rows < 1:
+            raise InputError(f"DriftRule.min_rows must be an int >= 1, got {self.min_rows!r}.")
+        if not isinstance(self.resamples, int) or self.resamples < 50:
+            raise InputError(f"DriftRule.resamples must be an int >= 50, got {self.resamples!r}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "statement": self.statement()}
+
+    def statement(self) -> str:
+        return (f"alert when n >= {self.min_rows} per side, Benjamini–Hochberg q <= {self.fdr} across all tests, "
+                f"and the effect reaches its threshold (scaled Wasserstein >= {self.wasserstein} for numeric, "
+                f"total variation >= {self.total_variation} for categorical); critical when the "
+                f"{self.confidence:.0%} interval is entirely above it")

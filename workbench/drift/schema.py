@@ -1,0 +1,162 @@
+"""Schema evolution: reference vs current, and across time-partitioned parquet files.
+
+Changes are reported as rows ``(column, change, reference_dtype, current_dtype, detail)`` with
+``change`` one of ``added``, ``dropped``, ``renamed``, ``type_changed``, ``nullability_changed``.
+A type change is never an error: drift reads the current column the way the reference was read
+(numbers parsed leniently from strings, anything as a string for categorical columns).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from workbench.drift.fit import column_kind, partition_files
+from workbench.drift.profile import DriftProfile
+from workbench.errors import InputError
+
+SCHEMA_KINDS = {
+    "added": "schema_added",
+    "dropped": "schema_dropped",
+    "renamed": "schema_renamed",
+    "type_changed": "schema_type_changed",
+    "nullability_changed": "schema_nullability_changed",
+}
+
+
+@dataclass(frozen=True)
+class RenameCandidate:
+    """A dropped reference column and an added current column that may be the same data."""
+
+    old: str
+    new: str
+    name_similarity: float
+
+
+def name_similarity(a: str, b: str) -> float:
+    """Similarity of two column names in [0, 1] (difflib ratio on lower-cased names with
+    separators removed)."""
+    def norm(s: str) -> str:
+        return s.lower().replace("_", "").replace("-", "").replace(" ", "")
+
+    return difflib.SequenceMatcher(None, norm(a), norm(b)).ratio()
+
+
+def compare_schemas(profile: DriftProfile, current: pl.Schema, *, ignore: Sequence[str] = ()) -> tuple[
+        list[dict], list[RenameCandidate]]:
+    """Added, dropped and type-changed columns between a profile and a current schema, and the
+    compatible (dropped, added) pairs to test as renames (same drift kind)."""
+    ignored = set(ignore)
+    ref_cols = [c for c in profile.source_columns if c not in ignored]
+    rows: list[dict] = []
+    dropped = [c for c in ref_cols if c not in current]
+    added = [c for c in current if c not in profile.source_dtypes and c not in ignored]
+    for c in dropped:
+        rows.append(_row(c, "dropped", profile.source_dtypes[c], None, "in the reference, not in current"))
+    for c in added:
+        rows.append(_row(c, "added", None, str(current[c]), "in current, not in the reference"))
+    for c in ref_cols:
+        if c in current and str(current[c]) != profile.source_dtypes[c]:
+            ref_kind = profile.columns[c].kind if c in profile.columns else None
+            cur_kind = column_kind(current[c])
+            how = (f"compared as {ref_kind}" if ref_kind and cur_kind else "not comparable: drift skipped")
+            rows.append(_row(c, "type_changed", profile.source_dtypes[c], str(current[c]), how))
+    candidates = []
+    for old in dropped:
+        if old not in profile.columns:
+            continue
+        for new in added:
+            if column_kind(current[new]) == profile.columns[old].kind:
+                candidates.append(RenameCandidate(old, new, name_similarity(old, new)))
+    candidates.sort(key=lambda r: -r.name_similarity)
+    return rows, candidates
+
+
+def _row(column: str, change: str, ref: str | None, cur: str | None, detail: str) -> dict:
+    return {"column": column, "change": change, "reference_dtype": ref, "current_dtype": cur, "detail": detail,
+            "partition": None}
+
+
+def choose_renames(candidates: Sequence[RenameCandidate], effects: Mapping[tuple[str, str], float],
+                   threshold: Mapping[tuple[str, str], float]) -> list[tuple[RenameCandidate, float]]:
+    """Pick likely renames, one per old and per new column, best first: a pair whose
+    distributions match (effect below its drift threshold) and whose names are at least
+    loosely similar (≥ 0.3), or whose names are very similar (≥ 0.8) whatever the data."""
+    scored = []
+    for cand in candidates:
+        effect = effects.get((cand.old, cand.new), float("nan"))
+        matches = effect == effect and effect < threshold.get((cand.old, cand.new), 0.1)
+        if (matches and cand.name_similarity >= 0.3) or cand.name_similarity >= 0.8:
+            scored.append((0 if matches else 1, -cand.name_similarity, effect, cand))
+    chosen: list[tuple[RenameCandidate, float]] = []
+    used_old, used_new = set(), set()
+    for _, _, effect, cand in sorted(scored, key=lambda t: t[:3]):
+        if cand.old not in used_old and cand.new not in used_new:
+            chosen.append((cand, effect))
+            used_old.add(cand.old)
+            used_new.add(cand.new)
+    return chosen
+
+
+def schema_history(path: str | Path) -> pl.DataFrame:
+    """Schema changes across time-partitioned parquet files, in path order.
+
+    ``path`` is a directory (searched recursively) or a glob. Each file's schema and per-column
+    null counts are read; every change from one file to the next is a row
+    ``(partition, column, change, reference_dtype, current_dtype, detail)`` where
+    ``reference_dtype`` is the type in the previous file. Renames are proposed when a column
+    disappears as another appears with the same type in the same file and a similar name.
+    """
+    files = partition_files(path)
+    if not files:
+        raise InputError(f"no parquet files under {str(path)!r}.")
+    rows: list[dict] = []
+    prev_schema: pl.Schema | None = None
+    prev_nulls: dict[str, int] = {}
+    for f in files:
+        try:
+            lf = pl.scan_parquet(f, hive_partitioning=False)
+            schema = lf.collect_schema()
+            nulls = lf.select(pl.all().null_count()).collect().row(0, named=True) if schema else {}
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise InputError(f"could not read the partition {f!r}: {exc}") from exc
+        if prev_schema is not None:
+            rows += _partition_changes(f, prev_schema, schema, prev_nulls, nulls)
+        prev_schema, prev_nulls = schema, nulls
+    return pl.DataFrame(rows, schema={"partition": pl.String, "column": pl.String, "change": pl.String,
+                                      "reference_dtype": pl.String, "current_dtype": pl.String,
+                                      "detail": pl.String})
+
+
+def _partition_changes(f: str, old: pl.Schema, new: pl.Schema, old_nulls: Mapping[str, int],
+                       new_nulls: Mapping[str, int]) -> list[dict]:
+    rows = []
+    gone = [c for c in old if c not in new]
+    came = [c for c in new if c not in old]
+    renamed = set()
+    for g in gone:
+        best = max(came, key=lambda c: name_similarity(g, c), default=None)
+        if best is not None and best not in renamed and old[g] == new[best] and name_similarity(g, best) >= 0.5:
+            renamed.add(best)
+            rows.append({"partition": f, "column": best, "change": "renamed", "reference_dtype": str(old[g]),
+                         "current_dtype": str(new[best]), "detail": f"likely renamed from {g!r}"})
+        else:
+            rows.append({"partition": f, "column": g, "change": "dropped", "reference_dtype": str(old[g]),
+                         "current_dtype": None, "detail": "column no longer present"})
+    for c in came:
+        if c not in renamed:
+            rows.append({"partition": f, "column": c, "change": "added", "reference_dtype": None,
+                         "current_dtype": str(new[c]), "detail": "new column"})
+    for c in new:
+        if c in old and old[c] != new[c]:
+            rows.append({"partition": f, "column": c, "change": "type_changed", "reference_dtype": str(old[c]),
+                         "current_dtype": str(new[c]), "detail": f"{old[c]} → {new[c]}"})
+        elif c in old and old_nulls.get(c, 0) == 0 and new_nulls.get(c, 0) > 0:
+            rows.append({"partition": f, "column": c, "change": "nullability_changed",
+                         "reference_dtype": str(old[c]), "current_dtype": str(new[c]),
+                         "detail": f"had no nulls, now {new_nulls[c]:,}"})
+    return rows

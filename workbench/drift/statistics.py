@@ -1,0 +1,163 @@
+"""Drift statistics from binned counts (numpy/scipy only; no raw rows).
+
+Every effect size takes reference and current *counts* over the same bins, on the last axis,
+so the same function serves a single comparison (shape ``(k,)``) and a bootstrap batch
+(shape ``(B, k)``). Definitions, with ``p`` and ``q`` the reference and current shares:
+
+* PSI = Σ (q − p) · ln(q / p), shares floored at ``PSI_FLOOR`` so empty bins stay finite;
+* Jensen–Shannon distance = √(½ KL(p‖m) + ½ KL(q‖m)), ``m = (p + q)/2``, base 2 (in [0, 1]);
+* total variation = ½ Σ |p − q| (in [0, 1]): the share of traffic that moved between bins;
+* KS = max over bin edges of |F_p − F_q| (the two-sample Kolmogorov–Smirnov statistic
+  evaluated at the edges: exact when every distinct value is an edge, otherwise a lower bound);
+* Wasserstein-1 between the two CDFs over the reference's inner edge range (trapezoid rule on
+  the edges), divided by the reference's robust spread, so 0.25 means "a quarter of a
+  standard deviation" for normal data. The open outer bins are left out, which keeps heavy
+  tails from dominating.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from scipy import stats as st
+
+PSI_FLOOR = 1e-4
+
+
+def shares(counts: np.ndarray) -> np.ndarray:
+    counts = np.asarray(counts, dtype=float)
+    total = counts.sum(axis=-1, keepdims=True)
+    return np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
+
+
+def psi(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    p = np.clip(shares(ref), PSI_FLOOR, None)
+    q = np.clip(shares(cur), PSI_FLOOR, None)
+    return np.sum((q - p) * np.log(q / p), axis=-1)
+
+
+def jensen_shannon(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    p, q = shares(ref), shares(cur)
+    m = 0.5 * (p + q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl_p = np.where(p > 0, p * np.log2(p / m), 0.0).sum(axis=-1)
+        kl_q = np.where(q > 0, q * np.log2(q / m), 0.0).sum(axis=-1)
+    return np.sqrt(np.clip(0.5 * (kl_p + kl_q), 0.0, None))
+
+
+def total_variation(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    return 0.5 * np.abs(shares(ref) - shares(cur)).sum(axis=-1)
+
+
+def ks_statistic(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    gap = np.cumsum(shares(ref), axis=-1) - np.cumsum(shares(cur), axis=-1)
+    return np.abs(gap).max(axis=-1)
+
+
+def wasserstein(ref: np.ndarray, cur: np.ndarray, edges: np.ndarray, scale: float) -> np.ndarray:
+    """Scaled Wasserstein-1 over the inner edges (``len(edges) = k - 1`` for ``k`` bins)."""
+    edges = np.asarray(edges, dtype=float)
+    if len(edges) < 2 or not scale or scale <= 0:
+        return np.full(np.shape(ref)[:-1], np.nan)
+    gap = np.abs(np.cumsum(shares(ref), axis=-1) - np.cumsum(shares(cur), axis=-1))[..., : len(edges)]
+    area = 0.5 * (gap[..., :-1] + gap[..., 1:]) * np.diff(edges)
+    return area.sum(axis=-1) / scale
+
+
+def ks_pvalue(d: float, n_ref: int, n_cur: int) -> float:
+    """Two-sided asymptotic p-value of a two-sample KS statistic (as ``scipy.stats.ks_2samp``
+    with ``method="asymp"``). With the statistic taken at bin edges it is conservative."""
+    if n_ref == 0 or n_cur == 0:
+        return math.nan
+    en = n_ref * n_cur / (n_ref + n_cur)
+    return float(np.clip(st.kstwo.sf(d, np.round(en)), 0.0, 1.0))
+
+
+def chi2_homogeneity(ref: np.ndarray, cur: np.ndarray) -> tuple[float, int, float]:
+    """Pearson chi-square test that two count vectors share one distribution.
+
+    Bins empty in both samples are dropped; equals ``scipy.stats.chi2_contingency`` without
+    continuity correction. Returns (statistic, degrees of freedom, p-value)."""
+    table = np.vstack([np.asarray(ref, float), np.asarray(cur, float)])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return (0.0, 0, 1.0)
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
+    stat = float(((table - expected) ** 2 / expected).sum())
+    dof = table.shape[1] - 1
+    return (stat, dof, float(st.chi2.sf(stat, dof)))
+
+
+def bootstrap(
+    ref: np.ndarray,
+    cur: np.ndarray,
+    statistics: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]],
+    *,
+    rng: np.random.Generator,
+    resamples: int = 400,
+    confidence: float = 0.95,
+) -> dict[str, tuple[float, float]]:
+    """Percentile intervals of each statistic under multinomial resampling of both count
+    vectors (the parametric bootstrap of a histogram: each sample redrawn with its own size
+    and observed shares)."""
+    ref = np.asarray(ref, dtype=np.int64)
+    cur = np.asarray(cur, dtype=np.int64)
+    if ref.sum() == 0 or cur.sum() == 0:
+        return {name: (math.nan, math.nan) for name in statistics}
+    r = rng.multinomial(int(ref.sum()), shares(ref), size=resamples)
+    c = rng.multinomial(int(cur.sum()), shares(cur), size=resamples)
+    tail = 50 * (1 - confidence)
+    out = {}
+    for name, fn in statistics.items():
+        values = fn(r, c)
+        if np.all(np.isnan(values)):
+            out[name] = (math.nan, math.nan)
+        else:
+            lo, hi = np.nanpercentile(values, [tail, 100 - tail])
+            out[name] = (float(lo), float(hi))
+    return out
+
+
+def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values); NaN stays NaN and is not counted."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    order = np.argsort(p[ok])
+    ranked = p[ok][order] * m / np.arange(1, m + 1)
+    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
+    values = np.empty(m)
+    values[order] = np.clip(adjusted, 0, 1)
+    out[ok] = values
+    return out
+
+
+def two_proportions(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> tuple[float, float, float, float]:
+    """Difference ``k2/n2 - k1/n1`` with Newcombe's hybrid score interval and the pooled
+    two-sided z-test p-value. Returns (difference, low, high, p-value)."""
+    from workbench.stats import wilson_interval
+
+    if n1 == 0 or n2 == 0:
+        return (math.nan, math.nan, math.nan, math.nan)
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson_interval(k1, n1, confidence)
+    l2, u2 = wilson_interval(k2, n2, confidence)
+    diff = p2 - p1
+    low = diff - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
+    high = diff + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    p = 1.0 if se == 0 else float(2 * st.norm.sf(abs(diff) / se))
+    return (diff, low, high, p)
+
+
+def excess_share_pvalue(k: int, n: int, expected: float) -> float:
+    """One-sided exact binomial p-value that ``k`` of ``n`` exceeds the share ``expected``."""
+    if n == 0:
+        return math.nan
+    return float(st.binom.sf(k - 1, n, min(max(expected, 0.0), 1.0)))

@@ -1,0 +1,293 @@
+"""The summaries stage of drift: small aggregate tables computed where the data is.
+
+Every summary is described once as a list of :class:`Agg` (an alias, an operation and its
+argument) and compiled either to polars expressions (lazy, streaming engine) or to SQL for
+duckdb. Results are small polars frames: one row per group (window × segments) for numeric
+summaries, one row per (group, category bucket) for categorical counts. Nothing here computes
+a statistic; :mod:`workbench.drift.statistics` does, from these tables only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import polars as pl
+
+from workbench.drift.profile import NEW, OTHER, ColumnKind
+from workbench.errors import InputError
+
+Engine = Literal["polars", "duckdb"]
+ENGINES: tuple[Engine, ...] = ("polars", "duckdb")
+WINDOW = "__window"
+SEP = "\x1f"
+
+
+@dataclass(frozen=True)
+class Agg:
+    """One aggregate: ``op`` over the column's comparable value (see :func:`value_sql`)."""
+
+    alias: str
+    op: str
+    column: str | None = None
+    arg: float | None = None
+
+
+@dataclass(frozen=True)
+class ColumnRead:
+    """How a column is read for comparison: its kind and the input dtype it is cast from."""
+
+    name: str
+    kind: ColumnKind
+    dtype: pl.DataType
+
+
+# -- the data source -----------------------------------------------------------------------
+@dataclass
+class Source:
+    """An input on one engine: a polars LazyFrame or a duckdb relation, with a polars schema."""
+
+    name: str
+    engine: Engine
+    schema: pl.Schema
+    lf: pl.LazyFrame | None = None
+    rel: Any = None
+
+    def run(self, queries: Sequence[Query]) -> list[pl.DataFrame]:
+        """Execute queries against this source; polars plans are collected together."""
+        if self.engine == "polars":
+            assert self.lf is not None
+            plans = [q.polars(self.lf) for q in queries]
+            try:
+                return pl.collect_all(plans, engine="streaming")
+            except pl.exceptions.PolarsError as exc:
+                raise InputError(f"{self.name}: could not compute drift summaries: {exc}") from exc
+        import duckdb
+
+        out = []
+        for q in queries:
+            try:
+                out.append(self.rel.query("src", q.sql()).pl())
+            except duckdb.Error as exc:
+                raise InputError(f"{self.name}: could not compute drift summaries in duckdb: {exc}") from exc
+        return [_normalise_duckdb(df) for df in out]
+
+
+def _normalise_duckdb(df: pl.DataFrame) -> pl.DataFrame:
+    casts = {c: pl.Int64 for c, t in df.schema.items() if isinstance(t, pl.Decimal) or t.is_integer()}
+    return df.cast(casts) if casts else df
+
+
+# -- queries --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Query:
+    """``aggs`` grouped by ``keys`` (segment columns and, if ``window_us``, the window index of
+    ``timestamp``); for a categorical count, also grouped by the column's bucket."""
+
+    aggs: tuple[Agg, ...]
+    reads: dict[str, ColumnRead]
+    keys: tuple[str, ...] = ()
+    timestamp: str | None = None
+    window_us: int | None = None
+    bucket: tuple[ColumnRead, tuple[str, ...], tuple[str, ...] | None] | None = None
+    value_counts: ColumnRead | None = None
+
+    @property
+    def group_names(self) -> list[str]:
+        names = [WINDOW] if self.window_us else []
+        names += list(self.keys)
+        if self.bucket:
+            names.append("bucket")
+        return names
+
+    # polars ----------------------------------------------------------------------------
+    def polars(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        if self.value_counts is not None:
+            value = polars_value(self.value_counts).alias("value")
+            return lf.group_by(value).agg(pl.len().cast(pl.Int64).alias("count"))
+        aggs = [_polars_agg(a, self.reads) for a in self.aggs]
+        group: list[pl.Expr] = []
+        if self.window_us:
+            group.append((pl.col(self.timestamp).dt.epoch("us") // self.window_us).alias(WINDOW))
+        group += [pl.col(k).cast(pl.String) for k in self.keys]
+        if self.bucket:
+            read, top, known = self.bucket
+            group.append(_polars_bucket(polars_value(read), top, known).alias("bucket"))
+        if not group:
+            return lf.select(aggs)
+        return lf.group_by(group).agg(aggs)
+
+    # SQL --------------------------------------------------------------------------------
+    def sql(self) -> str:
+        if self.value_counts is not None:
+            return f"SELECT {value_sql(self.value_counts)} AS value, COUNT(*) AS count FROM src GROUP BY 1"
+        group = []
+        if self.window_us:
+            group.append(f"(epoch_us({_q(self.timestamp)}) // {int(self.window_us)}) AS {_q(WINDOW)}")
+        group += [f"CAST({_q(k)} AS VARCHAR) AS {_q(k)}" for k in self.keys]
+        if self.bucket:
+            read, top, known = self.bucket
+            group.append(f"{_sql_bucket(value_sql(read), top, known)} AS bucket")
+        cols = group + [f"{_sql_agg(a, self.reads)} AS {_q(a.alias)}" for a in self.aggs]
+        sql = f"SELECT {', '.join(cols)} FROM src"
+        if group:
+            sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(group)))
+        return sql
+
+
+def _q(name: str | None) -> str:
+    assert name is not None
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+# -- comparable values ----------------------------------------------------------------------
+def polars_value(read: ColumnRead) -> pl.Expr:
+    """The column as compared: Float64 for numeric/datetime kinds, String for categorical ones.
+
+    Strings read as numbers parse leniently (unparseable → null, counted as ``unparsed``);
+    datetimes become epoch microseconds; booleans become ``"true"``/``"false"``."""
+    col, dtype = pl.col(read.name), read.dtype
+    if read.kind in ("numeric", "datetime"):
+        if isinstance(dtype, pl.Datetime) or dtype == pl.Date:
+            return col.cast(pl.Datetime("us")).dt.epoch("us").cast(pl.Float64) if dtype == pl.Date else \
+                col.dt.epoch("us").cast(pl.Float64)
+        if dtype == pl.String:
+            return col.str.strip_chars().cast(pl.Float64, strict=False)
+        return col.cast(pl.Float64, strict=False)
+    if dtype == pl.Boolean:
+        return pl.when(col).then(pl.lit("true")).when(~col).then(pl.lit("false"))
+    return col.cast(pl.String)
+
+
+def value_sql(read: ColumnRead) -> str:
+    """SQL twin of :func:`polars_value`."""
+    col, dtype = _q(read.name), read.dtype
+    if read.kind in ("numeric", "datetime"):
+        if isinstance(dtype, pl.Datetime) or dtype == pl.Date:
+            return f"CAST(epoch_us(CAST({col} AS TIMESTAMP)) AS DOUBLE)" if dtype == pl.Date else \
+                f"CAST(epoch_us({col}) AS DOUBLE)"
+        if dtype == pl.String:
+            return f"TRY_CAST(trim({col}) AS DOUBLE)"
+        return f"TRY_CAST({col} AS DOUBLE)"
+    if dtype == pl.Boolean:
+        return f"CASE WHEN {col} THEN 'true' WHEN NOT {col} THEN 'false' END"
+    return f"CAST({col} AS VARCHAR)"
+
+
+def _polars_agg(a: Agg, reads: dict[str, ColumnRead]) -> pl.Expr:
+    if a.op == "rows":
+        return pl.len().cast(pl.Int64).alias(a.alias)
+    read = reads[a.column]  # type: ignore[index]
+    v = polars_value(read)
+    finite = v.is_finite()
+    match a.op:
+        case "nulls":
+            expr = pl.col(read.name).is_null().sum()
+        case "missing":  # null after reading (includes unparseable strings)
+            expr = v.is_null().sum()
+        case "nans":
+            expr = v.is_nan().sum()
+        case "posinf":
+            expr = (v == float("inf")).sum()
+        case "neginf":
+            expr = (v == float("-inf")).sum()
+        case "le":
+            expr = (v <= a.arg).sum()
+        case "lt":
+            expr = (v < a.arg).sum()
+        case "gt":
+            expr = ((v > a.arg) & ~v.is_nan()).sum()
+        case "sum":
+            expr = v.filter(finite).sum()
+        case "sumsq":
+            expr = (v * v).filter(finite).sum()
+        case "min":
+            expr = v.filter(finite).min()
+        case "max":
+            expr = v.filter(finite).max()
+        case "quantiles":
+            return v.fill_nan(None).quantile(list(a.arg), "lower").alias(a.alias)  # type: ignore[arg-type]
+        case _:
+            raise ValueError(f"unknown aggregate {a.op!r}")
+    if a.op in ("sum", "sumsq", "min", "max"):
+        return expr.cast(pl.Float64).alias(a.alias)
+    return expr.cast(pl.Int64).alias(a.alias)
+
+
+def _sql_agg(a: Agg, reads: dict[str, ColumnRead]) -> str:
+    if a.op == "rows":
+        return "COUNT(*)"
+    read = reads[a.column]  # type: ignore[index]
+    v = value_sql(read)
+    finite = f"isfinite({v})"
+    count = "COUNT(*) FILTER (WHERE {})"
+    match a.op:
+        case "nulls":
+            return count.format(f"{_q(read.name)} IS NULL")
+        case "missing":
+            return count.format(f"{v} IS NULL")
+        case "nans":
+            return count.format(f"isnan({v})")
+        case "posinf":
+            return count.format(f"{v} = 'inf'::DOUBLE")
+        case "neginf":
+            return count.format(f"{v} = '-inf'::DOUBLE")
+        case "le":
+            return count.format(f"{v} <= {float(a.arg)!r}")
+        case "lt":
+            return count.format(f"{v} < {float(a.arg)!r}")
+        case "gt":
+            return count.format(f"{v} > {float(a.arg)!r} AND NOT isnan({v})")
+        case "sum":
+            return f"CAST(SUM({v}) FILTER (WHERE {finite}) AS DOUBLE)"
+        case "sumsq":
+            return f"CAST(SUM({v} * {v}) FILTER (WHERE {finite}) AS DOUBLE)"
+        case "min":
+            return f"CAST(MIN({v}) FILTER (WHERE {finite}) AS DOUBLE)"
+        case "max":
+            return f"CAST(MAX({v}) FILTER (WHERE {finite}) AS DOUBLE)"
+        case "quantiles":
+            qs = ", ".join(repr(float(q)) for q in a.arg)  # type: ignore[union-attr]
+            return f"quantile_disc({v}, [{qs}]) FILTER (WHERE NOT isnan({v}))"
+    raise ValueError(f"unknown aggregate {a.op!r}")
+
+
+def _polars_bucket(v: pl.Expr, top: tuple[str, ...], known: tuple[str, ...] | None) -> pl.Expr:
+    if known is None:
+        return pl.when(v.is_null()).then(None).when(v.is_in(list(top))).then(v).otherwise(pl.lit(OTHER))
+    return (pl.when(v.is_null()).then(None).when(v.is_in(list(top))).then(v)
+            .when(v.is_in(list(known))).then(pl.lit(OTHER)).otherwise(pl.lit(NEW)))
+
+
+def _sql_bucket(v: str, top: tuple[str, ...], known: tuple[str, ...] | None) -> str:
+    top_list = ", ".join(_lit(t) for t in top) or "NULL"
+    if known is None:
+        return f"CASE WHEN {v} IS NULL THEN NULL WHEN {v} IN ({top_list}) THEN {v} ELSE {_lit(OTHER)} END"
+    known_list = ", ".join(_lit(k) for k in known) or "NULL"
+    return (f"CASE WHEN {v} IS NULL THEN NULL WHEN {v} IN ({top_list}) THEN {v} "
+            f"WHEN {v} IN ({known_list}) THEN {_lit(OTHER)} ELSE {_lit(NEW)} END")
+
+
+# -- the summaries drift needs ---------------------------------------------------------------
+def numeric_aggs(name: str, edges: Sequence[float], lo: float | None, hi: float | None, *,
+                 prefix: str | None = None) -> list[Agg]:
+    """Counts per bin (as cumulative ``<= edge`` counts), missing/NaN/inf counts, values
+    outside ``[lo, hi]`` and finite moments of one numeric column; aliases start with
+    ``prefix`` (default the column name) and :data:`SEP`."""
+    p = prefix or name
+    aggs = [Agg(f"{p}{SEP}{op}", op, name) for op in
+            ("nulls", "missing", "nans", "posinf", "neginf", "sum", "sumsq", "min", "max")]
+    aggs += [Agg(f"{p}{SEP}le{i}", "le", name, float(e)) for i, e in enumerate(edges)]
+    if lo is not None and hi is not None:
+        aggs += [Agg(f"{p}{SEP}below", "lt", name, float(lo)), Agg(f"{p}{SEP}above", "gt", name, float(hi))]
+    return aggs
+
+
+def value_count_query(read: ColumnRead) -> Query:
+    """Reference value counts of a categorical column (one row per distinct value)."""
+    return Query((Agg("count", "rows"),), {read.name: read}, value_counts=read)
