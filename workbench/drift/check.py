@@ -16,10 +16,17 @@ import polars as pl
 
 from workbench.drift import compare as C
 from workbench.drift.decide import decide, drift_findings
-from workbench.drift.fit import column_kind, counts_from_cumulative, fit_profile, open_source, partition_files
+from workbench.drift.fit import (
+    column_kind,
+    counts_from_cumulative,
+    fit_profile,
+    hive_columns,
+    open_source,
+    partition_files,
+)
 from workbench.drift.profile import NEW, OTHER, ColumnProfile, DriftProfile
 from workbench.drift.rule import DriftRule
-from workbench.drift.schema import choose_renames, compare_schemas
+from workbench.drift.schema import choose_renames, compare_schemas, schema_history
 from workbench.drift.summaries import SEP, WINDOW, Agg, ColumnRead, Engine, Query, Source, numeric_aggs
 from workbench.errors import InputError, did_you_mean
 from workbench.findings.model import CheckResult, InputSummary
@@ -92,14 +99,19 @@ def drift(
         ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
     else:
         ref_exclude = [*exclude, *([timestamp] if timestamp else [])]
+        labels = [c for c in (prediction, target) if c]
         profile = fit_profile(reference, columns=columns, exclude=ref_exclude, n_bins=n_bins,
-                              max_categories=max_categories, engine=engine)
+                              max_categories=max_categories, categorical=labels, engine=engine)
         ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
     _validate_roles(profile, cur.schema, timestamp, by_cols, roles, columns)
 
-    ignore = [c for c in (timestamp, *exclude) if c]
+    partitioned = isinstance(current, str | Path) and len(partition_files(current)) > 1
+    hive = hive_columns(current) if partitioned else []
+    ignore = [c for c in (timestamp, *exclude, *hive) if c]
     schema_rows, candidates = compare_schemas(profile, cur.schema, ignore=ignore)
-    pairs, skipped = _pairs(profile, cur.schema, candidates, roles, columns, exclude, timestamp)
+    if partitioned:
+        schema_rows += _partition_rows(schema_history(current), schema_rows)
+    pairs, skipped = _pairs(profile, cur.schema, candidates, roles, columns, [*exclude, *hive], timestamp)
     summaries = _run_summaries(cur, pairs, by_cols, timestamp, every)
     if summaries.rows == 0:
         raise InputError("current is empty: there is nothing to compare with the reference.")
@@ -368,6 +380,20 @@ def _renames(candidates: list, records: list[dict], schema_rows: list[dict]) -> 
         schema_rows.append({"column": cand.new, "change": "renamed", "reference_dtype": None,
                             "current_dtype": None, "detail": detail, "partition": None, "previous": cand.old})
     return renames
+
+
+def _partition_rows(history: pl.DataFrame, schema_rows: list[dict]) -> list[dict]:
+    """Changes between consecutive partitions of current, where they add to the reference comparison:
+    a change already reported against the reference gets the partition where it started."""
+    out = []
+    for h in history.iter_rows(named=True):
+        same = [s for s in schema_rows if s["column"] == h["column"] and s["change"] == h["change"]]
+        if same:
+            same[0]["partition"] = h["partition"]
+            same[0]["detail"] += f"; from partition {h['partition']}"
+        elif h["change"] != "renamed":
+            out.append({**h})
+    return out
 
 
 def _nullability_rows(records: list[dict]) -> list[dict]:

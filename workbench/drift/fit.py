@@ -88,11 +88,32 @@ def _scan_partitions(path: str | Path, *, name: str) -> pl.LazyFrame:
     schemas = [schema_of(s, name=f"{name} ({f})") for s, f in zip(scans, files, strict=True)]
     if all(s == schemas[0] for s in schemas):
         return pl.scan_parquet(files, hive_partitioning=True)
-    return pl.concat(scans, how="diagonal_relaxed")
+    lf = pl.concat(scans, how="diagonal_relaxed")
+    from workbench.drift.schema import schema_history
+
+    # a column renamed between partitions continues under its new name
+    history = schema_history(path)
+    for row in history.filter(pl.col("change") == "renamed").iter_rows(named=True):
+        old, new = row["previous"], row["column"]
+        lf_schema = lf.collect_schema()
+        if old in lf_schema and new in lf_schema:
+            lf = lf.with_columns(pl.coalesce(pl.col(new), pl.col(old)).alias(new)).drop(old)
+    return lf
+
+
+def hive_columns(path: str | Path) -> list[str]:
+    """Partition keys encoded in the paths (``key=value`` folders) of a partitioned dataset."""
+    keys: list[str] = []
+    for f in partition_files(path):
+        for part in Path(f).parent.parts:
+            key, sep, _ = part.partition("=")
+            if sep and key and key not in keys:
+                keys.append(key)
+    return keys
 
 
 def drift_columns(schema: pl.Schema, columns: Sequence[str] | None, exclude: Sequence[str], *,
-                  name: str) -> tuple[dict[str, ColumnKind], dict[str, str]]:
+                  name: str, categorical: Sequence[str] = ()) -> tuple[dict[str, ColumnKind], dict[str, str]]:
     """Columns to profile with their kinds, and skipped columns with the reason."""
     if columns is not None:
         missing = [c for c in columns if c not in schema]
@@ -104,6 +125,8 @@ def drift_columns(schema: pl.Schema, columns: Sequence[str] | None, exclude: Seq
     skipped: dict[str, str] = {}
     for c in chosen:
         kind = column_kind(schema[c])
+        if c in categorical and kind is not None:
+            kind = "categorical"
         if kind is None:
             skipped[c] = f"dtype {schema[c]} is not supported for drift (numeric, datetime, string, boolean are)"
         else:
@@ -119,6 +142,7 @@ def fit_profile(
     n_bins: int = 10,
     max_categories: int = 20,
     max_known_categories: int = 10_000,
+    categorical: Sequence[str] = (),
     engine: Engine | None = None,
 ) -> DriftProfile:
     """Fit the reference profile that :func:`workbench.drift.drift` compares against.
@@ -127,7 +151,8 @@ def fit_profile(
     column of a supported dtype, minus ``exclude``), ``n_bins`` quantile bins for numeric and
     datetime columns, ``max_categories`` kept categories per categorical column (the rest share
     an "other" bin, and the column's status says so), ``max_known_categories`` remembered to
-    recognise new categories. Output: a small frozen :class:`DriftProfile` (save it with
+    recognise new categories; ``categorical`` names columns read as categories whatever their
+    dtype (class labels stored as integers). Output: a small frozen :class:`DriftProfile` (save it with
     ``.save(path)``). Two lazy passes over the reference; nothing is sampled.
     """
     if not isinstance(n_bins, int) or n_bins < 2:
@@ -135,7 +160,7 @@ def fit_profile(
     if not isinstance(max_categories, int) or max_categories < 1:
         raise InputError(f"max_categories must be an int >= 1, got {max_categories!r}.")
     src = open_source(reference, name="reference", engine=engine)
-    kinds, _ = drift_columns(src.schema, columns, exclude, name="reference")
+    kinds, _ = drift_columns(src.schema, columns, exclude, name="reference", categorical=categorical)
     summary = _summarize(src)
     if summary.rows == 0:
         raise InputError("reference is empty: a drift reference needs rows.")

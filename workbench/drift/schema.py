@@ -127,9 +127,10 @@ def schema_history(path: str | Path) -> pl.DataFrame:
         if prev_schema is not None:
             rows += _partition_changes(f, prev_schema, schema, prev_nulls, nulls)
         prev_schema, prev_nulls = schema, nulls
-    return pl.DataFrame(rows, schema={"partition": pl.String, "column": pl.String, "change": pl.String,
-                                      "reference_dtype": pl.String, "current_dtype": pl.String,
-                                      "detail": pl.String})
+    return pl.DataFrame([{**r, "previous": r.get("previous")} for r in rows],
+                        schema={"partition": pl.String, "column": pl.String, "change": pl.String,
+                                "reference_dtype": pl.String, "current_dtype": pl.String,
+                                "detail": pl.String, "previous": pl.String})
 
 
 def _partition_changes(f: str, old: pl.Schema, new: pl.Schema, old_nulls: Mapping[str, int],
@@ -143,7 +144,7 @@ def _partition_changes(f: str, old: pl.Schema, new: pl.Schema, old_nulls: Mappin
         if best is not None and best not in renamed and old[g] == new[best] and name_similarity(g, best) >= 0.5:
             renamed.add(best)
             rows.append({"partition": f, "column": best, "change": "renamed", "reference_dtype": str(old[g]),
-                         "current_dtype": str(new[best]), "detail": f"likely renamed from {g!r}"})
+                         "current_dtype": str(new[best]), "detail": f"likely renamed from {g!r}", "previous": g})
         else:
             rows.append({"partition": f, "column": g, "change": "dropped", "reference_dtype": str(old[g]),
                          "current_dtype": None, "detail": "column no longer present"})
