@@ -1,7 +1,7 @@
 """The ``workbench`` command line.
 
-Exit status of ``workbench audit leakage``: 0 no finding at or above ``--fail-on``; 1 at
-least one; 2 usage or input error.
+Exit status of ``workbench audit leakage`` and ``workbench drift``: 0 no finding at or above
+``--fail-on``; 1 at least one; 2 usage or input error.
 """
 
 from __future__ import annotations
@@ -53,6 +53,30 @@ def build_parser() -> argparse.ArgumentParser:
     leak.add_argument("--fail-on", choices=[*SEVERITY_RANK, "none"], default="critical",
                       help="exit 1 if a finding is at least this severe (default: critical; 'none' never)")
     leak.add_argument("--quiet", action="store_true", help="print only the one-line verdict")
+
+    d = sub.add_parser(
+        "drift", help="drift and schema evolution of current data against a reference",
+        description="Compare --current with --reference (a dataset, or a profile saved with --save-profile) "
+                    "per column, window and segment. Exit status as for the leakage audit.")
+    d.add_argument("--reference", help="reference data (parquet/CSV path, glob or directory) or a *.profile.json")
+    d.add_argument("--current", help="current data (path, glob, or a directory of parquet partitions)")
+    d.add_argument("--save-profile", type=Path, metavar="PATH",
+                   help="fit the reference profile and save it here (reuse it as --reference PATH)")
+    d.add_argument("--timestamp", help="current column with each row's time; splits current into windows")
+    d.add_argument("--window", help="window length, e.g. 1h, 6h, 1d (default 1d with --timestamp)")
+    d.add_argument("--by", action="append", default=[], metavar="COLUMN", help="segment column (repeatable)")
+    d.add_argument("--score", help="model score column (prediction drift)")
+    d.add_argument("--prediction", help="predicted class column (prediction drift)")
+    d.add_argument("--target", help="label column (label drift)")
+    d.add_argument("--columns", help="comma-separated columns to compare (default: all supported)")
+    d.add_argument("--exclude", action="append", default=[], metavar="COLUMN",
+                   help="column to leave out, e.g. an id (repeatable)")
+    d.add_argument("--engine", choices=["polars", "duckdb"], help="engine for the summaries (default polars)")
+    for flag, kind in (("--out", "findings JSON"), ("--report", "standalone HTML report")):
+        d.add_argument(flag, type=Path, help=f"write the {kind} here")
+    d.add_argument("--fail-on", choices=[*SEVERITY_RANK, "none"], default="critical",
+                   help="exit 1 if a finding is at least this severe (default: critical; 'none' never)")
+    d.add_argument("--quiet", action="store_true", help="print only the one-line verdict")
     return parser
 
 
@@ -73,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
         except WorkbenchError as exc:
             print(f"workbench audit leakage: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
+    if args.command == "drift":
+        try:
+            return _drift(args)
+        except WorkbenchError as exc:
+            print(f"workbench drift: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     parser.parse_args([args.command, "--help"])
     return EXIT_USAGE
 
@@ -81,8 +111,6 @@ def _audit_leakage(args: argparse.Namespace) -> int:
     from workbench.errors import ConfigError
     from workbench.leakage.audit import audit_leakage
     from workbench.leakage.config import load_audit_config
-    from workbench.present.html import result_page
-    from workbench.present.text import result_text
 
     kwargs = load_audit_config(args.config) if args.config else {}
     flags = {"training": args.training, "entity": args.entity, "prediction_time": args.prediction_time,
@@ -98,7 +126,41 @@ def _audit_leakage(args: argparse.Namespace) -> int:
     if missing:
         raise ConfigError(f"missing {', '.join(missing)} (or give them in --config).")
     training = kwargs.pop("training")
-    result = audit_leakage(training, **kwargs)
+    return _finish(audit_leakage(training, **kwargs), args)
+
+
+def _drift(args: argparse.Namespace) -> int:
+    from workbench.drift import DriftProfile, drift, fit_profile
+    from workbench.errors import ConfigError
+
+    if not args.reference:
+        raise ConfigError("missing --reference (a dataset or a saved *.profile.json).")
+    if not args.current and not args.save_profile:
+        raise ConfigError("missing --current (or --save-profile to only fit and save the reference profile).")
+    columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+    exclude = [*args.exclude, *([args.timestamp] if args.timestamp else [])]
+    if args.reference.endswith(".json"):
+        reference = DriftProfile.load(args.reference)
+    else:
+        labels = [c for c in (args.prediction, args.target) if c]
+        reference = fit_profile(args.reference, columns=columns, exclude=exclude, categorical=labels,
+                                engine=args.engine)
+    if args.save_profile:
+        path = reference.save(args.save_profile)
+        if not args.quiet:
+            print(f"reference profile ({len(reference.columns)} columns, {reference.rows:,} rows) saved to {path}")
+        if not args.current:
+            return EXIT_OK
+    result = drift(reference, args.current, columns=columns, exclude=args.exclude, timestamp=args.timestamp,
+                   window=args.window, by=args.by, score=args.score, prediction=args.prediction,
+                   target=args.target, engine=args.engine)
+    return _finish(result, args)
+
+
+def _finish(result, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    """Write the findings JSON and HTML report, print the summary, return the exit status."""
+    from workbench.present.html import result_page
+    from workbench.present.text import result_text
 
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

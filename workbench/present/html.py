@@ -34,7 +34,8 @@ def result_html(result: CheckResult, *, max_findings: int = 50) -> str:
         rows.append("<tr><td colspan=4>No findings.</td></tr>")
     inputs = ", ".join(f"{escape(i.name)} ({i.rows:,} rows)" for i in result.inputs)
     rule = result.parameters.get("rule", {})
-    rule_text = f"<div class='wb-muted'>Point-in-time rule: {escape(rule['statement'])}</div>" if rule else ""
+    label = "Point-in-time rule" if result.check == "leakage" else "Decision rule"
+    rule_text = f"<div class='wb-muted'>{label}: {escape(rule['statement'])}</div>" if rule else ""
     return (
         f"{_STYLE}<div class='wb-result'><h4>{escape(result.check)}: {len(result.findings)} finding(s)</h4>"
         "<table><thead><tr><th>severity</th><th>kind</th><th>subject</th><th>finding</th></tr></thead>"

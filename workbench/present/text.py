@@ -17,5 +17,6 @@ def result_text(result: CheckResult) -> str:
     lines.append("inputs: " + ", ".join(f"{i.name} ({i.rows:,} rows, {i.fingerprint})" for i in result.inputs))
     rule = result.parameters.get("rule")
     if rule:
-        lines.append(f"point-in-time rule: {rule['statement']}")
+        label = "point-in-time rule" if result.check == "leakage" else "decision rule"
+        lines.append(f"{label}: {rule['statement']}")
     return "\n".join(lines)
