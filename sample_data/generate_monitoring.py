@@ -11,7 +11,8 @@ Run ``python sample_data/generate_monitoring.py`` to rewrite ``sample_data/monit
 Planted changes (graded): ``sessions_7d`` +0.03 sd every day (trivial: must not alert);
 ``basket_value`` +0.35 sd from day 4 (moderate); ``latency_ms`` x2 every day (large); a new
 ``country`` "BR" on 10% of requests from day 6; ``referrer`` missing on 30% of requests from
-day 6 (2% before). Heavy-tailed (``claims``), zero-inflated (``tenure_months``),
+day 6 (2% before). The score (a function of basket, latency and sessions) drifts with latency,
+and so does the label's positive rate. Heavy-tailed (``claims``), zero-inflated (``tenure_months``),
 integer-valued (``age``, ``n_items``) and high-cardinality (``merchant``, 3,000 values)
 columns are unchanged and must not alert.
 """
@@ -103,8 +104,11 @@ def generate() -> dict:
             "basket_value": "distribution_drift",
             "country": "new_category",
             "referrer": "missing_rate_change",
+            "score": "prediction_drift",
         },
-        "quiet": ["sessions_7d", "age", "device", "merchant", "tenure_months", "claims", "score", "label"],
+        "quiet": ["sessions_7d", "age", "device", "merchant", "tenure_months", "claims", "n_items", "discount_pct"],
+        "follows": {"score": "rises with latency_ms (the model uses it)",
+                    "label": "positive rate rises with latency_ms (10% -> 18%)"},
         "windows": {"basket_value": "from day 4 (2026-03-04)", "country": "from day 6 (2026-03-06)",
                     "referrer": "from day 6 (2026-03-06)"},
         "schema": {"renamed": {"discount_pct": "discount_rate"}, "type_changed": ["n_items"]},

@@ -23,6 +23,7 @@ from workbench.drift.fit import (
     hive_columns,
     open_source,
     partition_files,
+    source_summary,
 )
 from workbench.drift.profile import NEW, OTHER, ColumnProfile, DriftProfile
 from workbench.drift.rule import DriftRule
@@ -30,7 +31,7 @@ from workbench.drift.schema import choose_renames, compare_schemas, schema_histo
 from workbench.drift.summaries import SEP, WINDOW, Agg, ColumnRead, Engine, Query, Source, numeric_aggs
 from workbench.errors import InputError, did_you_mean
 from workbench.findings.model import CheckResult, InputSummary
-from workbench.io import FrameLike, check_time_column, summarize_input
+from workbench.io import FrameLike, check_time_column
 from workbench.leakage.spec import parse_duration
 
 
@@ -324,15 +325,17 @@ def _compare_pair(pair: Pair, scope: Scope, s: Summaries, rule: DriftRule,
         part = counts.filter(scope.mask(counts)) if scope.filters else counts
         by_bucket = dict(part.group_by("bucket").agg(pl.col("count").sum()).iter_rows())
         nulls = int(by_bucket.pop(None, 0) or 0)
-        cur_counts = np.array([by_bucket.get(c, 0) for c in prof.categories]
-                              + [by_bucket.get(OTHER, 0), by_bucket.get(NEW, 0)], dtype=np.int64)
+        new = int(by_bucket.get(NEW, 0))
+        cur_counts = np.array([by_bucket.get(c, 0) for c in prof.categories] + [by_bucket.get(OTHER, 0) + new],
+                              dtype=np.int64)
         rec["missing"] = nulls
         rec["unparsed"] = 0
+        rec["new"] = new
         valid = int(cur_counts.sum())
         if prof.known is not None and valid:
-            rec["new_category"] = C.compare_excess(int(cur_counts[-1]), valid, C.expected_new_share(prof),
-                                                   rule.new_category_share, rule)
+            rec["new_category"] = C.compare_new_categories(prof, new, valid, rule)
     rec["valid"] = valid
+    rec["note"] = _note(prof)
     if rows:
         rec["missing_rate"] = C.compare_missing(prof, rec["missing"], rows, rule)
     rec.update(C.compare_distribution(prof, ref_counts, cur_counts, rule, rng))
@@ -348,10 +351,21 @@ def _compare_pair(pair: Pair, scope: Scope, s: Summaries, rule: DriftRule,
             if cur_counts[i] == 0 and ref_counts[i] > 0:
                 cats.append({"column": pair.current, "category": c, "status": "vanished",
                              "reference_share": ref_counts[i] / n_ref, "current_share": 0.0})
-        if cur_counts[-1]:
+        if rec["new"]:
             cats.append({"column": pair.current, "category": NEW, "status": "new",
-                         "reference_share": 0.0, "current_share": cur_counts[-1] / n_cur})
+                         "reference_share": 0.0, "current_share": rec["new"] / n_cur})
     return rec, bins, cats
+
+
+def _note(prof: ColumnProfile) -> str | None:
+    """What the binning left out, said plainly (capped categories, untracked new values)."""
+    if prof.kind not in ("categorical", "boolean") or prof.distinct <= len(prof.categories):
+        return None
+    note = (f"{len(prof.categories)} most frequent of {prof.distinct:,} reference categories kept; "
+            "the rest share one 'other' bin")
+    if prof.known is None:
+        note += "; new categories are not tracked (too many reference categories to remember)"
+    return note
 
 
 def _scope_label(scope: Scope) -> str:
@@ -418,9 +432,7 @@ def _input_summary(data: Any, src: Source, rows: int) -> InputSummary:
                 st = os.stat(f)
                 h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}".encode())
             return InputSummary("current", rows, tuple(src.schema), f"files:{h.hexdigest()[:16]}")
-    if src.engine == "polars" and src.lf is not None:
-        return summarize_input(src.lf, name="current")
-    return InputSummary("current", rows, tuple(src.schema), "duckdb-relation")
+    return source_summary(src)
 
 
 _STATS = ("psi", "jensen_shannon", "total_variation", "ks", "wasserstein")
@@ -435,7 +447,7 @@ def _columns_table(records: list[dict]) -> pl.DataFrame:
                "window_start": scope.window[0] if scope.window else None,
                "rows": r["rows"], "n_reference": r["n_ref"], "n_current": r["n_cur"],
                "missing_reference": r.get("missing_rate", {}).get("reference"),
-               "missing_current": r.get("missing_rate", {}).get("current")}
+               "missing_current": r.get("missing_rate", {}).get("current"), "note": r.get("note")}
         for s in _STATS:
             row[s] = r.get(s)
             row[f"{s}_low"] = r.get(f"{s}_low")

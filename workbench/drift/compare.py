@@ -94,6 +94,16 @@ def compare_excess(count: int, n: int, expected: float, threshold: float, rule: 
             "affected": count, "n": n}
 
 
+def compare_new_categories(prof: ColumnProfile, new: int, valid: int, rule: DriftRule) -> dict[str, Any]:
+    """Share of current values in categories unseen in the reference, against the Good–Turing
+    estimate of that share (reference singletons / reference values). Both are estimates, so
+    the test and interval are those of a difference of two proportions (one-sided p-value)."""
+    diff, lo, hi, p_two = S.two_proportions(prof.singletons, prof.valid, new, valid, rule.confidence)
+    p = p_two / 2 if diff > 0 else 1 - p_two / 2
+    return {"current": new / valid if valid else math.nan, "reference": expected_new_share(prof), "effect": diff,
+            "low": lo, "high": hi, "p_value": p, "threshold": rule.new_category_share, "affected": new, "n": valid}
+
+
 def expected_new_share(prof: ColumnProfile) -> float:
     """Good–Turing estimate of the share of values unseen in the reference that a sample from
     the same distribution would show: categories seen once / valid reference values."""

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from workbench.drift.profile import NEW, OTHER
+from workbench.drift.profile import OTHER
 from workbench.drift.rule import DriftRule
 from workbench.drift.schema import SCHEMA_KINDS
 from workbench.drift.statistics import benjamini_hochberg
@@ -183,13 +183,9 @@ def _distribution_detail(r: dict) -> str:
     ref, cur = r["reference_counts"].astype(float), r["current_counts"].astype(float)
     p, q = ref / max(ref.sum(), 1), cur / max(cur.sum(), 1)
     i = int(np.argmax(np.abs(p - q)))
-    categories = [*_categories(r), OTHER, NEW]
-    label = {OTHER: "other categories", NEW: "new categories"}.get(categories[i], repr(categories[i]))
+    categories = [*r["categories"], OTHER]
+    label = "other or new categories" if categories[i] == OTHER else repr(categories[i])
     return f"; largest change: {label} {p[i]:.1%} → {q[i]:.1%}"
-
-
-def _categories(r: dict) -> list[str]:
-    return list(r["categories"]) if "categories" in r else list(r.get("_categories", ()))
 
 
 def _fmt_value(x: Any, kind: str) -> str:
@@ -228,6 +224,11 @@ def drift_findings(records: list[dict], tests: pl.DataFrame, schema_rows: list[d
         scope = {"partition": s["partition"]} if s.get("partition") else {}
         metrics = {"reference_dtype": s["reference_dtype"], "current_dtype": s["current_dtype"]}
         out.append(Finding("drift", kind, severity, col, text, suggestion, metrics, scope))
+    for r in records:
+        if r["scope"].kind == "all" and r.get("note") and "not tracked" in r["note"]:
+            out.append(Finding("drift", "column_capped", "info", r["column"],
+                               f"Column {r['column']!r}: {r['note']}.",
+                               "Exclude identifier-like columns, or group rare values upstream.", {}, {}))
     for col, reason in skipped.items():
         out.append(Finding("drift", "column_skipped", "info", col, f"Column {col!r} was not compared: {reason}.",
                            "Cast it to a supported type, or exclude it.", {}, {}))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -23,6 +23,7 @@ from workbench.drift.summaries import (
     value_count_query,
 )
 from workbench.errors import InputError, did_you_mean
+from workbench.findings.model import InputSummary
 from workbench.io import FrameLike, schema_of, summarize_input, to_lazy
 
 
@@ -161,7 +162,7 @@ def fit_profile(
         raise InputError(f"max_categories must be an int >= 1, got {max_categories!r}.")
     src = open_source(reference, name="reference", engine=engine)
     kinds, _ = drift_columns(src.schema, columns, exclude, name="reference", categorical=categorical)
-    summary = _summarize(src)
+    summary = source_summary(src)
     if summary.rows == 0:
         raise InputError("reference is empty: a drift reference needs rows.")
     reads = {c: ColumnRead(c, k, src.schema[c]) for c, k in kinds.items()}
@@ -187,13 +188,14 @@ def fit_profile(
     )
 
 
-def _summarize(src: Source) -> Any:
+def source_summary(src: Source) -> InputSummary:
+    """Row count and content fingerprint of a source, computed on its own engine."""
     if src.engine == "polars":
         return summarize_input(src.lf, name=src.name)  # type: ignore[arg-type]
-    from workbench.findings.model import InputSummary
-
-    rows = int(src.rel.aggregate("count(*)").fetchone()[0])
-    return InputSummary(src.name, rows, tuple(src.schema), "duckdb-relation")
+    row = src.rel.query("src", "SELECT count(*) AS rows, CAST(sum(hash(src)) AS VARCHAR) AS h FROM src").pl().row(0)
+    schema_text = ";".join(f"{k}:{v}" for k, v in src.schema.items())
+    digest = hashlib.sha1(f"{schema_text}|{row[1]}".encode()).hexdigest()[:16]
+    return InputSummary(src.name, int(row[0]), tuple(src.schema), f"duckdb-sha1:{digest}")
 
 
 def _edges_pass(src: Source, reads: dict[str, ColumnRead], n_bins: int) -> tuple[dict, dict]:
@@ -249,7 +251,7 @@ def categorical_profile(read: ColumnRead, counts: pl.DataFrame, row: dict, max_c
     known = tuple(values["value"].to_list()) if values.height <= max_known else None
     return ColumnProfile(
         name=read.name, kind=read.kind, dtype=str(read.dtype), rows=rows, nulls=nulls,
-        categories=tuple(top["value"].to_list()), counts=(*top["count"].to_list(), other, 0),
+        categories=tuple(top["value"].to_list()), counts=(*top["count"].to_list(), other),
         known=known, distinct=values.height, singletons=int((values["count"] == 1).sum()), n_bins=n_bins,
     )
 

@@ -74,7 +74,7 @@ class ColumnProfile:
         """One label per bin, in bin order."""
         if self.kind in ("numeric", "datetime"):
             return bin_labels(self.edges, datetime=self.kind == "datetime")
-        return (*self.categories, OTHER, NEW)
+        return (*self.categories, OTHER)
 
     @property
     def spread(self) -> float | None:

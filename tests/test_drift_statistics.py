@@ -1,0 +1,132 @@
+"""Drift statistics cross-checked against scipy and direct numpy computations on the same bins."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+from scipy.spatial.distance import jensenshannon
+
+from workbench.drift import drift, fit_profile
+from workbench.drift import statistics as S
+from workbench.drift.compare import pool_rare
+
+
+def _all_row(result, column):
+    return result.to_polars("columns").filter((pl.col("column") == column) & (pl.col("scope") == "all")).row(
+        0, named=True)
+
+
+def _bins(result, column):
+    b = result.to_polars("bins").filter((pl.col("column") == column) & (pl.col("scope") == "all")).sort("bin")
+    return b["reference_count"].to_numpy(), b["current_count"].to_numpy()
+
+
+def test_ks_equals_scipy_when_every_value_is_an_edge():
+    rng = np.random.default_rng(3)
+    ref = rng.integers(0, 5, 4000)
+    cur = rng.choice(5, 3000, p=[0.1, 0.2, 0.2, 0.2, 0.3])
+    result = drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur}))
+    row = _all_row(result, "x")
+    expected = stats.ks_2samp(ref, cur, method="asymp")
+    assert row["ks"] == pytest.approx(expected.statistic, abs=1e-12)
+    assert row["p_value"] == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
+
+
+def test_binned_ks_is_a_close_lower_bound_of_the_exact_statistic():
+    rng = np.random.default_rng(4)
+    ref, cur = rng.normal(0, 1, 20_000), rng.normal(0.3, 1.2, 20_000)
+    row = _all_row(drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
+    exact = stats.ks_2samp(ref, cur).statistic
+    assert row["ks"] <= exact + 1e-12
+    assert exact - row["ks"] < 0.02
+
+
+def test_bin_counts_equal_a_brute_force_binning():
+    rng = np.random.default_rng(5)
+    ref = np.concatenate([rng.lognormal(0, 1, 5000), np.zeros(3000)])
+    cur = np.concatenate([rng.lognormal(0.2, 1, 4000), np.zeros(1000), [np.nan] * 50])
+    result = drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur}))
+    edges = np.array(fit_profile(pl.DataFrame({"x": ref}))["x"].edges)
+    expected_ref = np.bincount(np.searchsorted(edges, ref, side="left"), minlength=len(edges) + 1)
+    finite_cur = cur[~np.isnan(cur)]
+    expected_cur = np.bincount(np.searchsorted(edges, finite_cur, side="left"), minlength=len(edges) + 1)
+    got_ref, got_cur = _bins(result, "x")
+    np.testing.assert_array_equal(got_ref, expected_ref)
+    np.testing.assert_array_equal(got_cur, expected_cur)
+    assert edges[0] == 0.0  # the zero mass has a bin of its own
+
+
+def test_effect_sizes_equal_direct_numpy_on_the_same_bins():
+    rng = np.random.default_rng(6)
+    ref, cur = rng.gamma(2.0, 3.0, 8000), rng.gamma(2.4, 3.0, 6000)
+    result = drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur}))
+    row = _all_row(result, "x")
+    r, c = _bins(result, "x")
+    p, q = r / r.sum(), c / c.sum()
+    pf, qf = np.clip(p, 1e-4, None), np.clip(q, 1e-4, None)
+    assert row["psi"] == pytest.approx(sum((qi - pi) * np.log(qi / pi) for pi, qi in zip(pf, qf, strict=True)))
+    assert row["jensen_shannon"] == pytest.approx(jensenshannon(p, q, base=2))
+    assert row["total_variation"] == pytest.approx(0.5 * np.abs(p - q).sum())
+    prof = fit_profile(pl.DataFrame({"x": ref}))["x"]
+    edges = np.array(prof.edges)
+    gap = np.abs(np.cumsum(p) - np.cumsum(q))[: len(edges)]
+    spread = (edges[-1] - edges[0]) / (stats.norm.ppf(0.9) - stats.norm.ppf(0.1))
+    assert row["wasserstein"] == pytest.approx(np.trapezoid(gap, edges) / spread)
+    assert row["effect"] == "wasserstein"
+    assert row["effect_low"] <= row["wasserstein"] <= row["effect_high"]
+
+
+def test_scaled_wasserstein_reads_in_standard_deviations_for_normal_data():
+    rng = np.random.default_rng(7)
+    ref, cur = rng.normal(0, 2, 200_000), rng.normal(1.0, 2, 200_000)  # a 0.5 sd shift
+    row = _all_row(drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
+    # over the inner 80% of the reference, a shift of d covers about 0.8 d of area
+    assert row["wasserstein"] == pytest.approx(0.5 * 0.8, abs=0.03)
+
+
+def test_chi_square_equals_scipy_on_categorical_counts():
+    rng = np.random.default_rng(8)
+    cats = np.array(["a", "b", "c", "d", "e"])
+    ref = rng.choice(cats, 5000, p=[0.3, 0.3, 0.2, 0.1, 0.1])
+    cur = rng.choice(cats, 4000, p=[0.25, 0.3, 0.25, 0.1, 0.1])
+    result = drift(pl.DataFrame({"c": ref}), pl.DataFrame({"c": cur}))
+    row = _all_row(result, "c")
+    table = np.array([[np.sum(ref == k) for k in cats], [np.sum(cur == k) for k in cats]])
+    chi2, p, _dof, _ = stats.chi2_contingency(table, correction=False)
+    assert row["test"] == "chi2"
+    assert row["statistic"] == pytest.approx(chi2)
+    assert row["p_value"] == pytest.approx(p)
+
+
+def test_rare_bins_are_pooled_before_the_chi_square_test():
+    ref, cur = pool_rare(np.array([500, 400, 3, 2, 1]), np.array([50, 40, 1, 0, 1]))
+    np.testing.assert_array_equal(ref, [500, 400, 6])
+    np.testing.assert_array_equal(cur, [50, 40, 2])
+
+
+def test_benjamini_hochberg_equals_scipy():
+    p = np.random.default_rng(9).uniform(0, 0.2, 40)
+    np.testing.assert_allclose(S.benjamini_hochberg(p), stats.false_discovery_control(p))
+
+
+def test_two_proportions_interval_contains_the_difference_and_matches_the_z_test():
+    diff, lo, hi, p = S.two_proportions(20, 1000, 45, 1000)
+    assert lo < diff < hi and diff == pytest.approx(0.025)
+    pooled = 65 / 2000
+    z = 0.025 / np.sqrt(pooled * (1 - pooled) * 2 / 1000)
+    assert p == pytest.approx(2 * stats.norm.sf(z))
+
+
+def test_bootstrap_interval_covers_the_true_total_variation():
+    rng = np.random.default_rng(10)
+    p = np.array([0.5, 0.3, 0.2])
+    q = np.array([0.4, 0.35, 0.25])
+    true_tv = 0.5 * np.abs(p - q).sum()
+    covered = 0
+    for _ in range(200):
+        r, c = rng.multinomial(2000, p), rng.multinomial(2000, q)
+        lo, hi = S.bootstrap(r, c, {"tv": S.total_variation}, rng=rng, resamples=300)["tv"]
+        covered += lo <= true_tv <= hi
+    assert covered / 200 >= 0.88
