@@ -60,7 +60,7 @@ def test_drift_is_localised_to_the_windows_where_it_happens(result):
     by_day = {str(r["window_start"].date()): r["status"] for r in cols.iter_rows(named=True)}
     assert [by_day[d] for d in ("2026-03-01", "2026-03-02", "2026-03-03")] == ["stable"] * 3
     assert all(by_day[d] == "drift" for d in ("2026-03-04", "2026-03-05", "2026-03-06", "2026-03-07"))
-    country = [f for f in result.findings if f.subject == "country" and f.kind == "new_category"][0]
+    country = next(f for f in result.findings if f.subject == "country" and f.kind == "new_category")
     assert set(country.metrics["also_in"]) == {"2026-03-06T00:00:00+00:00", "2026-03-07T00:00:00+00:00"}
 
 

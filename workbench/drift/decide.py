@@ -229,6 +229,13 @@ def drift_findings(records: list[dict], tests: pl.DataFrame, schema_rows: list[d
             out.append(Finding("drift", "column_capped", "info", r["column"],
                                f"Column {r['column']!r}: {r['note']}.",
                                "Exclude identifier-like columns, or group rare values upstream.", {}, {}))
+    for r in records:
+        if r["scope"].kind == "all" and r["n_ref"] == 0:
+            out.append(Finding("drift", "column_skipped", "info", r["column"],
+                               f"Column {r['column']!r} has no values in the reference (all null or NaN), so its "
+                               "distribution cannot be compared; only its missing rate is.",
+                               "Exclude it, or fit the profile on data where it is populated.",
+                               {"n_reference": 0}, {}))
     for col, reason in skipped.items():
         out.append(Finding("drift", "column_skipped", "info", col, f"Column {col!r} was not compared: {reason}.",
                            "Cast it to a supported type, or exclude it.", {}, {}))

@@ -71,8 +71,10 @@ def ks_pvalue(d: float, n_ref: int, n_cur: int) -> float:
     with ``method="asymp"``). With the statistic taken at bin edges it is conservative."""
     if n_ref == 0 or n_cur == 0:
         return math.nan
-    en = n_ref * n_cur / (n_ref + n_cur)
-    return float(np.clip(st.kstwo.sf(d, np.round(en)), 0.0, 1.0))
+    en = np.round(n_ref * n_cur / (n_ref + n_cur))
+    if en < 1:
+        return 1.0
+    return float(np.clip(st.kstwo.sf(d, en), 0.0, 1.0))
 
 
 def chi2_homogeneity(ref: np.ndarray, cur: np.ndarray) -> tuple[float, int, float]:

@@ -1,0 +1,154 @@
+"""Bad input to drift: a clear error naming the problem, or a finding; never a crash or a silent answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from workbench.drift import DriftProfile, DriftRule, drift, fit_profile
+from workbench.errors import InputError, WorkbenchError
+
+RNG = np.random.default_rng(0)
+REF = pl.DataFrame({"x": RNG.normal(0, 1, 2000), "c": RNG.choice(["a", "b", "c"], 2000),
+                    "t": [dt.datetime(2025, 1, 1) + dt.timedelta(minutes=i) for i in range(2000)]})
+
+
+def kinds(result) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for f in result.findings:
+        out.setdefault(f.subject, set()).add(f.kind)
+    return out
+
+
+def test_all_null_column_is_reported_not_compared():
+    ref = REF.with_columns(empty=pl.lit(None, dtype=pl.Float64))
+    result = drift(ref, ref)
+    assert "column_skipped" in kinds(result)["empty"]
+    assert not result.at_least("warning")
+
+
+def test_column_that_becomes_all_null_is_a_missing_rate_alarm():
+    cur = REF.with_columns(x=pl.lit(None, dtype=pl.Float64))
+    found = kinds(drift(REF, cur))
+    assert "missing_rate_change" in found["x"]
+
+
+def test_constant_column_compares_by_shares_and_flags_a_new_value():
+    ref = pl.DataFrame({"k": [5.0] * 1000})
+    assert not drift(ref, ref).findings
+    moved = drift(ref, pl.DataFrame({"k": [5.0] * 500 + [6.0] * 500}))
+    assert {"distribution_drift", "out_of_range"} <= kinds(moved)["k"]
+    row = moved.to_polars("columns").row(0, named=True)
+    assert row["effect"] == "total_variation" and row["effect_value"] == pytest.approx(0.5)
+
+
+def test_single_row_is_inconclusive():
+    result = drift(REF.head(1), REF.head(1))
+    assert {f.kind for f in result.findings} <= {"insufficient_data"}
+    assert set(result.to_polars("columns")["status"]) == {"insufficient"}
+
+
+def test_nan_and_infinities_are_counted_not_crashing():
+    x = RNG.normal(0, 1, 2000)
+    cur = pl.DataFrame({"x": np.concatenate([x[:1700], [np.nan] * 200, [np.inf] * 50, [-np.inf] * 50]),
+                        "c": REF["c"], "t": REF["t"]})
+    result = drift(REF, cur)
+    found = kinds(result)
+    assert {"missing_rate_change", "out_of_range"} <= found["x"]
+    oor = next(f for f in result.findings if f.kind == "out_of_range")
+    assert 50 <= oor.metrics["below"] <= 53 and 50 <= oor.metrics["above"] <= 53  # the infinities, and a tail value
+    json.loads(result.to_json())  # NaN never reaches the JSON
+
+
+def test_mismatched_dtypes_are_a_schema_finding_and_compared_as_the_reference_reads_them():
+    cur = REF.with_columns(pl.col("x").round(6).cast(pl.String), pl.col("c").cast(pl.Categorical))
+    cur = cur.with_columns(pl.when(pl.int_range(pl.len()) < 100).then(pl.lit("n/a")).otherwise(pl.col("x")).alias("x"))
+    result = drift(REF, cur)
+    schema = result.to_polars("schema")
+    assert ("x", "type_changed", "Float64", "String") in schema.select(
+        "column", "change", "reference_dtype", "current_dtype").rows()
+    row = result.to_polars("columns").filter(pl.col("column") == "x").row(0, named=True)
+    assert row["n_current"] == 1900 and row["status"] == "stable"  # 100 unparseable values are missing
+    assert "missing_rate_change" in kinds(result)["x"]
+    assert "distribution_drift" not in kinds(result).get("c", set())
+
+
+def test_unsupported_current_dtype_is_skipped_with_the_reason():
+    cur = REF.with_columns(x=pl.lit([1, 2]))
+    result = drift(REF, cur)
+    skipped = [f for f in result.findings if f.kind == "column_skipped"]
+    assert skipped and "List" in skipped[0].message
+
+
+def test_a_million_distinct_values_are_capped_and_said_so():
+    n = 1_000_000
+    ids = pl.DataFrame({"id": pl.int_range(0, n, eager=True).cast(pl.String)})
+    profile = fit_profile(ids)
+    assert len(profile["id"].categories) == 20 and profile["id"].known is None
+    assert profile["id"].distinct == n
+    result = drift(profile, pl.DataFrame({"id": pl.int_range(n, 2 * n, eager=True).cast(pl.String)}))
+    assert not result.at_least("warning")
+    capped = [f for f in result.findings if f.kind == "column_capped"]
+    assert capped and "1,000,000 reference categories" in capped[0].message
+
+
+def test_a_sparse_window_is_inconclusive():
+    cur = REF.with_columns(t=pl.when(pl.int_range(pl.len()) < 30).then(pl.lit(dt.datetime(2025, 2, 1)))
+                           .otherwise(pl.col("t")))
+    result = drift(REF, cur, timestamp="t")
+    sparse = [f for f in result.findings if f.kind == "insufficient_data"]
+    assert [f.scope["window"][0] for f in sparse] == ["2025-02-01T00:00:00"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"score": "scroe"}, r"score='scroe' is not a column of the reference profile. Did you mean 'score'"),
+        ({"target": "x_label"}, r"target='x_label' is not a column"),
+        ({"by": "regoin"}, r"by='regoin' is not a column of current"),
+        ({"timestamp": "tt"}, r"timestamp='tt' is not a column of current. Did you mean 't'"),
+        ({"window": "1h"}, r"window needs timestamp"),
+        ({"timestamp": "t", "window": "soon"}, r"cannot read duration 'soon'"),
+        ({"timestamp": "x"}, r"timestamp column 'x' must be a datetime"),
+        ({"columns": ["nope"]}, r"columns \['nope'\] not found"),
+        ({"engine": "spark"}, r"engine must be one of \['polars', 'duckdb'\]"),
+    ],
+)
+def test_bad_arguments_name_the_problem(kwargs, message):
+    ref = REF.with_columns(score=pl.lit(0.5))
+    with pytest.raises(WorkbenchError, match=message):
+        drift(ref, ref, **kwargs)
+
+
+def test_empty_inputs_are_errors():
+    with pytest.raises(InputError, match="reference is empty"):
+        drift(REF.head(0), REF)
+    with pytest.raises(InputError, match="current is empty"):
+        drift(REF, REF.head(0))
+
+
+@pytest.mark.parametrize(("field", "value"), [("fdr", 0), ("wasserstein", 2), ("min_rows", 0), ("confidence", 1)])
+def test_rule_values_are_validated(field, value):
+    with pytest.raises(InputError, match=f"DriftRule.{field}"):
+        DriftRule(**{field: value})
+
+
+def test_bad_profile_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "x.profile.json"
+    bad.write_text("{not json")
+    with pytest.raises(InputError, match="is not a drift profile"):
+        DriftProfile.load(bad)
+    with pytest.raises(InputError, match="no drift profile at"):
+        DriftProfile.load(tmp_path / "missing.profile.json")
+
+
+def test_inputs_are_not_modified():
+    before = REF.clone()
+    pdf = REF.to_pandas()
+    drift(REF, pdf, timestamp="t")
+    assert REF.equals(before)
+    assert pl.from_pandas(pdf).equals(before)
