@@ -6,6 +6,8 @@ Run ``python sample_data/generate_monitoring.py`` to rewrite ``sample_data/monit
 * ``current/date=YYYY-MM-DD/part-0.parquet``: seven daily partitions of 3,000 requests each,
   whose schema evolves (``discount_rate`` renamed ``discount_pct`` from day 3, ``n_items``
   written as strings from day 5);
+* ``training_features.parquet``: the training pipeline's rebuild of the first two days'
+  requests (training/serving skew on ``sessions_7d``);
 * ``planted.json``: what was planted, for the tests and the walkthrough.
 
 Planted changes (graded): ``sessions_7d`` +0.03 sd every day (trivial: must not alert);
@@ -85,6 +87,21 @@ def _frame(rng: np.random.Generator, n: int, start: dt.datetime, span: dt.timede
     return pl.DataFrame(cols)
 
 
+def _training_features(rng: np.random.Generator, served: list[pl.DataFrame]) -> pl.DataFrame:
+    """The training pipeline's rebuild of the first two days' requests: the same values except
+    ``sessions_7d`` (a window-boundary bug adds one session on 12% of requests) and ``claims``
+    (recomputed in another order: differences of 1e-13, which must not count). 40 served
+    requests are missing from the rebuild."""
+    df = pl.concat([d.select("request_id", "age", "basket_value", "sessions_7d", "claims", "country")
+                    for d in served])
+    bug = rng.random(df.height) < 0.12
+    df = df.with_columns(
+        sessions_7d=pl.col("sessions_7d") + pl.Series(bug.astype(float)),
+        claims=pl.col("claims") * (1 + 1e-13),
+    )
+    return df.head(df.height - 40)
+
+
 def generate() -> dict:
     rng = np.random.default_rng(SEED)
     if OUT.exists():
@@ -98,6 +115,8 @@ def generate() -> dict:
         folder = OUT / "current" / f"date={start:%Y-%m-%d}"
         folder.mkdir()
         part.write_parquet(folder / "part-0.parquet")
+    skew = _training_features(rng, [pl.read_parquet(p) for p in sorted((OUT / "current").glob("*/part-0.parquet"))[:2]])
+    skew.write_parquet(OUT / "training_features.parquet")
     planted = {
         "alerts": {
             "latency_ms": "distribution_drift",
@@ -113,6 +132,8 @@ def generate() -> dict:
                     "referrer": "from day 6 (2026-03-06)"},
         "schema": {"renamed": {"discount_pct": "discount_rate"}, "type_changed": ["n_items"]},
         "rows": {"reference": REF_ROWS, "current": DAY_ROWS * DAYS},
+        "skew": {"id": "request_id", "skewed": {"sessions_7d": 0.12}, "float_noise_only": ["claims"],
+                 "serving_only": 40},
     }
     (OUT / "planted.json").write_text(json.dumps(planted, indent=2) + "\n")
     return planted

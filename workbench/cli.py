@@ -72,11 +72,27 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--exclude", action="append", default=[], metavar="COLUMN",
                    help="column to leave out, e.g. an id (repeatable)")
     d.add_argument("--engine", choices=["polars", "duckdb"], help="engine for the summaries (default polars)")
+    d.add_argument("--multivariate", action="store_true",
+                   help="also train a reference-vs-current classifier (needs scikit-learn: workbench[ml])")
     for flag, kind in (("--out", "findings JSON"), ("--report", "standalone HTML report")):
         d.add_argument(flag, type=Path, help=f"write the {kind} here")
     d.add_argument("--fail-on", choices=[*SEVERITY_RANK, "none"], default="critical",
                    help="exit 1 if a finding is at least this severe (default: critical; 'none' never)")
     d.add_argument("--quiet", action="store_true", help="print only the one-line verdict")
+
+    k = sub.add_parser(
+        "skew", help="training/serving skew: the same requests compared feature by feature",
+        description="Join --training and --serving by --id and report, per feature, the share of requests whose "
+                    "values differ. Exit status as for the leakage audit.")
+    k.add_argument("--training", required=True, help="features as rebuilt for training (path or glob)")
+    k.add_argument("--serving", required=True, help="features as logged at serving time (path or glob)")
+    k.add_argument("--id", required=True, help="request id column, unique on each side")
+    k.add_argument("--columns", help="comma-separated features to compare (default: all shared)")
+    for flag, kind in (("--out", "findings JSON"), ("--report", "standalone HTML report")):
+        k.add_argument(flag, type=Path, help=f"write the {kind} here")
+    k.add_argument("--fail-on", choices=[*SEVERITY_RANK, "none"], default="critical",
+                   help="exit 1 if a finding is at least this severe (default: critical; 'none' never)")
+    k.add_argument("--quiet", action="store_true", help="print only the one-line verdict")
     return parser
 
 
@@ -97,11 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         except WorkbenchError as exc:
             print(f"workbench audit leakage: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    if args.command == "drift":
+    if args.command in ("drift", "skew"):
         try:
-            return _drift(args)
+            return _drift(args) if args.command == "drift" else _skew(args)
         except WorkbenchError as exc:
-            print(f"workbench drift: error: {exc}", file=sys.stderr)
+            print(f"workbench {args.command}: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
     parser.parse_args([args.command, "--help"])
     return EXIT_USAGE
@@ -153,7 +169,15 @@ def _drift(args: argparse.Namespace) -> int:
             return EXIT_OK
     result = drift(reference, args.current, columns=columns, exclude=args.exclude, timestamp=args.timestamp,
                    window=args.window, by=args.by, score=args.score, prediction=args.prediction,
-                   target=args.target, engine=args.engine)
+                   target=args.target, engine=args.engine, multivariate=args.multivariate)
+    return _finish(result, args)
+
+
+def _skew(args: argparse.Namespace) -> int:
+    from workbench.drift import training_serving_skew
+
+    columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+    result = training_serving_skew(args.training, args.serving, id=args.id, columns=columns)
     return _finish(result, args)
 
 

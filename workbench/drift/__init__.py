@@ -6,5 +6,15 @@ from workbench.drift.fit import fit_profile
 from workbench.drift.profile import ColumnProfile, DriftProfile
 from workbench.drift.rule import DriftRule
 from workbench.drift.schema import schema_history
+from workbench.drift.skew import training_serving_skew
 
-__all__ = ["ColumnProfile", "DriftProfile", "DriftRule", "drift", "fit_profile", "schema_history"]
+
+def domain_classifier(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """See :func:`workbench.drift.multivariate.domain_classifier` (imported lazily: it needs scikit-learn)."""
+    from workbench.drift.multivariate import domain_classifier as run
+
+    return run(*args, **kwargs)
+
+
+__all__ = ["ColumnProfile", "DriftProfile", "DriftRule", "domain_classifier", "drift", "fit_profile",
+           "schema_history", "training_serving_skew"]

@@ -62,6 +62,7 @@ def drift(
     n_bins: int = 10,
     max_categories: int = 20,
     engine: Engine | None = None,
+    multivariate: bool = False,
     seed: int = 0,
 ) -> CheckResult:
     """Compare ``current`` with ``reference`` column by column; return findings and tables.
@@ -74,7 +75,9 @@ def drift(
     windows of length ``window`` (default ``"1d"``; windows start at multiples of the length
     since 1970-01-01 UTC); ``by`` names segment columns, each value compared on its own.
     ``score``/``prediction`` and ``target`` mark the model's output and the label: their drift
-    is reported as ``prediction_drift`` and ``label_drift``.
+    is reported as ``prediction_drift`` and ``label_drift``. ``multivariate=True`` adds the
+    domain classifier of :func:`workbench.drift.domain_classifier` (needs scikit-learn and the
+    reference data, not only a profile; finding ``multivariate_drift``, table ``drivers``).
 
     The decision rule is :class:`DriftRule` (documented in :mod:`workbench.drift.rule`).
     Finding kinds: ``distribution_drift``, ``prediction_drift``, ``label_drift``,
@@ -134,6 +137,16 @@ def drift(
     tests, findings = decide(records, rule)
     findings += drift_findings(records, tests, schema_rows, skipped, rule, renames)
     cur_input = _input_summary(current, cur, summaries.rows)
+    extra_tables: dict[str, pl.DataFrame] = {}
+    extra_params: dict[str, Any] = {}
+    if multivariate:
+        if isinstance(reference, DriftProfile) or str(reference).endswith(".profile.json"):
+            raise InputError("multivariate=True needs the reference data, not a saved profile (the classifier "
+                             "trains on rows).")
+        mv = _multivariate(reference, current, [*exclude, *hive, *(c for c in roles.values() if c)], seed)
+        findings += list(mv.findings)
+        extra_tables["drivers"] = mv.tables["drivers"]
+        extra_params["multivariate"] = dict(mv.parameters)
     return CheckResult(
         check="drift",
         findings=tuple(findings),
@@ -143,11 +156,21 @@ def drift(
                     "roles": {k: v for k, v in roles.items() if v}, "engine": cur.engine, "sampled": False,
                     "seed": seed, "skipped": skipped,
                     "profile": {"rows": profile.rows, "fingerprint": profile.fingerprint,
-                                "created_at": profile.created_at}},
+                                "created_at": profile.created_at}, **extra_params},
         tables={"columns": _columns_table(records), "tests": tests, "bins": _frame(bins, _BIN_SCHEMA),
                 "categories": _frame(categories, _CATEGORY_SCHEMA),
-                "schema": _frame(schema_rows, _SCHEMA_SCHEMA)},
+                "schema": _frame(schema_rows, _SCHEMA_SCHEMA), **extra_tables},
     )
+
+
+def _multivariate(reference: Any, current: Any, exclude: list[str], seed: int) -> CheckResult:
+    try:
+        from workbench.drift.multivariate import domain_classifier
+
+        return domain_classifier(reference, current, exclude=exclude, seed=seed)
+    except ModuleNotFoundError as exc:
+        raise InputError(f"multivariate=True needs scikit-learn ({exc.name} is not installed): "
+                         "pip install 'workbench[ml]'") from exc
 
 
 # -- validation -------------------------------------------------------------------------------

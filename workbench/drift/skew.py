@@ -1,0 +1,153 @@
+"""Training/serving skew: the same requests, as logged at serving time and as rebuilt for training.
+
+``training_serving_skew`` joins the two by a request id and counts, per feature, the rows whose
+values differ. Two values are the same when both are missing, or both are present and equal —
+numbers within a relative tolerance ``|a − b| <= rtol · max(1, |a|, |b|)`` (so float round-trips
+do not count), everything else exactly (strings, booleans, datetimes). One lazy pass computes
+every count; examples come from a second, bounded query per skewed feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from workbench.errors import InputError, did_you_mean
+from workbench.findings.model import CheckResult, Finding
+from workbench.io import FrameLike, schema_of, summarize_input, to_lazy
+from workbench.stats import wilson_interval
+
+SKEW_SHARE = 0.01
+
+
+def training_serving_skew(
+    training: FrameLike,
+    serving: FrameLike,
+    *,
+    id: str,
+    columns: Sequence[str] | None = None,
+    rtol: float = 1e-9,
+    critical_share: float = SKEW_SHARE,
+    max_examples: int = 5,
+    confidence: float = 0.95,
+) -> CheckResult:
+    """Share of joined requests whose feature values differ between ``training`` and ``serving``.
+
+    Inputs: two frames keyed by ``id`` (unique and non-null on each side), ``columns`` to compare
+    (default: every column both have, except ``id``). Any difference is a finding of kind
+    ``training_serving_skew`` — ``critical`` when the share's Wilson interval lies above
+    ``critical_share``, else ``warning`` — with the share, its interval, the mean absolute
+    difference for numbers and up to ``max_examples`` example rows. Requests found on one side
+    only are counted (``coverage`` in the parameters), never dropped silently. Returns a
+    :class:`~workbench.findings.CheckResult` (check ``"skew"``) with the table ``features``.
+    """
+    tr, sv = to_lazy(training, name="training"), to_lazy(serving, name="serving")
+    ts, ss = schema_of(tr, name="training"), schema_of(sv, name="serving")
+    for name, schema in (("training", ts), ("serving", ss)):
+        if id not in schema:
+            raise InputError(f"id={id!r} is not a column of {name}.{did_you_mean(id, schema)} "
+                             f"Available columns: {sorted(schema)}")
+    if ts[id] != ss[id]:
+        raise InputError(f"id column {id!r} is {ts[id]} in training but {ss[id]} in serving; cast one side, e.g. "
+                         f"pl.col({id!r}).cast(pl.{ss[id]}), so the same request has the same id.")
+    common = [c for c in ts if c in ss and c != id]
+    if columns is not None:
+        missing = [c for c in columns if c not in common]
+        if missing:
+            raise InputError(f"columns {missing} are not in both training and serving. Common columns: {common}")
+        common = list(columns)
+    if not common:
+        raise InputError("training and serving share no column besides the id: nothing to compare.")
+    _check_keys(tr, id, "training")
+    _check_keys(sv, id, "serving")
+
+    joined = tr.select(id, *common).join(sv.select(id, *common), on=id, how="full", suffix="__serving",
+                                         coalesce=False)
+    both = pl.col(id).is_not_null() & pl.col(f"{id}__serving").is_not_null()
+    aggs = [both.sum().alias("matched"), (pl.col(id).is_not_null() & ~both).sum().alias("training_only"),
+            (pl.col(f"{id}__serving").is_not_null() & ~both).sum().alias("serving_only")]
+    for c in common:
+        differs = _differs(c, ts[c], ss[c], rtol)
+        aggs.append((both & differs).sum().alias(f"{c}\x1fdiff"))
+        if ts[c].is_numeric() and ss[c].is_numeric():
+            gap = (pl.col(c).cast(pl.Float64) - pl.col(f"{c}__serving").cast(pl.Float64)).abs()
+            aggs.append(gap.filter(both & differs).mean().alias(f"{c}\x1fgap"))
+    try:
+        row = joined.select(aggs).collect(engine="streaming").row(0, named=True)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"could not compare training and serving: {exc}") from exc
+    matched = int(row["matched"])
+    if matched == 0:
+        raise InputError(f"no {id!r} value appears in both training and serving: check that the logs cover the "
+                         "same requests and that the ids are written the same way.")
+    rows, findings = [], []
+    for c in common:
+        k = int(row[f"{c}\x1fdiff"])
+        lo, hi = wilson_interval(k, matched, confidence)
+        rows.append({"feature": c, "training_dtype": str(ts[c]), "serving_dtype": str(ss[c]), "compared": matched,
+                     "differing": k, "share": k / matched, "share_low": lo, "share_high": hi,
+                     "mean_abs_difference": row.get(f"{c}\x1fgap")})
+        if k:
+            examples = (joined.filter(both & _differs(c, ts[c], ss[c], rtol)).select(
+                pl.col(id), pl.col(c).alias("training"), pl.col(f"{c}__serving").alias("serving"))
+                .sort(id).head(max_examples).collect().to_dicts())
+            findings.append(_finding(c, k, matched, lo, hi, row.get(f"{c}\x1fgap"), examples, critical_share,
+                                     confidence, ts[c] != ss[c]))
+    coverage = {"matched": matched, "training_only": int(row["training_only"]),
+                "serving_only": int(row["serving_only"])}
+    if coverage["training_only"] or coverage["serving_only"]:
+        findings.append(Finding(
+            "skew", "skew_coverage", "info", id,
+            f"{coverage['serving_only']:,} served requests are not in training and {coverage['training_only']:,} "
+            f"training rows were never served; {matched:,} requests are in both and were compared.",
+            "Check that the training rebuild covers the same time range and filters as the serving logs.",
+            {"n": matched, **coverage}, {}))
+    return CheckResult(
+        check="skew", findings=tuple(findings),
+        inputs=(summarize_input(tr, name="training"), summarize_input(sv, name="serving")),
+        parameters={"id": id, "rtol": rtol, "critical_share": critical_share, "coverage": coverage,
+                    "rule": {"statement": f"any differing value is a finding; critical when the share's "
+                                          f"{confidence:.0%} interval is above {critical_share:.0%}"}},
+        tables={"features": pl.DataFrame(rows, infer_schema_length=None)},
+    )
+
+
+def _check_keys(lf: pl.LazyFrame, id: str, name: str) -> None:
+    stats = lf.select(pl.col(id).is_null().sum().alias("nulls"), pl.len().alias("rows"),
+                      pl.col(id).n_unique().alias("unique")).collect().row(0, named=True)
+    if stats["nulls"]:
+        raise InputError(f"{name}: {stats['nulls']:,} rows have a null {id!r}; drop or fill them before comparing.")
+    dupes = stats["rows"] - stats["unique"]
+    if dupes:
+        raise InputError(f"{name}: {dupes:,} duplicate values of {id!r}; keep one row per request first, e.g. "
+                         f"df.unique(subset={id!r}, keep='last') after sorting by the log time.")
+
+
+def _differs(c: str, t: pl.DataType, s: pl.DataType, rtol: float) -> pl.Expr:
+    a, b = pl.col(c), pl.col(f"{c}__serving")
+    one_missing = a.is_null() != b.is_null()
+    if t.is_numeric() and s.is_numeric():
+        a, b = a.cast(pl.Float64), b.cast(pl.Float64)
+        scale = pl.max_horizontal(pl.lit(1.0), a.abs(), b.abs())
+        both_nan = a.is_nan() & b.is_nan()
+        far = ((a - b).abs() > rtol * scale) & ~both_nan
+        return one_missing | (a.is_not_null() & b.is_not_null() & far.fill_null(False))
+    if t != s:
+        a, b = a.cast(pl.String), b.cast(pl.String)
+    return one_missing | (a.is_not_null() & b.is_not_null() & (a != b))
+
+
+def _finding(c: str, k: int, n: int, lo: float, hi: float, gap: float | None, examples: list[dict],
+             critical_share: float, confidence: float, type_differs: bool) -> Finding:
+    severity = "critical" if lo >= critical_share else "warning"
+    gap_text = f"; mean absolute difference {gap:.4g}" if gap is not None else ""
+    type_text = " (the two sides store it with different types)" if type_differs else ""
+    message = (f"{c} differs between training and serving for {k / n:.1%} of the same requests{type_text} "
+               f"({k:,} of {n:,}; {confidence:.0%} CI {lo:.1%}–{hi:.1%}{gap_text}).")
+    return Finding("skew", "training_serving_skew", severity, c, message,
+                   "Compare how the training pipeline and the serving path compute this feature (time windows, "
+                   "units, defaults for missing values, joins); make them share one implementation.",
+                   {"affected_rows": k, "affected_share": k / n, "n": n, "interval": [lo, hi],
+                    "confidence": confidence, "mean_abs_difference": gap},
+                   {}, tuple(examples))
