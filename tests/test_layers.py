@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "workbench"
-COMPUTE = ["io.py", "stats.py", "errors.py", "leakage"]
+COMPUTE = ["io.py", "stats.py", "errors.py", "leakage", "drift"]
 
 
 def _imports(path: Path) -> set[str]:
@@ -32,7 +32,7 @@ def test_compute_layers_do_not_import_presentation():
 
 
 def test_importing_the_library_does_not_load_notebook_or_heavy_packages():
-    code = ("import sys, workbench, workbench.leakage, workbench.cli; "
+    code = ("import sys, workbench, workbench.leakage, workbench.drift, workbench.cli; "
             "print(sorted(m for m in ('plotly', 'ipywidgets', 'pandas', 'sklearn', 'duckdb') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -1,5 +1,6 @@
 """Interactive notebook explorers (ipywidgets + plotly). They render results; they never compute."""
 
+from workbench.widgets.drift import DriftExplorer
 from workbench.widgets.leakage import LeakageAuditWidget
 
-__all__ = ["LeakageAuditWidget"]
+__all__ = ["DriftExplorer", "LeakageAuditWidget"]

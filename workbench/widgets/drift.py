@@ -1,0 +1,88 @@
+"""``DriftExplorer``: explore a drift result in a notebook.
+
+An overview of every column's effect with its interval (click a point to pick the column), a
+columns × windows heatmap (click a cell to pick column and window), the reference and current
+distributions of the picked column in the picked scope, and the schema changes. Everything is
+read from the result's tables; nothing is recomputed.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from workbench.findings.model import CheckResult
+from workbench.present.drift_figures import distribution_figure, effects_figure, heatmap_figure, overview
+from workbench.present.html import result_html
+
+
+class DriftExplorer:
+    """Interactive view of a drift :class:`CheckResult` (needs ipywidgets and plotly)."""
+
+    def __init__(self, result: CheckResult) -> None:
+        if result.check != "drift":
+            raise ValueError(f"DriftExplorer shows drift results, got a {result.check!r} result.")
+        import ipywidgets as w
+        import plotly.graph_objects as go
+
+        self.result = result
+        columns = overview(result)["column"].to_list()
+        scopes = result.to_polars("columns")["scope"].unique(maintain_order=True).to_list()
+        self.column = w.Dropdown(options=columns, value=columns[0] if columns else None, description="column")
+        self.scope = w.Dropdown(options=scopes, value="all" if "all" in scopes else None, description="window")
+        self.effects = go.FigureWidget(effects_figure(result))
+        self.heatmap = go.FigureWidget(heatmap_figure(result))
+        self.distribution = go.FigureWidget(distribution_figure(result, self.column.value or "", "all"))
+        self.schema = w.HTML(schema_html(result))
+        for trace in self.effects.data:
+            trace.on_click(self._on_effect_click)
+        for trace in self.heatmap.data:
+            trace.on_click(self._on_heatmap_click)
+        self.column.observe(self._redraw, names="value")
+        self.scope.observe(self._redraw, names="value")
+        sections: list[Any] = [w.HTML(result_html(result)), self.effects]
+        if self.heatmap.data:
+            sections.append(self.heatmap)
+        sections += [w.HBox([self.column, self.scope]), self.distribution, w.HTML("<h4>Schema changes</h4>"),
+                     self.schema]
+        self.widget = w.VBox(sections)
+
+    @classmethod
+    def from_result(cls, result: CheckResult) -> DriftExplorer:
+        return cls(result)
+
+    def _on_effect_click(self, trace: Any, points: Any, state: Any = None) -> None:
+        if points.point_inds:
+            self.column.value = trace.y[points.point_inds[0]]
+
+    def _on_heatmap_click(self, trace: Any, points: Any, state: Any = None) -> None:
+        if points.xs and points.ys:
+            self.scope.value = points.xs[0]
+            self.column.value = points.ys[0]
+
+    def _redraw(self, change: dict[str, Any] | None = None) -> None:
+        if self.column.value is None:
+            return
+        fresh = distribution_figure(self.result, self.column.value, self.scope.value or "all")
+        with self.distribution.batch_update():
+            for trace, new in zip(self.distribution.data, fresh.data, strict=True):
+                trace.x, trace.y = new.x, new.y
+            self.distribution.layout.title = fresh.layout.title
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def schema_html(result: CheckResult) -> str:
+    """HTML table of the schema changes in a drift result."""
+    schema = result.to_polars("schema")
+    if schema.height == 0:
+        return "<p>No schema changes.</p>"
+    cols = ["column", "change", "reference_dtype", "current_dtype", "detail"]
+    head = "".join(f"<th>{c}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{escape('' if r[c] is None else str(r[c]))}</td>" for c in cols) + "</tr>"
+                   for r in schema.select(cols).iter_rows(named=True))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+__all__ = ["DriftExplorer", "schema_html"]
