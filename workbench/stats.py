@@ -1,18 +1,19 @@
-"""Statistics computed from small summaries (counts, histograms) with numpy/scipy."""
+"""Statistics computed from small summaries (counts, histograms) with numpy."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from scipy import stats as st
+
+from workbench.distributions import norm_ppf
 
 
 def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a proportion ``k / n``; ``(nan, nan)`` when ``n == 0``."""
     if n <= 0:
         return (math.nan, math.nan)
-    z = st.norm.ppf(0.5 + confidence / 2)
+    z = norm_ppf(0.5 + confidence / 2)
     p = k / n
     denom = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / denom
@@ -52,6 +53,6 @@ def _hanley_mcneil(auc: float, n_pos: int, n_neg: int, confidence: float) -> tup
     q1 = auc / (2 - auc)
     q2 = 2 * auc**2 / (1 + auc)
     var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (n_pos * n_neg)
-    z = st.norm.ppf(0.5 + confidence / 2)
+    z = norm_ppf(0.5 + confidence / 2)
     half = z * math.sqrt(max(var, 0.0))
     return (max(0.0, auc - half), min(1.0, auc + half))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,14 +19,25 @@ from workbench.drift.fit import (
     counts_from_cumulative,
     fit_profile,
     hive_columns,
+    input_summary,
     open_source,
     partition_files,
-    source_summary,
 )
 from workbench.drift.profile import NEW, OTHER, ColumnProfile, DriftProfile
 from workbench.drift.rule import DriftRule
 from workbench.drift.schema import choose_renames, compare_schemas, schema_history
-from workbench.drift.summaries import SEP, WINDOW, Agg, ColumnRead, Engine, Query, Source, numeric_aggs
+from workbench.drift.summaries import (
+    SEP,
+    WINDOW,
+    Agg,
+    ColumnRead,
+    Engine,
+    Query,
+    Source,
+    bucketize,
+    numeric_aggs,
+    value_count_query,
+)
 from workbench.errors import InputError, did_you_mean
 from workbench.findings.model import CheckResult, InputSummary
 from workbench.io import FrameLike, check_time_column
@@ -123,11 +132,12 @@ def drift(
     rng = np.random.default_rng(seed)
     scopes = _scopes(summaries, by_cols, every, cur.schema.get(timestamp) if timestamp else None)
     records, bins, categories = [], [], []
+    collapsed = {id(scope): _collapse(summaries.numeric, scope, summaries.keys) for scope in scopes}
     for pair in pairs:
         for scope in scopes:
             if scope.segment and pair.current in scope.segment:
                 continue  # a segment column is constant within its own segments
-            rec, b, cats = _compare_pair(pair, scope, summaries, rule, rng)
+            rec, b, cats = _compare_pair(pair, scope, collapsed[id(scope)], summaries, rule, rng)
             records.append(rec)
             bins += b
             categories += cats
@@ -136,7 +146,7 @@ def drift(
     schema_rows += _nullability_rows(records)
     tests, findings = decide(records, rule)
     findings += drift_findings(records, tests, schema_rows, skipped, rule, renames)
-    cur_input = _input_summary(current, cur, summaries.rows)
+    cur_input = input_summary(current, cur, summaries.rows)
     extra_tables: dict[str, pl.DataFrame] = {}
     extra_params: dict[str, Any] = {}
     if multivariate:
@@ -156,7 +166,7 @@ def drift(
                     "roles": {k: v for k, v in roles.items() if v}, "engine": cur.engine, "sampled": False,
                     "seed": seed, "skipped": skipped,
                     "profile": {"rows": profile.rows, "fingerprint": profile.fingerprint,
-                                "created_at": profile.created_at}, **extra_params},
+                                "edge_rows": profile.edge_rows, "created_at": profile.created_at}, **extra_params},
         tables={"columns": _columns_table(records), "tests": tests, "bins": _frame(bins, _BIN_SCHEMA),
                 "categories": _frame(categories, _CATEGORY_SCHEMA),
                 "schema": _frame(schema_rows, _SCHEMA_SCHEMA), **extra_tables},
@@ -245,22 +255,23 @@ def _run_summaries(cur: Source, pairs: list[Pair], by: list[str], timestamp: str
     aggs = [Agg("rows", "rows")]
     for p in pairs:
         if p.profile.kind in ("numeric", "datetime"):
-            aggs += numeric_aggs(p.current, p.profile.edges, p.profile.minimum, p.profile.maximum, prefix=p.key)
+            aggs += numeric_aggs(p.current, p.profile.edges, p.profile.minimum, p.profile.maximum, prefix=p.key,
+                                 moments=False)
         else:
             aggs.append(Agg(f"{p.key}{SEP}nulls", "nulls", p.current))
     window_us = int(every.total_seconds() * 1_000_000) if every else None
     base = {"keys": tuple(by), "timestamp": timestamp, "window_us": window_us}
     queries = [Query(tuple(aggs), reads, **base)]  # type: ignore[arg-type]
     cats = [p for p in pairs if p.profile.kind in ("categorical", "boolean")]
-    for p in cats:
-        read = reads[p.current]
-        queries.append(Query((Agg("count", "rows"),), {p.current: read}, bucket=(read, p.profile.categories,
-                                                                                  p.profile.known), **base))
+    # one value-count query per current column, shared by its comparisons (renames included)
+    distinct = list(dict.fromkeys(p.current for p in cats))
+    queries += [value_count_query(reads[c], **base) for c in distinct]
     results = cur.run(queries)
     keys = ([WINDOW] if window_us else []) + by
     numeric = results[0]
-    return Summaries(numeric, {p.key: r for p, r in zip(cats, results[1:], strict=True)}, keys,
-                     int(numeric["rows"].sum()) if numeric.height else 0)
+    counts = dict(zip(distinct, results[1:], strict=True))
+    buckets = {p.key: bucketize(counts[p.current], p.profile.categories, p.profile.known) for p in cats}
+    return Summaries(numeric, buckets, keys, int(numeric["rows"].sum()) if numeric.height else 0)
 
 
 @dataclass(frozen=True)
@@ -304,25 +315,15 @@ def _scopes(s: Summaries, by: list[str], every: dt.timedelta | None, ts_dtype: A
 
 
 def _collapse(frame: pl.DataFrame, scope: Scope, keys: list[str]) -> dict[str, Any]:
+    """Sum the fine-grained summary rows of one scope (every current aggregate is a count or a sum)."""
     part = frame.filter(scope.mask(frame)) if scope.filters else frame
-    values = part.drop(keys)
-    out: dict[str, Any] = {}
-    for name in values.columns:
-        col = values[name]
-        if name.endswith(f"{SEP}min"):
-            out[name] = col.min()
-        elif name.endswith(f"{SEP}max"):
-            out[name] = col.max()
-        else:
-            out[name] = col.sum()
-    return out
+    return part.select(pl.exclude(keys).sum()).row(0, named=True)
 
 
 # -- one comparison ---------------------------------------------------------------------------
-def _compare_pair(pair: Pair, scope: Scope, s: Summaries, rule: DriftRule,
+def _compare_pair(pair: Pair, scope: Scope, row: dict[str, Any], s: Summaries, rule: DriftRule,
                   rng: np.random.Generator) -> tuple[dict, list[dict], list[dict]]:
     prof, k = pair.profile, pair.key
-    row = _collapse(s.numeric, scope, s.keys)
     rows = int(row["rows"] or 0)
     rec: dict[str, Any] = {"column": pair.current, "reference_column": prof.name, "role": pair.role,
                            "kind": prof.kind, "scope": scope, "rows": rows, "rename_candidate": pair.rename_candidate,
@@ -334,8 +335,7 @@ def _compare_pair(pair: Pair, scope: Scope, s: Summaries, rule: DriftRule,
         cur_counts = counts_from_cumulative(row, k, len(prof.edges), valid)
         rec["unparsed"] = missing - int(row[f"{k}{SEP}nulls"] or 0)
         rec["missing"] = missing + nans
-        rec["current_min"], rec["current_max"] = row[f"{k}{SEP}min"], row[f"{k}{SEP}max"]
-        finite = valid - int(row[f"{k}{SEP}posinf"] or 0) - int(row[f"{k}{SEP}neginf"] or 0)
+        finite = valid - int(row[f"{k}{SEP}infinite"] or 0)
         rec["current_mean"] = (row[f"{k}{SEP}sum"] / finite) if finite else None
         rec["reference_mean"] = prof.mean
         if prof.minimum is not None and f"{k}{SEP}below" in row and valid:
@@ -446,18 +446,6 @@ def _nullability_rows(records: list[dict]) -> list[dict]:
 
 
 # -- inputs and tables ------------------------------------------------------------------------
-def _input_summary(data: Any, src: Source, rows: int) -> InputSummary:
-    if isinstance(data, str | Path):
-        files = partition_files(data)
-        if files and all(os.path.exists(f) for f in files):
-            h = hashlib.sha1()
-            for f in files:
-                st = os.stat(f)
-                h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}".encode())
-            return InputSummary("current", rows, tuple(src.schema), f"files:{h.hexdigest()[:16]}")
-    return source_summary(src)
-
-
 _STATS = ("psi", "jensen_shannon", "total_variation", "ks", "wasserstein")
 
 

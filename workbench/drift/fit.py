@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -144,6 +145,7 @@ def fit_profile(
     max_categories: int = 20,
     max_known_categories: int = 10_000,
     categorical: Sequence[str] = (),
+    edge_rows: int | None = 200_000,
     engine: Engine | None = None,
 ) -> DriftProfile:
     """Fit the reference profile that :func:`workbench.drift.drift` compares against.
@@ -153,7 +155,10 @@ def fit_profile(
     datetime columns, ``max_categories`` kept categories per categorical column (the rest share
     an "other" bin, and the column's status says so), ``max_known_categories`` remembered to
     recognise new categories; ``categorical`` names columns read as categories whatever their
-    dtype (class labels stored as integers). Output: a small frozen :class:`DriftProfile` (save it with
+    dtype (class labels stored as integers). Bin edges are quantiles of at most ``edge_rows``
+    rows, every k-th row of the reference (``None``: of all rows); the profile records how many.
+    Edges only place the bins: every count, and so every statistic, uses all rows.
+    Output: a small frozen :class:`DriftProfile` (save it with
     ``.save(path)``). Two lazy passes over the reference; nothing is sampled.
     """
     if not isinstance(n_bins, int) or n_bins < 2:
@@ -162,11 +167,10 @@ def fit_profile(
         raise InputError(f"max_categories must be an int >= 1, got {max_categories!r}.")
     src = open_source(reference, name="reference", engine=engine)
     kinds, _ = drift_columns(src.schema, columns, exclude, name="reference", categorical=categorical)
-    summary = source_summary(src)
-    if summary.rows == 0:
-        raise InputError("reference is empty: a drift reference needs rows.")
     reads = {c: ColumnRead(c, k, src.schema[c]) for c, k in kinds.items()}
-    edges, value_counts = _edges_pass(src, reads, n_bins)
+    total = _row_count(src)
+    stride = 1 if edge_rows is None or total <= edge_rows else -(-total // edge_rows)
+    edges, value_counts = _edges_pass(src, reads, n_bins, stride)
     numeric = {c: r for c, r in reads.items() if r.kind in ("numeric", "datetime")}
     aggs = [Agg("rows", "rows")]
     for c in numeric:
@@ -175,6 +179,9 @@ def fit_profile(
         if c not in numeric:
             aggs.append(Agg(f"{c}{SEP}nulls", "nulls", c))
     row = src.run([Query(tuple(aggs), reads)])[0].row(0, named=True)
+    if not row["rows"]:
+        raise InputError("reference is empty: a drift reference needs rows.")
+    summary = input_summary(reference, src, int(row["rows"]))
     profiles = {}
     for c, r in reads.items():
         if c in numeric:
@@ -184,8 +191,22 @@ def fit_profile(
     return DriftProfile(
         columns=profiles, rows=summary.rows, fingerprint=summary.fingerprint, n_bins=n_bins,
         max_categories=max_categories, source_columns=tuple(src.schema),
-        source_dtypes={c: str(t) for c, t in src.schema.items()},
+        source_dtypes={c: str(t) for c, t in src.schema.items()}, edge_rows=-(-total // stride),
     )
+
+
+def input_summary(data: FrameLike, src: Source, rows: int) -> InputSummary:
+    """What was analysed: for files, a fingerprint of their paths, sizes and modification times
+    (no extra pass over the data); otherwise a content hash computed on the source's engine."""
+    if isinstance(data, str | Path):
+        files = partition_files(data)
+        if files and all(os.path.exists(f) for f in files):
+            h = hashlib.sha1()
+            for f in files:
+                st = os.stat(f)
+                h.update(f"{os.path.abspath(f)}|{st.st_size}|{st.st_mtime_ns}".encode())
+            return InputSummary(src.name, rows, tuple(src.schema), f"files:{h.hexdigest()[:16]}")
+    return source_summary(src)
 
 
 def source_summary(src: Source) -> InputSummary:
@@ -198,12 +219,19 @@ def source_summary(src: Source) -> InputSummary:
     return InputSummary(src.name, int(row[0]), tuple(src.schema), f"duckdb-sha1:{digest}")
 
 
-def _edges_pass(src: Source, reads: dict[str, ColumnRead], n_bins: int) -> tuple[dict, dict]:
+def _row_count(src: Source) -> int:
+    if src.engine == "polars":
+        return int(src.lf.select(pl.len()).collect().item())  # type: ignore[union-attr]
+    return int(src.rel.query("src", "SELECT count(*) FROM src").pl().item())
+
+
+def _edges_pass(src: Source, reads: dict[str, ColumnRead], n_bins: int, stride: int) -> tuple[dict, dict]:
     probs = tuple(i / n_bins for i in range(1, n_bins))
     numeric = [c for c, r in reads.items() if r.kind in ("numeric", "datetime")]
     queries: list[Query] = []
     if numeric:
-        queries.append(Query(tuple(Agg(c, "quantiles", c, probs) for c in numeric), reads))  # type: ignore[arg-type]
+        quantiles = tuple(Agg(c, "quantiles", c, probs) for c in numeric)  # type: ignore[arg-type]
+        queries.append(Query(quantiles, reads, stride=stride))
     cats = [c for c in reads if c not in numeric]
     queries += [value_count_query(reads[c]) for c in cats]
     results = src.run(queries)

@@ -88,9 +88,9 @@ class ColumnProfile:
 
     @property
     def normal_width(self) -> float:
-        from scipy.stats import norm
+        from workbench.distributions import norm_ppf
 
-        return float(norm.ppf(1 - 1 / self.n_bins) - norm.ppf(1 / self.n_bins))
+        return norm_ppf(1 - 1 / self.n_bins) - norm_ppf(1 / self.n_bins)
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,7 @@ class DriftProfile:
     max_categories: int
     source_columns: tuple[str, ...]
     source_dtypes: Mapping[str, str]
+    edge_rows: int = 0  # rows the bin edges were computed from (every k-th row); counts use all rows
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     version: int = PROFILE_VERSION
 
@@ -152,7 +153,8 @@ class DriftProfile:
             cols[c["name"]] = ColumnProfile(**c)
         return cls(columns=cols, rows=raw["rows"], fingerprint=raw["fingerprint"], n_bins=raw["n_bins"],
                    max_categories=raw["max_categories"], source_columns=tuple(raw["source_columns"]),
-                   source_dtypes=dict(raw["source_dtypes"]), created_at=raw["created_at"], version=raw["version"])
+                   source_dtypes=dict(raw["source_dtypes"]), edge_rows=raw.get("edge_rows", raw["rows"]),
+                   created_at=raw["created_at"], version=raw["version"])
 
 
 def bin_labels(edges: Sequence[float], *, datetime: bool = False) -> tuple[str, ...]:

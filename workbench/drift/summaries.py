@@ -83,54 +83,51 @@ def _normalise_duckdb(df: pl.DataFrame) -> pl.DataFrame:
 @dataclass(frozen=True)
 class Query:
     """``aggs`` grouped by ``keys`` (segment columns and, if ``window_us``, the window index of
-    ``timestamp``); for a categorical count, also grouped by the column's bucket."""
+    ``timestamp``); with ``value_counts``, also grouped by that column's value."""
 
     aggs: tuple[Agg, ...]
     reads: dict[str, ColumnRead]
     keys: tuple[str, ...] = ()
     timestamp: str | None = None
     window_us: int | None = None
-    bucket: tuple[ColumnRead, tuple[str, ...], tuple[str, ...] | None] | None = None
     value_counts: ColumnRead | None = None
+    stride: int = 1  # read every ``stride``-th row only (bin edges from a large reference)
 
     @property
     def group_names(self) -> list[str]:
         names = [WINDOW] if self.window_us else []
         names += list(self.keys)
-        if self.bucket:
-            names.append("bucket")
+        if self.value_counts is not None:
+            names.append("value")
         return names
 
     # polars ----------------------------------------------------------------------------
     def polars(self, lf: pl.LazyFrame) -> pl.LazyFrame:
-        if self.value_counts is not None:
-            value = polars_value(self.value_counts).alias("value")
-            return lf.group_by(value).agg(pl.len().cast(pl.Int64).alias("count"))
+        if self.stride > 1:
+            lf = lf.gather_every(self.stride)
         aggs = [_polars_agg(a, self.reads) for a in self.aggs]
         group: list[pl.Expr] = []
         if self.window_us:
             group.append((pl.col(self.timestamp).dt.epoch("us") // self.window_us).alias(WINDOW))
         group += [pl.col(k).cast(pl.String) for k in self.keys]
-        if self.bucket:
-            read, top, known = self.bucket
-            group.append(_polars_bucket(polars_value(read), top, known).alias("bucket"))
+        if self.value_counts is not None:
+            group.append(polars_value(self.value_counts).alias("value"))
         if not group:
             return lf.select(aggs)
         return lf.group_by(group).agg(aggs)
 
     # SQL --------------------------------------------------------------------------------
     def sql(self) -> str:
-        if self.value_counts is not None:
-            return f"SELECT {value_sql(self.value_counts)} AS value, COUNT(*) AS count FROM src GROUP BY 1"
         group = []
         if self.window_us:
             group.append(f"(epoch_us({_q(self.timestamp)}) // {int(self.window_us)}) AS {_q(WINDOW)}")
         group += [f"CAST({_q(k)} AS VARCHAR) AS {_q(k)}" for k in self.keys]
-        if self.bucket:
-            read, top, known = self.bucket
-            group.append(f"{_sql_bucket(value_sql(read), top, known)} AS bucket")
+        if self.value_counts is not None:
+            group.append(f"{value_sql(self.value_counts)} AS value")
         cols = group + [f"{_sql_agg(a, self.reads)} AS {_q(a.alias)}" for a in self.aggs]
-        sql = f"SELECT {', '.join(cols)} FROM src"
+        source = "src" if self.stride <= 1 else (
+            f"(SELECT * FROM (SELECT *, row_number() OVER () AS __rn FROM src) WHERE (__rn - 1) % {self.stride} = 0)")
+        sql = f"SELECT {', '.join(cols)} FROM {source}"
         if group:
             sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(group)))
         return sql
@@ -196,6 +193,8 @@ def _polars_agg(a: Agg, reads: dict[str, ColumnRead]) -> pl.Expr:
             expr = (v == float("inf")).sum()
         case "neginf":
             expr = (v == float("-inf")).sum()
+        case "infinite":
+            expr = v.is_infinite().sum()
         case "le":
             expr = (v <= a.arg).sum()
         case "lt":
@@ -203,7 +202,7 @@ def _polars_agg(a: Agg, reads: dict[str, ColumnRead]) -> pl.Expr:
         case "gt":
             expr = ((v > a.arg) & ~v.is_nan()).sum()
         case "sum":
-            expr = v.filter(finite).sum()
+            expr = pl.when(finite).then(v).sum()
         case "sumsq":
             expr = (v * v).filter(finite).sum()
         case "min":
@@ -237,6 +236,8 @@ def _sql_agg(a: Agg, reads: dict[str, ColumnRead]) -> str:
             return count.format(f"{v} = 'inf'::DOUBLE")
         case "neginf":
             return count.format(f"{v} = '-inf'::DOUBLE")
+        case "infinite":
+            return count.format(f"isinf({v})")
         case "le":
             return count.format(f"{v} <= {float(a.arg)!r}")
         case "lt":
@@ -257,37 +258,35 @@ def _sql_agg(a: Agg, reads: dict[str, ColumnRead]) -> str:
     raise ValueError(f"unknown aggregate {a.op!r}")
 
 
-def _polars_bucket(v: pl.Expr, top: tuple[str, ...], known: tuple[str, ...] | None) -> pl.Expr:
-    if known is None:
-        return pl.when(v.is_null()).then(None).when(v.is_in(list(top))).then(v).otherwise(pl.lit(OTHER))
-    return (pl.when(v.is_null()).then(None).when(v.is_in(list(top))).then(v)
-            .when(v.is_in(list(known))).then(pl.lit(OTHER)).otherwise(pl.lit(NEW)))
-
-
-def _sql_bucket(v: str, top: tuple[str, ...], known: tuple[str, ...] | None) -> str:
-    top_list = ", ".join(_lit(t) for t in top) or "NULL"
-    if known is None:
-        return f"CASE WHEN {v} IS NULL THEN NULL WHEN {v} IN ({top_list}) THEN {v} ELSE {_lit(OTHER)} END"
-    known_list = ", ".join(_lit(k) for k in known) or "NULL"
-    return (f"CASE WHEN {v} IS NULL THEN NULL WHEN {v} IN ({top_list}) THEN {v} "
-            f"WHEN {v} IN ({known_list}) THEN {_lit(OTHER)} ELSE {_lit(NEW)} END")
+def bucketize(counts: pl.DataFrame, top: Sequence[str], known: Sequence[str] | None) -> pl.DataFrame:
+    """Map value counts to the profile's bins: a kept category, ``OTHER`` (a known rare one) or
+    ``NEW`` (never seen in the reference; ``OTHER`` too when the known set was not kept), null
+    stays null; then add up counts per bin. Runs on the small value-count table."""
+    v = pl.col("value")
+    bucket = pl.when(v.is_null()).then(None).when(v.is_in(list(top))).then(v)
+    bucket = bucket.otherwise(pl.lit(OTHER)) if known is None else \
+        bucket.when(v.is_in(list(known))).then(pl.lit(OTHER)).otherwise(pl.lit(NEW))
+    keys = [c for c in counts.columns if c not in ("value", "count")]
+    return counts.with_columns(bucket=bucket).group_by([*keys, "bucket"]).agg(pl.col("count").sum())
 
 
 # -- the summaries drift needs ---------------------------------------------------------------
 def numeric_aggs(name: str, edges: Sequence[float], lo: float | None, hi: float | None, *,
-                 prefix: str | None = None) -> list[Agg]:
+                 prefix: str | None = None, moments: bool = True) -> list[Agg]:
     """Counts per bin (as cumulative ``<= edge`` counts), missing/NaN/inf counts, values
     outside ``[lo, hi]`` and finite moments of one numeric column; aliases start with
-    ``prefix`` (default the column name) and :data:`SEP`."""
+    ``prefix`` (default the column name) and :data:`SEP`. ``moments=False`` keeps only the
+    finite sum and count (the current side needs the mean, not the spread or range)."""
     p = prefix or name
-    aggs = [Agg(f"{p}{SEP}{op}", op, name) for op in
-            ("nulls", "missing", "nans", "posinf", "neginf", "sum", "sumsq", "min", "max")]
+    ops = ("nulls", "missing", "nans", "posinf", "neginf", "sum", "sumsq", "min", "max") if moments else \
+        ("nulls", "missing", "nans", "infinite", "sum")
+    aggs = [Agg(f"{p}{SEP}{op}", op, name) for op in ops]
     aggs += [Agg(f"{p}{SEP}le{i}", "le", name, float(e)) for i, e in enumerate(edges)]
     if lo is not None and hi is not None:
         aggs += [Agg(f"{p}{SEP}below", "lt", name, float(lo)), Agg(f"{p}{SEP}above", "gt", name, float(hi))]
     return aggs
 
 
-def value_count_query(read: ColumnRead) -> Query:
-    """Reference value counts of a categorical column (one row per distinct value)."""
-    return Query((Agg("count", "rows"),), {read.name: read}, value_counts=read)
+def value_count_query(read: ColumnRead, **grouping: Any) -> Query:
+    """Value counts of a categorical column (one row per distinct value and group)."""
+    return Query((Agg("count", "rows"),), {read.name: read}, value_counts=read, **grouping)
