@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +17,11 @@ from workbench.drift.decide import decide, drift_findings
 from workbench.drift.fit import (
     column_kind,
     counts_from_cumulative,
-    fit_profile,
     hive_columns,
     input_summary,
     open_source,
     partition_files,
+    plan_profile,
 )
 from workbench.drift.profile import NEW, OTHER, ColumnProfile, DriftProfile
 from workbench.drift.rule import DriftRule
@@ -36,6 +36,7 @@ from workbench.drift.summaries import (
     Source,
     bucketize,
     numeric_aggs,
+    run_together,
     value_count_query,
 )
 from workbench.errors import InputError, did_you_mean
@@ -106,16 +107,15 @@ def drift(
     cur = open_source(current, name="current", engine=engine)
     if isinstance(reference, DriftProfile):
         profile = reference
-        ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
-    elif isinstance(reference, str | Path) and str(reference).endswith(".profile.json"):
+    elif _is_profile_path(reference):
         profile = DriftProfile.load(reference)
-        ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
-    else:
+    plan = None
+    if not isinstance(reference, DriftProfile) and not _is_profile_path(reference):
         ref_exclude = [*exclude, *([timestamp] if timestamp else [])]
         labels = [c for c in (prediction, target) if c]
-        profile = fit_profile(reference, columns=columns, exclude=ref_exclude, n_bins=n_bins,
-                              max_categories=max_categories, categorical=labels, engine=engine)
-        ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
+        plan = plan_profile(reference, columns=columns, exclude=ref_exclude, n_bins=n_bins,
+                            max_categories=max_categories, categorical=labels, engine=engine)
+        profile = plan.preliminary()  # counted below, in the same pass as current
     _validate_roles(profile, cur.schema, timestamp, by_cols, roles, columns)
 
     partitioned = isinstance(current, str | Path) and len(partition_files(current)) > 1
@@ -125,7 +125,15 @@ def drift(
     if partitioned:
         schema_rows += _partition_rows(schema_history(current), schema_rows)
     pairs, skipped = _pairs(profile, cur.schema, candidates, roles, columns, [*exclude, *hive], timestamp)
-    summaries = _run_summaries(cur, pairs, by_cols, timestamp, every)
+    queries, assemble = _current_summaries(cur, pairs, by_cols, timestamp, every)
+    if plan is None:
+        results = cur.run(queries)
+    else:
+        counted, results = run_together([(plan.src, [plan.counts_query()]), (cur, queries)])
+        profile = plan.finish(counted[0])
+        pairs = [replace(p, profile=profile[p.profile.name]) for p in pairs]
+    ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
+    summaries = assemble(results)
     if summaries.rows == 0:
         raise InputError("current is empty: there is nothing to compare with the reference.")
 
@@ -150,7 +158,7 @@ def drift(
     extra_tables: dict[str, pl.DataFrame] = {}
     extra_params: dict[str, Any] = {}
     if multivariate:
-        if isinstance(reference, DriftProfile) or str(reference).endswith(".profile.json"):
+        if plan is None:
             raise InputError("multivariate=True needs the reference data, not a saved profile (the classifier "
                              "trains on rows).")
         mv = _multivariate(reference, current, [*exclude, *hive, *(c for c in roles.values() if c)], seed)
@@ -249,14 +257,20 @@ class Summaries:
     rows: int
 
 
-def _run_summaries(cur: Source, pairs: list[Pair], by: list[str], timestamp: str | None,
-                   every: dt.timedelta | None) -> Summaries:
+def _is_profile_path(reference: Any) -> bool:
+    return isinstance(reference, str | Path) and str(reference).endswith(".profile.json")
+
+
+def _current_summaries(cur: Source, pairs: list[Pair], by: list[str], timestamp: str | None,
+                       every: dt.timedelta | None) -> tuple[list[Query], Callable[[list[pl.DataFrame]], Summaries]]:
+    """The queries over current, and how to assemble their results into :class:`Summaries`."""
     reads = {p.current: ColumnRead(p.current, p.profile.kind, cur.schema[p.current]) for p in pairs}
     aggs = [Agg("rows", "rows")]
     for p in pairs:
         if p.profile.kind in ("numeric", "datetime"):
+            lossless = cur.schema[p.current].is_numeric() or p.profile.kind == "datetime"
             aggs += numeric_aggs(p.current, p.profile.edges, p.profile.minimum, p.profile.maximum, prefix=p.key,
-                                 moments=False)
+                                 moments=False, lossless=lossless)
         else:
             aggs.append(Agg(f"{p.key}{SEP}nulls", "nulls", p.current))
     window_us = int(every.total_seconds() * 1_000_000) if every else None
@@ -266,12 +280,15 @@ def _run_summaries(cur: Source, pairs: list[Pair], by: list[str], timestamp: str
     # one value-count query per current column, shared by its comparisons (renames included)
     distinct = list(dict.fromkeys(p.current for p in cats))
     queries += [value_count_query(reads[c], **base) for c in distinct]
-    results = cur.run(queries)
     keys = ([WINDOW] if window_us else []) + by
-    numeric = results[0]
-    counts = dict(zip(distinct, results[1:], strict=True))
-    buckets = {p.key: bucketize(counts[p.current], p.profile.categories, p.profile.known) for p in cats}
-    return Summaries(numeric, buckets, keys, int(numeric["rows"].sum()) if numeric.height else 0)
+
+    def assemble(results: list[pl.DataFrame]) -> Summaries:
+        numeric = results[0]
+        counts = dict(zip(distinct, results[1:], strict=True))
+        buckets = {p.key: bucketize(counts[p.current], p.profile.categories, p.profile.known) for p in cats}
+        return Summaries(numeric, buckets, keys, int(numeric["rows"].sum()) if numeric.height else 0)
+
+    return queries, assemble
 
 
 @dataclass(frozen=True)
@@ -330,10 +347,11 @@ def _compare_pair(pair: Pair, scope: Scope, row: dict[str, Any], s: Summaries, r
                            "categories": prof.categories}
     ref_counts = np.asarray(prof.counts, dtype=np.int64)
     if prof.kind in ("numeric", "datetime"):
-        missing, nans = int(row[f"{k}{SEP}missing"] or 0), int(row[f"{k}{SEP}nans"] or 0)
+        nulls = int(row[f"{k}{SEP}nulls"] or 0)
+        missing, nans = int(row.get(f"{k}{SEP}missing", nulls) or 0), int(row[f"{k}{SEP}nans"] or 0)
         valid = rows - missing - nans
         cur_counts = counts_from_cumulative(row, k, len(prof.edges), valid)
-        rec["unparsed"] = missing - int(row[f"{k}{SEP}nulls"] or 0)
+        rec["unparsed"] = missing - nulls
         rec["missing"] = missing + nans
         finite = valid - int(row[f"{k}{SEP}infinite"] or 0)
         rec["current_mean"] = (row[f"{k}{SEP}sum"] / finite) if finite else None

@@ -6,7 +6,9 @@ import glob
 import hashlib
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -145,7 +147,7 @@ def fit_profile(
     max_categories: int = 20,
     max_known_categories: int = 10_000,
     categorical: Sequence[str] = (),
-    edge_rows: int | None = 200_000,
+    edge_rows: int | None = 50_000,
     engine: Engine | None = None,
 ) -> DriftProfile:
     """Fit the reference profile that :func:`workbench.drift.drift` compares against.
@@ -158,41 +160,107 @@ def fit_profile(
     dtype (class labels stored as integers). Bin edges are quantiles of at most ``edge_rows``
     rows, every k-th row of the reference (``None``: of all rows); the profile records how many.
     Edges only place the bins: every count, and so every statistic, uses all rows.
-    Output: a small frozen :class:`DriftProfile` (save it with
-    ``.save(path)``). Two lazy passes over the reference; nothing is sampled.
+    Output: a small frozen :class:`DriftProfile` (save it with ``.save(path)``). Two lazy passes
+    over the reference.
     """
+    plan = plan_profile(reference, columns=columns, exclude=exclude, n_bins=n_bins, max_categories=max_categories,
+                        max_known_categories=max_known_categories, categorical=categorical, edge_rows=edge_rows,
+                        engine=engine)
+    return plan.finish(plan.src.run([plan.counts_query()])[0])
+
+
+@dataclass(frozen=True)
+class ProfilePlan:
+    """A reference after its first pass (bin edges, exact ranges, category counts), before its
+    bins are counted. :meth:`preliminary` is enough to plan the current side's summaries, so
+    the counting pass over the reference can run together with the pass over current."""
+
+    reference: Any
+    src: Source
+    reads: dict[str, ColumnRead]
+    edges: dict[str, tuple[float, ...]]
+    ranges: dict[str, tuple[float | None, float | None]]
+    value_counts: dict[str, pl.DataFrame]
+    n_bins: int
+    max_categories: int
+    max_known: int
+    total: int
+    stride: int
+
+    @property
+    def numeric(self) -> list[str]:
+        return [c for c, r in self.reads.items() if r.kind in ("numeric", "datetime")]
+
+    def counts_query(self) -> Query:
+        aggs = [Agg("rows", "rows")]
+        for c in self.numeric:
+            aggs += numeric_aggs(c, self.edges[c], None, None)
+        aggs += [Agg(f"{c}{SEP}nulls", "nulls", c) for c in self.reads if c not in self.numeric]
+        return Query(tuple(aggs), self.reads)
+
+    def preliminary(self) -> DriftProfile:
+        """The profile with everything but the numeric bin counts and moments."""
+        cols = {}
+        for c, r in self.reads.items():
+            if c in self.numeric:
+                lo, hi = self.ranges[c]
+                cols[c] = ColumnProfile(c, r.kind, str(r.dtype), self.total, 0, edges=self.edges[c],
+                                        counts=(0,) * (len(self.edges[c]) + 1), minimum=lo, maximum=hi,
+                                        n_bins=self.n_bins)
+            else:
+                cols[c] = categorical_profile(r, self.value_counts[c], {"rows": self.total}, self.max_categories,
+                                              self.max_known, self.n_bins)
+        return self._profile(cols, "")
+
+    def finish(self, counts: pl.DataFrame) -> DriftProfile:
+        """The fitted profile, from the result of :meth:`counts_query`."""
+        row = counts.row(0, named=True)
+        cols = {}
+        for c, r in self.reads.items():
+            if c in self.numeric:
+                cols[c] = numeric_profile(r, self.edges[c], row, self.n_bins)
+            else:
+                cols[c] = categorical_profile(r, self.value_counts[c], row, self.max_categories, self.max_known,
+                                              self.n_bins)
+        return self._profile(cols, input_summary(self.reference, self.src, int(row["rows"])).fingerprint)
+
+    def _profile(self, cols: dict[str, ColumnProfile], fingerprint: str) -> DriftProfile:
+        return DriftProfile(
+            columns=cols, rows=self.total, fingerprint=fingerprint, n_bins=self.n_bins,
+            max_categories=self.max_categories, source_columns=tuple(self.src.schema),
+            source_dtypes={c: str(t) for c, t in self.src.schema.items()}, edge_rows=-(-self.total // self.stride),
+        )
+
+
+def plan_profile(
+    reference: FrameLike,
+    *,
+    columns: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    n_bins: int = 10,
+    max_categories: int = 20,
+    max_known_categories: int = 10_000,
+    categorical: Sequence[str] = (),
+    edge_rows: int | None = 50_000,
+    engine: Engine | None = None,
+) -> ProfilePlan:
+    """First pass over a reference (see :func:`fit_profile` for the arguments)."""
     if not isinstance(n_bins, int) or n_bins < 2:
         raise InputError(f"n_bins must be an int >= 2, got {n_bins!r}.")
     if not isinstance(max_categories, int) or max_categories < 1:
         raise InputError(f"max_categories must be an int >= 1, got {max_categories!r}.")
+    if edge_rows is not None and (not isinstance(edge_rows, int) or edge_rows < 1000):
+        raise InputError(f"edge_rows must be None or an int >= 1000, got {edge_rows!r}.")
     src = open_source(reference, name="reference", engine=engine)
     kinds, _ = drift_columns(src.schema, columns, exclude, name="reference", categorical=categorical)
     reads = {c: ColumnRead(c, k, src.schema[c]) for c, k in kinds.items()}
     total = _row_count(src)
-    stride = 1 if edge_rows is None or total <= edge_rows else -(-total // edge_rows)
-    edges, value_counts = _edges_pass(src, reads, n_bins, stride)
-    numeric = {c: r for c, r in reads.items() if r.kind in ("numeric", "datetime")}
-    aggs = [Agg("rows", "rows")]
-    for c in numeric:
-        aggs += numeric_aggs(c, edges[c], None, None)
-    for c in reads:
-        if c not in numeric:
-            aggs.append(Agg(f"{c}{SEP}nulls", "nulls", c))
-    row = src.run([Query(tuple(aggs), reads)])[0].row(0, named=True)
-    if not row["rows"]:
+    if total == 0:
         raise InputError("reference is empty: a drift reference needs rows.")
-    summary = input_summary(reference, src, int(row["rows"]))
-    profiles = {}
-    for c, r in reads.items():
-        if c in numeric:
-            profiles[c] = numeric_profile(r, edges[c], row, n_bins)
-        else:
-            profiles[c] = categorical_profile(r, value_counts[c], row, max_categories, max_known_categories, n_bins)
-    return DriftProfile(
-        columns=profiles, rows=summary.rows, fingerprint=summary.fingerprint, n_bins=n_bins,
-        max_categories=max_categories, source_columns=tuple(src.schema),
-        source_dtypes={c: str(t) for c, t in src.schema.items()}, edge_rows=-(-total // stride),
-    )
+    stride = 1 if edge_rows is None or total <= edge_rows else -(-total // edge_rows)
+    edges, ranges, value_counts = _edges_pass(src, reads, n_bins, stride)
+    return ProfilePlan(reference, src, reads, edges, ranges, value_counts, n_bins, max_categories,
+                       max_known_categories, total, stride)
 
 
 def input_summary(data: FrameLike, src: Source, rows: int) -> InputSummary:
@@ -225,23 +293,29 @@ def _row_count(src: Source) -> int:
     return int(src.rel.query("src", "SELECT count(*) FROM src").pl().item())
 
 
-def _edges_pass(src: Source, reads: dict[str, ColumnRead], n_bins: int, stride: int) -> tuple[dict, dict]:
+def _edges_pass(src: Source, reads: dict[str, ColumnRead], n_bins: int, stride: int) -> tuple[dict, dict, dict]:
+    """Quantile edges (every ``stride``-th row), exact finite ranges and exact value counts."""
     probs = tuple(i / n_bins for i in range(1, n_bins))
     numeric = [c for c, r in reads.items() if r.kind in ("numeric", "datetime")]
     queries: list[Query] = []
     if numeric:
         quantiles = tuple(Agg(c, "quantiles", c, probs) for c in numeric)  # type: ignore[arg-type]
         queries.append(Query(quantiles, reads, stride=stride))
+        ranges = [Agg(f"{c}{SEP}{op}", op, c) for c in numeric for op in ("min", "max")]
+        queries.append(Query(tuple(ranges), reads))
     cats = [c for c in reads if c not in numeric]
     queries += [value_count_query(reads[c]) for c in cats]
     results = src.run(queries)
     edges: dict[str, tuple[float, ...]] = {}
+    ranges: dict[str, tuple[float | None, float | None]] = {}
     if numeric:
         q = results.pop(0).row(0, named=True)
+        r = results.pop(0).row(0, named=True)
         for c in numeric:
             values = [v for v in (q[c] or []) if v is not None and np.isfinite(v)]
             edges[c] = tuple(float(v) for v in np.unique(values))
-    return edges, dict(zip(cats, results, strict=True))
+            ranges[c] = (r[f"{c}{SEP}min"], r[f"{c}{SEP}max"])
+    return edges, ranges, dict(zip(cats, results, strict=True))
 
 
 def counts_from_cumulative(row: dict, name: str, n_edges: int, valid: int) -> np.ndarray:

@@ -74,6 +74,24 @@ class Source:
         return [_normalise_duckdb(df) for df in out]
 
 
+def run_together(jobs: Sequence[tuple[Source, Sequence[Query]]]) -> list[list[pl.DataFrame]]:
+    """Run each source's queries; polars sources share one ``collect_all`` (one plan, both files
+    scanned concurrently), other engines run one after the other."""
+    if all(src.engine == "polars" for src, _ in jobs):
+        plans = [q.polars(src.lf) for src, queries in jobs for q in queries]  # type: ignore[arg-type]
+        try:
+            flat = pl.collect_all(plans, engine="streaming")
+        except pl.exceptions.PolarsError as exc:
+            names = " and ".join(src.name for src, _ in jobs)
+            raise InputError(f"{names}: could not compute drift summaries: {exc}") from exc
+        out, start = [], 0
+        for _, queries in jobs:
+            out.append(flat[start:start + len(queries)])
+            start += len(queries)
+        return out
+    return [src.run(queries) for src, queries in jobs]
+
+
 def _normalise_duckdb(df: pl.DataFrame) -> pl.DataFrame:
     casts = {c: pl.Int64 for c, t in df.schema.items() if isinstance(t, pl.Decimal) or t.is_integer()}
     return df.cast(casts) if casts else df
@@ -155,7 +173,7 @@ def polars_value(read: ColumnRead) -> pl.Expr:
                 col.dt.epoch("us").cast(pl.Float64)
         if dtype == pl.String:
             return col.str.strip_chars().cast(pl.Float64, strict=False)
-        return col.cast(pl.Float64, strict=False)
+        return col if dtype == pl.Float64 else col.cast(pl.Float64, strict=False)
     if dtype == pl.Boolean:
         return pl.when(col).then(pl.lit("true")).when(~col).then(pl.lit("false"))
     return col.cast(pl.String)
@@ -272,14 +290,17 @@ def bucketize(counts: pl.DataFrame, top: Sequence[str], known: Sequence[str] | N
 
 # -- the summaries drift needs ---------------------------------------------------------------
 def numeric_aggs(name: str, edges: Sequence[float], lo: float | None, hi: float | None, *,
-                 prefix: str | None = None, moments: bool = True) -> list[Agg]:
+                 prefix: str | None = None, moments: bool = True, lossless: bool = False) -> list[Agg]:
     """Counts per bin (as cumulative ``<= edge`` counts), missing/NaN/inf counts, values
     outside ``[lo, hi]`` and finite moments of one numeric column; aliases start with
     ``prefix`` (default the column name) and :data:`SEP`. ``moments=False`` keeps only the
-    finite sum and count (the current side needs the mean, not the spread or range)."""
+    finite sum and count (the current side needs the mean, not the spread or range).
+    ``lossless=True`` says the column is already numeric (no unparseable values to count)."""
     p = prefix or name
     ops = ("nulls", "missing", "nans", "posinf", "neginf", "sum", "sumsq", "min", "max") if moments else \
         ("nulls", "missing", "nans", "infinite", "sum")
+    if lossless:  # reading cannot fail, so the missing count is the null count
+        ops = tuple(op for op in ops if op != "missing")
     aggs = [Agg(f"{p}{SEP}{op}", op, name) for op in ops]
     aggs += [Agg(f"{p}{SEP}le{i}", "le", name, float(e)) for i, e in enumerate(edges)]
     if lo is not None and hi is not None:
