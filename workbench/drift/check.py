@@ -348,16 +348,17 @@ def _compare_pair(pair: Pair, scope: Scope, row: dict[str, Any], s: Summaries, r
     ref_counts = np.asarray(prof.counts, dtype=np.int64)
     if prof.kind in ("numeric", "datetime"):
         nulls = int(row[f"{k}{SEP}nulls"] or 0)
-        missing, nans = int(row.get(f"{k}{SEP}missing", nulls) or 0), int(row[f"{k}{SEP}nans"] or 0)
-        valid = rows - missing - nans
+        missing = int(row.get(f"{k}{SEP}missing", nulls) or 0)
+        valid = int(row[f"{k}{SEP}valid"] or 0)  # neither null, unparseable nor NaN
         cur_counts = counts_from_cumulative(row, k, len(prof.edges), valid)
         rec["unparsed"] = missing - nulls
-        rec["missing"] = missing + nans
-        finite = valid - int(row[f"{k}{SEP}infinite"] or 0)
-        rec["current_mean"] = (row[f"{k}{SEP}sum"] / finite) if finite else None
+        rec["missing"] = rows - valid
+        total = row[f"{k}{SEP}sum"]
+        rec["current_mean"] = total / valid if valid and total is not None and math.isfinite(total) else None
         rec["reference_mean"] = prof.mean
         if prof.minimum is not None and f"{k}{SEP}below" in row and valid:
-            below, above = int(row[f"{k}{SEP}below"] or 0), int(row[f"{k}{SEP}above"] or 0)
+            below = int(row[f"{k}{SEP}below"] or 0)
+            above = valid - int(row[f"{k}{SEP}le_hi"] or 0)
             rec["out_of_range"] = C.compare_excess(below + above, valid, C.expected_out_of_range_share(prof),
                                                    rule.out_of_range_share, rule)
             rec["out_of_range"].update(below=below, above=above, low_value=prof.minimum, high_value=prof.maximum)

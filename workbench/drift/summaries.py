@@ -9,6 +9,7 @@ a statistic; :mod:`workbench.drift.statistics` does, from these tables only.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -156,6 +157,11 @@ def _q(name: str | None) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _sql_float(value: Any) -> str:
+    x = float(value)
+    return f"'{x}'::DOUBLE" if not math.isfinite(x) else repr(x)
+
+
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -220,6 +226,8 @@ def _polars_agg(a: Agg, reads: dict[str, ColumnRead]) -> pl.Expr:
         case "gt":
             expr = ((v > a.arg) & ~v.is_nan()).sum()
         case "sum":
+            expr = v.sum()
+        case "fsum":
             expr = pl.when(finite).then(v).sum()
         case "sumsq":
             expr = (v * v).filter(finite).sum()
@@ -231,7 +239,7 @@ def _polars_agg(a: Agg, reads: dict[str, ColumnRead]) -> pl.Expr:
             return v.fill_nan(None).quantile(list(a.arg), "lower").alias(a.alias)  # type: ignore[arg-type]
         case _:
             raise ValueError(f"unknown aggregate {a.op!r}")
-    if a.op in ("sum", "sumsq", "min", "max"):
+    if a.op in ("sum", "fsum", "sumsq", "min", "max"):
         return expr.cast(pl.Float64).alias(a.alias)
     return expr.cast(pl.Int64).alias(a.alias)
 
@@ -257,12 +265,14 @@ def _sql_agg(a: Agg, reads: dict[str, ColumnRead]) -> str:
         case "infinite":
             return count.format(f"isinf({v})")
         case "le":
-            return count.format(f"{v} <= {float(a.arg)!r}")
+            return count.format(f"{v} <= {_sql_float(a.arg)}")
         case "lt":
-            return count.format(f"{v} < {float(a.arg)!r}")
+            return count.format(f"{v} < {_sql_float(a.arg)}")
         case "gt":
-            return count.format(f"{v} > {float(a.arg)!r} AND NOT isnan({v})")
+            return count.format(f"{v} > {_sql_float(a.arg)} AND NOT isnan({v})")
         case "sum":
+            return f"CAST(SUM({v}) AS DOUBLE)"
+        case "fsum":
             return f"CAST(SUM({v}) FILTER (WHERE {finite}) AS DOUBLE)"
         case "sumsq":
             return f"CAST(SUM({v} * {v}) FILTER (WHERE {finite}) AS DOUBLE)"
@@ -291,20 +301,31 @@ def bucketize(counts: pl.DataFrame, top: Sequence[str], known: Sequence[str] | N
 # -- the summaries drift needs ---------------------------------------------------------------
 def numeric_aggs(name: str, edges: Sequence[float], lo: float | None, hi: float | None, *,
                  prefix: str | None = None, moments: bool = True, lossless: bool = False) -> list[Agg]:
-    """Counts per bin (as cumulative ``<= edge`` counts), missing/NaN/inf counts, values
-    outside ``[lo, hi]`` and finite moments of one numeric column; aliases start with
-    ``prefix`` (default the column name) and :data:`SEP`. ``moments=False`` keeps only the
-    finite sum and count (the current side needs the mean, not the spread or range).
-    ``lossless=True`` says the column is already numeric (no unparseable values to count)."""
+    """Counts per bin (as cumulative ``<= edge`` counts), missing/NaN counts, values outside
+    ``[lo, hi]`` and moments of one numeric column; aliases start with ``prefix`` (default the
+    column name) and :data:`SEP`.
+
+    ``moments=True`` (the reference) adds NaN and ±inf counts and the finite sum, sum of
+    squares, min and max. ``moments=False`` (the current side, on every scheduled run) keeps the
+    pass lean: ``valid`` (values ``<= +inf``, i.e. neither null nor NaN), the plain ``sum``
+    (not finite when a NaN or infinity is present; the mean is then not reported), and
+    ``le_hi`` for the count above ``hi``. ``lossless=True`` says the column is already numeric,
+    so there are no unparseable values to count."""
     p = prefix or name
-    ops = ("nulls", "missing", "nans", "posinf", "neginf", "sum", "sumsq", "min", "max") if moments else \
-        ("nulls", "missing", "nans", "infinite", "sum")
+    if moments:
+        ops = ["nulls", "missing", "nans", "posinf", "neginf", "fsum", "sumsq", "min", "max"]
+    else:
+        ops = ["nulls", "missing", "sum"]
     if lossless:  # reading cannot fail, so the missing count is the null count
-        ops = tuple(op for op in ops if op != "missing")
-    aggs = [Agg(f"{p}{SEP}{op}", op, name) for op in ops]
+        ops.remove("missing")
+    aggs = [Agg(f"{p}{SEP}{'sum' if op == 'fsum' else op}", op, name) for op in ops]
     aggs += [Agg(f"{p}{SEP}le{i}", "le", name, float(e)) for i, e in enumerate(edges)]
+    if not moments:
+        aggs.append(Agg(f"{p}{SEP}valid", "le", name, float("inf")))
     if lo is not None and hi is not None:
-        aggs += [Agg(f"{p}{SEP}below", "lt", name, float(lo)), Agg(f"{p}{SEP}above", "gt", name, float(hi))]
+        aggs.append(Agg(f"{p}{SEP}below", "lt", name, float(lo)))
+        aggs.append(Agg(f"{p}{SEP}le_hi", "le", name, float(hi)) if not moments else
+                    Agg(f"{p}{SEP}above", "gt", name, float(hi)))
     return aggs
 
 
