@@ -270,7 +270,7 @@ def _current_summaries(cur: Source, pairs: list[Pair], by: list[str], timestamp:
         if p.profile.kind in ("numeric", "datetime"):
             lossless = cur.schema[p.current].is_numeric() or p.profile.kind == "datetime"
             aggs += numeric_aggs(p.current, p.profile.edges, p.profile.minimum, p.profile.maximum, prefix=p.key,
-                                 moments=False, lossless=lossless)
+                                 lossless=lossless)
         else:
             aggs.append(Agg(f"{p.key}{SEP}nulls", "nulls", p.current))
     window_us = int(every.total_seconds() * 1_000_000) if every else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -194,7 +195,7 @@ class ProfilePlan:
     def counts_query(self) -> Query:
         aggs = [Agg("rows", "rows")]
         for c in self.numeric:
-            aggs += numeric_aggs(c, self.edges[c], None, None)
+            aggs += numeric_aggs(c, self.edges[c], lossless=self.src.schema[c].is_numeric())
         aggs += [Agg(f"{c}{SEP}nulls", "nulls", c) for c in self.reads if c not in self.numeric]
         return Query(tuple(aggs), self.reads)
 
@@ -218,7 +219,7 @@ class ProfilePlan:
         cols = {}
         for c, r in self.reads.items():
             if c in self.numeric:
-                cols[c] = numeric_profile(r, self.edges[c], row, self.n_bins)
+                cols[c] = numeric_profile(r, self.edges[c], row, self.n_bins, self.ranges[c])
             else:
                 cols[c] = categorical_profile(r, self.value_counts[c], row, self.max_categories, self.max_known,
                                               self.n_bins)
@@ -324,22 +325,17 @@ def counts_from_cumulative(row: dict, name: str, n_edges: int, valid: int) -> np
     return np.diff(cum, prepend=0)
 
 
-def numeric_profile(read: ColumnRead, edges: tuple[float, ...], row: dict, n_bins: int) -> ColumnProfile:
+def numeric_profile(read: ColumnRead, edges: tuple[float, ...], row: dict, n_bins: int,
+                    value_range: tuple[float | None, float | None]) -> ColumnProfile:
     rows = int(row["rows"])
-    missing = int(row[f"{read.name}{SEP}missing"])
-    nans = int(row[f"{read.name}{SEP}nans"])
-    valid = rows - missing - nans
-    finite = valid - int(row[f"{read.name}{SEP}posinf"]) - int(row[f"{read.name}{SEP}neginf"])
-    s, ss = row[f"{read.name}{SEP}sum"], row[f"{read.name}{SEP}sumsq"]
-    mean = s / finite if finite else None
-    var = max(ss / finite - mean * mean, 0.0) if finite and mean is not None else None
+    nulls = int(row.get(f"{read.name}{SEP}missing", row[f"{read.name}{SEP}nulls"]))
+    valid = int(row[f"{read.name}{SEP}valid"])
+    total = row[f"{read.name}{SEP}sum"]
+    mean = total / valid if valid and total is not None and math.isfinite(total) else None
     return ColumnProfile(
-        name=read.name, kind=read.kind, dtype=str(read.dtype), rows=rows, nulls=missing, nans=nans,
+        name=read.name, kind=read.kind, dtype=str(read.dtype), rows=rows, nulls=nulls, nans=rows - nulls - valid,
         edges=edges, counts=tuple(int(x) for x in counts_from_cumulative(row, read.name, len(edges), valid)),
-        minimum=row[f"{read.name}{SEP}min"], maximum=row[f"{read.name}{SEP}max"], mean=mean,
-        std=None if var is None else float(np.sqrt(var * finite / max(finite - 1, 1))),
-        posinf=int(row[f"{read.name}{SEP}posinf"]), neginf=int(row[f"{read.name}{SEP}neginf"]),
-        n_bins=n_bins, distinct=0, singletons=0,
+        minimum=value_range[0], maximum=value_range[1], mean=mean, n_bins=n_bins,
     )
 
 

@@ -59,9 +59,6 @@ class ColumnProfile:
     minimum: float | None = None
     maximum: float | None = None
     mean: float | None = None
-    std: float | None = None
-    posinf: int = 0
-    neginf: int = 0
     n_bins: int = 10
 
     @property

@@ -205,7 +205,6 @@ def _polars_agg(a: Agg, reads: dict[str, ColumnRead]) -> pl.Expr:
         return pl.len().cast(pl.Int64).alias(a.alias)
     read = reads[a.column]  # type: ignore[index]
     v = polars_value(read)
-    finite = v.is_finite()
     match a.op:
         case "nulls":
             expr = pl.col(read.name).is_null().sum()
@@ -213,33 +212,21 @@ def _polars_agg(a: Agg, reads: dict[str, ColumnRead]) -> pl.Expr:
             expr = v.is_null().sum()
         case "nans":
             expr = v.is_nan().sum()
-        case "posinf":
-            expr = (v == float("inf")).sum()
-        case "neginf":
-            expr = (v == float("-inf")).sum()
-        case "infinite":
-            expr = v.is_infinite().sum()
         case "le":
             expr = (v <= a.arg).sum()
         case "lt":
             expr = (v < a.arg).sum()
-        case "gt":
-            expr = ((v > a.arg) & ~v.is_nan()).sum()
         case "sum":
             expr = v.sum()
-        case "fsum":
-            expr = pl.when(finite).then(v).sum()
-        case "sumsq":
-            expr = (v * v).filter(finite).sum()
-        case "min":
-            expr = v.filter(finite).min()
+        case "min":  # NaN is ignored, infinities count
+            expr = v.min()
         case "max":
-            expr = v.filter(finite).max()
+            expr = v.max()
         case "quantiles":
             return v.fill_nan(None).quantile(list(a.arg), "lower").alias(a.alias)  # type: ignore[arg-type]
         case _:
             raise ValueError(f"unknown aggregate {a.op!r}")
-    if a.op in ("sum", "fsum", "sumsq", "min", "max"):
+    if a.op in ("sum", "min", "max"):
         return expr.cast(pl.Float64).alias(a.alias)
     return expr.cast(pl.Int64).alias(a.alias)
 
@@ -249,7 +236,6 @@ def _sql_agg(a: Agg, reads: dict[str, ColumnRead]) -> str:
         return "COUNT(*)"
     read = reads[a.column]  # type: ignore[index]
     v = value_sql(read)
-    finite = f"isfinite({v})"
     count = "COUNT(*) FILTER (WHERE {})"
     match a.op:
         case "nulls":
@@ -258,28 +244,16 @@ def _sql_agg(a: Agg, reads: dict[str, ColumnRead]) -> str:
             return count.format(f"{v} IS NULL")
         case "nans":
             return count.format(f"isnan({v})")
-        case "posinf":
-            return count.format(f"{v} = 'inf'::DOUBLE")
-        case "neginf":
-            return count.format(f"{v} = '-inf'::DOUBLE")
-        case "infinite":
-            return count.format(f"isinf({v})")
         case "le":
             return count.format(f"{v} <= {_sql_float(a.arg)}")
         case "lt":
             return count.format(f"{v} < {_sql_float(a.arg)}")
-        case "gt":
-            return count.format(f"{v} > {_sql_float(a.arg)} AND NOT isnan({v})")
         case "sum":
             return f"CAST(SUM({v}) AS DOUBLE)"
-        case "fsum":
-            return f"CAST(SUM({v}) FILTER (WHERE {finite}) AS DOUBLE)"
-        case "sumsq":
-            return f"CAST(SUM({v} * {v}) FILTER (WHERE {finite}) AS DOUBLE)"
         case "min":
-            return f"CAST(MIN({v}) FILTER (WHERE {finite}) AS DOUBLE)"
+            return f"CAST(MIN({v}) FILTER (WHERE NOT isnan({v})) AS DOUBLE)"
         case "max":
-            return f"CAST(MAX({v}) FILTER (WHERE {finite}) AS DOUBLE)"
+            return f"CAST(MAX({v}) FILTER (WHERE NOT isnan({v})) AS DOUBLE)"
         case "quantiles":
             qs = ", ".join(repr(float(q)) for q in a.arg)  # type: ignore[union-attr]
             return f"quantile_disc({v}, [{qs}]) FILTER (WHERE NOT isnan({v}))"
@@ -299,33 +273,22 @@ def bucketize(counts: pl.DataFrame, top: Sequence[str], known: Sequence[str] | N
 
 
 # -- the summaries drift needs ---------------------------------------------------------------
-def numeric_aggs(name: str, edges: Sequence[float], lo: float | None, hi: float | None, *,
-                 prefix: str | None = None, moments: bool = True, lossless: bool = False) -> list[Agg]:
-    """Counts per bin (as cumulative ``<= edge`` counts), missing/NaN counts, values outside
-    ``[lo, hi]`` and moments of one numeric column; aliases start with ``prefix`` (default the
-    column name) and :data:`SEP`.
-
-    ``moments=True`` (the reference) adds NaN and ±inf counts and the finite sum, sum of
-    squares, min and max. ``moments=False`` (the current side, on every scheduled run) keeps the
-    pass lean: ``valid`` (values ``<= +inf``, i.e. neither null nor NaN), the plain ``sum``
-    (not finite when a NaN or infinity is present; the mean is then not reported), and
-    ``le_hi`` for the count above ``hi``. ``lossless=True`` says the column is already numeric,
-    so there are no unparseable values to count."""
+def numeric_aggs(name: str, edges: Sequence[float], lo: float | None = None, hi: float | None = None, *,
+                 prefix: str | None = None, lossless: bool = False) -> list[Agg]:
+    """The summaries of one numeric column, the same for reference and current: null count,
+    cumulative ``<= edge`` counts (differences give the bin counts), ``valid`` (values
+    ``<= +inf``: neither null, unparseable nor NaN), the plain ``sum`` (not finite when a NaN or
+    an infinity is present; the mean is then not reported) and, given the reference range
+    ``[lo, hi]``, the counts ``< lo`` and ``<= hi``. Aliases start with ``prefix`` (default the
+    column name) and :data:`SEP`. ``lossless=True`` says the column is already numeric, so no
+    value can fail to parse and ``missing`` (nulls after reading) is not needed."""
     p = prefix or name
-    if moments:
-        ops = ["nulls", "missing", "nans", "posinf", "neginf", "fsum", "sumsq", "min", "max"]
-    else:
-        ops = ["nulls", "missing", "sum"]
-    if lossless:  # reading cannot fail, so the missing count is the null count
-        ops.remove("missing")
-    aggs = [Agg(f"{p}{SEP}{'sum' if op == 'fsum' else op}", op, name) for op in ops]
+    ops = ["nulls", "sum"] if lossless else ["nulls", "missing", "sum"]
+    aggs = [Agg(f"{p}{SEP}{op}", op, name) for op in ops]
     aggs += [Agg(f"{p}{SEP}le{i}", "le", name, float(e)) for i, e in enumerate(edges)]
-    if not moments:
-        aggs.append(Agg(f"{p}{SEP}valid", "le", name, float("inf")))
+    aggs.append(Agg(f"{p}{SEP}valid", "le", name, float("inf")))
     if lo is not None and hi is not None:
-        aggs.append(Agg(f"{p}{SEP}below", "lt", name, float(lo)))
-        aggs.append(Agg(f"{p}{SEP}le_hi", "le", name, float(hi)) if not moments else
-                    Agg(f"{p}{SEP}above", "gt", name, float(hi)))
+        aggs += [Agg(f"{p}{SEP}below", "lt", name, float(lo)), Agg(f"{p}{SEP}le_hi", "le", name, float(hi))]
     return aggs
 
 
