@@ -101,16 +101,19 @@ def drift(
     counts per bin), ``categories`` (new and vanished categories) and ``schema``.
     """
     rule = rule or DriftRule()
+    if multivariate and (isinstance(reference, DriftProfile) or _is_profile_path(reference)):
+        raise InputError("multivariate=True needs the reference data, not a saved profile (the classifier "
+                         "trains on rows).")
     by_cols = [by] if isinstance(by, str) else list(by)
     roles = {"score": score, "prediction": prediction, "target": target}
     every = _window_length(window, timestamp)
     cur = open_source(current, name="current", engine=engine)
+    plan = None
     if isinstance(reference, DriftProfile):
         profile = reference
     elif _is_profile_path(reference):
         profile = DriftProfile.load(reference)
-    plan = None
-    if not isinstance(reference, DriftProfile) and not _is_profile_path(reference):
+    else:
         ref_exclude = [*exclude, *([timestamp] if timestamp else [])]
         labels = [c for c in (prediction, target) if c]
         plan = plan_profile(reference, columns=columns, exclude=ref_exclude, n_bins=n_bins,
@@ -129,11 +132,11 @@ def drift(
     if plan is None:
         results = cur.run(queries)
     else:
-        counted, results = run_together([(plan.src, [plan.counts_query()]), (cur, queries)])
-        profile = plan.finish(counted[0])
+        counted, results = run_together([(plan.src, plan.counts_queries()), (cur, queries)])
+        profile = plan.finish(counted)
         pairs = [replace(p, profile=profile[p.profile.name]) for p in pairs]
     ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
-    summaries = assemble(results)
+    summaries = assemble(results, pairs)
     if summaries.rows == 0:
         raise InputError("current is empty: there is nothing to compare with the reference.")
 
@@ -153,14 +156,11 @@ def drift(
     records = [r for r in records if not r["rename_candidate"] or r["column"] in renames]
     schema_rows += _nullability_rows(records)
     tests, findings = decide(records, rule)
-    findings += drift_findings(records, tests, schema_rows, skipped, rule, renames)
+    findings += drift_findings(records, schema_rows, skipped, rule)
     cur_input = input_summary(current, cur, summaries.rows)
     extra_tables: dict[str, pl.DataFrame] = {}
     extra_params: dict[str, Any] = {}
     if multivariate:
-        if plan is None:
-            raise InputError("multivariate=True needs the reference data, not a saved profile (the classifier "
-                             "trains on rows).")
         mv = _multivariate(reference, current, [*exclude, *hive, *(c for c in roles.values() if c)], seed)
         findings += list(mv.findings)
         extra_tables["drivers"] = mv.tables["drivers"]
@@ -261,8 +261,11 @@ def _is_profile_path(reference: Any) -> bool:
     return isinstance(reference, str | Path) and str(reference).endswith(".profile.json")
 
 
+Assemble = Callable[[list[pl.DataFrame], list[Pair]], "Summaries"]
+
+
 def _current_summaries(cur: Source, pairs: list[Pair], by: list[str], timestamp: str | None,
-                       every: dt.timedelta | None) -> tuple[list[Query], Callable[[list[pl.DataFrame]], Summaries]]:
+                       every: dt.timedelta | None) -> tuple[list[Query], Assemble]:
     """The queries over current, and how to assemble their results into :class:`Summaries`."""
     reads = {p.current: ColumnRead(p.current, p.profile.kind, cur.schema[p.current]) for p in pairs}
     aggs = [Agg("rows", "rows")]
@@ -282,10 +285,12 @@ def _current_summaries(cur: Source, pairs: list[Pair], by: list[str], timestamp:
     queries += [value_count_query(reads[c], **base) for c in distinct]
     keys = ([WINDOW] if window_us else []) + by
 
-    def assemble(results: list[pl.DataFrame]) -> Summaries:
+    def assemble(results: list[pl.DataFrame], fitted: list[Pair]) -> Summaries:
+        """Summaries from the query results; categories are bucketed with the fitted profiles."""
         numeric = results[0]
         counts = dict(zip(distinct, results[1:], strict=True))
-        buckets = {p.key: bucketize(counts[p.current], p.profile.categories, p.profile.known) for p in cats}
+        buckets = {p.key: bucketize(counts[p.current], p.profile.categories, p.profile.known)
+                   for p in fitted if p.profile.kind in ("categorical", "boolean")}
         return Summaries(numeric, buckets, keys, int(numeric["rows"].sum()) if numeric.height else 0)
 
     return queries, assemble
@@ -343,7 +348,8 @@ def _compare_pair(pair: Pair, scope: Scope, row: dict[str, Any], s: Summaries, r
     prof, k = pair.profile, pair.key
     rows = int(row["rows"] or 0)
     rec: dict[str, Any] = {"column": pair.current, "reference_column": prof.name, "role": pair.role,
-                           "kind": prof.kind, "scope": scope, "rows": rows, "rename_candidate": pair.rename_candidate,
+                           "kind": prof.kind, "scope": scope, "rows": rows, "reference_rows": prof.rows,
+                           "rename_candidate": pair.rename_candidate,
                            "categories": prof.categories}
     ref_counts = np.asarray(prof.counts, dtype=np.int64)
     if prof.kind in ("numeric", "datetime"):

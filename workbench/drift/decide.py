@@ -198,8 +198,8 @@ def _fmt_value(x: Any, kind: str) -> str:
     return f"{x:.4g}"
 
 
-def drift_findings(records: list[dict], tests: pl.DataFrame, schema_rows: list[dict], skipped: Mapping[str, str],
-                   rule: DriftRule, renames: Mapping[str, str]) -> list[Finding]:
+def drift_findings(records: list[dict], schema_rows: list[dict], skipped: Mapping[str, str],
+                   rule: DriftRule) -> list[Finding]:
     """Schema findings, columns that could not be compared, and scopes with too little data."""
     out = []
     for s in schema_rows:
@@ -239,20 +239,21 @@ def drift_findings(records: list[dict], tests: pl.DataFrame, schema_rows: list[d
     for col, reason in skipped.items():
         out.append(Finding("drift", "column_skipped", "info", col, f"Column {col!r} was not compared: {reason}.",
                            "Cast it to a supported type, or exclude it.", {}, {}))
+    # a scope with too few rows, on either side, is inconclusive as a whole (a column with too few
+    # values in a populated scope is covered by its missing-rate test instead)
     seen = set()
     for r in records:
-        if (r["status"] == "insufficient" and r["scope"].kind != "all") or (
-                r["status"] == "insufficient" and r["scope"].kind == "all"):
-            key = _label(r["scope"])
-            if key in seen:
-                continue
-            seen.add(key)
-            n_cur = r["n_cur"]
-            out.append(Finding(
-                "drift", "insufficient_data", "info", _label(r["scope"]),
-                f"Too few rows to judge drift{_where(r['scope']) or ' on current'}: {n_cur:,} valid values in "
-                f"{r['column']} (reference {r['n_ref']:,}; the rule needs {rule.min_rows:,} per side). No alert "
-                "is raised from this scope.",
-                "Use a longer window or wait for more data.", {"n": int(n_cur), "min_rows": rule.min_rows},
-                r["scope"].to_scope()))
+        small = min(r["rows"], r["reference_rows"]) < rule.min_rows
+        key = _label(r["scope"])
+        if r["status"] != "insufficient" or not small or key in seen:
+            continue
+        seen.add(key)
+        out.append(Finding(
+            "drift", "insufficient_data", "info", key,
+            f"Too few rows to judge drift{_where(r['scope']) or ''}: {r['rows']:,} current and "
+            f"{r['reference_rows']:,} reference rows (the rule needs {rule.min_rows:,} valid values per side). "
+            "No alert is raised from this scope.",
+            "Use a longer window or wait for more data.",
+            {"n": int(r["rows"]), "n_reference": int(r["reference_rows"]), "min_rows": rule.min_rows},
+            r["scope"].to_scope()))
     return out

@@ -167,21 +167,20 @@ def fit_profile(
     plan = plan_profile(reference, columns=columns, exclude=exclude, n_bins=n_bins, max_categories=max_categories,
                         max_known_categories=max_known_categories, categorical=categorical, edge_rows=edge_rows,
                         engine=engine)
-    return plan.finish(plan.src.run([plan.counts_query()])[0])
+    return plan.finish(plan.src.run(plan.counts_queries()))
 
 
 @dataclass(frozen=True)
 class ProfilePlan:
-    """A reference after its first pass (bin edges, exact ranges, category counts), before its
-    bins are counted. :meth:`preliminary` is enough to plan the current side's summaries, so
-    the counting pass over the reference can run together with the pass over current."""
+    """A reference after its first pass (bin edges and exact ranges), before anything is
+    counted. :meth:`preliminary` is enough to plan the current side's summaries, so the counting
+    pass over the reference (bins, value counts) runs together with the pass over current."""
 
     reference: Any
     src: Source
     reads: dict[str, ColumnRead]
     edges: dict[str, tuple[float, ...]]
     ranges: dict[str, tuple[float | None, float | None]]
-    value_counts: dict[str, pl.DataFrame]
     n_bins: int
     max_categories: int
     max_known: int
@@ -192,36 +191,37 @@ class ProfilePlan:
     def numeric(self) -> list[str]:
         return [c for c, r in self.reads.items() if r.kind in ("numeric", "datetime")]
 
-    def counts_query(self) -> Query:
+    @property
+    def categorical(self) -> list[str]:
+        return [c for c in self.reads if c not in self.numeric]
+
+    def counts_queries(self) -> list[Query]:
+        """Bin counts of the numeric columns (one query), then value counts per categorical column."""
         aggs = [Agg("rows", "rows")]
         for c in self.numeric:
             aggs += numeric_aggs(c, self.edges[c], lossless=self.src.schema[c].is_numeric())
-        aggs += [Agg(f"{c}{SEP}nulls", "nulls", c) for c in self.reads if c not in self.numeric]
-        return Query(tuple(aggs), self.reads)
+        return [Query(tuple(aggs), self.reads), *(value_count_query(self.reads[c]) for c in self.categorical)]
 
     def preliminary(self) -> DriftProfile:
-        """The profile with everything but the numeric bin counts and moments."""
+        """The profile without counts: kinds, bin edges and ranges (categories come with the counts)."""
         cols = {}
         for c, r in self.reads.items():
-            if c in self.numeric:
-                lo, hi = self.ranges[c]
-                cols[c] = ColumnProfile(c, r.kind, str(r.dtype), self.total, 0, edges=self.edges[c],
-                                        counts=(0,) * (len(self.edges[c]) + 1), minimum=lo, maximum=hi,
-                                        n_bins=self.n_bins)
-            else:
-                cols[c] = categorical_profile(r, self.value_counts[c], {"rows": self.total}, self.max_categories,
-                                              self.max_known, self.n_bins)
+            lo, hi = self.ranges.get(c, (None, None))
+            edges = self.edges.get(c, ())
+            cols[c] = ColumnProfile(c, r.kind, str(r.dtype), self.total, 0, edges=edges,
+                                    counts=(0,) * (len(edges) + 1), minimum=lo, maximum=hi, n_bins=self.n_bins)
         return self._profile(cols, "")
 
-    def finish(self, counts: pl.DataFrame) -> DriftProfile:
-        """The fitted profile, from the result of :meth:`counts_query`."""
-        row = counts.row(0, named=True)
+    def finish(self, counted: Sequence[pl.DataFrame]) -> DriftProfile:
+        """The fitted profile, from the results of :meth:`counts_queries`."""
+        row = counted[0].row(0, named=True)
+        value_counts = dict(zip(self.categorical, counted[1:], strict=True))
         cols = {}
         for c, r in self.reads.items():
             if c in self.numeric:
                 cols[c] = numeric_profile(r, self.edges[c], row, self.n_bins, self.ranges[c])
             else:
-                cols[c] = categorical_profile(r, self.value_counts[c], row, self.max_categories, self.max_known,
+                cols[c] = categorical_profile(r, value_counts[c], row, self.max_categories, self.max_known,
                                               self.n_bins)
         return self._profile(cols, input_summary(self.reference, self.src, int(row["rows"])).fingerprint)
 
@@ -259,9 +259,9 @@ def plan_profile(
     if total == 0:
         raise InputError("reference is empty: a drift reference needs rows.")
     stride = 1 if edge_rows is None or total <= edge_rows else -(-total // edge_rows)
-    edges, ranges, value_counts = _edges_pass(src, reads, n_bins, stride)
-    return ProfilePlan(reference, src, reads, edges, ranges, value_counts, n_bins, max_categories,
-                       max_known_categories, total, stride)
+    edges, ranges = _edges_pass(src, reads, n_bins, stride)
+    return ProfilePlan(reference, src, reads, edges, ranges, n_bins, max_categories, max_known_categories, total,
+                       stride)
 
 
 def input_summary(data: FrameLike, src: Source, rows: int) -> InputSummary:
@@ -294,29 +294,23 @@ def _row_count(src: Source) -> int:
     return int(src.rel.query("src", "SELECT count(*) FROM src").pl().item())
 
 
-def _edges_pass(src: Source, reads: dict[str, ColumnRead], n_bins: int, stride: int) -> tuple[dict, dict, dict]:
-    """Quantile edges (every ``stride``-th row), exact finite ranges and exact value counts."""
+def _edges_pass(src: Source, reads: dict[str, ColumnRead], n_bins: int, stride: int) -> tuple[dict, dict]:
+    """Quantile edges (of every ``stride``-th row) and exact ranges of the numeric columns, in
+    one query."""
     probs = tuple(i / n_bins for i in range(1, n_bins))
     numeric = [c for c, r in reads.items() if r.kind in ("numeric", "datetime")]
-    queries: list[Query] = []
-    if numeric:
-        quantiles = tuple(Agg(c, "quantiles", c, probs) for c in numeric)  # type: ignore[arg-type]
-        queries.append(Query(quantiles, reads, stride=stride))
-        ranges = [Agg(f"{c}{SEP}{op}", op, c) for c in numeric for op in ("min", "max")]
-        queries.append(Query(tuple(ranges), reads))
-    cats = [c for c in reads if c not in numeric]
-    queries += [value_count_query(reads[c]) for c in cats]
-    results = src.run(queries)
+    if not numeric:
+        return {}, {}
+    aggs = [Agg(c, "quantiles", c, (probs, stride)) for c in numeric]  # type: ignore[arg-type]
+    aggs += [Agg(f"{c}{SEP}{op}", op, c) for c in numeric for op in ("min", "max")]
+    row = src.run([Query(tuple(aggs), reads)])[0].row(0, named=True)
     edges: dict[str, tuple[float, ...]] = {}
     ranges: dict[str, tuple[float | None, float | None]] = {}
-    if numeric:
-        q = results.pop(0).row(0, named=True)
-        r = results.pop(0).row(0, named=True)
-        for c in numeric:
-            values = [v for v in (q[c] or []) if v is not None and np.isfinite(v)]
-            edges[c] = tuple(float(v) for v in np.unique(values))
-            ranges[c] = (r[f"{c}{SEP}min"], r[f"{c}{SEP}max"])
-    return edges, ranges, dict(zip(cats, results, strict=True))
+    for c in numeric:
+        values = [v for v in (row[c] or []) if v is not None and np.isfinite(v)]
+        edges[c] = tuple(float(v) for v in np.unique(values))
+        ranges[c] = (row[f"{c}{SEP}min"], row[f"{c}{SEP}max"])
+    return edges, ranges
 
 
 def counts_from_cumulative(row: dict, name: str, n_edges: int, valid: int) -> np.ndarray:

@@ -110,7 +110,6 @@ class Query:
     timestamp: str | None = None
     window_us: int | None = None
     value_counts: ColumnRead | None = None
-    stride: int = 1  # read every ``stride``-th row only (bin edges from a large reference)
 
     @property
     def group_names(self) -> list[str]:
@@ -122,8 +121,6 @@ class Query:
 
     # polars ----------------------------------------------------------------------------
     def polars(self, lf: pl.LazyFrame) -> pl.LazyFrame:
-        if self.stride > 1:
-            lf = lf.gather_every(self.stride)
         aggs = [_polars_agg(a, self.reads) for a in self.aggs]
         group: list[pl.Expr] = []
         if self.window_us:
@@ -144,8 +141,8 @@ class Query:
         if self.value_counts is not None:
             group.append(f"{value_sql(self.value_counts)} AS value")
         cols = group + [f"{_sql_agg(a, self.reads)} AS {_q(a.alias)}" for a in self.aggs]
-        source = "src" if self.stride <= 1 else (
-            f"(SELECT * FROM (SELECT *, row_number() OVER () AS __rn FROM src) WHERE (__rn - 1) % {self.stride} = 0)")
+        strided = any(a.op == "quantiles" and a.arg[1] > 1 for a in self.aggs)  # type: ignore[index]
+        source = "(SELECT *, row_number() OVER () AS __rn FROM src)" if strided else "src"
         sql = f"SELECT {', '.join(cols)} FROM {source}"
         if group:
             sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(group)))
@@ -222,8 +219,10 @@ def _polars_agg(a: Agg, reads: dict[str, ColumnRead]) -> pl.Expr:
             expr = v.min()
         case "max":
             expr = v.max()
-        case "quantiles":
-            return v.fill_nan(None).quantile(list(a.arg), "lower").alias(a.alias)  # type: ignore[arg-type]
+        case "quantiles":  # arg = (probabilities, stride): quantiles of every stride-th row
+            probs, stride = a.arg  # type: ignore[misc]
+            values = v.gather_every(stride) if stride > 1 else v
+            return values.fill_nan(None).quantile(list(probs), "lower").alias(a.alias)
         case _:
             raise ValueError(f"unknown aggregate {a.op!r}")
     if a.op in ("sum", "min", "max"):
@@ -255,8 +254,10 @@ def _sql_agg(a: Agg, reads: dict[str, ColumnRead]) -> str:
         case "max":
             return f"CAST(MAX({v}) FILTER (WHERE NOT isnan({v})) AS DOUBLE)"
         case "quantiles":
-            qs = ", ".join(repr(float(q)) for q in a.arg)  # type: ignore[union-attr]
-            return f"quantile_disc({v}, [{qs}]) FILTER (WHERE NOT isnan({v}))"
+            probs, stride = a.arg  # type: ignore[misc]
+            qs = ", ".join(repr(float(q)) for q in probs)
+            every = f" AND (__rn - 1) % {int(stride)} = 0" if stride > 1 else ""
+            return f"quantile_disc({v}, [{qs}]) FILTER (WHERE NOT isnan({v}){every})"
     raise ValueError(f"unknown aggregate {a.op!r}")
 
 
