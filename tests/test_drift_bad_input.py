@@ -104,6 +104,15 @@ def test_a_sparse_window_is_inconclusive():
     assert [f.scope["window"][0] for f in sparse] == ["2025-02-01T00:00:00"]
 
 
+def test_an_empty_window_between_windows_with_data_is_a_gap_finding():
+    cur = REF.with_columns(t=pl.when(pl.int_range(pl.len()) < 1000).then(pl.col("t"))
+                           .otherwise(pl.col("t") + dt.timedelta(days=2)))
+    result = drift(REF, cur, timestamp="t")
+    gaps = result.by_kind("empty_window")
+    assert [g.scope["window"] for g in gaps] == [["2025-01-02T00:00:00", "2025-01-03T00:00:00"]]
+    assert gaps[0].severity == "warning"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

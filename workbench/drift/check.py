@@ -92,13 +92,15 @@ def drift(
     The decision rule is :class:`DriftRule` (documented in :mod:`workbench.drift.rule`).
     Finding kinds: ``distribution_drift``, ``prediction_drift``, ``label_drift``,
     ``missing_rate_change``, ``new_category``, ``out_of_range``, ``insufficient_data``,
-    ``schema_added``, ``schema_dropped``, ``schema_renamed``, ``schema_type_changed``,
-    ``schema_nullability_changed``.
+    ``empty_window`` (no rows in a window between windows with data), ``column_skipped``,
+    ``column_capped``, ``schema_added``, ``schema_dropped``, ``schema_renamed``,
+    ``schema_type_changed``, ``schema_nullability_changed`` (and ``multivariate_drift``).
 
     Returns a :class:`~workbench.findings.CheckResult` (check ``"drift"``) with tables
     ``columns`` (one row per column × scope with every effect size, interval, test and status),
     ``tests`` (every test and its Benjamini–Hochberg q-value), ``bins`` (reference and current
-    counts per bin), ``categories`` (new and vanished categories) and ``schema``.
+    counts per bin), ``categories`` (new values and vanished categories, with shares) and
+    ``schema`` (including ``category_set_changed`` rows).
     """
     rule = rule or DriftRule()
     if multivariate and (isinstance(reference, DriftProfile) or _is_profile_path(reference)):
@@ -154,7 +156,7 @@ def drift(
             categories += cats
     renames = _renames(candidates, records, schema_rows)
     records = [r for r in records if not r["rename_candidate"] or r["column"] in renames]
-    schema_rows += _nullability_rows(records)
+    schema_rows += _nullability_rows(records) + _category_rows(records, rule)
     tests, findings = decide(records, rule)
     findings += drift_findings(records, schema_rows, skipped, rule)
     cur_input = input_summary(current, cur, summaries.rows)
@@ -251,8 +253,12 @@ def _pairs(profile: DriftProfile, schema: pl.Schema, candidates: list, roles: di
 # -- the summaries pass over current -----------------------------------------------------------
 @dataclass(frozen=True)
 class Summaries:
+    """Current-side summaries: the numeric aggregates per group, the bucketed counts per
+    categorical comparison, the raw value counts per categorical column, the group keys."""
+
     numeric: pl.DataFrame
     categorical: dict[str, pl.DataFrame]
+    values: dict[str, pl.DataFrame]
     keys: list[str]
     rows: int
 
@@ -291,7 +297,7 @@ def _current_summaries(cur: Source, pairs: list[Pair], by: list[str], timestamp:
         counts = dict(zip(distinct, results[1:], strict=True))
         buckets = {p.key: bucketize(counts[p.current], p.profile.categories, p.profile.known)
                    for p in fitted if p.profile.kind in ("categorical", "boolean")}
-        return Summaries(numeric, buckets, keys, int(numeric["rows"].sum()) if numeric.height else 0)
+        return Summaries(numeric, buckets, counts, keys, int(numeric["rows"].sum()) if numeric.height else 0)
 
     return queries, assemble
 
@@ -320,12 +326,22 @@ class Scope:
         return out
 
 
+MAX_WINDOWS = 10_000
+
+
 def _scopes(s: Summaries, by: list[str], every: dt.timedelta | None, ts_dtype: Any) -> list[Scope]:
+    """All of current, then every window from the first to the last (empty ones included, so a
+    gap in the data is reported), then every segment value."""
     scopes = [Scope("all", {})]
-    if every is not None and s.numeric.height:
+    seen = [x for x in s.numeric[WINDOW].unique().to_list() if x is not None] if every is not None else []
+    if seen:
+        first, last = min(seen), max(seen)
+        if last - first >= MAX_WINDOWS:
+            raise InputError(f"current spans {last - first + 1:,} windows of {every}; choose a longer window "
+                             f"(at most {MAX_WINDOWS:,} windows).")
         tz = getattr(ts_dtype, "time_zone", None)
         zone = dt.UTC if tz else None
-        for w in sorted(x for x in s.numeric[WINDOW].unique().to_list() if x is not None):
+        for w in range(first, last + 1):
             start = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + w * every
             if zone is None:
                 start = start.replace(tzinfo=None)
@@ -382,6 +398,7 @@ def _compare_pair(pair: Pair, scope: Scope, row: dict[str, Any], s: Summaries, r
         valid = int(cur_counts.sum())
         if prof.known is not None and valid:
             rec["new_category"] = C.compare_new_categories(prof, new, valid, rule)
+            rec["new_values"] = _new_values(s.values[pair.current], scope, prof.known) if new else []
     rec["valid"] = valid
     rec["note"] = _note(prof)
     if rows:
@@ -399,10 +416,18 @@ def _compare_pair(pair: Pair, scope: Scope, row: dict[str, Any], s: Summaries, r
             if cur_counts[i] == 0 and ref_counts[i] > 0:
                 cats.append({"column": pair.current, "category": c, "status": "vanished",
                              "reference_share": ref_counts[i] / n_ref, "current_share": 0.0})
-        if rec["new"]:
-            cats.append({"column": pair.current, "category": NEW, "status": "new",
-                         "reference_share": 0.0, "current_share": rec["new"] / n_cur})
+        for value, count in rec.get("new_values", []):
+            cats.append({"column": pair.current, "category": value, "status": "new",
+                         "reference_share": 0.0, "current_share": count / n_cur})
     return rec, bins, cats
+
+
+def _new_values(counts: pl.DataFrame, scope: Scope, known: tuple[str, ...], top: int = 5) -> list[tuple[str, int]]:
+    """The most frequent current values of a scope that the reference never had."""
+    part = counts.filter(scope.mask(counts)) if scope.filters else counts
+    new = part.filter(pl.col("value").is_not_null() & ~pl.col("value").is_in(list(known)))
+    ranked = new.group_by("value").agg(pl.col("count").sum()).sort(["count", "value"], descending=[True, False])
+    return [(str(v), int(c)) for v, c in ranked.head(top).iter_rows()]
 
 
 def _note(prof: ColumnProfile) -> str | None:
@@ -442,6 +467,29 @@ def _renames(candidates: list, records: list[dict], schema_rows: list[dict]) -> 
         schema_rows.append({"column": cand.new, "change": "renamed", "reference_dtype": None,
                             "current_dtype": None, "detail": detail, "partition": None, "previous": cand.old})
     return renames
+
+
+def _category_rows(records: list[dict], rule: DriftRule) -> list[dict]:
+    """Category-set changes worth a schema row: new values above the expected rate of unseen
+    ones by the rule's margin, or kept categories (≥ 1% of the reference) that vanished."""
+    out = []
+    for r in records:
+        if r["scope"].kind != "all" or r["kind"] not in ("categorical", "boolean") or r["rename_candidate"]:
+            continue
+        parts = []
+        new = r.get("new_category")
+        if new and new["effect"] >= rule.new_category_share:
+            parts.append("new: " + ", ".join(f"{v!r} ({c / new['n']:.1%})" for v, c in r.get("new_values", [])))
+        ref = r["reference_counts"]
+        shares = ref / max(int(ref.sum()), 1)
+        gone = [f"{c!r} ({shares[i]:.1%})" for i, c in enumerate(r["categories"])
+                if r["current_counts"][i] == 0 and shares[i] >= 0.01]
+        if gone and r["n_cur"]:
+            parts.append("vanished: " + ", ".join(gone))
+        if parts:
+            out.append({"column": r["column"], "change": "category_set_changed", "reference_dtype": None,
+                        "current_dtype": None, "detail": "; ".join(parts), "partition": None})
+    return out
 
 
 def _partition_rows(history: pl.DataFrame, schema_rows: list[dict]) -> list[dict]:

@@ -153,10 +153,14 @@ def _finding(t: dict, r: dict, rule: DriftRule, local: list[dict]) -> Finding:
         affected = (m["affected"], m["current"])
     elif t["test"] == "new_category":
         m = r["new_category"]
-        metrics.update(value=m["current"], baseline=m["reference"])
-        message = (f"{name} has {m['current']:.1%} of values{where} in categories never seen in the reference "
-                   f"({m['affected']:,} of {m['n']:,}; {ci} of the excess {m['low']:.1%}–{m['high']:.1%} over the "
-                   f"{m['reference']:.2%} expected from rare reference values; {_q_text(t['q_value'])}).")
+        values = r.get("new_values", [])
+        metrics.update(value=m["current"], baseline=m["reference"],
+                       new_values={v: c / m["n"] for v, c in values})
+        listed = ", ".join(f"{v!r} {c / m['n']:.1%}" for v, c in values)
+        message = (f"{name} has {m['current']:.1%} of values{where} in categories never seen in the reference"
+                   f"{': ' + listed if listed else ''} ({m['affected']:,} of {m['n']:,}; {ci} of the excess "
+                   f"{m['low']:.1%}–{m['high']:.1%} over the {m['reference']:.2%} expected from rare reference "
+                   f"values; {_q_text(t['q_value'])}).")
         suggestion = ("Find out where the new values come from (a new product, region or code); map them or "
                       "refit the encoder, and check how the model treats unseen categories.")
         affected = (m["affected"], m["current"])
@@ -204,6 +208,8 @@ def drift_findings(records: list[dict], schema_rows: list[dict], skipped: Mappin
     out = []
     for s in schema_rows:
         kind = SCHEMA_KINDS[s["change"]]
+        if kind is None:
+            continue
         severity = "info" if s["change"] == "added" else "warning"
         col = s["column"]
         text = {
@@ -248,6 +254,13 @@ def drift_findings(records: list[dict], schema_rows: list[dict], skipped: Mappin
         if r["status"] != "insufficient" or not small or key in seen:
             continue
         seen.add(key)
+        if r["rows"] == 0 and r["scope"].kind == "window":
+            out.append(Finding(
+                "drift", "empty_window", "warning", key,
+                f"No current rows at all{_where(r['scope'])}, between windows that have data: a gap in the data.",
+                "Check the upstream pipeline for an outage or a late partition for this window.",
+                {"n": 0}, r["scope"].to_scope()))
+            continue
         out.append(Finding(
             "drift", "insufficient_data", "info", key,
             f"Too few rows to judge drift{_where(r['scope']) or ''}: {r['rows']:,} current and "

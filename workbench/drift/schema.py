@@ -1,7 +1,8 @@
 """Schema evolution: reference vs current, and across time-partitioned parquet files.
 
 Changes are reported as rows ``(column, change, reference_dtype, current_dtype, detail)`` with
-``change`` one of ``added``, ``dropped``, ``renamed``, ``type_changed``, ``nullability_changed``.
+``change`` one of ``added``, ``dropped``, ``renamed``, ``type_changed``, ``nullability_changed``,
+``category_set_changed``.
 A type change is never an error: drift reads the current column the way the reference was read
 (numbers parsed leniently from strings, anything as a string for categorical columns).
 """
@@ -25,6 +26,7 @@ SCHEMA_KINDS = {
     "renamed": "schema_renamed",
     "type_changed": "schema_type_changed",
     "nullability_changed": "schema_nullability_changed",
+    "category_set_changed": None,  # in the schema table; alerts come from the new_category test
 }
 
 
