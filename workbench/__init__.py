@@ -6,8 +6,18 @@ Checks: :func:`workbench.leakage.audit_leakage` (point-in-time leakage),
 :func:`workbench.drift.training_serving_skew` (import them from ``workbench.drift``).
 """
 
+from typing import Any
+
 from workbench.findings import CheckResult, Finding, findings_schema, validate_findings
-from workbench.leakage import audit_leakage
 
 __version__ = "0.1.0"
 __all__ = ["CheckResult", "Finding", "__version__", "audit_leakage", "findings_schema", "validate_findings"]
+
+
+def __getattr__(name: str) -> Any:
+    # the checks load on first use, so a scheduled drift run does not import the leakage auditor
+    if name == "audit_leakage":
+        from workbench.leakage import audit_leakage
+
+        return audit_leakage
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")
