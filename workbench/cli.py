@@ -48,11 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     leak.add_argument("--feature-timestamp", action="append", default=[], metavar="FEATURE=COLUMN",
                       help="a training column holding the time FEATURE was observed (repeatable)")
     leak.add_argument("--engine", choices=["polars", "duckdb"], help="engine for as-of joins (default polars)")
-    leak.add_argument("--out", type=Path, help="write the findings JSON here")
-    leak.add_argument("--report", type=Path, help="write a standalone HTML report here")
-    leak.add_argument("--fail-on", choices=[*SEVERITY_RANK, "none"], default="critical",
-                      help="exit 1 if a finding is at least this severe (default: critical; 'none' never)")
-    leak.add_argument("--quiet", action="store_true", help="print only the one-line verdict")
+    _add_output_options(leak)
 
     d = sub.add_parser(
         "drift", help="drift and schema evolution of current data against a reference",
@@ -74,11 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--engine", choices=["polars", "duckdb"], help="engine for the summaries (default polars)")
     d.add_argument("--multivariate", action="store_true",
                    help="also train a reference-vs-current classifier (needs scikit-learn: workbench[ml])")
-    for flag, kind in (("--out", "findings JSON"), ("--report", "standalone HTML report")):
-        d.add_argument(flag, type=Path, help=f"write the {kind} here")
-    d.add_argument("--fail-on", choices=[*SEVERITY_RANK, "none"], default="critical",
-                   help="exit 1 if a finding is at least this severe (default: critical; 'none' never)")
-    d.add_argument("--quiet", action="store_true", help="print only the one-line verdict")
+    _add_output_options(d)
 
     k = sub.add_parser(
         "skew", help="training/serving skew: the same requests compared feature by feature",
@@ -88,12 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--serving", required=True, help="features as logged at serving time (path or glob)")
     k.add_argument("--id", required=True, help="request id column, unique on each side")
     k.add_argument("--columns", help="comma-separated features to compare (default: all shared)")
-    for flag, kind in (("--out", "findings JSON"), ("--report", "standalone HTML report")):
-        k.add_argument(flag, type=Path, help=f"write the {kind} here")
-    k.add_argument("--fail-on", choices=[*SEVERITY_RANK, "none"], default="critical",
-                   help="exit 1 if a finding is at least this severe (default: critical; 'none' never)")
-    k.add_argument("--quiet", action="store_true", help="print only the one-line verdict")
+    _add_output_options(k)
     return parser
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    """--out, --report, --fail-on and --quiet: the same for every check (see :func:`_finish`)."""
+    parser.add_argument("--out", type=Path, help="write the findings JSON here")
+    parser.add_argument("--report", type=Path, help="write a standalone HTML report here")
+    parser.add_argument("--fail-on", choices=[*SEVERITY_RANK, "none"], default="critical",
+                        help="exit 1 if a finding is at least this severe (default: critical; 'none' never)")
+    parser.add_argument("--quiet", action="store_true", help="print only the one-line verdict")
 
 
 def main(argv: list[str] | None = None) -> int:
