@@ -44,8 +44,10 @@ def test_heatmap_has_one_row_per_column_and_one_column_per_window(result):
 
 def test_clicking_a_heatmap_cell_shows_that_column_in_that_window(result):
     explorer = DriftExplorer(result)
-    window = explorer.heatmap.data[0].x[5]
-    explorer._on_heatmap_click(explorer.heatmap.data[0], SimpleNamespace(xs=[window], ys=["country"]))
+    heat = explorer.heatmap.data[0]
+    window, row = heat.x[5], list(heat.y).index("country")
+    # what plotly's front end sends for a heatmap cell: [row, column], and x reformatted as a date
+    explorer._on_heatmap_click(heat, SimpleNamespace(point_inds=[[row, 5]], xs=[window[:10]], ys=["country"]))
     assert (explorer.column.value, explorer.scope.value) == ("country", window)
     bins = result.to_polars("bins").filter((pl.col("column") == "country") & (pl.col("scope") == window)).sort("bin")
     current = explorer.distribution.data[1]

@@ -36,6 +36,7 @@ from workbench.errors import InputError
 PROFILE_VERSION = 1
 OTHER = "__other__"
 NEW = "__new__"
+OTHER_LABEL = "(other or new)"
 
 ColumnKind = Literal["numeric", "datetime", "categorical", "boolean"]
 
@@ -71,7 +72,7 @@ class ColumnProfile:
         """One label per bin, in bin order."""
         if self.kind in ("numeric", "datetime"):
             return bin_labels(self.edges, datetime=self.kind == "datetime")
-        return (*self.categories, OTHER)
+        return (*self.categories, OTHER_LABEL)
 
     @property
     def spread(self) -> float | None:

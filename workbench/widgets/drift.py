@@ -29,7 +29,8 @@ class DriftExplorer:
         columns = overview(result)["column"].to_list()
         scopes = result.to_polars("columns")["scope"].unique(maintain_order=True).to_list()
         self.column = w.Dropdown(options=columns, value=columns[0] if columns else None, description="column")
-        self.scope = w.Dropdown(options=scopes, value="all" if "all" in scopes else None, description="window")
+        self.scope = w.Dropdown(options=[(_scope_text(x), x) for x in scopes], value="all" if "all" in scopes else None,
+                                description="scope")
         self.effects = go.FigureWidget(effects_figure(result))
         self.heatmap = go.FigureWidget(heatmap_figure(result))
         self.distribution = go.FigureWidget(distribution_figure(result, self.column.value or "", "all"))
@@ -56,9 +57,15 @@ class DriftExplorer:
             self.column.value = trace.y[points.point_inds[0]]
 
     def _on_heatmap_click(self, trace: Any, points: Any, state: Any = None) -> None:
-        if points.xs and points.ys:
-            self.scope.value = points.xs[0]
-            self.column.value = points.ys[0]
+        # plotly reports a heatmap cell as [row, column]; its x comes back reformatted as a date
+        # (e.g. "2026-03-07"), so look the labels up in the trace by position
+        if not points.point_inds:
+            return
+        cell = points.point_inds[0]
+        if isinstance(cell, list | tuple) and len(cell) == 2:
+            row, col = cell
+            self.scope.value = trace.x[col]
+            self.column.value = trace.y[row]
 
     def _redraw(self, change: dict[str, Any] | None = None) -> None:
         if self.column.value is None:
@@ -71,6 +78,13 @@ class DriftExplorer:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _scope_text(scope: str) -> str:
+    """'2026-03-07T00:00:00+00:00' → '2026-03-07 00:00'; segments and 'all' unchanged."""
+    if len(scope) >= 16 and scope[4] == "-" and scope[10] == "T":
+        return f"{scope[:10]} {scope[11:16]}"
+    return scope
 
 
 def schema_html(result: CheckResult) -> str:
