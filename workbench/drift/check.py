@@ -36,7 +36,6 @@ from workbench.drift.summaries import (
     Source,
     bucketize,
     numeric_aggs,
-    run_together,
     value_count_query,
 )
 from workbench.errors import InputError, did_you_mean
@@ -120,7 +119,7 @@ def drift(
         labels = [c for c in (prediction, target) if c]
         plan = plan_profile(reference, columns=columns, exclude=ref_exclude, n_bins=n_bins,
                             max_categories=max_categories, categorical=labels, engine=engine)
-        profile = plan.preliminary()  # counted below, in the same pass as current
+        profile = plan.preliminary()  # enough to plan current's summaries; counted below
     _validate_roles(profile, cur.schema, timestamp, by_cols, roles, columns)
 
     partitioned = isinstance(current, str | Path) and len(partition_files(current)) > 1
@@ -134,8 +133,9 @@ def drift(
     if plan is None:
         results = cur.run(queries)
     else:
-        counted, results = run_together([(plan.src, plan.counts_queries()), (cur, queries)])
-        profile = plan.finish(counted)
+        # one after the other: running both scans at once was no faster and took 40% more memory
+        profile = plan.finish(plan.src.run(plan.counts_queries()))
+        results = cur.run(queries)
         pairs = [replace(p, profile=profile[p.profile.name]) for p in pairs]
     ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
     summaries = assemble(results, pairs)

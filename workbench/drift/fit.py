@@ -173,8 +173,8 @@ def fit_profile(
 @dataclass(frozen=True)
 class ProfilePlan:
     """A reference after its first pass (bin edges and exact ranges), before anything is
-    counted. :meth:`preliminary` is enough to plan the current side's summaries, so the counting
-    pass over the reference (bins, value counts) runs together with the pass over current."""
+    counted. :meth:`preliminary` is enough to plan the current side's summaries; the counting
+    pass (bins, value counts) finishes the profile."""
 
     reference: Any
     src: Source
@@ -295,15 +295,15 @@ def _row_count(src: Source) -> int:
 
 
 def _edges_pass(src: Source, reads: dict[str, ColumnRead], n_bins: int, stride: int) -> tuple[dict, dict]:
-    """Quantile edges (of every ``stride``-th row) and exact ranges of the numeric columns, in
-    one query."""
+    """Quantile edges (of every ``stride``-th row) and exact ranges of the numeric columns."""
     probs = tuple(i / n_bins for i in range(1, n_bins))
     numeric = [c for c, r in reads.items() if r.kind in ("numeric", "datetime")]
     if not numeric:
         return {}, {}
-    aggs = [Agg(c, "quantiles", c, (probs, stride)) for c in numeric]  # type: ignore[arg-type]
-    aggs += [Agg(f"{c}{SEP}{op}", op, c) for c in numeric for op in ("min", "max")]
-    row = src.run([Query(tuple(aggs), reads)])[0].row(0, named=True)
+    quantiles = Query(tuple(Agg(c, "quantiles", c, probs) for c in numeric), reads, stride=stride)  # type: ignore[arg-type]
+    ranges = Query(tuple(Agg(f"{c}{SEP}{op}", op, c) for c in numeric for op in ("min", "max")), reads)
+    q, r = (frame.row(0, named=True) for frame in src.run([quantiles, ranges]))
+    row = {**q, **r}
     edges: dict[str, tuple[float, ...]] = {}
     ranges: dict[str, tuple[float | None, float | None]] = {}
     for c in numeric:

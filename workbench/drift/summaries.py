@@ -75,24 +75,6 @@ class Source:
         return [_normalise_duckdb(df) for df in out]
 
 
-def run_together(jobs: Sequence[tuple[Source, Sequence[Query]]]) -> list[list[pl.DataFrame]]:
-    """Run each source's queries; polars sources share one ``collect_all`` (one plan, both files
-    scanned concurrently), other engines run one after the other."""
-    if all(src.engine == "polars" for src, _ in jobs):
-        plans = [q.polars(src.lf) for src, queries in jobs for q in queries]  # type: ignore[arg-type]
-        try:
-            flat = pl.collect_all(plans, engine="streaming")
-        except pl.exceptions.PolarsError as exc:
-            names = " and ".join(src.name for src, _ in jobs)
-            raise InputError(f"{names}: could not compute drift summaries: {exc}") from exc
-        out, start = [], 0
-        for _, queries in jobs:
-            out.append(flat[start:start + len(queries)])
-            start += len(queries)
-        return out
-    return [src.run(queries) for src, queries in jobs]
-
-
 def _normalise_duckdb(df: pl.DataFrame) -> pl.DataFrame:
     casts = {c: pl.Int64 for c, t in df.schema.items() if isinstance(t, pl.Decimal) or t.is_integer()}
     return df.cast(casts) if casts else df
@@ -110,6 +92,7 @@ class Query:
     timestamp: str | None = None
     window_us: int | None = None
     value_counts: ColumnRead | None = None
+    stride: int = 1  # aggregate every ``stride``-th row only (bin edges of a large reference)
 
     @property
     def group_names(self) -> list[str]:
@@ -121,6 +104,8 @@ class Query:
 
     # polars ----------------------------------------------------------------------------
     def polars(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        if self.stride > 1:  # on the frame, not in the expressions: keeps the scan streaming
+            lf = lf.gather_every(self.stride)
         aggs = [_polars_agg(a, self.reads) for a in self.aggs]
         group: list[pl.Expr] = []
         if self.window_us:
@@ -141,8 +126,8 @@ class Query:
         if self.value_counts is not None:
             group.append(f"{value_sql(self.value_counts)} AS value")
         cols = group + [f"{_sql_agg(a, self.reads)} AS {_q(a.alias)}" for a in self.aggs]
-        strided = any(a.op == "quantiles" and a.arg[1] > 1 for a in self.aggs)  # type: ignore[index]
-        source = "(SELECT *, row_number() OVER () AS __rn FROM src)" if strided else "src"
+        source = "src" if self.stride <= 1 else (
+            f"(SELECT * FROM (SELECT *, row_number() OVER () AS __rn FROM src) WHERE (__rn - 1) % {self.stride} = 0)")
         sql = f"SELECT {', '.join(cols)} FROM {source}"
         if group:
             sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(group)))
@@ -219,10 +204,8 @@ def _polars_agg(a: Agg, reads: dict[str, ColumnRead]) -> pl.Expr:
             expr = v.min()
         case "max":
             expr = v.max()
-        case "quantiles":  # arg = (probabilities, stride): quantiles of every stride-th row
-            probs, stride = a.arg  # type: ignore[misc]
-            values = v.gather_every(stride) if stride > 1 else v
-            return values.fill_nan(None).quantile(list(probs), "lower").alias(a.alias)
+        case "quantiles":
+            return v.fill_nan(None).quantile(list(a.arg), "lower").alias(a.alias)  # type: ignore[arg-type]
         case _:
             raise ValueError(f"unknown aggregate {a.op!r}")
     if a.op in ("sum", "min", "max"):
@@ -254,10 +237,8 @@ def _sql_agg(a: Agg, reads: dict[str, ColumnRead]) -> str:
         case "max":
             return f"CAST(MAX({v}) FILTER (WHERE NOT isnan({v})) AS DOUBLE)"
         case "quantiles":
-            probs, stride = a.arg  # type: ignore[misc]
-            qs = ", ".join(repr(float(q)) for q in probs)
-            every = f" AND (__rn - 1) % {int(stride)} = 0" if stride > 1 else ""
-            return f"quantile_disc({v}, [{qs}]) FILTER (WHERE NOT isnan({v}){every})"
+            qs = ", ".join(repr(float(q)) for q in a.arg)  # type: ignore[union-attr]
+            return f"quantile_disc({v}, [{qs}]) FILTER (WHERE NOT isnan({v}))"
     raise ValueError(f"unknown aggregate {a.op!r}")
 
 
