@@ -317,6 +317,15 @@ class Scope:
             expr = expr & (pl.col(k).is_null() if v is None else (pl.col(k) == v))
         return expr
 
+    @property
+    def label(self) -> str:
+        """'all', the window's start in ISO form, or 'column=value' for a segment."""
+        if self.window:
+            return self.window[0].isoformat()
+        if self.segment:
+            return ", ".join(f"{k}={v}" for k, v in self.segment.items())
+        return "all"
+
     def to_scope(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.window:
@@ -406,7 +415,7 @@ def _compare_pair(pair: Pair, scope: Scope, row: dict[str, Any], s: Summaries, r
     rec.update(C.compare_distribution(prof, ref_counts, cur_counts, rule, rng))
     rec["reference_counts"], rec["current_counts"] = ref_counts, cur_counts
     labels = prof.labels
-    bins = [{"column": pair.current, "scope": _scope_label(scope), "bin": i, "label": labels[i],
+    bins = [{"column": pair.current, "scope": scope.label, "bin": i, "label": labels[i],
              "reference_count": int(ref_counts[i]), "current_count": int(cur_counts[i])}
             for i in range(len(labels))] if not pair.rename_candidate else []
     cats = []
@@ -440,13 +449,6 @@ def _note(prof: ColumnProfile) -> str | None:
         note += "; new categories are not tracked (too many reference categories to remember)"
     return note
 
-
-def _scope_label(scope: Scope) -> str:
-    if scope.kind == "window" and scope.window:
-        return scope.window[0].isoformat()
-    if scope.kind == "segment" and scope.segment:
-        return ", ".join(f"{k}={v}" for k, v in scope.segment.items())
-    return "all"
 
 
 def _renames(candidates: list, records: list[dict], schema_rows: list[dict]) -> dict[str, str]:
@@ -527,7 +529,7 @@ def _columns_table(records: list[dict]) -> pl.DataFrame:
     for r in records:
         scope: Scope = r["scope"]
         row = {"column": r["column"], "reference_column": r["reference_column"], "role": r["role"],
-               "kind": r["kind"], "scope": _scope_label(scope), "scope_kind": scope.kind,
+               "kind": r["kind"], "scope": scope.label, "scope_kind": scope.kind,
                "window_start": scope.window[0] if scope.window else None,
                "rows": r["rows"], "n_reference": r["n_ref"], "n_current": r["n_cur"],
                "missing_reference": r.get("missing_rate", {}).get("reference"),

@@ -15,7 +15,6 @@ from workbench.drift.schema import SCHEMA_KINDS
 from workbench.drift.statistics import benjamini_hochberg
 from workbench.findings.model import Finding
 
-TEST_KINDS = ("distribution", "missing_rate", "new_category", "out_of_range")
 _EFFECT_NAMES = {"wasserstein": "scaled Wasserstein", "total_variation": "total variation"}
 
 
@@ -64,20 +63,12 @@ def decide(records: list[dict], rule: DriftRule) -> tuple[pl.DataFrame, list[Fin
 def _test(i: int, name: str, r: dict, effect: Any, low: Any, high: Any, threshold: float, p: float) -> dict:
     scope = r["scope"]
     return {"record": i, "column": r["column"], "test": name, "scope_kind": scope.kind,
-            "scope": _label(scope), "effect": _num(effect), "low": _num(low), "high": _num(high),
+            "scope": scope.label, "effect": _num(effect), "low": _num(low), "high": _num(high),
             "threshold": threshold, "p_value": _num(p), "q_value": math.nan, "status": "", "severity": None}
 
 
 def _num(x: Any) -> float:
     return math.nan if x is None else float(x)
-
-
-def _label(scope: Any) -> str:
-    if scope.kind == "window":
-        return scope.window[0].isoformat()
-    if scope.kind == "segment":
-        return ", ".join(f"{k}={v}" for k, v in scope.segment.items())
-    return "all"
 
 
 def _judge(t: dict, rule: DriftRule) -> tuple[str, str | None]:
@@ -250,7 +241,7 @@ def drift_findings(records: list[dict], schema_rows: list[dict], skipped: Mappin
     seen = set()
     for r in records:
         small = min(r["rows"], r["reference_rows"]) < rule.min_rows
-        key = _label(r["scope"])
+        key = r["scope"].label
         if r["status"] != "insufficient" or not small or key in seen:
             continue
         seen.add(key)

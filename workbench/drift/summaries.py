@@ -94,14 +94,6 @@ class Query:
     value_counts: ColumnRead | None = None
     stride: int = 1  # aggregate every ``stride``-th row only (bin edges of a large reference)
 
-    @property
-    def group_names(self) -> list[str]:
-        names = [WINDOW] if self.window_us else []
-        names += list(self.keys)
-        if self.value_counts is not None:
-            names.append("value")
-        return names
-
     # polars ----------------------------------------------------------------------------
     def polars(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         if self.stride > 1:  # on the frame, not in the expressions: keeps the scan streaming
