@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,34 +25,24 @@ from workbench.drift.fit import (
 )
 from workbench.drift.profile import NEW, OTHER, ColumnProfile, DriftProfile
 from workbench.drift.rule import DriftRule
-from workbench.drift.schema import choose_renames, compare_schemas, schema_history
+from workbench.drift.schema import (
+    apply_renames,
+    category_rows,
+    compare_schemas,
+    nullability_rows,
+    partition_rows,
+    schema_history,
+)
+from workbench.drift.scopes import Pair, Scope, Summaries, collapse, current_summaries, list_scopes, new_values
 from workbench.drift.summaries import (
     SEP,
-    WINDOW,
-    Agg,
-    ColumnRead,
     Engine,
-    Query,
-    Source,
-    bucketize,
-    numeric_aggs,
-    value_count_query,
 )
+from workbench.drift.tables import BIN_SCHEMA, CATEGORY_SCHEMA, SCHEMA_SCHEMA, columns_table, frame
 from workbench.errors import InputError, did_you_mean
 from workbench.findings.model import CheckResult, InputSummary
 from workbench.io import FrameLike, check_time_column
 from workbench.leakage.spec import parse_duration
-
-
-@dataclass(frozen=True)
-class Pair:
-    """A current column compared against a reference column profile."""
-
-    key: str
-    current: str
-    profile: ColumnProfile
-    role: str | None = None
-    rename_candidate: bool = False
 
 
 def drift(
@@ -127,9 +117,9 @@ def drift(
     ignore = [c for c in (timestamp, *exclude, *hive) if c]
     schema_rows, candidates = compare_schemas(profile, cur.schema, ignore=ignore)
     if partitioned:
-        schema_rows += _partition_rows(schema_history(current), schema_rows)
+        schema_rows += partition_rows(schema_history(current), schema_rows)
     pairs, skipped = _pairs(profile, cur.schema, candidates, roles, columns, [*exclude, *hive], timestamp)
-    queries, assemble = _current_summaries(cur, pairs, by_cols, timestamp, every)
+    queries, assemble = current_summaries(cur, pairs, by_cols, timestamp, every)
     if plan is None:
         results = cur.run(queries)
     else:
@@ -143,9 +133,9 @@ def drift(
         raise InputError("current is empty: there is nothing to compare with the reference.")
 
     rng = np.random.default_rng(seed)
-    scopes = _scopes(summaries, by_cols, every, cur.schema.get(timestamp) if timestamp else None)
+    scopes = list_scopes(summaries, by_cols, every, cur.schema.get(timestamp) if timestamp else None)
     records, bins, categories = [], [], []
-    collapsed = {id(scope): _collapse(summaries.numeric, scope, summaries.keys) for scope in scopes}
+    collapsed = {id(scope): collapse(summaries.numeric, scope, summaries.keys) for scope in scopes}
     for pair in pairs:
         for scope in scopes:
             if scope.segment and pair.current in scope.segment:
@@ -154,9 +144,9 @@ def drift(
             records.append(rec)
             bins += b
             categories += cats
-    renames = _renames(candidates, records, schema_rows)
+    renames = apply_renames(candidates, records, schema_rows)
     records = [r for r in records if not r["rename_candidate"] or r["column"] in renames]
-    schema_rows += _nullability_rows(records) + _category_rows(records, rule)
+    schema_rows += nullability_rows(records) + category_rows(records, rule)
     tests, findings = decide(records, rule)
     findings += drift_findings(records, schema_rows, skipped, rule)
     cur_input = input_summary(current, cur, summaries.rows)
@@ -177,9 +167,9 @@ def drift(
                     "seed": seed, "skipped": skipped,
                     "profile": {"rows": profile.rows, "fingerprint": profile.fingerprint,
                                 "edge_rows": profile.edge_rows, "created_at": profile.created_at}, **extra_params},
-        tables={"columns": _columns_table(records), "tests": tests, "bins": _frame(bins, _BIN_SCHEMA),
-                "categories": _frame(categories, _CATEGORY_SCHEMA),
-                "schema": _frame(schema_rows, _SCHEMA_SCHEMA), **extra_tables},
+        tables={"columns": columns_table(records), "tests": tests, "bins": frame(bins, BIN_SCHEMA),
+                "categories": frame(categories, CATEGORY_SCHEMA),
+                "schema": frame(schema_rows, SCHEMA_SCHEMA), **extra_tables},
     )
 
 
@@ -251,123 +241,12 @@ def _pairs(profile: DriftProfile, schema: pl.Schema, candidates: list, roles: di
 
 
 # -- the summaries pass over current -----------------------------------------------------------
-@dataclass(frozen=True)
-class Summaries:
-    """Current-side summaries: the numeric aggregates per group, the bucketed counts per
-    categorical comparison, the raw value counts per categorical column, the group keys."""
-
-    numeric: pl.DataFrame
-    categorical: dict[str, pl.DataFrame]
-    values: dict[str, pl.DataFrame]
-    keys: list[str]
-    rows: int
 
 
 def _is_profile_path(reference: Any) -> bool:
     return isinstance(reference, str | Path) and str(reference).endswith(".profile.json")
 
 
-Assemble = Callable[[list[pl.DataFrame], list[Pair]], "Summaries"]
-
-
-def _current_summaries(cur: Source, pairs: list[Pair], by: list[str], timestamp: str | None,
-                       every: dt.timedelta | None) -> tuple[list[Query], Assemble]:
-    """The queries over current, and how to assemble their results into :class:`Summaries`."""
-    reads = {p.current: ColumnRead(p.current, p.profile.kind, cur.schema[p.current]) for p in pairs}
-    aggs = [Agg("rows", "rows")]
-    for p in pairs:
-        if p.profile.kind in ("numeric", "datetime"):
-            lossless = cur.schema[p.current].is_numeric() or p.profile.kind == "datetime"
-            aggs += numeric_aggs(p.current, p.profile.edges, p.profile.minimum, p.profile.maximum, prefix=p.key,
-                                 lossless=lossless)
-        else:
-            aggs.append(Agg(f"{p.key}{SEP}nulls", "nulls", p.current))
-    window_us = int(every.total_seconds() * 1_000_000) if every else None
-    base = {"keys": tuple(by), "timestamp": timestamp, "window_us": window_us}
-    queries = [Query(tuple(aggs), reads, **base)]  # type: ignore[arg-type]
-    cats = [p for p in pairs if p.profile.kind in ("categorical", "boolean")]
-    # one value-count query per current column, shared by its comparisons (renames included)
-    distinct = list(dict.fromkeys(p.current for p in cats))
-    queries += [value_count_query(reads[c], **base) for c in distinct]
-    keys = ([WINDOW] if window_us else []) + by
-
-    def assemble(results: list[pl.DataFrame], fitted: list[Pair]) -> Summaries:
-        """Summaries from the query results; categories are bucketed with the fitted profiles."""
-        numeric = results[0]
-        counts = dict(zip(distinct, results[1:], strict=True))
-        buckets = {p.key: bucketize(counts[p.current], p.profile.categories, p.profile.known)
-                   for p in fitted if p.profile.kind in ("categorical", "boolean")}
-        return Summaries(numeric, buckets, counts, keys, int(numeric["rows"].sum()) if numeric.height else 0)
-
-    return queries, assemble
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Where a comparison applies: everything, one window, or one segment value."""
-
-    kind: str  # "all", "window", "segment"
-    filters: dict[str, Any]
-    window: tuple[dt.datetime, dt.datetime] | None = None
-    segment: dict[str, str] | None = None
-
-    def mask(self, frame: pl.DataFrame) -> pl.Expr:
-        expr = pl.lit(True)
-        for k, v in self.filters.items():
-            expr = expr & (pl.col(k).is_null() if v is None else (pl.col(k) == v))
-        return expr
-
-    @property
-    def label(self) -> str:
-        """'all', the window's start in ISO form, or 'column=value' for a segment."""
-        if self.window:
-            return self.window[0].isoformat()
-        if self.segment:
-            return ", ".join(f"{k}={v}" for k, v in self.segment.items())
-        return "all"
-
-    def to_scope(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.window:
-            out["window"] = [self.window[0].isoformat(), self.window[1].isoformat()]
-        if self.segment:
-            out["segment"] = dict(self.segment)
-        return out
-
-
-MAX_WINDOWS = 10_000
-
-
-def _scopes(s: Summaries, by: list[str], every: dt.timedelta | None, ts_dtype: Any) -> list[Scope]:
-    """All of current, then every window from the first to the last (empty ones included, so a
-    gap in the data is reported), then every segment value."""
-    scopes = [Scope("all", {})]
-    seen = [x for x in s.numeric[WINDOW].unique().to_list() if x is not None] if every is not None else []
-    if seen:
-        first, last = min(seen), max(seen)
-        if last - first >= MAX_WINDOWS:
-            raise InputError(f"current spans {last - first + 1:,} windows of {every}; choose a longer window "
-                             f"(at most {MAX_WINDOWS:,} windows).")
-        tz = getattr(ts_dtype, "time_zone", None)
-        zone = dt.UTC if tz else None
-        for w in range(first, last + 1):
-            start = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + w * every
-            if zone is None:
-                start = start.replace(tzinfo=None)
-            scopes.append(Scope("window", {WINDOW: w}, window=(start, start + every)))
-    for b in by:
-        for v in sorted(s.numeric[b].unique().to_list(), key=lambda x: (x is None, x)):
-            scopes.append(Scope("segment", {b: v}, segment={b: v}))
-    return scopes
-
-
-def _collapse(frame: pl.DataFrame, scope: Scope, keys: list[str]) -> dict[str, Any]:
-    """Sum the fine-grained summary rows of one scope (every current aggregate is a count or a sum)."""
-    part = frame.filter(scope.mask(frame)) if scope.filters else frame
-    return part.select(pl.exclude(keys).sum()).row(0, named=True)
-
-
-# -- one comparison ---------------------------------------------------------------------------
 def _compare_pair(pair: Pair, scope: Scope, row: dict[str, Any], s: Summaries, rule: DriftRule,
                   rng: np.random.Generator) -> tuple[dict, list[dict], list[dict]]:
     prof, k = pair.profile, pair.key
@@ -407,7 +286,7 @@ def _compare_pair(pair: Pair, scope: Scope, row: dict[str, Any], s: Summaries, r
         valid = int(cur_counts.sum())
         if prof.known is not None and valid:
             rec["new_category"] = C.compare_new_categories(prof, new, valid, rule)
-            rec["new_values"] = _new_values(s.values[pair.current], scope, prof.known) if new else []
+            rec["new_values"] = new_values(s.values[pair.current], scope, prof.known) if new else []
     rec["valid"] = valid
     rec["note"] = _note(prof)
     if rows:
@@ -431,14 +310,6 @@ def _compare_pair(pair: Pair, scope: Scope, row: dict[str, Any], s: Summaries, r
     return rec, bins, cats
 
 
-def _new_values(counts: pl.DataFrame, scope: Scope, known: tuple[str, ...], top: int = 5) -> list[tuple[str, int]]:
-    """The most frequent current values of a scope that the reference never had."""
-    part = counts.filter(scope.mask(counts)) if scope.filters else counts
-    new = part.filter(pl.col("value").is_not_null() & ~pl.col("value").is_in(list(known)))
-    ranked = new.group_by("value").agg(pl.col("count").sum()).sort(["count", "value"], descending=[True, False])
-    return [(str(v), int(c)) for v, c in ranked.head(top).iter_rows()]
-
-
 def _note(prof: ColumnProfile) -> str | None:
     """What the binning left out, said plainly (capped categories, untracked new values)."""
     if prof.kind not in ("categorical", "boolean") or prof.distinct <= len(prof.categories):
@@ -448,114 +319,3 @@ def _note(prof: ColumnProfile) -> str | None:
     if prof.known is None:
         note += "; new categories are not tracked (too many reference categories to remember)"
     return note
-
-
-
-def _renames(candidates: list, records: list[dict], schema_rows: list[dict]) -> dict[str, str]:
-    effects, thresholds = {}, {}
-    for r in records:
-        if r["rename_candidate"] and r["scope"].kind == "all":
-            key = (r["reference_column"], r["column"])
-            effects[key] = r.get(r["effect"], math.nan)
-            thresholds[key] = r["threshold"]
-    chosen = choose_renames(candidates, effects, thresholds)
-    renames = {}
-    for cand, effect in chosen:
-        renames[cand.new] = cand.old
-        schema_rows[:] = [s for s in schema_rows if not (s["change"] in ("added", "dropped")
-                                                         and s["column"] in (cand.old, cand.new))]
-        detail = f"likely renamed from {cand.old!r} (name similarity {cand.name_similarity:.2f}"
-        detail += f", distribution effect {effect:.3f})" if effect == effect else ")"
-        schema_rows.append({"column": cand.new, "change": "renamed", "reference_dtype": None,
-                            "current_dtype": None, "detail": detail, "partition": None, "previous": cand.old})
-    return renames
-
-
-def _category_rows(records: list[dict], rule: DriftRule) -> list[dict]:
-    """Category-set changes worth a schema row: new values above the expected rate of unseen
-    ones by the rule's margin, or kept categories (≥ 1% of the reference) that vanished."""
-    out = []
-    for r in records:
-        if r["scope"].kind != "all" or r["kind"] not in ("categorical", "boolean") or r["rename_candidate"]:
-            continue
-        parts = []
-        new = r.get("new_category")
-        if new and new["effect"] >= rule.new_category_share:
-            parts.append("new: " + ", ".join(f"{v!r} ({c / new['n']:.1%})" for v, c in r.get("new_values", [])))
-        ref = r["reference_counts"]
-        shares = ref / max(int(ref.sum()), 1)
-        gone = [f"{c!r} ({shares[i]:.1%})" for i, c in enumerate(r["categories"])
-                if r["current_counts"][i] == 0 and shares[i] >= 0.01]
-        if gone and r["n_cur"]:
-            parts.append("vanished: " + ", ".join(gone))
-        if parts:
-            out.append({"column": r["column"], "change": "category_set_changed", "reference_dtype": None,
-                        "current_dtype": None, "detail": "; ".join(parts), "partition": None})
-    return out
-
-
-def _partition_rows(history: pl.DataFrame, schema_rows: list[dict]) -> list[dict]:
-    """Changes between consecutive partitions of current, where they add to the reference comparison:
-    a change already reported against the reference gets the partition where it started."""
-    out = []
-    for h in history.iter_rows(named=True):
-        same = [s for s in schema_rows if s["column"] == h["column"] and s["change"] == h["change"]]
-        if same:
-            same[0]["partition"] = h["partition"]
-            same[0]["detail"] += f"; from partition {h['partition']}"
-        elif h["change"] != "renamed":
-            out.append({**h})
-    return out
-
-
-def _nullability_rows(records: list[dict]) -> list[dict]:
-    out = []
-    for r in records:
-        if r["scope"].kind == "all" and not r["rename_candidate"]:
-            ref_missing = r["missing_rate"]["reference"] if "missing_rate" in r else None
-            if ref_missing == 0 and r["missing"] > 0:
-                out.append({"column": r["column"], "change": "nullability_changed", "reference_dtype": None,
-                            "current_dtype": None, "partition": None,
-                            "detail": f"no missing values in the reference; {r['missing']:,} in current"})
-    return out
-
-
-# -- inputs and tables ------------------------------------------------------------------------
-_STATS = ("psi", "jensen_shannon", "total_variation", "ks", "wasserstein")
-
-
-def _columns_table(records: list[dict]) -> pl.DataFrame:
-    rows = []
-    for r in records:
-        scope: Scope = r["scope"]
-        row = {"column": r["column"], "reference_column": r["reference_column"], "role": r["role"],
-               "kind": r["kind"], "scope": scope.label, "scope_kind": scope.kind,
-               "window_start": scope.window[0] if scope.window else None,
-               "rows": r["rows"], "n_reference": r["n_ref"], "n_current": r["n_cur"],
-               "missing_reference": r.get("missing_rate", {}).get("reference"),
-               "missing_current": r.get("missing_rate", {}).get("current"), "note": r.get("note")}
-        for s in _STATS:
-            row[s] = r.get(s)
-            row[f"{s}_low"] = r.get(f"{s}_low")
-            row[f"{s}_high"] = r.get(f"{s}_high")
-        row.update(effect=r["effect"], effect_value=r.get(r["effect"]), effect_low=r.get(f"{r['effect']}_low"),
-                   effect_high=r.get(f"{r['effect']}_high"), threshold=r["threshold"], test=r.get("test"),
-                   statistic=r.get("statistic"), p_value=r.get("p_value"), q_value=r.get("q_value"),
-                   status=r.get("status"), severity=r.get("severity"))
-        rows.append(row)
-    frame = pl.DataFrame(rows, infer_schema_length=None)
-    return frame.with_columns(pl.col(c).cast(pl.Float64) for c in frame.columns
-                              if c.startswith(_STATS) or c in ("effect_value", "effect_low", "effect_high",
-                                                              "p_value", "q_value", "statistic"))
-
-
-_BIN_SCHEMA = {"column": pl.String, "scope": pl.String, "bin": pl.Int64, "label": pl.String,
-               "reference_count": pl.Int64, "current_count": pl.Int64}
-_CATEGORY_SCHEMA = {"column": pl.String, "category": pl.String, "status": pl.String,
-                    "reference_share": pl.Float64, "current_share": pl.Float64}
-_SCHEMA_SCHEMA = {"column": pl.String, "change": pl.String, "reference_dtype": pl.String,
-                  "current_dtype": pl.String, "detail": pl.String, "partition": pl.String}
-
-
-def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
-    return pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)

@@ -10,6 +10,7 @@ A type change is never an error: drift reads the current column the way the refe
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import polars as pl
 
 from workbench.drift.fit import column_kind, partition_files
 from workbench.drift.profile import DriftProfile
+from workbench.drift.rule import DriftRule
 from workbench.errors import InputError
 
 SCHEMA_KINDS = {
@@ -163,3 +165,79 @@ def _partition_changes(f: str, old: pl.Schema, new: pl.Schema, old_nulls: Mappin
                          "reference_dtype": str(old[c]), "current_dtype": str(new[c]),
                          "detail": f"had no nulls, now {new_nulls[c]:,}"})
     return rows
+
+
+# -- schema rows derived from the comparisons of a drift run ---------------------------------
+def apply_renames(candidates: list[RenameCandidate], records: list[dict], schema_rows: list[dict]) -> dict[str, str]:
+    """Choose renames among ``candidates`` from the drift of each candidate pair over all of
+    current, replace their ``added``/``dropped`` rows in ``schema_rows`` (in place) by one
+    ``renamed`` row each, and return ``{new name: old name}``."""
+    effects, thresholds = {}, {}
+    for r in records:
+        if r["rename_candidate"] and r["scope"].kind == "all":
+            key = (r["reference_column"], r["column"])
+            effects[key] = r.get(r["effect"], math.nan)
+            thresholds[key] = r["threshold"]
+    chosen = choose_renames(candidates, effects, thresholds)
+    renames = {}
+    for cand, effect in chosen:
+        renames[cand.new] = cand.old
+        schema_rows[:] = [s for s in schema_rows if not (s["change"] in ("added", "dropped")
+                                                         and s["column"] in (cand.old, cand.new))]
+        detail = f"likely renamed from {cand.old!r} (name similarity {cand.name_similarity:.2f}"
+        detail += f", distribution effect {effect:.3f})" if effect == effect else ")"
+        schema_rows.append({"column": cand.new, "change": "renamed", "reference_dtype": None,
+                            "current_dtype": None, "detail": detail, "partition": None, "previous": cand.old})
+    return renames
+
+
+def category_rows(records: list[dict], rule: DriftRule) -> list[dict]:
+    """Category-set changes worth a schema row: new values above the expected rate of unseen
+    ones by the rule's margin, or kept categories (≥ 1% of the reference) that vanished."""
+    out = []
+    for r in records:
+        if r["scope"].kind != "all" or r["kind"] not in ("categorical", "boolean") or r["rename_candidate"]:
+            continue
+        parts = []
+        new = r.get("new_category")
+        if new and new["effect"] >= rule.new_category_share:
+            parts.append("new: " + ", ".join(f"{v!r} ({c / new['n']:.1%})" for v, c in r.get("new_values", [])))
+        ref = r["reference_counts"]
+        shares = ref / max(int(ref.sum()), 1)
+        gone = [f"{c!r} ({shares[i]:.1%})" for i, c in enumerate(r["categories"])
+                if r["current_counts"][i] == 0 and shares[i] >= 0.01]
+        if gone and r["n_cur"]:
+            parts.append("vanished: " + ", ".join(gone))
+        if parts:
+            out.append({"column": r["column"], "change": "category_set_changed", "reference_dtype": None,
+                        "current_dtype": None, "detail": "; ".join(parts), "partition": None})
+    return out
+
+
+def partition_rows(history: pl.DataFrame, schema_rows: list[dict]) -> list[dict]:
+    """Changes between consecutive partitions of current, where they add to the reference comparison:
+    a change already reported against the reference gets the partition where it started."""
+    out = []
+    for h in history.iter_rows(named=True):
+        same = [s for s in schema_rows if s["column"] == h["column"] and s["change"] == h["change"]]
+        if same:
+            same[0]["partition"] = h["partition"]
+            same[0]["detail"] += f"; from partition {h['partition']}"
+        elif h["change"] != "renamed":
+            out.append({**h})
+    return out
+
+
+def nullability_rows(records: list[dict]) -> list[dict]:
+    out = []
+    for r in records:
+        if r["scope"].kind == "all" and not r["rename_candidate"]:
+            ref_missing = r["missing_rate"]["reference"] if "missing_rate" in r else None
+            if ref_missing == 0 and r["missing"] > 0:
+                out.append({"column": r["column"], "change": "nullability_changed", "reference_dtype": None,
+                            "current_dtype": None, "partition": None,
+                            "detail": f"no missing values in the reference; {r['missing']:,} in current"})
+    return out
+
+
+# -- inputs and tables ------------------------------------------------------------------------
