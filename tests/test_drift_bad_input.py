@@ -118,7 +118,7 @@ def test_an_empty_window_between_windows_with_data_is_a_gap_finding():
     [
         ({"score": "scroe"}, r"score='scroe' is not a column of the reference profile. Did you mean 'score'"),
         ({"target": "x_label"}, r"target='x_label' is not a column"),
-        ({"by": "regoin"}, r"by='regoin' is not a column of current"),
+        ({"by": "regoin"}, r"by=\['regoin'\] not found in the reference"),
         ({"timestamp": "tt"}, r"timestamp='tt' is not a column of current. Did you mean 't'"),
         ({"window": "1h"}, r"window needs timestamp"),
         ({"timestamp": "t", "window": "soon"}, r"cannot read duration 'soon'"),

@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fit the reference profile and save it here (reuse it as --reference PATH)")
     d.add_argument("--timestamp", help="current column with each row's time; splits current into windows")
     d.add_argument("--window", help="window length, e.g. 1h, 6h, 1d (default 1d with --timestamp)")
-    d.add_argument("--by", action="append", default=[], metavar="COLUMN", help="segment column (repeatable)")
+    d.add_argument("--by", action="append", default=[], metavar="COLUMN",
+                   help="segment column (repeatable); with --save-profile, the profile keeps each segment's counts")
     d.add_argument("--score", help="model score column (prediction drift)")
     d.add_argument("--prediction", help="predicted class column (prediction drift)")
     d.add_argument("--target", help="label column (label drift)")
@@ -156,7 +157,7 @@ def _drift(args: argparse.Namespace) -> int:
         reference = DriftProfile.load(args.reference)
     else:
         labels = [c for c in (args.prediction, args.target) if c]
-        reference = fit_profile(args.reference, columns=columns, exclude=exclude, categorical=labels,
+        reference = fit_profile(args.reference, columns=columns, exclude=exclude, categorical=labels, by=args.by,
                                 engine=args.engine)
     if args.save_profile:
         path = reference.save(args.save_profile)

@@ -108,9 +108,14 @@ def drift(
         ref_exclude = [*exclude, *([timestamp] if timestamp else [])]
         labels = [c for c in (prediction, target) if c]
         plan = plan_profile(reference, columns=columns, exclude=ref_exclude, n_bins=n_bins,
-                            max_categories=max_categories, categorical=labels, engine=engine)
+                            max_categories=max_categories, categorical=labels, by=by_cols, engine=engine)
         profile = plan.preliminary()  # enough to plan current's summaries; counted below
     _validate_roles(profile, cur.schema, timestamp, by_cols, roles, columns)
+    unfitted = [b for b in by_cols if b not in profile.segments and plan is None]
+    if unfitted:
+        raise InputError(f"the saved profile has no segment counts for by={unfitted}: fit it with "
+                         f"fit_profile(..., by={by_cols!r}) (CLI: --by when saving), so that each segment is "
+                         "compared with the same segment of the reference.")
 
     partitioned = isinstance(current, str | Path) and len(partition_files(current)) > 1
     hive = hive_columns(current) if partitioned else []
@@ -140,7 +145,8 @@ def drift(
         for scope in scopes:
             if scope.segment and pair.current in scope.segment:
                 continue  # a segment column is constant within its own segments
-            rec, b, cats = _compare_pair(pair, scope, collapsed[id(scope)], summaries, rule, rng)
+            rec, b, cats = _compare_pair(pair, _reference_for(profile, pair, scope), scope, collapsed[id(scope)],
+                                         summaries, rule, rng)
             records.append(rec)
             bins += b
             categories += cats
@@ -247,9 +253,23 @@ def _is_profile_path(reference: Any) -> bool:
     return isinstance(reference, str | Path) and str(reference).endswith(".profile.json")
 
 
-def _compare_pair(pair: Pair, scope: Scope, row: dict[str, Any], s: Summaries, rule: DriftRule,
-                  rng: np.random.Generator) -> tuple[dict, list[dict], list[dict]]:
-    prof, k = pair.profile, pair.key
+def _reference_for(profile: DriftProfile, pair: Pair, scope: Scope) -> ColumnProfile:
+    """What a scope is compared with: the whole reference, or for a segment, the reference rows of
+    the same segment (an empty profile when the reference has none)."""
+    if not scope.segment:
+        return pair.profile
+    (b, v), = scope.segment.items()
+    part = profile.segment(b, v, pair.profile.name)
+    if part is not None:
+        return part
+    return replace(pair.profile, rows=0, nulls=0, nans=0, counts=(0,) * len(pair.profile.counts), singletons=0,
+                   mean=None)
+
+
+def _compare_pair(pair: Pair, prof: ColumnProfile, scope: Scope, row: dict[str, Any], s: Summaries,
+                  rule: DriftRule, rng: np.random.Generator) -> tuple[dict, list[dict], list[dict]]:
+    """Compare one current column in one scope with its reference profile ``prof``."""
+    k = pair.key
     rows = int(row["rows"] or 0)
     rec: dict[str, Any] = {"column": pair.current, "reference_column": prof.name, "role": pair.role,
                            "kind": prof.kind, "scope": scope, "rows": rows, "reference_rows": prof.rows,

@@ -7,14 +7,14 @@ import hashlib
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from workbench.drift.profile import ColumnKind, ColumnProfile, DriftProfile
+from workbench.drift.profile import ColumnKind, ColumnProfile, DriftProfile, segment_key
 from workbench.drift.summaries import (
     ENGINES,
     SEP,
@@ -149,6 +149,7 @@ def fit_profile(
     max_known_categories: int = 10_000,
     categorical: Sequence[str] = (),
     edge_rows: int | None = 50_000,
+    by: Sequence[str] = (),
     engine: Engine | None = None,
 ) -> DriftProfile:
     """Fit the reference profile that :func:`workbench.drift.drift` compares against.
@@ -160,13 +161,15 @@ def fit_profile(
     recognise new categories; ``categorical`` names columns read as categories whatever their
     dtype (class labels stored as integers). Bin edges are quantiles of at most ``edge_rows``
     rows, every k-th row of the reference (``None``: of all rows); the profile records how many.
-    Edges only place the bins: every count, and so every statistic, uses all rows.
+    Edges only place the bins: every count, and so every statistic, uses all rows. ``by`` names
+    segment columns: each segment value's counts are kept too (on the same bins), so that
+    :func:`~workbench.drift.drift` can compare a segment with the same segment of the reference.
     Output: a small frozen :class:`DriftProfile` (save it with ``.save(path)``). Two lazy passes
     over the reference.
     """
     plan = plan_profile(reference, columns=columns, exclude=exclude, n_bins=n_bins, max_categories=max_categories,
                         max_known_categories=max_known_categories, categorical=categorical, edge_rows=edge_rows,
-                        engine=engine)
+                        by=by, engine=engine)
     return plan.finish(plan.src.run(plan.counts_queries()))
 
 
@@ -186,6 +189,7 @@ class ProfilePlan:
     max_known: int
     total: int
     stride: int
+    by: tuple[str, ...] = ()
 
     @property
     def numeric(self) -> list[str]:
@@ -196,11 +200,13 @@ class ProfilePlan:
         return [c for c in self.reads if c not in self.numeric]
 
     def counts_queries(self) -> list[Query]:
-        """Bin counts of the numeric columns (one query), then value counts per categorical column."""
+        """Bin counts of the numeric columns (one query), then value counts per categorical column,
+        grouped by the segment columns ``by`` when there are any."""
         aggs = [Agg("rows", "rows")]
         for c in self.numeric:
             aggs += numeric_aggs(c, self.edges[c], lossless=self.src.schema[c].is_numeric())
-        return [Query(tuple(aggs), self.reads), *(value_count_query(self.reads[c]) for c in self.categorical)]
+        return [Query(tuple(aggs), self.reads, keys=self.by),
+                *(value_count_query(self.reads[c], keys=self.by) for c in self.categorical)]
 
     def preliminary(self) -> DriftProfile:
         """The profile without counts: kinds, bin edges and ranges (categories come with the counts)."""
@@ -214,16 +220,34 @@ class ProfilePlan:
 
     def finish(self, counted: Sequence[pl.DataFrame]) -> DriftProfile:
         """The fitted profile, from the results of :meth:`counts_queries`."""
-        row = counted[0].row(0, named=True)
-        value_counts = dict(zip(self.categorical, counted[1:], strict=True))
+        numeric, value_counts = counted[0], dict(zip(self.categorical, counted[1:], strict=True))
+        cols = self._columns(numeric, value_counts)
+        segments = {}
+        for b in self.by:
+            segments[b] = {}
+            for v in numeric[b].unique().to_list():
+                rows = numeric.filter(pl.col(b).is_null() if v is None else pl.col(b) == v)
+                counts = {c: vc.filter(pl.col(b).is_null() if v is None else pl.col(b) == v)
+                          for c, vc in value_counts.items()}
+                segments[b][segment_key(v)] = self._columns(rows, counts, within=cols)
+        rows = int(numeric["rows"].sum())
+        fingerprint = input_summary(self.reference, self.src, rows).fingerprint
+        return replace(self._profile(cols, fingerprint), segments=segments)
+
+    def _columns(self, numeric: pl.DataFrame, value_counts: dict[str, pl.DataFrame],
+                 within: dict[str, ColumnProfile] | None = None) -> dict[str, ColumnProfile]:
+        """Column profiles from grouped counts (summed over the groups given). ``within``: the
+        whole reference's profiles, whose categories a segment's counts are binned on."""
+        row = numeric.select(pl.exclude(self.by).sum()).row(0, named=True)
         cols = {}
         for c, r in self.reads.items():
             if c in self.numeric:
                 cols[c] = numeric_profile(r, self.edges[c], row, self.n_bins, self.ranges[c])
-            else:
-                cols[c] = categorical_profile(r, value_counts[c], row, self.max_categories, self.max_known,
-                                              self.n_bins)
-        return self._profile(cols, input_summary(self.reference, self.src, int(row["rows"])).fingerprint)
+                continue
+            counts = value_counts[c].group_by("value").agg(pl.col("count").sum())
+            top = self.max_categories if within is None else within[c].categories
+            cols[c] = categorical_profile(r, counts, row, top, self.max_known, self.n_bins)
+        return cols
 
     def _profile(self, cols: dict[str, ColumnProfile], fingerprint: str) -> DriftProfile:
         return DriftProfile(
@@ -243,6 +267,7 @@ def plan_profile(
     max_known_categories: int = 10_000,
     categorical: Sequence[str] = (),
     edge_rows: int | None = 50_000,
+    by: Sequence[str] = (),
     engine: Engine | None = None,
 ) -> ProfilePlan:
     """First pass over a reference (see :func:`fit_profile` for the arguments)."""
@@ -253,6 +278,11 @@ def plan_profile(
     if edge_rows is not None and (not isinstance(edge_rows, int) or edge_rows < 1000):
         raise InputError(f"edge_rows must be None or an int >= 1000, got {edge_rows!r}.")
     src = open_source(reference, name="reference", engine=engine)
+    by = tuple([by] if isinstance(by, str) else by)
+    missing = [b for b in by if b not in src.schema]
+    if missing:
+        hints = "".join(did_you_mean(b, src.schema) for b in missing)
+        raise InputError(f"by={missing} not found in the reference.{hints} Available columns: {sorted(src.schema)}")
     kinds, _ = drift_columns(src.schema, columns, exclude, name="reference", categorical=categorical)
     reads = {c: ColumnRead(c, k, src.schema[c]) for c, k in kinds.items()}
     total = _row_count(src)
@@ -261,7 +291,7 @@ def plan_profile(
     stride = 1 if edge_rows is None or total <= edge_rows else -(-total // edge_rows)
     edges, ranges = _edges_pass(src, reads, n_bins, stride)
     return ProfilePlan(reference, src, reads, edges, ranges, n_bins, max_categories, max_known_categories, total,
-                       stride)
+                       stride, by)
 
 
 def input_summary(data: FrameLike, src: Source, rows: int) -> InputSummary:
@@ -333,17 +363,21 @@ def numeric_profile(read: ColumnRead, edges: tuple[float, ...], row: dict, n_bin
     )
 
 
-def categorical_profile(read: ColumnRead, counts: pl.DataFrame, row: dict, max_categories: int,
+def categorical_profile(read: ColumnRead, counts: pl.DataFrame, row: dict, top: int | tuple[str, ...],
                         max_known: int, n_bins: int) -> ColumnProfile:
+    """A categorical column's profile from its value counts: ``top`` is how many of the most
+    frequent categories to keep, or the categories to count (a segment uses the whole
+    reference's, so both share one set of bins)."""
     rows = int(row["rows"])
     values = counts.filter(pl.col("value").is_not_null()).sort(["count", "value"], descending=[True, False])
     nulls = rows - int(values["count"].sum())
-    top = values.head(max_categories)
-    other = int(values["count"].sum()) - int(top["count"].sum())
+    categories = tuple(values.head(top)["value"].to_list()) if isinstance(top, int) else top
+    per_value = dict(zip(values["value"].to_list(), values["count"].to_list(), strict=True))
+    kept = [int(per_value.get(c, 0)) for c in categories]
     known = tuple(values["value"].to_list()) if values.height <= max_known else None
     return ColumnProfile(
-        name=read.name, kind=read.kind, dtype=str(read.dtype), rows=rows, nulls=nulls,
-        categories=tuple(top["value"].to_list()), counts=(*top["count"].to_list(), other),
-        known=known, distinct=values.height, singletons=int((values["count"] == 1).sum()), n_bins=n_bins,
+        name=read.name, kind=read.kind, dtype=str(read.dtype), rows=rows, nulls=nulls, categories=categories,
+        counts=(*kept, int(values["count"].sum()) - sum(kept)), known=known, distinct=values.height,
+        singletons=int((values["count"] == 1).sum()), n_bins=n_bins,
     )
 

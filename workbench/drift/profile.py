@@ -27,7 +27,7 @@ import datetime as dt
 import itertools
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -107,15 +107,29 @@ class DriftProfile:
     source_columns: tuple[str, ...]
     source_dtypes: Mapping[str, str]
     edge_rows: int = 0  # rows the bin edges were computed from (every k-th row); counts use all rows
+    segments: Mapping[str, Mapping[str, Mapping[str, ColumnProfile]]] = field(default_factory=dict)
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     version: int = PROFILE_VERSION
 
     def __getitem__(self, name: str) -> ColumnProfile:
         return self.columns[name]
 
+    def segment(self, by: str, value: Any, column: str) -> ColumnProfile | None:
+        """The profile of ``column`` restricted to the reference rows where ``by == value``: its own
+        counts, missing values and rare-value statistics on the whole reference's bins and
+        category set; ``None`` if the reference has no such rows. Needs a profile fitted with
+        ``by=[..., by, ...]``."""
+        part = self.segments[by].get(segment_key(value))
+        if part is None or column not in part:
+            return None
+        whole = self.columns[column]
+        return replace(part[column], categories=whole.categories, known=whole.known, distinct=whole.distinct)
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["columns"] = [asdict(c) for c in self.columns.values()]
+        out["segments"] = {b: {v: [_compact(c) for c in cols.values()] for v, cols in values.items()}
+                           for b, values in self.segments.items()}
         return out
 
     def save(self, path: str | Path) -> Path:
@@ -141,18 +155,35 @@ class DriftProfile:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> DriftProfile:
-        cols = {}
-        for c in raw["columns"]:
-            c = dict(c)
-            for key in ("edges", "categories", "counts"):
-                c[key] = tuple(c[key])
-            if c.get("known") is not None:
-                c["known"] = tuple(c["known"])
-            cols[c["name"]] = ColumnProfile(**c)
-        return cls(columns=cols, rows=raw["rows"], fingerprint=raw["fingerprint"], n_bins=raw["n_bins"],
-                   max_categories=raw["max_categories"], source_columns=tuple(raw["source_columns"]),
-                   source_dtypes=dict(raw["source_dtypes"]), edge_rows=raw.get("edge_rows", raw["rows"]),
-                   created_at=raw["created_at"], version=raw["version"])
+        cols = {c["name"]: _column_from_dict(c) for c in raw["columns"]}
+        segments = {b: {v: {c["name"]: _column_from_dict(c) for c in part} for v, part in values.items()}
+                    for b, values in raw.get("segments", {}).items()}
+        return cls(columns=cols, segments=segments, rows=raw["rows"], fingerprint=raw["fingerprint"],
+                   n_bins=raw["n_bins"], max_categories=raw["max_categories"],
+                   source_columns=tuple(raw["source_columns"]), source_dtypes=dict(raw["source_dtypes"]),
+                   edge_rows=raw.get("edge_rows", raw["rows"]), created_at=raw["created_at"],
+                   version=raw["version"])
+
+
+def segment_key(value: Any) -> str:
+    """How a segment value is keyed in a profile (JSON keys are strings)."""
+    return "__null__" if value is None else str(value)
+
+
+def _compact(column: ColumnProfile) -> dict[str, Any]:
+    """A segment's column profile without what it shares with the whole reference's."""
+    out = asdict(column)
+    out.update(categories=[], known=None)
+    return out
+
+
+def _column_from_dict(raw: Mapping[str, Any]) -> ColumnProfile:
+    c = dict(raw)
+    for key in ("edges", "categories", "counts"):
+        c[key] = tuple(c[key])
+    if c.get("known") is not None:
+        c["known"] = tuple(c["known"])
+    return ColumnProfile(**c)
 
 
 def bin_labels(edges: Sequence[float], *, datetime: bool = False) -> tuple[str, ...]:
