@@ -39,3 +39,9 @@ def test_kolmogorov_tail_is_close_to_scipys_exact_one(n):
         assert D.kolmogorov_sf(d, n) == pytest.approx(exact, abs=0.02)
         if 1e-4 < exact < 0.05:  # where decisions are taken, within 5% of the p-value
             assert D.kolmogorov_sf(d, n) == pytest.approx(exact, rel=0.05)
+
+
+@pytest.mark.parametrize(("k", "n", "p"), [(3, 123, 0.5), (0, 10, 0.1), (50, 1000, 0.03), (5, 20000, 1e-4),
+                                           (999, 1000, 0.9), (10, 10, 0.5), (-1, 5, 0.2)])
+def test_binomial_lower_tail(k, n, p):
+    assert D.binom_cdf(k, n, p) == pytest.approx(stats.binom.cdf(k, n, p), rel=1e-8, abs=1e-300)

@@ -87,6 +87,19 @@ def binom_sf(k: int, n: int, p: float) -> float:
     return betainc(k + 1.0, float(n - k), p)
 
 
+def binom_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p), accurate in the far lower tail (not 1 - sf)."""
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    if p <= 0:
+        return 1.0
+    if p >= 1:
+        return 0.0
+    return betainc(float(n - k), k + 1.0, 1.0 - p)
+
+
 def betainc(a: float, b: float, x: float) -> float:
     """Regularized incomplete beta function I_x(a, b)."""
     if x <= 0:
