@@ -106,6 +106,17 @@ def test_rare_bins_are_pooled_before_the_chi_square_test():
     np.testing.assert_array_equal(cur, [50, 40, 2])
 
 
+def test_bootstrap_batches_comparisons_and_leaves_empty_ones_undefined():
+    rng = np.random.default_rng(11)
+    ref = np.array([[500, 300, 200], [500, 300, 200], [500, 300, 200]])
+    cur = np.array([[50, 30, 20], [0, 0, 0], [20, 30, 50]])
+    lo, hi = S.bootstrap(ref, cur, {"tv": S.total_variation}, rng=rng)["tv"]
+    assert np.isnan(lo[1]) and np.isnan(hi[1])
+    point = S.total_variation(ref, cur)
+    assert lo[2] <= point[2] <= hi[2]
+    assert hi[0] < lo[2]  # no shift vs a clear shift: the intervals do not overlap
+
+
 def test_benjamini_hochberg_equals_scipy():
     p = np.random.default_rng(9).uniform(0, 0.2, 40)
     np.testing.assert_allclose(S.benjamini_hochberg(p), stats.false_discovery_control(p))
@@ -128,5 +139,5 @@ def test_bootstrap_interval_covers_the_true_total_variation():
     for _ in range(200):
         r, c = rng.multinomial(2000, p), rng.multinomial(2000, q)
         lo, hi = S.bootstrap(r, c, {"tv": S.total_variation}, rng=rng, resamples=300)["tv"]
-        covered += lo <= true_tv <= hi
+        covered += lo[0] <= true_tv <= hi[0]
     assert covered / 200 >= 0.88

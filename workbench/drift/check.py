@@ -33,7 +33,16 @@ from workbench.drift.schema import (
     partition_rows,
     schema_history,
 )
-from workbench.drift.scopes import Pair, Scope, Summaries, collapse, current_summaries, list_scopes, new_values
+from workbench.drift.scopes import (
+    Pair,
+    Scope,
+    Summaries,
+    bucket_counts,
+    collapse,
+    current_summaries,
+    list_scopes,
+    new_values,
+)
 from workbench.drift.summaries import (
     SEP,
     Engine,
@@ -142,14 +151,23 @@ def drift(
     records, bins, categories = [], [], []
     collapsed = {id(scope): collapse(summaries.numeric, scope, summaries.keys) for scope in scopes}
     for pair in pairs:
+        recs = []
+        buckets = bucket_counts(summaries.categorical[pair.key], summaries.keys) \
+            if pair.key in summaries.categorical else {}
         for scope in scopes:
             if scope.segment and pair.current in scope.segment:
                 continue  # a segment column is constant within its own segments
             rec, b, cats = _compare_pair(pair, _reference_for(profile, pair, scope), scope, collapsed[id(scope)],
-                                         summaries, rule, rng)
-            records.append(rec)
+                                         buckets.get(scope.key, {}), summaries, rule)
+            recs.append(rec)
             bins += b
             categories += cats
+        # every scope of a column in one batch: one bootstrap draw for all its windows and segments
+        stats = C.compare_distributions(pair.profile, np.stack([r["reference_counts"] for r in recs]),
+                                        np.stack([r["current_counts"] for r in recs]), rule, rng)
+        for rec, st in zip(recs, stats, strict=True):
+            rec.update(st)
+        records += recs
     renames = apply_renames(candidates, records, schema_rows)
     records = [r for r in records if not r["rename_candidate"] or r["column"] in renames]
     schema_rows += nullability_rows(records) + category_rows(records, rule)
@@ -266,9 +284,10 @@ def _reference_for(profile: DriftProfile, pair: Pair, scope: Scope) -> ColumnPro
                    mean=None)
 
 
-def _compare_pair(pair: Pair, prof: ColumnProfile, scope: Scope, row: dict[str, Any], s: Summaries,
-                  rule: DriftRule, rng: np.random.Generator) -> tuple[dict, list[dict], list[dict]]:
-    """Compare one current column in one scope with its reference profile ``prof``."""
+def _compare_pair(pair: Pair, prof: ColumnProfile, scope: Scope, row: dict[str, Any], buckets: dict[Any, int],
+                  s: Summaries, rule: DriftRule) -> tuple[dict, list[dict], list[dict]]:
+    """Compare one current column in one scope with its reference profile ``prof``: counts,
+    missing rate, range and new categories (the distribution's statistics come in a batch)."""
     k = pair.key
     rows = int(row["rows"] or 0)
     rec: dict[str, Any] = {"column": pair.current, "reference_column": prof.name, "role": pair.role,
@@ -293,9 +312,7 @@ def _compare_pair(pair: Pair, prof: ColumnProfile, scope: Scope, row: dict[str, 
                                                    rule.out_of_range_share, rule)
             rec["out_of_range"].update(below=below, above=above, low_value=prof.minimum, high_value=prof.maximum)
     else:
-        counts = s.categorical[k]
-        part = counts.filter(scope.mask(counts)) if scope.filters else counts
-        by_bucket = dict(part.group_by("bucket").agg(pl.col("count").sum()).iter_rows())
+        by_bucket = dict(buckets)
         nulls = int(by_bucket.pop(None, 0) or 0)
         new = int(by_bucket.get(NEW, 0))
         cur_counts = np.array([by_bucket.get(c, 0) for c in prof.categories] + [by_bucket.get(OTHER, 0) + new],
@@ -311,7 +328,6 @@ def _compare_pair(pair: Pair, prof: ColumnProfile, scope: Scope, row: dict[str, 
     rec["note"] = _note(prof)
     if rows:
         rec["missing_rate"] = C.compare_missing(prof, rec["missing"], rows, rule)
-    rec.update(C.compare_distribution(prof, ref_counts, cur_counts, rule, rng))
     rec["reference_counts"], rec["current_counts"] = ref_counts, cur_counts
     labels = prof.labels
     bins = [{"column": pair.current, "scope": scope.label, "bin": i, "label": labels[i],

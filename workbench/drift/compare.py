@@ -36,11 +36,14 @@ def governing_effect(prof: ColumnProfile) -> str:
     return "total_variation"
 
 
-def compare_distribution(prof: ColumnProfile, ref: np.ndarray, cur: np.ndarray, rule: DriftRule,
-                         rng: np.random.Generator) -> dict[str, Any]:
-    """Effect sizes with bootstrap intervals and the test for one column's binned values."""
-    ref = np.asarray(ref, dtype=np.int64)
-    cur = np.asarray(cur, dtype=np.int64)
+def compare_distributions(prof: ColumnProfile, ref: np.ndarray, cur: np.ndarray, rule: DriftRule,
+                          rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Effect sizes with bootstrap intervals and the test, for one column in ``S`` scopes.
+
+    ``ref`` and ``cur`` are ``(S, k)`` bin counts (a segment has its own reference counts);
+    ``prof`` gives the column's kind, edges and spread. Returns one dict per scope."""
+    ref = np.atleast_2d(np.asarray(ref, dtype=np.int64))
+    cur = np.atleast_2d(np.asarray(cur, dtype=np.int64))
     edges = np.asarray(prof.edges, dtype=float)
     spread = prof.spread
     fns = {
@@ -53,22 +56,25 @@ def compare_distribution(prof: ColumnProfile, ref: np.ndarray, cur: np.ndarray, 
         fns["ks"] = S.ks_statistic
         if spread is not None:
             fns["wasserstein"] = lambda r, c: S.wasserstein(r, c, edges, spread)  # type: ignore[misc]
-    out: dict[str, Any] = {"n_ref": int(ref.sum()), "n_cur": int(cur.sum())}
-    for name, fn in fns.items():
-        out[name] = float(fn(ref, cur)) if out["n_cur"] else math.nan
+    points = {name: fn(ref, cur) for name, fn in fns.items()}
     intervals = S.bootstrap(ref, cur, fns, rng=rng, resamples=rule.resamples, confidence=rule.confidence)
-    for name, (lo, hi) in intervals.items():
-        out[f"{name}_low"], out[f"{name}_high"] = lo, hi
     effect = governing_effect(prof)
-    out["effect"] = effect
-    out["threshold"] = rule.wasserstein if effect == "wasserstein" else rule.total_variation
-    if out["n_cur"] == 0 or out["n_ref"] == 0:
-        out.update(test=None, statistic=math.nan, p_value=math.nan)
-    elif numeric:
-        out.update(test="ks", statistic=out["ks"], p_value=S.ks_pvalue(out["ks"], out["n_ref"], out["n_cur"]))
-    else:
-        stat, dof, p = S.chi2_homogeneity(*pool_rare(ref, cur))
-        out.update(test="chi2", statistic=stat, dof=dof, p_value=p)
+    threshold = rule.wasserstein if effect == "wasserstein" else rule.total_variation
+    out = []
+    for i in range(len(ref)):
+        n_ref, n_cur = int(ref[i].sum()), int(cur[i].sum())
+        row: dict[str, Any] = {"n_ref": n_ref, "n_cur": n_cur, "effect": effect, "threshold": threshold}
+        for name in fns:
+            row[name] = float(points[name][i]) if n_cur and n_ref else math.nan
+            row[f"{name}_low"], row[f"{name}_high"] = float(intervals[name][0][i]), float(intervals[name][1][i])
+        if n_cur == 0 or n_ref == 0:
+            row.update(test=None, statistic=math.nan, p_value=math.nan)
+        elif numeric:
+            row.update(test="ks", statistic=row["ks"], p_value=S.ks_pvalue(row["ks"], n_ref, n_cur))
+        else:
+            stat, dof, p = S.chi2_homogeneity(*pool_rare(ref[i], cur[i]))
+            row.update(test="chi2", statistic=stat, dof=dof, p_value=p)
+        out.append(row)
     return out
 
 

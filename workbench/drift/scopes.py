@@ -92,6 +92,11 @@ class Scope:
     window: tuple[dt.datetime, dt.datetime] | None = None
     segment: dict[str, str] | None = None
 
+    @property
+    def key(self) -> tuple:
+        """The scope's filters as a hashable key (``()`` for all of current)."""
+        return tuple(self.filters.items())
+
     def mask(self, frame: pl.DataFrame) -> pl.Expr:
         expr = pl.lit(True)
         for k, v in self.filters.items():
@@ -157,3 +162,14 @@ def new_values(counts: pl.DataFrame, scope: Scope, known: tuple[str, ...], top: 
     new = part.filter(pl.col("value").is_not_null() & ~pl.col("value").is_in(list(known)))
     ranked = new.group_by("value").agg(pl.col("count").sum()).sort(["count", "value"], descending=[True, False])
     return [(str(v), int(c)) for v, c in ranked.head(top).iter_rows()]
+
+
+def bucket_counts(counts: pl.DataFrame, keys: list[str]) -> dict[tuple, dict[Any, int]]:
+    """Bucketed counts of one categorical comparison summed per scope, in one group-by per key:
+    ``{(): all of current, ((key, value),): one window or segment value}`` → ``{bucket: count}``."""
+    out: dict[tuple, dict[Any, int]] = {(): dict(counts.group_by("bucket").agg(pl.col("count").sum()).iter_rows())}
+    for key in keys:
+        grouped = counts.group_by([key, "bucket"]).agg(pl.col("count").sum())
+        for value, bucket, n in grouped.iter_rows():
+            out.setdefault(((key, value),), {})[bucket] = n
+    return out

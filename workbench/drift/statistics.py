@@ -102,23 +102,42 @@ def bootstrap(
     rng: np.random.Generator,
     resamples: int = 400,
     confidence: float = 0.95,
-) -> dict[str, tuple[float, float]]:
-    """Percentile intervals of each statistic under multinomial resampling of both count
-    vectors (the parametric bootstrap of a histogram: each sample redrawn with its own size
-    and observed shares)."""
-    ref = np.asarray(ref, dtype=np.int64)
-    cur = np.asarray(cur, dtype=np.int64)
-    if ref.sum() == 0 or cur.sum() == 0:
-        return {name: (math.nan, math.nan) for name in statistics}
-    r = rng.multinomial(int(ref.sum()), shares(ref), size=resamples)
-    c = rng.multinomial(int(cur.sum()), shares(cur), size=resamples)
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Percentile intervals of each statistic under the Poisson bootstrap of both histograms:
+    each bin's count is redrawn as Poisson(observed count), independently (the large-sample
+    equivalent of redrawing the sample, vectorised over every resample and comparison; counts
+    of 30 or more are drawn from the normal approximation N(λ, λ), which is what made many
+    windows cheap).
+
+    ``ref`` and ``cur`` are ``(S, k)``: ``S`` comparisons on the same ``k`` bins (e.g. one
+    column in every window), resampled together. Returns, per statistic, the lower and upper
+    bounds as arrays of length ``S`` (NaN where a side is empty or the statistic is undefined)."""
+    ref = np.atleast_2d(np.asarray(ref, dtype=np.int64))
+    cur = np.atleast_2d(np.asarray(cur, dtype=np.int64))
+    usable = (ref.sum(axis=1) > 0) & (cur.sum(axis=1) > 0)
+    r = _poisson(rng, ref, resamples)
+    c = _poisson(rng, cur, resamples)
+    values = np.stack([fn(r, c) for fn in statistics.values()])  # (statistics, resamples, S)
+    defined = ~np.isnan(values).any(axis=1) & usable  # (statistics, S)
     tail = 50 * (1 - confidence)
-    values = np.vstack([fn(r, c) for fn in statistics.values()])  # (statistics, resamples)
-    defined = ~np.isnan(values).any(axis=1)
-    bounds = np.full((len(statistics), 2), np.nan)
-    if defined.any():  # one percentile call for every statistic: most of the cost otherwise
-        bounds[defined] = np.percentile(values[defined], [tail, 100 - tail], axis=1).T
-    return {name: (float(lo), float(hi)) for name, (lo, hi) in zip(statistics, bounds, strict=True)}
+    # one percentile call for every statistic and comparison: most of the cost otherwise
+    low, high = np.percentile(np.nan_to_num(values), [tail, 100 - tail], axis=1)
+    low, high = np.where(defined, low, np.nan), np.where(defined, high, np.nan)
+    return {name: (low[i], high[i]) for i, name in enumerate(statistics)}
+
+
+POISSON_EXACT_BELOW = 30
+
+
+def _poisson(rng: np.random.Generator, lam: np.ndarray, resamples: int) -> np.ndarray:
+    """``resamples`` draws of independent Poisson(lam) counts, shape ``(resamples, *lam.shape)``:
+    exact below :data:`POISSON_EXACT_BELOW`, normal approximation (clipped at 0) above."""
+    lam = lam.astype(float)
+    out = lam + np.sqrt(lam) * rng.standard_normal((resamples, *lam.shape))
+    small = lam < POISSON_EXACT_BELOW
+    if small.any():
+        out[:, small] = rng.poisson(lam[small], size=(resamples, int(small.sum())))
+    return np.clip(out, 0.0, None)
 
 
 def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
