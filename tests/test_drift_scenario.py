@@ -211,3 +211,11 @@ def test_drift_in_one_segment_is_reported_for_that_segment():
     assert [(f.subject, f.scope) for f in alerts] == [("x", {"segment": {"seg": "a"}})]
     overall = result.to_polars("columns").filter((pl.col("column") == "x") & (pl.col("scope") == "all"))
     assert overall["status"].item() != "drift"  # a tenth of the traffic moved: small overall, clear in its segment
+
+
+def test_every_interval_contains_its_estimate(result):
+    cols = result.to_polars("columns").filter(pl.col("status") != "insufficient")
+    for measure in ("psi", "jensen_shannon", "total_variation", "ks", "wasserstein"):
+        rows = cols.filter(pl.col(measure).is_not_null())
+        inside = (rows[f"{measure}_low"] <= rows[measure] + 1e-12) & (rows[measure] <= rows[f"{measure}_high"] + 1e-12)
+        assert inside.all(), (measure, rows.filter(~inside).select("column", "scope", measure))
