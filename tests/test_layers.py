@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "workbench"
-COMPUTE = ["io.py", "stats.py", "errors.py", "leakage", "drift"]
+COMPUTE = ["io.py", "stats.py", "errors.py", "distributions.py", "leakage", "drift", "shadow"]
 
 
 def _imports(path: Path) -> set[str]:

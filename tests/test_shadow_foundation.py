@@ -11,7 +11,7 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.contingency_tables import mcnemar
 
 from workbench.errors import InputError
-from workbench.shadow import cohen_kappa, mcnemar_exact, reconcile
+from workbench.shadow import cohen_kappa, compare_logs, mcnemar_exact, reconcile
 
 T0 = dt.datetime(2026, 3, 1)
 
@@ -106,3 +106,54 @@ def test_reconcile_bad_input(change, kwargs, message):
     production, candidate = (prod, change(cand)) if "request id" in message else (change(prod), cand)
     with pytest.raises(InputError, match=message):
         reconcile(production, candidate, id="rid", **kwargs)
+
+
+def shadow_logs(seed: int, *, slower: float = 1.0, flips_in_eu: float = 0.0, error_rate: float = 0.01,
+                missing: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rng = np.random.default_rng(seed)
+    n = 20_000
+    seg = rng.choice(["eu", "us", "apac"], n, p=[0.2, 0.5, 0.3])
+    pred = rng.integers(0, 2, n)
+    ids = np.arange(n).astype(str)
+    prod = pl.DataFrame({"rid": ids, "region": seg, "pred": pred, "ms": rng.gamma(4, 10, n),
+                         "err": rng.random(n) < 0.01})
+    flipped = np.where((seg == "eu") & (rng.random(n) < flips_in_eu), 1 - pred, pred)
+    cand = pl.DataFrame({"rid": ids, "region": seg, "pred": flipped, "ms": rng.gamma(4, 10, n) * slower,
+                         "err": rng.random(n) < error_rate})
+    return prod, cand.head(n - missing)
+
+
+def test_compare_logs_finds_slow_failing_and_locally_disagreeing_candidate():
+    prod, cand = shadow_logs(1, slower=3.0, flips_in_eu=0.2, error_rate=0.03, missing=300)
+    result = compare_logs(prod, cand, id="rid", prediction="pred", latency="ms", error="err", by="region")
+    found = {(f.kind, f.severity, tuple(f.scope.get("segment", {}).items())) for f in result.findings}
+    assert found == {("disagreement", "critical", (("region", "eu"),)), ("latency_regression", "critical", ()),
+                     ("error_rate_regression", "warning", ()), ("coverage_gap", "warning", ())}
+    agreement = result.to_polars("agreement").row(0, named=True)
+    matched = prod.join(cand, on="rid", suffix="_c")
+    assert agreement["agree"] == int((matched["pred"] == matched["pred_c"]).sum())
+    assert agreement["kappa"] == pytest.approx(cohen_kappa_score(matched["pred"], matched["pred_c"]))
+    lat = result.to_polars("latency").filter((pl.col("side") == "candidate") & (pl.col("quantile") == 0.95)).row(
+        0, named=True)
+    assert lat["value"] == pytest.approx(np.quantile(matched["ms_c"].to_numpy(), 0.95))
+    assert lat["low"] <= lat["value"] <= lat["high"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_compare_logs_is_quiet_on_the_same_model_twice(seed):
+    prod, cand = shadow_logs(10 + seed)
+    result = compare_logs(prod, cand, id="rid", prediction="pred", latency="ms", error="err", by="region")
+    assert not result.findings
+
+
+def test_quantile_intervals_cover_the_true_quantile():
+    from workbench.shadow.quantiles import order_statistic_ranks
+
+    rng = np.random.default_rng(3)
+    true_p95 = -np.log(0.05)  # of Exp(1)
+    covered = 0
+    for _ in range(400):
+        x = np.sort(rng.exponential(1.0, 500))
+        lo, hi = order_statistic_ranks(500, 0.95)
+        covered += x[lo - 1] <= true_p95 <= x[hi - 1]
+    assert covered / 400 >= 0.93

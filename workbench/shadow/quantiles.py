@@ -1,0 +1,48 @@
+"""Distribution-free confidence intervals for quantiles (order statistics), from counts only.
+
+For a sample of size ``n`` and the ``p``-quantile, the interval between the ``l``-th and the
+``u``-th smallest values covers the true quantile with probability
+``P(l <= B < u)``, ``B ~ Binomial(n, p)``, whatever the distribution (continuous). ``l`` and
+``u`` are chosen symmetrically in probability; the engine then fetches those two order
+statistics, so the interval needs no resampling and no raw rows in Python.
+"""
+
+from __future__ import annotations
+
+from workbench.distributions import binom_cdf
+
+
+def order_statistic_ranks(n: int, p: float, confidence: float = 0.95) -> tuple[int, int]:
+    """1-based ranks ``(l, u)`` of the order statistics bounding the ``p``-quantile of ``n``
+    values with at least ``confidence`` coverage (clipped to ``[1, n]``; the coverage is then
+    what the sample allows)."""
+    if n < 1:
+        raise ValueError("n must be >= 1")
+    tail = (1 - confidence) / 2
+    # l: the largest l with P(B < l) <= tail, i.e. cdf(l - 1) <= tail
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if binom_cdf(mid - 1, n, p) <= tail:
+            lo = mid
+        else:
+            hi = mid - 1
+    low_rank = max(lo, 1)
+    # u: the smallest u with P(B >= u) <= tail, i.e. cdf(u - 1) >= 1 - tail
+    lo, hi = 1, n + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if binom_cdf(mid - 1, n, p) >= 1 - tail:
+            hi = mid
+        else:
+            lo = mid + 1
+    return low_rank, min(lo, n)
+
+
+def rank_quantile(rank: int, n: int) -> float:
+    """The quantile level at which ``quantile(..., interpolation="lower")`` returns the
+    ``rank``-th smallest of ``n`` values (polars and duckdb's ``quantile_disc`` agree on it)."""
+    if n <= 1:
+        return 0.0
+    # index = floor(q * (n - 1)) must equal rank - 1; aim at the middle of that step
+    return min(1.0, (rank - 1 + 0.5) / (n - 1))
