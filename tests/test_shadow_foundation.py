@@ -157,3 +157,49 @@ def test_quantile_intervals_cover_the_true_quantile():
         lo, hi = order_statistic_ranks(500, 0.95)
         covered += x[lo - 1] <= true_p95 <= x[hi - 1]
     assert covered / 400 >= 0.93
+
+
+def labelled_logs(seed: int, acc_c_eu: float, acc_c_rest: float):
+    rng = np.random.default_rng(seed)
+    n = 20_000
+    seg = rng.choice(["eu", "us", "apac"], n, p=[0.2, 0.5, 0.3])
+    y = rng.integers(0, 2, n)
+    ids = np.arange(n).astype(str)
+    acc_p = np.where(seg == "eu", 0.85, 0.80)
+    acc_c = np.where(seg == "eu", acc_c_eu, acc_c_rest)
+    prod = pl.DataFrame({"rid": ids, "region": seg, "pred": np.where(rng.random(n) < acc_p, y, 1 - y)})
+    cand = pl.DataFrame({"rid": ids, "region": seg, "pred": np.where(rng.random(n) < acc_c, y, 1 - y)})
+    labels = pl.DataFrame({"rid": [*ids[:15_000], "zz1"], "label": [*y[:15_000], 0]})
+    return prod, cand, labels
+
+
+def test_a_candidate_better_overall_but_worse_in_one_segment_is_caught():
+    prod, cand, labels = labelled_logs(5, acc_c_eu=0.75, acc_c_rest=0.86)
+    result = compare_logs(prod, cand, id="rid", prediction="pred", by="region", labels=labels)
+    regressions = result.by_kind("accuracy_regression")
+    assert [(f.scope, f.severity) for f in regressions] == [({"segment": {"region": "eu"}}, "critical")]
+    acc = result.to_polars("accuracy")
+    assert acc.filter(pl.col("scope") == "all")["difference"].item() > 0  # better overall
+    eu = acc.filter(pl.col("scope") == "region=eu").row(0, named=True)
+    both = prod.join(cand, on="rid", suffix="_c").join(labels, on="rid").filter(pl.col("region") == "eu")
+    p_right, c_right = both["pred"] == both["label"], both["pred_c"] == both["label"]
+    table = [[int((p_right & c_right).sum()), int((p_right & ~c_right).sum())],
+             [int((~p_right & c_right).sum()), int((~p_right & ~c_right).sum())]]
+    assert eu["p_value"] == pytest.approx(mcnemar(table, exact=True).pvalue, rel=1e-9, abs=1e-300)
+    assert [f.kind for f in result.by_kind("unmatched_labels")] == ["unmatched_labels"]
+
+
+def test_no_accuracy_regression_for_the_same_model_twice():
+    prod, cand, labels = labelled_logs(6, acc_c_eu=0.85, acc_c_rest=0.80)
+    result = compare_logs(prod, cand, id="rid", prediction="pred", by="region", labels=labels)
+    assert not result.by_kind("accuracy_regression")
+
+
+def test_labels_are_validated():
+    prod, cand, labels = labelled_logs(7, 0.8, 0.8)
+    with pytest.raises(InputError, match="labels: 1 duplicate values of 'rid'"):
+        compare_logs(prod, cand, id="rid", prediction="pred", labels=pl.concat([labels, labels.head(1)]))
+    with pytest.raises(InputError, match="label='y' is not a column of labels"):
+        compare_logs(prod, cand, id="rid", prediction="pred", labels=labels, label="y")
+    with pytest.raises(InputError, match="labels need prediction="):
+        compare_logs(prod, cand, id="rid", labels=labels)

@@ -10,10 +10,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from workbench.distributions import norm_ppf
 from workbench.drift.statistics import benjamini_hochberg, two_proportions
+from workbench.errors import InputError, did_you_mean
 from workbench.findings.model import CheckResult, Finding, InputSummary
-from workbench.io import FrameLike
-from workbench.shadow.paired import cohen_kappa
+from workbench.io import FrameLike, schema_of, to_lazy
+from workbench.shadow.paired import cohen_kappa, mcnemar_exact
 from workbench.shadow.quantiles import order_statistic_ranks, rank_quantile
 from workbench.shadow.reconcile import Reconciliation, reconcile
 from workbench.stats import wilson_interval
@@ -37,6 +39,9 @@ def compare_logs(
     error_increase: float = 0.005,
     disagreement_margin: float = 0.05,
     min_rows: int = 100,
+    labels: FrameLike | None = None,
+    label: str = "label",
+    accuracy_margin: float = 0.01,
 ) -> CheckResult:
     """Compare two request logs request by request (reconciled as in :func:`reconcile`).
 
@@ -47,7 +52,12 @@ def compare_logs(
     ``error_rate_regression`` when the error-rate increase has an interval above
     ``error_increase``. Tables: ``agreement`` (overall and per segment: n, agreement, its Wilson
     interval, kappa), ``latency`` (per side and quantile: value and distribution-free interval),
-    ``errors``. Returns a :class:`~workbench.findings.CheckResult` with check ``"shadow"``.
+    ``errors``. With ``labels`` (a frame of ``id`` and ``label``, arriving later), paired accuracy
+    on the labelled requests, overall and per segment: exact McNemar test, Benjamini–Hochberg at
+    ``fdr`` across the overall and segment tests, ``accuracy_regression`` when the candidate is
+    worse by at least ``accuracy_margin`` — so a candidate better overall but worse in one segment
+    is caught; labels for ids in neither log are counted (``unmatched_labels``). Returns a
+    :class:`~workbench.findings.CheckResult` with check ``"shadow"``.
     """
     by_cols = [by] if isinstance(by, str) else list(by)
     rec = reconcile(production, candidate, id=id, timestamp=timestamp, prediction=prediction, latency=latency,
@@ -65,6 +75,13 @@ def compare_logs(
     if error:
         table, found = _errors(rec, error, confidence, error_increase, min_rows)
         tables["errors"] = table
+        findings += found
+    if labels is not None:
+        if not prediction:
+            raise InputError("labels need prediction=: paired accuracy compares each side's prediction with the label.")
+        table, found = _paired_accuracy(rec, labels, id, label, prediction, by_cols, confidence, fdr,
+                                        accuracy_margin, min_rows)
+        tables["accuracy"] = table
         findings += found
     counts = rec.counts
     inputs = (InputSummary("production", counts["production_rows"], (), "not fingerprinted"),
@@ -197,6 +214,71 @@ def _latency(rec: Reconciliation, latency: str, confidence: float, ratio_limit: 
                     {"value": cand["value"], "baseline": prod["value"], "effect": ratio, "interval": [low, high],
                      "threshold": ratio_limit, "n": cand["n"], "confidence": confidence}, {}))
     return table, findings
+
+
+def _paired_accuracy(rec: Reconciliation, labels: FrameLike, id: str, label: str, prediction: str,
+                     by: list[str], confidence: float, fdr: float, margin: float,
+                     min_rows: int) -> tuple[pl.DataFrame, list[Finding]]:
+    lab = to_lazy(labels, name="labels")
+    schema = schema_of(lab, name="labels")
+    for role, col in (("id", id), ("label", label)):
+        if col not in schema:
+            raise InputError(f"{role}={col!r} is not a column of labels.{did_you_mean(col, schema)} "
+                             f"Available columns: {sorted(schema)}")
+    dupes = lab.select(pl.len() - pl.col(id).n_unique()).collect().item()
+    if dupes:
+        raise InputError(f"labels: {dupes:,} duplicate values of {id!r}; keep one label per request.")
+    lab = lab.select(pl.col(id), pl.col(label).alias("__label"))
+    unknown = int(lab.join(rec.matched.select(id), on=id, how="anti").select(pl.len()).collect().item())
+    joined = rec.matched.join(lab, on=id, how="inner")
+    right_p = (pl.col(f"{prediction}_production") == pl.col("__label")).fill_null(False)
+    right_c = (pl.col(f"{prediction}_candidate") == pl.col("__label")).fill_null(False)
+    aggs = [pl.len().alias("n"), right_p.sum().alias("right_production"), right_c.sum().alias("right_candidate"),
+            (right_p & ~right_c).sum().alias("only_production"), (right_c & ~right_p).sum().alias("only_candidate")]
+    frames = [joined.select(aggs).collect().with_columns(scope=pl.lit("all"), segment=pl.lit(None, pl.String),
+                                                         column=pl.lit(None, pl.String))]
+    for b in by:
+        per = joined.group_by(pl.col(b).cast(pl.String).alias("segment")).agg(aggs).collect()
+        frames.append(per.with_columns(scope=pl.format("{}={}", pl.lit(b), pl.col("segment")), column=pl.lit(b)))
+    table = pl.concat(frames, how="diagonal_relaxed").select("scope", "column", "segment", "n", "right_production",
+                                                             "right_candidate", "only_production", "only_candidate")
+    rows = table.to_dicts()
+    z = norm_ppf(0.5 + confidence / 2)
+    tested = []
+    for r in rows:
+        n, b, c = r["n"], r["only_production"], r["only_candidate"]
+        r["accuracy_production"] = r["right_production"] / n if n else math.nan
+        r["accuracy_candidate"] = r["right_candidate"] / n if n else math.nan
+        r["difference"] = (c - b) / n if n else math.nan
+        se = math.sqrt(max(b + c - (c - b) ** 2 / n, 0.0)) / n if n else math.nan
+        r["difference_low"], r["difference_high"] = r["difference"] - z * se, r["difference"] + z * se
+        r["p_value"] = mcnemar_exact(b, c) if n >= min_rows else math.nan
+        if n >= min_rows:
+            tested.append(r)
+    for r, qv in zip(tested, benjamini_hochberg(np.array([r["p_value"] for r in tested])), strict=True):
+        r["q_value"] = float(qv)
+    findings = []
+    if unknown:
+        findings.append(Finding("shadow", "unmatched_labels", "info", label,
+                                f"{unknown:,} labels are for requests in neither log (or in one only); they were "
+                                "not used.", "Check that labels are keyed by the same request id as the logs.",
+                                {"affected_rows": unknown}, {}))
+    for r in tested:
+        if r["q_value"] <= fdr and r["difference"] <= -margin:
+            where = "" if r["scope"] == "all" else f" for {r['scope']}"
+            scope = {} if r["scope"] == "all" else {"segment": {r["column"]: r["segment"]}}
+            findings.append(Finding(
+                "shadow", "accuracy_regression", "critical" if r["difference_high"] <= -margin else "warning",
+                prediction,
+                f"The candidate is less accurate{where}: {r['accuracy_candidate']:.1%} vs production's "
+                f"{r['accuracy_production']:.1%} ({r['difference'] * 100:+.1f} points, {confidence:.0%} CI "
+                f"{r['difference_low'] * 100:+.1f} to {r['difference_high'] * 100:+.1f}; n={r['n']:,} labelled "
+                f"requests; McNemar q={r['q_value']:.2g}).",
+                "Look at the requests only production gets right in this scope before promoting the candidate.",
+                {"value": r["accuracy_candidate"], "baseline": r["accuracy_production"], "effect": r["difference"],
+                 "interval": [r["difference_low"], r["difference_high"]], "q_value": r["q_value"], "n": r["n"],
+                 "confidence": confidence}, scope))
+    return pl.DataFrame(rows, infer_schema_length=None), findings
 
 
 def _errors(rec: Reconciliation, error: str, confidence: float, increase: float,
