@@ -4,7 +4,7 @@
 
 Generates the files once (bench/data/drift/, git-ignored), creates Evidently's own virtualenv
 (bench/.venv-evidently, git-ignored: Evidently 0.7 needs pandas<3 and plotly<6) on first use,
-then runs every job ``--repeat`` times, serially, each in a fresh process, and prints the median
+then runs every job ``--repeat`` times, round-robin, each in a fresh process, and prints the median
 wall time, the peak memory (max RSS of that process) and which columns each tool flagged.
 
 Jobs: floor (polars reads both files and sums every column), workbench (fit the reference
@@ -47,21 +47,28 @@ def data(rows: int) -> Path:
     return out
 
 
-def measure(cmd: list[str], repeat: int) -> dict:
-    walls, peaks, last = [], [], {}
+def run_once(cmd: list[str]) -> tuple[float, float, dict]:
+    """Wall time, peak RSS (MB) and printed JSON of one fresh process (os.wait4: this child's rusage)."""
+    start = time.perf_counter()
+    pid = os.posix_spawn(cmd[0], cmd, os.environ.copy(),
+                         file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/tmp/wb_bench_out.txt",
+                                        os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)])
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {os.waitstatus_to_exitcode(status)}")
+    return wall, usage.ru_maxrss / 1024, json.loads(Path("/tmp/wb_bench_out.txt").read_text().strip().splitlines()[-1])
+
+
+def measure(jobs: dict[str, list[str]], repeat: int) -> dict[str, dict]:
+    """Run the jobs round-robin, ``repeat`` rounds, so that a slow phase of the machine hits every
+    job alike; median wall time and largest peak memory per job."""
+    runs: dict[str, list] = {name: [] for name in jobs}
     for _ in range(repeat):
-        start = time.perf_counter()
-        pid = os.posix_spawn(cmd[0], cmd, os.environ.copy(),
-                             file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/tmp/wb_bench_out.txt",
-                                            os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)])
-        _, status, usage = os.wait4(pid, 0)
-        walls.append(time.perf_counter() - start)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise RuntimeError(f"{' '.join(cmd)} exited with {os.waitstatus_to_exitcode(status)}")
-        peaks.append(usage.ru_maxrss / 1024)
-        last = json.loads(Path("/tmp/wb_bench_out.txt").read_text().strip().splitlines()[-1])
-    return {"wall_s": statistics.median(walls), "runs": [round(w, 3) for w in walls], "peak_mb": max(peaks),
-            "out": last}
+        for name, cmd in jobs.items():
+            runs[name].append(run_once(cmd))
+    return {name: {"wall_s": statistics.median(w for w, _, _ in r), "runs": [round(w, 3) for w, _, _ in r],
+                   "peak_mb": max(m for _, m, _ in r), "out": r[-1][2]} for name, r in runs.items()}
 
 
 def report(rows: int, repeat: int, with_evidently: bool) -> dict:
@@ -77,12 +84,13 @@ def report(rows: int, repeat: int, with_evidently: bool) -> dict:
     if with_evidently:
         jobs["evidently 0.7.23 DataDriftPreset (defaults)"] = [str(evidently_python()),
                                                                str(HERE / "run_evidently_drift.py"), str(d)]
-    results = {}
-    print(f"\n{rows:,} rows per side, 20 numeric + 5 categorical columns; median of {repeat} fresh processes "
-          "(Evidently: 1 run)")
+    ours = {k: v for k, v in jobs.items() if not k.startswith("evidently")}
+    results = measure(ours, repeat)
+    results.update(measure({k: v for k, v in jobs.items() if k.startswith("evidently")}, 1))
+    print(f"\n{rows:,} rows per side, 20 numeric + 5 categorical columns; median of {repeat} fresh processes, "
+          "run round-robin (Evidently: 1 run)")
     print(f"{'job':54} {'wall s':>8} {'peak MB':>8}  runs")
-    for name, cmd in jobs.items():
-        r = results[name] = measure(cmd, 1 if name.startswith("evidently") else repeat)
+    for name, r in results.items():
         print(f"{name:54} {r['wall_s']:8.2f} {r['peak_mb']:8.0f}  {r['runs']}")
     floor = results["floor: polars reads both files, sums every column"]["wall_s"]
     ours = results["workbench: fit reference profile + compare"]["wall_s"]
