@@ -59,9 +59,16 @@ class Source:
         """Execute queries against this source; polars plans are collected together."""
         if self.engine == "polars":
             assert self.lf is not None
-            plans = [q.polars(self.lf) for q in queries]
             try:
-                return pl.collect_all(plans, engine="streaming")
+                first, *rest = [_column_groups(q) for q in queries]
+                # the first part of every query runs together; the other parts of a wide ungrouped
+                # query (a few columns each) one after the other: same time, far less memory
+                results = pl.collect_all([parts[0].polars(self.lf) for parts in (first, *rest)], engine="streaming")
+                out = []
+                for frame, parts in zip(results, (first, *rest), strict=True):
+                    more = [part.polars(self.lf).collect(engine="streaming") for part in parts[1:]]
+                    out.append(pl.concat([frame, *more], how="horizontal") if more else frame)
+                return out
             except pl.exceptions.PolarsError as exc:
                 raise InputError(f"{self.name}: could not compute drift summaries: {exc}") from exc
         import duckdb
@@ -73,6 +80,24 @@ class Source:
             except duckdb.Error as exc:
                 raise InputError(f"{self.name}: could not compute drift summaries in duckdb: {exc}") from exc
         return [_normalise_duckdb(df) for df in out]
+
+
+COLUMNS_PER_PART = 5
+
+
+def _column_groups(query: Query) -> list[Query]:
+    """An ungrouped query over many columns, split into parts of at most
+    :data:`COLUMNS_PER_PART` columns each (the first keeps the column-less aggregates); any other
+    query as it is. Each part yields one row, so the parts' results join side by side."""
+    if query.window_us or query.keys or query.value_counts is not None:
+        return [query]
+    columns = list(dict.fromkeys(a.column for a in query.aggs if a.column is not None))
+    if len(columns) <= COLUMNS_PER_PART:
+        return [query]
+    groups = [set(columns[i:i + COLUMNS_PER_PART]) for i in range(0, len(columns), COLUMNS_PER_PART)]
+    parts = [[a for a in query.aggs if a.column is None or a.column in groups[0]]]
+    parts += [[a for a in query.aggs if a.column in group] for group in groups[1:]]
+    return [Query(tuple(aggs), query.reads, stride=query.stride) for aggs in parts]
 
 
 def _normalise_duckdb(df: pl.DataFrame) -> pl.DataFrame:
