@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from workbench.errors import InputError, did_you_mean
+from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
-from workbench.io import FrameLike, schema_of, summarize_input, to_lazy
+from workbench.io import FrameLike, require_columns, schema_of, summarize_input, to_lazy
 from workbench.stats import wilson_interval
 
 SKEW_SHARE = 0.01
@@ -45,9 +45,7 @@ def training_serving_skew(
     tr, sv = to_lazy(training, name="training"), to_lazy(serving, name="serving")
     ts, ss = schema_of(tr, name="training"), schema_of(sv, name="serving")
     for name, schema in (("training", ts), ("serving", ss)):
-        if id not in schema:
-            raise InputError(f"id={id!r} is not a column of {name}.{did_you_mean(id, schema)} "
-                             f"Available columns: {sorted(schema)}")
+        require_columns(schema, {"id": id}, name=name)
     if ts[id] != ss[id]:
         raise InputError(f"id column {id!r} is {ts[id]} in training but {ss[id]} in serving; cast one side, e.g. "
                          f"pl.col({id!r}).cast(pl.{ss[id]}), so the same request has the same id.")

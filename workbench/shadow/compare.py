@@ -12,9 +12,9 @@ import polars as pl
 
 from workbench.distributions import norm_ppf
 from workbench.drift.statistics import benjamini_hochberg, two_proportions
-from workbench.errors import InputError, did_you_mean
+from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding, InputSummary
-from workbench.io import FrameLike, schema_of, to_lazy
+from workbench.io import FrameLike, require_columns, schema_of, to_lazy
 from workbench.shadow.paired import cohen_kappa, mcnemar_exact
 from workbench.shadow.quantiles import order_statistic_ranks, rank_quantile
 from workbench.shadow.reconcile import Reconciliation, reconcile
@@ -221,10 +221,7 @@ def _paired_accuracy(rec: Reconciliation, labels: FrameLike, id: str, label: str
                      min_rows: int) -> tuple[pl.DataFrame, list[Finding]]:
     lab = to_lazy(labels, name="labels")
     schema = schema_of(lab, name="labels")
-    for role, col in (("id", id), ("label", label)):
-        if col not in schema:
-            raise InputError(f"{role}={col!r} is not a column of labels.{did_you_mean(col, schema)} "
-                             f"Available columns: {sorted(schema)}")
+    require_columns(schema, {"id": id, "label": label}, name="labels")
     dupes = lab.select(pl.len() - pl.col(id).n_unique()).collect().item()
     if dupes:
         raise InputError(f"labels: {dupes:,} duplicate values of {id!r}; keep one label per request.")

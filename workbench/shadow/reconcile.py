@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from workbench.errors import InputError, did_you_mean
-from workbench.io import FrameLike, schema_of, to_lazy
+from workbench.errors import InputError
+from workbench.io import FrameLike, require_columns, schema_of, to_lazy
 
 SIDES = ("production", "candidate")
 
@@ -59,7 +59,8 @@ def reconcile(
     for side, data in zip(SIDES, (production, candidate), strict=True):
         lf = to_lazy(data, name=side)
         schema = schema_of(lf, name=side)
-        _require(schema, side, {"id": id, **roles, **{f"by[{i}]": b for i, b in enumerate(by_cols)}})
+        require_columns(schema, {"id": id, **roles, **{f"by[{i}]": b for i, b in enumerate(by_cols)}},
+                        name=f"the {side} log")
         sides[side] = (lf, schema)
     _check_ids(sides, id)
     _check_values(sides, roles)
@@ -84,13 +85,6 @@ def reconcile(
     counts["candidate_only"] = counts["candidate_rows"] - counts["candidate_null_ids"] \
         - counts["candidate_duplicates"] - n_matched
     return Reconciliation(matched, counts, {**roles, "id": id})
-
-
-def _require(schema: pl.Schema, side: str, roles: dict[str, str | None]) -> None:
-    problems = [f"{role}={col!r} is not a column of the {side} log.{did_you_mean(col, schema)}"
-                for role, col in roles.items() if col is not None and col not in schema]
-    if problems:
-        raise InputError(" ".join(problems) + f" Available columns: {sorted(schema)}")
 
 
 def _check_ids(sides: dict, id: str) -> None:
