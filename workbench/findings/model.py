@@ -95,6 +95,7 @@ class CheckResult:
     inputs: tuple[InputSummary, ...]
     parameters: Mapping[str, Any] = field(default_factory=dict)
     tables: Mapping[str, pl.DataFrame] = field(default_factory=dict)
+    verdict: Any = None  # a gate verdict (shadow/canary): an object with to_dict() and exit_code
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     def __post_init__(self) -> None:
@@ -126,6 +127,7 @@ class CheckResult:
             "created_at": self.created_at,
             "inputs": [i.to_dict() for i in self.inputs],
             "parameters": _jsonable(dict(self.parameters)),
+            **({"verdict": _jsonable(self.verdict.to_dict())} if self.verdict is not None else {}),
             "findings": [f.to_dict() for f in self.findings],
         }
 

@@ -60,3 +60,30 @@ def mcnemar_exact(only_production_right: int, only_candidate_right: int) -> floa
     if n == 0:
         return 1.0
     return min(1.0, 2.0 * binom_cdf(min(b, c), n, 0.5))
+
+
+def paired_difference(both: int, only_first: int, only_second: int, n: int,
+                      confidence: float = 0.95) -> tuple[float, float, float]:
+    """Difference of two proportions measured on the same ``n`` units, second minus first
+    (e.g. the candidate's error rate minus production's on the same requests), with Newcombe's
+    hybrid score interval for paired data (1998, method 10: Wilson intervals of both margins
+    combined with the phi correlation of the 2×2 table). ``both`` counts units where both events
+    happen, ``only_first``/``only_second`` the discordant ones. Returns (difference, low, high);
+    nan when ``n == 0``."""
+    a, b, c = int(both), int(only_first), int(only_second)
+    d = n - a - b - c
+    if n <= 0:
+        return (math.nan, math.nan, math.nan)
+    if min(a, b, c, d) < 0:
+        raise ValueError("paired counts must be non-negative and add up to at most n.")
+    from workbench.stats import wilson_interval
+
+    p1, p2 = (a + b) / n, (a + c) / n
+    l1, u1 = wilson_interval(a + b, n, confidence)
+    l2, u2 = wilson_interval(a + c, n, confidence)
+    denom = (a + b) * (c + d) * (a + c) * (b + d)
+    phi = (a * d - b * c) / math.sqrt(denom) if denom > 0 else 0.0
+    theta = p1 - p2  # Newcombe's orientation; flipped on return
+    delta = math.sqrt(max((p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2, 0.0))
+    epsilon = math.sqrt(max((u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2, 0.0))
+    return (-theta, -(theta + epsilon), -(theta - delta))

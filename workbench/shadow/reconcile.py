@@ -30,6 +30,16 @@ class Reconciliation:
     matched: pl.LazyFrame
     counts: dict[str, int] = field(default_factory=dict)
     roles: dict[str, str | None] = field(default_factory=dict)
+    sides: dict[str, pl.LazyFrame] = field(default_factory=dict)
+
+    def side(self, side: str, *, paired: bool = True) -> pl.LazyFrame:
+        """One side's requests with the roles under their own names: the matched requests
+        (``paired``, shadow mode) or every request that side logged once (canary mode)."""
+        if not paired:
+            return self.sides[side]
+        cols = [c for k, c in self.roles.items() if c and k != "id"]
+        return self.matched.select(pl.exclude([f"{c}_{s}" for c in cols for s in SIDES]),
+                                   *(pl.col(f"{c}_{side}").alias(c) for c in cols))
 
 
 def reconcile(
@@ -75,6 +85,7 @@ def reconcile(
         counts[f"{side}_duplicates"] = int(stats["rows"] - stats["null_ids"] - (stats["ids"] - has_null))
         kept[side] = _latest_attempt(lf.filter(pl.col(id).is_not_null()), schema, id, timestamp, error)
     cols = [c for c in roles.values() if c]
+    kept = {side: lf.select(id, *dict.fromkeys([*by_cols, *cols])) for side, lf in kept.items()}
     prod = kept["production"].select(id, *by_cols, *(pl.col(c).alias(f"{c}_production") for c in cols))
     cand = kept["candidate"].select(id, *(pl.col(c).alias(f"{c}_candidate") for c in cols))
     matched = prod.join(cand, on=id, how="inner")
@@ -84,7 +95,7 @@ def reconcile(
         - counts["production_duplicates"] - n_matched
     counts["candidate_only"] = counts["candidate_rows"] - counts["candidate_null_ids"] \
         - counts["candidate_duplicates"] - n_matched
-    return Reconciliation(matched, counts, {**roles, "id": id})
+    return Reconciliation(matched, counts, {**roles, "id": id}, kept)
 
 
 def _check_ids(sides: dict, id: str) -> None:

@@ -1,0 +1,168 @@
+"""Accuracy of the two sides on labelled requests, overall and per segment: paired on the same
+requests (exact McNemar test, Newcombe's paired interval) in shadow mode, two independent samples
+(Newcombe's unpaired interval, z-test) in canary mode; Benjamini–Hochberg across the scopes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+
+from workbench.drift.statistics import benjamini_hochberg, two_proportions
+from workbench.errors import InputError
+from workbench.findings.model import Finding
+from workbench.io import FrameLike, require_columns, schema_of, to_lazy
+from workbench.shadow.paired import mcnemar_exact, paired_difference
+from workbench.shadow.reconcile import SIDES, Reconciliation
+from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
+
+LABEL = "__label"
+
+
+def prepare_labels(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType) -> pl.LazyFrame:
+    """The labels as (``id``, ``__label``), validated: the columns exist, one label per request,
+    no null id, the id has the logs' type."""
+    lab = to_lazy(labels, name="labels")
+    schema = schema_of(lab, name="labels")
+    require_columns(schema, {"id": id, "label": label}, name="labels")
+    if schema[id] != id_dtype:
+        raise InputError(f"labels: {id!r} is {schema[id]} but {id_dtype} in the logs; cast it so the same request "
+                         "has the same id.")
+    row = lab.select(pl.len() - pl.col(id).n_unique(), pl.col(id).null_count()).collect().row(0)
+    if row[1]:
+        raise InputError(f"labels: {row[1]:,} rows have a null {id!r}; drop them or fix the join that produced them.")
+    if row[0]:
+        raise InputError(f"labels: {row[0]:,} duplicate values of {id!r}; keep one label per request.")
+    return lab.select(pl.col(id), pl.col(label).alias(LABEL))
+
+
+def accuracy(rec: Reconciliation, labels: pl.LazyFrame, id: str, label: str, prediction: str, by: list[str],
+             paired: bool, confidence: float, fdr: float,
+             guardrails: Guardrails) -> tuple[pl.DataFrame, list[Finding], list[PendingCheck]]:
+    """Table ``accuracy`` (per scope: n and accuracy per side, the difference candidate minus
+    production with its interval, p and q values), ``accuracy_regression`` findings (q ≤ ``fdr``
+    and a drop of at least ``guardrails.accuracy_drop``; critical when the whole interval is below
+    it), ``unmatched_labels``, and one pending guardrail check per tested scope (overall needs
+    ``min_labelled`` labelled requests, a segment ``min_segment``)."""
+    known = pl.concat([rec.side(s, paired=paired).select(id) for s in SIDES]).unique() if not paired \
+        else rec.matched.select(id)
+    unknown = int(labels.join(known, on=id, how="anti").select(pl.len()).collect().item())
+    table = _paired_counts(rec, labels, id, prediction, by) if paired else \
+        _unpaired_counts(rec, labels, id, prediction, by)
+    rows = table.to_dicts()
+    pending, tested = [], []
+    for r in rows:
+        interval = _interval(r, paired)
+        r["difference"], r["difference_low"], r["difference_high"] = interval(confidence)
+        overall = r["scope"] == "all"
+        needed = guardrails.min_labelled if overall else guardrails.min_segment
+        r["p_value"] = _p_value(r, paired) if r["n"] >= guardrails.min_segment else math.nan
+        if r["n"] >= guardrails.min_segment:
+            tested.append(r)
+        pending.append((r, overall, needed, interval))
+    q = benjamini_hochberg(np.array([r["p_value"] for r in tested])) if tested else []
+    for r, qv in zip(tested, q, strict=True):
+        r["q_value"] = float(qv)
+    findings = []
+    if unknown:
+        findings.append(Finding("shadow", "unmatched_labels", "info", label,
+                                f"{unknown:,} labels are for requests not in the compared logs; they were not used.",
+                                "Check that labels are keyed by the same request id as the logs.",
+                                {"affected_rows": unknown}, {}))
+    for r in tested:
+        if r["q_value"] <= fdr and r["difference"] <= -guardrails.accuracy_drop:
+            findings.append(_finding(r, prediction, confidence, paired, guardrails.accuracy_drop))
+    flagged = {next(iter(f.scope["segment"].items())) if f.scope else None for f in findings
+               if f.kind == "accuracy_regression"}
+    checks = [_pending(r, overall, needed, interval, guardrails, flagged) for r, overall, needed, interval in pending]
+    return pl.DataFrame(rows, infer_schema_length=None), findings, checks
+
+
+def _by_scope(lf: pl.LazyFrame, aggs: list[pl.Expr], by: list[str]) -> pl.DataFrame:
+    frames = [lf.select(aggs).collect().with_columns(scope=pl.lit("all"), column=pl.lit(None, pl.String),
+                                                     segment=pl.lit(None, pl.String))]
+    for b in by:
+        per = lf.group_by(pl.col(b).cast(pl.String).alias("segment")).agg(aggs).collect().sort("segment",
+                                                                                             nulls_last=True)
+        frames.append(per.with_columns(scope=pl.format("{}={}", pl.lit(b), pl.col("segment")), column=pl.lit(b)))
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _paired_counts(rec: Reconciliation, labels: pl.LazyFrame, id: str, prediction: str,
+                   by: list[str]) -> pl.DataFrame:
+    rp, rc = ((pl.col(f"{prediction}_{s}") == pl.col(LABEL)).fill_null(False) for s in SIDES)
+    aggs = [pl.len().alias("n"), rp.sum().alias("right_production"), rc.sum().alias("right_candidate"),
+            (rp & ~rc).sum().alias("only_production"), (rc & ~rp).sum().alias("only_candidate")]
+    table = _by_scope(rec.matched.join(labels, on=id, how="inner"), aggs, by)
+    return table.with_columns(n_production=pl.col("n"), n_candidate=pl.col("n")).select(
+        "scope", "column", "segment", "n", "n_production", "n_candidate", "right_production", "right_candidate",
+        "only_production", "only_candidate")
+
+
+def _unpaired_counts(rec: Reconciliation, labels: pl.LazyFrame, id: str, prediction: str,
+                     by: list[str]) -> pl.DataFrame:
+    parts = []
+    for s in SIDES:
+        right = (pl.col(prediction) == pl.col(LABEL)).fill_null(False)
+        t = _by_scope(rec.side(s, paired=False).join(labels, on=id, how="inner"),
+                      [pl.len().alias(f"n_{s}"), right.sum().alias(f"right_{s}")], by)
+        parts.append(t)
+    table = parts[0].join(parts[1], on=["scope", "column", "segment"], how="full", coalesce=True, nulls_equal=True)
+    table = table.with_columns(pl.col(f"{k}_{s}").fill_null(0) for k in ("n", "right") for s in SIDES)
+    return table.with_columns(n=pl.min_horizontal("n_production", "n_candidate")).select(
+        "scope", "column", "segment", "n", "n_production", "n_candidate", "right_production", "right_candidate")
+
+
+def _interval(r: dict, paired: bool):
+    """Interval function of the accuracy difference (candidate minus production) for a scope."""
+    if paired:
+        both = r["right_production"] - r["only_production"]
+
+        def paired_interval(level: float) -> tuple[float, float, float]:
+            return paired_difference(both, r["only_production"], r["only_candidate"], r["n"], level)
+
+        return paired_interval
+
+    def unpaired_interval(level: float) -> tuple[float, float, float]:
+        return two_proportions(r["right_production"], r["n_production"], r["right_candidate"], r["n_candidate"],
+                               level)[:3]
+
+    return unpaired_interval
+
+
+def _p_value(r: dict, paired: bool) -> float:
+    """Two-sided p-value of no accuracy difference."""
+    if paired:
+        return mcnemar_exact(r["only_production"], r["only_candidate"])
+    return two_proportions(r["right_production"], r["n_production"], r["right_candidate"], r["n_candidate"])[3]
+
+
+def _finding(r: dict, prediction: str, confidence: float, paired: bool, margin: float) -> Finding:
+    acc_p = r["right_production"] / r["n_production"]
+    acc_c = r["right_candidate"] / r["n_candidate"]
+    where = "" if r["scope"] == "all" else f" for {r['scope']}"
+    scope = {} if r["scope"] == "all" else {"segment": {r["column"]: r["segment"]}}
+    test = "McNemar" if paired else "z-test"
+    return Finding(
+        "shadow", "accuracy_regression", "critical" if r["difference_high"] <= -margin else "warning", prediction,
+        f"The candidate is less accurate{where}: {acc_c:.1%} vs production's {acc_p:.1%} "
+        f"({r['difference'] * 100:+.1f} points, {confidence:.0%} CI {r['difference_low'] * 100:+.1f} to "
+        f"{r['difference_high'] * 100:+.1f}; n={r['n']:,} labelled requests{' on both sides' if paired else ''}; "
+        f"{test} q={r['q_value']:.2g}).",
+        "Look at the requests only production gets right in this scope before promoting the candidate.",
+        {"value": acc_c, "baseline": acc_p, "effect": r["difference"],
+         "interval": [r["difference_low"], r["difference_high"]], "q_value": r["q_value"], "n": r["n"],
+         "confidence": confidence}, scope)
+
+
+def _pending(r: dict, overall: bool, needed: int, interval, guardrails: Guardrails, flagged: set) -> PendingCheck:
+    key = None if overall else (r["column"], r["segment"])
+
+    def build(alpha_rollback: float, alpha_promote: float) -> GuardrailCheck:
+        return GuardrailCheck(
+            "accuracy", r["scope"], r["n"], needed, -r["difference"], guardrails.accuracy_drop,
+            -interval(1 - 2 * alpha_rollback)[2], -interval(1 - 2 * alpha_promote)[1], "points", overall,
+            key in flagged)
+
+    return PendingCheck(r["n"], needed, build)

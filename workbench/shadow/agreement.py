@@ -1,0 +1,103 @@
+"""Agreement between the two models on the same requests: agreement rate and Cohen's kappa,
+flip rate by segment with the segments that drive disagreement, and score deltas."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from workbench.distributions import norm_ppf
+from workbench.drift.statistics import benjamini_hochberg, two_proportions
+from workbench.findings.model import Finding
+from workbench.shadow.paired import cohen_kappa
+from workbench.shadow.reconcile import Reconciliation
+from workbench.stats import wilson_interval
+
+DELTA_QUANTILES = (0.5, 0.9, 0.99)
+LARGE_DELTA = 0.1  # score points: a change a threshold near the middle would feel
+
+
+def agreement(rec: Reconciliation, prediction: str, by: list[str], confidence: float, fdr: float,
+              margin: float, min_rows: int) -> tuple[pl.DataFrame, list[Finding]]:
+    """Table ``agreement`` (overall and per segment: n, agreement with its Wilson interval, flip
+    rate, kappa overall; per segment the flip-rate difference to the rest of the traffic with
+    Newcombe's interval, one-sided p and BH q) and the ``disagreement`` findings: segments whose
+    flip rate exceeds the rest's by at least ``margin`` points at false-discovery rate ``fdr``."""
+    p, c = pl.col(f"{prediction}_production"), pl.col(f"{prediction}_candidate")
+    agree = (p == c).fill_null(False)
+    confusion = rec.matched.group_by(p.cast(pl.String).alias("p"), c.cast(pl.String).alias("c")).agg(
+        pl.len().alias("n")).collect()
+    classes = sorted(set(confusion["p"].drop_nulls()) | set(confusion["c"].drop_nulls()))
+    matrix = np.zeros((len(classes), len(classes)))
+    index = {k: i for i, k in enumerate(classes)}
+    for a, b, n in confusion.iter_rows():
+        if a is not None and b is not None:
+            matrix[index[a], index[b]] += n
+    kappa = cohen_kappa(matrix, confidence)
+    rows = [_agreement_row("all", int(matrix.sum()), int(np.trace(matrix)), confidence) | {
+        "kappa": kappa.value, "kappa_low": kappa.low, "kappa_high": kappa.high}]
+    tests = []
+    for b in by:
+        per = rec.matched.group_by(pl.col(b).cast(pl.String).alias("segment")).agg(
+            pl.len().alias("n"), agree.sum().alias("agree")).collect().sort("segment", nulls_last=True)
+        total_n, total_agree = int(per["n"].sum()), int(per["agree"].sum())
+        for seg, n, k in per.iter_rows():
+            row = _agreement_row(f"{b}={seg}", int(n), int(k), confidence)
+            rest_n, rest_flips = total_n - n, (total_n - total_agree) - (n - k)
+            if n >= min_rows and rest_n >= min_rows:
+                diff, lo, hi, p_two = two_proportions(rest_flips, rest_n, n - k, n, confidence)
+                row.update(flip_rate_rest=rest_flips / rest_n, difference=diff, difference_low=lo,
+                           difference_high=hi, p_value=p_two / 2 if diff > 0 else 1 - p_two / 2)
+                tests.append((len(rows), {b: seg}))
+            rows.append(row)
+    q = benjamini_hochberg(np.array([rows[i]["p_value"] for i, _ in tests])) if tests else []
+    findings = []
+    for (i, segment), qv in zip(tests, q, strict=True):
+        r = rows[i]
+        r["q_value"] = float(qv)
+        if qv <= fdr and r["difference"] >= margin:
+            (col, val), = segment.items()
+            findings.append(Finding(
+                "shadow", "disagreement", "critical" if r["difference_low"] >= margin else "warning", prediction,
+                f"The candidate disagrees with production on {r['flip_rate']:.1%} of requests for {col}={val} "
+                f"vs {r['flip_rate_rest']:.1%} elsewhere (+{r['difference'] * 100:.1f} points, "
+                f"{confidence:.0%} CI +{r['difference_low'] * 100:.1f} to +{r['difference_high'] * 100:.1f}; "
+                f"n={r['n']:,}; {'q<0.001' if qv < 0.001 else f'q={qv:.2g}'}).",
+                "Compare the two models' inputs and outputs on this segment; a feature the candidate reads "
+                "differently there is the usual cause.",
+                {"value": r["flip_rate"], "baseline": r["flip_rate_rest"], "effect": r["difference"],
+                 "interval": [r["difference_low"], r["difference_high"]], "q_value": float(qv), "n": r["n"],
+                 "affected_rows": r["n"] - r["agree"], "affected_share": r["flip_rate"], "confidence": confidence},
+                {"segment": {col: val}}))
+    return pl.DataFrame(rows, infer_schema_length=None), findings
+
+
+def _agreement_row(scope: str, n: int, agree: int, confidence: float) -> dict[str, Any]:
+    lo, hi = wilson_interval(agree, n, confidence)
+    return {"scope": scope, "n": n, "agree": agree, "agreement": agree / n if n else math.nan,
+            "agreement_low": lo, "agreement_high": hi, "flip_rate": 1 - agree / n if n else math.nan}
+
+
+def score_deltas(rec: Reconciliation, score: str, by: list[str], confidence: float) -> pl.DataFrame:
+    """Table ``scores``: the candidate's score minus production's on the same request, overall
+    and per segment — n, mean delta with its normal interval, mean and quantiles of the absolute
+    delta, and the share of requests whose score moved by more than ``LARGE_DELTA``."""
+    d = pl.col(f"{score}_candidate") - pl.col(f"{score}_production")
+    aggs = [d.count().alias("n"), d.mean().alias("mean_delta"), d.std().alias("sd"),
+            d.abs().mean().alias("mean_abs_delta"),
+            *(d.abs().quantile(q, "linear").alias(f"abs_delta_p{round(q * 100)}") for q in DELTA_QUANTILES),
+            (d.abs() > LARGE_DELTA).mean().alias("share_large")]
+    frames = [rec.matched.select(aggs).collect().with_columns(scope=pl.lit("all"))]
+    for b in by:
+        per = rec.matched.group_by(pl.col(b).cast(pl.String).alias("segment")).agg(aggs).collect()
+        frames.append(per.with_columns(scope=pl.format("{}={}", pl.lit(b), pl.col("segment"))).drop("segment"))
+    table = pl.concat(frames, how="diagonal_relaxed")
+    z = norm_ppf(0.5 + confidence / 2)
+    half = z * pl.col("sd") / pl.col("n").cast(pl.Float64).sqrt()
+    return table.with_columns(mean_delta_low=pl.col("mean_delta") - half, mean_delta_high=pl.col("mean_delta") + half
+                              ).select("scope", "n", "mean_delta", "mean_delta_low", "mean_delta_high",
+                                       "mean_abs_delta", *(f"abs_delta_p{round(q * 100)}" for q in DELTA_QUANTILES),
+                                       "share_large")

@@ -1,0 +1,172 @@
+"""Operational comparison of the two sides: latency quantiles and error rates, with the
+guardrail checks the verdict uses (paired on the same requests in shadow mode, two independent
+samples in canary mode)."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from workbench.drift.statistics import two_proportions
+from workbench.findings.model import Finding
+from workbench.shadow.paired import mcnemar_exact, paired_difference
+from workbench.shadow.quantiles import order_statistic_ranks
+from workbench.shadow.reconcile import SIDES, Reconciliation
+from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
+from workbench.stats import wilson_interval
+
+LATENCY_QUANTILES = (0.5, 0.95, 0.99)
+
+
+def latency_counts(rec: Reconciliation, latency: str, paired: bool) -> dict[str, dict[str, int]]:
+    """Per side: requests with a latency and requests without one."""
+    out = {}
+    for s in SIDES:
+        row = rec.side(s, paired=paired).select(pl.col(latency).count().alias("n"),
+                                                pl.col(latency).null_count().alias("nulls")).collect()
+        out[s] = {"n": int(row["n"].item()), "nulls": int(row["nulls"].item())}
+    return out
+
+
+def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, dict[str, int]],
+            confidence: float, guardrails: Guardrails, alpha_rollback: float,
+            alpha_promote: float) -> tuple[pl.DataFrame, list[Finding], GuardrailCheck]:
+    """Table ``latency`` (per side and quantile: value with its distribution-free interval), the
+    ``latency_regression`` finding (ratio of the guardrail quantile with an interval valid at
+    ``confidence`` whatever the dependence between the sides: each side's interval at
+    ``1 - (1 - confidence) / 2``) and the guardrail check. Each side's latencies are sorted once
+    by the engine and only the needed order statistics come back."""
+    q_guard = guardrails.latency_quantile
+    quantiles = sorted({*LATENCY_QUANTILES, q_guard})
+    # two-sided levels per side: the table's, the finding's ratio, the rollback and promote bounds
+    levels = {"table": confidence, "ratio": 1 - (1 - confidence) / 2, "rollback": 1 - alpha_rollback,
+              "promote": 1 - alpha_promote}
+    stats: dict[str, dict] = {}
+    for s in SIDES:
+        n = counts[s]["n"]
+        if n == 0:
+            continue
+        wanted: dict[tuple, int] = {}
+        for q in quantiles:
+            h = q * (n - 1)
+            wanted[(q, "floor")], wanted[(q, "ceil")] = math.floor(h) + 1, math.ceil(h) + 1
+            for name, level in levels.items():
+                lo, hi = order_statistic_ranks(n, q, level)
+                wanted[(q, name, "low")], wanted[(q, name, "high")] = lo, hi
+        ranks = sorted(set(wanted.values()))
+        values = rec.side(s, paired=paired).select(
+            pl.col(latency).drop_nulls().sort().gather([r - 1 for r in ranks])).collect()[latency].to_numpy()
+        at = dict(zip(ranks, values.astype(float), strict=True))
+        stats[s] = {k: at[r] for k, r in wanted.items()} | {"n": n}
+    rows = []
+    for s, st in stats.items():
+        for q in LATENCY_QUANTILES:
+            h = q * (st["n"] - 1)
+            value = st[(q, "floor")] + (h - math.floor(h)) * (st[(q, "ceil")] - st[(q, "floor")])
+            rows.append({"side": s, "quantile": q, "n": st["n"], "value": value, "low": st[(q, "table", "low")],
+                         "high": st[(q, "table", "high")]})
+    table = pl.DataFrame(rows, schema={"side": pl.String, "quantile": pl.Float64, "n": pl.Int64,
+                                       "value": pl.Float64, "low": pl.Float64, "high": pl.Float64})
+    n_min = min(counts[s]["n"] for s in SIDES)
+    guard = f"latency_p{round(q_guard * 100)}"
+    if len(stats) < 2:
+        return table, [], GuardrailCheck(guard, "all", n_min, guardrails.min_requests, math.nan,
+                                         guardrails.latency_ratio, math.nan, math.nan, "ratio")
+    prod, cand = stats["production"], stats["candidate"]
+
+    def point(st):
+        h = q_guard * (st["n"] - 1)
+        return st[(q_guard, "floor")] + (h - math.floor(h)) * (st[(q_guard, "ceil")] - st[(q_guard, "floor")])
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b > 0 else (math.inf if a > 0 else 1.0)
+
+    value_p, value_c = point(prod), point(cand)
+    estimate = ratio(value_c, value_p)
+    low = ratio(cand[(q_guard, "ratio", "low")], prod[(q_guard, "ratio", "high")])
+    high = ratio(cand[(q_guard, "ratio", "high")], prod[(q_guard, "ratio", "low")])
+    check = GuardrailCheck(
+        guard, "all", n_min, guardrails.min_requests, estimate, guardrails.latency_ratio,
+        ratio(cand[(q_guard, "rollback", "low")], prod[(q_guard, "rollback", "high")]),
+        ratio(cand[(q_guard, "promote", "high")], prod[(q_guard, "promote", "low")]), "ratio")
+    findings = []
+    if n_min >= guardrails.min_segment and low > guardrails.latency_ratio:
+        label = f"p{round(q_guard * 100)}"
+        findings.append(Finding(
+            "shadow", "latency_regression", "critical" if low > 2 * guardrails.latency_ratio else "warning", latency,
+            f"{label} latency is {estimate:.2f}x production's ({value_p:.4g} → {value_c:.4g}; {confidence:.0%} CI "
+            f"of the ratio {low:.2f}–{high:.2f}, guardrail {guardrails.latency_ratio}x; n={cand['n']:,}).",
+            "Profile the candidate under the same load (feature fetches, model size, batch size) before "
+            "sending it more traffic.",
+            {"value": value_c, "baseline": value_p, "effect": estimate, "interval": [low, high],
+             "threshold": guardrails.latency_ratio, "n": cand["n"], "confidence": confidence}, {}))
+    missing = {s: counts[s]["nulls"] for s in SIDES}
+    if any(missing.values()):
+        findings.append(Finding(
+            "shadow", "missing_latency", "info", latency,
+            f"{missing['production']:,} production and {missing['candidate']:,} candidate requests have no "
+            f"latency; the quantiles use the others.",
+            "Log a latency for failed and timed-out requests too (time to failure), or they flatter the side "
+            "that fails more.", {"affected_rows": sum(missing.values()), **missing}, {}))
+    return table, findings, check
+
+
+def errors(rec: Reconciliation, error: str, paired: bool, confidence: float,
+           guardrails: Guardrails) -> tuple[pl.DataFrame, list[Finding], PendingCheck]:
+    """Table ``errors`` (per side: n, errors, rate with Wilson interval, and the increase with its
+    interval — Newcombe's paired interval on the same requests, his unpaired one in canary mode),
+    the ``error_rate_regression`` finding (increase whose interval lies above
+    ``guardrails.error_increase``) and the pending guardrail check."""
+    flag = {s: pl.col(error).cast(pl.Int8) for s in SIDES}
+    if paired:
+        p, c = pl.col(f"{error}_production").cast(pl.Int8), pl.col(f"{error}_candidate").cast(pl.Int8)
+        both_known = p.is_not_null() & c.is_not_null()
+        row = rec.matched.filter(both_known).select(
+            pl.len().alias("n"), (p * c).sum().alias("both"), (p * (1 - c)).sum().alias("only_production"),
+            ((1 - p) * c).sum().alias("only_candidate")).collect().row(0, named=True)
+        n = int(row["n"])
+        both, only_p, only_c = (int(row[k] or 0) for k in ("both", "only_production", "only_candidate"))
+        sizes = {"production": (both + only_p, n), "candidate": (both + only_c, n)}
+
+        def interval(level: float) -> tuple[float, float, float]:
+            return paired_difference(both, only_p, only_c, n, level)
+
+        p_value = mcnemar_exact(only_p, only_c)
+    else:
+        sizes = {}
+        for s in SIDES:
+            r = rec.side(s, paired=False).select(flag[s].sum().alias("k"), flag[s].count().alias("n")).collect()
+            sizes[s] = (int(r["k"].item() or 0), int(r["n"].item()))
+        (kp, np_), (kc, nc) = sizes["production"], sizes["candidate"]
+        n = min(np_, nc)
+
+        def interval(level: float) -> tuple[float, float, float]:
+            return two_proportions(kp, np_, kc, nc, level)[:3]
+
+        p_value = two_proportions(kp, np_, kc, nc, confidence)[3]
+    diff, lo, hi = interval(confidence)
+    table = pl.DataFrame([{"side": s, "n": m, "errors": k, "rate": k / m if m else math.nan,
+                           "rate_low": wilson_interval(k, m, confidence)[0],
+                           "rate_high": wilson_interval(k, m, confidence)[1]} for s, (k, m) in sizes.items()])
+    table = table.with_columns(increase=pl.lit(diff), increase_low=pl.lit(lo), increase_high=pl.lit(hi),
+                               paired=pl.lit(paired))
+    findings = []
+    (k_p, n_p), (k_c, n_c) = sizes["production"], sizes["candidate"]
+    if n >= guardrails.min_segment and lo > guardrails.error_increase:
+        findings.append(Finding(
+            "shadow", "error_rate_regression", "critical" if lo > 4 * guardrails.error_increase else "warning", error,
+            f"The candidate fails {k_c / n_c:.2%} of requests vs production's {k_p / n_p:.2%} "
+            f"(+{diff * 100:.2f} points, {confidence:.0%} CI +{lo * 100:.2f} to +{hi * 100:.2f}; "
+            f"n={n_c:,}{' paired requests' if paired else ''}).",
+            "Read the candidate's error logs for the failing requests before sending it more traffic.",
+            {"value": k_c / n_c, "baseline": k_p / n_p, "effect": diff, "interval": [lo, hi], "p_value": p_value,
+             "threshold": guardrails.error_increase, "n": n_c, "affected_rows": k_c, "confidence": confidence},
+            {}))
+
+    def build(alpha_rollback: float, alpha_promote: float) -> GuardrailCheck:
+        return GuardrailCheck("error_rate", "all", n, guardrails.min_requests, diff, guardrails.error_increase,
+                              interval(1 - 2 * alpha_rollback)[1], interval(1 - 2 * alpha_promote)[2], "points")
+
+    return table, findings, PendingCheck(n, guardrails.min_requests, build)
+
