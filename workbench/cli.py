@@ -1,7 +1,8 @@
 """The ``workbench`` command line.
 
-Exit status of ``workbench audit leakage`` and ``workbench drift``: 0 no finding at or above
-``--fail-on``; 1 at least one; 2 usage or input error.
+Exit status of ``workbench audit leakage``, ``drift`` and ``skew``: 0 no finding at or above
+``--fail-on``; 1 at least one; 2 usage or input error. ``workbench compare``: 0 promote,
+1 rollback, 3 hold, 2 usage or input error.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from workbench.errors import WorkbenchError
 from workbench.findings.model import SEVERITY_RANK
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_HOLD = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,7 +83,59 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--id", required=True, help="request id column, unique on each side")
     k.add_argument("--columns", help="comma-separated features to compare (default: all shared)")
     _add_output_options(k)
+    _add_compare_parser(sub)
     return parser
+
+
+def _add_compare_parser(sub) -> None:  # type: ignore[no-untyped-def]
+    from workbench.shadow.verdict import DEFAULT_STAGES, Guardrails
+
+    g = Guardrails()
+    c = sub.add_parser(
+        "compare", help="shadow-vs-production or canary comparison with a promote/hold/rollback verdict",
+        description="Compare a candidate's request log with production's (shadow: same requests; canary: split "
+                    "traffic) and decide. Exit status: 0 promote, 1 rollback, 3 hold, 2 usage or input error.")
+    c.add_argument("--production", required=True, help="production (or baseline) request log: path or glob")
+    c.add_argument("--candidate", required=True, help="candidate (shadow or canary) request log: path or glob")
+    c.add_argument("--id", required=True, help="request id column")
+    c.add_argument("--mode", choices=["shadow", "canary"], default="shadow",
+                   help="shadow: both sides answered the same requests; canary: each side its own share")
+    c.add_argument("--timestamp", help="request time column (the latest attempt of a retried request is kept)")
+    c.add_argument("--prediction", help="predicted class column")
+    c.add_argument("--score", help="score column in [0, 1] (score deltas)")
+    c.add_argument("--latency", help="latency column (any unit, the same on both sides)")
+    c.add_argument("--error", help="error flag column (boolean or 0/1)")
+    c.add_argument("--by", action="append", default=[], metavar="COLUMN", help="segment column (repeatable)")
+    c.add_argument("--labels", help="labels file (id and label columns; may arrive later)")
+    c.add_argument("--label", default="label", help="label column in --labels (default 'label')")
+    c.add_argument("--label-time", help="column of --labels saying when each label arrived")
+    c.add_argument("--as-of", help="use only labels arrived by this ISO time (needs --label-time)")
+    c.add_argument("--latency-ratio", type=float, default=g.latency_ratio,
+                   help=f"guardrail: largest p95 latency ratio candidate/production (default {g.latency_ratio})")
+    c.add_argument("--error-increase", type=float, default=g.error_increase,
+                   help=f"guardrail: largest error-rate increase, a proportion (default {g.error_increase})")
+    c.add_argument("--accuracy-drop", type=float, default=g.accuracy_drop,
+                   help=f"guardrail: largest accuracy drop, overall and per segment (default {g.accuracy_drop})")
+    c.add_argument("--max-coverage-gap", type=float, default=g.max_coverage_gap,
+                   help=f"guardrail: largest share of production requests the candidate may miss "
+                        f"(default {g.max_coverage_gap})")
+    c.add_argument("--min-requests", type=int, default=g.min_requests,
+                   help=f"requests needed for a verdict other than hold (default {g.min_requests})")
+    c.add_argument("--min-labelled", type=int, default=g.min_labelled,
+                   help=f"labelled requests needed to judge accuracy (default {g.min_labelled})")
+    c.add_argument("--min-segment", type=int, default=g.min_segment,
+                   help=f"labelled requests a segment needs to be tested (default {g.min_segment})")
+    c.add_argument("--looks", type=int, default=g.looks,
+                   help="how many times this candidate will be checked, e.g. 168 for hourly over a week; the "
+                        "false-rollback rate holds over all of them (default 1)")
+    c.add_argument("--operations-only", action="store_true",
+                   help="judge latency and errors alone when there are no labels (default: hold without labels)")
+    c.add_argument("--confidence", type=float, default=g.confidence, help="confidence (default 0.95)")
+    c.add_argument("--stages", help=f"traffic plan, e.g. {','.join(str(s) for s in DEFAULT_STAGES)}")
+    c.add_argument("--stage", type=float, help="the candidate's current traffic share (canary: default observed)")
+    c.add_argument("--out", type=Path, help="write the findings JSON (with the top-level verdict) here")
+    c.add_argument("--report", type=Path, help="write a standalone HTML report here")
+    c.add_argument("--quiet", action="store_true", help="print only the verdict line")
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -110,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
             return _audit_leakage(args)
         except WorkbenchError as exc:
             print(f"workbench audit leakage: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    if args.command == "compare":
+        try:
+            return _compare(args)
+        except WorkbenchError as exc:
+            print(f"workbench compare: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
     if args.command in ("drift", "skew"):
         try:
@@ -179,10 +238,47 @@ def _skew(args: argparse.Namespace) -> int:
     return _finish(result, args)
 
 
-def _finish(result, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    """Write the findings JSON and HTML report, print the summary, return the exit status."""
+def _compare(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from workbench.errors import ConfigError
+    from workbench.shadow import Guardrails, compare_logs
+
+    try:
+        stages = [float(s) for s in args.stages.split(",")] if args.stages else None
+    except ValueError:
+        raise ConfigError(f"--stages expects comma-separated shares such as 0.01,0.05,0.25,1; "
+                          f"got {args.stages!r}.") from None
+    try:
+        as_of = dt.datetime.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        raise ConfigError(f"--as-of expects an ISO time such as 2026-03-02T12:00:00+00:00; "
+                          f"got {args.as_of!r}.") from None
+    guard = Guardrails(latency_ratio=args.latency_ratio, error_increase=args.error_increase,
+                       accuracy_drop=args.accuracy_drop, max_coverage_gap=args.max_coverage_gap,
+                       min_requests=args.min_requests, min_labelled=args.min_labelled, min_segment=args.min_segment,
+                       looks=args.looks, require_accuracy=not args.operations_only, confidence=args.confidence)
+    result = compare_logs(args.production, args.candidate, id=args.id, timestamp=args.timestamp,
+                          prediction=args.prediction, score=args.score, latency=args.latency, error=args.error,
+                          by=args.by, labels=args.labels, label=args.label, label_time=args.label_time, as_of=as_of,
+                          mode=args.mode, guardrails=guard, stage=args.stage, stages=stages,
+                          confidence=args.confidence)
+    args.fail_on = "none"
+    _write_outputs(result, args)
+    verdict = result.verdict
+    if not args.quiet:
+        from workbench.present.text import result_text
+
+        print(result_text(result))
+        for label, path in (("findings", args.out), ("report", args.report)):
+            if path:
+                print(f"{label} written to {path}")
+    print(f"{verdict.decision.upper()}: " + (verdict.reasons[0] if verdict.reasons else ""))
+    return verdict.exit_code
+
+
+def _write_outputs(result, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
     from workbench.present.html import result_page
-    from workbench.present.text import result_text
 
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -190,6 +286,13 @@ def _finish(result, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(result_page(result), encoding="utf-8")
+
+
+def _finish(result, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    """Write the findings JSON and HTML report, print the summary, return the exit status."""
+    from workbench.present.text import result_text
+
+    _write_outputs(result, args)
     failing = () if args.fail_on == "none" else result.at_least(args.fail_on)
     if not args.quiet:
         print(result_text(result))

@@ -37,7 +37,8 @@ def result_html(result: CheckResult, *, max_findings: int = 50) -> str:
     label = "Point-in-time rule" if result.check == "leakage" else "Decision rule"
     rule_text = f"<div class='wb-muted'>{label}: {escape(rule['statement'])}</div>" if rule else ""
     return (
-        f"{_STYLE}<div class='wb-result'><h4>{escape(result.check)}: {len(result.findings)} finding(s)</h4>"
+        f"{_STYLE}<div class='wb-result'>{verdict_html(result)}"
+        f"<h4>{escape(result.check)}: {len(result.findings)} finding(s)</h4>"
         "<table><thead><tr><th>severity</th><th>kind</th><th>subject</th><th>finding</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
         f"<div class='wb-muted'>Inputs: {inputs}</div>{rule_text}</div>"
@@ -47,7 +48,7 @@ def result_html(result: CheckResult, *, max_findings: int = 50) -> str:
 def result_page(result: CheckResult) -> str:
     """A standalone HTML page (works offline) for the result; a drift result adds its
     per-column overview and schema changes."""
-    extra = drift_tables_html(result) if result.check == "drift" else ""
+    extra = {"drift": drift_tables_html, "shadow": guardrails_html}.get(result.check, lambda r: "")(result)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>workbench {escape(result.check)}</title>"
             f"</head><body>{result_html(result, max_findings=10_000)}{extra}</body></html>")
 
@@ -81,6 +82,46 @@ def drift_tables_html(result: CheckResult) -> str:
                    if schema.height else "<h4>Schema changes</h4><p>None.</p>")
     return (f"<div class='wb-result'><h4>Columns over all of current</h4><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>{schema_html}</div>")
+
+
+_VERDICT_COLORS = {"promote": "#1a7f37", "hold": "#9a6700", "rollback": "#b3261e"}
+
+
+def verdict_html(result: CheckResult) -> str:
+    """The gate verdict with its reasons (empty for checks without one)."""
+    v = getattr(result, "verdict", None)
+    if v is None:
+        return ""
+    color = _VERDICT_COLORS[v.decision]
+    reasons = "".join(f"<li>{escape(r)}</li>" for r in v.reasons)
+    return (f"<div style='border-left:6px solid {color};padding:4px 10px;margin:6px 0'>"
+            f"<div style='font-size:18px;font-weight:700;color:{color}'>{escape(v.decision.upper())}</div>"
+            f"<ul style='margin:4px 0'>{reasons}</ul></div>")
+
+
+_CHECK_COLORS = {"breached": "#b3261e", "insufficient": "#94a3b8", "unproven": "#9a6700", "suspect": "#9a6700",
+                 "within": "#1a7f37"}
+
+
+def guardrails_html(result: CheckResult) -> str:
+    """Every guardrail the verdict evaluated: scope, n, estimate, bounds, tolerance and status."""
+    v = getattr(result, "verdict", None)
+    if v is None or not v.checks:
+        return ""
+    rows = []
+    for c in v.checks:
+        fmt = ".2f" if c.unit == "ratio" else "+.4f"
+        rows.append(f"<tr><td>{escape(c.guardrail)}</td><td>{escape(c.scope)}</td><td>{c.n:,}</td>"
+                    f"<td>{_num(c.estimate, fmt)}</td><td>{_num(c.harm_low, fmt)}</td><td>{_num(c.harm_high, fmt)}</td>"
+                    f"<td>{_num(c.tolerance, fmt)}</td><td style='color:{_CHECK_COLORS.get(c.status, '#475569')};"
+                    f"font-weight:600'>{escape(c.status)}</td></tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("guardrail", "scope", "n", "harm", "lower bound (rollback level)",
+                                              "upper bound (promote level)", "tolerance", "status"))
+    levels = v.levels
+    note = (f"Rollback tests at one-sided level {levels['alpha_rollback']:.2g} ({levels['tests']} tests × "
+            f"{levels['looks']} planned looks); promote bounds at {levels['alpha_promote']:.2g}.")
+    return (f"<div class='wb-result'><h4>Guardrails</h4><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table><div class='wb-muted'>{escape(note)}</div></div>")
 
 
 def _num(x: float | None, fmt: str = ".3f") -> str:

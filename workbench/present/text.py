@@ -11,6 +11,10 @@ if TYPE_CHECKING:
 def result_text(result: CheckResult) -> str:
     """One line per finding, most severe first, then the inputs and parameters that matter."""
     lines = [f"{result.check}: {len(result.findings)} finding(s)"]
+    verdict = getattr(result, "verdict", None)
+    if verdict is not None:
+        lines.append(f"verdict: {verdict.decision.upper()}")
+        lines += [f"  - {reason}" for reason in verdict.reasons]
     for f in result.findings:
         lines.append(f"  [{f.severity.upper():8}] {f.kind:22} {f.subject}: {f.message}")
         lines.append(f"  {'':10} {'':22} -> {f.suggestion}")

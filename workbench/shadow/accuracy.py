@@ -4,6 +4,7 @@ requests (exact McNemar test, Newcombe's paired interval) in shadow mode, two in
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -12,7 +13,15 @@ import polars as pl
 from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.errors import InputError
 from workbench.findings.model import Finding
-from workbench.io import FrameLike, require_columns, schema_of, to_lazy
+from workbench.io import (
+    FrameLike,
+    as_datetime,
+    check_time_column,
+    check_time_zones,
+    require_columns,
+    schema_of,
+    to_lazy,
+)
 from workbench.shadow.paired import mcnemar_exact, paired_difference
 from workbench.shadow.reconcile import SIDES, Reconciliation
 from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
@@ -20,12 +29,25 @@ from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
 LABEL = "__label"
 
 
-def prepare_labels(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType) -> pl.LazyFrame:
-    """The labels as (``id``, ``__label``), validated: the columns exist, one label per request,
-    no null id, the id has the logs' type."""
+def prepare_labels(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType, *, label_time: str | None = None,
+                   as_of: dt.datetime | None = None) -> tuple[pl.LazyFrame, int]:
+    """The labels known at ``as_of`` as (``id``, ``__label``) and the number still pending
+    (``label_time`` after ``as_of``), validated: the columns exist, one label per request, no
+    null id, the id has the logs' type, ``as_of`` and ``label_time`` agree on time zones."""
     lab = to_lazy(labels, name="labels")
     schema = schema_of(lab, name="labels")
-    require_columns(schema, {"id": id, "label": label}, name="labels")
+    require_columns(schema, {"id": id, "label": label, "label_time": label_time}, name="labels")
+    if as_of is not None and not label_time:
+        raise InputError("as_of needs label_time=: the column saying when each label arrived.")
+    pending = 0
+    if label_time:
+        dtype = check_time_column(schema, label_time, name="labels", role="label_time")
+        if as_of is not None:
+            zone = check_time_zones([("labels", label_time, dtype),
+                                     ("as_of", "as_of", pl.Datetime("us", as_of.tzinfo and "UTC"))])
+            known = as_datetime(label_time, dtype, zone) <= pl.lit(as_of).cast(pl.Datetime("us", zone))
+            pending = int(lab.select((~known).sum()).collect().item())
+            lab = lab.filter(known)
     if schema[id] != id_dtype:
         raise InputError(f"labels: {id!r} is {schema[id]} but {id_dtype} in the logs; cast it so the same request "
                          "has the same id.")
@@ -34,7 +56,7 @@ def prepare_labels(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType
         raise InputError(f"labels: {row[1]:,} rows have a null {id!r}; drop them or fix the join that produced them.")
     if row[0]:
         raise InputError(f"labels: {row[0]:,} duplicate values of {id!r}; keep one label per request.")
-    return lab.select(pl.col(id), pl.col(label).alias(LABEL))
+    return lab.select(pl.col(id), pl.col(label).alias(LABEL)), pending
 
 
 def accuracy(rec: Reconciliation, labels: pl.LazyFrame, id: str, label: str, prediction: str, by: list[str],

@@ -3,6 +3,7 @@ errors, accuracy on labels — and the promote / hold / rollback verdict."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from typing import Literal
@@ -43,6 +44,8 @@ def compare_logs(
     by: str | Sequence[str] = (),
     labels: FrameLike | None = None,
     label: str = "label",
+    label_time: str | None = None,
+    as_of: dt.datetime | None = None,
     mode: Mode = "shadow",
     guardrails: Guardrails | None = None,
     stage: float | None = None,
@@ -54,13 +57,15 @@ def compare_logs(
     """Compare two request logs and decide whether the candidate may replace production.
 
     Inputs: two logs with the same column names for each role (``id`` required; ``timestamp``
-    resolves retries, see :func:`reconcile`); ``labels``: a frame of ``id`` and ``label`` that may
-    arrive later. ``mode="shadow"``: both models answered the same requests, compared request by
-    request (paired); ``mode="canary"``: each side served its own share of the traffic (two
-    independent samples; no agreement or coverage). ``guardrails``: the tolerances and the
-    number of planned looks of the verdict (:class:`Guardrails`, rule in
-    :mod:`workbench.shadow.verdict`). ``stages``/``stage``: a traffic plan such as (0.01, 0.05,
-    0.25, 1.0) and the current share (in canary mode it defaults to the observed share).
+    resolves retries, see :func:`reconcile`). ``labels``: a frame of ``id`` and ``label`` that may
+    arrive later; with ``label_time`` and ``as_of`` only the labels that had arrived by ``as_of``
+    are used (the others are counted as pending), so a gate re-run later gives the same answer.
+    ``mode="shadow"``: both models answered the same requests, compared request by request
+    (paired). ``mode="canary"``: each side served its own share of the traffic (two independent
+    samples; no agreement or coverage). ``guardrails``: tolerances and planned looks of the
+    verdict (:class:`Guardrails`; the rule is in :mod:`workbench.shadow.verdict`).
+    ``stages``/``stage``: a traffic plan such as (0.01, 0.05, 0.25, 1.0) and the current share
+    (in canary mode it defaults to the observed share).
 
     Output: a :class:`~workbench.findings.CheckResult` with check ``"shadow"`` and ``verdict``;
     findings ``coverage_gap``, ``duplicate_requests``, ``disagreement``, ``latency_regression``,
@@ -85,6 +90,7 @@ def compare_logs(
                     latency=latency, error=error, by=by_cols)
     findings = _coverage_findings(rec, paired)
     tables: dict[str, pl.DataFrame] = {}
+    pending_labels = None
     pending: list[PendingCheck] = []
     if prediction and paired:
         tables["agreement"], found = agreement(rec, prediction, by_cols, confidence, fdr, disagreement_margin,
@@ -98,7 +104,7 @@ def compare_logs(
         pending.append(check)
     if labels is not None:
         id_dtype = rec.matched.collect_schema()[id]
-        lab = acc.prepare_labels(labels, id, label, id_dtype)
+        lab, pending_labels = acc.prepare_labels(labels, id, label, id_dtype, label_time=label_time, as_of=as_of)
         tables["accuracy"], found, checks = acc.accuracy(rec, lab, id, label, prediction, by_cols, paired,
                                                          confidence, fdr, guard)
         findings += found
@@ -126,7 +132,7 @@ def compare_logs(
     inputs = tuple(InputSummary(s, counts[f"{s}_rows"], (), "not fingerprinted") for s in SIDES)
     parameters = {"mode": mode, "roles": rec.roles, "by": by_cols, "coverage": counts, "confidence": confidence,
                   "fdr": fdr, "disagreement_margin": disagreement_margin, "guardrails": _guard_dict(guard),
-                  "stages": list(plan) if plan else None}
+                  "stages": list(plan) if plan else None, "as_of": as_of, "pending_labels": pending_labels}
     return CheckResult("shadow", tuple(findings), inputs, parameters=parameters, tables=tables, verdict=verdict)
 
 
@@ -150,8 +156,8 @@ def _holds(rec: Reconciliation, paired: bool, guard: Guardrails, has_labels: boo
             out.append(f"coverage: the candidate has no record of {c['production_only']:,} of production's "
                        f"{production_ids:,} requests ({missed:.1%}; tolerance {guard.max_coverage_gap:.1%}).")
     if not has_labels and guard.require_accuracy:
-        out.append("accuracy not checked: no labels were given (pass labels=, or Guardrails(require_accuracy=False) "
-                   "to judge on operations alone).")
+        out.append("accuracy not checked: no labels were given (pass labels= or --labels; or "
+                   "Guardrails(require_accuracy=False) or --operations-only to judge on operations alone).")
     if not has_checks:
         out.append("nothing to judge: give latency=, error= or labels= so that guardrails can be checked.")
     return out
