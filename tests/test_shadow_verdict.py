@@ -215,3 +215,28 @@ def test_labels_with_another_id_type_are_rejected():
     with pytest.raises(InputError, match="labels: 'rid' is Int64 but String in the logs"):
         compare_logs(prod, cand, id="rid", prediction="pred", labels=labels.filter(pl.col("rid") != "zz1")
                      .with_columns(pl.col("rid").cast(pl.Int64)))
+
+
+def test_score_deltas_equal_numpy_on_the_same_requests():
+    rng = np.random.default_rng(12)
+    n = 5000
+    ids = np.arange(n)
+    region = rng.choice(["a", "b"], n)
+    s_p = rng.random(n).round(4)
+    s_c = np.clip(s_p + rng.normal(0, 0.08, n) * (region == "b"), 0, 1).round(4)
+    prod = pl.DataFrame({"rid": ids, "region": region, "s": s_p})
+    cand = pl.DataFrame({"rid": ids, "region": region, "s": s_c})
+    table = compare_logs(prod, cand, id="rid", score="s", by="region", guardrails=OPS_ONLY).to_polars("scores")
+    for scope, mask in (("all", np.ones(n, bool)), ("region=a", region == "a"), ("region=b", region == "b")):
+        d = (s_c - s_p)[mask]
+        row = table.filter(pl.col("scope") == scope).row(0, named=True)
+        assert row["n"] == mask.sum()
+        assert row["mean_delta"] == pytest.approx(d.mean())
+        assert row["mean_abs_delta"] == pytest.approx(np.abs(d).mean())
+        half = 1.959964 * d.std(ddof=1) / np.sqrt(len(d))
+        assert row["mean_delta_low"] == pytest.approx(d.mean() - half, abs=1e-9)
+        assert row["share_large"] == pytest.approx((np.abs(d) > 0.1 + 1e-9).mean(), abs=2 / n)
+        for q in (50, 90, 99):
+            exact = np.quantile(np.abs(d), q / 100, method="inverted_cdf")
+            assert exact - 1e-9 <= row[f"abs_delta_p{q}"] <= exact + 1e-3 + 1e-9  # upper bin edge, 0.001 bins
+    assert table.filter(pl.col("scope") == "region=a")["abs_delta_p99"].item() == 0.0  # unchanged scores

@@ -116,7 +116,8 @@ def _paired_counts(rec: Reconciliation, labels: pl.LazyFrame, id: str, predictio
     rp, rc = ((pl.col(f"{prediction}_{s}") == pl.col(LABEL)).fill_null(False) for s in SIDES)
     aggs = [pl.len().alias("n"), rp.sum().alias("right_production"), rc.sum().alias("right_candidate"),
             (rp & ~rc).sum().alias("only_production"), (rc & ~rp).sum().alias("only_candidate")]
-    table = _by_scope(rec.matched.join(labels, on=id, how="inner"), aggs, by)
+    joined = rec.matched.select(id, *by, *(f"{prediction}_{s}" for s in SIDES)).join(labels, on=id, how="inner")
+    table = _by_scope(joined.collect().lazy(), aggs, by)
     return table.with_columns(n_production=pl.col("n"), n_candidate=pl.col("n")).select(
         "scope", "column", "segment", "n", "n_production", "n_candidate", "right_production", "right_candidate",
         "only_production", "only_candidate")

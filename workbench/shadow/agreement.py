@@ -18,6 +18,7 @@ from workbench.stats import wilson_interval
 
 DELTA_QUANTILES = (0.5, 0.9, 0.99)
 LARGE_DELTA = 0.1  # score points: a change a threshold near the middle would feel
+DELTA_BINS = 1000  # resolution of the |delta| quantiles
 
 
 def agreement(rec: Reconciliation, prediction: str, by: list[str], confidence: float, fdr: float,
@@ -84,20 +85,37 @@ def _agreement_row(scope: str, n: int, agree: int, confidence: float) -> dict[st
 def score_deltas(rec: Reconciliation, score: str, by: list[str], confidence: float) -> pl.DataFrame:
     """Table ``scores``: the candidate's score minus production's on the same request, overall
     and per segment — n, mean delta with its normal interval, mean and quantiles of the absolute
-    delta, and the share of requests whose score moved by more than ``LARGE_DELTA``."""
+    delta, and the share of requests whose score moved by more than ``LARGE_DELTA``.
+
+    Summarised by the engine into counts and sums per (scope, bin of |delta|) with bins of
+    ``1 / DELTA_BINS`` (exactly zero has its own bin); the quantiles are the upper edge of the bin
+    where the cumulative count crosses the level, so they are exact to ``1 / DELTA_BINS``."""
     d = pl.col(f"{score}_candidate") - pl.col(f"{score}_production")
-    aggs = [d.count().alias("n"), d.mean().alias("mean_delta"), d.std().alias("sd"),
-            d.abs().mean().alias("mean_abs_delta"),
-            *(d.abs().quantile(q, "linear").alias(f"abs_delta_p{round(q * 100)}") for q in DELTA_QUANTILES),
-            (d.abs() > LARGE_DELTA).mean().alias("share_large")]
-    frames = [rec.matched.select(aggs).collect().with_columns(scope=pl.lit("all"))]
+    binned = rec.matched.select(d.alias("d"), *(pl.col(b).cast(pl.String) for b in by)).drop_nulls("d").with_columns(
+        bin=(pl.col("d").abs() * DELTA_BINS).ceil().clip(0, DELTA_BINS).cast(pl.Int32))
+    aggs = [pl.len().alias("n"), pl.col("d").sum().alias("sum"), (pl.col("d") ** 2).sum().alias("sum2"),
+            pl.col("d").abs().sum().alias("sum_abs")]
+    scopes = [("all", None, binned.group_by("bin").agg(aggs).collect())]
     for b in by:
-        per = rec.matched.group_by(pl.col(b).cast(pl.String).alias("segment")).agg(aggs).collect()
-        frames.append(per.with_columns(scope=pl.format("{}={}", pl.lit(b), pl.col("segment"))).drop("segment"))
-    table = pl.concat(frames, how="diagonal_relaxed")
+        per = binned.group_by(b, "bin").agg(aggs).collect()
+        for (value,), part in per.partition_by(b, as_dict=True).items():
+            scopes.append((f"{b}={value}", b, part))
     z = norm_ppf(0.5 + confidence / 2)
-    half = z * pl.col("sd") / pl.col("n").cast(pl.Float64).sqrt()
-    return table.with_columns(mean_delta_low=pl.col("mean_delta") - half, mean_delta_high=pl.col("mean_delta") + half
-                              ).select("scope", "n", "mean_delta", "mean_delta_low", "mean_delta_high",
-                                       "mean_abs_delta", *(f"abs_delta_p{round(q * 100)}" for q in DELTA_QUANTILES),
-                                       "share_large")
+    rows = []
+    for scope, _, part in scopes:
+        part = part.sort("bin")
+        n = int(part["n"].sum())
+        if n == 0:
+            continue
+        mean = float(part["sum"].sum()) / n
+        var = max(float(part["sum2"].sum()) / n - mean**2, 0.0) * n / max(n - 1, 1)
+        half = z * math.sqrt(var / n)
+        cum = np.cumsum(part["n"].to_numpy())
+        bins = part["bin"].to_numpy()
+        quantiles = {f"abs_delta_p{round(q * 100)}": float(bins[np.searchsorted(cum, q * n)]) / DELTA_BINS
+                     for q in DELTA_QUANTILES}
+        large = int(part.filter(pl.col("bin") > round(LARGE_DELTA * DELTA_BINS))["n"].sum())
+        rows.append({"scope": scope, "n": n, "mean_delta": mean, "mean_delta_low": mean - half,
+                     "mean_delta_high": mean + half, "mean_abs_delta": float(part["sum_abs"].sum()) / n,
+                     **quantiles, "share_large": large / n})
+    return pl.DataFrame(rows, infer_schema_length=None)

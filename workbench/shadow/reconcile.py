@@ -31,12 +31,15 @@ class Reconciliation:
     counts: dict[str, int] = field(default_factory=dict)
     roles: dict[str, str | None] = field(default_factory=dict)
     sides: dict[str, pl.LazyFrame] = field(default_factory=dict)
+    _collected: dict[str, pl.LazyFrame] = field(default_factory=dict, repr=False, compare=False)
 
     def side(self, side: str, *, paired: bool = True) -> pl.LazyFrame:
         """One side's requests with the roles under their own names: the matched requests
         (``paired``, shadow mode) or every request that side logged once (canary mode)."""
         if not paired:
-            return self.sides[side]
+            if side not in self._collected:  # canary mode reads each side many times: materialise once
+                self._collected[side] = self.sides[side].collect().lazy()
+            return self._collected[side]
         cols = [c for k, c in self.roles.items() if c and k != "id"]
         return self.matched.select(pl.exclude([f"{c}_{s}" for c in cols for s in SIDES]),
                                    *(pl.col(f"{c}_{side}").alias(c) for c in cols))
@@ -61,7 +64,8 @@ def reconcile(
     ``error`` boolean (or 0/1). Output: :class:`Reconciliation` with ``matched`` holding ``id``,
     the ``by`` columns (production's values) and each role as ``<role>_production`` and
     ``<role>_candidate``, and ``counts``: rows, null ids, duplicates per side, requests on one side
-    only, matched requests. One lazy plan; ``counts`` costs one pass over each log.
+    only, matched requests. Each log is read once (the columns used only) and the matched requests
+    are materialised once, since every comparison reads them.
     """
     by_cols = [by] if isinstance(by, str) else list(by)
     roles = {"timestamp": timestamp, "prediction": prediction, "score": score, "latency": latency, "error": error}
@@ -73,22 +77,28 @@ def reconcile(
                         name=f"the {side} log")
         sides[side] = (lf, schema)
     _check_ids(sides, id)
+    cols = [c for c in roles.values() if c]
+    # each log is read once, only the columns the comparison uses, and sorted by id: repeated ids
+    # are then adjacent and the two sides join by merging (faster than hashing 10M ids)
+    sides = {side: (lf.select(id, *dict.fromkeys([*by_cols, *cols])).sort(id, nulls_last=True).collect().lazy(),
+                    schema) for side, (lf, schema) in sides.items()}
     _check_values(sides, roles)
     counts: dict[str, int] = {}
     kept = {}
-    for side, (lf, schema) in sides.items():
-        stats = lf.select(pl.len().alias("rows"), pl.col(id).is_null().sum().alias("null_ids"),
-                          pl.col(id).n_unique().alias("ids")).collect().row(0, named=True)
-        has_null = stats["null_ids"] > 0
-        counts[f"{side}_rows"] = int(stats["rows"])
-        counts[f"{side}_null_ids"] = int(stats["null_ids"])
-        counts[f"{side}_duplicates"] = int(stats["rows"] - stats["null_ids"] - (stats["ids"] - has_null))
-        kept[side] = _latest_attempt(lf.filter(pl.col(id).is_not_null()), schema, id, timestamp, error)
-    cols = [c for c in roles.values() if c]
-    kept = {side: lf.select(id, *dict.fromkeys([*by_cols, *cols])) for side, lf in kept.items()}
+    for side, (lf, _schema) in sides.items():
+        frame = lf.collect()
+        ids = frame.get_column(id)
+        repeat = (ids == ids.shift(1)).fill_null(False)
+        counts[f"{side}_rows"] = frame.height
+        counts[f"{side}_null_ids"] = ids.null_count()
+        counts[f"{side}_duplicates"] = int(repeat.sum())
+        ided = frame.head(frame.height - ids.null_count())  # nulls sort last
+        kept[side] = (_latest_attempt(ided, ids.filter(repeat).unique(), id, timestamp, error)
+                      if counts[f"{side}_duplicates"] else ided).lazy()
     prod = kept["production"].select(id, *by_cols, *(pl.col(c).alias(f"{c}_production") for c in cols))
     cand = kept["candidate"].select(id, *(pl.col(c).alias(f"{c}_candidate") for c in cols))
-    matched = prod.join(cand, on=id, how="inner")
+    # materialised once: every comparison reads it, and the join would otherwise run for each
+    matched = prod.join(cand, on=id, how="inner").collect().lazy()
     n_matched = int(matched.select(pl.len()).collect().item())
     counts["matched"] = n_matched
     counts["production_only"] = counts["production_rows"] - counts["production_null_ids"] \
@@ -132,8 +142,10 @@ def _check_values(sides: dict, roles: dict[str, str | None]) -> None:
                              "[0, 1]; pass probabilities as score (raw margins as prediction).")
 
 
-def _latest_attempt(lf: pl.LazyFrame, schema: pl.Schema, id: str, timestamp: str | None,
-                    error: str | None) -> pl.LazyFrame:
+def _latest_attempt(frame: pl.DataFrame, repeated: pl.Series, id: str, timestamp: str | None,
+                    error: str | None) -> pl.DataFrame:
+    """One row per id by the module's rule, keeping ``frame``'s order (sorted by id). Only the
+    rows of the ``repeated`` ids are ranked; the others pass through."""
     keys, descending = [], []
     if timestamp:
         keys.append(pl.col(timestamp))
@@ -141,7 +153,11 @@ def _latest_attempt(lf: pl.LazyFrame, schema: pl.Schema, id: str, timestamp: str
     if error:
         keys.append(pl.col(error).cast(pl.Int8))
         descending.append(False)
-    keys.append(pl.struct(pl.all()).hash(seed=11))
+    keys.append(pl.struct(pl.exclude("__row")).hash(seed=11))
     descending.append(False)
-    return lf.sort([pl.col(id), *keys], descending=[False, *descending], nulls_last=True).unique(
-        subset=[id], keep="first", maintain_order=False)
+    indexed = frame.with_row_index("__row")
+    candidates = indexed.filter(pl.col(id).is_in(repeated.implode()))
+    chosen = candidates.sort([pl.col(id), *keys], descending=[False, *descending], nulls_last=True).unique(
+        subset=[id], keep="first")["__row"]
+    dropped = candidates.filter(~pl.col("__row").is_in(chosen.implode()))["__row"]
+    return indexed.filter(~pl.col("__row").is_in(dropped.implode())).drop("__row")
