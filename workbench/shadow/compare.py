@@ -71,7 +71,8 @@ def compare_logs(
     findings ``coverage_gap``, ``duplicate_requests``, ``disagreement``, ``latency_regression``,
     ``missing_latency``, ``error_rate_regression``, ``accuracy_regression``, ``unmatched_labels``
     (intervals at ``confidence``, Benjamini–Hochberg at ``fdr`` across segments); tables
-    ``agreement``, ``scores``, ``latency``, ``errors``, ``accuracy``, ``guardrails``.
+    ``agreement``, ``scores``, ``latency``, ``latency_distribution``, ``errors``, ``accuracy``,
+    ``guardrails``.
     """
     if mode not in ("shadow", "canary"):
         raise InputError(f"mode must be 'shadow' (same requests on both sides) or 'canary' (split traffic), "
@@ -116,8 +117,9 @@ def compare_logs(
     alpha_rollback, alpha_promote = guard.alpha_rollback(tests), guard.alpha_promote
     checks: list[GuardrailCheck] = [p.build(alpha_rollback, alpha_promote) for p in pending]
     if lat_counts:
-        tables["latency"], found, check = ops.latency(rec, latency, paired, lat_counts, confidence, guard,
-                                                      alpha_rollback, alpha_promote)
+        found_tables, found, check = ops.latency(rec, latency, paired, lat_counts, confidence, guard,
+                                                 alpha_rollback, alpha_promote)
+        tables.update(found_tables)
         findings += found
         checks.insert(0, check)
     current = stage

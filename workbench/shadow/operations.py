@@ -17,6 +17,7 @@ from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
 from workbench.stats import wilson_interval
 
 LATENCY_QUANTILES = (0.5, 0.95, 0.99)
+PROFILE_LEVELS = tuple(i / 200 for i in range(201))  # the latency distribution, every half percentile
 
 
 def latency_counts(rec: Reconciliation, latency: str, paired: bool) -> dict[str, dict[str, int]]:
@@ -31,8 +32,9 @@ def latency_counts(rec: Reconciliation, latency: str, paired: bool) -> dict[str,
 
 def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, dict[str, int]],
             confidence: float, guardrails: Guardrails, alpha_rollback: float,
-            alpha_promote: float) -> tuple[pl.DataFrame, list[Finding], GuardrailCheck]:
-    """Table ``latency`` (per side and quantile: value with its distribution-free interval), the
+            alpha_promote: float) -> tuple[dict[str, pl.DataFrame], list[Finding], GuardrailCheck]:
+    """Tables ``latency`` (per side and quantile: value with its distribution-free interval) and
+    ``latency_distribution`` (per side, every half percentile: the order statistic), the
     ``latency_regression`` finding (ratio of the guardrail quantile with an interval valid at
     ``confidence`` whatever the dependence between the sides: each side's interval at
     ``1 - (1 - confidence) / 2``) and the guardrail check. Each side's latencies are sorted once
@@ -54,6 +56,8 @@ def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, d
             for name, level in levels.items():
                 lo, hi = order_statistic_ranks(n, q, level)
                 wanted[(q, name, "low")], wanted[(q, name, "high")] = lo, hi
+        for level in PROFILE_LEVELS:
+            wanted[("profile", level)] = math.floor(level * (n - 1)) + 1
         ranks = sorted(set(wanted.values()))
         values = rec.side(s, paired=paired).select(
             pl.col(latency).drop_nulls().sort().gather([r - 1 for r in ranks])).collect()[latency].to_numpy()
@@ -68,10 +72,14 @@ def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, d
                          "high": st[(q, "table", "high")]})
     table = pl.DataFrame(rows, schema={"side": pl.String, "quantile": pl.Float64, "n": pl.Int64,
                                        "value": pl.Float64, "low": pl.Float64, "high": pl.Float64})
+    profile = pl.DataFrame([{"side": s, "level": level, "value": st[("profile", level)]}
+                            for s, st in stats.items() for level in PROFILE_LEVELS],
+                           schema={"side": pl.String, "level": pl.Float64, "value": pl.Float64})
+    tables = {"latency": table, "latency_distribution": profile}
     n_min = min(counts[s]["n"] for s in SIDES)
     guard = f"latency_p{round(q_guard * 100)}"
     if len(stats) < 2:
-        return table, [], GuardrailCheck(guard, "all", n_min, guardrails.min_requests, math.nan,
+        return tables, [], GuardrailCheck(guard, "all", n_min, guardrails.min_requests, math.nan,
                                          guardrails.latency_ratio, math.nan, math.nan, "ratio")
     prod, cand = stats["production"], stats["candidate"]
 
@@ -109,7 +117,7 @@ def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, d
             f"latency; the quantiles use the others.",
             "Log a latency for failed and timed-out requests too (time to failure), or they flatter the side "
             "that fails more.", {"affected_rows": sum(missing.values()), **missing}, {}))
-    return table, findings, check
+    return tables, findings, check
 
 
 def errors(rec: Reconciliation, error: str, paired: bool, confidence: float,

@@ -2,5 +2,6 @@
 
 from workbench.widgets.drift import DriftExplorer
 from workbench.widgets.leakage import LeakageAuditWidget
+from workbench.widgets.shadow import ShadowComparison
 
-__all__ = ["DriftExplorer", "LeakageAuditWidget"]
+__all__ = ["DriftExplorer", "LeakageAuditWidget", "ShadowComparison"]
