@@ -116,6 +116,13 @@ def _add_compare_parser(sub) -> None:  # type: ignore[no-untyped-def]
                    help=f"guardrail: largest error-rate increase, a proportion (default {g.error_increase})")
     c.add_argument("--accuracy-drop", type=float, default=g.accuracy_drop,
                    help=f"guardrail: largest accuracy drop, overall and per segment (default {g.accuracy_drop})")
+    c.add_argument("--mae-ratio", type=float, default=g.mae_ratio,
+                   help=f"guardrail (regression): largest MAE ratio candidate/production (default {g.mae_ratio})")
+    c.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
+                   help="auto: regression when the prediction is a float")
+    c.add_argument("--large-change", type=float,
+                   help="regression: a change of the prediction larger than this counts as a disagreement "
+                        "(default: a tenth of production's prediction standard deviation)")
     c.add_argument("--max-coverage-gap", type=float, default=g.max_coverage_gap,
                    help=f"guardrail: largest share of production requests the candidate may miss "
                         f"(default {g.max_coverage_gap})")
@@ -255,14 +262,15 @@ def _compare(args: argparse.Namespace) -> int:
         raise ConfigError(f"--as-of expects an ISO time such as 2026-03-02T12:00:00+00:00; "
                           f"got {args.as_of!r}.") from None
     guard = Guardrails(latency_ratio=args.latency_ratio, error_increase=args.error_increase,
-                       accuracy_drop=args.accuracy_drop, max_coverage_gap=args.max_coverage_gap,
+                       accuracy_drop=args.accuracy_drop, mae_ratio=args.mae_ratio,
+                       max_coverage_gap=args.max_coverage_gap,
                        min_requests=args.min_requests, min_labelled=args.min_labelled, min_segment=args.min_segment,
                        looks=args.looks, require_accuracy=not args.operations_only, confidence=args.confidence)
     result = compare_logs(args.production, args.candidate, id=args.id, timestamp=args.timestamp,
                           prediction=args.prediction, score=args.score, latency=args.latency, error=args.error,
                           by=args.by, labels=args.labels, label=args.label, label_time=args.label_time, as_of=as_of,
                           mode=args.mode, guardrails=guard, stage=args.stage, stages=stages,
-                          confidence=args.confidence)
+                          confidence=args.confidence, task=args.task, large_change=args.large_change)
     args.fail_on = "none"
     _write_outputs(result, args)
     verdict = result.verdict

@@ -30,13 +30,17 @@ LABEL = "__label"
 
 
 def prepare_labels(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType, *, label_time: str | None = None,
-                   as_of: dt.datetime | None = None) -> tuple[pl.LazyFrame, int]:
+                   as_of: dt.datetime | None = None, prediction_dtype: pl.DataType | None = None,
+                   regression: bool = False) -> tuple[pl.LazyFrame, int]:
     """The labels known at ``as_of`` as (``id``, ``__label``) and the number still pending
     (``label_time`` after ``as_of``), validated: the columns exist, one label per request, no
-    null id, the id has the logs' type, ``as_of`` and ``label_time`` agree on time zones."""
+    null id, the id has the logs' type, the label can be compared with the prediction (numbers
+    with numbers, text with text), ``as_of`` and ``label_time`` agree on time zones."""
     lab = to_lazy(labels, name="labels")
     schema = schema_of(lab, name="labels")
     require_columns(schema, {"id": id, "label": label, "label_time": label_time}, name="labels")
+    if prediction_dtype is not None:
+        _check_label_dtype(schema[label], prediction_dtype, label, regression)
     if as_of is not None and not label_time:
         raise InputError("as_of needs label_time=: the column saying when each label arrived.")
     pending = 0
@@ -59,17 +63,14 @@ def prepare_labels(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType
     return lab.select(pl.col(id), pl.col(label).alias(LABEL)), pending
 
 
-def accuracy(rec: Reconciliation, labels: pl.LazyFrame, id: str, label: str, prediction: str, by: list[str],
+def accuracy(rec: Reconciliation, labels: pl.LazyFrame, id: str, prediction: str, by: list[str],
              paired: bool, confidence: float, fdr: float,
              guardrails: Guardrails) -> tuple[pl.DataFrame, list[Finding], list[PendingCheck]]:
     """Table ``accuracy`` (per scope: n and accuracy per side, the difference candidate minus
     production with its interval, p and q values), ``accuracy_regression`` findings (q ≤ ``fdr``
     and a drop of at least ``guardrails.accuracy_drop``; critical when the whole interval is below
-    it), ``unmatched_labels``, and one pending guardrail check per tested scope (overall needs
+    it) and one pending guardrail check per tested scope (overall needs
     ``min_labelled`` labelled requests, a segment ``min_segment``)."""
-    known = pl.concat([rec.side(s, paired=paired).select(id) for s in SIDES]).unique() if not paired \
-        else rec.matched.select(id)
-    unknown = int(labels.join(known, on=id, how="anti").select(pl.len()).collect().item())
     table = _paired_counts(rec, labels, id, prediction, by) if paired else \
         _unpaired_counts(rec, labels, id, prediction, by)
     rows = table.to_dicts()
@@ -87,11 +88,6 @@ def accuracy(rec: Reconciliation, labels: pl.LazyFrame, id: str, label: str, pre
     for r, qv in zip(tested, q, strict=True):
         r["q_value"] = float(qv)
     findings = []
-    if unknown:
-        findings.append(Finding("shadow", "unmatched_labels", "info", label,
-                                f"{unknown:,} labels are for requests not in the compared logs; they were not used.",
-                                "Check that labels are keyed by the same request id as the logs.",
-                                {"affected_rows": unknown}, {}))
     for r in tested:
         if r["q_value"] <= fdr and r["difference"] <= -guardrails.accuracy_drop:
             findings.append(_finding(r, prediction, confidence, paired, guardrails.accuracy_drop))
@@ -101,7 +97,38 @@ def accuracy(rec: Reconciliation, labels: pl.LazyFrame, id: str, label: str, pre
     return pl.DataFrame(rows, infer_schema_length=None), findings, checks
 
 
-def _by_scope(lf: pl.LazyFrame, aggs: list[pl.Expr], by: list[str]) -> pl.DataFrame:
+def _check_label_dtype(label_dtype: pl.DataType, prediction_dtype: pl.DataType, label: str, regression: bool) -> None:
+    """A label that can never equal the prediction (``"1"`` against ``1``) would make every request
+    wrong on both sides: refuse it."""
+    def kind(dtype: pl.DataType) -> str:
+        if dtype == pl.Boolean:
+            return "boolean"
+        if dtype.is_numeric():
+            return "number"
+        return "text" if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum) else str(dtype)
+
+    if regression and not label_dtype.is_numeric():
+        raise InputError(f"labels: {label!r} is {label_dtype} but a regression needs numeric labels.")
+    if not regression and kind(label_dtype) != kind(prediction_dtype):
+        raise InputError(f"labels: {label!r} is {label_dtype} but the prediction is {prediction_dtype}; cast one so "
+                         "that a correct prediction equals its label (e.g. pl.col(...).cast(pl.Int64)).")
+
+
+def unmatched_labels(rec: Reconciliation, labels: pl.LazyFrame, id: str, label: str, paired: bool) -> list[Finding]:
+    """``unmatched_labels``: labels for requests that are not among those compared."""
+    known = pl.concat([rec.side(s, paired=paired).select(id) for s in SIDES]).unique() if not paired \
+        else rec.matched.select(id)
+    unknown = int(labels.join(known, on=id, how="anti").select(pl.len()).collect().item())
+    if not unknown:
+        return []
+    return [Finding("shadow", "unmatched_labels", "info", label,
+                    f"{unknown:,} labels are for requests not in the compared logs; they were not used.",
+                    "Check that labels are keyed by the same request id as the logs.", {"affected_rows": unknown}, {})]
+
+
+def by_scope(lf: pl.LazyFrame, aggs: list[pl.Expr], by: list[str]) -> pl.DataFrame:
+    """``aggs`` over all rows (scope ``"all"``) and per value of each ``by`` column (scope
+    ``"column=value"``), one frame with ``scope``, ``column`` and ``segment``."""
     frames = [lf.select(aggs).collect().with_columns(scope=pl.lit("all"), column=pl.lit(None, pl.String),
                                                      segment=pl.lit(None, pl.String))]
     for b in by:
@@ -117,7 +144,7 @@ def _paired_counts(rec: Reconciliation, labels: pl.LazyFrame, id: str, predictio
     aggs = [pl.len().alias("n"), rp.sum().alias("right_production"), rc.sum().alias("right_candidate"),
             (rp & ~rc).sum().alias("only_production"), (rc & ~rp).sum().alias("only_candidate")]
     joined = rec.matched.select(id, *by, *(f"{prediction}_{s}" for s in SIDES)).join(labels, on=id, how="inner")
-    table = _by_scope(joined.collect().lazy(), aggs, by)
+    table = by_scope(joined.collect().lazy(), aggs, by)
     return table.with_columns(n_production=pl.col("n"), n_candidate=pl.col("n")).select(
         "scope", "column", "segment", "n", "n_production", "n_candidate", "right_production", "right_candidate",
         "only_production", "only_candidate")
@@ -128,7 +155,7 @@ def _unpaired_counts(rec: Reconciliation, labels: pl.LazyFrame, id: str, predict
     parts = []
     for s in SIDES:
         right = (pl.col(prediction) == pl.col(LABEL)).fill_null(False)
-        t = _by_scope(rec.side(s, paired=False).join(labels, on=id, how="inner"),
+        t = by_scope(rec.side(s, paired=False).join(labels, on=id, how="inner"),
                       [pl.len().alias(f"n_{s}"), right.sum().alias(f"right_{s}")], by)
         parts.append(t)
     table = parts[0].join(parts[1], on=["scope", "column", "segment"], how="full", coalesce=True, nulls_equal=True)

@@ -22,24 +22,21 @@ DELTA_BINS = 1000  # resolution of the |delta| quantiles
 
 
 def agreement(rec: Reconciliation, prediction: str, by: list[str], confidence: float, fdr: float,
-              margin: float, min_rows: int) -> tuple[pl.DataFrame, list[Finding]]:
+              margin: float, min_rows: int, large_change: float | None = None) -> tuple[pl.DataFrame, list[Finding]]:
     """Table ``agreement`` (overall and per segment: n, agreement with its Wilson interval, flip
     rate, kappa overall; per segment the flip-rate difference to the rest of the traffic with
     Newcombe's interval, one-sided p and BH q) and the ``disagreement`` findings: segments whose
-    flip rate exceeds the rest's by at least ``margin`` points at false-discovery rate ``fdr``."""
+    flip rate exceeds the rest's by at least ``margin`` points at false-discovery rate ``fdr``.
+    For a regression (``large_change`` given) a request "flips" when the two predictions differ
+    by more than ``large_change``, and there is no kappa."""
     p, c = pl.col(f"{prediction}_production"), pl.col(f"{prediction}_candidate")
-    agree = (p == c).fill_null(False)
-    confusion = rec.matched.group_by(p.cast(pl.String).alias("p"), c.cast(pl.String).alias("c")).agg(
-        pl.len().alias("n")).collect()
-    classes = sorted(set(confusion["p"].drop_nulls()) | set(confusion["c"].drop_nulls()))
-    matrix = np.zeros((len(classes), len(classes)))
-    index = {k: i for i, k in enumerate(classes)}
-    for a, b, n in confusion.iter_rows():
-        if a is not None and b is not None:
-            matrix[index[a], index[b]] += n
-    kappa = cohen_kappa(matrix, confidence)
-    rows = [_agreement_row("all", int(matrix.sum()), int(np.trace(matrix)), confidence) | {
-        "kappa": kappa.value, "kappa_low": kappa.low, "kappa_high": kappa.high}]
+    if large_change is None:
+        agree = (p == c).fill_null(False)
+        rows = [_kappa_row(rec, p, c, confidence)]
+    else:
+        agree = ((c - p).abs() <= large_change).fill_null(False)
+        n, k = rec.matched.select(pl.len(), agree.sum()).collect().row(0)
+        rows = [_agreement_row("all", int(n), int(k), confidence)]
     tests = []
     for b in by:
         per = rec.matched.group_by(pl.col(b).cast(pl.String).alias("segment")).agg(
@@ -61,9 +58,11 @@ def agreement(rec: Reconciliation, prediction: str, by: list[str], confidence: f
         r["q_value"] = float(qv)
         if qv <= fdr and r["difference"] >= margin:
             (col, val), = segment.items()
+            what = "disagrees with production" if large_change is None else \
+                f"changes the prediction by more than {large_change:.4g}"
             findings.append(Finding(
                 "shadow", "disagreement", "critical" if r["difference_low"] >= margin else "warning", prediction,
-                f"The candidate disagrees with production on {r['flip_rate']:.1%} of requests for {col}={val} "
+                f"The candidate {what} on {r['flip_rate']:.1%} of requests for {col}={val} "
                 f"vs {r['flip_rate_rest']:.1%} elsewhere (+{r['difference'] * 100:.1f} points, "
                 f"{confidence:.0%} CI +{r['difference_low'] * 100:.1f} to +{r['difference_high'] * 100:.1f}; "
                 f"n={r['n']:,}; {'q<0.001' if qv < 0.001 else f'q={qv:.2g}'}).",
@@ -76,25 +75,47 @@ def agreement(rec: Reconciliation, prediction: str, by: list[str], confidence: f
     return pl.DataFrame(rows, infer_schema_length=None), findings
 
 
+def _kappa_row(rec: Reconciliation, p: pl.Expr, c: pl.Expr, confidence: float) -> dict[str, Any]:
+    """The overall agreement row of a classifier, with Cohen's kappa from the confusion counts."""
+    confusion = rec.matched.group_by(p.cast(pl.String).alias("p"), c.cast(pl.String).alias("c")).agg(
+        pl.len().alias("n")).collect()
+    classes = sorted(set(confusion["p"].drop_nulls()) | set(confusion["c"].drop_nulls()))
+    matrix = np.zeros((len(classes), len(classes)))
+    index = {k: i for i, k in enumerate(classes)}
+    for a, b, n in confusion.iter_rows():
+        if a is not None and b is not None:
+            matrix[index[a], index[b]] += n
+    kappa = cohen_kappa(matrix, confidence)
+    return _agreement_row("all", int(matrix.sum()), int(np.trace(matrix)), confidence) | {
+        "kappa": kappa.value, "kappa_low": kappa.low, "kappa_high": kappa.high}
+
+
 def _agreement_row(scope: str, n: int, agree: int, confidence: float) -> dict[str, Any]:
     lo, hi = wilson_interval(agree, n, confidence)
     return {"scope": scope, "n": n, "agree": agree, "agreement": agree / n if n else math.nan,
             "agreement_low": lo, "agreement_high": hi, "flip_rate": 1 - agree / n if n else math.nan}
 
 
-def score_deltas(rec: Reconciliation, score: str, by: list[str], confidence: float) -> pl.DataFrame:
-    """Table ``scores``: the candidate's score minus production's on the same request, overall
-    and per segment — n, mean delta with its normal interval, mean and quantiles of the absolute
-    delta, and the share of requests whose score moved by more than ``LARGE_DELTA``.
+def score_deltas(rec: Reconciliation, score: str, by: list[str], confidence: float,
+                 large: float | None = None) -> pl.DataFrame:
+    """Table ``scores`` (or ``prediction_deltas`` for a regression): the candidate's value minus
+    production's on the same request, overall and per segment — n, mean delta with its normal
+    interval, mean and quantiles of the absolute delta, and the share of requests whose value
+    moved by more than ``large`` (default ``LARGE_DELTA`` score points).
 
-    Summarised by the engine into counts and sums per (scope, bin of |delta|) with bins of
-    ``1 / DELTA_BINS`` (exactly zero has its own bin); the quantiles are the upper edge of the bin
-    where the cumulative count crosses the level, so they are exact to ``1 / DELTA_BINS``."""
+    Summarised by the engine into counts and sums per (scope, bin of |delta|) with ``DELTA_BINS``
+    bins of width ``1 / DELTA_BINS`` for scores, ``max |delta| / DELTA_BINS`` otherwise (exactly
+    zero has its own bin); the quantiles are the upper edge of the bin where the cumulative count
+    crosses the level, so they are exact to one bin width."""
     d = pl.col(f"{score}_candidate") - pl.col(f"{score}_production")
+    large = LARGE_DELTA if large is None else large
+    width = 1 / DELTA_BINS
+    if large != LARGE_DELTA:  # not scores in [0, 1]: bins sized to the largest change
+        width = float(rec.matched.select(d.abs().max()).collect().item() or 0.0) / DELTA_BINS or 1.0
     binned = rec.matched.select(d.alias("d"), *(pl.col(b).cast(pl.String) for b in by)).drop_nulls("d").with_columns(
-        bin=(pl.col("d").abs() * DELTA_BINS).ceil().clip(0, DELTA_BINS).cast(pl.Int32))
+        bin=(pl.col("d").abs() / width).ceil().clip(0, DELTA_BINS).cast(pl.Int32))
     aggs = [pl.len().alias("n"), pl.col("d").sum().alias("sum"), (pl.col("d") ** 2).sum().alias("sum2"),
-            pl.col("d").abs().sum().alias("sum_abs")]
+            pl.col("d").abs().sum().alias("sum_abs"), (pl.col("d").abs() > large).sum().alias("large")]
     scopes = [("all", None, binned.group_by("bin").agg(aggs).collect())]
     for b in by:
         per = binned.group_by(b, "bin").agg(aggs).collect()
@@ -112,10 +133,10 @@ def score_deltas(rec: Reconciliation, score: str, by: list[str], confidence: flo
         half = z * math.sqrt(var / n)
         cum = np.cumsum(part["n"].to_numpy())
         bins = part["bin"].to_numpy()
-        quantiles = {f"abs_delta_p{round(q * 100)}": float(bins[np.searchsorted(cum, q * n)]) / DELTA_BINS
+        quantiles = {f"abs_delta_p{round(q * 100)}": float(bins[np.searchsorted(cum, q * n)]) * width
                      for q in DELTA_QUANTILES}
-        large = int(part.filter(pl.col("bin") > round(LARGE_DELTA * DELTA_BINS))["n"].sum())
+        moved = int(part["large"].sum())
         rows.append({"scope": scope, "n": n, "mean_delta": mean, "mean_delta_low": mean - half,
                      "mean_delta_high": mean + half, "mean_abs_delta": float(part["sum_abs"].sum()) / n,
-                     **quantiles, "share_large": large / n})
+                     **quantiles, "share_large": moved / n})
     return pl.DataFrame(rows, infer_schema_length=None)

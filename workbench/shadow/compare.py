@@ -17,6 +17,7 @@ from workbench.shadow import accuracy as acc
 from workbench.shadow import operations as ops
 from workbench.shadow.agreement import agreement, score_deltas
 from workbench.shadow.reconcile import SIDES, Reconciliation, reconcile
+from workbench.shadow.regression import regression_accuracy
 from workbench.shadow.verdict import (
     DEFAULT_STAGES,
     GuardrailCheck,
@@ -29,6 +30,7 @@ from workbench.shadow.verdict import (
 )
 
 Mode = Literal["shadow", "canary"]
+Task = Literal["auto", "classification", "regression"]
 
 
 def compare_logs(
@@ -53,6 +55,8 @@ def compare_logs(
     confidence: float = 0.95,
     fdr: float = 0.05,
     disagreement_margin: float = 0.05,
+    task: Task = "auto",
+    large_change: float | None = None,
 ) -> CheckResult:
     """Compare two request logs and decide whether the candidate may replace production.
 
@@ -65,7 +69,11 @@ def compare_logs(
     samples; no agreement or coverage). ``guardrails``: tolerances and planned looks of the
     verdict (:class:`Guardrails`; the rule is in :mod:`workbench.shadow.verdict`).
     ``stages``/``stage``: a traffic plan such as (0.01, 0.05, 0.25, 1.0) and the current share
-    (in canary mode it defaults to the observed share).
+    (in canary mode it defaults to the observed share). ``task``: ``"classification"`` (exact
+    agreement, kappa, accuracy), ``"regression"`` (a request "flips" when the predictions differ
+    by more than ``large_change``, default a tenth of production's prediction standard deviation;
+    prediction deltas; MAE ratio and RMSE on labels) or ``"auto"`` (regression for a float
+    prediction).
 
     Output: a :class:`~workbench.findings.CheckResult` with check ``"shadow"`` and ``verdict``;
     findings ``coverage_gap``, ``duplicate_requests``, ``disagreement``, ``latency_regression``,
@@ -93,10 +101,17 @@ def compare_logs(
     tables: dict[str, pl.DataFrame] = {}
     pending_labels = None
     pending: list[PendingCheck] = []
+    schema = rec.matched.collect_schema()
+    regression = bool(prediction) and _is_regression(schema[f"{prediction}_production"], task, prediction)
+    if regression and large_change is None and rec.counts["matched"]:
+        sd = rec.matched.select(pl.col(f"{prediction}_production").cast(pl.Float64).std()).collect().item()
+        large_change = 0.1 * sd if sd else 0.0
     if prediction and paired:
         tables["agreement"], found = agreement(rec, prediction, by_cols, confidence, fdr, disagreement_margin,
-                                               guard.min_segment)
+                                               guard.min_segment, large_change if regression else None)
         findings += found
+        if regression:
+            tables["prediction_deltas"] = score_deltas(rec, prediction, by_cols, confidence, large=large_change)
     if score and paired:
         tables["scores"] = score_deltas(rec, score, by_cols, confidence)
     if error:
@@ -104,11 +119,13 @@ def compare_logs(
         findings += found
         pending.append(check)
     if labels is not None:
-        id_dtype = rec.matched.collect_schema()[id]
-        lab, pending_labels = acc.prepare_labels(labels, id, label, id_dtype, label_time=label_time, as_of=as_of)
-        tables["accuracy"], found, checks = acc.accuracy(rec, lab, id, label, prediction, by_cols, paired,
-                                                         confidence, fdr, guard)
-        findings += found
+        lab, pending_labels = acc.prepare_labels(labels, id, label, schema[id], label_time=label_time, as_of=as_of,
+                                                 prediction_dtype=schema[f"{prediction}_production"],
+                                                 regression=regression)
+        judge_accuracy = regression_accuracy if regression else acc.accuracy
+        tables["accuracy"], found, checks = judge_accuracy(rec, lab, id, prediction, by_cols, paired, confidence,
+                                                           fdr, guard)
+        findings += found + acc.unmatched_labels(rec, lab, id, label, paired)
         pending += checks
     lat_counts = ops.latency_counts(rec, latency, paired) if latency else None
     tests = sum(p.n >= p.needed for p in pending)
@@ -134,8 +151,18 @@ def compare_logs(
     inputs = tuple(InputSummary(s, counts[f"{s}_rows"], (), "not fingerprinted") for s in SIDES)
     parameters = {"mode": mode, "roles": rec.roles, "by": by_cols, "coverage": counts, "confidence": confidence,
                   "fdr": fdr, "disagreement_margin": disagreement_margin, "guardrails": _guard_dict(guard),
-                  "stages": list(plan) if plan else None, "as_of": as_of, "pending_labels": pending_labels}
+                  "stages": list(plan) if plan else None, "as_of": as_of, "pending_labels": pending_labels,
+                  "task": "regression" if regression else "classification" if prediction else None,
+                  "large_change": large_change if regression else None}
     return CheckResult("shadow", tuple(findings), inputs, parameters=parameters, tables=tables, verdict=verdict)
+
+
+def _is_regression(dtype: pl.DataType, task: str, prediction: str) -> bool:
+    if task not in ("auto", "classification", "regression"):
+        raise InputError(f"task must be 'auto', 'classification' or 'regression', got {task!r}.")
+    if task == "regression" and not dtype.is_numeric():
+        raise InputError(f"task='regression' needs a numeric prediction; {prediction!r} is {dtype}.")
+    return task == "regression" or (task == "auto" and dtype.is_float())
 
 
 def _guard_dict(guard: Guardrails) -> dict:

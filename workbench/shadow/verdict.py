@@ -4,8 +4,9 @@ The decision rule
 -----------------
 Each guardrail measures a *harm* of the candidate with a tolerance: the p95 latency ratio
 (candidate / production, tolerance ``latency_ratio``), the error-rate increase (points,
-``error_increase``), the accuracy drop on labelled requests (points, ``accuracy_drop``), overall
-and in every segment with at least ``min_segment`` labelled requests. For each one the comparison
+``error_increase``), the accuracy drop on labelled requests (points, ``accuracy_drop``; for a
+regression model the ratio of mean absolute errors, ``mae_ratio``), overall and in every segment
+with at least ``min_segment`` labelled requests. For each one the comparison
 computes one-sided confidence bounds of the harm from its counts or order statistics.
 
 * **rollback** when some harm is *established* beyond its tolerance: its lower bound exceeds the
@@ -48,8 +49,9 @@ class Guardrails:
 
     ``latency_ratio``: largest acceptable ratio of the candidate's ``latency_quantile`` latency
     to production's. ``error_increase`` and ``accuracy_drop``: largest acceptable increase of the
-    error rate and drop of accuracy, as proportions (0.005 = half a point). ``max_coverage_gap``:
-    largest share of production's requests the candidate may miss. ``min_requests``: compared
+    error rate and drop of accuracy, as proportions (0.005 = half a point); for a regression model,
+    ``mae_ratio`` is the largest acceptable ratio of mean absolute errors (candidate / production).
+    ``max_coverage_gap``: largest share of production's requests the candidate may miss. ``min_requests``: compared
     requests needed for anything but hold; ``min_labelled``: labelled requests needed to judge
     accuracy; ``min_segment``: labelled requests a segment needs to be tested. ``looks``: how many
     times the same candidate will be checked (e.g. 168 for hourly checks over a week); the
@@ -61,6 +63,7 @@ class Guardrails:
     latency_quantile: float = 0.95
     error_increase: float = 0.005
     accuracy_drop: float = 0.01
+    mae_ratio: float = 1.02
     max_coverage_gap: float = 0.01
     min_requests: int = 1000
     min_labelled: int = 500
@@ -74,9 +77,10 @@ class Guardrails:
             raise ConfigError(f"guardrails: confidence must be in [0.5, 1), got {self.confidence}.")
         if self.looks < 1:
             raise ConfigError(f"guardrails: looks must be >= 1 (planned checks of this candidate), got {self.looks}.")
-        if self.latency_ratio < 1:
-            raise ConfigError(f"guardrails: latency_ratio is candidate / production and must be >= 1, "
-                             f"got {self.latency_ratio}.")
+        for name in ("latency_ratio", "mae_ratio"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"guardrails: {name} is candidate / production and must be >= 1, "
+                                  f"got {getattr(self, name)}.")
         for name in ("error_increase", "accuracy_drop", "max_coverage_gap"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"guardrails: {name} is a proportion in [0, 1), got {getattr(self, name)}.")
@@ -259,7 +263,7 @@ def _more_needed(check: GuardrailCheck) -> str:
     return f"; about {math.ceil(needed - check.n):,} more requests would probably settle it"
 
 
-_NAMES = {"error_rate": "error-rate increase", "accuracy": "accuracy drop"}
+_NAMES = {"error_rate": "error-rate increase", "accuracy": "accuracy drop", "mae_ratio": "MAE ratio"}
 
 
 def _name(guardrail: str) -> str:
