@@ -240,3 +240,13 @@ def test_score_deltas_equal_numpy_on_the_same_requests():
             exact = np.quantile(np.abs(d), q / 100, method="inverted_cdf")
             assert exact - 1e-9 <= row[f"abs_delta_p{q}"] <= exact + 1e-3 + 1e-9  # upper bin edge, 0.001 bins
     assert table.filter(pl.col("scope") == "region=a")["abs_delta_p99"].item() == 0.0  # unchanged scores
+
+
+def test_empty_logs_hold_for_insufficient_data_and_a_text_timestamp_is_refused():
+    prod, cand = shadow_logs(1)
+    v = compare_logs(prod.head(0), cand.head(0), id="rid", latency="ms", error="err", guardrails=OPS_ONLY).verdict
+    assert v.decision == "hold" and all(c.status == "insufficient" for c in v.checks)
+    assert any(r.startswith("insufficient data: no request is in both logs") for r in v.reasons)
+    with pytest.raises(InputError, match="timestamp column 'ts' must be a datetime or date, got String"):
+        compare_logs(prod.with_columns(ts=pl.lit("2026-03-01")), cand.with_columns(ts=pl.lit("2026-03-01")),
+                     id="rid", timestamp="ts")

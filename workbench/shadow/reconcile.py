@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from workbench.errors import InputError
-from workbench.io import FrameLike, require_columns, schema_of, to_lazy
+from workbench.io import FrameLike, check_time_column, require_columns, schema_of, to_lazy
 
 SIDES = ("production", "candidate")
 
@@ -75,6 +75,8 @@ def reconcile(
         schema = schema_of(lf, name=side)
         require_columns(schema, {"id": id, **roles, **{f"by[{i}]": b for i, b in enumerate(by_cols)}},
                         name=f"the {side} log")
+        if timestamp:
+            check_time_column(schema, timestamp, name=f"the {side} log", role="timestamp")
         sides[side] = (lf, schema)
     _check_ids(sides, id)
     cols = [c for c in roles.values() if c]
