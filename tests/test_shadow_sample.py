@@ -105,3 +105,22 @@ def test_as_of_uses_only_the_labels_that_had_arrived():
         compare_logs(DATA / "production.parquet", DATA / "candidate_same.parquet", id="request_id",
                      prediction="prediction", labels=DATA / "labels.parquet", label_time="label_time",
                      as_of=early.replace(tzinfo=None))
+
+
+def test_brier_and_log_loss_equal_scikit_learn_per_side_and_segment():
+    from sklearn.metrics import brier_score_loss, log_loss
+
+    result = compare_logs(DATA / "production.parquet", DATA / "candidate.parquet", id="request_id", timestamp="ts",
+                          prediction="prediction", score="score", by="region", labels=DATA / "labels.parquet")
+    acc = result.to_polars("accuracy")
+    prod = pl.read_parquet(DATA / "production.parquet").sort("ts").unique("request_id", keep="last")
+    cand = pl.read_parquet(DATA / "candidate.parquet").sort("ts").unique("request_id", keep="last")
+    both = prod.join(cand, on="request_id", suffix="_c").join(pl.read_parquet(DATA / "labels.parquet"), on="request_id")
+    for scope, rows in (("all", both), ("region=latam", both.filter(pl.col("region") == "latam"))):
+        row = acc.filter(pl.col("scope") == scope).row(0, named=True)
+        y = rows["label"].to_numpy()
+        assert row["brier_production"] == pytest.approx(brier_score_loss(y, rows["score"].to_numpy()))
+        assert row["brier_candidate"] == pytest.approx(brier_score_loss(y, rows["score_c"].to_numpy()))
+        assert row["log_loss_candidate"] == pytest.approx(log_loss(y, rows["score_c"].to_numpy()), rel=1e-6)
+        assert row["brier_difference_low"] < row["brier_difference"] < row["brier_difference_high"]
+    assert acc.filter(pl.col("scope") == "region=latam")["brier_difference_low"].item() > 0  # worse there

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import polars as pl
 
+from workbench.distributions import norm_ppf
 from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.errors import InputError
 from workbench.findings.model import Finding
@@ -216,3 +217,65 @@ def _pending(r: dict, overall: bool, needed: int, interval, guardrails: Guardrai
             key in flagged)
 
     return PendingCheck(r["n"], needed, build)
+
+
+PROBABILITY_EPS = 1e-15  # scores are clipped to [eps, 1 - eps] in the log loss
+
+
+def score_metrics(rec: Reconciliation, labels: pl.LazyFrame, id: str, score: str, by: list[str], paired: bool,
+                  confidence: float) -> pl.DataFrame | None:
+    """Brier score and log loss of each side's ``score`` on binary (0/1) labels, per scope, with the
+    difference candidate minus production and its normal interval (paired per request in shadow
+    mode, Welch in canary mode); lower is better. None when the labels are not 0/1."""
+    bounds = labels.select(pl.col(LABEL).cast(pl.Float64).min().alias("lo"),
+                           pl.col(LABEL).cast(pl.Float64).max().alias("hi"),
+                           pl.col(LABEL).cast(pl.Float64).is_in([0.0, 1.0]).all().alias("binary")).collect()
+    if not bounds["binary"].item():
+        return None
+    y = pl.col(LABEL).cast(pl.Float64)
+
+    def terms(col: str) -> tuple[pl.Expr, pl.Expr]:
+        p = pl.col(col).cast(pl.Float64).clip(PROBABILITY_EPS, 1 - PROBABILITY_EPS)
+        return (pl.col(col) - y) ** 2, -(y * p.log() + (1 - y) * (1 - p).log())
+
+    if paired:
+        (bp, lp), (bc, lc) = terms(f"{score}_production"), terms(f"{score}_candidate")
+        joined = rec.matched.select(id, *by, f"{score}_production", f"{score}_candidate").join(labels, on=id)
+        joined = joined.drop_nulls().collect().lazy()
+        aggs = [pl.len().alias("n")]
+        for name, a, b in (("brier", bp, bc), ("log_loss", lp, lc)):
+            aggs += [a.sum().alias(f"{name}_sum_p"), b.sum().alias(f"{name}_sum_c"), (b - a).sum().alias(f"{name}_d"),
+                     ((b - a) ** 2).sum().alias(f"{name}_d2")]
+        table = by_scope(joined, aggs, by)
+    else:
+        parts = []
+        for side, tag in zip(SIDES, ("p", "c"), strict=True):
+            b, ll = terms(score)
+            joined = rec.side(side, paired=False).select(id, *by, score).join(labels, on=id).drop_nulls()
+            parts.append(by_scope(joined, [pl.len().alias(f"n_{tag}"), b.sum().alias(f"brier_sum_{tag}"),
+                                           (b**2).sum().alias(f"brier_sq_{tag}"), ll.sum().alias(f"log_loss_sum_{tag}"),
+                                           (ll**2).sum().alias(f"log_loss_sq_{tag}")], by))
+        table = parts[0].join(parts[1], on=["scope", "column", "segment"], how="full", coalesce=True,
+                              nulls_equal=True).fill_null(0)
+    z = norm_ppf(0.5 + confidence / 2)
+    rows = []
+    for r in table.iter_rows(named=True):
+        out = {"scope": r["scope"]}
+        for name in ("brier", "log_loss"):
+            n_p, n_c = (r["n"], r["n"]) if paired else (r["n_p"], r["n_c"])
+            mean_p = r[f"{name}_sum_p"] / n_p if n_p else math.nan
+            mean_c = r[f"{name}_sum_c"] / n_c if n_c else math.nan
+            if paired and n_p > 1:
+                d = r[f"{name}_d"] / n_p
+                se = math.sqrt(max(r[f"{name}_d2"] / n_p - d**2, 0.0) / (n_p - 1))
+            elif not paired and n_p > 1 and n_c > 1:
+                d = mean_c - mean_p
+                var_p = max(r[f"{name}_sq_p"] - n_p * mean_p**2, 0.0) / (n_p - 1)
+                var_c = max(r[f"{name}_sq_c"] - n_c * mean_c**2, 0.0) / (n_c - 1)
+                se = math.sqrt(var_p / n_p + var_c / n_c)
+            else:
+                d, se = mean_c - mean_p, math.nan
+            out |= {f"{name}_production": mean_p, f"{name}_candidate": mean_c, f"{name}_difference": d,
+                    f"{name}_difference_low": d - z * se, f"{name}_difference_high": d + z * se}
+        rows.append(out)
+    return pl.DataFrame(rows, infer_schema_length=None)

@@ -79,7 +79,8 @@ def compare_logs(
     findings ``coverage_gap``, ``duplicate_requests``, ``disagreement``, ``latency_regression``,
     ``missing_latency``, ``error_rate_regression``, ``accuracy_regression``, ``unmatched_labels``
     (intervals at ``confidence``, Benjamini–Hochberg at ``fdr`` across segments); tables
-    ``agreement``, ``scores``, ``latency``, ``latency_distribution``, ``errors``, ``accuracy``,
+    ``agreement``, ``scores``, ``latency``, ``latency_distribution``, ``errors``, ``accuracy`` (with a
+    ``score`` and 0/1 labels also each side's Brier score and log loss and their differences),
     ``guardrails``.
     """
     if mode not in ("shadow", "canary"):
@@ -126,6 +127,10 @@ def compare_logs(
         tables["accuracy"], found, checks = judge_accuracy(rec, lab, id, prediction, by_cols, paired, confidence,
                                                            fdr, guard)
         findings += found + acc.unmatched_labels(rec, lab, id, label, paired)
+        if score and not regression:
+            metrics = acc.score_metrics(rec, lab, id, score, by_cols, paired, confidence)
+            if metrics is not None:
+                tables["accuracy"] = tables["accuracy"].join(metrics, on="scope", how="left")
         pending += checks
     lat_counts = ops.latency_counts(rec, latency, paired) if latency else None
     tests = sum(p.n >= p.needed for p in pending)
