@@ -64,7 +64,7 @@ def prepare_labels(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType
     return lab.select(pl.col(id), pl.col(label).alias(LABEL)), pending
 
 
-def accuracy(rec: Reconciliation, labels: pl.LazyFrame, id: str, prediction: str, by: list[str],
+def accuracy(labelled: dict[str, pl.LazyFrame], prediction: str, by: list[str],
              paired: bool, confidence: float, fdr: float,
              guardrails: Guardrails) -> tuple[pl.DataFrame, list[Finding], list[PendingCheck]]:
     """Table ``accuracy`` (per scope: n and accuracy per side, the difference candidate minus
@@ -72,8 +72,10 @@ def accuracy(rec: Reconciliation, labels: pl.LazyFrame, id: str, prediction: str
     and a drop of at least ``guardrails.accuracy_drop``; critical when the whole interval is below
     it) and one pending guardrail check per tested scope (overall needs
     ``min_labelled`` labelled requests, a segment ``min_segment``)."""
-    table = _paired_counts(rec, labels, id, prediction, by) if paired else \
-        _unpaired_counts(rec, labels, id, prediction, by)
+    if paired:
+        table = _paired_counts(labelled["matched"], prediction, by)
+    else:
+        table = _unpaired_counts(labelled, prediction, by)
     rows = table.to_dicts()
     pending, tested = [], []
     for r in rows:
@@ -115,11 +117,20 @@ def _check_label_dtype(label_dtype: pl.DataType, prediction_dtype: pl.DataType, 
                          "that a correct prediction equals its label (e.g. pl.col(...).cast(pl.Int64)).")
 
 
-def unmatched_labels(rec: Reconciliation, labels: pl.LazyFrame, id: str, label: str, paired: bool) -> list[Finding]:
-    """``unmatched_labels``: labels for requests that are not among those compared."""
-    known = pl.concat([rec.side(s, paired=paired).select(id) for s in SIDES]).unique() if not paired \
-        else rec.matched.select(id)
-    unknown = int(labels.join(known, on=id, how="anti").select(pl.len()).collect().item())
+def labelled_requests(rec: Reconciliation, labels: pl.LazyFrame, id: str, paired: bool) -> dict[str, pl.LazyFrame]:
+    """The compared requests that have a label (column ``__label``), joined and materialised once
+    for every metric: ``{"matched": ...}`` in shadow mode, one frame per side in canary mode."""
+    if paired:
+        return {"matched": rec.matched.join(labels, on=id, how="inner").collect().lazy()}
+    return {s: rec.side(s, paired=False).join(labels, on=id, how="inner").collect().lazy() for s in SIDES}
+
+
+def unmatched_labels(labels: pl.LazyFrame, labelled: dict[str, pl.LazyFrame], id: str, label: str) -> list[Finding]:
+    """``unmatched_labels``: labels for requests that are not among those compared (labels are
+    unique by id, so it is the labels minus the labelled requests)."""
+    used = pl.concat([lf.select(id) for lf in labelled.values()]).unique() if len(labelled) > 1 \
+        else labelled["matched"].select(id)
+    unknown = int(labels.select(pl.len()).collect().item()) - int(used.select(pl.len()).collect().item())
     if not unknown:
         return []
     return [Finding("shadow", "unmatched_labels", "info", label,
@@ -139,24 +150,21 @@ def by_scope(lf: pl.LazyFrame, aggs: list[pl.Expr], by: list[str]) -> pl.DataFra
     return pl.concat(frames, how="diagonal_relaxed")
 
 
-def _paired_counts(rec: Reconciliation, labels: pl.LazyFrame, id: str, prediction: str,
-                   by: list[str]) -> pl.DataFrame:
+def _paired_counts(joined: pl.LazyFrame, prediction: str, by: list[str]) -> pl.DataFrame:
     rp, rc = ((pl.col(f"{prediction}_{s}") == pl.col(LABEL)).fill_null(False) for s in SIDES)
     aggs = [pl.len().alias("n"), rp.sum().alias("right_production"), rc.sum().alias("right_candidate"),
             (rp & ~rc).sum().alias("only_production"), (rc & ~rp).sum().alias("only_candidate")]
-    joined = rec.matched.select(id, *by, *(f"{prediction}_{s}" for s in SIDES)).join(labels, on=id, how="inner")
-    table = by_scope(joined.collect().lazy(), aggs, by)
+    table = by_scope(joined, aggs, by)
     return table.with_columns(n_production=pl.col("n"), n_candidate=pl.col("n")).select(
         "scope", "column", "segment", "n", "n_production", "n_candidate", "right_production", "right_candidate",
         "only_production", "only_candidate")
 
 
-def _unpaired_counts(rec: Reconciliation, labels: pl.LazyFrame, id: str, prediction: str,
-                     by: list[str]) -> pl.DataFrame:
+def _unpaired_counts(labelled: dict[str, pl.LazyFrame], prediction: str, by: list[str]) -> pl.DataFrame:
     parts = []
     for s in SIDES:
         right = (pl.col(prediction) == pl.col(LABEL)).fill_null(False)
-        t = by_scope(rec.side(s, paired=False).join(labels, on=id, how="inner"),
+        t = by_scope(labelled[s],
                       [pl.len().alias(f"n_{s}"), right.sum().alias(f"right_{s}")], by)
         parts.append(t)
     table = parts[0].join(parts[1], on=["scope", "column", "segment"], how="full", coalesce=True, nulls_equal=True)
@@ -222,12 +230,12 @@ def _pending(r: dict, overall: bool, needed: int, interval, guardrails: Guardrai
 PROBABILITY_EPS = 1e-15  # scores are clipped to [eps, 1 - eps] in the log loss
 
 
-def score_metrics(rec: Reconciliation, labels: pl.LazyFrame, id: str, score: str, by: list[str], paired: bool,
+def score_metrics(labelled: dict[str, pl.LazyFrame], score: str, by: list[str], paired: bool,
                   confidence: float) -> pl.DataFrame | None:
     """Brier score and log loss of each side's ``score`` on binary (0/1) labels, per scope, with the
     difference candidate minus production and its normal interval (paired per request in shadow
     mode, Welch in canary mode); lower is better. None when the labels are not 0/1."""
-    bounds = labels.select(pl.col(LABEL).cast(pl.Float64).min().alias("lo"),
+    bounds = next(iter(labelled.values())).select(pl.col(LABEL).cast(pl.Float64).min().alias("lo"),
                            pl.col(LABEL).cast(pl.Float64).max().alias("hi"),
                            pl.col(LABEL).cast(pl.Float64).is_in([0.0, 1.0]).all().alias("binary")).collect()
     if not bounds["binary"].item():
@@ -240,8 +248,7 @@ def score_metrics(rec: Reconciliation, labels: pl.LazyFrame, id: str, score: str
 
     if paired:
         (bp, lp), (bc, lc) = terms(f"{score}_production"), terms(f"{score}_candidate")
-        joined = rec.matched.select(id, *by, f"{score}_production", f"{score}_candidate").join(labels, on=id)
-        joined = joined.drop_nulls().collect().lazy()
+        joined = labelled["matched"].drop_nulls([f"{score}_production", f"{score}_candidate", LABEL])
         aggs = [pl.len().alias("n")]
         for name, a, b in (("brier", bp, bc), ("log_loss", lp, lc)):
             aggs += [a.sum().alias(f"{name}_sum_p"), b.sum().alias(f"{name}_sum_c"), (b - a).sum().alias(f"{name}_d"),
@@ -251,7 +258,7 @@ def score_metrics(rec: Reconciliation, labels: pl.LazyFrame, id: str, score: str
         parts = []
         for side, tag in zip(SIDES, ("p", "c"), strict=True):
             b, ll = terms(score)
-            joined = rec.side(side, paired=False).select(id, *by, score).join(labels, on=id).drop_nulls()
+            joined = labelled[side].drop_nulls([score, LABEL])
             parts.append(by_scope(joined, [pl.len().alias(f"n_{tag}"), b.sum().alias(f"brier_sum_{tag}"),
                                            (b**2).sum().alias(f"brier_sq_{tag}"), ll.sum().alias(f"log_loss_sum_{tag}"),
                                            (ll**2).sum().alias(f"log_loss_sq_{tag}")], by))

@@ -123,12 +123,13 @@ def compare_logs(
         lab, pending_labels = acc.prepare_labels(labels, id, label, schema[id], label_time=label_time, as_of=as_of,
                                                  prediction_dtype=schema[f"{prediction}_production"],
                                                  regression=regression)
+        labelled = acc.labelled_requests(rec, lab, id, paired)
         judge_accuracy = regression_accuracy if regression else acc.accuracy
-        tables["accuracy"], found, checks = judge_accuracy(rec, lab, id, prediction, by_cols, paired, confidence,
-                                                           fdr, guard)
-        findings += found + acc.unmatched_labels(rec, lab, id, label, paired)
+        tables["accuracy"], found, checks = judge_accuracy(labelled, prediction, by_cols, paired, confidence, fdr,
+                                                           guard)
+        findings += found + acc.unmatched_labels(lab, labelled, id, label)
         if score and not regression:
-            metrics = acc.score_metrics(rec, lab, id, score, by_cols, paired, confidence)
+            metrics = acc.score_metrics(labelled, score, by_cols, paired, confidence)
             if metrics is not None:
                 tables["accuracy"] = tables["accuracy"].join(metrics, on="scope", how="left")
         pending += checks

@@ -15,19 +15,18 @@ from workbench.distributions import norm_ppf, norm_sf
 from workbench.drift.statistics import benjamini_hochberg
 from workbench.findings.model import Finding
 from workbench.shadow.accuracy import LABEL, by_scope
-from workbench.shadow.reconcile import SIDES, Reconciliation
+from workbench.shadow.reconcile import SIDES
 from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
 
 
-def regression_accuracy(rec: Reconciliation, labels: pl.LazyFrame, id: str, prediction: str, by: list[str],
+def regression_accuracy(labelled: dict[str, pl.LazyFrame], prediction: str, by: list[str],
                         paired: bool, confidence: float, fdr: float,
                         guardrails: Guardrails) -> tuple[pl.DataFrame, list[Finding], list[PendingCheck]]:
     """Table ``accuracy`` (per scope: n, MAE and RMSE per side, the MAE ratio with its interval,
     p and q values), ``accuracy_regression`` findings (q ≤ ``fdr`` and a ratio of at least
     ``guardrails.mae_ratio``; critical when the whole interval is above it) and one pending
     ``mae_ratio`` guardrail check per scope."""
-    table = _paired_sums(rec, labels, id, prediction, by) if paired else _unpaired_sums(rec, labels, id, prediction,
-                                                                                         by)
+    table = _paired_sums(labelled["matched"], prediction, by) if paired else _unpaired_sums(labelled, prediction, by)
     rows = table.to_dicts()
     pending, tested = [], []
     for r in rows:
@@ -62,23 +61,21 @@ def _abs_error(column: str) -> pl.Expr:
     return (pl.col(LABEL).cast(pl.Float64) - pl.col(column).cast(pl.Float64)).abs()
 
 
-def _paired_sums(rec: Reconciliation, labels: pl.LazyFrame, id: str, prediction: str, by: list[str]) -> pl.DataFrame:
+def _paired_sums(joined: pl.LazyFrame, prediction: str, by: list[str]) -> pl.DataFrame:
     ep, ec = _abs_error(f"{prediction}_production"), _abs_error(f"{prediction}_candidate")
     known = ep.is_not_null() & ec.is_not_null()
-    joined = rec.matched.select(id, *by, *(f"{prediction}_{s}" for s in SIDES)).join(labels, on=id, how="inner")
-    joined = joined.filter(known).collect().lazy()
+    joined = joined.filter(known)
     aggs = [pl.len().alias("n"), ep.sum().alias("sum_production"), ec.sum().alias("sum_candidate"),
             (ep**2).sum().alias("sq_production"), (ec**2).sum().alias("sq_candidate"), (ep * ec).sum().alias("cross")]
     table = by_scope(joined, aggs, by)
     return table.with_columns(n_production=pl.col("n"), n_candidate=pl.col("n"))
 
 
-def _unpaired_sums(rec: Reconciliation, labels: pl.LazyFrame, id: str, prediction: str,
-                   by: list[str]) -> pl.DataFrame:
+def _unpaired_sums(labelled: dict[str, pl.LazyFrame], prediction: str, by: list[str]) -> pl.DataFrame:
     parts = []
     for s in SIDES:
         e = _abs_error(prediction)
-        joined = rec.side(s, paired=False).join(labels, on=id, how="inner").filter(e.is_not_null())
+        joined = labelled[s].filter(e.is_not_null())
         parts.append(by_scope(joined, [pl.len().alias(f"n_{s}"), e.sum().alias(f"sum_{s}"),
                                        (e**2).sum().alias(f"sq_{s}")], by))
     table = parts[0].join(parts[1], on=["scope", "column", "segment"], how="full", coalesce=True, nulls_equal=True)
