@@ -97,6 +97,8 @@ def test_reconcile_does_not_depend_on_row_order():
         (lambda df: df.with_columns(p=pl.col("ms")), {"score": "p"}, r"'p' outside \[0, 1\]"),
         (lambda df: df, {"latency": "latency_ms"}, "latency='latency_ms' is not a column of the production log"),
         (lambda df: df.with_columns(err=pl.lit("no")), {"error": "err"}, "error column 'err' must be boolean"),
+        (lambda df: df.with_columns(pl.col("pred").cast(pl.String)), {"prediction": "pred"},
+         "prediction 'pred' is String in the production log but Int64 in the candidate log"),
     ],
 )
 def test_reconcile_bad_input(change, kwargs, message):

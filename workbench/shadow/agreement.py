@@ -77,8 +77,8 @@ def agreement(rec: Reconciliation, prediction: str, by: list[str], confidence: f
 
 def _kappa_row(rec: Reconciliation, p: pl.Expr, c: pl.Expr, confidence: float) -> dict[str, Any]:
     """The overall agreement row of a classifier, with Cohen's kappa from the confusion counts."""
-    confusion = rec.matched.group_by(p.cast(pl.String).alias("p"), c.cast(pl.String).alias("c")).agg(
-        pl.len().alias("n")).collect()
+    confusion = rec.matched.group_by(p.alias("p"), c.alias("c")).agg(pl.len().alias("n")).collect()
+    confusion = confusion.with_columns(pl.col("p", "c").cast(pl.String))  # cast the small table, not the rows
     classes = sorted(set(confusion["p"].drop_nulls()) | set(confusion["c"].drop_nulls()))
     matrix = np.zeros((len(classes), len(classes)))
     index = {k: i for i, k in enumerate(classes)}

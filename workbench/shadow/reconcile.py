@@ -79,6 +79,7 @@ def reconcile(
             check_time_column(schema, timestamp, name=f"the {side} log", role="timestamp")
         sides[side] = (lf, schema)
     _check_ids(sides, id)
+    _check_prediction_types(sides, prediction)
     cols = [c for c in roles.values() if c]
     # each log is read once, only the columns the comparison uses, and sorted by id: repeated ids
     # are then adjacent and the two sides join by merging (faster than hashing 10M ids)
@@ -115,6 +116,17 @@ def _check_ids(sides: dict, id: str) -> None:
     if a[id] != b[id]:
         raise InputError(f"request id {id!r} is {a[id]} in the production log but {b[id]} in the candidate log; "
                          f"cast one side (e.g. pl.col({id!r}).cast(pl.{a[id]})) so the same request has the same id.")
+
+
+def _check_prediction_types(sides: dict, prediction: str | None) -> None:
+    """Both sides' predictions must be comparable: numbers with numbers, text with text."""
+    if not prediction:
+        return
+    (_, a), (_, b) = sides["production"], sides["candidate"]
+    pa, pb = a[prediction], b[prediction]
+    if pa.is_numeric() != pb.is_numeric() or (pa == pl.Boolean) != (pb == pl.Boolean):
+        raise InputError(f"prediction {prediction!r} is {pa} in the production log but {pb} in the candidate log; "
+                         "cast one side so that the same class has the same value on both.")
 
 
 def _check_values(sides: dict, roles: dict[str, str | None]) -> None:
