@@ -124,3 +124,14 @@ def test_brier_and_log_loss_equal_scikit_learn_per_side_and_segment():
         assert row["log_loss_candidate"] == pytest.approx(log_loss(y, rows["score_c"].to_numpy()), rel=1e-6)
         assert row["brier_difference_low"] < row["brier_difference"] < row["brier_difference_high"]
     assert acc.filter(pl.col("scope") == "region=latam")["brier_difference_low"].item() > 0  # worse there
+
+
+def test_inputs_are_fingerprinted_independently_of_row_order(shadow):
+    prod = pl.read_parquet(DATA / "production.parquet")
+    p_in, c_in = shadow.inputs
+    assert c_in.name == "candidate"
+    assert (p_in.name, p_in.rows) == ("production", prod.height) and p_in.fingerprint.startswith("sha1:")
+    shuffled = compare_logs(prod.sample(fraction=1.0, shuffle=True, seed=3), DATA / "candidate.parquet",
+                            labels=DATA / "labels.parquet", label_time="label_time", as_of=END, stage=0.05, **ROLES)
+    assert shuffled.inputs[0].fingerprint == p_in.fingerprint
+    assert shuffled.verdict.to_dict() == shadow.verdict.to_dict()  # the retry rule does not depend on row order

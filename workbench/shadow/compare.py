@@ -11,12 +11,12 @@ from typing import Literal
 import polars as pl
 
 from workbench.errors import InputError
-from workbench.findings.model import CheckResult, Finding, InputSummary
+from workbench.findings.model import CheckResult, Finding
 from workbench.io import FrameLike
 from workbench.shadow import accuracy as acc
 from workbench.shadow import operations as ops
 from workbench.shadow.agreement import agreement, score_deltas
-from workbench.shadow.reconcile import SIDES, Reconciliation, reconcile
+from workbench.shadow.reconcile import Reconciliation, reconcile
 from workbench.shadow.regression import regression_accuracy
 from workbench.shadow.verdict import (
     DEFAULT_STAGES,
@@ -154,13 +154,12 @@ def compare_logs(
     tables["guardrails"] = pl.DataFrame([c.to_dict() for c in verdict.checks], infer_schema_length=None) \
         if verdict.checks else pl.DataFrame()
     counts = rec.counts
-    inputs = tuple(InputSummary(s, counts[f"{s}_rows"], (), "not fingerprinted") for s in SIDES)
     parameters = {"mode": mode, "roles": rec.roles, "by": by_cols, "coverage": counts, "confidence": confidence,
                   "fdr": fdr, "disagreement_margin": disagreement_margin, "guardrails": _guard_dict(guard),
                   "stages": list(plan) if plan else None, "as_of": as_of, "pending_labels": pending_labels,
                   "task": "regression" if regression else "classification" if prediction else None,
                   "large_change": large_change if regression else None}
-    return CheckResult("shadow", tuple(findings), inputs, parameters=parameters, tables=tables, verdict=verdict)
+    return CheckResult("shadow", tuple(findings), rec.inputs, parameters=parameters, tables=tables, verdict=verdict)
 
 
 def _is_regression(dtype: pl.DataType, task: str, prediction: str) -> bool:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from workbench.errors import InputError
-from workbench.io import FrameLike, check_time_column, require_columns, schema_of, to_lazy
+from workbench.findings.model import InputSummary
+from workbench.io import FrameLike, check_time_column, require_columns, schema_of, summarize_input, to_lazy
 
 SIDES = ("production", "candidate")
 
@@ -31,6 +32,7 @@ class Reconciliation:
     counts: dict[str, int] = field(default_factory=dict)
     roles: dict[str, str | None] = field(default_factory=dict)
     sides: dict[str, pl.LazyFrame] = field(default_factory=dict)
+    inputs: tuple[InputSummary, ...] = ()
     _collected: dict[str, pl.LazyFrame] = field(default_factory=dict, repr=False, compare=False)
 
     def side(self, side: str, *, paired: bool = True) -> pl.LazyFrame:
@@ -86,6 +88,7 @@ def reconcile(
     sides = {side: (lf.select(id, *dict.fromkeys([*by_cols, *cols])).sort(id, nulls_last=True).collect().lazy(),
                     schema) for side, (lf, schema) in sides.items()}
     _check_values(sides, roles)
+    inputs = tuple(summarize_input(lf, name=side) for side, (lf, _) in sides.items())  # of the columns used
     counts: dict[str, int] = {}
     kept = {}
     for side, (lf, _schema) in sides.items():
@@ -108,7 +111,7 @@ def reconcile(
         - counts["production_duplicates"] - n_matched
     counts["candidate_only"] = counts["candidate_rows"] - counts["candidate_null_ids"] \
         - counts["candidate_duplicates"] - n_matched
-    return Reconciliation(matched, counts, {**roles, "id": id}, kept)
+    return Reconciliation(matched, counts, {**roles, "id": id}, kept, inputs)
 
 
 def _check_ids(sides: dict, id: str) -> None:
