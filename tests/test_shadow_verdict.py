@@ -250,3 +250,32 @@ def test_empty_logs_hold_for_insufficient_data_and_a_text_timestamp_is_refused()
     with pytest.raises(InputError, match="timestamp column 'ts' must be a datetime or date, got String"):
         compare_logs(prod.with_columns(ts=pl.lit("2026-03-01")), cand.with_columns(ts=pl.lit("2026-03-01")),
                      id="rid", timestamp="ts")
+
+
+@pytest.mark.slow
+def test_a_null_canary_checked_hourly_for_a_week_through_compare_logs_is_never_rolled_back():
+    """The whole path (reconcile, errors, latency, accuracy, verdict) on cumulative hourly logs of
+    the same model on both sides of a split, with the planned looks declared."""
+    rng = np.random.default_rng(21)
+    hours, hourly = 168, 150
+    n = hours * hourly
+    hour = np.repeat(np.arange(hours), hourly)
+    side = rng.random(n) < 0.5
+    y = rng.integers(0, 2, n)
+    frame = pl.DataFrame({"rid": np.arange(n), "hour": hour, "region": rng.choice(["a", "b", "c"], n),
+                          "pred": np.where(rng.random(n) < 0.8, y, 1 - y), "ms": rng.gamma(4, 10, n),
+                          "err": rng.random(n) < 0.02})
+    labels = pl.DataFrame({"rid": np.arange(n), "label": y})
+    guard = Guardrails(looks=hours, min_requests=200, min_labelled=200)
+    decisions = []
+    for h in range(1, hours + 1):
+        now = frame.filter(pl.col("hour") < h)
+        v = compare_logs(now.filter(pl.Series(side[: now.height])), now.filter(~pl.Series(side[: now.height])),
+                         id="rid", prediction="pred", latency="ms", error="err", by="region", labels=labels,
+                         mode="canary", guardrails=guard).verdict
+        decisions.append(v.decision)
+        if h == hours:
+            assert v.levels["looks"] == hours
+            assert v.levels["alpha_rollback"] == pytest.approx(0.05 / (v.levels["tests"] * hours))
+    assert "rollback" not in decisions
+    assert decisions[0] == "hold"  # the first hour is too little data
