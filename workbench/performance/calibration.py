@@ -1,0 +1,355 @@
+"""``calibration``: is a classifier's probability still what it says, now, per window and segment?
+
+The rule
+--------
+Reference and current are reduced to counts and sums per fine score bin (0.001 wide) and scope
+(everything, each time window, each segment value). Per scope: the reliability curve on
+``bins`` equal-width and equal-mass bins (equal-mass edges from the reference, on the fine grid),
+ECE and MCE, Brier score and log loss (normal intervals from the per-row terms' sums), ECE with a
+Poisson-bootstrap interval, the calibration slope and intercept (logistic regression of the
+outcome on ``logit(score)``, grouped IRLS) and the Hosmer–Lemeshow test on the equal-mass bins.
+A current scope is compared with the same segment of the reference (windows and everything with
+all of the reference). Benjamini–Hochberg at ``fdr`` runs across every test of the run.
+
+* ``calibration_drift``: the Hosmer–Lemeshow test is significant and ECE grew by at least
+  ``ece_margin`` over the reference's (``critical`` when the growth's bootstrap interval lies
+  above the margin).
+* ``overconfident`` / ``underconfident``: the slope differs from 1 significantly (Wald test) and
+  by at least ``slope_margin``: below 1, the scores are too extreme (overconfident); above 1, too
+  timid (underconfident). ``critical`` when the slope's whole interval is beyond the margin.
+* A scope with fewer than ``min_rows`` labelled rows, or with one class only, is inconclusive:
+  reported in the table, never alerted.
+
+The recalibration what-if fits isotonic regression (pool-adjacent-violators) and Platt scaling
+(the same logistic fit) on the reference and applies them to current: ECE, Brier and log loss
+before and after, at the fine-bin resolution.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from workbench.distributions import norm_ppf, norm_sf
+from workbench.drift.statistics import benjamini_hochberg
+from workbench.errors import InputError
+from workbench.findings.model import CheckResult, Finding
+from workbench.io import FrameLike, summarize_input
+from workbench.leakage.spec import parse_duration
+from workbench.performance import calibration_stats as cs
+from workbench.performance.summaries import WINDOW, Logs, bin_summaries, fine_arrays, prepare
+
+
+def calibration(
+    reference: FrameLike,
+    current: FrameLike,
+    *,
+    score: str,
+    target: str,
+    timestamp: str | None = None,
+    window: str | dt.timedelta | None = None,
+    by: str | Sequence[str] = (),
+    bins: int = 10,
+    confidence: float = 0.95,
+    fdr: float = 0.05,
+    ece_margin: float = 0.02,
+    slope_margin: float = 0.2,
+    min_rows: int = 200,
+    resamples: int = 300,
+    seed: int = 0,
+) -> CheckResult:
+    """Compare the calibration of ``score`` (a probability of ``target`` = 1) in ``current`` with
+    ``reference``, overall, per ``window`` of ``timestamp`` (default 1 day) and per value of each
+    ``by`` column. Inputs: frames or paths with those columns (the reference needs no timestamp);
+    ``bins`` divides 1000. Output: a :class:`~workbench.findings.CheckResult` with check
+    ``"calibration"``, findings ``calibration_drift``, ``overconfident``, ``underconfident``,
+    ``unlabelled_rows``, and tables ``calibration`` (per scope and side), ``reliability`` (per
+    scope, side, strategy and bin) and ``recalibration``. The rule is in the module docstring.
+    """
+    by_cols = [by] if isinstance(by, str) else list(by)
+    _check_options(bins, confidence, fdr, min_rows, resamples)
+    every = None
+    if timestamp is not None:
+        every = parse_duration(window or "1d", what="window")
+    elif window is not None:
+        raise InputError("window needs timestamp: name the current column that holds each row's time.")
+    ref = prepare(reference, name="reference", score=score, target=target, by=by_cols, timestamp=None)
+    cur = prepare(current, name="current", score=score, target=target, by=by_cols, timestamp=timestamp)
+    rng = np.random.default_rng(seed)
+    width = cs.equal_width_groups(bins)
+    ref_all = fine_arrays(bin_summaries(ref, []))
+    mass = cs.equal_mass_groups(ref_all["n"], bins)
+    ctx = _Context(width, mass, rng, resamples, confidence, min_rows)
+    baseline = {("all", None): ctx.metrics(ref_all)}
+    for b in by_cols:
+        for (value,), part in bin_summaries(ref, [b]).partition_by(b, as_dict=True).items():
+            baseline[(b, value)] = ctx.metrics(fine_arrays(part))
+    scopes = [("all", None, None, fine_arrays(bin_summaries(cur, [])))]
+    if every is not None:
+        per = bin_summaries(cur, [WINDOW], timestamp=timestamp, every=every)
+        for (w,), part in sorted(per.partition_by(WINDOW, as_dict=True).items()):
+            scopes.append(("window", _window_bounds(w, every, cur, timestamp), None, fine_arrays(part)))
+    for b in by_cols:
+        per = bin_summaries(cur, [b])
+        for (value,), part in sorted(per.partition_by(b, as_dict=True).items()):
+            scopes.append(("segment", None, {b: value}, fine_arrays(part)))
+    rows, tests = [], []
+    reliability_rows = []
+    for kind, bounds, segment, arrays in scopes:
+        key = ("all", None) if segment is None else next(iter(segment.items()))
+        base = baseline.get(key) if key in baseline and baseline[key]["n"] >= min_rows else baseline[("all", None)]
+        m = ctx.metrics(arrays)
+        label = _scope_label(kind, bounds, segment)
+        row = {"scope": label, "scope_kind": kind, **_public(m), **{f"reference_{k}": v for k, v in _public(
+            base).items() if k in ("n", "ece", "mce", "brier", "log_loss", "slope", "intercept")}}
+        diff = m["ece_samples"] - base["ece_samples"]
+        row["ece_change"] = m["ece"] - base["ece"]
+        row["ece_change_low"], row["ece_change_high"] = _percentile_interval(diff, confidence)
+        row["conclusive"] = m["conclusive"] and base["conclusive"]
+        rows.append(row)
+        if row["conclusive"]:
+            tests.append((len(rows) - 1, "hl", m["hl_p"]))
+            tests.append((len(rows) - 1, "slope", m["slope_p"]))
+        reliability_rows += _reliability_rows(label, "current", m, ctx)
+        if kind != "window":
+            reliability_rows += _reliability_rows(label, "reference", base, ctx)
+    q = benjamini_hochberg(np.array([p for _, _, p in tests])) if tests else []
+    for (i, test, _), qv in zip(tests, q, strict=True):
+        rows[i][f"{test}_q"] = float(qv)
+    findings = []
+    for (kind, bounds, segment, _), row in zip(scopes, rows, strict=True):
+        findings += _findings(row, kind, bounds, segment, score, confidence, fdr, ece_margin, slope_margin)
+    findings = _fold_into_overall(findings) + _unlabelled(ref, cur)
+    recal = _recalibration(ref_all, scopes[0][3], width)
+    tables = {"calibration": pl.DataFrame(rows, infer_schema_length=None),
+              "reliability": pl.DataFrame(reliability_rows, infer_schema_length=None), "recalibration": recal}
+    inputs = (summarize_input(ref.frame, name="reference"), summarize_input(cur.frame, name="current"))
+    parameters = {"score": score, "target": target, "timestamp": timestamp, "window": every, "by": by_cols,
+                  "bins": bins, "confidence": confidence, "fdr": fdr, "ece_margin": ece_margin,
+                  "slope_margin": slope_margin, "min_rows": min_rows, "resamples": resamples, "seed": seed,
+                  "unlabelled": {"reference": ref.unlabelled, "current": cur.unlabelled},
+                  "rule": {"statement": _RULE}}
+    return CheckResult("calibration", tuple(findings), inputs, parameters=parameters, tables=tables)
+
+
+_RULE = ("calibration_drift when the Hosmer-Lemeshow test is significant (BH across every test) and ECE grew by at "
+         "least ece_margin over the same reference segment; overconfident/underconfident when the calibration "
+         "slope differs from 1 significantly and by at least slope_margin; fewer than min_rows labelled rows or a "
+         "single class: inconclusive, never alerted.")
+
+
+class _Context:
+    """Bins, randomness and thresholds shared by every scope's metrics."""
+
+    def __init__(self, width: np.ndarray, mass: np.ndarray, rng: np.random.Generator, resamples: int,
+                 confidence: float, min_rows: int) -> None:
+        self.width, self.mass, self.rng = width, mass, rng
+        self.resamples, self.confidence, self.min_rows = resamples, confidence, min_rows
+
+    def metrics(self, a: dict[str, np.ndarray]) -> dict[str, Any]:
+        n, pos = a["n"].sum(), a["pos"].sum()
+        z = norm_ppf(0.5 + self.confidence / 2)
+        rel_w = cs.reliability(a["n"], a["pos"], a["sum_p"], self.width)
+        rel_m = cs.reliability(a["n"], a["pos"], a["sum_p"], self.mass)
+        samples = cs.ece_bootstrap(a["n"], a["pos"], a["sum_p"], self.width, resamples=self.resamples, rng=self.rng)
+        out: dict[str, Any] = {
+            "n": int(n), "positives": int(pos), "mean_score": a["sum_p"].sum() / n if n else math.nan,
+            "positive_rate": pos / n if n else math.nan, "ece": rel_w.ece, "mce": rel_w.mce,
+            "ece_equal_mass": rel_m.ece, "mce_equal_mass": rel_m.mce, "ece_samples": samples}
+        out["ece_low"], out["ece_high"] = _percentile_interval(samples, self.confidence)
+        for name, key in (("brier", "sum_brier"), ("log_loss", "sum_ll")):
+            s, s2 = a[key].sum(), a[f"{key}2"].sum()
+            mean = s / n if n else math.nan
+            se = math.sqrt(max(s2 / n - mean**2, 0.0) / max(n - 1, 1)) if n else math.nan
+            out |= {name: mean, f"{name}_low": mean - z * se, f"{name}_high": mean + z * se}
+        fit = cs.logistic_recalibration(a["n"], a["pos"], a["sum_logit"])
+        if fit is None:
+            out |= {"slope": math.nan, "slope_low": math.nan, "slope_high": math.nan, "intercept": math.nan,
+                    "slope_p": math.nan}
+        else:
+            lo, hi = fit.interval(self.confidence)
+            out |= {"slope": fit.slope, "slope_low": lo, "slope_high": hi, "intercept": fit.intercept,
+                    "slope_p": min(1.0, 2 * norm_sf(abs(fit.slope - 1) / fit.slope_se)) if fit.slope_se > 0 else 1.0}
+        out["hl_stat"], out["hl_df"], out["hl_p"] = cs.hosmer_lemeshow(a["n"], a["pos"], a["sum_p"], self.mass)
+        out["conclusive"] = bool(n >= self.min_rows and 0 < pos < n and fit is not None)
+        out["reliability"] = (rel_w, rel_m)
+        return out
+
+
+def _public(m: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in m.items() if k not in ("ece_samples", "reliability")}
+
+
+def _percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
+    ok = samples[np.isfinite(samples)]
+    if len(ok) == 0:
+        return (math.nan, math.nan)
+    tail = (1 - confidence) / 2 * 100
+    lo, hi = np.percentile(ok, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def _reliability_rows(scope: str, side: str, metrics: dict[str, Any], ctx: _Context) -> list[dict[str, Any]]:
+    """The reliability curves of one scope and side: per bin its score range [low, high), rows,
+    mean score and observed positive rate with its Wilson interval."""
+    from workbench.stats import wilson_interval
+
+    rows = []
+    for strategy, rel, groups in zip(("equal_width", "equal_mass"), metrics["reliability"], (ctx.width, ctx.mass),
+                                     strict=True):
+        fine = np.arange(cs.FINE_BINS)
+        for i, (n, mean_p, rate) in enumerate(zip(rel.n, rel.mean_score, rel.positive_rate, strict=True)):
+            if n == 0:
+                continue
+            lo, hi = wilson_interval(round(rate * n), int(n), ctx.confidence)
+            members = fine[groups == i]
+            rows.append({"scope": scope, "side": side, "strategy": strategy, "bin": i,
+                         "low": members.min() / cs.FINE_BINS, "high": (members.max() + 1) / cs.FINE_BINS, "n": int(n),
+                         "mean_score": float(mean_p), "positive_rate": float(rate), "positive_rate_low": lo,
+                         "positive_rate_high": hi})
+    return rows
+
+
+def _findings(row: dict[str, Any], kind: str, bounds: tuple | None, segment: dict | None, score: str,
+              confidence: float, fdr: float, ece_margin: float, slope_margin: float) -> list[Finding]:
+    if not row["conclusive"]:
+        return []
+    scope: dict[str, Any] = {}
+    where = ""
+    if segment:
+        scope["segment"] = segment
+        where = " for " + ", ".join(f"{k}={v}" for k, v in segment.items())
+    if bounds:
+        scope["window"] = [bounds[0].isoformat(), bounds[1].isoformat()]
+        where += f" in [{bounds[0]:%Y-%m-%d %H:%M}, {bounds[1]:%Y-%m-%d %H:%M})"
+    out = []
+    if row.get("hl_q", 1.0) <= fdr and row["ece_change"] >= ece_margin:
+        out.append(Finding(
+            "calibration", "calibration_drift", "critical" if row["ece_change_low"] >= ece_margin else "warning",
+            score,
+            f"Calibration drifted{where}: ECE {row['reference_ece']:.3f} → {row['ece']:.3f} "
+            f"(+{row['ece_change']:.3f}, {confidence:.0%} CI +{row['ece_change_low']:.3f} to "
+            f"+{row['ece_change_high']:.3f}; mean score {row['mean_score']:.1%} vs observed rate "
+            f"{row['positive_rate']:.1%}; n={row['n']:,}; Hosmer–Lemeshow q={row['hl_q']:.2g}).",
+            "Recalibrate on recent labelled data (see the recalibration table) or retrain; check which inputs "
+            "drifted in this scope.",
+            {"value": row["ece"], "baseline": row["reference_ece"], "effect": row["ece_change"],
+             "interval": [row["ece_change_low"], row["ece_change_high"]], "q_value": row["hl_q"], "n": row["n"],
+             "threshold": ece_margin, "confidence": confidence}, scope))
+    slope = row["slope"]
+    if row.get("slope_q", 1.0) <= fdr and abs(slope - 1) >= slope_margin:
+        over = slope < 1
+        beyond = row["slope_high"] <= 1 - slope_margin if over else row["slope_low"] >= 1 + slope_margin
+        out.append(Finding(
+            "calibration", "overconfident" if over else "underconfident", "critical" if beyond else "warning", score,
+            f"The scores are {'overconfident (too extreme)' if over else 'underconfident (too timid)'}{where}: "
+            f"calibration slope {slope:.2f} ({confidence:.0%} CI {row['slope_low']:.2f}–{row['slope_high']:.2f}; "
+            f"reference {row['reference_slope']:.2f}; 1 is calibrated), intercept {row['intercept']:+.2f}; "
+            f"n={row['n']:,}; q={row['slope_q']:.2g}.",
+            "Platt scaling or isotonic regression fitted on recent labelled data corrects the slope; the "
+            "recalibration table shows the expected gain.",
+            {"value": slope, "baseline": row["reference_slope"], "effect": slope - 1,
+             "interval": [row["slope_low"], row["slope_high"]], "q_value": row["slope_q"], "n": row["n"],
+             "threshold": slope_margin, "confidence": confidence}, scope))
+    return out
+
+
+def _fold_into_overall(findings: list[Finding]) -> list[Finding]:
+    """An alert over all of current covers the same kind of alert in its windows and segments,
+    unless a child is clearly worse (its interval lies wholly beyond the overall one): those stay,
+    the others are listed in the overall finding's ``also_in``."""
+    from dataclasses import replace
+
+    overall = {f.kind: f for f in findings if not f.scope}
+    kept, folded = [], {k: [] for k in overall}
+    for f in findings:
+        parent = overall.get(f.kind)
+        if parent is None or f is parent:
+            kept.append(f)
+            continue
+        (low, high), (p_low, p_high) = f.metrics["interval"], parent.metrics["interval"]
+        worse = {"calibration_drift": low > p_high,  # intervals of the ECE change do not overlap
+                 "overconfident": high < p_low,  # intervals of the slope do not overlap
+                 "underconfident": low > p_high}[f.kind]
+        if worse:
+            kept.append(f)
+        else:
+            folded[f.kind].append(_scope_text(f.scope))
+    out = []
+    for f in kept:
+        if not f.scope and folded.get(f.kind):
+            extra = folded[f.kind]
+            f = replace(f, message=f"{f.message} Also in {len(extra)} window(s)/segment(s): {', '.join(extra[:5])}"
+                                    f"{', …' if len(extra) > 5 else ''}.", metrics={**f.metrics, "also_in": extra})
+        out.append(f)
+    return out
+
+
+def _scope_text(scope: dict[str, Any]) -> str:
+    parts = [f"{k}={v}" for k, v in scope.get("segment", {}).items()]
+    if "window" in scope:
+        parts.append(f"[{scope['window'][0]}, {scope['window'][1]})")
+    return " ".join(parts)
+
+
+def _unlabelled(ref: Logs, cur: Logs) -> list[Finding]:
+    if not cur.unlabelled:
+        return []
+    share = cur.unlabelled / cur.rows
+    return [Finding("calibration", "unlabelled_rows", "info", "target",
+                    f"{cur.unlabelled:,} of {cur.rows:,} current rows ({share:.1%}) have no label yet and were not "
+                    f"used ({ref.unlabelled:,} in the reference).",
+                    "Run again when their labels have arrived; performance on them is unknown.",
+                    {"affected_rows": cur.unlabelled, "affected_share": share, "n": cur.rows}, {})]
+
+
+def _recalibration(ref: dict[str, np.ndarray], cur: dict[str, np.ndarray], width: np.ndarray) -> pl.DataFrame:
+    """Isotonic and Platt maps fitted on the reference, applied to current: before and after."""
+    mean_logit = np.where(cur["n"] > 0, cur["sum_logit"] / np.maximum(cur["n"], 1), 0.0)
+    before = {"brier": cur["sum_brier"].sum() / cur["n"].sum(), "log_loss": cur["sum_ll"].sum() / cur["n"].sum()} \
+        if cur["n"].sum() else {"brier": math.nan, "log_loss": math.nan}
+    rows = [{"method": "none", "ece": cs.reliability(cur["n"], cur["pos"], cur["sum_p"], width).ece, **before}]
+    maps = {}
+    if ref["n"].sum() and cur["n"].sum():
+        maps["isotonic"] = cs.isotonic_map(ref["n"], ref["pos"])
+        fit = cs.logistic_recalibration(ref["n"], ref["pos"], ref["sum_logit"])
+        if fit is not None:
+            maps["platt"] = fit.apply(mean_logit)
+    for method, values in maps.items():
+        if np.isnan(values).all():
+            continue
+        after = cs.scores_after(values, cur["n"], cur["pos"])
+        rows.append({"method": method, "ece": cs.reliability(cur["n"], cur["pos"], cur["n"] * values, width).ece,
+                     **after})
+    return pl.DataFrame(rows)
+
+
+def _window_bounds(index: int, every: dt.timedelta, logs: Logs, timestamp: str | None) -> tuple[dt.datetime,
+                                                                                                 dt.datetime]:
+    zone = logs.frame.collect_schema()[timestamp].time_zone if timestamp else None  # type: ignore[union-attr]
+    start = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + index * every
+    if zone is None:
+        start = start.replace(tzinfo=None)
+    return start, start + every
+
+
+def _scope_label(kind: str, bounds: tuple | None, segment: dict | None) -> str:
+    if kind == "window" and bounds:
+        return f"{bounds[0]:%Y-%m-%d %H:%M}"
+    if segment:
+        return ", ".join(f"{k}={v}" for k, v in segment.items())
+    return "all"
+
+
+def _check_options(bins: int, confidence: float, fdr: float, min_rows: int, resamples: int) -> None:
+    if bins < 2 or cs.FINE_BINS % bins:
+        raise InputError(f"bins must divide {cs.FINE_BINS} and be at least 2 (e.g. 10, 20, 25), got {bins}.")
+    if not 0.5 <= confidence < 1 or not 0 < fdr < 1:
+        raise InputError(f"confidence must be in [0.5, 1) and fdr in (0, 1); got {confidence} and {fdr}.")
+    if min_rows < 1 or resamples < 50:
+        raise InputError(f"min_rows must be >= 1 and resamples >= 50; got {min_rows} and {resamples}.")
