@@ -1,0 +1,338 @@
+"""``subgroups``: model performance per segment and per combination of segments, each with an
+interval, its support and its gap to the rest of the traffic; the worst significant slices.
+
+The rule
+--------
+The labelled rows are reduced to additive counts and sums per cell (one cell per combination of
+values of every ``by`` column): rows, correct predictions, true/false positives, false negatives,
+and the per-row Brier, log-loss, absolute- and squared-error terms with their squares. Every
+scope — each value of one column, each combination of values of up to ``depth`` columns — is a
+sum of cells, and so is "the rest of the traffic" (everything minus the scope). AUC is exact
+(average ranks within the scope, computed by the engine).
+
+A scope with fewer than ``min_support`` rows, or whose rest has fewer, is *inconclusive*: in the
+table, never alerted. The others are tested on ``metric`` (accuracy for a classifier, MAE for a
+regression) against their rest — Newcombe's interval and a z-test for a proportion, Welch's for
+MAE — with Benjamini–Hochberg at ``fdr`` across every tested scope. ``segment_disparity`` when the
+scope is worse than its rest by at least ``margin`` (points of accuracy, or relative MAE) and
+significant; ``critical`` when the gap's whole interval is beyond the margin. An alert on a
+segment covers its combinations with other columns (listed in ``also_in``) unless a combination
+is clearly worse (its gap's interval wholly beyond the parent's); alerts are ranked by impact,
+rows × gap.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from workbench.distributions import norm_ppf, norm_sf
+from workbench.drift.statistics import benjamini_hochberg, two_proportions
+from workbench.errors import InputError
+from workbench.findings.model import CheckResult, Finding
+from workbench.io import FrameLike, require_columns, schema_of, summarize_input, to_lazy
+from workbench.stats import wilson_interval
+
+Task = Literal["auto", "classification", "regression"]
+CLIP = 1e-15  # probabilities are clipped to [CLIP, 1 - CLIP] in the log loss (as scikit-learn does for float64)
+MAX_CELLS = 1_000_000
+
+
+def subgroups(
+    data: FrameLike,
+    *,
+    target: str,
+    by: str | Sequence[str],
+    prediction: str | None = None,
+    score: str | None = None,
+    threshold: float = 0.5,
+    depth: int = 2,
+    task: Task = "auto",
+    min_support: int = 100,
+    margin: float | None = None,
+    confidence: float = 0.95,
+    fdr: float = 0.05,
+    auc: bool = True,
+) -> CheckResult:
+    """Performance of a model per segment of ``data`` (a frame or path with the labelled rows).
+
+    Classification: ``target`` 0/1 (or boolean), ``prediction`` 0/1 and/or ``score`` (a probability
+    of 1; without ``prediction`` the class is ``score >= threshold``): accuracy, precision,
+    recall, F1 (positive class 1), and with a score AUC, log loss and Brier. Regression
+    (``task="regression"``, or a float ``prediction`` with ``task="auto"``): MAE and RMSE. Each
+    with an interval at ``confidence`` (Wilson for proportions, Poisson bootstrap of the counts for
+    F1, Hanley–McNeil for AUC, normal for Brier, log loss, MAE and RMSE), support and the gap to
+    the rest of the traffic. ``margin``: the smallest gap worth an alert (default 0.05 = 5 points
+    of accuracy, or MAE 10% above the rest's). Returns a :class:`~workbench.findings.CheckResult`
+    with check ``"subgroups"``, findings ``segment_disparity`` and tables ``segments`` (every
+    scope) and ``slices`` (the significant ones, worst impact first). Rule: module docstring.
+    """
+    by_cols = [by] if isinstance(by, str) else list(by)
+    lf, regression = _prepare(data, target, prediction, score, by_cols, task, threshold, depth, confidence, fdr,
+                              min_support)
+    margin = (0.1 if regression else 0.05) if margin is None else margin
+    depth = min(depth, len(by_cols))
+    cells = _cells(lf, by_cols, regression, score is not None)
+    total = cells.select(pl.exclude(by_cols).sum()).row(0, named=True)
+    rows = []
+    for k in range(1, depth + 1):
+        for cols in itertools.combinations(by_cols, k):
+            per = cells.group_by(list(cols)).agg(pl.exclude(by_cols).sum()).sort(list(cols), nulls_last=True)
+            ranks = _auc_sums(lf, list(cols)) if auc and score is not None and not regression else None
+            for r in per.iter_rows(named=True):
+                segment = {c: r[c] for c in cols}
+                row = {"scope": ", ".join(f"{c}={v}" for c, v in segment.items()), "depth": k, "segment": segment}
+                row |= _metrics(r, regression, confidence, ranks.get(tuple(r[c] for c in cols)) if ranks else None)
+                rows.append(row | _gap(r, total, regression, confidence, min_support))
+    overall = {"scope": "all", "depth": 0, "segment": {}, **_metrics(total, regression, confidence,
+                                                                     _auc_sums(lf, []).get(()) if auc and score is not
+                                                                     None and not regression else None)}
+    tested = [r for r in rows if r["conclusive"]]
+    if tested:
+        for r, q in zip(tested, benjamini_hochberg(np.array([r["p_value"] for r in tested])), strict=True):
+            r["q_value"] = float(q)
+    metric = "mae" if regression else "accuracy"
+    flagged = [r for r in tested if r["q_value"] <= fdr and _worse_by(r, regression) >= margin]
+    findings = _findings(flagged, metric, regression, margin, confidence, target)
+    table = pl.DataFrame([{k: v for k, v in r.items() if k != "segment"} for r in [overall, *rows]],
+                         infer_schema_length=None)
+    slices = table.filter(pl.col("scope").is_in([r["scope"] for r in flagged])).with_columns(
+        impact=pl.col("n") * pl.col("gap").abs()).sort("impact", descending=True)
+    parameters = {"target": target, "prediction": prediction, "score": score, "threshold": threshold, "by": by_cols,
+                  "depth": depth, "task": "regression" if regression else "classification", "metric": metric,
+                  "min_support": min_support, "margin": margin, "confidence": confidence, "fdr": fdr,
+                  "cells": cells.height, "rule": {"statement": _RULE}}
+    return CheckResult("subgroups", tuple(findings), (summarize_input(lf, name="data"),), parameters=parameters,
+                       tables={"segments": table, "slices": slices})
+
+
+_RULE = ("segment_disparity when a segment (or a combination of up to depth segments) with at least min_support rows "
+         "is worse than the rest of the traffic by at least margin, significant after Benjamini-Hochberg across "
+         "every tested scope; an alert on a segment covers its combinations unless one is clearly worse.")
+
+
+def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | None, by: list[str], task: str,
+             threshold: float, depth: int, confidence: float, fdr: float, min_support: int) -> tuple[pl.LazyFrame,
+                                                                                                      bool]:
+    """Validate and return the labelled rows as ``__y``, ``__pred`` (and ``__p``) plus the segments."""
+    if not by:
+        raise InputError("by needs at least one segment column.")
+    if prediction is None and score is None:
+        raise InputError("give prediction= (the predicted class or value) or score= (a probability of class 1).")
+    if depth < 1:
+        raise InputError(f"depth is the most segment columns combined in one scope and must be >= 1, got {depth}.")
+    if not 0.5 <= confidence < 1 or not 0 < fdr < 1 or min_support < 1:
+        raise InputError(f"confidence in [0.5, 1), fdr in (0, 1), min_support >= 1; got {confidence}, {fdr}, "
+                         f"{min_support}.")
+    if task not in ("auto", "classification", "regression"):
+        raise InputError(f"task must be 'auto', 'classification' or 'regression', got {task!r}.")
+    lf = to_lazy(data, name="data")
+    schema = schema_of(lf, name="data")
+    require_columns(schema, {"target": target, "prediction": prediction, "score": score,
+                             **{f"by[{i}]": b for i, b in enumerate(by)}}, name="data")
+    regression = task == "regression" or (task == "auto" and prediction is not None and schema[prediction].is_float())
+    y = pl.col(target)
+    checks = [y.null_count().alias("null_target"), pl.len().alias("rows")]
+    if score is not None:
+        if not schema[score].is_numeric():
+            raise InputError(f"data: score column {score!r} must be numeric probabilities, got {schema[score]}.")
+        p = pl.col(score).cast(pl.Float64)
+        checks += [(p.is_nan() | p.is_null()).sum().alias("bad_score"), ((p < 0) | (p > 1)).sum().alias("outside")]
+    if regression:
+        for col in (target, prediction):
+            if col and not schema[col].is_numeric():
+                raise InputError(f"data: a regression needs numeric {col!r}, got {schema[col]}.")
+    else:
+        checks.append((y.is_not_null() & ~y.cast(pl.Float64, strict=False).is_in([0.0, 1.0])).sum().alias(
+            "not_binary"))
+    found = lf.select(checks).collect().row(0, named=True)
+    if found["rows"] == 0:
+        raise InputError("data: no rows.")
+    if found["null_target"]:
+        raise InputError(f"data: {found['null_target']:,} rows have no {target!r}; pass the labelled rows only "
+                         "(labels not yet arrived are a coverage question, not a performance one).")
+    if found.get("bad_score"):
+        raise InputError(f"data: {found['bad_score']:,} rows have a NaN or null {score!r}.")
+    if found.get("outside"):
+        raise InputError(f"data: {found['outside']:,} rows have {score!r} outside [0, 1]; pass probabilities.")
+    if found.get("not_binary"):
+        raise InputError(f"data: {found['not_binary']:,} rows have a {target!r} other than 0 or 1; map the positive "
+                         "class to 1 (this check measures binary classifiers and regressions).")
+    pred = pl.col(prediction) if prediction else (pl.col(score) >= threshold)
+    out = lf.select(*by, y.cast(pl.Float64).alias("__y"), pred.cast(pl.Float64).alias("__pred"),
+                    *([pl.col(score).cast(pl.Float64).alias("__p")] if score else []))
+    if not regression and prediction:
+        bad = out.select((pl.col("__pred").is_not_null() & ~pl.col("__pred").is_in([0.0, 1.0])).sum()).collect().item()
+        if bad:
+            raise InputError(f"data: {bad:,} rows have a {prediction!r} other than 0 or 1.")
+    return out.with_columns(pl.col(b).cast(pl.String).fill_null("null") for b in by), regression
+
+
+def _cells(lf: pl.LazyFrame, by: list[str], regression: bool, has_score: bool) -> pl.DataFrame:
+    y, pred = pl.col("__y"), pl.col("__pred")
+    aggs = [pl.len().alias("n")]
+    if regression:
+        err = pred - y
+        aggs += [err.abs().sum().alias("sum_ae"), (err.abs() ** 2).sum().alias("sum_se"),
+                 (err**4).sum().alias("sum_se2")]
+    else:
+        aggs += [(pred == y).sum().alias("correct"), ((pred == 1) & (y == 1)).sum().alias("tp"),
+                 ((pred == 1) & (y == 0)).sum().alias("fp"), ((pred == 0) & (y == 1)).sum().alias("fn"),
+                 y.sum().alias("pos")]
+        if has_score:
+            p = pl.col("__p")
+            q = p.clip(CLIP, 1 - CLIP)
+            brier, ll = (p - y) ** 2, -(y * q.log() + (1 - y) * (1 - q).log())
+            aggs += [brier.sum().alias("sum_brier"), (brier**2).sum().alias("sum_brier2"), ll.sum().alias("sum_ll"),
+                     (ll**2).sum().alias("sum_ll2")]
+    cells = lf.group_by(by).agg(aggs).collect(engine="streaming")
+    if cells.height > MAX_CELLS:
+        raise InputError(f"the by columns {by} make {cells.height:,} combinations (more than {MAX_CELLS:,}); drop a "
+                         "high-cardinality column or bucket it first.")
+    return cells
+
+
+def _auc_sums(lf: pl.LazyFrame, cols: list[str]) -> dict[tuple, float]:
+    """Exact AUC per scope: Mann–Whitney with average ranks of the score within the scope."""
+    rank = pl.col("__p").rank("average")
+    rank = rank.over(cols) if cols else rank
+    per = lf.select(*cols, pl.col("__y"), rank.alias("__r")).group_by(cols or pl.lit(0).alias("__all")).agg(
+        (pl.col("__y") == 1).sum().alias("n_pos"), (pl.col("__y") == 0).sum().alias("n_neg"),
+        pl.col("__r").filter(pl.col("__y") == 1).sum().alias("rank_sum")).collect()
+    out = {}
+    for r in per.iter_rows(named=True):
+        n_pos, n_neg = r["n_pos"], r["n_neg"]
+        value = (r["rank_sum"] - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg) if n_pos and n_neg else math.nan
+        out[tuple(r[c] for c in cols)] = (value, n_pos, n_neg)
+    return out
+
+
+def _metrics(r: dict[str, Any], regression: bool, confidence: float, auc: tuple | None) -> dict[str, Any]:
+    n = r["n"]
+    z = norm_ppf(0.5 + confidence / 2)
+    out: dict[str, Any] = {"n": n}
+    if regression:
+        mae = r["sum_ae"] / n
+        mse = r["sum_se"] / n
+        mae_se = math.sqrt(max(r["sum_se"] / n - mae**2, 0.0) / max(n - 1, 1))
+        mse_se = math.sqrt(max(r["sum_se2"] / n - mse**2, 0.0) / max(n - 1, 1))
+        out |= {"mae": mae, "mae_low": mae - z * mae_se, "mae_high": mae + z * mae_se, "rmse": math.sqrt(mse),
+                "rmse_low": math.sqrt(max(mse - z * mse_se, 0.0)), "rmse_high": math.sqrt(mse + z * mse_se)}
+        return out
+    tp, fp, fn, pos = r["tp"], r["fp"], r["fn"], r["pos"]
+    for name, k, m in (("accuracy", r["correct"], n), ("precision", tp, tp + fp), ("recall", tp, pos)):
+        lo, hi = wilson_interval(k, m, confidence)
+        out |= {name: k / m if m else math.nan, f"{name}_low": lo, f"{name}_high": hi}
+    out["f1"] = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else math.nan
+    out["f1_low"], out["f1_high"] = _f1_interval(tp, fp, fn, confidence)
+    out["positives"] = pos
+    if "sum_brier" in r:
+        for name, key in (("brier", "sum_brier"), ("log_loss", "sum_ll")):
+            mean = r[key] / n
+            se = math.sqrt(max(r[f"{key}2"] / n - mean**2, 0.0) / max(n - 1, 1))
+            out |= {name: mean, f"{name}_low": mean - z * se, f"{name}_high": mean + z * se}
+    if auc is not None:
+        value, n_pos, n_neg = auc
+        out["auc"] = value
+        out["auc_low"], out["auc_high"] = _hanley_mcneil(value, n_pos, n_neg, z)
+    return out
+
+
+def _f1_interval(tp: int, fp: int, fn: int, confidence: float, resamples: int = 400) -> tuple[float, float]:
+    """Percentile interval of F1 under a Poisson bootstrap of the confusion counts (seeded by them)."""
+    if tp + fp + fn == 0:
+        return (math.nan, math.nan)
+    rng = np.random.default_rng([tp, fp, fn])
+    t, f_p, f_n = (rng.poisson(c, resamples) for c in (tp, fp, fn))
+    denom = 2 * t + f_p + f_n
+    f1 = np.where(denom > 0, 2 * t / np.maximum(denom, 1), np.nan)
+    tail = (1 - confidence) / 2 * 100
+    lo, hi = np.nanpercentile(f1, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def _hanley_mcneil(auc: float, n_pos: int, n_neg: int, z: float) -> tuple[float, float]:
+    if not (n_pos and n_neg) or math.isnan(auc):
+        return (math.nan, math.nan)
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (n_pos * n_neg)
+    se = math.sqrt(max(var, 0.0))
+    return (max(0.0, auc - z * se), min(1.0, auc + z * se))
+
+
+def _gap(r: dict[str, Any], total: dict[str, Any], regression: bool, confidence: float,
+         min_support: int) -> dict[str, Any]:
+    """The scope minus the rest of the traffic on the headline metric, with interval and p-value."""
+    n, rest_n = r["n"], total["n"] - r["n"]
+    out: dict[str, Any] = {"rest_n": rest_n, "conclusive": n >= min_support and rest_n >= min_support}
+    if regression:
+        rest_mae = (total["sum_ae"] - r["sum_ae"]) / rest_n if rest_n else math.nan
+        mae = r["sum_ae"] / n
+        var = max(r["sum_se"] / n - mae**2, 0.0) / max(n - 1, 1)
+        rest_var = max((total["sum_se"] - r["sum_se"]) / max(rest_n, 1) - rest_mae**2, 0.0) / max(rest_n - 1, 1)
+        diff, se = mae - rest_mae, math.sqrt(var + rest_var)
+        z = norm_ppf(0.5 + confidence / 2)
+        out |= {"rest_mae": rest_mae, "gap": diff, "gap_low": diff - z * se, "gap_high": diff + z * se,
+                "p_value": min(1.0, 2 * norm_sf(abs(diff) / se)) if se > 0 else (0.0 if diff else 1.0)}
+        return out
+    rest_k = total["correct"] - r["correct"]
+    diff, lo, hi, p = two_proportions(rest_k, rest_n, r["correct"], n, confidence) if rest_n else (math.nan,) * 4
+    out |= {"rest_accuracy": rest_k / rest_n if rest_n else math.nan, "gap": diff, "gap_low": lo, "gap_high": hi,
+            "p_value": p}
+    return out
+
+
+def _worse_by(r: dict[str, Any], regression: bool) -> float:
+    """How much worse than its rest a scope is, in the margin's unit (accuracy points, or MAE
+    relative to the rest's)."""
+    if regression:
+        return r["gap"] / r["rest_mae"] if r["rest_mae"] else math.nan
+    return -r["gap"]
+
+
+def _findings(flagged: list[dict[str, Any]], metric: str, regression: bool, margin: float, confidence: float,
+              target: str) -> list[Finding]:
+    """``segment_disparity`` per flagged scope; a combination folds into a flagged parent segment
+    unless its gap's interval lies wholly beyond the parent's."""
+    by_scope = {tuple(sorted(r["segment"].items())): r for r in flagged}
+    covered: dict[tuple, list[str]] = {}
+    keep = []
+    for r in sorted(flagged, key=lambda r: r["depth"]):
+        items = tuple(sorted(r["segment"].items()))
+        parents = [by_scope[(item,)] for item in items if (item,) in by_scope and len(items) > 1]
+        clearly_worse = all(r["gap_high"] < p["gap_low"] if not regression else r["gap_low"] > p["gap_high"]
+                            for p in parents)
+        if parents and not clearly_worse:
+            for p in parents:
+                covered.setdefault(tuple(sorted(p["segment"].items())), []).append(r["scope"])
+            continue
+        keep.append(r)
+    out = []
+    for r in sorted(keep, key=lambda r: -r["n"] * abs(r["gap"])):
+        also = covered.get(tuple(sorted(r["segment"].items())), [])
+        worse = _worse_by(r, regression)
+        beyond = (r["gap_high"] <= -margin) if not regression else (r["gap_low"] / r["rest_mae"] >= margin)
+        if regression:
+            text = (f"MAE is {r['mae']:.4g} on {r['scope']} vs {r['rest_mae']:.4g} elsewhere ({worse:+.0%}; "
+                    f"{confidence:.0%} CI of the difference {r['gap_low']:+.4g} to {r['gap_high']:+.4g}")
+        else:
+            text = (f"Accuracy is {r['accuracy']:.1%} on {r['scope']} vs {r['rest_accuracy']:.1%} elsewhere "
+                    f"({r['gap'] * 100:+.1f} points, {confidence:.0%} CI {r['gap_low'] * 100:+.1f} to "
+                    f"{r['gap_high'] * 100:+.1f}")
+        message = f"{text}; n={r['n']:,}; q={r['q_value']:.2g})."
+        if also:
+            message += f" Covers {len(also)} combination(s): {', '.join(also[:3])}{', …' if len(also) > 3 else ''}."
+        out.append(Finding(
+            "subgroups", "segment_disparity", "critical" if beyond else "warning", target, message,
+            "Look at what is different about this segment's inputs (coverage in training, missing features, "
+            "a data source it depends on) before trusting the model there.",
+            {"value": r[metric], "baseline": r["rest_mae" if regression else "rest_accuracy"], "effect": r["gap"],
+             "interval": [r["gap_low"], r["gap_high"]], "q_value": r["q_value"], "n": r["n"],
+             "affected_rows": r["n"], "impact": r["n"] * abs(r["gap"]), "confidence": confidence, "also_in": also},
+            {"segment": r["segment"]}))
+    return out
