@@ -77,7 +77,7 @@ def test_regression_metrics_equal_fairlearn_and_a_worse_segment_is_found():
     pred = y + rng.normal(0, np.where(region == "c", 8.0, 5.0), n)
     df = pl.DataFrame({"region": region, "y": y, "pred": pred})
     result = subgroups(df, target="y", prediction="pred", by="region")
-    assert result.parameters["task"] == "regression"
+    assert result.parameters["task"] == "regression" and result.check == "performance"
     mf = MetricFrame(metrics={"mae": mean_absolute_error, "rmse": root_mean_squared_error}, y_true=y, y_pred=pred,
                      sensitive_features=region)
     table = result.to_polars("segments")

@@ -23,6 +23,7 @@ rows × gap.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import math
 from collections.abc import Sequence
@@ -35,7 +36,9 @@ from workbench.distributions import norm_ppf, norm_sf
 from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
-from workbench.io import FrameLike, require_columns, schema_of, summarize_input, to_lazy
+from workbench.io import FrameLike, check_time_column, require_columns, schema_of, summarize_input, to_lazy
+from workbench.leakage.spec import parse_duration
+from workbench.performance.drops import WINDOW, localized_drops, window_index
 from workbench.stats import wilson_interval
 
 Task = Literal["auto", "classification", "regression"]
@@ -56,8 +59,10 @@ def subgroups(
     min_support: int = 100,
     margin: float | None = None,
     confidence: float = 0.95,
-    fdr: float = 0.05,
+    fdr: float = 0.01,
     auc: bool = True,
+    timestamp: str | None = None,
+    window: str | dt.timedelta | None = None,
 ) -> CheckResult:
     """Performance of a model per segment of ``data`` (a frame or path with the labelled rows).
 
@@ -68,16 +73,28 @@ def subgroups(
     with an interval at ``confidence`` (Wilson for proportions, Poisson bootstrap of the counts for
     F1, Hanley–McNeil for AUC, normal for Brier, log loss, MAE and RMSE), support and the gap to
     the rest of the traffic. ``margin``: the smallest gap worth an alert (default 0.05 = 5 points
-    of accuracy, or MAE 10% above the rest's). Returns a :class:`~workbench.findings.CheckResult`
-    with check ``"subgroups"``, findings ``segment_disparity`` and tables ``segments`` (every
-    scope) and ``slices`` (the significant ones, worst impact first). Rule: module docstring.
+    of accuracy, or MAE 10% above the rest's). With ``timestamp``, also every scope per ``window``
+    (default 1 day) against the same scope's other windows (:mod:`workbench.performance.drops`).
+    Returns a :class:`~workbench.findings.CheckResult` with check ``"performance"``, findings
+    ``segment_disparity`` (persistent) and ``performance_drop`` (localized in time), tables
+    ``segments`` (every scope), ``slices`` (the significant ones, worst impact first) and
+    ``windows`` (every scope × window). Rule: module docstring.
     """
     by_cols = [by] if isinstance(by, str) else list(by)
-    lf, regression = _prepare(data, target, prediction, score, by_cols, task, threshold, depth, confidence, fdr,
-                              min_support)
+    lf, regression, zone = _prepare(data, target, prediction, score, by_cols, task, threshold, depth, confidence,
+                                    fdr, min_support, timestamp)
     margin = (0.1 if regression else 0.05) if margin is None else margin
     depth = min(depth, len(by_cols))
-    cells = _cells(lf, by_cols, regression, score is not None)
+    every = _window_length(window, timestamp)
+    cells = _cells(lf, by_cols, regression, score is not None, every)
+    tables: dict[str, pl.DataFrame] = {}
+    findings: list[Finding] = []
+    if every is not None:
+        tables["windows"], findings = localized_drops(
+            cells.drop([c for c in cells.columns if c.startswith("sum_brier") or c.startswith("sum_ll")]), by_cols,
+            depth, regression, every, zone, min_support=min_support, margin=margin, confidence=confidence, fdr=fdr,
+            target=target)
+        cells = cells.group_by(by_cols).agg(pl.exclude(by_cols, WINDOW).sum())
     total = cells.select(pl.exclude(by_cols).sum()).row(0, named=True)
     rows = []
     for k in range(1, depth + 1):
@@ -98,7 +115,7 @@ def subgroups(
             r["q_value"] = float(q)
     metric = "mae" if regression else "accuracy"
     flagged = [r for r in tested if r["q_value"] <= fdr and _worse_by(r, regression) >= margin]
-    findings = _findings(flagged, metric, regression, margin, confidence, target)
+    findings = _findings(flagged, metric, regression, margin, confidence, target) + findings
     table = pl.DataFrame([{k: v for k, v in r.items() if k != "segment"} for r in [overall, *rows]],
                          infer_schema_length=None)
     slices = table.filter(pl.col("scope").is_in([r["scope"] for r in flagged])).with_columns(
@@ -106,9 +123,9 @@ def subgroups(
     parameters = {"target": target, "prediction": prediction, "score": score, "threshold": threshold, "by": by_cols,
                   "depth": depth, "task": "regression" if regression else "classification", "metric": metric,
                   "min_support": min_support, "margin": margin, "confidence": confidence, "fdr": fdr,
-                  "cells": cells.height, "rule": {"statement": _RULE}}
-    return CheckResult("subgroups", tuple(findings), (summarize_input(lf, name="data"),), parameters=parameters,
-                       tables={"segments": table, "slices": slices})
+                  "cells": cells.height, "timestamp": timestamp, "window": every, "rule": {"statement": _RULE}}
+    return CheckResult("performance", tuple(findings), (summarize_input(lf, name="data"),), parameters=parameters,
+                       tables={"segments": table, "slices": slices, **tables})
 
 
 _RULE = ("segment_disparity when a segment (or a combination of up to depth segments) with at least min_support rows "
@@ -116,10 +133,22 @@ _RULE = ("segment_disparity when a segment (or a combination of up to depth segm
          "every tested scope; an alert on a segment covers its combinations unless one is clearly worse.")
 
 
+def _window_length(window: str | dt.timedelta | None, timestamp: str | None) -> dt.timedelta | None:
+    if timestamp is None:
+        if window is not None:
+            raise InputError("window needs timestamp: name the column that holds each row's time.")
+        return None
+    every = parse_duration(window or "1d", what="window")
+    if every is None or every.total_seconds() <= 0:
+        raise InputError(f"window must be a positive duration such as '1h' or '6h', got {window!r}.")
+    return every
+
+
 def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | None, by: list[str], task: str,
-             threshold: float, depth: int, confidence: float, fdr: float, min_support: int) -> tuple[pl.LazyFrame,
-                                                                                                      bool]:
-    """Validate and return the labelled rows as ``__y``, ``__pred`` (and ``__p``) plus the segments."""
+             threshold: float, depth: int, confidence: float, fdr: float, min_support: int,
+             timestamp: str | None) -> tuple[pl.LazyFrame, bool, str | None]:
+    """Validate and return the labelled rows as ``__y``, ``__pred`` (and ``__p``, ``__ts``) plus the
+    segments, whether it is a regression, and the timestamp's time zone."""
     if not by:
         raise InputError("by needs at least one segment column.")
     if prediction is None and score is None:
@@ -133,8 +162,12 @@ def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | 
         raise InputError(f"task must be 'auto', 'classification' or 'regression', got {task!r}.")
     lf = to_lazy(data, name="data")
     schema = schema_of(lf, name="data")
-    require_columns(schema, {"target": target, "prediction": prediction, "score": score,
+    require_columns(schema, {"target": target, "prediction": prediction, "score": score, "timestamp": timestamp,
                              **{f"by[{i}]": b for i, b in enumerate(by)}}, name="data")
+    zone = None
+    if timestamp:
+        dtype = check_time_column(schema, timestamp, name="data", role="timestamp")
+        zone = getattr(dtype, "time_zone", None)
     regression = task == "regression" or (task == "auto" and prediction is not None and schema[prediction].is_float())
     y = pl.col(target)
     checks = [y.null_count().alias("null_target"), pl.len().alias("rows")]
@@ -165,15 +198,18 @@ def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | 
                          "class to 1 (this check measures binary classifiers and regressions).")
     pred = pl.col(prediction) if prediction else (pl.col(score) >= threshold)
     out = lf.select(*by, y.cast(pl.Float64).alias("__y"), pred.cast(pl.Float64).alias("__pred"),
-                    *([pl.col(score).cast(pl.Float64).alias("__p")] if score else []))
+                    *([pl.col(score).cast(pl.Float64).alias("__p")] if score else []),
+                    *([pl.col(timestamp).cast(pl.Datetime("us", zone)).alias("__ts")] if timestamp else []))
     if not regression and prediction:
         bad = out.select((pl.col("__pred").is_not_null() & ~pl.col("__pred").is_in([0.0, 1.0])).sum()).collect().item()
         if bad:
             raise InputError(f"data: {bad:,} rows have a {prediction!r} other than 0 or 1.")
-    return out.with_columns(pl.col(b).cast(pl.String).fill_null("null") for b in by), regression
+    return out.with_columns(pl.col(b).cast(pl.String).fill_null("null") for b in by), regression, zone
 
 
-def _cells(lf: pl.LazyFrame, by: list[str], regression: bool, has_score: bool) -> pl.DataFrame:
+def _cells(lf: pl.LazyFrame, by: list[str], regression: bool, has_score: bool,
+           every: dt.timedelta | None = None) -> pl.DataFrame:
+    """Additive counts and sums per combination of the ``by`` values (and window, with ``every``)."""
     y, pred = pl.col("__y"), pl.col("__pred")
     aggs = [pl.len().alias("n")]
     if regression:
@@ -190,7 +226,8 @@ def _cells(lf: pl.LazyFrame, by: list[str], regression: bool, has_score: bool) -
             brier, ll = (p - y) ** 2, -(y * q.log() + (1 - y) * (1 - q).log())
             aggs += [brier.sum().alias("sum_brier"), (brier**2).sum().alias("sum_brier2"), ll.sum().alias("sum_ll"),
                      (ll**2).sum().alias("sum_ll2")]
-    cells = lf.group_by(by).agg(aggs).collect(engine="streaming")
+    keys = [*by] if every is None else [window_index(pl.col("__ts"), every).alias(WINDOW), *by]
+    cells = lf.group_by(keys).agg(aggs).collect(engine="streaming")
     if cells.height > MAX_CELLS:
         raise InputError(f"the by columns {by} make {cells.height:,} combinations (more than {MAX_CELLS:,}); drop a "
                          "high-cardinality column or bucket it first.")

@@ -1,0 +1,201 @@
+"""Localized performance drops: every (scope × time window) against the same scope's baseline.
+
+A scope is all traffic, one segment value, or a combination of up to ``depth`` segment values.
+Its baseline is the same scope outside the window (all its other windows). Per cell: accuracy (or
+MAE for a regression) in the window vs the baseline — Newcombe's interval and a one-sided z-test
+(Welch's for MAE) — tested when both sides have at least ``min_support`` rows; Benjamini–Hochberg
+at ``fdr`` across every tested cell of the run. A cell alerts when significant and worse by at
+least ``margin``. Alerting windows of one scope at most one window apart merge into one alert over
+their span (numbers recomputed on the whole span). An alert covers the same span in the scopes it contains
+(all traffic covers region=X; region=X covers region=X & device=Y) unless one is clearly worse
+(its interval wholly beyond the parent's). Alerts are ranked by impact: rows × drop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+
+from workbench.distributions import norm_ppf, norm_sf
+from workbench.drift.statistics import benjamini_hochberg, two_proportions
+from workbench.findings.model import Finding
+
+WINDOW = "__window"
+MAX_GAP = 1  # flagged windows of a scope this many windows apart still make one alert
+
+
+def window_index(ts: pl.Expr, every: dt.timedelta) -> pl.Expr:
+    """Index of the ``every``-long window (aligned on the Unix epoch) holding each timestamp."""
+    return ts.dt.epoch("us") // int(every.total_seconds() * 1_000_000)
+
+
+def localized_drops(cells: pl.DataFrame, by: list[str], depth: int, regression: bool, every: dt.timedelta,
+                    zone: str | None, *, min_support: int, margin: float, confidence: float, fdr: float,
+                    target: str) -> tuple[pl.DataFrame, list[Finding]]:
+    """Table ``windows`` (every scope × window: n, value, baseline, difference with interval, p, q)
+    and the ``performance_drop`` findings, from ``cells`` summed per ``__window`` and ``by``."""
+    sums = [c for c in cells.columns if c not in (WINDOW, *by)]
+    scopes = [()] + [cols for k in range(1, depth + 1) for cols in itertools.combinations(by, k)]
+    frames = []
+    for cols in scopes:
+        keys = list(cols)
+        per = cells.group_by([WINDOW, *keys]).agg(pl.col(sums).sum())
+        totals = cells.group_by(keys).agg(pl.col(sums).sum()) if keys else cells.select(pl.col(sums).sum())
+        joined = per.join(totals, on=keys, suffix="_total") if keys else per.join(totals, how="cross",
+                                                                                   suffix="_total")
+        frames.append(joined.with_columns(
+            scope=pl.concat_str([pl.format("{}={}", pl.lit(c), pl.col(c)) for c in keys], separator=", ")
+            if keys else pl.lit("all"), depth=pl.lit(len(keys))).with_columns(
+            segment=pl.struct(keys) if keys else pl.lit(None)).select("scope", "depth", WINDOW, *sums,
+                                                                       *(f"{s}_total" for s in sums), *keys))
+    rows = []
+    for frame, cols in zip(frames, scopes, strict=True):
+        for r in frame.iter_rows(named=True):
+            rows.append(_cell(r, cols, sums, regression, confidence, min_support))
+    tested = [r for r in rows if r["tested"]]
+    if tested:
+        for r, q in zip(tested, benjamini_hochberg(np.array([r["p_value"] for r in tested])), strict=True):
+            r["q_value"] = float(q)
+    flagged = [r for r in tested if r["q_value"] <= fdr and r["worse_by"] >= margin]
+    last = int(cells[WINDOW].max()) if cells.height else 0
+    alerts = _merge_runs(flagged, rows, regression, confidence)
+    findings = _fold_and_word(alerts, regression, margin, confidence, every, zone, last, target)
+    table = pl.DataFrame([{k: v for k, v in r.items() if k not in ("segment", "sums")}
+                          | {"window_start": _start(r[WINDOW], every, zone)} for r in rows], infer_schema_length=None)
+    return table, findings
+
+
+def _cell(r: dict[str, Any], cols: tuple, sums: list[str], regression: bool, confidence: float,
+          min_support: int) -> dict[str, Any]:
+    window = {s: r[s] for s in sums}
+    baseline = {s: r[f"{s}_total"] - r[s] for s in sums}
+    out = {"scope": r["scope"], "depth": r["depth"], WINDOW: r[WINDOW], "segment": {c: r[c] for c in cols},
+           "sums": (window, baseline)}
+    out |= _compare(window, baseline, regression, confidence)
+    out["tested"] = window["n"] >= min_support and baseline["n"] >= min_support
+    return out
+
+
+def _compare(window: dict[str, float], baseline: dict[str, float], regression: bool,
+             confidence: float) -> dict[str, Any]:
+    """Window vs baseline: value, baseline value, difference (window minus baseline) with its
+    interval, one-sided p-value of being worse, and how much worse in the margin's unit."""
+    n, bn = window["n"], baseline["n"]
+    if regression:
+        mae = window["sum_ae"] / n if n else math.nan
+        bmae = baseline["sum_ae"] / bn if bn else math.nan
+        var = max(window["sum_se"] / n - mae**2, 0.0) / max(n - 1, 1) if n else math.nan
+        bvar = max(baseline["sum_se"] / bn - bmae**2, 0.0) / max(bn - 1, 1) if bn else math.nan
+        diff, se = mae - bmae, math.sqrt(var + bvar) if n and bn else math.nan
+        z = norm_ppf(0.5 + confidence / 2)
+        p = norm_sf(diff / se) if se and se > 0 else (0.0 if diff > 0 else 1.0)
+        return {"n": int(n), "baseline_n": int(bn), "value": mae, "baseline": bmae, "difference": diff,
+                "difference_low": diff - z * se, "difference_high": diff + z * se, "p_value": p,
+                "worse_by": diff / bmae if bmae else math.nan}
+    if not (n and bn):
+        return {"n": int(n), "baseline_n": int(bn), "value": math.nan, "baseline": math.nan, "difference": math.nan,
+                "difference_low": math.nan, "difference_high": math.nan, "p_value": math.nan, "worse_by": math.nan}
+    diff, lo, hi, p_two = two_proportions(baseline["correct"], bn, window["correct"], n, confidence)
+    return {"n": int(n), "baseline_n": int(bn), "value": window["correct"] / n, "baseline": baseline["correct"] / bn,
+            "difference": diff, "difference_low": lo, "difference_high": hi,
+            "p_value": p_two / 2 if diff < 0 else 1 - p_two / 2, "worse_by": -diff}
+
+
+def _merge_runs(flagged: list[dict[str, Any]], rows: list[dict[str, Any]], regression: bool,
+                confidence: float) -> list[dict[str, Any]]:
+    """Flagged windows of one scope at most ``MAX_GAP`` windows apart become one alert over their
+    span; its numbers are recomputed on every window of the span (flagged or not)."""
+    everything: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        everything.setdefault(r["scope"], []).append(r)
+    by_scope: dict[str, list[dict[str, Any]]] = {}
+    for r in flagged:
+        by_scope.setdefault(r["scope"], []).append(r)
+    alerts = []
+    for cells in by_scope.values():
+        cells.sort(key=lambda r: r[WINDOW])
+        runs = [[cells[0]]]
+        for r in cells[1:]:
+            if r[WINDOW] <= runs[-1][-1][WINDOW] + 1 + MAX_GAP:
+                runs[-1].append(r)
+            else:
+                runs.append([r])
+        for run in runs:
+            span = [c for c in everything[run[0]["scope"]] if run[0][WINDOW] <= c[WINDOW] <= run[-1][WINDOW]]
+            window = {k: sum(c["sums"][0][k] for c in span) for k in run[0]["sums"][0]}
+            total = {k: run[0]["sums"][0][k] + run[0]["sums"][1][k] for k in window}
+            merged = _compare(window, {k: total[k] - window[k] for k in window}, regression, confidence)
+            alerts.append({**merged, "scope": run[0]["scope"], "segment": run[0]["segment"], "depth": run[0]["depth"],
+                           "first": run[0][WINDOW], "last": run[-1][WINDOW], "q_value": max(c["q_value"] for c in run),
+                           "windows": run[-1][WINDOW] - run[0][WINDOW] + 1, "alerting_windows": len(run)})
+    return alerts
+
+
+def _fold_and_word(alerts: list[dict[str, Any]], regression: bool, margin: float, confidence: float,
+                   every: dt.timedelta, zone: str | None, last: int, target: str) -> list[Finding]:
+    kept: list[dict[str, Any]] = []
+    covered: dict[int, list[str]] = {}
+    worst_in: dict[int, list[dict[str, Any]]] = {}
+    for a in sorted(alerts, key=lambda a: a["depth"]):
+        items = set(a["segment"].items())
+        parents = [p for p in kept if set(p["segment"].items()) < items and p["first"] <= a["last"]
+                   and a["first"] <= p["last"]]
+        worse = all((a["difference_high"] < p["difference_low"]) if not regression
+                    else (a["difference_low"] > p["difference_high"]) for p in parents)
+        if parents and not worse:
+            for p in parents:
+                covered.setdefault(id(p), []).append(a["scope"])
+            continue
+        for p in parents:
+            worst_in.setdefault(id(p), []).append(a)
+        kept.append(a)
+    out = []
+    for a in sorted(kept, key=lambda a: -a["n"] * abs(a["difference"])):
+        start, end = _start(a["first"], every, zone), _start(a["last"] + 1, every, zone)
+        hours = (end - start).total_seconds() / 3600
+        span = f"{hours:g} hour{'s' if hours != 1 else ''}" if hours < 48 else f"{hours / 24:g} days"
+        when = f"in the last {span}" if a["last"] == last else f"in the {span} from {start:%Y-%m-%d %H:%M}"
+        where = "all traffic" if a["scope"] == "all" else a["scope"]
+        conf = 1 - a["q_value"]
+        conf_text = "99.9%" if conf >= 0.999 else f"{math.floor(conf * 1000) / 10:.1f}%"
+        also = covered.get(id(a), [])
+        if regression:
+            text = (f"MAE rose {a['worse_by']:.0%} on {where} {when} ({a['baseline']:.4g} → {a['value']:.4g}, "
+                    f"n={a['n']:,}; {conf_text} confidence)")
+        else:
+            text = (f"Accuracy dropped {-a['difference'] * 100:.1f} points on {where} {when} "
+                    f"({a['baseline']:.1%} → {a['value']:.1%}, n={a['n']:,}; {conf_text} confidence)")
+        message = text + "." + (f" Covers {len(also)} narrower scope(s): {', '.join(also[:3])}"
+                                f"{', …' if len(also) > 3 else ''}." if also else "")
+        worst = sorted(worst_in.get(id(a), []), key=lambda c: c["difference"])
+        if worst:
+            message += " Worst in " + ", ".join(f"{c['scope']} ({c['difference'] * 100:+.1f} points)"
+                                                if not regression else f"{c['scope']} ({c['worse_by']:+.0%})"
+                                                for c in worst[:3]) + "."
+        beyond = (a["difference_high"] <= -margin) if not regression else (
+            a["difference_low"] / a["baseline"] >= margin if a["baseline"] else False)
+        scope: dict[str, Any] = {"window": [start.isoformat(), end.isoformat()]}
+        if a["segment"]:
+            scope["segment"] = a["segment"]
+        out.append(Finding(
+            "performance", "performance_drop", "critical" if beyond else "warning", target, message,
+            "Look at what changed for this traffic in this span (an upstream source, a deployment, a new kind of "
+            "request); the windows table shows the cells around it.",
+            {"value": a["value"], "baseline": a["baseline"], "effect": a["difference"],
+             "interval": [a["difference_low"], a["difference_high"]], "q_value": a["q_value"], "n": a["n"],
+             "affected_rows": a["n"], "impact": a["n"] * abs(a["difference"]), "windows": a["windows"],
+             "confidence": confidence, "also_in": also}, scope))
+    return out
+
+
+def _start(index: int, every: dt.timedelta, zone: str | None) -> dt.datetime:
+    start = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + int(index) * every
+    if zone is None:
+        return start.replace(tzinfo=None)
+    return start.astimezone(ZoneInfo(zone))
