@@ -38,7 +38,7 @@ def predictions(seed: int, n: int = 40_000, weak_pair: float = 0.0, weak_region:
     acc = np.where(region == "xx", 0.5, acc)
     right = rng.random(n) < acc
     strong, weak = rng.beta(6, 2, n), rng.beta(2, 6, n)
-    p = np.where(right, np.where(y == 1, strong, weak), np.where(y == 1, weak, strong))
+    p = np.where(right, np.where(y == 1, strong, weak), np.where(y == 1, weak, strong)).round(4)  # AUC exact at 1e-4
     pred = (p >= 0.5).astype(np.int8)
     return pl.DataFrame({"region": region, "device": device, "y": y, "p": p, "pred": pred})
 
@@ -67,6 +67,13 @@ def test_classification_metrics_equal_fairlearn_metricframe(by):
     overall = table.filter(pl.col("scope") == "all").row(0, named=True)
     assert overall["accuracy"] == pytest.approx(mf.overall["accuracy"])
     assert overall["auc"] == pytest.approx(roc_auc_score(y, p))
+
+
+def test_auc_of_unrounded_scores_is_within_the_bin_resolution():
+    df = predictions(8).with_columns(p=pl.col("p") + pl.Series(np.random.default_rng(0).uniform(0, 1e-4, 40_000)))
+    df = df.with_columns(p=pl.col("p").clip(0, 1))
+    row = subgroups(df, target="y", score="p", by="region").to_polars("segments").row(0, named=True)
+    assert row["auc"] == pytest.approx(roc_auc_score(df["y"].to_numpy(), df["p"].to_numpy()), abs=1e-3)
 
 
 def test_regression_metrics_equal_fairlearn_and_a_worse_segment_is_found():

@@ -7,8 +7,10 @@ The labelled rows are reduced to additive counts and sums per cell (one cell per
 values of every ``by`` column): rows, correct predictions, true/false positives, false negatives,
 and the per-row Brier, log-loss, absolute- and squared-error terms with their squares. Every
 scope — each value of one column, each combination of values of up to ``depth`` columns — is a
-sum of cells, and so is "the rest of the traffic" (everything minus the scope). AUC is exact
-(average ranks within the scope, computed by the engine).
+sum of cells, and so is "the rest of the traffic" (everything minus the scope). AUC comes from
+positives and negatives per cell and score bin of width 1e-4 (Mann–Whitney, ties within a bin
+count one half): exact for scores with up to 4 decimals, otherwise off by at most half the share of
+positive–negative pairs whose scores are within 1e-4.
 
 A scope with fewer than ``min_support`` rows, or whose rest has fewer, is *inconclusive*: in the
 table, never alerted. The others are tested on ``metric`` (accuracy for a classifier, MAE for a
@@ -68,7 +70,8 @@ def subgroups(
 
     Classification: ``target`` 0/1 (or boolean), ``prediction`` 0/1 and/or ``score`` (a probability
     of 1; without ``prediction`` the class is ``score >= threshold``): accuracy, precision,
-    recall, F1 (positive class 1), and with a score AUC, log loss and Brier. Regression
+    recall, F1 (positive class 1), and with a score AUC (on the score rounded to 1e-4: exact for
+    scores with up to 4 decimals), log loss and Brier. Regression
     (``task="regression"``, or a float ``prediction`` with ``task="auto"``): MAE and RMSE. Each
     with an interval at ``confidence`` (Wilson for proportions, Poisson bootstrap of the counts for
     F1, Hanley–McNeil for AUC, normal for Brier, log loss, MAE and RMSE), support and the gap to
@@ -97,18 +100,18 @@ def subgroups(
         cells = cells.group_by(by_cols).agg(pl.exclude(by_cols, WINDOW).sum())
     total = cells.select(pl.exclude(by_cols).sum()).row(0, named=True)
     rows = []
+    auc_bins = _auc_bins(lf, by_cols) if auc and score is not None and not regression else None
     for k in range(1, depth + 1):
         for cols in itertools.combinations(by_cols, k):
             per = cells.group_by(list(cols)).agg(pl.exclude(by_cols).sum()).sort(list(cols), nulls_last=True)
-            ranks = _auc_sums(lf, list(cols)) if auc and score is not None and not regression else None
+            ranks = _auc_sums(auc_bins, list(cols)) if auc_bins is not None else None
             for r in per.iter_rows(named=True):
                 segment = {c: r[c] for c in cols}
                 row = {"scope": ", ".join(f"{c}={v}" for c, v in segment.items()), "depth": k, "segment": segment}
                 row |= _metrics(r, regression, confidence, ranks.get(tuple(r[c] for c in cols)) if ranks else None)
                 rows.append(row | _gap(r, total, regression, confidence, min_support))
-    overall = {"scope": "all", "depth": 0, "segment": {}, **_metrics(total, regression, confidence,
-                                                                     _auc_sums(lf, []).get(()) if auc and score is not
-                                                                     None and not regression else None)}
+    overall_auc = _auc_sums(auc_bins, []).get(()) if auc_bins is not None else None
+    overall = {"scope": "all", "depth": 0, "segment": {}, **_metrics(total, regression, confidence, overall_auc)}
     tested = [r for r in rows if r["conclusive"]]
     if tested:
         for r, q in zip(tested, benjamini_hochberg(np.array([r["p_value"] for r in tested])), strict=True):
@@ -234,19 +237,32 @@ def _cells(lf: pl.LazyFrame, by: list[str], regression: bool, has_score: bool,
     return cells
 
 
-def _auc_sums(lf: pl.LazyFrame, cols: list[str]) -> dict[tuple, float]:
-    """Exact AUC per scope: Mann–Whitney with average ranks of the score within the scope."""
-    rank = pl.col("__p").rank("average")
-    rank = rank.over(cols) if cols else rank
-    per = lf.select(*cols, pl.col("__y"), rank.alias("__r")).group_by(cols or pl.lit(0).alias("__all")).agg(
-        (pl.col("__y") == 1).sum().alias("n_pos"), (pl.col("__y") == 0).sum().alias("n_neg"),
-        pl.col("__r").filter(pl.col("__y") == 1).sum().alias("rank_sum")).collect()
-    out = {}
-    for r in per.iter_rows(named=True):
+AUC_BINS = 10_000  # score resolution of the AUC: exact for scores with up to 4 decimals
+
+
+def _auc_bins(lf: pl.LazyFrame, by: list[str]) -> pl.DataFrame:
+    """Positives and negatives per combination of segment values and score bin (the score
+    rounded to 1 / AUC_BINS): one pass, at most cells × AUC_BINS rows."""
+    bin_ = (pl.col("__p") * AUC_BINS).round().cast(pl.Int32).alias("__bin")
+    return lf.group_by(*by, bin_).agg((pl.col("__y") == 1).sum().alias("pos"),
+                                      (pl.col("__y") == 0).sum().alias("neg")).collect(engine="streaming")
+
+
+def _auc_sums(bins: pl.DataFrame, cols: list[str]) -> dict[tuple, tuple[float, int, int]]:
+    """AUC per scope (Mann–Whitney on the score bins: ties within a bin count one half), with the
+    numbers of positives and negatives."""
+    per = bins.group_by(*cols, "__bin").agg(pl.col("pos", "neg").sum()).sort("__bin")
+    over = cols or None
+    below = pl.col("neg").cum_sum() - pl.col("neg")
+    per = per.with_columns(below=below.over(over) if over else below)
+    keys = cols or [pl.lit(0).alias("__all")]
+    out = per.group_by(keys).agg((pl.col("pos") * (pl.col("below") + 0.5 * pl.col("neg"))).sum().alias("u"),
+                                 pl.col("pos").sum().alias("n_pos"), pl.col("neg").sum().alias("n_neg"))
+    result = {}
+    for r in out.iter_rows(named=True):
         n_pos, n_neg = r["n_pos"], r["n_neg"]
-        value = (r["rank_sum"] - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg) if n_pos and n_neg else math.nan
-        out[tuple(r[c] for c in cols)] = (value, n_pos, n_neg)
-    return out
+        result[tuple(r[c] for c in cols)] = (r["u"] / (n_pos * n_neg) if n_pos and n_neg else math.nan, n_pos, n_neg)
+    return result
 
 
 def _metrics(r: dict[str, Any], regression: bool, confidence: float, auc: tuple | None) -> dict[str, Any]:
