@@ -106,7 +106,7 @@ def calibration(
         m = ctx.metrics(arrays)
         label = _scope_label(kind, bounds, segment)
         row = {"scope": label, "scope_kind": kind, **_public(m), **{f"reference_{k}": v for k, v in _public(
-            base).items() if k in ("n", "ece", "mce", "brier", "log_loss", "slope", "intercept")}}
+            base).items() if k in ("n", "ece", "mce", "brier", "log_loss", "slope", "intercept", "hl_p")}}
         diff = m["ece_samples"] - base["ece_samples"]
         row["ece_change"] = m["ece"] - base["ece"]
         row["ece_change_low"], row["ece_change_high"] = _percentile_interval(diff, confidence)

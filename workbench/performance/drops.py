@@ -67,7 +67,8 @@ def localized_drops(cells: pl.DataFrame, by: list[str], depth: int, regression: 
     alerts = _merge_runs(flagged, rows, regression, confidence)
     findings = _fold_and_word(alerts, regression, margin, confidence, every, zone, last, target)
     table = pl.DataFrame([{k: v for k, v in r.items() if k not in ("segment", "sums")}
-                          | {"window_start": _start(r[WINDOW], every, zone)} for r in rows], infer_schema_length=None)
+                          | {"window_start": window_start(r[WINDOW], every, zone)} for r in rows],
+                         infer_schema_length=None)
     return table, findings
 
 
@@ -157,7 +158,7 @@ def _fold_and_word(alerts: list[dict[str, Any]], regression: bool, margin: float
         kept.append(a)
     out = []
     for a in sorted(kept, key=lambda a: -a["n"] * abs(a["difference"])):
-        start, end = _start(a["first"], every, zone), _start(a["last"] + 1, every, zone)
+        start, end = window_start(a["first"], every, zone), window_start(a["last"] + 1, every, zone)
         hours = (end - start).total_seconds() / 3600
         span = f"{hours:g} hour{'s' if hours != 1 else ''}" if hours < 48 else f"{hours / 24:g} days"
         when = f"in the last {span}" if a["last"] == last else f"in the {span} from {start:%Y-%m-%d %H:%M}"
@@ -194,7 +195,8 @@ def _fold_and_word(alerts: list[dict[str, Any]], regression: bool, margin: float
     return out
 
 
-def _start(index: int, every: dt.timedelta, zone: str | None) -> dt.datetime:
+def window_start(index: int, every: dt.timedelta, zone: str | None) -> dt.datetime:
+    """Start of window ``index`` (windows aligned on the Unix epoch), in ``zone`` or naive."""
     start = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + int(index) * every
     if zone is None:
         return start.replace(tzinfo=None)

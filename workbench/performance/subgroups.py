@@ -88,7 +88,7 @@ def subgroups(
                                     fdr, min_support, timestamp)
     margin = (0.1 if regression else 0.05) if margin is None else margin
     depth = min(depth, len(by_cols))
-    every = _window_length(window, timestamp)
+    every = window_length(window, timestamp)
     cells = _cells(lf, by_cols, regression, score is not None, every)
     tables: dict[str, pl.DataFrame] = {}
     findings: list[Finding] = []
@@ -136,7 +136,7 @@ _RULE = ("segment_disparity when a segment (or a combination of up to depth segm
          "every tested scope; an alert on a segment covers its combinations unless one is clearly worse.")
 
 
-def _window_length(window: str | dt.timedelta | None, timestamp: str | None) -> dt.timedelta | None:
+def window_length(window: str | dt.timedelta | None, timestamp: str | None) -> dt.timedelta | None:
     if timestamp is None:
         if window is not None:
             raise InputError("window needs timestamp: name the column that holds each row's time.")

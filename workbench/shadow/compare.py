@@ -13,6 +13,7 @@ import polars as pl
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.io import FrameLike
+from workbench.labels import prepare_labels
 from workbench.shadow import accuracy as acc
 from workbench.shadow import operations as ops
 from workbench.shadow.agreement import agreement, score_deltas
@@ -120,7 +121,7 @@ def compare_logs(
         findings += found
         pending.append(check)
     if labels is not None:
-        lab, pending_labels = acc.prepare_labels(labels, id, label, schema[id], label_time=label_time, as_of=as_of,
+        lab, pending_labels = prepare_labels(labels, id, label, schema[id], label_time=label_time, as_of=as_of,
                                                  prediction_dtype=schema[f"{prediction}_production"],
                                                  regression=regression)
         labelled = acc.labelled_requests(rec, lab, id, paired)

@@ -1,0 +1,167 @@
+"""``performance``: one call for a model's performance where it is served — labels joined as they
+arrive, subgroup performance with localized alerts, calibration against a reference, and a
+label-free estimate where labels are missing. The pieces are :func:`subgroups`,
+:func:`calibration` and :mod:`workbench.performance.estimate`; this module joins the labels and
+assembles one result."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from workbench.errors import InputError
+from workbench.findings.model import CheckResult, Finding
+from workbench.io import FrameLike, require_columns, schema_of, to_lazy
+from workbench.labels import LABEL, prepare_labels
+from workbench.performance.calibration import calibration
+from workbench.performance.estimate import assumption, estimate_table
+from workbench.performance.subgroups import subgroups, window_length
+
+
+def performance(
+    predictions: FrameLike,
+    *,
+    by: str | Sequence[str],
+    target: str | None = None,
+    labels: FrameLike | None = None,
+    id: str | None = None,  # the request id column (the project's vocabulary)
+    label: str = "label",
+    label_time: str | None = None,
+    as_of: dt.datetime | None = None,
+    prediction: str | None = None,
+    score: str | None = None,
+    threshold: float = 0.5,
+    timestamp: str | None = None,
+    window: str | dt.timedelta | None = None,
+    reference: FrameLike | None = None,
+    depth: int = 2,
+    min_support: int = 100,
+    margin: float | None = None,
+    confidence: float = 0.95,
+    fdr: float = 0.01,
+) -> CheckResult:
+    """Performance of a classifier (or regression) on its prediction log.
+
+    Labels either sit in ``predictions`` as ``target`` (null where not known yet) or arrive
+    separately: ``labels`` with ``id`` and ``label`` (and ``label_time`` with ``as_of`` to use only
+    those known by then). Predictions need a unique, non-null ``id`` to be joined. The labelled
+    rows go through :func:`subgroups` (persistent ``segment_disparity``, and with ``timestamp``
+    localized ``performance_drop`` per ``window``); with a ``score`` and a labelled ``reference``
+    (same columns, ``target``/``label`` inline), :func:`calibration` too, which also checks the
+    assumption of the label-free estimate. With a score, table ``estimates`` gives per scope the
+    label coverage, the estimated accuracy (CBPE) with its interval and the realized accuracy.
+    Returns one :class:`~workbench.findings.CheckResult` with check ``"performance"``.
+    """
+    by_cols = [by] if isinstance(by, str) else list(by)
+    lf = to_lazy(predictions, name="predictions")
+    schema = schema_of(lf, name="predictions")
+    findings: list[Finding] = []
+    if (target is None) == (labels is None):
+        raise InputError("give either target= (a label column in predictions, null where unknown) or labels= with "
+                         "id= (labels that arrive separately).")
+    if labels is not None:
+        lf, target, found, label_counts = _attach(lf, schema, labels, id, label, label_time, as_of, prediction, score)
+        findings += found
+    else:
+        require_columns(schema, {"target": target}, name="predictions")
+        label_counts = {}
+    assert target is not None
+    labelled = lf.filter(pl.col(target).is_not_null())
+    n_rows, n_labelled = lf.select(pl.len()).collect().item(), labelled.select(pl.len()).collect().item()
+    if n_labelled == 0:
+        raise InputError("no prediction has a label yet: nothing to measure (the estimate needs a score: see "
+                         "workbench.performance.estimate).")
+    result = subgroups(labelled, target=target, by=by_cols, prediction=prediction, score=score, threshold=threshold,
+                       depth=depth, min_support=min_support, margin=margin, confidence=confidence, fdr=fdr,
+                       timestamp=timestamp, window=window)
+    findings += list(result.findings)
+    tables: dict[str, pl.DataFrame] = dict(result.tables)
+    parameters: dict[str, Any] = {**result.parameters, "labels": {"rows": n_rows, "labelled": n_labelled,
+                                                                 **label_counts}}
+    reference_row = None
+    if score is not None and reference is not None:
+        cal = calibration(reference, labelled, score=score, target=target, timestamp=timestamp, window=window,
+                          by=by_cols, confidence=confidence, fdr=fdr)
+        findings += [f for f in cal.findings if f.kind != "unlabelled_rows"]
+        tables |= {k: v for k, v in cal.tables.items()}
+        reference_row = _reference_calibration(cal)
+        parameters["calibration"] = {k: cal.parameters[k] for k in ("bins", "ece_margin", "slope_margin")}
+    if n_labelled < n_rows:
+        findings.append(Finding(
+            "performance", "unlabelled_rows", "info", target,
+            f"{n_rows - n_labelled:,} of {n_rows:,} predictions ({1 - n_labelled / n_rows:.1%}) have no label yet; "
+            "the measured performance covers the labelled ones"
+            + (", the estimate covers all (see the estimates table)." if score else "."),
+            "Run again when more labels have arrived.",
+            {"affected_rows": n_rows - n_labelled, "affected_share": 1 - n_labelled / n_rows, "n": n_rows}, {}))
+    every = window_length(window, timestamp)
+    prepared = _for_estimate(lf, target, prediction, score, threshold, by_cols, timestamp)
+    tables["estimates"] = estimate_table(prepared, by_cols, every, _zone(schema, timestamp), confidence=confidence,
+                                         min_rows=min_support, has_score=score is not None)
+    if score is not None:
+        check = assumption(reference_row, fdr)
+        parameters["estimate_assumption"] = check
+        if check["checked"] and not check["holds"]:
+            findings.append(Finding(
+                "performance", "estimate_assumption", "warning", score, check["statement"] + " Read the estimated "
+                "accuracy of unlabelled traffic with care: it is biased by the miscalibration.",
+                "Recalibrate the scores (see the recalibration table) before relying on label-free estimates.",
+                {"value": check["reference_ece"], "p_value": check["reference_hl_p"]}, {}))
+    return CheckResult("performance", tuple(findings), result.inputs, parameters=parameters, tables=tables)
+
+
+def _attach(lf: pl.LazyFrame, schema: pl.Schema, labels: FrameLike, id: str | None, label: str,
+            label_time: str | None, as_of: dt.datetime | None, prediction: str | None,
+            score: str | None) -> tuple[pl.LazyFrame, str, list[Finding], dict[str, int]]:
+    """Left-join the labels known at ``as_of`` onto the predictions by ``id``."""
+    if id is None:
+        raise InputError("labels= needs id=: the request id column shared by predictions and labels.")
+    require_columns(schema, {"id": id}, name="predictions")
+    if label in schema:
+        raise InputError(f"predictions already have a column {label!r}; pass target={label!r} instead of labels=, "
+                         "or name the labels' column differently (label=...).")
+    ids = lf.select(pl.len().alias("rows"), pl.col(id).n_unique().alias("unique"),
+                    pl.col(id).null_count().alias("nulls")).collect().row(0, named=True)
+    if ids["nulls"]:
+        raise InputError(f"predictions: {ids['nulls']:,} rows have a null {id!r}; labels cannot be joined to them.")
+    if ids["unique"] != ids["rows"]:
+        raise InputError(f"predictions: {ids['rows'] - ids['unique']:,} repeated values of {id!r}; keep one row per "
+                         "request (e.g. the latest attempt) so that each label joins once.")
+    dtype = schema[prediction] if prediction else pl.Int8
+    lab, pending = prepare_labels(labels, id, label, schema[id], label_time=label_time, as_of=as_of,
+                                  prediction_dtype=dtype, regression=bool(prediction) and schema[prediction].is_float())
+    lab = lab.select(id, pl.col(LABEL).alias(label))
+    given = int(lab.select(pl.len()).collect().item())
+    joined = lf.join(lab, on=id, how="left")
+    matched = int(lf.join(lab, on=id, how="semi").select(pl.len()).collect().item())
+    findings = []
+    if given > matched:
+        findings.append(Finding("performance", "unmatched_labels", "info", label,
+                                f"{given - matched:,} labels are for ids not in the predictions; they were not used.",
+                                "Check that labels are keyed by the same request id as the predictions.",
+                                {"affected_rows": given - matched}, {}))
+    return joined, label, findings, {"given": given, "matched": matched, "pending": pending}
+
+
+def _for_estimate(lf: pl.LazyFrame, target: str, prediction: str | None, score: str | None, threshold: float,
+                  by: list[str], timestamp: str | None) -> pl.LazyFrame:
+    pred = pl.col(prediction) if prediction else (pl.col(score) >= threshold)
+    return lf.select(*(pl.col(b).cast(pl.String).fill_null("null") for b in by),
+                     pl.col(target).cast(pl.Float64).alias("__y"), pred.cast(pl.Float64).alias("__pred"),
+                     *([pl.col(score).cast(pl.Float64).alias("__p")] if score else []),
+                     *([pl.col(timestamp).alias("__ts")] if timestamp else []))
+
+
+def _zone(schema: pl.Schema, timestamp: str | None) -> str | None:
+    return getattr(schema[timestamp], "time_zone", None) if timestamp else None
+
+
+def _reference_calibration(cal: CheckResult) -> dict[str, Any] | None:
+    table = cal.to_polars("calibration").filter(pl.col("scope") == "all")
+    if table.height == 0:
+        return None
+    row = table.row(0, named=True)
+    return {"ece": row["reference_ece"], "hl_p": row["reference_hl_p"]}

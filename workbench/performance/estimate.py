@@ -1,0 +1,84 @@
+"""Performance where labels have not arrived: label coverage, and a confidence-based estimate
+from the scores alone (the approach NannyML calls CBPE).
+
+If the scores are calibrated — P(y = 1 | score p) = p — a request predicted positive is right with
+probability p and one predicted negative with probability 1 - p. So the expected accuracy of a
+scope is the mean of those probabilities, its expected precision Σ_{predicted 1} p / #predicted 1
+and its expected recall Σ_{predicted 1} p / Σ p. The accuracy estimate's interval treats the
+correctness of each request as an independent Bernoulli draw (variance Σ q(1 - q) / n²). The
+assumption is checked on the labelled reference (Hosmer–Lemeshow and ECE): when it fails, the
+estimate is reported with a warning, because a miscalibrated score gives a biased estimate. Where
+labels exist, the realized numbers sit beside the estimate, so the two can be compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+from workbench.distributions import norm_ppf
+from workbench.performance.drops import WINDOW, window_index, window_start
+
+
+def estimate_table(lf: pl.LazyFrame, by: list[str], every: dt.timedelta | None, zone: str | None, *,
+                   confidence: float, min_rows: int, has_score: bool = True) -> pl.DataFrame:
+    """Per scope (all, each window, each segment value): predictions, labelled share, the estimated
+    accuracy with its interval, estimated precision and recall, and the realized accuracy where
+    at least ``min_rows`` labels exist. ``lf`` has ``__p`` (score; without ``has_score`` there is
+    no estimate, only coverage and realized accuracy), ``__pred`` and ``__y`` (null where the
+    label has not arrived), the ``by`` columns and ``__ts``."""
+    p, pred, y = (pl.col("__p") if has_score else pl.lit(0.5)), pl.col("__pred"), pl.col("__y")
+    q = pl.when(pred == 1).then(p).otherwise(1 - p)  # P(correct) if the score is calibrated
+    aggs = [pl.len().alias("n"), q.sum().alias("sum_q"), (q * (1 - q)).sum().alias("var_q"),
+            (pred == 1).sum().alias("predicted_pos"), p.filter(pred == 1).sum().alias("sum_p_pos"),
+            p.sum().alias("sum_p"), y.is_not_null().sum().alias("labelled"),
+            (y == pred).filter(y.is_not_null()).sum().alias("correct")]
+    groups: list[tuple[str, list[Any]]] = [("all", [])]
+    if every is not None:
+        groups.append(("window", [window_index(pl.col("__ts"), every).alias(WINDOW)]))
+    groups += [("segment", [pl.col(b)]) for b in by]
+    frames = []
+    for kind, keys in groups:
+        part = (lf.group_by(keys).agg(aggs) if keys else lf.select(aggs)).collect(engine="streaming")
+        if kind == "window":
+            part = part.sort(WINDOW).with_columns(scope=pl.col(WINDOW).map_elements(
+                lambda i: window_start(i, every, zone).strftime("%Y-%m-%d %H:%M"), return_dtype=pl.String))
+        elif kind == "segment":
+            col = part.columns[0]
+            part = part.sort(col).with_columns(scope=pl.format("{}={}", pl.lit(col), pl.col(col)))
+        else:
+            part = part.with_columns(scope=pl.lit("all"))
+        frames.append(part.with_columns(scope_kind=pl.lit(kind)).select("scope", "scope_kind", *[
+            a.meta.output_name() for a in aggs]))
+    table = pl.concat(frames)
+    if not has_score:
+        table = table.with_columns(pl.lit(None, pl.Float64).alias(c) for c in ("sum_q", "var_q", "sum_p_pos", "sum_p"))
+    z = norm_ppf(0.5 + confidence / 2)
+    est = pl.col("sum_q") / pl.col("n")
+    se = pl.col("var_q").sqrt() / pl.col("n")
+    realized = pl.col("correct") / pl.col("labelled")
+    return table.with_columns(
+        label_coverage=pl.col("labelled") / pl.col("n"),
+        estimated_accuracy=est, estimated_accuracy_low=est - z * se, estimated_accuracy_high=est + z * se,
+        estimated_precision=pl.col("sum_p_pos") / pl.col("predicted_pos"),
+        estimated_recall=pl.col("sum_p_pos") / pl.col("sum_p"),
+        realized_accuracy=pl.when(pl.col("labelled") >= min_rows).then(realized).otherwise(None),
+    ).with_columns(estimate_error=pl.col("estimated_accuracy") - pl.col("realized_accuracy")).select(
+        "scope", "scope_kind", "n", "labelled", "label_coverage", "estimated_accuracy", "estimated_accuracy_low",
+        "estimated_accuracy_high", "estimated_precision", "estimated_recall", "realized_accuracy", "estimate_error")
+
+
+def assumption(reference_row: dict[str, Any] | None, fdr: float) -> dict[str, Any]:
+    """Whether the estimate's assumption holds on the reference: its calibration row (from the
+    calibration check) shows no significant miscalibration (Hosmer–Lemeshow p > ``fdr``) and ECE
+    below 0.02."""
+    if reference_row is None:
+        return {"checked": False, "holds": None,
+                "statement": "The estimate assumes calibrated scores; pass a labelled reference to check it."}
+    ece, p = reference_row["ece"], reference_row["hl_p"]
+    holds = bool(p > fdr and ece < 0.02)
+    return {"checked": True, "holds": holds, "reference_ece": ece, "reference_hl_p": p,
+            "statement": (f"The estimate assumes calibrated scores: on the reference, ECE {ece:.3f} and "
+                          f"Hosmer–Lemeshow p={p:.2g} — the assumption {'holds' if holds else 'does NOT hold'}.")}
