@@ -1,6 +1,6 @@
 """The ``workbench`` command line.
 
-Exit status of ``workbench audit leakage``, ``drift`` and ``skew``: 0 no finding at or above
+Exit status of ``workbench audit leakage``, ``drift``, ``skew`` and ``performance``: 0 no finding at or above
 ``--fail-on``; 1 at least one; 2 usage or input error. ``workbench compare``: 0 promote,
 1 rollback, 3 hold, 2 usage or input error.
 """
@@ -84,7 +84,34 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--columns", help="comma-separated features to compare (default: all shared)")
     _add_output_options(k)
     _add_compare_parser(sub)
+    _add_performance_parser(sub)
     return parser
+
+
+def _add_performance_parser(sub) -> None:  # type: ignore[no-untyped-def]
+    p = sub.add_parser(
+        "performance", help="subgroup performance, localized drops, calibration and label-free estimates",
+        description="Measure a model on its prediction log per segment and time window, with labels inline "
+                    "(--target) or arriving separately (--labels --id). Exit status as for the leakage audit.")
+    p.add_argument("--predictions", required=True, help="prediction log (parquet/CSV path or glob)")
+    p.add_argument("--by", action="append", required=True, metavar="COLUMN", help="segment column (repeatable)")
+    p.add_argument("--target", help="label column in the predictions (null where not known yet)")
+    p.add_argument("--labels", help="labels file (id and label columns) arriving separately")
+    p.add_argument("--id", help="request id column shared by predictions and labels")
+    p.add_argument("--label", default="label", help="label column in --labels (default 'label')")
+    p.add_argument("--label-time", help="column of --labels saying when each label arrived")
+    p.add_argument("--as-of", help="use only labels arrived by this ISO time (needs --label-time)")
+    p.add_argument("--prediction", help="predicted class (0/1) or value column")
+    p.add_argument("--score", help="probability of class 1 (AUC, log loss, Brier, calibration, estimates)")
+    p.add_argument("--threshold", type=float, default=0.5, help="class = score >= threshold without --prediction")
+    p.add_argument("--timestamp", help="prediction time column: localized drops per --window")
+    p.add_argument("--window", help="window length, e.g. 1h, 6h, 1d (default 1d with --timestamp)")
+    p.add_argument("--reference", help="labelled reference (same columns; label inline) for calibration")
+    p.add_argument("--depth", type=int, default=2, help="most segment columns combined in one scope (default 2)")
+    p.add_argument("--min-support", type=int, default=100, help="rows a scope needs to be tested (default 100)")
+    p.add_argument("--margin", type=float, help="smallest drop worth an alert (default 0.05 accuracy, 10%% MAE)")
+    p.add_argument("--fdr", type=float, default=0.01, help="false-discovery rate across tested cells (default 0.01)")
+    _add_output_options(p)
 
 
 def _add_compare_parser(sub) -> None:  # type: ignore[no-untyped-def]
@@ -171,6 +198,12 @@ def main(argv: list[str] | None = None) -> int:
         except WorkbenchError as exc:
             print(f"workbench audit leakage: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
+    if args.command == "performance":
+        try:
+            return _performance(args)
+        except WorkbenchError as exc:
+            print(f"workbench performance: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     if args.command == "compare":
         try:
             return _compare(args)
@@ -246,7 +279,6 @@ def _skew(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    import datetime as dt
 
     from workbench.errors import ConfigError
     from workbench.shadow import Guardrails, compare_logs
@@ -256,11 +288,7 @@ def _compare(args: argparse.Namespace) -> int:
     except ValueError:
         raise ConfigError(f"--stages expects comma-separated shares such as 0.01,0.05,0.25,1; "
                           f"got {args.stages!r}.") from None
-    try:
-        as_of = dt.datetime.fromisoformat(args.as_of) if args.as_of else None
-    except ValueError:
-        raise ConfigError(f"--as-of expects an ISO time such as 2026-03-02T12:00:00+00:00; "
-                          f"got {args.as_of!r}.") from None
+    as_of = _iso_time(args.as_of)
     guard = Guardrails(latency_ratio=args.latency_ratio, error_increase=args.error_increase,
                        accuracy_drop=args.accuracy_drop, mae_ratio=args.mae_ratio,
                        max_coverage_gap=args.max_coverage_gap,
@@ -283,6 +311,28 @@ def _compare(args: argparse.Namespace) -> int:
                 print(f"{label} written to {path}")
     print(f"{verdict.decision.upper()}: " + (verdict.reasons[0] if verdict.reasons else ""))
     return verdict.exit_code
+
+
+def _performance(args: argparse.Namespace) -> int:
+    from workbench.performance import performance
+
+    result = performance(args.predictions, by=args.by, target=args.target, labels=args.labels, id=args.id,
+                         label=args.label, label_time=args.label_time, as_of=_iso_time(args.as_of),
+                         prediction=args.prediction, score=args.score, threshold=args.threshold,
+                         timestamp=args.timestamp, window=args.window, reference=args.reference, depth=args.depth,
+                         min_support=args.min_support, margin=args.margin, fdr=args.fdr)
+    return _finish(result, args)
+
+
+def _iso_time(text: str | None):  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from workbench.errors import ConfigError
+
+    try:
+        return dt.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        raise ConfigError(f"--as-of expects an ISO time such as 2026-03-02T12:00:00+00:00; got {text!r}.") from None
 
 
 def _write_outputs(result, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]

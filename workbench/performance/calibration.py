@@ -6,14 +6,16 @@ Reference and current are reduced to counts and sums per fine score bin (0.001 w
 (everything, each time window, each segment value). Per scope: the reliability curve on
 ``bins`` equal-width and equal-mass bins (equal-mass edges from the reference, on the fine grid),
 ECE and MCE, Brier score and log loss (normal intervals from the per-row terms' sums), ECE with a
-Poisson-bootstrap interval, the calibration slope and intercept (logistic regression of the
+Poisson-bootstrap interval and its small-sample bias (the ECE a calibrated model would show on the
+same rows: an hour of traffic has a larger ECE than a month even when nothing changed), the
+calibration slope and intercept (logistic regression of the
 outcome on ``logit(score)``, grouped IRLS) and the Hosmer–Lemeshow test on the equal-mass bins.
 A current scope is compared with the same segment of the reference (windows and everything with
 all of the reference). Benjamini–Hochberg at ``fdr`` runs across every test of the run.
 
-* ``calibration_drift``: the Hosmer–Lemeshow test is significant and ECE grew by at least
-  ``ece_margin`` over the reference's (``critical`` when the growth's bootstrap interval lies
-  above the margin).
+* ``calibration_drift``: the Hosmer–Lemeshow test is significant and the debiased ECE (ECE minus
+  its small-sample bias) grew by at least ``ece_margin`` over the reference's (``critical`` when the
+  growth's bootstrap interval lies above the margin).
 * ``overconfident`` / ``underconfident``: the slope differs from 1 significantly (Wald test) and
   by at least ``slope_margin``: below 1, the scores are too extreme (overconfident); above 1, too
   timid (underconfident). ``critical`` when the slope's whole interval is beyond the margin.
@@ -105,10 +107,10 @@ def calibration(
         base = baseline.get(key) if key in baseline and baseline[key]["n"] >= min_rows else baseline[("all", None)]
         m = ctx.metrics(arrays)
         label = _scope_label(kind, bounds, segment)
-        row = {"scope": label, "scope_kind": kind, **_public(m), **{f"reference_{k}": v for k, v in _public(
-            base).items() if k in ("n", "ece", "mce", "brier", "log_loss", "slope", "intercept", "hl_p")}}
+        row = {"scope": label, "scope_kind": kind, **_public(m),
+               **{f"reference_{k}": v for k, v in _public(base).items() if k in _REFERENCE_FIELDS}}
         diff = m["ece_samples"] - base["ece_samples"]
-        row["ece_change"] = m["ece"] - base["ece"]
+        row["ece_change"] = m["ece_debiased"] - base["ece_debiased"]
         row["ece_change_low"], row["ece_change_high"] = _percentile_interval(diff, confidence)
         row["conclusive"] = m["conclusive"] and base["conclusive"]
         rows.append(row)
@@ -137,6 +139,7 @@ def calibration(
     return CheckResult("calibration", tuple(findings), inputs, parameters=parameters, tables=tables)
 
 
+_REFERENCE_FIELDS = ("n", "ece", "ece_debiased", "mce", "brier", "log_loss", "slope", "intercept", "hl_p")
 _RULE = ("calibration_drift when the Hosmer-Lemeshow test is significant (BH across every test) and ECE grew by at "
          "least ece_margin over the same reference segment; overconfident/underconfident when the calibration "
          "slope differs from 1 significantly and by at least slope_margin; fewer than min_rows labelled rows or a "
@@ -162,6 +165,9 @@ class _Context:
             "positive_rate": pos / n if n else math.nan, "ece": rel_w.ece, "mce": rel_w.mce,
             "ece_equal_mass": rel_m.ece, "mce_equal_mass": rel_m.mce, "ece_samples": samples}
         out["ece_low"], out["ece_high"] = _percentile_interval(samples, self.confidence)
+        bias = cs.ece_if_calibrated(a["n"], a["sum_p"], self.width, resamples=self.resamples, rng=self.rng)
+        out["ece_debiased"] = rel_w.ece - bias
+        out["ece_samples"] = samples - bias  # the change between scopes compares debiased ECEs
         for name, key in (("brier", "sum_brier"), ("log_loss", "sum_ll")):
             s, s2 = a[key].sum(), a[f"{key}2"].sum()
             mean = s / n if n else math.nan
@@ -233,7 +239,7 @@ def _findings(row: dict[str, Any], kind: str, bounds: tuple | None, segment: dic
             "calibration", "calibration_drift", "critical" if row["ece_change_low"] >= ece_margin else "warning",
             score,
             f"Calibration drifted{where}: ECE {row['reference_ece']:.3f} → {row['ece']:.3f} "
-            f"(+{row['ece_change']:.3f}, {confidence:.0%} CI +{row['ece_change_low']:.3f} to "
+            f"(+{row['ece_change']:.3f} beyond sampling noise, {confidence:.0%} CI +{row['ece_change_low']:.3f} to "
             f"+{row['ece_change_high']:.3f}; mean score {row['mean_score']:.1%} vs observed rate "
             f"{row['positive_rate']:.1%}; n={row['n']:,}; Hosmer–Lemeshow q={row['hl_q']:.2g}).",
             "Recalibrate on recent labelled data (see the recalibration table) or retrain; check which inputs "

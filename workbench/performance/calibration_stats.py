@@ -87,6 +87,19 @@ def ece_bootstrap(n: np.ndarray, pos: np.ndarray, sum_p: np.ndarray, groups: np.
     return np.abs(csum - cpos).sum(axis=1) / np.where(total > 0, total, np.nan)
 
 
+def ece_if_calibrated(n: np.ndarray, sum_p: np.ndarray, groups: np.ndarray, *, resamples: int,
+                      rng: np.random.Generator) -> float:
+    """The ECE a perfectly calibrated model would show on these rows (outcomes drawn with the
+    scores' own probabilities): the small-sample bias of ECE, to subtract before comparing scopes of
+    different sizes (an hour of traffic shows a larger ECE than a month even when nothing changed)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_p = np.where(n > 0, sum_p / n, 0.0)
+    pos_star = rng.binomial(np.broadcast_to(n.astype(np.int64), (resamples, len(n))), mean_p)
+    cn, cpos, csum = coarse(n, groups), coarse(pos_star.astype(float), groups), coarse(sum_p, groups)
+    total = cn.sum()
+    return float(np.abs(csum - cpos).sum(axis=1).mean() / total) if total else math.nan
+
+
 def hosmer_lemeshow(n: np.ndarray, pos: np.ndarray, sum_p: np.ndarray, groups: np.ndarray) -> tuple[float, int, float]:
     """Hosmer–Lemeshow statistic of observed vs expected positives on the coarse bins (for data the
     model was not fitted on: degrees of freedom = number of non-empty bins). Returns (H, df, p)."""
@@ -130,7 +143,7 @@ def logistic_recalibration(n: np.ndarray, pos: np.ndarray, sum_logit: np.ndarray
     beta = np.array([0.0, 1.0])
     cov = None
     for _ in range(iterations):
-        mu = 1 / (1 + np.exp(-(design @ beta)))
+        mu = 1 / (1 + np.exp(-np.clip(design @ beta, -30, 30)))
         w = w_n * mu * (1 - mu)
         info = design.T @ (design * w[:, None])
         if np.linalg.cond(info) > 1e12:
@@ -140,7 +153,7 @@ def logistic_recalibration(n: np.ndarray, pos: np.ndarray, sum_logit: np.ndarray
         cov = np.linalg.inv(info)
         if np.abs(step).max() < 1e-10:
             break
-    mu = 1 / (1 + np.exp(-(design @ beta)))
+    mu = 1 / (1 + np.exp(-np.clip(design @ beta, -30, 30)))
     cov = np.linalg.inv(design.T @ (design * (w_n * mu * (1 - mu))[:, None]))
     return LogisticFit(float(beta[0]), float(beta[1]), float(math.sqrt(cov[0, 0])), float(math.sqrt(cov[1, 1])))
 

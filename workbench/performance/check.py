@@ -37,6 +37,7 @@ def performance(
     timestamp: str | None = None,
     window: str | dt.timedelta | None = None,
     reference: FrameLike | None = None,
+    calibration_window: str | dt.timedelta | None = "1d",
     depth: int = 2,
     min_support: int = 100,
     margin: float | None = None,
@@ -50,8 +51,9 @@ def performance(
     those known by then). Predictions need a unique, non-null ``id`` to be joined. The labelled
     rows go through :func:`subgroups` (persistent ``segment_disparity``, and with ``timestamp``
     localized ``performance_drop`` per ``window``); with a ``score`` and a labelled ``reference``
-    (same columns, ``target``/``label`` inline), :func:`calibration` too, which also checks the
-    assumption of the label-free estimate. With a score, table ``estimates`` gives per scope the
+    (same columns, ``target``/``label`` inline), :func:`calibration` too, per
+    ``calibration_window`` (default a day: calibration needs more rows than accuracy), which also
+    checks the assumption of the label-free estimate. With a score, table ``estimates`` gives per scope the
     label coverage, the estimated accuracy (CBPE) with its interval and the realized accuracy.
     Returns one :class:`~workbench.findings.CheckResult` with check ``"performance"``.
     """
@@ -83,8 +85,8 @@ def performance(
                                                                  **label_counts}}
     reference_row = None
     if score is not None and reference is not None:
-        cal = calibration(reference, labelled, score=score, target=target, timestamp=timestamp, window=window,
-                          by=by_cols, confidence=confidence, fdr=fdr)
+        cal = calibration(reference, labelled, score=score, target=target, timestamp=timestamp,
+                          window=calibration_window if timestamp else None, by=by_cols, confidence=confidence, fdr=fdr)
         findings += [f for f in cal.findings if f.kind != "unlabelled_rows"]
         tables |= {k: v for k, v in cal.tables.items()}
         reference_row = _reference_calibration(cal)

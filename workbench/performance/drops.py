@@ -6,9 +6,13 @@ MAE for a regression) in the window vs the baseline — Newcombe's interval and 
 (Welch's for MAE) — tested when both sides have at least ``min_support`` rows; Benjamini–Hochberg
 at ``fdr`` across every tested cell of the run. A cell alerts when significant and worse by at
 least ``margin``. Alerting windows of one scope at most one window apart merge into one alert over
-their span (numbers recomputed on the whole span). An alert covers the same span in the scopes it contains
+their span (numbers recomputed on the whole span). The last 2, 3, 6, 12 and 24 windows of every
+scope are tested together too (in the same Benjamini–Hochberg family), so that a recent drop
+spread over several windows, none significant alone, is found; overlapping alerts of one scope
+keep the largest drop at the conservative end of its interval. An alert covers the same span in the scopes it contains
 (all traffic covers region=X; region=X covers region=X & device=Y) unless one is clearly worse
-(its interval wholly beyond the parent's). Alerts are ranked by impact: rows × drop.
+(its interval wholly beyond the parent's); a parent covers only spans it contains, and names the
+worse narrower scopes that overlap it. Alerts are ranked by impact: rows × drop.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from workbench.findings.model import Finding
 
 WINDOW = "__window"
 MAX_GAP = 1  # flagged windows of a scope this many windows apart still make one alert
+RECENT_SPANS = (2, 3, 6, 12, 24)  # the last k windows of every scope are also tested together
 
 
 def window_index(ts: pl.Expr, every: dt.timedelta) -> pl.Expr:
@@ -58,26 +63,74 @@ def localized_drops(cells: pl.DataFrame, by: list[str], depth: int, regression: 
     for frame, cols in zip(frames, scopes, strict=True):
         for r in frame.iter_rows(named=True):
             rows.append(_cell(r, cols, sums, regression, confidence, min_support))
-    tested = [r for r in rows if r["tested"]]
+    first = int(cells[WINDOW].min()) if cells.height else 0
+    last = int(cells[WINDOW].max()) if cells.height else 0
+    recent = _recent_spans(rows, first, last, regression, confidence, min_support)
+    tested = [r for r in rows + recent if r["tested"]]
     if tested:
         for r, q in zip(tested, benjamini_hochberg(np.array([r["p_value"] for r in tested])), strict=True):
             r["q_value"] = float(q)
-    flagged = [r for r in tested if r["q_value"] <= fdr and r["worse_by"] >= margin]
-    last = int(cells[WINDOW].max()) if cells.height else 0
+    flagged = [r for r in rows if r["tested"] and r["q_value"] <= fdr and r["worse_by"] >= margin]
     alerts = _merge_runs(flagged, rows, regression, confidence)
-    findings = _fold_and_word(alerts, regression, margin, confidence, every, zone, last, target)
-    table = pl.DataFrame([{k: v for k, v in r.items() if k not in ("segment", "sums")}
-                          | {"window_start": window_start(r[WINDOW], every, zone)} for r in rows],
+    alerts += [{**r, "windows": r["last"] - r["first"] + 1} for r in recent
+               if r["tested"] and r["q_value"] <= fdr and r["worse_by"] >= margin]
+    findings = _fold_and_word(_strongest(alerts), regression, margin, confidence, every, zone, last, target)
+    table = pl.DataFrame([{k: v for k, v in r.items() if k not in ("segment", "sums", "first", "last")}
+                          | {"window_start": window_start(r.get("first", r[WINDOW]), every, zone),
+                             "windows": r["last"] - r["first"] + 1} for r in rows + recent],
                          infer_schema_length=None)
     return table, findings
+
+
+def _recent_spans(rows: list[dict[str, Any]], first: int, last: int, regression: bool, confidence: float,
+                  min_support: int) -> list[dict[str, Any]]:
+    """Per scope, the last ``k`` windows together for each ``k`` in ``RECENT_SPANS`` shorter than
+    the data: a drop spread over several recent windows, none significant alone, is still found."""
+    by_scope: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_scope.setdefault(r["scope"], []).append(r)
+    out = []
+    for cells in by_scope.values():
+        total = {k: cells[0]["sums"][0][k] + cells[0]["sums"][1][k] for k in cells[0]["sums"][0]}
+        for k in RECENT_SPANS:
+            start = last - k + 1
+            if start <= first:
+                break
+            span = [c for c in cells if c[WINDOW] >= start]
+            window = {key: sum(c["sums"][0][key] for c in span) for key in total}
+            baseline = {key: total[key] - window[key] for key in total}
+            r = {"scope": cells[0]["scope"], "depth": cells[0]["depth"], "segment": cells[0]["segment"],
+                 WINDOW: start, "first": start, "last": last, "sums": (window, baseline)}
+            r |= _compare(window, baseline, regression, confidence)
+            r["tested"] = window["n"] >= min_support and baseline["n"] >= min_support
+            out.append(r)
+    return out
+
+
+def _conservative(a: dict[str, Any]) -> float:
+    """The drop at the near end of its interval (sorted ascending: most negative = strongest)."""
+    if "rest_mae" in a or a.get("difference_low") is None:
+        return -a["worse_by"]
+    return a["difference_high"] if a["worse_by"] == -a["difference"] else -a["difference_low"]
+
+
+def _strongest(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per scope, overlapping alerts (a run of windows, a recent span) keep the one whose drop is
+    largest at the conservative end of its interval: a long span of moderate drop is kept over a
+    noisy hour, a short sharp drop over a long span that dilutes it."""
+    kept: list[dict[str, Any]] = []
+    for a in sorted(alerts, key=lambda a: (_conservative(a), a["q_value"])):
+        if not any(k["scope"] == a["scope"] and k["first"] <= a["last"] and a["first"] <= k["last"] for k in kept):
+            kept.append(a)
+    return kept
 
 
 def _cell(r: dict[str, Any], cols: tuple, sums: list[str], regression: bool, confidence: float,
           min_support: int) -> dict[str, Any]:
     window = {s: r[s] for s in sums}
     baseline = {s: r[f"{s}_total"] - r[s] for s in sums}
-    out = {"scope": r["scope"], "depth": r["depth"], WINDOW: r[WINDOW], "segment": {c: r[c] for c in cols},
-           "sums": (window, baseline)}
+    out = {"scope": r["scope"], "depth": r["depth"], WINDOW: r[WINDOW], "first": r[WINDOW], "last": r[WINDOW],
+           "segment": {c: r[c] for c in cols}, "sums": (window, baseline)}
     out |= _compare(window, baseline, regression, confidence)
     out["tested"] = window["n"] >= min_support and baseline["n"] >= min_support
     return out
@@ -145,16 +198,18 @@ def _fold_and_word(alerts: list[dict[str, Any]], regression: bool, margin: float
     worst_in: dict[int, list[dict[str, Any]]] = {}
     for a in sorted(alerts, key=lambda a: a["depth"]):
         items = set(a["segment"].items())
-        parents = [p for p in kept if set(p["segment"].items()) < items and p["first"] <= a["last"]
-                   and a["first"] <= p["last"]]
+        wider = [p for p in kept if set(p["segment"].items()) < items]
+        # a parent covers a narrower scope over a span it contains; overlapping ones only name it
+        parents = [p for p in wider if p["first"] <= a["first"] and a["last"] <= p["last"]]
         worse = all((a["difference_high"] < p["difference_low"]) if not regression
                     else (a["difference_low"] > p["difference_high"]) for p in parents)
         if parents and not worse:
             for p in parents:
                 covered.setdefault(id(p), []).append(a["scope"])
             continue
-        for p in parents:
-            worst_in.setdefault(id(p), []).append(a)
+        for p in wider:
+            if p["first"] <= a["last"] and a["first"] <= p["last"]:
+                worst_in.setdefault(id(p), []).append(a)
         kept.append(a)
     out = []
     for a in sorted(kept, key=lambda a: -a["n"] * abs(a["difference"])):
