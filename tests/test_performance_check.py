@@ -110,3 +110,9 @@ def test_either_target_or_labels():
         performance(df, by="region", prediction="pred")
     with pytest.raises(InputError, match="labels= needs id="):
         performance(df.drop("y"), by="region", prediction="pred", labels=df.select("rid", pl.col("y").alias("label")))
+
+
+def test_a_missing_column_is_named_with_the_fix():
+    df = scored(11, n=2_000)
+    with pytest.raises(InputError, match="by\\[0\\]='zone' is not a column of predictions"):
+        performance(df, by="zone", target="y", prediction="pred")

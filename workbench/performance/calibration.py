@@ -84,20 +84,22 @@ def calibration(
     cur = prepare(current, name="current", score=score, target=target, by=by_cols, timestamp=timestamp)
     rng = np.random.default_rng(seed)
     width = cs.equal_width_groups(bins)
-    ref_all = fine_arrays(bin_summaries(ref, []))
+    ref_joint = bin_summaries(ref, by_cols)  # one pass; every reference scope is a sum of it
+    ref_all = fine_arrays(_marginal(ref_joint, []))
     mass = cs.equal_mass_groups(ref_all["n"], bins)
     ctx = _Context(width, mass, rng, resamples, confidence, min_rows)
     baseline = {("all", None): ctx.metrics(ref_all)}
     for b in by_cols:
-        for (value,), part in bin_summaries(ref, [b]).partition_by(b, as_dict=True).items():
+        for (value,), part in _marginal(ref_joint, [b]).partition_by(b, as_dict=True).items():
             baseline[(b, value)] = ctx.metrics(fine_arrays(part))
-    scopes = [("all", None, None, fine_arrays(bin_summaries(cur, [])))]
+    cur_joint = bin_summaries(cur, by_cols)
+    scopes = [("all", None, None, fine_arrays(_marginal(cur_joint, [])))]
     if every is not None:
         per = bin_summaries(cur, [WINDOW], timestamp=timestamp, every=every)
         for (w,), part in sorted(per.partition_by(WINDOW, as_dict=True).items()):
             scopes.append(("window", _window_bounds(w, every, cur, timestamp), None, fine_arrays(part)))
     for b in by_cols:
-        per = bin_summaries(cur, [b])
+        per = _marginal(cur_joint, [b])
         for (value,), part in sorted(per.partition_by(b, as_dict=True).items()):
             scopes.append(("segment", None, {b: value}, fine_arrays(part)))
     rows, tests = [], []
@@ -144,6 +146,13 @@ _RULE = ("calibration_drift when the Hosmer-Lemeshow test is significant (BH acr
          "least ece_margin over the same reference segment; overconfident/underconfident when the calibration "
          "slope differs from 1 significantly and by at least slope_margin; fewer than min_rows labelled rows or a "
          "single class: inconclusive, never alerted.")
+
+
+def _marginal(joint: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Sum a joint (segments × fine bin) summary down to ``keys`` × fine bin."""
+    from workbench.performance.summaries import SUMS
+
+    return joint.group_by(*keys, "bin").agg(pl.col(list(SUMS)).sum())
 
 
 class _Context:

@@ -73,31 +73,31 @@ def reliability(n: np.ndarray, pos: np.ndarray, sum_p: np.ndarray, groups: np.nd
 
 def ece_bootstrap(n: np.ndarray, pos: np.ndarray, sum_p: np.ndarray, groups: np.ndarray, *, resamples: int,
                   rng: np.random.Generator) -> np.ndarray:
-    """ECE under a Poisson bootstrap of the rows: each fine bin's count is redrawn ~ Poisson(n),
-    its positives ~ Binomial(new n, observed rate), its mean score kept. ``resamples`` values."""
+    """ECE under a Poisson bootstrap of the rows, resampled per coarse bin: its count is redrawn
+    ~ Poisson(n), its positives ~ Binomial(new n, observed rate), its mean score kept (the
+    within-bin composition is held fixed). ``resamples`` values."""
+    cn, cpos, csum = coarse(n, groups), coarse(pos, groups), coarse(sum_p, groups)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(n > 0, pos / n, 0.0)
-        mean_p = np.where(n > 0, sum_p / n, 0.0)
-    n_star = rng.poisson(np.broadcast_to(n, (resamples, len(n))))
+        rate = np.where(cn > 0, cpos / cn, 0.0)
+        mean_p = np.where(cn > 0, csum / cn, 0.0)
+    n_star = rng.poisson(np.broadcast_to(cn, (resamples, len(cn))))
     pos_star = rng.binomial(n_star, rate)
-    cn = coarse(n_star.astype(float), groups)
-    cpos = coarse(pos_star.astype(float), groups)
-    csum = coarse(n_star * mean_p, groups)
-    total = cn.sum(axis=1)
-    return np.abs(csum - cpos).sum(axis=1) / np.where(total > 0, total, np.nan)
+    total = n_star.sum(axis=1)
+    return np.abs(n_star * mean_p - pos_star).sum(axis=1) / np.where(total > 0, total, np.nan)
 
 
 def ece_if_calibrated(n: np.ndarray, sum_p: np.ndarray, groups: np.ndarray, *, resamples: int,
                       rng: np.random.Generator) -> float:
-    """The ECE a perfectly calibrated model would show on these rows (outcomes drawn with the
-    scores' own probabilities): the small-sample bias of ECE, to subtract before comparing scopes of
-    different sizes (an hour of traffic shows a larger ECE than a month even when nothing changed)."""
+    """The ECE a perfectly calibrated model would show on these rows (each coarse bin's positives
+    drawn with the bin's mean score): the small-sample bias of ECE, to subtract before comparing
+    scopes of different sizes (an hour of traffic shows a larger ECE than a month even when
+    nothing changed)."""
+    cn, csum = coarse(n, groups), coarse(sum_p, groups)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_p = np.where(n > 0, sum_p / n, 0.0)
-    pos_star = rng.binomial(np.broadcast_to(n.astype(np.int64), (resamples, len(n))), mean_p)
-    cn, cpos, csum = coarse(n, groups), coarse(pos_star.astype(float), groups), coarse(sum_p, groups)
+        mean_p = np.where(cn > 0, csum / cn, 0.0)
+    pos_star = rng.binomial(np.broadcast_to(cn.astype(np.int64), (resamples, len(cn))), mean_p)
     total = cn.sum()
-    return float(np.abs(csum - cpos).sum(axis=1).mean() / total) if total else math.nan
+    return float(np.abs(csum - pos_star).sum(axis=1).mean() / total) if total else math.nan
 
 
 def hosmer_lemeshow(n: np.ndarray, pos: np.ndarray, sum_p: np.ndarray, groups: np.ndarray) -> tuple[float, int, float]:

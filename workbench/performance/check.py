@@ -71,6 +71,12 @@ def performance(
         require_columns(schema, {"target": target}, name="predictions")
         label_counts = {}
     assert target is not None
+    require_columns(lf.collect_schema(), {"target": target, "prediction": prediction, "score": score,
+                                          "timestamp": timestamp, **{f"by[{i}]": b for i, b in enumerate(by_cols)}},
+                    name="predictions")
+    used = [c for c in dict.fromkeys([*by_cols, target, prediction, score, timestamp]) if c]
+    # every part reads these rows several times: read them once (the columns used only)
+    lf = lf.select(used).collect().lazy()
     labelled = lf.filter(pl.col(target).is_not_null())
     n_rows, n_labelled = lf.select(pl.len()).collect().item(), labelled.select(pl.len()).collect().item()
     if n_labelled == 0:
