@@ -111,13 +111,19 @@ def performance(
                                          min_rows=min_support, has_score=score is not None)
     if score is not None:
         check = assumption(reference_row, fdr)
+        drifted = sorted({_scope_text(f.scope) for f in findings
+                          if f.kind in ("calibration_drift", "overconfident", "underconfident")})
+        if drifted:
+            check = {**check, "holds": False, "statement": check["statement"] + " But calibration has drifted in "
+                     f"current ({', '.join(drifted[:4])}{', …' if len(drifted) > 4 else ''}): there the assumption "
+                     "no longer holds."}
         parameters["estimate_assumption"] = check
         if check["checked"] and not check["holds"]:
             findings.append(Finding(
                 "performance", "estimate_assumption", "warning", score, check["statement"] + " Read the estimated "
                 "accuracy of unlabelled traffic with care: it is biased by the miscalibration.",
-                "Recalibrate the scores (see the recalibration table) before relying on label-free estimates.",
-                {"value": check["reference_ece"], "p_value": check["reference_hl_p"]}, {}))
+                "Recalibrate the scores on recent labelled data before relying on label-free estimates.",
+                {"value": check["reference_ece"], "p_value": check["reference_hl_p"], "drifted_in": drifted}, {}))
     return CheckResult("performance", tuple(findings), result.inputs, parameters=parameters, tables=tables)
 
 
@@ -161,6 +167,13 @@ def _for_estimate(lf: pl.LazyFrame, target: str, prediction: str | None, score: 
                      pl.col(target).cast(pl.Float64).alias("__y"), pred.cast(pl.Float64).alias("__pred"),
                      *([pl.col(score).cast(pl.Float64).alias("__p")] if score else []),
                      *([pl.col(timestamp).alias("__ts")] if timestamp else []))
+
+
+def _scope_text(scope: dict[str, Any]) -> str:
+    parts = [f"{k}={v}" for k, v in (scope.get("segment") or {}).items()]
+    if "window" in scope:
+        parts.append(f"from {scope['window'][0][:16]}")
+    return " ".join(parts) or "all traffic"
 
 
 def _zone(schema: pl.Schema, timestamp: str | None) -> str | None:

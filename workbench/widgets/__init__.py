@@ -2,6 +2,7 @@
 
 from workbench.widgets.drift import DriftExplorer
 from workbench.widgets.leakage import LeakageAuditWidget
+from workbench.widgets.performance import CalibrationExplorer, SubgroupExplorer
 from workbench.widgets.shadow import ShadowComparison
 
-__all__ = ["DriftExplorer", "LeakageAuditWidget", "ShadowComparison"]
+__all__ = ["CalibrationExplorer", "DriftExplorer", "LeakageAuditWidget", "ShadowComparison", "SubgroupExplorer"]

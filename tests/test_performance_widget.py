@@ -1,0 +1,75 @@
+"""SubgroupExplorer and CalibrationExplorer render a performance result and never recompute."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import polars as pl
+import pytest
+from test_performance_sample import ARGS, DATA
+
+from workbench.performance import performance, subgroups
+from workbench.present.performance_figures import heatmap_figure, ranked_alerts, scope_of, segments_figure
+from workbench.widgets import CalibrationExplorer, SubgroupExplorer
+
+
+@pytest.fixture(scope="module")
+def result():
+    return performance(DATA / "predictions.parquet", reference=DATA / "reference.parquet", **ARGS)
+
+
+def test_alerts_are_ranked_by_impact_and_picking_one_draws_its_segment(result):
+    explorer = SubgroupExplorer(result)
+    assert "application/vnd.jupyter.widget-view+json" in explorer._repr_mimebundle_()
+    alerts = ranked_alerts(result)
+    impacts = [f.metrics["impact"] for f in alerts]
+    assert impacts == sorted(impacts, reverse=True)
+    eu = next(i for i, f in enumerate(alerts) if f.kind == "performance_drop" and scope_of(f) == "region=eu")
+    explorer.alert.value = eu
+    assert explorer.timeline.layout.title.text.startswith("region=eu over time")
+    assert len(explorer.timeline.layout.shapes) == 1  # the alert's span, shaded
+    values = [v for v in explorer.timeline.data[0].y]
+    table = result.to_polars("windows").filter((pl.col("scope") == "region=eu") & (pl.col("windows") == 1))
+    assert values == table.sort("window_start")["value"].to_list()
+
+
+def test_heatmap_click_and_segment_click_draw_that_scope(result):
+    explorer = SubgroupExplorer(result)
+    trace = explorer.heatmap.data[0]
+    row = list(trace.y).index("device=mobile")
+    explorer._on_heatmap_click(trace, SimpleNamespace(point_inds=[[row, 3]]))
+    assert explorer.timeline.layout.title.text.startswith("device=mobile")
+    seg = explorer.segments.data[0]
+    explorer._on_segment_click(seg, SimpleNamespace(point_inds=[0]))
+    assert explorer.timeline.layout.title.text.startswith(seg.y[0])
+
+
+def test_figures_mark_the_alerts_and_show_untested_cells_blank(result):
+    seg = segments_figure(result).data[0]
+    red = [s for s, c in zip(seg.y, seg.marker.color, strict=True) if c == "#b3261e"]
+    assert "region=apac, device=tablet" in red
+    heat = heatmap_figure(result).data[0]
+    test_row = heat.z[list(heat.y).index("region=test")]
+    assert all(v is None for v in test_row)
+
+
+def test_calibration_explorer_switches_scope_and_bins(result):
+    explorer = CalibrationExplorer(result)
+    assert explorer.scope.value == "all"
+    explorer.strategy.value = "equal_mass"
+    names = [t.name for t in explorer.figure.data]
+    assert names == ["calibrated", "reference", "current"]
+    explorer.scope.value = "region=eu"
+    assert explorer.figure.layout.title.text == "Reliability, region=eu (equal mass bins)"
+    assert "<th>ece</th>" in explorer.table.value
+
+
+def test_explorers_refuse_results_they_cannot_show():
+    from workbench.findings.model import CheckResult
+
+    with pytest.raises(ValueError, match="shows performance results"):
+        SubgroupExplorer(CheckResult("drift", (), ()))
+    plain = subgroups(pl.read_parquet(DATA / "reference.parquet"), target="label", prediction="prediction",
+                      by="region")
+    with pytest.raises(ValueError, match="needs a result with calibration"):
+        CalibrationExplorer(plain)
