@@ -27,7 +27,8 @@ def test_alerts_are_ranked_by_impact_and_picking_one_draws_its_segment(result):
     eu = next(i for i, f in enumerate(alerts) if f.kind == "performance_drop" and scope_of(f) == "region=eu")
     explorer.alert.value = eu
     assert explorer.timeline.layout.title.text.startswith("region=eu over time")
-    assert len(explorer.timeline.layout.shapes) == 1  # the alert's span, shaded
+    spans = [f.scope["window"] for f in result.by_kind("performance_drop") if scope_of(f) == "region=eu"]
+    assert len(explorer.timeline.layout.shapes) == len(spans) >= 1  # each alert's span on eu, shaded
     values = [v for v in explorer.timeline.data[0].y]
     table = result.to_polars("windows").filter((pl.col("scope") == "region=eu") & (pl.col("windows") == 1))
     assert values == table.sort("window_start")["value"].to_list()

@@ -3,14 +3,19 @@
 A scope is all traffic, one segment value, or a combination of up to ``depth`` segment values.
 Its baseline is the same scope outside the window (all its other windows). Per cell: accuracy (or
 MAE for a regression) in the window vs the baseline — Newcombe's interval and a one-sided z-test
-(Welch's for MAE) — tested when both sides have at least ``min_support`` rows; Benjamini–Hochberg
-at ``fdr`` across every tested cell of the run. A cell alerts when significant and worse by at
-least ``margin``. Alerting windows of one scope at most one window apart merge into one alert over
-their span (numbers recomputed on the whole span). The last 2, 3, 6, 12 and 24 windows of every
-scope are tested together too (in the same Benjamini–Hochberg family), so that a recent drop
-spread over several windows, none significant alone, is found; overlapping alerts of one scope
-keep the largest drop at the conservative end of its interval. An alert covers the same span in the scopes it contains
-(all traffic covers region=X; region=X covers region=X & device=Y) unless one is clearly worse
+(Welch's for MAE) — tested when both sides have at least ``min_support`` rows. The last 2, 3, 6,
+12 and 24 windows of every scope are tested together too, so that a recent drop spread over
+several windows, none significant alone, is found. Benjamini–Hochberg at ``fdr`` runs within each
+family of comparable tests (same scope depth, same span length), so that true drops in one family
+do not loosen the threshold of another. A cell alerts when significant and worse by at least
+``margin``.
+
+Alerting windows of one scope at most one window apart merge into one alert over their span
+(numbers recomputed on the whole span); overlapping alerts of one scope keep the largest drop at
+the conservative end of its interval. An alert whose drop disappears once the rows of a stronger
+overlapping alert on another or a narrower segment are left out is explained by it (listed, not
+repeated): all traffic, or plan=pro, dropping only because region=eu did. An alert covers the same
+span in the scopes it contains (region=X covers region=X & device=Y) unless one is clearly worse
 (its interval wholly beyond the parent's); a parent covers only spans it contains, and names the
 worse narrower scopes that overlap it. Alerts are ranked by impact: rows × drop.
 """
@@ -66,15 +71,19 @@ def localized_drops(cells: pl.DataFrame, by: list[str], depth: int, regression: 
     first = int(cells[WINDOW].min()) if cells.height else 0
     last = int(cells[WINDOW].max()) if cells.height else 0
     recent = _recent_spans(rows, first, last, regression, confidence, min_support)
-    tested = [r for r in rows + recent if r["tested"]]
-    if tested:
+    families: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for r in rows + recent:
+        if r["tested"]:
+            families.setdefault((r["depth"], r["last"] - r["first"] + 1), []).append(r)
+    for tested in families.values():  # BH within each family of comparable tests
         for r, q in zip(tested, benjamini_hochberg(np.array([r["p_value"] for r in tested])), strict=True):
             r["q_value"] = float(q)
     flagged = [r for r in rows if r["tested"] and r["q_value"] <= fdr and r["worse_by"] >= margin]
     alerts = _merge_runs(flagged, rows, regression, confidence)
     alerts += [{**r, "windows": r["last"] - r["first"] + 1} for r in recent
                if r["tested"] and r["q_value"] <= fdr and r["worse_by"] >= margin]
-    findings = _fold_and_word(_strongest(alerts), regression, margin, confidence, every, zone, last, target)
+    alerts = _explain_away(_strongest(alerts), cells, sums, regression, confidence, margin, fdr)
+    findings = _fold_and_word(alerts, regression, margin, confidence, every, zone, last, target)
     table = pl.DataFrame([{k: v for k, v in r.items() if k not in ("segment", "sums", "first", "last")}
                           | {"window_start": window_start(r.get("first", r[WINDOW]), every, zone),
                              "windows": r["last"] - r["first"] + 1} for r in rows + recent],
@@ -191,6 +200,43 @@ def _merge_runs(flagged: list[dict[str, Any]], rows: list[dict[str, Any]], regre
     return alerts
 
 
+def _explain_away(alerts: list[dict[str, Any]], cells: pl.DataFrame, sums: list[str], regression: bool,
+                  confidence: float, margin: float, level: float) -> list[dict[str, Any]]:
+    """An alert whose drop disappears once the rows of a stronger, overlapping alert on another or
+    a narrower segment are left out (plan=pro, or all traffic, drops only because region=eu does)
+    is explained by it: it is dropped and listed in the stronger alert's ``explains``."""
+    kept: list[dict[str, Any]] = []
+    for a in sorted(alerts, key=lambda a: (_conservative(a), a["q_value"])):
+        items = set(a["segment"].items())
+        a["explains"] = []
+        for e in kept:
+            e_items = set(e["segment"].items())
+            if not e_items or e_items <= items or not (e["first"] <= a["last"] and a["first"] <= e["last"]):
+                continue  # a wider scope never explains a narrower one: that is the folding's job
+            window, baseline = _sums_without(cells, sums, a, e)
+            rest = _compare(window, baseline, regression, confidence)
+            if not (rest["p_value"] <= level and rest["worse_by"] >= margin):
+                name = "all traffic" if a["scope"] == "all" else a["scope"]
+                if name not in e["explains"]:
+                    e["explains"].append(name)
+                break
+        else:
+            kept.append(a)
+    return kept
+
+
+def _sums_without(cells: pl.DataFrame, sums: list[str], a: dict[str, Any],
+                  e: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
+    """Sums of scope ``a`` minus the rows of scope ``e``: inside ``a``'s span and outside it."""
+    inside_a = pl.all_horizontal([pl.col(k) == v for k, v in a["segment"].items()] or [pl.lit(True)])
+    inside_e = pl.all_horizontal([pl.col(k) == v for k, v in e["segment"].items()])
+    rows = cells.filter(inside_a & ~inside_e)
+    in_span = pl.col(WINDOW).is_between(a["first"], a["last"])
+    window = rows.filter(in_span).select(pl.col(sums).sum()).row(0, named=True)
+    baseline = rows.filter(~in_span).select(pl.col(sums).sum()).row(0, named=True)
+    return ({k: v or 0 for k, v in window.items()}, {k: v or 0 for k, v in baseline.items()})
+
+
 def _fold_and_word(alerts: list[dict[str, Any]], regression: bool, margin: float, confidence: float,
                    every: dt.timedelta, zone: str | None, last: int, target: str) -> list[Finding]:
     kept: list[dict[str, Any]] = []
@@ -229,6 +275,9 @@ def _fold_and_word(alerts: list[dict[str, Any]], regression: bool, margin: float
                     f"({a['baseline']:.1%} → {a['value']:.1%}, n={a['n']:,}; {conf_text} confidence)")
         message = text + "." + (f" Covers {len(also)} narrower scope(s): {', '.join(also[:3])}"
                                 f"{', …' if len(also) > 3 else ''}." if also else "")
+        if a.get("explains"):
+            message += f" It also explains the drop seen on {', '.join(a['explains'][:3])}" + (
+                ", …" if len(a["explains"]) > 3 else "") + "."
         worst = sorted(worst_in.get(id(a), []), key=lambda c: c["difference"])
         if worst:
             message += " Worst in " + ", ".join(f"{c['scope']} ({c['difference'] * 100:+.1f} points)"
@@ -246,7 +295,7 @@ def _fold_and_word(alerts: list[dict[str, Any]], regression: bool, margin: float
             {"value": a["value"], "baseline": a["baseline"], "effect": a["difference"],
              "interval": [a["difference_low"], a["difference_high"]], "q_value": a["q_value"], "n": a["n"],
              "affected_rows": a["n"], "impact": a["n"] * abs(a["difference"]), "windows": a["windows"],
-             "confidence": confidence, "also_in": also}, scope))
+             "confidence": confidence, "also_in": also, "explains": a.get("explains", [])}, scope))
     return out
 
 
