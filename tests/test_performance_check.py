@@ -116,3 +116,20 @@ def test_a_missing_column_is_named_with_the_fix():
     df = scored(11, n=2_000)
     with pytest.raises(InputError, match="by\\[0\\]='zone' is not a column of predictions"):
         performance(df, by="zone", target="y", prediction="pred")
+
+
+def test_a_regression_log_gets_coverage_and_realized_mae_per_window():
+    rng = np.random.default_rng(12)
+    n = 20_000
+    ts = np.datetime64("2026-03-01T00:00:00", "us") + np.sort(rng.integers(0, 7 * 86_400, n) * 1_000_000).astype(
+        "timedelta64[us]")
+    y = rng.normal(100, 10, n)
+    df = pl.DataFrame({"ts": ts, "region": rng.choice(["a", "b"], n), "pred": y + rng.normal(0, 5, n),
+                       "y": np.where(rng.random(n) < 0.9, y, np.nan)}).with_columns(pl.col("y").fill_nan(None))
+    result = performance(df, target="y", prediction="pred", by="region", timestamp="ts", window="1d")
+    est = result.to_polars("estimates")
+    assert est.columns == ["scope", "scope_kind", "n", "labelled", "label_coverage", "realized_mae"]
+    row = est.filter(pl.col("scope") == "all").row(0, named=True)
+    labelled = df.drop_nulls("y")
+    assert row["realized_mae"] == pytest.approx((labelled["y"] - labelled["pred"]).abs().mean())
+    assert row["label_coverage"] == pytest.approx(labelled.height / n)

@@ -163,3 +163,17 @@ def test_a_null_segment_is_a_segment_named_null():
                                                .otherwise(pl.col("device")))
     table = subgroups(df, target="y", prediction="pred", by=["device"]).to_polars("segments")
     assert table.filter(pl.col("scope") == "device=null")["n"].item() == 500
+
+
+def test_f1_bootstrap_interval_covers_the_population_f1():
+    from workbench.performance.subgroups import _f1_interval
+
+    rng = np.random.default_rng(9)
+    cells = np.array([0.30, 0.08, 0.12, 0.50])  # tp, fp, fn, tn shares
+    true_f1 = 2 * cells[0] / (2 * cells[0] + cells[1] + cells[2])
+    covered = 0
+    for _ in range(400):
+        tp, fp, fn, _tn = rng.multinomial(500, cells)
+        lo, hi = _f1_interval(int(tp), int(fp), int(fn), 0.95)
+        covered += lo <= true_f1 <= hi
+    assert 0.92 <= covered / 400 <= 0.98

@@ -108,7 +108,8 @@ def performance(
     every = window_length(window, timestamp)
     prepared = _for_estimate(lf, target, prediction, score, threshold, by_cols, timestamp)
     tables["estimates"] = estimate_table(prepared, by_cols, every, _zone(schema, timestamp), confidence=confidence,
-                                         min_rows=min_support, has_score=score is not None)
+                                         min_rows=min_support, has_score=score is not None,
+                                         regression=result.parameters["task"] == "regression")
     if score is not None:
         check = assumption(reference_row, fdr)
         drifted = sorted({_scope_text(f.scope) for f in findings

@@ -23,7 +23,8 @@ from workbench.performance.drops import WINDOW, window_index, window_start
 
 
 def estimate_table(lf: pl.LazyFrame, by: list[str], every: dt.timedelta | None, zone: str | None, *,
-                   confidence: float, min_rows: int, has_score: bool = True) -> pl.DataFrame:
+                   confidence: float, min_rows: int, has_score: bool = True,
+                   regression: bool = False) -> pl.DataFrame:
     """Per scope (all, each window, each segment value): predictions, labelled share, the estimated
     accuracy with its interval, estimated precision and recall, and the realized accuracy where
     at least ``min_rows`` labels exist. ``lf`` has ``__p`` (score; without ``has_score`` there is
@@ -34,7 +35,7 @@ def estimate_table(lf: pl.LazyFrame, by: list[str], every: dt.timedelta | None, 
     aggs = [pl.len().alias("n"), q.sum().alias("sum_q"), (q * (1 - q)).sum().alias("var_q"),
             (pred == 1).sum().alias("predicted_pos"), p.filter(pred == 1).sum().alias("sum_p_pos"),
             p.sum().alias("sum_p"), y.is_not_null().sum().alias("labelled"),
-            (y == pred).filter(y.is_not_null()).sum().alias("correct")]
+            ((y - pred).abs() if regression else (y == pred)).filter(y.is_not_null()).sum().alias("correct")]
     groups: list[tuple[str, list[Any]]] = [("all", [])]
     if every is not None:
         groups.append(("window", [window_index(pl.col("__ts"), every).alias(WINDOW)]))
@@ -58,7 +59,11 @@ def estimate_table(lf: pl.LazyFrame, by: list[str], every: dt.timedelta | None, 
     z = norm_ppf(0.5 + confidence / 2)
     est = pl.col("sum_q") / pl.col("n")
     se = pl.col("var_q").sqrt() / pl.col("n")
-    realized = pl.col("correct") / pl.col("labelled")
+    realized = pl.col("correct") / pl.col("labelled")  # accuracy, or MAE for a regression
+    if regression:  # no label-free estimate for a regression: coverage and realized MAE only
+        return table.with_columns(label_coverage=pl.col("labelled") / pl.col("n"),
+                                  realized_mae=pl.when(pl.col("labelled") >= min_rows).then(realized)).select(
+            "scope", "scope_kind", "n", "labelled", "label_coverage", "realized_mae")
     return table.with_columns(
         label_coverage=pl.col("labelled") / pl.col("n"),
         estimated_accuracy=est, estimated_accuracy_low=est - z * se, estimated_accuracy_high=est + z * se,
