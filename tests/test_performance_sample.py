@@ -78,3 +78,13 @@ def test_performance_cli_exit_status_and_findings_json(tmp_path):
     assert {f["kind"] for f in doc["findings"]} >= {"performance_drop", "segment_disparity"}
     assert main([*args, "--fail-on", "none"]) == 0
     assert main([*args[:-3], "--target", "label"]) == 2  # labels given twice
+
+
+def test_the_estimate_matches_realized_accuracy_while_calibration_holds_and_drifts_after(result):
+    days = (result.to_polars("estimates").filter(pl.col("scope_kind") == "window")
+            .with_columns(day=pl.col("scope").str.slice(0, 10))
+            .group_by("day").agg(pl.col("estimate_error").drop_nulls().mean().alias("error")).sort("day"))
+    first, last = days["error"][0], days["error"][-1]
+    assert abs(first) < 0.015  # day 1: scores still calibrated, the estimate is right
+    assert last > 0.03  # day 7: overconfident scores overestimate accuracy
+    assert "estimate_assumption" in {f.kind for f in result.findings}
