@@ -192,29 +192,14 @@ def main(argv: list[str] | None = None) -> int:
 
         print(json.dumps(findings_schema(), indent=2))
         return EXIT_OK
-    if args.command == "audit" and args.audit == "leakage":
+    commands = {"drift": _drift, "skew": _skew, "compare": _compare, "performance": _performance}
+    name = "audit leakage" if args.command == "audit" and args.audit == "leakage" else args.command
+    run = _audit_leakage if name == "audit leakage" else commands.get(args.command)
+    if run is not None:
         try:
-            return _audit_leakage(args)
+            return run(args)
         except WorkbenchError as exc:
-            print(f"workbench audit leakage: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-    if args.command == "performance":
-        try:
-            return _performance(args)
-        except WorkbenchError as exc:
-            print(f"workbench performance: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-    if args.command == "compare":
-        try:
-            return _compare(args)
-        except WorkbenchError as exc:
-            print(f"workbench compare: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-    if args.command in ("drift", "skew"):
-        try:
-            return _drift(args) if args.command == "drift" else _skew(args)
-        except WorkbenchError as exc:
-            print(f"workbench {args.command}: error: {exc}", file=sys.stderr)
+            print(f"workbench {name}: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
     parser.parse_args([args.command, "--help"])
     return EXIT_USAGE
