@@ -56,6 +56,7 @@ def test_ece_equals_numpy_with_the_same_bins_and_brier_log_loss_equal_scikit_lea
     assert row["brier"] == pytest.approx(brier_score_loss(y, p))
     assert row["log_loss"] == pytest.approx(log_loss(y, p))
     assert row["ece_low"] <= row["ece"] <= row["ece_high"]
+    assert row["mce_low"] <= row["mce"] <= row["mce_high"] and row["mce"] >= row["ece"]
 
 
 def test_calibration_slope_matches_a_logistic_regression_on_the_logit():

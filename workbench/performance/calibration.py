@@ -168,12 +168,14 @@ class _Context:
         z = norm_ppf(0.5 + self.confidence / 2)
         rel_w = cs.reliability(a["n"], a["pos"], a["sum_p"], self.width)
         rel_m = cs.reliability(a["n"], a["pos"], a["sum_p"], self.mass)
-        samples = cs.ece_bootstrap(a["n"], a["pos"], a["sum_p"], self.width, resamples=self.resamples, rng=self.rng)
+        samples, mce_samples = cs.ece_bootstrap(a["n"], a["pos"], a["sum_p"], self.width, resamples=self.resamples,
+                                                rng=self.rng)
         out: dict[str, Any] = {
             "n": int(n), "positives": int(pos), "mean_score": a["sum_p"].sum() / n if n else math.nan,
             "positive_rate": pos / n if n else math.nan, "ece": rel_w.ece, "mce": rel_w.mce,
             "ece_equal_mass": rel_m.ece, "mce_equal_mass": rel_m.mce, "ece_samples": samples}
         out["ece_low"], out["ece_high"] = _percentile_interval(samples, self.confidence)
+        out["mce_low"], out["mce_high"] = _percentile_interval(mce_samples, self.confidence)
         bias = cs.ece_if_calibrated(a["n"], a["sum_p"], self.width, resamples=self.resamples, rng=self.rng)
         out["ece_debiased"] = rel_w.ece - bias
         out["ece_samples"] = samples - bias  # the change between scopes compares debiased ECEs

@@ -73,9 +73,9 @@ def reliability(n: np.ndarray, pos: np.ndarray, sum_p: np.ndarray, groups: np.nd
 
 def ece_bootstrap(n: np.ndarray, pos: np.ndarray, sum_p: np.ndarray, groups: np.ndarray, *, resamples: int,
                   rng: np.random.Generator) -> np.ndarray:
-    """ECE under a Poisson bootstrap of the rows, resampled per coarse bin: its count is redrawn
-    ~ Poisson(n), its positives ~ Binomial(new n, observed rate), its mean score kept (the
-    within-bin composition is held fixed). ``resamples`` values."""
+    """ECE and MCE under a Poisson bootstrap of the rows, resampled per coarse bin: its count is
+    redrawn ~ Poisson(n), its positives ~ Binomial(new n, observed rate), its mean score kept (the
+    within-bin composition is held fixed). Returns a (2, ``resamples``) array: ECE, then MCE."""
     cn, cpos, csum = coarse(n, groups), coarse(pos, groups), coarse(sum_p, groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(cn > 0, cpos / cn, 0.0)
@@ -83,7 +83,11 @@ def ece_bootstrap(n: np.ndarray, pos: np.ndarray, sum_p: np.ndarray, groups: np.
     n_star = rng.poisson(np.broadcast_to(cn, (resamples, len(cn))))
     pos_star = rng.binomial(n_star, rate)
     total = n_star.sum(axis=1)
-    return np.abs(n_star * mean_p - pos_star).sum(axis=1) / np.where(total > 0, total, np.nan)
+    gaps = np.abs(n_star * mean_p - pos_star)
+    ece = gaps.sum(axis=1) / np.where(total > 0, total, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mce = np.nanmax(np.where(n_star > 0, gaps / np.maximum(n_star, 1), np.nan), axis=1, initial=0.0)
+    return np.stack([ece, mce])
 
 
 def ece_if_calibrated(n: np.ndarray, sum_p: np.ndarray, groups: np.ndarray, *, resamples: int,
