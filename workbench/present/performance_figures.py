@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -136,9 +136,3 @@ def calibration_scopes(result: CheckResult) -> list[str]:
         return []
     scopes = result.to_polars("reliability")["scope"].unique(maintain_order=True).to_list()
     return sorted(scopes, key=lambda s: (s != "all", s))
-
-
-def describe(finding: Finding) -> dict[str, Any]:
-    """The few fields an alert list shows."""
-    return {"severity": finding.severity, "kind": finding.kind, "scope": scope_of(finding),
-            "window": finding.scope.get("window"), "message": finding.message}

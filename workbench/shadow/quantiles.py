@@ -4,7 +4,8 @@ For a sample of size ``n`` and the ``p``-quantile, the interval between the ``l`
 ``u``-th smallest values covers the true quantile with probability
 ``P(l <= B < u)``, ``B ~ Binomial(n, p)``, whatever the distribution (continuous). ``l`` and
 ``u`` are chosen symmetrically in probability; the engine then fetches those two order
-statistics, so the interval needs no resampling and no raw rows in Python.
+statistics (by rank, from one sort of the column), so the interval needs no resampling and no raw
+rows in Python.
 """
 
 from __future__ import annotations
@@ -37,12 +38,3 @@ def order_statistic_ranks(n: int, p: float, confidence: float = 0.95) -> tuple[i
         else:
             lo = mid + 1
     return low_rank, min(lo, n)
-
-
-def rank_quantile(rank: int, n: int) -> float:
-    """The quantile level at which ``quantile(..., interpolation="lower")`` returns the
-    ``rank``-th smallest of ``n`` values (polars and duckdb's ``quantile_disc`` agree on it)."""
-    if n <= 1:
-        return 0.0
-    # index = floor(q * (n - 1)) must equal rank - 1; aim at the middle of that step
-    return min(1.0, (rank - 1 + 0.5) / (n - 1))
