@@ -85,7 +85,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(k)
     _add_compare_parser(sub)
     _add_performance_parser(sub)
+    _add_report_parser(sub)
     return parser
+
+
+def _add_report_parser(sub) -> None:  # type: ignore[no-untyped-def]
+    r = sub.add_parser("report", help="run report notebooks (papermill templates) and list past runs")
+    r_sub = r.add_subparsers(dest="report", metavar="ACTION", parser_class=_Parser)
+    run = r_sub.add_parser(
+        "run", help="run a report template",
+        description="Run a template from notebooks/reports/ (or a notebook path) into --out: the executed notebook, "
+                    "an offline HTML page, the findings JSON and a run record. Exit status: 0 no finding at or "
+                    "above --fail-on, 1 at least one, 2 usage or input error, 4 the report failed.")
+    run.add_argument("template", help="template name (e.g. drift) or path to a notebook")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                     help="a parameter; VALUE is read as a Python literal when it is one (repeatable)")
+    run.add_argument("-f", "--parameters-file", type=Path, help="YAML file of parameters (-p overrides it)")
+    run.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default ./reports)")
+    run.add_argument("--fail-on", choices=[*SEVERITY_RANK, "none"], default="critical",
+                     help="exit 1 if a finding is at least this severe (default: critical; 'none' never)")
+    lst = r_sub.add_parser("list", help="the runs recorded in an output folder, newest first")
+    lst.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default ./reports)")
 
 
 def _add_performance_parser(sub) -> None:  # type: ignore[no-untyped-def]
@@ -192,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(json.dumps(findings_schema(), indent=2))
         return EXIT_OK
-    commands = {"drift": _drift, "skew": _skew, "compare": _compare, "performance": _performance}
+    commands = {"drift": _drift, "skew": _skew, "compare": _compare, "performance": _performance,
+                "report": _report}
     name = "audit leakage" if args.command == "audit" and args.audit == "leakage" else args.command
     run = _audit_leakage if name == "audit leakage" else commands.get(args.command)
     if run is not None:
@@ -318,6 +339,43 @@ def _iso_time(text: str | None):  # type: ignore[no-untyped-def]
         return dt.datetime.fromisoformat(text) if text else None
     except ValueError:
         raise ConfigError(f"--as-of expects an ISO time such as 2026-03-02T12:00:00+00:00; got {text!r}.") from None
+
+
+def _report(args: argparse.Namespace) -> int:
+    import ast
+
+    from workbench.errors import ConfigError
+    from workbench.reports import list_runs, run_report
+
+    if args.report == "list":
+        for run in list_runs(args.out):
+            counts = (run.get("findings") or {}).get("counts", {})
+            print(f"{run['started_at']}  {run['template']:12} {run['status']:8} exit {run.get('exit_code')}  "
+                  f"critical {counts.get('critical', 0)}, warning {counts.get('warning', 0)}  {run.get('html')}")
+        return EXIT_OK
+    if args.report != "run":
+        raise ConfigError("workbench report needs an action: run or list.")
+    params: dict = {}
+    if args.parameters_file:
+        import yaml
+
+        try:
+            params = yaml.safe_load(args.parameters_file.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"--parameters-file {str(args.parameters_file)!r}: {exc}") from None
+    for name, value in args.parameter:
+        try:
+            params[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[name] = value
+    record = run_report(args.template, params, out=args.out, fail_on=args.fail_on)
+    counts = record["findings"]["counts"]
+    print(f"{record['status'].upper()}: {record['template']} run {record['run_id']} in {record['duration_s']:.1f} s; "
+          f"critical {counts['critical']}, warning {counts['warning']}, info {counts['info']}")
+    if record.get("error"):
+        print(f"error in cell {record['error']['cell']}: {record['error']['name']}: {record['error']['message']}")
+    print(f"report {record['html']}\nnotebook {record['notebook']}")
+    return record["exit_code"]
 
 
 def _write_outputs(result, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]

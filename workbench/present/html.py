@@ -12,7 +12,7 @@ _COLORS = {"critical": "#b3261e", "warning": "#9a6700", "info": "#475569"}
 _STYLE = (
     "<style>.wb-result{font-family:system-ui,sans-serif;font-size:13px;max-width:1100px}"
     ".wb-result table{border-collapse:collapse;width:100%}.wb-result td,.wb-result th{border-bottom:1px solid #ddd;"
-    "padding:4px 6px;text-align:left;vertical-align:top}.wb-sev{font-weight:600;text-transform:uppercase;"
+    "padding:4px 6px;text-align:left !important;vertical-align:top}.wb-sev{font-weight:600;text-transform:uppercase;"
     "font-size:11px}.wb-muted{color:#64748b}</style>"
 )
 

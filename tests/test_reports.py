@@ -1,0 +1,101 @@
+"""Report runs: papermill template -> executed notebook, offline HTML, findings JSON, run record;
+re-runs replace, failures are kept and recorded, bad input is refused before any kernel starts."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import main
+from workbench.errors import WorkbenchError
+from workbench.findings import validate_findings
+from workbench.reports import list_runs, run_report
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def drift_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    return out, run_report("drift", {"window": "2d"}, out=out)
+
+
+def test_a_run_writes_notebook_offline_html_findings_and_a_complete_record(drift_run):
+    out, record = drift_run
+    assert record["status"] == "ok" and record["exit_code"] == 1  # the sample has critical drift
+    run_dir = out / f"drift-{record['run_id']}"
+    saved = json.loads((run_dir / "run.json").read_text())
+    for key in ("run_id", "template", "parameters", "data", "workbench_version", "git_commit", "started_at",
+                "finished_at", "duration_s", "status", "findings", "exit_code"):
+        assert key in saved, key
+    assert saved["parameters"]["window"] == "2d" and saved["data"]["current_path"]["files"] == 7
+    (findings,) = saved["findings"]["files"]
+    validate_findings(json.loads(Path(findings).read_text()))
+    assert saved["findings"]["counts"]["critical"] >= 1
+    html = (run_dir / "report.html").read_text()
+    assert not re.findall(r'<script[^>]*src="https?://', html)  # nothing fetched from a CDN
+    assert html.count("Plotly.newPlot") >= 2 and "distribution_drift" in html
+    assert "reference_path =" not in html and "emit(result)" not in html  # the code is hidden
+    assert (run_dir / "report.ipynb").exists()
+
+
+def test_the_same_template_parameters_and_data_replace_the_run(drift_run):
+    out, first = drift_run
+    again = run_report("drift", {"window": "2d"}, out=out)
+    assert again["run_id"] == first["run_id"]
+    assert len([p for p in out.iterdir() if p.is_dir()]) == 1
+    other = run_report("drift", {"window": "3d"}, out=out, fail_on="none")
+    assert other["run_id"] != first["run_id"] and other["exit_code"] == 0
+    assert [r["run_id"] for r in list_runs(out)] == [other["run_id"], first["run_id"]]
+
+
+def test_a_failing_cell_keeps_the_notebook_marks_the_run_failed_and_exits_4(tmp_path):
+    record = run_report("drift", {"target": "no_such_column"}, out=tmp_path)
+    assert record["status"] == "failed" and record["exit_code"] == 4
+    assert record["error"]["name"] == "InputError" and "no_such_column" in record["error"]["message"]
+    notebook = json.loads(Path(record["notebook"]).read_text())
+    assert any(o.get("output_type") == "error" for c in notebook["cells"] for o in c.get("outputs", []))
+    assert Path(record["html"]).exists()
+
+
+def test_a_killed_run_is_recorded_as_failed_on_the_next_start(drift_run, tmp_path):
+    index = tmp_path / "index.json"
+    index.write_text(json.dumps({"drift-dead": {"run_id": "dead", "template": "drift", "status": "running",
+                                                "started_at": "2026-01-01T00:00:00+00:00", "pid": 2**22 + 7}}))
+    run_report("drift", {"window": "2d"}, out=tmp_path, fail_on="none")
+    dead = next(r for r in list_runs(tmp_path) if r["run_id"] == "dead")
+    assert dead["status"] == "failed" and dead["error"]["name"] == "Killed"
+
+
+@pytest.mark.parametrize(
+    ("template", "params", "message"),
+    [
+        ("drfit", {}, r"unknown template 'drfit'; available: \[.*'drift'.*\]"),
+        ("drift", {"windoww": "1d"}, r"has no parameter 'windoww'; valid: reference_path \(str\)"),
+        ("drift", {"window": 5}, r"parameter 'window' of template 'drift' must be str"),
+        ("drift", {"current_path": "nowhere/current"}, r"parameter current_path='nowhere/current': no such file"),
+    ],
+)
+def test_bad_input_is_refused_before_any_kernel_starts(template, params, message, tmp_path):
+    with pytest.raises(WorkbenchError, match=message):
+        run_report(template, params, out=tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing was run
+
+
+def test_an_output_folder_that_cannot_be_created_is_refused(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(WorkbenchError, match=r"output folder .* cannot be created"):
+        run_report("drift", {}, out=blocker / "reports")
+
+
+def test_report_cli_runs_lists_and_reports_errors(drift_run, capsys):
+    out, _ = drift_run
+    assert main(["report", "run", "drift", "-p", "window", "2d", "--out", str(out)]) == 1
+    assert main(["report", "list", "--out", str(out)]) == 0
+    assert "drift" in capsys.readouterr().out
+    assert main(["report", "run", "drift", "-p", "bins", "3", "--out", str(out)]) == 2
+    assert "has no parameter 'bins'" in capsys.readouterr().err

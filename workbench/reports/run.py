@@ -1,0 +1,201 @@
+"""``run_report``: execute a report template with papermill and keep everything a scheduled run
+needs — the executed notebook, a standalone offline HTML page, the findings JSON of each check,
+and a run record — under a run id that the same template, parameters and data always give.
+
+Exit status of a run: 0 no finding at or above ``fail_on``; 1 at least one; 4 the report failed
+(a cell raised: the executed notebook keeps the error). Bad input (unknown template or parameter,
+wrong type, missing data path, output folder not writable) raises before any kernel starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import InputError
+from workbench.findings.model import SEVERITY_RANK
+from workbench.reports import templates
+from workbench.reports.emit import FINDINGS_DIR
+
+INDEX = "index.json"
+EXIT_FAILED = 4
+
+
+def run_report(template: str | Path, parameters: dict[str, Any] | None = None, *, out: str | Path = "reports",
+               fail_on: str = "critical") -> dict[str, Any]:
+    """Run ``template`` with ``parameters`` into ``out/<template>-<run id>/`` and return the run
+    record (also written there as ``run.json`` and indexed in ``out/index.json``)."""
+    if fail_on not in (*SEVERITY_RANK, "none"):
+        raise InputError(f"fail_on must be one of {[*SEVERITY_RANK, 'none']}, got {fail_on!r}.")
+    path = templates.find(template)
+    merged = templates.check(path, dict(parameters or {}))
+    out = Path(out)
+    _writable(out)
+    fingerprints = {k: _fingerprint(Path(v)) for k, v in merged.items() if k.endswith("_path") and v}
+    run_id = _run_id(path, merged, fingerprints)
+    run_dir = out / f"{path.stem}-{run_id}"
+    if run_dir.exists():
+        shutil.rmtree(run_dir)  # the same template, parameters and data: this run replaces the last one
+    (run_dir / "findings").mkdir(parents=True)
+    _fail_stale(out)
+    record: dict[str, Any] = {
+        "run_id": run_id, "template": path.stem, "template_path": str(path), "parameters": merged,
+        "data": fingerprints, "workbench_version": _version(), "git_commit": _git_commit(path),
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "status": "running", "pid": os.getpid(),
+        "notebook": str(run_dir / "report.ipynb"), "html": str(run_dir / "report.html")}
+    _save(run_dir, out, record)
+    start = time.perf_counter()
+    error = _execute(path, run_dir, merged)
+    _export_html(run_dir)
+    findings = _collect(run_dir / "findings")
+    worst = max((SEVERITY_RANK[s] for s in findings["counts"] if findings["counts"][s]), default=None)
+    failing = fail_on != "none" and worst is not None and worst >= SEVERITY_RANK[fail_on]
+    record |= {"status": "failed" if error else "ok", "error": error, "findings": findings,
+               "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+               "duration_s": round(time.perf_counter() - start, 3), "fail_on": fail_on,
+               "exit_code": EXIT_FAILED if error else int(failing)}
+    record.pop("pid")
+    _save(run_dir, out, record)
+    return record
+
+
+def list_runs(out: str | Path = "reports") -> list[dict[str, Any]]:
+    """Every run recorded in ``out/index.json``, newest first."""
+    index = Path(out) / INDEX
+    runs = json.loads(index.read_text()) if index.exists() else {}
+    return sorted(runs.values(), key=lambda r: r.get("started_at", ""), reverse=True)
+
+
+def _execute(path: Path, run_dir: Path, parameters: dict[str, Any]) -> dict[str, Any] | None:
+    import papermill
+
+    env = {FINDINGS_DIR: str(run_dir / "findings"), "PLOTLY_RENDERER": "plotly_mimetype+notebook"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        papermill.execute_notebook(str(path), str(run_dir / "report.ipynb"), parameters=parameters,
+                                   kernel_name="python3", progress_bar=False, cwd=str(Path.cwd()))
+        return None
+    except papermill.PapermillExecutionError as exc:
+        return {"cell": exc.exec_count, "name": exc.ename, "message": exc.evalue}
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _export_html(run_dir: Path) -> None:
+    """Standalone page with the code hidden: plotly.js is inlined by the renderer, so it works
+    offline."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(run_dir / "report.ipynb", as_version=4))
+    # nbconvert's page loads require.js and MathJax from a CDN; the report needs neither offline
+    body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>', "", body)
+    (run_dir / "report.html").write_text(body, encoding="utf-8")
+
+
+def _collect(folder: Path) -> dict[str, Any]:
+    files = sorted(folder.glob("*.json"))
+    counts = dict.fromkeys(SEVERITY_RANK, 0)
+    for f in files:
+        for finding in json.loads(f.read_text())["findings"]:
+            counts[finding["severity"]] += 1
+    return {"files": [str(f) for f in files], "counts": counts}
+
+
+def _save(run_dir: Path, out: Path, record: dict[str, Any]) -> None:
+    (run_dir / "run.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    index = out / INDEX
+    runs = json.loads(index.read_text()) if index.exists() else {}
+    runs[f"{record['template']}-{record['run_id']}"] = {k: record.get(k) for k in (
+        "run_id", "template", "status", "started_at", "finished_at", "duration_s", "findings", "exit_code", "html",
+        "pid", "error")}
+    tmp = index.with_suffix(".tmp")
+    tmp.write_text(json.dumps(runs, indent=2, default=str) + "\n")
+    tmp.replace(index)
+
+
+def _fail_stale(out: Path) -> None:
+    """A run still marked running whose process is gone was killed: record it as failed."""
+    index = out / INDEX
+    if not index.exists():
+        return
+    runs = json.loads(index.read_text())
+    changed = False
+    for run in runs.values():
+        if run.get("status") == "running" and not _alive(run.get("pid")):
+            run.update(status="failed", error={"name": "Killed", "message": "the run stopped before finishing"},
+                       exit_code=EXIT_FAILED)
+            changed = True
+    if changed:
+        index.write_text(json.dumps(runs, indent=2, default=str) + "\n")
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def _writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"output folder {str(out)!r} cannot be created: {exc.strerror}.") from None
+    if not os.access(out, os.W_OK):
+        raise InputError(f"output folder {str(out)!r} is not writable; pass --out to a folder you can write to.")
+
+
+def _fingerprint(path: Path) -> dict[str, Any]:
+    """Size and content hash of a data file, or of every file under a data folder."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    digest = hashlib.sha1()
+    size = 0
+    for f in files:
+        size += f.stat().st_size
+        digest.update(str(f.relative_to(path) if f != path else f.name).encode())
+        with f.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return {"path": str(path), "files": len(files), "bytes": size, "sha1": digest.hexdigest()}
+
+
+def _run_id(path: Path, parameters: dict[str, Any], data: dict[str, Any]) -> str:
+    key = json.dumps({"template": hashlib.sha1(path.read_bytes()).hexdigest(), "parameters": parameters,
+                      "data": {k: v["sha1"] for k, v in data.items()}}, sort_keys=True, default=str)
+    return hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("workbench")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _git_commit(path: Path) -> str | None:
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path.parent, capture_output=True, text=True,
+                              timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None

@@ -1,0 +1,84 @@
+"""Report templates: parameterized notebooks in ``notebooks/reports/`` (a cell tagged
+``parameters``), found by name or path, with their parameters read and checked before any
+kernel starts."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import ConfigError, InputError, did_you_mean
+
+TEMPLATE_DIRS = (Path.cwd() / "notebooks" / "reports", Path(__file__).resolve().parents[2] / "notebooks" / "reports")
+
+
+def available() -> dict[str, Path]:
+    """Template name → path, from the first templates directory that has each name."""
+    found: dict[str, Path] = {}
+    for folder in TEMPLATE_DIRS:
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.ipynb")):
+                found.setdefault(path.stem, path)
+    return found
+
+
+def find(template: str | Path) -> Path:
+    """A template by name (``drift``) or by path to a notebook."""
+    path = Path(template)
+    if path.suffix == ".ipynb":
+        if not path.is_file():
+            raise InputError(f"template {str(template)!r}: no such notebook.")
+        return path
+    names = available()
+    if str(template) not in names:
+        raise InputError(f"unknown template {str(template)!r}; available: {sorted(names)}."
+                         f"{did_you_mean(str(template), names)}")
+    return names[str(template)]
+
+
+def parameters(path: Path) -> dict[str, dict[str, Any]]:
+    """The template's parameters: name → {"default": value, "type": name of its type, "help": text}."""
+    import papermill
+
+    out = {}
+    for name, info in papermill.inspect_notebook(str(path)).items():
+        default = _literal(info["default"])
+        out[name] = {"default": default, "type": type(default).__name__, "help": info.get("help", "")}
+    return out
+
+
+def check(path: Path, given: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``given`` against the template's parameters (unknown names and wrong types are
+    refused, naming the valid ones) and check that every ``*_path`` parameter exists. Returns the
+    full set with defaults filled in."""
+    declared = parameters(path)
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise ConfigError(f"template {path.stem!r} has no parameter {', '.join(map(repr, unknown))}; valid: "
+                          + ", ".join(f"{k} ({v['type']})" for k, v in declared.items()) + ".")
+    merged = {k: v["default"] for k, v in declared.items()} | given
+    for name, value in given.items():
+        expected = declared[name]["default"]
+        if expected is not None and value is not None and not _same_kind(value, expected):
+            raise ConfigError(f"parameter {name!r} of template {path.stem!r} must be {type(expected).__name__} "
+                              f"(like {expected!r}), got {type(value).__name__} {value!r}.")
+    for name, value in merged.items():
+        if name.endswith("_path") and value and not Path(value).exists():
+            raise InputError(f"parameter {name}={value!r}: no such file or directory (relative to {Path.cwd()}).")
+    return merged
+
+
+def _same_kind(value: Any, expected: Any) -> bool:
+    if isinstance(expected, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(expected, bool)
+    if isinstance(expected, int | float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(expected))
+
+
+def _literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
