@@ -99,3 +99,18 @@ def test_report_cli_runs_lists_and_reports_errors(drift_run, capsys):
     assert "drift" in capsys.readouterr().out
     assert main(["report", "run", "drift", "-p", "bins", "3", "--out", str(out)]) == 2
     assert "has no parameter 'bins'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("template", "kind"), [("leakage", "future_data"), ("performance", "performance_drop"),
+                                                ("shadow", "latency_regression")])
+def test_every_template_runs_on_its_sample_with_charts_offline(template, kind, tmp_path):
+    record = run_report(template, {}, out=tmp_path, fail_on="none")
+    assert record["status"] == "ok", record.get("error")
+    kinds = set()
+    for path in record["findings"]["files"]:
+        doc = json.loads(Path(path).read_text())
+        validate_findings(doc)
+        kinds |= {f["kind"] for f in doc["findings"]}
+    assert kind in kinds
+    html = Path(record["html"]).read_text()
+    assert "Plotly.newPlot" in html and not re.findall(r'<script[^>]*src="https?://', html)
