@@ -114,3 +114,70 @@ def test_every_template_runs_on_its_sample_with_charts_offline(template, kind, t
     assert kind in kinds
     html = Path(record["html"]).read_text()
     assert "Plotly.newPlot" in html and not re.findall(r'<script[^>]*src="https?://', html)
+
+
+def test_two_runs_of_one_template_into_one_folder_never_overlap(tmp_path):
+    import fcntl
+
+    from workbench.reports.run import RunInProgress
+
+    tmp_path.mkdir(exist_ok=True)
+    with (tmp_path / ".drift.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a run in progress
+        with pytest.raises(RunInProgress, match="already in progress"):
+            run_report("drift", {}, out=tmp_path)
+        assert main(["report", "run", "drift", "--out", str(tmp_path)]) == 5
+    assert not [p for p in tmp_path.iterdir() if p.is_dir()]
+
+
+def test_a_data_path_not_written_yet_is_retried_with_backoff(tmp_path, monkeypatch):
+    import shutil
+
+    from workbench.reports import run as run_module
+
+    late = tmp_path / "current"
+    waits = []
+
+    def fake_sleep(seconds):  # the file "arrives" during the second wait
+        waits.append(seconds)
+        if len(waits) == 2:
+            shutil.copytree("sample_data/monitoring/current", late)
+
+    monkeypatch.setattr(run_module.time, "sleep", fake_sleep)
+    record = run_report("drift", {"current_path": str(late)}, out=tmp_path / "out", retries=3, backoff=2,
+                        fail_on="none")
+    assert record["status"] == "ok" and waits == [2, 4]
+    with pytest.raises(WorkbenchError, match="no such file"):
+        run_report("drift", {"current_path": str(tmp_path / "never")}, out=tmp_path / "out", retries=1, backoff=0)
+
+
+def test_alerts_are_posted_to_a_webhook_and_a_failed_delivery_never_fails_the_run(tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hook"
+        record = run_report("drift", {"window": "2d"}, out=tmp_path, notify=url)
+    finally:
+        server.shutdown()
+    assert record["notification"]["status"] == "sent"
+    (message,) = received
+    assert message["text"].startswith("workbench report drift") and "latency_ms drifted" in message["text"]
+    assert record["html"] in message["text"]
+    unreachable = run_report("drift", {"window": "2d"}, out=tmp_path, notify="http://127.0.0.1:9/nowhere")
+    assert unreachable["status"] == "ok" and unreachable["notification"]["status"] == "failed"
+    assert json.loads((Path(unreachable["notebook"]).parent / "run.json").read_text())["notification"]["status"] \
+        == "failed"

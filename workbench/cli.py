@@ -15,7 +15,7 @@ from pathlib import Path
 from workbench.errors import WorkbenchError
 from workbench.findings.model import SEVERITY_RANK
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_HOLD = 0, 1, 2, 3
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_HOLD, EXIT_SKIPPED = 0, 1, 2, 3, 5
 
 
 class _Parser(argparse.ArgumentParser):
@@ -96,7 +96,8 @@ def _add_report_parser(sub) -> None:  # type: ignore[no-untyped-def]
         "run", help="run a report template",
         description="Run a template from notebooks/reports/ (or a notebook path) into --out: the executed notebook, "
                     "an offline HTML page, the findings JSON and a run record. Exit status: 0 no finding at or "
-                    "above --fail-on, 1 at least one, 2 usage or input error, 4 the report failed.")
+                    "above --fail-on, 1 at least one, 2 usage or input error, 4 the report failed, 5 skipped "
+                    "(another run of the same template into --out is in progress).")
     run.add_argument("template", help="template name (e.g. drift) or path to a notebook")
     run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                      help="a parameter; VALUE is read as a Python literal when it is one (repeatable)")
@@ -104,6 +105,12 @@ def _add_report_parser(sub) -> None:  # type: ignore[no-untyped-def]
     run.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default ./reports)")
     run.add_argument("--fail-on", choices=[*SEVERITY_RANK, "none"], default="critical",
                      help="exit 1 if a finding is at least this severe (default: critical; 'none' never)")
+    run.add_argument("--retries", type=int, default=0,
+                     help="retry this many times when a data path does not exist yet (default 0)")
+    run.add_argument("--backoff", type=float, default=30.0, help="first wait between retries, seconds, doubled "
+                                                                 "each time (default 30)")
+    run.add_argument("--notify", metavar="URL", help="webhook for a failed run or findings at or above --fail-on "
+                                                     "(Slack-compatible JSON)")
     lst = r_sub.add_parser("list", help="the runs recorded in an output folder, newest first")
     lst.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default ./reports)")
 
@@ -368,7 +375,14 @@ def _report(args: argparse.Namespace) -> int:
             params[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             params[name] = value
-    record = run_report(args.template, params, out=args.out, fail_on=args.fail_on)
+    from workbench.reports.run import RunInProgress
+
+    try:
+        record = run_report(args.template, params, out=args.out, fail_on=args.fail_on, retries=args.retries,
+                            backoff=args.backoff, notify=args.notify)
+    except RunInProgress as exc:
+        print(f"SKIPPED: {exc}")
+        return EXIT_SKIPPED
     counts = record["findings"]["counts"]
     print(f"{record['status'].upper()}: {record['template']} run {record['run_id']} in {record['duration_s']:.1f} s; "
           f"critical {counts['critical']}, warning {counts['warning']}, info {counts['info']}")

@@ -3,13 +3,16 @@ needs — the executed notebook, a standalone offline HTML page, the findings JS
 and a run record — under a run id that the same template, parameters and data always give.
 
 Exit status of a run: 0 no finding at or above ``fail_on``; 1 at least one; 4 the report failed
-(a cell raised: the executed notebook keeps the error). Bad input (unknown template or parameter,
+(a cell raised: the executed notebook keeps the error); 5 skipped, another run of the same
+template into the same folder was in progress. Bad input (unknown template or parameter,
 wrong type, missing data path, output folder not writable) raises before any kernel starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -20,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import InputError
+from workbench.errors import InputError, WorkbenchError
 from workbench.findings.model import SEVERITY_RANK
 from workbench.reports import templates
 from workbench.reports.emit import FINDINGS_DIR
@@ -29,16 +32,43 @@ INDEX = "index.json"
 EXIT_FAILED = 4
 
 
+class RunInProgress(WorkbenchError):
+    """Another run of the same template into the same folder holds the lock."""
+
+
 def run_report(template: str | Path, parameters: dict[str, Any] | None = None, *, out: str | Path = "reports",
-               fail_on: str = "critical") -> dict[str, Any]:
+               fail_on: str = "critical", retries: int = 0, backoff: float = 30.0,
+               notify: str | None = None) -> dict[str, Any]:
     """Run ``template`` with ``parameters`` into ``out/<template>-<run id>/`` and return the run
-    record (also written there as ``run.json`` and indexed in ``out/index.json``)."""
+    record (also written there as ``run.json`` and indexed in ``out/index.json``).
+
+    Two runs of one template into one folder never overlap: the second raises
+    :class:`RunInProgress` at once. A data path that does not exist yet is retried ``retries``
+    times, waiting ``backoff`` seconds, doubled each time; every other error is permanent. With
+    ``notify`` (a webhook URL), a run that fails or has a finding at or above ``fail_on`` posts a
+    Slack-compatible message; a failed delivery is recorded, never raised."""
     if fail_on not in (*SEVERITY_RANK, "none"):
         raise InputError(f"fail_on must be one of {[*SEVERITY_RANK, 'none']}, got {fail_on!r}.")
     path = templates.find(template)
-    merged = templates.check(path, dict(parameters or {}))
     out = Path(out)
+    for attempt in range(retries + 1):
+        try:
+            merged = templates.check(path, dict(parameters or {}))
+            break
+        except templates.MissingData:
+            if attempt == retries:
+                raise
+            time.sleep(backoff * 2**attempt)
     _writable(out)
+    with _lock(out, path.stem):
+        record = _run(path, merged, out, fail_on)
+    if notify and (record["status"] == "failed" or record["exit_code"] == 1):
+        record["notification"] = deliver(notify, record)
+        _save(Path(record["notebook"]).parent, out, record)
+    return record
+
+
+def _run(path: Path, merged: dict[str, Any], out: Path, fail_on: str) -> dict[str, Any]:
     fingerprints = {k: _fingerprint(Path(v)) for k, v in merged.items() if k.endswith("_path") and v}
     run_id = _run_id(path, merged, fingerprints)
     run_dir = out / f"{path.stem}-{run_id}"
@@ -72,6 +102,46 @@ def list_runs(out: str | Path = "reports") -> list[dict[str, Any]]:
     index = Path(out) / INDEX
     runs = json.loads(index.read_text()) if index.exists() else {}
     return sorted(runs.values(), key=lambda r: r.get("started_at", ""), reverse=True)
+
+
+@contextlib.contextmanager
+def _lock(out: Path, template: str):
+    """An exclusive, non-blocking lock per (folder, template), released when the process ends."""
+    handle = (out / f".{template}.lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise RunInProgress(f"a run of {template!r} into {str(out)!r} is already in progress; this one was "
+                            "skipped (schedules never overlap).") from None
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def deliver(url: str, record: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
+    """POST a Slack-compatible message (``text``) about a run to ``url``; return what happened."""
+    import urllib.request
+
+    counts = record["findings"]["counts"]
+    lines = [f"workbench report {record['template']} ({record['run_id']}): {record['status']}, "
+             f"{counts['critical']} critical, {counts['warning']} warning"]
+    if record.get("error"):
+        lines.append(f"error: {record['error']['name']}: {record['error']['message']}")
+    for path in record["findings"]["files"]:
+        for finding in json.loads(Path(path).read_text())["findings"]:
+            if finding["severity"] == "critical":
+                lines.append(f"• {finding['message']}")
+    lines.append(f"report: {record['html']}")
+    body = json.dumps({"text": "\n".join(lines[:20])}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return {"url": url, "status": "sent", "http_status": response.status}
+    except Exception as exc:  # any failure to deliver is recorded, never fatal
+        return {"url": url, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
 
 
 def _execute(path: Path, run_dir: Path, parameters: dict[str, Any]) -> dict[str, Any] | None:

@@ -13,6 +13,10 @@ from workbench.errors import ConfigError, InputError, did_you_mean
 TEMPLATE_DIRS = (Path.cwd() / "notebooks" / "reports", Path(__file__).resolve().parents[2] / "notebooks" / "reports")
 
 
+class MissingData(InputError):
+    """A data path a template needs does not exist (yet): the one error worth retrying."""
+
+
 def available() -> dict[str, Path]:
     """Template name → path, from the first templates directory that has each name."""
     found: dict[str, Path] = {}
@@ -65,7 +69,7 @@ def check(path: Path, given: dict[str, Any]) -> dict[str, Any]:
                               f"(like {expected!r}), got {type(value).__name__} {value!r}.")
     for name, value in merged.items():
         if name.endswith("_path") and value and not Path(value).exists():
-            raise InputError(f"parameter {name}={value!r}: no such file or directory (relative to {Path.cwd()}).")
+            raise MissingData(f"parameter {name}={value!r}: no such file or directory (relative to {Path.cwd()}).")
     return merged
 
 
