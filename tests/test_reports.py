@@ -181,3 +181,44 @@ def test_alerts_are_posted_to_a_webhook_and_a_failed_delivery_never_fails_the_ru
     assert unreachable["status"] == "ok" and unreachable["notification"]["status"] == "failed"
     assert json.loads((Path(unreachable["notebook"]).parent / "run.json").read_text())["notification"]["status"] \
         == "failed"
+
+
+def test_schedules_are_added_listed_and_removed_keeping_other_crontab_lines(tmp_path):
+    import subprocess
+
+    from workbench.reports import schedule
+
+    crontab = tmp_path / "crontab"
+    crontab.write_text("MAILTO=ops@example.com\n30 2 * * * /usr/bin/backup\n")
+    out = tmp_path / "reports"
+    assert main(["report", "schedule", "add", "hourly", "--cron", "0 * * * *", "--crontab-file", str(crontab), "--",
+                 "drift", "-p", "window", "2d", "--out", str(out), "--fail-on", "none"]) == 0
+    schedule.add("daily", "5 0 * * *", ["shadow", "--out", str(out)], crontab_file=crontab)
+    data = Path("sample_data/monitoring").resolve()
+    schedule.add("hourly", "15 * * * *", ["drift", "-p", "reference_path", str(data / "reference.parquet"), "-p",
+                                          "current_path", str(data / "current"), "--out", str(out)],
+                 crontab_file=crontab, workdir=tmp_path)  # replaces the first one
+    entries = schedule.installed(crontab_file=crontab)
+    assert list(entries) == ["daily", "hourly"] and entries["hourly"].startswith("15 * * * * cd ")
+    assert schedule.remove("daily", crontab_file=crontab) and not schedule.remove("daily", crontab_file=crontab)
+    text = crontab.read_text()
+    assert text.startswith("MAILTO=ops@example.com\n30 2 * * * /usr/bin/backup\n") and "daily" not in text
+    # the installed line runs as cron would run it: a shell in the schedule's folder, no terminal
+    command = entries["hourly"].split(" ", 5)[5]
+    done = subprocess.run(["/bin/sh", "-c", command], timeout=120)
+    assert done.returncode == 1  # the sample's critical drift, as the run's exit status says
+    assert [r["template"] for r in list_runs(out)] == ["drift"]
+    assert "critical" in (tmp_path / "workbench-cron.log").read_text().lower()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["add", "x", "--cron", "every hour"], "expected five fields"),
+    (["add", "bad name", "--cron", "0 * * * *"], "schedule name 'bad name'"),
+    (["remove", "nothing"], "no schedule named 'nothing'"),
+])
+def test_bad_schedules_are_refused(args, message, tmp_path, capsys):
+    argv = ["report", "schedule", *args, "--crontab-file", str(tmp_path / "ct")]
+    if args[0] == "add":
+        argv += ["--", "drift"]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

@@ -113,6 +113,15 @@ def _add_report_parser(sub) -> None:  # type: ignore[no-untyped-def]
                                                      "(Slack-compatible JSON)")
     lst = r_sub.add_parser("list", help="the runs recorded in an output folder, newest first")
     lst.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default ./reports)")
+    sch = r_sub.add_parser(
+        "schedule", help="install, list or remove cron schedules of report runs",
+        description="Recurring runs with cron. add NAME --cron '0 * * * *' -- TEMPLATE [run options]: run "
+                    "`workbench report run TEMPLATE ...` from this folder on that schedule (runs of one schedule "
+                    "never overlap). list. remove NAME.")
+    sch.add_argument("action", choices=["add", "list", "remove"])
+    sch.add_argument("name", nargs="?", help="schedule name (add, remove)")
+    sch.add_argument("--cron", help="five-field cron expression, e.g. '0 * * * *' for hourly (add)")
+    sch.add_argument("--crontab-file", type=Path, help="edit this crontab file instead of the user's crontab")
 
 
 def _add_performance_parser(sub) -> None:  # type: ignore[no-untyped-def]
@@ -210,7 +219,13 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    run_args: list[str] = []
+    if "--" in argv:  # `report schedule add NAME ... -- TEMPLATE [run options]`
+        cut = argv.index("--")
+        argv, run_args = argv[:cut], argv[cut + 1:]
     args = parser.parse_args(argv)
+    args.run_args = run_args
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
@@ -360,8 +375,10 @@ def _report(args: argparse.Namespace) -> int:
             print(f"{run['started_at']}  {run['template']:12} {run['status']:8} exit {run.get('exit_code')}  "
                   f"critical {counts.get('critical', 0)}, warning {counts.get('warning', 0)}  {run.get('html')}")
         return EXIT_OK
+    if args.report == "schedule":
+        return _schedule(args)
     if args.report != "run":
-        raise ConfigError("workbench report needs an action: run or list.")
+        raise ConfigError("workbench report needs an action: run, list or schedule.")
     params: dict = {}
     if args.parameters_file:
         import yaml
@@ -390,6 +407,28 @@ def _report(args: argparse.Namespace) -> int:
         print(f"error in cell {record['error']['cell']}: {record['error']['name']}: {record['error']['message']}")
     print(f"report {record['html']}\nnotebook {record['notebook']}")
     return record["exit_code"]
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from workbench.errors import ConfigError
+    from workbench.reports import schedule
+
+    if args.action == "list":
+        for name, line in schedule.installed(crontab_file=args.crontab_file).items():
+            print(f"{name}: {line}")
+        return EXIT_OK
+    if not args.name:
+        raise ConfigError(f"schedule {args.action} needs a NAME.")
+    if args.action == "remove":
+        if not schedule.remove(args.name, crontab_file=args.crontab_file):
+            raise ConfigError(f"no schedule named {args.name!r}.")
+        print(f"removed {args.name}")
+        return EXIT_OK
+    if not args.cron:
+        raise ConfigError("schedule add needs --cron, e.g. --cron '0 * * * *'.")
+    line = schedule.add(args.name, args.cron, args.run_args, crontab_file=args.crontab_file)
+    print(f"installed {args.name}: {line}")
+    return EXIT_OK
 
 
 def _write_outputs(result, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
