@@ -102,7 +102,7 @@ def test_report_cli_runs_lists_and_reports_errors(drift_run, capsys):
 
 
 @pytest.mark.parametrize(("template", "kind"), [("leakage", "future_data"), ("performance", "performance_drop"),
-                                                ("shadow", "latency_regression")])
+                                                ("shadow", "latency_regression"), ("model_health", "overconfident")])
 def test_every_template_runs_on_its_sample_with_charts_offline(template, kind, tmp_path):
     record = run_report(template, {}, out=tmp_path, fail_on="none")
     assert record["status"] == "ok", record.get("error")
