@@ -37,3 +37,10 @@ def test_binder_environment_builds_and_runs_the_tour(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert (tmp_path / "tour.ipynb").exists()
+    # installed from the repository (not editable), the report templates come with the package
+    data = ROOT / "sample_data" / "monitoring"
+    report = subprocess.run([str(venv / "bin" / "python"), "-m", "workbench.cli", "report", "run", "drift", "-p",
+                             "reference_path", str(data / "reference.parquet"), "-p", "current_path",
+                             str(data / "current"), "--out", str(tmp_path / "reports"), "--fail-on", "none"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0 and report.stdout.startswith("OK: drift run"), report.stdout + report.stderr

@@ -10,7 +10,9 @@ from typing import Any
 
 from workbench.errors import ConfigError, InputError, did_you_mean
 
-TEMPLATE_DIRS = (Path.cwd() / "notebooks" / "reports", Path(__file__).resolve().parents[2] / "notebooks" / "reports")
+# the working folder's templates first (a user's own), then the checkout's, then those in the wheel
+TEMPLATE_DIRS = (Path.cwd() / "notebooks" / "reports", Path(__file__).resolve().parents[2] / "notebooks" / "reports",
+                 Path(__file__).resolve().parent / "notebooks")
 
 
 class MissingData(InputError):
