@@ -222,3 +222,19 @@ def test_bad_schedules_are_refused(args, message, tmp_path, capsys):
         argv += ["--", "drift"]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_model_card_is_recorded_and_shown_in_the_lineage(tmp_path):
+    card = tmp_path / "card.yaml"
+    card.write_text("name: churn-model\nversion: '3.2'\nmlflow_run_id: 8f2c1d\n")
+    record = run_report("drift", {"window": "2d"}, out=tmp_path / "out", model_card=card, fail_on="none")
+    assert record["model"] == {"name": "churn-model", "version": "3.2", "mlflow_run_id": "8f2c1d"}
+    html = Path(record["html"]).read_text()
+    assert "churn-model" in html and "8f2c1d" in html and "fingerprint" in html
+    if record["git_commit"]:
+        assert record["git_commit"] in html
+    plain = run_report("drift", {"window": "2d"}, out=tmp_path / "out", fail_on="none")
+    assert plain["run_id"] != record["run_id"]  # another model is another run
+    card.write_text("- just a list\n")
+    with pytest.raises(WorkbenchError, match="expected a mapping"):
+        run_report("drift", {}, out=tmp_path / "out", model_card=card)

@@ -109,6 +109,8 @@ def _add_report_parser(sub) -> None:  # type: ignore[no-untyped-def]
                      help="retry this many times when a data path does not exist yet (default 0)")
     run.add_argument("--backoff", type=float, default=30.0, help="first wait between retries, seconds, doubled "
                                                                  "each time (default 30)")
+    run.add_argument("--model-card", type=Path, help="YAML/JSON model card recorded with the run and shown in "
+                                                     "the report's lineage")
     run.add_argument("--notify", metavar="URL", help="webhook for a failed run or findings at or above --fail-on "
                                                      "(Slack-compatible JSON)")
     lst = r_sub.add_parser("list", help="the runs recorded in an output folder, newest first")
@@ -396,7 +398,7 @@ def _report(args: argparse.Namespace) -> int:
 
     try:
         record = run_report(args.template, params, out=args.out, fail_on=args.fail_on, retries=args.retries,
-                            backoff=args.backoff, notify=args.notify)
+                            backoff=args.backoff, notify=args.notify, model_card=args.model_card)
     except RunInProgress as exc:
         print(f"SKIPPED: {exc}")
         return EXIT_SKIPPED

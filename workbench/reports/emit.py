@@ -20,3 +20,43 @@ def emit(result: CheckResult, name: str | None = None) -> Path | None:
     path = Path(folder) / f"{name or result.check}.json"
     result.to_json(str(path))
     return path
+
+
+MODEL_CARD = "WORKBENCH_MODEL_CARD"
+GIT_COMMIT = "WORKBENCH_GIT_COMMIT"
+
+
+def lineage(results: list[CheckResult]) -> object:
+    """Where a report's numbers come from, as HTML for the report's last cell: every input of every
+    check (rows and content fingerprint), the time ranges analysed where a check has them, the
+    model card given to the run, the workbench version and the code commit."""
+    import json
+    from html import escape
+
+    from IPython.display import HTML
+
+    import workbench
+
+    rows = []
+    for result in results:
+        for item in result.inputs:
+            rows.append(f"<tr><td>{escape(result.check)}</td><td>{escape(item.name)}</td><td>{item.rows:,}</td>"
+                        f"<td><code>{escape(item.fingerprint)}</code></td></tr>")
+    card = json.loads(os.environ.get(MODEL_CARD) or "{}")
+    model = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>" for k, v in card.items())
+    version = getattr(workbench, "__version__", None) or _installed_version()
+    return HTML(
+        "<table><thead><tr><th>check</th><th>input</th><th>rows</th><th>fingerprint</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        + (f"<h4>Model</h4><table><tbody>{model}</tbody></table>" if model else
+           "<p>No model card was given (<code>--model-card FILE</code>).</p>")
+        + f"<p>workbench {escape(str(version))}; code commit {escape(os.environ.get(GIT_COMMIT) or 'unknown')}</p>")
+
+
+def _installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("workbench")
+    except PackageNotFoundError:
+        return "unknown"

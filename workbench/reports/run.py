@@ -26,7 +26,7 @@ from typing import Any
 from workbench.errors import InputError, WorkbenchError
 from workbench.findings.model import SEVERITY_RANK
 from workbench.reports import templates
-from workbench.reports.emit import FINDINGS_DIR
+from workbench.reports.emit import FINDINGS_DIR, GIT_COMMIT, MODEL_CARD
 
 INDEX = "index.json"
 EXIT_FAILED = 4
@@ -37,8 +37,8 @@ class RunInProgress(WorkbenchError):
 
 
 def run_report(template: str | Path, parameters: dict[str, Any] | None = None, *, out: str | Path = "reports",
-               fail_on: str = "critical", retries: int = 0, backoff: float = 30.0,
-               notify: str | None = None) -> dict[str, Any]:
+               fail_on: str = "critical", retries: int = 0, backoff: float = 30.0, notify: str | None = None,
+               model_card: str | Path | None = None) -> dict[str, Any]:
     """Run ``template`` with ``parameters`` into ``out/<template>-<run id>/`` and return the run
     record (also written there as ``run.json`` and indexed in ``out/index.json``).
 
@@ -46,10 +46,13 @@ def run_report(template: str | Path, parameters: dict[str, Any] | None = None, *
     :class:`RunInProgress` at once. A data path that does not exist yet is retried ``retries``
     times, waiting ``backoff`` seconds, doubled each time; every other error is permanent. With
     ``notify`` (a webhook URL), a run that fails or has a finding at or above ``fail_on`` posts a
-    Slack-compatible message; a failed delivery is recorded, never raised."""
+    Slack-compatible message; a failed delivery is recorded, never raised. ``model_card``: a YAML
+    or JSON mapping (name, version, owner, training data, an MLflow run id ...) recorded with the
+    run and shown in the report's lineage."""
     if fail_on not in (*SEVERITY_RANK, "none"):
         raise InputError(f"fail_on must be one of {[*SEVERITY_RANK, 'none']}, got {fail_on!r}.")
     path = templates.find(template)
+    card = _model_card(model_card)
     out = Path(out)
     for attempt in range(retries + 1):
         try:
@@ -61,16 +64,16 @@ def run_report(template: str | Path, parameters: dict[str, Any] | None = None, *
             time.sleep(backoff * 2**attempt)
     _writable(out)
     with _lock(out, path.stem):
-        record = _run(path, merged, out, fail_on)
+        record = _run(path, merged, out, fail_on, card)
     if notify and (record["status"] == "failed" or record["exit_code"] == 1):
         record["notification"] = deliver(notify, record)
         _save(Path(record["notebook"]).parent, out, record)
     return record
 
 
-def _run(path: Path, merged: dict[str, Any], out: Path, fail_on: str) -> dict[str, Any]:
+def _run(path: Path, merged: dict[str, Any], out: Path, fail_on: str, card: dict[str, Any]) -> dict[str, Any]:
     fingerprints = {k: _fingerprint(Path(v)) for k, v in merged.items() if k.endswith("_path") and v}
-    run_id = _run_id(path, merged, fingerprints)
+    run_id = _run_id(path, {**merged, "__model": card}, fingerprints)
     run_dir = out / f"{path.stem}-{run_id}"
     if run_dir.exists():
         shutil.rmtree(run_dir)  # the same template, parameters and data: this run replaces the last one
@@ -78,12 +81,13 @@ def _run(path: Path, merged: dict[str, Any], out: Path, fail_on: str) -> dict[st
     _fail_stale(out)
     record: dict[str, Any] = {
         "run_id": run_id, "template": path.stem, "template_path": str(path), "parameters": merged,
-        "data": fingerprints, "workbench_version": _version(), "git_commit": _git_commit(path),
+        "data": fingerprints, "model": card, "workbench_version": _version(), "git_commit": _git_commit(path),
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "status": "running", "pid": os.getpid(),
         "notebook": str(run_dir / "report.ipynb"), "html": str(run_dir / "report.html")}
     _save(run_dir, out, record)
     start = time.perf_counter()
-    error = _execute(path, run_dir, merged)
+    error = _execute(path, run_dir, merged, {MODEL_CARD: json.dumps(card, default=str),
+                                             GIT_COMMIT: record["git_commit"] or ""})
     _export_html(run_dir)
     findings = _collect(run_dir / "findings")
     worst = max((SEVERITY_RANK[s] for s in findings["counts"] if findings["counts"][s]), default=None)
@@ -144,10 +148,10 @@ def deliver(url: str, record: dict[str, Any], timeout: float = 10.0) -> dict[str
         return {"url": url, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
 
 
-def _execute(path: Path, run_dir: Path, parameters: dict[str, Any]) -> dict[str, Any] | None:
+def _execute(path: Path, run_dir: Path, parameters: dict[str, Any], extra: dict[str, str]) -> dict[str, Any] | None:
     import papermill
 
-    env = {FINDINGS_DIR: str(run_dir / "findings"), "PLOTLY_RENDERER": "plotly_mimetype+notebook"}
+    env = {FINDINGS_DIR: str(run_dir / "findings"), "PLOTLY_RENDERER": "plotly_mimetype+notebook", **extra}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -222,6 +226,26 @@ def _alive(pid: int | None) -> bool:
     except OSError:
         return False
     return True
+
+
+def _model_card(path: str | Path | None) -> dict[str, Any]:
+    """The model card as a mapping, read before anything runs."""
+    if path is None:
+        return {}
+    import yaml
+
+    from workbench.errors import ConfigError
+
+    card_path = Path(path)
+    if not card_path.is_file():
+        raise InputError(f"model card {str(path)!r}: no such file.")
+    try:
+        card = yaml.safe_load(card_path.read_text())  # JSON is YAML too
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"model card {str(path)!r}: not valid YAML/JSON: {exc}") from None
+    if not isinstance(card, dict):
+        raise ConfigError(f"model card {str(path)!r}: expected a mapping such as 'name: churn-model'.")
+    return card
 
 
 def _writable(out: Path) -> None:
