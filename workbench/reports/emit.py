@@ -42,15 +42,33 @@ def lineage(results: list[CheckResult]) -> object:
         for item in result.inputs:
             rows.append(f"<tr><td>{escape(result.check)}</td><td>{escape(item.name)}</td><td>{item.rows:,}</td>"
                         f"<td><code>{escape(item.fingerprint)}</code></td></tr>")
+    spans = [f"<li>{escape(result.check)}: {escape(span)}</li>" for result in results
+             if (span := _time_range(result))]
     card = json.loads(os.environ.get(MODEL_CARD) or "{}")
     model = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>" for k, v in card.items())
     version = getattr(workbench, "__version__", None) or _installed_version()
     return HTML(
         "<table><thead><tr><th>check</th><th>input</th><th>rows</th><th>fingerprint</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
+        + (f"<h4>Time analysed</h4><ul>{''.join(spans)}</ul>" if spans else "")
         + (f"<h4>Model</h4><table><tbody>{model}</tbody></table>" if model else
            "<p>No model card was given (<code>--model-card FILE</code>).</p>")
         + f"<p>workbench {escape(str(version))}; code commit {escape(os.environ.get(GIT_COMMIT) or 'unknown')}</p>")
+
+
+def _time_range(result: CheckResult) -> str | None:
+    """First window start to the end of the last window, where the check had time windows."""
+    window = result.parameters.get("window")
+    for name in ("windows", "columns"):
+        table = result.tables.get(name)
+        if table is not None and "window_start" in table.columns and window:
+            starts = table["window_start"].drop_nulls()
+            if starts.len():
+                import datetime as dt
+
+                length = window if isinstance(window, dt.timedelta) else dt.timedelta(seconds=float(window))
+                return f"{starts.min()} to {starts.max() + length} (windows of {length})"
+    return None
 
 
 def _installed_version() -> str:
