@@ -96,7 +96,9 @@ def test_report_cli_runs_lists_and_reports_errors(drift_run, capsys):
     out, _ = drift_run
     assert main(["report", "run", "drift", "-p", "window", "2d", "--out", str(out)]) == 1
     assert main(["report", "list", "--out", str(out)]) == 0
-    assert "drift" in capsys.readouterr().out
+    listing = capsys.readouterr().out
+    assert "runs, newest first:" in listing and "latest alerts" in listing
+    assert "[critical] drift: latency_ms drifted" in listing
     assert main(["report", "run", "drift", "-p", "bins", "3", "--out", str(out)]) == 2
     assert "has no parameter 'bins'" in capsys.readouterr().err
 
@@ -240,3 +242,14 @@ def test_the_model_card_is_recorded_and_shown_in_the_lineage(tmp_path):
     card.write_text("- just a list\n")
     with pytest.raises(WorkbenchError, match="expected a mapping"):
         run_report("drift", {}, out=tmp_path / "out", model_card=card)
+
+
+def test_latest_alerts_come_from_the_latest_run_of_each_template(drift_run):
+    from workbench.reports import latest_alerts
+
+    out, _ = drift_run
+    alerts = latest_alerts(out)
+    latest = list_runs(out)[0]
+    assert alerts and {a["run_id"] for a in alerts} == {latest["run_id"]}
+    assert [a["severity"] for a in alerts] == sorted((a["severity"] for a in alerts),
+                                                     key=lambda s: {"critical": 0, "warning": 1}[s])

@@ -369,13 +369,18 @@ def _report(args: argparse.Namespace) -> int:
     import ast
 
     from workbench.errors import ConfigError
-    from workbench.reports import list_runs, run_report
+    from workbench.reports import latest_alerts, list_runs, run_report
 
     if args.report == "list":
+        print("runs, newest first:")
         for run in list_runs(args.out):
             counts = (run.get("findings") or {}).get("counts", {})
-            print(f"{run['started_at']}  {run['template']:12} {run['status']:8} exit {run.get('exit_code')}  "
+            print(f"  {run['started_at']}  {run['template']:12} {run['status']:8} exit {run.get('exit_code')}  "
                   f"critical {counts.get('critical', 0)}, warning {counts.get('warning', 0)}  {run.get('html')}")
+        alerts = latest_alerts(args.out)
+        print(f"latest alerts ({len(alerts)}, from the latest run of each template):")
+        for alert in alerts:
+            print(f"  [{alert['severity']}] {alert['template']}: {alert['message']}")
         return EXIT_OK
     if args.report == "schedule":
         return _schedule(args)

@@ -82,7 +82,7 @@ def _run(path: Path, merged: dict[str, Any], out: Path, fail_on: str, card: dict
     record: dict[str, Any] = {
         "run_id": run_id, "template": path.stem, "template_path": str(path), "parameters": merged,
         "data": fingerprints, "model": card, "workbench_version": _version(), "git_commit": _git_commit(path),
-        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "status": "running", "pid": os.getpid(),
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "status": "running", "pid": os.getpid(),
         "notebook": str(run_dir / "report.ipynb"), "html": str(run_dir / "report.html")}
     _save(run_dir, out, record)
     start = time.perf_counter()
@@ -93,7 +93,7 @@ def _run(path: Path, merged: dict[str, Any], out: Path, fail_on: str, card: dict
     worst = max((SEVERITY_RANK[s] for s in findings["counts"] if findings["counts"][s]), default=None)
     failing = fail_on != "none" and worst is not None and worst >= SEVERITY_RANK[fail_on]
     record |= {"status": "failed" if error else "ok", "error": error, "findings": findings,
-               "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+               "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
                "duration_s": round(time.perf_counter() - start, 3), "fail_on": fail_on,
                "exit_code": EXIT_FAILED if error else int(failing)}
     record.pop("pid")
@@ -146,6 +146,26 @@ def deliver(url: str, record: dict[str, Any], timeout: float = 10.0) -> dict[str
             return {"url": url, "status": "sent", "http_status": response.status}
     except Exception as exc:  # any failure to deliver is recorded, never fatal
         return {"url": url, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+
+
+def latest_alerts(out: str | Path = "reports", severity: str = "warning") -> list[dict[str, Any]]:
+    """The findings at or above ``severity`` of the latest finished run of each template, most
+    severe first: what is wrong now, across every report in ``out``."""
+    latest: dict[str, dict[str, Any]] = {}
+    for run in list_runs(out):  # newest first
+        if run.get("status") in ("ok", "failed") and run["template"] not in latest:
+            latest[run["template"]] = run
+    alerts = []
+    for template, run in latest.items():
+        for path in (run.get("findings") or {}).get("files", []):
+            if not Path(path).exists():
+                continue
+            for finding in json.loads(Path(path).read_text())["findings"]:
+                if SEVERITY_RANK[finding["severity"]] >= SEVERITY_RANK[severity]:
+                    alerts.append({"template": template, "run_id": run["run_id"], "started_at": run["started_at"],
+                                   "severity": finding["severity"], "kind": finding["kind"],
+                                   "message": finding["message"], "html": run.get("html")})
+    return sorted(alerts, key=lambda a: -SEVERITY_RANK[a["severity"]])
 
 
 def _execute(path: Path, run_dir: Path, parameters: dict[str, Any], extra: dict[str, str]) -> dict[str, Any] | None:
