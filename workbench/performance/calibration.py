@@ -44,6 +44,7 @@ from workbench.findings.model import CheckResult, Finding
 from workbench.io import FrameLike, summarize_input
 from workbench.leakage.spec import parse_duration
 from workbench.performance import calibration_stats as cs
+from workbench.performance.drops import window_start
 from workbench.performance.summaries import WINDOW, Logs, bin_summaries, fine_arrays, prepare
 
 
@@ -95,9 +96,11 @@ def calibration(
     cur_joint = bin_summaries(cur, by_cols)
     scopes = [("all", None, None, fine_arrays(_marginal(cur_joint, [])))]
     if every is not None:
+        zone = getattr(cur.frame.collect_schema()[timestamp], "time_zone", None)
         per = bin_summaries(cur, [WINDOW], timestamp=timestamp, every=every)
         for (w,), part in sorted(per.partition_by(WINDOW, as_dict=True).items()):
-            scopes.append(("window", _window_bounds(w, every, cur, timestamp), None, fine_arrays(part)))
+            start = window_start(w, every, zone)
+            scopes.append(("window", (start, start + every), None, fine_arrays(part)))
     for b in by_cols:
         per = _marginal(cur_joint, [b])
         for (value,), part in sorted(per.partition_by(b, as_dict=True).items()):
@@ -344,15 +347,6 @@ def _recalibration(ref: dict[str, np.ndarray], cur: dict[str, np.ndarray], width
         rows.append({"method": method, "ece": cs.reliability(cur["n"], cur["pos"], cur["n"] * values, width).ece,
                      **after})
     return pl.DataFrame(rows)
-
-
-def _window_bounds(index: int, every: dt.timedelta, logs: Logs, timestamp: str | None) -> tuple[dt.datetime,
-                                                                                                 dt.datetime]:
-    zone = logs.frame.collect_schema()[timestamp].time_zone if timestamp else None  # type: ignore[union-attr]
-    start = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + index * every
-    if zone is None:
-        start = start.replace(tzinfo=None)
-    return start, start + every
 
 
 def _scope_label(kind: str, bounds: tuple | None, segment: dict | None) -> str:

@@ -13,8 +13,8 @@ import polars as pl
 from workbench.errors import InputError
 from workbench.io import FrameLike, check_time_column, require_columns, schema_of, to_lazy
 from workbench.performance.calibration_stats import FINE_BINS, LOGIT_CLIP
+from workbench.performance.drops import WINDOW, window_index
 
-WINDOW = "__window"
 SUMS = ("n", "pos", "sum_p", "sum_logit", "sum_brier", "sum_brier2", "sum_ll", "sum_ll2")
 
 
@@ -82,8 +82,7 @@ def bin_summaries(logs: Logs, keys: Sequence[str], *, timestamp: str | None = No
     if WINDOW in keys:
         if not (timestamp and every):
             raise ValueError("a window key needs timestamp and every")
-        window_us = int(every.total_seconds() * 1_000_000)
-        group.insert(0, (pl.col(timestamp).dt.epoch("us") // window_us).alias(WINDOW))
+        group.insert(0, window_index(pl.col(timestamp), every).alias(WINDOW))
     aggs = [pl.len().alias("n"), y.sum().alias("pos"), p.sum().alias("sum_p"), (q / (1 - q)).log().sum().alias(
         "sum_logit"), brier.sum().alias("sum_brier"), (brier**2).sum().alias("sum_brier2"),
         ll.sum().alias("sum_ll"), (ll**2).sum().alias("sum_ll2")]

@@ -46,7 +46,7 @@ def lineage(results: list[CheckResult]) -> object:
              if (span := _time_range(result))]
     card = json.loads(os.environ.get(MODEL_CARD) or "{}")
     model = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>" for k, v in card.items())
-    version = getattr(workbench, "__version__", None) or _installed_version()
+    version = getattr(workbench, "__version__", None) or installed_version()
     return HTML(
         "<table><thead><tr><th>check</th><th>input</th><th>rows</th><th>fingerprint</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
@@ -71,7 +71,8 @@ def _time_range(result: CheckResult) -> str | None:
     return None
 
 
-def _installed_version() -> str:
+def installed_version() -> str:
+    """The installed workbench package's version, or "unknown"."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -26,7 +26,7 @@ from typing import Any
 from workbench.errors import InputError, WorkbenchError
 from workbench.findings.model import SEVERITY_RANK
 from workbench.reports import templates
-from workbench.reports.emit import FINDINGS_DIR, GIT_COMMIT, MODEL_CARD
+from workbench.reports.emit import FINDINGS_DIR, GIT_COMMIT, MODEL_CARD, installed_version
 
 INDEX = "index.json"
 EXIT_FAILED = 4
@@ -81,8 +81,9 @@ def _run(path: Path, merged: dict[str, Any], out: Path, fail_on: str, card: dict
     _fail_stale(out)
     record: dict[str, Any] = {
         "run_id": run_id, "template": path.stem, "template_path": str(path), "parameters": merged,
-        "data": fingerprints, "model": card, "workbench_version": _version(), "git_commit": _git_commit(path),
-        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "status": "running", "pid": os.getpid(),
+        "data": fingerprints, "model": card, "workbench_version": installed_version(), "git_commit": _git_commit(path),
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "status": "running",
+        "pid": os.getpid(),
         "notebook": str(run_dir / "report.ipynb"), "html": str(run_dir / "report.html")}
     _save(run_dir, out, record)
     start = time.perf_counter()
@@ -295,15 +296,6 @@ def _run_id(path: Path, parameters: dict[str, Any], data: dict[str, Any]) -> str
     key = json.dumps({"template": hashlib.sha1(path.read_bytes()).hexdigest(), "parameters": parameters,
                       "data": {k: v["sha1"] for k, v in data.items()}}, sort_keys=True, default=str)
     return hashlib.sha1(key.encode()).hexdigest()[:12]
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("workbench")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _git_commit(path: Path) -> str | None:
