@@ -44,3 +44,28 @@ def test_binder_environment_builds_and_runs_the_tour(tmp_path):
                              str(data / "current"), "--out", str(tmp_path / "reports"), "--fail-on", "none"],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert report.returncode == 0 and report.stdout.startswith("OK: drift run"), report.stdout + report.stderr
+
+
+@pytest.mark.parametrize(("repo", "url"), [
+    ("https://github.com/acme/workbench.git",
+     "https://mybinder.org/v2/gh/acme/workbench/main?urlpath=lab/tree/notebooks/tour.ipynb"),
+    ("git@github.com:acme/workbench.git",
+     "https://mybinder.org/v2/gh/acme/workbench/main?urlpath=lab/tree/notebooks/tour.ipynb"),
+    ("https://gitlab.com/acme/ml/workbench",
+     "https://mybinder.org/v2/gl/acme%2Fml%2Fworkbench/main?urlpath=lab/tree/notebooks/tour.ipynb"),
+    ("https://git.example.org/workbench",
+     "https://mybinder.org/v2/git/https%3A%2F%2Fgit.example.org%2Fworkbench.git/main?urlpath=lab/tree/notebooks/tour.ipynb"),
+])
+def test_the_binder_badge_opens_the_tour_for_the_repository_address(repo, url, tmp_path, monkeypatch):
+    sys.path.insert(0, str(ROOT / "binder"))
+    try:
+        import badge
+    finally:
+        sys.path.pop(0)
+    assert badge.binder_url(repo) == url
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{badge.MARK}\nplaceholder\n\nrest\n")
+    monkeypatch.setattr(badge, "ROOT", tmp_path)
+    assert badge.main(["--repo", repo, "--write"]) == 0
+    assert readme.read_text() == f"# x\n\n{badge.MARK}\n[![Launch on Binder](https://mybinder.org/badge_logo.svg)]({url})\n\nrest\n"
+    assert badge.MARK in (ROOT / "README.md").read_text().splitlines()  # where --write puts the badge

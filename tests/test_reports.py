@@ -253,3 +253,59 @@ def test_latest_alerts_come_from_the_latest_run_of_each_template(drift_run):
     assert alerts and {a["run_id"] for a in alerts} == {latest["run_id"]}
     assert [a["severity"] for a in alerts] == sorted((a["severity"] for a in alerts),
                                                      key=lambda s: {"critical": 0, "warning": 1}[s])
+
+
+def test_a_leakage_run_fingerprints_the_tables_its_declaration_names(tmp_path):
+    import shutil
+
+    from workbench.reports import templates
+    from workbench.reports.run import _fingerprint, _run_id
+
+    shutil.copytree("sample_data/churn", tmp_path / "churn")
+    config = tmp_path / "churn" / "audit.yaml"
+    path = templates.find("leakage")
+    merged = templates.check(path, {"config_path": str(config)})
+    files = templates.data_files(merged)
+    assert set(files) == {"config_path", "config_path:training", "config_path:sources.transactions",
+                          "config_path:sources.snapshots", "config_path:sources.customers"}
+    assert files["config_path:sources.snapshots"] == tmp_path / "churn" / "snapshots.parquet"
+
+    def run_id() -> str:
+        return _run_id(path, merged, {k: _fingerprint(p) for k, p in templates.data_files(merged).items()})
+
+    before = run_id()
+    with (tmp_path / "churn" / "snapshots.parquet").open("ab") as fh:
+        fh.write(b"\0")  # new data behind an unchanged declaration is another run
+    assert run_id() != before
+    (tmp_path / "churn" / "customers.parquet").unlink()
+    with pytest.raises(templates.MissingData, match=r"sources.customers declared in config_path=.*no such file"):
+        templates.check(path, {"config_path": str(config)})
+
+
+def test_an_mlflow_run_is_read_before_the_kernel_and_shown_in_the_lineage(tmp_path, monkeypatch):
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # the file store needs no server or database
+    uri = (tmp_path / "mlruns").as_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("churn")
+    with mlflow.start_run(run_name="churn-gbm-v3") as run:
+        mlflow.log_params({"max_depth": 6, "learning_rate": 0.05})
+        mlflow.log_metric("val_auc", 0.8312)
+        mlflow.set_tag("owner", "risk-ml")
+    run_id = run.info.run_id
+    card = tmp_path / "card.yaml"
+    card.write_text("name: churn-model\n")
+    assert main(["report", "run", "drift", "-p", "window", "2d", "--out", str(tmp_path / "out"), "--fail-on",
+                 "none", "--model-card", str(card), "--mlflow-run", f"runs:/{run_id}/model",
+                 "--mlflow-tracking-uri", uri]) == 0
+    record = json.loads((Path(list_runs(tmp_path / "out")[0]["html"]).parent / "run.json").read_text())
+    model = record["model"]
+    assert model["name"] == "churn-model" and model["mlflow_run_id"] == run_id
+    assert model["mlflow_run_name"] == "churn-gbm-v3" and model["mlflow_experiment"] == "churn"
+    assert model["params"] == {"learning_rate": "0.05", "max_depth": "6"}
+    assert model["metrics"] == {"val_auc": 0.8312} and model["tags"] == {"owner": "risk-ml"}
+    html = Path(record["html"]).read_text()
+    assert "churn-gbm-v3" in html and "val_auc = 0.8312" in html and "max_depth = 6" in html
+    with pytest.raises(WorkbenchError, match=r"MLflow run '0123abcd' could not be read from file://"):
+        run_report("drift", {}, out=tmp_path / "other", mlflow_run="0123abcd", mlflow_tracking_uri=uri)
+    assert not (tmp_path / "other").exists()  # refused before anything ran

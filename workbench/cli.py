@@ -111,6 +111,10 @@ def _add_report_parser(sub) -> None:  # type: ignore[no-untyped-def]
                                                                  "each time (default 30)")
     run.add_argument("--model-card", type=Path, help="YAML/JSON model card recorded with the run and shown in "
                                                      "the report's lineage")
+    run.add_argument("--mlflow-run", metavar="RUN_ID", help="MLflow run of the model (id or runs:/ID/...): its "
+                     "name, experiment, params, metrics and tags are recorded and shown like a model card")
+    run.add_argument("--mlflow-tracking-uri", metavar="URI", help="MLflow tracking URI for --mlflow-run "
+                     "(default: MLFLOW_TRACKING_URI)")
     run.add_argument("--notify", metavar="URL", help="webhook for a failed run or findings at or above --fail-on "
                                                      "(Slack-compatible JSON)")
     lst = r_sub.add_parser("list", help="the runs recorded in an output folder, newest first")
@@ -403,7 +407,8 @@ def _report(args: argparse.Namespace) -> int:
 
     try:
         record = run_report(args.template, params, out=args.out, fail_on=args.fail_on, retries=args.retries,
-                            backoff=args.backoff, notify=args.notify, model_card=args.model_card)
+                            backoff=args.backoff, notify=args.notify, model_card=args.model_card,
+                            mlflow_run=args.mlflow_run, mlflow_tracking_uri=args.mlflow_tracking_uri)
     except RunInProgress as exc:
         print(f"SKIPPED: {exc}")
         return EXIT_SKIPPED

@@ -45,15 +45,22 @@ def lineage(results: list[CheckResult]) -> object:
     spans = [f"<li>{escape(result.check)}: {escape(span)}</li>" for result in results
              if (span := _time_range(result))]
     card = json.loads(os.environ.get(MODEL_CARD) or "{}")
-    model = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>" for k, v in card.items())
+    model = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(_cell(v))}</td></tr>" for k, v in card.items()
+                    if v not in (None, {}, []))
     version = getattr(workbench, "__version__", None) or installed_version()
     return HTML(
         "<table><thead><tr><th>check</th><th>input</th><th>rows</th><th>fingerprint</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
         + (f"<h4>Time analysed</h4><ul>{''.join(spans)}</ul>" if spans else "")
         + (f"<h4>Model</h4><table><tbody>{model}</tbody></table>" if model else
-           "<p>No model card was given (<code>--model-card FILE</code>).</p>")
+           "<p>No model was given (<code>--model-card FILE</code> or <code>--mlflow-run ID</code>).</p>")
         + f"<p>workbench {escape(str(version))}; code commit {escape(os.environ.get(GIT_COMMIT) or 'unknown')}</p>")
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k} = {v}" for k, v in value.items())
+    return str(value)
 
 
 def _time_range(result: CheckResult) -> str | None:

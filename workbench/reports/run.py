@@ -38,7 +38,8 @@ class RunInProgress(WorkbenchError):
 
 def run_report(template: str | Path, parameters: dict[str, Any] | None = None, *, out: str | Path = "reports",
                fail_on: str = "critical", retries: int = 0, backoff: float = 30.0, notify: str | None = None,
-               model_card: str | Path | None = None) -> dict[str, Any]:
+               model_card: str | Path | None = None, mlflow_run: str | None = None,
+               mlflow_tracking_uri: str | None = None) -> dict[str, Any]:
     """Run ``template`` with ``parameters`` into ``out/<template>-<run id>/`` and return the run
     record (also written there as ``run.json`` and indexed in ``out/index.json``).
 
@@ -48,11 +49,17 @@ def run_report(template: str | Path, parameters: dict[str, Any] | None = None, *
     ``notify`` (a webhook URL), a run that fails or has a finding at or above ``fail_on`` posts a
     Slack-compatible message; a failed delivery is recorded, never raised. ``model_card``: a YAML
     or JSON mapping (name, version, owner, training data, an MLflow run id ...) recorded with the
-    run and shown in the report's lineage."""
+    run and shown in the report's lineage. ``mlflow_run``: an MLflow run id (or ``runs:/<id>/...``)
+    whose name, experiment, parameters, metrics and tags are read from ``mlflow_tracking_uri``
+    (default ``MLFLOW_TRACKING_URI``) before the kernel starts and recorded the same way."""
     if fail_on not in (*SEVERITY_RANK, "none"):
         raise InputError(f"fail_on must be one of {[*SEVERITY_RANK, 'none']}, got {fail_on!r}.")
     path = templates.find(template)
     card = _model_card(model_card)
+    if mlflow_run:
+        from workbench.reports.mlflow_run import mlflow_model
+
+        card |= mlflow_model(mlflow_run, mlflow_tracking_uri)
     out = Path(out)
     for attempt in range(retries + 1):
         try:
@@ -72,7 +79,7 @@ def run_report(template: str | Path, parameters: dict[str, Any] | None = None, *
 
 
 def _run(path: Path, merged: dict[str, Any], out: Path, fail_on: str, card: dict[str, Any]) -> dict[str, Any]:
-    fingerprints = {k: _fingerprint(Path(v)) for k, v in merged.items() if k.endswith("_path") and v}
+    fingerprints = {k: _fingerprint(p) for k, p in templates.data_files(merged).items()}
     run_id = _run_id(path, {**merged, "__model": card}, fingerprints)
     run_dir = out / f"{path.stem}-{run_id}"
     if run_dir.exists():

@@ -69,10 +69,41 @@ def check(path: Path, given: dict[str, Any]) -> dict[str, Any]:
         if expected is not None and value is not None and not _same_kind(value, expected):
             raise ConfigError(f"parameter {name!r} of template {path.stem!r} must be {type(expected).__name__} "
                               f"(like {expected!r}), got {type(value).__name__} {value!r}.")
-    for name, value in merged.items():
-        if name.endswith("_path") and value and not Path(value).exists():
-            raise MissingData(f"parameter {name}={value!r}: no such file or directory (relative to {Path.cwd()}).")
+    for name, path in data_files(merged).items():
+        if not path.exists():
+            raise MissingData(f"{_describe(name, merged)}: no such file or directory (relative to {Path.cwd()}).")
     return merged
+
+
+def data_files(merged: dict[str, Any]) -> dict[str, Path]:
+    """Every data file a run reads: each ``*_path`` parameter and, for a leakage audit declaration
+    (``config_path``), the training table and sources it names, keyed ``config_path:training``,
+    ``config_path:sources.<name>``. A declaration that is not valid is refused here, before a
+    kernel starts."""
+    files: dict[str, Path] = {}
+    for name, value in merged.items():
+        if not (name.endswith("_path") and value):
+            continue
+        files[name] = Path(value)
+        if name == "config_path" and Path(value).is_file():
+            files |= {f"{name}:{key}": Path(p) for key, p in _declared(Path(value)).items()}
+    return files
+
+
+def _declared(config: Path) -> dict[str, str]:
+    from workbench.leakage.config import load_audit_config
+
+    kwargs = load_audit_config(config)
+    named = {"training": kwargs["training"]}
+    named |= {f"sources.{k}": s.data for k, s in kwargs["sources"].items() if isinstance(s.data, str)}
+    return named
+
+
+def _describe(name: str, merged: dict[str, Any]) -> str:
+    if ":" in name:
+        param, key = name.split(":", 1)
+        return f"{key} declared in {param}={merged[param]!r}"
+    return f"parameter {name}={merged[name]!r}"
 
 
 def _same_kind(value: Any, expected: Any) -> bool:
