@@ -31,3 +31,20 @@ def churn_result():
 @pytest.fixture(scope="session")
 def clean_result():
     return run_config("audit_clean.yaml")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (2 cores) shared by every engine test."""
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("workbench-tests")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.shuffle.partitions", "2").config("spark.driver.memory", "2g")
+               .config("spark.sql.session.timeZone", "America/New_York")  # results must not depend on it
+               .config("spark.sql.timestampType", "TIMESTAMP_NTZ")  # naive datetimes stay naive
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -52,6 +52,7 @@ from workbench.errors import InputError, did_you_mean
 from workbench.findings.model import CheckResult, InputSummary
 from workbench.io import FrameLike, check_time_column
 from workbench.leakage.spec import parse_duration
+from workbench.spark import refuse_nested
 
 
 def drift(
@@ -120,6 +121,8 @@ def drift(
                             max_categories=max_categories, categorical=labels, by=by_cols, engine=engine)
         profile = plan.preliminary()  # enough to plan current's summaries; counted below
     _validate_roles(profile, cur.schema, timestamp, by_cols, roles, columns)
+    refuse_nested(cur.unsupported, [*profile.columns, *by_cols, *([timestamp] if timestamp else [])],
+                  name="current", check="drift")
     unfitted = [b for b in by_cols if b not in profile.segments and plan is None]
     if unfitted:
         raise InputError(f"the saved profile has no segment counts for by={unfitted}: fit it with "

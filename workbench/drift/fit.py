@@ -23,12 +23,14 @@ from workbench.drift.summaries import (
     Engine,
     Query,
     Source,
+    _q,
     numeric_aggs,
     value_count_query,
 )
 from workbench.errors import InputError, did_you_mean
 from workbench.findings.model import InputSummary
 from workbench.io import FrameLike, schema_of, summarize_input, to_lazy
+from workbench.spark import refuse_nested
 
 
 def column_kind(dtype: pl.DataType) -> ColumnKind | None:
@@ -53,6 +55,17 @@ def open_source(data: FrameLike, *, name: str, engine: Engine | None = None) -> 
     types are relaxed to a common type), so schema evolution never stops a run."""
     if engine is not None and engine not in ENGINES:
         raise InputError(f"engine must be one of {list(ENGINES)}, got {engine!r}.")
+    from workbench.spark import is_spark, spark_schema
+
+    if is_spark(data):
+        if engine not in (None, "spark"):
+            raise InputError(f"{name}: a Spark DataFrame runs on Spark (its data stays on the cluster); "
+                             f"engine={engine!r} would collect it to the driver. Leave engine unset.")
+        schema, unsupported = spark_schema(data, name=name)
+        return Source(name, "spark", schema, sdf=data, unsupported=unsupported)
+    if engine == "spark":
+        raise InputError(f"{name}: engine='spark' needs a Spark DataFrame (e.g. spark.read.parquet(path)); "
+                         f"got {type(data).__name__}.")
     is_duckdb = type(data).__module__.split(".")[0] == "duckdb"
     if is_duckdb and engine != "polars":
         try:
@@ -283,6 +296,8 @@ def plan_profile(
     if missing:
         hints = "".join(did_you_mean(b, src.schema) for b in missing)
         raise InputError(f"by={missing} not found in the reference.{hints} Available columns: {sorted(src.schema)}")
+    chosen = [c for c in (columns if columns is not None else src.schema) if c not in set(exclude)]
+    refuse_nested(src.unsupported, [*chosen, *by], name="reference", check="drift")
     kinds, _ = drift_columns(src.schema, columns, exclude, name="reference", categorical=categorical)
     reads = {c: ColumnRead(c, k, src.schema[c]) for c, k in kinds.items()}
     total = _row_count(src)
@@ -312,16 +327,27 @@ def source_summary(src: Source) -> InputSummary:
     """Row count and content fingerprint of a source, computed on its own engine."""
     if src.engine == "polars":
         return summarize_input(src.lf, name=src.name)  # type: ignore[arg-type]
-    row = src.rel.query("src", "SELECT count(*) AS rows, CAST(sum(hash(src)) AS VARCHAR) AS h FROM src").pl().row(0)
+    table = src.table
+    row_hash = f"hash({table})" if src.engine == "duckdb" else f"CAST({spark_row_hash(src)} AS DECIMAL(38, 0))"
+    text = "STRING" if src.engine == "spark" else "VARCHAR"
+    row = src.query(f"SELECT count(*) AS rows, CAST(sum({row_hash}) AS {text}) AS h FROM {table}").row(0)
     schema_text = ";".join(f"{k}:{v}" for k, v in src.schema.items())
     digest = hashlib.sha1(f"{schema_text}|{row[1]}".encode()).hexdigest()[:16]
-    return InputSummary(src.name, int(row[0]), tuple(src.schema), f"duckdb-sha1:{digest}")
+    return InputSummary(src.name, int(row[0]), tuple(src.schema), f"{src.engine}-sha1:{digest}")
+
+
+def spark_row_hash(src: Source) -> str:
+    """A 64-bit hash of each row of a Spark source (maps, which Spark will not hash, as JSON)."""
+    parts = [f"to_json({_q(c, 'spark')})" if t.startswith("map") else
+             f"base64({_q(c, 'spark')})" if t == "binary" else _q(c, "spark")
+             for c, t in ((c, src.unsupported.get(c, "")) for c in src.schema)]
+    return f"xxhash64({', '.join(parts)})"
 
 
 def _row_count(src: Source) -> int:
     if src.engine == "polars":
         return int(src.lf.select(pl.len()).collect().item())  # type: ignore[union-attr]
-    return int(src.rel.query("src", "SELECT count(*) FROM src").pl().item())
+    return int(src.query(f"SELECT count(*) FROM {src.table}").item())
 
 
 def _edges_pass(src: Source, reads: dict[str, ColumnRead], n_bins: int, stride: int) -> tuple[dict, dict]:

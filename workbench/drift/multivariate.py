@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from workbench.drift.fit import column_kind, open_source
-from workbench.drift.summaries import Source
+from workbench.drift.summaries import Source, _q, _strided_sql
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.io import FrameLike
@@ -108,13 +108,12 @@ def domain_classifier(
 
 def _strided(src: Source, columns: list[str], max_rows: int) -> tuple[pl.DataFrame, int]:
     """Every k-th row so that at most ``max_rows`` remain (k = ceil(rows / max_rows)), and the row count."""
-    if src.engine == "duckdb":
-        cols = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-        total = int(src.rel.query("src", "SELECT count(*) FROM src").pl().item())
+    if src.engine != "polars":
+        cols = ", ".join(_q(c, src.engine) for c in columns)  # type: ignore[arg-type]
+        table = src.table
+        total = int(src.query(f"SELECT count(*) FROM {table}").item())
         stride = max(1, -(-total // max_rows))
-        frame = src.rel.query("src", f"SELECT {cols} FROM (SELECT *, row_number() OVER () AS rn FROM src) "
-                                     f"WHERE (rn - 1) % {stride} = 0").pl()
-        return frame, total
+        return src.query(f"SELECT {cols} FROM {_strided_sql(table, stride, src.engine)}"), total  # type: ignore[arg-type]
     lf = src.lf.select(columns)  # type: ignore[union-attr]
     total = int(lf.select(pl.len()).collect().item())
     stride = max(1, -(-total // max_rows))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import polars as pl
@@ -19,8 +19,9 @@ import polars as pl
 from workbench.drift.profile import NEW, OTHER, ColumnKind
 from workbench.errors import InputError
 
-Engine = Literal["polars", "duckdb"]
-ENGINES: tuple[Engine, ...] = ("polars", "duckdb")
+Engine = Literal["polars", "duckdb", "spark"]
+ENGINES: tuple[Engine, ...] = ("polars", "duckdb", "spark")
+Dialect = Literal["duckdb", "spark"]
 WINDOW = "__window"
 SEP = "\x1f"
 
@@ -47,13 +48,39 @@ class ColumnRead:
 # -- the data source -----------------------------------------------------------------------
 @dataclass
 class Source:
-    """An input on one engine: a polars LazyFrame or a duckdb relation, with a polars schema."""
+    """An input on one engine — a polars LazyFrame, a duckdb relation or a Spark DataFrame — with
+    its schema as polars dtypes. ``unsupported``: Spark columns of nested or binary types (typed
+    ``pl.Null`` in ``schema``), refused by name when a check would read them."""
 
     name: str
     engine: Engine
     schema: pl.Schema
     lf: pl.LazyFrame | None = None
     rel: Any = None
+    sdf: Any = None
+    unsupported: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def table(self) -> str:
+        """How SQL names this input."""
+        if self.engine == "spark":
+            from workbench.spark import view_name
+
+            return view_name(self.sdf)
+        return "src"
+
+    def query(self, text: str) -> pl.DataFrame:
+        """Run one SQL statement over :attr:`table` (duckdb or Spark) and return its small result."""
+        if self.engine == "spark":
+            from workbench.spark import run_sql
+
+            return run_sql(self.sdf, text, name=self.name, check="drift")
+        import duckdb
+
+        try:
+            return _normalise_duckdb(self.rel.query("src", text).pl())
+        except duckdb.Error as exc:
+            raise InputError(f"{self.name}: could not compute drift summaries in duckdb: {exc}") from exc
 
     def run(self, queries: Sequence[Query]) -> list[pl.DataFrame]:
         """Execute queries against this source; polars plans are collected together."""
@@ -71,15 +98,20 @@ class Source:
                 return out
             except pl.exceptions.PolarsError as exc:
                 raise InputError(f"{self.name}: could not compute drift summaries: {exc}") from exc
-        import duckdb
+        table = self.table
+        return [self.query(q.sql(self.engine, table, self.schema, self._valid_counts(q, table)))
+                for q in queries]
 
-        out = []
-        for q in queries:
-            try:
-                out.append(self.rel.query("src", q.sql()).pl())
-            except duckdb.Error as exc:
-                raise InputError(f"{self.name}: could not compute drift summaries in duckdb: {exc}") from exc
-        return [_normalise_duckdb(df) for df in out]
+    def _valid_counts(self, query: Query, table: str) -> dict[str, int]:
+        """duckdb's and Spark's exact discrete quantiles are the SQL standard's (the first value whose
+        cumulative share reaches p, rank ceil(p·n) − 1); polars' ``lower`` takes rank floor(p·(n − 1)).
+        Counting the values first lets the SQL ask for the polars rank (see :func:`_disc_probs`)."""
+        columns = [a.column for a in query.aggs if a.op == "quantiles"]
+        if not columns:
+            return {}
+        counts = Query(tuple(Agg(c, "finite_or_inf", c) for c in columns), query.reads, stride=query.stride)  # type: ignore[misc]
+        row = self.query(counts.sql(self.engine, table, self.schema)).row(0, named=True)  # type: ignore[arg-type]
+        return {c: int(row[c]) for c in columns}  # type: ignore[misc]
 
 
 COLUMNS_PER_PART = 5
@@ -135,34 +167,68 @@ class Query:
         return lf.group_by(group).agg(aggs)
 
     # SQL --------------------------------------------------------------------------------
-    def sql(self) -> str:
+    def sql(self, dialect: Dialect = "duckdb", table: str = "src", schema: pl.Schema | None = None,
+            valid: dict[str, int] | None = None) -> str:
+        """The query in ``dialect`` over ``table``. ``schema`` gives the timestamp's dtype (for the
+        window index); ``valid`` the number of non-missing values per quantile column (Spark)."""
         group = []
         if self.window_us:
-            group.append(f"(epoch_us({_q(self.timestamp)}) // {int(self.window_us)}) AS {_q(WINDOW)}")
-        group += [f"CAST({_q(k)} AS VARCHAR) AS {_q(k)}" for k in self.keys]
+            dtype = schema[self.timestamp] if schema is not None else pl.Datetime("us")  # type: ignore[index]
+            epoch = epoch_us_sql(self.timestamp, dtype, dialect)  # type: ignore[arg-type]
+            group.append(f"{_floor_div(epoch, int(self.window_us), dialect)} AS {_q(WINDOW, dialect)}")
+        text = "STRING" if dialect == "spark" else "VARCHAR"
+        group += [f"CAST({_q(k, dialect)} AS {text}) AS {_q(k, dialect)}" for k in self.keys]
         if self.value_counts is not None:
-            group.append(f"{value_sql(self.value_counts)} AS value")
-        cols = group + [f"{_sql_agg(a, self.reads)} AS {_q(a.alias)}" for a in self.aggs]
-        source = "src" if self.stride <= 1 else (
-            f"(SELECT * FROM (SELECT *, row_number() OVER () AS __rn FROM src) WHERE (__rn - 1) % {self.stride} = 0)")
-        sql = f"SELECT {', '.join(cols)} FROM {source}"
+            group.append(f"{value_sql(self.value_counts, dialect)} AS value")
+        cols = group + [f"{_sql_agg(a, self.reads, dialect, valid or {})} AS {_q(a.alias, dialect)}"
+                        for a in self.aggs]
+        sql = f"SELECT {', '.join(cols)} FROM {_strided_sql(table, self.stride, dialect)}"
         if group:
             sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(group)))
         return sql
 
 
-def _q(name: str | None) -> str:
+def _strided_sql(table: str, stride: int, dialect: Dialect) -> str:
+    """Every ``stride``-th row: in row order on duckdb; on Spark, every ``stride``-th row of each
+    partition (by ``monotonically_increasing_id``, so no shuffle; all rows in order for one partition)."""
+    if stride <= 1:
+        return table
+    if dialect == "spark":
+        return (f"(SELECT * FROM (SELECT *, monotonically_increasing_id() AS __rn FROM {table}) "
+                f"WHERE __rn % {stride} = 0)")
+    return f"(SELECT * FROM (SELECT *, row_number() OVER () AS __rn FROM {table}) WHERE (__rn - 1) % {stride} = 0)"
+
+
+def _floor_div(x: str, w: int, dialect: Dialect) -> str:
+    if dialect == "spark":
+        return f"(({x} - pmod({x}, {w})) DIV {w})"
+    return f"({x} // {w})"
+
+
+def epoch_us_sql(column: str, dtype: pl.DataType, dialect: Dialect) -> str:
+    """Microseconds since the Unix epoch (UTC; a naive datetime read as UTC) of a date/datetime column."""
+    col = _q(column, dialect)
+    if dialect == "duckdb":
+        return f"epoch_us(CAST({col} AS TIMESTAMP))" if dtype == pl.Date else f"epoch_us({col})"
+    if dtype == pl.Date:
+        return f"(CAST(unix_date({col}) AS BIGINT) * 86400000000)"
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
+        return f"timestampdiff(MICROSECOND, TIMESTAMP_NTZ'1970-01-01 00:00:00', {col})"
+    return f"unix_micros({col})"
+
+
+def _q(name: str | None, dialect: Dialect = "duckdb") -> str:
     assert name is not None
+    if dialect == "spark":
+        return "`" + name.replace("`", "``") + "`"
     return '"' + name.replace('"', '""') + '"'
 
 
-def _sql_float(value: Any) -> str:
+def _sql_float(value: Any, dialect: Dialect = "duckdb") -> str:
     x = float(value)
-    return f"'{x}'::DOUBLE" if not math.isfinite(x) else repr(x)
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    if dialect == "spark" or not math.isfinite(x):  # a Spark literal like 0.1 would be a DECIMAL
+        return f"CAST('{x!r}' AS DOUBLE)"
+    return repr(x)
 
 
 # -- comparable values ----------------------------------------------------------------------
@@ -184,19 +250,18 @@ def polars_value(read: ColumnRead) -> pl.Expr:
     return col.cast(pl.String)
 
 
-def value_sql(read: ColumnRead) -> str:
+def value_sql(read: ColumnRead, dialect: Dialect = "duckdb") -> str:
     """SQL twin of :func:`polars_value`."""
-    col, dtype = _q(read.name), read.dtype
+    col, dtype = _q(read.name, dialect), read.dtype
     if read.kind in ("numeric", "datetime"):
         if isinstance(dtype, pl.Datetime) or dtype == pl.Date:
-            return f"CAST(epoch_us(CAST({col} AS TIMESTAMP)) AS DOUBLE)" if dtype == pl.Date else \
-                f"CAST(epoch_us({col}) AS DOUBLE)"
+            return f"CAST({epoch_us_sql(read.name, dtype, dialect)} AS DOUBLE)"
         if dtype == pl.String:
             return f"TRY_CAST(trim({col}) AS DOUBLE)"
         return f"TRY_CAST({col} AS DOUBLE)"
     if dtype == pl.Boolean:
         return f"CASE WHEN {col} THEN 'true' WHEN NOT {col} THEN 'false' END"
-    return f"CAST({col} AS VARCHAR)"
+    return f"CAST({col} AS {'STRING' if dialect == 'spark' else 'VARCHAR'})"
 
 
 def _polars_agg(a: Agg, reads: dict[str, ColumnRead]) -> pl.Expr:
@@ -230,23 +295,25 @@ def _polars_agg(a: Agg, reads: dict[str, ColumnRead]) -> pl.Expr:
     return expr.cast(pl.Int64).alias(a.alias)
 
 
-def _sql_agg(a: Agg, reads: dict[str, ColumnRead]) -> str:
+def _sql_agg(a: Agg, reads: dict[str, ColumnRead], dialect: Dialect, valid: dict[str, int]) -> str:
     if a.op == "rows":
         return "COUNT(*)"
     read = reads[a.column]  # type: ignore[index]
-    v = value_sql(read)
+    v = value_sql(read, dialect)
     count = "COUNT(*) FILTER (WHERE {})"
     match a.op:
         case "nulls":
-            return count.format(f"{_q(read.name)} IS NULL")
+            return count.format(f"{_q(read.name, dialect)} IS NULL")
         case "missing":
             return count.format(f"{v} IS NULL")
         case "nans":
             return count.format(f"isnan({v})")
+        case "finite_or_inf":  # neither null nor NaN: the values a quantile ranks
+            return count.format(f"{v} IS NOT NULL AND NOT isnan({v})")
         case "le":
-            return count.format(f"{v} <= {_sql_float(a.arg)}")
+            return count.format(f"{v} <= {_sql_float(a.arg, dialect)}")
         case "lt":
-            return count.format(f"{v} < {_sql_float(a.arg)}")
+            return count.format(f"{v} < {_sql_float(a.arg, dialect)}")
         case "sum":
             return f"CAST(SUM({v}) AS DOUBLE)"
         case "min":
@@ -254,9 +321,22 @@ def _sql_agg(a: Agg, reads: dict[str, ColumnRead]) -> str:
         case "max":
             return f"CAST(MAX({v}) FILTER (WHERE NOT isnan({v})) AS DOUBLE)"
         case "quantiles":
-            qs = ", ".join(repr(float(q)) for q in a.arg)  # type: ignore[union-attr]
-            return f"quantile_disc({v}, [{qs}]) FILTER (WHERE NOT isnan({v}))"
+            probs = _disc_probs(list(a.arg), valid.get(read.name, 0))  # type: ignore[arg-type]
+            if not probs:
+                return "CAST(NULL AS ARRAY<DOUBLE>)" if dialect == "spark" else "CAST(NULL AS DOUBLE[])"
+            if dialect == "spark":
+                parts = [f"percentile_disc(CAST('{q!r}' AS DOUBLE)) WITHIN GROUP (ORDER BY {v}) "
+                         f"FILTER (WHERE NOT isnan({v}))" for q in probs]
+                return f"array({', '.join(parts)})"
+            return f"quantile_disc({v}, [{', '.join(repr(q) for q in probs)}]) FILTER (WHERE NOT isnan({v}))"
     raise ValueError(f"unknown aggregate {a.op!r}")
+
+
+def _disc_probs(probs: list[float], n: int) -> list[float]:
+    """Probabilities p' for which the SQL standard's discrete quantile (rank ceil(p'·n) − 1, 0-based)
+    is the value at rank floor(p·(n − 1)), polars' ``lower``: p' = (floor(p·(n − 1)) + ½) / n.
+    Empty when there are no values."""
+    return [(math.floor(p * (n - 1)) + 0.5) / n for p in probs] if n else []
 
 
 def bucketize(counts: pl.DataFrame, top: Sequence[str], known: Sequence[str] | None) -> pl.DataFrame:

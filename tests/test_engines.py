@@ -1,0 +1,114 @@
+"""The summaries stage on polars, duckdb and Spark: the same data gives identical findings and
+numbers on every engine; engine-specific bad input is refused by name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from workbench.drift import drift, fit_profile
+from workbench.errors import InputError
+
+TABLES = ("columns", "bins", "tests", "categories", "schema")
+
+
+def _frame(seed: int, n: int, shift: float = 0.0) -> pl.DataFrame:
+    """Every dtype the summaries read: ints, floats with NaN/inf/nulls, numeric strings, strings,
+    booleans, dates, aware and naive datetimes, a segment and an hourly timestamp."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(shift, 1, n)
+    x[rng.random(n) < 0.01] = np.nan
+    x[:2] = [np.inf, -np.inf]
+    start = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    return pl.DataFrame({
+        "ts": [start + dt.timedelta(minutes=int(m)) for m in np.sort(rng.integers(0, 2880, n))],
+        "x": x,
+        "k": rng.poisson(3 + shift, n),
+        "amount_text": [f" {v:.2f}" if v > -2 else "n/a" for v in rng.normal(10 + shift, 2, n)],
+        "country": rng.choice(["de", "fr", "es", "it"], n, p=[0.4, 0.3, 0.2, 0.1] if not shift else
+                              [0.25, 0.25, 0.25, 0.25]),
+        "flag": rng.random(n) < 0.3 + 0.1 * shift,
+        "signup": [dt.date(2025, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 400, n)],
+        "seen": [dt.datetime(2026, 1, 1) + dt.timedelta(seconds=int(s)) for s in rng.integers(0, 10**7, n)],
+        "segment": rng.choice(["a", "b"], n),
+    }).with_columns(pl.when(pl.int_range(pl.len()) % 50 == 7).then(None).otherwise(pl.col("k")).alias("k"))
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return _frame(1, 6000), _frame(2, 3000, shift=0.3)
+
+
+def _same(a, b):
+    for table in TABLES:
+        assert_frame_equal(a.to_polars(table), b.to_polars(table), rel_tol=1e-9, abs_tol=1e-12)
+    assert [(f.id, f.severity, f.message) for f in a.findings] == [(f.id, f.severity, f.message) for f in b.findings]
+
+
+def test_drift_is_identical_on_polars_duckdb_and_spark(frames, spark):
+    ref, cur = frames
+    kwargs = {"timestamp": "ts", "window": "6h", "by": "segment"}
+    on_polars = drift(ref, cur, **kwargs)
+    assert on_polars.findings  # the shifted current drifts: there is something to agree on
+    con = duckdb.connect()
+    con.register("ref_t", ref.to_arrow())
+    con.register("cur_t", cur.to_arrow())
+    on_duckdb = drift(con.table("ref_t"), con.table("cur_t"), **kwargs)
+    on_spark = drift(spark.createDataFrame(ref.to_arrow()), spark.createDataFrame(cur.to_arrow()), **kwargs)
+    assert [r.parameters["engine"] for r in (on_polars, on_duckdb, on_spark)] == ["polars", "duckdb", "spark"]
+    assert on_spark.parameters["sampled"] is False
+    _same(on_polars, on_duckdb)
+    _same(on_polars, on_spark)
+    assert [i.rows for i in on_spark.inputs] == [6000, 3000]
+
+
+def test_bin_edges_from_every_kth_row_are_the_same_on_one_spark_partition(frames, spark):
+    ref, _ = frames
+    on_polars = fit_profile(ref, exclude=["ts"], edge_rows=1000)
+    on_spark = fit_profile(spark.createDataFrame(ref.to_arrow()).coalesce(1), exclude=["ts"], edge_rows=1000)
+    assert on_polars.edge_rows == on_spark.edge_rows == 1000
+    for name, column in on_polars.columns.items():
+        assert on_spark[name].edges == column.edges, name
+        assert on_spark[name].counts == column.counts, name  # counts always use every row
+
+
+def test_a_spark_frame_with_nested_columns_is_refused_by_name_unless_excluded(frames, spark):
+    from pyspark.sql import functions as F
+
+    ref, cur = frames
+    nested = spark.createDataFrame(cur.to_arrow()).withColumn("attrs", F.create_map(F.lit("k"), F.col("k"))) \
+        .withColumn("point", F.struct(F.col("x"), F.col("k")))
+    with pytest.raises(InputError, match=r"current: drift cannot read Spark column\(s\) .attrs. \(map<string,"):
+        drift(ref.with_columns(attrs=pl.lit("x")), nested, exclude=["point"])
+    ref_nested = spark.createDataFrame(ref.to_arrow()).withColumn("point", F.struct(F.col("x")))
+    with pytest.raises(InputError, match=r"reference: drift cannot read Spark column\(s\) 'point' \(struct<x:double>\)"
+                                         r".*exclude=\['point'\]"):
+        drift(ref_nested, cur)
+    assert drift(ref_nested, nested, exclude=["point", "attrs"]).parameters["engine"] == "spark"
+
+
+def test_engine_requests_that_would_move_the_data_are_refused(frames, spark):
+    ref, cur = frames
+    with pytest.raises(InputError, match=r"current: a Spark DataFrame runs on Spark .* engine='duckdb'"):
+        drift(ref, spark.createDataFrame(cur.to_arrow()), engine="duckdb")
+    with pytest.raises(InputError, match=r"current: engine='spark' needs a Spark DataFrame"):
+        drift(ref, cur, engine="spark")
+    with pytest.raises(InputError, match=r"engine must be one of \['polars', 'duckdb', 'spark'\]"):
+        drift(ref, cur, engine="dask")
+
+
+def test_a_spark_source_that_fails_lazily_names_the_missing_file(frames, spark, tmp_path):
+    ref, cur = frames
+    for day in range(2):
+        (tmp_path / f"day={day}").mkdir()
+        cur.write_parquet(tmp_path / f"day={day}" / "part-0.parquet")
+    lazy = spark.read.parquet(str(tmp_path))
+    shutil.rmtree(tmp_path / "day=1")
+    with pytest.raises(InputError, match=r"current: drift could not compute its summaries on Spark: .*day=1"):
+        drift(ref, lazy)

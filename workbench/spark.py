@@ -1,0 +1,105 @@
+"""Apache Spark as an engine for the summaries stage: recognise a Spark DataFrame, read its
+schema as polars dtypes, run a summary query in Spark SQL and bring back only its (small)
+result as a polars frame. pyspark is imported only when the user passes a Spark DataFrame.
+
+What runs on the cluster: the summary queries (aggregates grouped by window × segment × bin).
+What comes back: their result rows (a few hundred to a few thousand), through Arrow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from workbench.errors import InputError
+
+# Spark types the checks cannot read as one comparable value
+NESTED = ("array", "map", "struct", "binary", "variant", "udt")
+
+
+def is_spark(data: Any) -> bool:
+    """True for a classic or Spark Connect ``pyspark.sql`` DataFrame."""
+    module = type(data).__module__
+    return module.startswith("pyspark.sql") and type(data).__name__ == "DataFrame"
+
+
+def spark_schema(sdf: Any, *, name: str) -> tuple[pl.Schema, dict[str, str]]:
+    """The DataFrame's columns as polars dtypes, and the columns whose Spark type has no
+    comparable value (arrays, maps, structs, binary) with that type's name; those are typed
+    ``pl.Null`` here so that naming them is left to the check that would read them.
+
+    A source that fails lazily (e.g. a parquet path removed after the DataFrame was defined)
+    is reported naming the input."""
+    try:
+        fields = sdf.schema.fields
+    except Exception as exc:  # the source is read lazily: a missing path surfaces here
+        raise InputError(f"{name}: could not read the Spark DataFrame's schema: {_first_line(exc)}") from None
+    schema: dict[str, pl.DataType] = {}
+    unsupported: dict[str, str] = {}
+    for field in fields:
+        dtype = _polars_dtype(field.dataType)
+        if dtype is None:
+            unsupported[field.name] = field.dataType.simpleString()
+            dtype = pl.Null()
+        schema[field.name] = dtype
+    return pl.Schema(schema), unsupported
+
+
+def _polars_dtype(t: Any) -> pl.DataType | None:
+    name = t.typeName()
+    simple = {"byte": pl.Int8, "short": pl.Int16, "integer": pl.Int32, "long": pl.Int64, "float": pl.Float32,
+              "double": pl.Float64, "string": pl.String, "varchar": pl.String, "char": pl.String,
+              "boolean": pl.Boolean, "date": pl.Date, "void": pl.Null}
+    if name in simple:
+        return simple[name]()
+    if name == "timestamp":  # an instant, stored as UTC microseconds
+        return pl.Datetime("us", "UTC")
+    if name == "timestamp_ntz":
+        return pl.Datetime("us")
+    if name == "decimal":
+        return pl.Decimal(t.precision, t.scale)
+    return None
+
+
+def refuse_nested(unsupported: dict[str, str], used: list[str] | tuple[str, ...], *, name: str, check: str) -> None:
+    """Raise naming every column the check would read whose Spark type it cannot compare."""
+    bad = {c: unsupported[c] for c in used if c in unsupported}
+    if bad:
+        listed = ", ".join(f"{c!r} ({t})" for c, t in bad.items())
+        raise InputError(
+            f"{name}: {check} cannot read Spark column(s) {listed}: nested and binary types have no single value "
+            f"to compare. Exclude them (exclude={sorted(bad)}) or flatten them first, e.g. "
+            f"df.withColumn('{next(iter(bad))}_x', F.col('{next(iter(bad))}')['x']).")
+
+
+def view_name(sdf: Any) -> str:
+    """A temporary view of the DataFrame for SQL, unique to this DataFrame object and session."""
+    view = f"workbench_src_{id(sdf):x}"
+    sdf.createOrReplaceTempView(view)
+    return view
+
+
+def run_sql(sdf: Any, text: str, *, name: str, check: str) -> pl.DataFrame:
+    """Run ``text`` (Spark SQL over :func:`view_name`) and return its result as polars."""
+    try:
+        table = sdf.sparkSession.sql(text).toArrow()
+    except Exception as exc:  # Spark raises its own analysis/execution errors
+        raise InputError(f"{name}: {check} could not compute its summaries on Spark: {_first_line(exc)}") from None
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    casts = {c: pl.Int64 for c, t in frame.schema.items() if t.is_integer() or isinstance(t, pl.Decimal)}
+    return frame.cast(casts) if casts else frame  # type: ignore[arg-type]
+
+
+def _first_line(exc: Exception) -> str:
+    """The informative line of a Spark error: for a JVM error, its root cause (e.g. the
+    ``FileNotFoundException`` naming a missing file), otherwise the message's first line."""
+    cause = getattr(exc, "java_exception", None)
+    if cause is not None:
+        while cause.getCause() is not None:
+            cause = cause.getCause()
+        text = str(cause.toString())
+    else:
+        text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
