@@ -117,3 +117,68 @@ def test_a_spark_source_that_fails_lazily_names_the_missing_file(frames, spark, 
     shutil.rmtree(tmp_path / "day=1")
     with pytest.raises(InputError, match=r"current: drift could not compute its summaries on Spark: .*day=1"):
         drift(ref, lazy)
+
+
+# -- performance: subgroups, calibration, estimates ----------------------------------------------
+PERF = "sample_data/performance"
+
+
+@pytest.fixture(scope="module")
+def labelled_log():
+    """The performance sample with the labels known at its as-of time joined in (null: not yet)."""
+    import json
+    from pathlib import Path
+
+    as_of = dt.datetime.fromisoformat(json.loads(Path(f"{PERF}/planted.json").read_text())["as_of"])
+    labels = pl.read_parquet(f"{PERF}/labels.parquet").filter(pl.col("label_time") <= as_of)
+    return pl.read_parquet(f"{PERF}/predictions.parquet").join(labels.drop("label_time"), on="request_id",
+                                                                how="left")
+
+
+def _engines(frame: pl.DataFrame, spark):
+    con = duckdb.connect()
+    con.register("t", frame.to_arrow())
+    return {"polars": frame, "duckdb": con.table("t"), "spark": spark.createDataFrame(frame.to_arrow())}
+
+
+def _same_result(a, b, tables):
+    for table in tables:
+        left, right = a.to_polars(table), b.to_polars(table)
+        assert_frame_equal(left, right, rel_tol=1e-9, abs_tol=1e-9, check_dtypes=False), table
+    assert [(f.id, f.severity, f.message) for f in a.findings] == [(f.id, f.severity, f.message) for f in b.findings]
+
+
+def test_performance_is_identical_on_polars_duckdb_and_spark(labelled_log, spark):
+    from workbench.performance import performance
+
+    reference = pl.read_parquet(f"{PERF}/reference.parquet")
+    kwargs = {"target": "label", "prediction": "prediction", "score": "score", "by": ["region", "device"],
+              "timestamp": "ts", "window": "1h"}
+    results = {engine: performance(data, reference=reference, **kwargs)
+               for engine, data in _engines(labelled_log, spark).items()}
+    base = results["polars"]
+    assert base.by_kind("performance_drop") and base.by_kind("overconfident")  # the planted problems
+    for engine in ("duckdb", "spark"):
+        assert results[engine].parameters["engine"] == engine
+        _same_result(base, results[engine], ("segments", "slices", "windows", "estimates", "calibration"))
+
+
+def test_calibration_runs_each_side_on_its_own_engine(labelled_log, spark):
+    from workbench.performance import calibration
+
+    current = labelled_log.filter(pl.col("label").is_not_null())
+    reference = pl.read_parquet(f"{PERF}/reference.parquet")
+    base = calibration(reference, current, score="score", target="label", timestamp="ts", by="region")
+    mixed = calibration(_engines(reference, spark)["duckdb"], spark.createDataFrame(current.to_arrow()),
+                        score="score", target="label", timestamp="ts", by="region")
+    assert mixed.parameters["engine"] == "spark"
+    _same_result(base, mixed, ("calibration", "reliability", "recalibration"))
+
+
+def test_labels_joined_by_id_are_refused_on_other_engines_with_the_fix(labelled_log, spark):
+    from workbench.performance import performance
+
+    predictions = spark.createDataFrame(labelled_log.drop("label").to_arrow())
+    with pytest.raises(InputError, match=r"predictions: performance with labels= needs a join of the labels .* on "
+                                         r"spark"):
+        performance(predictions, labels=f"{PERF}/labels.parquet", id="request_id", by="region", score="score")

@@ -41,7 +41,8 @@ from workbench.distributions import norm_ppf, norm_sf
 from workbench.drift.statistics import benjamini_hochberg
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
-from workbench.io import FrameLike, summarize_input
+from workbench.frames import frame_summary
+from workbench.io import FrameLike
 from workbench.leakage.spec import parse_duration
 from workbench.performance import calibration_stats as cs
 from workbench.performance.drops import window_start
@@ -91,12 +92,13 @@ def calibration(
     ctx = _Context(width, mass, rng, resamples, confidence, min_rows)
     baseline = {("all", None): ctx.metrics(ref_all)}
     for b in by_cols:
-        for (value,), part in _marginal(ref_joint, [b]).partition_by(b, as_dict=True).items():
+        # sorted: the bootstrap draws from one generator, so the order of scopes must not depend on the engine
+        for (value,), part in sorted(_marginal(ref_joint, [b]).partition_by(b, as_dict=True).items()):
             baseline[(b, value)] = ctx.metrics(fine_arrays(part))
     cur_joint = bin_summaries(cur, by_cols)
     scopes = [("all", None, None, fine_arrays(_marginal(cur_joint, [])))]
     if every is not None:
-        zone = getattr(cur.frame.collect_schema()[timestamp], "time_zone", None)
+        zone = getattr(cur.frame.schema[timestamp], "time_zone", None)
         per = bin_summaries(cur, [WINDOW], timestamp=timestamp, every=every)
         for (w,), part in sorted(per.partition_by(WINDOW, as_dict=True).items()):
             start = window_start(w, every, zone)
@@ -135,12 +137,12 @@ def calibration(
     recal = _recalibration(ref_all, scopes[0][3], width)
     tables = {"calibration": pl.DataFrame(rows, infer_schema_length=None),
               "reliability": pl.DataFrame(reliability_rows, infer_schema_length=None), "recalibration": recal}
-    inputs = (summarize_input(ref.frame, name="reference"), summarize_input(cur.frame, name="current"))
+    inputs = (frame_summary(ref.frame), frame_summary(cur.frame))
     parameters = {"score": score, "target": target, "timestamp": timestamp, "window": every, "by": by_cols,
                   "bins": bins, "confidence": confidence, "fdr": fdr, "ece_margin": ece_margin,
                   "slope_margin": slope_margin, "min_rows": min_rows, "resamples": resamples, "seed": seed,
                   "unlabelled": {"reference": ref.unlabelled, "current": cur.unlabelled},
-                  "rule": {"statement": _RULE}}
+                  "engine": cur.frame.engine, "sampled": False, "rule": {"statement": _RULE}}
     return CheckResult("calibration", tuple(findings), inputs, parameters=parameters, tables=tables)
 
 

@@ -10,11 +10,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import narwhals as nw
 import polars as pl
 
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
-from workbench.io import FrameLike, require_columns, schema_of, to_lazy
+from workbench.frames import Frame, collect, count, open_frame, refuse_engine
+from workbench.io import FrameLike, require_columns
 from workbench.labels import LABEL, prepare_labels
 from workbench.performance.calibration import calibration
 from workbench.performance.estimate import assumption, estimate_table
@@ -58,30 +60,40 @@ def performance(
     Returns one :class:`~workbench.findings.CheckResult` with check ``"performance"``.
     """
     by_cols = [by] if isinstance(by, str) else list(by)
-    lf = to_lazy(predictions, name="predictions")
-    schema = schema_of(lf, name="predictions")
+    frame = open_frame(predictions, name="predictions")
+    schema = frame.schema
     findings: list[Finding] = []
     if (target is None) == (labels is None):
         raise InputError("give either target= (a label column in predictions, null where unknown) or labels= with "
                          "id= (labels that arrive separately).")
     if labels is not None:
-        lf, target, found, label_counts = _attach(lf, schema, labels, id, label, label_time, as_of, prediction, score)
+        refuse_engine(frame, "performance with labels=", "a join of the labels to the predictions by id",
+                      "join them on that engine (a left join by id; null where a label has not arrived) and pass "
+                      "target=, or pass polars frames or parquet paths.")
+        lf, target, found, label_counts = _attach(frame.lf.to_native(), schema, labels, id, label, label_time, as_of,
+                                                  prediction, score)
+        frame = frame.with_lf(nw.from_native(lf))
         findings += found
     else:
         require_columns(schema, {"target": target}, name="predictions")
         label_counts = {}
     assert target is not None
-    require_columns(lf.collect_schema(), {"target": target, "prediction": prediction, "score": score,
-                                          "timestamp": timestamp, **{f"by[{i}]": b for i, b in enumerate(by_cols)}},
+    require_columns(frame.schema, {"target": target, "prediction": prediction, "score": score,
+                                   "timestamp": timestamp, **{f"by[{i}]": b for i, b in enumerate(by_cols)}},
                     name="predictions")
     used = [c for c in dict.fromkeys([*by_cols, target, prediction, score, timestamp]) if c]
-    # every part reads these rows several times: read them once (the columns used only)
-    lf = lf.select(used).collect().lazy()
-    labelled = lf.filter(pl.col(target).is_not_null())
-    n_rows, n_labelled = lf.select(pl.len()).collect().item(), labelled.select(pl.len()).collect().item()
+    rows = frame.lf.select(used)
+    if frame.engine == "polars":  # every part reads these rows several times: read them once (these columns only)
+        rows = nw.from_native(rows.to_native().collect().lazy())
+    frame = frame.with_lf(rows)
+    labelled = rows.filter(~nw.col(target).is_null())
+    counts = collect(rows.select(nw.len().alias("rows"), count(~nw.col(target).is_null()).alias("labelled")),
+                     frame, check="performance").row(0)
+    n_rows, n_labelled = int(counts[0]), int(counts[1] or 0)
     if n_labelled == 0:
         raise InputError("no prediction has a label yet: nothing to measure (the estimate needs a score: see "
                          "workbench.performance.estimate).")
+    labelled = labelled.to_native()
     result = subgroups(labelled, target=target, by=by_cols, prediction=prediction, score=score, threshold=threshold,
                        depth=depth, min_support=min_support, margin=margin, confidence=confidence, fdr=fdr,
                        timestamp=timestamp, window=window)
@@ -106,7 +118,7 @@ def performance(
             "Run again when more labels have arrived.",
             {"affected_rows": n_rows - n_labelled, "affected_share": 1 - n_labelled / n_rows, "n": n_rows}, {}))
     every = window_length(window, timestamp)
-    prepared = _for_estimate(lf, target, prediction, score, threshold, by_cols, timestamp)
+    prepared = _for_estimate(frame, target, prediction, score, threshold, by_cols, timestamp)
     tables["estimates"] = estimate_table(prepared, by_cols, every, _zone(schema, timestamp), confidence=confidence,
                                          min_rows=min_support, has_score=score is not None,
                                          regression=result.parameters["task"] == "regression")
@@ -161,13 +173,14 @@ def _attach(lf: pl.LazyFrame, schema: pl.Schema, labels: FrameLike, id: str | No
     return joined, label, findings, {"given": given, "matched": matched, "pending": pending}
 
 
-def _for_estimate(lf: pl.LazyFrame, target: str, prediction: str | None, score: str | None, threshold: float,
-                  by: list[str], timestamp: str | None) -> pl.LazyFrame:
-    pred = pl.col(prediction) if prediction else (pl.col(score) >= threshold)
-    return lf.select(*(pl.col(b).cast(pl.String).fill_null("null") for b in by),
-                     pl.col(target).cast(pl.Float64).alias("__y"), pred.cast(pl.Float64).alias("__pred"),
-                     *([pl.col(score).cast(pl.Float64).alias("__p")] if score else []),
-                     *([pl.col(timestamp).alias("__ts")] if timestamp else []))
+def _for_estimate(frame: Frame, target: str, prediction: str | None, score: str | None, threshold: float,
+                  by: list[str], timestamp: str | None) -> Frame:
+    pred = nw.col(prediction) if prediction else (nw.col(score) >= threshold)
+    return frame.with_lf(frame.lf.select(
+        *(nw.col(b).cast(nw.String).fill_null("null") for b in by),
+        nw.col(target).cast(nw.Float64).alias("__y"), pred.cast(nw.Float64).alias("__pred"),
+        *([nw.col(score).cast(nw.Float64).alias("__p")] if score else []),
+        *([nw.col(timestamp).alias("__ts")] if timestamp else [])))
 
 
 def _scope_text(scope: dict[str, Any]) -> str:

@@ -55,7 +55,7 @@ def localized_drops(cells: pl.DataFrame, by: list[str], depth: int, regression: 
     frames = []
     for cols in scopes:
         keys = list(cols)
-        per = cells.group_by([WINDOW, *keys]).agg(pl.col(sums).sum())
+        per = cells.group_by([WINDOW, *keys]).agg(pl.col(sums).sum()).sort([WINDOW, *keys])  # a stable order
         totals = cells.group_by(keys).agg(pl.col(sums).sum()) if keys else cells.select(pl.col(sums).sum())
         joined = per.join(totals, on=keys, suffix="_total") if keys else per.join(totals, how="cross",
                                                                                    suffix="_total")

@@ -16,33 +16,42 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import narwhals as nw
 import polars as pl
 
 from workbench.distributions import norm_ppf
-from workbench.performance.drops import WINDOW, window_index, window_start
+from workbench.frames import Frame, collect, count, with_window
+from workbench.performance.drops import WINDOW, window_start
 
 
-def estimate_table(lf: pl.LazyFrame, by: list[str], every: dt.timedelta | None, zone: str | None, *,
+def estimate_table(frame: Frame, by: list[str], every: dt.timedelta | None, zone: str | None, *,
                    confidence: float, min_rows: int, has_score: bool = True,
                    regression: bool = False) -> pl.DataFrame:
     """Per scope (all, each window, each segment value): predictions, labelled share, the estimated
     accuracy with its interval, estimated precision and recall, and the realized accuracy where
-    at least ``min_rows`` labels exist. ``lf`` has ``__p`` (score; without ``has_score`` there is
+    at least ``min_rows`` labels exist. ``frame`` (on any engine) has ``__p`` (score; without ``has_score`` there is
     no estimate, only coverage and realized accuracy), ``__pred`` and ``__y`` (null where the
     label has not arrived), the ``by`` columns and ``__ts``."""
-    p, pred, y = (pl.col("__p") if has_score else pl.lit(0.5)), pl.col("__pred"), pl.col("__y")
-    q = pl.when(pred == 1).then(p).otherwise(1 - p)  # P(correct) if the score is calibrated
-    aggs = [pl.len().alias("n"), q.sum().alias("sum_q"), (q * (1 - q)).sum().alias("var_q"),
-            (pred == 1).sum().alias("predicted_pos"), p.filter(pred == 1).sum().alias("sum_p_pos"),
-            p.sum().alias("sum_p"), y.is_not_null().sum().alias("labelled"),
-            ((y - pred).abs() if regression else (y == pred)).filter(y.is_not_null()).sum().alias("correct")]
-    groups: list[tuple[str, list[Any]]] = [("all", [])]
+    pred, y = nw.col("__pred"), nw.col("__y")
+    # a null label gives a null term, which the sums skip
+    aggs = [nw.len().alias("n"), count(pred == 1).alias("predicted_pos"), count(~y.is_null()).alias("labelled"),
+            ((y - pred).abs() if regression else (y == pred).cast(nw.Float64)).sum().alias("correct")]
+    if has_score:
+        p = nw.col("__p")
+        q = nw.when(pred == 1).then(p).otherwise(1 - p)  # P(correct) if the score is calibrated
+        aggs += [q.sum().alias("sum_q"), (q * (1 - q)).sum().alias("var_q"),
+                 nw.when(pred == 1).then(p).otherwise(0.0).sum().alias("sum_p_pos"), p.sum().alias("sum_p")]
+    names = ["n", "predicted_pos", "labelled", "correct", *(["sum_q", "var_q", "sum_p_pos", "sum_p"] if has_score
+                                                             else [])]
+    lf = frame.lf
+    groups: list[tuple[str, list[str]]] = [("all", [])]
     if every is not None:
-        groups.append(("window", [window_index(pl.col("__ts"), every).alias(WINDOW)]))
-    groups += [("segment", [pl.col(b)]) for b in by]
+        lf = with_window(frame, "__ts", every, WINDOW)
+        groups.append(("window", [WINDOW]))
+    groups += [("segment", [b]) for b in by]
     frames = []
     for kind, keys in groups:
-        part = (lf.group_by(keys).agg(aggs) if keys else lf.select(aggs)).collect(engine="streaming")
+        part = collect(lf.group_by(*keys).agg(aggs) if keys else lf.select(aggs), frame, check="performance")
         if kind == "window":
             part = part.sort(WINDOW).with_columns(scope=pl.col(WINDOW).map_elements(
                 lambda i: window_start(i, every, zone).strftime("%Y-%m-%d %H:%M"), return_dtype=pl.String))
@@ -51,8 +60,7 @@ def estimate_table(lf: pl.LazyFrame, by: list[str], every: dt.timedelta | None, 
             part = part.sort(col).with_columns(scope=pl.format("{}={}", pl.lit(col), pl.col(col)))
         else:
             part = part.with_columns(scope=pl.lit("all"))
-        frames.append(part.with_columns(scope_kind=pl.lit(kind)).select("scope", "scope_kind", *[
-            a.meta.output_name() for a in aggs]))
+        frames.append(part.with_columns(scope_kind=pl.lit(kind)).select("scope", "scope_kind", *names))
     table = pl.concat(frames)
     if not has_score:
         table = table.with_columns(pl.lit(None, pl.Float64).alias(c) for c in ("sum_q", "var_q", "sum_p_pos", "sum_p"))

@@ -31,6 +31,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
+import narwhals as nw
 import numpy as np
 import polars as pl
 
@@ -38,9 +39,11 @@ from workbench.distributions import norm_ppf, norm_sf
 from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
-from workbench.io import FrameLike, check_time_column, require_columns, schema_of, summarize_input, to_lazy
+from workbench.frames import Frame, collect, count, frame_summary, open_frame, with_window
+from workbench.io import FrameLike, check_time_column, require_columns
 from workbench.leakage.spec import parse_duration
-from workbench.performance.drops import WINDOW, localized_drops, window_index
+from workbench.performance.drops import WINDOW, localized_drops
+from workbench.spark import refuse_nested
 from workbench.stats import wilson_interval
 
 Task = Literal["auto", "classification", "regression"]
@@ -84,12 +87,12 @@ def subgroups(
     ``windows`` (every scope × window). Rule: module docstring.
     """
     by_cols = [by] if isinstance(by, str) else list(by)
-    lf, regression, zone = _prepare(data, target, prediction, score, by_cols, task, threshold, depth, confidence,
+    frame, regression, zone = _prepare(data, target, prediction, score, by_cols, task, threshold, depth, confidence,
                                     fdr, min_support, timestamp)
     margin = (0.1 if regression else 0.05) if margin is None else margin
     depth = min(depth, len(by_cols))
     every = window_length(window, timestamp)
-    cells = _cells(lf, by_cols, regression, score is not None, every)
+    cells = _cells(frame, by_cols, regression, score is not None, every)
     tables: dict[str, pl.DataFrame] = {}
     findings: list[Finding] = []
     if every is not None:
@@ -100,7 +103,7 @@ def subgroups(
         cells = cells.group_by(by_cols).agg(pl.exclude(by_cols, WINDOW).sum())
     total = cells.select(pl.exclude(by_cols).sum()).row(0, named=True)
     rows = []
-    auc_bins = _auc_bins(lf, by_cols) if auc and score is not None and not regression else None
+    auc_bins = _auc_bins(frame, by_cols) if auc and score is not None and not regression else None
     for k in range(1, depth + 1):
         for cols in itertools.combinations(by_cols, k):
             per = cells.group_by(list(cols)).agg(pl.exclude(by_cols).sum()).sort(list(cols), nulls_last=True)
@@ -126,8 +129,9 @@ def subgroups(
     parameters = {"target": target, "prediction": prediction, "score": score, "threshold": threshold, "by": by_cols,
                   "depth": depth, "task": "regression" if regression else "classification", "metric": metric,
                   "min_support": min_support, "margin": margin, "confidence": confidence, "fdr": fdr,
-                  "cells": cells.height, "timestamp": timestamp, "window": every, "rule": {"statement": _RULE}}
-    return CheckResult("performance", tuple(findings), (summarize_input(lf, name="data"),), parameters=parameters,
+                  "cells": cells.height, "timestamp": timestamp, "window": every, "engine": frame.engine,
+                  "sampled": False, "rule": {"statement": _RULE}}
+    return CheckResult("performance", tuple(findings), (frame_summary(frame),), parameters=parameters,
                        tables={"segments": table, "slices": slices, **tables})
 
 
@@ -149,7 +153,7 @@ def window_length(window: str | dt.timedelta | None, timestamp: str | None) -> d
 
 def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | None, by: list[str], task: str,
              threshold: float, depth: int, confidence: float, fdr: float, min_support: int,
-             timestamp: str | None) -> tuple[pl.LazyFrame, bool, str | None]:
+             timestamp: str | None) -> tuple[Frame, bool, str | None]:
     """Validate and return the labelled rows as ``__y``, ``__pred`` (and ``__p``, ``__ts``) plus the
     segments, whether it is a regression, and the timestamp's time zone."""
     if not by:
@@ -163,30 +167,34 @@ def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | 
                          f"{min_support}.")
     if task not in ("auto", "classification", "regression"):
         raise InputError(f"task must be 'auto', 'classification' or 'regression', got {task!r}.")
-    lf = to_lazy(data, name="data")
-    schema = schema_of(lf, name="data")
+    frame = open_frame(data, name="data")
+    schema = frame.schema
     require_columns(schema, {"target": target, "prediction": prediction, "score": score, "timestamp": timestamp,
                              **{f"by[{i}]": b for i, b in enumerate(by)}}, name="data")
+    refuse_nested(frame.unsupported, [c for c in (target, prediction, score, timestamp, *by) if c], name="data",
+                  check="performance")
     zone = None
     if timestamp:
         dtype = check_time_column(schema, timestamp, name="data", role="timestamp")
         zone = getattr(dtype, "time_zone", None)
     regression = task == "regression" or (task == "auto" and prediction is not None and schema[prediction].is_float())
-    y = pl.col(target)
-    checks = [y.null_count().alias("null_target"), pl.len().alias("rows")]
+    if not regression and not (schema[target].is_numeric() or schema[target] == pl.Boolean):
+        raise InputError(f"data: target {target!r} must be 0/1 numbers or booleans, got {schema[target]}; map the "
+                         "positive class to 1 (e.g. (pl.col(target) == 'yes').cast(pl.Int8)).")
+    y = nw.col(target)
+    checks = [count(y.is_null()).alias("null_target"), nw.len().alias("rows")]
     if score is not None:
         if not schema[score].is_numeric():
             raise InputError(f"data: score column {score!r} must be numeric probabilities, got {schema[score]}.")
-        p = pl.col(score).cast(pl.Float64)
-        checks += [(p.is_nan() | p.is_null()).sum().alias("bad_score"), ((p < 0) | (p > 1)).sum().alias("outside")]
+        p = nw.col(score).cast(nw.Float64)
+        checks += [count(p.is_nan() | p.is_null()).alias("bad_score"), count((p < 0) | (p > 1)).alias("outside")]
     if regression:
         for col in (target, prediction):
             if col and not schema[col].is_numeric():
                 raise InputError(f"data: a regression needs numeric {col!r}, got {schema[col]}.")
     else:
-        checks.append((y.is_not_null() & ~y.cast(pl.Float64, strict=False).is_in([0.0, 1.0])).sum().alias(
-            "not_binary"))
-    found = lf.select(checks).collect().row(0, named=True)
+        checks.append(count(~y.is_null() & ~y.cast(nw.Float64).is_in([0.0, 1.0])).alias("not_binary"))
+    found = collect(frame.lf.select(checks), frame, check="performance").row(0, named=True)
     if found["rows"] == 0:
         raise InputError("data: no rows.")
     if found["null_target"]:
@@ -199,53 +207,60 @@ def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | 
     if found.get("not_binary"):
         raise InputError(f"data: {found['not_binary']:,} rows have a {target!r} other than 0 or 1; map the positive "
                          "class to 1 (this check measures binary classifiers and regressions).")
-    pred = pl.col(prediction) if prediction else (pl.col(score) >= threshold)
-    out = lf.select(*by, y.cast(pl.Float64).alias("__y"), pred.cast(pl.Float64).alias("__pred"),
-                    *([pl.col(score).cast(pl.Float64).alias("__p")] if score else []),
-                    *([pl.col(timestamp).cast(pl.Datetime("us", zone)).alias("__ts")] if timestamp else []))
+    pred = nw.col(prediction) if prediction else (nw.col(score) >= threshold)
+    out = frame.lf.select(*by, y.cast(nw.Float64).alias("__y"), pred.cast(nw.Float64).alias("__pred"),
+                          *([nw.col(score).cast(nw.Float64).alias("__p")] if score else []),
+                          *([nw.col(timestamp).alias("__ts")] if timestamp else []))
     if not regression and prediction:
-        bad = out.select((pl.col("__pred").is_not_null() & ~pl.col("__pred").is_in([0.0, 1.0])).sum()).collect().item()
+        bad = collect(out.select(count(~nw.col("__pred").is_null() & ~nw.col("__pred").is_in([0.0, 1.0])).alias(
+            "bad")), frame, check="performance").item()
         if bad:
             raise InputError(f"data: {bad:,} rows have a {prediction!r} other than 0 or 1.")
-    return out.with_columns(pl.col(b).cast(pl.String).fill_null("null") for b in by), regression, zone
+    return frame.with_lf(out.with_columns(nw.col(b).cast(nw.String).fill_null("null") for b in by)), regression, zone
 
 
-def _cells(lf: pl.LazyFrame, by: list[str], regression: bool, has_score: bool,
+def _cells(frame: Frame, by: list[str], regression: bool, has_score: bool,
            every: dt.timedelta | None = None) -> pl.DataFrame:
     """Additive counts and sums per combination of the ``by`` values (and window, with ``every``)."""
-    y, pred = pl.col("__y"), pl.col("__pred")
-    aggs = [pl.len().alias("n")]
+    y, pred = nw.col("__y"), nw.col("__pred")
+    aggs = [nw.len().alias("n")]
     if regression:
         err = pred - y
         aggs += [err.abs().sum().alias("sum_ae"), (err.abs() ** 2).sum().alias("sum_se"),
                  (err**4).sum().alias("sum_se2")]
     else:
-        aggs += [(pred == y).sum().alias("correct"), ((pred == 1) & (y == 1)).sum().alias("tp"),
-                 ((pred == 1) & (y == 0)).sum().alias("fp"), ((pred == 0) & (y == 1)).sum().alias("fn"),
+        aggs += [count(pred == y).alias("correct"), count((pred == 1) & (y == 1)).alias("tp"),
+                 count((pred == 1) & (y == 0)).alias("fp"), count((pred == 0) & (y == 1)).alias("fn"),
                  y.sum().alias("pos")]
         if has_score:
-            p = pl.col("__p")
+            p = nw.col("__p")
             q = p.clip(CLIP, 1 - CLIP)
             brier, ll = (p - y) ** 2, -(y * q.log() + (1 - y) * (1 - q).log())
             aggs += [brier.sum().alias("sum_brier"), (brier**2).sum().alias("sum_brier2"), ll.sum().alias("sum_ll"),
                      (ll**2).sum().alias("sum_ll2")]
-    keys = [*by] if every is None else [window_index(pl.col("__ts"), every).alias(WINDOW), *by]
-    cells = lf.group_by(keys).agg(aggs).collect(engine="streaming")
+    lf = frame.lf
+    if every is not None:
+        lf = with_window(frame, "__ts", every, WINDOW)
+    keys = [*by] if every is None else [WINDOW, *by]
+    cells = collect(lf.group_by(*keys).agg(aggs), frame, check="performance")
     if cells.height > MAX_CELLS:
         raise InputError(f"the by columns {by} make {cells.height:,} combinations (more than {MAX_CELLS:,}); drop a "
                          "high-cardinality column or bucket it first.")
+    if "pos" in cells.columns:
+        cells = cells.with_columns(pl.col("pos").cast(pl.Int64))  # a 0/1 float sum on every engine
     return cells
 
 
 AUC_BINS = 10_000  # score resolution of the AUC: exact for scores with up to 4 decimals
 
 
-def _auc_bins(lf: pl.LazyFrame, by: list[str]) -> pl.DataFrame:
+def _auc_bins(frame: Frame, by: list[str]) -> pl.DataFrame:
     """Positives and negatives per combination of segment values and score bin (the score
-    rounded to 1 / AUC_BINS): one pass, at most cells × AUC_BINS rows."""
-    bin_ = (pl.col("__p") * AUC_BINS).round().cast(pl.Int32).alias("__bin")
-    return lf.group_by(*by, bin_).agg((pl.col("__y") == 1).sum().alias("pos"),
-                                      (pl.col("__y") == 0).sum().alias("neg")).collect(engine="streaming")
+    rounded to 1 / AUC_BINS, halves up, the same on every engine): one pass, at most cells ×
+    AUC_BINS rows."""
+    lf = frame.lf.with_columns(((nw.col("__p") * AUC_BINS + 0.5).floor().cast(nw.Int64)).alias("__bin"))
+    return collect(lf.group_by(*by, "__bin").agg(count(nw.col("__y") == 1).alias("pos"),
+                                                  count(nw.col("__y") == 0).alias("neg")), frame, check="performance")
 
 
 def _auc_sums(bins: pl.DataFrame, cols: list[str]) -> dict[tuple, tuple[float, int, int]]:

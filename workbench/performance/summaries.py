@@ -7,23 +7,27 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import narwhals as nw
 import numpy as np
 import polars as pl
 
 from workbench.errors import InputError
-from workbench.io import FrameLike, check_time_column, require_columns, schema_of, to_lazy
+from workbench.frames import Frame, collect, count, open_frame, with_window
+from workbench.io import FrameLike, check_time_column, require_columns
 from workbench.performance.calibration_stats import FINE_BINS, LOGIT_CLIP
-from workbench.performance.drops import WINDOW, window_index
+from workbench.performance.drops import WINDOW
+from workbench.spark import refuse_nested
 
 SUMS = ("n", "pos", "sum_p", "sum_logit", "sum_brier", "sum_brier2", "sum_ll", "sum_ll2")
 
 
 @dataclass(frozen=True)
 class Logs:
-    """A validated log: the lazy frame (labelled rows only, column ``__y`` as 0/1 and ``__p`` the
-    score), the rows without a label, and the roles."""
+    """A validated log on its engine: ``frame`` holds the labelled rows only (column ``__y`` as
+    0/1 and ``__p`` the score, plus the segments and timestamp); the rows without a label are
+    counted."""
 
-    frame: pl.LazyFrame
+    frame: Frame
     rows: int
     unlabelled: int
     name: str
@@ -31,28 +35,30 @@ class Logs:
 
 def prepare(data: FrameLike, *, name: str, score: str, target: str, by: Sequence[str],
             timestamp: str | None) -> Logs:
-    """Validate one log and keep its labelled rows.
+    """Validate one log and keep its labelled rows (a polars, duckdb or Spark input stays on its engine).
 
     Errors (naming the column and the fix): a missing column; a score that is not numeric, is
     NaN or lies outside [0, 1]; a target with values other than 0/1 (or booleans); a timestamp
     that is not a datetime. Rows whose target is null are labels not yet arrived: counted, not used.
     """
-    lf = to_lazy(data, name=name)
-    schema = schema_of(lf, name=name)
+    frame = open_frame(data, name=name)
+    schema = frame.schema
     require_columns(schema, {"score": score, "target": target, "timestamp": timestamp,
                              **{f"by[{i}]": b for i, b in enumerate(by)}}, name=name)
+    refuse_nested(frame.unsupported, [score, target, *by, *([timestamp] if timestamp else [])], name=name,
+                  check="calibration")
     if not schema[score].is_numeric():
         raise InputError(f"{name}: score column {score!r} must be numeric probabilities, got {schema[score]}.")
     if timestamp:
         check_time_column(schema, timestamp, name=name, role="timestamp")
-    y = pl.col(target).cast(pl.Float64)
-    p = pl.col(score).cast(pl.Float64)
-    stats = lf.select(
-        pl.len().alias("rows"), pl.col(target).null_count().alias("unlabelled"),
-        p.is_nan().sum().alias("nan"), p.is_null().sum().alias("null_score"),
-        ((p < 0) | (p > 1)).sum().alias("outside"),
-        (y.is_not_null() & ~y.is_in([0.0, 1.0])).sum().alias("not_binary"),
-    ).collect().row(0, named=True)
+    y = nw.col(target).cast(nw.Float64)
+    p = nw.col(score).cast(nw.Float64)
+    stats = collect(frame.lf.select(
+        nw.len().alias("rows"), count(nw.col(target).is_null()).alias("unlabelled"),
+        count(p.is_nan()).alias("nan"), count(p.is_null()).alias("null_score"),
+        count((p < 0) | (p > 1)).alias("outside"),
+        count(~y.is_null() & ~y.is_in([0.0, 1.0])).alias("not_binary"),
+    ), frame, check="calibration").row(0, named=True)
     if stats["nan"] or stats["null_score"]:
         raise InputError(f"{name}: {stats['nan'] + stats['null_score']:,} rows have a NaN or null {score!r}; "
                          "a probability is needed for every scored request (drop them or fix the scorer).")
@@ -63,9 +69,8 @@ def prepare(data: FrameLike, *, name: str, score: str, target: str, by: Sequence
         raise InputError(f"{name}: {stats['not_binary']:,} rows have a {target!r} other than 0 or 1; calibration "
                          "needs a binary outcome (map the positive class to 1).")
     keep = [*dict.fromkeys([*by, *([timestamp] if timestamp else [])])]
-    frame = lf.filter(pl.col(target).is_not_null()).select(
-        *keep, p.alias("__p"), y.alias("__y"))
-    return Logs(frame, int(stats["rows"]), int(stats["unlabelled"]), name)
+    labelled = frame.lf.filter(~nw.col(target).is_null()).select(*keep, p.alias("__p"), y.alias("__y"))
+    return Logs(frame.with_lf(labelled), int(stats["rows"]), int(stats["unlabelled"] or 0), name)
 
 
 def bin_summaries(logs: Logs, keys: Sequence[str], *, timestamp: str | None = None,
@@ -73,20 +78,22 @@ def bin_summaries(logs: Logs, keys: Sequence[str], *, timestamp: str | None = No
     """Per ``keys`` (segment columns, and the window index ``__window`` when ``every`` is given)
     and fine score bin: rows, positives, Σscore, Σlogit(score), Σ and Σ² of the per-row Brier and
     log-loss terms. Segment values are cast to text (a null segment is the value "null")."""
-    p, y = pl.col("__p"), pl.col("__y")
+    p, y = nw.col("__p"), nw.col("__y")
     q = p.clip(LOGIT_CLIP, 1 - LOGIT_CLIP)
     brier = (p - y) ** 2
     ll = -(y * q.log() + (1 - y) * (1 - q).log())
-    lf = logs.frame.with_columns(bin=(p * FINE_BINS).floor().clip(0, FINE_BINS - 1).cast(pl.Int32))
-    group = [pl.col(k).cast(pl.String).fill_null("null").alias(k) for k in keys if k != WINDOW]
+    group = {k: nw.col(k).cast(nw.String).fill_null("null") for k in keys if k != WINDOW}
+    lf = logs.frame.lf
     if WINDOW in keys:
         if not (timestamp and every):
             raise ValueError("a window key needs timestamp and every")
-        group.insert(0, window_index(pl.col(timestamp), every).alias(WINDOW))
-    aggs = [pl.len().alias("n"), y.sum().alias("pos"), p.sum().alias("sum_p"), (q / (1 - q)).log().sum().alias(
+        lf = with_window(logs.frame, timestamp, every, WINDOW)
+        group = {WINDOW: nw.col(WINDOW), **group}
+    lf = lf.with_columns(bin=(p * FINE_BINS).floor().clip(0, FINE_BINS - 1).cast(nw.Int64), **group)
+    aggs = [nw.len().alias("n"), y.sum().alias("pos"), p.sum().alias("sum_p"), (q / (1 - q)).log().sum().alias(
         "sum_logit"), brier.sum().alias("sum_brier"), (brier**2).sum().alias("sum_brier2"),
         ll.sum().alias("sum_ll"), (ll**2).sum().alias("sum_ll2")]
-    return lf.group_by(*group, "bin").agg(aggs).collect(engine="streaming")
+    return collect(lf.group_by(*group, "bin").agg(aggs), logs.frame, check="calibration")
 
 
 def fine_arrays(frame: pl.DataFrame) -> dict[str, np.ndarray]:

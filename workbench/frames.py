@@ -1,0 +1,144 @@
+"""Engine-portable frames for the performance checks: their summaries are written once with
+narwhals' lazy API (a subset of polars') and run where the data is — polars (default), a duckdb
+relation or a Spark DataFrame — and only the small results come back, as polars frames.
+
+:func:`open_frame` wraps an input, :func:`collect` runs a summary, :func:`epoch_us` gives the
+microseconds since the epoch of a datetime column on every engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+import narwhals as nw
+import polars as pl
+
+from workbench.errors import InputError
+from workbench.findings.model import InputSummary
+from workbench.io import FrameLike, schema_of, summarize_input, to_lazy
+
+Engine = Literal["polars", "duckdb", "spark"]
+EPOCH = dt.datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """An input on its engine: the narwhals lazy frame, the engine's name, the schema as polars
+    dtypes, and (Spark) the columns of nested or binary types, typed ``pl.Null`` in ``schema``."""
+
+    lf: nw.LazyFrame
+    engine: Engine
+    schema: pl.Schema
+    name: str
+    unsupported: dict[str, str] = field(default_factory=dict)
+
+    def with_lf(self, lf: nw.LazyFrame) -> Frame:
+        """The same input with a derived lazy frame (same engine)."""
+        return Frame(lf, self.engine, schema_of_nw(lf, self), self.name, self.unsupported)
+
+
+def open_frame(data: FrameLike, *, name: str) -> Frame:
+    """Wrap ``data`` for a check: a Spark DataFrame stays on Spark, a duckdb relation on duckdb;
+    anything else (polars, pandas, arrow, parquet/CSV paths) is read lazily by polars."""
+    from workbench.spark import is_spark, spark_schema
+
+    if is_spark(data):
+        schema, unsupported = spark_schema(data, name=name)
+        return Frame(nw.from_native(data), "spark", schema, name, unsupported)
+    if type(data).__module__.split(".")[0] == "duckdb" and hasattr(data, "pl"):
+        try:
+            schema = data.limit(0).pl().schema
+        except Exception as exc:  # duckdb raises its own error types for a failing source
+            raise InputError(f"{name}: could not read the duckdb relation: {exc}") from None
+        # a TIMESTAMPTZ is an instant shown in the session's zone: read it as UTC, like the other engines
+        schema = pl.Schema({c: pl.Datetime(t.time_unit, "UTC") if isinstance(t, pl.Datetime) and t.time_zone else t
+                            for c, t in schema.items()})
+        return Frame(nw.from_native(data), "duckdb", schema, name)
+    lf = to_lazy(data, name=name)
+    return Frame(nw.from_native(lf), "polars", schema_of(lf, name=name), name)
+
+
+def schema_of_nw(lf: nw.LazyFrame, frame: Frame) -> pl.Schema:
+    """Polars dtypes of a derived lazy frame."""
+    native = lf.to_native()
+    if frame.engine == "polars":
+        return native.collect_schema()
+    if frame.engine == "duckdb":
+        return native.limit(0).pl().schema
+    from workbench.spark import spark_schema
+
+    return spark_schema(native, name=frame.name)[0]
+
+
+def collect(lf: nw.LazyFrame, frame: Frame, *, check: str) -> pl.DataFrame:
+    """Run a summary on the frame's engine and return it as polars (integer and decimal counts as
+    Int64, whatever the engine's count type)."""
+    try:
+        if frame.engine == "polars":
+            out = lf.to_native().collect(engine="streaming")
+        else:
+            out = lf.collect("polars").to_native()
+    except InputError:
+        raise
+    except Exception as exc:  # each engine raises its own error types
+        from workbench.spark import _first_line
+
+        raise InputError(f"{frame.name}: {check} could not compute its summaries on {frame.engine}: "
+                         f"{_first_line(exc)}") from None
+    casts = {c: pl.Int64 for c, t in out.schema.items() if t.is_integer() or isinstance(t, pl.Decimal)}
+    return out.cast(casts) if casts else out  # type: ignore[arg-type]
+
+
+def frame_summary(frame: Frame) -> InputSummary:
+    """Rows and an order-independent content fingerprint of the frame, computed on its engine."""
+    native = frame.lf.to_native()
+    if frame.engine == "polars":
+        return summarize_input(native, name=frame.name)
+    from workbench.drift.fit import open_source, source_summary
+
+    return source_summary(open_source(native, name=frame.name))
+
+
+def count(condition: nw.Expr) -> nw.Expr:
+    """How many rows meet ``condition`` (nulls do not): a sum of 0/1 flags, which every engine
+    adds up (Spark will not sum booleans)."""
+    return condition.cast(nw.Int64).sum()
+
+
+def epoch_us(column: str, dtype: pl.DataType) -> nw.Expr:
+    """Microseconds since the Unix epoch of a date or datetime column (a naive one read as UTC),
+    the same on every engine."""
+    zone = getattr(dtype, "time_zone", None)
+    expr = nw.col(column)
+    if dtype == pl.Date:
+        expr = expr.cast(nw.Datetime("us"))
+    origin = EPOCH.replace(tzinfo=dt.UTC) if zone else EPOCH
+    return (expr - nw.lit(origin)).dt.total_microseconds()
+
+
+def with_window(frame: Frame, column: str, every: dt.timedelta, alias: str) -> nw.LazyFrame:
+    """The frame's rows with ``alias``: the index of the ``every``-long window (aligned on the Unix
+    epoch) holding ``column``'s time. Spark computes it natively (narwhals has no epoch there),
+    with the same SQL as the drift summaries."""
+    width = int(every.total_seconds() * 1_000_000)
+    dtype = frame.schema[column]
+    if frame.engine != "spark":
+        return frame.lf.with_columns((epoch_us(column, dtype) // width).alias(alias))
+    from pyspark.sql import functions as F
+
+    from workbench.drift.summaries import epoch_us_sql, floor_div_sql
+
+    native = frame.lf.to_native()
+    return nw.from_native(native.withColumn(alias, F.expr(floor_div_sql(epoch_us_sql(column, dtype, "spark"),
+                                                                              width, "spark"))))
+
+
+def refuse_engine(frame: Frame, check: str, operation: str, fix: str) -> None:
+    """Raise naming the check and the engine when the workbench does not run ``operation`` there
+    (never a silent collect of every row to the driver)."""
+    if frame.engine != "polars":
+        raise InputError(f"{frame.name}: {check} needs {operation}, which the workbench does not run on "
+                         f"{frame.engine}: {fix}")
+
