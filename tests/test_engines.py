@@ -182,3 +182,14 @@ def test_labels_joined_by_id_are_refused_on_other_engines_with_the_fix(labelled_
     with pytest.raises(InputError, match=r"predictions: performance with labels= needs a join of the labels .* on "
                                          r"spark"):
         performance(predictions, labels=f"{PERF}/labels.parquet", id="request_id", by="region", score="score")
+
+
+def test_checks_that_do_not_run_on_spark_say_so_by_name(labelled_log, spark):
+    from workbench.leakage import audit_leakage
+    from workbench.shadow import compare_logs
+
+    log = spark.createDataFrame(labelled_log.head(100).to_arrow())
+    with pytest.raises(InputError, match=r"production: the shadow/canary comparison does not run on Spark"):
+        compare_logs(log, labelled_log, id="request_id", prediction="prediction")
+    with pytest.raises(InputError, match=r"training: the leakage audit does not run on Spark .* parquet path"):
+        audit_leakage(log, entity="region", prediction_time="ts")

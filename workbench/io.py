@@ -21,11 +21,12 @@ from workbench.findings.model import InputSummary
 FrameLike = Any  # polars / pandas / pyarrow / duckdb relation / parquet or CSV path or glob
 
 
-def to_lazy(data: FrameLike, *, name: str) -> pl.LazyFrame:
+def to_lazy(data: FrameLike, *, name: str, check: str | None = None) -> pl.LazyFrame:
     """Return ``data`` as a polars LazyFrame.
 
     Accepts a polars DataFrame or LazyFrame, a pandas DataFrame, a pyarrow Table, a duckdb
-    relation, or a path / glob to parquet or CSV files. ``name`` is used in error messages.
+    relation, or a path / glob to parquet or CSV files. ``name`` is used in error messages; a
+    Spark DataFrame is refused naming ``check`` (its rows would all have to come to the driver).
     """
     if isinstance(data, pl.LazyFrame):
         return data
@@ -40,6 +41,11 @@ def to_lazy(data: FrameLike, *, name: str) -> pl.LazyFrame:
         return pl.from_arrow(data).lazy()  # type: ignore[union-attr]
     if module == "duckdb" and hasattr(data, "pl"):
         return data.pl().lazy()
+    if module == "pyspark":
+        raise InputError(
+            f"{name}: {check or 'this check'} does not run on Spark (it would collect every row to the driver). "
+            "Pass a parquet path or a polars/duckdb frame; drift, calibration, subgroups and performance(target=...) "
+            "run on Spark DataFrames.")
     raise InputError(
         f"{name}: unsupported input of type {type(data).__name__}. Pass a polars, pandas or pyarrow "
         "frame, a duckdb relation, or a path to parquet/CSV files."

@@ -28,7 +28,7 @@ def prepare_labels(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType
     (``label_time`` after ``as_of``), validated: the columns exist, one label per request, no
     null id, the id has the logs' type, the label can be compared with the prediction (numbers
     with numbers, text with text), ``as_of`` and ``label_time`` agree on time zones."""
-    lab = to_lazy(labels, name="labels")
+    lab = to_lazy(labels, name="labels", check="the label join")
     schema = schema_of(lab, name="labels")
     require_columns(schema, {"id": id, "label": label, "label_time": label_time}, name="labels")
     if prediction_dtype is not None:

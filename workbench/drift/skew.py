@@ -42,7 +42,8 @@ def training_serving_skew(
     only are counted (``coverage`` in the parameters), never dropped silently. Returns a
     :class:`~workbench.findings.CheckResult` (check ``"skew"``) with the table ``features``.
     """
-    tr, sv = to_lazy(training, name="training"), to_lazy(serving, name="serving")
+    tr = to_lazy(training, name="training", check="training/serving skew")
+    sv = to_lazy(serving, name="serving", check="training/serving skew")
     ts, ss = schema_of(tr, name="training"), schema_of(sv, name="serving")
     for name, schema in (("training", ts), ("serving", ss)):
         require_columns(schema, {"id": id}, name=name)

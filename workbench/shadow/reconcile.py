@@ -73,7 +73,7 @@ def reconcile(
     roles = {"timestamp": timestamp, "prediction": prediction, "score": score, "latency": latency, "error": error}
     sides = {}
     for side, data in zip(SIDES, (production, candidate), strict=True):
-        lf = to_lazy(data, name=side)
+        lf = to_lazy(data, name=side, check="the shadow/canary comparison")
         schema = schema_of(lf, name=side)
         require_columns(schema, {"id": id, **roles, **{f"by[{i}]": b for i, b in enumerate(by_cols)}},
                         name=f"the {side} log")
