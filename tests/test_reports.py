@@ -145,7 +145,7 @@ def test_a_data_path_not_written_yet_is_retried_with_backoff(tmp_path, monkeypat
         if len(waits) == 2:
             shutil.copytree("sample_data/monitoring/current", late)
 
-    monkeypatch.setattr(run_module.time, "sleep", fake_sleep)
+    monkeypatch.setattr(run_module, "_sleep", fake_sleep)
     record = run_report("drift", {"current_path": str(late)}, out=tmp_path / "out", retries=3, backoff=2,
                         fail_on="none")
     assert record["status"] == "ok" and waits == [2, 4]

@@ -29,6 +29,7 @@ from workbench.reports import templates
 from workbench.reports.emit import FINDINGS_DIR, GIT_COMMIT, MODEL_CARD, installed_version
 
 INDEX = "index.json"
+_sleep = time.sleep  # the retry wait (its own name, so a test can replace it alone)
 EXIT_FAILED = 4
 
 
@@ -68,7 +69,7 @@ def run_report(template: str | Path, parameters: dict[str, Any] | None = None, *
         except templates.MissingData:
             if attempt == retries:
                 raise
-            time.sleep(backoff * 2**attempt)
+            _sleep(backoff * 2**attempt)
     _writable(out)
     with _lock(out, path.stem):
         record = _run(path, merged, out, fail_on, card)
