@@ -193,3 +193,23 @@ def test_checks_that_do_not_run_on_spark_say_so_by_name(labelled_log, spark):
         compare_logs(log, labelled_log, id="request_id", prediction="prediction")
     with pytest.raises(InputError, match=r"training: the leakage audit does not run on Spark .* parquet path"):
         audit_leakage(log, entity="region", prediction_time="ts")
+
+
+def test_training_serving_skew_is_identical_on_every_engine(spark):
+    from workbench.drift import training_serving_skew
+
+    training = pl.read_parquet("sample_data/monitoring/training_features.parquet")
+    serving = pl.read_parquet("sample_data/monitoring/current/date=2026-03-0[12]/*.parquet")
+    base = training_serving_skew(training, serving, id="request_id")
+    assert base.findings
+    con = duckdb.connect()
+    con.register("tr", training.to_arrow())
+    con.register("sv", serving.to_arrow())
+    on_spark = (spark.createDataFrame(training.to_arrow()), spark.createDataFrame(serving.to_arrow()))
+    for engine, pair in (("duckdb", (con.table("tr"), con.table("sv"))), ("spark", on_spark)):
+        result = training_serving_skew(*pair, id="request_id")
+        assert result.parameters["engine"] == engine and result.parameters["coverage"] == base.parameters["coverage"]
+        _same_result(base, result, ("features",))
+        assert [f.evidence for f in result.findings] == [f.evidence for f in base.findings]
+    with pytest.raises(InputError, match=r"training is on polars but serving on spark"):
+        training_serving_skew(training, spark.createDataFrame(serving.to_arrow()), id="request_id")

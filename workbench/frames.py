@@ -72,9 +72,9 @@ def schema_of_nw(lf: nw.LazyFrame, frame: Frame) -> pl.Schema:
     return spark_schema(native, name=frame.name)[0]
 
 
-def collect(lf: nw.LazyFrame, frame: Frame, *, check: str) -> pl.DataFrame:
-    """Run a summary on the frame's engine and return it as polars (integer and decimal counts as
-    Int64, whatever the engine's count type)."""
+def collect(lf: nw.LazyFrame, frame: Frame, *, check: str, counts: bool = True) -> pl.DataFrame:
+    """Run a summary on the frame's engine and return it as polars (with ``counts``, integer and
+    decimal columns as Int64, whatever the engine's count type)."""
     try:
         if frame.engine == "polars":
             out = lf.to_native().collect(engine="streaming")
@@ -87,6 +87,8 @@ def collect(lf: nw.LazyFrame, frame: Frame, *, check: str) -> pl.DataFrame:
 
         raise InputError(f"{frame.name}: {check} could not compute its summaries on {frame.engine}: "
                          f"{_first_line(exc)}") from None
+    if not counts:
+        return out
     casts = {c: pl.Int64 for c, t in out.schema.items() if t.is_integer() or isinstance(t, pl.Decimal)}
     return out.cast(casts) if casts else out  # type: ignore[arg-type]
 

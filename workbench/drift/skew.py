@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import narwhals as nw
 import polars as pl
 
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
-from workbench.io import FrameLike, require_columns, schema_of, summarize_input, to_lazy
+from workbench.frames import Frame, collect, count, frame_summary, open_frame
+from workbench.io import FrameLike, require_columns
+from workbench.spark import refuse_nested
 from workbench.stats import wilson_interval
 
 SKEW_SHARE = 0.01
@@ -42,9 +45,12 @@ def training_serving_skew(
     only are counted (``coverage`` in the parameters), never dropped silently. Returns a
     :class:`~workbench.findings.CheckResult` (check ``"skew"``) with the table ``features``.
     """
-    tr = to_lazy(training, name="training", check="training/serving skew")
-    sv = to_lazy(serving, name="serving", check="training/serving skew")
-    ts, ss = schema_of(tr, name="training"), schema_of(sv, name="serving")
+    tr_frame, sv_frame = open_frame(training, name="training"), open_frame(serving, name="serving")
+    if tr_frame.engine != sv_frame.engine:
+        raise InputError(f"training is on {tr_frame.engine} but serving on {sv_frame.engine}: the skew check joins "
+                         "them request by request, so both must be on one engine (e.g. both Spark tables).")
+    tr, sv = tr_frame.lf, sv_frame.lf
+    ts, ss = tr_frame.schema, sv_frame.schema
     for name, schema in (("training", ts), ("serving", ss)):
         require_columns(schema, {"id": id}, name=name)
     if ts[id] != ss[id]:
@@ -58,24 +64,23 @@ def training_serving_skew(
         common = list(columns)
     if not common:
         raise InputError("training and serving share no column besides the id: nothing to compare.")
-    _check_keys(tr, id, "training")
-    _check_keys(sv, id, "serving")
+    for frame in (tr_frame, sv_frame):
+        refuse_nested(frame.unsupported, [id, *common], name=frame.name, check="training/serving skew")
+        _check_keys(frame, id)
 
-    joined = tr.select(id, *common).join(sv.select(id, *common), on=id, how="full", suffix="__serving",
-                                         coalesce=False)
-    both = pl.col(id).is_not_null() & pl.col(f"{id}__serving").is_not_null()
-    aggs = [both.sum().alias("matched"), (pl.col(id).is_not_null() & ~both).sum().alias("training_only"),
-            (pl.col(f"{id}__serving").is_not_null() & ~both).sum().alias("serving_only")]
+    # the serving side's columns renamed, so the full join keeps both ids (null where a side lacks the request)
+    serving_side = sv.select(nw.col(id).alias(f"{id}__serving"), *(nw.col(c).alias(f"{c}__serving") for c in common))
+    joined = tr.select(id, *common).join(serving_side, left_on=id, right_on=f"{id}__serving", how="full")
+    both = ~nw.col(id).is_null() & ~nw.col(f"{id}__serving").is_null()
+    aggs = [count(both).alias("matched"), count(~nw.col(id).is_null() & ~both).alias("training_only"),
+            count(~nw.col(f"{id}__serving").is_null() & ~both).alias("serving_only")]
     for c in common:
         differs = _differs(c, ts[c], ss[c], rtol)
-        aggs.append((both & differs).sum().alias(f"{c}\x1fdiff"))
+        aggs.append(count(both & differs).alias(f"{c}\x1fdiff"))
         if ts[c].is_numeric() and ss[c].is_numeric():
-            gap = (pl.col(c).cast(pl.Float64) - pl.col(f"{c}__serving").cast(pl.Float64)).abs()
-            aggs.append(gap.filter(both & differs).mean().alias(f"{c}\x1fgap"))
-    try:
-        row = joined.select(aggs).collect(engine="streaming").row(0, named=True)
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"could not compare training and serving: {exc}") from exc
+            gap = (nw.col(c).cast(nw.Float64) - nw.col(f"{c}__serving").cast(nw.Float64)).abs()
+            aggs.append(nw.when(both & differs).then(gap).mean().alias(f"{c}\x1fgap"))
+    row = collect(joined.select(aggs), tr_frame, check="training/serving skew").row(0, named=True)
     matched = int(row["matched"])
     if matched == 0:
         raise InputError(f"no {id!r} value appears in both training and serving: check that the logs cover the "
@@ -88,9 +93,9 @@ def training_serving_skew(
                      "differing": k, "share": k / matched, "share_low": lo, "share_high": hi,
                      "mean_abs_difference": row.get(f"{c}\x1fgap")})
         if k:
-            examples = (joined.filter(both & _differs(c, ts[c], ss[c], rtol)).select(
-                pl.col(id), pl.col(c).alias("training"), pl.col(f"{c}__serving").alias("serving"))
-                .sort(id).head(max_examples).collect().to_dicts())
+            examples = collect(joined.filter(both & _differs(c, ts[c], ss[c], rtol)).select(
+                nw.col(id), nw.col(c).alias("training"), nw.col(f"{c}__serving").alias("serving"))
+                .sort(id).head(max_examples), tr_frame, check="training/serving skew", counts=False).to_dicts()
             findings.append(_finding(c, k, matched, lo, hi, row.get(f"{c}\x1fgap"), examples, critical_share,
                                      confidence, ts[c] != ss[c]))
     coverage = {"matched": matched, "training_only": int(row["training_only"]),
@@ -104,17 +109,20 @@ def training_serving_skew(
             {"n": matched, **coverage}, {}))
     return CheckResult(
         check="skew", findings=tuple(findings),
-        inputs=(summarize_input(tr, name="training"), summarize_input(sv, name="serving")),
-        parameters={"id": id, "rtol": rtol, "critical_share": critical_share, "coverage": coverage,
+        inputs=(frame_summary(tr_frame), frame_summary(sv_frame)),
+        parameters={"id": id, "rtol": rtol, "engine": tr_frame.engine, "sampled": False,
+                    "critical_share": critical_share, "coverage": coverage,
                     "rule": {"statement": f"any differing value is a finding; critical when the share's "
                                           f"{confidence:.0%} interval is above {critical_share:.0%}"}},
         tables={"features": pl.DataFrame(rows, infer_schema_length=None)},
     )
 
 
-def _check_keys(lf: pl.LazyFrame, id: str, name: str) -> None:
-    stats = lf.select(pl.col(id).is_null().sum().alias("nulls"), pl.len().alias("rows"),
-                      pl.col(id).n_unique().alias("unique")).collect().row(0, named=True)
+def _check_keys(frame: Frame, id: str) -> None:
+    name = frame.name
+    stats = collect(frame.lf.select(count(nw.col(id).is_null()).alias("nulls"), nw.len().alias("rows"),
+                                    nw.col(id).n_unique().alias("unique")), frame, check="training/serving skew"
+                    ).row(0, named=True)
     if stats["nulls"]:
         raise InputError(f"{name}: {stats['nulls']:,} rows have a null {id!r}; drop or fill them before comparing.")
     dupes = stats["rows"] - stats["unique"]
@@ -123,18 +131,18 @@ def _check_keys(lf: pl.LazyFrame, id: str, name: str) -> None:
                          f"df.unique(subset={id!r}, keep='last') after sorting by the log time.")
 
 
-def _differs(c: str, t: pl.DataType, s: pl.DataType, rtol: float) -> pl.Expr:
-    a, b = pl.col(c), pl.col(f"{c}__serving")
+def _differs(c: str, t: pl.DataType, s: pl.DataType, rtol: float) -> nw.Expr:
+    a, b = nw.col(c), nw.col(f"{c}__serving")
     one_missing = a.is_null() != b.is_null()
     if t.is_numeric() and s.is_numeric():
-        a, b = a.cast(pl.Float64), b.cast(pl.Float64)
-        scale = pl.max_horizontal(pl.lit(1.0), a.abs(), b.abs())
+        a, b = a.cast(nw.Float64), b.cast(nw.Float64)
+        scale = nw.max_horizontal(nw.lit(1.0), a.abs(), b.abs())
         both_nan = a.is_nan() & b.is_nan()
         far = ((a - b).abs() > rtol * scale) & ~both_nan
-        return one_missing | (a.is_not_null() & b.is_not_null() & far.fill_null(False))
+        return one_missing | (~a.is_null() & ~b.is_null() & far.fill_null(False))
     if t != s:
-        a, b = a.cast(pl.String), b.cast(pl.String)
-    return one_missing | (a.is_not_null() & b.is_not_null() & (a != b))
+        a, b = a.cast(nw.String), b.cast(nw.String)
+    return one_missing | (~a.is_null() & ~b.is_null() & (a != b))
 
 
 def _finding(c: str, k: int, n: int, lo: float, hi: float, gap: float | None, examples: list[dict],
