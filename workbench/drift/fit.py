@@ -79,9 +79,19 @@ def open_source(data: FrameLike, *, name: str, engine: Engine | None = None) -> 
         import duckdb
 
         con = duckdb.connect()
+        files = partition_files(data) if isinstance(data, str | Path) else []
+        if files and all(f.endswith((".parquet", ".pq")) for f in files) and _one_schema(files, name):
+            rel = con.read_parquet(files, hive_partitioning=len(files) > 1)  # scanned by duckdb, out of core
+            return Source(name, "duckdb", rel.limit(0).pl().schema, rel=rel)
+        # frames in memory, or partitions whose schemas differ (aligned by polars first)
         rel = con.from_arrow(lf.collect().to_arrow())
         return Source(name, "duckdb", schema, rel=rel)
     return Source(name, "polars", schema, lf=lf)
+
+
+def _one_schema(files: list[str], name: str) -> bool:
+    first = schema_of(pl.scan_parquet(files[0]), name=name)
+    return all(schema_of(pl.scan_parquet(f), name=name) == first for f in files[1:])
 
 
 def partition_files(path: str | Path) -> list[str]:
