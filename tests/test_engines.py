@@ -175,13 +175,30 @@ def test_calibration_runs_each_side_on_its_own_engine(labelled_log, spark):
     _same_result(base, mixed, ("calibration", "reliability", "recalibration"))
 
 
-def test_labels_joined_by_id_are_refused_on_other_engines_with_the_fix(labelled_log, spark):
+def test_late_labels_are_joined_on_the_predictions_engine(spark):
+    import json
+    from pathlib import Path
+
     from workbench.performance import performance
 
-    predictions = spark.createDataFrame(labelled_log.drop("label").to_arrow())
-    with pytest.raises(InputError, match=r"predictions: performance with labels= needs a join of the labels .* on "
-                                         r"spark"):
-        performance(predictions, labels=f"{PERF}/labels.parquet", id="request_id", by="region", score="score")
+    as_of = dt.datetime.fromisoformat(json.loads(Path(f"{PERF}/planted.json").read_text())["as_of"])
+    predictions = pl.read_parquet(f"{PERF}/predictions.parquet")
+    labels = pl.read_parquet(f"{PERF}/labels.parquet")
+    kwargs = {"id": "request_id", "label_time": "label_time", "as_of": as_of, "prediction": "prediction",
+              "score": "score", "by": "region", "timestamp": "ts", "window": "6h"}
+    base = performance(predictions, labels=labels, **kwargs)
+    con = duckdb.connect()
+    con.register("p", predictions.to_arrow())
+    con.register("l", labels.to_arrow())
+    pairs = {"duckdb": (con.table("p"), con.table("l")),
+             "spark": (spark.createDataFrame(predictions.to_arrow()), spark.createDataFrame(labels.to_arrow()))}
+    for engine, (p, lab) in pairs.items():
+        result = performance(p, labels=lab, **kwargs)
+        assert result.parameters["engine"] == engine
+        assert result.parameters["labels"] == base.parameters["labels"]  # given, matched, pending, labelled
+        _same_result(base, result, ("segments", "windows", "estimates"))
+    with pytest.raises(InputError, match=r"labels are on polars but the predictions on spark"):
+        performance(pairs["spark"][0], labels=labels, **kwargs)
 
 
 def test_checks_that_do_not_run_on_spark_say_so_by_name(labelled_log, spark):
@@ -191,7 +208,8 @@ def test_checks_that_do_not_run_on_spark_say_so_by_name(labelled_log, spark):
     log = spark.createDataFrame(labelled_log.head(100).to_arrow())
     with pytest.raises(InputError, match=r"production: the shadow/canary comparison does not run on Spark"):
         compare_logs(log, labelled_log, id="request_id", prediction="prediction")
-    with pytest.raises(InputError, match=r"training: the leakage audit does not run on Spark .* parquet path"):
+    with pytest.raises(InputError, match=r"training: the leakage audit \(its as-of joins run on polars or duckdb; "
+                                         r"Spark SQL has no ASOF JOIN\) does not run on Spark"):
         audit_leakage(log, entity="region", prediction_time="ts")
 
 

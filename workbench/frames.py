@@ -122,25 +122,25 @@ def epoch_us(column: str, dtype: pl.DataType) -> nw.Expr:
 
 def with_window(frame: Frame, column: str, every: dt.timedelta, alias: str) -> nw.LazyFrame:
     """The frame's rows with ``alias``: the index of the ``every``-long window (aligned on the Unix
-    epoch) holding ``column``'s time. Spark computes it natively (narwhals has no epoch there),
-    with the same SQL as the drift summaries."""
-    width = int(every.total_seconds() * 1_000_000)
+    epoch) holding ``column``'s time."""
+    return _with_epoch(frame, column, alias, int(every.total_seconds() * 1_000_000))
+
+
+def with_epoch(frame: Frame, column: str, alias: str) -> nw.LazyFrame:
+    """The frame's rows with ``alias``: ``column``'s time in microseconds since the Unix epoch."""
+    return _with_epoch(frame, column, alias, 1)
+
+
+def _with_epoch(frame: Frame, column: str, alias: str, width: int) -> nw.LazyFrame:
+    """Spark computes it natively (narwhals has no epoch there), with the drift summaries' SQL."""
     dtype = frame.schema[column]
     if frame.engine != "spark":
-        return frame.lf.with_columns((epoch_us(column, dtype) // width).alias(alias))
+        epoch = epoch_us(column, dtype)
+        return frame.lf.with_columns((epoch // width if width > 1 else epoch).alias(alias))
     from pyspark.sql import functions as F
 
     from workbench.drift.summaries import epoch_us_sql, floor_div_sql
 
-    native = frame.lf.to_native()
-    return nw.from_native(native.withColumn(alias, F.expr(floor_div_sql(epoch_us_sql(column, dtype, "spark"),
-                                                                              width, "spark"))))
-
-
-def refuse_engine(frame: Frame, check: str, operation: str, fix: str) -> None:
-    """Raise naming the check and the engine when the workbench does not run ``operation`` there
-    (never a silent collect of every row to the driver)."""
-    if frame.engine != "polars":
-        raise InputError(f"{frame.name}: {check} needs {operation}, which the workbench does not run on "
-                         f"{frame.engine}: {fix}")
-
+    sql = epoch_us_sql(column, dtype, "spark")
+    return nw.from_native(frame.lf.to_native().withColumn(alias, F.expr(floor_div_sql(sql, width, "spark")
+                                                                         if width > 1 else sql)))

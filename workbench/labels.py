@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import narwhals as nw
 import polars as pl
 
 from workbench.errors import InputError
-from workbench.io import (
-    FrameLike,
-    as_datetime,
-    check_time_column,
-    check_time_zones,
-    require_columns,
-    schema_of,
-    to_lazy,
-)
+from workbench.frames import Frame, collect, count, open_frame, with_epoch
+from workbench.io import FrameLike, check_time_column, check_time_zones, require_columns, to_lazy
+from workbench.spark import refuse_nested
 
 LABEL = "__label"
 
@@ -27,10 +22,24 @@ def prepare_labels(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType
     """The labels known at ``as_of`` as (``id``, ``__label``) and the number still pending
     (``label_time`` after ``as_of``), validated: the columns exist, one label per request, no
     null id, the id has the logs' type, the label can be compared with the prediction (numbers
-    with numbers, text with text), ``as_of`` and ``label_time`` agree on time zones."""
-    lab = to_lazy(labels, name="labels", check="the label join")
-    schema = schema_of(lab, name="labels")
+    with numbers, text with text), ``as_of`` and ``label_time`` agree on time zones. A polars
+    lazy frame; :func:`labels_frame` keeps them on their engine."""
+    frame, pending = labels_frame(labels, id, label, id_dtype, label_time=label_time, as_of=as_of,
+                                  prediction_dtype=prediction_dtype, regression=regression)
+    if frame.engine != "polars":
+        to_lazy(frame.lf.to_native(), name="labels", check="the label join")  # refused by name on Spark
+        return frame.lf.to_native().pl().lazy(), pending  # a duckdb relation, read through polars
+    return frame.lf.to_native(), pending
+
+
+def labels_frame(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType, *, label_time: str | None = None,
+                 as_of: dt.datetime | None = None, prediction_dtype: pl.DataType | None = None,
+                 regression: bool = False) -> tuple[Frame, int]:
+    """:func:`prepare_labels` on the labels' own engine (polars, duckdb or Spark)."""
+    frame = open_frame(labels, name="labels")
+    lab, schema = frame.lf, frame.schema
     require_columns(schema, {"id": id, "label": label, "label_time": label_time}, name="labels")
+    refuse_nested(frame.unsupported, [c for c in (id, label, label_time) if c], name="labels", check="the label join")
     if prediction_dtype is not None:
         _check_label_dtype(schema[label], prediction_dtype, label, regression)
     if as_of is not None and not label_time:
@@ -39,20 +48,29 @@ def prepare_labels(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType
     if label_time:
         dtype = check_time_column(schema, label_time, name="labels", role="label_time")
         if as_of is not None:
-            zone = check_time_zones([("labels", label_time, dtype),
-                                     ("as_of", "as_of", pl.Datetime("us", as_of.tzinfo and "UTC"))])
-            known = as_datetime(label_time, dtype, zone) <= pl.lit(as_of).cast(pl.Datetime("us", zone))
-            pending = int(lab.select((~known).sum()).collect().item())
+            check_time_zones([("labels", label_time, dtype),
+                              ("as_of", "as_of", pl.Datetime("us", as_of.tzinfo and "UTC"))])
+            # instants compared as microseconds since the epoch (a naive time read as UTC on both sides)
+            limit = as_of.replace(tzinfo=as_of.tzinfo or dt.UTC) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+            lab = with_epoch(frame, label_time, "__label_us")
+            known = nw.col("__label_us") <= limit // dt.timedelta(microseconds=1)
+            pending = int(collect(lab.select(count(~known).alias("pending")), frame, check="the label join").item()
+                          or 0)
             lab = lab.filter(known)
     if schema[id] != id_dtype:
         raise InputError(f"labels: {id!r} is {schema[id]} but {id_dtype} in the logs; cast it so the same request "
                          "has the same id.")
-    row = lab.select(pl.len() - pl.col(id).n_unique(), pl.col(id).null_count()).collect().row(0)
-    if row[1]:
-        raise InputError(f"labels: {row[1]:,} rows have a null {id!r}; drop them or fix the join that produced them.")
-    if row[0]:
-        raise InputError(f"labels: {row[0]:,} duplicate values of {id!r}; keep one label per request.")
-    return lab.select(pl.col(id), pl.col(label).alias(LABEL)), pending
+    stats = lab.select(nw.len().alias("rows"), nw.col(id).n_unique().alias("unique"),
+                       count(nw.col(id).is_null()).alias("nulls"))
+    row = collect(stats, frame, check="the label join").row(0, named=True)
+    nulls = int(row["nulls"] or 0)
+    if nulls:
+        raise InputError(f"labels: {nulls:,} rows have a null {id!r}; drop them or fix the join that produced them.")
+    if row["rows"] - row["unique"]:
+        raise InputError(f"labels: {row['rows'] - row['unique']:,} duplicate values of {id!r}; keep one label per "
+                         "request.")
+    return Frame(lab.select(nw.col(id), nw.col(label).alias(LABEL)), frame.engine,
+                 pl.Schema({id: schema[id], LABEL: schema[label]}), "labels"), pending
 
 
 def _check_label_dtype(label_dtype: pl.DataType, prediction_dtype: pl.DataType, label: str, regression: bool) -> None:

@@ -37,6 +37,9 @@ class _Prepared:
     time_zone: str | None
 
 
+_ON_SPARK = "the leakage audit (its as-of joins run on polars or duckdb; Spark SQL has no ASOF JOIN)"
+
+
 def audit_leakage(
     training: FrameLike,
     *,
@@ -250,7 +253,7 @@ def audit_leakage(
 def _prepare(training: FrameLike, *, entity: str, prediction_time: str, target: str | None, split: str | None,
              features: dict[str, FeatureDecl], sources: dict[str, Source],
              feature_timestamps: dict[str, str]) -> _Prepared:
-    lf = to_lazy(training, name="training", check="the leakage audit")
+    lf = to_lazy(training, name="training", check=_ON_SPARK)
     schema = schema_of(lf, name="training")
     roles: dict[str, str | None] = {"entity": entity, "prediction_time": prediction_time, "target": target,
                                     "split": split}
@@ -275,7 +278,7 @@ def _prepare(training: FrameLike, *, entity: str, prediction_time: str, target: 
         if not isinstance(source, Source):
             raise ConfigError(f"sources[{src_name!r}] must be a workbench.leakage.Source, got "
                               f"{type(source).__name__}.")
-        src_lf = to_lazy(source.data, name=f"source {src_name!r}", check="the leakage audit")
+        src_lf = to_lazy(source.data, name=f"source {src_name!r}", check=_ON_SPARK)
         src_schema = schema_of(src_lf, name=f"source {src_name!r}")
         used = {f"column of feature {f!r}": getattr(d, "column", None)
                 for f, d in features.items() if d.source == src_name}

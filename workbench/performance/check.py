@@ -15,9 +15,9 @@ import polars as pl
 
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
-from workbench.frames import Frame, collect, count, open_frame, refuse_engine
+from workbench.frames import Frame, collect, count, open_frame
 from workbench.io import FrameLike, require_columns
-from workbench.labels import LABEL, prepare_labels
+from workbench.labels import LABEL, labels_frame
 from workbench.performance.calibration import calibration
 from workbench.performance.estimate import assumption, estimate_table
 from workbench.performance.subgroups import subgroups, window_length
@@ -67,12 +67,7 @@ def performance(
         raise InputError("give either target= (a label column in predictions, null where unknown) or labels= with "
                          "id= (labels that arrive separately).")
     if labels is not None:
-        refuse_engine(frame, "performance with labels=", "a join of the labels to the predictions by id",
-                      "join them on that engine (a left join by id; null where a label has not arrived) and pass "
-                      "target=, or pass polars frames or parquet paths.")
-        lf, target, found, label_counts = _attach(frame.lf.to_native(), schema, labels, id, label, label_time, as_of,
-                                                  prediction, score)
-        frame = frame.with_lf(nw.from_native(lf))
+        frame, target, found, label_counts = _attach(frame, labels, id, label, label_time, as_of, prediction)
         findings += found
     else:
         require_columns(schema, {"target": target}, name="predictions")
@@ -140,37 +135,44 @@ def performance(
     return CheckResult("performance", tuple(findings), result.inputs, parameters=parameters, tables=tables)
 
 
-def _attach(lf: pl.LazyFrame, schema: pl.Schema, labels: FrameLike, id: str | None, label: str,
-            label_time: str | None, as_of: dt.datetime | None, prediction: str | None,
-            score: str | None) -> tuple[pl.LazyFrame, str, list[Finding], dict[str, int]]:
-    """Left-join the labels known at ``as_of`` onto the predictions by ``id``."""
+def _attach(frame: Frame, labels: FrameLike, id: str | None, label: str, label_time: str | None,
+            as_of: dt.datetime | None, prediction: str | None) -> tuple[Frame, str, list[Finding], dict[str, int]]:
+    """Left-join the labels known at ``as_of`` onto the predictions by ``id``, on the predictions'
+    engine (the labels must be on the same one)."""
     if id is None:
         raise InputError("labels= needs id=: the request id column shared by predictions and labels.")
+    schema = frame.schema
     require_columns(schema, {"id": id}, name="predictions")
     if label in schema:
         raise InputError(f"predictions already have a column {label!r}; pass target={label!r} instead of labels=, "
                          "or name the labels' column differently (label=...).")
-    ids = lf.select(pl.len().alias("rows"), pl.col(id).n_unique().alias("unique"),
-                    pl.col(id).null_count().alias("nulls")).collect().row(0, named=True)
+    ids = collect(frame.lf.select(nw.len().alias("rows"), nw.col(id).n_unique().alias("unique"),
+                                  count(nw.col(id).is_null()).alias("nulls")), frame, check="performance").row(
+        0, named=True)
     if ids["nulls"]:
         raise InputError(f"predictions: {ids['nulls']:,} rows have a null {id!r}; labels cannot be joined to them.")
     if ids["unique"] != ids["rows"]:
         raise InputError(f"predictions: {ids['rows'] - ids['unique']:,} repeated values of {id!r}; keep one row per "
                          "request (e.g. the latest attempt) so that each label joins once.")
     dtype = schema[prediction] if prediction else pl.Int8
-    lab, pending = prepare_labels(labels, id, label, schema[id], label_time=label_time, as_of=as_of,
-                                  prediction_dtype=dtype, regression=bool(prediction) and schema[prediction].is_float())
-    lab = lab.select(id, pl.col(LABEL).alias(label))
-    given = int(lab.select(pl.len()).collect().item())
-    joined = lf.join(lab, on=id, how="left")
-    matched = int(lf.join(lab, on=id, how="semi").select(pl.len()).collect().item())
+    lab, pending = labels_frame(labels, id, label, schema[id], label_time=label_time, as_of=as_of,
+                                prediction_dtype=dtype, regression=bool(prediction) and schema[prediction].is_float())
+    if lab.engine != frame.engine:
+        raise InputError(f"labels are on {lab.engine} but the predictions on {frame.engine}: the labels are joined "
+                         "to the predictions by id where the predictions are, so pass both on one engine (e.g. "
+                         "spark.read.parquet(labels_path) beside a Spark predictions table).")
+    lab_lf = lab.lf.select(id, nw.col(LABEL).alias(label))
+    given = int(collect(lab_lf.select(nw.len().alias("n")), frame, check="performance").item())
+    joined = frame.lf.join(lab_lf, on=id, how="left")
+    matched = int(collect(frame.lf.join(lab_lf, on=id, how="semi").select(nw.len().alias("n")), frame,
+                          check="performance").item())
     findings = []
     if given > matched:
         findings.append(Finding("performance", "unmatched_labels", "info", label,
                                 f"{given - matched:,} labels are for ids not in the predictions; they were not used.",
                                 "Check that labels are keyed by the same request id as the predictions.",
                                 {"affected_rows": given - matched}, {}))
-    return joined, label, findings, {"given": given, "matched": matched, "pending": pending}
+    return frame.with_lf(joined), label, findings, {"given": given, "matched": matched, "pending": pending}
 
 
 def _for_estimate(frame: Frame, target: str, prediction: str | None, score: str | None, threshold: float,
