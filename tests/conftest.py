@@ -36,8 +36,7 @@ def clean_result():
 @pytest.fixture(scope="session")
 def spark():
     """One local Spark session (2 cores) shared by every engine test."""
-    pytest.importorskip("pyspark")
-    from pyspark.sql import SparkSession
+    from pyspark.sql import SparkSession  # a dev dependency: the engine tests must not skip silently
 
     session = (SparkSession.builder.master("local[2]").appName("workbench-tests")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
