@@ -83,10 +83,10 @@ def collect(lf: nw.LazyFrame, frame: Frame, *, check: str, counts: bool = True) 
     except InputError:
         raise
     except Exception as exc:  # each engine raises its own error types
-        from workbench.spark import _first_line
+        from workbench.spark import error_line
 
         raise InputError(f"{frame.name}: {check} could not compute its summaries on {frame.engine}: "
-                         f"{_first_line(exc)}") from None
+                         f"{error_line(exc)}") from None
     if not counts:
         return out
     casts = {c: pl.Int64 for c, t in out.schema.items() if t.is_integer() or isinstance(t, pl.Decimal)}

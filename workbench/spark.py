@@ -14,9 +14,6 @@ import polars as pl
 
 from workbench.errors import InputError
 
-# Spark types the checks cannot read as one comparable value
-NESTED = ("array", "map", "struct", "binary", "variant", "udt")
-
 
 def is_spark(data: Any) -> bool:
     """True for a classic or Spark Connect ``pyspark.sql`` DataFrame."""
@@ -34,7 +31,7 @@ def spark_schema(sdf: Any, *, name: str) -> tuple[pl.Schema, dict[str, str]]:
     try:
         fields = sdf.schema.fields
     except Exception as exc:  # the source is read lazily: a missing path surfaces here
-        raise InputError(f"{name}: could not read the Spark DataFrame's schema: {_first_line(exc)}") from None
+        raise InputError(f"{name}: could not read the Spark DataFrame's schema: {error_line(exc)}") from None
     schema: dict[str, pl.DataType] = {}
     unsupported: dict[str, str] = {}
     for field in fields:
@@ -85,14 +82,14 @@ def run_sql(sdf: Any, text: str, *, name: str, check: str) -> pl.DataFrame:
     try:
         table = sdf.sparkSession.sql(text).toArrow()
     except Exception as exc:  # Spark raises its own analysis/execution errors
-        raise InputError(f"{name}: {check} could not compute its summaries on Spark: {_first_line(exc)}") from None
+        raise InputError(f"{name}: {check} could not compute its summaries on Spark: {error_line(exc)}") from None
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     casts = {c: pl.Int64 for c, t in frame.schema.items() if t.is_integer() or isinstance(t, pl.Decimal)}
     return frame.cast(casts) if casts else frame  # type: ignore[arg-type]
 
 
-def _first_line(exc: Exception) -> str:
+def error_line(exc: Exception) -> str:
     """The informative line of a Spark error: for a JVM error, its root cause (e.g. the
     ``FileNotFoundException`` naming a missing file), otherwise the message's first line."""
     cause = getattr(exc, "java_exception", None)

@@ -40,11 +40,6 @@ MAX_GAP = 1  # flagged windows of a scope this many windows apart still make one
 RECENT_SPANS = (2, 3, 6, 12, 24)  # the last k windows of every scope are also tested together
 
 
-def window_index(ts: pl.Expr, every: dt.timedelta) -> pl.Expr:
-    """Index of the ``every``-long window (aligned on the Unix epoch) holding each timestamp."""
-    return ts.dt.epoch("us") // int(every.total_seconds() * 1_000_000)
-
-
 def localized_drops(cells: pl.DataFrame, by: list[str], depth: int, regression: bool, every: dt.timedelta,
                     zone: str | None, *, min_support: int, margin: float, confidence: float, fdr: float,
                     target: str) -> tuple[pl.DataFrame, list[Finding]]:
