@@ -159,7 +159,7 @@ def compare_logs(
                   "fdr": fdr, "disagreement_margin": disagreement_margin, "guardrails": _guard_dict(guard),
                   "stages": list(plan) if plan else None, "as_of": as_of, "pending_labels": pending_labels,
                   "task": "regression" if regression else "classification" if prediction else None,
-                  "large_change": large_change if regression else None}
+                  "large_change": large_change if regression else None, "engine": "polars", "sampled": False}
     return CheckResult("shadow", tuple(findings), rec.inputs, parameters=parameters, tables=tables, verdict=verdict)
 
 
