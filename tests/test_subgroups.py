@@ -177,3 +177,10 @@ def test_f1_bootstrap_interval_covers_the_population_f1():
         lo, hi = _f1_interval(int(tp), int(fp), int(fn), 0.95)
         covered += lo <= true_f1 <= hi
     assert 0.92 <= covered / 400 <= 0.98
+
+
+def test_a_text_target_is_refused_with_the_mapping_to_write():
+    frame = pl.DataFrame({"seg": ["a", "b"] * 50, "churned": ["yes", "no"] * 50, "p": [0.2, 0.7] * 50})
+    with pytest.raises(InputError, match=r"target 'churned' must be 0/1 numbers or booleans, got String; .*"
+                                         r"\(pl.col\('churned'\) == 'yes'\).cast\(pl.Int8\)"):
+        subgroups(frame, target="churned", by="seg", score="p")

@@ -180,7 +180,7 @@ def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | 
     regression = task == "regression" or (task == "auto" and prediction is not None and schema[prediction].is_float())
     if not regression and not (schema[target].is_numeric() or schema[target] == pl.Boolean):
         raise InputError(f"data: target {target!r} must be 0/1 numbers or booleans, got {schema[target]}; map the "
-                         "positive class to 1 (e.g. (pl.col(target) == 'yes').cast(pl.Int8)).")
+                         f"positive class to 1 (e.g. (pl.col({target!r}) == 'yes').cast(pl.Int8)).")
     y = nw.col(target)
     checks = [count(y.is_null()).alias("null_target"), nw.len().alias("rows")]
     if score is not None:
