@@ -100,7 +100,16 @@ class Source:
                 raise InputError(f"{self.name}: could not compute drift summaries: {exc}") from exc
         table = self.table
         if self.engine == "spark":
-            return [self._spark_run(q, table) for q in queries]
+            out: dict[int, pl.DataFrame] = {}
+            batches: dict[tuple, list[int]] = {}
+            for i, q in enumerate(queries):  # value counts with the same grouping share one scan
+                if q.value_counts is not None and q.value_counts.kind in ("categorical", "boolean"):  # text values
+                    batches.setdefault((q.keys, q.timestamp, q.window_us, q.stride), []).append(i)
+            for members in batches.values():
+                if len(members) > 1:
+                    out |= dict(zip(members, self._spark_value_counts([queries[i] for i in members], table),
+                                    strict=True))
+            return [out[i] if i in out else self._spark_run(q, table) for i, q in enumerate(queries)]
         return [self.query(q.sql(self.engine, table, self.schema, self._valid_counts(q, table)))
                 for q in queries]
 
@@ -122,6 +131,21 @@ class Source:
         for frame in frames[1:]:
             out = out.join(frame, on=keys, how="full", coalesce=True, nulls_equal=True)
         return out
+
+    def _spark_value_counts(self, queries: list[Query], table: str) -> list[pl.DataFrame]:
+        """Value counts of several columns with one grouping in one Spark job and one scan: each
+        row is stacked once per column (``stack``) and counted by (group, column, value); each
+        query gets the rows of its column, as its own query would return them."""
+        first = queries[0]
+        group = first.group_expressions("spark", self.schema)
+        names = [name for _, name in group]
+        stacked = ", ".join(f"{i}, {value_sql(q.value_counts, 'spark')}" for i, q in enumerate(queries))  # type: ignore[arg-type]
+        inner = (f"SELECT {''.join(f'{expr} AS {name}, ' for expr, name in group)}"
+                 f"stack({len(queries)}, {stacked}) AS (__column, value) "
+                 f"FROM {_strided_sql(table, first.stride, 'spark')}")
+        keys = ", ".join([*names, "__column", "value"])
+        counts = self.query(f"SELECT {keys}, COUNT(*) AS `count` FROM ({inner}) GROUP BY {keys}")
+        return [counts.filter(pl.col("__column") == i).drop("__column") for i in range(len(queries))]
 
     def _edge_sample(self, query: Query, table: str) -> pl.DataFrame | None:
         """Bin edges on Spark from the edge sample itself: the strided rows of the numeric columns
@@ -209,17 +233,21 @@ class Query:
         return lf.group_by(group).agg(aggs)
 
     # SQL --------------------------------------------------------------------------------
-    def sql(self, dialect: Dialect = "duckdb", table: str = "src", schema: pl.Schema | None = None,
-            valid: dict[str, int] | None = None) -> str:
-        """The query in ``dialect`` over ``table``. ``schema`` gives the timestamp's dtype (for the
-        window index); ``valid`` the number of non-missing values per quantile column (Spark)."""
+    def group_expressions(self, dialect: Dialect, schema: pl.Schema | None) -> list[tuple[str, str]]:
+        """(expression, quoted name) of the window index and segment keys, in ``dialect``."""
         group = []
         if self.window_us:
             dtype = schema[self.timestamp] if schema is not None else pl.Datetime("us")  # type: ignore[index]
             epoch = epoch_us_sql(self.timestamp, dtype, dialect)  # type: ignore[arg-type]
-            group.append(f"{floor_div_sql(epoch, int(self.window_us), dialect)} AS {_q(WINDOW, dialect)}")
+            group.append((floor_div_sql(epoch, int(self.window_us), dialect), _q(WINDOW, dialect)))
         text = "STRING" if dialect == "spark" else "VARCHAR"
-        group += [f"CAST({_q(k, dialect)} AS {text}) AS {_q(k, dialect)}" for k in self.keys]
+        return group + [(f"CAST({_q(k, dialect)} AS {text})", _q(k, dialect)) for k in self.keys]
+
+    def sql(self, dialect: Dialect = "duckdb", table: str = "src", schema: pl.Schema | None = None,
+            valid: dict[str, int] | None = None) -> str:
+        """The query in ``dialect`` over ``table``. ``schema`` gives the timestamp's dtype (for the
+        window index); ``valid`` the number of non-missing values per quantile column (Spark)."""
+        group = [f"{expr} AS {name}" for expr, name in self.group_expressions(dialect, schema)]
         if self.value_counts is not None:
             group.append(f"{value_sql(self.value_counts, dialect)} AS value")
         cols = group + [f"{_sql_agg(a, self.reads, dialect, valid or {})} AS {_q(a.alias, dialect)}"
