@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import narwhals as nw
 import polars as pl
@@ -48,14 +48,7 @@ def open_frame(data: FrameLike, *, name: str) -> Frame:
         schema, unsupported = spark_schema(data, name=name)
         return Frame(nw.from_native(data), "spark", schema, name, unsupported)
     if type(data).__module__.split(".")[0] == "duckdb" and hasattr(data, "pl"):
-        try:
-            schema = data.limit(0).pl().schema
-        except Exception as exc:  # duckdb raises its own error types for a failing source
-            raise InputError(f"{name}: could not read the duckdb relation: {exc}") from None
-        # a TIMESTAMPTZ is an instant shown in the session's zone: read it as UTC, like the other engines
-        schema = pl.Schema({c: pl.Datetime(t.time_unit, "UTC") if isinstance(t, pl.Datetime) and t.time_zone else t
-                            for c, t in schema.items()})
-        return Frame(nw.from_native(data), "duckdb", schema, name)
+        return Frame(nw.from_native(data), "duckdb", duckdb_schema(data, name=name), name)
     lf = to_lazy(data, name=name)
     return Frame(nw.from_native(lf), "polars", schema_of(lf, name=name), name)
 
@@ -66,7 +59,7 @@ def schema_of_nw(lf: nw.LazyFrame, frame: Frame) -> pl.Schema:
     if frame.engine == "polars":
         return native.collect_schema()
     if frame.engine == "duckdb":
-        return native.limit(0).pl().schema
+        return duckdb_schema(native, name=frame.name)
     from workbench.spark import spark_schema
 
     return spark_schema(native, name=frame.name)[0]
@@ -87,10 +80,25 @@ def collect(lf: nw.LazyFrame, frame: Frame, *, check: str, counts: bool = True) 
 
         raise InputError(f"{frame.name}: {check} could not compute its summaries on {frame.engine}: "
                          f"{error_line(exc)}") from None
-    if not counts:
-        return out
-    casts = {c: pl.Int64 for c, t in out.schema.items() if t.is_integer() or isinstance(t, pl.Decimal)}
-    return out.cast(casts) if casts else out  # type: ignore[arg-type]
+    return int64_counts(out) if counts else out
+
+
+def int64_counts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Integer and decimal columns as Int64: each engine has its own count type (u32, int128,
+    DECIMAL(38, 0), bigint), the statistics stage wants one."""
+    casts = {c: pl.Int64 for c, t in frame.schema.items() if t.is_integer() or isinstance(t, pl.Decimal)}
+    return frame.cast(casts) if casts else frame  # type: ignore[arg-type]
+
+
+def duckdb_schema(rel: Any, *, name: str) -> pl.Schema:
+    """A duckdb relation's columns as polars dtypes; a failing source is reported naming the input.
+    A TIMESTAMPTZ is an instant shown in the session's zone: it is read as UTC, like the other engines."""
+    try:
+        schema = rel.limit(0).pl().schema
+    except Exception as exc:  # duckdb raises its own error types for a failing source
+        raise InputError(f"{name}: could not read the duckdb relation: {exc}") from None
+    return pl.Schema({c: pl.Datetime(t.time_unit, "UTC") if isinstance(t, pl.Datetime) and t.time_zone else t
+                      for c, t in schema.items()})
 
 
 def frame_summary(frame: Frame) -> InputSummary:

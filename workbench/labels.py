@@ -26,10 +26,8 @@ def prepare_labels(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType
     lazy frame; :func:`labels_frame` keeps them on their engine."""
     frame, pending = labels_frame(labels, id, label, id_dtype, label_time=label_time, as_of=as_of,
                                   prediction_dtype=prediction_dtype, regression=regression)
-    if frame.engine != "polars":
-        to_lazy(frame.lf.to_native(), name="labels", check="the label join")  # refused by name on Spark
-        return frame.lf.to_native().pl().lazy(), pending  # a duckdb relation, read through polars
-    return frame.lf.to_native(), pending
+    # polars as it is; a duckdb relation read through polars; Spark refused by name
+    return to_lazy(frame.lf.to_native(), name="labels", check="the label join"), pending
 
 
 def labels_frame(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType, *, label_time: str | None = None,

@@ -83,10 +83,11 @@ def run_sql(sdf: Any, text: str, *, name: str, check: str) -> pl.DataFrame:
         table = sdf.sparkSession.sql(text).toArrow()
     except Exception as exc:  # Spark raises its own analysis/execution errors
         raise InputError(f"{name}: {check} could not compute its summaries on Spark: {error_line(exc)}") from None
+    from workbench.frames import int64_counts
+
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    casts = {c: pl.Int64 for c, t in frame.schema.items() if t.is_integer() or isinstance(t, pl.Decimal)}
-    return frame.cast(casts) if casts else frame  # type: ignore[arg-type]
+    return int64_counts(frame)
 
 
 def error_line(exc: Exception) -> str:

@@ -29,6 +29,7 @@ from workbench.drift.summaries import (
 )
 from workbench.errors import InputError, did_you_mean
 from workbench.findings.model import InputSummary
+from workbench.frames import duckdb_schema
 from workbench.io import FrameLike, schema_of, summarize_input, to_lazy
 from workbench.spark import refuse_nested
 
@@ -68,11 +69,7 @@ def open_source(data: FrameLike, *, name: str, engine: Engine | None = None) -> 
                          f"got {type(data).__name__}.")
     is_duckdb = type(data).__module__.split(".")[0] == "duckdb"
     if is_duckdb and engine != "polars":
-        try:
-            schema = data.limit(0).pl().schema
-        except Exception as exc:  # duckdb raises its own error types for a failing source
-            raise InputError(f"{name}: could not read the duckdb relation: {exc}") from exc
-        return Source(name, "duckdb", schema, rel=data)
+        return Source(name, "duckdb", duckdb_schema(data, name=name), rel=data)
     lf = _scan_partitions(data, name=name) if isinstance(data, str | Path) else to_lazy(data, name=name)
     schema = schema_of(lf, name=name)
     if engine == "duckdb":
@@ -82,7 +79,7 @@ def open_source(data: FrameLike, *, name: str, engine: Engine | None = None) -> 
         files = partition_files(data) if isinstance(data, str | Path) else []
         if files and all(f.endswith((".parquet", ".pq")) for f in files) and _one_schema(files, name):
             rel = con.read_parquet(files, hive_partitioning=len(files) > 1)  # scanned by duckdb, out of core
-            return Source(name, "duckdb", rel.limit(0).pl().schema, rel=rel)
+            return Source(name, "duckdb", duckdb_schema(rel, name=name), rel=rel)
         # frames in memory, or partitions whose schemas differ (aligned by polars first)
         rel = con.from_arrow(lf.collect().to_arrow())
         return Source(name, "duckdb", schema, rel=rel)

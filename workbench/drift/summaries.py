@@ -18,6 +18,7 @@ import polars as pl
 
 from workbench.drift.profile import NEW, OTHER, ColumnKind
 from workbench.errors import InputError
+from workbench.frames import int64_counts
 
 Engine = Literal["polars", "duckdb", "spark"]
 ENGINES: tuple[Engine, ...] = ("polars", "duckdb", "spark")
@@ -78,7 +79,7 @@ class Source:
         import duckdb
 
         try:
-            return _normalise_duckdb(self.rel.query("src", text).pl())
+            return int64_counts(self.rel.query("src", text).pl())
         except duckdb.Error as exc:
             raise InputError(f"{self.name}: could not compute drift summaries in duckdb: {exc}") from exc
 
@@ -192,11 +193,6 @@ def _column_groups(query: Query, *, grouped: bool = False) -> list[Query]:
     parts = [[a for a in query.aggs if a.column is None or a.column in groups[0]]]
     parts += [[a for a in query.aggs if a.column in group] for group in groups[1:]]
     return [replace(query, aggs=tuple(aggs)) for aggs in parts]
-
-
-def _normalise_duckdb(df: pl.DataFrame) -> pl.DataFrame:
-    casts = {c: pl.Int64 for c, t in df.schema.items() if isinstance(t, pl.Decimal) or t.is_integer()}
-    return df.cast(casts) if casts else df
 
 
 # -- queries --------------------------------------------------------------------------------
