@@ -203,11 +203,8 @@ def test_late_labels_are_joined_on_the_predictions_engine(spark):
 
 def test_checks_that_do_not_run_on_spark_say_so_by_name(labelled_log, spark):
     from workbench.leakage import audit_leakage
-    from workbench.shadow import compare_logs
 
     log = spark.createDataFrame(labelled_log.head(100).to_arrow())
-    with pytest.raises(InputError, match=r"production: the shadow/canary comparison does not run on Spark"):
-        compare_logs(log, labelled_log, id="request_id", prediction="prediction")
     with pytest.raises(InputError, match=r"training: the leakage audit \(its as-of joins run on polars or duckdb; "
                                          r"Spark SQL has no ASOF JOIN\) does not run on Spark"):
         audit_leakage(log, entity="region", prediction_time="ts")
@@ -231,3 +228,110 @@ def test_training_serving_skew_is_identical_on_every_engine(spark):
         assert [f.evidence for f in result.findings] == [f.evidence for f in base.findings]
     with pytest.raises(InputError, match=r"training is on polars but serving on spark"):
         training_serving_skew(training, spark.createDataFrame(serving.to_arrow()), id="request_id")
+
+
+SHADOW = "sample_data/shadow"
+
+
+def _shadow_tables(result) -> list[str]:
+    return [t for t in result.tables if t != "guardrails"] + ["guardrails"]
+
+
+def test_shadow_comparison_is_identical_on_every_engine(spark):
+    """The shadow sample (retries, one-sided requests, late labels, a planted latency, error and
+    accuracy regression): reconciliation, every table, finding and the verdict agree."""
+    from workbench.shadow import compare_logs
+
+    frames = {n: pl.read_parquet(f"{SHADOW}/{n}.parquet") for n in ("production", "candidate", "labels")}
+    kwargs = {"id": "request_id", "timestamp": "ts", "prediction": "prediction", "score": "score",
+              "latency": "latency_ms", "error": "error", "by": ["region", "device"], "label_time": "label_time",
+              "as_of": dt.datetime(2026, 3, 3, tzinfo=dt.UTC), "stages": (0.01, 0.05, 0.25, 1), "stage": 0.05}
+    base = compare_logs(frames["production"], frames["candidate"], labels=frames["labels"], **kwargs)
+    assert base.verdict.decision == "rollback" and base.parameters["coverage"]["production_duplicates"]
+    con = duckdb.connect()
+    for n, f in frames.items():
+        con.register(n, f.to_arrow())
+    engines = {"duckdb": [con.table(n) for n in frames],
+               "spark": [spark.createDataFrame(f.to_arrow()) for f in frames.values()]}
+    for engine, (prod, cand, labels) in engines.items():
+        result = compare_logs(prod, cand, labels=labels, **kwargs)
+        assert result.parameters == base.parameters | {"engine": engine}
+        assert result.verdict.decision == base.verdict.decision and result.verdict.reasons == base.verdict.reasons
+        _same_result(base, result, _shadow_tables(base))
+        assert [i.rows for i in result.inputs] == [i.rows for i in base.inputs]
+    with pytest.raises(InputError, match=r"labels are on polars but the logs on spark"):
+        compare_logs(*engines["spark"][:2], labels=frames["labels"], **kwargs)
+    with pytest.raises(InputError, match=r"production log is on polars but the candidate log on duckdb"):
+        compare_logs(frames["production"], engines["duckdb"][1], id="request_id")
+
+
+def _regression_logs(seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Two logs of a regression model with retries that tie on time and error (the value rule
+    decides), null and NaN latencies, null ids, heavy latency ties, and labels."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    ids = [f"r{i}" for i in rng.integers(0, 3600, n)]
+    start = dt.datetime(2026, 3, 1)
+    ts = [start + dt.timedelta(minutes=int(m)) for m in rng.integers(0, 30, n)]
+
+    def log(shift: float) -> pl.DataFrame:
+        latency = np.round(rng.gamma(2, 20 + shift, n))  # whole milliseconds: many ties
+        latency[rng.random(n) < 0.01] = np.nan
+        every = pl.int_range(pl.len())
+        return pl.DataFrame({"rid": ids, "ts": ts, "yhat": rng.normal(10 + shift, 3, n), "ms": latency,
+                             "err": rng.random(n) < 0.02 + shift / 100, "plan": rng.choice(["a", "b", None], n)}
+                            ).with_columns(pl.when(every % 97 == 3).then(None).otherwise(pl.col("ms")).alias("ms"),
+                                           pl.when(every % 211 == 5).then(None).otherwise(pl.col("rid")).alias("rid"))
+
+    labels = pl.DataFrame({"rid": [f"r{i}" for i in range(3600)], "y": rng.normal(10, 3, 3600)})
+    return log(0.0), log(2.0), labels
+
+
+@pytest.mark.parametrize("mode", ["shadow", "canary"])
+def test_a_regression_comparison_is_identical_on_every_engine(spark, mode):
+    from workbench.shadow import compare_logs
+
+    prod, cand, labels = _regression_logs(5)
+    kwargs = {"id": "rid", "timestamp": "ts", "prediction": "yhat", "latency": "ms", "error": "err", "by": "plan",
+              "label": "y", "mode": mode}
+    base = compare_logs(prod, cand, labels=labels, **kwargs)
+    assert base.parameters["task"] == "regression" and base.parameters["coverage"]["production_duplicates"] > 300
+    con = duckdb.connect()
+    for n, f in (("p", prod), ("c", cand), ("l", labels)):
+        con.register(n, f.to_arrow())
+    engines = {"duckdb": (con.table("p"), con.table("c"), con.table("l")),
+               "spark": tuple(spark.createDataFrame(f.to_arrow()) for f in (prod, cand, labels))}
+    for engine, (p, c, lab) in engines.items():
+        result = compare_logs(p, c, labels=lab, **kwargs)
+        change = result.parameters["large_change"]  # a tenth of production's prediction sd: summed in any order
+        assert change == pytest.approx(base.parameters["large_change"], rel=1e-12)
+        assert result.parameters == base.parameters | {"engine": engine, "large_change": change}
+        assert result.verdict.decision == base.verdict.decision
+        _same_result(base, result, _shadow_tables(base))
+
+
+def test_exact_order_statistics_on_every_engine(spark, monkeypatch):
+    """Ranks of a column with ties, NaN and nulls, against numpy's sort; Spark's binned ranking
+    with many bins, with few (bins of one repeated value) and on one partition."""
+    import narwhals as nw
+
+    from workbench import ranks
+
+    rng = np.random.default_rng(3)
+    values = np.round(rng.lognormal(3, 1, 5000), 1)
+    values[rng.random(5000) < 0.3] = 7.0  # one value repeated 1,500 times
+    values[:25] = np.nan
+    frame = pl.DataFrame({"v": values}).with_columns(
+        pl.when(pl.int_range(pl.len()) % 100 == 50).then(None).otherwise(pl.col("v")).alias("v"))
+    valid = frame["v"].drop_nulls().to_numpy()
+    expected_sorted = np.sort(valid)  # NaN last, as on every engine
+    wanted = sorted({1, len(valid), *rng.integers(1, len(valid) + 1, 300).tolist()})
+    expected = expected_sorted[np.array(wanted) - 1]
+    for engine, data in _engines(frame, spark).items():
+        lf = nw.from_native(data.lazy() if engine == "polars" else data)
+        got = ranks.order_statistics(lf, engine, "v", wanted, name="t", check="c")
+        np.testing.assert_array_equal(got, expected, err_msg=engine)
+    monkeypatch.setattr(ranks, "SPARK_BINS", 4)
+    got = ranks.order_statistics(nw.from_native(spark.createDataFrame(frame.to_arrow()).coalesce(1)), "spark", "v",
+                                 wanted, name="t", check="c")
+    np.testing.assert_array_equal(got, expected)

@@ -68,19 +68,33 @@ def schema_of_nw(lf: nw.LazyFrame, frame: Frame) -> pl.Schema:
 def collect(lf: nw.LazyFrame, frame: Frame, *, check: str, counts: bool = True) -> pl.DataFrame:
     """Run a summary on the frame's engine and return it as polars (with ``counts``, integer and
     decimal columns as Int64, whatever the engine's count type)."""
+    return collect_on(lf, frame.engine, frame.name, check=check, counts=counts)
+
+
+def collect_on(lf: nw.LazyFrame, engine: Engine, name: str, *, check: str, counts: bool = True) -> pl.DataFrame:
+    """:func:`collect` given the engine and the input's name (for errors) instead of a Frame."""
     try:
-        if frame.engine == "polars":
-            out = lf.to_native().collect(engine="streaming")
-        else:
-            out = lf.collect("polars").to_native()
+        out = lf.to_native().collect(engine="streaming") if engine == "polars" else lf.collect("polars").to_native()
     except InputError:
         raise
     except Exception as exc:  # each engine raises its own error types
         from workbench.spark import error_line
 
-        raise InputError(f"{frame.name}: {check} could not compute its summaries on {frame.engine}: "
+        raise InputError(f"{name}: {check} could not compute its summaries on {engine}: "
                          f"{error_line(exc)}") from None
     return int64_counts(out) if counts else out
+
+
+def engine_of(lf: nw.LazyFrame) -> Engine:
+    """The engine a narwhals lazy frame runs on."""
+    impl = lf.implementation
+    if impl.is_polars():
+        return "polars"
+    if impl.is_duckdb():
+        return "duckdb"
+    if impl.is_pyspark() or impl.is_pyspark_connect():
+        return "spark"
+    raise InputError(f"unsupported engine {impl}: pass a polars, duckdb or Spark frame.")
 
 
 def int64_counts(frame: pl.DataFrame) -> pl.DataFrame:

@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import math
 
+import narwhals as nw
 import numpy as np
 import polars as pl
 
 from workbench.distributions import norm_ppf
 from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.findings.model import Finding
+from workbench.frames import collect_on, count, engine_of
 from workbench.labels import LABEL
+from workbench.shadow.agreement import segments
 from workbench.shadow.paired import mcnemar_exact, paired_difference
 from workbench.shadow.reconcile import SIDES, Reconciliation
 from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
 
 
-def accuracy(labelled: dict[str, pl.LazyFrame], prediction: str, by: list[str],
+def accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str],
              paired: bool, confidence: float, fdr: float,
              guardrails: Guardrails) -> tuple[pl.DataFrame, list[Finding], list[PendingCheck]]:
     """Table ``accuracy`` (per scope: n and accuracy per side, the difference candidate minus
@@ -54,20 +57,23 @@ def accuracy(labelled: dict[str, pl.LazyFrame], prediction: str, by: list[str],
     return pl.DataFrame(rows, infer_schema_length=None), findings, checks
 
 
-def labelled_requests(rec: Reconciliation, labels: pl.LazyFrame, id: str, paired: bool) -> dict[str, pl.LazyFrame]:
-    """The compared requests that have a label (column ``__label``), joined and materialised once
-    for every metric: ``{"matched": ...}`` in shadow mode, one frame per side in canary mode."""
-    if paired:
-        return {"matched": rec.matched.join(labels, on=id, how="inner").collect().lazy()}
-    return {s: rec.side(s, paired=False).join(labels, on=id, how="inner").collect().lazy() for s in SIDES}
+def labelled_requests(rec: Reconciliation, labels: nw.LazyFrame, id: str, paired: bool) -> dict[str, nw.LazyFrame]:
+    """The compared requests that have a label (column ``__label``), joined on the logs' engine
+    (on polars materialised once for every metric): ``{"matched": ...}`` in shadow mode, one frame
+    per side in canary mode."""
+    sides = {"matched": rec.table} if paired else {s: rec.side(s, paired=False) for s in SIDES}
+    joined = {k: lf.join(labels, on=id, how="inner") for k, lf in sides.items()}
+    if rec.engine == "polars":
+        return {k: nw.from_native(lf.to_native().collect().lazy()) for k, lf in joined.items()}
+    return joined
 
 
-def unmatched_labels(labels: pl.LazyFrame, labelled: dict[str, pl.LazyFrame], id: str, label: str) -> list[Finding]:
+def unmatched_labels(labels: nw.LazyFrame, labelled: dict[str, nw.LazyFrame], id: str, label: str) -> list[Finding]:
     """``unmatched_labels``: labels for requests that are not among those compared (labels are
     unique by id, so it is the labels minus the labelled requests)."""
-    used = pl.concat([lf.select(id) for lf in labelled.values()]).unique() if len(labelled) > 1 \
+    used = nw.concat([lf.select(id) for lf in labelled.values()]).unique() if len(labelled) > 1 \
         else labelled["matched"].select(id)
-    unknown = int(labels.select(pl.len()).collect().item()) - int(used.select(pl.len()).collect().item())
+    unknown = _count(labels) - _count(used)
     if not unknown:
         return []
     return [Finding("shadow", "unmatched_labels", "info", label,
@@ -75,35 +81,41 @@ def unmatched_labels(labels: pl.LazyFrame, labelled: dict[str, pl.LazyFrame], id
                     "Check that labels are keyed by the same request id as the logs.", {"affected_rows": unknown}, {})]
 
 
-def by_scope(lf: pl.LazyFrame, aggs: list[pl.Expr], by: list[str]) -> pl.DataFrame:
+def _count(lf: nw.LazyFrame) -> int:
+    return int(_collect(lf.select(nw.len().alias("n"))).item())
+
+
+def _collect(lf: nw.LazyFrame) -> pl.DataFrame:
+    return collect_on(lf, engine_of(lf), "the labelled requests", check="the shadow/canary accuracy comparison")
+
+
+def by_scope(lf: nw.LazyFrame, aggs: list[nw.Expr], by: list[str]) -> pl.DataFrame:
     """``aggs`` over all rows (scope ``"all"``) and per value of each ``by`` column (scope
-    ``"column=value"``), one frame with ``scope``, ``column`` and ``segment``."""
-    frames = [lf.select(aggs).collect().with_columns(scope=pl.lit("all"), column=pl.lit(None, pl.String),
-                                                     segment=pl.lit(None, pl.String))]
+    ``"column=value"``), computed on the frame's engine: one polars frame with ``scope``,
+    ``column`` and ``segment``."""
+    frames = [_collect(lf.select(*aggs)).with_columns(scope=pl.lit("all"), column=pl.lit(None, pl.String),
+                                                      segment=pl.lit(None, pl.String))]
     for b in by:
-        per = lf.group_by(pl.col(b).cast(pl.String).alias("segment")).agg(aggs).collect().sort("segment",
-                                                                                             nulls_last=True)
+        per = segments(_collect(lf.group_by(b).agg(*aggs)), b).drop(b)
         frames.append(per.with_columns(scope=pl.format("{}={}", pl.lit(b), pl.col("segment")), column=pl.lit(b)))
     return pl.concat(frames, how="diagonal_relaxed")
 
 
-def _paired_counts(joined: pl.LazyFrame, prediction: str, by: list[str]) -> pl.DataFrame:
-    rp, rc = ((pl.col(f"{prediction}_{s}") == pl.col(LABEL)).fill_null(False) for s in SIDES)
-    aggs = [pl.len().alias("n"), rp.sum().alias("right_production"), rc.sum().alias("right_candidate"),
-            (rp & ~rc).sum().alias("only_production"), (rc & ~rp).sum().alias("only_candidate")]
+def _paired_counts(joined: nw.LazyFrame, prediction: str, by: list[str]) -> pl.DataFrame:
+    rp, rc = ((nw.col(f"{prediction}_{s}") == nw.col(LABEL)).fill_null(False) for s in SIDES)
+    aggs = [nw.len().alias("n"), count(rp).alias("right_production"), count(rc).alias("right_candidate"),
+            count(rp & ~rc).alias("only_production"), count(rc & ~rp).alias("only_candidate")]
     table = by_scope(joined, aggs, by)
     return table.with_columns(n_production=pl.col("n"), n_candidate=pl.col("n")).select(
         "scope", "column", "segment", "n", "n_production", "n_candidate", "right_production", "right_candidate",
         "only_production", "only_candidate")
 
 
-def _unpaired_counts(labelled: dict[str, pl.LazyFrame], prediction: str, by: list[str]) -> pl.DataFrame:
+def _unpaired_counts(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str]) -> pl.DataFrame:
     parts = []
     for s in SIDES:
-        right = (pl.col(prediction) == pl.col(LABEL)).fill_null(False)
-        t = by_scope(labelled[s],
-                      [pl.len().alias(f"n_{s}"), right.sum().alias(f"right_{s}")], by)
-        parts.append(t)
+        right = (nw.col(prediction) == nw.col(LABEL)).fill_null(False)
+        parts.append(by_scope(labelled[s], [nw.len().alias(f"n_{s}"), count(right).alias(f"right_{s}")], by))
     table = parts[0].join(parts[1], on=["scope", "column", "segment"], how="full", coalesce=True, nulls_equal=True)
     table = table.with_columns(pl.col(f"{k}_{s}").fill_null(0) for k in ("n", "right") for s in SIDES)
     return table.with_columns(n=pl.min_horizontal("n_production", "n_candidate")).select(
@@ -167,38 +179,39 @@ def _pending(r: dict, overall: bool, needed: int, interval, guardrails: Guardrai
 PROBABILITY_EPS = 1e-15  # scores are clipped to [eps, 1 - eps] in the log loss
 
 
-def score_metrics(labelled: dict[str, pl.LazyFrame], score: str, by: list[str], paired: bool,
+def score_metrics(labelled: dict[str, nw.LazyFrame], score: str, by: list[str], paired: bool,
                   confidence: float) -> pl.DataFrame | None:
     """Brier score and log loss of each side's ``score`` on binary (0/1) labels, per scope, with the
     difference candidate minus production and its normal interval (paired per request in shadow
     mode, Welch in canary mode); lower is better. None when the labels are not 0/1."""
-    bounds = next(iter(labelled.values())).select(pl.col(LABEL).cast(pl.Float64).min().alias("lo"),
-                           pl.col(LABEL).cast(pl.Float64).max().alias("hi"),
-                           pl.col(LABEL).cast(pl.Float64).is_in([0.0, 1.0]).all().alias("binary")).collect()
-    if not bounds["binary"].item():
+    y = nw.col(LABEL).cast(nw.Float64)
+    bounds = _collect(next(iter(labelled.values())).select(
+        count(~y.is_in([0.0, 1.0])).alias("other")))
+    if bounds["other"].item():
         return None
-    y = pl.col(LABEL).cast(pl.Float64)
 
-    def terms(col: str) -> tuple[pl.Expr, pl.Expr]:
-        p = pl.col(col).cast(pl.Float64).clip(PROBABILITY_EPS, 1 - PROBABILITY_EPS)
-        return (pl.col(col) - y) ** 2, -(y * p.log() + (1 - y) * (1 - p).log())
+    def terms(col: str) -> tuple[nw.Expr, nw.Expr]:
+        p = nw.col(col).cast(nw.Float64).clip(PROBABILITY_EPS, 1 - PROBABILITY_EPS)
+        e = nw.col(col) - y
+        return e * e, -(y * p.log() + (1 - y) * (1 - p).log())
 
     if paired:
         (bp, lp), (bc, lc) = terms(f"{score}_production"), terms(f"{score}_candidate")
-        joined = labelled["matched"].drop_nulls([f"{score}_production", f"{score}_candidate", LABEL])
-        aggs = [pl.len().alias("n")]
+        joined = labelled["matched"].drop_nulls(subset=[f"{score}_production", f"{score}_candidate", LABEL])
+        aggs = [nw.len().alias("n")]
         for name, a, b in (("brier", bp, bc), ("log_loss", lp, lc)):
             aggs += [a.sum().alias(f"{name}_sum_p"), b.sum().alias(f"{name}_sum_c"), (b - a).sum().alias(f"{name}_d"),
-                     ((b - a) ** 2).sum().alias(f"{name}_d2")]
+                     ((b - a) * (b - a)).sum().alias(f"{name}_d2")]
         table = by_scope(joined, aggs, by)
     else:
         parts = []
         for side, tag in zip(SIDES, ("p", "c"), strict=True):
             b, ll = terms(score)
-            joined = labelled[side].drop_nulls([score, LABEL])
-            parts.append(by_scope(joined, [pl.len().alias(f"n_{tag}"), b.sum().alias(f"brier_sum_{tag}"),
-                                           (b**2).sum().alias(f"brier_sq_{tag}"), ll.sum().alias(f"log_loss_sum_{tag}"),
-                                           (ll**2).sum().alias(f"log_loss_sq_{tag}")], by))
+            joined = labelled[side].drop_nulls(subset=[score, LABEL])
+            aggs = [nw.len().alias(f"n_{tag}"), b.sum().alias(f"brier_sum_{tag}"),
+                    (b * b).sum().alias(f"brier_sq_{tag}"), ll.sum().alias(f"log_loss_sum_{tag}"),
+                    (ll * ll).sum().alias(f"log_loss_sq_{tag}")]
+            parts.append(by_scope(joined, aggs, by))
         table = parts[0].join(parts[1], on=["scope", "column", "segment"], how="full", coalesce=True,
                               nulls_equal=True).fill_null(0)
     z = norm_ppf(0.5 + confidence / 2)

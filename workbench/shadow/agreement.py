@@ -6,12 +6,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import polars as pl
 
 from workbench.distributions import norm_ppf
 from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.findings.model import Finding
+from workbench.frames import count
 from workbench.shadow.paired import cohen_kappa
 from workbench.shadow.reconcile import Reconciliation
 from workbench.stats import wilson_interval
@@ -29,20 +31,19 @@ def agreement(rec: Reconciliation, prediction: str, by: list[str], confidence: f
     flip rate exceeds the rest's by at least ``margin`` points at false-discovery rate ``fdr``.
     For a regression (``large_change`` given) a request "flips" when the two predictions differ
     by more than ``large_change``, and there is no kappa."""
-    p, c = pl.col(f"{prediction}_production"), pl.col(f"{prediction}_candidate")
+    p, c = nw.col(f"{prediction}_production"), nw.col(f"{prediction}_candidate")
     if large_change is None:
         agree = (p == c).fill_null(False)
         rows = [_kappa_row(rec, p, c, confidence)]
     else:
         agree = ((c - p).abs() <= large_change).fill_null(False)
-        n, k = rec.matched.select(pl.len(), agree.sum()).collect().row(0)
-        rows = [_agreement_row("all", int(n), int(k), confidence)]
+        n, k = rec.collect(rec.table.select(nw.len().alias("n"), count(agree).alias("k"))).row(0)
+        rows = [_agreement_row("all", int(n), int(k or 0), confidence)]
     tests = []
     for b in by:
-        per = rec.matched.group_by(pl.col(b).cast(pl.String).alias("segment")).agg(
-            pl.len().alias("n"), agree.sum().alias("agree")).collect().sort("segment", nulls_last=True)
+        per = segments(rec.collect(rec.table.group_by(b).agg(nw.len().alias("n"), count(agree).alias("agree"))), b)
         total_n, total_agree = int(per["n"].sum()), int(per["agree"].sum())
-        for seg, n, k in per.iter_rows():
+        for seg, n, k in per.select("segment", "n", "agree").iter_rows():
             row = _agreement_row(f"{b}={seg}", int(n), int(k), confidence)
             rest_n, rest_flips = total_n - n, (total_n - total_agree) - (n - k)
             if n >= min_rows and rest_n >= min_rows:
@@ -75,14 +76,21 @@ def agreement(rec: Reconciliation, prediction: str, by: list[str], confidence: f
     return pl.DataFrame(rows, infer_schema_length=None), findings
 
 
-def _kappa_row(rec: Reconciliation, p: pl.Expr, c: pl.Expr, confidence: float) -> dict[str, Any]:
+def segments(per: pl.DataFrame, column: str) -> pl.DataFrame:
+    """A small per-segment table from the engine with ``segment``: ``column``'s value as text
+    (cast here, on the few rows, so every engine labels a segment alike), sorted, nulls last."""
+    return per.with_columns(pl.col(column).cast(pl.String).alias("segment")).sort("segment", nulls_last=True)
+
+
+def _kappa_row(rec: Reconciliation, p: nw.Expr, c: nw.Expr, confidence: float) -> dict[str, Any]:
     """The overall agreement row of a classifier, with Cohen's kappa from the confusion counts."""
-    confusion = rec.matched.group_by(p.alias("p"), c.alias("c")).agg(pl.len().alias("n")).collect()
+    confusion = rec.collect(rec.table.select(p.alias("p"), c.alias("c")).group_by("p", "c").agg(
+        nw.len().alias("n")))
     confusion = confusion.with_columns(pl.col("p", "c").cast(pl.String))  # cast the small table, not the rows
     classes = sorted(set(confusion["p"].drop_nulls()) | set(confusion["c"].drop_nulls()))
     matrix = np.zeros((len(classes), len(classes)))
     index = {k: i for i, k in enumerate(classes)}
-    for a, b, n in confusion.iter_rows():
+    for a, b, n in confusion.select("p", "c", "n").iter_rows():
         if a is not None and b is not None:
             matrix[index[a], index[b]] += n
     kappa = cohen_kappa(matrix, confidence)
@@ -107,23 +115,23 @@ def score_deltas(rec: Reconciliation, score: str, by: list[str], confidence: flo
     bins of width ``1 / DELTA_BINS`` for scores, ``max |delta| / DELTA_BINS`` otherwise (exactly
     zero has its own bin); the quantiles are the upper edge of the bin where the cumulative count
     crosses the level, so they are exact to one bin width."""
-    d = pl.col(f"{score}_candidate") - pl.col(f"{score}_production")
+    d = nw.col(f"{score}_candidate") - nw.col(f"{score}_production")
     large = LARGE_DELTA if large is None else large
     width = 1 / DELTA_BINS
     if large != LARGE_DELTA:  # not scores in [0, 1]: bins sized to the largest change
-        width = float(rec.matched.select(d.abs().max()).collect().item() or 0.0) / DELTA_BINS or 1.0
-    binned = rec.matched.select(d.alias("d"), *(pl.col(b).cast(pl.String) for b in by)).drop_nulls("d").with_columns(
-        bin=(pl.col("d").abs() / width).ceil().clip(0, DELTA_BINS).cast(pl.Int32))
-    aggs = [pl.len().alias("n"), pl.col("d").sum().alias("sum"), (pl.col("d") ** 2).sum().alias("sum2"),
-            pl.col("d").abs().sum().alias("sum_abs"), (pl.col("d").abs() > large).sum().alias("large")]
-    scopes = [("all", None, binned.group_by("bin").agg(aggs).collect())]
+        width = float(rec.collect(rec.table.select(d.abs().max().alias("m"))).item() or 0.0) / DELTA_BINS or 1.0
+    binned = rec.table.select(d.alias("d"), *(nw.col(b) for b in by)).drop_nulls(subset=["d"]).with_columns(
+        bin=(nw.col("d").abs() / width).ceil().clip(0, DELTA_BINS).cast(nw.Int32))
+    aggs = [nw.len().alias("n"), nw.col("d").sum().alias("sum"), (nw.col("d") * nw.col("d")).sum().alias("sum2"),
+            nw.col("d").abs().sum().alias("sum_abs"), count(nw.col("d").abs() > large).alias("large")]
+    scopes = [("all", rec.collect(binned.group_by("bin").agg(*aggs)))]
     for b in by:
-        per = binned.group_by(b, "bin").agg(aggs).collect()
-        for (value,), part in per.partition_by(b, as_dict=True).items():
-            scopes.append((f"{b}={value}", b, part))
+        per = segments(rec.collect(binned.group_by(b, "bin").agg(*aggs)), b)
+        for (value,), part in per.partition_by("segment", as_dict=True, maintain_order=True).items():
+            scopes.append((f"{b}={value}", part))
     z = norm_ppf(0.5 + confidence / 2)
     rows = []
-    for scope, _, part in scopes:
+    for scope, part in scopes:
         part = part.sort("bin")
         n = int(part["n"].sum())
         if n == 0:

@@ -8,12 +8,13 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
+import narwhals as nw
 import polars as pl
 
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.io import FrameLike
-from workbench.labels import prepare_labels
+from workbench.labels import labels_frame
 from workbench.shadow import accuracy as acc
 from workbench.shadow import operations as ops
 from workbench.shadow.agreement import agreement, score_deltas
@@ -99,68 +100,76 @@ def compare_logs(
     paired = mode == "shadow"
     rec = reconcile(production, candidate, id=id, timestamp=timestamp, prediction=prediction, score=score,
                     latency=latency, error=error, by=by_cols)
-    findings = _coverage_findings(rec, paired)
-    tables: dict[str, pl.DataFrame] = {}
-    pending_labels = None
-    pending: list[PendingCheck] = []
-    schema = rec.matched.collect_schema()
-    regression = bool(prediction) and _is_regression(schema[f"{prediction}_production"], task, prediction)
-    if regression and large_change is None and rec.counts["matched"]:
-        sd = rec.matched.select(pl.col(f"{prediction}_production").cast(pl.Float64).std()).collect().item()
-        large_change = 0.1 * sd if sd else 0.0
-    if prediction and paired:
-        tables["agreement"], found = agreement(rec, prediction, by_cols, confidence, fdr, disagreement_margin,
-                                               guard.min_segment, large_change if regression else None)
-        findings += found
-        if regression:
-            tables["prediction_deltas"] = score_deltas(rec, prediction, by_cols, confidence, large=large_change)
-    if score and paired:
-        tables["scores"] = score_deltas(rec, score, by_cols, confidence)
-    if error:
-        tables["errors"], found, check = ops.errors(rec, error, paired, confidence, guard)
-        findings += found
-        pending.append(check)
-    if labels is not None:
-        lab, pending_labels = prepare_labels(labels, id, label, schema[id], label_time=label_time, as_of=as_of,
-                                                 prediction_dtype=schema[f"{prediction}_production"],
-                                                 regression=regression)
-        labelled = acc.labelled_requests(rec, lab, id, paired)
-        judge_accuracy = regression_accuracy if regression else acc.accuracy
-        tables["accuracy"], found, checks = judge_accuracy(labelled, prediction, by_cols, paired, confidence, fdr,
-                                                           guard)
-        findings += found + acc.unmatched_labels(lab, labelled, id, label)
-        if score and not regression:
-            metrics = acc.score_metrics(labelled, score, by_cols, paired, confidence)
-            if metrics is not None:
-                tables["accuracy"] = tables["accuracy"].join(metrics, on="scope", how="left")
-        pending += checks
-    lat_counts = ops.latency_counts(rec, latency, paired) if latency else None
-    tests = sum(p.n >= p.needed for p in pending)
-    if lat_counts:
-        tests += min(c["n"] for c in lat_counts.values()) >= guard.min_requests
-    alpha_rollback, alpha_promote = guard.alpha_rollback(tests), guard.alpha_promote
-    checks: list[GuardrailCheck] = [p.build(alpha_rollback, alpha_promote) for p in pending]
-    if lat_counts:
-        found_tables, found, check = ops.latency(rec, latency, paired, lat_counts, confidence, guard,
-                                                 alpha_rollback, alpha_promote)
-        tables.update(found_tables)
-        findings += found
-        checks.insert(0, check)
-    current = stage
-    if plan and current is None and not paired:
-        c = rec.counts
-        current = snap_stage(c["candidate_rows"] / max(c["production_rows"] + c["candidate_rows"], 1), plan)
-    verdict = decide(checks, guard, extra_holds=_holds(rec, paired, guard, labels is not None, bool(checks)),
-                     stage=current, stages=plan)
-    tables["guardrails"] = pl.DataFrame([c.to_dict() for c in verdict.checks], infer_schema_length=None) \
-        if verdict.checks else pl.DataFrame()
-    counts = rec.counts
-    parameters = {"mode": mode, "roles": rec.roles, "by": by_cols, "coverage": counts, "confidence": confidence,
-                  "fdr": fdr, "disagreement_margin": disagreement_margin, "guardrails": _guard_dict(guard),
-                  "stages": list(plan) if plan else None, "as_of": as_of, "pending_labels": pending_labels,
-                  "task": "regression" if regression else "classification" if prediction else None,
-                  "large_change": large_change if regression else None, "engine": "polars", "sampled": False}
-    return CheckResult("shadow", tuple(findings), rec.inputs, parameters=parameters, tables=tables, verdict=verdict)
+    try:  # Spark keeps the reconciled requests cached for the comparisons: free them after
+        findings = _coverage_findings(rec, paired)
+        tables: dict[str, pl.DataFrame] = {}
+        pending_labels = None
+        pending: list[PendingCheck] = []
+        schema = rec.schema
+        regression = bool(prediction) and _is_regression(schema[f"{prediction}_production"], task, prediction)
+        if regression and large_change is None and rec.counts["matched"]:
+            sd = rec.collect(rec.table.select(nw.col(f"{prediction}_production").cast(nw.Float64).std().alias("sd")),
+                             counts=False).item()
+            large_change = 0.1 * sd if sd else 0.0
+        if prediction and paired:
+            tables["agreement"], found = agreement(rec, prediction, by_cols, confidence, fdr, disagreement_margin,
+                                                   guard.min_segment, large_change if regression else None)
+            findings += found
+            if regression:
+                tables["prediction_deltas"] = score_deltas(rec, prediction, by_cols, confidence, large=large_change)
+        if score and paired:
+            tables["scores"] = score_deltas(rec, score, by_cols, confidence)
+        if error:
+            tables["errors"], found, check = ops.errors(rec, error, paired, confidence, guard)
+            findings += found
+            pending.append(check)
+        if labels is not None:
+            lab, pending_labels = labels_frame(labels, id, label, schema[id], label_time=label_time, as_of=as_of,
+                                               prediction_dtype=schema[f"{prediction}_production"],
+                                               regression=regression)
+            if lab.engine != rec.engine:
+                raise InputError(f"labels are on {lab.engine} but the logs on {rec.engine}: the labels are joined to "
+                                 "the requests by id where the logs are, so pass all three on one engine (e.g. "
+                                 "spark.read.parquet(labels_path) beside Spark logs).")
+            labelled = acc.labelled_requests(rec, lab.lf, id, paired)
+            judge_accuracy = regression_accuracy if regression else acc.accuracy
+            tables["accuracy"], found, checks = judge_accuracy(labelled, prediction, by_cols, paired, confidence, fdr,
+                                                               guard)
+            findings += found + acc.unmatched_labels(lab.lf, labelled, id, label)
+            if score and not regression:
+                metrics = acc.score_metrics(labelled, score, by_cols, paired, confidence)
+                if metrics is not None:
+                    tables["accuracy"] = tables["accuracy"].join(metrics, on="scope", how="left")
+            pending += checks
+        lat_counts = ops.latency_counts(rec, latency, paired) if latency else None
+        tests = sum(p.n >= p.needed for p in pending)
+        if lat_counts:
+            tests += min(c["n"] for c in lat_counts.values()) >= guard.min_requests
+        alpha_rollback, alpha_promote = guard.alpha_rollback(tests), guard.alpha_promote
+        checks: list[GuardrailCheck] = [p.build(alpha_rollback, alpha_promote) for p in pending]
+        if lat_counts:
+            found_tables, found, check = ops.latency(rec, latency, paired, lat_counts, confidence, guard,
+                                                     alpha_rollback, alpha_promote)
+            tables.update(found_tables)
+            findings += found
+            checks.insert(0, check)
+        current = stage
+        if plan and current is None and not paired:
+            c = rec.counts
+            current = snap_stage(c["candidate_rows"] / max(c["production_rows"] + c["candidate_rows"], 1), plan)
+        verdict = decide(checks, guard, extra_holds=_holds(rec, paired, guard, labels is not None, bool(checks)),
+                         stage=current, stages=plan)
+        tables["guardrails"] = pl.DataFrame([c.to_dict() for c in verdict.checks], infer_schema_length=None) \
+            if verdict.checks else pl.DataFrame()
+        counts = rec.counts
+        parameters = {"mode": mode, "roles": rec.roles, "by": by_cols, "coverage": counts, "confidence": confidence,
+                      "fdr": fdr, "disagreement_margin": disagreement_margin, "guardrails": _guard_dict(guard),
+                      "stages": list(plan) if plan else None, "as_of": as_of, "pending_labels": pending_labels,
+                      "task": "regression" if regression else "classification" if prediction else None,
+                      "large_change": large_change if regression else None, "engine": rec.engine, "sampled": False}
+        return CheckResult("shadow", tuple(findings), rec.inputs, parameters=parameters, tables=tables, verdict=verdict)
+    finally:
+        rec.release()
 
 
 def _is_regression(dtype: pl.DataType, task: str, prediction: str) -> bool:

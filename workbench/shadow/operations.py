@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import math
 
+import narwhals as nw
 import polars as pl
 
 from workbench.drift.statistics import two_proportions
 from workbench.findings.model import Finding
+from workbench.frames import count
+from workbench.ranks import order_statistics
 from workbench.shadow.paired import mcnemar_exact, paired_difference
 from workbench.shadow.quantiles import order_statistic_ranks
 from workbench.shadow.reconcile import SIDES, Reconciliation
@@ -24,9 +27,9 @@ def latency_counts(rec: Reconciliation, latency: str, paired: bool) -> dict[str,
     """Per side: requests with a latency and requests without one."""
     out = {}
     for s in SIDES:
-        row = rec.side(s, paired=paired).select(pl.col(latency).count().alias("n"),
-                                                pl.col(latency).null_count().alias("nulls")).collect()
-        out[s] = {"n": int(row["n"].item()), "nulls": int(row["nulls"].item())}
+        row = rec.collect(rec.side(s, paired=paired).select(
+            count(~nw.col(latency).is_null()).alias("n"), count(nw.col(latency).is_null()).alias("nulls")))
+        out[s] = {"n": int(row["n"].item() or 0), "nulls": int(row["nulls"].item() or 0)}
     return out
 
 
@@ -59,9 +62,9 @@ def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, d
         for level in PROFILE_LEVELS:
             wanted[("profile", level)] = math.floor(level * (n - 1)) + 1
         ranks = sorted(set(wanted.values()))
-        values = rec.side(s, paired=paired).select(
-            pl.col(latency).drop_nulls().sort().gather([r - 1 for r in ranks])).collect()[latency].to_numpy()
-        at = dict(zip(ranks, values.astype(float), strict=True))
+        values = order_statistics(rec.side(s, paired=paired), rec.engine, latency, ranks, name=s,
+                                  check="the latency comparison")
+        at = dict(zip(ranks, values, strict=True))
         stats[s] = {k: at[r] for k, r in wanted.items()} | {"n": n}
     rows = []
     for s, st in stats.items():
@@ -126,13 +129,13 @@ def errors(rec: Reconciliation, error: str, paired: bool, confidence: float,
     interval — Newcombe's paired interval on the same requests, his unpaired one in canary mode),
     the ``error_rate_regression`` finding (increase whose interval lies above
     ``guardrails.error_increase``) and the pending guardrail check."""
-    flag = {s: pl.col(error).cast(pl.Int8) for s in SIDES}
+    flag = nw.col(error).cast(nw.Int64)
     if paired:
-        p, c = pl.col(f"{error}_production").cast(pl.Int8), pl.col(f"{error}_candidate").cast(pl.Int8)
-        both_known = p.is_not_null() & c.is_not_null()
-        row = rec.matched.filter(both_known).select(
-            pl.len().alias("n"), (p * c).sum().alias("both"), (p * (1 - c)).sum().alias("only_production"),
-            ((1 - p) * c).sum().alias("only_candidate")).collect().row(0, named=True)
+        p, c = nw.col(f"{error}_production").cast(nw.Int64), nw.col(f"{error}_candidate").cast(nw.Int64)
+        both_known = ~p.is_null() & ~c.is_null()
+        row = rec.collect(rec.table.filter(both_known).select(
+            nw.len().alias("n"), (p * c).sum().alias("both"), (p * (1 - c)).sum().alias("only_production"),
+            ((1 - p) * c).sum().alias("only_candidate"))).row(0, named=True)
         n = int(row["n"])
         both, only_p, only_c = (int(row[k] or 0) for k in ("both", "only_production", "only_candidate"))
         sizes = {"production": (both + only_p, n), "candidate": (both + only_c, n)}
@@ -144,8 +147,9 @@ def errors(rec: Reconciliation, error: str, paired: bool, confidence: float,
     else:
         sizes = {}
         for s in SIDES:
-            r = rec.side(s, paired=False).select(flag[s].sum().alias("k"), flag[s].count().alias("n")).collect()
-            sizes[s] = (int(r["k"].item() or 0), int(r["n"].item()))
+            r = rec.collect(rec.side(s, paired=False).select(flag.sum().alias("k"),
+                                                             count(~flag.is_null()).alias("n")))
+            sizes[s] = (int(r["k"].item() or 0), int(r["n"].item() or 0))
         (kp, np_), (kc, nc) = sizes["production"], sizes["candidate"]
         n = min(np_, nc)
 

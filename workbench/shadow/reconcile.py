@@ -2,49 +2,80 @@
 
 Rule for repeated ids (retries, duplicate logging), stated once and applied to both sides: keep
 the attempt with the latest ``timestamp``; among attempts with the same timestamp prefer one
-without an error; among those, the one whose row content hashes lowest (so the choice never
-depends on the order rows were read in). Without a ``timestamp`` the latest attempt cannot be
-told, and the error/hash rule decides alone. Every extra attempt is counted per side
-(``duplicate_requests``), and so is every request logged on one side only (``coverage_gap``) and
-every row with a null id: nothing is dropped without being counted.
+without an error; among those, the one whose logged values (prediction, score, latency, then the
+segment columns) are smallest, in that order, so the choice never depends on the order rows were
+read in, nor on the engine. Without a ``timestamp`` the latest attempt cannot be told, and the
+other rules decide alone. Every extra attempt is counted per side (``duplicate_requests``), and
+so is every request logged on one side only (``coverage_gap``) and every row with a null id:
+nothing is dropped without being counted.
+
+The logs stay on their engine: polars (default; sorted by id and merged), or a duckdb relation or
+a Spark DataFrame (repeated ids resolved by a window function, the sides joined by the engine).
+Only counts come back here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import narwhals as nw
 import polars as pl
 
 from workbench.errors import InputError
 from workbench.findings.model import InputSummary
-from workbench.io import FrameLike, check_time_column, require_columns, schema_of, summarize_input, to_lazy
+from workbench.frames import Engine, Frame, collect_on, count, frame_summary, open_frame, schema_of_nw
+from workbench.io import FrameLike, check_time_column, require_columns
+from workbench.spark import refuse_nested
 
 SIDES = ("production", "candidate")
+CHECK = "the shadow/canary comparison"
 
 
 @dataclass(frozen=True)
 class Reconciliation:
-    """The matched requests (lazy; one row per id on both sides, columns suffixed with the side)
-    and the counts of what reconciliation set aside."""
+    """The matched requests (lazy, on the logs' engine; one row per id on both sides, columns
+    suffixed with the side) and the counts of what reconciliation set aside."""
 
-    matched: pl.LazyFrame
+    table: nw.LazyFrame
     counts: dict[str, int] = field(default_factory=dict)
     roles: dict[str, str | None] = field(default_factory=dict)
-    sides: dict[str, pl.LazyFrame] = field(default_factory=dict)
+    sides: dict[str, nw.LazyFrame] = field(default_factory=dict)
     inputs: tuple[InputSummary, ...] = ()
-    _collected: dict[str, pl.LazyFrame] = field(default_factory=dict, repr=False, compare=False)
+    engine: Engine = "polars"
+    schema: pl.Schema = field(default_factory=pl.Schema)
+    _collected: dict[str, nw.LazyFrame] = field(default_factory=dict, repr=False, compare=False)
 
-    def side(self, side: str, *, paired: bool = True) -> pl.LazyFrame:
+    @property
+    def matched(self) -> Any:
+        """The matched requests as the engine's own lazy frame (a polars LazyFrame, a duckdb
+        relation or a Spark DataFrame)."""
+        return self.table.to_native()
+
+    def side(self, side: str, *, paired: bool = True) -> nw.LazyFrame:
         """One side's requests with the roles under their own names: the matched requests
         (``paired``, shadow mode) or every request that side logged once (canary mode)."""
         if not paired:
+            if self.engine != "polars":
+                return self.sides[side]
             if side not in self._collected:  # canary mode reads each side many times: materialise once
-                self._collected[side] = self.sides[side].collect().lazy()
+                self._collected[side] = nw.from_native(self.sides[side].to_native().collect().lazy())
             return self._collected[side]
         cols = [c for k, c in self.roles.items() if c and k != "id"]
-        return self.matched.select(pl.exclude([f"{c}_{s}" for c in cols for s in SIDES]),
-                                   *(pl.col(f"{c}_{side}").alias(c) for c in cols))
+        suffixed = {f"{c}_{s}" for c in cols for s in SIDES}
+        return self.table.select(*(nw.col(c) for c in self.table.columns if c not in suffixed),
+                                 *(nw.col(f"{c}_{side}").alias(c) for c in cols))
+
+    def release(self) -> None:
+        """Free what the engine keeps for the comparison (Spark: the cached requests)."""
+        if self.engine == "spark":
+            for lf in (self.table, *self.sides.values()):
+                lf.to_native().unpersist()
+
+    def collect(self, lf: nw.LazyFrame, *, counts: bool = True) -> pl.DataFrame:
+        """Run a summary of the matched requests (or of one side) on the engine; polars back."""
+        return collect_on(lf, self.engine, "the request logs", check=CHECK, counts=counts)
 
 
 def reconcile(
@@ -61,57 +92,127 @@ def reconcile(
 ) -> Reconciliation:
     """Match the two logs request by request (see the module docstring for the rule).
 
-    Inputs: the two logs with the same column names for each role; ``id`` is required, the other
-    roles are optional. ``latency`` must be numeric and non-negative; ``score`` within [0, 1];
-    ``error`` boolean (or 0/1). Output: :class:`Reconciliation` with ``matched`` holding ``id``,
-    the ``by`` columns (production's values) and each role as ``<role>_production`` and
-    ``<role>_candidate``, and ``counts``: rows, null ids, duplicates per side, requests on one side
-    only, matched requests. Each log is read once (the columns used only) and the matched requests
-    are materialised once, since every comparison reads them.
+    Inputs: the two logs (polars, pandas or arrow frames, parquet paths, duckdb relations or
+    Spark DataFrames; both on one engine) with the same column names for each role; ``id`` is
+    required, the other roles are optional. ``latency`` must be numeric and non-negative;
+    ``score`` within [0, 1]; ``error`` boolean (or 0/1). Output: :class:`Reconciliation` with
+    ``matched`` holding ``id``, the ``by`` columns (production's values) and each role as
+    ``<role>_production`` and ``<role>_candidate``, and ``counts``: rows, null ids, duplicates per
+    side, requests on one side only, matched requests. On polars each log is read once (the
+    columns used only) and the matched requests are materialised once, since every comparison
+    reads them; on duckdb and Spark they stay a lazy query of the engine.
     """
     by_cols = [by] if isinstance(by, str) else list(by)
     roles = {"timestamp": timestamp, "prediction": prediction, "score": score, "latency": latency, "error": error}
-    sides = {}
+    frames: dict[str, Frame] = {}
     for side, data in zip(SIDES, (production, candidate), strict=True):
-        lf = to_lazy(data, name=side, check="the shadow/canary comparison")
-        schema = schema_of(lf, name=side)
-        require_columns(schema, {"id": id, **roles, **{f"by[{i}]": b for i, b in enumerate(by_cols)}},
-                        name=f"the {side} log")
+        frame = open_frame(data, name=side)
+        used = {"id": id, **roles, **{f"by[{i}]": b for i, b in enumerate(by_cols)}}
+        require_columns(frame.schema, used, name=f"the {side} log")
+        refuse_nested(frame.unsupported, [c for c in used.values() if c], name=f"the {side} log", check=CHECK)
         if timestamp:
-            check_time_column(schema, timestamp, name=f"the {side} log", role="timestamp")
-        sides[side] = (lf, schema)
+            check_time_column(frame.schema, timestamp, name=f"the {side} log", role="timestamp")
+        frames[side] = frame
+    engines = {f.engine for f in frames.values()}
+    if len(engines) > 1:
+        raise InputError(f"the production log is on {frames['production'].engine} but the candidate log on "
+                         f"{frames['candidate'].engine}; pass both on one engine (the comparison joins them "
+                         "request by request where they are).")
+    sides = {s: (f.lf, f.schema) for s, f in frames.items()}
     _check_ids(sides, id)
     _check_prediction_types(sides, prediction)
     cols = [c for c in roles.values() if c]
-    # each log is read once, only the columns the comparison uses, and sorted by id: repeated ids
-    # are then adjacent and the two sides join by merging (faster than hashing 10M ids)
-    sides = {side: (lf.select(id, *dict.fromkeys([*by_cols, *cols])).sort(id, nulls_last=True).collect().lazy(),
-                    schema) for side, (lf, schema) in sides.items()}
-    _check_values(sides, roles)
-    inputs = tuple(summarize_input(lf, name=side) for side, (lf, _) in sides.items())  # of the columns used
+    content = list(dict.fromkeys([c for c in (prediction, score, latency) if c] + by_cols))
+    selected = {s: f.with_lf(f.lf.select(id, *dict.fromkeys([*by_cols, *cols]))) for s, f in frames.items()}
+    engine = frames["production"].engine
+    if engine == "polars":
+        # each log is read once, only the columns the comparison uses, and sorted by id: repeated ids
+        # are then adjacent and the two sides join by merging (faster than hashing 10M ids)
+        selected = {s: f.with_lf(nw.from_native(f.lf.to_native().sort(id, nulls_last=True).collect().lazy()))
+                    for s, f in selected.items()}
+    _check_values(selected, roles)
+    inputs = tuple(frame_summary(f) for f in selected.values())  # of the columns used
     counts: dict[str, int] = {}
     kept = {}
-    for side, (lf, _schema) in sides.items():
-        frame = lf.collect()
-        ids = frame.get_column(id)
-        repeat = (ids == ids.shift(1)).fill_null(False)
-        counts[f"{side}_rows"] = frame.height
-        counts[f"{side}_null_ids"] = ids.null_count()
-        counts[f"{side}_duplicates"] = int(repeat.sum())
-        ided = frame.head(frame.height - ids.null_count())  # nulls sort last
-        kept[side] = (_latest_attempt(ided, ids.filter(repeat).unique(), id, timestamp, error)
-                      if counts[f"{side}_duplicates"] else ided).lazy()
-    prod = kept["production"].select(id, *by_cols, *(pl.col(c).alias(f"{c}_production") for c in cols))
-    cand = kept["candidate"].select(id, *(pl.col(c).alias(f"{c}_candidate") for c in cols))
-    # materialised once: every comparison reads it, and the join would otherwise run for each
-    matched = prod.join(cand, on=id, how="inner").collect().lazy()
-    n_matched = int(matched.select(pl.len()).collect().item())
+    for side, f in selected.items():
+        if engine == "polars":
+            kept[side] = _kept_polars(f.lf.to_native(), side, id, timestamp, error, content, counts)
+        else:
+            kept[side] = _kept_on_engine(f, side, id, timestamp, error, content, counts)
+    prod = kept["production"].select(id, *by_cols, *(nw.col(c).alias(f"{c}_production") for c in cols))
+    cand = kept["candidate"].select(id, *(nw.col(c).alias(f"{c}_candidate") for c in cols))
+    matched = prod.join(cand, on=id, how="inner")
+    if engine == "polars":  # materialised once: every comparison reads it, and the join would otherwise run for each
+        matched = nw.from_native(matched.to_native().collect().lazy())
+    elif engine == "spark":  # kept on the cluster (memory, spilling to disk) until release()
+        matched = nw.from_native(_persist(matched.to_native()))
+        kept = {s: nw.from_native(_persist(lf.to_native())) for s, lf in kept.items()}
+    n_matched = int(collect_on(matched.select(nw.len()), engine, "the request logs", check=CHECK).item())
     counts["matched"] = n_matched
     counts["production_only"] = counts["production_rows"] - counts["production_null_ids"] \
         - counts["production_duplicates"] - n_matched
     counts["candidate_only"] = counts["candidate_rows"] - counts["candidate_null_ids"] \
         - counts["candidate_duplicates"] - n_matched
-    return Reconciliation(matched, counts, {**roles, "id": id}, kept, inputs)
+    schema = schema_of_nw(matched, frames["production"])
+    return Reconciliation(matched, counts, {**roles, "id": id}, kept, inputs, engine, schema)
+
+
+def _persist(sdf: Any) -> Any:
+    from pyspark import StorageLevel
+
+    return sdf.persist(StorageLevel.MEMORY_AND_DISK)
+
+
+def _kept_polars(lf: pl.LazyFrame, side: str, id: str, timestamp: str | None, error: str | None,
+                 content: list[str], counts: dict[str, int]) -> nw.LazyFrame:
+    """One row per id of a log sorted by id (nulls last), counting rows, null ids and repeats."""
+    frame = lf.collect()
+    ids = frame.get_column(id)
+    repeat = (ids == ids.shift(1)).fill_null(False)
+    counts[f"{side}_rows"] = frame.height
+    counts[f"{side}_null_ids"] = ids.null_count()
+    counts[f"{side}_duplicates"] = int(repeat.sum())
+    ided = frame.head(frame.height - ids.null_count())  # nulls sort last
+    if counts[f"{side}_duplicates"]:
+        ided = _latest_attempt(ided, ids.filter(repeat).unique(), id, timestamp, error, content)
+    return nw.from_native(ided.lazy())
+
+
+def _kept_on_engine(frame: Frame, side: str, id: str, timestamp: str | None, error: str | None,
+                    content: list[str], counts: dict[str, int]) -> nw.LazyFrame:
+    """One row per id on duckdb or Spark (the module's rule as a window function), counting rows,
+    null ids and repeats with two aggregates."""
+    row = collect_on(frame.lf.select(nw.len().alias("rows"), count(nw.col(id).is_null()).alias("null_ids")),
+                     frame.engine, frame.name, check=CHECK).row(0, named=True)
+    native = frame.lf.to_native()
+    order = [(timestamp, True)] if timestamp else []
+    order += [(error, False)] if error else []
+    order += [(c, False) for c in content]
+    if frame.engine == "spark":
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        keys = [(F.col(c).desc_nulls_last() if desc else
+                 (F.col(c).cast("int") if c == error else F.col(c)).asc_nulls_last()) for c, desc in order]
+        window = Window.partitionBy(id).orderBy(*keys) if keys else Window.partitionBy(id).orderBy(F.lit(0))
+        out = native.where(F.col(id).isNotNull()).withColumn("__attempt", F.row_number().over(window)) \
+            .where(F.col("__attempt") == 1).drop("__attempt")
+    else:
+        def q(c: str) -> str:
+            return '"' + c.replace('"', '""') + '"'
+
+        keys = ", ".join(f"{q(c)} DESC NULLS LAST" if desc else
+                         f"{'CAST(' + q(c) + ' AS INTEGER)' if c == error else q(c)} ASC NULLS LAST"
+                         for c, desc in order) or "1"
+        out = native.filter(f"{q(id)} IS NOT NULL").query(
+            "workbench_log", f"SELECT * FROM workbench_log QUALIFY row_number() OVER (PARTITION BY {q(id)} "
+                             f"ORDER BY {keys}) = 1")
+    kept = nw.from_native(out)
+    n_kept = int(collect_on(kept.select(nw.len()), frame.engine, frame.name, check=CHECK).item())
+    counts[f"{side}_rows"] = int(row["rows"])
+    counts[f"{side}_null_ids"] = int(row["null_ids"] or 0)
+    counts[f"{side}_duplicates"] = counts[f"{side}_rows"] - counts[f"{side}_null_ids"] - n_kept
+    return kept
 
 
 def _check_ids(sides: dict, id: str) -> None:
@@ -132,25 +233,26 @@ def _check_prediction_types(sides: dict, prediction: str | None) -> None:
                          "cast one side so that the same class has the same value on both.")
 
 
-def _check_values(sides: dict, roles: dict[str, str | None]) -> None:
-    for side, (lf, schema) in sides.items():
+def _check_values(sides: dict[str, Frame], roles: dict[str, str | None]) -> None:
+    for side, frame in sides.items():
+        schema = frame.schema
         checks = []
         if roles["latency"]:
             col = roles["latency"]
             if not schema[col].is_numeric():
                 raise InputError(f"{side} log: latency column {col!r} must be numeric, got {schema[col]}.")
-            checks.append((pl.col(col) < 0).sum().alias("negative_latency"))
+            checks.append(count(nw.col(col) < 0).alias("negative_latency"))
         if roles["score"]:
             col = roles["score"]
             if not schema[col].is_numeric():
                 raise InputError(f"{side} log: score column {col!r} must be numeric, got {schema[col]}.")
-            checks.append(((pl.col(col) < 0) | (pl.col(col) > 1)).sum().alias("score_out_of_range"))
+            checks.append(count((nw.col(col) < 0) | (nw.col(col) > 1)).alias("score_out_of_range"))
         if roles["error"] and schema[roles["error"]] != pl.Boolean and not schema[roles["error"]].is_integer():
             raise InputError(f"{side} log: error column {roles['error']!r} must be boolean or 0/1, "
                              f"got {schema[roles['error']]}.")
         if not checks:
             continue
-        found = lf.select(checks).collect().row(0, named=True)
+        found = collect_on(frame.lf.select(checks), frame.engine, frame.name, check=CHECK).row(0, named=True)
         if found.get("negative_latency"):
             raise InputError(f"{side} log: {found['negative_latency']:,} rows have a negative {roles['latency']!r}; "
                              "latencies are durations, check the unit and the clock used.")
@@ -160,7 +262,7 @@ def _check_values(sides: dict, roles: dict[str, str | None]) -> None:
 
 
 def _latest_attempt(frame: pl.DataFrame, repeated: pl.Series, id: str, timestamp: str | None,
-                    error: str | None) -> pl.DataFrame:
+                    error: str | None, content: list[str]) -> pl.DataFrame:
     """One row per id by the module's rule, keeping ``frame``'s order (sorted by id). Only the
     rows of the ``repeated`` ids are ranked; the others pass through."""
     keys, descending = [], []
@@ -170,11 +272,11 @@ def _latest_attempt(frame: pl.DataFrame, repeated: pl.Series, id: str, timestamp
     if error:
         keys.append(pl.col(error).cast(pl.Int8))
         descending.append(False)
-    keys.append(pl.struct(pl.exclude("__row")).hash(seed=11))
-    descending.append(False)
+    keys += [pl.col(c) for c in content]
+    descending += [False] * len(content)
     indexed = frame.with_row_index("__row")
     candidates = indexed.filter(pl.col(id).is_in(repeated.implode()))
-    chosen = candidates.sort([pl.col(id), *keys], descending=[False, *descending], nulls_last=True).unique(
-        subset=[id], keep="first")["__row"]
+    chosen = candidates.sort([pl.col(id), *keys, pl.col("__row")], descending=[False, *descending, False],
+                             nulls_last=True).unique(subset=[id], keep="first", maintain_order=True)["__row"]
     dropped = candidates.filter(~pl.col("__row").is_in(chosen.implode()))["__row"]
     return indexed.filter(~pl.col("__row").is_in(dropped.implode())).drop("__row")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import narwhals as nw
 import numpy as np
 import polars as pl
 
@@ -19,7 +20,7 @@ from workbench.shadow.reconcile import SIDES
 from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
 
 
-def regression_accuracy(labelled: dict[str, pl.LazyFrame], prediction: str, by: list[str],
+def regression_accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str],
                         paired: bool, confidence: float, fdr: float,
                         guardrails: Guardrails) -> tuple[pl.DataFrame, list[Finding], list[PendingCheck]]:
     """Table ``accuracy`` (per scope: n, MAE and RMSE per side, the MAE ratio with its interval,
@@ -57,27 +58,27 @@ def regression_accuracy(labelled: dict[str, pl.LazyFrame], prediction: str, by: 
     return frame, findings, checks
 
 
-def _abs_error(column: str) -> pl.Expr:
-    return (pl.col(LABEL).cast(pl.Float64) - pl.col(column).cast(pl.Float64)).abs()
+def _abs_error(column: str) -> nw.Expr:
+    return (nw.col(LABEL).cast(nw.Float64) - nw.col(column).cast(nw.Float64)).abs()
 
 
-def _paired_sums(joined: pl.LazyFrame, prediction: str, by: list[str]) -> pl.DataFrame:
+def _paired_sums(joined: nw.LazyFrame, prediction: str, by: list[str]) -> pl.DataFrame:
     ep, ec = _abs_error(f"{prediction}_production"), _abs_error(f"{prediction}_candidate")
-    known = ep.is_not_null() & ec.is_not_null()
-    joined = joined.filter(known)
-    aggs = [pl.len().alias("n"), ep.sum().alias("sum_production"), ec.sum().alias("sum_candidate"),
-            (ep**2).sum().alias("sq_production"), (ec**2).sum().alias("sq_candidate"), (ep * ec).sum().alias("cross")]
+    joined = joined.filter(~ep.is_null() & ~ec.is_null())
+    aggs = [nw.len().alias("n"), ep.sum().alias("sum_production"), ec.sum().alias("sum_candidate"),
+            (ep * ep).sum().alias("sq_production"), (ec * ec).sum().alias("sq_candidate"),
+            (ep * ec).sum().alias("cross")]
     table = by_scope(joined, aggs, by)
     return table.with_columns(n_production=pl.col("n"), n_candidate=pl.col("n"))
 
 
-def _unpaired_sums(labelled: dict[str, pl.LazyFrame], prediction: str, by: list[str]) -> pl.DataFrame:
+def _unpaired_sums(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str]) -> pl.DataFrame:
     parts = []
     for s in SIDES:
         e = _abs_error(prediction)
-        joined = labelled[s].filter(e.is_not_null())
-        parts.append(by_scope(joined, [pl.len().alias(f"n_{s}"), e.sum().alias(f"sum_{s}"),
-                                       (e**2).sum().alias(f"sq_{s}")], by))
+        joined = labelled[s].filter(~e.is_null())
+        parts.append(by_scope(joined, [nw.len().alias(f"n_{s}"), e.sum().alias(f"sum_{s}"),
+                                       (e * e).sum().alias(f"sq_{s}")], by))
     table = parts[0].join(parts[1], on=["scope", "column", "segment"], how="full", coalesce=True, nulls_equal=True)
     table = table.with_columns(pl.col(f"{k}_{s}").fill_null(0) for k in ("n", "sum", "sq") for s in SIDES)
     return table.with_columns(n=pl.min_horizontal("n_production", "n_candidate"))
