@@ -44,8 +44,8 @@ def to_lazy(data: FrameLike, *, name: str, check: str | None = None) -> pl.LazyF
     if module == "pyspark":
         raise InputError(
             f"{name}: {check or 'this check'} does not run on Spark (it would collect every row to the driver). "
-            "Pass a parquet path or a polars/duckdb frame; drift, skew, calibration, subgroups and "
-            "performance(target=...) run on Spark DataFrames.")
+            "Pass a parquet path or a polars/duckdb frame; drift, skew, calibration, subgroups, performance and "
+            "the shadow/canary comparison run on Spark DataFrames.")
     raise InputError(
         f"{name}: unsupported input of type {type(data).__name__}. Pass a polars, pandas or pyarrow "
         "frame, a duckdb relation, or a path to parquet/CSV files."

@@ -10,30 +10,20 @@ import polars as pl
 
 from workbench.errors import InputError
 from workbench.frames import Frame, collect, count, open_frame, with_epoch
-from workbench.io import FrameLike, check_time_column, check_time_zones, require_columns, to_lazy
+from workbench.io import FrameLike, check_time_column, check_time_zones, require_columns
 from workbench.spark import refuse_nested
 
 LABEL = "__label"
 
 
-def prepare_labels(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType, *, label_time: str | None = None,
-                   as_of: dt.datetime | None = None, prediction_dtype: pl.DataType | None = None,
-                   regression: bool = False) -> tuple[pl.LazyFrame, int]:
-    """The labels known at ``as_of`` as (``id``, ``__label``) and the number still pending
-    (``label_time`` after ``as_of``), validated: the columns exist, one label per request, no
-    null id, the id has the logs' type, the label can be compared with the prediction (numbers
-    with numbers, text with text), ``as_of`` and ``label_time`` agree on time zones. A polars
-    lazy frame; :func:`labels_frame` keeps them on their engine."""
-    frame, pending = labels_frame(labels, id, label, id_dtype, label_time=label_time, as_of=as_of,
-                                  prediction_dtype=prediction_dtype, regression=regression)
-    # polars as it is; a duckdb relation read through polars; Spark refused by name
-    return to_lazy(frame.lf.to_native(), name="labels", check="the label join"), pending
-
-
 def labels_frame(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType, *, label_time: str | None = None,
                  as_of: dt.datetime | None = None, prediction_dtype: pl.DataType | None = None,
                  regression: bool = False) -> tuple[Frame, int]:
-    """:func:`prepare_labels` on the labels' own engine (polars, duckdb or Spark)."""
+    """The labels known at ``as_of`` as (``id``, ``__label``) on their own engine (polars, duckdb
+    or Spark) and the number still pending (``label_time`` after ``as_of``), validated: the
+    columns exist, one label per request, no null id, the id has the logs' type, the label can be
+    compared with the prediction (numbers with numbers, text with text), ``as_of`` and
+    ``label_time`` agree on time zones."""
     frame = open_frame(labels, name="labels")
     lab, schema = frame.lf, frame.schema
     require_columns(schema, {"id": id, "label": label, "label_time": label_time}, name="labels")
