@@ -335,3 +335,21 @@ def test_exact_order_statistics_on_every_engine(spark, monkeypatch):
     got = ranks.order_statistics(nw.from_native(spark.createDataFrame(frame.to_arrow()).coalesce(1)), "spark", "v",
                                  wanted, name="t", check="c")
     np.testing.assert_array_equal(got, expected)
+
+
+def test_bad_shadow_logs_on_spark_are_refused_by_column(spark):
+    from pyspark.sql import functions as F
+
+    from workbench.shadow import compare_logs
+
+    prod, cand, _ = _regression_logs(6)
+    sp, sc = (spark.createDataFrame(f.to_arrow()) for f in (prod, cand))
+    nested = sp.withColumn("ctx", F.struct(F.col("plan").alias("plan")))
+    with pytest.raises(InputError, match=r"production: the shadow/canary comparison cannot read Spark column\(s\) "
+                                         r"'ctx' \(struct<plan:string>\): .* Flatten them first"):
+        compare_logs(nested, sc.withColumn("ctx", F.lit(None)), id="rid", by="ctx")
+    negative = sc.withColumn("ms", F.col("ms") - 1000)
+    with pytest.raises(InputError, match=r"candidate log: [\d,]+ rows have a negative 'ms'"):
+        compare_logs(sp, negative, id="rid", latency="ms")
+    with pytest.raises(InputError, match=r"request id 'rid' is String in the production log but Int64"):
+        compare_logs(sp, sc.withColumn("rid", F.lit(1).cast("bigint")), id="rid")

@@ -59,15 +59,18 @@ def _polars_dtype(t: Any) -> pl.DataType | None:
     return None
 
 
-def refuse_nested(unsupported: dict[str, str], used: list[str] | tuple[str, ...], *, name: str, check: str) -> None:
-    """Raise naming every column the check would read whose Spark type it cannot compare."""
+def refuse_nested(unsupported: dict[str, str], used: list[str] | tuple[str, ...], *, name: str, check: str,
+                  excludable: bool = False) -> None:
+    """Raise naming every column the check would read whose Spark type it cannot compare;
+    ``excludable``: the check takes ``exclude=``, so say that leaving them out is a fix."""
     bad = {c: unsupported[c] for c in used if c in unsupported}
     if bad:
         listed = ", ".join(f"{c!r} ({t})" for c, t in bad.items())
+        first = next(iter(bad))
+        fix = f"Exclude them (exclude={sorted(bad)}) or flatten them first" if excludable else "Flatten them first"
         raise InputError(
             f"{name}: {check} cannot read Spark column(s) {listed}: nested and binary types have no single value "
-            f"to compare. Exclude them (exclude={sorted(bad)}) or flatten them first, e.g. "
-            f"df.withColumn('{next(iter(bad))}_x', F.col('{next(iter(bad))}')['x']).")
+            f"to compare. {fix}, e.g. df.withColumn('{first}_x', F.col('{first}')['x']).")
 
 
 def view_name(sdf: Any) -> str:

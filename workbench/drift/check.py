@@ -122,7 +122,7 @@ def drift(
         profile = plan.preliminary()  # enough to plan current's summaries; counted below
     _validate_roles(profile, cur.schema, timestamp, by_cols, roles, columns)
     refuse_nested(cur.unsupported, [*profile.columns, *by_cols, *([timestamp] if timestamp else [])],
-                  name="current", check="drift")
+                  name="current", check="drift", excludable=True)
     unfitted = [b for b in by_cols if b not in profile.segments and plan is None]
     if unfitted:
         raise InputError(f"the saved profile has no segment counts for by={unfitted}: fit it with "

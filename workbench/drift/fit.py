@@ -304,7 +304,7 @@ def plan_profile(
         hints = "".join(did_you_mean(b, src.schema) for b in missing)
         raise InputError(f"by={missing} not found in the reference.{hints} Available columns: {sorted(src.schema)}")
     chosen = [c for c in (columns if columns is not None else src.schema) if c not in set(exclude)]
-    refuse_nested(src.unsupported, [*chosen, *by], name="reference", check="drift")
+    refuse_nested(src.unsupported, [*chosen, *by], name="reference", check="drift", excludable=True)
     kinds, _ = drift_columns(src.schema, columns, exclude, name="reference", categorical=categorical)
     reads = {c: ColumnRead(c, k, src.schema[c]) for c, k in kinds.items()}
     total = _row_count(src)

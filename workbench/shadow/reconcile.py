@@ -109,7 +109,7 @@ def reconcile(
         frame = open_frame(data, name=side)
         used = {"id": id, **roles, **{f"by[{i}]": b for i, b in enumerate(by_cols)}}
         require_columns(frame.schema, used, name=f"the {side} log")
-        refuse_nested(frame.unsupported, [c for c in used.values() if c], name=f"the {side} log", check=CHECK)
+        refuse_nested(frame.unsupported, [c for c in used.values() if c], name=side, check=CHECK)
         if timestamp:
             check_time_column(frame.schema, timestamp, name=f"the {side} log", role="timestamp")
         frames[side] = frame
