@@ -21,3 +21,13 @@ def __getattr__(name: str) -> Any:
 
         return audit_leakage
     raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The server extension (report endpoints for the JupyterLab sidebar)."""
+    return [{"module": "workbench.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension shipped in the package."""
+    return [{"src": "labextension", "dest": "workbench-lab"}]

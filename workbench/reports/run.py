@@ -25,10 +25,10 @@ from typing import Any
 
 from workbench.errors import InputError, WorkbenchError
 from workbench.findings.model import SEVERITY_RANK
-from workbench.reports import templates
+from workbench.reports import history, templates
 from workbench.reports.emit import FINDINGS_DIR, GIT_COMMIT, MODEL_CARD, installed_version
 
-INDEX = "index.json"
+INDEX = history.INDEX
 _sleep = time.sleep  # the retry wait (its own name, so a test can replace it alone)
 EXIT_FAILED = 4
 
@@ -111,10 +111,10 @@ def _run(path: Path, merged: dict[str, Any], out: Path, fail_on: str, card: dict
 
 
 def list_runs(out: str | Path = "reports") -> list[dict[str, Any]]:
-    """Every run recorded in ``out/index.json``, newest first."""
-    index = Path(out) / INDEX
-    runs = json.loads(index.read_text()) if index.exists() else {}
-    return sorted(runs.values(), key=lambda r: r.get("started_at", ""), reverse=True)
+    """Every run recorded in ``out/index.json``, newest first (a corrupt history is kept aside and
+    rebuilt from the run folders: :mod:`workbench.reports.history`)."""
+    runs, _ = history.read(Path(out))
+    return sorted(runs.values(), key=lambda r: r.get("started_at") or "", reverse=True)
 
 
 @contextlib.contextmanager
@@ -221,30 +221,26 @@ def _collect(folder: Path) -> dict[str, Any]:
 
 def _save(run_dir: Path, out: Path, record: dict[str, Any]) -> None:
     (run_dir / "run.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
-    index = out / INDEX
-    runs = json.loads(index.read_text()) if index.exists() else {}
-    runs[f"{record['template']}-{record['run_id']}"] = {k: record.get(k) for k in (
-        "run_id", "template", "status", "started_at", "finished_at", "duration_s", "findings", "exit_code", "html",
-        "pid", "error")}
-    tmp = index.with_suffix(".tmp")
-    tmp.write_text(json.dumps(runs, indent=2, default=str) + "\n")
-    tmp.replace(index)
+    key = f"{record['template']}-{record['run_id']}"
+
+    def put(runs: dict[str, dict[str, Any]]) -> None:
+        runs[key] = history.entry(record)
+
+    history.update(out, put)
 
 
 def _fail_stale(out: Path) -> None:
     """A run still marked running whose process is gone was killed: record it as failed."""
-    index = out / INDEX
-    if not index.exists():
-        return
-    runs = json.loads(index.read_text())
-    changed = False
+    if (out / INDEX).exists():
+        history.update(out, mark_stale)
+
+
+def mark_stale(runs: dict[str, dict[str, Any]]) -> None:
+    """Mark every run still ``running`` whose process is gone as failed (edits ``runs``)."""
     for run in runs.values():
         if run.get("status") == "running" and not _alive(run.get("pid")):
             run.update(status="failed", error={"name": "Killed", "message": "the run stopped before finishing"},
-                       exit_code=EXIT_FAILED)
-            changed = True
-    if changed:
-        index.write_text(json.dumps(runs, indent=2, default=str) + "\n")
+                       exit_code=EXIT_FAILED, pid=None)
 
 
 def _alive(pid: int | None) -> bool:

@@ -54,10 +54,10 @@ def parameters(path: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def check(path: Path, given: dict[str, Any]) -> dict[str, Any]:
+def check(path: Path, given: dict[str, Any], *, base: Path | None = None) -> dict[str, Any]:
     """Validate ``given`` against the template's parameters (unknown names and wrong types are
-    refused, naming the valid ones) and check that every ``*_path`` parameter exists. Returns the
-    full set with defaults filled in."""
+    refused, naming the valid ones) and check that every ``*_path`` parameter exists (relative
+    paths from ``base``, default the working folder). Returns the full set with defaults filled in."""
     declared = parameters(path)
     unknown = sorted(set(given) - set(declared))
     if unknown:
@@ -69,24 +69,25 @@ def check(path: Path, given: dict[str, Any]) -> dict[str, Any]:
         if expected is not None and value is not None and not _same_kind(value, expected):
             raise ConfigError(f"parameter {name!r} of template {path.stem!r} must be {type(expected).__name__} "
                               f"(like {expected!r}), got {type(value).__name__} {value!r}.")
-    for name, path in data_files(merged).items():
+    for name, path in data_files(merged, base=base).items():
         if not path.exists():
-            raise MissingData(f"{_describe(name, merged)}: no such file or directory (relative to {Path.cwd()}).")
+            raise MissingData(f"{_describe(name, merged)}: no such file or directory (relative to "
+                              f"{base or Path.cwd()}).")
     return merged
 
 
-def data_files(merged: dict[str, Any]) -> dict[str, Path]:
+def data_files(merged: dict[str, Any], *, base: Path | None = None) -> dict[str, Path]:
     """Every data file a run reads: each ``*_path`` parameter and, for a leakage audit declaration
     (``config_path``), the training table and sources it names, keyed ``config_path:training``,
     ``config_path:sources.<name>``. A declaration that is not valid is refused here, before a
-    kernel starts."""
+    kernel starts. Relative paths are read from ``base`` (default: the working folder)."""
     files: dict[str, Path] = {}
     for name, value in merged.items():
         if not (name.endswith("_path") and value):
             continue
-        files[name] = Path(value)
-        if name == "config_path" and Path(value).is_file():
-            files |= {f"{name}:{key}": Path(p) for key, p in _declared(Path(value)).items()}
+        files[name] = (base or Path()) / value
+        if name == "config_path" and files[name].is_file():
+            files |= {f"{name}:{key}": (base or Path()) / p for key, p in _declared(files[name]).items()}
     return files
 
 

@@ -1,0 +1,205 @@
+"""The Jupyter server extension behind the Reliability sidebar: authentication and XSRF on every
+endpoint, paths confined to the server's root, parameters validated before a run starts, runs in
+background processes recorded in the same history as CLI runs, and the bad states (a broken
+template, a run started twice, a corrupt or older history, a run whose process died)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import tornado
+from tornado.httpclient import HTTPClientError
+
+from workbench.reports import list_runs
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def jp_server_config():
+    return {"ServerApp": {"jpserver_extensions": {"workbench": True}}}
+
+
+@pytest.fixture
+def root(jp_root_dir: Path) -> Path:
+    """The server's root, with the shadow sample data (the template's default paths)."""
+    shutil.copytree(ROOT / "sample_data" / "shadow", jp_root_dir / "sample_data" / "shadow")
+    return jp_root_dir
+
+
+async def call(jp_fetch, method: str, *path: str, body: dict | None = None, **params: str):
+    """The endpoint's status and JSON body (errors too)."""
+    kwargs = {"method": method, "params": params}
+    if body is not None:
+        kwargs["body"] = json.dumps(body)
+    try:
+        response = await jp_fetch("workbench", "api", *path, **kwargs)
+    except HTTPClientError as exc:
+        return exc.code, json.loads(exc.response.body) if exc.response and exc.response.body else {}
+    return response.code, json.loads(response.body)
+
+
+async def wait_for(jp_fetch, predicate, timeout: float = 120.0, **params: str) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, state = await call(jp_fetch, "GET", "runs", **params)
+        if predicate(state):
+            return state
+        await tornado.gen.sleep(0.5)
+    raise AssertionError(f"timed out; last state: {state}")
+
+
+async def test_every_endpoint_requires_authentication_and_xsrf(jp_serverapp, http_server_client, jp_base_url):
+    base = f"{jp_base_url}workbench/api/"
+
+    async def fetch(path: str, **kwargs):
+        return await http_server_client.fetch(base + path, raise_error=False, allow_nonstandard_methods=True,
+                                              **kwargs)
+
+    for method, path, body in (("GET", "templates", None), ("GET", "runs", None), ("GET", "alerts", None),
+                               ("POST", "runs", "{}"), ("DELETE", "runs/shadow-abc", None),
+                               ("POST", "notebooks", "{}")):
+        assert (await fetch(path, method=method, body=body)).code == 403, (method, path)
+    # a browser session (cookie, no token) must send the XSRF token with a POST
+    token = jp_serverapp.identity_provider.token
+    login = await http_server_client.fetch(f"{jp_base_url}?token={token}", follow_redirects=False,
+                                           raise_error=False)
+    cookies = "; ".join(c.split(";")[0] for c in login.headers.get_list("Set-Cookie"))
+    assert "username-" in cookies
+    assert (await fetch("templates", headers={"Cookie": cookies})).code == 200
+    assert (await fetch("notebooks", method="POST", body="{}", headers={"Cookie": cookies})).code == 403
+    xsrf = "workbench-test-xsrf"
+    passed = await fetch("notebooks", method="POST", body='{"template": "nope"}',
+                         headers={"Cookie": f"{cookies}; _xsrf={xsrf}", "X-XSRFToken": xsrf})
+    assert passed.code == 404  # past authentication and XSRF: the template is unknown
+
+
+async def test_templates_list_their_parameters_and_a_broken_one_says_why(jp_fetch, root):
+    broken = root / "notebooks" / "reports"
+    broken.mkdir(parents=True)
+    nb = json.loads((ROOT / "notebooks" / "reports" / "drift.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    cell["source"] = "reference_path = 'a.parquet'\nwindow = (1d"
+    (broken / "broken.ipynb").write_text(json.dumps(nb))
+    status, body = await call(jp_fetch, "GET", "templates")
+    assert status == 200
+    found = {t["name"]: t for t in body["templates"]}
+    assert {"drift", "leakage", "performance", "shadow", "model_health", "broken"} <= set(found)
+    assert found["shadow"]["parameters"]["looks"] == {"default": 1, "type": "int",
+                                                     "help": "how many times this candidate will be checked"}
+    assert found["shadow"]["error"] is None
+    assert found["broken"]["parameters"] == {}
+    assert "parameters cell of 'broken.ipynb' cannot be read: line 2" in found["broken"]["error"]
+
+
+@pytest.mark.parametrize(("body", "status", "message"), [
+    ({"template": "shadow", "out": "../outside"}, 403, "output folder '../outside' is not allowed"),
+    ({"template": "shadow", "out": "/tmp/elsewhere"}, 403, "is not allowed"),
+    ({"template": "shadow", "out": "escape/reports"}, 403, "leads outside the server's root"),
+    ({"template": "shadow", "parameters": {"labels_path": "../../etc/passwd"}}, 403, "parameter labels_path"),
+    ({"template": "../shadow"}, 404, "unknown template '../shadow'"),
+    ({"template": "shadow", "parameters": {"looks": "two"}}, 400, "parameter 'looks' of template 'shadow' must be int"),
+    ({"template": "shadow", "parameters": {"lookz": 2}}, 400, "has no parameter 'lookz'"),
+    ({"template": "shadow", "parameters": {"labels_path": "sample_data/shadow/nope.parquet"}}, 400,
+     "no such file or directory"),
+    ({"template": "shadow", "fail_on": "sometimes"}, 400, "fail_on must be one of"),
+])
+async def test_bad_requests_are_refused_before_a_run_starts(jp_fetch, root, tmp_path, body, status, message):
+    (root / "escape").symlink_to(tmp_path, target_is_directory=True)  # a symlink out of the root
+    got, reply = await call(jp_fetch, "POST", "runs", body=body)
+    assert got == status and message in reply["message"]
+    assert not (root / "reports" / ".requests").exists() or not list((root / "reports" / ".requests").glob("*.json"))
+
+
+async def test_a_run_executes_in_the_background_and_is_recorded_like_a_cli_run(jp_fetch, root):
+    status, request = await call(jp_fetch, "POST", "runs", body={"template": "shadow", "parameters": {"looks": 2},
+                                                                  "fail_on": "none"})
+    assert status == 202 and request["pid"]
+    assert os.getsid(request["pid"]) != os.getsid(0)  # its own session: it outlives the browser and the server
+    again, reply = await call(jp_fetch, "POST", "runs", body={"template": "shadow"})
+    assert again == 409 and "already in progress" in reply["message"]
+    state = await wait_for(jp_fetch, lambda s: s["runs"] and s["runs"][0]["status"] != "running")
+    run = state["runs"][0]
+    assert run["status"] == "ok" and run["template"] == "shadow" and state["requests"] == []
+    assert run["findings"]["counts"]["critical"] >= 1  # the sample's planted regressions
+    assert (root / run["html"]).is_file() and (root / run["notebook"]).is_file()
+    assert [r["run_id"] for r in list_runs(root / "reports")] == [run["run_id"]]  # the CLI's history
+    status, alerts = await call(jp_fetch, "GET", "alerts")
+    assert status == 200 and alerts["alerts"] and alerts["alerts"][0]["html"] == run["html"]
+
+
+async def test_a_cancelled_run_stops_and_is_recorded_as_cancelled(jp_fetch, root):
+    _, request = await call(jp_fetch, "POST", "runs", body={"template": "shadow"})
+    state = await wait_for(jp_fetch, lambda s: any(r["status"] == "running" for r in s["runs"]))
+    key = next(r["key"] for r in state["runs"] if r["status"] == "running")
+    status, run = await call(jp_fetch, "DELETE", "runs", key)
+    assert status == 200 and run["status"] == "cancelled"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _alive(request["pid"]):
+        await tornado.gen.sleep(0.2)
+    assert not _alive(request["pid"])
+    _, state = await call(jp_fetch, "GET", "runs")
+    assert [r["status"] for r in state["runs"]] == ["cancelled"]
+    status, reply = await call(jp_fetch, "DELETE", "runs", key)
+    assert status == 409 and "is not running" in reply["message"]
+
+
+async def test_a_corrupt_history_is_kept_and_rebuilt_from_the_run_folders(jp_fetch, root):
+    out = root / "reports"
+    run_dir = out / "shadow-0123abcd"
+    run_dir.mkdir(parents=True)
+    record = {"run_id": "0123abcd", "template": "shadow", "status": "ok", "started_at": "2026-11-01T10:00:00",
+              "html": str(run_dir / "report.html"), "findings": {"files": [], "counts": {"critical": 2}},
+              "exit_code": 1}
+    (run_dir / "run.json").write_text(json.dumps(record))
+    (out / "index.json").write_text('{"shadow-0123abcd": {"run_id": ')  # cut off mid-write
+    status, state = await call(jp_fetch, "GET", "runs")
+    assert status == 200 and "could not be read" in state["warning"]
+    assert [r["key"] for r in state["runs"]] == ["shadow-0123abcd"]
+    assert state["runs"][0]["findings"]["counts"] == {"info": 0, "warning": 0, "critical": 2}
+    kept = list(out.glob("index.corrupt-*.json"))
+    assert len(kept) == 1 and kept[0].read_text() == '{"shadow-0123abcd": {"run_id": '  # nothing lost
+
+
+async def test_older_entries_and_runs_whose_process_died_show_a_clear_state(jp_fetch, root):
+    out = root / "reports"
+    (out / ".requests").mkdir(parents=True)
+    older = {"shadow-aa11": {"run_id": "aa11", "template": "shadow", "status": "ok", "started_at": "2026-10-01"},
+             "drift-bb22": {"run_id": "bb22", "template": "drift", "status": "running", "pid": 2**22 + 7,
+                            "started_at": "2026-10-02"}}
+    (out / "index.json").write_text(json.dumps(older))
+    lost = {"id": "f" * 32, "template": "leakage", "status": "running", "pid": 2**22 + 9, "requested_at": "2026-10-03"}
+    (out / ".requests" / f"{'f' * 32}.json").write_text(json.dumps(lost))
+    (out / ".requests" / f"{'f' * 32}.log").write_text("Traceback ...\nMemoryError: out of memory\n")
+    _, state = await call(jp_fetch, "GET", "runs")
+    runs = {r["key"]: r for r in state["runs"]}
+    assert runs["shadow-aa11"]["findings"]["counts"] == {"info": 0, "warning": 0, "critical": 0}
+    assert runs["drift-bb22"]["status"] == "failed" and runs["drift-bb22"]["error"]["name"] == "Killed"
+    (request,) = state["requests"]
+    assert request["status"] == "failed" and "MemoryError: out of memory" in request["error"]["message"]
+
+
+async def test_a_new_audit_notebook_is_copied_from_a_template(jp_fetch, root):
+    status, reply = await call(jp_fetch, "POST", "notebooks", body={"template": "drift"})
+    assert status == 201 and reply["path"].startswith("audits/drift-") and (root / reply["path"]).is_file()
+    _, second = await call(jp_fetch, "POST", "notebooks", body={"template": "drift"})
+    assert second["path"] != reply["path"]
+    status, _ = await call(jp_fetch, "POST", "notebooks", body={"template": "drift", "folder": "../x"})
+    assert status == 403
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie (exited, not yet reaped by its parent) is not running
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False

@@ -1,0 +1,121 @@
+"""REST endpoints of the JupyterLab extension, under ``/workbench/api``. Every one requires
+Jupyter's authentication; those that change something (POST, DELETE) also its XSRF check.
+Paths are relative to the server's root and confined to it (:func:`workbench.server.runs.confine`).
+
+- ``GET  templates``            report templates and their parameters
+- ``GET  runs?out=reports``     run history, requests without a run yet, a repair warning
+- ``POST runs``                 start a run: ``{"template", "parameters", "out", "fail_on"}``
+- ``DELETE runs/<key>?out=``    cancel a run (history key) or a request (id)
+- ``GET  alerts?out=&severity=``  findings of the latest run of each template
+- ``POST notebooks``            a new audit notebook from a template: ``{"template", "folder"}``
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import tornado
+from jupyter_server.base.handlers import APIHandler
+
+from workbench.errors import WorkbenchError
+from workbench.reports.run import latest_alerts
+from workbench.server import runs
+
+PREFIX = "workbench/api"
+
+
+class _Handler(APIHandler):
+    @property
+    def root(self) -> Path:
+        return Path(self.settings["server_root_dir"]).expanduser().resolve()
+
+    def body(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError as exc:
+            raise runs.InputError(f"the request body is not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise runs.InputError("the request body must be a JSON object.")
+        return data
+
+    def reply(self, payload: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(payload, default=str))
+
+    def fail(self, exc: WorkbenchError) -> None:
+        status = (403 if isinstance(exc, runs.Forbidden) else 404 if isinstance(exc, runs.NotFound)
+                  else 409 if isinstance(exc, runs.Conflict) else 400)
+        self.reply({"message": str(exc), "kind": type(exc).__name__}, status)
+
+
+class TemplatesHandler(_Handler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.reply({"templates": runs.list_templates(self.root)})
+
+
+class RunsHandler(_Handler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        try:
+            self.reply(runs.runs(self.root, self.get_argument("out", "reports")))
+        except WorkbenchError as exc:
+            self.fail(exc)
+
+    @tornado.web.authenticated
+    def post(self) -> None:
+        try:
+            data = self.body()
+            request = runs.start_run(self.root, str(data.get("template", "")), data.get("parameters") or {},
+                                     out=data.get("out") or "reports", fail_on=data.get("fail_on") or "critical")
+            self.reply(request, 202)
+        except WorkbenchError as exc:
+            self.fail(exc)
+
+
+class RunHandler(_Handler):
+    @tornado.web.authenticated
+    def delete(self, key: str) -> None:
+        try:
+            self.reply(runs.cancel(self.root, key, self.get_argument("out", "reports")))
+        except WorkbenchError as exc:
+            self.fail(exc)
+
+
+class AlertsHandler(_Handler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        try:
+            out = runs.confine(self.root, self.get_argument("out", "reports"), what="the output folder")
+            severity = self.get_argument("severity", "warning")
+            if severity not in ("info", "warning", "critical"):
+                raise runs.InputError(f"severity must be info, warning or critical, got {severity!r}.")
+            alerts = [a | {"html": runs.relative(self.root, a.get("html"))} for a in latest_alerts(out, severity)]
+            self.reply({"alerts": alerts})
+        except WorkbenchError as exc:
+            self.fail(exc)
+
+
+class NotebooksHandler(_Handler):
+    @tornado.web.authenticated
+    def post(self) -> None:
+        try:
+            data = self.body()
+            path = runs.new_notebook(self.root, str(data.get("template", "")), data.get("folder") or "audits")
+            self.reply({"path": path}, 201)
+        except WorkbenchError as exc:
+            self.fail(exc)
+
+
+def handlers(base_url: str) -> list[tuple[str, type]]:
+    from jupyter_server.utils import url_path_join
+
+    def url(*parts: str) -> str:
+        return url_path_join(base_url, PREFIX, *parts)
+
+    return [(url("templates"), TemplatesHandler), (url("runs"), RunsHandler),
+            (url("runs", r"([^/]+)"), RunHandler), (url("alerts"), AlertsHandler),
+            (url("notebooks"), NotebooksHandler)]

@@ -1,0 +1,306 @@
+"""What the JupyterLab extension's REST endpoints do, without the web server: paths confined to
+the server's root, templates with their parameters, report runs in background processes, their
+history, cancellation and new audit notebooks.
+
+A run started here is a detached process (``python -m workbench.server.worker``, its own
+session) that calls :func:`workbench.reports.run_report`: it survives the browser closing and a
+server restart, and it is recorded in the same history as a CLI or scheduled run. Each start is
+also written as a request file (``<out>/.requests/<id>.json``) so that a run that failed before
+its record existed (bad data found late, a crash) still shows, with its error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import InputError
+from workbench.findings.model import SEVERITY_RANK
+from workbench.reports import history, templates
+from workbench.reports.run import EXIT_FAILED, _alive, mark_stale
+
+REQUESTS = ".requests"
+REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
+RUN_KEY = re.compile(r"^[A-Za-z0-9_.-]+-[0-9a-f]+$")
+
+
+class Forbidden(InputError):
+    """A path that leaves the server's root (``..``, an absolute path, a symlink out)."""
+
+
+class Conflict(InputError):
+    """A run of the same template into the same folder is already in progress."""
+
+
+class NotFound(InputError):
+    """No such run, request or template."""
+
+
+def confine(root: Path, relative: str, *, what: str) -> Path:
+    """``relative`` resolved inside ``root``; refused when it is absolute, climbs with ``..`` or
+    resolves (through symlinks) outside ``root``."""
+    if not isinstance(relative, str) or not relative.strip():
+        raise InputError(f"{what} must be a path relative to the server's root, got {relative!r}.")
+    path = Path(relative)
+    if path.is_absolute() or ".." in path.parts:
+        raise Forbidden(f"{what} {relative!r} is not allowed: give a path inside the server's root, without '..'.")
+    resolved = (root / path).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise Forbidden(f"{what} {relative!r} leads outside the server's root (a symlink?); it is not allowed.")
+    return resolved
+
+
+def relative(root: Path, path: str | Path | None) -> str | None:
+    """A path as seen from the server's root (for the file browser), or None outside it."""
+    if not path:
+        return None
+    resolved = (root / path).resolve()
+    return str(resolved.relative_to(root.resolve())) if resolved.is_relative_to(root.resolve()) else None
+
+
+def template_dirs(root: Path) -> list[Path]:
+    """Where templates are looked up: the root's ``notebooks/reports`` first, then the package's."""
+    return [root / "notebooks" / "reports", *templates.TEMPLATE_DIRS[1:]]
+
+
+def list_templates(root: Path) -> list[dict[str, Any]]:
+    """Each template: name, its parameters (name → default, type, help) and, when its parameters
+    cell cannot be read, ``error`` instead (the others are still listed)."""
+    found: dict[str, Path] = {}
+    for folder in template_dirs(root):
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.ipynb")):
+                found.setdefault(path.stem, path)
+    out = []
+    for name, path in sorted(found.items()):
+        item: dict[str, Any] = {"name": name, "path": relative(root, path), "parameters": {}, "error": None}
+        try:
+            item["parameters"] = parameters_of(path)
+        except Exception as exc:  # a broken template must not hide the others
+            item["error"] = f"the parameters cell of {path.name!r} cannot be read: {exc}"
+        out.append(item)
+    return out
+
+
+def parameters_of(path: Path) -> dict[str, dict[str, Any]]:
+    """A template's parameters; refused when its ``parameters`` cell is missing or not Python."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not cells:
+        raise InputError("no cell is tagged 'parameters'")
+    try:
+        ast.parse(cells[0].source)
+    except SyntaxError as exc:
+        raise InputError(f"line {exc.lineno}: {exc.msg}") from None
+    return {k: _jsonable(v) for k, v in templates.parameters(path).items()}
+
+
+def find_template(root: Path, name: str) -> Path:
+    for folder in template_dirs(root):
+        path = folder / f"{name}.ipynb"
+        if re.fullmatch(r"[A-Za-z0-9_.-]+", name or "") and path.is_file():
+            return path
+    raise NotFound(f"unknown template {name!r}; available: {[t['name'] for t in list_templates(root)]}.")
+
+
+def start_run(root: Path, template: str, parameters: dict[str, Any], *, out: str = "reports",
+              fail_on: str = "critical") -> dict[str, Any]:
+    """Validate, then start a run in a background process; returns the request (id, pid, ...).
+
+    Refused before anything starts: an unknown template or parameter, a wrong type, a data path
+    that is missing or outside the root, an output folder outside the root, an invalid
+    ``fail_on``, or a run of the same template into the same folder already in progress."""
+    if fail_on not in (*SEVERITY_RANK, "none"):
+        raise InputError(f"fail_on must be one of {[*SEVERITY_RANK, 'none']}, got {fail_on!r}.")
+    if not isinstance(parameters, dict):
+        raise InputError(f"parameters must be an object of name → value, got {type(parameters).__name__}.")
+    path = find_template(root, template)
+    out_dir = confine(root, out, what="the output folder")
+    for name, value in parameters.items():
+        if name.endswith("_path") and isinstance(value, str) and value:
+            confine(root, value, what=f"parameter {name}")
+    merged = templates.check(path, dict(parameters), base=root)  # data paths are relative to the root
+    for name, data in templates.data_files(merged, base=root).items():
+        if not data.resolve().is_relative_to(root.resolve()):
+            raise Forbidden(f"{name} reads {str(data)!r}, outside the server's root; it is not allowed.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    busy = in_progress(out_dir, template)
+    if busy:
+        raise Conflict(f"a run of {template!r} into {out!r} is already in progress (started {busy}); wait for it "
+                       "or cancel it.")
+    request_id = uuid.uuid4().hex
+    folder = out_dir / REQUESTS
+    folder.mkdir(exist_ok=True)
+    request = {"id": request_id, "template": template, "template_path": str(path), "parameters": parameters,
+               "out": str(out_dir), "fail_on": fail_on, "status": "starting",
+               "requested_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "pid": None}
+    _write_request(folder / f"{request_id}.json", request)
+    log = (folder / f"{request_id}.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "workbench.server.worker", str(folder / f"{request_id}.json")],
+                            cwd=root, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)  # its own session: it outlives the browser and the server
+    log.close()
+    request["pid"] = proc.pid
+    _write_request(folder / f"{request_id}.json", request)
+    return request
+
+
+def in_progress(out_dir: Path, template: str) -> str | None:
+    """When a run of ``template`` into ``out_dir`` is in progress, its start time (else None)."""
+    import fcntl
+
+    lock = out_dir / f".{template}.lock"
+    if lock.exists():
+        with lock.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+            except BlockingIOError:
+                return _started(out_dir, template) or "just now"
+    for request in _requests(out_dir):
+        if request["template"] == template and request["status"] in ("starting", "running") \
+                and _alive(request.get("pid")):
+            return request["requested_at"]
+    return None
+
+
+def runs(root: Path, out: str = "reports") -> dict[str, Any]:
+    """The history of ``out`` for the sidebar: runs newest first (paths relative to the root,
+    runs whose process is gone marked failed), requests that have no run yet (starting, or
+    failed before their run existed, with the log's tail) and a ``warning`` when the history
+    had to be repaired."""
+    out_dir = confine(root, out, what="the output folder")
+    note = history.update(out_dir, mark_stale) if (out_dir / history.INDEX).exists() else None
+    recorded, _ = history.read(out_dir)
+    items = []
+    for key, run in recorded.items():
+        files = [relative(root, f) for f in run["findings"]["files"]]
+        items.append(run | {"key": key, "html": relative(root, run.get("html")),
+                            "notebook": relative(root, run.get("notebook")),
+                            "findings": run["findings"] | {"files": files}})
+    pids = {r.get("pid") for r in recorded.values() if r.get("pid")}
+    pending = []
+    for request in _requests(out_dir):
+        if request["status"] in ("finished", "skipped") or request.get("pid") in pids:
+            continue
+        if request["status"] in ("starting", "running") and not _alive(request.get("pid")):
+            request |= {"status": "failed", "error": _tail(out_dir, request["id"])}
+        pending.append(request)
+    items.sort(key=lambda r: r.get("started_at") or "", reverse=True)
+    return {"out": out, "runs": items, "requests": pending, "warning": note}
+
+
+def cancel(root: Path, key: str, out: str = "reports") -> dict[str, Any]:
+    """Stop a run (by its history key ``<template>-<run id>``) or a request (by id): its process
+    group gets SIGTERM; the history records it as cancelled."""
+    out_dir = confine(root, out, what="the output folder")
+    if REQUEST_ID.match(key):
+        path = out_dir / REQUESTS / f"{key}.json"
+        if not path.exists():
+            raise NotFound(f"no run request {key!r} in {out!r}.")
+        request = json.loads(path.read_text())
+        _stop(request.get("pid"))
+        request["status"] = "cancelled"
+        _write_request(path, request)
+        pid = request.get("pid")
+
+        def mark(runs: dict[str, dict[str, Any]]) -> None:
+            for run in runs.values():
+                if run.get("pid") == pid and run.get("status") == "running":
+                    _cancelled(run)
+
+        history.update(out_dir, mark)
+        return request
+    if not RUN_KEY.match(key):
+        raise NotFound(f"no run {key!r} in {out!r}.")
+    found: dict[str, Any] = {}
+
+    def stop(runs: dict[str, dict[str, Any]]) -> None:
+        if key not in runs:
+            raise NotFound(f"no run {key!r} in {out!r}.")
+        run = runs[key]
+        if run.get("status") != "running":
+            raise Conflict(f"run {key!r} is not running (status {run.get('status')!r}).")
+        _stop(run.get("pid"))
+        _cancelled(run)
+        found.update(run)
+
+    history.update(out_dir, stop)
+    return found
+
+
+def new_notebook(root: Path, template: str, folder: str = "audits") -> str:
+    """Copy a template into ``folder`` under the root as a new notebook (a free name); returns its
+    path relative to the root."""
+    source = find_template(root, template)
+    target_dir = confine(root, folder, what="the notebook folder")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y-%m-%d")
+    for i in range(1, 1000):
+        target = target_dir / f"{template}-{stamp}{'' if i == 1 else f'-{i}'}.ipynb"
+        if not target.exists():
+            shutil.copyfile(source, target)
+            return str(target.relative_to(root.resolve()))
+    raise Conflict(f"too many {template} notebooks for {stamp} in {folder!r}.")
+
+
+def _cancelled(run: dict[str, Any]) -> None:
+    run.update(status="cancelled", exit_code=EXIT_FAILED, pid=None,
+               error={"name": "Cancelled", "message": "cancelled from JupyterLab"},
+               finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"))
+
+
+def _stop(pid: int | None) -> None:
+    if pid and _alive(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)  # the worker and its kernel
+
+
+def _started(out_dir: Path, template: str) -> str | None:
+    runs, _ = history.read(out_dir)
+    times = [r["started_at"] for r in runs.values() if r["template"] == template and r["status"] == "running"]
+    return max(times) if times else None
+
+
+def _requests(out_dir: Path) -> list[dict[str, Any]]:
+    folder = out_dir / REQUESTS
+    found = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            request = json.loads(path.read_text())
+            if isinstance(request, dict) and REQUEST_ID.match(str(request.get("id"))):
+                found.append(request)
+        except (ValueError, OSError):
+            continue
+    return sorted(found, key=lambda r: r.get("requested_at") or "", reverse=True)
+
+
+def _tail(out_dir: Path, request_id: str, lines: int = 20) -> dict[str, str]:
+    log = out_dir / REQUESTS / f"{request_id}.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    last = "\n".join(text.strip().splitlines()[-lines:])
+    return {"name": "Stopped", "message": last or "the run's process ended before it recorded anything"}
+
+
+def _write_request(path: Path, request: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(request, indent=2, default=str) + "\n")
+    tmp.replace(path)
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
