@@ -69,3 +69,13 @@ def test_nan_metrics_serialise_as_null():
     doc = CheckResult("c", (f,), ()).to_dict()
     assert doc["findings"][0]["metrics"]["value"] is None
     validate_findings(doc)
+
+
+def test_notebook_display_carries_the_findings_json_for_the_lab_renderer(churn_result):
+    from workbench.findings import FINDINGS_MIME
+
+    bundle = churn_result._repr_mimebundle_()
+    assert set(bundle) == {FINDINGS_MIME, "text/html", "text/plain"}
+    validate_findings(bundle[FINDINGS_MIME])
+    assert json.loads(json.dumps(bundle[FINDINGS_MIME])) == json.loads(churn_result.to_json())
+    assert [f["kind"] for f in bundle[FINDINGS_MIME]["findings"]] == [f.kind for f in churn_result.findings]

@@ -1,6 +1,7 @@
 """Findings contract: :class:`Finding`, :class:`CheckResult` and the JSON Schema."""
 
 from workbench.findings.model import (
+    FINDINGS_MIME,
     SCHEMA_VERSION,
     SEVERITY_RANK,
     CheckResult,
@@ -12,6 +13,7 @@ from workbench.findings.model import (
 from workbench.findings.schema import findings_schema, validate_findings
 
 __all__ = [
+    "FINDINGS_MIME",
     "SCHEMA_VERSION",
     "SEVERITY_RANK",
     "CheckResult",

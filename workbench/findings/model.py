@@ -20,6 +20,7 @@ from typing import Any, Literal
 import polars as pl
 
 SCHEMA_VERSION = "1.0.0"
+FINDINGS_MIME = "application/vnd.workbench.findings+json"  # rendered by the JupyterLab extension
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
@@ -156,6 +157,12 @@ class CheckResult:
         return pl.DataFrame(rows, schema=schema)
 
     # -- notebook display ----------------------------------------------------------------
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """The findings JSON under :data:`FINDINGS_MIME` (the JupyterLab extension renders it as a
+        sortable, filterable table that stays readable in a saved notebook without a kernel), next
+        to the HTML and text views for every other front end."""
+        return {FINDINGS_MIME: self.to_dict(), "text/html": self._repr_html_(), "text/plain": repr(self)}
+
     def _repr_html_(self) -> str:
         from workbench.present.html import result_html
 
