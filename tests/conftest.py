@@ -8,8 +8,6 @@ import pytest
 from workbench.leakage import audit_leakage
 from workbench.leakage.config import load_audit_config
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]  # jp_serverapp, jp_fetch: the Jupyter server extension's tests
-
 ROOT = Path(__file__).resolve().parents[1]
 CHURN = ROOT / "sample_data" / "churn"
 

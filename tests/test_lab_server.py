@@ -5,6 +5,7 @@ template, a run started twice, a corrupt or older history, a run whose process d
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import tornado
+from pytest_jupyter.jupyter_core import *  # noqa: F403  (fixtures only here: they are autouse and set up an event loop)
+from pytest_jupyter.jupyter_server import *  # noqa: F403  (jp_serverapp, jp_fetch, http_server_client, ...)
 from tornado.httpclient import HTTPClientError
 
 from workbench.reports import list_runs
@@ -31,6 +34,21 @@ def root(jp_root_dir: Path) -> Path:
     """The server's root, with the shadow sample data (the template's default paths)."""
     shutil.copytree(ROOT / "sample_data" / "shadow", jp_root_dir / "sample_data" / "shadow")
     return jp_root_dir
+
+
+def on_server_loop(fn):
+    """Run an async test on the test server's event loop (pytest-jupyter's loop, without loading
+    its plugin for the whole suite)."""
+    signature = inspect.signature(fn)
+    loop_param = inspect.Parameter("jp_asyncio_loop", inspect.Parameter.KEYWORD_ONLY)
+
+    def test(**kwargs):
+        loop = kwargs.pop("jp_asyncio_loop")
+        return loop.run_until_complete(fn(**kwargs))
+
+    test.__signature__ = signature.replace(parameters=[*signature.parameters.values(), loop_param])
+    test.__name__, test.__doc__ = fn.__name__, fn.__doc__
+    return test
 
 
 async def call(jp_fetch, method: str, *path: str, body: dict | None = None, **params: str):
@@ -55,6 +73,7 @@ async def wait_for(jp_fetch, predicate, timeout: float = 120.0, **params: str) -
     raise AssertionError(f"timed out; last state: {state}")
 
 
+@on_server_loop
 async def test_every_endpoint_requires_authentication_and_xsrf(jp_serverapp, http_server_client, jp_base_url):
     base = f"{jp_base_url}workbench/api/"
 
@@ -80,6 +99,7 @@ async def test_every_endpoint_requires_authentication_and_xsrf(jp_serverapp, htt
     assert passed.code == 404  # past authentication and XSRF: the template is unknown
 
 
+@on_server_loop
 async def test_templates_list_their_parameters_and_a_broken_one_says_why(jp_fetch, root):
     broken = root / "notebooks" / "reports"
     broken.mkdir(parents=True)
@@ -110,6 +130,7 @@ async def test_templates_list_their_parameters_and_a_broken_one_says_why(jp_fetc
      "no such file or directory"),
     ({"template": "shadow", "fail_on": "sometimes"}, 400, "fail_on must be one of"),
 ])
+@on_server_loop
 async def test_bad_requests_are_refused_before_a_run_starts(jp_fetch, root, tmp_path, body, status, message):
     (root / "escape").symlink_to(tmp_path, target_is_directory=True)  # a symlink out of the root
     got, reply = await call(jp_fetch, "POST", "runs", body=body)
@@ -117,6 +138,7 @@ async def test_bad_requests_are_refused_before_a_run_starts(jp_fetch, root, tmp_
     assert not (root / "reports" / ".requests").exists() or not list((root / "reports" / ".requests").glob("*.json"))
 
 
+@on_server_loop
 async def test_a_run_executes_in_the_background_and_is_recorded_like_a_cli_run(jp_fetch, root):
     status, request = await call(jp_fetch, "POST", "runs", body={"template": "shadow", "parameters": {"looks": 2},
                                                                   "fail_on": "none"})
@@ -134,6 +156,7 @@ async def test_a_run_executes_in_the_background_and_is_recorded_like_a_cli_run(j
     assert status == 200 and alerts["alerts"] and alerts["alerts"][0]["html"] == run["html"]
 
 
+@on_server_loop
 async def test_a_cancelled_run_stops_and_is_recorded_as_cancelled(jp_fetch, root):
     _, request = await call(jp_fetch, "POST", "runs", body={"template": "shadow"})
     state = await wait_for(jp_fetch, lambda s: any(r["status"] == "running" for r in s["runs"]))
@@ -150,6 +173,7 @@ async def test_a_cancelled_run_stops_and_is_recorded_as_cancelled(jp_fetch, root
     assert status == 409 and "is not running" in reply["message"]
 
 
+@on_server_loop
 async def test_a_corrupt_history_is_kept_and_rebuilt_from_the_run_folders(jp_fetch, root):
     out = root / "reports"
     run_dir = out / "shadow-0123abcd"
@@ -167,6 +191,7 @@ async def test_a_corrupt_history_is_kept_and_rebuilt_from_the_run_folders(jp_fet
     assert len(kept) == 1 and kept[0].read_text() == '{"shadow-0123abcd": {"run_id": '  # nothing lost
 
 
+@on_server_loop
 async def test_older_entries_and_runs_whose_process_died_show_a_clear_state(jp_fetch, root):
     out = root / "reports"
     (out / ".requests").mkdir(parents=True)
@@ -185,6 +210,7 @@ async def test_older_entries_and_runs_whose_process_died_show_a_clear_state(jp_f
     assert request["status"] == "failed" and "MemoryError: out of memory" in request["error"]["message"]
 
 
+@on_server_loop
 async def test_a_new_audit_notebook_is_copied_from_a_template(jp_fetch, root):
     status, reply = await call(jp_fetch, "POST", "notebooks", body={"template": "drift"})
     assert status == 201 and reply["path"].startswith("audits/drift-") and (root / reply["path"]).is_file()

@@ -1,0 +1,260 @@
+"""The JupyterLab extension in a real JupyterLab, driven in headless Debian Chromium by Playwright:
+the Reliability sidebar opens and lists the templates; a report runs from it and its HTML opens;
+a saved findings output renders through the MIME renderer (sortable, filterable); the explorer
+widgets render with their plotly charts in a live notebook; the dark theme applies. Screenshots
+go to ``out/browser/`` (or ``$WORKBENCH_ARTIFACTS``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = Path(os.environ.get("WORKBENCH_ARTIFACTS", ROOT / "out" / "browser"))
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+pytestmark = pytest.mark.slow
+
+WIDGET_CELLS = [
+    "import datetime as dt\nfrom pathlib import Path\nS = Path('sample_data')",
+    "from workbench.leakage import audit_leakage\nfrom workbench.leakage.config import load_audit_config\n"
+    "from workbench.widgets import LeakageAuditWidget\n"
+    "kwargs = load_audit_config(S / 'churn' / 'audit.yaml')\n"
+    "LeakageAuditWidget(audit_leakage(kwargs.pop('training'), **kwargs))",
+    "from workbench.drift import drift\nfrom workbench.widgets import DriftExplorer\n"
+    "DriftExplorer(drift(S / 'monitoring' / 'reference.parquet', S / 'monitoring' / 'current', timestamp='ts', "
+    "exclude=['request_id'], score='score', target='label'))",
+    "from workbench.performance import performance\n"
+    "from workbench.widgets import CalibrationExplorer, SubgroupExplorer\n"
+    "P = S / 'performance'\n"
+    "perf = performance(P / 'predictions.parquet', labels=P / 'labels.parquet', id='request_id', "
+    "label_time='label_time', as_of=dt.datetime(2026, 3, 8, 12, tzinfo=dt.UTC), prediction='prediction', "
+    "score='score', by=['region', 'device'], timestamp='ts', window='6h', reference=P / 'reference.parquet')\n"
+    "SubgroupExplorer(perf)",
+    "CalibrationExplorer(perf)",
+    "from workbench.shadow import compare_logs\nfrom workbench.widgets import ShadowComparison\nH = S / 'shadow'\n"
+    "ShadowComparison(compare_logs(H / 'production.parquet', H / 'candidate.parquet', id='request_id', "
+    "timestamp='ts', prediction='prediction', latency='latency_ms', error='error', by='region', "
+    "labels=H / 'labels.parquet'))",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _findings_notebook(path: Path) -> dict:
+    """A saved notebook whose only output is a result's display (no kernel needed to show it)."""
+    from workbench.shadow import compare_logs
+
+    h = ROOT / "sample_data" / "shadow"
+    result = compare_logs(h / "production.parquet", h / "candidate.parquet", id="request_id", timestamp="ts",
+                          prediction="prediction", latency="latency_ms", error="error", by="region",
+                          labels=h / "labels.parquet")
+    bundle = result._repr_mimebundle_()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("compare_logs(...)", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("execute_result", data=bundle, execution_count=1)]
+    nb.cells = [cell]
+    nb.metadata["kernelspec"] = KERNEL
+    nbformat.write(nb, path)
+    return bundle["application/vnd.workbench.findings+json"]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on a free port with its own root, config, runtime and workspaces."""
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    shutil.copytree(ROOT / "sample_data", root / "sample_data", ignore=shutil.ignore_patterns("*.py"))
+    findings = _findings_notebook(root / "findings.ipynb")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in WIDGET_CELLS]
+    nb.metadata["kernelspec"] = KERNEL
+    nbformat.write(nb, root / "widgets.ipynb")
+    config = base / "config"
+    (config / "labconfig").mkdir(parents=True)
+    (config / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = os.environ | {"JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+                        "PLOTLY_RENDERER": "plotly_mimetype+notebook"}
+    log = (base / "lab.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.expose_app_in_browser=True",
+         f"--LabApp.workspaces_dir={base / 'workspaces'}"],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}api/status?token={token}", timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"JupyterLab did not start: {(base / 'lab.log').read_text()[-3000:]}") from None
+            time.sleep(0.5)
+    yield {"url": url, "token": token, "root": root, "findings": findings}
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    from playwright.sync_api import sync_playwright  # a dev dependency: the browser tests must not skip
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 950})
+        page.goto(f"{lab['url']}lab?token={lab['token']}")
+        page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
+        page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('workbench:new-audit')", timeout=60_000)
+        yield page
+        browser.close()
+
+
+def _open(page, path: str) -> None:
+    """Open ``path`` alone in the main area (other documents closed, so selectors see only it)."""
+    page.evaluate("""async path => {
+        const app = window.jupyterapp;
+        for (const widget of [...app.shell.widgets('main')]) {
+          if (widget.context) { widget.context.model.dirty = false; }  // kernel metadata only: no prompt
+          widget.close();
+        }
+        await app.commands.execute('docmanager:open', {path});
+      }""", path)
+
+
+def _shot(page, name: str, selector: str | None = None) -> Path:
+    target = ARTIFACTS / f"{name}.png"
+    if selector:
+        element = page.locator(selector).first
+        element.scroll_into_view_if_needed()
+        element.screenshot(path=str(target))
+    else:
+        page.screenshot(path=str(target))
+    return target
+
+
+def _sidebar(page):
+    """The Reliability sidebar, opened by its tab in the left bar (a click on an open tab closes it)."""
+    if not page.locator(".wb-sidebar").is_visible():
+        page.locator(".jp-SideBar [data-id='workbench-reliability']").click()
+    page.wait_for_selector(".wb-sidebar select option", state="attached")
+    return page.locator(".wb-sidebar")
+
+
+def test_the_sidebar_opens_with_the_templates_and_their_parameter_form(page):
+    sidebar = _sidebar(page)
+    options = sidebar.locator("select").first.locator("option").all_inner_texts()
+    assert {"drift", "leakage", "model_health", "performance", "shadow"} <= set(options)
+    sidebar.locator("select").first.select_option("shadow")
+    assert sidebar.locator("input[name='looks']").input_value() == "1"
+    assert sidebar.locator("input[name='by']").input_value() == "region, device"
+    assert _shot(page, "sidebar").stat().st_size > 0
+
+
+def test_a_report_runs_from_the_sidebar_and_its_html_opens(page):
+    sidebar = _sidebar(page)
+    sidebar.locator("select").first.select_option("shadow")
+    sidebar.locator("select").nth(1).select_option("none")  # fail on: the run is ok even with findings
+    sidebar.locator("button.wb-run").click()
+    sidebar.locator(".wb-run-item .wb-state-ok").first.wait_for(timeout=180_000)
+    item = sidebar.locator(".wb-run-item").filter(has=page.locator(".wb-state-ok")).first
+    assert int(item.locator(".wb-sev-critical").inner_text().split()[0]) >= 1  # the sample's planted regressions
+    _shot(page, "sidebar-run-finished", ".wb-sidebar")
+    item.get_by_role("button", name="HTML").click()
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="report.html").first.wait_for(timeout=30_000)
+    frame = page.frame_locator(".jp-HTMLViewer iframe").first
+    frame.locator("text=Verdict").first.wait_for(timeout=30_000)
+    _shot(page, "report-html")
+
+
+def test_saved_findings_render_through_the_mime_renderer(page, lab):
+    doc = lab["findings"]
+    _open(page, "findings.ipynb")
+    table = page.locator(".jp-Notebook .wb-findings").first
+    table.wait_for(timeout=60_000)
+    rows = table.locator("tr.wb-row")
+    assert rows.count() == len(doc["findings"])
+    severities = [s.strip() for s in rows.locator(".wb-badge").all_inner_texts()]
+    rank = {"critical": 2, "warning": 1, "info": 0}
+    assert severities == sorted(severities, key=lambda s: -rank[s])  # most severe first
+    table.get_by_role("button", name="Kind").click()
+    kinds = rows.locator("td:nth-child(2)").all_inner_texts()
+    assert kinds == sorted(kinds, key=str.lower)
+    table.locator("select").select_option("critical")
+    assert rows.count() == sum(f["severity"] == "critical" for f in doc["findings"])
+    table.locator("select").select_option("all")
+    table.locator("input[type='search']").fill("latency")
+    assert 0 < rows.count() < len(doc["findings"])
+    rows.first.focus()
+    page.keyboard.press("Enter")  # keyboard: a row opens its details
+    assert table.locator("tr.wb-detail:not([hidden])").count() == 1
+    _shot(page, "findings-renderer", ".jp-Notebook .wb-findings")
+
+
+def test_explorer_widgets_render_with_plotly_charts(page):
+    _open(page, "widgets.ipynb")
+    page.wait_for_function(
+        """() => {
+          const w = window.jupyterapp.shell.currentWidget;
+          const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+          return k && k.connectionStatus === 'connected' && k.status === 'idle';
+        }""", timeout=120_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    try:
+        page.wait_for_function(
+            """n => {
+              const prompts = [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.jp-InputArea-prompt')];
+              return prompts.length === n && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+            }""", arg=len(WIDGET_CELLS), timeout=300_000)
+    finally:
+        _shot(page, "widgets-notebook")
+        print(page.evaluate("() => [...window.jupyterapp.shell.currentWidget.node.querySelectorAll("
+                            "'.jp-InputArea-prompt')].map(p => p.textContent)"))
+    assert page.locator(".jp-Notebook .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+                        ).filter(has_text="Error").count() == 0
+    outputs = page.locator(".jp-Notebook .jp-Cell").nth
+    for i, name in ((1, "leakage"), (2, "drift"), (3, "subgroups"), (4, "calibration"), (5, "shadow")):
+        cell = outputs(i)
+        cell.scroll_into_view_if_needed()
+        cell.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        assert cell.locator(".js-plotly-plot .main-svg").count() >= 1, name
+        _shot(page, f"widget-{name}", f".jp-Notebook .jp-Cell >> nth={i}")
+
+
+def test_the_dark_theme_applies_to_the_sidebar_and_the_renderer(page):
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    page.wait_for_selector("body[data-jp-theme-light='false']", state="attached", timeout=30_000)
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=30_000)  # the theme switch's splash
+    _sidebar(page)
+    background = page.evaluate(
+        "() => getComputedStyle(document.querySelector('.wb-sidebar')).backgroundColor")
+    red, green, blue = (int(v) for v in background[background.index("(") + 1:background.index(")")].split(",")[:3])
+    assert (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255 < 0.3, background  # a dark background
+    _shot(page, "dark-theme")
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
