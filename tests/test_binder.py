@@ -27,6 +27,7 @@ def test_binder_environment_builds_and_runs_the_tour(tmp_path):
     built = subprocess.run(["bash", "binder/postBuild"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert built.returncode == 0, built.stdout + built.stderr
     assert "@jupyter-widgets/jupyterlab-manager" in built.stdout and "jupyterlab-plotly" in built.stdout
+    assert "workbench-lab" in built.stdout and "workbench 0.1.0" in built.stdout  # the sidebar and its endpoints
     check = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
     start = subprocess.run(["bash", "binder/start", "printenv", "PLOTLY_RENDERER"], cwd=ROOT, capture_output=True,
