@@ -169,19 +169,37 @@ def _sidebar(page):
 
 def test_the_sidebar_opens_with_the_templates_and_their_parameter_form(page):
     sidebar = _sidebar(page)
-    options = sidebar.locator("select").first.locator("option").all_inner_texts()
+    options = sidebar.get_by_label("Template").locator("option").all_inner_texts()
     assert {"drift", "leakage", "model_health", "performance", "shadow"} <= set(options)
-    sidebar.locator("select").first.select_option("shadow")
+    sidebar.get_by_label("Template").select_option("shadow")
     assert sidebar.locator("input[name='looks']").input_value() == "1"
     assert sidebar.locator("input[name='by']").input_value() == "region, device"
     assert _shot(page, "sidebar").stat().st_size > 0
 
 
+def test_the_sidebar_says_when_the_history_was_corrupt_and_keeps_it(page, lab):
+    broken = lab["root"] / "old-reports"
+    broken.mkdir()
+    (broken / "index.json").write_text('{"drift-01": {"run_id": ')  # cut off mid-write
+    sidebar = _sidebar(page)
+    out = sidebar.get_by_label("Output folder")
+    out.fill("old-reports")
+    out.dispatch_event("change")
+    sidebar.locator(".wb-status.wb-warning", has_text="could not be read").wait_for(timeout=30_000)
+    assert list(broken.glob("index.corrupt-*.json"))  # kept, not overwritten
+    _shot(page, "sidebar-corrupt-history", ".wb-sidebar")
+    out.fill("reports")
+    out.dispatch_event("change")
+
+
 def test_a_report_runs_from_the_sidebar_and_its_html_opens(page):
     sidebar = _sidebar(page)
-    sidebar.locator("select").first.select_option("shadow")
-    sidebar.locator("select").nth(1).select_option("none")  # fail on: the run is ok even with findings
+    sidebar.get_by_label("Template").select_option("shadow")
+    sidebar.get_by_label("Fail on").select_option("none")  # the run is ok even with findings
     sidebar.locator("button.wb-run").click()
+    page.wait_for_function("() => document.querySelector('.wb-sidebar .wb-run').disabled === false")
+    sidebar.locator("button.wb-run").click()  # a second run of the same template while the first runs
+    sidebar.locator(".wb-status.wb-error", has_text="already in progress").wait_for(timeout=30_000)
     sidebar.locator(".wb-run-item .wb-state-ok").first.wait_for(timeout=180_000)
     item = sidebar.locator(".wb-run-item").filter(has=page.locator(".wb-state-ok")).first
     assert int(item.locator(".wb-sev-critical").inner_text().split()[0]) >= 1  # the sample's planted regressions
@@ -245,6 +263,22 @@ def test_explorer_widgets_render_with_plotly_charts(page):
         cell.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
         assert cell.locator(".js-plotly-plot .main-svg").count() >= 1, name
         _shot(page, f"widget-{name}", f".jp-Notebook .jp-Cell >> nth={i}")
+
+
+def test_the_launcher_and_the_palette_start_a_new_audit_notebook(page, lab):
+    page.evaluate("() => window.jupyterapp.commands.execute('launcher:create')")
+    card = page.locator(".jp-LauncherCard:visible", has_text="New Leakage audit notebook").first
+    card.wait_for(timeout=30_000)
+    card.click()
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="leakage-").first
+    tab.wait_for(timeout=30_000)
+    created = list((lab["root"] / "audits").glob("leakage-*.ipynb"))
+    assert len(created) == 1 and "parameters" in created[0].read_text()
+    page.keyboard.press("Control+Shift+C")  # the command palette
+    page.locator(".lm-CommandPalette-input").fill("New Drift report")
+    assert page.locator(".lm-CommandPalette-item", has_text="New Drift report notebook").count() == 1
+    page.keyboard.press("Escape")
+    _shot(page, "launcher-new-audit")
 
 
 def test_the_dark_theme_applies_to_the_sidebar_and_the_renderer(page):

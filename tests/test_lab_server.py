@@ -229,3 +229,67 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_a_run_survives_a_server_restart_and_is_listed_by_the_next_server(tmp_path):
+    """Start a run through one Jupyter server, stop that server mid-run, start another on the same
+    root: the run finishes on its own and the new server lists it as ok."""
+    import secrets
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    root = tmp_path / "root"
+    shutil.copytree(ROOT / "sample_data" / "shadow", root / "sample_data" / "shadow")
+    token = secrets.token_hex(16)
+
+    def serve(port: int) -> subprocess.Popen:
+        env = os.environ | {"JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+                            "JUPYTER_RUNTIME_DIR": str(tmp_path / f"runtime-{port}")}
+        proc = subprocess.Popen([sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
+                                 "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+                                 f"--ServerApp.root_dir={root}"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                api(port, "GET", "templates")
+                return proc
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError("the Jupyter server did not start")
+
+    def api(port: int, method: str, path: str, body: dict | None = None) -> dict:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/workbench/api/{path}", method=method,
+                                         data=json.dumps(body).encode() if body is not None else None,
+                                         headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    first_port, second_port = _free_port(), _free_port()
+    first = serve(first_port)
+    request = api(first_port, "POST", "runs", {"template": "shadow", "fail_on": "none"})
+    os.killpg(first.pid, signal.SIGKILL)  # the server dies mid-run
+    first.wait(timeout=10)
+    assert _alive(request["pid"])  # the run goes on without it
+    second = serve(second_port)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            state = api(second_port, "GET", "runs")
+            if state["runs"] and state["runs"][0]["status"] != "running":
+                break
+            time.sleep(0.5)
+        assert [r["status"] for r in state["runs"]] == ["ok"] and state["requests"] == []
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        second.wait(timeout=20)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

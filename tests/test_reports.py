@@ -309,3 +309,28 @@ def test_an_mlflow_run_is_read_before_the_kernel_and_shown_in_the_lineage(tmp_pa
     with pytest.raises(WorkbenchError, match=r"MLflow run '0123abcd' could not be read from file://"):
         run_report("drift", {}, out=tmp_path / "other", mlflow_run="0123abcd", mlflow_tracking_uri=uri)
     assert not (tmp_path / "other").exists()  # refused before anything ran
+
+
+def _record_runs(out: str, template: str, n: int) -> None:
+    from workbench.reports import history
+
+    for i in range(n):
+        record = {"run_id": f"{i:04x}", "template": template, "status": "ok", "started_at": f"2026-11-27T00:00:{i}"}
+        history.update(Path(out), lambda runs, r=record: runs.__setitem__(f"{r['template']}-{r['run_id']}",
+                                                                          history.entry(r)))
+
+
+def test_runs_of_different_templates_recorded_at_once_all_stay_in_the_history(tmp_path):
+    """Two processes writing the history at the same time (two templates finishing together): the
+    lock keeps every entry."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    procs = [context.Process(target=_record_runs, args=(str(tmp_path), t, 150)) for t in ("drift", "shadow")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    from workbench.reports import list_runs
+
+    assert len(list_runs(tmp_path)) == 300  # without the lock about half were lost

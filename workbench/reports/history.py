@@ -34,11 +34,13 @@ def read(out: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
 
 def update(out: Path, change: Callable[[dict[str, dict[str, Any]]], None]) -> str | None:
     """Apply ``change`` to the runs (a dict it edits in place) and save them atomically, under the
-    lock. Returns the repair note of :func:`read`, if any."""
+    lock, when it changed something. Returns the repair note of :func:`read`, if any."""
     with _locked(out):
         runs, note = _read(out)
+        before = json.dumps(runs, sort_keys=True, default=str)
         change(runs)
-        _write(out, runs)
+        if json.dumps(runs, sort_keys=True, default=str) != before or not (out / INDEX).exists():
+            _write(out, runs)
         return note
 
 

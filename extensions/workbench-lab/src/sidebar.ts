@@ -140,6 +140,10 @@ export class ReliabilitySidebar extends Widget {
       const state = await api.runs(this.out);
       busy = state.runs.some(r => r.status === 'running') || state.requests.some(r => ['starting', 'running'].includes(r.status));
       this._renderRuns(state);
+      if (this._conflict && !busy) {
+        this._conflict = false; // the run that was in the way has ended
+        this._say(this._formStatus, '', 'info');
+      }
       const { alerts } = await api.alerts(this.out);
       this._renderAlerts(alerts);
     } catch (error) {
@@ -256,6 +260,7 @@ export class ReliabilitySidebar extends Widget {
       this._say(this._formStatus, `${template.name} is running in the background; it goes on if you close the browser.`, 'info');
     } catch (error) {
       this._say(this._formStatus, (error as Error).message, 'error');
+      this._conflict = error instanceof api.APIError && error.status === 409;
     } finally {
       this._runButton.disabled = !!template.error;
     }
@@ -285,6 +290,9 @@ export class ReliabilitySidebar extends Widget {
       const meta = [when(run.started_at)];
       if (run.duration_s !== null && run.duration_s !== undefined) {
         meta.push(`${run.duration_s.toFixed(1)} s`);
+      } else if (run.status === 'running' && run.started_at) {
+        const seconds = Math.max(0, (Date.now() - new Date(run.started_at).getTime()) / 1000);
+        meta.push(`running for ${seconds.toFixed(0)} s`);
       }
       item.append(el('span', 'wb-muted', meta.join(' · ')));
       const counts = el('span', 'wb-counts');
@@ -360,4 +368,5 @@ export class ReliabilitySidebar extends Widget {
   private _runsList = el('ul', 'wb-runs');
   private _alertsList = el('ul', 'wb-alerts');
   private _timer = 0;
+  private _conflict = false;
 }
