@@ -8,6 +8,8 @@ handling, no validation and no statistics.
 workbench: ``compare_logs`` in shadow mode with labels and one segment column (reconcile with
 the retry rule, validation, agreement + kappa, score deltas, latency intervals, paired error
 and accuracy tests per segment, the verdict).
+duckdb, spark: the same ``compare_logs`` with the logs read by duckdb (out of core) or by Spark
+(local[2]); prints the session start and the comparison's time.
 pandas: what a notebook typically does — pandas merge, then the same metrics with numpy and
 statsmodels' McNemar (no retry handling, no per-segment tests).
 Prints one JSON line: the job and its headline result.
@@ -41,6 +43,31 @@ def main() -> None:
         result = compare_logs(str(prod), str(cand), id="request_id", timestamp="ts", prediction="prediction",
                               score="score", latency="latency_ms", error="error", by="region", labels=str(labels))
         print(json.dumps({"job": job, "verdict": result.verdict.decision,
+                          "breached": sorted(f"{c.guardrail}:{c.scope}" for c in result.verdict.checks
+                                             if c.status == "breached")}))
+    elif job in ("duckdb", "spark"):  # the same comparison with the logs on another engine (issue 6)
+        import time
+
+        from workbench.shadow import compare_logs
+
+        start = time.perf_counter()
+        if job == "duckdb":
+            import duckdb
+
+            con = duckdb.connect()
+            frames = [con.read_parquet(str(f)) for f in (prod, cand, labels)]
+        else:
+            from pyspark.sql import SparkSession
+
+            spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+                     .config("spark.driver.memory", "4g").getOrCreate())
+            spark.sparkContext.setLogLevel("ERROR")
+            frames = [spark.read.parquet(str(f)) for f in (prod, cand, labels)]
+        session = time.perf_counter() - start
+        result = compare_logs(frames[0], frames[1], id="request_id", timestamp="ts", prediction="prediction",
+                              score="score", latency="latency_ms", error="error", by="region", labels=frames[2])
+        print(json.dumps({"job": job, "verdict": result.verdict.decision, "session_s": round(session, 1),
+                          "compare_s": round(time.perf_counter() - start - session, 1),
                           "breached": sorted(f"{c.guardrail}:{c.scope}" for c in result.verdict.checks
                                              if c.status == "breached")}))
     elif job == "pandas":

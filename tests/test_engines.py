@@ -259,6 +259,9 @@ def test_shadow_comparison_is_identical_on_every_engine(spark):
         assert result.verdict.decision == base.verdict.decision and result.verdict.reasons == base.verdict.reasons
         _same_result(base, result, _shadow_tables(base))
         assert [i.rows for i in result.inputs] == [i.rows for i in base.inputs]
+    # what the comparison kept on the engine is gone: nothing is left in the user's connection or cache
+    assert con.sql("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall() == [(0,)]
+    assert not spark.sparkContext._jsc.getPersistentRDDs().size()
     with pytest.raises(InputError, match=r"labels are on polars but the logs on spark"):
         compare_logs(*engines["spark"][:2], labels=frames["labels"], **kwargs)
     with pytest.raises(InputError, match=r"production log is on polars but the candidate log on duckdb"):

@@ -59,13 +59,10 @@ def accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str],
 
 def labelled_requests(rec: Reconciliation, labels: nw.LazyFrame, id: str, paired: bool) -> dict[str, nw.LazyFrame]:
     """The compared requests that have a label (column ``__label``), joined on the logs' engine
-    (on polars materialised once for every metric): ``{"matched": ...}`` in shadow mode, one frame
-    per side in canary mode."""
+    and computed once for every metric (:meth:`Reconciliation.keep`): ``{"matched": ...}`` in
+    shadow mode, one frame per side in canary mode."""
     sides = {"matched": rec.table} if paired else {s: rec.side(s, paired=False) for s in SIDES}
-    joined = {k: lf.join(labels, on=id, how="inner") for k, lf in sides.items()}
-    if rec.engine == "polars":
-        return {k: nw.from_native(lf.to_native().collect().lazy()) for k, lf in joined.items()}
-    return joined
+    return {k: rec.keep(lf.join(labels, on=id, how="inner")) for k, lf in sides.items()}
 
 
 def unmatched_labels(labels: nw.LazyFrame, labelled: dict[str, nw.LazyFrame], id: str, label: str) -> list[Finding]:

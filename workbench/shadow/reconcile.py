@@ -16,6 +16,7 @@ Only counts come back here.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ class Reconciliation:
     inputs: tuple[InputSummary, ...] = ()
     engine: Engine = "polars"
     schema: pl.Schema = field(default_factory=pl.Schema)
+    store: Store | None = field(default=None, repr=False, compare=False)
     _collected: dict[str, nw.LazyFrame] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -57,21 +59,22 @@ class Reconciliation:
         """One side's requests with the roles under their own names: the matched requests
         (``paired``, shadow mode) or every request that side logged once (canary mode)."""
         if not paired:
-            if self.engine != "polars":
-                return self.sides[side]
-            if side not in self._collected:  # canary mode reads each side many times: materialise once
-                self._collected[side] = nw.from_native(self.sides[side].to_native().collect().lazy())
+            if side not in self._collected:  # canary mode reads each side many times: computed once
+                self._collected[side] = self.keep(self.sides[side])
             return self._collected[side]
         cols = [c for k, c in self.roles.items() if c and k != "id"]
         suffixed = {f"{c}_{s}" for c in cols for s in SIDES}
         return self.table.select(*(nw.col(c) for c in self.table.columns if c not in suffixed),
                                  *(nw.col(f"{c}_{side}").alias(c) for c in cols))
 
+    def keep(self, lf: nw.LazyFrame) -> nw.LazyFrame:
+        """``lf`` computed once, where the data is, for the comparisons that read it again."""
+        return (self.store or Store(self.engine)).keep(lf)
+
     def release(self) -> None:
-        """Free what the engine keeps for the comparison (Spark: the cached requests)."""
-        if self.engine == "spark":
-            for lf in (self.table, *self.sides.values()):
-                lf.to_native().unpersist()
+        """Free what the engine keeps for the comparison (Spark's cache, duckdb's temporary tables)."""
+        if self.store is not None:
+            self.store.release()
 
     def collect(self, lf: nw.LazyFrame, *, counts: bool = True) -> pl.DataFrame:
         """Run a summary of the matched requests (or of one side) on the engine; polars back."""
@@ -142,11 +145,8 @@ def reconcile(
     prod = kept["production"].select(id, *by_cols, *(nw.col(c).alias(f"{c}_production") for c in cols))
     cand = kept["candidate"].select(id, *(nw.col(c).alias(f"{c}_candidate") for c in cols))
     matched = prod.join(cand, on=id, how="inner")
-    if engine == "polars":  # materialised once: every comparison reads it, and the join would otherwise run for each
-        matched = nw.from_native(matched.to_native().collect().lazy())
-    elif engine == "spark":  # kept on the cluster (memory, spilling to disk) until release()
-        matched = nw.from_native(_persist(matched.to_native()))
-        kept = {s: nw.from_native(_persist(lf.to_native())) for s, lf in kept.items()}
+    store = Store(engine, frames["production"].lf.to_native())
+    matched = store.keep(matched)  # every comparison reads it: the join runs once
     n_matched = int(collect_on(matched.select(nw.len()), engine, "the request logs", check=CHECK).item())
     counts["matched"] = n_matched
     counts["production_only"] = counts["production_rows"] - counts["production_null_ids"] \
@@ -154,13 +154,42 @@ def reconcile(
     counts["candidate_only"] = counts["candidate_rows"] - counts["candidate_null_ids"] \
         - counts["candidate_duplicates"] - n_matched
     schema = schema_of_nw(matched, frames["production"])
-    return Reconciliation(matched, counts, {**roles, "id": id}, kept, inputs, engine, schema)
+    return Reconciliation(matched, counts, {**roles, "id": id}, kept, inputs, engine, schema, store)
 
 
-def _persist(sdf: Any) -> Any:
-    from pyspark import StorageLevel
+@dataclass
+class Store:
+    """What the comparison computes once and reads many times, kept where the data is: in memory
+    (polars), in temporary tables of the relation's connection (duckdb), in Spark's cache (memory,
+    spilling to disk). ``source``: for duckdb, a relation that reads none of those tables, to drop
+    them through."""
 
-    return sdf.persist(StorageLevel.MEMORY_AND_DISK)
+    engine: Engine
+    source: Any = None
+    tables: list[str] = field(default_factory=list)
+    cached: list[Any] = field(default_factory=list)
+
+    def keep(self, lf: nw.LazyFrame) -> nw.LazyFrame:
+        native = lf.to_native()
+        if self.engine == "polars":
+            return nw.from_native(native.collect().lazy())
+        if self.engine == "spark":
+            from pyspark import StorageLevel
+
+            self.cached.append(native.persist(StorageLevel.MEMORY_AND_DISK))
+            return lf
+        name = f"workbench_{uuid.uuid4().hex[:16]}"
+        native.query("workbench_log", f"CREATE TEMP TABLE {name} AS SELECT * FROM workbench_log")
+        self.tables.append(name)
+        return nw.from_native(native.query("workbench_log", f"SELECT * FROM {name}"))
+
+    def release(self) -> None:
+        for sdf in self.cached:
+            sdf.unpersist()
+        for name in self.tables:
+            self.source.query("workbench_log", f"DROP TABLE IF EXISTS {name}")
+        self.cached.clear()
+        self.tables.clear()
 
 
 def _kept_polars(lf: pl.LazyFrame, side: str, id: str, timestamp: str | None, error: str | None,
