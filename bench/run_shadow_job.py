@@ -60,7 +60,7 @@ def main() -> None:
             from pyspark.sql import SparkSession
 
             spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-                     .config("spark.driver.memory", "4g").getOrCreate())
+                     .config("spark.driver.memory", "4g").config("spark.sql.shuffle.partitions", "8").getOrCreate())
             spark.sparkContext.setLogLevel("ERROR")
             frames = [spark.read.parquet(str(f)) for f in (prod, cand, labels)]
         session = time.perf_counter() - start

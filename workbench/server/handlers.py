@@ -12,7 +12,9 @@ Paths are relative to the server's root and confined to it (:func:`workbench.ser
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,63 +53,61 @@ class _Handler(APIHandler):
         self.reply({"message": str(exc), "kind": type(exc).__name__}, status)
 
 
+def _explained(method: Callable[..., None]) -> Callable[..., None]:
+    """Authenticated; a refusal (:class:`WorkbenchError`) becomes its HTTP status and message."""
+
+    @functools.wraps(method)
+    def wrapper(self: _Handler, *args: str) -> None:
+        try:
+            method(self, *args)
+        except WorkbenchError as exc:
+            self.fail(exc)
+
+    return tornado.web.authenticated(wrapper)
+
+
 class TemplatesHandler(_Handler):
-    @tornado.web.authenticated
+    @_explained
     def get(self) -> None:
         self.reply({"templates": runs.list_templates(self.root)})
 
 
 class RunsHandler(_Handler):
-    @tornado.web.authenticated
+    @_explained
     def get(self) -> None:
-        try:
-            self.reply(runs.runs(self.root, self.get_argument("out", "reports")))
-        except WorkbenchError as exc:
-            self.fail(exc)
+        self.reply(runs.runs(self.root, self.get_argument("out", "reports")))
 
-    @tornado.web.authenticated
+    @_explained
     def post(self) -> None:
-        try:
-            data = self.body()
-            request = runs.start_run(self.root, str(data.get("template", "")), data.get("parameters") or {},
-                                     out=data.get("out") or "reports", fail_on=data.get("fail_on") or "critical")
-            self.reply(request, 202)
-        except WorkbenchError as exc:
-            self.fail(exc)
+        data = self.body()
+        request = runs.start_run(self.root, str(data.get("template", "")), data.get("parameters") or {},
+                                 out=data.get("out") or "reports", fail_on=data.get("fail_on") or "critical")
+        self.reply(request, 202)
 
 
 class RunHandler(_Handler):
-    @tornado.web.authenticated
+    @_explained
     def delete(self, key: str) -> None:
-        try:
-            self.reply(runs.cancel(self.root, key, self.get_argument("out", "reports")))
-        except WorkbenchError as exc:
-            self.fail(exc)
+        self.reply(runs.cancel(self.root, key, self.get_argument("out", "reports")))
 
 
 class AlertsHandler(_Handler):
-    @tornado.web.authenticated
+    @_explained
     def get(self) -> None:
-        try:
-            out = runs.confine(self.root, self.get_argument("out", "reports"), what="the output folder")
-            severity = self.get_argument("severity", "warning")
-            if severity not in ("info", "warning", "critical"):
-                raise runs.InputError(f"severity must be info, warning or critical, got {severity!r}.")
-            alerts = [a | {"html": runs.relative(self.root, a.get("html"))} for a in latest_alerts(out, severity)]
-            self.reply({"alerts": alerts})
-        except WorkbenchError as exc:
-            self.fail(exc)
+        out = runs.confine(self.root, self.get_argument("out", "reports"), what="the output folder")
+        severity = self.get_argument("severity", "warning")
+        if severity not in ("info", "warning", "critical"):
+            raise runs.InputError(f"severity must be info, warning or critical, got {severity!r}.")
+        alerts = [a | {"html": runs.relative(self.root, a.get("html"))} for a in latest_alerts(out, severity)]
+        self.reply({"alerts": alerts})
 
 
 class NotebooksHandler(_Handler):
-    @tornado.web.authenticated
+    @_explained
     def post(self) -> None:
-        try:
-            data = self.body()
-            path = runs.new_notebook(self.root, str(data.get("template", "")), data.get("folder") or "audits")
-            self.reply({"path": path}, 201)
-        except WorkbenchError as exc:
-            self.fail(exc)
+        data = self.body()
+        path = runs.new_notebook(self.root, str(data.get("template", "")), data.get("folder") or "audits")
+        self.reply({"path": path}, 201)
 
 
 def handlers(base_url: str) -> list[tuple[str, type]]:

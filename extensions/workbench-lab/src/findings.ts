@@ -3,6 +3,7 @@
  * by severity and by text; a row expands to the suggestion, the numbers and the scope. Built with
  * DOM text nodes only (never HTML from the data), so it is safe in an untrusted notebook.
  */
+import { el } from './dom';
 
 export interface IFinding {
   id: string;
@@ -33,21 +34,6 @@ const COLUMNS: [Column, string][] = [
   ['affected', 'Affected rows'],
   ['message', 'Message']
 ];
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className?: string,
-  text?: string
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) {
-    node.className = className;
-  }
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
-}
 
 function affected(f: IFinding): number | null {
   const value = f.metrics?.['affected_rows'];

@@ -7,6 +7,7 @@
 import { Widget } from '@lumino/widgets';
 
 import * as api from './api';
+import { el } from './dom';
 
 export interface ISidebarOptions {
   /** Open a file (path relative to the server root) in JupyterLab. */
@@ -15,21 +16,6 @@ export interface ISidebarOptions {
 
 const POLL_BUSY_MS = 1500;
 const POLL_IDLE_MS = 10000;
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className?: string,
-  text?: string
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) {
-    node.className = className;
-  }
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
-}
 
 function button(label: string, onClick: () => void, className = 'jp-mod-styled wb-button'): HTMLButtonElement {
   const b = el('button', className, label);
