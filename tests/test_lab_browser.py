@@ -84,6 +84,10 @@ def lab(tmp_path_factory):
     root = base / "root"
     shutil.copytree(ROOT / "sample_data", root / "sample_data", ignore=shutil.ignore_patterns("*.py"))
     findings = _findings_notebook(root / "findings.ipynb")
+    broken = nbformat.read(ROOT / "notebooks" / "reports" / "drift.ipynb", as_version=4)  # a template that
+    next(c for c in broken.cells if "parameters" in c.metadata.get("tags", [])).source = "window = (1d"  # won't parse
+    (root / "notebooks" / "reports").mkdir(parents=True)
+    nbformat.write(broken, root / "notebooks" / "reports" / "broken.ipynb")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in WIDGET_CELLS]
     nb.metadata["kernelspec"] = KERNEL
@@ -175,6 +179,11 @@ def test_the_sidebar_opens_with_the_templates_and_their_parameter_form(page):
     assert sidebar.locator("input[name='looks']").input_value() == "1"
     assert sidebar.locator("input[name='by']").input_value() == "region, device"
     assert _shot(page, "sidebar").stat().st_size > 0
+    sidebar.get_by_label("Template").select_option("broken")  # its parameters cell cannot be parsed
+    error = sidebar.locator(".wb-status.wb-error").first.inner_text()
+    assert "parameters cell of 'broken.ipynb' cannot be read" in error
+    assert sidebar.locator("button.wb-run").is_disabled()
+    _shot(page, "sidebar-broken-template", ".wb-sidebar")
 
 
 def test_the_sidebar_says_when_the_history_was_corrupt_and_keeps_it(page, lab):
