@@ -70,3 +70,20 @@ def test_the_binder_badge_opens_the_tour_for_the_repository_address(repo, url, t
     assert badge.main(["--repo", repo, "--write"]) == 0
     assert readme.read_text() == f"# x\n\n{badge.MARK}\n[![Launch on Binder](https://mybinder.org/badge_logo.svg)]({url})\n\nrest\n"
     assert badge.MARK in (ROOT / "README.md").read_text().splitlines()  # where --write puts the badge
+
+
+def test_the_wheel_ships_the_prebuilt_lab_extension_and_the_server_switch(tmp_path):
+    """Users install a wheel and need no node: it carries the built labextension, its install.json,
+    the server extension's config and the report templates."""
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+                   check=True, timeout=600, capture_output=True)
+    (wheel,) = tmp_path.glob("workbench-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    data = "workbench-0.1.0.data/data/"
+    lab = f"{data}share/jupyter/labextensions/workbench-lab/"
+    assert {f"{lab}package.json", f"{lab}install.json", f"{lab}static/style.js",
+            f"{data}etc/jupyter/jupyter_server_config.d/workbench.json",
+            "workbench/server/handlers.py", "workbench/reports/notebooks/shadow.ipynb"} <= names
+    assert any(n.startswith(f"{lab}static/remoteEntry.") for n in names)
