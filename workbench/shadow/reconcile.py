@@ -46,7 +46,7 @@ class Reconciliation:
     inputs: tuple[InputSummary, ...] = ()
     engine: Engine = "polars"
     schema: pl.Schema = field(default_factory=pl.Schema)
-    store: Store | None = field(default=None, repr=False, compare=False)
+    store: Store = field(default_factory=lambda: Store("polars"), repr=False, compare=False)
     _collected: dict[str, nw.LazyFrame] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -69,12 +69,11 @@ class Reconciliation:
 
     def keep(self, lf: nw.LazyFrame) -> nw.LazyFrame:
         """``lf`` computed once, where the data is, for the comparisons that read it again."""
-        return (self.store or Store(self.engine)).keep(lf)
+        return self.store.keep(lf)
 
     def release(self) -> None:
         """Free what the engine keeps for the comparison (Spark's cache, duckdb's temporary tables)."""
-        if self.store is not None:
-            self.store.release()
+        self.store.release()
 
     def collect(self, lf: nw.LazyFrame, *, counts: bool = True) -> pl.DataFrame:
         """Run a summary of the matched requests (or of one side) on the engine; polars back."""
@@ -101,9 +100,10 @@ def reconcile(
     ``score`` within [0, 1]; ``error`` boolean (or 0/1). Output: :class:`Reconciliation` with
     ``matched`` holding ``id``, the ``by`` columns (production's values) and each role as
     ``<role>_production`` and ``<role>_candidate``, and ``counts``: rows, null ids, duplicates per
-    side, requests on one side only, matched requests. On polars each log is read once (the
-    columns used only) and the matched requests are materialised once, since every comparison
-    reads them; on duckdb and Spark they stay a lazy query of the engine.
+    side, requests on one side only, matched requests. Each log is read once for the rule (on
+    polars, only the columns used, sorted by id) and the matched requests are computed once where
+    the data is (:class:`Store`), since every comparison reads them; :meth:`Reconciliation.release`
+    frees them.
     """
     by_cols = [by] if isinstance(by, str) else list(by)
     roles = {"timestamp": timestamp, "prediction": prediction, "score": score, "latency": latency, "error": error}
