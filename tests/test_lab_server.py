@@ -149,6 +149,10 @@ async def test_a_run_executes_in_the_background_and_is_recorded_like_a_cli_run(j
     state = await wait_for(jp_fetch, lambda s: s["runs"] and s["runs"][0]["status"] != "running")
     run = state["runs"][0]
     assert run["status"] == "ok" and run["template"] == "shadow" and state["requests"] == []
+    deadline = time.monotonic() + 20  # the worker forgets its request once run_report has returned
+    while list((root / "reports" / ".requests").iterdir()) and time.monotonic() < deadline:
+        await tornado.gen.sleep(0.2)
+    assert not list((root / "reports" / ".requests").iterdir())  # the record says everything: no request left
     assert run["findings"]["counts"]["critical"] >= 1  # the sample's planted regressions
     assert (root / run["html"]).is_file() and (root / run["notebook"]).is_file()
     assert [r["run_id"] for r in list_runs(root / "reports")] == [run["run_id"]]  # the CLI's history

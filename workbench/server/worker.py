@@ -1,6 +1,8 @@
 """The background process of a run started from JupyterLab: ``python -m workbench.server.worker
 <request.json>``. It runs the report (:func:`workbench.reports.run_report`, which records it in the
-folder's history like any run) and writes the outcome back into the request file."""
+folder's history like any run). A run that finished, or was skipped for one in progress, removes
+its request; one refused or crashed before its record existed leaves it, with the error, for the
+sidebar."""
 
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ def main(request_path: str) -> int:
     try:
         record = run_report(request["template_path"], request["parameters"], out=request["out"],
                             fail_on=request["fail_on"])
-    except RunInProgress as exc:
-        _update(path, status="skipped", error={"name": "Skipped", "message": str(exc)})
+    except RunInProgress:
+        _forget(path)  # the run in progress is the one the sidebar shows
         return 5
     except WorkbenchError as exc:
         _update(path, status="failed", error={"name": type(exc).__name__, "message": str(exc)})
@@ -30,8 +32,14 @@ def main(request_path: str) -> int:
     except Exception as exc:  # recorded for the sidebar, then re-raised into the log
         _update(path, status="failed", error={"name": type(exc).__name__, "message": str(exc)})
         raise
-    _update(path, status="finished", run_key=f"{record['template']}-{record['run_id']}")
+    _forget(path)  # the run's own record (history, run.json, notebook) now says everything
     return int(record["exit_code"])
+
+
+def _forget(path: Path) -> None:
+    """Remove the request and its log: only requests that never got a run record stay listed."""
+    path.unlink(missing_ok=True)
+    path.with_suffix(".log").unlink(missing_ok=True)
 
 
 def _update(path: Path, **changes: object) -> None:
