@@ -4,6 +4,7 @@
  * Every state the server reports (a broken template, a run already in progress, a repaired or
  * unreadable history, a run whose process died) is shown as text, never as an empty panel.
  */
+import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import * as api from './api';
@@ -92,6 +93,11 @@ export class ReliabilitySidebar extends Widget {
     return this._outInput.value.trim() || 'reports';
   }
 
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    void this.refresh();
+  }
+
   dispose(): void {
     window.clearTimeout(this._timer);
     super.dispose();
@@ -118,9 +124,12 @@ export class ReliabilitySidebar extends Widget {
     this._renderForm();
   }
 
-  /** Reload runs and alerts; polls faster while something runs. */
+  /** Reload runs and alerts; polls faster while something runs, not at all while hidden. */
   async refresh(): Promise<void> {
     window.clearTimeout(this._timer);
+    if (!this.isVisible) {
+      return; // onAfterShow refreshes when the sidebar is opened again
+    }
     let busy = false;
     try {
       const state = await api.runs(this.out);
