@@ -54,7 +54,7 @@ def audit_leakage(
     test_value: str = "test",
     rule: PointInTimeRule | None = None,
     proxy_auc: float = 0.9,
-    engine: Engine = "polars",
+    engine: Engine | None = None,
     max_examples: int = 50,
 ) -> CheckResult:
     """Audit a training set for point-in-time leakage.
@@ -65,7 +65,9 @@ def audit_leakage(
     how each training column is meant to be computed from a source (:func:`window`,
     :func:`asof`, :func:`static`); ``feature_timestamps`` maps a feature to a training column
     holding the time its value was observed. ``rule`` is the point-in-time rule (default:
-    strictly before the prediction time, on both the event and the available time).
+    strictly before the prediction time, on both the event and the available time). ``engine``
+    runs the as-of joins: ``"polars"`` or ``"duckdb"``; by default duckdb when ``training`` is a
+    duckdb relation, else polars (recorded in ``parameters["engine"]``).
 
     Checks: recompute-and-compare of declared features (``future_data``, ``non_asof_join``,
     ``late_arrival``, ``feature_mismatch``), feature timestamps (``future_data``), staleness
@@ -82,6 +84,8 @@ def audit_leakage(
     features = dict(features or {})
     sources = dict(sources or {})
     feature_timestamps = dict(feature_timestamps or {})
+    if engine is None:
+        engine = "duckdb" if type(training).__module__.split(".")[0] == "duckdb" else "polars"
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {list(ENGINES)}, got {engine!r}.")
     if not 0.5 < proxy_auc <= 1:
