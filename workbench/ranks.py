@@ -28,10 +28,10 @@ SPARK_ACCURACY = 10_000  # percentile_approx's accuracy for the bin edges (relat
 
 
 def order_statistics(lf: nw.LazyFrame, engine: Engine, column: str, ranks: Sequence[int], *, name: str,
-                     check: str) -> np.ndarray:
+                     check: str, n: int | None = None) -> np.ndarray:
     """Values (float64) of ``column`` at the 1-based ``ranks`` among its non-null values, in the
-    order given. ``ranks`` must lie in ``[1, n]`` (n: the non-null count). ``name`` and ``check``
-    name the input and the check in errors."""
+    order given. ``ranks`` must lie in ``[1, n]`` (``n``: the non-null count; pass it when known,
+    duckdb then skips counting). ``name`` and ``check`` name the input and the check in errors."""
     if not ranks:
         return np.empty(0)
     if engine == "polars":
@@ -39,7 +39,8 @@ def order_statistics(lf: nw.LazyFrame, engine: Engine, column: str, ranks: Seque
         return out[column].cast(pl.Float64).to_numpy()
     valid = lf.select(nw.col(column).cast(nw.Float64).alias("v")).filter(~nw.col("v").is_null())
     if engine == "duckdb":
-        n = int(collect_on(valid.select(nw.len().alias("n")), engine, name, check=check).item())
+        if n is None:
+            n = int(collect_on(valid.select(nw.len().alias("n")), engine, name, check=check).item())
         # the SQL standard's discrete quantile is the value at 0-based rank ceil(p·n) − 1: p = (r − ½) / n
         probs = ", ".join(repr((r - 0.5) / n) for r in ranks)
         rel = valid.to_native().aggregate(f"quantile_disc(v, [{probs}]) AS q")

@@ -32,16 +32,18 @@ def read(out: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
         return _read(out)
 
 
-def update(out: Path, change: Callable[[dict[str, dict[str, Any]]], None]) -> str | None:
+def update(out: Path, change: Callable[[dict[str, dict[str, Any]]], None]
+           ) -> tuple[dict[str, dict[str, Any]], str | None]:
     """Apply ``change`` to the runs (a dict it edits in place) and save them atomically, under the
-    lock, when it changed something. Returns the repair note of :func:`read`, if any."""
+    lock, when it changed something. Returns the runs after the change and the repair note of
+    :func:`read`, if any."""
     with _locked(out):
         runs, note = _read(out)
         before = json.dumps(runs, sort_keys=True, default=str)
         change(runs)
         if json.dumps(runs, sort_keys=True, default=str) != before or not (out / INDEX).exists():
             _write(out, runs)
-        return note
+        return runs, note
 
 
 def entry(record: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ kernel starts."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,10 @@ class MissingData(InputError):
     """A data path a template needs does not exist (yet): the one error worth retrying."""
 
 
-def available() -> dict[str, Path]:
-    """Template name → path, from the first templates directory that has each name."""
+def available(dirs: Sequence[Path] = TEMPLATE_DIRS) -> dict[str, Path]:
+    """Template name → path, from the first of ``dirs`` that has each name."""
     found: dict[str, Path] = {}
-    for folder in TEMPLATE_DIRS:
+    for folder in dirs:
         if folder.is_dir():
             for path in sorted(folder.glob("*.ipynb")):
                 found.setdefault(path.stem, path)

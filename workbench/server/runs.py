@@ -76,13 +76,8 @@ def template_dirs(root: Path) -> list[Path]:
 def list_templates(root: Path) -> list[dict[str, Any]]:
     """Each template: name, its parameters (name → default, type, help) and, when its parameters
     cell cannot be read, ``error`` instead (the others are still listed)."""
-    found: dict[str, Path] = {}
-    for folder in template_dirs(root):
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.ipynb")):
-                found.setdefault(path.stem, path)
     out = []
-    for name, path in sorted(found.items()):
+    for name, path in sorted(templates.available(template_dirs(root)).items()):
         item: dict[str, Any] = {"name": name, "path": relative(root, path), "parameters": {}, "error": None}
         try:
             item["parameters"] = parameters_of(path)
@@ -110,11 +105,11 @@ def parameters_of(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def find_template(root: Path, name: str) -> Path:
-    for folder in template_dirs(root):
-        path = folder / f"{name}.ipynb"
-        if re.fullmatch(r"[A-Za-z0-9_.-]+", name or "") and path.is_file():
-            return path
-    raise NotFound(f"unknown template {name!r}; available: {[t['name'] for t in list_templates(root)]}.")
+    """A template by name only (never a path), from :func:`template_dirs`."""
+    found = templates.available(template_dirs(root))
+    if name not in found:
+        raise NotFound(f"unknown template {name!r}; available: {sorted(found)}.")
+    return found[name]
 
 
 def start_run(root: Path, template: str, parameters: dict[str, Any], *, out: str = "reports",
@@ -184,8 +179,7 @@ def runs(root: Path, out: str = "reports") -> dict[str, Any]:
     failed before their run existed, with the log's tail) and a ``warning`` when the history
     had to be repaired."""
     out_dir = confine(root, out, what="the output folder")
-    note = history.update(out_dir, mark_stale) if (out_dir / history.INDEX).exists() else None
-    recorded, _ = history.read(out_dir)
+    recorded, note = history.update(out_dir, mark_stale) if (out_dir / history.INDEX).exists() else ({}, None)
     items = []
     for key, run in recorded.items():
         files = [relative(root, f) for f in run["findings"]["files"]]
@@ -195,7 +189,7 @@ def runs(root: Path, out: str = "reports") -> dict[str, Any]:
     pids = {r.get("pid") for r in recorded.values() if r.get("pid")}
     pending = []
     for request in _requests(out_dir):
-        if request["status"] in ("finished", "skipped") or request.get("pid") in pids:
+        if request.get("pid") in pids:  # its run record says everything
             continue
         if request["status"] in ("starting", "running") and not _alive(request.get("pid")):
             request |= {"status": "failed", "error": _tail(out_dir, request["id"])}

@@ -63,7 +63,7 @@ def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, d
             wanted[("profile", level)] = math.floor(level * (n - 1)) + 1
         ranks = sorted(set(wanted.values()))
         values = order_statistics(rec.side(s, paired=paired), rec.engine, latency, ranks, name=s,
-                                  check="the latency comparison")
+                                  check="the latency comparison", n=n)
         at = dict(zip(ranks, values, strict=True))
         stats[s] = {k: at[r] for k, r in wanted.items()} | {"n": n}
     rows = []
