@@ -76,7 +76,8 @@ def recompute_window(labels: pl.LazyFrame, events: pl.LazyFrame, decl: WindowAgg
     ordered_x, ordered_t = x.sort_by(t), t.sort_by(t)
     cumulative = _cumulative(ordered_x, decl.agg)
     # A later cutoff includes every event tied at its time: only test prefixes ending a tie group.
-    matches_later = (same_value(cumulative, train, numeric=True) & ordered_t.is_last_distinct()
+    matches_later = (same_value(cumulative, train, numeric=True) & cumulative.is_not_null()
+                     & ordered_t.is_last_distinct()
                      & (ordered_t >= pl.col("__cutoff").first()))
     grouped = joined.group_by("__row").agg(
         _aggregate(x.filter(legal), decl.agg).alias("__pit"),
@@ -103,12 +104,13 @@ def recompute_asof(labels: pl.LazyFrame, snapshots: pl.LazyFrame, decl: AsOf, ru
     written only after the cutoff.
     """
     strict = not rule.inclusive
-    # Ties: the latest time wins, then the latest available time, then the last row given.
+    # Ties: the latest time wins, then the latest available time, then the largest value (nulls
+    # lowest): a rule every engine applies alike, where rows have no order.
     snaps = snapshots.select("__entity", "__time", "__avail", "__x")
-    by_time_order = snaps.sort(["__entity", "__time", "__avail"], maintain_order=True)
+    by_time_order = snaps.sort(["__entity", "__time", "__avail", "__x"])
     if rule.use_available_time:
         # In write order, the running latest snapshot time and its value: the legal as-of state.
-        written = (snaps.sort(["__entity", "__avail", "__time"], maintain_order=True)
+        written = (snaps.sort(["__entity", "__avail", "__time", "__x"])
                    .with_columns(pl.col("__time").cum_max().over("__entity").alias("__pit_t"))
                    .with_columns(pl.when(pl.col("__time") == pl.col("__pit_t")).then(pl.col("__x"))
                                  .forward_fill().over("__entity").alias("__pit"))
@@ -143,8 +145,9 @@ def recompute_asof(labels: pl.LazyFrame, snapshots: pl.LazyFrame, decl: AsOf, ru
 
 def recompute_static(labels: pl.LazyFrame, attributes: pl.LazyFrame, decl: Static, *,
                      numeric: bool) -> pl.LazyFrame:
-    """Compare a static attribute with the source (by entity); differences are mismatches."""
-    attrs = attributes.select("__entity", pl.col("__x").alias("__pit")).unique("__entity", keep="last")
+    """Compare a static attribute with the source (by entity; of several rows, the largest value);
+    differences are mismatches."""
+    attrs = attributes.group_by("__entity").agg(pl.col("__x").max().alias("__pit"))
     per_row = (labels.select("__row", "__entity", "__pt", "__train").join(attrs, on="__entity", how="left")
                .with_columns(pl.col("__pit").alias("__by_time"),
                              pl.when(pl.lit(False)).then(pl.col("__pt") - pl.col("__pt")).alias("__late_lag"),
