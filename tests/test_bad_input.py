@@ -150,8 +150,15 @@ def test_pandas_arrow_and_duckdb_inputs_give_the_same_findings():
     base = [f.to_dict() for f in _audit(_training()).findings]
     assert [f.to_dict() for f in _audit(_training().to_pandas()).findings] == base
     assert [f.to_dict() for f in _audit(_training().to_arrow()).findings] == base
-    rel = duckdb.from_arrow(_training().to_arrow())
-    assert [f.to_dict() for f in _audit(rel).findings] == base
+    con = duckdb.connect()
+    rel = con.from_arrow(_training().to_arrow())
+    assert [f.to_dict() for f in _audit(rel, engine="polars").findings] == base  # read through polars
+    on_duckdb = _audit(rel, con.from_arrow(_events().to_arrow()))  # every input on duckdb: audited there
+    assert on_duckdb.parameters["engine"] == "duckdb"
+    assert [f.to_dict() for f in on_duckdb.findings] == base
+    with pytest.raises(InputError, match=r"source 'ev' is on polars but training is on duckdb: give every input on "
+                                         r"one engine \(e.g. all as duckdb tables\), or all as polars frames"):
+        _audit(rel)
 
 
 def test_leak_in_the_small_case_is_found_with_its_lag():

@@ -13,7 +13,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from workbench.drift import drift, fit_profile
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 
 TABLES = ("columns", "bins", "tests", "categories", "schema")
 
@@ -201,13 +201,86 @@ def test_late_labels_are_joined_on_the_predictions_engine(spark):
         performance(pairs["spark"][0], labels=labels, **kwargs)
 
 
-def test_checks_that_do_not_run_on_spark_say_so_by_name(labelled_log, spark):
+def _leakage_inputs(to_engine):
+    """The churn audit's keyword arguments with the training set and every source on one engine."""
+    import dataclasses
+    from pathlib import Path
+
+    from workbench.leakage.config import load_audit_config
+
+    kwargs = load_audit_config(Path("sample_data/churn/audit.yaml"))
+
+    def move(data):
+        return to_engine(pl.read_parquet(data) if isinstance(data, str) else data)
+
+    kwargs["training"] = move(kwargs["training"])
+    kwargs["sources"] = {k: dataclasses.replace(s, data=move(s.data)) for k, s in kwargs["sources"].items()}
+    return kwargs
+
+
+def _same_audit(base, result):
+    """Identical findings (numbers to floating-point tolerance) and tables, but the training row
+    number of the examples, which only polars has (rows have no order on duckdb and Spark)."""
+    _same_findings(base.findings, result.findings)
+    for table in base.tables:
+        left, right = base.to_polars(table), result.to_polars(table)
+        if table == "examples":
+            assert left["row"].null_count() == 0 and right["row"].null_count() == right.height
+            left, right = left.drop("row"), right.drop("row")
+        assert_frame_equal(left, right, rel_tol=1e-9, abs_tol=1e-9, check_dtypes=False)
+
+
+def _same_findings(a, b):
+    def close(x, y):
+        if isinstance(x, dict) and isinstance(y, dict):
+            return x.keys() == y.keys() and all(close(x[k], y[k]) for k in x)
+        if isinstance(x, list | tuple) and isinstance(y, list | tuple):
+            return len(x) == len(y) and all(close(p, q) for p, q in zip(x, y, strict=True))
+        if isinstance(x, float) and isinstance(y, float):
+            return x == pytest.approx(y, rel=1e-9, abs=1e-9)
+        return x == y
+
+    left, right = [f.to_dict() for f in a], [f.to_dict() for f in b]
+    assert len(left) == len(right)
+    for x, y in zip(left, right, strict=True):
+        assert close(x, y), (x, y)
+
+
+def test_the_leakage_audit_is_identical_on_polars_duckdb_and_spark(spark):
     from workbench.leakage import audit_leakage
 
-    log = spark.createDataFrame(labelled_log.head(100).to_arrow())
-    with pytest.raises(InputError, match=r"training: the leakage audit \(its as-of joins run on polars or duckdb; "
-                                         r"Spark SQL has no ASOF JOIN\) does not run on Spark"):
-        audit_leakage(log, entity="region", prediction_time="ts")
+    base = audit_leakage(**_leakage_inputs(lambda df: df))
+    kinds = {f.kind for f in base.findings}
+    assert {"future_data", "non_asof_join", "late_arrival", "stale_feature", "late_data_profile", "target_proxy",
+            "split_entity_overlap", "duplicate_rows"} <= kinds
+    con = duckdb.connect()
+    on_duckdb = audit_leakage(**_leakage_inputs(lambda df: con.from_arrow(df.to_arrow())))
+    cached = spark.sparkContext._jsc.getPersistentRDDs().size()
+    on_spark = audit_leakage(**_leakage_inputs(lambda df: spark.createDataFrame(df.to_arrow())))
+    assert (base.parameters["engine"], on_duckdb.parameters["engine"], on_spark.parameters["engine"]) == \
+        ("polars", "duckdb", "spark")
+    assert on_spark.parameters["sampled"] is False
+    _same_audit(base, on_duckdb)
+    _same_audit(base, on_spark)
+    assert not con.sql("SELECT * FROM duckdb_tables() WHERE temporary").fetchall()  # its tables are dropped
+    assert spark.sparkContext._jsc.getPersistentRDDs().size() == cached  # and its checkpoints freed
+
+
+def test_leakage_inputs_on_different_engines_or_nested_are_refused_by_name(spark):
+    from pyspark.sql import functions as F
+
+    from workbench.leakage import audit_leakage
+
+    kwargs = _leakage_inputs(lambda df: df)
+    training = spark.createDataFrame(kwargs.pop("training").to_arrow())
+    with pytest.raises(InputError, match=r"source 'transactions' is on polars but training is on spark: give every"):
+        audit_leakage(training, **kwargs)
+    with pytest.raises(ConfigError, match=r"engine='polars' would bring every row to the driver"):
+        audit_leakage(training, **{**kwargs, "engine": "polars"})
+    nested = training.withColumn("plan", F.struct(F.col("plan").alias("name")))
+    with pytest.raises(InputError, match=r"training: the leakage audit cannot read Spark column\(s\) 'plan' "
+                                         r"\(struct<name:string>\)"):
+        audit_leakage(nested, **kwargs)
 
 
 def test_training_serving_skew_is_identical_on_every_engine(spark):

@@ -102,27 +102,6 @@ def test_duckdb_engine_gives_identical_findings(churn_result):
     assert [f.to_dict() for f in duck.findings] == [f.to_dict() for f in churn_result.findings]
 
 
-def test_duckdb_relations_run_their_as_of_joins_on_duckdb_by_default(churn_result):
-    import dataclasses
-
-    import duckdb
-
-    from workbench.leakage import audit_leakage
-    from workbench.leakage.config import load_audit_config
-
-    kwargs = load_audit_config(CHURN / "audit.yaml")
-    con = duckdb.connect()
-
-    def relation(data):
-        return con.from_arrow(pl.read_parquet(data).to_arrow() if isinstance(data, str) else data.to_arrow())
-
-    training = relation(kwargs.pop("training"))
-    kwargs["sources"] = {k: dataclasses.replace(s, data=relation(s.data)) for k, s in kwargs["sources"].items()}
-    result = audit_leakage(training, **kwargs)
-    assert result.parameters["engine"] == "duckdb" and churn_result.parameters["engine"] == "polars"
-    assert [f.to_dict() for f in result.findings] == [f.to_dict() for f in churn_result.findings]
-
-
 def test_feature_store_rule_ignores_late_arrivals(planted):
     from workbench.leakage import make_rule
 

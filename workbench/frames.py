@@ -9,6 +9,7 @@ microseconds since the epoch of a datetime column on every engine.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -138,6 +139,8 @@ def epoch_us(column: str, dtype: pl.DataType) -> nw.Expr:
     expr = nw.col(column)
     if dtype == pl.Date:
         expr = expr.cast(nw.Datetime("us"))
+    if zone and zone != "UTC":  # an instant: the same in UTC, where the origin is
+        expr = expr.dt.convert_time_zone("UTC")
     origin = EPOCH.replace(tzinfo=dt.UTC) if zone else EPOCH
     return (expr - nw.lit(origin)).dt.total_microseconds()
 
@@ -166,3 +169,50 @@ def _with_epoch(frame: Frame, column: str, alias: str, width: int) -> nw.LazyFra
     sql = epoch_us_sql(column, dtype, "spark")
     return nw.from_native(frame.lf.to_native().withColumn(alias, F.expr(floor_div_sql(sql, width, "spark")
                                                                          if width > 1 else sql)))
+
+
+@dataclass
+class Store:
+    """What the comparison computes once and reads many times, kept where the data is: in memory
+    (polars), in temporary tables of the relation's connection (duckdb), in Spark's cache (memory,
+    spilling to disk). ``source``: for duckdb, a relation that reads none of those tables, to drop
+    them through. ``truncate``: on Spark, keep a local checkpoint instead, which also cuts the
+    query plan there: a result built from many window functions and joins is then planned once,
+    not again by every summary that reads it (planning it took more time and memory than running it)."""
+
+    engine: Engine
+    source: Any = None
+    tables: list[str] = field(default_factory=list)
+    cached: list[Any] = field(default_factory=list)
+    truncate: bool = False
+    checkpoints: list[Any] = field(default_factory=list)
+
+    def keep(self, lf: nw.LazyFrame) -> nw.LazyFrame:
+        native = lf.to_native()
+        if self.engine == "polars":
+            return nw.from_native(native.collect().lazy())
+        if self.engine == "spark":
+            from pyspark import StorageLevel
+
+            if self.truncate:
+                kept = native.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
+                # its blocks belong to the RDD under the new plan: free that one on release
+                self.checkpoints.append(kept._jdf.queryExecution().analyzed().rdd())
+                return nw.from_native(kept)
+            self.cached.append(native.persist(StorageLevel.MEMORY_AND_DISK))
+            return lf
+        name = f"workbench_{uuid.uuid4().hex[:16]}"
+        native.query("workbench_log", f"CREATE TEMP TABLE {name} AS SELECT * FROM workbench_log")
+        self.tables.append(name)
+        return nw.from_native(native.query("workbench_log", f"SELECT * FROM {name}"))
+
+    def release(self) -> None:
+        for sdf in self.cached:
+            sdf.unpersist()
+        for rdd in self.checkpoints:
+            rdd.unpersist(False)
+        self.checkpoints.clear()
+        for name in self.tables:
+            self.source.query("workbench_log", f"DROP TABLE IF EXISTS {name}")
+        self.cached.clear()
+        self.tables.clear()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import narwhals as nw
 import polars as pl
 
 from workbench.errors import ConfigError, InputError, did_you_mean
 from workbench.findings.model import CheckResult, Finding
+from workbench.frames import Engine as FrameEngine
+from workbench.frames import Frame, Store, collect_on, count, frame_summary, open_frame, with_epoch
 from workbench.io import (
     FrameLike,
     as_datetime,
@@ -17,27 +22,33 @@ from workbench.io import (
     check_time_zones,
     require_columns,
     schema_of,
-    summarize_input,
     to_lazy,
 )
-from workbench.leakage import checks, cumulative
-from workbench.leakage.asof import ENGINES, Engine
+from workbench.leakage import checks, cumulative, portable
+from workbench.leakage.asof import Engine
 from workbench.leakage.recompute import recompute_asof, recompute_static, recompute_window
 from workbench.leakage.spec import AsOf, FeatureDecl, PointInTimeRule, Source, Static, WindowAggregate
+from workbench.spark import refuse_nested
 from workbench.stats import auc_interval
+
+ENGINES = ("polars", "duckdb", "spark")
 
 
 @dataclass(frozen=True)
 class _Prepared:
-    """Validated inputs: lazy frames and the time zone every time column is cast to."""
+    """Validated inputs on one engine, and the time zone every time column is cast to."""
 
-    training: pl.LazyFrame
-    training_schema: pl.Schema
-    sources: dict[str, tuple[Source, pl.LazyFrame, pl.Schema]]
+    training: Frame
+    sources: dict[str, tuple[Source, Frame]]
     time_zone: str | None
 
+    @property
+    def engine(self) -> FrameEngine:
+        return self.training.engine
 
-_ON_SPARK = "the leakage audit (its as-of joins run on polars or duckdb; Spark SQL has no ASOF JOIN)"
+
+CHECK_NAME = checks.CHECK_NAME
+_TIME_LIKE = (pl.Datetime, pl.Duration, pl.List, pl.Struct, pl.Array)
 
 
 def audit_leakage(
@@ -54,7 +65,7 @@ def audit_leakage(
     test_value: str = "test",
     rule: PointInTimeRule | None = None,
     proxy_auc: float = 0.9,
-    engine: Engine | None = None,
+    engine: str | None = None,
     max_examples: int = 50,
 ) -> CheckResult:
     """Audit a training set for point-in-time leakage.
@@ -65,9 +76,13 @@ def audit_leakage(
     how each training column is meant to be computed from a source (:func:`window`,
     :func:`asof`, :func:`static`); ``feature_timestamps`` maps a feature to a training column
     holding the time its value was observed. ``rule`` is the point-in-time rule (default:
-    strictly before the prediction time, on both the event and the available time). ``engine``
-    runs the as-of joins: ``"polars"`` or ``"duckdb"``; by default duckdb when ``training`` is a
-    duckdb relation, else polars (recorded in ``parameters["engine"]``).
+    strictly before the prediction time, on both the event and the available time).
+
+    Where it runs (``engine``, recorded in ``parameters["engine"]``): a Spark DataFrame on Spark
+    and a duckdb relation on duckdb, with every source on the same engine (their as-of lookups
+    are window functions there; only summaries come back); anything else on polars. With polars
+    inputs, ``engine="duckdb"`` runs the as-of joins in duckdb; with a duckdb relation,
+    ``engine="polars"`` reads the inputs through polars.
 
     Checks: recompute-and-compare of declared features (``future_data``, ``non_asof_join``,
     ``late_arrival``, ``feature_mismatch``), feature timestamps (``future_data``), staleness
@@ -84,23 +99,35 @@ def audit_leakage(
     features = dict(features or {})
     sources = dict(sources or {})
     feature_timestamps = dict(feature_timestamps or {})
-    if engine is None:
-        engine = "duckdb" if type(training).__module__.split(".")[0] == "duckdb" else "polars"
-    if engine not in ENGINES:
-        raise ConfigError(f"engine must be one of {list(ENGINES)}, got {engine!r}.")
+    if engine is not None and engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {list(ENGINES)} or None, got {engine!r}.")
     if not 0.5 < proxy_auc <= 1:
         raise ConfigError(f"proxy_auc must be in (0.5, 1], got {proxy_auc!r}.")
+    frame = _open(training, "training", engine)
+    asof_engine: Engine = "duckdb" if frame.engine == "polars" and engine == "duckdb" else "polars"
+    prep = _prepare(frame, entity=entity, prediction_time=prediction_time, target=target, split=split,
+                    features=features, sources=sources, feature_timestamps=feature_timestamps, engine=engine)
+    store = Store(prep.engine, frame.lf.to_native() if prep.engine == "duckdb" else None, truncate=True)
+    try:
+        return _audit(prep, store, entity=entity, prediction_time=prediction_time, target=target, features=features,
+                      feature_timestamps=feature_timestamps, split=split, train_value=train_value,
+                      test_value=test_value, rule=rule, proxy_auc=proxy_auc, asof_engine=asof_engine,
+                      max_examples=max_examples)
+    finally:
+        store.release()
 
-    prep = _prepare(training, entity=entity, prediction_time=prediction_time, target=target, split=split,
-                    features=features, sources=sources, feature_timestamps=feature_timestamps)
-    tz = prep.time_zone
-    cutoff = pl.col("__pt") - rule.embargo if rule.embargo else pl.col("__pt")
-    labels = (prep.training.with_row_index("__row")
-              .select("__row", pl.col(entity).alias("__entity"),
-                      as_datetime(prediction_time, prep.training_schema[prediction_time], tz).alias("__pt"))
-              .with_columns(cutoff.alias("__cutoff")).collect())
-    n = labels.height
-    display = labels.select("__row", pl.col("__entity").alias("entity"), pl.col("__pt").alias("prediction_time"))
+
+def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, target: str | None,
+           features: dict[str, FeatureDecl], feature_timestamps: dict[str, str], split: str | None,
+           train_value: str, test_value: str, rule: PointInTimeRule, proxy_auc: float, asof_engine: Engine,
+           max_examples: int) -> CheckResult:
+    where, tz = prep.engine, prep.time_zone
+    training = prep.training
+    labels = store.keep(_labels(training, entity, prediction_time, list(features), feature_timestamps, split, rule))
+    n = int(collect_on(labels.select(nw.len().alias("n")), where, "training", check=CHECK_NAME).item())
+    key = ["__rn"] if where == "polars" else portable.ROW
+    row = nw.col("__rn") if where == "polars" else nw.lit(None, nw.Int64)
+    labels_pl = _polars_labels(training, entity, prediction_time, rule, tz) if where == "polars" else None
 
     findings: list[Finding] = []
     hists: list[pl.DataFrame] = []
@@ -113,34 +140,38 @@ def audit_leakage(
     def sorted_events(src_name: str) -> cumulative.SortedEvents:
         """Each event source is read and sorted once, for every feature and the lateness profile."""
         if src_name not in sorted_sources:
-            source, src_lf, src_schema = prep.sources[src_name]
+            assert labels_pl is not None
+            source, src = prep.sources[src_name]
             declared = [d for d in features.values() if isinstance(d, WindowAggregate) and d.source == src_name]
             columns = sorted({d.column for d in declared if d.column})
             # running sums looked up at the cutoffs together: each window sum/count and the event count
             measures = sorted({(d.agg, d.column or "__time") for d in declared if d.agg in ("sum", "count")}
                               | {("count", "__time")})
             sorted_sources[src_name] = cumulative.SortedEvents.build(
-                _event_frame(source, src_lf, src_schema, labels, tz, columns), tuple(measures))
+                _event_frame(source, src.lf.to_native(), src.schema, labels_pl, tz, columns), tuple(measures))
         return sorted_sources[src_name]
 
-    # 1. recompute and compare each declared feature (their training values read in one pass)
-    declared_values = prep.training.select(list(features)).collect() if features else pl.DataFrame()
+    # 1. recompute and compare each declared feature
     for name, decl in features.items():
-        source, src_lf, src_schema = prep.sources[decl.source]
-        values = declared_values[name]
-        per_row, age = _recompute(decl, name, labels, values, source, src_lf, src_schema, rule, tz, engine,
-                                  sorted_events)
-        shown = display.with_columns(values.alias("value"))
-        f, h, e = checks.violation_findings(name, decl.describe(), rule.condition(), per_row, shown,
-                                            max_examples=max_examples)
+        source, src = prep.sources[decl.source]
+        _check_feature_dtype(name, decl, training.schema[name])
+        if where == "polars":
+            assert labels_pl is not None
+            per_row = _recompute_polars(decl, name, labels_pl, training, source, src, rule, tz, asof_engine,
+                                        sorted_events)
+        else:
+            per_row = store.keep(_recompute_on_engine(decl, name, labels, source, src, rule))
+        display = labels.select(*dict.fromkeys([*key, "__entity"]), "__pt", nw.col(name).alias("value"),
+                                row.alias("row"))
+        shown = per_row.join(display, on=key, how="left")
+        f, h, e, count = checks.violation_findings(name, decl.describe(), rule.condition(), shown, where, n=n,
+                                                   time_zone=tz, max_examples=max_examples)
         findings += f
         hists += h
         examples += e
-        counts = per_row["__status"].value_counts()
-        count = dict(zip(counts["__status"], counts["count"], strict=True))
         stale_rows = 0
-        if isinstance(decl, AsOf) and decl.ttl is not None and age is not None:
-            stale = checks.staleness_finding(name, decl.ttl.total_seconds(), age, values.is_not_null())
+        if isinstance(decl, AsOf) and decl.ttl is not None:
+            stale = checks.staleness_finding(name, decl.ttl.total_seconds(), shown, where, n=n)
             if stale is not None:
                 findings.append(stale)
                 stale_rows = stale.metrics["affected_rows"]
@@ -153,13 +184,10 @@ def audit_leakage(
     status_rows.append(_status("recompute", f"{len(features)} declared feature(s) recomputed"
                                if features else "skipped: no feature declarations given"))
 
-    # 2. feature timestamps (seconds from the cutoff to each feature's timestamp, one pass)
-    pt_cutoff = as_datetime(prediction_time, prep.training_schema[prediction_time], tz) - rule.embargo
-    stamp_lags = prep.training.select(
-        (as_datetime(col, prep.training_schema[col], tz) - pt_cutoff).dt.total_seconds(fractional=True).alias(name)
-        for name, col in feature_timestamps.items()).collect() if feature_timestamps else pl.DataFrame()
-    for name, ts_col in feature_timestamps.items():
-        f, h = checks.timestamp_findings(name, ts_col, stamp_lags[name], n, strict=not rule.inclusive)
+    # 2. feature timestamps (seconds from the cutoff to each feature's timestamp)
+    for i, (name, ts_col) in enumerate(feature_timestamps.items()):
+        lags = labels.select(portable.seconds(nw.col(f"__ts{i}") - nw.col("__cutoff")).alias("__lag_s"))
+        f, h = checks.timestamp_findings(name, ts_col, lags, where, n=n, strict=not rule.inclusive)
         findings += f
         hists += h
         if name not in lineage:
@@ -169,10 +197,16 @@ def audit_leakage(
 
     # 3. late-arriving data profile
     lateness_tables, lateness_hists = [], []
-    for src_name, (source, _, _) in prep.sources.items():
+    for src_name, (source, src) in prep.sources.items():
         if source.time is None or source.available_time is None:
             continue
-        f, table, hist = _lateness(src_name, sorted_events(src_name), labels, rule, engine)
+        if where == "polars":
+            assert labels_pl is not None
+            lateness, happened, unavailable = _lateness_polars(sorted_events(src_name), labels_pl, rule, asof_engine)
+        else:
+            lateness, happened, unavailable = _lateness_on_engine(labels, _events(source, src, None), rule, where,
+                                                                  src_name)
+        f, table, hist = checks.lateness_profile(src_name, lateness, where, happened, unavailable)
         findings.append(f)
         lateness_tables.append(table)
         lateness_hists.append(hist)
@@ -180,42 +214,22 @@ def audit_leakage(
                                else "skipped: no source with both a time and an available_time"))
 
     # 4. target proxy
-    proxy_rows = []
-    keys = {entity, prediction_time, target, split, *feature_timestamps.values()}
+    proxy_rows: list[dict[str, Any]] = []
     if target is None:
         status_rows.append(_status("target_proxy", "skipped: no target given"))
     else:
-        y_ok, reason = _binary_target(prep.training, target, prep.training_schema[target])
+        y_ok, reason = _binary_target(training, target)
         if not y_ok:
             status_rows.append(_status("target_proxy", f"skipped: {reason}"))
         else:
-            for col, dtype in prep.training_schema.items():
-                if col in keys or isinstance(dtype, pl.Datetime | pl.Duration | pl.List | pl.Struct) \
-                        or dtype in (pl.Date, pl.Time):
-                    continue
-                counts = checks.proxy_counts(prep.training, col, target, dtype)
-                if not (dtype.is_numeric() or dtype == pl.Boolean) and counts.height > max(0.5 * n, 50):
-                    proxy_rows.append({"feature": col, "auc": None, "lower": None, "upper": None, "n": n,
-                                       "lineage": lineage.get(col, "none"), "status": "skipped: identifier-like"})
-                    continue
-                auc, n_pos, n_neg = checks.single_feature_auc(counts)
-                line = lineage.get(col, "none")
-                finding = checks.proxy_finding(col, auc, n_pos, n_neg, threshold=proxy_auc, lineage=line)
-                lo, hi = auc_interval(auc, n_pos, n_neg)
-                if min(n_pos, n_neg) < checks.MIN_CLASS_SUPPORT:
-                    status = f"inconclusive: fewer than {checks.MIN_CLASS_SUPPORT} positives or negatives"
-                else:
-                    status = finding.metrics["suspicion"] if finding else "below threshold"
-                proxy_rows.append({"feature": col, "auc": auc, "lower": lo, "upper": hi, "n": n_pos + n_neg,
-                                   "lineage": line, "status": status})
-                if finding is not None:
-                    findings.append(finding)
+            keys = {entity, prediction_time, target, split, *feature_timestamps.values()}
+            proxy_rows, proxy_findings = _proxies(training, target, keys, n, lineage, proxy_auc)
+            findings += proxy_findings
             status_rows.append(_status("target_proxy", f"{len(proxy_rows)} column(s) scored"))
 
     # 5. split contamination and duplicates
     if split is not None:
-        stats = _split_stats(prep.training, entity, prediction_time, split, train_value, test_value,
-                             prep.training_schema, tz)
+        stats = _split_stats(labels, training, train_value, test_value, tz)
         if stats is None:
             status_rows.append(_status("split", f"skipped: '{split}' has no rows with value "
                                                 f"{train_value!r} and {test_value!r}"))
@@ -224,16 +238,16 @@ def audit_leakage(
             status_rows.append(_status("split", f"{train_value!r} vs {test_value!r} compared"))
     else:
         status_rows.append(_status("split", "skipped: no split column given"))
-    findings += _duplicates(prep.training, entity, prediction_time, split, n)
-    status_rows.append(_status("duplicates", "exact rows and (entity, prediction_time) keys checked"))
+    dup_findings, dup_status = _duplicates(training, entity, prediction_time, split, n)
+    findings += dup_findings
+    status_rows.append(_status("duplicates", dup_status))
 
-    inputs = [summarize_input(prep.training, name="training")]
-    inputs += [summarize_input(lf, name=f"source:{name}") for name, (_, lf, _) in prep.sources.items()]
+    inputs = [frame_summary(training)] + [frame_summary(src) for _, src in prep.sources.values()]
     return CheckResult(
         check="leakage", findings=tuple(findings), inputs=tuple(inputs),
         parameters={"rule": rule.to_dict(), "entity": entity, "prediction_time": prediction_time,
-                    "target": target, "split": split, "engine": engine, "proxy_auc": proxy_auc,
-                    "features": {k: v.describe() for k, v in features.items()},
+                    "target": target, "split": split, "engine": asof_engine if where == "polars" else where,
+                    "proxy_auc": proxy_auc, "features": {k: v.describe() for k, v in features.items()},
                     "feature_timestamps": feature_timestamps, "sampled": False},
         tables={
             "features": _frame(feature_rows, {"feature": pl.String, "declaration": pl.String, "rows": pl.Int64,
@@ -252,18 +266,51 @@ def audit_leakage(
     )
 
 
-# -- validation ----------------------------------------------------------------------------------
+# -- inputs and validation -------------------------------------------------------------------------
 
-def _prepare(training: FrameLike, *, entity: str, prediction_time: str, target: str | None, split: str | None,
-             features: dict[str, FeatureDecl], sources: dict[str, Source],
-             feature_timestamps: dict[str, str]) -> _Prepared:
-    lf = to_lazy(training, name="training", check=_ON_SPARK)
-    schema = schema_of(lf, name="training")
+def _open(data: FrameLike, name: str, engine: str | None) -> Frame:
+    """The input on its engine; a duckdb relation is read through polars when ``engine='polars'``."""
+    frame = open_frame(data, name=name)
+    if frame.engine == "spark" and engine not in (None, "spark"):
+        raise ConfigError(f"{name} is a Spark DataFrame: the audit runs on Spark (engine=None or 'spark'); "
+                          f"engine={engine!r} would bring every row to the driver.")
+    if frame.engine != "spark" and engine == "spark":
+        raise ConfigError(f"engine='spark' needs a Spark DataFrame; {name} is a {type(data).__name__}.")
+    if frame.engine == "duckdb" and engine == "polars":
+        lf = to_lazy(data, name=name)
+        return Frame(nw.from_native(lf), "polars", schema_of(lf, name=name), name)
+    if frame.engine == "polars" and engine not in (None, "polars", "duckdb"):
+        raise ConfigError(f"engine={engine!r} does not apply to a {type(data).__name__}.")
+    return frame
+
+
+def _open_source(data: Any, name: str, training: Frame) -> Frame:
+    """A source on the training's engine (polars reads anything it can; duckdb and Spark take
+    their own frames only: moving a table between engines is the user's decision)."""
+    if training.engine == "polars":
+        lf = to_lazy(data, name=name, check=_ON_SPARK)
+        return Frame(nw.from_native(lf), "polars", schema_of(lf, name=name), name)
+    frame = open_frame(data, name=name)
+    if frame.engine != training.engine:
+        raise InputError(f"{name} is on {frame.engine} but training is on {training.engine}: give every input "
+                         f"on one engine (e.g. all as {training.engine} tables), or all as polars frames.")
+    return frame
+
+
+_ON_SPARK = ("the leakage audit with polars inputs (pass the training set as a Spark DataFrame too, "
+             "to audit on Spark)")
+
+
+def _prepare(frame: Frame, *, entity: str, prediction_time: str, target: str | None, split: str | None,
+             features: dict[str, FeatureDecl], sources: dict[str, Source], feature_timestamps: dict[str, str],
+             engine: str | None) -> _Prepared:
+    schema = frame.schema
     roles: dict[str, str | None] = {"entity": entity, "prediction_time": prediction_time, "target": target,
                                     "split": split}
     roles |= {f"feature {name!r}": name for name in features}
     roles |= {f"feature_timestamps[{k!r}]": v for k, v in feature_timestamps.items()}
     require_columns(schema, roles, name="training")
+    refuse_nested(frame.unsupported, [c for c in roles.values() if c], name="training", check=CHECK_NAME)
     times = [("training", prediction_time, check_time_column(schema, prediction_time, name="training",
                                                              role="prediction_time"))]
     for feat, col in feature_timestamps.items():
@@ -271,9 +318,9 @@ def _prepare(training: FrameLike, *, entity: str, prediction_time: str, target: 
             raise InputError(f"feature_timestamps names feature {feat!r}, which is not a column of training."
                              f"{did_you_mean(feat, schema)}")
         times.append(("training", col, check_time_column(schema, col, name="training", role="feature timestamp")))
-    _check_keys(lf, "training", [entity, prediction_time])
+    _check_keys(frame, "training", [entity, prediction_time])
 
-    prepared_sources: dict[str, tuple[Source, pl.LazyFrame, pl.Schema]] = {}
+    prepared_sources: dict[str, tuple[Source, Frame]] = {}
     for name, decl in features.items():
         if decl.source not in sources:
             raise ConfigError(f"feature {name!r} is declared on source {decl.source!r}, which was not given."
@@ -282,20 +329,19 @@ def _prepare(training: FrameLike, *, entity: str, prediction_time: str, target: 
         if not isinstance(source, Source):
             raise ConfigError(f"sources[{src_name!r}] must be a workbench.leakage.Source, got "
                               f"{type(source).__name__}.")
-        src_lf = to_lazy(source.data, name=f"source {src_name!r}", check=_ON_SPARK)
-        src_schema = schema_of(src_lf, name=f"source {src_name!r}")
+        label = f"source {src_name!r}"
+        src = _open_source(source.data, label, frame)
         used = {f"column of feature {f!r}": getattr(d, "column", None)
                 for f, d in features.items() if d.source == src_name}
-        require_columns(src_schema, {"entity": source.entity, "time": source.time,
-                                     "available_time": source.available_time, **used},
-                        name=f"source {src_name!r}")
+        src_roles = {"entity": source.entity, "time": source.time, "available_time": source.available_time, **used}
+        require_columns(src.schema, src_roles, name=label)
+        refuse_nested(src.unsupported, [c for c in src_roles.values() if c], name=label, check=CHECK_NAME)
         for role in ("time", "available_time"):
             col = getattr(source, role)
             if col is not None:
-                times.append((src_name, col, check_time_column(src_schema, col, name=f"source {src_name!r}",
-                                                               role=role)))
-        _check_entity_dtype(schema[entity], src_schema[source.entity], entity, src_name, source.entity)
-        _check_keys(src_lf, f"source {src_name!r}", [c for c in (source.entity, source.time) if c])
+                times.append((src_name, col, check_time_column(src.schema, col, name=label, role=role)))
+        _check_entity_dtype(schema[entity], src.schema[source.entity], entity, src_name, source.entity)
+        _check_keys(src, label, [c for c in (source.entity, source.time) if c])
         for feat, decl in features.items():
             if decl.source != src_name:
                 continue
@@ -303,20 +349,21 @@ def _prepare(training: FrameLike, *, entity: str, prediction_time: str, target: 
                 raise ConfigError(f"feature {feat!r} is a {decl.kind} feature but source {src_name!r} has no time "
                                   "column; give Source(..., time=...) or declare it static().")
             if isinstance(decl, WindowAggregate) and decl.column is not None and decl.agg != "count" \
-                    and not src_schema[decl.column].is_numeric():
+                    and not src.schema[decl.column].is_numeric():
                 raise InputError(f"feature {feat!r}: {decl.agg} needs a numeric column but source {src_name!r} "
-                                 f"column {decl.column!r} is {src_schema[decl.column]}.")
-        prepared_sources[src_name] = (source, src_lf, src_schema)
+                                 f"column {decl.column!r} is {src.schema[decl.column]}.")
+        prepared_sources[src_name] = (source, src)
     tz = check_time_zones(times)
-    return _Prepared(lf, schema, prepared_sources, tz)
+    return _Prepared(frame, prepared_sources, tz)
 
 
-def _check_keys(lf: pl.LazyFrame, name: str, columns: list[str]) -> None:
-    stats = lf.select(pl.len().alias("__n"), *[pl.col(c).null_count().alias(c) for c in columns]).collect()
+def _check_keys(frame: Frame, name: str, columns: list[str]) -> None:
+    stats = collect_on(frame.lf.select(nw.len().alias("__n"), *[count(nw.col(c).is_null()).alias(c) for c in columns]),
+                       frame.engine, name, check=CHECK_NAME)
     if name == "training" and stats["__n"][0] == 0:
         raise InputError("training is empty: there is nothing to audit.")
     for col in columns:
-        nulls = int(stats[col][0])
+        nulls = int(stats[col][0] or 0)
         if nulls:
             raise InputError(f"{name}: {nulls:,} row(s) have a null {col!r}; keys and times must be set. "
                              f"Drop or fill them first, e.g. df.drop_nulls([{col!r}]).")
@@ -330,18 +377,118 @@ def _check_entity_dtype(train_dtype: pl.DataType, src_dtype: pl.DataType, entity
                      f"{src_dtype}; cast one of them so the keys can be joined.")
 
 
-def _binary_target(lf: pl.LazyFrame, target: str, dtype: pl.DataType) -> tuple[bool, str]:
+def _check_feature_dtype(name: str, decl: FeatureDecl, dtype: pl.DataType) -> None:
+    if isinstance(decl, WindowAggregate) and not (dtype.is_numeric() or dtype == pl.Null):
+        raise InputError(f"feature {name!r} is declared as {decl.describe()} but its training column is "
+                         f"{dtype}, not numeric.")
+
+
+def _binary_target(frame: Frame, target: str) -> tuple[bool, str]:
+    dtype = frame.schema[target]
     if dtype == pl.Boolean:
         return True, ""
     if not dtype.is_numeric():
         return False, f"target {target!r} is {dtype}, not a binary label"
-    values = lf.select(pl.col(target).drop_nulls().unique().sort().head(3)).collect().to_series().to_list()
+    distinct = (frame.lf.select(nw.col(target).cast(nw.Float64)).filter(~nw.col(target).is_null())
+                .unique().sort(target).head(3))
+    values = collect_on(distinct, frame.engine, "training", check=CHECK_NAME)[target].to_list()
     if set(values) <= {0, 1} and values:
         return True, ""
-    return False, f"target {target!r} is not binary (values include {values})"
+    return False, f"target {target!r} is not binary (values include {[_plain(v) for v in values]})"
 
 
-# -- per-feature recomputation -------------------------------------------------------------------
+def _plain(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else v
+
+
+# -- labels and events on every engine ------------------------------------------------------------
+
+def _entity(column: str, dtype: pl.DataType) -> nw.Expr:
+    """Entity keys joinable across inputs: every integer type as Int64."""
+    return nw.col(column).cast(nw.Int64) if dtype.is_integer() else nw.col(column)
+
+
+def _labels(frame: Frame, entity: str, prediction_time: str, features: list[str], feature_timestamps: dict[str, str],
+            split: str | None, rule: PointInTimeRule) -> nw.LazyFrame:
+    """One row per training row: ``__entity, __rn`` (its key, see :mod:`portable`), ``__pt`` and
+    ``__cutoff`` (epoch microseconds), each feature's training value under its own name, each
+    feature timestamp as ``__ts<i>`` (epoch microseconds) and the split as text (``__split``)."""
+    lf = with_epoch(frame, prediction_time, "__pt")
+    for i, col in enumerate(feature_timestamps.values()):
+        lf = with_epoch(frame.with_lf(lf), col, f"__ts{i}")
+    stamps = [f"__ts{i}" for i in range(len(feature_timestamps))]
+    lf = lf.select(_entity(entity, frame.schema[entity]).alias("__entity"), "__pt",
+                   (nw.col("__pt") - portable.us(rule.embargo)).alias("__cutoff"), *features, *stamps,
+                   *([nw.col(split).cast(nw.String).alias("__split")] if split else []))
+    if frame.engine == "polars":
+        return nw.from_native(lf.to_native().with_row_index("__rn").with_columns(pl.col("__rn").cast(pl.Int64)))
+    # rows equal in prediction time and every feature value are interchangeable: number them in any order
+    number = nw.col("__one").cum_sum().over("__entity", order_by=["__pt", *features])
+    return lf.with_columns(nw.lit(1, nw.Int64).alias("__one")).with_columns(number.alias("__rn")).drop("__one")
+
+
+def _events(source: Source, src: Frame, column: str | None) -> nw.LazyFrame:
+    """A source's ``__entity, __time, __avail`` (epoch microseconds; available time never before
+    the time) and ``__x`` (``column``; the time when None)."""
+    assert source.time is not None
+    lf = with_epoch(src, source.time, "__time")
+    avail = nw.col("__time")
+    if source.available_time is not None:
+        lf = with_epoch(src.with_lf(lf), source.available_time, "__avail_raw")
+        avail = nw.max_horizontal(nw.col("__time"), nw.col("__avail_raw").fill_null(nw.col("__time")))
+    x = nw.col(column) if column is not None else nw.col("__time")
+    return lf.select(_entity(source.entity, src.schema[source.entity]).alias("__entity"), "__time",
+                     avail.alias("__avail"), x.alias("__x"))
+
+
+def _recompute_on_engine(decl: FeatureDecl, name: str, labels: nw.LazyFrame, source: Source, src: Frame,
+                         rule: PointInTimeRule) -> nw.LazyFrame:
+    """Per-row classification of one feature where the data is (duckdb, Spark)."""
+    lab = labels.select(*portable.ROW, "__pt", "__cutoff", nw.col(name).alias("__train"))
+    if isinstance(decl, Static):
+        attrs = src.lf.select(_entity(source.entity, src.schema[source.entity]).alias("__entity"),
+                              nw.col(decl.column).alias("__x"))
+        return portable.recompute_static(lab, attrs, decl, numeric=src.schema[decl.column].is_numeric())
+    events = _events(source, src, decl.column)
+    if isinstance(decl, WindowAggregate):
+        return portable.recompute_window(lab, events, decl, rule, cumulative=_cumulative_applies(decl, events, src))
+    return portable.recompute_asof(lab, events, decl, rule, numeric=src.schema[decl.column].is_float())
+
+
+def _cumulative_applies(decl: WindowAggregate, events: nw.LazyFrame, src: Frame) -> bool:
+    """Running sums serve a count, or a sum of values that are all >= 0."""
+    if decl.agg == "count":
+        return True
+    if decl.agg != "sum":
+        return False
+    lowest = collect_on(events.select(nw.col("__x").cast(nw.Float64).min().alias("m")), src.engine, src.name,
+                        check=CHECK_NAME).item()
+    return lowest is None or lowest >= 0
+
+
+def _lateness_on_engine(labels: nw.LazyFrame, events: nw.LazyFrame, rule: PointInTimeRule, engine: FrameEngine,
+                        src_name: str) -> tuple[nw.LazyFrame, int, int]:
+    """Lateness per event (seconds), and the (label, event) pairs with the event before the
+    cutoff and those of them not yet available at it, counted with running counts."""
+    per_label = portable.counts_at_cutoff(labels.select(*portable.ROW, "__cutoff"), events, rule)
+    totals = collect_on(per_label.select(nw.col("__T_c").sum().alias("h"),
+                                         nw.max_horizontal(nw.col("__T_c") - nw.col("__A_c"), nw.lit(0.0)).sum()
+                                         .alias("u")), engine, f"source {src_name!r}", check=CHECK_NAME)
+    lateness = events.select(portable.seconds(nw.col("__avail") - nw.col("__time")).alias("__late_s"))
+    return lateness, int(totals["h"][0] or 0), int(totals["u"][0] or 0)
+
+
+# -- per-feature recomputation on polars (sorted frames and as-of joins) ----------------------------
+
+def _polars_labels(frame: Frame, entity: str, prediction_time: str, rule: PointInTimeRule, tz: str | None
+                   ) -> pl.DataFrame:
+    """``__row, __entity, __pt, __cutoff`` (datetimes in ``tz``) for the polars recomputation."""
+    pt = as_datetime(prediction_time, frame.schema[prediction_time], tz)
+    cutoff = pl.col("__pt") - rule.embargo if rule.embargo else pl.col("__pt")
+    return (frame.lf.to_native().with_row_index("__row")
+            .select("__row", pl.col(entity).alias("__entity"), pt.alias("__pt"))
+            .with_columns(cutoff.alias("__cutoff")).collect())
+
 
 def _event_frame(source: Source, src_lf: pl.LazyFrame, src_schema: pl.Schema, labels: pl.DataFrame,
                  tz: str | None, columns: list[str]) -> pl.LazyFrame:
@@ -355,21 +502,19 @@ def _event_frame(source: Source, src_lf: pl.LazyFrame, src_schema: pl.Schema, la
                                                                                  *columns)
 
 
-def _recompute(decl: FeatureDecl, name: str, labels: pl.DataFrame, values: pl.Series, source: Source,
-               src_lf: pl.LazyFrame, src_schema: pl.Schema, rule: PointInTimeRule, tz: str | None,
-               engine: Engine, sorted_events: Callable[[str], cumulative.SortedEvents]
-               ) -> tuple[pl.DataFrame, pl.Series | None]:
+def _recompute_polars(decl: FeatureDecl, name: str, labels: pl.DataFrame, training: Frame, source: Source,
+                      src: Frame, rule: PointInTimeRule, tz: str | None, engine: Engine,
+                      sorted_events: Callable[[str], cumulative.SortedEvents]) -> nw.LazyFrame:
+    """``__rn, __pit, __status, __lag_s`` (as-of: and ``__age_s``) per training row."""
+    values = training.lf.to_native().select(name).collect().to_series()
+    src_lf, src_schema = src.lf.to_native(), src.schema
     src_entity = pl.col(source.entity).cast(labels.schema["__entity"])
     if isinstance(decl, Static):
         x_dtype = src_schema[decl.column]
         lab = labels.lazy().with_columns(values.cast(x_dtype, strict=False).alias("__train"))
         attrs = src_lf.select(src_entity.alias("__entity"), pl.col(decl.column).alias("__x"))
         per_row = recompute_static(lab, attrs, decl, numeric=x_dtype.is_numeric()).collect()
-        return per_row.sort("__row"), None
-    if isinstance(decl, WindowAggregate):
-        if not (values.dtype.is_numeric() or values.dtype == pl.Null):
-            raise InputError(f"feature {name!r} is declared as {decl.describe()} but its training column is "
-                             f"{values.dtype}, not numeric.")
+    elif isinstance(decl, WindowAggregate):
         lab = labels.lazy().with_columns(values.cast(pl.Float64).alias("__train"))
         events = sorted_events(decl.source)
         column = decl.column or "__time"
@@ -379,77 +524,130 @@ def _recompute(decl: FeatureDecl, name: str, labels: pl.DataFrame, values: pl.Se
         else:
             prepared = events.by_time.lazy().select("__entity", "__time", "__avail", pl.col(column).alias("__x"))
             per_row = recompute_window(lab, prepared, decl, rule).collect()
-        return per_row.sort("__row"), None
-    prepared = _event_frame(source, src_lf, src_schema, labels, tz, [decl.column]).rename({decl.column: "__x"})
-    x_dtype = src_schema[decl.column]
-    lab = labels.lazy().with_columns(values.cast(x_dtype, strict=False).alias("__train"))
-    per_row = recompute_asof(lab, prepared, decl, rule, numeric=x_dtype.is_float(), engine=engine).collect()
-    per_row = per_row.sort("__row")
-    return per_row.drop("__age_s"), per_row["__age_s"]
+    else:
+        prepared = _event_frame(source, src_lf, src_schema, labels, tz, [decl.column]).rename({decl.column: "__x"})
+        x_dtype = src_schema[decl.column]
+        lab = labels.lazy().with_columns(values.cast(x_dtype, strict=False).alias("__train"))
+        per_row = recompute_asof(lab, prepared, decl, rule, numeric=x_dtype.is_float(), engine=engine).collect()
+    return nw.from_native(per_row.lazy().rename({"__row": "__rn"}).with_columns(pl.col("__rn").cast(pl.Int64)))
 
 
-# -- lateness, split, duplicates -----------------------------------------------------------------
-
-def _lateness(src_name: str, events: cumulative.SortedEvents, labels: pl.DataFrame, rule: PointInTimeRule,
-              engine: Engine) -> tuple[Finding, pl.DataFrame, pl.DataFrame]:
-    lateness = events.by_time.select((pl.col("__avail") - pl.col("__time")).dt.total_seconds(fractional=True)) \
-        .to_series()
-    # Events that had happened / had become available by each cutoff (running counts looked up
-    # as of it; shared with count features of the same source).
+def _lateness_polars(events: cumulative.SortedEvents, labels: pl.DataFrame, rule: PointInTimeRule,
+                     engine: Engine) -> tuple[nw.LazyFrame, int, int]:
+    """Lateness per event (seconds), and the (label, event) pairs with the event before the
+    cutoff and those of them not yet available at it (running counts looked up as of each
+    cutoff, shared with the count features of the same source)."""
+    lateness = events.by_time.lazy().select(
+        (pl.col("__avail") - pl.col("__time")).dt.total_seconds(fractional=True).alias("__late_s"))
     strict = not rule.inclusive
     base = labels.lazy()
     happened = events.at_cutoff(base, "time", "count", "__time", strict=strict, engine=engine)
     available = events.at_cutoff(base, "avail", "count", "__time", strict=strict, engine=engine)
     both = happened.join(available, on="__row", suffix="_a")
-    totals = {"h": both["__sum"].sum(), "u": (both["__sum"] - both["__sum_a"]).clip(0).sum()}
-    return checks.lateness_profile(src_name, lateness, int(totals["h"]), int(totals["u"]))
+    h, u = both["__sum"].sum(), (both["__sum"] - both["__sum_a"]).clip(0).sum()
+    return nw.from_native(lateness), int(h), int(u)
 
 
-def _split_stats(lf: pl.LazyFrame, entity: str, prediction_time: str, split: str, train: str, test: str,
-                 schema: pl.Schema, tz: str | None) -> dict[str, Any] | None:
-    pt = as_datetime(prediction_time, schema[prediction_time], tz)
-    sides = lf.select(pl.col(entity), pt.alias("__pt"), pl.col(split).cast(pl.String).alias("__split"))
-    tr = sides.filter(pl.col("__split") == train)
-    te = sides.filter(pl.col("__split") == test)
-    ranges = pl.concat([tr.select(pl.lit("train").alias("side"), pl.col("__pt").min().alias("lo"),
-                                  pl.col("__pt").max().alias("hi"), pl.len().alias("rows"),
-                                  pl.col(entity).n_unique().alias("entities")),
-                        te.select(pl.lit("test").alias("side"), pl.col("__pt").min().alias("lo"),
-                                  pl.col("__pt").max().alias("hi"), pl.len().alias("rows"),
-                                  pl.col(entity).n_unique().alias("entities"))]).collect()
+# -- target proxy, split, duplicates (aggregates on every engine) ----------------------------------
+
+def _proxies(frame: Frame, target: str, keys: set[str | None], n: int, lineage: dict[str, str], proxy_auc: float
+             ) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """The single-feature AUC of every other column, with its finding when it is a suspect."""
+    rows, findings = [], []
+    for col, dtype in frame.schema.items():
+        if col in keys or col in frame.unsupported or isinstance(dtype, _TIME_LIKE) or dtype in (pl.Date, pl.Time):
+            continue
+        line = lineage.get(col, "none")
+        if not (dtype.is_numeric() or dtype == pl.Boolean):
+            distinct = int(collect_on(frame.lf.select(nw.col(col).n_unique().alias("d")), frame.engine, "training",
+                                      check=CHECK_NAME).item())
+            if distinct > max(0.5 * n, 50):
+                rows.append({"feature": col, "auc": None, "lower": None, "upper": None, "n": n, "lineage": line,
+                             "status": "skipped: identifier-like"})
+                continue
+        counts = checks.proxy_counts(frame.lf, col, target, dtype, engine=frame.engine)
+        auc, n_pos, n_neg = checks.single_feature_auc(counts)
+        finding = checks.proxy_finding(col, auc, n_pos, n_neg, threshold=proxy_auc, lineage=line)
+        lo, hi = auc_interval(auc, n_pos, n_neg)
+        if min(n_pos, n_neg) < checks.MIN_CLASS_SUPPORT:
+            status = f"inconclusive: fewer than {checks.MIN_CLASS_SUPPORT} positives or negatives"
+        else:
+            status = finding.metrics["suspicion"] if finding else "below threshold"
+        rows.append({"feature": col, "auc": auc, "lower": lo, "upper": hi, "n": n_pos + n_neg, "lineage": line,
+                     "status": status})
+        if finding is not None:
+            findings.append(finding)
+    return rows, findings
+
+
+def _split_stats(labels: nw.LazyFrame, frame: Frame, train: str, test: str, tz: str | None
+                 ) -> dict[str, Any] | None:
+    """Entities and prediction-time ranges of the two sides, and how much of each the other covers."""
+    engine = frame.engine
+    sides = labels.select("__entity", "__pt", "__split")
+    tr = sides.filter(nw.col("__split") == train)
+    te = sides.filter(nw.col("__split") == test)
+
+    def summary(lf: nw.LazyFrame, label: str) -> nw.LazyFrame:
+        return lf.select(nw.lit(label).alias("side"), nw.col("__pt").min().alias("lo"),
+                         nw.col("__pt").max().alias("hi"), nw.len().cast(nw.Int64).alias("rows"),
+                         nw.col("__entity").n_unique().cast(nw.Int64).alias("entities"))
+
+    ranges = collect_on(nw.concat([summary(tr, "train"), summary(te, "test")], how="vertical"), engine, "training",
+                        check=CHECK_NAME)
     r = {row["side"]: row for row in ranges.to_dicts()}
-    if r["train"]["rows"] == 0 or r["test"]["rows"] == 0:
+    if not r["train"]["rows"] or not r["test"]["rows"]:
         return None
-    train_entities = tr.select(pl.col(entity)).unique()
-    shared = te.join(train_entities, on=entity, how="semi")
-    shared_stats = shared.select(pl.col(entity).n_unique().alias("e"), pl.len().alias("rows")).collect()
-    start = max(r["train"]["lo"], r["test"]["lo"])
-    end = min(r["train"]["hi"], r["test"]["hi"])
+    shared = te.join(tr.select("__entity").unique(), on="__entity", how="semi")
+    start, end = max(r["train"]["lo"], r["test"]["lo"]), min(r["train"]["hi"], r["test"]["hi"])
     overlap = start <= end
-    in_overlap = pl.col("__pt").is_between(start, end) if overlap else pl.lit(False)
-    counts = pl.concat([te.select(in_overlap.sum().alias("n")), tr.select(in_overlap.sum().alias("n"))]).collect()
+    in_range = (nw.col("__pt") >= start) & (nw.col("__pt") <= end)
+    inside = count(in_range).cast(nw.Int64) if overlap else nw.lit(0, nw.Int64)
+    counts = collect_on(nw.concat([
+        shared.select(nw.lit("shared").alias("what"), nw.col("__entity").n_unique().cast(nw.Int64).alias("e"),
+                      nw.len().cast(nw.Int64).alias("n")),
+        *[lf.select(nw.lit(what).alias("what"), nw.lit(0, nw.Int64).alias("e"), inside.alias("n"))
+          for what, lf in (("test", te), ("train", tr))],
+    ], how="vertical"), engine, "training", check=CHECK_NAME)
+    c = {row["what"]: row for row in counts.to_dicts()}
+    as_time = _epoch_to_datetime(tz)
     return {
         "train_entities": int(r["train"]["entities"]), "test_entities": int(r["test"]["entities"]),
-        "shared_entities": int(shared_stats["e"][0]), "test_rows_shared": int(shared_stats["rows"][0]),
+        "shared_entities": int(c["shared"]["e"] or 0), "test_rows_shared": int(c["shared"]["n"] or 0),
         "test_rows": int(r["test"]["rows"]), "train_rows": int(r["train"]["rows"]),
-        "overlap_start": start if overlap else None, "overlap_end": end if overlap else None,
-        "test_rows_in_overlap": int(counts["n"][0]), "train_rows_in_overlap": int(counts["n"][1]),
+        "overlap_start": as_time(start) if overlap else None, "overlap_end": as_time(end) if overlap else None,
+        "test_rows_in_overlap": int(c["test"]["n"] or 0), "train_rows_in_overlap": int(c["train"]["n"] or 0),
     }
 
 
-def _duplicates(lf: pl.LazyFrame, entity: str, prediction_time: str, split: str | None, n: int) -> list[Finding]:
-    content = [c for c in lf.collect_schema() if c != split]
-    groups = lf.group_by(content).agg(pl.len().alias("copies"),
-                                      (pl.col(split).n_unique() if split else pl.lit(1)).alias("sides"))
-    exact = groups.select((pl.col("copies") - 1).sum().alias("extra"),
-                          pl.when(pl.col("sides") > 1).then(pl.col("copies")).otherwise(0).sum().alias("cross"))
-    keys = lf.group_by([entity, prediction_time]).agg(pl.len().alias("c")).select((pl.col("c") - 1).sum())
-    exact_df, keys_df = pl.collect_all([exact, keys])
-    key_extra = int(keys_df.item() or 0)
-    exact_extra = int(exact_df["extra"][0] or 0)
+def _epoch_to_datetime(tz: str | None) -> Callable[[int], dt.datetime]:
+    def convert(us: int) -> dt.datetime:
+        value = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(us))
+        return value.astimezone(ZoneInfo(tz)) if tz else value.replace(tzinfo=None)
+    return convert
+
+
+def _duplicates(frame: Frame, entity: str, prediction_time: str, split: str | None, n: int
+                ) -> tuple[list[Finding], str]:
+    """Exact duplicate rows (all columns but the split) and repeated (entity, prediction time) keys."""
+    content = [c for c in frame.schema if c != split and c not in frame.unsupported]
+    groups = frame.lf.group_by(*content).agg(nw.len().alias("copies"),
+                                             (nw.col(split).n_unique() if split else nw.lit(1, nw.Int64))
+                                             .alias("sides"))
+    exact = groups.select((nw.col("copies") - 1).sum().alias("extra"),
+                          nw.when(nw.col("sides") > 1).then(nw.col("copies")).otherwise(0).sum().alias("cross"))
+    keys = frame.lf.group_by(entity, prediction_time).agg(nw.len().alias("c")).select((nw.col("c") - 1).sum()
+                                                                                      .alias("extra"))
+    exact_row = collect_on(exact, frame.engine, "training", check=CHECK_NAME).row(0, named=True)
+    key_extra = int(collect_on(keys, frame.engine, "training", check=CHECK_NAME).item() or 0)
+    exact_extra = int(exact_row["extra"] or 0)
     # An exact duplicate repeats its key too; report keys only beyond the exact duplicates.
-    return checks.duplicate_findings(exact_extra, int(exact_df["cross"][0] or 0), key_extra - exact_extra, n,
-                                     f"({entity}, {prediction_time})")
+    findings = checks.duplicate_findings(exact_extra, int(exact_row["cross"] or 0), key_extra - exact_extra, n,
+                                         f"({entity}, {prediction_time})")
+    status = "exact rows and (entity, prediction_time) keys checked"
+    if frame.unsupported:
+        status += f" (nested column(s) {sorted(frame.unsupported)} left out of the row comparison)"
+    return findings, status
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -23,15 +23,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import polars as pl
 
 from workbench.findings.model import Finding
+from workbench.frames import Engine, collect_on, count
 from workbench.leakage.spec import format_duration
-from workbench.leakage.summaries import histogram, quantiles
+from workbench.leakage.summaries import histogram_of, quantiles_of
+from workbench.ranks import order_statistics
 from workbench.stats import auc_from_counts, auc_interval, wilson_interval
 
 CHECK = "leakage"
+CHECK_NAME = "the leakage audit"
 TIMING_KINDS = ("future_data", "non_asof_join", "late_arrival")  # violations with a timing explanation
 VIOLATION_KINDS = (*TIMING_KINDS, "feature_mismatch")
 
@@ -66,23 +70,27 @@ def _suggest(kind: str, feature: str, describe: str, rule_text: str) -> str:
     }[kind]
 
 
-def violation_findings(feature: str, describe: str, rule_text: str, per_row: pl.DataFrame,
-                       labels: pl.DataFrame, *, max_examples: int = 50
-                       ) -> tuple[list[Finding], list[pl.DataFrame], list[pl.DataFrame]]:
-    """Findings, lag histograms and example rows for one feature's per-row classification.
+def violation_findings(feature: str, describe: str, rule_text: str, per_row: nw.LazyFrame, engine: Engine, *,
+                       n: int, time_zone: str | None, max_examples: int = 50, name: str = "training"
+                       ) -> tuple[list[Finding], list[pl.DataFrame], list[pl.DataFrame], dict[str, int]]:
+    """Findings, lag histograms, example rows and the row count per status of one feature's
+    per-row classification, summarized on its engine.
 
-    ``per_row``: ``__row, __pit, __status, __lag_s``; ``labels``: ``__row, entity, prediction_time,
-    training value`` (the last three under display names ``entity``, ``prediction_time``, ``value``).
+    ``per_row``: ``__status, __lag_s, __pit`` per label row with its display columns ``__entity``,
+    ``__pt`` (microseconds since the epoch), ``value`` (the training value) and ``row`` (its
+    position in the training input, null where rows have no order); ``n``: the label rows.
     """
-    n = per_row.height
+    per_kind = per_row.group_by("__status").agg(nw.len().alias("rows"), nw.col("__lag_s").count().alias("lags"))
+    stats = collect_on(per_kind, engine, name, check=CHECK_NAME)
+    per_status = dict(zip(stats["__status"].to_list(), stats["rows"].to_list(), strict=True))
+    lag_counts = dict(zip(stats["__status"].to_list(), stats["lags"].to_list(), strict=True))
     findings, hists, examples = [], [], []
     for kind in VIOLATION_KINDS:
-        rows = per_row.filter(pl.col("__status") == kind)
-        k = rows.height
+        k = int(per_status.get(kind, 0))
         if k == 0:
             continue
-        lags = rows["__lag_s"]
-        q = quantiles(lags)
+        rows = per_row.filter(nw.col("__status") == kind)
+        q = quantiles_of(rows, engine, "__lag_s", n=int(lag_counts[kind]), name=name, check=CHECK_NAME)
         lo, hi = wilson_interval(k, n)
         metrics: dict[str, Any] = {
             "n": n, "affected_rows": k, "affected_share": k / n, "interval": [lo, hi], "confidence": 0.95,
@@ -93,25 +101,35 @@ def violation_findings(feature: str, describe: str, rule_text: str, per_row: pl.
             lag_text = (f"; the leaking data lies a median {format_duration(q['p50'])} "
                         f"(max {format_duration(q['max'])}) past the prediction time")
         message = (f"Feature '{feature}' {_WHAT[kind]} in {k:,} of {n:,} rows ({_pct(k / n)}){lag_text}.")
+        shown = _examples(rows, engine, max_examples, time_zone, name)
         findings.append(Finding(
             check=CHECK, kind=kind, severity=violation_severity(k, n), subject=feature, message=message,
             suggestion=_suggest(kind, feature, describe, rule_text), metrics=metrics,
-            evidence=tuple(_examples(rows, labels, 5).to_dicts()),
+            evidence=tuple(shown.head(5).drop("row").to_dicts()),
         ))
-        hists.append(histogram(lags).select(pl.lit(feature).alias("feature"), pl.lit(kind).alias("kind"),
-                                            pl.all()))
-        examples.append(_examples(rows, labels, max_examples).select(
-            pl.lit(feature).alias("feature"), pl.lit(kind).alias("kind"), pl.all()))
-    return findings, hists, examples
+        hist = histogram_of(rows, engine, "__lag_s", name=name, check=CHECK_NAME)
+        hists.append(hist.select(pl.lit(feature).alias("feature"), pl.lit(kind).alias("kind"), pl.all()))
+        examples.append(shown.select(pl.lit(feature).alias("feature"), pl.lit(kind).alias("kind"), pl.all()))
+    return findings, hists, examples, {k: int(v) for k, v in per_status.items()}
 
 
-def _examples(rows: pl.DataFrame, labels: pl.DataFrame, limit: int) -> pl.DataFrame:
-    picked = rows.sort("__row").head(limit).join(labels, on="__row", how="left")
-    return (picked
-            .select("entity", "prediction_time",
-                    _as_text(pl.col("value"), picked.schema["value"]).alias("training_value"),
-                    _as_text(pl.col("__pit"), picked.schema["__pit"]).alias("point_in_time_value"),
-                    (pl.col("__lag_s") / 3600).alias("lag_hours"), pl.col("__row").alias("row")))
+def _examples(rows: nw.LazyFrame, engine: Engine, limit: int, time_zone: str | None, name: str) -> pl.DataFrame:
+    """The first ``limit`` rows by prediction time, entity and training value (the same rows on
+    every engine), for display."""
+    picked = collect_on(rows.sort("__pt", "__entity", "value", nulls_last=False).head(limit)
+                        .select("__entity", "__pt", "value", "__pit", "__lag_s", "row"),
+                        engine, name, check=CHECK_NAME, counts=False)
+    return picked.select(
+        pl.col("__entity").alias("entity"), epoch_to_datetime(pl.col("__pt"), time_zone).alias("prediction_time"),
+        _as_text(pl.col("value"), picked.schema["value"]).alias("training_value"),
+        _as_text(pl.col("__pit"), picked.schema["__pit"]).alias("point_in_time_value"),
+        (pl.col("__lag_s") / 3600).alias("lag_hours"), pl.col("row").cast(pl.Int64))
+
+
+def epoch_to_datetime(us: pl.Expr, time_zone: str | None) -> pl.Expr:
+    """Microseconds since the epoch as a datetime in ``time_zone`` (naive when None)."""
+    out = pl.from_epoch(us, time_unit="us")
+    return out.dt.replace_time_zone("UTC").dt.convert_time_zone(time_zone) if time_zone else out
 
 
 def _as_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -119,14 +137,15 @@ def _as_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return (expr.round(9) if dtype.is_float() else expr).cast(pl.String)
 
 
-def staleness_finding(feature: str, ttl_s: float, ages: pl.Series, has_value: pl.Series) -> Finding | None:
-    """Rows whose point-in-time snapshot is older than the TTL while the training value is set."""
-    n = ages.len()
-    stale = (ages > ttl_s) & has_value
-    k = int(stale.sum())
+def staleness_finding(feature: str, ttl_s: float, per_row: nw.LazyFrame, engine: Engine, *, n: int,
+                      name: str = "training") -> Finding | None:
+    """Rows whose point-in-time snapshot (``__age_s`` seconds old) is older than the TTL while
+    the training value (``value``) is set."""
+    stale = per_row.filter((nw.col("__age_s") > ttl_s) & ~nw.col("value").is_null())
+    k = int(collect_on(stale.select(nw.len().alias("k")), engine, name, check=CHECK_NAME).item())
     if k == 0:
         return None
-    q = quantiles(ages.filter(stale))
+    q = quantiles_of(stale, engine, "__age_s", n=k, name=name, check=CHECK_NAME)
     lo, hi = wilson_interval(k, n)
     return Finding(
         check=CHECK, kind="stale_feature", severity="warning" if k / n < 0.05 else "critical", subject=feature,
@@ -139,16 +158,16 @@ def staleness_finding(feature: str, ttl_s: float, ages: pl.Series, has_value: pl
     )
 
 
-def timestamp_findings(feature: str, ts_column: str, lags_s: pl.Series, n: int, strict: bool
-                       ) -> tuple[list[Finding], list[pl.DataFrame]]:
-    """Rows whose feature timestamp is not before the cutoff (``lags_s``: ts - prediction, all rows)."""
-    bad = lags_s >= 0 if strict else lags_s > 0
-    bad = bad.fill_null(False)
-    k = int(bad.sum())
+def timestamp_findings(feature: str, ts_column: str, lags: nw.LazyFrame, engine: Engine, *, n: int, strict: bool,
+                       name: str = "training") -> tuple[list[Finding], list[pl.DataFrame]]:
+    """Rows whose feature timestamp is not before the cutoff (``lags``: column ``__lag_s`` =
+    timestamp - cutoff in seconds, one row per label row)."""
+    lag = nw.col("__lag_s")
+    leaking = lags.filter(lag >= 0 if strict else lag > 0)
+    k = int(collect_on(leaking.select(nw.len().alias("k")), engine, name, check=CHECK_NAME).item())
     if k == 0:
         return [], []
-    leaking = lags_s.filter(bad)
-    q = quantiles(leaking)
+    q = quantiles_of(leaking, engine, "__lag_s", n=k, name=name, check=CHECK_NAME)
     lo, hi = wilson_interval(k, n)
     op = "at or after" if strict else "after"
     finding = Finding(
@@ -159,21 +178,25 @@ def timestamp_findings(feature: str, ts_column: str, lags_s: pl.Series, n: int, 
         metrics={"n": n, "affected_rows": k, "affected_share": k / n, "interval": [lo, hi], "confidence": 0.95,
                  "lag_seconds": q, "evidence": "timestamp", "timestamp_column": ts_column},
     )
-    hist = histogram(leaking).select(pl.lit(feature).alias("feature"), pl.lit("future_data").alias("kind"),
-                                     pl.all())
-    return [finding], [hist]
+    hist = histogram_of(leaking, engine, "__lag_s", name=name, check=CHECK_NAME)
+    return [finding], [hist.select(pl.lit(feature).alias("feature"), pl.lit("future_data").alias("kind"), pl.all())]
 
 
-def lateness_profile(source: str, lateness_s: pl.Series, happened: int, unavailable: int
+def lateness_profile(source: str, lateness: nw.LazyFrame, engine: Engine, happened: int, unavailable: int
                      ) -> tuple[Finding, pl.DataFrame, pl.DataFrame]:
     """Lateness distribution of a source and the share of its events not yet available at prediction.
 
-    ``lateness_s``: available - event time per source row (seconds). ``happened``: (label row,
-    event) pairs with the event before the cutoff; ``unavailable``: those not yet available.
+    ``lateness``: column ``__late_s`` = available - event time per source row (seconds).
+    ``happened``: (label row, event) pairs with the event before the cutoff; ``unavailable``:
+    those not yet available.
     """
-    q = quantiles(lateness_s)
-    n = lateness_s.len()
-    late_share = float((lateness_s > 0).mean()) if n else 0.0
+    name = f"source {source!r}"
+    late = nw.col("__late_s")
+    totals = collect_on(lateness.select(late.count().alias("n"), count(late > 0).alias("late")),
+                        engine, name, check=CHECK_NAME).row(0, named=True)
+    n = int(totals["n"])
+    q = quantiles_of(lateness, engine, "__late_s", n=n, name=name, check=CHECK_NAME)
+    late_share = int(totals["late"] or 0) / n if n else 0.0
     delay = q["p99"] or 0.0
     share = unavailable / happened if happened else 0.0
     table = pl.DataFrame({
@@ -182,7 +205,7 @@ def lateness_profile(source: str, lateness_s: pl.Series, happened: int, unavaila
         "lateness_p99_hours": [_hours(q["p99"])], "lateness_max_hours": [_hours(q["max"])],
         "unavailable_at_prediction_share": [share], "suggested_delay_hours": [delay / 3600],
     })
-    hist = histogram(lateness_s).select(pl.lit(source).alias("source"), pl.all())
+    hist = histogram_of(lateness, engine, "__late_s", name=name, check=CHECK_NAME)
     finding = Finding(
         check=CHECK, kind="late_data_profile", severity="info", subject=source,
         message=(f"Source '{source}': rows become available a median {format_duration(q['p50'])} after their "
@@ -193,7 +216,7 @@ def lateness_profile(source: str, lateness_s: pl.Series, happened: int, unavaila
         metrics={"n": n, "value": share, "affected_rows": unavailable, "affected_share": share,
                  "lateness_seconds": q, "suggested_delay_seconds": delay, "pairs_before_prediction": happened},
     )
-    return finding, table, hist
+    return finding, table, hist.select(pl.lit(source).alias("source"), pl.all())
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -208,34 +231,50 @@ def single_feature_auc(counts: pl.DataFrame) -> tuple[float, int, int]:
     return max(auc, 1 - auc), int(counts["pos"].sum()), int(counts["neg"].sum())
 
 
-def proxy_counts(training: pl.LazyFrame, feature: str, target: str, dtype: pl.DataType,
-                 max_groups: int = 100_000) -> pl.DataFrame:
-    """Positive/negative label counts per feature value: the summary the AUC is computed from.
+def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: str, dtype: pl.DataType,
+                 max_groups: int = 100_000, *, engine: Engine = "polars", name: str = "training") -> pl.DataFrame:
+    """Positive/negative label counts per feature value: the summary the AUC is computed from,
+    counted on the input's engine.
 
     Returns ``score, pos, neg`` ordered by score. Numeric features with more than
-    ``max_groups`` distinct values are counted per quantile bin (1,000 bins; ties within a
-    bin count one half, so the AUC is then a slight underestimate); rows with a null number
-    are left out. Categorical values (null included, as its own value) are scored by their
-    smoothed positive rate (prior weight 10 rows).
+    ``max_groups`` distinct values are counted per quantile bin (1,000 bins, edges at the
+    nearest-rank quantiles; ties within a bin count one half, so the AUC is then a slight
+    underestimate); rows with a null number are left out. Categorical values (null included,
+    as its own value) are scored by their smoothed positive rate (prior weight 10 rows).
     """
-    y = pl.col(target).cast(pl.Int8)
-    counts = (training.group_by(pl.col(feature).alias("v"))
-              .agg(y.sum().cast(pl.Int64).alias("pos"), (1 - y).sum().cast(pl.Int64).alias("neg"))
-              .collect())
-    if dtype.is_numeric() or dtype == pl.Boolean:  # numbers are their own score; nulls are left out
-        counts = counts.drop_nulls("v").with_columns(pl.col("v").cast(pl.Float64))
-        if counts.height > max_groups:
-            probs = np.linspace(0, 1, 1001)[1:-1].tolist()
-            edges = training.select(pl.col(feature).cast(pl.Float64).quantile(probs)).collect()
-            cuts = np.unique(np.asarray(edges.to_series().explode().drop_nulls()))
-            bins = np.searchsorted(cuts, counts["v"].to_numpy(), side="right").astype(np.float64)
-            counts = (counts.with_columns(pl.Series("v", bins))
-                      .group_by("v").agg(pl.col("pos").sum(), pl.col("neg").sum()))
-        return counts.select(pl.col("v").alias("score"), "pos", "neg").sort("score")
+    lf = training if isinstance(training, nw.LazyFrame) else nw.from_native(training)
+    y = nw.col(target).cast(nw.Int64)
+    value = nw.col(feature)
+    numeric = dtype.is_numeric() or dtype == pl.Boolean
+    if numeric:  # numbers are their own score; nulls are left out
+        lf = lf.filter(~value.is_null())
+        value = value.cast(nw.Float64)
+        stats = collect_on(lf.select(value.n_unique().alias("d"), nw.len().alias("n")), engine, name,
+                           check=CHECK_NAME).row(0, named=True)
+        if stats["d"] > max_groups:
+            n = int(stats["n"])
+            ranks = sorted({round(p * (n - 1)) + 1 for p in np.linspace(0, 1, 1001)[1:-1]})
+            edges = order_statistics(lf.select(value.alias("__v")), engine, "__v", ranks, name=name,
+                                     check=CHECK_NAME, n=n)
+            value = _bisect_right(value, np.unique(edges[~np.isnan(edges)]).tolist(), 0, None).cast(nw.Float64)
+    counts = collect_on(lf.group_by(value.alias("v")).agg(y.sum().alias("pos"), (1 - y).sum().alias("neg")),
+                        engine, name, check=CHECK_NAME)
+    counts = counts.with_columns(pl.col("pos", "neg").fill_null(0).cast(pl.Int64))
+    if numeric:
+        return counts.select(pl.col("v").cast(pl.Float64).alias("score"), "pos", "neg").sort("score")
     total_pos, total_neg = counts["pos"].sum(), counts["neg"].sum()
     prior = total_pos / max(total_pos + total_neg, 1)
     rate = (pl.col("pos") + 10 * prior) / (pl.col("pos") + pl.col("neg") + 10)
     return counts.with_columns(rate.alias("score")).sort("score").select("score", "pos", "neg")
+
+
+def _bisect_right(v: nw.Expr, cuts: list[float], lo: int, hi: int | None) -> nw.Expr:
+    """The number of ``cuts`` (sorted) at or below ``v``, as a balanced tree of comparisons."""
+    hi = len(cuts) if hi is None else hi
+    if lo >= hi:
+        return nw.lit(lo, nw.Int64)
+    mid = (lo + hi) // 2
+    return nw.when(v < cuts[mid]).then(_bisect_right(v, cuts, lo, mid)).otherwise(_bisect_right(v, cuts, mid + 1, hi))
 
 
 MIN_CLASS_SUPPORT = 10

@@ -107,6 +107,21 @@ def backward_row(labels: nw.LazyFrame, rows: nw.LazyFrame, *, label_key: str, ro
     return left.join(found, on=["__entity", "__k"], how="left").drop("__k")
 
 
+def counts_at_cutoff(labels: nw.LazyFrame, events: nw.LazyFrame, rule: PointInTimeRule) -> nw.LazyFrame:
+    """``ROW, __T_c, __A_c``: per label, the source rows that happened before its cutoff, and
+    those that were also available before it (running counts)."""
+    strict = not rule.inclusive
+    i64 = nw.Int64
+    cols = {"__entity": labels.collect_schema()["__entity"], "__rn": i64, "__cutoff": i64, "__time": i64,
+            "__avail": i64, "__v": nw.Float64}
+    ones = events.select("__entity", "__time", "__avail", nw.lit(1.0).alias("__v"))
+    stacked = stack(labels.select(*ROW, "__cutoff", nw.lit(0.0).alias("__v")), ones, cols)
+    stacked = with_order(stacked, "tc", "__cutoff", "__time", events_first=not strict)
+    stacked = with_order(stacked, "ac", "__cutoff", "__avail", events_first=not strict)
+    return (stacked.with_columns(running_sum("__v", "tc").alias("__T_c"), running_sum("__v", "ac").alias("__A_c"))
+            .filter(nw.col("__is_event") == 0).select(*ROW, "__T_c", "__A_c"))
+
+
 # -- window aggregates -------------------------------------------------------------------------------
 
 def _event_value(decl: WindowAggregate) -> nw.Expr:

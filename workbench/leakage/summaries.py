@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import math
 
+import narwhals as nw
 import numpy as np
 import polars as pl
+
+from workbench.frames import Engine, collect_on
+from workbench.ranks import order_statistics
 
 # Lag / lateness histogram edges in seconds; labels say the bin in words.
 LAG_EDGES = (0.0, 60.0, 3600.0, 6 * 3600.0, 86400.0, 7 * 86400.0, 30 * 86400.0, 90 * 86400.0,
@@ -34,3 +38,37 @@ def quantiles(values: pl.Series) -> dict[str, float | None]:
     out = {f"p{int(q * 100)}": float(clean.quantile(q, interpolation="linear")) for q in QUANTILES}
     out["max"] = float(clean.max())
     return out
+
+
+def quantiles_of(lf: nw.LazyFrame, engine: Engine, column: str, *, n: int, name: str, check: str
+                 ) -> dict[str, float | None]:
+    """:func:`quantiles` of ``column`` (``n`` non-null values) computed on its engine: the
+    linearly interpolated p50/p90/p99 and the max, from the order statistics around them."""
+    if n == 0:
+        return {"p50": None, "p90": None, "p99": None, "max": None}
+    spots = {q: q * (n - 1) for q in QUANTILES}
+    ranks = sorted({r for h in spots.values() for r in (math.floor(h) + 1, math.ceil(h) + 1)} | {n})
+    values = dict(zip(ranks, order_statistics(lf, engine, column, ranks, name=name, check=check, n=n), strict=True))
+    out: dict[str, float | None] = {}
+    for q, h in spots.items():
+        lo, hi = values[math.floor(h) + 1], values[math.ceil(h) + 1]
+        out[f"p{int(q * 100)}"] = float(lo + (h - math.floor(h)) * (hi - lo))
+    out["max"] = float(values[n])
+    return out
+
+
+def histogram_of(lf: nw.LazyFrame, engine: Engine, column: str, *, name: str, check: str) -> pl.DataFrame:
+    """:func:`histogram` of ``column`` (seconds) counted on its engine."""
+    v = nw.col(column)
+    index = nw.lit(len(LAG_LABELS) - 1, nw.Int64)
+    for i in range(len(LAG_EDGES) - 2, 0, -1):  # the first interior edge above the value
+        index = nw.when(v < LAG_EDGES[i]).then(nw.lit(i - 1, nw.Int64)).otherwise(index)
+    counts = collect_on(lf.filter(~v.is_null()).group_by(index.alias("__bin")).agg(nw.len().alias("rows")),
+                        engine, name, check=check)
+    found = dict(zip(counts["__bin"].to_list(), counts["rows"].to_list(), strict=True))
+    return pl.DataFrame({
+        "bin": list(LAG_LABELS),
+        "lo_hours": [e / 3600 for e in LAG_EDGES[:-1]],
+        "hi_hours": [e / 3600 if math.isfinite(e) else None for e in LAG_EDGES[1:]],
+        "rows": [int(found.get(i, 0)) for i in range(len(LAG_LABELS))],
+    }, schema={"bin": pl.String, "lo_hours": pl.Float64, "hi_hours": pl.Float64, "rows": pl.Int64})

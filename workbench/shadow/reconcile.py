@@ -16,7 +16,6 @@ Only counts come back here.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +25,7 @@ import polars as pl
 
 from workbench.errors import InputError
 from workbench.findings.model import InputSummary
-from workbench.frames import Engine, Frame, collect_on, count, frame_summary, open_frame, schema_of_nw
+from workbench.frames import Engine, Frame, Store, collect_on, count, frame_summary, open_frame, schema_of_nw
 from workbench.io import FrameLike, check_time_column, require_columns
 from workbench.spark import refuse_nested
 
@@ -155,41 +154,6 @@ def reconcile(
         - counts["candidate_duplicates"] - n_matched
     schema = schema_of_nw(matched, frames["production"])
     return Reconciliation(matched, counts, {**roles, "id": id}, kept, inputs, engine, schema, store)
-
-
-@dataclass
-class Store:
-    """What the comparison computes once and reads many times, kept where the data is: in memory
-    (polars), in temporary tables of the relation's connection (duckdb), in Spark's cache (memory,
-    spilling to disk). ``source``: for duckdb, a relation that reads none of those tables, to drop
-    them through."""
-
-    engine: Engine
-    source: Any = None
-    tables: list[str] = field(default_factory=list)
-    cached: list[Any] = field(default_factory=list)
-
-    def keep(self, lf: nw.LazyFrame) -> nw.LazyFrame:
-        native = lf.to_native()
-        if self.engine == "polars":
-            return nw.from_native(native.collect().lazy())
-        if self.engine == "spark":
-            from pyspark import StorageLevel
-
-            self.cached.append(native.persist(StorageLevel.MEMORY_AND_DISK))
-            return lf
-        name = f"workbench_{uuid.uuid4().hex[:16]}"
-        native.query("workbench_log", f"CREATE TEMP TABLE {name} AS SELECT * FROM workbench_log")
-        self.tables.append(name)
-        return nw.from_native(native.query("workbench_log", f"SELECT * FROM {name}"))
-
-    def release(self) -> None:
-        for sdf in self.cached:
-            sdf.unpersist()
-        for name in self.tables:
-            self.source.query("workbench_log", f"DROP TABLE IF EXISTS {name}")
-        self.cached.clear()
-        self.tables.clear()
 
 
 def _kept_polars(lf: pl.LazyFrame, side: str, id: str, timestamp: str | None, error: str | None,
