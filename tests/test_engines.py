@@ -3,6 +3,7 @@ numbers on every engine; engine-specific bad input is refused by name."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 
@@ -203,7 +204,6 @@ def test_late_labels_are_joined_on_the_predictions_engine(spark):
 
 def _leakage_inputs(to_engine):
     """The churn audit's keyword arguments with the training set and every source on one engine."""
-    import dataclasses
     from pathlib import Path
 
     from workbench.leakage.config import load_audit_config
@@ -266,7 +266,7 @@ def test_the_leakage_audit_is_identical_on_polars_duckdb_and_spark(spark):
     assert spark.sparkContext._jsc.getPersistentRDDs().size() == cached  # and its checkpoints freed
 
 
-def test_leakage_inputs_on_different_engines_or_nested_are_refused_by_name(spark):
+def test_leakage_inputs_on_different_engines_nested_or_missing_are_refused_by_name(spark, tmp_path):
     from pyspark.sql import functions as F
 
     from workbench.leakage import audit_leakage
@@ -281,6 +281,16 @@ def test_leakage_inputs_on_different_engines_or_nested_are_refused_by_name(spark
     with pytest.raises(InputError, match=r"training: the leakage audit cannot read Spark column\(s\) 'plan' "
                                          r"\(struct<name:string>\)"):
         audit_leakage(nested, **kwargs)
+    for day in range(2):
+        (tmp_path / f"day={day}").mkdir()
+        pl.read_parquet("sample_data/churn/training.parquet").write_parquet(tmp_path / f"day={day}" / "p.parquet")
+    on_disk = spark.read.parquet(str(tmp_path))
+    shutil.rmtree(tmp_path / "day=1")
+    spark_sources = {k: dataclasses.replace(s, data=spark.createDataFrame(s.data.to_arrow()))
+                     for k, s in _leakage_inputs(lambda df: df)["sources"].items()}
+    with pytest.raises(InputError, match=r"training: the leakage audit could not compute its summaries on spark: "
+                                         r".*day=1"):
+        audit_leakage(on_disk, **{**kwargs, "sources": spark_sources})
 
 
 def test_training_serving_skew_is_identical_on_every_engine(spark):

@@ -28,7 +28,7 @@ from workbench.leakage import checks, cumulative, portable
 from workbench.leakage.asof import Engine
 from workbench.leakage.recompute import recompute_asof, recompute_static, recompute_window
 from workbench.leakage.spec import AsOf, FeatureDecl, PointInTimeRule, Source, Static, WindowAggregate
-from workbench.spark import refuse_nested
+from workbench.spark import error_line, refuse_nested
 from workbench.stats import auc_interval
 
 ENGINES = ("polars", "duckdb", "spark")
@@ -123,7 +123,8 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
            max_examples: int) -> CheckResult:
     where, tz = prep.engine, prep.time_zone
     training = prep.training
-    labels = store.keep(_labels(training, entity, prediction_time, list(features), feature_timestamps, split, rule))
+    labels = _keep(store, _labels(training, entity, prediction_time, list(features), feature_timestamps, split, rule),
+                   "training")
     n = int(collect_on(labels.select(nw.len().alias("n")), where, "training", check=CHECK_NAME).item())
     key = ["__rn"] if where == "polars" else portable.ROW
     row = nw.col("__rn") if where == "polars" else nw.lit(None, nw.Int64)
@@ -160,7 +161,7 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
             per_row = _recompute_polars(decl, name, labels_pl, training, source, src, rule, tz, asof_engine,
                                         sorted_events)
         else:
-            per_row = store.keep(_recompute_on_engine(decl, name, labels, source, src, rule))
+            per_row = _keep(store, _recompute_on_engine(decl, name, labels, source, src, rule), f"feature {name!r}")
         display = labels.select(*dict.fromkeys([*key, "__entity"]), "__pt", nw.col(name).alias("value"),
                                 row.alias("row"))
         shown = per_row.join(display, on=key, how="left")
@@ -264,6 +265,15 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
             "checks": _frame(status_rows, {"check": pl.String, "status": pl.String}),
         },
     )
+
+
+def _keep(store: Store, lf: nw.LazyFrame, name: str) -> nw.LazyFrame:
+    """``store.keep``, reporting a failing source (e.g. a deleted parquet partition) by name."""
+    try:
+        return store.keep(lf)
+    except Exception as exc:  # each engine raises its own error types
+        raise InputError(f"{name}: {CHECK_NAME} could not compute its summaries on {store.engine}: "
+                         f"{error_line(exc)}") from None
 
 
 # -- inputs and validation -------------------------------------------------------------------------
