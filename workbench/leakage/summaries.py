@@ -1,11 +1,10 @@
-"""Turn per-row recomputation outputs into small tables: counts, lag histograms, examples."""
+"""Small tables from per-row outputs, computed on their engine: lag quantiles and lag histograms."""
 
 from __future__ import annotations
 
 import math
 
 import narwhals as nw
-import numpy as np
 import polars as pl
 
 from workbench.frames import Engine, collect_on
@@ -18,32 +17,10 @@ LAG_LABELS = ("<1m", "1m-1h", "1h-6h", "6h-1d", "1d-7d", "7d-30d", "30d-90d", "9
 QUANTILES = (0.5, 0.9, 0.99)
 
 
-def histogram(values: pl.Series) -> pl.DataFrame:
-    """Counts of ``values`` (seconds, >= 0) in the fixed lag bins; one row per bin."""
-    arr = values.drop_nulls().to_numpy().astype(float)
-    counts, _ = np.histogram(np.clip(arr, 0, None), bins=np.array(LAG_EDGES))
-    return pl.DataFrame({
-        "bin": list(LAG_LABELS),
-        "lo_hours": [e / 3600 for e in LAG_EDGES[:-1]],
-        "hi_hours": [e / 3600 if math.isfinite(e) else None for e in LAG_EDGES[1:]],
-        "rows": counts.astype(np.int64),
-    })
-
-
-def quantiles(values: pl.Series) -> dict[str, float | None]:
-    """p50/p90/p99/max of a numeric series (None when empty)."""
-    clean = values.drop_nulls()
-    if clean.len() == 0:
-        return {"p50": None, "p90": None, "p99": None, "max": None}
-    out = {f"p{int(q * 100)}": float(clean.quantile(q, interpolation="linear")) for q in QUANTILES}
-    out["max"] = float(clean.max())
-    return out
-
-
 def quantiles_of(lf: nw.LazyFrame, engine: Engine, column: str, *, n: int, name: str, check: str
                  ) -> dict[str, float | None]:
-    """:func:`quantiles` of ``column`` (``n`` non-null values) computed on its engine: the
-    linearly interpolated p50/p90/p99 and the max, from the order statistics around them."""
+    """p50/p90/p99 (linearly interpolated) and the max of ``column`` (``n`` non-null values; all
+    None when 0), computed on its engine from the order statistics around them."""
     if n == 0:
         return {"p50": None, "p90": None, "p99": None, "max": None}
     spots = {q: q * (n - 1) for q in QUANTILES}
@@ -58,7 +35,8 @@ def quantiles_of(lf: nw.LazyFrame, engine: Engine, column: str, *, n: int, name:
 
 
 def histogram_of(lf: nw.LazyFrame, engine: Engine, column: str, *, name: str, check: str) -> pl.DataFrame:
-    """:func:`histogram` of ``column`` (seconds) counted on its engine."""
+    """Counts of ``column`` (seconds; below 0 counted as 0) in the fixed lag bins, one row per bin,
+    counted on its engine."""
     v = nw.col(column)
     index = nw.lit(len(LAG_LABELS) - 1, nw.Int64)
     for i in range(len(LAG_EDGES) - 2, 0, -1):  # the first interior edge above the value
