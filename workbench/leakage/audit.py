@@ -161,7 +161,10 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
             per_row = _recompute_polars(decl, name, labels_pl, training, source, src, rule, tz, asof_engine,
                                         sorted_events)
         else:
-            per_row = _keep(store, _recompute_on_engine(decl, name, labels, source, src, rule), f"feature {name!r}")
+            def keep(lf: nw.LazyFrame, what: str = f"feature {name!r}") -> nw.LazyFrame:
+                return _keep(store, lf, what)
+
+            per_row = keep(_recompute_on_engine(decl, name, labels, source, src, rule, keep))
         display = labels.select(*dict.fromkeys([*key, "__entity"]), "__pt", nw.col(name).alias("value"),
                                 row.alias("row"))
         shown = per_row.join(display, on=key, how="left")
@@ -452,7 +455,7 @@ def _events(source: Source, src: Frame, column: str | None) -> nw.LazyFrame:
 
 
 def _recompute_on_engine(decl: FeatureDecl, name: str, labels: nw.LazyFrame, source: Source, src: Frame,
-                         rule: PointInTimeRule) -> nw.LazyFrame:
+                         rule: PointInTimeRule, keep: portable.Keep = None) -> nw.LazyFrame:
     """Per-row classification of one feature where the data is (duckdb, Spark)."""
     lab = labels.select(*portable.ROW, "__pt", "__cutoff", nw.col(name).alias("__train"))
     if isinstance(decl, Static):
@@ -461,7 +464,8 @@ def _recompute_on_engine(decl: FeatureDecl, name: str, labels: nw.LazyFrame, sou
         return portable.recompute_static(lab, attrs, decl, numeric=src.schema[decl.column].is_numeric())
     events = _events(source, src, decl.column)
     if isinstance(decl, WindowAggregate):
-        return portable.recompute_window(lab, events, decl, rule, cumulative=_cumulative_applies(decl, events, src))
+        return portable.recompute_window(lab, events, decl, rule, cumulative=_cumulative_applies(decl, events, src),
+                                         keep=keep)
     return portable.recompute_asof(lab, events, decl, rule, numeric=src.schema[decl.column].is_float())
 
 

@@ -32,6 +32,7 @@ Outputs: ``__entity, __rn, __pit, __status, __lag_s`` (as-of: also ``__age_s``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import narwhals as nw
 
@@ -39,6 +40,9 @@ from workbench.leakage.recompute import ABS_TOL, REL_TOL
 from workbench.leakage.spec import AsOf, PointInTimeRule, Static, WindowAggregate
 
 ROW = ["__entity", "__rn"]
+# Keeps an intermediate result where the data is, for results read more than once (the engine
+# would otherwise compute it again for every read); None computes it again.
+Keep = Callable[[nw.LazyFrame], nw.LazyFrame] | None
 SENTINEL_US = 2**62  # above every epoch in microseconds: "no later row"
 US = 1_000_000
 
@@ -94,13 +98,14 @@ def running_sum(value: str, name: str, ties: tuple[str, ...] = ()) -> nw.Expr:
 
 def backward_row(labels: nw.LazyFrame, rows: nw.LazyFrame, *, label_key: str, row_key: str, strict: bool,
                  ties: tuple[str, ...], take: dict[str, str], label_cols: dict[str, nw.dtypes.DType],
-                 row_cols: dict[str, nw.dtypes.DType]) -> nw.LazyFrame:
+                 row_cols: dict[str, nw.dtypes.DType], keep: Keep = None) -> nw.LazyFrame:
     """Attach to each label the columns ``take`` (source name -> new name) of its as-of row: the
     last of ``rows`` of its entity with ``row_key`` ``<`` (``strict``) or ``<=`` its ``label_key``,
     the last in ``ties`` order among equal keys; nulls when there is none."""
     cols = {**label_cols, **{c: t for c, t in row_cols.items() if c not in label_cols}}
     stacked = with_order(stack(labels, rows, cols), "b", label_key, row_key, events_first=not strict)
     numbered = stacked.with_columns(running_sum("__is_event", "b", ties).alias("__k"))
+    numbered = keep(numbered) if keep else numbered  # read twice: for the labels and for the rows
     found = numbered.filter(nw.col("__is_event") == 1).select("__entity", "__k",
                                                              *[nw.col(c).alias(n) for c, n in take.items()])
     left = numbered.filter(nw.col("__is_event") == 0).select(*label_cols, "__k")
@@ -132,20 +137,22 @@ def _event_value(decl: WindowAggregate) -> nw.Expr:
 
 
 def recompute_window(labels: nw.LazyFrame, events: nw.LazyFrame, decl: WindowAggregate, rule: PointInTimeRule,
-                     *, cumulative: bool) -> nw.LazyFrame:
+                     *, cumulative: bool, keep: Keep = None) -> nw.LazyFrame:
     """Per-row classification of a window aggregate; ``cumulative`` (count, or a sum of values
     that are all >= 0) uses running sums instead of joining each label with its entity's rows."""
     base = labels.select(*ROW, "__pt", "__cutoff", nw.col("__train").cast(nw.Float64))
     if decl.window is not None:
         base = base.with_columns((nw.col("__pt") - us(decl.window)).alias("__lo"))
     ev = events.select("__entity", "__time", "__avail", _event_value(decl).alias("__v"))
-    recompute = _window_cumulative if cumulative else _window_joined
-    per_row = recompute(base, ev, decl, rule)
+    if cumulative:
+        per_row = _window_cumulative(base, ev, decl, rule, keep or (lambda lf: lf))
+    else:
+        per_row = _window_joined(base, ev, decl, rule)
     return classify(per_row, numeric=True, rule=rule, future_kind="future_data")
 
 
-def _window_cumulative(base: nw.LazyFrame, ev: nw.LazyFrame, decl: WindowAggregate,
-                       rule: PointInTimeRule) -> nw.LazyFrame:
+def _window_cumulative(base: nw.LazyFrame, ev: nw.LazyFrame, decl: WindowAggregate, rule: PointInTimeRule,
+                       keep: Callable[[nw.LazyFrame], nw.LazyFrame]) -> nw.LazyFrame:
     strict = not rule.inclusive
     i64, f64 = nw.Int64, nw.Float64
     entity_type = base.collect_schema()["__entity"]
@@ -176,7 +183,8 @@ def _window_cumulative(base: nw.LazyFrame, ev: nw.LazyFrame, decl: WindowAggrega
     by_time = nw.max_horizontal(nw.col("__T_c") - nw.col("__T_lo"), nw.lit(0.0))
     available = nw.col("__A_c").fill_null(0.0) - nw.col("__T_lo") + nw.col("__VL")
     pit = available if rule.use_available_time else by_time
-    step = step.with_columns(pit.alias("__pit"), by_time.alias("__by_time"))
+    # the running sums are read three times below (classification, later cutoffs, late lags)
+    step = keep(step.with_columns(pit.alias("__pit"), by_time.alias("__by_time")))
     unexplained = ~same_value(nw.col("__train"), nw.col("__pit"), numeric=True)
     if rule.use_available_time:
         unexplained = unexplained & ~same_value(nw.col("__train"), nw.col("__by_time"), numeric=True)
@@ -304,7 +312,7 @@ def _aggregate(x: nw.Expr, agg: str) -> nw.Expr:
 # -- as-of snapshots and static attributes ------------------------------------------------------------
 
 def recompute_asof(labels: nw.LazyFrame, snapshots: nw.LazyFrame, decl: AsOf, rule: PointInTimeRule,
-                   *, numeric: bool) -> nw.LazyFrame:
+                   *, numeric: bool, keep: Keep = None) -> nw.LazyFrame:
     """Per-row classification of an as-of snapshot feature (see ``recompute.recompute_asof``)."""
     strict = not rule.inclusive
     i64 = nw.Int64
@@ -322,14 +330,14 @@ def recompute_asof(labels: nw.LazyFrame, snapshots: nw.LazyFrame, decl: AsOf, ru
                   .filter(nw.col("__time") == nw.col("__newest")).drop("__newest"))
         step = backward_row(base, states, label_key="__cutoff", row_key="__avail", strict=strict,
                             ties=("__time", "__x"), take={"__x": "__pit", "__time": "__pit_t"},
-                            label_cols=label_cols, row_cols={"__time": i64, "__avail": i64, "__x": x_type})
+                            label_cols=label_cols, row_cols={"__time": i64, "__avail": i64, "__x": x_type}, keep=keep)
     else:
         step = backward_row(base, snaps, label_key="__cutoff", row_key="__time", strict=strict,
                             ties=("__avail", "__x"), take={"__x": "__pit", "__time": "__pit_t"},
-                            label_cols=label_cols, row_cols={"__time": i64, "__avail": i64, "__x": x_type})
+                            label_cols=label_cols, row_cols={"__time": i64, "__avail": i64, "__x": x_type}, keep=keep)
     by_time = backward_row(base, snaps, label_key="__cutoff", row_key="__time", strict=strict,
                            ties=("__avail", "__x"), take={"__x": "__by_time", "__avail": "__bt_avail"},
-                           label_cols=label_cols, row_cols={"__time": i64, "__avail": i64, "__x": x_type})
+                           label_cols=label_cols, row_cols={"__time": i64, "__avail": i64, "__x": x_type}, keep=keep)
     later = ~before(nw.col("__time"), rule)
     future = (base.filter(~nw.col("__train").is_null()).select(*ROW, "__cutoff", nw.col("__train").alias("__x"))
               .join(snaps.select("__entity", "__x", "__time"), on=["__entity", "__x"], how="inner")
