@@ -110,11 +110,13 @@ def recompute_asof(labels: pl.LazyFrame, snapshots: pl.LazyFrame, decl: AsOf, ru
     by_time_order = snaps.sort(["__entity", "__time", "__avail", "__x"])
     if rule.use_available_time:
         # In write order, the running latest snapshot time and its value: the legal as-of state.
-        written = (snaps.sort(["__entity", "__avail", "__time", "__x"])
+        # The state's row is forward-filled, not its value: a snapshot may say null.
+        written = (snaps.sort(["__entity", "__avail", "__time", "__x"]).with_row_index("__i")
                    .with_columns(pl.col("__time").cum_max().over("__entity").alias("__pit_t"))
-                   .with_columns(pl.when(pl.col("__time") == pl.col("__pit_t")).then(pl.col("__x"))
-                                 .forward_fill().over("__entity").alias("__pit"))
-                   .select("__entity", pl.col("__avail").alias("__pit_key"), "__pit_t", "__pit"))
+                   .with_columns(pl.when(pl.col("__time") == pl.col("__pit_t")).then(pl.col("__i"))
+                                 .forward_fill().over("__entity").alias("__pit_i"))
+                   .select("__entity", pl.col("__avail").alias("__pit_key"), "__pit_t",
+                           pl.col("__x").gather(pl.col("__pit_i")).alias("__pit")))
     else:
         written = by_time_order.select("__entity", pl.col("__time").alias("__pit_key"),
                                        pl.col("__time").alias("__pit_t"), pl.col("__x").alias("__pit"))
