@@ -128,7 +128,7 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
     n = int(collect_on(labels.select(nw.len().alias("n")), where, "training", check=CHECK_NAME).item())
     key = ["__rn"] if where == "polars" else portable.ROW
     row = nw.col("__rn") if where == "polars" else nw.lit(None, nw.Int64)
-    labels_pl = _polars_labels(training, entity, prediction_time, rule, tz) if where == "polars" else None
+    labels_pl = _polars_labels(labels, tz) if where == "polars" else None
 
     findings: list[Finding] = []
     hists: list[pl.DataFrame] = []
@@ -158,8 +158,8 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
         _check_feature_dtype(name, decl, training.schema[name])
         if where == "polars":
             assert labels_pl is not None
-            per_row = _recompute_polars(decl, name, labels_pl, training, source, src, rule, tz, asof_engine,
-                                        sorted_events)
+            values = labels.to_native().select(name).collect().to_series()
+            per_row = _recompute_polars(decl, values, labels_pl, source, src, rule, tz, asof_engine, sorted_events)
         else:
             def keep(lf: nw.LazyFrame, what: str = f"feature {name!r}") -> nw.LazyFrame:
                 return _keep(store, lf, what)
@@ -494,14 +494,11 @@ def _lateness_on_engine(labels: nw.LazyFrame, events: nw.LazyFrame, rule: PointI
 
 # -- per-feature recomputation on polars (sorted frames and as-of joins) ----------------------------
 
-def _polars_labels(frame: Frame, entity: str, prediction_time: str, rule: PointInTimeRule, tz: str | None
-                   ) -> pl.DataFrame:
+def _polars_labels(labels: nw.LazyFrame, tz: str | None) -> pl.DataFrame:
     """``__row, __entity, __pt, __cutoff`` (datetimes in ``tz``) for the polars recomputation."""
-    pt = as_datetime(prediction_time, frame.schema[prediction_time], tz)
-    cutoff = pl.col("__pt") - rule.embargo if rule.embargo else pl.col("__pt")
-    return (frame.lf.to_native().with_row_index("__row")
-            .select("__row", pl.col(entity).alias("__entity"), pt.alias("__pt"))
-            .with_columns(cutoff.alias("__cutoff")).collect())
+    return labels.to_native().select(pl.col("__rn").alias("__row"), "__entity",
+                                     checks.epoch_to_datetime(pl.col("__pt"), tz).alias("__pt"),
+                                     checks.epoch_to_datetime(pl.col("__cutoff"), tz).alias("__cutoff")).collect()
 
 
 def _event_frame(source: Source, src_lf: pl.LazyFrame, src_schema: pl.Schema, labels: pl.DataFrame,
@@ -516,11 +513,11 @@ def _event_frame(source: Source, src_lf: pl.LazyFrame, src_schema: pl.Schema, la
                                                                                  *columns)
 
 
-def _recompute_polars(decl: FeatureDecl, name: str, labels: pl.DataFrame, training: Frame, source: Source,
+def _recompute_polars(decl: FeatureDecl, values: pl.Series, labels: pl.DataFrame, source: Source,
                       src: Frame, rule: PointInTimeRule, tz: str | None, engine: Engine,
                       sorted_events: Callable[[str], cumulative.SortedEvents]) -> nw.LazyFrame:
-    """``__rn, __pit, __status, __lag_s`` (as-of: and ``__age_s``) per training row."""
-    values = training.lf.to_native().select(name).collect().to_series()
+    """``__rn, __pit, __status, __lag_s`` (as-of: and ``__age_s``) per training row, given the
+    feature's training ``values`` in training order."""
     src_lf, src_schema = src.lf.to_native(), src.schema
     src_entity = pl.col(source.entity).cast(labels.schema["__entity"])
     if isinstance(decl, Static):
