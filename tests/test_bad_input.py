@@ -159,6 +159,10 @@ def test_pandas_arrow_and_duckdb_inputs_give_the_same_findings():
     with pytest.raises(InputError, match=r"source 'ev' is on polars but training is on duckdb: give every input on "
                                          r"one engine \(e.g. all as duckdb tables\), or all as polars frames"):
         _audit(rel)
+    with pytest.raises(InputError, match=r"feature 'spend': the leakage audit could not build its queries on duckdb: "
+                                         r".*different connections.* Create the training set and every source from "
+                                         r"one duckdb connection"):
+        _audit(rel, duckdb.connect().from_arrow(_events().to_arrow()))
 
 
 def test_leak_in_the_small_case_is_found_with_its_lag():

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -164,7 +165,8 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
             def keep(lf: nw.LazyFrame, what: str = f"feature {name!r}") -> nw.LazyFrame:
                 return _keep(store, lf, what)
 
-            per_row = keep(_recompute_on_engine(decl, name, labels, source, src, rule, keep))
+            with _engine_errors(f"feature {name!r}", where):
+                per_row = keep(_recompute_on_engine(decl, name, labels, source, src, rule, keep))
         display = labels.select(*dict.fromkeys([*key, "__entity"]), "__pt", nw.col(name).alias("value"),
                                 row.alias("row"))
         shown = per_row.join(display, on=key, how="left")
@@ -208,8 +210,9 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
             assert labels_pl is not None
             lateness, happened, unavailable = _lateness_polars(sorted_events(src_name), labels_pl, rule, asof_engine)
         else:
-            lateness, happened, unavailable = _lateness_on_engine(labels, _events(source, src, None), rule, where,
-                                                                  src_name)
+            with _engine_errors(f"source {src_name!r}", where):
+                lateness, happened, unavailable = _lateness_on_engine(labels, _events(source, src, None), rule,
+                                                                      where, src_name)
         f, table, hist = checks.lateness_profile(src_name, lateness, where, happened, unavailable)
         findings.append(f)
         lateness_tables.append(table)
@@ -268,6 +271,22 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
             "checks": _frame(status_rows, {"check": pl.String, "status": pl.String}),
         },
     )
+
+
+@contextmanager
+def _engine_errors(name: str, engine: FrameEngine) -> Iterator[None]:
+    """Report an engine's refusal while building queries that join inputs (duckdb refuses
+    relations of two connections) as an InputError naming the input."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as exc:  # each engine raises its own error types
+        hint = ""
+        if "different connections" in str(exc):
+            hint = " Create the training set and every source from one duckdb connection."
+        raise InputError(f"{name}: {CHECK_NAME} could not build its queries on {engine}: {error_line(exc)}"
+                         f"{hint}") from None
 
 
 def _keep(store: Store, lf: nw.LazyFrame, name: str) -> nw.LazyFrame:
