@@ -212,7 +212,9 @@ def _later_cutoff(step: nw.LazyFrame, ev: nw.LazyFrame, decl: WindowAggregate, e
     """``ROW, __future_t``: the earliest end of a tie group of source times at or after the search
     start whose window sum equals the training value (see :mod:`workbench.leakage.cumulative`)."""
     i64, f64 = nw.Int64, nw.Float64
-    ends = (ev.group_by("__entity", "__time").agg(nw.col("__v").fill_null(0.0).sum().alias("__s"))
+    # only the entities with a row to explain (few, for an honest feature)
+    searched = ev.join(step.select("__entity").unique(), on="__entity", how="semi")
+    ends = (searched.group_by("__entity", "__time").agg(nw.col("__v").fill_null(0.0).sum().alias("__s"))
             .with_columns(nw.col("__s").cum_sum().over("__entity", order_by=["__time"]).alias("__cum")))
     start = nw.max_horizontal("__cutoff", "__lo") if decl.window is not None else nw.col("__cutoff")
     rows = step.select(*ROW, start.alias("__start"), (nw.col("__train") + nw.col("__T_lo")).alias("__target"))
