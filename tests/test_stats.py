@@ -51,3 +51,9 @@ def test_binned_auc_for_many_distinct_values_is_close_to_exact():
     auc, n_pos, n_neg = single_feature_auc(counts)
     assert auc == pytest.approx(roc_auc_score(y, x), abs=1e-4)
     assert n_pos + n_neg == y.size
+    import duckdb  # the same bins (exact order statistics as edges) where the data is
+    import narwhals as nw
+    from polars.testing import assert_frame_equal
+
+    rel = duckdb.connect().from_arrow(pl.DataFrame({"x": x, "y": y}).to_arrow())
+    assert_frame_equal(proxy_counts(nw.from_native(rel), "x", "y", pl.Float64, engine="duckdb"), counts)

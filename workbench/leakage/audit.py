@@ -584,18 +584,23 @@ def _proxies(frame: Frame, target: str, keys: set[str | None], n: int, lineage: 
              ) -> tuple[list[dict[str, Any]], list[Finding]]:
     """The single-feature AUC of every other column, with its finding when it is a suspect."""
     rows, findings = [], []
-    for col, dtype in frame.schema.items():
-        if col in keys or col in frame.unsupported or isinstance(dtype, _TIME_LIKE) or dtype in (pl.Date, pl.Time):
-            continue
+    candidates = [(col, dtype) for col, dtype in frame.schema.items()
+                  if not (col in keys or col in frame.unsupported or isinstance(dtype, _TIME_LIKE)
+                          or dtype in (pl.Date, pl.Time))]
+    # distinct values (null counted as one) and nulls of every column, in one pass
+    stats = collect_on(frame.lf.select(
+        *[nw.col(c).n_unique().alias(f"d{i}") for i, (c, _) in enumerate(candidates)],
+        *[count(nw.col(c).is_null()).alias(f"z{i}") for i, (c, _) in enumerate(candidates)]),
+        frame.engine, "training", check=CHECK_NAME).row(0, named=True) if candidates else {}
+    for i, (col, dtype) in enumerate(candidates):
         line = lineage.get(col, "none")
-        if not (dtype.is_numeric() or dtype == pl.Boolean):
-            distinct = int(collect_on(frame.lf.select(nw.col(col).n_unique().alias("d")), frame.engine, "training",
-                                      check=CHECK_NAME).item())
-            if distinct > max(0.5 * n, 50):
-                rows.append({"feature": col, "auc": None, "lower": None, "upper": None, "n": n, "lineage": line,
-                             "status": "skipped: identifier-like"})
-                continue
-        counts = checks.proxy_counts(frame.lf, col, target, dtype, engine=frame.engine)
+        distinct = int(stats[f"d{i}"])
+        if not (dtype.is_numeric() or dtype == pl.Boolean) and distinct > max(0.5 * n, 50):
+            rows.append({"feature": col, "auc": None, "lower": None, "upper": None, "n": n, "lineage": line,
+                         "status": "skipped: identifier-like"})
+            continue
+        distinct -= int(bool(stats[f"z{i}"]))  # the numbers' distinct values: nulls are left out
+        counts = checks.proxy_counts(frame.lf, col, target, dtype, engine=frame.engine, distinct=distinct)
         auc, n_pos, n_neg = checks.single_feature_auc(counts)
         finding = checks.proxy_finding(col, auc, n_pos, n_neg, threshold=proxy_auc, lineage=line)
         lo, hi = auc_interval(auc, n_pos, n_neg)

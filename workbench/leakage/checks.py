@@ -232,7 +232,8 @@ def single_feature_auc(counts: pl.DataFrame) -> tuple[float, int, int]:
 
 
 def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: str, dtype: pl.DataType,
-                 max_groups: int = 100_000, *, engine: Engine = "polars", name: str = "training") -> pl.DataFrame:
+                 max_groups: int = 100_000, *, engine: Engine = "polars", name: str = "training",
+                 distinct: int | None = None) -> pl.DataFrame:
     """Positive/negative label counts per feature value: the summary the AUC is computed from,
     counted on the input's engine.
 
@@ -241,6 +242,7 @@ def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: st
     nearest-rank quantiles; ties within a bin count one half, so the AUC is then a slight
     underestimate); rows with a null number are left out. Categorical values (null included,
     as its own value) are scored by their smoothed positive rate (prior weight 10 rows).
+    ``distinct``: the number of distinct non-null values, when already known (saves a pass).
     """
     lf = training if isinstance(training, nw.LazyFrame) else nw.from_native(training)
     y = nw.col(target).cast(nw.Int64)
@@ -249,10 +251,10 @@ def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: st
     if numeric:  # numbers are their own score; nulls are left out
         lf = lf.filter(~value.is_null())
         value = value.cast(nw.Float64)
-        stats = collect_on(lf.select(value.n_unique().alias("d"), nw.len().alias("n")), engine, name,
-                           check=CHECK_NAME).row(0, named=True)
-        if stats["d"] > max_groups:
-            n = int(stats["n"])
+        if distinct is None:
+            distinct = int(collect_on(lf.select(value.n_unique().alias("d")), engine, name, check=CHECK_NAME).item())
+        if distinct > max_groups:
+            n = int(collect_on(lf.select(nw.len().alias("n")), engine, name, check=CHECK_NAME).item())
             ranks = sorted({round(p * (n - 1)) + 1 for p in np.linspace(0, 1, 1001)[1:-1]})
             edges = order_statistics(lf.select(value.alias("__v")), engine, "__v", ranks, name=name,
                                      check=CHECK_NAME, n=n)
