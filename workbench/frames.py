@@ -50,7 +50,13 @@ def open_frame(data: FrameLike, *, name: str) -> Frame:
         return Frame(nw.from_native(data), "spark", schema, name, unsupported)
     if type(data).__module__.split(".")[0] == "duckdb" and hasattr(data, "pl"):
         return Frame(nw.from_native(data), "duckdb", duckdb_schema(data, name=name), name)
-    lf = to_lazy(data, name=name)
+    return polars_frame(data, name=name)
+
+
+def polars_frame(data: FrameLike, *, name: str, check: str | None = None) -> Frame:
+    """``data`` read lazily by polars (a duckdb relation too); a Spark DataFrame is refused naming
+    ``check`` (see :func:`workbench.io.to_lazy`)."""
+    lf = to_lazy(data, name=name, check=check)
     return Frame(nw.from_native(lf), "polars", schema_of(lf, name=name), name)
 
 

@@ -15,15 +15,13 @@ import polars as pl
 from workbench.errors import ConfigError, InputError, did_you_mean
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import Engine as FrameEngine
-from workbench.frames import Frame, Store, collect_on, count, frame_summary, open_frame, with_epoch
+from workbench.frames import Frame, Store, collect_on, count, frame_summary, open_frame, polars_frame, with_epoch
 from workbench.io import (
     FrameLike,
     as_datetime,
     check_time_column,
     check_time_zones,
     require_columns,
-    schema_of,
-    to_lazy,
 )
 from workbench.leakage import checks, cumulative, portable
 from workbench.leakage.asof import Engine
@@ -107,7 +105,7 @@ def audit_leakage(
     frame = _open(training, "training", engine)
     asof_engine: Engine = "duckdb" if frame.engine == "polars" and engine == "duckdb" else "polars"
     prep = _prepare(frame, entity=entity, prediction_time=prediction_time, target=target, split=split,
-                    features=features, sources=sources, feature_timestamps=feature_timestamps, engine=engine)
+                    features=features, sources=sources, feature_timestamps=feature_timestamps)
     store = Store(prep.engine, frame.lf.to_native() if prep.engine == "duckdb" else None, truncate=True)
     try:
         return _audit(prep, store, entity=entity, prediction_time=prediction_time, target=target, features=features,
@@ -274,9 +272,10 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
 
 
 @contextmanager
-def _engine_errors(name: str, engine: FrameEngine) -> Iterator[None]:
-    """Report an engine's refusal while building queries that join inputs (duckdb refuses
-    relations of two connections) as an InputError naming the input."""
+def _engine_errors(name: str, engine: FrameEngine, doing: str = "build its queries") -> Iterator[None]:
+    """Report an engine's error as an InputError naming the input: a refusal while building
+    queries that join inputs (duckdb refuses relations of two connections), or a source failing
+    while a result is kept (e.g. a deleted parquet partition)."""
     try:
         yield
     except InputError:
@@ -285,17 +284,13 @@ def _engine_errors(name: str, engine: FrameEngine) -> Iterator[None]:
         hint = ""
         if "different connections" in str(exc):
             hint = " Create the training set and every source from one duckdb connection."
-        raise InputError(f"{name}: {CHECK_NAME} could not build its queries on {engine}: {error_line(exc)}"
-                         f"{hint}") from None
+        raise InputError(f"{name}: {CHECK_NAME} could not {doing} on {engine}: {error_line(exc)}{hint}") from None
 
 
 def _keep(store: Store, lf: nw.LazyFrame, name: str) -> nw.LazyFrame:
-    """``store.keep``, reporting a failing source (e.g. a deleted parquet partition) by name."""
-    try:
+    """``store.keep``, reporting a failing source by name."""
+    with _engine_errors(name, store.engine, "compute its summaries"):
         return store.keep(lf)
-    except Exception as exc:  # each engine raises its own error types
-        raise InputError(f"{name}: {CHECK_NAME} could not compute its summaries on {store.engine}: "
-                         f"{error_line(exc)}") from None
 
 
 # -- inputs and validation -------------------------------------------------------------------------
@@ -309,8 +304,7 @@ def _open(data: FrameLike, name: str, engine: str | None) -> Frame:
     if frame.engine != "spark" and engine == "spark":
         raise ConfigError(f"engine='spark' needs a Spark DataFrame; {name} is a {type(data).__name__}.")
     if frame.engine == "duckdb" and engine == "polars":
-        lf = to_lazy(data, name=name)
-        return Frame(nw.from_native(lf), "polars", schema_of(lf, name=name), name)
+        return polars_frame(data, name=name)
     if frame.engine == "polars" and engine not in (None, "polars", "duckdb"):
         raise ConfigError(f"engine={engine!r} does not apply to a {type(data).__name__}.")
     return frame
@@ -320,8 +314,7 @@ def _open_source(data: Any, name: str, training: Frame) -> Frame:
     """A source on the training's engine (polars reads anything it can; duckdb and Spark take
     their own frames only: moving a table between engines is the user's decision)."""
     if training.engine == "polars":
-        lf = to_lazy(data, name=name, check=_ON_SPARK)
-        return Frame(nw.from_native(lf), "polars", schema_of(lf, name=name), name)
+        return polars_frame(data, name=name, check=_ON_SPARK)
     frame = open_frame(data, name=name)
     if frame.engine != training.engine:
         raise InputError(f"{name} is on {frame.engine} but training is on {training.engine}: give every input "
@@ -334,8 +327,8 @@ _ON_SPARK = ("the leakage audit with polars inputs (pass the training set as a S
 
 
 def _prepare(frame: Frame, *, entity: str, prediction_time: str, target: str | None, split: str | None,
-             features: dict[str, FeatureDecl], sources: dict[str, Source], feature_timestamps: dict[str, str],
-             engine: str | None) -> _Prepared:
+             features: dict[str, FeatureDecl], sources: dict[str, Source], feature_timestamps: dict[str, str]
+             ) -> _Prepared:
     schema = frame.schema
     roles: dict[str, str | None] = {"entity": entity, "prediction_time": prediction_time, "target": target,
                                     "split": split}
