@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from workbench.errors import ConfigError, InputError
-from workbench.leakage import Source, asof, audit_leakage, window
+from workbench.leakage import Source, asof, audit_leakage, make_rule, window
 
 T0 = dt.datetime(2025, 1, 10)
 
@@ -127,8 +127,27 @@ def test_missing_file_and_unsupported_input_are_clear():
 
 
 def test_bad_duration_and_agg_are_config_errors():
-    with pytest.raises(ConfigError, match=r"window: cannot read duration '90 days'; write e\.g\. '90d'"):
+    with pytest.raises(ConfigError, match=r"'window' parameter must be a duration such as '90d'.*can read '90 days'"):
         window("ev", "x", window="90 days")
+
+
+@pytest.mark.parametrize("bad", ["0s", 0, "-3d", dt.timedelta(0), dt.timedelta(hours=-1)])
+def test_a_window_or_ttl_of_zero_or_less_is_refused_naming_it(bad):
+    # a zero window used to be accepted and then gave false critical feature_mismatch / future_data findings
+    with pytest.raises(ConfigError, match=r"'window' parameter must be a duration greater than zero"):
+        window("ev", "x", window=bad)
+    with pytest.raises(ConfigError, match=r"'ttl' parameter must be a duration greater than zero"):
+        asof("snap", "x", ttl=bad)
+
+
+def test_rule_options_must_be_booleans_and_the_embargo_not_negative():
+    with pytest.raises(ConfigError, match=r"'inclusive' parameter must be true or false. Got 'maybe'"):
+        make_rule(inclusive="maybe")
+    with pytest.raises(ConfigError, match=r"'use_available_time' parameter must be true or false. Got 1"):
+        make_rule(use_available_time=1)
+    with pytest.raises(ConfigError, match=r"'embargo' parameter must be a duration of zero or more"):
+        make_rule(embargo="-1h")
+    assert make_rule(embargo="0s").embargo == dt.timedelta(0)
     with pytest.raises(ConfigError, match=r"agg must be one of \['sum', 'count', 'mean', 'min', 'max'\]"):
         window("ev", "x", agg="median")
 

@@ -15,27 +15,19 @@ training column is meant to be computed from a source:
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from workbench import params
 from workbench.errors import ConfigError
 
 AGGREGATIONS = ("sum", "count", "mean", "min", "max")
-_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(w|d|h|m|s)\s*$")
 
 
 def parse_duration(value: str | dt.timedelta | None, *, what: str) -> dt.timedelta | None:
-    """Parse '90d', '6h', '15m', '30s', '2w' (or a timedelta, or None) into a timedelta."""
-    if value is None or isinstance(value, dt.timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return dt.timedelta(seconds=float(value))
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ConfigError(f"{what}: cannot read duration {value!r}; write e.g. '90d', '6h', '15m' or '30s'.")
-    return dt.timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    """Parse '90d', '6h', '15m', '30s', '2w' (or a timedelta, or seconds, or None) into a timedelta
+    strictly greater than zero (windows, TTLs); ``0s`` and negative durations are refused."""
+    return params.optional_positive_duration(value, name=what)
 
 
 def format_duration(td: dt.timedelta | float | None) -> str:
@@ -171,5 +163,6 @@ class PointInTimeRule:
 def make_rule(*, inclusive: bool = False, embargo: str | dt.timedelta | None = None,
               use_available_time: bool = True) -> PointInTimeRule:
     """Build a :class:`PointInTimeRule` from friendly values."""
-    return PointInTimeRule(inclusive, parse_duration(embargo, what="embargo") or dt.timedelta(0),
-                           use_available_time)
+    embargo_td = dt.timedelta(0) if embargo is None else params.non_negative_duration(embargo, name="embargo")
+    return PointInTimeRule(params.boolean(inclusive, name="inclusive"), embargo_td,
+                           params.boolean(use_available_time, name="use_available_time"))

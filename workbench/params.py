@@ -1,0 +1,127 @@
+"""Parameter validation at the boundary: one rule per kind of parameter.
+
+Every public entry point passes its options through these functions, so that a wrong value is
+refused with the parameter's name, what was given and what is allowed, in the form scikit-learn
+uses ("The 'threshold' parameter of performance must be a probability in (0, 1). Got 2.0."),
+instead of being read as something else (``timedelta(0)`` turning windows off, ``"maybe"`` read as
+true) or failing deep inside with an ``AttributeError``.
+
+Rules, by kind:
+
+* durations are strictly positive (``"90d"``, ``"6h"``, ``"15m"``, ``"30s"``, ``"2w"``, a
+  ``timedelta`` or a number of seconds); ``0s`` and negative values are refused. Embargoes and
+  other offsets that may be zero use :func:`non_negative_duration`;
+* probabilities, confidences and FDR levels lie strictly inside (0, 1);
+* booleans are ``True`` or ``False`` (not ``"maybe"``, ``1`` or ``"yes"``);
+* datetimes are ``datetime`` objects or ISO-8601 strings (``"2026-03-08"``,
+  ``"2026-03-08T12:00:00+00:00"``), parsed here; anything else is refused;
+* counts are integers at least a stated minimum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any
+
+from workbench.errors import ConfigError
+
+_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(w|d|h|m|s)\s*$")
+DURATION_EXAMPLES = "'90d', '6h', '15m' or '30s'"
+
+
+def _where(name: str, owner: str | None) -> str:
+    return f"The {name!r} parameter of {owner}" if owner else f"The {name!r} parameter"
+
+
+def parse_duration_value(value: Any, *, name: str, owner: str | None = None) -> dt.timedelta:
+    """Read a duration: a ``timedelta``, a number of seconds, or text like ``'90d'`` / ``'6h'``.
+
+    Returns the timedelta, possibly zero or negative (the callers below apply the sign rule).
+    Raises :class:`ConfigError` naming ``name`` when it cannot be read.
+    """
+    if isinstance(value, dt.timedelta):
+        return value
+    if isinstance(value, bool) or value is None:
+        raise ConfigError(f"{_where(name, owner)} must be a duration such as {DURATION_EXAMPLES}. Got {value!r}.")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ConfigError(f"{_where(name, owner)} must be a finite duration. Got {value!r}.")
+        return dt.timedelta(seconds=float(value))
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ConfigError(f"{_where(name, owner)} must be a duration such as {DURATION_EXAMPLES}; "
+                          f"cannot read {value!r}.")
+    return dt.timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def positive_duration(value: Any, *, name: str, owner: str | None = None) -> dt.timedelta:
+    """A duration strictly greater than zero (windows, TTLs, look-backs)."""
+    td = parse_duration_value(value, name=name, owner=owner)
+    if td <= dt.timedelta(0):
+        raise ConfigError(f"{_where(name, owner)} must be a duration greater than zero, such as "
+                          f"{DURATION_EXAMPLES}. Got {value!r}. To turn it off, leave it out (None).")
+    return td
+
+
+def non_negative_duration(value: Any, *, name: str, owner: str | None = None) -> dt.timedelta:
+    """A duration of zero or more (embargoes, delays)."""
+    td = parse_duration_value(value, name=name, owner=owner)
+    if td < dt.timedelta(0):
+        raise ConfigError(f"{_where(name, owner)} must be a duration of zero or more, such as "
+                          f"'0s' or {DURATION_EXAMPLES}. Got {value!r}.")
+    return td
+
+
+def optional_positive_duration(value: Any, *, name: str, owner: str | None = None) -> dt.timedelta | None:
+    """None, or a duration strictly greater than zero."""
+    return None if value is None else positive_duration(value, name=name, owner=owner)
+
+
+def open_unit(value: Any, *, name: str, owner: str | None = None) -> float:
+    """A number strictly between 0 and 1 (a probability threshold, a confidence, an FDR level)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (0 < value < 1):
+        raise ConfigError(f"{_where(name, owner)} must be a number strictly between 0 and 1. Got {value!r}.")
+    return float(value)
+
+
+def boolean(value: Any, *, name: str, owner: str | None = None) -> bool:
+    """``True`` or ``False``, nothing else (in YAML: ``true`` / ``false``)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{_where(name, owner)} must be true or false. Got {value!r}.")
+    return value
+
+
+def count(value: Any, *, name: str, minimum: int = 1, owner: str | None = None) -> int:
+    """An integer at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{_where(name, owner)} must be an integer of at least {minimum}. Got {value!r}.")
+    return int(value)
+
+
+def positive_number(value: Any, *, name: str, owner: str | None = None) -> float:
+    """A finite number strictly greater than zero (ratios, margins)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{_where(name, owner)} must be a number greater than zero. Got {value!r}.")
+    return float(value)
+
+
+def datetime_value(value: Any, *, name: str, owner: str | None = None) -> dt.datetime | None:
+    """None, a ``datetime``, a ``date`` (midnight) or an ISO-8601 string, as a ``datetime``.
+
+    A date or a string without a time zone gives a naive datetime, compared as the data's own
+    time zone by the checks (as a naive ``datetime`` would be).
+    """
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ConfigError(f"{_where(name, owner)} must be a datetime or an ISO time such as "
+                      f"'2026-03-08T12:00:00+00:00'. Got {value!r}.")
