@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -224,6 +225,17 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (a closed output pipe, as in ``| head``, ends quietly)."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader went away (e.g. `workbench report list | head`): stop writing, without a traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     run_args: list[str] = []
@@ -273,6 +285,7 @@ def _audit_leakage(args: argparse.Namespace) -> int:
     if missing:
         raise ConfigError(f"missing {', '.join(missing)} (or give them in --config).")
     training = kwargs.pop("training")
+    _guard_outputs(args, [training, *(getattr(src, "data", None) for src in (kwargs.get("sources") or {}).values())])
     return _finish(audit_leakage(training, **kwargs), args)
 
 
@@ -286,6 +299,7 @@ def _drift(args: argparse.Namespace) -> int:
         raise ConfigError("missing --current (or --save-profile to only fit and save the reference profile).")
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
     exclude = [*args.exclude, *([args.timestamp] if args.timestamp else [])]
+    _guard_outputs(args, [args.reference, args.current])
     if args.reference.endswith(".json"):
         reference = DriftProfile.load(args.reference)
     else:
@@ -308,6 +322,7 @@ def _skew(args: argparse.Namespace) -> int:
     from workbench.drift import training_serving_skew
 
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+    _guard_outputs(args, [args.training, args.serving])
     result = training_serving_skew(args.training, args.serving, id=args.id, columns=columns)
     return _finish(result, args)
 
@@ -323,6 +338,7 @@ def _compare(args: argparse.Namespace) -> int:
         raise ConfigError(f"--stages expects comma-separated shares such as 0.01,0.05,0.25,1; "
                           f"got {args.stages!r}.") from None
     as_of = _iso_time(args.as_of)
+    _guard_outputs(args, [args.production, args.candidate, args.labels])
     guard = Guardrails(latency_ratio=args.latency_ratio, error_increase=args.error_increase,
                        accuracy_drop=args.accuracy_drop, mae_ratio=args.mae_ratio,
                        max_coverage_gap=args.max_coverage_gap,
@@ -350,6 +366,7 @@ def _compare(args: argparse.Namespace) -> int:
 def _performance(args: argparse.Namespace) -> int:
     from workbench.performance import performance
 
+    _guard_outputs(args, [args.predictions, args.labels, args.reference])
     result = performance(args.predictions, by=args.by, target=args.target, labels=args.labels, id=args.id,
                          label=args.label, label_time=args.label_time, as_of=_iso_time(args.as_of),
                          prediction=args.prediction, score=args.score, threshold=args.threshold,
@@ -443,15 +460,21 @@ def _schedule(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _guard_outputs(args: argparse.Namespace, inputs: list) -> None:  # type: ignore[type-arg]
+    """Refuse, before any work, an output path that cannot be written or that is one of the inputs."""
+    from workbench.outputs import check_output_paths
+
+    outputs = {"--out": getattr(args, "out", None), "--report": getattr(args, "report", None),
+               "--save-profile": getattr(args, "save_profile", None)}
+    check_output_paths(outputs, [getattr(args, "config", None), *inputs])
+
+
 def _write_outputs(result, args: argparse.Namespace) -> None:  # type: ignore[no-untyped-def]
+    """The findings JSON and the HTML page, both rendered before either is written (each atomically)."""
+    from workbench.outputs import write_all
     from workbench.present.html import result_page
 
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        result.to_json(str(args.out))
-    if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(result_page(result), encoding="utf-8")
+    write_all({args.out: lambda: result.to_json() + "\n", args.report: lambda: result_page(result)})
 
 
 def _finish(result, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]

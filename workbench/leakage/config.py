@@ -41,8 +41,18 @@ def load_audit_config(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file {str(path)!r} not found.")
+    if path.is_dir():
+        raise ConfigError(f"config {str(path)!r} is a folder; give the YAML or JSON file in it, "
+                          f"e.g. {str(path / 'audit.yaml')!r}.")
     try:
-        raw = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config {str(path)!r} is not UTF-8 text (byte {exc.start}); "
+                          "save it as UTF-8 YAML or JSON.") from None
+    except OSError as exc:
+        raise ConfigError(f"config {str(path)!r} cannot be read: {exc.strerror}.") from None
+    try:
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: not valid YAML/JSON: {exc}") from exc
     if not isinstance(raw, dict):
