@@ -29,14 +29,16 @@ def to_lazy(data: FrameLike, *, name: str, check: str | None = None) -> pl.LazyF
     Spark DataFrame is refused naming ``check`` (its rows would all have to come to the driver).
     """
     if isinstance(data, pl.LazyFrame):
+        _refuse_object_columns(schema_of(data, name=name), name=name)
         return data
     if isinstance(data, pl.DataFrame):
+        _refuse_object_columns(data.schema, name=name)
         return data.lazy()
     if isinstance(data, str | Path):
         return _scan_path(str(data), name=name)
     module = type(data).__module__.split(".")[0]
     if module == "pandas":
-        return pl.from_pandas(data).lazy()
+        return _from_pandas(data, name=name).lazy()
     if module == "pyarrow":
         return pl.from_arrow(data).lazy()  # type: ignore[union-attr]
     if module == "duckdb" and hasattr(data, "pl"):
@@ -50,6 +52,34 @@ def to_lazy(data: FrameLike, *, name: str, check: str | None = None) -> pl.LazyF
         f"{name}: unsupported input of type {type(data).__name__}. Pass a polars, pandas or pyarrow "
         "frame, a duckdb relation, or a path to parquet/CSV files."
     )
+
+
+def _refuse_object_columns(schema: pl.Schema, *, name: str) -> None:
+    """Polars ``Object`` columns hold arbitrary Python objects that no summary can count or compare."""
+    objects = [c for c, t in schema.items() if t == pl.Object]
+    if objects:
+        raise InputError(f"{name}: column(s) {objects} hold Python objects (polars Object), which cannot be "
+                         f"summarized. Cast them to text or numbers, or drop them: e.g. df.drop({objects!r}).")
+
+
+def _from_pandas(df: Any, *, name: str) -> pl.DataFrame:
+    """A pandas frame as polars, refusing duplicate column names and object columns of mixed types by name."""
+    columns = [str(c) for c in df.columns]
+    duplicates = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicates:
+        raise InputError(f"{name}: the pandas frame has duplicate column names {duplicates}; give each column its "
+                         "own name (e.g. df.columns = [...]) or drop the copies (df.loc[:, ~df.columns.duplicated()]).")
+    try:
+        return pl.from_pandas(df)
+    except Exception as exc:  # pyarrow's conversion errors: find the column and say what it mixes
+        for column in df.columns:
+            if df[column].dtype != object:
+                continue
+            kinds = sorted({type(v).__name__ for v in df[column].dropna()})
+            if len(kinds) > 1:
+                raise InputError(f"{name}: column {str(column)!r} mixes values of types {kinds}; give it one type, "
+                                 f"e.g. df[{str(column)!r}] = df[{str(column)!r}].astype(str).") from None
+        raise InputError(f"{name}: the pandas frame could not be converted: {exc}") from None
 
 
 def _scan_path(path: str, *, name: str) -> pl.LazyFrame:
