@@ -121,7 +121,7 @@ def test_an_empty_window_between_windows_with_data_is_a_gap_finding():
         ({"by": "regoin"}, r"by=\['regoin'\] not found in the reference"),
         ({"timestamp": "tt"}, r"timestamp='tt' is not a column of current. Did you mean 't'"),
         ({"window": "1h"}, r"window needs timestamp"),
-        ({"timestamp": "t", "window": "soon"}, r"cannot read duration 'soon'"),
+        ({"timestamp": "t", "window": "soon"}, r"cannot read 'soon'"),
         ({"timestamp": "x"}, r"timestamp column 'x' must be a datetime"),
         ({"columns": ["nope"]}, r"columns \['nope'\] not found"),
         ({"engine": "dask"}, r"engine must be one of \['polars', 'duckdb', 'spark'\]"),
