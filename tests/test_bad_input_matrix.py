@@ -1,58 +1,111 @@
-"""Bad inputs at every check's boundary: a WorkbenchError that names the problem and the fix, never a raw
-traceback from polars or pyarrow, and the user's frame unchanged."""
+"""Bad inputs at every public boundary, API and CLI: a WorkbenchError (CLI: exit 2 and one sentence) that names
+the column or parameter and the fix, or a finding; never a raw traceback, never a changed input, never an output
+left behind."""
 
 from __future__ import annotations
 
-import pandas as pd
-import polars as pl
+import hashlib
+import re
+from pathlib import Path
+
 import pytest
 
-from workbench.drift import drift, fit_profile, training_serving_skew
+from tests.badinput.cases import Case, cases
+from workbench.cli import main
 from workbench.errors import WorkbenchError
-from workbench.leakage import audit_leakage
-from workbench.performance import calibration, performance, subgroups
-from workbench.shadow import compare_logs
 
-# every public check, called with the bad frame in its first data position
-CHECKS = {
-    "fit_profile": lambda d: fit_profile(d),
-    "drift": lambda d: drift(d, d),
-    "skew": lambda d: training_serving_skew(d, d, id="a"),
-    "audit_leakage": lambda d: audit_leakage(d, entity="a", prediction_time="t"),
-    "compare_logs": lambda d: compare_logs(d, d, id="a"),
-    "performance": lambda d: performance(d, by=["a"], target="a"),
-    "subgroups": lambda d: subgroups(d, by=["a"], target="a", prediction="a"),
-    "calibration": lambda d: calibration(d, d, score="a", target="a"),
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+CASES = cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_api_bad_input_is_named_or_reported(case: Case):
+    if case.error is not None:
+        with pytest.raises(WorkbenchError) as info:
+            case.call()
+        assert re.search(case.error, str(info.value)), f"message does not name it: {info.value}"
+    else:
+        result = case.call()
+        assert case.finding in {f.kind for f in result.findings}  # type: ignore[attr-defined]
+
+
+def test_the_matrix_covers_every_check_with_many_cases():
+    per_check: dict[str, int] = {}
+    for case in CASES:
+        per_check[case.check] = per_check.get(case.check, 0) + 1
+    assert set(per_check) >= {"audit_leakage", "drift", "fit_profile", "training_serving_skew", "compare_logs",
+                              "performance", "subgroups", "calibration"}
+    assert min(per_check.values()) >= 5
+
+
+# -- the CLI: exit 2, the message, inputs unchanged, no output left ------------------------------------
+PERF, SHADOW, MON, CHURN = SAMPLE / "performance", SAMPLE / "shadow", SAMPLE / "monitoring", SAMPLE / "churn"
+CONFIGS = {  # written into the test's folder as {tmp}/NAME.yaml
+    "bad_type": "training: 5\nentity: customer_id\nprediction_time: prediction_time\n",
+    "unknown_key": f"training: {CHURN / 'training.parquet'}\nentity: customer_id\nprediction_time: prediction_time\n"
+                   "splitt: split\n",
+    "rule": f"training: {CHURN / 'training.parquet'}\nentity: customer_id\nprediction_time: prediction_time\n"
+            "rule: {inclusive: maybe}\n",
+}
+TRAINING = ["--training", str(CHURN / "training.parquet")]
+COMPARE = ["compare", "--production", str(SHADOW / "production.parquet"), "--candidate",
+           str(SHADOW / "candidate.parquet"), "--id", "request_id"]
+PERFORMANCE = ["performance", "--predictions", str(PERF / "predictions.parquet"), "--by", "region", "--score", "score"]
+PERF_LABELS = ["--labels", str(PERF / "labels.parquet"), "--id", "request_id"]
+DRIFT = ["drift", "--reference", str(MON / "reference.parquet"), "--current", str(MON / "current")]
+CLI_CASES = {
+    "leakage config: training is a number": (["audit", "leakage", "--config", "{tmp}/bad_type.yaml"], r"training"),
+    "leakage config: unknown key": (["audit", "leakage", "--config", "{tmp}/unknown_key.yaml"], r"splitt.*split"),
+    "leakage config: inclusive: maybe": (["audit", "leakage", "--config", "{tmp}/rule.yaml"],
+                                         r"inclusive'.*true or false"),
+    "leakage: missing config file": (["audit", "leakage", "--config", "{tmp}/nope.yaml"], r"not found"),
+    "leakage: misspelled entity": (["audit", "leakage", *TRAINING, "--entity", "customer", "--prediction-time",
+                                    "prediction_time"], r"customer_id"),
+    "leakage: missing flags": (["audit", "leakage", *TRAINING], r"--entity"),
+    "drift: missing current": (["drift", "--reference", str(MON / "reference.parquet")], r"--current"),
+    "drift: window of zero": ([*DRIFT, "--timestamp", "ts", "--window", "0s"], r"'window'.*greater than zero"),
+    "drift: unreadable window": ([*DRIFT, "--timestamp", "ts", "--window", "soon"], r"'window'.*'soon'"),
+    "drift: misspelled timestamp": ([*DRIFT, "--timestamp", "tss"], r"tss"),
+    "drift: missing reference file": (["drift", "--reference", "{tmp}/nope.parquet", "--current",
+                                       str(MON / "current")], r"no file found"),
+    "skew: misspelled id": (["skew", "--training", str(SHADOW / "production.parquet"), "--serving",
+                             str(SHADOW / "candidate.parquet"), "--id", "request"], r"request_id"),
+    "compare: as-of not a time": ([*COMPARE, "--labels", str(SHADOW / "labels.parquet"), "--label-time",
+                                   "label_time", "--as-of", "yesterday"], r"--as-of"),
+    "compare: bad stages": ([*COMPARE, "--stages", "a,b"], r"--stages"),
+    "compare: misspelled id": ([*COMPARE[:-1], "request"], r"request_id"),
+    "compare: confidence above 1": ([*COMPARE, "--confidence", "1.5"], r"confidence"),
+    "performance: threshold above 1": ([*PERFORMANCE, *PERF_LABELS, "--threshold", "2"], r"threshold"),
+    "performance: window of zero": ([*PERFORMANCE, *PERF_LABELS, "--timestamp", "ts", "--window", "0s"],
+                                    r"'window'.*greater than zero"),
+    "performance: as-of not a time": ([*PERFORMANCE, *PERF_LABELS, "--label-time", "label_time", "--as-of",
+                                       "2026-13-01"], r"--as-of"),
+    "performance: misspelled by": ([*PERFORMANCE[:4], "regoin", *PERFORMANCE[5:], *PERF_LABELS], r"regoin.*region"),
 }
 
 
-def _duplicate_names() -> pd.DataFrame:
-    return pd.DataFrame([[1, 2], [3, 4]], columns=["a", "a"])
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _mixed_object() -> pd.DataFrame:
-    return pd.DataFrame({"a": [1, "x", 2], "b": [1.0, 2.0, 3.0]})
+@pytest.fixture(scope="module")
+def sample_digests():
+    before = _digests(SAMPLE)
+    yield before
+    assert _digests(SAMPLE) == before, "a bad-input run changed the sample data"
 
 
-def _polars_object() -> pl.DataFrame:
-    return pl.DataFrame({"a": [object(), object()]}, schema={"a": pl.Object})
-
-
-BAD_FRAMES = {
-    "pandas duplicate column names": (_duplicate_names, r"duplicate column names \['a'\].*own name"),
-    "pandas object column mixing str and int": (_mixed_object, r"column 'a' mixes values of types \['int', 'str'\]"
-                                                               r".*astype\(str\)"),
-    "polars Object column": (_polars_object, r"column\(s\) \['a'\] hold Python objects.*Cast them"),
-}
-
-
-@pytest.mark.parametrize("check", sorted(CHECKS))
-@pytest.mark.parametrize("case", sorted(BAD_FRAMES))
-def test_unusable_frames_are_refused_by_column_with_the_fix(check, case):
-    make, message = BAD_FRAMES[case]
-    data = make()
-    before = data.copy() if isinstance(data, pd.DataFrame) else None
-    with pytest.raises(WorkbenchError, match=message):
-        CHECKS[check](data)
-    if before is not None:
-        pd.testing.assert_frame_equal(data, before)
+@pytest.mark.parametrize("what", sorted(CLI_CASES))
+def test_cli_bad_input_exits_2_names_it_and_leaves_no_output(what, tmp_path, capsys, sample_digests):
+    for name, text in CONFIGS.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+    argv, message = CLI_CASES[what]
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    out = tmp_path / "out"
+    code = main([*argv, "--out", str(out / "f.json"), "--report", str(out / "r.html")])
+    err = capsys.readouterr().err
+    assert code == 2, f"exit {code}: {err}"
+    assert re.search(message, err), err
+    assert "Traceback" not in err
+    assert not out.exists(), "output left behind"

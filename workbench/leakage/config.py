@@ -57,7 +57,52 @@ def load_audit_config(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid YAML/JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level.")
+    validate_config(raw, where=str(path))
     return config_to_kwargs(raw, base=path.parent)
+
+
+_TEXT = {"type": "string", "minLength": 1}
+_DURATION = {"type": ["string", "number"]}
+_VALUE = {"type": ["string", "number", "boolean"]}
+CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "training": _TEXT, "entity": _TEXT, "prediction_time": _TEXT, "target": _TEXT, "split": _TEXT,
+        "train_value": _VALUE, "test_value": _VALUE,
+        "sources": {"type": ["object", "null"], "additionalProperties": {
+            "type": "object", "properties": {"path": _TEXT, "entity": _TEXT, "time": _TEXT, "available_time": _TEXT}}},
+        "features": {"type": ["object", "null"], "additionalProperties": {
+            "type": "object", "properties": {"window": _TEXT, "asof": _TEXT, "static": _TEXT, "column": _TEXT,
+                                             "agg": _TEXT, "over": _DURATION, "ttl": _DURATION}}},
+        "feature_timestamps": {"type": ["object", "null"], "additionalProperties": _TEXT},
+        "rule": {"type": ["object", "null"], "properties": {
+            "inclusive": {"type": "boolean"}, "use_available_time": {"type": "boolean"}, "embargo": _DURATION}},
+        "proxy_auc": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "engine": {"enum": ["polars", "duckdb"]},
+    },
+}
+_EXPECTED = {"string": "text", "object": "a mapping", "number": "a number", "boolean": "true or false"}
+
+
+def validate_config(raw: dict[str, Any], *, where: str) -> None:
+    """Check the types of a parsed config against :data:`CONFIG_SCHEMA`; the error names the key
+    (``sources.transactions.path``), what was given and what is expected. Unknown keys and missing
+    required keys are reported by :func:`config_to_kwargs` with 'did you mean' hints."""
+    import jsonschema
+
+    errors = sorted(jsonschema.Draft202012Validator(CONFIG_SCHEMA).iter_errors(raw), key=lambda e: list(e.path))
+    if not errors:
+        return
+    err = errors[0]
+    key = ".".join(str(p) for p in err.path) or "config"
+    expected = err.validator_value if err.validator in ("type", "enum") else None
+    if err.validator == "type":
+        kinds = [expected] if isinstance(expected, str) else list(expected or [])
+        wanted = " or ".join(_EXPECTED.get(k, k) for k in kinds if k != "null")
+        raise ConfigError(f"{where}: '{key}' must be {wanted}; got {err.instance!r}.")
+    if err.validator == "enum":
+        raise ConfigError(f"{where}: '{key}' must be one of {expected}; got {err.instance!r}.")
+    raise ConfigError(f"{where}: '{key}': {err.message}.")
 
 
 def config_to_kwargs(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
