@@ -149,7 +149,6 @@ def drift(
     if summaries.rows == 0:
         raise InputError("current is empty: there is nothing to compare with the reference.")
 
-    rng = np.random.default_rng(seed)
     scopes = list_scopes(summaries, by_cols, every, cur.schema.get(timestamp) if timestamp else None)
     records, bins, categories = [], [], []
     collapsed = {id(scope): collapse(summaries.numeric, scope, summaries.keys) for scope in scopes}
@@ -166,8 +165,10 @@ def drift(
             bins += b
             categories += cats
         # every scope of a column in one batch: one bootstrap draw for all its windows and segments
-        stats = C.compare_distributions(pair.profile, np.stack([r["reference_counts"] for r in recs]),
-                                        np.stack([r["current_counts"] for r in recs]), rule, rng)
+        ref_counts, cur_counts = np.stack([r["reference_counts"] for r in recs]), \
+            np.stack([r["current_counts"] for r in recs])
+        stats = C.compare_distributions(pair.profile, ref_counts, cur_counts, rule,
+                                        C.counts_rng(seed, ref_counts, cur_counts))
         for rec, st in zip(recs, stats, strict=True):
             rec.update(st)
         records += recs

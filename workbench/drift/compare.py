@@ -6,6 +6,7 @@ later, once Benjamini–Hochberg has seen every p-value of the run (:mod:`workbe
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any
 
@@ -34,6 +35,13 @@ def governing_effect(prof: ColumnProfile) -> str:
     if prof.kind in ("numeric", "datetime") and prof.spread is not None:
         return "wasserstein"
     return "total_variation"
+
+
+def counts_rng(seed: int, *counts: np.ndarray) -> np.random.Generator:
+    """The bootstrap's random generator for one column, seeded by ``seed`` and the column's counts:
+    a column's intervals then depend on its data only, not on its name or on the columns before it."""
+    digest = hashlib.sha256(b"".join(np.ascontiguousarray(c, dtype=np.int64).tobytes() for c in counts)).digest()
+    return np.random.default_rng([seed, int.from_bytes(digest[:8], "little")])
 
 
 def compare_distributions(prof: ColumnProfile, ref: np.ndarray, cur: np.ndarray, rule: DriftRule,
