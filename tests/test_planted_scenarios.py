@@ -17,12 +17,17 @@ import statsmodels.api as sm
 from scenarios import (
     backfill_leak,
     category_share_shift,
+    client_release_nulls,
+    firmware_unit_change,
     huge_trivial_shift,
     night_overconfidence,
     post_outcome_proxy,
     regional_silent_drop,
     renamed_field,
+    retried_export_duplicates,
+    serving_unit_skew,
     shadow_platform_regression,
+    slow_serving_stack,
     split_contamination,
     stale_feature_store,
 )
@@ -30,7 +35,7 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 from statsmodels.stats.contingency_tables import mcnemar
 
-from workbench.drift import drift
+from workbench.drift import drift, training_serving_skew
 from workbench.findings import CheckResult, Finding
 from workbench.leakage import Source, asof, audit_leakage, window
 from workbench.performance import calibration, performance
@@ -168,14 +173,15 @@ def test_stale_store_finding_locates_the_outage_in_time(stale):
     finding = one(result, "stale_feature", "balance")
     first_stale = stale_feature_store.OUTAGE_START + stale_feature_store.TTL - dt.timedelta(days=1)
     last_stale = stale_feature_store.OUTAGE_END + stale_feature_store.WRITE_DELAY
-    examples = result.to_polars("examples")
     if "window" in finding.scope:
         start, end = (dt.datetime.fromisoformat(t) for t in finding.scope["window"])
         assert first_stale <= start and end <= last_stale + dt.timedelta(hours=1)
-    else:
-        stale_examples = examples.filter(pl.col("kind") == "stale_feature") if "kind" in examples.columns else None
-        assert stale_examples is not None and stale_examples.height > 0
-        assert stale_examples["prediction_time"].is_between(first_stale, last_stale).all()
+        return
+    examples = result.to_polars("examples")
+    assert "kind" in examples.columns, "no time window in the finding and no example rows"
+    stale_examples = examples.filter(pl.col("kind") == "stale_feature")
+    assert stale_examples.height > 0
+    assert stale_examples["prediction_time"].is_between(first_stale, last_stale).all()
 
 
 # --- 3. a model overconfident only at night --------------------------------------------------------------
@@ -360,14 +366,46 @@ def test_regional_drop_is_found_in_its_region_and_last_six_hours(regional):
     assert finding.metrics["n"] == recent.height
     assert finding.metrics["value"] == pytest.approx(recent["right"].mean(), abs=1e-12)
     assert finding.metrics["baseline"] == pytest.approx(before["right"].mean(), abs=1e-12)
-    assert finding.metrics["effect"] < -0.10 and finding.metrics["interval"][1] < 0
+    assert finding.metrics["effect"] < -0.05 and finding.metrics["interval"][1] < 0
 
 
-def test_regional_drop_leaves_flat_regions_and_all_traffic_silent(regional):
-    _, result = regional
+@pytest.mark.xfail(strict=True, reason=(
+    "the onset of a localized drop depends on noise: with eu 15 points worse over exactly the last 6 hours "
+    "(about 340 rows), seeds 1, 3 and 5 of 0-9 give no region=eu alert starting at 18:00 — seed 5 reports "
+    "region=eu 'in the last 2 hours' (n=124, -20.7 points, q=7.8e-9) although the 6-hour span is in the "
+    "windows table as tested and significant (n=351, -14.7 points, q=7.2e-12, twice the impact), plus separate "
+    "alerts on eu×desktop from 18:00 and eu×mobile from 21:00; seed 3 reports only eu×mobile. Over 20 seeds "
+    "13 give the right onset on region=eu and 7 split the one incident into 2-3 alerts. The span reported for "
+    "a scope should be the significant one with the largest impact (rows × drop), which covers the onset."))
+def test_regional_drop_onset_is_found_whatever_the_seed():
+    for seed in range(10):
+        scenario = regional_silent_drop.generate(seed)
+        result = performance(scenario.predictions, target="label", prediction="prediction",
+                             by=["region", "device"], timestamp="ts", window="1h")
+        eu = matching(result, "performance_drop", segment={"region": "eu"})
+        assert [f.scope["window"][0] for f in eu] == [iso(regional_silent_drop.DROP_START)], seed
+
+
+def test_regional_drop_leaves_flat_regions_all_traffic_and_the_tiny_market_silent(regional):
+    scenario, result = regional
     for f in alarms(result):
         assert f.scope.get("segment", {}).get("region") == "eu", describe([f])
     assert matching(result, "segment_disparity") == []
+    tiny = scenario.predictions.filter(pl.col("region") == regional_silent_drop.TINY_REGION)
+    assert (tiny["prediction"] == tiny["label"]).mean() < regional_silent_drop.BASE_ACCURACY - 0.05  # looks worse
+    segments = result.to_polars("segments").filter(pl.col("scope") == f"region={regional_silent_drop.TINY_REGION}")
+    assert segments["n"].item() == tiny.height
+    assert segments["conclusive"].item() is False
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "an internal helper column leaks into a user-facing table: performance(...).to_polars('windows') has a "
+    "column '__window' (an integer window index) next to the readable 'window_start'; result tables should "
+    "keep readable names only (the project's convention: helper columns never leave the computation)."))
+def test_regional_drop_tables_have_only_readable_columns(regional):
+    _, result = regional
+    for name in result.tables:
+        assert [c for c in result.to_polars(name).columns if c.startswith("__")] == [], name
 
 
 # --- 8. a huge sample with a trivial shift --------------------------------------------------------------
@@ -475,3 +513,178 @@ def test_category_ten_point_move_is_reported_every_time(category_runs):
     for _, result in category_runs:
         finding = one(result, "distribution_drift", "payment_method")
         assert SEVERITY[finding.severity] >= SEVERITY["warning"]
+
+
+# --- 11. training/serving skew from a unit bug in one client ---------------------------------------------
+
+def test_serving_unit_bug_is_critical_skew_on_exactly_that_feature():
+    scenario = serving_unit_skew.generate()
+    result = training_serving_skew(scenario.training, scenario.serving, id="request_id")
+    finding = one(result, "training_serving_skew", "account_age_days")
+    assert finding.severity == "critical"
+    assert finding.metrics["n"] == scenario.training.height
+    assert finding.metrics["affected_rows"] == scenario.skewed_requests
+    joined = scenario.training.join(scenario.serving, on="request_id", suffix="_serving")
+    differing = joined.filter(pl.col("account_age_days") != pl.col("account_age_days_serving"))
+    mean_abs = (differing["account_age_days"] - differing["account_age_days_serving"]).abs().mean()
+    assert finding.metrics["mean_abs_difference"] == pytest.approx(mean_abs, rel=1e-9)
+    examples = pl.DataFrame(list(finding.evidence))
+    assert set(examples["request_id"]).issubset(set(differing["request_id"]))
+    assert (examples["serving"] == examples["training"] * 24).all()
+    # the other features are served exactly as computed offline
+    assert [f.subject for f in result.findings] == ["account_age_days"]
+    assert result.parameters["coverage"] == {"matched": 20_000, "training_only": 0, "serving_only": 0}
+
+
+# --- 12. a client release that stops sending a field, and an ingestion gap --------------------------------
+
+@pytest.fixture(scope="module")
+def release():
+    scenario = client_release_nulls.generate()
+    return scenario, drift(scenario.reference, scenario.current, timestamp="ts", window="1h")
+
+
+def _hours(start: dt.datetime, end: dt.datetime) -> list[str]:
+    """ISO starts of the hourly windows from ``start`` (inclusive) to ``end`` (exclusive)."""
+    return [iso(start + dt.timedelta(hours=h)) for h in range(int((end - start) / dt.timedelta(hours=1)))]
+
+
+def test_release_nulls_are_a_missing_rate_change_from_the_release_window_on(release):
+    _, result = release
+    finding = one(result, "missing_rate_change", "device_model")
+    assert finding.severity == "critical"
+    end = client_release_nulls.START + dt.timedelta(hours=client_release_nulls.HOURS)
+    windows = set(finding.metrics.get("also_in", []))
+    if "window" in finding.scope:
+        windows.add(finding.scope["window"][0])
+    assert windows == set(_hours(client_release_nulls.RELEASE, end))
+    per_window = result.to_polars("columns").filter(
+        (pl.col("column") == "device_model") & pl.col("window_start").is_not_null())
+    before = per_window.filter(pl.col("window_start") < client_release_nulls.RELEASE)
+    after = per_window.filter(pl.col("window_start") >= client_release_nulls.RELEASE)
+    assert (before["missing_current"].fill_null(0.0) == 0.0).all()
+    assert after["missing_current"].is_between(0.35, 0.55).all()
+
+
+def test_release_gap_is_three_empty_windows_and_nothing_else_alarms(release):
+    _, result = release
+    gaps = sorted(f.scope["window"][0] for f in matching(result, "empty_window"))
+    assert gaps == _hours(*client_release_nulls.GAP)
+    assert all(f.severity == "warning" for f in matching(result, "empty_window"))
+    # the non-missing device models keep their distribution; the other columns did not move
+    assert matching(result, "distribution_drift") == [] and matching(result, "out_of_range") == []
+    for f in alarms(result):
+        assert f.kind in ("missing_rate_change", "empty_window", "schema_nullability_changed"), describe([f])
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "missing_rate_change metrics are not on one base: for device_model (27,000 current rows, 4,840 of them "
+    "null) the finding has n=22,160 (the non-null values) but affected_rows=4,840 and affected_share=0.179 "
+    "(=4,840/27,000), and its message says n=27,000; affected_share should equal affected_rows / n, with n "
+    "the 27,000 rows the share is taken over."))
+def test_release_missing_rate_metrics_are_consistent(release):
+    scenario, result = release
+    finding = one(result, "missing_rate_change", "device_model")
+    assert finding.metrics["affected_rows"] == scenario.current["device_model"].null_count()
+    assert finding.metrics["n"] == scenario.current.height
+    assert finding.metrics["affected_share"] == pytest.approx(
+        finding.metrics["affected_rows"] / finding.metrics["n"], abs=1e-12)
+
+
+# --- 13. the same model on a slower serving stack --------------------------------------------------------
+
+def _compare_stacks(scenario) -> CheckResult:
+    return compare_logs(scenario.production, scenario.candidate, id="request_id", timestamp="ts",
+                        prediction="prediction", score="score", latency="latency_ms", error="error", by="region",
+                        labels=scenario.labels)
+
+
+@pytest.fixture(scope="module")
+def slow_stack():
+    scenario = slow_serving_stack.generate(slow=True)
+    return scenario, _compare_stacks(scenario)
+
+
+def test_slow_stack_is_rolled_back_for_latency_only(slow_stack):
+    scenario, result = slow_stack
+    finding = one(result, "latency_regression", "latency_ms")
+    p95 = [float(np.quantile(log["latency_ms"].to_numpy(), 0.95)) for log in (scenario.production,
+                                                                               scenario.candidate)]
+    assert finding.metrics["effect"] == pytest.approx(p95[1] / p95[0], rel=0.01)
+    assert finding.metrics["interval"][0] > 1.2
+    assert result.verdict.decision == "rollback"
+    assert len(result.verdict.reasons) == 1 and "latency" in result.verdict.reasons[0]
+    # identical predictions: nothing about accuracy or agreement
+    assert [f.kind for f in result.findings] == ["latency_regression"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "severity understates a harm established beyond its guardrail: the candidate's p95 latency is 1.48x "
+    "production's (95% CI 1.44-1.52, guardrail 1.2x) and the verdict is rollback because of it, yet the "
+    "latency_regression finding is only 'warning' (result.max_severity == 'warning'), while an "
+    "accuracy_regression beyond its tolerance is 'critical'. Alerting on critical findings misses a rollback."))
+def test_slow_stack_latency_regression_is_critical(slow_stack):
+    _, result = slow_stack
+    assert one(result, "latency_regression", "latency_ms").severity == "critical"
+
+
+def test_same_model_on_the_same_stack_is_promoted_silently():
+    result = _compare_stacks(slow_serving_stack.generate(slow=False))
+    assert result.verdict.decision == "promote"
+    assert alarms(result) == []
+
+
+# --- 14. a firmware update that changed a sensor's unit in one device group ------------------------------
+
+def test_firmware_unit_change_drifts_in_the_updated_group_only():
+    scenario = firmware_unit_change.generate()
+    result = drift(scenario.reference, scenario.current, by="firmware")
+    updated = f"firmware={firmware_unit_change.UPDATED}"
+    for kind in ("distribution_drift", "out_of_range"):
+        finding = one(result, kind, "temperature")
+        assert finding.severity == "critical"
+        segments = set(finding.metrics.get("also_in", []))
+        if "segment" in finding.scope:
+            segments.add("firmware=" + str(finding.scope["segment"]["firmware"]))
+        assert segments == {updated}
+    low, high = scenario.reference["temperature"].min(), scenario.reference["temperature"].max()
+    outside = (~scenario.current["temperature"].is_between(low, high)).sum()
+    assert one(result, "out_of_range", "temperature").metrics["affected_rows"] == outside
+    columns = result.to_polars("columns")
+    healthy = columns.filter((pl.col("scope") != updated) & (pl.col("scope") != "all"))
+    assert set(healthy["status"]) == {"stable"}
+    assert set(columns.filter(pl.col("column") == "humidity")["status"]) == {"stable"}
+    assert {f.subject for f in alarms(result)} == {"temperature"}
+
+
+# --- 15. a retried export job that duplicated a day of training rows ------------------------------------
+
+@pytest.fixture(scope="module")
+def retried():
+    scenario = retried_export_duplicates.generate()
+    result = audit_leakage(scenario.training, entity="user_id", prediction_time="prediction_time",
+                           target="converted", split="split")
+    return scenario, result
+
+
+def test_retried_export_duplicates_are_counted(retried):
+    scenario, result = retried
+    finding = one(result, "duplicate_rows")
+    assert finding.severity == "critical"  # some copies cross the split
+    assert finding.metrics["affected_rows"] == scenario.duplicates
+    assert finding.metrics["n"] == scenario.training.height
+    unsplit = audit_leakage(scenario.training.drop("split"), entity="user_id", prediction_time="prediction_time",
+                            target="converted")
+    assert one(unsplit, "duplicate_rows").metrics["affected_rows"] == scenario.duplicates
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "duplicate_rows counts the rows crossing the split twice: 213 extra copies, 66 of them with the original "
+    "on the other side of the split, give cross_split_rows=132 and the message '213 rows are exact duplicates "
+    "of another row (3.4%), 132 of them on both sides of the split'; with every copy in test and every "
+    "original in train it says '213 rows ... 426 of them on both sides'. It should count 66 (of the 213)."))
+def test_retried_export_cross_split_copies_are_a_subset_of_the_duplicates(retried):
+    scenario, result = retried
+    finding = one(result, "duplicate_rows")
+    assert finding.metrics["cross_split_rows"] == scenario.cross_split
+    assert finding.metrics["cross_split_rows"] <= finding.metrics["affected_rows"]
