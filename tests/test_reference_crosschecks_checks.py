@@ -437,3 +437,33 @@ def test_proxy_auc_of_a_numeric_feature_leaves_nan_out_like_null():
     ok = ~np.isnan(x)
     assert n_pos + n_neg == ok.sum()
     assert auc == pytest.approx(roc_auc_score(y[ok], x[ok]), abs=1e-12)
+
+
+# -- label-free estimate (CBPE) ---------------------------------------------------------------------
+
+def test_estimated_accuracy_precision_and_recall_equal_brute_force_on_the_raw_rows():
+    from workbench.performance import performance
+
+    rng = np.random.default_rng(41)
+    n = 3000
+    p = rng.beta(0.5, 0.5, n).round(3)
+    p[:40], p[40:80], p[80:120] = 0.0, 1.0, 0.5  # extremes, and ties at the threshold (predicted 1)
+    y = (rng.random(n) < p).astype(float)
+    y[rng.random(n) < 0.4] = np.nan  # labels not arrived yet
+    seg = rng.choice(["a", "b"], n)
+    frame = pl.DataFrame({"seg": seg, "p": p, "y": y}).with_columns(pl.col("y").fill_nan(None))
+    table = performance(frame, by="seg", target="y", score="p").to_polars("estimates")
+    for r in table.iter_rows(named=True):
+        m = np.ones(n, bool) if r["scope"] == "all" else seg == r["scope"].split("=")[1]
+        pm, ym = p[m], y[m]
+        pred = pm >= 0.5
+        q = np.where(pred, pm, 1 - pm)
+        half = Z95 * math.sqrt((q * (1 - q)).sum()) / m.sum()
+        assert (r["n"], r["labelled"]) == (m.sum(), (~np.isnan(ym)).sum())
+        assert r["estimated_accuracy"] == pytest.approx(q.mean(), rel=1e-12)
+        assert (r["estimated_accuracy_low"], r["estimated_accuracy_high"]) == pytest.approx(
+            (q.mean() - half, q.mean() + half), rel=1e-9)
+        assert r["estimated_precision"] == pytest.approx(pm[pred].mean(), rel=1e-12)
+        assert r["estimated_recall"] == pytest.approx(pm[pred].sum() / pm.sum(), rel=1e-12)
+        known = ~np.isnan(ym)
+        assert r["realized_accuracy"] == pytest.approx(accuracy_score(ym[known], pred[known]), rel=1e-12)
