@@ -78,13 +78,9 @@ def test_kolmogorov_tail_never_understates_the_exact_p_value_where_decisions_are
         assert (ours >= exact - 0.005).all()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kolmogorov_sf documents 'within 0.02 of the exact finite-n distribution, and within 5% of it between 1e-4 "
-    "and 0.05', but at effective sizes n = 1, 2, 3 it is off by up to 0.156 (n=1, d=0.5: 0.843 vs kstwo.sf "
-    "0.9995; anti-conservative), by 0.0204-0.0227 at n = 8..18, and between p = 1e-4 and 0.05 it overstates the "
-    "exact p-value by up to x118 (n=2), +60% (n=10), +17% (n=20), +7% (n=30): conservative there"))
 @pytest.mark.parametrize(("n", "claim"), [(1, "abs"), (2, "abs"), (3, "abs"), (10, "abs"), (10, "rel"), (20, "rel")])
-def test_kolmogorov_tail_is_within_its_documented_accuracy_at_small_effective_sizes(n, claim):
+def test_kolmogorov_tail_is_exact_at_small_effective_sizes(n, claim):
+    # up to n = 30 the finite-n distribution is computed exactly (it was off by 0.156 at n = 1, x118 at n = 2)
     d = np.linspace(0.001, 1.0, 1000)
     exact = stats.kstwo.sf(d, n)
     ours = np.array([D.kolmogorov_sf(x, n) for x in d])

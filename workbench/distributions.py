@@ -138,13 +138,23 @@ def _nonzero(x: float) -> float:
     return _TINY if abs(x) < _TINY else x
 
 
+EXACT_KS_MAX_N = 30  # up to this effective size the exact finite-n distribution is computed (a 61x61 matrix at most)
+
+
 def kolmogorov_sf(d: float, n: float) -> float:
-    """P(D_n > d) for the Kolmogorov–Smirnov statistic with effective sample size ``n``
-    (for two samples, n = n1·n2/(n1 + n2)): the limiting Kolmogorov series at
-    λ = (√n + 0.12 + 0.11/√n)·d (Stephens' correction): within 0.02 of the exact finite-n
-    distribution, and within 5% of it between 1e-4 and 0.05, where decisions are taken."""
+    """P(D_n > d) for the Kolmogorov–Smirnov statistic with effective sample size ``n`` (for two
+    samples, n = n1·n2/(n1 + n2), rounded as ``scipy.stats.ks_2samp(method="asymp")`` does).
+
+    Up to ``EXACT_KS_MAX_N`` it is the exact finite-n distribution (Marsaglia, Tsang & Wang 2003,
+    "Evaluating Kolmogorov's distribution": ``scipy.stats.kstwo.sf`` to 1e-10). Beyond it, the limiting
+    Kolmogorov series at λ = (√n + 0.12 + 0.11/√n)·d (Stephens' correction): within 0.02 of the exact
+    value, and between 1e-6 and 0.05, where decisions are taken, from 4% below it to 35% above it (the
+    upper end at n just above 30: conservative; under 1% above from n = 100)."""
     if d <= 0 or n <= 0:
         return 1.0
+    size = max(1, round(n))
+    if size <= EXACT_KS_MAX_N:
+        return _kolmogorov_sf_exact(d, size)
     root = math.sqrt(n)
     lam = (root + 0.12 + 0.11 / root) * d
     if lam < 0.2:
@@ -156,3 +166,32 @@ def kolmogorov_sf(d: float, n: float) -> float:
         if abs(term) < 1e-16:
             break
     return min(1.0, max(0.0, total))
+
+
+def _kolmogorov_sf_exact(d: float, n: int) -> float:
+    """P(D_n > d) for an integer ``n`` by the Marsaglia–Tsang–Wang matrix method."""
+    import numpy as np
+
+    if n * d <= 0.5:
+        return 1.0
+    if d >= 1.0:
+        return 0.0
+    k = int(n * d) + 1
+    m = 2 * k - 1
+    h = k - n * d
+    i, j = np.indices((m, m))
+    lag = i - j + 1
+    matrix = (lag >= 0).astype(float)
+    powers = h ** np.arange(1, m + 1)
+    matrix[:, 0] -= powers
+    matrix[m - 1, :] -= powers[::-1]
+    if 2 * h - 1 > 0:
+        matrix[m - 1, 0] += (2 * h - 1) ** m
+    inverse_factorials = np.exp(-np.array([math.lgamma(v + 1) for v in range(m + 1)]))
+    matrix = np.where(lag > 0, matrix * inverse_factorials[np.clip(lag, 0, m)], matrix)
+    # P(D_n < d) = n!/n^n · (H^n)[k-1, k-1]; for n <= 100 the entries stay below ~e^n (no overflow)
+    corner = float(np.linalg.matrix_power(matrix, n)[k - 1, k - 1])
+    if corner <= 0:
+        return 1.0
+    cdf = math.exp(math.log(corner) + math.lgamma(n + 1) - n * math.log(n))
+    return min(1.0, max(0.0, 1.0 - cdf))
