@@ -9,7 +9,10 @@ ECE and MCE, Brier score and log loss (normal intervals from the per-row terms' 
 Poisson-bootstrap interval and its small-sample bias (the ECE a calibrated model would show on the
 same rows: an hour of traffic has a larger ECE than a month even when nothing changed), the
 calibration slope and intercept (logistic regression of the
-outcome on ``logit(score)``, grouped IRLS) and the Hosmer–Lemeshow test on the equal-mass bins.
+outcome on ``logit(score)``: Newton–Raphson with step halving on the fine bins) and the
+Hosmer–Lemeshow test on the equal-mass bins. Where the slope has no finite estimate (one class,
+one score bin, outcomes perfectly separated by the score) or the fit fails, the table shows no
+slope and ``slope_note`` says why; such a slope is never tested.
 A current scope is compared with the same segment of the reference (windows and everything with
 all of the reference). Benjamini–Hochberg at ``fdr`` runs across every test of the run.
 
@@ -20,7 +23,9 @@ all of the reference). Benjamini–Hochberg at ``fdr`` runs across every test of
   by at least ``slope_margin``: below 1, the scores are too extreme (overconfident); above 1, too
   timid (underconfident). ``critical`` when the slope's whole interval is beyond the margin.
 * A scope with fewer than ``min_rows`` labelled rows, or with one class only, is inconclusive:
-  reported in the table, never alerted.
+  reported in the table, never alerted. When all of current (or the reference) is, an
+  ``insufficient_data`` info finding says so; a slope not estimated over all of current gives a
+  ``slope_not_estimated`` info finding with the reason.
 
 The recalibration what-if fits isotonic regression (pool-adjacent-violators) and Platt scaling
 (the same logistic fit) on the reference and applies them to current: ECE, Brier and log loss
@@ -123,7 +128,8 @@ def calibration(
         rows.append(row)
         if row["conclusive"]:
             tests.append((len(rows) - 1, "hl", m["hl_p"]))
-            tests.append((len(rows) - 1, "slope", m["slope_p"]))
+            if m["slope_p"] is not None:  # a slope that could not be estimated is never tested
+                tests.append((len(rows) - 1, "slope", m["slope_p"]))
         reliability_rows += _reliability_rows(label, "current", m, ctx)
         if kind != "window":
             reliability_rows += _reliability_rows(label, "reference", base, ctx)
@@ -133,7 +139,8 @@ def calibration(
     findings = []
     for (kind, bounds, segment, _), row in zip(scopes, rows, strict=True):
         findings += _findings(row, kind, bounds, segment, score, confidence, fdr, ece_margin, slope_margin)
-    findings = _fold_into_overall(findings) + _unlabelled(ref, cur)
+    findings = _fold_into_overall(findings) + _overall_notes(rows[0], baseline[("all", None)], score, min_rows)
+    findings += _unlabelled(ref, cur)
     recal = _recalibration(ref_all, scopes[0][3], width)
     tables = {"calibration": pl.DataFrame(rows, infer_schema_length=None),
               "reliability": pl.DataFrame(reliability_rows, infer_schema_length=None), "recalibration": recal}
@@ -190,15 +197,15 @@ class _Context:
             se = math.sqrt(max(s2 / n - mean**2, 0.0) / max(n - 1, 1)) if n else math.nan
             out |= {name: mean, f"{name}_low": mean - z * se, f"{name}_high": mean + z * se}
         fit = cs.logistic_recalibration(a["n"], a["pos"], a["sum_logit"])
-        if fit is None:
-            out |= {"slope": math.nan, "slope_low": math.nan, "slope_high": math.nan, "intercept": math.nan,
-                    "slope_p": math.nan}
-        else:
+        if isinstance(fit, cs.LogisticFit):
             lo, hi = fit.interval(self.confidence)
             out |= {"slope": fit.slope, "slope_low": lo, "slope_high": hi, "intercept": fit.intercept,
-                    "slope_p": min(1.0, 2 * norm_sf(abs(fit.slope - 1) / fit.slope_se)) if fit.slope_se > 0 else 1.0}
+                    "slope_p": min(1.0, 2 * norm_sf(abs(fit.slope - 1) / fit.slope_se)), "slope_note": None}
+        else:  # no number rather than a wrong one: the reason is shown instead, and no slope test is run
+            out |= {"slope": None, "slope_low": None, "slope_high": None, "intercept": None, "slope_p": None,
+                    "slope_note": f"slope not estimated: {fit.reason}"}
         out["hl_stat"], out["hl_df"], out["hl_p"] = cs.hosmer_lemeshow(a["n"], a["pos"], a["sum_p"], self.mass)
-        out["conclusive"] = bool(n >= self.min_rows and 0 < pos < n and fit is not None)
+        out["conclusive"] = bool(n >= self.min_rows and 0 < pos < n)
         out["reliability"] = (rel_w, rel_m)
         return out
 
@@ -257,21 +264,22 @@ def _findings(row: dict[str, Any], kind: str, bounds: tuple | None, segment: dic
             f"Calibration drifted{where}: ECE {row['reference_ece']:.3f} → {row['ece']:.3f} "
             f"(+{row['ece_change']:.3f} beyond sampling noise, {confidence:.0%} CI +{row['ece_change_low']:.3f} to "
             f"+{row['ece_change_high']:.3f}; mean score {row['mean_score']:.1%} vs observed rate "
-            f"{row['positive_rate']:.1%}; n={row['n']:,}; Hosmer–Lemeshow q={row['hl_q']:.2g}).",
+            f"{row['positive_rate']:.1%}; n={row['n']:,}; Hosmer–Lemeshow q={row['hl_q']:.2g})."
+            + (f" The calibration {row['slope_note']}." if row["slope_note"] else ""),
             "Recalibrate on recent labelled data (see the recalibration table) or retrain; check which inputs "
             "drifted in this scope.",
             {"value": row["ece"], "baseline": row["reference_ece"], "effect": row["ece_change"],
              "interval": [row["ece_change_low"], row["ece_change_high"]], "q_value": row["hl_q"], "n": row["n"],
              "threshold": ece_margin, "confidence": confidence}, scope))
     slope = row["slope"]
-    if row.get("slope_q", 1.0) <= fdr and abs(slope - 1) >= slope_margin:
+    if slope is not None and row.get("slope_q", 1.0) <= fdr and abs(slope - 1) >= slope_margin:
         over = slope < 1
         beyond = row["slope_high"] <= 1 - slope_margin if over else row["slope_low"] >= 1 + slope_margin
         out.append(Finding(
             "calibration", "overconfident" if over else "underconfident", "critical" if beyond else "warning", score,
             f"The scores are {'overconfident (too extreme)' if over else 'underconfident (too timid)'}{where}: "
             f"calibration slope {slope:.2f} ({confidence:.0%} CI {row['slope_low']:.2f}–{row['slope_high']:.2f}; "
-            f"reference {row['reference_slope']:.2f}; 1 is calibrated), intercept {row['intercept']:+.2f}; "
+            f"reference {_number(row['reference_slope'])}; 1 is calibrated), intercept {row['intercept']:+.2f}; "
             f"n={row['n']:,}; q={row['slope_q']:.2g}.",
             "Platt scaling or isotonic regression fitted on recent labelled data corrects the slope; the "
             "recalibration table shows the expected gain.",
@@ -279,6 +287,10 @@ def _findings(row: dict[str, Any], kind: str, bounds: tuple | None, segment: dic
              "interval": [row["slope_low"], row["slope_high"]], "q_value": row["slope_q"], "n": row["n"],
              "threshold": slope_margin, "confidence": confidence}, scope))
     return out
+
+
+def _number(value: float | None) -> str:
+    return "not estimated" if value is None else f"{value:.2f}"
 
 
 def _fold_into_overall(findings: list[Finding]) -> list[Finding]:
@@ -312,6 +324,31 @@ def _fold_into_overall(findings: list[Finding]) -> list[Finding]:
     return out
 
 
+def _overall_notes(row: dict[str, Any], reference: dict[str, Any], score: str, min_rows: int) -> list[Finding]:
+    """Info findings that keep a run from passing silently: too little data to judge calibration at
+    all (``insufficient_data``), or a slope that could not be estimated over all of current
+    (``slope_not_estimated``, with the reason)."""
+    if not row["conclusive"]:
+        problems = [f"{side}: {m['n']:,} labelled rows, {m['positives']:,} positive" for side, m in
+                    (("current", row), ("reference", reference)) if not (m["n"] >= min_rows and 0 < m["positives"]
+                                                                         < m["n"])]
+        return [Finding(
+            "calibration", "insufficient_data", "info", score,
+            f"Too little data to judge calibration ({'; '.join(problems)}; the check needs at least {min_rows:,} "
+            "labelled rows with both outcomes on each side). No alert is raised; the tables show what there is.",
+            "Use a longer period of labelled data, or lower min_rows if you accept wider intervals.",
+            {"n": row["n"], "n_reference": reference["n"], "positives": row["positives"],
+             "positives_reference": reference["positives"], "min_rows": min_rows}, {})]
+    if row["slope_note"]:
+        return [Finding(
+            "calibration", "slope_not_estimated", "info", score,
+            f"The calibration {row['slope_note']}; over- or underconfidence is not judged (ECE and the "
+            "Hosmer–Lemeshow test still are).",
+            "Look at the reliability curve; a score that separates the outcomes perfectly has no finite slope.",
+            {"n": row["n"], "reason": row["slope_note"]}, {})]
+    return []
+
+
 def _scope_text(scope: dict[str, Any]) -> str:
     parts = [f"{k}={v}" for k, v in scope.get("segment", {}).items()]
     if "window" in scope:
@@ -340,7 +377,7 @@ def _recalibration(ref: dict[str, np.ndarray], cur: dict[str, np.ndarray], width
     if ref["n"].sum() and cur["n"].sum():
         maps["isotonic"] = cs.isotonic_map(ref["n"], ref["pos"])
         fit = cs.logistic_recalibration(ref["n"], ref["pos"], ref["sum_logit"])
-        if fit is not None:
+        if isinstance(fit, cs.LogisticFit):
             maps["platt"] = fit.apply(mean_logit)
     for method, values in maps.items():
         if np.isnan(values).all():
