@@ -4,7 +4,8 @@ The rule
 --------
 Reference and current are reduced to counts and sums per fine score bin (0.001 wide) and scope
 (everything, each time window, each segment value). Per scope: the reliability curve on
-``bins`` equal-width and equal-mass bins (equal-mass edges from the reference, on the fine grid),
+``bins`` equal-width and equal-mass bins (any number from 1 to 1000; every edge lies on the 0.001
+grid: equal-width edges are ``i / bins`` rounded to it, equal-mass edges come from the reference),
 ECE and MCE, Brier score and log loss (normal intervals from the per-row terms' sums), ECE with a
 Poisson-bootstrap interval and its small-sample bias (the ECE a calibrated model would show on the
 same rows: an hour of traffic has a larger ECE than a month even when nothing changed), the
@@ -42,9 +43,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from workbench import params
 from workbench.distributions import norm_ppf, norm_sf
 from workbench.drift.statistics import benjamini_hochberg
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import frame_summary
 from workbench.io import FrameLike
@@ -75,10 +77,12 @@ def calibration(
     """Compare the calibration of ``score`` (a probability of ``target`` = 1) in ``current`` with
     ``reference``, overall, per ``window`` of ``timestamp`` (default 1 day) and per value of each
     ``by`` column. Inputs: frames or paths with those columns (the reference needs no timestamp);
-    ``bins`` divides 1000. Output: a :class:`~workbench.findings.CheckResult` with check
-    ``"calibration"``, findings ``calibration_drift``, ``overconfident``, ``underconfident``,
-    ``unlabelled_rows``, and tables ``calibration`` (per scope and side), ``reliability`` (per
-    scope, side, strategy and bin) and ``recalibration``. The rule is in the module docstring.
+    ``bins`` from 1 to 1000 (edges ``i / bins`` rounded to the 0.001 grid). Output: a
+    :class:`~workbench.findings.CheckResult` with check ``"calibration"``, findings
+    ``calibration_drift``, ``overconfident``, ``underconfident``, ``unlabelled_rows``,
+    ``insufficient_data`` and ``slope_not_estimated`` (info), and tables ``calibration`` (per
+    scope and side), ``reliability`` (per scope, side, strategy and bin) and ``recalibration``.
+    The rule is in the module docstring.
     """
     by_cols = [by] if isinstance(by, str) else list(by)
     _check_options(bins, confidence, fdr, min_rows, resamples)
@@ -397,8 +401,9 @@ def _scope_label(kind: str, bounds: tuple | None, segment: dict | None) -> str:
 
 
 def _check_options(bins: int, confidence: float, fdr: float, min_rows: int, resamples: int) -> None:
-    if bins < 2 or cs.FINE_BINS % bins:
-        raise InputError(f"bins must divide {cs.FINE_BINS} and be at least 2 (e.g. 10, 20, 25), got {bins}.")
+    if params.count(bins, name="bins", owner="calibration") > cs.FINE_BINS:
+        raise ConfigError(f"The 'bins' parameter of calibration must be at most {cs.FINE_BINS} (the bins are unions "
+                          f"of the {cs.FINE_BINS} fine score bins, 0.001 wide). Got {bins!r}.")
     if not 0.5 <= confidence < 1 or not 0 < fdr < 1:
         raise InputError(f"confidence must be in [0.5, 1) and fdr in (0, 1); got {confidence} and {fdr}.")
     if min_rows < 1 or resamples < 50:
