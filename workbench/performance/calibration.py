@@ -50,8 +50,8 @@ from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import frame_summary
 from workbench.io import FrameLike
-from workbench.leakage.spec import parse_duration
 from workbench.performance import calibration_stats as cs
+from workbench.performance import columns
 from workbench.performance.drops import window_start
 from workbench.performance.summaries import WINDOW, Logs, bin_summaries, fine_arrays, prepare
 
@@ -84,11 +84,15 @@ def calibration(
     scope and side), ``reliability`` (per scope, side, strategy and bin) and ``recalibration``.
     The rule is in the module docstring.
     """
-    by_cols = [by] if isinstance(by, str) else list(by)
-    _check_options(bins, confidence, fdr, min_rows, resamples)
+    owner = "calibration"
+    score, target = columns.column(score, name="score", owner=owner), columns.column(target, name="target", owner=owner)
+    timestamp = columns.optional_column(timestamp, name="timestamp", owner=owner)
+    by_cols = columns.columns(by, name="by", owner=owner)
+    bins, confidence, fdr, ece_margin, slope_margin, min_rows, resamples, seed = _check_options(
+        bins, confidence, fdr, ece_margin, slope_margin, min_rows, resamples, seed)
     every = None
     if timestamp is not None:
-        every = parse_duration(window or "1d", what="window")
+        every = params.positive_duration("1d" if window is None else window, name="window", owner=owner)
     elif window is not None:
         raise InputError("window needs timestamp: name the current column that holds each row's time.")
     ref = prepare(reference, name="reference", score=score, target=target, by=by_cols, timestamp=None)
@@ -157,7 +161,8 @@ def calibration(
     return CheckResult("calibration", tuple(findings), inputs, parameters=parameters, tables=tables)
 
 
-_REFERENCE_FIELDS = ("n", "ece", "ece_debiased", "mce", "brier", "log_loss", "slope", "intercept", "hl_p")
+_REFERENCE_FIELDS = ("n", "ece", "ece_debiased", "mce", "brier", "log_loss", "slope", "intercept", "hl_p",
+                     "conclusive")
 _RULE = ("calibration_drift when the Hosmer-Lemeshow test is significant (BH across every test) and ECE grew by at "
          "least ece_margin over the same reference segment; overconfident/underconfident when the calibration "
          "slope differs from 1 significantly and by at least slope_margin; fewer than min_rows labelled rows or a "
@@ -400,11 +405,17 @@ def _scope_label(kind: str, bounds: tuple | None, segment: dict | None) -> str:
     return "all"
 
 
-def _check_options(bins: int, confidence: float, fdr: float, min_rows: int, resamples: int) -> None:
-    if params.count(bins, name="bins", owner="calibration") > cs.FINE_BINS:
+def _check_options(bins: Any, confidence: Any, fdr: Any, ece_margin: Any, slope_margin: Any, min_rows: Any,
+                   resamples: Any, seed: Any) -> tuple[int, float, float, float, float, int, int, int]:
+    """The numeric options, validated (:mod:`workbench.params`) and returned in the same order."""
+    owner = "calibration"
+    if params.count(bins, name="bins", owner=owner) > cs.FINE_BINS:
         raise ConfigError(f"The 'bins' parameter of calibration must be at most {cs.FINE_BINS} (the bins are unions "
                           f"of the {cs.FINE_BINS} fine score bins, 0.001 wide). Got {bins!r}.")
-    if not 0.5 <= confidence < 1 or not 0 < fdr < 1:
-        raise InputError(f"confidence must be in [0.5, 1) and fdr in (0, 1); got {confidence} and {fdr}.")
-    if min_rows < 1 or resamples < 50:
-        raise InputError(f"min_rows must be >= 1 and resamples >= 50; got {min_rows} and {resamples}.")
+    return (bins, params.open_unit(confidence, name="confidence", owner=owner),
+            params.open_unit(fdr, name="fdr", owner=owner),
+            params.positive_number(ece_margin, name="ece_margin", owner=owner),
+            params.positive_number(slope_margin, name="slope_margin", owner=owner),
+            params.count(min_rows, name="min_rows", owner=owner),
+            params.count(resamples, name="resamples", minimum=50, owner=owner),
+            params.count(seed, name="seed", minimum=0, owner=owner))

@@ -13,11 +13,13 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
+from workbench import params
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import Frame, collect, count, open_frame
 from workbench.io import FrameLike, require_columns
 from workbench.labels import LABEL, labels_frame
+from workbench.performance import columns
 from workbench.performance.calibration import calibration
 from workbench.performance.estimate import assumption, estimate_table
 from workbench.performance.subgroups import subgroups, window_length
@@ -32,7 +34,7 @@ def performance(
     id: str | None = None,  # the request id column (the project's vocabulary)
     label: str = "label",
     label_time: str | None = None,
-    as_of: dt.datetime | None = None,
+    as_of: dt.datetime | str | None = None,
     prediction: str | None = None,
     score: str | None = None,
     threshold: float = 0.5,
@@ -49,17 +51,35 @@ def performance(
     """Performance of a classifier (or regression) on its prediction log.
 
     Labels either sit in ``predictions`` as ``target`` (null where not known yet) or arrive
-    separately: ``labels`` with ``id`` and ``label`` (and ``label_time`` with ``as_of`` to use only
-    those known by then). Predictions need a unique, non-null ``id`` to be joined. The labelled
-    rows go through :func:`subgroups` (persistent ``segment_disparity``, and with ``timestamp``
-    localized ``performance_drop`` per ``window``); with a ``score`` and a labelled ``reference``
-    (same columns, ``target``/``label`` inline), :func:`calibration` too, per
-    ``calibration_window`` (default a day: calibration needs more rows than accuracy), which also
-    checks the assumption of the label-free estimate. With a score, table ``estimates`` gives per scope the
-    label coverage, the estimated accuracy (CBPE) with its interval and the realized accuracy.
+    separately: ``labels`` with ``id`` and ``label`` (and ``label_time`` with ``as_of``, a datetime
+    or an ISO string, to use only those known by then). Predictions need a unique, non-null ``id``
+    to be joined. The labelled rows go through :func:`subgroups` (persistent
+    ``segment_disparity``, and with ``timestamp`` localized ``performance_drop`` per ``window``);
+    with a ``score`` and a labelled ``reference`` (same columns, ``target``/``label`` inline),
+    :func:`calibration` too, per ``calibration_window`` (default a day: calibration needs more rows
+    than accuracy), which also checks the assumption of the label-free estimate. With a score,
+    table ``estimates`` gives per scope the label coverage, the estimated accuracy (CBPE) with its
+    interval and the realized accuracy.
     Returns one :class:`~workbench.findings.CheckResult` with check ``"performance"``.
     """
-    by_cols = [by] if isinstance(by, str) else list(by)
+    owner = "performance"
+    by_cols = columns.columns(by, name="by", owner=owner)
+    target = columns.optional_column(target, name="target", owner=owner)
+    id = columns.optional_column(id, name="id", owner=owner)
+    label = columns.column(label, name="label", owner=owner)
+    label_time = columns.optional_column(label_time, name="label_time", owner=owner)
+    prediction = columns.optional_column(prediction, name="prediction", owner=owner)
+    score = columns.optional_column(score, name="score", owner=owner)
+    timestamp = columns.optional_column(timestamp, name="timestamp", owner=owner)
+    as_of = params.datetime_value(as_of, name="as_of", owner=owner)
+    threshold = params.open_unit(threshold, name="threshold", owner=owner)
+    window_length(window, timestamp, owner=owner)
+    calibration_window = params.optional_positive_duration(calibration_window, name="calibration_window", owner=owner)
+    depth = params.count(depth, name="depth", owner=owner)
+    min_support = params.count(min_support, name="min_support", owner=owner)
+    margin = None if margin is None else params.positive_number(margin, name="margin", owner=owner)
+    confidence = params.open_unit(confidence, name="confidence", owner=owner)
+    fdr = params.open_unit(fdr, name="fdr", owner=owner)
     frame = open_frame(predictions, name="predictions")
     schema = frame.schema
     findings: list[Finding] = []
@@ -201,4 +221,5 @@ def _reference_calibration(cal: CheckResult) -> dict[str, Any] | None:
     if table.height == 0:
         return None
     row = table.row(0, named=True)
-    return {"ece": row["reference_ece"], "hl_p": row["reference_hl_p"]}
+    return {"ece": row["reference_ece"], "hl_p": row["reference_hl_p"], "n": row["reference_n"],
+            "conclusive": row["reference_conclusive"]}

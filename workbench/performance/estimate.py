@@ -86,10 +86,14 @@ def estimate_table(frame: Frame, by: list[str], every: dt.timedelta | None, zone
 def assumption(reference_row: dict[str, Any] | None, fdr: float) -> dict[str, Any]:
     """Whether the estimate's assumption holds on the reference: its calibration row (from the
     calibration check) shows no significant miscalibration (Hosmer–Lemeshow p > ``fdr``) and ECE
-    below 0.02."""
+    below 0.02. A reference too small to judge calibration (``conclusive`` false) leaves it unchecked."""
     if reference_row is None:
         return {"checked": False, "holds": None,
                 "statement": "The estimate assumes calibrated scores; pass a labelled reference to check it."}
+    if not reference_row.get("conclusive", True):
+        return {"checked": False, "holds": None,
+                "statement": f"The estimate assumes calibrated scores; the reference ({reference_row['n']:,} labelled "
+                             "rows) is too small or has one class only, so this could not be checked."}
     ece, p = reference_row["ece"], reference_row["hl_p"]
     holds = bool(p > fdr and ece < 0.02)
     return {"checked": True, "holds": holds, "reference_ece": ece, "reference_hl_p": p,

@@ -13,8 +13,9 @@ count one half): exact for scores with up to 4 decimals, otherwise off by at mos
 positive–negative pairs whose scores are within 1e-4.
 
 A scope with fewer than ``min_support`` rows, or whose rest has fewer, is *inconclusive*: in the
-table, never alerted. The others are tested on ``metric`` (accuracy for a classifier, MAE for a
-regression) against their rest — Newcombe's interval and a z-test for a proportion, Welch's for
+table, never alerted (when every scope is, an ``insufficient_data`` info finding says so). The
+others are tested on ``metric`` (accuracy for a classifier, MAE for a regression) against their
+rest — Newcombe's interval and a z-test for a proportion, Welch's for
 MAE — with Benjamini–Hochberg at ``fdr`` across every tested scope. ``segment_disparity`` when the
 scope is worse than its rest by at least ``margin`` (points of accuracy, or relative MAE) and
 significant; ``critical`` when the gap's whole interval is beyond the margin. An alert on a
@@ -35,13 +36,14 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
+from workbench import params
 from workbench.distributions import norm_ppf, norm_sf
 from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import Frame, collect, count, frame_summary, open_frame, with_window
 from workbench.io import FrameLike, check_time_column, require_columns
-from workbench.leakage.spec import parse_duration
+from workbench.performance import columns
 from workbench.performance.drops import WINDOW, localized_drops
 from workbench.spark import refuse_nested
 from workbench.stats import wilson_interval
@@ -86,12 +88,23 @@ def subgroups(
     ``segments`` (every scope), ``slices`` (the significant ones, worst impact first) and
     ``windows`` (every scope × window). Rule: module docstring.
     """
-    by_cols = [by] if isinstance(by, str) else list(by)
-    frame, regression, zone = _prepare(data, target, prediction, score, by_cols, task, threshold, depth, confidence,
-                                    fdr, min_support, timestamp)
+    owner = "subgroups"
+    target = columns.column(target, name="target", owner=owner)
+    by_cols = columns.columns(by, name="by", owner=owner)
+    prediction = columns.optional_column(prediction, name="prediction", owner=owner)
+    score = columns.optional_column(score, name="score", owner=owner)
+    timestamp = columns.optional_column(timestamp, name="timestamp", owner=owner)
+    threshold = params.open_unit(threshold, name="threshold", owner=owner)
+    depth = params.count(depth, name="depth", owner=owner)
+    min_support = params.count(min_support, name="min_support", owner=owner)
+    margin = None if margin is None else params.positive_number(margin, name="margin", owner=owner)
+    confidence = params.open_unit(confidence, name="confidence", owner=owner)
+    fdr = params.open_unit(fdr, name="fdr", owner=owner)
+    auc = params.boolean(auc, name="auc", owner=owner)
+    every = window_length(window, timestamp, owner=owner)
+    frame, regression, zone = _prepare(data, target, prediction, score, by_cols, task, threshold, timestamp)
     margin = (0.1 if regression else 0.05) if margin is None else margin
     depth = min(depth, len(by_cols))
-    every = window_length(window, timestamp)
     cells = _cells(frame, by_cols, regression, score is not None, every)
     tables: dict[str, pl.DataFrame] = {}
     findings: list[Finding] = []
@@ -122,6 +135,8 @@ def subgroups(
     metric = "mae" if regression else "accuracy"
     flagged = [r for r in tested if r["q_value"] <= fdr and _worse_by(r, regression) >= margin]
     findings = _findings(flagged, metric, regression, margin, confidence, target) + findings
+    if not tested:
+        findings.append(_insufficient(int(total["n"]), len(rows), min_support, target))
     table = pl.DataFrame([{k: v for k, v in r.items() if k != "segment"} for r in [overall, *rows]],
                          infer_schema_length=None)
     slices = table.filter(pl.col("scope").is_in([r["scope"] for r in flagged])).with_columns(
@@ -140,31 +155,24 @@ _RULE = ("segment_disparity when a segment (or a combination of up to depth segm
          "every tested scope; an alert on a segment covers its combinations unless one is clearly worse.")
 
 
-def window_length(window: str | dt.timedelta | None, timestamp: str | None) -> dt.timedelta | None:
+def window_length(window: Any, timestamp: str | None, *, owner: str = "subgroups") -> dt.timedelta | None:
+    """The window as a positive duration (default a day) when there is a ``timestamp``; None
+    without one (a window without a timestamp is refused)."""
     if timestamp is None:
         if window is not None:
             raise InputError("window needs timestamp: name the column that holds each row's time.")
         return None
-    every = parse_duration(window or "1d", what="window")
-    if every is None or every.total_seconds() <= 0:
-        raise InputError(f"window must be a positive duration such as '1h' or '6h', got {window!r}.")
-    return every
+    return params.positive_duration("1d" if window is None else window, name="window", owner=owner)
 
 
 def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | None, by: list[str], task: str,
-             threshold: float, depth: int, confidence: float, fdr: float, min_support: int,
-             timestamp: str | None) -> tuple[Frame, bool, str | None]:
+             threshold: float, timestamp: str | None) -> tuple[Frame, bool, str | None]:
     """Validate and return the labelled rows as ``__y``, ``__pred`` (and ``__p``, ``__ts``) plus the
     segments, whether it is a regression, and the timestamp's time zone."""
     if not by:
         raise InputError("by needs at least one segment column.")
     if prediction is None and score is None:
         raise InputError("give prediction= (the predicted class or value) or score= (a probability of class 1).")
-    if depth < 1:
-        raise InputError(f"depth is the most segment columns combined in one scope and must be >= 1, got {depth}.")
-    if not 0.5 <= confidence < 1 or not 0 < fdr < 1 or min_support < 1:
-        raise InputError(f"confidence in [0.5, 1), fdr in (0, 1), min_support >= 1; got {confidence}, {fdr}, "
-                         f"{min_support}.")
     if task not in ("auto", "classification", "regression"):
         raise InputError(f"task must be 'auto', 'classification' or 'regression', got {task!r}.")
     frame = open_frame(data, name="data")
@@ -353,6 +361,17 @@ def _gap(r: dict[str, Any], total: dict[str, Any], regression: bool, confidence:
     out |= {"rest_accuracy": rest_k / rest_n if rest_n else math.nan, "gap": diff, "gap_low": lo, "gap_high": hi,
             "p_value": p}
     return out
+
+
+def _insufficient(n: int, scopes: int, min_support: int, target: str) -> Finding:
+    """Info finding for a run where no scope could be compared with the rest of the traffic."""
+    return Finding(
+        "subgroups", "insufficient_data", "info", target,
+        f"Too few rows to compare segments: {n:,} labelled rows, and each of the {scopes:,} segment scopes, or the "
+        f"rest of the traffic beside it, has fewer than min_support={min_support:,} rows. No alert is raised; the "
+        "segments table shows what there is.",
+        "Use a longer period of labelled data, coarser segments, or a lower min_support if you accept wider "
+        "intervals.", {"n": n, "scopes": scopes, "min_support": min_support}, {})
 
 
 def _worse_by(r: dict[str, Any], regression: bool) -> float:
