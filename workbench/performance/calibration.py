@@ -53,7 +53,7 @@ from workbench.io import FrameLike
 from workbench.performance import calibration_stats as cs
 from workbench.performance import columns
 from workbench.performance.drops import window_start
-from workbench.performance.summaries import WINDOW, Logs, bin_summaries, fine_arrays, prepare
+from workbench.performance.summaries import Logs, bin_summaries, fine_arrays, prepare
 
 
 def calibration(
@@ -99,26 +99,27 @@ def calibration(
     cur = prepare(current, name="current", score=score, target=target, by=by_cols, timestamp=timestamp)
     rng = np.random.default_rng(seed)
     width = cs.equal_width_groups(bins)
-    ref_joint = bin_summaries(ref, by_cols)  # one pass; every reference scope is a sum of it
+    keys = list(ref.segments)  # the internal segment columns, in by's order
+    ref_joint = bin_summaries(ref, keys)  # one pass; every reference scope is a sum of it
     ref_all = fine_arrays(_marginal(ref_joint, []))
     mass = cs.equal_mass_groups(ref_all["n"], bins)
     ctx = _Context(width, mass, rng, resamples, confidence, min_rows)
     baseline = {("all", None): ctx.metrics(ref_all)}
-    for b in by_cols:
+    for key, b in ref.segments.items():
         # sorted: the bootstrap draws from one generator, so the order of scopes must not depend on the engine
-        for (value,), part in sorted(_marginal(ref_joint, [b]).partition_by(b, as_dict=True).items()):
+        for (value,), part in sorted(_marginal(ref_joint, [key]).partition_by(key, as_dict=True).items()):
             baseline[(b, value)] = ctx.metrics(fine_arrays(part))
-    cur_joint = bin_summaries(cur, by_cols)
+    cur_joint = bin_summaries(cur, keys)
     scopes = [("all", None, None, fine_arrays(_marginal(cur_joint, [])))]
     if every is not None:
-        zone = getattr(cur.frame.schema[timestamp], "time_zone", None)
-        per = bin_summaries(cur, [WINDOW], timestamp=timestamp, every=every)
-        for (w,), part in sorted(per.partition_by(WINDOW, as_dict=True).items()):
+        zone = getattr(cur.frame.schema[columns.TS], "time_zone", None)
+        per = bin_summaries(cur, [columns.WINDOW], every=every)
+        for (w,), part in sorted(per.partition_by(columns.WINDOW, as_dict=True).items()):
             start = window_start(w, every, zone)
             scopes.append(("window", (start, start + every), None, fine_arrays(part)))
-    for b in by_cols:
-        per = _marginal(cur_joint, [b])
-        for (value,), part in sorted(per.partition_by(b, as_dict=True).items()):
+    for key, b in cur.segments.items():
+        per = _marginal(cur_joint, [key])
+        for (value,), part in sorted(per.partition_by(key, as_dict=True).items()):
             scopes.append(("segment", None, {b: value}, fine_arrays(part)))
     rows, tests = [], []
     reliability_rows = []
@@ -173,7 +174,7 @@ def _marginal(joint: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """Sum a joint (segments × fine bin) summary down to ``keys`` × fine bin."""
     from workbench.performance.summaries import SUMS
 
-    return joint.group_by(*keys, "bin").agg(pl.col(list(SUMS)).sum())
+    return joint.group_by(*keys, columns.BIN).agg(pl.col(list(SUMS)).sum())
 
 
 class _Context:

@@ -132,10 +132,10 @@ def performance(
             + (", the estimate covers all (see the estimates table)." if score else "."),
             "Run again when more labels have arrived.",
             {"affected_rows": n_rows - n_labelled, "affected_share": 1 - n_labelled / n_rows, "n": n_rows}, {}))
-    every = window_length(window, timestamp)
+    every = window_length(window, timestamp, owner=owner)
     prepared = _for_estimate(frame, target, prediction, score, threshold, by_cols, timestamp)
-    tables["estimates"] = estimate_table(prepared, by_cols, every, _zone(schema, timestamp), confidence=confidence,
-                                         min_rows=min_support, has_score=score is not None,
+    tables["estimates"] = estimate_table(prepared, columns.segments(by_cols), every, _zone(schema, timestamp),
+                                         confidence=confidence, min_rows=min_support, has_score=score is not None,
                                          regression=result.parameters["task"] == "regression")
     if score is not None:
         check = assumption(reference_row, fdr)
@@ -197,12 +197,14 @@ def _attach(frame: Frame, labels: FrameLike, id: str | None, label: str, label_t
 
 def _for_estimate(frame: Frame, target: str, prediction: str | None, score: str | None, threshold: float,
                   by: list[str], timestamp: str | None) -> Frame:
+    """The rows under internal names, as :func:`~workbench.performance.estimate.estimate_table`
+    reads them (the ``by`` columns as text ``__wb_segment_<i>``)."""
     pred = nw.col(prediction) if prediction else (nw.col(score) >= threshold)
     return frame.with_lf(frame.lf.select(
-        *(nw.col(b).cast(nw.String).fill_null("null") for b in by),
-        nw.col(target).cast(nw.Float64).alias("__y"), pred.cast(nw.Float64).alias("__pred"),
-        *([nw.col(score).cast(nw.Float64).alias("__p")] if score else []),
-        *([nw.col(timestamp).alias("__ts")] if timestamp else [])))
+        *(nw.col(b).cast(nw.String).fill_null("null").alias(c) for c, b in columns.segments(by).items()),
+        nw.col(target).cast(nw.Float64).alias(columns.Y), pred.cast(nw.Float64).alias(columns.PRED),
+        *([nw.col(score).cast(nw.Float64).alias(columns.P)] if score else []),
+        *([nw.col(timestamp).alias(columns.TS)] if timestamp else [])))
 
 
 def _scope_text(scope: dict[str, Any]) -> str:

@@ -44,7 +44,8 @@ from workbench.findings.model import CheckResult, Finding
 from workbench.frames import Frame, collect, count, frame_summary, open_frame, with_window
 from workbench.io import FrameLike, check_time_column, require_columns
 from workbench.performance import columns
-from workbench.performance.drops import WINDOW, localized_drops
+from workbench.performance.columns import WINDOW
+from workbench.performance.drops import localized_drops
 from workbench.spark import refuse_nested
 from workbench.stats import wilson_interval
 
@@ -103,26 +104,28 @@ def subgroups(
     auc = params.boolean(auc, name="auc", owner=owner)
     every = window_length(window, timestamp, owner=owner)
     frame, regression, zone = _prepare(data, target, prediction, score, by_cols, task, threshold, timestamp)
+    names = columns.segments(by_cols)  # internal segment column -> the user's name
+    keys = list(names)
     margin = (0.1 if regression else 0.05) if margin is None else margin
     depth = min(depth, len(by_cols))
-    cells = _cells(frame, by_cols, regression, score is not None, every)
+    cells = _cells(frame, keys, regression, score is not None, every)
     tables: dict[str, pl.DataFrame] = {}
     findings: list[Finding] = []
     if every is not None:
         tables["windows"], findings = localized_drops(
-            cells.drop([c for c in cells.columns if c.startswith("sum_brier") or c.startswith("sum_ll")]), by_cols,
+            cells.drop([c for c in cells.columns if c.startswith("sum_brier") or c.startswith("sum_ll")]), keys,
             depth, regression, every, zone, min_support=min_support, margin=margin, confidence=confidence, fdr=fdr,
-            target=target)
-        cells = cells.group_by(by_cols).agg(pl.exclude(by_cols, WINDOW).sum())
-    total = cells.select(pl.exclude(by_cols).sum()).row(0, named=True)
+            target=target, names=names)
+        cells = cells.group_by(keys).agg(pl.exclude(keys, WINDOW).sum())
+    total = cells.select(pl.exclude(keys).sum()).row(0, named=True)
     rows = []
-    auc_bins = _auc_bins(frame, by_cols) if auc and score is not None and not regression else None
+    auc_bins = _auc_bins(frame, keys) if auc and score is not None and not regression else None
     for k in range(1, depth + 1):
-        for cols in itertools.combinations(by_cols, k):
-            per = cells.group_by(list(cols)).agg(pl.exclude(by_cols).sum()).sort(list(cols), nulls_last=True)
+        for cols in itertools.combinations(keys, k):
+            per = cells.group_by(list(cols)).agg(pl.exclude(keys).sum()).sort(list(cols), nulls_last=True)
             ranks = _auc_sums(auc_bins, list(cols)) if auc_bins is not None else None
             for r in per.iter_rows(named=True):
-                segment = {c: r[c] for c in cols}
+                segment = {names[c]: r[c] for c in cols}
                 row = {"scope": ", ".join(f"{c}={v}" for c, v in segment.items()), "depth": k, "segment": segment}
                 row |= _metrics(r, regression, confidence, ranks.get(tuple(r[c] for c in cols)) if ranks else None)
                 rows.append(row | _gap(r, total, regression, confidence, min_support))
@@ -167,8 +170,9 @@ def window_length(window: Any, timestamp: str | None, *, owner: str = "subgroups
 
 def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | None, by: list[str], task: str,
              threshold: float, timestamp: str | None) -> tuple[Frame, bool, str | None]:
-    """Validate and return the labelled rows as ``__y``, ``__pred`` (and ``__p``, ``__ts``) plus the
-    segments, whether it is a regression, and the timestamp's time zone."""
+    """Validate and return the labelled rows under internal names (``__wb_y``, ``__wb_pred``, and
+    ``__wb_p``, ``__wb_ts`` where given, and the ``by`` columns as text ``__wb_segment_<i>``, a null
+    being the value "null"), whether it is a regression, and the timestamp's time zone."""
     if not by:
         raise InputError("by needs at least one segment column.")
     if prediction is None and score is None:
@@ -216,21 +220,25 @@ def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | 
         raise InputError(f"data: {found['not_binary']:,} rows have a {target!r} other than 0 or 1; map the positive "
                          "class to 1 (this check measures binary classifiers and regressions).")
     pred = nw.col(prediction) if prediction else (nw.col(score) >= threshold)
-    out = frame.lf.select(*by, y.cast(nw.Float64).alias("__y"), pred.cast(nw.Float64).alias("__pred"),
-                          *([nw.col(score).cast(nw.Float64).alias("__p")] if score else []),
-                          *([nw.col(timestamp).alias("__ts")] if timestamp else []))
+    out = frame.lf.select(*(nw.col(b).cast(nw.String).fill_null("null").alias(c)
+                            for c, b in columns.segments(by).items()),
+                          y.cast(nw.Float64).alias(columns.Y), pred.cast(nw.Float64).alias(columns.PRED),
+                          *([nw.col(score).cast(nw.Float64).alias(columns.P)] if score else []),
+                          *([nw.col(timestamp).alias(columns.TS)] if timestamp else []))
     if not regression and prediction:
-        bad = collect(out.select(count(~nw.col("__pred").is_null() & ~nw.col("__pred").is_in([0.0, 1.0])).alias(
-            "bad")), frame, check="performance").item()
+        p = nw.col(columns.PRED)
+        bad = collect(out.select(count(~p.is_null() & ~p.is_in([0.0, 1.0])).alias("bad")), frame,
+                      check="performance").item()
         if bad:
             raise InputError(f"data: {bad:,} rows have a {prediction!r} other than 0 or 1.")
-    return frame.with_lf(out.with_columns(nw.col(b).cast(nw.String).fill_null("null") for b in by)), regression, zone
+    return frame.with_lf(out), regression, zone
 
 
 def _cells(frame: Frame, by: list[str], regression: bool, has_score: bool,
            every: dt.timedelta | None = None) -> pl.DataFrame:
-    """Additive counts and sums per combination of the ``by`` values (and window, with ``every``)."""
-    y, pred = nw.col("__y"), nw.col("__pred")
+    """Additive counts and sums per combination of the internal segment columns ``by`` (and
+    window, with ``every``)."""
+    y, pred = nw.col(columns.Y), nw.col(columns.PRED)
     aggs = [nw.len().alias("n")]
     if regression:
         err = pred - y
@@ -241,19 +249,19 @@ def _cells(frame: Frame, by: list[str], regression: bool, has_score: bool,
                  count((pred == 1) & (y == 0)).alias("fp"), count((pred == 0) & (y == 1)).alias("fn"),
                  y.sum().alias("pos")]
         if has_score:
-            p = nw.col("__p")
+            p = nw.col(columns.P)
             q = p.clip(CLIP, 1 - CLIP)
             brier, ll = (p - y) ** 2, -(y * q.log() + (1 - y) * (1 - q).log())
             aggs += [brier.sum().alias("sum_brier"), (brier**2).sum().alias("sum_brier2"), ll.sum().alias("sum_ll"),
                      (ll**2).sum().alias("sum_ll2")]
     lf = frame.lf
     if every is not None:
-        lf = with_window(frame, "__ts", every, WINDOW)
+        lf = with_window(frame, columns.TS, every, WINDOW)
     keys = [*by] if every is None else [WINDOW, *by]
     cells = collect(lf.group_by(*keys).agg(aggs), frame, check="performance")
     if cells.height > MAX_CELLS:
-        raise InputError(f"the by columns {by} make {cells.height:,} combinations (more than {MAX_CELLS:,}); drop a "
-                         "high-cardinality column or bucket it first.")
+        raise InputError(f"the {len(by)} by columns make {cells.height:,} combinations (more than {MAX_CELLS:,}); "
+                         "drop a high-cardinality column or bucket it first.")
     if "pos" in cells.columns:
         cells = cells.with_columns(pl.col("pos").cast(pl.Int64))  # a 0/1 float sum on every engine
     return cells
@@ -266,19 +274,20 @@ def _auc_bins(frame: Frame, by: list[str]) -> pl.DataFrame:
     """Positives and negatives per combination of segment values and score bin (the score
     rounded to 1 / AUC_BINS, halves up, the same on every engine): one pass, at most cells ×
     AUC_BINS rows."""
-    lf = frame.lf.with_columns(((nw.col("__p") * AUC_BINS + 0.5).floor().cast(nw.Int64)).alias("__bin"))
-    return collect(lf.group_by(*by, "__bin").agg(count(nw.col("__y") == 1).alias("pos"),
-                                                  count(nw.col("__y") == 0).alias("neg")), frame, check="performance")
+    lf = frame.lf.with_columns(((nw.col(columns.P) * AUC_BINS + 0.5).floor().cast(nw.Int64)).alias(columns.BIN))
+    y = nw.col(columns.Y)
+    return collect(lf.group_by(*by, columns.BIN).agg(count(y == 1).alias("pos"), count(y == 0).alias("neg")), frame,
+                   check="performance")
 
 
 def _auc_sums(bins: pl.DataFrame, cols: list[str]) -> dict[tuple, tuple[float, int, int]]:
     """AUC per scope (Mann–Whitney on the score bins: ties within a bin count one half), with the
     numbers of positives and negatives."""
-    per = bins.group_by(*cols, "__bin").agg(pl.col("pos", "neg").sum()).sort("__bin")
+    per = bins.group_by(*cols, columns.BIN).agg(pl.col("pos", "neg").sum()).sort(columns.BIN)
     over = cols or None
     below = pl.col("neg").cum_sum() - pl.col("neg")
     per = per.with_columns(below=below.over(over) if over else below)
-    keys = cols or [pl.lit(0).alias("__all")]
+    keys = cols or [pl.lit(0).alias(columns.ALL)]
     out = per.group_by(keys).agg((pl.col("pos") * (pl.col("below") + 0.5 * pl.col("neg"))).sum().alias("u"),
                                  pl.col("pos").sum().alias("n_pos"), pl.col("neg").sum().alias("n_neg"))
     result = {}
