@@ -11,7 +11,7 @@ import pytest
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss, log_loss
 
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.performance import calibration
 from workbench.performance import calibration_stats as cs
 
@@ -151,9 +151,32 @@ def test_unlabelled_rows_are_counted_and_left_out():
          "timestamp column 'ts' must be a datetime"),
         (lambda d: d, {"by": "region"}, "by\\[0\\]='region' is not a column of reference"),
         (lambda d: d, {"window": "1h"}, "window needs timestamp"),
-        (lambda d: d, {"bins": 7}, "bins must divide 1000"),
     ],
 )
 def test_bad_input_is_refused_with_the_fix(change, kwargs, message):
     with pytest.raises(InputError, match=message):
         calibration(logs(15, 2_000), change(logs(16, 2_000)), score="p", target="y", **kwargs)
+
+
+@pytest.mark.parametrize("bins", [1, 3, 7, 15, 1000])
+def test_any_bin_count_gives_the_ece_of_a_direct_computation_with_edges_on_the_0001_grid(bins):
+    """Edges are i / bins rounded to the 0.001 grid (15 bins: 0, 0.067, 0.133, ...); the ECE equals
+    a row-level computation with those edges, and the reliability table states them."""
+    ref, cur = logs(30, 5_000), logs(31, 5_000, slope=0.7)
+    result = calibration(ref, cur, score="p", target="y", bins=bins, resamples=50)
+    edges = np.floor(np.arange(bins + 1) * 1000 / bins + 0.5) / 1000
+    p, y = cur["p"].to_numpy(), cur["y"].to_numpy()
+    assert result.to_polars("calibration")["ece"][0] == pytest.approx(numpy_ece(p, y, edges), abs=1e-12)
+    rel = result.to_polars("reliability").filter((pl.col("scope") == "all") & (pl.col("side") == "current")
+                                                  & (pl.col("strategy") == "equal_width")).sort("bin")
+    nonempty = np.histogram(p, edges)[0] > 0
+    assert rel["low"].to_list() == pytest.approx(edges[:-1][nonempty].tolist())
+    assert rel["high"].to_list() == pytest.approx(edges[1:][nonempty].tolist())
+    if bins == 15:
+        assert edges[1:4].tolist() == [0.067, 0.133, 0.2]
+
+
+@pytest.mark.parametrize("bins", [0, 1001, 2.5, True, "10"])
+def test_a_bin_count_outside_1_to_1000_is_refused(bins):
+    with pytest.raises(ConfigError, match="The 'bins' parameter of calibration must be"):
+        calibration(logs(32, 500), logs(33, 500), score="p", target="y", bins=bins)

@@ -143,7 +143,6 @@ def test_wilson_and_hanley_mcneil_intervals_cover_by_simulation():
     ("change", "kwargs", "message"),
     [
         (lambda d: d, {"by": []}, "by needs at least one segment column"),
-        (lambda d: d, {"depth": 0}, "depth is the most segment columns combined"),
         (lambda d: d.with_columns(p=pl.col("p") + 1), {}, "outside \\[0, 1\\]"),
         (lambda d: d.with_columns(y=pl.col("y") * 3), {}, "other than 0 or 1"),
         (lambda d: d.with_columns(y=pl.when(pl.col("y") == 1).then(None).otherwise(0)), {},

@@ -4,12 +4,16 @@ The rule
 --------
 Reference and current are reduced to counts and sums per fine score bin (0.001 wide) and scope
 (everything, each time window, each segment value). Per scope: the reliability curve on
-``bins`` equal-width and equal-mass bins (equal-mass edges from the reference, on the fine grid),
+``bins`` equal-width and equal-mass bins (any number from 1 to 1000; every edge lies on the 0.001
+grid: equal-width edges are ``i / bins`` rounded to it, equal-mass edges come from the reference),
 ECE and MCE, Brier score and log loss (normal intervals from the per-row terms' sums), ECE with a
 Poisson-bootstrap interval and its small-sample bias (the ECE a calibrated model would show on the
 same rows: an hour of traffic has a larger ECE than a month even when nothing changed), the
 calibration slope and intercept (logistic regression of the
-outcome on ``logit(score)``, grouped IRLS) and the Hosmer–Lemeshow test on the equal-mass bins.
+outcome on ``logit(score)``: Newton–Raphson with step halving on the fine bins) and the
+Hosmer–Lemeshow test on the equal-mass bins. Where the slope has no finite estimate (one class,
+one score bin, outcomes perfectly separated by the score) or the fit fails, the table shows no
+slope and ``slope_note`` says why; such a slope is never tested.
 A current scope is compared with the same segment of the reference (windows and everything with
 all of the reference). Benjamini–Hochberg at ``fdr`` runs across every test of the run.
 
@@ -20,7 +24,9 @@ all of the reference). Benjamini–Hochberg at ``fdr`` runs across every test of
   by at least ``slope_margin``: below 1, the scores are too extreme (overconfident); above 1, too
   timid (underconfident). ``critical`` when the slope's whole interval is beyond the margin.
 * A scope with fewer than ``min_rows`` labelled rows, or with one class only, is inconclusive:
-  reported in the table, never alerted.
+  reported in the table, never alerted. When all of current (or the reference) is, an
+  ``insufficient_data`` info finding says so; a slope not estimated over all of current gives a
+  ``slope_not_estimated`` info finding with the reason.
 
 The recalibration what-if fits isotonic regression (pool-adjacent-violators) and Platt scaling
 (the same logistic fit) on the reference and applies them to current: ECE, Brier and log loss
@@ -37,16 +43,17 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from workbench import params
 from workbench.distributions import norm_ppf, norm_sf
 from workbench.drift.statistics import benjamini_hochberg
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import frame_summary
 from workbench.io import FrameLike
-from workbench.leakage.spec import parse_duration
 from workbench.performance import calibration_stats as cs
+from workbench.performance import columns
 from workbench.performance.drops import window_start
-from workbench.performance.summaries import WINDOW, Logs, bin_summaries, fine_arrays, prepare
+from workbench.performance.summaries import Logs, bin_summaries, fine_arrays, prepare
 
 
 def calibration(
@@ -70,42 +77,49 @@ def calibration(
     """Compare the calibration of ``score`` (a probability of ``target`` = 1) in ``current`` with
     ``reference``, overall, per ``window`` of ``timestamp`` (default 1 day) and per value of each
     ``by`` column. Inputs: frames or paths with those columns (the reference needs no timestamp);
-    ``bins`` divides 1000. Output: a :class:`~workbench.findings.CheckResult` with check
-    ``"calibration"``, findings ``calibration_drift``, ``overconfident``, ``underconfident``,
-    ``unlabelled_rows``, and tables ``calibration`` (per scope and side), ``reliability`` (per
-    scope, side, strategy and bin) and ``recalibration``. The rule is in the module docstring.
+    ``bins`` from 1 to 1000 (edges ``i / bins`` rounded to the 0.001 grid). Output: a
+    :class:`~workbench.findings.CheckResult` with check ``"calibration"``, findings
+    ``calibration_drift``, ``overconfident``, ``underconfident``, ``unlabelled_rows``,
+    ``insufficient_data`` and ``slope_not_estimated`` (info), and tables ``calibration`` (per
+    scope and side), ``reliability`` (per scope, side, strategy and bin) and ``recalibration``.
+    The rule is in the module docstring.
     """
-    by_cols = [by] if isinstance(by, str) else list(by)
-    _check_options(bins, confidence, fdr, min_rows, resamples)
+    owner = "calibration"
+    score, target = columns.column(score, name="score", owner=owner), columns.column(target, name="target", owner=owner)
+    timestamp = columns.optional_column(timestamp, name="timestamp", owner=owner)
+    by_cols = columns.columns(by, name="by", owner=owner)
+    bins, confidence, fdr, ece_margin, slope_margin, min_rows, resamples, seed = _check_options(
+        bins, confidence, fdr, ece_margin, slope_margin, min_rows, resamples, seed)
     every = None
     if timestamp is not None:
-        every = parse_duration(window or "1d", what="window")
+        every = params.positive_duration("1d" if window is None else window, name="window", owner=owner)
     elif window is not None:
         raise InputError("window needs timestamp: name the current column that holds each row's time.")
     ref = prepare(reference, name="reference", score=score, target=target, by=by_cols, timestamp=None)
     cur = prepare(current, name="current", score=score, target=target, by=by_cols, timestamp=timestamp)
     rng = np.random.default_rng(seed)
     width = cs.equal_width_groups(bins)
-    ref_joint = bin_summaries(ref, by_cols)  # one pass; every reference scope is a sum of it
+    keys = list(ref.segments)  # the internal segment columns, in by's order
+    ref_joint = bin_summaries(ref, keys)  # one pass; every reference scope is a sum of it
     ref_all = fine_arrays(_marginal(ref_joint, []))
     mass = cs.equal_mass_groups(ref_all["n"], bins)
     ctx = _Context(width, mass, rng, resamples, confidence, min_rows)
     baseline = {("all", None): ctx.metrics(ref_all)}
-    for b in by_cols:
+    for key, b in ref.segments.items():
         # sorted: the bootstrap draws from one generator, so the order of scopes must not depend on the engine
-        for (value,), part in sorted(_marginal(ref_joint, [b]).partition_by(b, as_dict=True).items()):
+        for (value,), part in sorted(_marginal(ref_joint, [key]).partition_by(key, as_dict=True).items()):
             baseline[(b, value)] = ctx.metrics(fine_arrays(part))
-    cur_joint = bin_summaries(cur, by_cols)
+    cur_joint = bin_summaries(cur, keys)
     scopes = [("all", None, None, fine_arrays(_marginal(cur_joint, [])))]
     if every is not None:
-        zone = getattr(cur.frame.schema[timestamp], "time_zone", None)
-        per = bin_summaries(cur, [WINDOW], timestamp=timestamp, every=every)
-        for (w,), part in sorted(per.partition_by(WINDOW, as_dict=True).items()):
+        zone = getattr(cur.frame.schema[columns.TS], "time_zone", None)
+        per = bin_summaries(cur, [columns.WINDOW], every=every)
+        for (w,), part in sorted(per.partition_by(columns.WINDOW, as_dict=True).items()):
             start = window_start(w, every, zone)
             scopes.append(("window", (start, start + every), None, fine_arrays(part)))
-    for b in by_cols:
-        per = _marginal(cur_joint, [b])
-        for (value,), part in sorted(per.partition_by(b, as_dict=True).items()):
+    for key, b in cur.segments.items():
+        per = _marginal(cur_joint, [key])
+        for (value,), part in sorted(per.partition_by(key, as_dict=True).items()):
             scopes.append(("segment", None, {b: value}, fine_arrays(part)))
     rows, tests = [], []
     reliability_rows = []
@@ -123,7 +137,8 @@ def calibration(
         rows.append(row)
         if row["conclusive"]:
             tests.append((len(rows) - 1, "hl", m["hl_p"]))
-            tests.append((len(rows) - 1, "slope", m["slope_p"]))
+            if m["slope_p"] is not None:  # a slope that could not be estimated is never tested
+                tests.append((len(rows) - 1, "slope", m["slope_p"]))
         reliability_rows += _reliability_rows(label, "current", m, ctx)
         if kind != "window":
             reliability_rows += _reliability_rows(label, "reference", base, ctx)
@@ -133,7 +148,8 @@ def calibration(
     findings = []
     for (kind, bounds, segment, _), row in zip(scopes, rows, strict=True):
         findings += _findings(row, kind, bounds, segment, score, confidence, fdr, ece_margin, slope_margin)
-    findings = _fold_into_overall(findings) + _unlabelled(ref, cur)
+    findings = _fold_into_overall(findings) + _overall_notes(rows[0], baseline[("all", None)], score, min_rows)
+    findings += _unlabelled(ref, cur)
     recal = _recalibration(ref_all, scopes[0][3], width)
     tables = {"calibration": pl.DataFrame(rows, infer_schema_length=None),
               "reliability": pl.DataFrame(reliability_rows, infer_schema_length=None), "recalibration": recal}
@@ -146,7 +162,8 @@ def calibration(
     return CheckResult("calibration", tuple(findings), inputs, parameters=parameters, tables=tables)
 
 
-_REFERENCE_FIELDS = ("n", "ece", "ece_debiased", "mce", "brier", "log_loss", "slope", "intercept", "hl_p")
+_REFERENCE_FIELDS = ("n", "ece", "ece_debiased", "mce", "brier", "log_loss", "slope", "intercept", "hl_p",
+                     "conclusive")
 _RULE = ("calibration_drift when the Hosmer-Lemeshow test is significant (BH across every test) and ECE grew by at "
          "least ece_margin over the same reference segment; overconfident/underconfident when the calibration "
          "slope differs from 1 significantly and by at least slope_margin; fewer than min_rows labelled rows or a "
@@ -157,7 +174,7 @@ def _marginal(joint: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """Sum a joint (segments × fine bin) summary down to ``keys`` × fine bin."""
     from workbench.performance.summaries import SUMS
 
-    return joint.group_by(*keys, "bin").agg(pl.col(list(SUMS)).sum())
+    return joint.group_by(*keys, columns.BIN).agg(pl.col(list(SUMS)).sum())
 
 
 class _Context:
@@ -190,15 +207,15 @@ class _Context:
             se = math.sqrt(max(s2 / n - mean**2, 0.0) / max(n - 1, 1)) if n else math.nan
             out |= {name: mean, f"{name}_low": mean - z * se, f"{name}_high": mean + z * se}
         fit = cs.logistic_recalibration(a["n"], a["pos"], a["sum_logit"])
-        if fit is None:
-            out |= {"slope": math.nan, "slope_low": math.nan, "slope_high": math.nan, "intercept": math.nan,
-                    "slope_p": math.nan}
-        else:
+        if isinstance(fit, cs.LogisticFit):
             lo, hi = fit.interval(self.confidence)
             out |= {"slope": fit.slope, "slope_low": lo, "slope_high": hi, "intercept": fit.intercept,
-                    "slope_p": min(1.0, 2 * norm_sf(abs(fit.slope - 1) / fit.slope_se)) if fit.slope_se > 0 else 1.0}
+                    "slope_p": min(1.0, 2 * norm_sf(abs(fit.slope - 1) / fit.slope_se)), "slope_note": None}
+        else:  # no number rather than a wrong one: the reason is shown instead, and no slope test is run
+            out |= {"slope": None, "slope_low": None, "slope_high": None, "intercept": None, "slope_p": None,
+                    "slope_note": f"slope not estimated: {fit.reason}"}
         out["hl_stat"], out["hl_df"], out["hl_p"] = cs.hosmer_lemeshow(a["n"], a["pos"], a["sum_p"], self.mass)
-        out["conclusive"] = bool(n >= self.min_rows and 0 < pos < n and fit is not None)
+        out["conclusive"] = bool(n >= self.min_rows and 0 < pos < n)
         out["reliability"] = (rel_w, rel_m)
         return out
 
@@ -257,21 +274,22 @@ def _findings(row: dict[str, Any], kind: str, bounds: tuple | None, segment: dic
             f"Calibration drifted{where}: ECE {row['reference_ece']:.3f} → {row['ece']:.3f} "
             f"(+{row['ece_change']:.3f} beyond sampling noise, {confidence:.0%} CI +{row['ece_change_low']:.3f} to "
             f"+{row['ece_change_high']:.3f}; mean score {row['mean_score']:.1%} vs observed rate "
-            f"{row['positive_rate']:.1%}; n={row['n']:,}; Hosmer–Lemeshow q={row['hl_q']:.2g}).",
+            f"{row['positive_rate']:.1%}; n={row['n']:,}; Hosmer–Lemeshow q={row['hl_q']:.2g})."
+            + (f" The calibration {row['slope_note']}." if row["slope_note"] else ""),
             "Recalibrate on recent labelled data (see the recalibration table) or retrain; check which inputs "
             "drifted in this scope.",
             {"value": row["ece"], "baseline": row["reference_ece"], "effect": row["ece_change"],
              "interval": [row["ece_change_low"], row["ece_change_high"]], "q_value": row["hl_q"], "n": row["n"],
              "threshold": ece_margin, "confidence": confidence}, scope))
     slope = row["slope"]
-    if row.get("slope_q", 1.0) <= fdr and abs(slope - 1) >= slope_margin:
+    if slope is not None and row.get("slope_q", 1.0) <= fdr and abs(slope - 1) >= slope_margin:
         over = slope < 1
         beyond = row["slope_high"] <= 1 - slope_margin if over else row["slope_low"] >= 1 + slope_margin
         out.append(Finding(
             "calibration", "overconfident" if over else "underconfident", "critical" if beyond else "warning", score,
             f"The scores are {'overconfident (too extreme)' if over else 'underconfident (too timid)'}{where}: "
             f"calibration slope {slope:.2f} ({confidence:.0%} CI {row['slope_low']:.2f}–{row['slope_high']:.2f}; "
-            f"reference {row['reference_slope']:.2f}; 1 is calibrated), intercept {row['intercept']:+.2f}; "
+            f"reference {_number(row['reference_slope'])}; 1 is calibrated), intercept {row['intercept']:+.2f}; "
             f"n={row['n']:,}; q={row['slope_q']:.2g}.",
             "Platt scaling or isotonic regression fitted on recent labelled data corrects the slope; the "
             "recalibration table shows the expected gain.",
@@ -279,6 +297,10 @@ def _findings(row: dict[str, Any], kind: str, bounds: tuple | None, segment: dic
              "interval": [row["slope_low"], row["slope_high"]], "q_value": row["slope_q"], "n": row["n"],
              "threshold": slope_margin, "confidence": confidence}, scope))
     return out
+
+
+def _number(value: float | None) -> str:
+    return "not estimated" if value is None else f"{value:.2f}"
 
 
 def _fold_into_overall(findings: list[Finding]) -> list[Finding]:
@@ -312,6 +334,31 @@ def _fold_into_overall(findings: list[Finding]) -> list[Finding]:
     return out
 
 
+def _overall_notes(row: dict[str, Any], reference: dict[str, Any], score: str, min_rows: int) -> list[Finding]:
+    """Info findings that keep a run from passing silently: too little data to judge calibration at
+    all (``insufficient_data``), or a slope that could not be estimated over all of current
+    (``slope_not_estimated``, with the reason)."""
+    if not row["conclusive"]:
+        problems = [f"{side}: {m['n']:,} labelled rows, {m['positives']:,} positive" for side, m in
+                    (("current", row), ("reference", reference)) if not (m["n"] >= min_rows and 0 < m["positives"]
+                                                                         < m["n"])]
+        return [Finding(
+            "calibration", "insufficient_data", "info", score,
+            f"Too little data to judge calibration ({'; '.join(problems)}; the check needs at least {min_rows:,} "
+            "labelled rows with both outcomes on each side). No alert is raised; the tables show what there is.",
+            "Use a longer period of labelled data, or lower min_rows if you accept wider intervals.",
+            {"n": row["n"], "n_reference": reference["n"], "positives": row["positives"],
+             "positives_reference": reference["positives"], "min_rows": min_rows}, {})]
+    if row["slope_note"]:
+        return [Finding(
+            "calibration", "slope_not_estimated", "info", score,
+            f"The calibration {row['slope_note']}; over- or underconfidence is not judged (ECE and the "
+            "Hosmer–Lemeshow test still are).",
+            "Look at the reliability curve; a score that separates the outcomes perfectly has no finite slope.",
+            {"n": row["n"], "reason": row["slope_note"]}, {})]
+    return []
+
+
 def _scope_text(scope: dict[str, Any]) -> str:
     parts = [f"{k}={v}" for k, v in scope.get("segment", {}).items()]
     if "window" in scope:
@@ -340,7 +387,7 @@ def _recalibration(ref: dict[str, np.ndarray], cur: dict[str, np.ndarray], width
     if ref["n"].sum() and cur["n"].sum():
         maps["isotonic"] = cs.isotonic_map(ref["n"], ref["pos"])
         fit = cs.logistic_recalibration(ref["n"], ref["pos"], ref["sum_logit"])
-        if fit is not None:
+        if isinstance(fit, cs.LogisticFit):
             maps["platt"] = fit.apply(mean_logit)
     for method, values in maps.items():
         if np.isnan(values).all():
@@ -359,10 +406,17 @@ def _scope_label(kind: str, bounds: tuple | None, segment: dict | None) -> str:
     return "all"
 
 
-def _check_options(bins: int, confidence: float, fdr: float, min_rows: int, resamples: int) -> None:
-    if bins < 2 or cs.FINE_BINS % bins:
-        raise InputError(f"bins must divide {cs.FINE_BINS} and be at least 2 (e.g. 10, 20, 25), got {bins}.")
-    if not 0.5 <= confidence < 1 or not 0 < fdr < 1:
-        raise InputError(f"confidence must be in [0.5, 1) and fdr in (0, 1); got {confidence} and {fdr}.")
-    if min_rows < 1 or resamples < 50:
-        raise InputError(f"min_rows must be >= 1 and resamples >= 50; got {min_rows} and {resamples}.")
+def _check_options(bins: Any, confidence: Any, fdr: Any, ece_margin: Any, slope_margin: Any, min_rows: Any,
+                   resamples: Any, seed: Any) -> tuple[int, float, float, float, float, int, int, int]:
+    """The numeric options, validated (:mod:`workbench.params`) and returned in the same order."""
+    owner = "calibration"
+    if params.count(bins, name="bins", owner=owner) > cs.FINE_BINS:
+        raise ConfigError(f"The 'bins' parameter of calibration must be at most {cs.FINE_BINS} (the bins are unions "
+                          f"of the {cs.FINE_BINS} fine score bins, 0.001 wide). Got {bins!r}.")
+    return (bins, params.open_unit(confidence, name="confidence", owner=owner),
+            params.open_unit(fdr, name="fdr", owner=owner),
+            params.positive_number(ece_margin, name="ece_margin", owner=owner),
+            params.positive_number(slope_margin, name="slope_margin", owner=owner),
+            params.count(min_rows, name="min_rows", owner=owner),
+            params.count(resamples, name="resamples", minimum=50, owner=owner),
+            params.count(seed, name="seed", minimum=0, owner=owner))

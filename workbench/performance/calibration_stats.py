@@ -19,12 +19,20 @@ FINE_BINS = 1000
 LOGIT_CLIP = 1e-6  # scores are clipped to [clip, 1 - clip] before the logit
 
 
+def equal_width_edges(bins: int) -> np.ndarray:
+    """The ``bins + 1`` edges of ``bins`` equal-width bins on the fine grid, in fine bins:
+    ``round(i * FINE_BINS / bins)`` (halves up). The score edges are these over ``FINE_BINS``:
+    exactly ``i / bins`` when ``bins`` divides 1000, otherwise ``i / bins`` rounded to the 0.001
+    grid (15 bins: 0, 0.067, 0.133, 0.2, ...), so the bins differ in width by at most 0.001."""
+    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or not 1 <= bins <= FINE_BINS:
+        raise ValueError(f"bins must be an integer from 1 to {FINE_BINS}, got {bins!r}.")
+    return (np.arange(bins + 1) * FINE_BINS + bins // 2) // bins
+
+
 def equal_width_groups(bins: int) -> np.ndarray:
-    """Coarse bin index of every fine bin for ``bins`` equal-width bins (``bins`` must divide
-    ``FINE_BINS``)."""
-    if bins < 1 or FINE_BINS % bins:
-        raise ValueError(f"bins must divide {FINE_BINS} (e.g. 5, 10, 20, 25, 50), got {bins}.")
-    return np.arange(FINE_BINS) // (FINE_BINS // bins)
+    """Coarse bin index of every fine bin for ``bins`` equal-width bins (edges from
+    :func:`equal_width_edges`; a coarse bin is a union of whole fine bins)."""
+    return np.searchsorted(equal_width_edges(bins), np.arange(FINE_BINS), side="right") - 1
 
 
 def equal_mass_groups(reference_n: np.ndarray, bins: int) -> np.ndarray:
@@ -34,7 +42,7 @@ def equal_mass_groups(reference_n: np.ndarray, bins: int) -> np.ndarray:
     cum = np.cumsum(reference_n)
     total = cum[-1] if len(cum) else 0
     if total == 0:
-        return equal_width_groups(bins if FINE_BINS % bins == 0 else 10)
+        return equal_width_groups(bins)
     group = np.minimum((cum - reference_n / 2) * bins // total, bins - 1).astype(int)  # by each bin's middle
     _, dense = np.unique(group, return_inverse=True)
     return dense
@@ -111,55 +119,121 @@ def hosmer_lemeshow(n: np.ndarray, pos: np.ndarray, sum_p: np.ndarray, groups: n
     ok = (cn > 0) & (csum > 0) & (csum < cn)
     if not ok.any():
         return (math.nan, 0, math.nan)
-    h = float((((cpos - csum) ** 2) / (csum * (1 - csum / cn)))[ok].sum())
+    cn, cpos, csum = cn[ok], cpos[ok], csum[ok]  # empty or degenerate bins never reach the division
+    h = float((((cpos - csum) ** 2) / (csum * (1 - csum / cn))).sum())
     df = int(ok.sum())
     return h, df, chi2_sf(h, df)
 
 
+def sigmoid(eta: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-eta)) without overflow for any finite ``eta``."""
+    e = np.exp(-np.abs(eta))
+    return np.where(eta >= 0, 1 / (1 + e), e / (1 + e))
+
+
 @dataclass(frozen=True)
 class LogisticFit:
-    """``logit P(y=1) = intercept + slope * logit(p)`` with standard errors (grouped IRLS)."""
+    """``logit P(y=1) = intercept + slope * logit(p)``: the maximum-likelihood estimates, their
+    standard errors (inverse observed information) and the Newton iterations it took."""
 
     intercept: float
     slope: float
     intercept_se: float
     slope_se: float
+    iterations: int
 
     def interval(self, confidence: float) -> tuple[float, float]:
+        """Wald interval of the slope at ``confidence``."""
         z = norm_ppf(0.5 + confidence / 2)
         return (self.slope - z * self.slope_se, self.slope + z * self.slope_se)
 
     def apply(self, logit: np.ndarray) -> np.ndarray:
-        return 1 / (1 + np.exp(-(self.intercept + self.slope * logit)))
+        """Recalibrated probabilities of scores with logit ``logit``."""
+        return sigmoid(self.intercept + self.slope * np.asarray(logit, dtype=float))
+
+
+@dataclass(frozen=True)
+class Unestimable:
+    """The calibration slope and intercept could not be estimated; ``reason`` says why (shown to
+    the user in place of a number)."""
+
+    reason: str
 
 
 def logistic_recalibration(n: np.ndarray, pos: np.ndarray, sum_logit: np.ndarray, *,
-                           iterations: int = 50) -> LogisticFit | None:
-    """Fit the calibration slope and intercept by IRLS on the fine bins, each bin's rows taken at
-    the bin's mean ``logit(p)`` (exact for rows sharing a score; otherwise within the bin's
-    spread, 0.001 in score). None when the labels have one class or the scores one value."""
+                           max_iterations: int = 100) -> LogisticFit | Unestimable:
+    """Fit ``logit P(y=1) = a + b * logit(p)`` by maximum likelihood on the fine bins, each bin's
+    ``n`` rows (``pos`` positives) taken at the bin's mean ``logit(p)`` (``sum_logit / n``; exact
+    for rows sharing a score, otherwise within the bin's 0.001 spread of scores).
+
+    Newton–Raphson from the constant model (a = logit of the positive rate, b = 0), each step
+    halved until the deviance decreases (the log-likelihood is concave, so this converges wherever
+    the maximum exists); converged when the Newton decrement (the deviance still to gain) is below
+    1e-12 of the deviance. Returns :class:`Unestimable` with the reason when
+    there is no finite maximum-likelihood estimate or the fit fails: no rows or one class only,
+    scores in a single bin, outcomes perfectly separated by the score (complete or quasi-complete
+    separation: every positive at or above every negative, or the reverse — the slope is
+    infinite), no convergence in ``max_iterations``, or a singular information matrix.
+    """
     ok = n > 0
-    if ok.sum() < 2 or pos[ok].sum() in (0, n[ok].sum()):
-        return None
+    if not ok.any():
+        return Unestimable("no labelled rows")
+    total, positives = float(n[ok].sum()), float(pos[ok].sum())
+    if positives in (0.0, total):
+        return Unestimable(f"one class only (every outcome is {int(positives > 0)})")
     x = sum_logit[ok] / n[ok]
     w_n, k = n[ok].astype(float), pos[ok].astype(float)
+    if x.max() == x.min():
+        return Unestimable("the scores fall in one 0.001-wide bin: a slope needs spread in the scores")
+    x_pos, x_neg = x[k > 0], x[k < w_n]
+    if x_neg.max() <= x_pos.min() or x_pos.max() <= x_neg.min():
+        return Unestimable("the outcomes are perfectly separated by the score (at the 0.001 score resolution): "
+                           "the maximum-likelihood slope is infinite")
     design = np.column_stack([np.ones_like(x), x])
-    beta = np.array([0.0, 1.0])
-    cov = None
-    for _ in range(iterations):
-        mu = 1 / (1 + np.exp(-np.clip(design @ beta, -30, 30)))
-        w = w_n * mu * (1 - mu)
-        info = design.T @ (design * w[:, None])
-        if np.linalg.cond(info) > 1e12:
-            return None
-        step = np.linalg.solve(info, design.T @ (k - w_n * mu))
-        beta = beta + step
+    rate = positives / total
+    beta = np.array([math.log(rate / (1 - rate)), 0.0])
+    dev = _deviance(design @ beta, w_n, k)
+    for iteration in range(1, max_iterations + 1):
+        mu = sigmoid(design @ beta)
+        info = design.T @ (design * (w_n * mu * (1 - mu))[:, None])
+        grad = design.T @ (k - w_n * mu)
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:
+            return Unestimable("the information matrix is singular (the scores hardly vary)")
+        decrement = float(grad @ step)  # about the deviance still to gain: ~0 at the maximum
+        if not decrement >= 0:
+            return Unestimable("the information matrix is not positive definite (the scores hardly vary)")
+        if decrement <= 1e-12 * (abs(dev) + 0.1):
+            return _fit_at(beta + step, design, w_n, iteration)
+        t = 1.0
+        new_dev = _deviance(design @ (beta + step), w_n, k)
+        while not new_dev < dev and t > 1e-12:  # halve the step until the deviance decreases (NaN too)
+            t /= 2
+            new_dev = _deviance(design @ (beta + t * step), w_n, k)
+        if not new_dev < dev:
+            return Unestimable("the fit could not improve the likelihood (numerically unstable scores)")
+        beta, dev = beta + t * step, new_dev
+    return Unestimable(f"the fit did not converge in {max_iterations} iterations")
+
+
+def _deviance(eta: np.ndarray, n: np.ndarray, k: np.ndarray) -> float:
+    """-2 × the binomial log-likelihood of ``k`` positives in ``n`` rows at linear predictor
+    ``eta`` (without the saturated model's constant), computed without overflow."""
+    return float(2 * (n * np.logaddexp(0.0, eta) - k * eta).sum())
+
+
+def _fit_at(beta: np.ndarray, design: np.ndarray, n: np.ndarray, iterations: int) -> LogisticFit | Unestimable:
+    """The fit at ``beta`` with standard errors from the inverse information there."""
+    mu = sigmoid(design @ beta)
+    info = design.T @ (design * (n * mu * (1 - mu))[:, None])
+    try:
         cov = np.linalg.inv(info)
-        if np.abs(step).max() < 1e-10:
-            break
-    mu = 1 / (1 + np.exp(-np.clip(design @ beta, -30, 30)))
-    cov = np.linalg.inv(design.T @ (design * (w_n * mu * (1 - mu))[:, None]))
-    return LogisticFit(float(beta[0]), float(beta[1]), float(math.sqrt(cov[0, 0])), float(math.sqrt(cov[1, 1])))
+    except np.linalg.LinAlgError:
+        return Unestimable("the information matrix is singular at the fit (nearly separated outcomes)")
+    if not (np.isfinite(beta).all() and np.isfinite(cov).all() and cov[0, 0] > 0 and cov[1, 1] > 0):
+        return Unestimable("the fit gave no finite standard error (nearly separated outcomes)")
+    return LogisticFit(float(beta[0]), float(beta[1]), math.sqrt(cov[0, 0]), math.sqrt(cov[1, 1]), iterations)
 
 
 def isotonic_map(n: np.ndarray, pos: np.ndarray) -> np.ndarray:

@@ -13,11 +13,13 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
+from workbench import params
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import Frame, collect, count, open_frame
 from workbench.io import FrameLike, require_columns
 from workbench.labels import LABEL, labels_frame
+from workbench.performance import columns
 from workbench.performance.calibration import calibration
 from workbench.performance.estimate import assumption, estimate_table
 from workbench.performance.subgroups import subgroups, window_length
@@ -32,7 +34,7 @@ def performance(
     id: str | None = None,  # the request id column (the project's vocabulary)
     label: str = "label",
     label_time: str | None = None,
-    as_of: dt.datetime | None = None,
+    as_of: dt.datetime | str | None = None,
     prediction: str | None = None,
     score: str | None = None,
     threshold: float = 0.5,
@@ -49,17 +51,35 @@ def performance(
     """Performance of a classifier (or regression) on its prediction log.
 
     Labels either sit in ``predictions`` as ``target`` (null where not known yet) or arrive
-    separately: ``labels`` with ``id`` and ``label`` (and ``label_time`` with ``as_of`` to use only
-    those known by then). Predictions need a unique, non-null ``id`` to be joined. The labelled
-    rows go through :func:`subgroups` (persistent ``segment_disparity``, and with ``timestamp``
-    localized ``performance_drop`` per ``window``); with a ``score`` and a labelled ``reference``
-    (same columns, ``target``/``label`` inline), :func:`calibration` too, per
-    ``calibration_window`` (default a day: calibration needs more rows than accuracy), which also
-    checks the assumption of the label-free estimate. With a score, table ``estimates`` gives per scope the
-    label coverage, the estimated accuracy (CBPE) with its interval and the realized accuracy.
+    separately: ``labels`` with ``id`` and ``label`` (and ``label_time`` with ``as_of``, a datetime
+    or an ISO string, to use only those known by then). Predictions need a unique, non-null ``id``
+    to be joined. The labelled rows go through :func:`subgroups` (persistent
+    ``segment_disparity``, and with ``timestamp`` localized ``performance_drop`` per ``window``);
+    with a ``score`` and a labelled ``reference`` (same columns, ``target``/``label`` inline),
+    :func:`calibration` too, per ``calibration_window`` (default a day: calibration needs more rows
+    than accuracy), which also checks the assumption of the label-free estimate. With a score,
+    table ``estimates`` gives per scope the label coverage, the estimated accuracy (CBPE) with its
+    interval and the realized accuracy.
     Returns one :class:`~workbench.findings.CheckResult` with check ``"performance"``.
     """
-    by_cols = [by] if isinstance(by, str) else list(by)
+    owner = "performance"
+    by_cols = columns.columns(by, name="by", owner=owner)
+    target = columns.optional_column(target, name="target", owner=owner)
+    id = columns.optional_column(id, name="id", owner=owner)
+    label = columns.column(label, name="label", owner=owner)
+    label_time = columns.optional_column(label_time, name="label_time", owner=owner)
+    prediction = columns.optional_column(prediction, name="prediction", owner=owner)
+    score = columns.optional_column(score, name="score", owner=owner)
+    timestamp = columns.optional_column(timestamp, name="timestamp", owner=owner)
+    as_of = params.datetime_value(as_of, name="as_of", owner=owner)
+    threshold = params.open_unit(threshold, name="threshold", owner=owner)
+    window_length(window, timestamp, owner=owner)
+    calibration_window = params.optional_positive_duration(calibration_window, name="calibration_window", owner=owner)
+    depth = params.count(depth, name="depth", owner=owner)
+    min_support = params.count(min_support, name="min_support", owner=owner)
+    margin = None if margin is None else params.positive_number(margin, name="margin", owner=owner)
+    confidence = params.open_unit(confidence, name="confidence", owner=owner)
+    fdr = params.open_unit(fdr, name="fdr", owner=owner)
     frame = open_frame(predictions, name="predictions")
     schema = frame.schema
     findings: list[Finding] = []
@@ -112,10 +132,10 @@ def performance(
             + (", the estimate covers all (see the estimates table)." if score else "."),
             "Run again when more labels have arrived.",
             {"affected_rows": n_rows - n_labelled, "affected_share": 1 - n_labelled / n_rows, "n": n_rows}, {}))
-    every = window_length(window, timestamp)
+    every = window_length(window, timestamp, owner=owner)
     prepared = _for_estimate(frame, target, prediction, score, threshold, by_cols, timestamp)
-    tables["estimates"] = estimate_table(prepared, by_cols, every, _zone(schema, timestamp), confidence=confidence,
-                                         min_rows=min_support, has_score=score is not None,
+    tables["estimates"] = estimate_table(prepared, columns.segments(by_cols), every, _zone(schema, timestamp),
+                                         confidence=confidence, min_rows=min_support, has_score=score is not None,
                                          regression=result.parameters["task"] == "regression")
     if score is not None:
         check = assumption(reference_row, fdr)
@@ -177,12 +197,14 @@ def _attach(frame: Frame, labels: FrameLike, id: str | None, label: str, label_t
 
 def _for_estimate(frame: Frame, target: str, prediction: str | None, score: str | None, threshold: float,
                   by: list[str], timestamp: str | None) -> Frame:
+    """The rows under internal names, as :func:`~workbench.performance.estimate.estimate_table`
+    reads them (the ``by`` columns as text ``__wb_segment_<i>``)."""
     pred = nw.col(prediction) if prediction else (nw.col(score) >= threshold)
     return frame.with_lf(frame.lf.select(
-        *(nw.col(b).cast(nw.String).fill_null("null") for b in by),
-        nw.col(target).cast(nw.Float64).alias("__y"), pred.cast(nw.Float64).alias("__pred"),
-        *([nw.col(score).cast(nw.Float64).alias("__p")] if score else []),
-        *([nw.col(timestamp).alias("__ts")] if timestamp else [])))
+        *(nw.col(b).cast(nw.String).fill_null("null").alias(c) for c, b in columns.segments(by).items()),
+        nw.col(target).cast(nw.Float64).alias(columns.Y), pred.cast(nw.Float64).alias(columns.PRED),
+        *([nw.col(score).cast(nw.Float64).alias(columns.P)] if score else []),
+        *([nw.col(timestamp).alias(columns.TS)] if timestamp else [])))
 
 
 def _scope_text(scope: dict[str, Any]) -> str:
@@ -201,4 +223,5 @@ def _reference_calibration(cal: CheckResult) -> dict[str, Any] | None:
     if table.height == 0:
         return None
     row = table.row(0, named=True)
-    return {"ece": row["reference_ece"], "hl_p": row["reference_hl_p"]}
+    return {"ece": row["reference_ece"], "hl_p": row["reference_hl_p"], "n": row["reference_n"],
+            "conclusive": row["reference_conclusive"]}

@@ -34,17 +34,20 @@ import polars as pl
 from workbench.distributions import norm_ppf, norm_sf
 from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.findings.model import Finding
+from workbench.performance.columns import WINDOW
 
-WINDOW = "__window"
 MAX_GAP = 1  # flagged windows of a scope this many windows apart still make one alert
 RECENT_SPANS = (2, 3, 6, 12, 24)  # the last k windows of every scope are also tested together
 
 
 def localized_drops(cells: pl.DataFrame, by: list[str], depth: int, regression: bool, every: dt.timedelta,
                     zone: str | None, *, min_support: int, margin: float, confidence: float, fdr: float,
-                    target: str) -> tuple[pl.DataFrame, list[Finding]]:
+                    target: str, names: dict[str, str] | None = None) -> tuple[pl.DataFrame, list[Finding]]:
     """Table ``windows`` (every scope × window: n, value, baseline, difference with interval, p, q)
-    and the ``performance_drop`` findings, from ``cells`` summed per ``__window`` and ``by``."""
+    and the ``performance_drop`` findings, from ``cells`` summed per ``__wb_window`` and the segment
+    columns ``by``; ``names`` gives the user's name of each (scope labels and the findings' segments
+    use it; default: the column's own name)."""
+    names = names or {b: b for b in by}
     sums = [c for c in cells.columns if c not in (WINDOW, *by)]
     scopes = [()] + [cols for k in range(1, depth + 1) for cols in itertools.combinations(by, k)]
     frames = []
@@ -55,10 +58,9 @@ def localized_drops(cells: pl.DataFrame, by: list[str], depth: int, regression: 
         joined = per.join(totals, on=keys, suffix="_total") if keys else per.join(totals, how="cross",
                                                                                    suffix="_total")
         frames.append(joined.with_columns(
-            scope=pl.concat_str([pl.format("{}={}", pl.lit(c), pl.col(c)) for c in keys], separator=", ")
-            if keys else pl.lit("all"), depth=pl.lit(len(keys))).with_columns(
-            segment=pl.struct(keys) if keys else pl.lit(None)).select("scope", "depth", WINDOW, *sums,
-                                                                       *(f"{s}_total" for s in sums), *keys))
+            scope=pl.concat_str([pl.format("{}={}", pl.lit(names[c]), pl.col(c)) for c in keys], separator=", ")
+            if keys else pl.lit("all"), depth=pl.lit(len(keys))).select(
+            "scope", "depth", WINDOW, *sums, *(f"{s}_total" for s in sums), *keys))
     rows = []
     for frame, cols in zip(frames, scopes, strict=True):
         for r in frame.iter_rows(named=True):
@@ -78,8 +80,9 @@ def localized_drops(cells: pl.DataFrame, by: list[str], depth: int, regression: 
     alerts += [{**r, "windows": r["last"] - r["first"] + 1} for r in recent
                if r["tested"] and r["q_value"] <= fdr and r["worse_by"] >= margin]
     alerts = _explain_away(_strongest(alerts), cells, sums, regression, confidence, margin, fdr)
-    findings = _fold_and_word(alerts, regression, margin, confidence, every, zone, last, target)
-    table = pl.DataFrame([{k: v for k, v in r.items() if k not in ("segment", "sums", "first", "last")}
+    findings = _fold_and_word(alerts, regression, margin, confidence, every, zone, last, target, names)
+    table = pl.DataFrame([{("window_index" if k == WINDOW else k): v for k, v in r.items()
+                           if k not in ("segment", "sums", "first", "last")}
                           | {"window_start": window_start(r.get("first", r[WINDOW]), every, zone),
                              "windows": r["last"] - r["first"] + 1} for r in rows + recent],
                          infer_schema_length=None)
@@ -233,7 +236,8 @@ def _sums_without(cells: pl.DataFrame, sums: list[str], a: dict[str, Any],
 
 
 def _fold_and_word(alerts: list[dict[str, Any]], regression: bool, margin: float, confidence: float,
-                   every: dt.timedelta, zone: str | None, last: int, target: str) -> list[Finding]:
+                   every: dt.timedelta, zone: str | None, last: int, target: str,
+                   names: dict[str, str]) -> list[Finding]:
     kept: list[dict[str, Any]] = []
     covered: dict[int, list[str]] = {}
     worst_in: dict[int, list[dict[str, Any]]] = {}
@@ -282,7 +286,7 @@ def _fold_and_word(alerts: list[dict[str, Any]], regression: bool, margin: float
             a["difference_low"] / a["baseline"] >= margin if a["baseline"] else False)
         scope: dict[str, Any] = {"window": [start.isoformat(), end.isoformat()]}
         if a["segment"]:
-            scope["segment"] = a["segment"]
+            scope["segment"] = {names[k]: v for k, v in a["segment"].items()}
         out.append(Finding(
             "performance", "performance_drop", "critical" if beyond else "warning", target, message,
             "Look at what changed for this traffic in this span (an upstream source, a deployment, a new kind of "

@@ -21,23 +21,27 @@ import polars as pl
 
 from workbench.distributions import norm_ppf
 from workbench.frames import Frame, collect, count, with_window
-from workbench.performance.drops import WINDOW, window_start
+from workbench.performance import columns
+from workbench.performance.columns import WINDOW
+from workbench.performance.drops import window_start
 
 
-def estimate_table(frame: Frame, by: list[str], every: dt.timedelta | None, zone: str | None, *,
+def estimate_table(frame: Frame, segments: dict[str, str], every: dt.timedelta | None, zone: str | None, *,
                    confidence: float, min_rows: int, has_score: bool = True,
                    regression: bool = False) -> pl.DataFrame:
     """Per scope (all, each window, each segment value): predictions, labelled share, the estimated
     accuracy with its interval, estimated precision and recall, and the realized accuracy where
-    at least ``min_rows`` labels exist. ``frame`` (on any engine) has ``__p`` (score; without ``has_score`` there is
-    no estimate, only coverage and realized accuracy), ``__pred`` and ``__y`` (null where the
-    label has not arrived), the ``by`` columns and ``__ts``."""
-    pred, y = nw.col("__pred"), nw.col("__y")
+    at least ``min_rows`` labels exist. ``frame`` (on any engine) has, under internal names
+    (:mod:`~workbench.performance.columns`), ``__wb_p`` (score; without ``has_score`` there is no
+    estimate, only coverage and realized accuracy), ``__wb_pred`` and ``__wb_y`` (null where the
+    label has not arrived), ``__wb_ts`` and the segment columns, the keys of ``segments`` (whose
+    values are the user's names, used in the scope labels)."""
+    pred, y = nw.col(columns.PRED), nw.col(columns.Y)
     # a null label gives a null term, which the sums skip
     aggs = [nw.len().alias("n"), count(pred == 1).alias("predicted_pos"), count(~y.is_null()).alias("labelled"),
             ((y - pred).abs() if regression else (y == pred).cast(nw.Float64)).sum().alias("correct")]
     if has_score:
-        p = nw.col("__p")
+        p = nw.col(columns.P)
         q = nw.when(pred == 1).then(p).otherwise(1 - p)  # P(correct) if the score is calibrated
         aggs += [q.sum().alias("sum_q"), (q * (1 - q)).sum().alias("var_q"),
                  nw.when(pred == 1).then(p).otherwise(0.0).sum().alias("sum_p_pos"), p.sum().alias("sum_p")]
@@ -46,9 +50,9 @@ def estimate_table(frame: Frame, by: list[str], every: dt.timedelta | None, zone
     lf = frame.lf
     groups: list[tuple[str, list[str]]] = [("all", [])]
     if every is not None:
-        lf = with_window(frame, "__ts", every, WINDOW)
+        lf = with_window(frame, columns.TS, every, WINDOW)
         groups.append(("window", [WINDOW]))
-    groups += [("segment", [b]) for b in by]
+    groups += [("segment", [c]) for c in segments]
     frames = []
     for kind, keys in groups:
         part = collect(lf.group_by(*keys).agg(aggs) if keys else lf.select(aggs), frame, check="performance")
@@ -56,8 +60,8 @@ def estimate_table(frame: Frame, by: list[str], every: dt.timedelta | None, zone
             part = part.sort(WINDOW).with_columns(scope=pl.col(WINDOW).map_elements(
                 lambda i: window_start(i, every, zone).strftime("%Y-%m-%d %H:%M"), return_dtype=pl.String))
         elif kind == "segment":
-            col = part.columns[0]
-            part = part.sort(col).with_columns(scope=pl.format("{}={}", pl.lit(col), pl.col(col)))
+            col = keys[0]
+            part = part.sort(col).with_columns(scope=pl.format("{}={}", pl.lit(segments[col]), pl.col(col)))
         else:
             part = part.with_columns(scope=pl.lit("all"))
         frames.append(part.with_columns(scope_kind=pl.lit(kind)).select("scope", "scope_kind", *names))
@@ -86,10 +90,14 @@ def estimate_table(frame: Frame, by: list[str], every: dt.timedelta | None, zone
 def assumption(reference_row: dict[str, Any] | None, fdr: float) -> dict[str, Any]:
     """Whether the estimate's assumption holds on the reference: its calibration row (from the
     calibration check) shows no significant miscalibration (Hosmer–Lemeshow p > ``fdr``) and ECE
-    below 0.02."""
+    below 0.02. A reference too small to judge calibration (``conclusive`` false) leaves it unchecked."""
     if reference_row is None:
         return {"checked": False, "holds": None,
                 "statement": "The estimate assumes calibrated scores; pass a labelled reference to check it."}
+    if not reference_row.get("conclusive", True):
+        return {"checked": False, "holds": None,
+                "statement": f"The estimate assumes calibrated scores; the reference ({reference_row['n']:,} labelled "
+                             "rows) is too small or has one class only, so this could not be checked."}
     ece, p = reference_row["ece"], reference_row["hl_p"]
     holds = bool(p > fdr and ece < 0.02)
     return {"checked": True, "holds": holds, "reference_ece": ece, "reference_hl_p": p,

@@ -13,8 +13,9 @@ count one half): exact for scores with up to 4 decimals, otherwise off by at mos
 positive–negative pairs whose scores are within 1e-4.
 
 A scope with fewer than ``min_support`` rows, or whose rest has fewer, is *inconclusive*: in the
-table, never alerted. The others are tested on ``metric`` (accuracy for a classifier, MAE for a
-regression) against their rest — Newcombe's interval and a z-test for a proportion, Welch's for
+table, never alerted (when every scope is, an ``insufficient_data`` info finding says so). The
+others are tested on ``metric`` (accuracy for a classifier, MAE for a regression) against their
+rest — Newcombe's interval and a z-test for a proportion, Welch's for
 MAE — with Benjamini–Hochberg at ``fdr`` across every tested scope. ``segment_disparity`` when the
 scope is worse than its rest by at least ``margin`` (points of accuracy, or relative MAE) and
 significant; ``critical`` when the gap's whole interval is beyond the margin. An alert on a
@@ -35,14 +36,16 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
+from workbench import params
 from workbench.distributions import norm_ppf, norm_sf
 from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import Frame, collect, count, frame_summary, open_frame, with_window
 from workbench.io import FrameLike, check_time_column, require_columns
-from workbench.leakage.spec import parse_duration
-from workbench.performance.drops import WINDOW, localized_drops
+from workbench.performance import columns
+from workbench.performance.columns import WINDOW
+from workbench.performance.drops import localized_drops
 from workbench.spark import refuse_nested
 from workbench.stats import wilson_interval
 
@@ -86,30 +89,43 @@ def subgroups(
     ``segments`` (every scope), ``slices`` (the significant ones, worst impact first) and
     ``windows`` (every scope × window). Rule: module docstring.
     """
-    by_cols = [by] if isinstance(by, str) else list(by)
-    frame, regression, zone = _prepare(data, target, prediction, score, by_cols, task, threshold, depth, confidence,
-                                    fdr, min_support, timestamp)
+    owner = "subgroups"
+    target = columns.column(target, name="target", owner=owner)
+    by_cols = columns.columns(by, name="by", owner=owner)
+    prediction = columns.optional_column(prediction, name="prediction", owner=owner)
+    score = columns.optional_column(score, name="score", owner=owner)
+    timestamp = columns.optional_column(timestamp, name="timestamp", owner=owner)
+    threshold = params.open_unit(threshold, name="threshold", owner=owner)
+    depth = params.count(depth, name="depth", owner=owner)
+    min_support = params.count(min_support, name="min_support", owner=owner)
+    margin = None if margin is None else params.positive_number(margin, name="margin", owner=owner)
+    confidence = params.open_unit(confidence, name="confidence", owner=owner)
+    fdr = params.open_unit(fdr, name="fdr", owner=owner)
+    auc = params.boolean(auc, name="auc", owner=owner)
+    every = window_length(window, timestamp, owner=owner)
+    frame, regression, zone = _prepare(data, target, prediction, score, by_cols, task, threshold, timestamp)
+    names = columns.segments(by_cols)  # internal segment column -> the user's name
+    keys = list(names)
     margin = (0.1 if regression else 0.05) if margin is None else margin
     depth = min(depth, len(by_cols))
-    every = window_length(window, timestamp)
-    cells = _cells(frame, by_cols, regression, score is not None, every)
+    cells = _cells(frame, keys, regression, score is not None, every)
     tables: dict[str, pl.DataFrame] = {}
     findings: list[Finding] = []
     if every is not None:
         tables["windows"], findings = localized_drops(
-            cells.drop([c for c in cells.columns if c.startswith("sum_brier") or c.startswith("sum_ll")]), by_cols,
+            cells.drop([c for c in cells.columns if c.startswith("sum_brier") or c.startswith("sum_ll")]), keys,
             depth, regression, every, zone, min_support=min_support, margin=margin, confidence=confidence, fdr=fdr,
-            target=target)
-        cells = cells.group_by(by_cols).agg(pl.exclude(by_cols, WINDOW).sum())
-    total = cells.select(pl.exclude(by_cols).sum()).row(0, named=True)
+            target=target, names=names)
+        cells = cells.group_by(keys).agg(pl.exclude(keys, WINDOW).sum())
+    total = cells.select(pl.exclude(keys).sum()).row(0, named=True)
     rows = []
-    auc_bins = _auc_bins(frame, by_cols) if auc and score is not None and not regression else None
+    auc_bins = _auc_bins(frame, keys) if auc and score is not None and not regression else None
     for k in range(1, depth + 1):
-        for cols in itertools.combinations(by_cols, k):
-            per = cells.group_by(list(cols)).agg(pl.exclude(by_cols).sum()).sort(list(cols), nulls_last=True)
+        for cols in itertools.combinations(keys, k):
+            per = cells.group_by(list(cols)).agg(pl.exclude(keys).sum()).sort(list(cols), nulls_last=True)
             ranks = _auc_sums(auc_bins, list(cols)) if auc_bins is not None else None
             for r in per.iter_rows(named=True):
-                segment = {c: r[c] for c in cols}
+                segment = {names[c]: r[c] for c in cols}
                 row = {"scope": ", ".join(f"{c}={v}" for c, v in segment.items()), "depth": k, "segment": segment}
                 row |= _metrics(r, regression, confidence, ranks.get(tuple(r[c] for c in cols)) if ranks else None)
                 rows.append(row | _gap(r, total, regression, confidence, min_support))
@@ -122,6 +138,8 @@ def subgroups(
     metric = "mae" if regression else "accuracy"
     flagged = [r for r in tested if r["q_value"] <= fdr and _worse_by(r, regression) >= margin]
     findings = _findings(flagged, metric, regression, margin, confidence, target) + findings
+    if not tested:
+        findings.append(_insufficient(int(total["n"]), len(rows), min_support, target))
     table = pl.DataFrame([{k: v for k, v in r.items() if k != "segment"} for r in [overall, *rows]],
                          infer_schema_length=None)
     slices = table.filter(pl.col("scope").is_in([r["scope"] for r in flagged])).with_columns(
@@ -140,31 +158,25 @@ _RULE = ("segment_disparity when a segment (or a combination of up to depth segm
          "every tested scope; an alert on a segment covers its combinations unless one is clearly worse.")
 
 
-def window_length(window: str | dt.timedelta | None, timestamp: str | None) -> dt.timedelta | None:
+def window_length(window: Any, timestamp: str | None, *, owner: str = "subgroups") -> dt.timedelta | None:
+    """The window as a positive duration (default a day) when there is a ``timestamp``; None
+    without one (a window without a timestamp is refused)."""
     if timestamp is None:
         if window is not None:
             raise InputError("window needs timestamp: name the column that holds each row's time.")
         return None
-    every = parse_duration(window or "1d", what="window")
-    if every is None or every.total_seconds() <= 0:
-        raise InputError(f"window must be a positive duration such as '1h' or '6h', got {window!r}.")
-    return every
+    return params.positive_duration("1d" if window is None else window, name="window", owner=owner)
 
 
 def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | None, by: list[str], task: str,
-             threshold: float, depth: int, confidence: float, fdr: float, min_support: int,
-             timestamp: str | None) -> tuple[Frame, bool, str | None]:
-    """Validate and return the labelled rows as ``__y``, ``__pred`` (and ``__p``, ``__ts``) plus the
-    segments, whether it is a regression, and the timestamp's time zone."""
+             threshold: float, timestamp: str | None) -> tuple[Frame, bool, str | None]:
+    """Validate and return the labelled rows under internal names (``__wb_y``, ``__wb_pred``, and
+    ``__wb_p``, ``__wb_ts`` where given, and the ``by`` columns as text ``__wb_segment_<i>``, a null
+    being the value "null"), whether it is a regression, and the timestamp's time zone."""
     if not by:
         raise InputError("by needs at least one segment column.")
     if prediction is None and score is None:
         raise InputError("give prediction= (the predicted class or value) or score= (a probability of class 1).")
-    if depth < 1:
-        raise InputError(f"depth is the most segment columns combined in one scope and must be >= 1, got {depth}.")
-    if not 0.5 <= confidence < 1 or not 0 < fdr < 1 or min_support < 1:
-        raise InputError(f"confidence in [0.5, 1), fdr in (0, 1), min_support >= 1; got {confidence}, {fdr}, "
-                         f"{min_support}.")
     if task not in ("auto", "classification", "regression"):
         raise InputError(f"task must be 'auto', 'classification' or 'regression', got {task!r}.")
     frame = open_frame(data, name="data")
@@ -208,21 +220,25 @@ def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | 
         raise InputError(f"data: {found['not_binary']:,} rows have a {target!r} other than 0 or 1; map the positive "
                          "class to 1 (this check measures binary classifiers and regressions).")
     pred = nw.col(prediction) if prediction else (nw.col(score) >= threshold)
-    out = frame.lf.select(*by, y.cast(nw.Float64).alias("__y"), pred.cast(nw.Float64).alias("__pred"),
-                          *([nw.col(score).cast(nw.Float64).alias("__p")] if score else []),
-                          *([nw.col(timestamp).alias("__ts")] if timestamp else []))
+    out = frame.lf.select(*(nw.col(b).cast(nw.String).fill_null("null").alias(c)
+                            for c, b in columns.segments(by).items()),
+                          y.cast(nw.Float64).alias(columns.Y), pred.cast(nw.Float64).alias(columns.PRED),
+                          *([nw.col(score).cast(nw.Float64).alias(columns.P)] if score else []),
+                          *([nw.col(timestamp).alias(columns.TS)] if timestamp else []))
     if not regression and prediction:
-        bad = collect(out.select(count(~nw.col("__pred").is_null() & ~nw.col("__pred").is_in([0.0, 1.0])).alias(
-            "bad")), frame, check="performance").item()
+        p = nw.col(columns.PRED)
+        bad = collect(out.select(count(~p.is_null() & ~p.is_in([0.0, 1.0])).alias("bad")), frame,
+                      check="performance").item()
         if bad:
             raise InputError(f"data: {bad:,} rows have a {prediction!r} other than 0 or 1.")
-    return frame.with_lf(out.with_columns(nw.col(b).cast(nw.String).fill_null("null") for b in by)), regression, zone
+    return frame.with_lf(out), regression, zone
 
 
 def _cells(frame: Frame, by: list[str], regression: bool, has_score: bool,
            every: dt.timedelta | None = None) -> pl.DataFrame:
-    """Additive counts and sums per combination of the ``by`` values (and window, with ``every``)."""
-    y, pred = nw.col("__y"), nw.col("__pred")
+    """Additive counts and sums per combination of the internal segment columns ``by`` (and
+    window, with ``every``)."""
+    y, pred = nw.col(columns.Y), nw.col(columns.PRED)
     aggs = [nw.len().alias("n")]
     if regression:
         err = pred - y
@@ -233,19 +249,19 @@ def _cells(frame: Frame, by: list[str], regression: bool, has_score: bool,
                  count((pred == 1) & (y == 0)).alias("fp"), count((pred == 0) & (y == 1)).alias("fn"),
                  y.sum().alias("pos")]
         if has_score:
-            p = nw.col("__p")
+            p = nw.col(columns.P)
             q = p.clip(CLIP, 1 - CLIP)
             brier, ll = (p - y) ** 2, -(y * q.log() + (1 - y) * (1 - q).log())
             aggs += [brier.sum().alias("sum_brier"), (brier**2).sum().alias("sum_brier2"), ll.sum().alias("sum_ll"),
                      (ll**2).sum().alias("sum_ll2")]
     lf = frame.lf
     if every is not None:
-        lf = with_window(frame, "__ts", every, WINDOW)
+        lf = with_window(frame, columns.TS, every, WINDOW)
     keys = [*by] if every is None else [WINDOW, *by]
     cells = collect(lf.group_by(*keys).agg(aggs), frame, check="performance")
     if cells.height > MAX_CELLS:
-        raise InputError(f"the by columns {by} make {cells.height:,} combinations (more than {MAX_CELLS:,}); drop a "
-                         "high-cardinality column or bucket it first.")
+        raise InputError(f"the {len(by)} by columns make {cells.height:,} combinations (more than {MAX_CELLS:,}); "
+                         "drop a high-cardinality column or bucket it first.")
     if "pos" in cells.columns:
         cells = cells.with_columns(pl.col("pos").cast(pl.Int64))  # a 0/1 float sum on every engine
     return cells
@@ -258,19 +274,20 @@ def _auc_bins(frame: Frame, by: list[str]) -> pl.DataFrame:
     """Positives and negatives per combination of segment values and score bin (the score
     rounded to 1 / AUC_BINS, halves up, the same on every engine): one pass, at most cells ×
     AUC_BINS rows."""
-    lf = frame.lf.with_columns(((nw.col("__p") * AUC_BINS + 0.5).floor().cast(nw.Int64)).alias("__bin"))
-    return collect(lf.group_by(*by, "__bin").agg(count(nw.col("__y") == 1).alias("pos"),
-                                                  count(nw.col("__y") == 0).alias("neg")), frame, check="performance")
+    lf = frame.lf.with_columns(((nw.col(columns.P) * AUC_BINS + 0.5).floor().cast(nw.Int64)).alias(columns.BIN))
+    y = nw.col(columns.Y)
+    return collect(lf.group_by(*by, columns.BIN).agg(count(y == 1).alias("pos"), count(y == 0).alias("neg")), frame,
+                   check="performance")
 
 
 def _auc_sums(bins: pl.DataFrame, cols: list[str]) -> dict[tuple, tuple[float, int, int]]:
     """AUC per scope (Mann–Whitney on the score bins: ties within a bin count one half), with the
     numbers of positives and negatives."""
-    per = bins.group_by(*cols, "__bin").agg(pl.col("pos", "neg").sum()).sort("__bin")
+    per = bins.group_by(*cols, columns.BIN).agg(pl.col("pos", "neg").sum()).sort(columns.BIN)
     over = cols or None
     below = pl.col("neg").cum_sum() - pl.col("neg")
     per = per.with_columns(below=below.over(over) if over else below)
-    keys = cols or [pl.lit(0).alias("__all")]
+    keys = cols or [pl.lit(0).alias(columns.ALL)]
     out = per.group_by(keys).agg((pl.col("pos") * (pl.col("below") + 0.5 * pl.col("neg"))).sum().alias("u"),
                                  pl.col("pos").sum().alias("n_pos"), pl.col("neg").sum().alias("n_neg"))
     result = {}
@@ -353,6 +370,17 @@ def _gap(r: dict[str, Any], total: dict[str, Any], regression: bool, confidence:
     out |= {"rest_accuracy": rest_k / rest_n if rest_n else math.nan, "gap": diff, "gap_low": lo, "gap_high": hi,
             "p_value": p}
     return out
+
+
+def _insufficient(n: int, scopes: int, min_support: int, target: str) -> Finding:
+    """Info finding for a run where no scope could be compared with the rest of the traffic."""
+    return Finding(
+        "subgroups", "insufficient_data", "info", target,
+        f"Too few rows to compare segments: {n:,} labelled rows, and each of the {scopes:,} segment scopes, or the "
+        f"rest of the traffic beside it, has fewer than min_support={min_support:,} rows. No alert is raised; the "
+        "segments table shows what there is.",
+        "Use a longer period of labelled data, coarser segments, or a lower min_support if you accept wider "
+        "intervals.", {"n": n, "scopes": scopes, "min_support": min_support}, {})
 
 
 def _worse_by(r: dict[str, Any], regression: bool) -> float:

@@ -14,8 +14,8 @@ import polars as pl
 from workbench.errors import InputError
 from workbench.frames import Frame, collect, count, open_frame, with_window
 from workbench.io import FrameLike, check_time_column, require_columns
+from workbench.performance import columns
 from workbench.performance.calibration_stats import FINE_BINS, LOGIT_CLIP
-from workbench.performance.drops import WINDOW
 from workbench.spark import refuse_nested
 
 SUMS = ("n", "pos", "sum_p", "sum_logit", "sum_brier", "sum_brier2", "sum_ll", "sum_ll2")
@@ -23,14 +23,17 @@ SUMS = ("n", "pos", "sum_p", "sum_logit", "sum_brier", "sum_brier2", "sum_ll", "
 
 @dataclass(frozen=True)
 class Logs:
-    """A validated log on its engine: ``frame`` holds the labelled rows only (column ``__y`` as
-    0/1 and ``__p`` the score, plus the segments and timestamp); the rows without a label are
-    counted."""
+    """A validated log on its engine: ``frame`` holds the labelled rows only, under internal names
+    (:mod:`~workbench.performance.columns`): ``__wb_y`` the target as 0/1, ``__wb_p`` the score,
+    ``__wb_segment_<i>`` the ``i``-th segment column as text (a null is the value "null") and
+    ``__wb_ts`` the timestamp; the rows without a label are counted. ``segments`` maps each
+    internal segment column to the user's name."""
 
     frame: Frame
     rows: int
     unlabelled: int
     name: str
+    segments: dict[str, str]
 
 
 def prepare(data: FrameLike, *, name: str, score: str, target: str, by: Sequence[str],
@@ -68,39 +71,38 @@ def prepare(data: FrameLike, *, name: str, score: str, target: str, by: Sequence
     if stats["not_binary"]:
         raise InputError(f"{name}: {stats['not_binary']:,} rows have a {target!r} other than 0 or 1; calibration "
                          "needs a binary outcome (map the positive class to 1).")
-    keep = [*dict.fromkeys([*by, *([timestamp] if timestamp else [])])]
-    labelled = frame.lf.filter(~nw.col(target).is_null()).select(*keep, p.alias("__p"), y.alias("__y"))
-    return Logs(frame.with_lf(labelled), int(stats["rows"]), int(stats["unlabelled"] or 0), name)
+    segments = columns.segments(by)
+    labelled = frame.lf.filter(~nw.col(target).is_null()).select(
+        *(nw.col(b).cast(nw.String).fill_null("null").alias(c) for c, b in segments.items()),
+        *([nw.col(timestamp).alias(columns.TS)] if timestamp else []), p.alias(columns.P), y.alias(columns.Y))
+    return Logs(frame.with_lf(labelled), int(stats["rows"]), int(stats["unlabelled"] or 0), name, segments)
 
 
-def bin_summaries(logs: Logs, keys: Sequence[str], *, timestamp: str | None = None,
-                  every: dt.timedelta | None = None) -> pl.DataFrame:
-    """Per ``keys`` (segment columns, and the window index ``__window`` when ``every`` is given)
-    and fine score bin: rows, positives, Σscore, Σlogit(score), Σ and Σ² of the per-row Brier and
-    log-loss terms. Segment values are cast to text (a null segment is the value "null")."""
-    p, y = nw.col("__p"), nw.col("__y")
+def bin_summaries(logs: Logs, keys: Sequence[str], *, every: dt.timedelta | None = None) -> pl.DataFrame:
+    """Per ``keys`` (internal segment columns, and the window index ``__wb_window`` when ``every``
+    is given) and fine score bin ``__wb_bin``: rows, positives, Σscore, Σlogit(score), Σ and Σ² of
+    the per-row Brier and log-loss terms (the columns of ``SUMS``)."""
+    p, y = nw.col(columns.P), nw.col(columns.Y)
     q = p.clip(LOGIT_CLIP, 1 - LOGIT_CLIP)
     brier = (p - y) ** 2
     ll = -(y * q.log() + (1 - y) * (1 - q).log())
-    group = {k: nw.col(k).cast(nw.String).fill_null("null") for k in keys if k != WINDOW}
     lf = logs.frame.lf
-    if WINDOW in keys:
-        if not (timestamp and every):
-            raise ValueError("a window key needs timestamp and every")
-        lf = with_window(logs.frame, timestamp, every, WINDOW)
-        group = {WINDOW: nw.col(WINDOW), **group}
-    lf = lf.with_columns(bin=(p * FINE_BINS).floor().clip(0, FINE_BINS - 1).cast(nw.Int64), **group)
+    if columns.WINDOW in keys:
+        if every is None:
+            raise ValueError("a window key needs every")
+        lf = with_window(logs.frame, columns.TS, every, columns.WINDOW)
+    lf = lf.with_columns((p * FINE_BINS).floor().clip(0, FINE_BINS - 1).cast(nw.Int64).alias(columns.BIN))
     aggs = [nw.len().alias("n"), y.sum().alias("pos"), p.sum().alias("sum_p"), (q / (1 - q)).log().sum().alias(
         "sum_logit"), brier.sum().alias("sum_brier"), (brier**2).sum().alias("sum_brier2"),
         ll.sum().alias("sum_ll"), (ll**2).sum().alias("sum_ll2")]
-    return collect(lf.group_by(*group, "bin").agg(aggs), logs.frame, check="calibration")
+    return collect(lf.group_by(*keys, columns.BIN).agg(aggs), logs.frame, check="calibration")
 
 
 def fine_arrays(frame: pl.DataFrame) -> dict[str, np.ndarray]:
     """One scope's summary rows as dense arrays over the fine bins (zeros where empty)."""
     out = {k: np.zeros(FINE_BINS) for k in SUMS}
     if frame.height:
-        idx = frame["bin"].to_numpy()
+        idx = frame[columns.BIN].to_numpy()
         for k in SUMS:
             np.add.at(out[k], idx, frame[k].to_numpy().astype(float))
     return out
