@@ -215,6 +215,27 @@ async def test_older_entries_and_runs_whose_process_died_show_a_clear_state(jp_f
 
 
 @on_server_loop
+async def test_a_request_body_over_the_limit_is_refused_with_413_before_it_is_parsed(jp_fetch, root):
+    from workbench.server.handlers import MAX_BODY
+
+    def body_of(size: int) -> str:
+        head = '{"template": "nope", "padding": "'
+        return head + "x" * (size - len(head) - 2) + '"}'
+
+    for path in (("runs",), ("notebooks",)):
+        try:
+            await jp_fetch("workbench", "api", *path, method="POST", body=body_of(MAX_BODY + 1))
+            raise AssertionError("accepted")
+        except HTTPClientError as exc:
+            assert exc.code == 413
+            reply = json.loads(exc.response.body)
+            assert reply["kind"] == "PayloadTooLarge" and f"at most {MAX_BODY}" in reply["message"]
+        status, reply = await call(jp_fetch, "POST", *path, body=json.loads(body_of(MAX_BODY)))
+        assert len(json.dumps(json.loads(body_of(MAX_BODY)))) == MAX_BODY
+        assert status == 404 and "unknown template 'nope'" in reply["message"]  # at the limit: read and answered
+
+
+@on_server_loop
 async def test_a_new_audit_notebook_is_copied_from_a_template(jp_fetch, root):
     status, reply = await call(jp_fetch, "POST", "notebooks", body={"template": "drift"})
     assert status == 201 and reply["path"].startswith("audits/drift-") and (root / reply["path"]).is_file()
