@@ -6,7 +6,8 @@ Paths are relative to the server's root and confined to it (:func:`workbench.ser
 - ``GET  runs?out=reports``     run history, requests without a run yet, a repair warning
 - ``POST runs``                 start a run: ``{"template", "parameters", "out", "fail_on"}``
 - ``DELETE runs/<key>?out=``    cancel a run (history key) or a request (id)
-- ``GET  alerts?out=&severity=``  findings of the latest run of each template
+- ``GET  alerts?out=&severity=``  findings of the latest successful run of each template (``stale`` when
+  a later run did not succeed)
 - ``POST notebooks``            a new audit notebook from a template: ``{"template", "folder"}``
 
 A request body larger than :data:`MAX_BODY` (1 MB) is refused with 413 and a JSON message before
