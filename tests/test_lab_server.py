@@ -173,6 +173,8 @@ async def test_a_cancelled_run_stops_and_is_recorded_as_cancelled(jp_fetch, root
     assert not _alive(request["pid"])
     _, state = await call(jp_fetch, "GET", "runs")
     assert [r["status"] for r in state["runs"]] == ["cancelled"]
+    assert state["requests"] == []  # listed once: the run names its request
+    assert state["runs"][0]["html"] is None and state["runs"][0]["notebook"] is None  # it wrote no report
     status, reply = await call(jp_fetch, "DELETE", "runs", key)
     assert status == 409 and "is not running" in reply["message"]
 
@@ -212,6 +214,85 @@ async def test_older_entries_and_runs_whose_process_died_show_a_clear_state(jp_f
     assert runs["drift-bb22"]["status"] == "failed" and runs["drift-bb22"]["error"]["name"] == "Killed"
     (request,) = state["requests"]
     assert request["status"] == "failed" and "MemoryError: out of memory" in request["error"]["message"]
+
+
+@on_server_loop
+async def test_a_glob_or_a_folder_in_a_data_path_cannot_read_outside_the_root(jp_fetch, root, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(root / "sample_data" / "shadow" / "production.parquet", outside / "production.parquet")
+    (root / "escape").symlink_to(outside, target_is_directory=True)
+    (root / "[e]scape").mkdir()  # a literal folder: the path exists, but the run reads it as the glob "escape"
+    shutil.copy(root / "sample_data" / "shadow" / "production.parquet", root / "[e]scape" / "production.parquet")
+    status, reply = await call(jp_fetch, "POST", "runs", body={
+        "template": "shadow", "parameters": {"production_path": "[e]scape/production.parquet"}})
+    assert status == 403 and "escape/production.parquet" in reply["message"] and "outside" in reply["message"]
+    (root / "data").mkdir()
+    (root / "data" / "production.parquet").symlink_to(outside / "production.parquet")
+    status, reply = await call(jp_fetch, "POST", "runs", body={
+        "template": "shadow", "parameters": {"production_path": "data"}})  # a folder holding a link out
+    assert status == 403 and "leads outside the server's root" in reply["message"]
+    assert not (root / "reports" / ".requests").exists() or not list((root / "reports" / ".requests").glob("*"))
+
+
+@on_server_loop
+async def test_alerts_and_runs_never_read_findings_outside_the_root(jp_fetch, root, tmp_path):
+    secret = tmp_path / "secret.json"
+    secret.write_text(json.dumps({"findings": [{"severity": "critical", "kind": "x", "message": "the secret"}]}))
+    out = root / "reports"
+    run_dir = out / "shadow-0123abcd"
+    (run_dir / "findings").mkdir(parents=True)
+    (run_dir / "findings" / "linked.json").symlink_to(secret)
+    inside = {"run_id": "0123abcd", "template": "shadow", "status": "ok", "started_at": "2026-11-01T10:00:00",
+              "findings": {"files": [str(run_dir / "findings" / "linked.json")], "counts": {"critical": 1}}}
+    named = {"run_id": "4567abcd", "template": "drift", "status": "ok", "started_at": "2026-11-01T11:00:00",
+             "findings": {"files": [str(secret)], "counts": {"critical": 1}}}
+    (out / "index.json").write_text(json.dumps({"shadow-0123abcd": inside, "drift-4567abcd": named}))
+    status, state = await call(jp_fetch, "GET", "runs")
+    assert status == 200 and [r["key"] for r in state["runs"]] == ["shadow-0123abcd"]
+    assert "drift-4567abcd: a findings file" in state["warning"] and "set aside" in state["warning"]
+    status, body = await call(jp_fetch, "GET", "alerts")
+    assert status == 200 and "the secret" not in json.dumps(body)
+    (alert,) = body["alerts"]
+    assert alert["kind"] == "unreadable_findings" and "leads outside" in alert["message"]
+
+
+@on_server_loop
+async def test_malformed_history_entries_are_set_aside_not_a_server_error(jp_fetch, root):
+    out = root / "reports"
+    out.mkdir()
+    entries = {"shadow-aa11": {"run_id": "aa11", "template": "shadow", "status": "ok", "started_at": 5},
+               "shadow-bb22": {"run_id": "bb22", "template": "shadow", "status": "ok",
+                               "findings": {"counts": {"fatal": 1}}},
+               "shadow-cc33": {"run_id": "cc33", "template": ["shadow"], "status": "ok"},
+               "shadow-dd44": {"run_id": "dd44", "template": "shadow", "status": "ok", "started_at": "2026-11-01"}}
+    (out / "index.json").write_text(json.dumps(entries))
+    status, state = await call(jp_fetch, "GET", "runs")
+    assert status == 200 and [r["key"] for r in state["runs"]] == ["shadow-dd44"]
+    assert "3 entries of the run history" in state["warning"]
+    status, body = await call(jp_fetch, "GET", "alerts")
+    assert status == 200 and body == {"alerts": []}
+
+
+@on_server_loop
+async def test_a_request_body_over_the_limit_is_refused_with_413_before_it_is_parsed(jp_fetch, root):
+    from workbench.server.handlers import MAX_BODY
+
+    def body_of(size: int) -> str:
+        head = '{"template": "nope", "padding": "'
+        return head + "x" * (size - len(head) - 2) + '"}'
+
+    for path in (("runs",), ("notebooks",)):
+        try:
+            await jp_fetch("workbench", "api", *path, method="POST", body=body_of(MAX_BODY + 1))
+            raise AssertionError("accepted")
+        except HTTPClientError as exc:
+            assert exc.code == 413
+            reply = json.loads(exc.response.body)
+            assert reply["kind"] == "PayloadTooLarge" and f"at most {MAX_BODY}" in reply["message"]
+        status, reply = await call(jp_fetch, "POST", *path, body=json.loads(body_of(MAX_BODY)))
+        assert len(json.dumps(json.loads(body_of(MAX_BODY)))) == MAX_BODY
+        assert status == 404 and "unknown template 'nope'" in reply["message"]  # at the limit: read and answered
 
 
 @on_server_loop

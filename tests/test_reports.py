@@ -46,7 +46,8 @@ def test_the_same_template_parameters_and_data_replace_the_run(drift_run):
     out, first = drift_run
     again = run_report("drift", {"window": "2d"}, out=out)
     assert again["run_id"] == first["run_id"]
-    assert len([p for p in out.iterdir() if p.is_dir()]) == 1
+    assert [p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")] == [first["key"]]
+    assert not list((out / ".staging").iterdir())  # the re-run's staging folder became the run folder
     other = run_report("drift", {"window": "3d"}, out=out, fail_on="none")
     assert other["run_id"] != first["run_id"] and other["exit_code"] == 0
     assert [r["run_id"] for r in list_runs(out)] == [other["run_id"], first["run_id"]]

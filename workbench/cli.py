@@ -390,18 +390,25 @@ def _report(args: argparse.Namespace) -> int:
     import ast
 
     from workbench.errors import ConfigError
-    from workbench.reports import latest_alerts, list_runs, run_report
+    from workbench.reports import latest_alerts, run_report
+    from workbench.reports.run import list_runs_noted
 
     if args.report == "list":
+        runs, note = list_runs_noted(args.out)
+        if note:
+            print(f"workbench report list: warning: {note}", file=sys.stderr)
         print("runs, newest first:")
-        for run in list_runs(args.out):
-            counts = (run.get("findings") or {}).get("counts", {})
-            print(f"  {run['started_at']}  {run['template']:12} {run['status']:8} exit {run.get('exit_code')}  "
-                  f"critical {counts.get('critical', 0)}, warning {counts.get('warning', 0)}  {run.get('html')}")
+        for run in runs:
+            counts = run["findings"]["counts"]
+            html = run["html"] if run["html"] and Path(run["html"]).is_file() else "(no report)"
+            print(f"  {run['started_at']}  {run['template']:12} {run['status']:9} exit {run['exit_code']}  "
+                  f"critical {counts['critical']}, warning {counts['warning']}  {html}")
         alerts = latest_alerts(args.out)
-        print(f"latest alerts ({len(alerts)}, from the latest run of each template):")
+        print(f"latest alerts ({len(alerts)}, from the latest successful run of each template):")
         for alert in alerts:
-            print(f"  [{alert['severity']}] {alert['template']}: {alert['message']}")
+            stale = (f" (stale: from run {alert['from_run']}; the latest run, {alert['latest_run']['key']}, "
+                     f"{alert['latest_run']['status']})" if alert["stale"] else "")
+            print(f"  [{alert['severity']}] {alert['template']}: {alert['message']}{stale}")
         return EXIT_OK
     if args.report == "schedule":
         return _schedule(args)

@@ -5,6 +5,7 @@ kernel starts."""
 from __future__ import annotations
 
 import ast
+import glob
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,9 @@ def parameters(path: Path) -> dict[str, dict[str, Any]]:
 
 def check(path: Path, given: dict[str, Any], *, base: Path | None = None) -> dict[str, Any]:
     """Validate ``given`` against the template's parameters (unknown names and wrong types are
-    refused, naming the valid ones) and check that every ``*_path`` parameter exists (relative
-    paths from ``base``, default the working folder). Returns the full set with defaults filled in."""
+    refused, naming the valid ones) and check that every ``*_path`` parameter (a file, a folder or a
+    glob) names at least one file (relative paths from ``base``, default the working folder).
+    Returns the full set with defaults filled in."""
     declared = parameters(path)
     unknown = sorted(set(given) - set(declared))
     if unknown:
@@ -71,10 +73,42 @@ def check(path: Path, given: dict[str, Any], *, base: Path | None = None) -> dic
             raise ConfigError(f"parameter {name!r} of template {path.stem!r} must be {type(expected).__name__} "
                               f"(like {expected!r}), got {type(value).__name__} {value!r}.")
     for name, path in data_files(merged, base=base).items():
-        if not path.exists():
-            raise MissingData(f"{_describe(name, merged)}: no such file or directory (relative to "
-                              f"{base or Path.cwd()}).")
+        if not matches(path, base=base):
+            raise MissingData(f"{_describe(name, merged)}: no such file or directory, or no file matches it "
+                              f"(relative to {base or Path.cwd()}).")
     return merged
+
+
+def matches(path: Path, *, base: Path | None = None) -> list[Path]:
+    """The files a data path reads, sorted, as the input boundary (:mod:`workbench.io`) reads them:
+    a file; every file under a folder; for a path with glob characters (``*?[``), every file the
+    glob matches and every file under each folder it matches. ``[]`` when there is none.
+    A relative glob is expanded in ``base`` (default: the working folder); ``base`` itself is never
+    read as a pattern."""
+    text = str(path)
+    if glob.has_magic(text):
+        root = base if base is not None and (path.is_relative_to(base) or not path.is_absolute()) else None
+        pattern = path.relative_to(base) if root is not None and path.is_relative_to(base) else path
+        found = [(root / m if root is not None else Path(m)) for m in sorted(glob.glob(str(pattern), root_dir=root))]
+    else:
+        found = [path] if path.exists() else []
+    files: list[Path] = []
+    for match in found:
+        if match.is_dir():
+            files += sorted(p for p in match.rglob("*") if p.is_file())
+        elif match.is_file():
+            files.append(match)
+    return files
+
+
+def glob_root(path: Path) -> Path:
+    """The folder a data path's files are named from: the path itself for a folder, its parent
+    for a file, the part before the first glob character for a glob."""
+    parts = path.parts
+    for i, part in enumerate(parts):
+        if glob.has_magic(part):
+            return Path(*parts[:i]) if i else Path()
+    return path if path.is_dir() else path.parent
 
 
 def data_files(merged: dict[str, Any], *, base: Path | None = None) -> dict[str, Path]:

@@ -6,8 +6,12 @@ Paths are relative to the server's root and confined to it (:func:`workbench.ser
 - ``GET  runs?out=reports``     run history, requests without a run yet, a repair warning
 - ``POST runs``                 start a run: ``{"template", "parameters", "out", "fail_on"}``
 - ``DELETE runs/<key>?out=``    cancel a run (history key) or a request (id)
-- ``GET  alerts?out=&severity=``  findings of the latest run of each template
+- ``GET  alerts?out=&severity=``  findings of the latest successful run of each template (``stale`` when
+  a later run did not succeed)
 - ``POST notebooks``            a new audit notebook from a template: ``{"template", "folder"}``
+
+A request body larger than :data:`MAX_BODY` (1 MB) is refused with 413 and a JSON message before
+any of it is read (the body is streamed, not buffered by Tornado up to its own, much larger, limit).
 """
 
 from __future__ import annotations
@@ -26,16 +30,36 @@ from workbench.reports.run import latest_alerts
 from workbench.server import runs
 
 PREFIX = "workbench/api"
+MAX_BODY = 1 << 20  # bytes: a run request is a few hundred
 
 
+@tornado.web.stream_request_body
 class _Handler(APIHandler):
+    _chunks: list[bytes]
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        """Authentication and XSRF (Jupyter's), then the body's size, before any of it is read."""
+        self._chunks = []
+        await super().prepare()
+        if self._finished:
+            return
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+            self.reply({"message": f"the request body is {declared} bytes; at most {MAX_BODY} are accepted.",
+                        "kind": "PayloadTooLarge"}, 413)
+            return
+        self.request.connection.set_max_body_size(MAX_BODY)  # a chunked body without a length: cut off there
+
+    def data_received(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+
     @property
     def root(self) -> Path:
         return Path(self.settings["server_root_dir"]).expanduser().resolve()
 
     def body(self) -> dict[str, Any]:
         try:
-            data = json.loads(self.request.body or b"{}")
+            data = json.loads(b"".join(self._chunks) or b"{}")
         except ValueError as exc:
             raise runs.InputError(f"the request body is not JSON: {exc}") from None
         if not isinstance(data, dict):

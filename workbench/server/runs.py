@@ -6,13 +6,18 @@ A run started here is a detached process (``python -m workbench.server.worker``,
 session) that calls :func:`workbench.reports.run_report`: it survives the browser closing and a
 server restart, and it is recorded in the same history as a CLI or scheduled run. Each start is
 also written as a request file (``<out>/.requests/<id>.json``) so that a run that failed before
-its record existed (bad data found late, a crash) still shows, with its error.
+its record existed (bad data found late, a crash) still shows, with its error; once the run has
+its own record (which names the request), the request is no longer listed. The server reaps the
+workers it started (a thread waits for each), so a worker that died is never taken for a running
+one; runs and requests are identified by pid and process start time
+(:mod:`workbench.reports.process`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import json
 import os
 import re
@@ -20,18 +25,19 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputError
 from workbench.findings.model import SEVERITY_RANK
-from workbench.reports import history, templates
-from workbench.reports.run import EXIT_FAILED, _alive, mark_stale
+from workbench.reports import history, process, templates
+from workbench.reports.run import EXIT_FAILED, reconcile
 
 REQUESTS = ".requests"
-REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
-RUN_KEY = re.compile(r"^[A-Za-z0-9_.-]+-[0-9a-f]+$")
+REQUEST_ID = re.compile(r"[0-9a-f]{32}")
+RUN_KEY = re.compile(r"[^/]+-[0-9a-f]+(\.[0-9a-f]{8})?")
 
 
 class Forbidden(InputError):
@@ -130,9 +136,13 @@ def start_run(root: Path, template: str, parameters: dict[str, Any], *, out: str
             confine(root, value, what=f"parameter {name}")
     merged = templates.check(path, dict(parameters), base=root)  # data paths are relative to the root
     for name, data in templates.data_files(merged, base=root).items():
-        if not data.resolve().is_relative_to(root.resolve()):
-            raise Forbidden(f"{name} reads {str(data)!r}, outside the server's root; it is not allowed.")
-    out_dir.mkdir(parents=True, exist_ok=True)
+        confine_data(root, name, data)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"the output folder {out!r} cannot be created: {exc.strerror}.") from None
+    if not out_dir.is_dir():
+        raise InputError(f"the output folder {out!r} is a file, not a folder.")
     busy = in_progress(out_dir, template)
     if busy:
         raise Conflict(f"a run of {template!r} into {out!r} is already in progress (started {busy}); wait for it "
@@ -149,9 +159,42 @@ def start_run(root: Path, template: str, parameters: dict[str, Any], *, out: str
                             cwd=root, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True)  # its own session: it outlives the browser and the server
     log.close()
-    request["pid"] = proc.pid
+    request |= {"pid": proc.pid, "pid_start": process.start_time(proc.pid)}
+    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()  # no zombie when it ends
     _write_request(folder / f"{request_id}.json", request)
     return request
+
+
+def confine_data(root: Path, name: str, data: Path) -> None:
+    """Refuse a data path that reads anything outside ``root``: the path itself and, as the run
+    reads them, every glob match and every file and folder under a matched folder, symlinks resolved
+    (a literal folder named ``[e]scape`` is read as the glob ``escape``)."""
+    root = root.resolve()
+    text = str(data)
+    if glob.has_magic(text):
+        relative_pattern = data.relative_to(root) if data.is_relative_to(root) else data
+        found = [root / m for m in glob.glob(str(relative_pattern), root_dir=root)]
+    else:
+        found = [data]
+    folders, seen = [], set()
+    for item in found:
+        _confined(root, name, item)
+        if item.is_dir():
+            folders.append(item.resolve())
+    while folders:  # every file and folder under a matched folder, following symlinks (each checked first)
+        folder = folders.pop()
+        if folder in seen:
+            continue
+        seen.add(folder)
+        for item in folder.iterdir():
+            _confined(root, name, item)
+            if item.is_dir():
+                folders.append(item.resolve())
+
+
+def _confined(root: Path, name: str, item: Path) -> None:
+    if not item.resolve().is_relative_to(root):
+        raise Forbidden(f"{name} reads {str(item)!r}, which leads outside the server's root; it is not allowed.")
 
 
 def in_progress(out_dir: Path, template: str) -> str | None:
@@ -159,6 +202,9 @@ def in_progress(out_dir: Path, template: str) -> str | None:
     import fcntl
 
     lock = out_dir / f".{template}.lock"
+    if lock.is_dir():
+        raise InputError(f"the run lock {str(lock)!r} is a folder; remove it (workbench creates it as an empty "
+                         "file) and run again.")
     if lock.exists():
         with lock.open("a") as handle:
             try:
@@ -168,30 +214,35 @@ def in_progress(out_dir: Path, template: str) -> str | None:
                 return _started(out_dir, template) or "just now"
     for request in _requests(out_dir):
         if request["template"] == template and request["status"] in ("starting", "running") \
-                and _alive(request.get("pid")):
+                and process.alive(request.get("pid"), request.get("pid_start")):
             return request["requested_at"]
     return None
 
 
 def runs(root: Path, out: str = "reports") -> dict[str, Any]:
-    """The history of ``out`` for the sidebar: runs newest first (paths relative to the root,
-    runs whose process is gone marked failed), requests that have no run yet (starting, or
-    failed before their run existed, with the log's tail) and a ``warning`` when the history
-    had to be repaired."""
+    """The history of ``out`` for the sidebar: runs newest first (paths relative to the root, and
+    None when the file is not there; runs whose process is gone marked failed), requests that have
+    no run yet (starting, or failed before their run existed, with the log's tail) and a
+    ``warning`` when the history had to be repaired. A request whose run is recorded is not
+    listed (the run is), and its file is removed once its worker has ended."""
     out_dir = confine(root, out, what="the output folder")
-    recorded, note = history.update(out_dir, mark_stale) if (out_dir / history.INDEX).exists() else ({}, None)
+    recorded, note = reconcile(out_dir) if out_dir.is_dir() else ({}, None)
     items = []
     for key, run in recorded.items():
         files = [relative(root, f) for f in run["findings"]["files"]]
-        items.append(run | {"key": key, "html": relative(root, run.get("html")),
-                            "notebook": relative(root, run.get("notebook")),
+        items.append(run | {"key": key, "html": _existing(root, run.get("html")),
+                            "notebook": _existing(root, run.get("notebook")),
                             "findings": run["findings"] | {"files": files}})
-    pids = {r.get("pid") for r in recorded.values() if r.get("pid")}
+    claimed = {r.get("request") for r in recorded.values() if r.get("request")}
+    claimed_pids = {(r.get("pid"), r.get("pid_start")) for r in recorded.values() if r.get("pid")}
     pending = []
     for request in _requests(out_dir):
-        if request.get("pid") in pids:  # its run record says everything
+        live = process.alive(request.get("pid"), request.get("pid_start"))
+        if request["id"] in claimed or (request.get("pid"), request.get("pid_start")) in claimed_pids:
+            if not live:  # its run's record says everything, and no worker will update it any more
+                _forget(out_dir, request["id"])
             continue
-        if request["status"] in ("starting", "running") and not _alive(request.get("pid")):
+        if request["status"] in ("starting", "running") and not live:
             request |= {"status": "failed", "error": _tail(out_dir, request["id"])}
         pending.append(request)
     items.sort(key=lambda r: r.get("started_at") or "", reverse=True)
@@ -199,27 +250,32 @@ def runs(root: Path, out: str = "reports") -> dict[str, Any]:
 
 
 def cancel(root: Path, key: str, out: str = "reports") -> dict[str, Any]:
-    """Stop a run (by its history key ``<template>-<run id>``) or a request (by id): its process
-    group gets SIGTERM; the history records it as cancelled."""
+    """Stop a run (by its history key) or a request (by id): its process group gets SIGTERM; the
+    history records it as cancelled. A cancelled run never replaces the run it would have
+    replaced (:mod:`workbench.reports.run`)."""
     out_dir = confine(root, out, what="the output folder")
-    if REQUEST_ID.match(key):
+    if REQUEST_ID.fullmatch(key):
         path = out_dir / REQUESTS / f"{key}.json"
         if not path.exists():
             raise NotFound(f"no run request {key!r} in {out!r}.")
         request = json.loads(path.read_text())
-        _stop(request.get("pid"))
-        request["status"] = "cancelled"
-        _write_request(path, request)
-        pid = request.get("pid")
+        ident = (request.get("pid"), request.get("pid_start"))
 
         def mark(runs: dict[str, dict[str, Any]]) -> None:
+            _stop(*ident)
             for run in runs.values():
-                if run.get("pid") == pid and run.get("status") == "running":
+                mine = run.get("request") == key or (run.get("pid"), run.get("pid_start")) == ident
+                if mine and run.get("status") == "running":
                     _cancelled(run)
 
-        history.update(out_dir, mark)
+        if out_dir.is_dir():
+            history.update(out_dir, mark)
+        else:
+            _stop(*ident)
+        request["status"] = "cancelled"
+        _write_request(path, request)
         return request
-    if not RUN_KEY.match(key):
+    if not RUN_KEY.fullmatch(key):
         raise NotFound(f"no run {key!r} in {out!r}.")
     found: dict[str, Any] = {}
 
@@ -229,9 +285,9 @@ def cancel(root: Path, key: str, out: str = "reports") -> dict[str, Any]:
         run = runs[key]
         if run.get("status") != "running":
             raise Conflict(f"run {key!r} is not running (status {run.get('status')!r}).")
-        _stop(run.get("pid"))
+        _stop(run.get("pid"), run.get("pid_start"))
         _cancelled(run)
-        found.update(run)
+        found.update(run | {"key": key})
 
     history.update(out_dir, stop)
     return found
@@ -253,15 +309,31 @@ def new_notebook(root: Path, template: str, folder: str = "audits") -> str:
 
 
 def _cancelled(run: dict[str, Any]) -> None:
-    run.update(status="cancelled", exit_code=EXIT_FAILED, pid=None,
+    run.update(status="cancelled", exit_code=EXIT_FAILED, pid=None, pid_start=None, html=None, notebook=None,
                error={"name": "Cancelled", "message": "cancelled from JupyterLab"},
                finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"))
 
 
-def _stop(pid: int | None) -> None:
-    if pid and _alive(pid):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGTERM)  # the worker and its kernel
+def _stop(pid: int | None, started: int | None = None) -> None:
+    """SIGTERM to the run's process group (a worker leads its own), or to the process alone (a CLI run)."""
+    if not process.alive(pid, started):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGTERM)  # the worker and what it started in its session
+        else:
+            os.kill(pid, signal.SIGTERM)
+
+
+def _existing(root: Path, path: str | None) -> str | None:
+    """A run's file relative to the root when it is there (a cancelled or killed run has none)."""
+    found = relative(root, path)
+    return found if found is not None and (root / found).is_file() else None
+
+
+def _forget(out_dir: Path, request_id: str) -> None:
+    for suffix in (".json", ".log"):
+        (out_dir / REQUESTS / f"{request_id}{suffix}").unlink(missing_ok=True)
 
 
 def _started(out_dir: Path, template: str) -> str | None:
@@ -276,11 +348,12 @@ def _requests(out_dir: Path) -> list[dict[str, Any]]:
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             request = json.loads(path.read_text())
-            if isinstance(request, dict) and REQUEST_ID.match(str(request.get("id"))):
+            if isinstance(request, dict) and REQUEST_ID.fullmatch(str(request.get("id"))) \
+                    and isinstance(request.get("template"), str) and isinstance(request.get("status"), str):
                 found.append(request)
         except (ValueError, OSError):
             continue
-    return sorted(found, key=lambda r: r.get("requested_at") or "", reverse=True)
+    return sorted(found, key=lambda r: str(r.get("requested_at") or ""), reverse=True)
 
 
 def _tail(out_dir: Path, request_id: str, lines: int = 20) -> dict[str, str]:

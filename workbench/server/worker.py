@@ -15,14 +15,15 @@ from workbench.errors import WorkbenchError
 
 def main(request_path: str) -> int:
     """Run the request; exit status as ``workbench report run`` (0, 1, 4 failed, 5 skipped, 2 refused)."""
+    from workbench.reports import process
     from workbench.reports.run import RunInProgress, run_report
 
     path = Path(request_path)
     request = json.loads(path.read_text())
-    _update(path, status="running")
+    _update(path, status="running", **process.me())
     try:
         record = run_report(request["template_path"], request["parameters"], out=request["out"],
-                            fail_on=request["fail_on"])
+                            fail_on=request["fail_on"], request_id=request["id"])
     except RunInProgress:
         _forget(path)  # the run in progress is the one the sidebar shows
         return 5
@@ -33,7 +34,7 @@ def main(request_path: str) -> int:
         _update(path, status="failed", error={"name": type(exc).__name__, "message": str(exc)})
         raise
     _forget(path)  # the run's own record (history, run.json, notebook) now says everything
-    return int(record["exit_code"])
+    return int(record.get("exit_code") or 0)
 
 
 def _forget(path: Path) -> None:
