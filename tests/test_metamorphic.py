@@ -38,11 +38,19 @@ def _norm_value(value: Any, back: Mapping[str, str]) -> Any:
     if isinstance(value, float):
         return None if math.isnan(value) else float(f"{value:.9g}")
     if isinstance(value, str):
-        return back.get(value, value)
+        if value in back:
+            return back[value]
+        # scope labels such as "region=eu, device=tablet"
+        parts = [p.split("=", 1) for p in value.split(", ")]
+        if all(len(p) == 2 for p in parts):
+            return ", ".join(f"{back.get(k, k)}={v}" for k, v in parts)
+        return value
     if isinstance(value, Mapping):
         return {str(k): _norm_value(v, back) for k, v in sorted(value.items())}
     if isinstance(value, list | tuple):
-        return [_norm_value(v, back) for v in value]
+        items = [_norm_value(v, back) for v in value]
+        # lists of scope labels are ordered by name, which a rename changes
+        return sorted(items) if items and all(isinstance(v, str) for v in items) else items
     return value
 
 

@@ -398,10 +398,6 @@ def test_regional_drop_leaves_flat_regions_all_traffic_and_the_tiny_market_silen
     assert segments["conclusive"].item() is False
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an internal helper column leaks into a user-facing table: performance(...).to_polars('windows') has a "
-    "column '__window' (an integer window index) next to the readable 'window_start'; result tables should "
-    "keep readable names only (the project's convention: helper columns never leave the computation)."))
 def test_regional_drop_tables_have_only_readable_columns(regional):
     _, result = regional
     for name in result.tables:
