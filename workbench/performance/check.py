@@ -105,6 +105,9 @@ def performance(
     counts = collect(rows.select(nw.len().alias("rows"), count(~nw.col(target).is_null()).alias("labelled")),
                      frame, check="performance").row(0)
     n_rows, n_labelled = int(counts[0]), int(counts[1] or 0)
+    if n_rows == 0:
+        raise InputError("predictions: the input is empty (no rows); nothing to measure. Check the path or the "
+                         "filter that produced it.")
     if n_labelled == 0:
         raise InputError("no prediction has a label yet: nothing to measure (the estimate needs a score: see "
                          "workbench.performance.estimate).")
