@@ -15,7 +15,7 @@ from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.findings.model import Finding
 from workbench.frames import count
 from workbench.shadow.paired import cohen_kappa
-from workbench.shadow.reconcile import Reconciliation
+from workbench.shadow.reconcile import SIDES, Reconciliation
 from workbench.stats import wilson_interval
 
 DELTA_QUANTILES = (0.5, 0.9, 0.99)
@@ -30,21 +30,29 @@ def agreement(rec: Reconciliation, prediction: str, by: list[str], confidence: f
     Newcombe's interval, one-sided p and BH q) and the ``disagreement`` findings: segments whose
     flip rate exceeds the rest's by at least ``margin`` points at false-discovery rate ``fdr``.
     For a regression (``large_change`` given) a request "flips" when the two predictions differ
-    by more than ``large_change``, and there is no kappa."""
+    by more than ``large_change``, and there is no kappa.
+
+    Only the requests both models answered are compared (:func:`answered`, one definition for the
+    overall row, kappa and every segment); ``n`` counts them and ``not_compared`` counts the matched
+    requests left out because one side failed or logged no prediction."""
     p, c = nw.col(f"{prediction}_production"), nw.col(f"{prediction}_candidate")
+    compared = answered(rec, prediction)
+    agree = (p == c) if large_change is None else ((c - p).abs() <= large_change)
+    tallies = [count(compared).alias("n"), count(compared & agree).alias("agree"),
+               count(~compared).alias("not_compared")]
+    overall = rec.collect(rec.table.select(*tallies)).row(0, named=True)
     if large_change is None:
-        agree = (p == c).fill_null(False)
-        rows = [_kappa_row(rec, p, c, confidence)]
+        row = _kappa_row(rec.table.filter(compared), rec, p, c, confidence)
     else:
-        agree = ((c - p).abs() <= large_change).fill_null(False)
-        n, k = rec.collect(rec.table.select(nw.len().alias("n"), count(agree).alias("k"))).row(0)
-        rows = [_agreement_row("all", int(n), int(k or 0), confidence)]
+        row = _agreement_row("all", int(overall["n"]), int(overall["agree"] or 0), confidence)
+    rows = [row | {"not_compared": int(overall["not_compared"] or 0)}]
     tests = []
     for b in by:
-        per = segments(rec.collect(rec.table.group_by(b).agg(nw.len().alias("n"), count(agree).alias("agree"))), b)
+        per = segments(rec.collect(rec.table.group_by(b).agg(*tallies)), b).with_columns(
+            pl.col("n", "agree", "not_compared").fill_null(0))
         total_n, total_agree = int(per["n"].sum()), int(per["agree"].sum())
-        for seg, n, k in per.select("segment", "n", "agree").iter_rows():
-            row = _agreement_row(f"{b}={seg}", int(n), int(k), confidence)
+        for seg, n, k, left_out in per.select("segment", "n", "agree", "not_compared").iter_rows():
+            row = _agreement_row(f"{b}={seg}", int(n), int(k), confidence) | {"not_compared": int(left_out)}
             rest_n, rest_flips = total_n - n, (total_n - total_agree) - (n - k)
             if n >= min_rows and rest_n >= min_rows:
                 diff, lo, hi, p_two = two_proportions(rest_flips, rest_n, n - k, n, confidence)
@@ -82,9 +90,27 @@ def segments(per: pl.DataFrame, column: str) -> pl.DataFrame:
     return per.with_columns(pl.col(column).cast(pl.String).alias("segment")).sort("segment", nulls_last=True)
 
 
-def _kappa_row(rec: Reconciliation, p: nw.Expr, c: nw.Expr, confidence: float) -> dict[str, Any]:
-    """The overall agreement row of a classifier, with Cohen's kappa from the confusion counts."""
-    confusion = rec.collect(rec.table.select(p.alias("p"), c.alias("c")).group_by("p", "c").agg(
+def answered(rec: Reconciliation, prediction: str) -> nw.Expr:
+    """Whether both models answered a matched request: a prediction (not null, not NaN) on both
+    sides and, when the logs have an ``error`` flag, no error on either side (a failed request has
+    no answer to agree or disagree with; failures are judged by the error-rate guardrail). The one
+    definition of the requests whose agreement is measured, overall and per segment; never null."""
+    out = nw.lit(True)
+    for s in SIDES:
+        value = nw.col(f"{prediction}_{s}")
+        out = out & ~value.is_null()
+        if rec.schema[f"{prediction}_{s}"].is_float():
+            out = out & ~value.is_nan().fill_null(True)
+        if rec.roles.get("error"):
+            out = out & (nw.col(f"{rec.roles['error']}_{s}").cast(nw.Int64).fill_null(0) == 0)
+    return out
+
+
+def _kappa_row(compared: nw.LazyFrame, rec: Reconciliation, p: nw.Expr, c: nw.Expr,
+               confidence: float) -> dict[str, Any]:
+    """The overall agreement row of a classifier on the ``compared`` requests, with Cohen's kappa
+    from the confusion counts."""
+    confusion = rec.collect(compared.select(p.alias("p"), c.alias("c")).group_by("p", "c").agg(
         nw.len().alias("n")))
     confusion = confusion.with_columns(pl.col("p", "c").cast(pl.String))  # cast the small table, not the rows
     classes = sorted(set(confusion["p"].drop_nulls()) | set(confusion["c"].drop_nulls()))
