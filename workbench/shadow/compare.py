@@ -18,6 +18,7 @@ from workbench.labels import labels_frame
 from workbench.shadow import accuracy as acc
 from workbench.shadow import operations as ops
 from workbench.shadow.agreement import agreement, score_deltas
+from workbench.shadow.columns import ID, LABEL, role
 from workbench.shadow.reconcile import Reconciliation, reconcile
 from workbench.shadow.regression import regression_accuracy
 from workbench.shadow.verdict import (
@@ -106,42 +107,43 @@ def compare_logs(
         pending_labels = None
         pending: list[PendingCheck] = []
         schema = rec.schema
-        regression = bool(prediction) and _is_regression(schema[f"{prediction}_production"], task, prediction)
+        regression = bool(prediction) and _is_regression(schema[role("prediction", "production")], task, prediction)
         if regression and large_change is None and rec.counts["matched"]:
-            sd = rec.collect(rec.table.select(nw.col(f"{prediction}_production").cast(nw.Float64).std().alias("sd")),
-                             counts=False).item()
+            sd = rec.collect(rec.table.select(nw.col(role("prediction", "production")).cast(nw.Float64).std()
+                                              .alias("sd")), counts=False).item()
             large_change = 0.1 * sd if sd else 0.0
         if prediction and paired:
             tables["agreement"], found = agreement(rec, prediction, by_cols, confidence, fdr, disagreement_margin,
                                                    guard.min_segment, large_change if regression else None)
             findings += found
             if regression:
-                tables["prediction_deltas"] = score_deltas(rec, prediction, by_cols, confidence, large=large_change)
+                tables["prediction_deltas"] = score_deltas(rec, "prediction", by_cols, confidence, large=large_change)
         if score and paired:
-            tables["scores"] = score_deltas(rec, score, by_cols, confidence)
+            tables["scores"] = score_deltas(rec, "score", by_cols, confidence)
         if error:
             tables["errors"], found, check = ops.errors(rec, error, paired, confidence, guard)
             findings += found
             pending.append(check)
         if labels is not None:
-            lab, pending_labels = labels_frame(labels, id, label, schema[id], label_time=label_time, as_of=as_of,
-                                               prediction_dtype=schema[f"{prediction}_production"],
+            lab, pending_labels = labels_frame(labels, id, label, schema[ID], label_time=label_time, as_of=as_of,
+                                               prediction_dtype=schema[role("prediction", "production")],
                                                regression=regression)
             if lab.engine != rec.engine:
                 raise InputError(f"labels are on {lab.engine} but the logs on {rec.engine}: the labels are joined to "
                                  "the requests by id where the logs are, so pass all three on one engine (e.g. "
                                  "spark.read.parquet(labels_path) beside Spark logs).")
-            labelled = acc.labelled_requests(rec, lab.lf, id, paired)
+            known = lab.lf.select(nw.col(id).alias(ID), nw.col(LABEL))
+            labelled = acc.labelled_requests(rec, known, paired)
             judge_accuracy = regression_accuracy if regression else acc.accuracy
             tables["accuracy"], found, checks = judge_accuracy(labelled, prediction, by_cols, paired, confidence, fdr,
                                                                guard)
-            findings += found + acc.unmatched_labels(lab.lf, labelled, id, label)
+            findings += found + acc.unmatched_labels(known, labelled, label)
             if score and not regression:
                 metrics = acc.score_metrics(labelled, score, by_cols, paired, confidence)
                 if metrics is not None:
                     tables["accuracy"] = tables["accuracy"].join(metrics, on="scope", how="left")
             pending += checks
-        lat_counts = ops.latency_counts(rec, latency, paired) if latency else None
+        lat_counts = ops.latency_counts(rec, paired) if latency else None
         tests = sum(p.n >= p.needed for p in pending)
         if lat_counts:
             tests += min(c["n"] for c in lat_counts.values()) >= guard.min_requests

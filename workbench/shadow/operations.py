@@ -13,6 +13,7 @@ from workbench.drift.statistics import two_proportions
 from workbench.findings.model import Finding
 from workbench.frames import count
 from workbench.ranks import order_statistics
+from workbench.shadow.columns import role
 from workbench.shadow.paired import mcnemar_exact, paired_difference
 from workbench.shadow.quantiles import order_statistic_ranks
 from workbench.shadow.reconcile import SIDES, Reconciliation
@@ -23,12 +24,13 @@ LATENCY_QUANTILES = (0.5, 0.95, 0.99)
 PROFILE_LEVELS = tuple(i / 200 for i in range(201))  # the latency distribution, every half percentile
 
 
-def latency_counts(rec: Reconciliation, latency: str, paired: bool) -> dict[str, dict[str, int]]:
+def latency_counts(rec: Reconciliation, paired: bool) -> dict[str, dict[str, int]]:
     """Per side: requests with a latency and requests without one."""
     out = {}
+    value = nw.col(role("latency"))
     for s in SIDES:
         row = rec.collect(rec.side(s, paired=paired).select(
-            count(~nw.col(latency).is_null()).alias("n"), count(nw.col(latency).is_null()).alias("nulls")))
+            count(~value.is_null()).alias("n"), count(value.is_null()).alias("nulls")))
         out[s] = {"n": int(row["n"].item() or 0), "nulls": int(row["nulls"].item() or 0)}
     return out
 
@@ -62,7 +64,7 @@ def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, d
         for level in PROFILE_LEVELS:
             wanted[("profile", level)] = math.floor(level * (n - 1)) + 1
         ranks = sorted(set(wanted.values()))
-        values = order_statistics(rec.side(s, paired=paired), rec.engine, latency, ranks, name=s,
+        values = order_statistics(rec.side(s, paired=paired), rec.engine, role("latency"), ranks, name=s,
                                   check="the latency comparison", n=n)
         at = dict(zip(ranks, values, strict=True))
         stats[s] = {k: at[r] for k, r in wanted.items()} | {"n": n}
@@ -129,9 +131,9 @@ def errors(rec: Reconciliation, error: str, paired: bool, confidence: float,
     interval — Newcombe's paired interval on the same requests, his unpaired one in canary mode),
     the ``error_rate_regression`` finding (increase whose interval lies above
     ``guardrails.error_increase``) and the pending guardrail check."""
-    flag = nw.col(error).cast(nw.Int64)
+    flag = nw.col(role("error")).cast(nw.Int64)
     if paired:
-        p, c = nw.col(f"{error}_production").cast(nw.Int64), nw.col(f"{error}_candidate").cast(nw.Int64)
+        p, c = (nw.col(role("error", s)).cast(nw.Int64) for s in SIDES)
         both_known = ~p.is_null() & ~c.is_null()
         row = rec.collect(rec.table.filter(both_known).select(
             nw.len().alias("n"), (p * c).sum().alias("both"), (p * (1 - c)).sum().alias("only_production"),
