@@ -15,7 +15,7 @@ from workbench.frames import count
 from workbench.ranks import order_statistics
 from workbench.shadow.columns import role
 from workbench.shadow.paired import mcnemar_exact, paired_difference
-from workbench.shadow.quantiles import order_statistic_ranks
+from workbench.shadow.quantiles import min_sample, order_statistic_ranks
 from workbench.shadow.reconcile import SIDES, Reconciliation
 from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
 from workbench.stats import wilson_interval
@@ -83,8 +83,10 @@ def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, d
     tables = {"latency": table, "latency_distribution": profile}
     n_min = min(counts[s]["n"] for s in SIDES)
     guard = f"latency_p{round(q_guard * 100)}"
+    # bounds clipped to a small sample cover less than stated: until both bounds are valid, insufficient
+    needed = max(guardrails.min_requests, *(min_sample(q_guard, levels[k]) for k in ("rollback", "promote")))
     if len(stats) < 2:
-        return tables, [], GuardrailCheck(guard, "all", n_min, guardrails.min_requests, math.nan,
+        return tables, [], GuardrailCheck(guard, "all", n_min, needed, math.nan,
                                          guardrails.latency_ratio, math.nan, math.nan, "ratio")
     prod, cand = stats["production"], stats["candidate"]
 
@@ -100,11 +102,11 @@ def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, d
     low = ratio(cand[(q_guard, "ratio", "low")], prod[(q_guard, "ratio", "high")])
     high = ratio(cand[(q_guard, "ratio", "high")], prod[(q_guard, "ratio", "low")])
     check = GuardrailCheck(
-        guard, "all", n_min, guardrails.min_requests, estimate, guardrails.latency_ratio,
+        guard, "all", n_min, needed, estimate, guardrails.latency_ratio,
         ratio(cand[(q_guard, "rollback", "low")], prod[(q_guard, "rollback", "high")]),
         ratio(cand[(q_guard, "promote", "high")], prod[(q_guard, "promote", "low")]), "ratio")
     findings = []
-    if n_min >= guardrails.min_segment and low > guardrails.latency_ratio:
+    if n_min >= max(guardrails.min_segment, min_sample(q_guard, levels["ratio"])) and low > guardrails.latency_ratio:
         label = f"p{round(q_guard * 100)}"
         findings.append(Finding(
             "shadow", "latency_regression", "critical" if low > 2 * guardrails.latency_ratio else "warning", latency,

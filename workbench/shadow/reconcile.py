@@ -123,7 +123,8 @@ def reconcile(
     frees them. A used column may not start with the reserved prefix ``__wb_``; the logs' other
     columns are never read.
     """
-    by_cols = [by] if isinstance(by, str) else list(by)
+    by_cols = _column_names(id, by, {"timestamp": timestamp, "prediction": prediction, "score": score,
+                                     "latency": latency, "error": error})
     roles = {"timestamp": timestamp, "prediction": prediction, "score": score, "latency": latency, "error": error}
     frames: dict[str, Frame] = {}
     for side, data in zip(SIDES, (production, candidate), strict=True):
@@ -182,6 +183,20 @@ def reconcile(
     schema = schema_of_nw(matched, frames["production"])
     return Reconciliation(matched, counts, {**roles, "id": id}, kept, inputs, engine, schema, store,
                           by=tuple(by_cols))
+
+
+def _column_names(id: object, by: object, roles: dict[str, object]) -> list[str]:
+    """The ``by`` columns as a list, once ``id``, ``by`` and the roles are known to be column names
+    (text; a role may be None): anything else is refused naming the parameter."""
+    if not isinstance(id, str) or not id:
+        raise InputError(f"id must be the name of the request id column, got {id!r}.")
+    for name, column in roles.items():
+        if column is not None and (not isinstance(column, str) or not column):
+            raise InputError(f"{name} must be a column name (or None), got {column!r}.")
+    by_cols = [by] if isinstance(by, str) else list(by) if isinstance(by, Sequence) else None
+    if by_cols is None or not all(isinstance(b, str) and b for b in by_cols):
+        raise InputError(f"by must be a column name or a list of column names, got {by!r}.")
+    return by_cols
 
 
 def _kept_polars(lf: pl.LazyFrame, side: str, id: str, timestamp: str | None, error: str | None,
