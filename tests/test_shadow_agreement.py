@@ -92,3 +92,62 @@ def test_agreement_per_segment_equals_a_brute_force_count(seed):
     both = prod.join(cand, on="rid", suffix="_c").filter(
         pl.col("pred").is_not_null() & pl.col("pred_c").is_not_null() & ~pl.col("err") & ~pl.col("err_c"))
     assert got["all"]["kappa"] == pytest.approx(cohen_kappa_score(both["pred"], both["pred_c"]))
+
+
+def test_regression_agreement_leaves_out_nan_null_and_failed_predictions_everywhere():
+    rng = np.random.default_rng(7)
+    n = 3000
+    region = rng.choice(["a", "b"], n)
+    base = rng.normal(10, 2, n)
+
+    def side(noise: float) -> pl.DataFrame:
+        value = base + rng.normal(0, noise, n)
+        value[rng.random(n) < 0.02] = np.nan
+        shown = pl.Series("pred", value).scatter(np.flatnonzero(rng.random(n) < 0.02), None)
+        return pl.DataFrame({"rid": np.arange(n), "region": region, "pred": shown, "err": rng.random(n) < 0.02})
+
+    prod, cand = side(0.0), side(0.3)
+    table = compare_logs(prod, cand, id="rid", prediction="pred", error="err", by="region", large_change=0.25,
+                         guardrails=OPS_ONLY).to_polars("agreement")
+    expected: dict[str, dict[str, int]] = {}
+    for r, c in zip(prod.iter_rows(named=True), cand.iter_rows(named=True), strict=True):
+        both = all(v is not None and not np.isnan(v) for v in (r["pred"], c["pred"])) and not r["err"] \
+            and not c["err"]
+        for scope in ("all", f"region={r['region']}"):
+            tally = expected.setdefault(scope, {"n": 0, "agree": 0, "not_compared": 0})
+            tally["n"] += both
+            tally["agree"] += both and abs(c["pred"] - r["pred"]) <= 0.25
+            tally["not_compared"] += not both
+    got = {r["scope"]: {k: r[k] for k in ("n", "agree", "not_compared")} for r in table.iter_rows(named=True)}
+    assert got == expected
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_nan_predictions_of_a_regression_are_left_out_of_the_deltas_and_the_default_large_change(engine):
+    """A NaN prediction crashed the deltas on polars and made duckdb's largest delta (the bin width)
+    NaN; the default large_change (a tenth of production's standard deviation) was NaN, so every
+    request "flipped"."""
+    import duckdb
+
+    rng = np.random.default_rng(8)
+    n = 2000
+    p = rng.normal(10, 2, n)
+    c = p + rng.normal(0, 0.1, n)
+    p[::50], c[7::40] = np.nan, np.nan
+    prod = pl.DataFrame({"rid": np.arange(n), "pred": p})
+    cand = pl.DataFrame({"rid": np.arange(n), "pred": c})
+    if engine == "duckdb":
+        con = duckdb.connect()
+        prod, cand = con.from_arrow(prod.to_arrow()), con.from_arrow(cand.to_arrow())
+    result = compare_logs(prod, cand, id="rid", prediction="pred", guardrails=OPS_ONLY)
+    assert result.parameters["large_change"] == pytest.approx(0.1 * np.nanstd(p, ddof=1))
+    ok = ~np.isnan(p) & ~np.isnan(c)
+    d = (c - p)[ok]
+    deltas = result.to_polars("prediction_deltas").row(0, named=True)
+    assert deltas["n"] == ok.sum() and deltas["mean_delta"] == pytest.approx(d.mean())
+    exact = np.quantile(np.abs(d), 0.99, method="inverted_cdf")
+    assert exact - 1e-9 <= deltas["abs_delta_p99"] <= exact + np.abs(d).max() / 1000 + 1e-9
+    overall = result.to_polars("agreement").row(0, named=True)
+    assert (overall["n"], overall["not_compared"]) == (ok.sum(), n - ok.sum())
+    assert overall["flip_rate"] == pytest.approx((np.abs(d) > result.parameters["large_change"]).mean())
+    assert not result.by_kind("disagreement")

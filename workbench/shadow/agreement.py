@@ -42,12 +42,12 @@ def agreement(rec: Reconciliation, prediction: str, by: list[str], confidence: f
     agree = (p == c) if large_change is None else ((c - p).abs() <= large_change)
     tallies = [count(compared).alias("n"), count(compared & agree).alias("agree"),
                count(~compared).alias("not_compared")]
-    overall = rec.collect(rec.table.select(*tallies)).row(0, named=True)
     if large_change is None:
         row = _kappa_row(rec.table.filter(compared), rec, p, c, confidence)
     else:
+        overall = rec.collect(rec.table.select(*tallies)).row(0, named=True)
         row = _agreement_row("all", int(overall["n"]), int(overall["agree"] or 0), confidence)
-    rows = [row | {"not_compared": int(overall["not_compared"] or 0)}]
+    rows = [row | {"not_compared": rec.counts["matched"] - row["n"]}]
     tests = []
     for i, b in enumerate(by):
         per = segments(rec.collect(rec.table.group_by(by_column(i)).agg(*tallies)), by_column(i)).with_columns(
@@ -144,16 +144,17 @@ def score_deltas(rec: Reconciliation, name: str, by: list[str], confidence: floa
     Summarised by the engine into counts and sums per (scope, bin of |delta|) with ``DELTA_BINS``
     bins of width ``1 / DELTA_BINS`` for scores, ``max |delta| / DELTA_BINS`` otherwise (exactly
     zero has its own bin); the quantiles are the upper edge of the bin where the cumulative count
-    crosses the level, so they are exact to one bin width."""
+    crosses the level, so they are exact to one bin width. A request missing either value (null or
+    NaN) is left out."""
     d = nw.col(role(name, "candidate")) - nw.col(role(name, "production"))
     large = LARGE_DELTA if large is None else large
     width = 1 / DELTA_BINS
-    if large != LARGE_DELTA:  # not scores in [0, 1]: bins sized to the largest change
-        width = float(rec.collect(rec.table.select(d.abs().max().alias("m"))).item() or 0.0) / DELTA_BINS or 1.0
     keys = [by_column(i) for i in range(len(by))]
     delta = nw.col(DELTA)
-    binned = rec.table.select(d.alias(DELTA), *keys).drop_nulls(subset=[DELTA]).with_columns(
-        (delta.abs() / width).ceil().clip(0, DELTA_BINS).cast(nw.Int32).alias(BIN))
+    valid = rec.table.select(d.alias(DELTA), *keys).drop_nulls(subset=[DELTA]).filter(~delta.is_nan())
+    if large != LARGE_DELTA:  # not scores in [0, 1]: bins sized to the largest change
+        width = float(rec.collect(valid.select(delta.abs().max().alias("m"))).item() or 0.0) / DELTA_BINS or 1.0
+    binned = valid.with_columns((delta.abs() / width).ceil().clip(0, DELTA_BINS).cast(nw.Int32).alias(BIN))
     aggs = [nw.len().alias("n"), delta.sum().alias("sum"), (delta * delta).sum().alias("sum2"),
             delta.abs().sum().alias("sum_abs"), count(delta.abs() > large).alias("large")]
     scopes = [("all", rec.collect(binned.group_by(BIN).agg(*aggs)))]

@@ -140,8 +140,8 @@ def compare_logs(
         kind = resolve(rec, task, paired, labelled=labels is not None)
         regression = kind == "regression"
         if regression and large_change is None and rec.counts["matched"]:
-            sd = rec.collect(rec.table.select(nw.col(role("prediction", "production")).cast(nw.Float64).std()
-                                              .alias("sd")), counts=False).item()
+            value = nw.col(role("prediction", "production")).cast(nw.Float64)
+            sd = rec.collect(rec.table.filter(~value.is_nan()).select(value.std().alias("sd")), counts=False).item()
             large_change = 0.1 * sd if sd else 0.0
         if prediction and paired:
             tables["agreement"], found = agreement(rec, prediction, by_cols, confidence, fdr, disagreement_margin,
