@@ -146,7 +146,7 @@ def score_deltas(rec: Reconciliation, name: str, by: list[str], confidence: floa
     zero has its own bin); the quantiles are the upper edge of the bin where the cumulative count
     crosses the level, so they are exact to one bin width. A request missing either value (null or
     NaN) is left out."""
-    d = nw.col(role(name, "candidate")) - nw.col(role(name, "production"))
+    d = (nw.col(role(name, "candidate")) - nw.col(role(name, "production"))).cast(nw.Float64)
     large = LARGE_DELTA if large is None else large
     width = 1 / DELTA_BINS
     keys = [by_column(i) for i in range(len(by))]
