@@ -133,8 +133,10 @@ def test_compare_logs_finds_slow_failing_and_locally_disagreeing_candidate():
                      ("error_rate_regression", "warning", ()), ("coverage_gap", "warning", ())}
     agreement = result.to_polars("agreement").row(0, named=True)
     matched = prod.join(cand, on="rid", suffix="_c")
-    assert agreement["agree"] == int((matched["pred"] == matched["pred_c"]).sum())
-    assert agreement["kappa"] == pytest.approx(cohen_kappa_score(matched["pred"], matched["pred_c"]))
+    answered = matched.filter(~pl.col("err") & ~pl.col("err_c"))  # a failed request is not compared
+    assert (agreement["n"], agreement["not_compared"]) == (answered.height, matched.height - answered.height)
+    assert agreement["agree"] == int((answered["pred"] == answered["pred_c"]).sum())
+    assert agreement["kappa"] == pytest.approx(cohen_kappa_score(answered["pred"], answered["pred_c"]))
     lat = result.to_polars("latency").filter((pl.col("side") == "candidate") & (pl.col("quantile") == 0.95)).row(
         0, named=True)
     assert lat["value"] == pytest.approx(np.quantile(matched["ms_c"].to_numpy(), 0.95))

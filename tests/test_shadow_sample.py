@@ -82,7 +82,7 @@ def test_compare_cli_exit_status_and_findings_json(tmp_path, capsys):
     ("extra", "message"),
     [(["--id", "rid"], "id='rid' is not a column of the production log"),
      (["--stages", "1,five"], "--stages expects comma-separated shares"),
-     (["--looks", "0"], "looks must be >= 1"),
+     (["--looks", "0"], "The 'looks' parameter of Guardrails must be an integer of at least 1"),
      (["--as-of", "yesterday"], "--as-of expects an ISO time")],
 )
 def test_compare_cli_input_errors_exit_2_with_the_fix(extra, message, capsys):

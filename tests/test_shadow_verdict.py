@@ -134,9 +134,9 @@ def _week_of_null_canary(rng, looks: int, hourly: int, tolerance: float) -> tupl
     """Hourly cumulative checks of a canary identical to production (two independent samples):
     error rate 2%, accuracy 80%. Returns (ever rolled back with looks-adjusted levels, ever rolled
     back with a single-look level) — tolerances set to ``tolerance`` (0 = the strictest)."""
-    guard = Guardrails(error_increase=tolerance, accuracy_drop=tolerance, min_requests=0, min_labelled=0,
+    guard = Guardrails(error_increase=tolerance, accuracy_drop=tolerance, min_requests=1, min_labelled=1,
                        looks=looks)
-    naive = Guardrails(error_increase=tolerance, accuracy_drop=tolerance, min_requests=0, min_labelled=0)
+    naive = Guardrails(error_increase=tolerance, accuracy_drop=tolerance, min_requests=1, min_labelled=1)
     err = rng.binomial(hourly, 0.02, size=(looks, 2)).cumsum(axis=0)
     right = rng.binomial(hourly, 0.8, size=(looks, 2)).cumsum(axis=0)
     ever, ever_naive = False, False
@@ -181,7 +181,7 @@ def test_judge_statuses_follow_the_documented_rule():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"mode": "split"}, InputError, "mode must be 'shadow'"),
+        ({"mode": "split"}, InputError, r"mode must be one of \['shadow', 'canary'\]"),
         ({"stages": (0.5, 0.1)}, ConfigError, "stages must be increasing"),
         ({"guardrails": "strict"}, InputError, "guardrails must be a Guardrails"),
     ],
@@ -194,8 +194,9 @@ def test_compare_logs_rejects_bad_options(kwargs, error, message):
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"looks": 0}, "looks must be >= 1"), ({"latency_ratio": 0.8}, "latency_ratio is candidate / production"),
-     ({"error_increase": 2}, "error_increase is a proportion")],
+    [({"looks": 0}, "The 'looks' parameter of Guardrails must be an integer of at least 1"),
+     ({"latency_ratio": 0.8}, "latency_ratio is candidate / production"),
+     ({"error_increase": 2}, r"The 'error_increase' parameter of Guardrails must be a proportion in \[0, 1\)")],
 )
 def test_guardrails_reject_nonsense(kwargs, message):
     with pytest.raises(ConfigError, match=message):

@@ -4,6 +4,7 @@ request id. Shared by the shadow comparison and the performance checks."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import narwhals as nw
 import polars as pl
@@ -11,23 +12,41 @@ import polars as pl
 from workbench.errors import InputError
 from workbench.frames import Frame, collect, count, open_frame, with_epoch
 from workbench.io import FrameLike, check_time_column, check_time_zones, require_columns
+from workbench.params import datetime_value
 from workbench.spark import refuse_nested
 
-LABEL = "__label"
+PREFIX = "__wb_"  # reserved for the columns the workbench adds inside a computation
+LABEL = f"{PREFIX}label"
+LABEL_TIME_US = f"{PREFIX}label_us"
+
+
+def refuse_reserved(columns: Mapping[str, str | None], *, name: str) -> None:
+    """Refuse a used column (``columns``: role -> column name) whose name starts with the
+    reserved :data:`PREFIX`: it could be taken for one of the columns the workbench adds."""
+    taken = {r: c for r, c in columns.items() if isinstance(c, str) and c.startswith(PREFIX)}
+    if taken:
+        given = ", ".join(f"{r}={c!r}" for r, c in taken.items())
+        raise InputError(f"{name}: {given}: column names starting with {PREFIX!r} are reserved for the workbench's "
+                         "own columns; rename the column before passing it.")
 
 
 def labels_frame(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType, *, label_time: str | None = None,
                  as_of: dt.datetime | None = None, prediction_dtype: pl.DataType | None = None,
                  regression: bool = False) -> tuple[Frame, int]:
-    """The labels known at ``as_of`` as (``id``, ``__label``) on their own engine (polars, duckdb
+    """The labels known at ``as_of`` as (``id``, :data:`LABEL`) on their own engine (polars, duckdb
     or Spark) and the number still pending (``label_time`` after ``as_of``), validated: the
-    columns exist, one label per request, no null id, the id has the logs' type, the label can be
-    compared with the prediction (numbers with numbers, text with text), ``as_of`` and
-    ``label_time`` agree on time zones."""
+    columns exist and do not use the reserved prefix :data:`PREFIX`, one label per request, no
+    null id, the id has the logs' type, the label can be compared with the prediction (numbers
+    with numbers, text with text), ``as_of`` (a datetime or an ISO string) and ``label_time``
+    agree on time zones. Only these columns are read: the labels' other columns never matter."""
+    as_of = datetime_value(as_of, name="as_of")
     frame = open_frame(labels, name="labels")
-    lab, schema = frame.lf, frame.schema
-    require_columns(schema, {"id": id, "label": label, "label_time": label_time}, name="labels")
+    used = {"id": id, "label": label, "label_time": label_time}
+    require_columns(frame.schema, used, name="labels")
+    refuse_reserved(used, name="labels")
     refuse_nested(frame.unsupported, [c for c in (id, label, label_time) if c], name="labels", check="the label join")
+    frame = frame.with_lf(frame.lf.select(*dict.fromkeys(c for c in (id, label, label_time) if c)))
+    lab, schema = frame.lf, frame.schema
     if prediction_dtype is not None:
         _check_label_dtype(schema[label], prediction_dtype, label, regression)
     if as_of is not None and not label_time:
@@ -40,8 +59,8 @@ def labels_frame(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType, 
                               ("as_of", "as_of", pl.Datetime("us", as_of.tzinfo and "UTC"))])
             # instants compared as microseconds since the epoch (a naive time read as UTC on both sides)
             limit = as_of.replace(tzinfo=as_of.tzinfo or dt.UTC) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-            lab = with_epoch(frame, label_time, "__label_us")
-            known = nw.col("__label_us") <= limit // dt.timedelta(microseconds=1)
+            lab = with_epoch(frame, label_time, LABEL_TIME_US)
+            known = nw.col(LABEL_TIME_US) <= limit // dt.timedelta(microseconds=1)
             pending = int(collect(lab.select(count(~known).alias("pending")), frame, check="the label join").item()
                           or 0)
             lab = lab.filter(known)

@@ -11,7 +11,8 @@ Rules, by kind:
 * durations are strictly positive (``"90d"``, ``"6h"``, ``"15m"``, ``"30s"``, ``"2w"``, a
   ``timedelta`` or a number of seconds); ``0s`` and negative values are refused. Embargoes and
   other offsets that may be zero use :func:`non_negative_duration`;
-* probabilities, confidences and FDR levels lie strictly inside (0, 1);
+* probabilities, confidences and FDR levels lie strictly inside (0, 1); proportions (tolerances,
+  margins) in [0, 1); shares (of traffic) in (0, 1];
 * booleans are ``True`` or ``False`` (not ``"maybe"``, ``1`` or ``"yes"``);
 * datetimes are ``datetime`` objects or ISO-8601 strings (``"2026-03-08"``,
   ``"2026-03-08T12:00:00+00:00"``), parsed here; anything else is refused;
@@ -84,6 +85,21 @@ def open_unit(value: Any, *, name: str, owner: str | None = None) -> float:
     """A number strictly between 0 and 1 (a probability threshold, a confidence, an FDR level)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not (0 < value < 1):
         raise ConfigError(f"{_where(name, owner)} must be a number strictly between 0 and 1. Got {value!r}.")
+    return float(value)
+
+
+def proportion(value: Any, *, name: str, owner: str | None = None) -> float:
+    """A number in [0, 1): a tolerance or a margin in proportion points (0.005 = half a point)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (0 <= value < 1):
+        raise ConfigError(f"{_where(name, owner)} must be a proportion in [0, 1) (0.005 = half a point). "
+                          f"Got {value!r}.")
+    return float(value)
+
+
+def share(value: Any, *, name: str, owner: str | None = None) -> float:
+    """A number in (0, 1]: a share of a whole that may be all of it (a traffic share)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (0 < value <= 1):
+        raise ConfigError(f"{_where(name, owner)} must be a share in (0, 1] (0.05 = 5%, 1 = all). Got {value!r}.")
     return float(value)
 
 

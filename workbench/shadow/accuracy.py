@@ -14,8 +14,8 @@ from workbench.distributions import norm_ppf
 from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.findings.model import Finding
 from workbench.frames import collect_on, count, engine_of
-from workbench.labels import LABEL
 from workbench.shadow.agreement import segments
+from workbench.shadow.columns import ID, LABEL, by_column, role
 from workbench.shadow.paired import mcnemar_exact, paired_difference
 from workbench.shadow.reconcile import SIDES, Reconciliation
 from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
@@ -57,19 +57,19 @@ def accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str],
     return pl.DataFrame(rows, infer_schema_length=None), findings, checks
 
 
-def labelled_requests(rec: Reconciliation, labels: nw.LazyFrame, id: str, paired: bool) -> dict[str, nw.LazyFrame]:
-    """The compared requests that have a label (column ``__label``), joined on the logs' engine
-    and computed once for every metric (:meth:`Reconciliation.keep`): ``{"matched": ...}`` in
-    shadow mode, one frame per side in canary mode."""
+def labelled_requests(rec: Reconciliation, labels: nw.LazyFrame, paired: bool) -> dict[str, nw.LazyFrame]:
+    """The compared requests that have a label, joined on the logs' engine and computed once for
+    every metric (:meth:`Reconciliation.keep`): ``{"matched": ...}`` in shadow mode, one frame per
+    side in canary mode. ``labels``: columns ``ID`` and ``LABEL`` (:mod:`workbench.shadow.columns`)."""
     sides = {"matched": rec.table} if paired else {s: rec.side(s, paired=False) for s in SIDES}
-    return {k: rec.keep(lf.join(labels, on=id, how="inner")) for k, lf in sides.items()}
+    return {k: rec.keep(lf.join(labels, on=ID, how="inner")) for k, lf in sides.items()}
 
 
-def unmatched_labels(labels: nw.LazyFrame, labelled: dict[str, nw.LazyFrame], id: str, label: str) -> list[Finding]:
+def unmatched_labels(labels: nw.LazyFrame, labelled: dict[str, nw.LazyFrame], label: str) -> list[Finding]:
     """``unmatched_labels``: labels for requests that are not among those compared (labels are
-    unique by id, so it is the labels minus the labelled requests)."""
-    used = nw.concat([lf.select(id) for lf in labelled.values()]).unique() if len(labelled) > 1 \
-        else labelled["matched"].select(id)
+    unique by id, so it is the labels minus the labelled requests). ``label``: the user's name."""
+    used = nw.concat([lf.select(ID) for lf in labelled.values()]).unique() if len(labelled) > 1 \
+        else labelled["matched"].select(ID)
     unknown = _count(labels) - _count(used)
     if not unknown:
         return []
@@ -88,18 +88,18 @@ def _collect(lf: nw.LazyFrame) -> pl.DataFrame:
 
 def by_scope(lf: nw.LazyFrame, aggs: list[nw.Expr], by: list[str]) -> pl.DataFrame:
     """``aggs`` over all rows (scope ``"all"``) and per value of each ``by`` column (scope
-    ``"column=value"``), computed on the frame's engine: one polars frame with ``scope``,
-    ``column`` and ``segment``."""
+    ``"column=value"``; the ``i``-th is ``by_column(i)`` in ``lf``), computed on the frame's
+    engine: one polars frame with ``scope``, ``column`` (the user's name) and ``segment``."""
     frames = [_collect(lf.select(*aggs)).with_columns(scope=pl.lit("all"), column=pl.lit(None, pl.String),
                                                       segment=pl.lit(None, pl.String))]
-    for b in by:
-        per = segments(_collect(lf.group_by(b).agg(*aggs)), b).drop(b)
+    for i, b in enumerate(by):
+        per = segments(_collect(lf.group_by(by_column(i)).agg(*aggs)), by_column(i)).drop(by_column(i))
         frames.append(per.with_columns(scope=pl.format("{}={}", pl.lit(b), pl.col("segment")), column=pl.lit(b)))
     return pl.concat(frames, how="diagonal_relaxed")
 
 
 def _paired_counts(joined: nw.LazyFrame, prediction: str, by: list[str]) -> pl.DataFrame:
-    rp, rc = ((nw.col(f"{prediction}_{s}") == nw.col(LABEL)).fill_null(False) for s in SIDES)
+    rp, rc = ((nw.col(role("prediction", s)) == nw.col(LABEL)).fill_null(False) for s in SIDES)
     aggs = [nw.len().alias("n"), count(rp).alias("right_production"), count(rc).alias("right_candidate"),
             count(rp & ~rc).alias("only_production"), count(rc & ~rp).alias("only_candidate")]
     table = by_scope(joined, aggs, by)
@@ -111,7 +111,7 @@ def _paired_counts(joined: nw.LazyFrame, prediction: str, by: list[str]) -> pl.D
 def _unpaired_counts(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str]) -> pl.DataFrame:
     parts = []
     for s in SIDES:
-        right = (nw.col(prediction) == nw.col(LABEL)).fill_null(False)
+        right = (nw.col(role("prediction")) == nw.col(LABEL)).fill_null(False)
         parts.append(by_scope(labelled[s], [nw.len().alias(f"n_{s}"), count(right).alias(f"right_{s}")], by))
     table = parts[0].join(parts[1], on=["scope", "column", "segment"], how="full", coalesce=True, nulls_equal=True)
     table = table.with_columns(pl.col(f"{k}_{s}").fill_null(0) for k in ("n", "right") for s in SIDES)
@@ -193,8 +193,9 @@ def score_metrics(labelled: dict[str, nw.LazyFrame], score: str, by: list[str], 
         return e * e, -(y * p.log() + (1 - y) * (1 - p).log())
 
     if paired:
-        (bp, lp), (bc, lc) = terms(f"{score}_production"), terms(f"{score}_candidate")
-        joined = labelled["matched"].drop_nulls(subset=[f"{score}_production", f"{score}_candidate", LABEL])
+        (bp, lp), (bc, lc) = terms(role("score", "production")), terms(role("score", "candidate"))
+        joined = labelled["matched"].drop_nulls(subset=[role("score", "production"), role("score", "candidate"),
+                                                        LABEL])
         aggs = [nw.len().alias("n")]
         for name, a, b in (("brier", bp, bc), ("log_loss", lp, lc)):
             aggs += [a.sum().alias(f"{name}_sum_p"), b.sum().alias(f"{name}_sum_c"), (b - a).sum().alias(f"{name}_d"),
@@ -203,8 +204,8 @@ def score_metrics(labelled: dict[str, nw.LazyFrame], score: str, by: list[str], 
     else:
         parts = []
         for side, tag in zip(SIDES, ("p", "c"), strict=True):
-            b, ll = terms(score)
-            joined = labelled[side].drop_nulls(subset=[score, LABEL])
+            b, ll = terms(role("score"))
+            joined = labelled[side].drop_nulls(subset=[role("score"), LABEL])
             aggs = [nw.len().alias(f"n_{tag}"), b.sum().alias(f"brier_sum_{tag}"),
                     (b * b).sum().alias(f"brier_sq_{tag}"), ll.sum().alias(f"log_loss_sum_{tag}"),
                     (ll * ll).sum().alias(f"log_loss_sq_{tag}")]

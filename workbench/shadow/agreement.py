@@ -14,8 +14,9 @@ from workbench.distributions import norm_ppf
 from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.findings.model import Finding
 from workbench.frames import count
+from workbench.shadow.columns import BIN, CLASS_CANDIDATE, CLASS_PRODUCTION, DELTA, by_column, role
 from workbench.shadow.paired import cohen_kappa
-from workbench.shadow.reconcile import Reconciliation
+from workbench.shadow.reconcile import SIDES, Reconciliation
 from workbench.stats import wilson_interval
 
 DELTA_QUANTILES = (0.5, 0.9, 0.99)
@@ -30,21 +31,30 @@ def agreement(rec: Reconciliation, prediction: str, by: list[str], confidence: f
     Newcombe's interval, one-sided p and BH q) and the ``disagreement`` findings: segments whose
     flip rate exceeds the rest's by at least ``margin`` points at false-discovery rate ``fdr``.
     For a regression (``large_change`` given) a request "flips" when the two predictions differ
-    by more than ``large_change``, and there is no kappa."""
-    p, c = nw.col(f"{prediction}_production"), nw.col(f"{prediction}_candidate")
+    by more than ``large_change``, and there is no kappa.
+
+    Only the requests both models answered are compared (:func:`answered`, one definition for the
+    overall row, kappa and every segment); ``n`` counts them and ``not_compared`` counts the matched
+    requests left out because one side failed or logged no prediction. ``prediction`` and ``by``
+    are the user's column names (for the findings and scopes)."""
+    p, c = (nw.col(role("prediction", s)) for s in SIDES)
+    compared = answered(rec)
+    agree = (p == c) if large_change is None else ((c - p).abs() <= large_change)
+    tallies = [count(compared).alias("n"), count(compared & agree).alias("agree"),
+               count(~compared).alias("not_compared")]
     if large_change is None:
-        agree = (p == c).fill_null(False)
-        rows = [_kappa_row(rec, p, c, confidence)]
+        row = _kappa_row(rec.table.filter(compared), rec, p, c, confidence)
     else:
-        agree = ((c - p).abs() <= large_change).fill_null(False)
-        n, k = rec.collect(rec.table.select(nw.len().alias("n"), count(agree).alias("k"))).row(0)
-        rows = [_agreement_row("all", int(n), int(k or 0), confidence)]
+        overall = rec.collect(rec.table.select(*tallies)).row(0, named=True)
+        row = _agreement_row("all", int(overall["n"]), int(overall["agree"] or 0), confidence)
+    rows = [row | {"not_compared": rec.counts["matched"] - row["n"]}]
     tests = []
-    for b in by:
-        per = segments(rec.collect(rec.table.group_by(b).agg(nw.len().alias("n"), count(agree).alias("agree"))), b)
+    for i, b in enumerate(by):
+        per = segments(rec.collect(rec.table.group_by(by_column(i)).agg(*tallies)), by_column(i)).with_columns(
+            pl.col("n", "agree", "not_compared").fill_null(0))
         total_n, total_agree = int(per["n"].sum()), int(per["agree"].sum())
-        for seg, n, k in per.select("segment", "n", "agree").iter_rows():
-            row = _agreement_row(f"{b}={seg}", int(n), int(k), confidence)
+        for seg, n, k, left_out in per.select("segment", "n", "agree", "not_compared").iter_rows():
+            row = _agreement_row(f"{b}={seg}", int(n), int(k), confidence) | {"not_compared": int(left_out)}
             rest_n, rest_flips = total_n - n, (total_n - total_agree) - (n - k)
             if n >= min_rows and rest_n >= min_rows:
                 diff, lo, hi, p_two = two_proportions(rest_flips, rest_n, n - k, n, confidence)
@@ -78,19 +88,38 @@ def agreement(rec: Reconciliation, prediction: str, by: list[str], confidence: f
 
 def segments(per: pl.DataFrame, column: str) -> pl.DataFrame:
     """A small per-segment table from the engine with ``segment``: ``column``'s value as text
-    (cast here, on the few rows, so every engine labels a segment alike), sorted, nulls last."""
+    (cast here, on the few rows, so every engine labels a segment alike), sorted, nulls last.
+    ``column`` is the comparison's own name of the segment column (``by_column(i)``)."""
     return per.with_columns(pl.col(column).cast(pl.String).alias("segment")).sort("segment", nulls_last=True)
 
 
-def _kappa_row(rec: Reconciliation, p: nw.Expr, c: nw.Expr, confidence: float) -> dict[str, Any]:
-    """The overall agreement row of a classifier, with Cohen's kappa from the confusion counts."""
-    confusion = rec.collect(rec.table.select(p.alias("p"), c.alias("c")).group_by("p", "c").agg(
-        nw.len().alias("n")))
-    confusion = confusion.with_columns(pl.col("p", "c").cast(pl.String))  # cast the small table, not the rows
-    classes = sorted(set(confusion["p"].drop_nulls()) | set(confusion["c"].drop_nulls()))
+def answered(rec: Reconciliation) -> nw.Expr:
+    """Whether both models answered a matched request: a prediction (not null, not NaN) on both
+    sides and, when the logs have an ``error`` flag, no error on either side (a failed request has
+    no answer to agree or disagree with; failures are judged by the error-rate guardrail). The one
+    definition of the requests whose agreement is measured, overall and per segment; never null."""
+    out = nw.lit(True)
+    for s in SIDES:
+        value = nw.col(role("prediction", s))
+        out = out & ~value.is_null()
+        if rec.schema[role("prediction", s)].is_float():
+            out = out & ~value.is_nan().fill_null(True)
+        if rec.roles.get("error"):
+            out = out & (nw.col(role("error", s)).cast(nw.Int64).fill_null(0) == 0)
+    return out
+
+
+def _kappa_row(compared: nw.LazyFrame, rec: Reconciliation, p: nw.Expr, c: nw.Expr,
+               confidence: float) -> dict[str, Any]:
+    """The overall agreement row of a classifier on the ``compared`` requests, with Cohen's kappa
+    from the confusion counts."""
+    pc, cc = CLASS_PRODUCTION, CLASS_CANDIDATE
+    confusion = rec.collect(compared.select(p.alias(pc), c.alias(cc)).group_by(pc, cc).agg(nw.len().alias("n")))
+    confusion = confusion.with_columns(pl.col(pc, cc).cast(pl.String))  # cast the small table, not the rows
+    classes = sorted(set(confusion[pc].drop_nulls()) | set(confusion[cc].drop_nulls()))
     matrix = np.zeros((len(classes), len(classes)))
     index = {k: i for i, k in enumerate(classes)}
-    for a, b, n in confusion.select("p", "c", "n").iter_rows():
+    for a, b, n in confusion.select(pc, cc, "n").iter_rows():
         if a is not None and b is not None:
             matrix[index[a], index[b]] += n
     kappa = cohen_kappa(matrix, confidence)
@@ -104,35 +133,39 @@ def _agreement_row(scope: str, n: int, agree: int, confidence: float) -> dict[st
             "agreement_low": lo, "agreement_high": hi, "flip_rate": 1 - agree / n if n else math.nan}
 
 
-def score_deltas(rec: Reconciliation, score: str, by: list[str], confidence: float,
+def score_deltas(rec: Reconciliation, name: str, by: list[str], confidence: float,
                  large: float | None = None) -> pl.DataFrame:
     """Table ``scores`` (or ``prediction_deltas`` for a regression): the candidate's value minus
     production's on the same request, overall and per segment — n, mean delta with its normal
     interval, mean and quantiles of the absolute delta, and the share of requests whose value
-    moved by more than ``large`` (default ``LARGE_DELTA`` score points).
+    moved by more than ``large`` (default ``LARGE_DELTA`` score points). ``name``: the role
+    compared (``"score"`` or ``"prediction"``); ``by``: the user's segment column names.
 
     Summarised by the engine into counts and sums per (scope, bin of |delta|) with ``DELTA_BINS``
     bins of width ``1 / DELTA_BINS`` for scores, ``max |delta| / DELTA_BINS`` otherwise (exactly
     zero has its own bin); the quantiles are the upper edge of the bin where the cumulative count
-    crosses the level, so they are exact to one bin width."""
-    d = nw.col(f"{score}_candidate") - nw.col(f"{score}_production")
+    crosses the level, so they are exact to one bin width. A request missing either value (null or
+    NaN) is left out."""
+    d = (nw.col(role(name, "candidate")) - nw.col(role(name, "production"))).cast(nw.Float64)
     large = LARGE_DELTA if large is None else large
     width = 1 / DELTA_BINS
+    keys = [by_column(i) for i in range(len(by))]
+    delta = nw.col(DELTA)
+    valid = rec.table.select(d.alias(DELTA), *keys).drop_nulls(subset=[DELTA]).filter(~delta.is_nan())
     if large != LARGE_DELTA:  # not scores in [0, 1]: bins sized to the largest change
-        width = float(rec.collect(rec.table.select(d.abs().max().alias("m"))).item() or 0.0) / DELTA_BINS or 1.0
-    binned = rec.table.select(d.alias("d"), *(nw.col(b) for b in by)).drop_nulls(subset=["d"]).with_columns(
-        bin=(nw.col("d").abs() / width).ceil().clip(0, DELTA_BINS).cast(nw.Int32))
-    aggs = [nw.len().alias("n"), nw.col("d").sum().alias("sum"), (nw.col("d") * nw.col("d")).sum().alias("sum2"),
-            nw.col("d").abs().sum().alias("sum_abs"), count(nw.col("d").abs() > large).alias("large")]
-    scopes = [("all", rec.collect(binned.group_by("bin").agg(*aggs)))]
-    for b in by:
-        per = segments(rec.collect(binned.group_by(b, "bin").agg(*aggs)), b)
+        width = float(rec.collect(valid.select(delta.abs().max().alias("m"))).item() or 0.0) / DELTA_BINS or 1.0
+    binned = valid.with_columns((delta.abs() / width).ceil().clip(0, DELTA_BINS).cast(nw.Int32).alias(BIN))
+    aggs = [nw.len().alias("n"), delta.sum().alias("sum"), (delta * delta).sum().alias("sum2"),
+            delta.abs().sum().alias("sum_abs"), count(delta.abs() > large).alias("large")]
+    scopes = [("all", rec.collect(binned.group_by(BIN).agg(*aggs)))]
+    for b, key in zip(by, keys, strict=True):
+        per = segments(rec.collect(binned.group_by(key, BIN).agg(*aggs)), key)
         for (value,), part in per.partition_by("segment", as_dict=True, maintain_order=True).items():
             scopes.append((f"{b}={value}", part))
     z = norm_ppf(0.5 + confidence / 2)
     rows = []
     for scope, part in scopes:
-        part = part.sort("bin")
+        part = part.sort(BIN)
         n = int(part["n"].sum())
         if n == 0:
             continue
@@ -140,7 +173,7 @@ def score_deltas(rec: Reconciliation, score: str, by: list[str], confidence: flo
         var = max(float(part["sum2"].sum()) / n - mean**2, 0.0) * n / max(n - 1, 1)
         half = z * math.sqrt(var / n)
         cum = np.cumsum(part["n"].to_numpy())
-        bins = part["bin"].to_numpy()
+        bins = part[BIN].to_numpy()
         quantiles = {f"abs_delta_p{round(q * 100)}": float(bins[np.searchsorted(cum, q * n)]) * width
                      for q in DELTA_QUANTILES}
         moved = int(part["large"].sum())

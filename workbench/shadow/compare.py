@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, get_args
 
 import narwhals as nw
 import polars as pl
 
+from workbench import params
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.io import FrameLike
@@ -18,8 +19,10 @@ from workbench.labels import labels_frame
 from workbench.shadow import accuracy as acc
 from workbench.shadow import operations as ops
 from workbench.shadow.agreement import agreement, score_deltas
+from workbench.shadow.columns import ID, LABEL, role
 from workbench.shadow.reconcile import Reconciliation, reconcile
 from workbench.shadow.regression import regression_accuracy
+from workbench.shadow.task import Task, check_labels, check_task, resolve
 from workbench.shadow.verdict import (
     DEFAULT_STAGES,
     GuardrailCheck,
@@ -32,7 +35,7 @@ from workbench.shadow.verdict import (
 )
 
 Mode = Literal["shadow", "canary"]
-Task = Literal["auto", "classification", "regression"]
+MODES: tuple[str, ...] = get_args(Mode)
 
 
 def compare_logs(
@@ -49,7 +52,7 @@ def compare_logs(
     labels: FrameLike | None = None,
     label: str = "label",
     label_time: str | None = None,
-    as_of: dt.datetime | None = None,
+    as_of: dt.datetime | str | None = None,
     mode: Mode = "shadow",
     guardrails: Guardrails | None = None,
     stage: float | None = None,
@@ -71,77 +74,109 @@ def compare_logs(
     samples; no agreement or coverage). ``guardrails``: tolerances and planned looks of the
     verdict (:class:`Guardrails`; the rule is in :mod:`workbench.shadow.verdict`).
     ``stages``/``stage``: a traffic plan such as (0.01, 0.05, 0.25, 1.0) and the current share
-    (in canary mode it defaults to the observed share). ``task``: ``"classification"`` (exact
-    agreement, kappa, accuracy), ``"regression"`` (a request "flips" when the predictions differ
-    by more than ``large_change``, default a tenth of production's prediction standard deviation;
-    prediction deltas; MAE ratio and RMSE on labels) or ``"auto"`` (regression for a float
-    prediction).
+    (in canary mode it defaults to the observed share). ``task``: what the model predicts, which
+    decides how predictions and labels are compared (:mod:`workbench.shadow.task`):
+    ``"binary"`` (0/1 or boolean classes, 1 the positive class, as the performance checks want;
+    ``"classification"`` is the same) — exact agreement, kappa, accuracy, and with a ``score`` the
+    Brier score and log loss; ``"multiclass"`` — any classes compared by equality (agreement,
+    kappa, exact-match accuracy; no Brier score); ``"regression"`` — a request "flips" when the
+    predictions differ by more than ``large_change`` (> 0; default a tenth of production's
+    prediction standard deviation), prediction deltas, MAE ratio and RMSE on labels; ``"auto"``
+    (default) — regression for a float prediction, else binary when the predictions and labels
+    are coded 0/1. Labels or predictions coded otherwise (``{0, 2}``, ``'yes'/'no'``, three
+    classes) are refused with the values found and the fix (map the positive class to 1, or
+    pass ``task="multiclass"``) whenever the task is binary, and under ``"auto"`` when labels are
+    given; without labels ``"auto"`` compares such classes as they are (nothing then depends on
+    the coding). The task run is ``parameters["task"]``.
+
+    Parameters are checked at the boundary (:mod:`workbench.params`): ``confidence`` and ``fdr``
+    in (0, 1), ``disagreement_margin`` in [0, 1), ``stage`` in (0, 1], ``stages`` increasing in
+    (0, 1], ``as_of`` a datetime or an ISO string, ``mode`` one of :data:`MODES`, ``task`` one of
+    :data:`workbench.shadow.task.TASKS`. Too little data never gives a confident verdict: every
+    guardrail needs its minimum number of requests (``Guardrails``), and the latency guardrail as
+    many as its distribution-free bounds need, else the verdict is hold with "insufficient data".
 
     Output: a :class:`~workbench.findings.CheckResult` with check ``"shadow"`` and ``verdict``;
     findings ``coverage_gap``, ``duplicate_requests``, ``disagreement``, ``latency_regression``,
     ``missing_latency``, ``error_rate_regression``, ``accuracy_regression``, ``unmatched_labels``
     (intervals at ``confidence``, Benjamini–Hochberg at ``fdr`` across segments); tables
     ``agreement``, ``scores``, ``latency``, ``latency_distribution``, ``errors``, ``accuracy`` (with a
-    ``score`` and 0/1 labels also each side's Brier score and log loss and their differences),
+    ``score`` and a binary task also each side's Brier score and log loss and their differences),
     ``guardrails``.
     """
-    if mode not in ("shadow", "canary"):
-        raise InputError(f"mode must be 'shadow' (same requests on both sides) or 'canary' (split traffic), "
-                         f"got {mode!r}.")
-    if not 0.5 <= confidence < 1 or not 0 < fdr < 1:
-        raise InputError(f"confidence must be in [0.5, 1) and fdr in (0, 1); got {confidence} and {fdr}.")
+    owner = "compare_logs"
+    if not isinstance(mode, str) or mode not in MODES:
+        raise InputError(f"mode must be one of {list(MODES)}: 'shadow' (both models answered the same requests) or "
+                         f"'canary' (each side served its own share of the traffic); got {mode!r}.")
+    task = check_task(task)
+    confidence = params.open_unit(confidence, name="confidence", owner=owner)
+    fdr = params.open_unit(fdr, name="fdr", owner=owner)
+    disagreement_margin = params.proportion(disagreement_margin, name="disagreement_margin", owner=owner)
+    if large_change is not None:
+        large_change = params.positive_number(large_change, name="large_change", owner=owner)
+    as_of = params.datetime_value(as_of, name="as_of", owner=owner)
     if guardrails is not None and not isinstance(guardrails, Guardrails):
         raise InputError(f"guardrails must be a Guardrails(...), got {type(guardrails).__name__}.")
     guard = guardrails or Guardrails()
-    plan = check_stages(stages if stages is not None else DEFAULT_STAGES) if (stages or stage is not None) else None
+    if stage is not None:
+        stage = params.share(stage, name="stage", owner=owner)
+    plan = check_stages(stages if stages is not None else DEFAULT_STAGES) \
+        if (stages is not None or stage is not None) else None
     if labels is not None and not prediction:
         raise InputError("labels need prediction=: accuracy compares each side's prediction with the label.")
-    by_cols = [by] if isinstance(by, str) else list(by)
+    if labels is not None and (not isinstance(label, str) or not (label_time is None or isinstance(label_time, str))):
+        raise InputError(f"label and label_time must be column names of the labels, got {label!r} and "
+                         f"{label_time!r}.")
     paired = mode == "shadow"
     rec = reconcile(production, candidate, id=id, timestamp=timestamp, prediction=prediction, score=score,
-                    latency=latency, error=error, by=by_cols)
+                    latency=latency, error=error, by=by)
+    by_cols = list(rec.by)
     try:  # Spark keeps the reconciled requests cached for the comparisons: free them after
         findings = _coverage_findings(rec, paired)
         tables: dict[str, pl.DataFrame] = {}
         pending_labels = None
         pending: list[PendingCheck] = []
         schema = rec.schema
-        regression = bool(prediction) and _is_regression(schema[f"{prediction}_production"], task, prediction)
+        kind = resolve(rec, task, paired, labelled=labels is not None)
+        regression = kind == "regression"
         if regression and large_change is None and rec.counts["matched"]:
-            sd = rec.collect(rec.table.select(nw.col(f"{prediction}_production").cast(nw.Float64).std().alias("sd")),
-                             counts=False).item()
+            value = nw.col(role("prediction", "production")).cast(nw.Float64)
+            sd = rec.collect(rec.table.filter(~value.is_nan()).select(value.std().alias("sd")), counts=False).item()
             large_change = 0.1 * sd if sd else 0.0
         if prediction and paired:
             tables["agreement"], found = agreement(rec, prediction, by_cols, confidence, fdr, disagreement_margin,
                                                    guard.min_segment, large_change if regression else None)
             findings += found
             if regression:
-                tables["prediction_deltas"] = score_deltas(rec, prediction, by_cols, confidence, large=large_change)
+                tables["prediction_deltas"] = score_deltas(rec, "prediction", by_cols, confidence, large=large_change)
         if score and paired:
-            tables["scores"] = score_deltas(rec, score, by_cols, confidence)
+            tables["scores"] = score_deltas(rec, "score", by_cols, confidence)
         if error:
             tables["errors"], found, check = ops.errors(rec, error, paired, confidence, guard)
             findings += found
             pending.append(check)
         if labels is not None:
-            lab, pending_labels = labels_frame(labels, id, label, schema[id], label_time=label_time, as_of=as_of,
-                                               prediction_dtype=schema[f"{prediction}_production"],
+            lab, pending_labels = labels_frame(labels, id, label, schema[ID], label_time=label_time, as_of=as_of,
+                                               prediction_dtype=schema[role("prediction", "production")],
                                                regression=regression)
+            if kind == "binary":
+                check_labels(lab.lf, task, label)
             if lab.engine != rec.engine:
                 raise InputError(f"labels are on {lab.engine} but the logs on {rec.engine}: the labels are joined to "
                                  "the requests by id where the logs are, so pass all three on one engine (e.g. "
                                  "spark.read.parquet(labels_path) beside Spark logs).")
-            labelled = acc.labelled_requests(rec, lab.lf, id, paired)
+            known = lab.lf.select(nw.col(id).alias(ID), nw.col(LABEL))
+            labelled = acc.labelled_requests(rec, known, paired)
             judge_accuracy = regression_accuracy if regression else acc.accuracy
             tables["accuracy"], found, checks = judge_accuracy(labelled, prediction, by_cols, paired, confidence, fdr,
                                                                guard)
-            findings += found + acc.unmatched_labels(lab.lf, labelled, id, label)
-            if score and not regression:
+            findings += found + acc.unmatched_labels(known, labelled, label)
+            if score and kind == "binary":
                 metrics = acc.score_metrics(labelled, score, by_cols, paired, confidence)
                 if metrics is not None:
                     tables["accuracy"] = tables["accuracy"].join(metrics, on="scope", how="left")
             pending += checks
-        lat_counts = ops.latency_counts(rec, latency, paired) if latency else None
+        lat_counts = ops.latency_counts(rec, paired) if latency else None
         tests = sum(p.n >= p.needed for p in pending)
         if lat_counts:
             tests += min(c["n"] for c in lat_counts.values()) >= guard.min_requests
@@ -165,19 +200,11 @@ def compare_logs(
         parameters = {"mode": mode, "roles": rec.roles, "by": by_cols, "coverage": counts, "confidence": confidence,
                       "fdr": fdr, "disagreement_margin": disagreement_margin, "guardrails": _guard_dict(guard),
                       "stages": list(plan) if plan else None, "as_of": as_of, "pending_labels": pending_labels,
-                      "task": "regression" if regression else "classification" if prediction else None,
+                      "task": kind,
                       "large_change": large_change if regression else None, "engine": rec.engine, "sampled": False}
         return CheckResult("shadow", tuple(findings), rec.inputs, parameters=parameters, tables=tables, verdict=verdict)
     finally:
         rec.release()
-
-
-def _is_regression(dtype: pl.DataType, task: str, prediction: str) -> bool:
-    if task not in ("auto", "classification", "regression"):
-        raise InputError(f"task must be 'auto', 'classification' or 'regression', got {task!r}.")
-    if task == "regression" and not dtype.is_numeric():
-        raise InputError(f"task='regression' needs a numeric prediction; {prediction!r} is {dtype}.")
-    return task == "regression" or (task == "auto" and dtype.is_float())
 
 
 def _guard_dict(guard: Guardrails) -> dict:

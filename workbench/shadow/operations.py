@@ -13,8 +13,9 @@ from workbench.drift.statistics import two_proportions
 from workbench.findings.model import Finding
 from workbench.frames import count
 from workbench.ranks import order_statistics
+from workbench.shadow.columns import role
 from workbench.shadow.paired import mcnemar_exact, paired_difference
-from workbench.shadow.quantiles import order_statistic_ranks
+from workbench.shadow.quantiles import min_sample, order_statistic_ranks
 from workbench.shadow.reconcile import SIDES, Reconciliation
 from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
 from workbench.stats import wilson_interval
@@ -23,12 +24,13 @@ LATENCY_QUANTILES = (0.5, 0.95, 0.99)
 PROFILE_LEVELS = tuple(i / 200 for i in range(201))  # the latency distribution, every half percentile
 
 
-def latency_counts(rec: Reconciliation, latency: str, paired: bool) -> dict[str, dict[str, int]]:
+def latency_counts(rec: Reconciliation, paired: bool) -> dict[str, dict[str, int]]:
     """Per side: requests with a latency and requests without one."""
     out = {}
+    value = nw.col(role("latency"))
     for s in SIDES:
         row = rec.collect(rec.side(s, paired=paired).select(
-            count(~nw.col(latency).is_null()).alias("n"), count(nw.col(latency).is_null()).alias("nulls")))
+            count(~value.is_null()).alias("n"), count(value.is_null()).alias("nulls")))
         out[s] = {"n": int(row["n"].item() or 0), "nulls": int(row["nulls"].item() or 0)}
     return out
 
@@ -62,7 +64,7 @@ def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, d
         for level in PROFILE_LEVELS:
             wanted[("profile", level)] = math.floor(level * (n - 1)) + 1
         ranks = sorted(set(wanted.values()))
-        values = order_statistics(rec.side(s, paired=paired), rec.engine, latency, ranks, name=s,
+        values = order_statistics(rec.side(s, paired=paired), rec.engine, role("latency"), ranks, name=s,
                                   check="the latency comparison", n=n)
         at = dict(zip(ranks, values, strict=True))
         stats[s] = {k: at[r] for k, r in wanted.items()} | {"n": n}
@@ -81,8 +83,10 @@ def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, d
     tables = {"latency": table, "latency_distribution": profile}
     n_min = min(counts[s]["n"] for s in SIDES)
     guard = f"latency_p{round(q_guard * 100)}"
+    # bounds clipped to a small sample cover less than stated: until both bounds are valid, insufficient
+    needed = max(guardrails.min_requests, *(min_sample(q_guard, levels[k]) for k in ("rollback", "promote")))
     if len(stats) < 2:
-        return tables, [], GuardrailCheck(guard, "all", n_min, guardrails.min_requests, math.nan,
+        return tables, [], GuardrailCheck(guard, "all", n_min, needed, math.nan,
                                          guardrails.latency_ratio, math.nan, math.nan, "ratio")
     prod, cand = stats["production"], stats["candidate"]
 
@@ -98,11 +102,11 @@ def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, d
     low = ratio(cand[(q_guard, "ratio", "low")], prod[(q_guard, "ratio", "high")])
     high = ratio(cand[(q_guard, "ratio", "high")], prod[(q_guard, "ratio", "low")])
     check = GuardrailCheck(
-        guard, "all", n_min, guardrails.min_requests, estimate, guardrails.latency_ratio,
+        guard, "all", n_min, needed, estimate, guardrails.latency_ratio,
         ratio(cand[(q_guard, "rollback", "low")], prod[(q_guard, "rollback", "high")]),
         ratio(cand[(q_guard, "promote", "high")], prod[(q_guard, "promote", "low")]), "ratio")
     findings = []
-    if n_min >= guardrails.min_segment and low > guardrails.latency_ratio:
+    if n_min >= max(guardrails.min_segment, min_sample(q_guard, levels["ratio"])) and low > guardrails.latency_ratio:
         label = f"p{round(q_guard * 100)}"
         findings.append(Finding(
             "shadow", "latency_regression", "critical" if low > 2 * guardrails.latency_ratio else "warning", latency,
@@ -129,9 +133,9 @@ def errors(rec: Reconciliation, error: str, paired: bool, confidence: float,
     interval — Newcombe's paired interval on the same requests, his unpaired one in canary mode),
     the ``error_rate_regression`` finding (increase whose interval lies above
     ``guardrails.error_increase``) and the pending guardrail check."""
-    flag = nw.col(error).cast(nw.Int64)
+    flag = nw.col(role("error")).cast(nw.Int64)
     if paired:
-        p, c = nw.col(f"{error}_production").cast(nw.Int64), nw.col(f"{error}_candidate").cast(nw.Int64)
+        p, c = (nw.col(role("error", s)).cast(nw.Int64) for s in SIDES)
         both_known = ~p.is_null() & ~c.is_null()
         row = rec.collect(rec.table.filter(both_known).select(
             nw.len().alias("n"), (p * c).sum().alias("both"), (p * (1 - c)).sum().alias("only_production"),

@@ -10,6 +10,8 @@ rows in Python.
 
 from __future__ import annotations
 
+import math
+
 from workbench.distributions import binom_cdf
 
 
@@ -38,3 +40,13 @@ def order_statistic_ranks(n: int, p: float, confidence: float = 0.95) -> tuple[i
         else:
             lo = mid + 1
     return low_rank, min(lo, n)
+
+
+def min_sample(p: float, confidence: float = 0.95) -> int:
+    """The fewest values for which :func:`order_statistic_ranks` reaches ``confidence`` coverage
+    for the ``p``-quantile: the lower rank needs ``(1 - p)^n <= tail`` and the upper rank
+    ``p^n <= tail`` with ``tail = (1 - confidence) / 2`` (e.g. 72 values for the p95 at 95%).
+    Below it the ranks are clipped to the sample and the interval covers less than stated."""
+    tail = (1 - confidence) / 2
+    need = max(math.log(tail) / math.log(p), math.log(tail) / math.log(1 - p))
+    return max(1, math.ceil(need - 1e-9))

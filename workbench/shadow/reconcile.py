@@ -11,7 +11,8 @@ nothing is dropped without being counted.
 
 The logs stay on their engine: polars (default; sorted by id and merged), or a duckdb relation or
 a Spark DataFrame (repeated ids resolved by a window function, the sides joined by the engine).
-Only counts come back here.
+Only counts come back here. Inside, the columns are renamed by role as they are read
+(:mod:`workbench.shadow.columns`): a user's column name never meets one of the comparison's own.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from workbench.errors import InputError
 from workbench.findings.model import InputSummary
 from workbench.frames import Engine, Frame, Store, collect_on, count, frame_summary, open_frame, schema_of_nw
 from workbench.io import FrameLike, check_time_column, require_columns
+from workbench.shadow.columns import ATTEMPT, ID, ROW, by_column, refuse_reserved, role
 from workbench.spark import refuse_nested
 
 SIDES = ("production", "candidate")
@@ -35,8 +37,12 @@ CHECK = "the shadow/canary comparison"
 
 @dataclass(frozen=True)
 class Reconciliation:
-    """The matched requests (lazy, on the logs' engine; one row per id on both sides, columns
-    suffixed with the side) and the counts of what reconciliation set aside."""
+    """The matched requests (lazy, on the logs' engine; one row per id on both sides) and the
+    counts of what reconciliation set aside. ``table`` and ``sides`` use the comparison's own
+    column names (:mod:`workbench.shadow.columns`): :data:`~workbench.shadow.columns.ID`, the
+    segment columns ``by_column(i)`` and each role as ``role(name, side)`` (``table``) or
+    ``role(name)`` (``sides``); ``roles`` and ``by`` give the user's names; ``schema`` is
+    ``table``'s."""
 
     table: nw.LazyFrame
     counts: dict[str, int] = field(default_factory=dict)
@@ -47,24 +53,36 @@ class Reconciliation:
     schema: pl.Schema = field(default_factory=pl.Schema)
     store: Store = field(default_factory=lambda: Store("polars"), repr=False, compare=False)
     _collected: dict[str, nw.LazyFrame] = field(default_factory=dict, repr=False, compare=False)
+    by: tuple[str, ...] = ()
 
     @property
     def matched(self) -> Any:
         """The matched requests as the engine's own lazy frame (a polars LazyFrame, a duckdb
-        relation or a Spark DataFrame)."""
-        return self.table.to_native()
+        relation or a Spark DataFrame) with the user's names: ``id``, the ``by`` columns
+        (production's values) and each role's column as ``<column>_production`` and
+        ``<column>_candidate``. A name that would repeat (a segment column already called
+        ``pred_production``) keeps the comparison's own name."""
+        names = {ID: self.roles["id"], **{by_column(i): b for i, b in enumerate(self.by)}}
+        names |= {role(r, s): f"{c}_{s}" for r, c in self.roles.items() if c and r != "id" for s in SIDES}
+        seen: set[str] = set()
+        exprs = []
+        for c in self.table.columns:
+            name = names.get(c, c)
+            name = c if name in seen else name
+            seen.add(name)
+            exprs.append(nw.col(c).alias(name))
+        return self.table.select(*exprs).to_native()
 
     def side(self, side: str, *, paired: bool = True) -> nw.LazyFrame:
-        """One side's requests with the roles under their own names: the matched requests
-        (``paired``, shadow mode) or every request that side logged once (canary mode)."""
+        """One side's requests with each role as ``role(name)``: the matched requests (``paired``,
+        shadow mode) or every request that side logged once (canary mode)."""
         if not paired:
             if side not in self._collected:  # canary mode reads each side many times: computed once
                 self._collected[side] = self.keep(self.sides[side])
             return self._collected[side]
-        cols = [c for k, c in self.roles.items() if c and k != "id"]
-        suffixed = {f"{c}_{s}" for c in cols for s in SIDES}
-        return self.table.select(*(nw.col(c) for c in self.table.columns if c not in suffixed),
-                                 *(nw.col(f"{c}_{side}").alias(c) for c in cols))
+        used = [r for r, c in self.roles.items() if c and r != "id"]
+        return self.table.select(nw.col(ID), *(nw.col(by_column(i)) for i in range(len(self.by))),
+                                 *(nw.col(role(r, side)).alias(role(r)) for r in used))
 
     def keep(self, lf: nw.LazyFrame) -> nw.LazyFrame:
         """``lf`` computed once, where the data is, for the comparisons that read it again."""
@@ -98,19 +116,22 @@ def reconcile(
     required, the other roles are optional. ``latency`` must be numeric and non-negative;
     ``score`` within [0, 1]; ``error`` boolean (or 0/1). Output: :class:`Reconciliation` with
     ``matched`` holding ``id``, the ``by`` columns (production's values) and each role as
-    ``<role>_production`` and ``<role>_candidate``, and ``counts``: rows, null ids, duplicates per
+    ``<column>_production`` and ``<column>_candidate``, and ``counts``: rows, null ids, duplicates per
     side, requests on one side only, matched requests. Each log is read once for the rule (on
     polars, only the columns used, sorted by id) and the matched requests are computed once where
     the data is (:class:`Store`), since every comparison reads them; :meth:`Reconciliation.release`
-    frees them.
+    frees them. A used column may not start with the reserved prefix ``__wb_``; the logs' other
+    columns are never read.
     """
-    by_cols = [by] if isinstance(by, str) else list(by)
+    by_cols = _column_names(id, by, {"timestamp": timestamp, "prediction": prediction, "score": score,
+                                     "latency": latency, "error": error})
     roles = {"timestamp": timestamp, "prediction": prediction, "score": score, "latency": latency, "error": error}
     frames: dict[str, Frame] = {}
     for side, data in zip(SIDES, (production, candidate), strict=True):
         frame = open_frame(data, name=side)
         used = {"id": id, **roles, **{f"by[{i}]": b for i, b in enumerate(by_cols)}}
         require_columns(frame.schema, used, name=f"the {side} log")
+        refuse_reserved(used, name=f"the {side} log")
         refuse_nested(frame.unsupported, [c for c in used.values() if c], name=side, check=CHECK)
         if timestamp:
             check_time_column(frame.schema, timestamp, name=f"the {side} log", role="timestamp")
@@ -123,27 +144,34 @@ def reconcile(
     sides = {s: (f.lf, f.schema) for s, f in frames.items()}
     _check_ids(sides, id)
     _check_prediction_types(sides, prediction)
-    cols = [c for c in roles.values() if c]
-    content = list(dict.fromkeys([c for c in (prediction, score, latency) if c] + by_cols))
-    selected = {s: f.with_lf(f.lf.select(id, *dict.fromkeys([*by_cols, *cols]))) for s, f in frames.items()}
+    used_roles = [r for r, c in roles.items() if c]
+    # only the used columns, renamed by role: the comparison's columns never meet the user's names
+    renamed = [nw.col(id).alias(ID), *(nw.col(b).alias(by_column(i)) for i, b in enumerate(by_cols)),
+               *(nw.col(roles[r]).alias(role(r)) for r in used_roles)]
+    by_keys = [by_column(i) for i in range(len(by_cols))]
+    content = [role(r) for r in ("prediction", "score", "latency") if roles[r]] + by_keys
+    plain = {s: f.with_lf(f.lf.select(*dict.fromkeys([id, *by_cols, *(roles[r] for r in used_roles)])))
+             for s, f in frames.items()}
     engine = frames["production"].engine
     if engine == "polars":
         # each log is read once, only the columns the comparison uses, and sorted by id: repeated ids
         # are then adjacent and the two sides join by merging (faster than hashing 10M ids)
-        selected = {s: f.with_lf(nw.from_native(f.lf.to_native().sort(id, nulls_last=True).collect().lazy()))
-                    for s, f in selected.items()}
+        plain = {s: f.with_lf(nw.from_native(f.lf.to_native().sort(id, nulls_last=True).collect().lazy()))
+                 for s, f in plain.items()}
+    inputs = tuple(frame_summary(f) for f in plain.values())  # of the columns used, under the user's names
+    selected = {s: f.with_lf(f.lf.select(*renamed)) for s, f in plain.items()}
     _check_values(selected, roles)
-    inputs = tuple(frame_summary(f) for f in selected.values())  # of the columns used
     counts: dict[str, int] = {}
     kept = {}
+    ts, err = (role(r) if roles[r] else None for r in ("timestamp", "error"))
     for side, f in selected.items():
         if engine == "polars":
-            kept[side] = _kept_polars(f.lf.to_native(), side, id, timestamp, error, content, counts)
+            kept[side] = _kept_polars(f.lf.to_native(), side, ID, ts, err, content, counts)
         else:
-            kept[side] = _kept_on_engine(f, side, id, timestamp, error, content, counts)
-    prod = kept["production"].select(id, *by_cols, *(nw.col(c).alias(f"{c}_production") for c in cols))
-    cand = kept["candidate"].select(id, *(nw.col(c).alias(f"{c}_candidate") for c in cols))
-    matched = prod.join(cand, on=id, how="inner")
+            kept[side] = _kept_on_engine(f, side, ID, ts, err, content, counts)
+    prod = kept["production"].select(ID, *by_keys, *(nw.col(role(r)).alias(role(r, "production")) for r in used_roles))
+    cand = kept["candidate"].select(ID, *(nw.col(role(r)).alias(role(r, "candidate")) for r in used_roles))
+    matched = prod.join(cand, on=ID, how="inner")
     store = Store(engine, frames["production"].lf.to_native())
     matched = store.keep(matched)  # every comparison reads it: the join runs once
     n_matched = int(collect_on(matched.select(nw.len()), engine, "the request logs", check=CHECK).item())
@@ -153,7 +181,22 @@ def reconcile(
     counts["candidate_only"] = counts["candidate_rows"] - counts["candidate_null_ids"] \
         - counts["candidate_duplicates"] - n_matched
     schema = schema_of_nw(matched, frames["production"])
-    return Reconciliation(matched, counts, {**roles, "id": id}, kept, inputs, engine, schema, store)
+    return Reconciliation(matched, counts, {**roles, "id": id}, kept, inputs, engine, schema, store,
+                          by=tuple(by_cols))
+
+
+def _column_names(id: object, by: object, roles: dict[str, object]) -> list[str]:
+    """The ``by`` columns as a list, once ``id``, ``by`` and the roles are known to be column names
+    (text; a role may be None): anything else is refused naming the parameter."""
+    if not isinstance(id, str) or not id:
+        raise InputError(f"id must be the name of the request id column, got {id!r}.")
+    for name, column in roles.items():
+        if column is not None and (not isinstance(column, str) or not column):
+            raise InputError(f"{name} must be a column name (or None), got {column!r}.")
+    by_cols = [by] if isinstance(by, str) else list(by) if isinstance(by, Sequence) else None
+    if by_cols is None or not all(isinstance(b, str) and b for b in by_cols):
+        raise InputError(f"by must be a column name or a list of column names, got {by!r}.")
+    return by_cols
 
 
 def _kept_polars(lf: pl.LazyFrame, side: str, id: str, timestamp: str | None, error: str | None,
@@ -188,8 +231,8 @@ def _kept_on_engine(frame: Frame, side: str, id: str, timestamp: str | None, err
         keys = [(F.col(c).desc_nulls_last() if desc else
                  (F.col(c).cast("int") if c == error else F.col(c)).asc_nulls_last()) for c, desc in order]
         window = Window.partitionBy(id).orderBy(*keys) if keys else Window.partitionBy(id).orderBy(F.lit(0))
-        out = native.where(F.col(id).isNotNull()).withColumn("__attempt", F.row_number().over(window)) \
-            .where(F.col("__attempt") == 1).drop("__attempt")
+        out = native.where(F.col(id).isNotNull()).withColumn(ATTEMPT, F.row_number().over(window)) \
+            .where(F.col(ATTEMPT) == 1).drop(ATTEMPT)
     else:
         def q(c: str) -> str:
             return '"' + c.replace('"', '""') + '"'
@@ -227,22 +270,25 @@ def _check_prediction_types(sides: dict, prediction: str | None) -> None:
 
 
 def _check_values(sides: dict[str, Frame], roles: dict[str, str | None]) -> None:
+    """Latency numeric and non-negative, score numeric in [0, 1], error boolean or integer, on the
+    logs renamed by role (the messages name the user's columns)."""
     for side, frame in sides.items():
         schema = frame.schema
         checks = []
         if roles["latency"]:
-            col = roles["latency"]
-            if not schema[col].is_numeric():
-                raise InputError(f"{side} log: latency column {col!r} must be numeric, got {schema[col]}.")
-            checks.append(count(nw.col(col) < 0).alias("negative_latency"))
+            col, dtype = roles["latency"], schema[role("latency")]
+            if not dtype.is_numeric():
+                raise InputError(f"{side} log: latency column {col!r} must be numeric, got {dtype}.")
+            checks.append(count(nw.col(role("latency")) < 0).alias("negative_latency"))
         if roles["score"]:
-            col = roles["score"]
-            if not schema[col].is_numeric():
-                raise InputError(f"{side} log: score column {col!r} must be numeric, got {schema[col]}.")
-            checks.append(count((nw.col(col) < 0) | (nw.col(col) > 1)).alias("score_out_of_range"))
-        if roles["error"] and schema[roles["error"]] != pl.Boolean and not schema[roles["error"]].is_integer():
+            col, dtype = roles["score"], schema[role("score")]
+            if not dtype.is_numeric():
+                raise InputError(f"{side} log: score column {col!r} must be numeric, got {dtype}.")
+            score = nw.col(role("score"))
+            checks.append(count((score < 0) | (score > 1)).alias("score_out_of_range"))
+        if roles["error"] and schema[role("error")] != pl.Boolean and not schema[role("error")].is_integer():
             raise InputError(f"{side} log: error column {roles['error']!r} must be boolean or 0/1, "
-                             f"got {schema[roles['error']]}.")
+                             f"got {schema[role('error')]}.")
         if not checks:
             continue
         found = collect_on(frame.lf.select(checks), frame.engine, frame.name, check=CHECK).row(0, named=True)
@@ -267,9 +313,9 @@ def _latest_attempt(frame: pl.DataFrame, repeated: pl.Series, id: str, timestamp
         descending.append(False)
     keys += [pl.col(c) for c in content]
     descending += [False] * len(content)
-    indexed = frame.with_row_index("__row")
+    indexed = frame.with_row_index(ROW)
     candidates = indexed.filter(pl.col(id).is_in(repeated.implode()))
-    chosen = candidates.sort([pl.col(id), *keys, pl.col("__row")], descending=[False, *descending, False],
-                             nulls_last=True).unique(subset=[id], keep="first", maintain_order=True)["__row"]
-    dropped = candidates.filter(~pl.col("__row").is_in(chosen.implode()))["__row"]
-    return indexed.filter(~pl.col("__row").is_in(dropped.implode())).drop("__row")
+    chosen = candidates.sort([pl.col(id), *keys, pl.col(ROW)], descending=[False, *descending, False],
+                             nulls_last=True).unique(subset=[id], keep="first", maintain_order=True)[ROW]
+    dropped = candidates.filter(~pl.col(ROW).is_in(chosen.implode()))[ROW]
+    return indexed.filter(~pl.col(ROW).is_in(dropped.implode())).drop(ROW)

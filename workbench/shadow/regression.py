@@ -15,7 +15,8 @@ import polars as pl
 from workbench.distributions import norm_ppf, norm_sf
 from workbench.drift.statistics import benjamini_hochberg
 from workbench.findings.model import Finding
-from workbench.shadow.accuracy import LABEL, by_scope
+from workbench.shadow.accuracy import by_scope
+from workbench.shadow.columns import LABEL, role
 from workbench.shadow.reconcile import SIDES
 from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
 
@@ -63,7 +64,7 @@ def _abs_error(column: str) -> nw.Expr:
 
 
 def _paired_sums(joined: nw.LazyFrame, prediction: str, by: list[str]) -> pl.DataFrame:
-    ep, ec = _abs_error(f"{prediction}_production"), _abs_error(f"{prediction}_candidate")
+    ep, ec = _abs_error(role("prediction", "production")), _abs_error(role("prediction", "candidate"))
     joined = joined.filter(~ep.is_null() & ~ec.is_null())
     aggs = [nw.len().alias("n"), ep.sum().alias("sum_production"), ec.sum().alias("sum_candidate"),
             (ep * ep).sum().alias("sq_production"), (ec * ec).sum().alias("sq_candidate"),
@@ -75,7 +76,7 @@ def _paired_sums(joined: nw.LazyFrame, prediction: str, by: list[str]) -> pl.Dat
 def _unpaired_sums(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str]) -> pl.DataFrame:
     parts = []
     for s in SIDES:
-        e = _abs_error(prediction)
+        e = _abs_error(role("prediction"))
         joined = labelled[s].filter(~e.is_null())
         parts.append(by_scope(joined, [nw.len().alias(f"n_{s}"), e.sum().alias(f"sum_{s}"),
                                        (e * e).sum().alias(f"sq_{s}")], by))

@@ -36,7 +36,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from workbench.errors import ConfigError
+from workbench import params
+from workbench.errors import ConfigError, InputError
 
 Decision = Literal["promote", "hold", "rollback"]
 Status = Literal["breached", "within", "unproven", "suspect", "insufficient", "not_checked"]
@@ -73,19 +74,22 @@ class Guardrails:
     confidence: float = 0.95
 
     def __post_init__(self) -> None:
-        if not 0.5 <= self.confidence < 1:
-            raise ConfigError(f"guardrails: confidence must be in [0.5, 1), got {self.confidence}.")
-        if self.looks < 1:
-            raise ConfigError(f"guardrails: looks must be >= 1 (planned checks of this candidate), got {self.looks}.")
+        """Every field checked by its kind (:mod:`workbench.params`); a wrong one raises ConfigError."""
+        owner = "Guardrails"
+        confidence = params.open_unit(self.confidence, name="confidence", owner=owner)
+        if confidence < 0.5:
+            raise ConfigError(f"guardrails: confidence must be in [0.5, 1) (1 - the false-rollback rate), "
+                              f"got {self.confidence}.")
+        for name in ("min_requests", "min_labelled", "min_segment", "looks"):
+            params.count(getattr(self, name), name=name, minimum=1, owner=owner)
         for name in ("latency_ratio", "mae_ratio"):
-            if getattr(self, name) < 1:
+            if params.positive_number(getattr(self, name), name=name, owner=owner) < 1:
                 raise ConfigError(f"guardrails: {name} is candidate / production and must be >= 1, "
                                   f"got {getattr(self, name)}.")
         for name in ("error_increase", "accuracy_drop", "max_coverage_gap"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ConfigError(f"guardrails: {name} is a proportion in [0, 1), got {getattr(self, name)}.")
-        if not 0 < self.latency_quantile < 1:
-            raise ConfigError(f"guardrails: latency_quantile must be in (0, 1), got {self.latency_quantile}.")
+            params.proportion(getattr(self, name), name=name, owner=owner)
+        params.open_unit(self.latency_quantile, name="latency_quantile", owner=owner)
+        params.boolean(self.require_accuracy, name="require_accuracy", owner=owner)
 
     def alpha_rollback(self, tests: int) -> float:
         """One-sided level of each rollback test when ``tests`` guardrail tests run per look."""
@@ -188,7 +192,20 @@ def judge(check: GuardrailCheck) -> GuardrailCheck:
 def decide(checks: Sequence[GuardrailCheck], guardrails: Guardrails, *, extra_holds: Sequence[str] = (),
            stage: float | None = None, stages: Sequence[float] | None = None) -> Verdict:
     """The verdict from judged checks plus reasons to hold found elsewhere (coverage, missing
-    labels). ``stage``: the candidate's current traffic share; ``stages``: the plan."""
+    labels). ``stage``: the candidate's current traffic share in (0, 1]; ``stages``: the plan
+    (:func:`check_stages`). Without any check nor reason to hold, the verdict is hold (nothing
+    was judged), never promote."""
+    if not isinstance(guardrails, Guardrails):
+        raise InputError(f"guardrails must be a Guardrails(...), got {type(guardrails).__name__}.")
+    if isinstance(checks, GuardrailCheck | str) or not all(isinstance(c, GuardrailCheck) for c in checks):
+        raise InputError("checks must be a sequence of GuardrailCheck (as compare_logs builds them), got "
+                         f"{checks!r:.80}.")
+    if isinstance(extra_holds, str) or not all(isinstance(r, str) for r in extra_holds):
+        raise InputError(f"extra_holds must be a sequence of sentences (str), got {extra_holds!r:.80}.")
+    stage = None if stage is None else params.share(stage, name="stage", owner="decide")
+    stages = None if stages is None else check_stages(stages)
+    if not checks and not extra_holds:
+        extra_holds = ["nothing to judge: no guardrail was checked."]
     judged = tuple(judge(c) if c.status == "not_checked" else c for c in checks)
     order = {"breached": 0, "insufficient": 1, "unproven": 2, "suspect": 3, "within": 4}
     ranked = sorted(judged, key=lambda c: order.get(c.status, 5))
@@ -221,9 +238,12 @@ def snap_stage(share: float, stages: Sequence[float]) -> float:
 
 
 def check_stages(stages: Sequence[float]) -> tuple[float, ...]:
-    """Validate a stage plan: increasing traffic shares in (0, 1]."""
-    plan = tuple(float(s) for s in stages)
-    if not plan or any(not 0 < s <= 1 for s in plan) or any(b <= a for a, b in itertools.pairwise(plan)):
+    """Validate a stage plan: increasing traffic shares in (0, 1] (:func:`workbench.params.share`)."""
+    if isinstance(stages, str) or not isinstance(stages, Sequence):
+        raise ConfigError(f"stages must be a sequence of increasing traffic shares in (0, 1], e.g. "
+                          f"{DEFAULT_STAGES}; got {stages!r}.")
+    plan = tuple(params.share(s, name=f"stages[{i}]") for i, s in enumerate(stages))
+    if not plan or any(b <= a for a, b in itertools.pairwise(plan)):
         raise ConfigError(f"stages must be increasing traffic shares in (0, 1], e.g. {DEFAULT_STAGES}; got {stages}.")
     return plan
 
