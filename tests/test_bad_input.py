@@ -127,7 +127,8 @@ def test_missing_file_and_unsupported_input_are_clear():
 
 
 def test_bad_duration_and_agg_are_config_errors():
-    with pytest.raises(ConfigError, match=r"'window' parameter must be a duration such as '90d'.*can read '90 days'"):
+    with pytest.raises(ConfigError, match=r"'window' parameter must be a duration such as '90d'.*"
+                                          r"cannot read '90 days'"):
         window("ev", "x", window="90 days")
 
 

@@ -25,6 +25,7 @@ from workbench.io import (
 )
 from workbench.leakage import checks, cumulative, portable
 from workbench.leakage.asof import Engine
+from workbench.leakage.internal import refuse_reserved
 from workbench.leakage.recompute import recompute_asof, recompute_static, recompute_window
 from workbench.leakage.spec import AsOf, FeatureDecl, PointInTimeRule, Source, Static, WindowAggregate
 from workbench.spark import error_line, refuse_nested
@@ -124,9 +125,9 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
     training = prep.training
     labels = _keep(store, _labels(training, entity, prediction_time, list(features), feature_timestamps, split, rule),
                    "training")
-    n = int(collect_on(labels.select(nw.len().alias("n")), where, "training", check=CHECK_NAME).item())
-    key = ["__rn"] if where == "polars" else portable.ROW
-    row = nw.col("__rn") if where == "polars" else nw.lit(None, nw.Int64)
+    n = int(collect_on(labels.select(nw.len().alias("__wb_n")), where, "training", check=CHECK_NAME).item())
+    key = ["__wb_rn"] if where == "polars" else portable.ROW
+    row = nw.col("__wb_rn") if where == "polars" else nw.lit(None, nw.Int64)
     labels_pl = _polars_labels(labels, tz) if where == "polars" else None
 
     findings: list[Finding] = []
@@ -145,8 +146,8 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
             declared = [d for d in features.values() if isinstance(d, WindowAggregate) and d.source == src_name]
             columns = sorted({d.column for d in declared if d.column})
             # running sums looked up at the cutoffs together: each window sum/count and the event count
-            measures = sorted({(d.agg, d.column or "__time") for d in declared if d.agg in ("sum", "count")}
-                              | {("count", "__time")})
+            measures = sorted({(d.agg, d.column or "__wb_time") for d in declared if d.agg in ("sum", "count")}
+                              | {("count", "__wb_time")})
             sorted_sources[src_name] = cumulative.SortedEvents.build(
                 _event_frame(source, src.lf.to_native(), src.schema, labels_pl, tz, columns), tuple(measures))
         return sorted_sources[src_name]
@@ -165,8 +166,8 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
 
             with _engine_errors(f"feature {name!r}", where):
                 per_row = keep(_recompute_on_engine(decl, name, labels, source, src, rule, keep))
-        display = labels.select(*dict.fromkeys([*key, "__entity"]), "__pt", nw.col(name).alias("value"),
-                                row.alias("row"))
+        display = labels.select(*dict.fromkeys([*key, "__wb_entity"]), "__wb_pt", nw.col(name).alias("__wb_value"),
+                                row.alias("__wb_row"))
         shown = per_row.join(display, on=key, how="left")
         f, h, e, count = checks.violation_findings(name, decl.describe(), rule.condition(), shown, where, n=n,
                                                    time_zone=tz, max_examples=max_examples)
@@ -190,7 +191,7 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
 
     # 2. feature timestamps (seconds from the cutoff to each feature's timestamp)
     for i, (name, ts_col) in enumerate(feature_timestamps.items()):
-        lags = labels.select(portable.seconds(nw.col(f"__ts{i}") - nw.col("__cutoff")).alias("__lag_s"))
+        lags = labels.select(portable.seconds(nw.col(f"__wb_ts{i}") - nw.col("__wb_cutoff")).alias("__wb_lag_s"))
         f, h = checks.timestamp_findings(name, ts_col, lags, where, n=n, strict=not rule.inclusive)
         findings += f
         hists += h
@@ -335,6 +336,8 @@ def _prepare(frame: Frame, *, entity: str, prediction_time: str, target: str | N
     roles |= {f"feature {name!r}": name for name in features}
     roles |= {f"feature_timestamps[{k!r}]": v for k, v in feature_timestamps.items()}
     require_columns(schema, roles, name="training")
+    # every training column is read (target proxy, duplicates): none may look like a helper column
+    refuse_reserved(schema, name="training")
     refuse_nested(frame.unsupported, [c for c in roles.values() if c], name="training", check=CHECK_NAME)
     times = [("training", prediction_time, check_time_column(schema, prediction_time, name="training",
                                                              role="prediction_time"))]
@@ -360,6 +363,7 @@ def _prepare(frame: Frame, *, entity: str, prediction_time: str, target: str | N
                 for f, d in features.items() if d.source == src_name}
         src_roles = {"entity": source.entity, "time": source.time, "available_time": source.available_time, **used}
         require_columns(src.schema, src_roles, name=label)
+        refuse_reserved(src_roles.values(), name=label)
         refuse_nested(src.unsupported, [c for c in src_roles.values() if c], name=label, check=CHECK_NAME)
         for role in ("time", "available_time"):
             col = getattr(source, role)
@@ -383,9 +387,10 @@ def _prepare(frame: Frame, *, entity: str, prediction_time: str, target: str | N
 
 
 def _check_keys(frame: Frame, name: str, columns: list[str]) -> None:
-    stats = collect_on(frame.lf.select(nw.len().alias("__n"), *[count(nw.col(c).is_null()).alias(c) for c in columns]),
+    stats = collect_on(frame.lf.select(nw.len().alias("__wb_n"),
+                                       *[count(nw.col(c).is_null()).alias(c) for c in columns]),
                        frame.engine, name, check=CHECK_NAME)
-    if name == "training" and stats["__n"][0] == 0:
+    if name == "training" and stats["__wb_n"][0] == 0:
         raise InputError("training is empty: there is nothing to audit.")
     for col in columns:
         nulls = int(stats[col][0] or 0)
@@ -428,6 +433,13 @@ def _plain(v: float) -> float | int:
 
 # -- labels and events on every engine ------------------------------------------------------------
 
+def _only(frame: Frame, columns: list[str | None]) -> Frame:
+    """``frame`` with only ``columns`` (None and repeats left out), before helper columns are added."""
+    keep = list(dict.fromkeys(c for c in columns if c is not None))
+    return Frame(frame.lf.select(keep), frame.engine, pl.Schema({c: frame.schema[c] for c in keep}), frame.name,
+                 {c: t for c, t in frame.unsupported.items() if c in keep})
+
+
 def _entity(column: str, dtype: pl.DataType) -> nw.Expr:
     """Entity keys joinable across inputs: every integer type as Int64."""
     return nw.col(column).cast(nw.Int64) if dtype.is_integer() else nw.col(column)
@@ -435,44 +447,46 @@ def _entity(column: str, dtype: pl.DataType) -> nw.Expr:
 
 def _labels(frame: Frame, entity: str, prediction_time: str, features: list[str], feature_timestamps: dict[str, str],
             split: str | None, rule: PointInTimeRule) -> nw.LazyFrame:
-    """One row per training row: ``__entity, __rn`` (its key, see :mod:`portable`), ``__pt`` and
-    ``__cutoff`` (epoch microseconds), each feature's training value under its own name, each
-    feature timestamp as ``__ts<i>`` (epoch microseconds) and the split as text (``__split``)."""
-    lf = with_epoch(frame, prediction_time, "__pt")
+    """One row per training row: ``__wb_entity, __rn`` (its key, see :mod:`portable`), ``__wb_pt`` and
+    ``__wb_cutoff`` (epoch microseconds), each feature's training value under its own name, each
+    feature timestamp as ``__wb_ts<i>`` (epoch microseconds) and the split as text (``__wb_split``)."""
+    frame = _only(frame, [entity, prediction_time, *features, *feature_timestamps.values(), split])
+    lf = with_epoch(frame, prediction_time, "__wb_pt")
     for i, col in enumerate(feature_timestamps.values()):
-        lf = with_epoch(frame.with_lf(lf), col, f"__ts{i}")
-    stamps = [f"__ts{i}" for i in range(len(feature_timestamps))]
-    lf = lf.select(_entity(entity, frame.schema[entity]).alias("__entity"), "__pt",
-                   (nw.col("__pt") - portable.us(rule.embargo)).alias("__cutoff"), *features, *stamps,
-                   *([nw.col(split).cast(nw.String).alias("__split")] if split else []))
+        lf = with_epoch(frame.with_lf(lf), col, f"__wb_ts{i}")
+    stamps = [f"__wb_ts{i}" for i in range(len(feature_timestamps))]
+    lf = lf.select(_entity(entity, frame.schema[entity]).alias("__wb_entity"), "__wb_pt",
+                   (nw.col("__wb_pt") - portable.us(rule.embargo)).alias("__wb_cutoff"), *features, *stamps,
+                   *([nw.col(split).cast(nw.String).alias("__wb_split")] if split else []))
     if frame.engine == "polars":
-        return nw.from_native(lf.to_native().with_row_index("__rn").with_columns(pl.col("__rn").cast(pl.Int64)))
+        return nw.from_native(lf.to_native().with_row_index("__wb_rn").with_columns(pl.col("__wb_rn").cast(pl.Int64)))
     # rows equal in prediction time and every feature value are interchangeable: number them in any order
-    number = nw.col("__one").cum_sum().over("__entity", order_by=["__pt", *features])
-    return lf.with_columns(nw.lit(1, nw.Int64).alias("__one")).with_columns(number.alias("__rn")).drop("__one")
+    number = nw.col("__wb_one").cum_sum().over("__wb_entity", order_by=["__wb_pt", *features])
+    return lf.with_columns(nw.lit(1, nw.Int64).alias("__wb_one")).with_columns(number.alias("__wb_rn")).drop("__wb_one")
 
 
 def _events(source: Source, src: Frame, column: str | None) -> nw.LazyFrame:
-    """A source's ``__entity, __time, __avail`` (epoch microseconds; available time never before
-    the time) and ``__x`` (``column``; the time when None)."""
+    """A source's ``__wb_entity, __time, __avail`` (epoch microseconds; available time never before
+    the time) and ``__wb_x`` (``column``; the time when None)."""
     assert source.time is not None
-    lf = with_epoch(src, source.time, "__time")
-    avail = nw.col("__time")
+    src = _only(src, [source.entity, source.time, source.available_time, column])
+    lf = with_epoch(src, source.time, "__wb_time")
+    avail = nw.col("__wb_time")
     if source.available_time is not None:
-        lf = with_epoch(src.with_lf(lf), source.available_time, "__avail_raw")
-        avail = nw.max_horizontal(nw.col("__time"), nw.col("__avail_raw").fill_null(nw.col("__time")))
-    x = nw.col(column) if column is not None else nw.col("__time")
-    return lf.select(_entity(source.entity, src.schema[source.entity]).alias("__entity"), "__time",
-                     avail.alias("__avail"), x.alias("__x"))
+        lf = with_epoch(src.with_lf(lf), source.available_time, "__wb_avail_raw")
+        avail = nw.max_horizontal(nw.col("__wb_time"), nw.col("__wb_avail_raw").fill_null(nw.col("__wb_time")))
+    x = nw.col(column) if column is not None else nw.col("__wb_time")
+    return lf.select(_entity(source.entity, src.schema[source.entity]).alias("__wb_entity"), "__wb_time",
+                     avail.alias("__wb_avail"), x.alias("__wb_x"))
 
 
 def _recompute_on_engine(decl: FeatureDecl, name: str, labels: nw.LazyFrame, source: Source, src: Frame,
                          rule: PointInTimeRule, keep: portable.Keep = None) -> nw.LazyFrame:
     """Per-row classification of one feature where the data is (duckdb, Spark)."""
-    lab = labels.select(*portable.ROW, "__pt", "__cutoff", nw.col(name).alias("__train"))
+    lab = labels.select(*portable.ROW, "__wb_pt", "__wb_cutoff", nw.col(name).alias("__wb_train"))
     if isinstance(decl, Static):
-        attrs = src.lf.select(_entity(source.entity, src.schema[source.entity]).alias("__entity"),
-                              nw.col(decl.column).alias("__x"))
+        attrs = src.lf.select(_entity(source.entity, src.schema[source.entity]).alias("__wb_entity"),
+                              nw.col(decl.column).alias("__wb_x"))
         return portable.recompute_static(lab, attrs, decl, numeric=src.schema[decl.column].is_numeric())
     events = _events(source, src, decl.column)
     if isinstance(decl, WindowAggregate):
@@ -487,7 +501,7 @@ def _cumulative_applies(decl: WindowAggregate, events: nw.LazyFrame, src: Frame)
         return True
     if decl.agg != "sum":
         return False
-    lowest = collect_on(events.select(nw.col("__x").cast(nw.Float64).min().alias("m")), src.engine, src.name,
+    lowest = collect_on(events.select(nw.col("__wb_x").cast(nw.Float64).min().alias("__wb_m")), src.engine, src.name,
                         check=CHECK_NAME).item()
     return lowest is None or lowest >= 0
 
@@ -496,63 +510,65 @@ def _lateness_on_engine(labels: nw.LazyFrame, events: nw.LazyFrame, rule: PointI
                         src_name: str) -> tuple[nw.LazyFrame, int, int]:
     """Lateness per event (seconds), and the (label, event) pairs with the event before the
     cutoff and those of them not yet available at it, counted with running counts."""
-    per_label = portable.counts_at_cutoff(labels.select(*portable.ROW, "__cutoff"), events, rule)
-    totals = collect_on(per_label.select(nw.col("__T_c").sum().alias("h"),
-                                         nw.max_horizontal(nw.col("__T_c") - nw.col("__A_c"), nw.lit(0.0)).sum()
-                                         .alias("u")), engine, f"source {src_name!r}", check=CHECK_NAME)
-    lateness = events.select(portable.seconds(nw.col("__avail") - nw.col("__time")).alias("__late_s"))
-    return lateness, int(totals["h"][0] or 0), int(totals["u"][0] or 0)
+    per_label = portable.counts_at_cutoff(labels.select(*portable.ROW, "__wb_cutoff"), events, rule)
+    totals = collect_on(per_label.select(nw.col("__wb_T_c").sum().alias("__wb_h"),
+                                         nw.max_horizontal(nw.col("__wb_T_c") - nw.col("__wb_A_c"), nw.lit(0.0)).sum()
+                                         .alias("__wb_u")), engine, f"source {src_name!r}", check=CHECK_NAME)
+    lateness = events.select(portable.seconds(nw.col("__wb_avail") - nw.col("__wb_time")).alias("__wb_late_s"))
+    return lateness, int(totals["__wb_h"][0] or 0), int(totals["__wb_u"][0] or 0)
 
 
 # -- per-feature recomputation on polars (sorted frames and as-of joins) ----------------------------
 
 def _polars_labels(labels: nw.LazyFrame, tz: str | None) -> pl.DataFrame:
-    """``__row, __entity, __pt, __cutoff`` (datetimes in ``tz``) for the polars recomputation."""
-    return labels.to_native().select(pl.col("__rn").alias("__row"), "__entity",
-                                     checks.epoch_to_datetime(pl.col("__pt"), tz).alias("__pt"),
-                                     checks.epoch_to_datetime(pl.col("__cutoff"), tz).alias("__cutoff")).collect()
+    """``__wb_row, __entity, __pt, __cutoff`` (datetimes in ``tz``) for the polars recomputation."""
+    return labels.to_native().select(pl.col("__wb_rn").alias("__wb_row"), "__wb_entity",
+                                     checks.epoch_to_datetime(pl.col("__wb_pt"), tz).alias("__wb_pt"),
+                                     checks.epoch_to_datetime(pl.col("__wb_cutoff"), tz).alias("__wb_cutoff")).collect()
 
 
 def _event_frame(source: Source, src_lf: pl.LazyFrame, src_schema: pl.Schema, labels: pl.DataFrame,
                  tz: str | None, columns: list[str]) -> pl.LazyFrame:
-    """A source's ``columns`` with ``__entity, __time, __avail`` (available time never before the time)."""
+    """A source's ``columns`` with ``__wb_entity, __time, __avail`` (available time never before the time)."""
     assert source.time is not None
     t = as_datetime(source.time, src_schema[source.time], tz)
     avail = t if source.available_time is None else pl.max_horizontal(
         t, as_datetime(source.available_time, src_schema[source.available_time], tz))
-    return src_lf.with_columns(pl.col(source.entity).cast(labels.schema["__entity"]).alias("__entity"),
-                               t.alias("__time"), avail.alias("__avail")).select("__entity", "__time", "__avail",
-                                                                                 *columns)
+    used = list(dict.fromkeys(c for c in (source.entity, source.time, source.available_time, *columns) if c))
+    entity = pl.col(source.entity).cast(labels.schema["__wb_entity"])
+    return src_lf.select(used).select(entity.alias("__wb_entity"), t.alias("__wb_time"), avail.alias("__wb_avail"),
+                                      *columns)
 
 
 def _recompute_polars(decl: FeatureDecl, values: pl.Series, labels: pl.DataFrame, source: Source,
                       src: Frame, rule: PointInTimeRule, tz: str | None, engine: Engine,
                       sorted_events: Callable[[str], cumulative.SortedEvents]) -> nw.LazyFrame:
-    """``__rn, __pit, __status, __lag_s`` (as-of: and ``__age_s``) per training row, given the
+    """``__wb_rn, __pit, __status, __lag_s`` (as-of: and ``__wb_age_s``) per training row, given the
     feature's training ``values`` in training order."""
     src_lf, src_schema = src.lf.to_native(), src.schema
-    src_entity = pl.col(source.entity).cast(labels.schema["__entity"])
+    src_entity = pl.col(source.entity).cast(labels.schema["__wb_entity"])
     if isinstance(decl, Static):
         x_dtype = src_schema[decl.column]
-        lab = labels.lazy().with_columns(values.cast(x_dtype, strict=False).alias("__train"))
-        attrs = src_lf.select(src_entity.alias("__entity"), pl.col(decl.column).alias("__x"))
+        lab = labels.lazy().with_columns(values.cast(x_dtype, strict=False).alias("__wb_train"))
+        attrs = src_lf.select(src_entity.alias("__wb_entity"), pl.col(decl.column).alias("__wb_x"))
         per_row = recompute_static(lab, attrs, decl, numeric=x_dtype.is_numeric()).collect()
     elif isinstance(decl, WindowAggregate):
-        lab = labels.lazy().with_columns(values.cast(pl.Float64).alias("__train"))
+        lab = labels.lazy().with_columns(values.cast(pl.Float64).alias("__wb_train"))
         events = sorted_events(decl.source)
-        column = decl.column or "__time"
+        column = decl.column or "__wb_time"
         if cumulative.supports(decl, events.by_time, column):
             per_row = cumulative.recompute_window_cumulative(lab, events, decl, rule, engine=engine,
                                                              column=column).collect()
         else:
-            prepared = events.by_time.lazy().select("__entity", "__time", "__avail", pl.col(column).alias("__x"))
+            prepared = events.by_time.lazy().select("__wb_entity", "__wb_time", "__wb_avail",
+                                                    pl.col(column).alias("__wb_x"))
             per_row = recompute_window(lab, prepared, decl, rule).collect()
     else:
-        prepared = _event_frame(source, src_lf, src_schema, labels, tz, [decl.column]).rename({decl.column: "__x"})
+        prepared = _event_frame(source, src_lf, src_schema, labels, tz, [decl.column]).rename({decl.column: "__wb_x"})
         x_dtype = src_schema[decl.column]
-        lab = labels.lazy().with_columns(values.cast(x_dtype, strict=False).alias("__train"))
+        lab = labels.lazy().with_columns(values.cast(x_dtype, strict=False).alias("__wb_train"))
         per_row = recompute_asof(lab, prepared, decl, rule, numeric=x_dtype.is_float(), engine=engine).collect()
-    return nw.from_native(per_row.lazy().rename({"__row": "__rn"}).with_columns(pl.col("__rn").cast(pl.Int64)))
+    return nw.from_native(per_row.lazy().rename({"__wb_row": "__wb_rn"}).with_columns(pl.col("__wb_rn").cast(pl.Int64)))
 
 
 def _lateness_polars(events: cumulative.SortedEvents, labels: pl.DataFrame, rule: PointInTimeRule,
@@ -561,13 +577,13 @@ def _lateness_polars(events: cumulative.SortedEvents, labels: pl.DataFrame, rule
     cutoff and those of them not yet available at it (running counts looked up as of each
     cutoff, shared with the count features of the same source)."""
     lateness = events.by_time.lazy().select(
-        (pl.col("__avail") - pl.col("__time")).dt.total_seconds(fractional=True).alias("__late_s"))
+        (pl.col("__wb_avail") - pl.col("__wb_time")).dt.total_seconds(fractional=True).alias("__wb_late_s"))
     strict = not rule.inclusive
     base = labels.lazy()
-    happened = events.at_cutoff(base, "time", "count", "__time", strict=strict, engine=engine)
-    available = events.at_cutoff(base, "avail", "count", "__time", strict=strict, engine=engine)
-    both = happened.join(available, on="__row", suffix="_a")
-    h, u = both["__sum"].sum(), (both["__sum"] - both["__sum_a"]).clip(0).sum()
+    happened = events.at_cutoff(base, "time", "count", "__wb_time", strict=strict, engine=engine)
+    available = events.at_cutoff(base, "avail", "count", "__wb_time", strict=strict, engine=engine)
+    both = happened.join(available, on="__wb_row", suffix="_a")
+    h, u = both["__wb_sum"].sum(), (both["__wb_sum"] - both["__wb_sum_a"]).clip(0).sum()
     return nw.from_native(lateness), int(h), int(u)
 
 
@@ -582,17 +598,17 @@ def _proxies(frame: Frame, target: str, keys: set[str | None], n: int, lineage: 
                           or dtype in (pl.Date, pl.Time))]
     # distinct values (null counted as one) and nulls of every column, in one pass
     stats = collect_on(frame.lf.select(
-        *[nw.col(c).n_unique().alias(f"d{i}") for i, (c, _) in enumerate(candidates)],
-        *[count(nw.col(c).is_null()).alias(f"z{i}") for i, (c, _) in enumerate(candidates)]),
+        *[nw.col(c).n_unique().alias(f"__wb_d{i}") for i, (c, _) in enumerate(candidates)],
+        *[count(nw.col(c).is_null()).alias(f"__wb_z{i}") for i, (c, _) in enumerate(candidates)]),
         frame.engine, "training", check=CHECK_NAME).row(0, named=True) if candidates else {}
     for i, (col, dtype) in enumerate(candidates):
         line = lineage.get(col, "none")
-        distinct = int(stats[f"d{i}"])
+        distinct = int(stats[f"__wb_d{i}"])
         if not (dtype.is_numeric() or dtype == pl.Boolean) and distinct > max(0.5 * n, 50):
             rows.append({"feature": col, "auc": None, "lower": None, "upper": None, "n": n, "lineage": line,
                          "status": "skipped: identifier-like"})
             continue
-        distinct -= int(bool(stats[f"z{i}"]))  # the numbers' distinct values: nulls are left out
+        distinct -= int(bool(stats[f"__wb_z{i}"]))  # the numbers' distinct values: nulls are left out
         counts = checks.proxy_counts(frame.lf, col, target, dtype, engine=frame.engine, distinct=distinct)
         auc, n_pos, n_neg = checks.single_feature_auc(counts)
         finding = checks.proxy_finding(col, auc, n_pos, n_neg, threshold=proxy_auc, lineage=line)
@@ -612,39 +628,40 @@ def _split_stats(labels: nw.LazyFrame, frame: Frame, train: str, test: str, tz: 
                  ) -> dict[str, Any] | None:
     """Entities and prediction-time ranges of the two sides, and how much of each the other covers."""
     engine = frame.engine
-    sides = labels.select("__entity", "__pt", "__split")
-    tr = sides.filter(nw.col("__split") == train)
-    te = sides.filter(nw.col("__split") == test)
+    sides = labels.select("__wb_entity", "__wb_pt", "__wb_split")
+    tr = sides.filter(nw.col("__wb_split") == train)
+    te = sides.filter(nw.col("__wb_split") == test)
 
     def summary(lf: nw.LazyFrame, label: str) -> nw.LazyFrame:
-        return lf.select(nw.lit(label).alias("side"), nw.col("__pt").min().alias("lo"),
-                         nw.col("__pt").max().alias("hi"), nw.len().cast(nw.Int64).alias("rows"),
-                         nw.col("__entity").n_unique().cast(nw.Int64).alias("entities"))
+        return lf.select(nw.lit(label).alias("__wb_side"), nw.col("__wb_pt").min().alias("__wb_lo"),
+                         nw.col("__wb_pt").max().alias("__wb_hi"), nw.len().cast(nw.Int64).alias("__wb_rows"),
+                         nw.col("__wb_entity").n_unique().cast(nw.Int64).alias("__wb_entities"))
 
     ranges = collect_on(nw.concat([summary(tr, "train"), summary(te, "test")], how="vertical"), engine, "training",
                         check=CHECK_NAME)
-    r = {row["side"]: row for row in ranges.to_dicts()}
-    if not r["train"]["rows"] or not r["test"]["rows"]:
+    r = {row["__wb_side"]: row for row in ranges.to_dicts()}
+    if not r["train"]["__wb_rows"] or not r["test"]["__wb_rows"]:
         return None
-    shared = te.join(tr.select("__entity").unique(), on="__entity", how="semi")
-    start, end = max(r["train"]["lo"], r["test"]["lo"]), min(r["train"]["hi"], r["test"]["hi"])
+    shared = te.join(tr.select("__wb_entity").unique(), on="__wb_entity", how="semi")
+    start, end = max(r["train"]["__wb_lo"], r["test"]["__wb_lo"]), min(r["train"]["__wb_hi"], r["test"]["__wb_hi"])
     overlap = start <= end
-    in_range = (nw.col("__pt") >= start) & (nw.col("__pt") <= end)
+    in_range = (nw.col("__wb_pt") >= start) & (nw.col("__wb_pt") <= end)
     inside = count(in_range).cast(nw.Int64) if overlap else nw.lit(0, nw.Int64)
     counts = collect_on(nw.concat([
-        shared.select(nw.lit("shared").alias("what"), nw.col("__entity").n_unique().cast(nw.Int64).alias("e"),
-                      nw.len().cast(nw.Int64).alias("n")),
-        *[lf.select(nw.lit(what).alias("what"), nw.lit(0, nw.Int64).alias("e"), inside.alias("n"))
+        shared.select(nw.lit("shared").alias("__wb_what"),
+                      nw.col("__wb_entity").n_unique().cast(nw.Int64).alias("__wb_e"),
+                      nw.len().cast(nw.Int64).alias("__wb_n")),
+        *[lf.select(nw.lit(what).alias("__wb_what"), nw.lit(0, nw.Int64).alias("__wb_e"), inside.alias("__wb_n"))
           for what, lf in (("test", te), ("train", tr))],
     ], how="vertical"), engine, "training", check=CHECK_NAME)
-    c = {row["what"]: row for row in counts.to_dicts()}
+    c = {row["__wb_what"]: row for row in counts.to_dicts()}
     as_time = _epoch_to_datetime(tz)
     return {
-        "train_entities": int(r["train"]["entities"]), "test_entities": int(r["test"]["entities"]),
-        "shared_entities": int(c["shared"]["e"] or 0), "test_rows_shared": int(c["shared"]["n"] or 0),
-        "test_rows": int(r["test"]["rows"]), "train_rows": int(r["train"]["rows"]),
+        "train_entities": int(r["train"]["__wb_entities"]), "test_entities": int(r["test"]["__wb_entities"]),
+        "shared_entities": int(c["shared"]["__wb_e"] or 0), "test_rows_shared": int(c["shared"]["__wb_n"] or 0),
+        "test_rows": int(r["test"]["__wb_rows"]), "train_rows": int(r["train"]["__wb_rows"]),
         "overlap_start": as_time(start) if overlap else None, "overlap_end": as_time(end) if overlap else None,
-        "test_rows_in_overlap": int(c["test"]["n"] or 0), "train_rows_in_overlap": int(c["train"]["n"] or 0),
+        "test_rows_in_overlap": int(c["test"]["__wb_n"] or 0), "train_rows_in_overlap": int(c["train"]["__wb_n"] or 0),
     }
 
 
@@ -659,18 +676,19 @@ def _duplicates(frame: Frame, entity: str, prediction_time: str, split: str | No
                 ) -> tuple[list[Finding], str]:
     """Exact duplicate rows (all columns but the split) and repeated (entity, prediction time) keys."""
     content = [c for c in frame.schema if c != split and c not in frame.unsupported]
-    groups = frame.lf.group_by(*content).agg(nw.len().alias("copies"),
+    groups = frame.lf.group_by(*content).agg(nw.len().alias("__wb_copies"),
                                              (nw.col(split).n_unique() if split else nw.lit(1, nw.Int64))
-                                             .alias("sides"))
-    exact = groups.select((nw.col("copies") - 1).sum().alias("extra"),
-                          nw.when(nw.col("sides") > 1).then(nw.col("copies")).otherwise(0).sum().alias("cross"))
-    keys = frame.lf.group_by(entity, prediction_time).agg(nw.len().alias("c")).select((nw.col("c") - 1).sum()
-                                                                                      .alias("extra"))
+                                             .alias("__wb_sides"))
+    exact = groups.select((nw.col("__wb_copies") - 1).sum().alias("__wb_extra"),
+                          nw.when(nw.col("__wb_sides") > 1).then(nw.col("__wb_copies")).otherwise(0).sum()
+                          .alias("__wb_cross"))
+    keys = frame.lf.group_by(entity, prediction_time).agg(nw.len().alias("__wb_c")).select((nw.col("__wb_c") - 1).sum()
+                                                                                      .alias("__wb_extra"))
     exact_row = collect_on(exact, frame.engine, "training", check=CHECK_NAME).row(0, named=True)
     key_extra = int(collect_on(keys, frame.engine, "training", check=CHECK_NAME).item() or 0)
-    exact_extra = int(exact_row["extra"] or 0)
+    exact_extra = int(exact_row["__wb_extra"] or 0)
     # An exact duplicate repeats its key too; report keys only beyond the exact duplicates.
-    findings = checks.duplicate_findings(exact_extra, int(exact_row["cross"] or 0), key_extra - exact_extra, n,
+    findings = checks.duplicate_findings(exact_extra, int(exact_row["__wb_cross"] or 0), key_extra - exact_extra, n,
                                          f"({entity}, {prediction_time})")
     status = "exact rows and (entity, prediction_time) keys checked"
     if frame.unsupported:

@@ -76,21 +76,22 @@ def violation_findings(feature: str, describe: str, rule_text: str, per_row: nw.
     """Findings, lag histograms, example rows and the row count per status of one feature's
     per-row classification, summarized on its engine.
 
-    ``per_row``: ``__status, __lag_s, __pit`` per label row with its display columns ``__entity``,
-    ``__pt`` (microseconds since the epoch), ``value`` (the training value) and ``row`` (its
+    ``per_row``: ``__wb_status, __lag_s, __pit`` per label row with its display columns ``__wb_entity``,
+    ``__wb_pt`` (microseconds since the epoch), ``__wb_value`` (the training value) and ``__wb_row`` (its
     position in the training input, null where rows have no order); ``n``: the label rows.
     """
-    per_kind = per_row.group_by("__status").agg(nw.len().alias("rows"), nw.col("__lag_s").count().alias("lags"))
+    per_kind = per_row.group_by("__wb_status").agg(nw.len().alias("__wb_rows"),
+                                                   nw.col("__wb_lag_s").count().alias("__wb_lags"))
     stats = collect_on(per_kind, engine, name, check=CHECK_NAME)
-    per_status = dict(zip(stats["__status"].to_list(), stats["rows"].to_list(), strict=True))
-    lag_counts = dict(zip(stats["__status"].to_list(), stats["lags"].to_list(), strict=True))
+    per_status = dict(zip(stats["__wb_status"].to_list(), stats["__wb_rows"].to_list(), strict=True))
+    lag_counts = dict(zip(stats["__wb_status"].to_list(), stats["__wb_lags"].to_list(), strict=True))
     findings, hists, examples = [], [], []
     for kind in VIOLATION_KINDS:
         k = int(per_status.get(kind, 0))
         if k == 0:
             continue
-        rows = per_row.filter(nw.col("__status") == kind)
-        q = quantiles_of(rows, engine, "__lag_s", n=int(lag_counts[kind]), name=name, check=CHECK_NAME)
+        rows = per_row.filter(nw.col("__wb_status") == kind)
+        q = quantiles_of(rows, engine, "__wb_lag_s", n=int(lag_counts[kind]), name=name, check=CHECK_NAME)
         lo, hi = wilson_interval(k, n)
         metrics: dict[str, Any] = {
             "n": n, "affected_rows": k, "affected_share": k / n, "interval": [lo, hi], "confidence": 0.95,
@@ -107,7 +108,7 @@ def violation_findings(feature: str, describe: str, rule_text: str, per_row: nw.
             suggestion=_suggest(kind, feature, describe, rule_text), metrics=metrics,
             evidence=tuple(shown.head(5).drop("row").to_dicts()),
         ))
-        hist = histogram_of(rows, engine, "__lag_s", name=name, check=CHECK_NAME)
+        hist = histogram_of(rows, engine, "__wb_lag_s", name=name, check=CHECK_NAME)
         hists.append(hist.select(pl.lit(feature).alias("feature"), pl.lit(kind).alias("kind"), pl.all()))
         examples.append(shown.select(pl.lit(feature).alias("feature"), pl.lit(kind).alias("kind"), pl.all()))
     return findings, hists, examples, {k: int(v) for k, v in per_status.items()}
@@ -116,14 +117,14 @@ def violation_findings(feature: str, describe: str, rule_text: str, per_row: nw.
 def _examples(rows: nw.LazyFrame, engine: Engine, limit: int, time_zone: str | None, name: str) -> pl.DataFrame:
     """The first ``limit`` rows by prediction time, entity and training value (the same rows on
     every engine), for display."""
-    picked = collect_on(rows.sort("__pt", "__entity", "value", nulls_last=False).head(limit)
-                        .select("__entity", "__pt", "value", "__pit", "__lag_s", "row"),
+    picked = collect_on(rows.sort("__wb_pt", "__wb_entity", "__wb_value", nulls_last=False).head(limit)
+                        .select("__wb_entity", "__wb_pt", "__wb_value", "__wb_pit", "__wb_lag_s", "__wb_row"),
                         engine, name, check=CHECK_NAME, counts=False)
     return picked.select(
-        pl.col("__entity").alias("entity"), epoch_to_datetime(pl.col("__pt"), time_zone).alias("prediction_time"),
-        _as_text(pl.col("value"), picked.schema["value"]).alias("training_value"),
-        _as_text(pl.col("__pit"), picked.schema["__pit"]).alias("point_in_time_value"),
-        (pl.col("__lag_s") / 3600).alias("lag_hours"), pl.col("row").cast(pl.Int64))
+        pl.col("__wb_entity").alias("entity"), epoch_to_datetime(pl.col("__wb_pt"), time_zone).alias("prediction_time"),
+        _as_text(pl.col("__wb_value"), picked.schema["__wb_value"]).alias("training_value"),
+        _as_text(pl.col("__wb_pit"), picked.schema["__wb_pit"]).alias("point_in_time_value"),
+        (pl.col("__wb_lag_s") / 3600).alias("lag_hours"), pl.col("__wb_row").cast(pl.Int64).alias("row"))
 
 
 def epoch_to_datetime(us: pl.Expr, time_zone: str | None) -> pl.Expr:
@@ -139,13 +140,13 @@ def _as_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 def staleness_finding(feature: str, ttl_s: float, per_row: nw.LazyFrame, engine: Engine, *, n: int,
                       name: str = "training") -> Finding | None:
-    """Rows whose point-in-time snapshot (``__age_s`` seconds old) is older than the TTL while
+    """Rows whose point-in-time snapshot (``__wb_age_s`` seconds old) is older than the TTL while
     the training value (``value``) is set."""
-    stale = per_row.filter((nw.col("__age_s") > ttl_s) & ~nw.col("value").is_null())
-    k = int(collect_on(stale.select(nw.len().alias("k")), engine, name, check=CHECK_NAME).item())
+    stale = per_row.filter((nw.col("__wb_age_s") > ttl_s) & ~nw.col("__wb_value").is_null())
+    k = int(collect_on(stale.select(nw.len().alias("__wb_k")), engine, name, check=CHECK_NAME).item())
     if k == 0:
         return None
-    q = quantiles_of(stale, engine, "__age_s", n=k, name=name, check=CHECK_NAME)
+    q = quantiles_of(stale, engine, "__wb_age_s", n=k, name=name, check=CHECK_NAME)
     lo, hi = wilson_interval(k, n)
     return Finding(
         check=CHECK, kind="stale_feature", severity="warning" if k / n < 0.05 else "critical", subject=feature,
@@ -160,14 +161,14 @@ def staleness_finding(feature: str, ttl_s: float, per_row: nw.LazyFrame, engine:
 
 def timestamp_findings(feature: str, ts_column: str, lags: nw.LazyFrame, engine: Engine, *, n: int, strict: bool,
                        name: str = "training") -> tuple[list[Finding], list[pl.DataFrame]]:
-    """Rows whose feature timestamp is not before the cutoff (``lags``: column ``__lag_s`` =
+    """Rows whose feature timestamp is not before the cutoff (``lags``: column ``__wb_lag_s`` =
     timestamp - cutoff in seconds, one row per label row)."""
-    lag = nw.col("__lag_s")
+    lag = nw.col("__wb_lag_s")
     leaking = lags.filter(lag >= 0 if strict else lag > 0)
-    k = int(collect_on(leaking.select(nw.len().alias("k")), engine, name, check=CHECK_NAME).item())
+    k = int(collect_on(leaking.select(nw.len().alias("__wb_k")), engine, name, check=CHECK_NAME).item())
     if k == 0:
         return [], []
-    q = quantiles_of(leaking, engine, "__lag_s", n=k, name=name, check=CHECK_NAME)
+    q = quantiles_of(leaking, engine, "__wb_lag_s", n=k, name=name, check=CHECK_NAME)
     lo, hi = wilson_interval(k, n)
     op = "at or after" if strict else "after"
     finding = Finding(
@@ -178,7 +179,7 @@ def timestamp_findings(feature: str, ts_column: str, lags: nw.LazyFrame, engine:
         metrics={"n": n, "affected_rows": k, "affected_share": k / n, "interval": [lo, hi], "confidence": 0.95,
                  "lag_seconds": q, "evidence": "timestamp", "timestamp_column": ts_column},
     )
-    hist = histogram_of(leaking, engine, "__lag_s", name=name, check=CHECK_NAME)
+    hist = histogram_of(leaking, engine, "__wb_lag_s", name=name, check=CHECK_NAME)
     return [finding], [hist.select(pl.lit(feature).alias("feature"), pl.lit("future_data").alias("kind"), pl.all())]
 
 
@@ -186,17 +187,17 @@ def lateness_profile(source: str, lateness: nw.LazyFrame, engine: Engine, happen
                      ) -> tuple[Finding, pl.DataFrame, pl.DataFrame]:
     """Lateness distribution of a source and the share of its events not yet available at prediction.
 
-    ``lateness``: column ``__late_s`` = available - event time per source row (seconds).
+    ``lateness``: column ``__wb_late_s`` = available - event time per source row (seconds).
     ``happened``: (label row, event) pairs with the event before the cutoff; ``unavailable``:
     those not yet available.
     """
     name = f"source {source!r}"
-    late = nw.col("__late_s")
-    totals = collect_on(lateness.select(late.count().alias("n"), count(late > 0).alias("late")),
+    late = nw.col("__wb_late_s")
+    totals = collect_on(lateness.select(late.count().alias("__wb_n"), count(late > 0).alias("__wb_late")),
                         engine, name, check=CHECK_NAME).row(0, named=True)
-    n = int(totals["n"])
-    q = quantiles_of(lateness, engine, "__late_s", n=n, name=name, check=CHECK_NAME)
-    late_share = int(totals["late"] or 0) / n if n else 0.0
+    n = int(totals["__wb_n"])
+    q = quantiles_of(lateness, engine, "__wb_late_s", n=n, name=name, check=CHECK_NAME)
+    late_share = int(totals["__wb_late"] or 0) / n if n else 0.0
     delay = q["p99"] or 0.0
     share = unavailable / happened if happened else 0.0
     table = pl.DataFrame({
@@ -205,7 +206,7 @@ def lateness_profile(source: str, lateness: nw.LazyFrame, engine: Engine, happen
         "lateness_p99_hours": [_hours(q["p99"])], "lateness_max_hours": [_hours(q["max"])],
         "unavailable_at_prediction_share": [share], "suggested_delay_hours": [delay / 3600],
     })
-    hist = histogram_of(lateness, engine, "__late_s", name=name, check=CHECK_NAME)
+    hist = histogram_of(lateness, engine, "__wb_late_s", name=name, check=CHECK_NAME)
     finding = Finding(
         check=CHECK, kind="late_data_profile", severity="info", subject=source,
         message=(f"Source '{source}': rows become available a median {format_duration(q['p50'])} after their "
@@ -252,15 +253,17 @@ def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: st
         lf = lf.filter(~value.is_null())
         value = value.cast(nw.Float64)
         if distinct is None:
-            distinct = int(collect_on(lf.select(value.n_unique().alias("d")), engine, name, check=CHECK_NAME).item())
+            distinct = int(collect_on(lf.select(value.n_unique().alias("__wb_d")), engine, name,
+                                      check=CHECK_NAME).item())
         if distinct > max_groups:
-            n = int(collect_on(lf.select(nw.len().alias("n")), engine, name, check=CHECK_NAME).item())
+            n = int(collect_on(lf.select(nw.len().alias("__wb_n")), engine, name, check=CHECK_NAME).item())
             ranks = sorted({round(p * (n - 1)) + 1 for p in np.linspace(0, 1, 1001)[1:-1]})
-            edges = order_statistics(lf.select(value.alias("__v")), engine, "__v", ranks, name=name,
+            edges = order_statistics(lf.select(value.alias("__wb_v")), engine, "__wb_v", ranks, name=name,
                                      check=CHECK_NAME, n=n)
             value = _bisect_right(value, np.unique(edges[~np.isnan(edges)]).tolist(), 0, None).cast(nw.Float64)
-    counts = collect_on(lf.group_by(value.alias("v")).agg(y.sum().alias("pos"), (1 - y).sum().alias("neg")),
-                        engine, name, check=CHECK_NAME)
+    counts = collect_on(lf.group_by(value.alias("__wb_v")).agg(y.sum().alias("__wb_pos"),
+                                                               (1 - y).sum().alias("__wb_neg")),
+                        engine, name, check=CHECK_NAME).rename({"__wb_v": "v", "__wb_pos": "pos", "__wb_neg": "neg"})
     counts = counts.with_columns(pl.col("pos", "neg").fill_null(0).cast(pl.Int64))
     if numeric:
         return counts.select(pl.col("v").cast(pl.Float64).alias("score"), "pos", "neg").sort("score")
