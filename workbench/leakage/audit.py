@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import narwhals as nw
 import polars as pl
 
+from workbench import params
 from workbench.errors import ConfigError, InputError, did_you_mean
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import Engine as FrameEngine
@@ -48,7 +50,8 @@ class _Prepared:
 
 
 CHECK_NAME = checks.CHECK_NAME
-_TIME_LIKE = (pl.Datetime, pl.Duration, pl.List, pl.Struct, pl.Array)
+MIN_ROWS = 2 * checks.MIN_CLASS_SUPPORT  # below this, an insufficient_data finding says so
+_NESTED = (pl.List, pl.Struct, pl.Array)
 
 
 def audit_leakage(
@@ -57,6 +60,7 @@ def audit_leakage(
     entity: str,
     prediction_time: str,
     target: str | None = None,
+    positive: Any = None,
     features: Mapping[str, FeatureDecl] | None = None,
     sources: Mapping[str, Source] | None = None,
     feature_timestamps: Mapping[str, str] | None = None,
@@ -71,7 +75,8 @@ def audit_leakage(
     """Audit a training set for point-in-time leakage.
 
     Inputs: ``training`` has one row per (``entity``, ``prediction_time``) with the ``target``
-    label, feature columns and optionally a ``split`` column (values ``train_value`` /
+    label (binary: boolean or 0/1, or any values with ``positive``, the value that is the
+    positive class), feature columns and optionally a ``split`` column (values ``train_value`` /
     ``test_value``). ``sources`` are the tables the features come from; ``features`` declares
     how each training column is meant to be computed from a source (:func:`window`,
     :func:`asof`, :func:`static`); ``feature_timestamps`` maps a feature to a training column
@@ -87,29 +92,32 @@ def audit_leakage(
     Checks: recompute-and-compare of declared features (``future_data``, ``non_asof_join``,
     ``late_arrival``, ``feature_mismatch``), feature timestamps (``future_data``), staleness
     against each as-of feature's TTL (``stale_feature``), lateness profile per source with an
-    available time (``late_data_profile``), single-feature predictive power
-    (``target_proxy``, AUC against ``proxy_auc``), split contamination
-    (``split_entity_overlap``, ``split_time_overlap``) and duplicates (``duplicate_rows``).
+    available time (``late_data_profile``), target proxies (``target_proxy``: an AUC at or above
+    ``proxy_auc`` alone is info; separation, sentinel values or timing evidence escalate it, see
+    :func:`checks.proxy_finding`), split contamination (``split_entity_overlap``,
+    ``split_time_overlap``) and duplicates (``duplicate_rows``). A check asked for that cannot run
+    is a ``check_skipped`` warning; too little data an ``insufficient_data`` info.
 
     Returns a :class:`~workbench.findings.CheckResult` with check ``"leakage"``, the rule in
     ``parameters`` and the tables ``features``, ``lag_histogram``, ``examples``, ``lateness``,
     ``lateness_histogram``, ``proxy`` and ``checks``. Inputs are never modified.
     """
+    _check_parameters(entity=entity, prediction_time=prediction_time, target=target, split=split,
+                      train_value=train_value, test_value=test_value, features=features, sources=sources,
+                      feature_timestamps=feature_timestamps, rule=rule, proxy_auc=proxy_auc, engine=engine,
+                      max_examples=max_examples)
     rule = rule or PointInTimeRule()
     features = dict(features or {})
     sources = dict(sources or {})
     feature_timestamps = dict(feature_timestamps or {})
-    if engine is not None and engine not in ENGINES:
-        raise ConfigError(f"engine must be one of {list(ENGINES)} or None, got {engine!r}.")
-    if not 0.5 < proxy_auc <= 1:
-        raise ConfigError(f"proxy_auc must be in (0.5, 1], got {proxy_auc!r}.")
     frame = _open(training, "training", engine)
     asof_engine: Engine = "duckdb" if frame.engine == "polars" and engine == "duckdb" else "polars"
     prep = _prepare(frame, entity=entity, prediction_time=prediction_time, target=target, split=split,
                     features=features, sources=sources, feature_timestamps=feature_timestamps)
     store = Store(prep.engine, frame.lf.to_native() if prep.engine == "duckdb" else None, truncate=True)
     try:
-        return _audit(prep, store, entity=entity, prediction_time=prediction_time, target=target, features=features,
+        return _audit(prep, store, entity=entity, prediction_time=prediction_time, target=target, positive=positive,
+                      features=features,
                       feature_timestamps=feature_timestamps, split=split, train_value=train_value,
                       test_value=test_value, rule=rule, proxy_auc=proxy_auc, asof_engine=asof_engine,
                       max_examples=max_examples)
@@ -117,7 +125,7 @@ def audit_leakage(
         store.release()
 
 
-def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, target: str | None,
+def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, target: str | None, positive: Any,
            features: dict[str, FeatureDecl], feature_timestamps: dict[str, str], split: str | None,
            train_value: str, test_value: str, rule: PointInTimeRule, proxy_auc: float, asof_engine: Engine,
            max_examples: int) -> CheckResult:
@@ -224,21 +232,35 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
     if target is None:
         status_rows.append(_status("target_proxy", "skipped: no target given"))
     else:
-        y_ok, reason = _binary_target(training, target)
-        if not y_ok:
-            status_rows.append(_status("target_proxy", f"skipped: {reason}"))
+        y, reason = _binary_target(training, target, positive)
+        if y is None:  # asked for, and unable: a finding, so that the run is not a clean pass
+            findings.append(_skipped("target_proxy", n, f"target {target!r} {reason}",
+                                     f"Give positive=<the value of {target!r} that is the positive class> "
+                                     "(YAML: positive: ..., CLI: --positive ...); rows with any other value are "
+                                     "the negatives."))
+            status_rows.append(_status("target_proxy", f"skipped: target {target!r} {reason}"))
         else:
             keys = {entity, prediction_time, target, split, *feature_timestamps.values()}
-            proxy_rows, proxy_findings = _proxies(training, target, keys, n, lineage, proxy_auc)
+            proxy_rows, proxy_findings, (n_pos, n_neg) = _proxies(training, target, y, keys, lineage, proxy_auc)
             findings += proxy_findings
+            if min(n_pos, n_neg) < checks.MIN_CLASS_SUPPORT:
+                findings.append(_insufficient(target, n_pos + n_neg, f"the label {target!r} has {n_pos:,} positive(s) "
+                                              f"and {n_neg:,} negative(s): single-feature AUCs need at least "
+                                              f"{checks.MIN_CLASS_SUPPORT} of each, so the target-proxy check can "
+                                              "only report near-deterministic separation and sentinel values",
+                                              "Audit a larger sample, or one with both classes."))
             status_rows.append(_status("target_proxy", f"{len(proxy_rows)} column(s) scored"))
 
     # 5. split contamination and duplicates
     if split is not None:
         stats = _split_stats(labels, training, train_value, test_value, tz)
         if stats is None:
-            status_rows.append(_status("split", f"skipped: '{split}' has no rows with value "
-                                                f"{train_value!r} and {test_value!r}"))
+            seen = _values(training, split)
+            reason = f"'{split}' has no rows with value {train_value!r} or none with {test_value!r}"
+            findings.append(_skipped("split", n, f"{reason} (its values include {seen})",
+                                     f"Give train_value= and test_value= (CLI: --train-value, --test-value) as "
+                                     f"two of the values of {split!r}."))
+            status_rows.append(_status("split", f"skipped: {reason}"))
         else:
             findings += checks.split_findings(stats, train=train_value, test=test_value, entity=entity)
             status_rows.append(_status("split", f"{train_value!r} vs {test_value!r} compared"))
@@ -248,11 +270,16 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
     findings += dup_findings
     status_rows.append(_status("duplicates", dup_status))
 
+    if n < MIN_ROWS:
+        findings.append(_insufficient("training", n, f"training has {n:,} row(s): the point-in-time checks ran on "
+                                      f"them, but the statistical checks (target proxy, split overlap shares) need "
+                                      f"at least {MIN_ROWS}", "Audit the full training set, not a sample of it."))
     inputs = [frame_summary(training)] + [frame_summary(src) for _, src in prep.sources.values()]
     return CheckResult(
         check="leakage", findings=tuple(findings), inputs=tuple(inputs),
         parameters={"rule": rule.to_dict(), "entity": entity, "prediction_time": prediction_time,
-                    "target": target, "split": split, "engine": asof_engine if where == "polars" else where,
+                    "target": target, "positive": positive, "split": split,
+                    "engine": asof_engine if where == "polars" else where,
                     "proxy_auc": proxy_auc, "features": {k: v.describe() for k, v in features.items()},
                     "feature_timestamps": feature_timestamps, "sampled": False},
         tables={
@@ -265,8 +292,8 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
             "lateness": _concat(lateness_tables, None),
             "lateness_histogram": _concat(lateness_hists, None),
             "proxy": _frame(proxy_rows, {"feature": pl.String, "auc": pl.Float64, "lower": pl.Float64,
-                                         "upper": pl.Float64, "n": pl.Int64, "lineage": pl.String,
-                                         "status": pl.String}),
+                                         "upper": pl.Float64, "n": pl.Int64, "separation": pl.Float64,
+                                         "lineage": pl.String, "status": pl.String}),
             "checks": _frame(status_rows, {"check": pl.String, "status": pl.String}),
         },
     )
@@ -295,6 +322,50 @@ def _keep(store: Store, lf: nw.LazyFrame, name: str) -> nw.LazyFrame:
 
 
 # -- inputs and validation -------------------------------------------------------------------------
+
+_OWNER = "audit_leakage"
+
+
+def _check_parameters(*, entity: Any, prediction_time: Any, target: Any, split: Any, train_value: Any,
+                      test_value: Any, features: Any, sources: Any, feature_timestamps: Any, rule: Any,
+                      proxy_auc: Any, engine: Any, max_examples: Any) -> None:
+    """Refuse a parameter of the wrong kind before any data is read, naming it and the fix."""
+    for name, value, optional in (("entity", entity, False), ("prediction_time", prediction_time, False),
+                                  ("target", target, True), ("split", split, True),
+                                  ("train_value", train_value, False), ("test_value", test_value, False)):
+        if not (isinstance(value, str) and value) and not (optional and value is None):
+            kind = "a column name" if name not in ("train_value", "test_value") else "a value of the split column"
+            raise ConfigError(f"The {name!r} parameter of {_OWNER} must be {kind} (text)"
+                              f"{' or None' if optional else ''}. Got {value!r}.")
+    if train_value == test_value:
+        raise ConfigError(f"The 'train_value' and 'test_value' parameters of {_OWNER} are both {train_value!r}; "
+                          "give the two different values of the split column.")
+    for name, value, kinds, example in (
+            ("features", features, (WindowAggregate, AsOf, Static), "{'spend_90d': window('tx', 'amount')}"),
+            ("sources", sources, (Source,), "{'tx': Source(df, entity='id', time='t')}"),
+            ("feature_timestamps", feature_timestamps, (str,), "{'score': 'score_time'}")):
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"The {name!r} parameter of {_OWNER} must be a mapping such as {example}. "
+                              f"Got a {type(value).__name__}.")
+        for key, item in value.items():
+            if not isinstance(key, str) or not isinstance(item, kinds):
+                want = " or ".join(k.__name__ for k in kinds)
+                raise ConfigError(f"The {name!r} parameter of {_OWNER} maps names to {want}, such as {example}. "
+                                  f"Got {key!r}: {type(item).__name__}.")
+    if rule is not None and not isinstance(rule, PointInTimeRule):
+        raise ConfigError(f"The 'rule' parameter of {_OWNER} must be a PointInTimeRule (make_rule(...)) or None. "
+                          f"Got a {type(rule).__name__}.")
+    auc = params.open_unit(proxy_auc, name="proxy_auc", owner=_OWNER)
+    if auc <= 0.5:
+        raise ConfigError(f"The 'proxy_auc' parameter of {_OWNER} must be above 0.5 (AUCs are oriented to be >= "
+                          f"0.5; 0.5 is chance), e.g. 0.9. Got {proxy_auc!r}.")
+    if engine is not None and engine not in ENGINES:
+        raise ConfigError(f"The 'engine' parameter of {_OWNER} must be one of {list(ENGINES)} or None. "
+                          f"Got {engine!r}.")
+    params.count(max_examples, name="max_examples", minimum=0, owner=_OWNER)
+
 
 def _open(data: FrameLike, name: str, engine: str | None) -> Frame:
     """The input on its engine; a duckdb relation is read through polars when ``engine='polars'``."""
@@ -413,22 +484,64 @@ def _check_feature_dtype(name: str, decl: FeatureDecl, dtype: pl.DataType) -> No
                          f"{dtype}, not numeric.")
 
 
-def _binary_target(frame: Frame, target: str) -> tuple[bool, str]:
+def _binary_target(frame: Frame, target: str, positive: Any) -> tuple[nw.Expr | None, str]:
+    """The label as 1 (positive) / 0 / null, or None and why it cannot be read as binary.
+
+    Without ``positive``: a boolean, or numbers that are all 0 or 1. With ``positive``: rows equal
+    to it are the positives and rows with any other value the negatives (one class against the
+    rest); it must be one of the target's values (a number given as text, e.g. from the CLI, is
+    read as a number for a numeric target, and 'true'/'false' for a boolean one).
+    """
     dtype = frame.schema[target]
+    col = nw.col(target)
+    if positive is None:
+        if dtype == pl.Boolean:
+            return col.cast(nw.Int64), ""
+        values = _values(frame, target, limit=3)
+        if not values:
+            return None, "has no non-null value"
+        if dtype.is_numeric() and set(values) <= {0, 1}:
+            return col.cast(nw.Int64), ""
+        shown = _values(frame, target)
+        return None, (f"is not a 0/1 or boolean label ({dtype}; values include {shown}), so it is not known which "
+                      "value is the positive class")
+    value = _positive_value(positive, dtype, target)
+    hits = collect_on(frame.lf.select(count(col == value).alias("__wb_hits")), frame.engine, "training",
+                      check=CHECK_NAME).item()
+    if not hits:
+        raise ConfigError(f"The 'positive' parameter of audit_leakage is {positive!r}, which no row of target "
+                          f"{target!r} holds; its values include {_values(frame, target)}. Give one of them.")
+    y = nw.when(col.is_null()).then(nw.lit(None, nw.Int64)).otherwise((col == value).cast(nw.Int64))
+    return y, ""
+
+
+def _positive_value(positive: Any, dtype: pl.DataType, target: str) -> Any:
+    """``positive`` as a value comparable with a ``dtype`` column, or a ConfigError saying how to give it."""
+    where = f"The 'positive' parameter of audit_leakage (target {target!r} is {dtype})"
     if dtype == pl.Boolean:
-        return True, ""
-    if not dtype.is_numeric():
-        return False, f"target {target!r} is {dtype}, not a binary label"
-    distinct = (frame.lf.select(nw.col(target).cast(nw.Float64)).filter(~nw.col(target).is_null())
-                .unique().sort(target).head(3))
-    values = collect_on(distinct, frame.engine, "training", check=CHECK_NAME)[target].to_list()
-    if set(values) <= {0, 1} and values:
-        return True, ""
-    return False, f"target {target!r} is not binary (values include {[_plain(v) for v in values]})"
+        if isinstance(positive, bool):
+            return positive
+        if isinstance(positive, str) and positive.strip().lower() in ("true", "false"):
+            return positive.strip().lower() == "true"
+        raise ConfigError(f"{where} must be true or false. Got {positive!r}.")
+    if dtype.is_numeric():
+        if isinstance(positive, bool) or not isinstance(positive, int | float | str):
+            raise ConfigError(f"{where} must be a number. Got {positive!r}.")
+        try:
+            number = float(positive)
+        except ValueError:
+            raise ConfigError(f"{where} must be a number. Got {positive!r}.") from None
+        return int(number) if number.is_integer() and dtype.is_integer() else number
+    if isinstance(positive, bool):
+        raise ConfigError(f"{where} must be text. Got {positive!r}: YAML reads unquoted yes/no/on/off/true/false "
+                          "as booleans; quote it, e.g. positive: 'yes'.")
+    if not isinstance(positive, str | int | float):
+        raise ConfigError(f"{where} must be one of the target's values (text). Got {positive!r}.")
+    return str(positive)
 
 
-def _plain(v: float) -> float | int:
-    return int(v) if float(v).is_integer() else v
+def _plain(v: Any) -> Any:
+    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
 # -- labels and events on every engine ------------------------------------------------------------
@@ -589,39 +702,67 @@ def _lateness_polars(events: cumulative.SortedEvents, labels: pl.DataFrame, rule
 
 # -- target proxy, split, duplicates (aggregates on every engine) ----------------------------------
 
-def _proxies(frame: Frame, target: str, keys: set[str | None], n: int, lineage: dict[str, str], proxy_auc: float
-             ) -> tuple[list[dict[str, Any]], list[Finding]]:
-    """The single-feature AUC of every other column, with its finding when it is a suspect."""
-    rows, findings = [], []
+def _proxies(frame: Frame, target: str, y: nw.Expr, keys: set[str | None], lineage: dict[str, str],
+             proxy_auc: float) -> tuple[list[dict[str, Any]], list[Finding], tuple[int, int]]:
+    """The single-feature AUC and leak evidence (:func:`checks.proxy_evidence`) of every other
+    column, with its finding when there is one, and the label's (positives, negatives).
+
+    ``y``: the label as 1 (positive) / 0 / null. Numbers and categories are scored; date, time and
+    identifier-like text columns only by their presence (null or not).
+    """
+    presence_types = (pl.Datetime, pl.Duration)
     candidates = [(col, dtype) for col, dtype in frame.schema.items()
-                  if not (col in keys or col in frame.unsupported or isinstance(dtype, _TIME_LIKE)
-                          or dtype in (pl.Date, pl.Time))]
-    # distinct values (null counted as one) and nulls of every column, in one pass
-    stats = collect_on(frame.lf.select(
+                  if not (col in keys or col in frame.unsupported or isinstance(dtype, _NESTED))]
+    lf = frame.lf.select(*[c for c, _ in candidates], y.alias("__wb_y"))
+    is_pos, is_neg = nw.col("__wb_y") == 1, nw.col("__wb_y") == 0
+    # label totals, and distinct values (null counted as one), nulls and nulls per class of every column, in one pass
+    stats = collect_on(lf.select(
+        count(is_pos).alias("__wb_P"), count(is_neg).alias("__wb_N"),
         *[nw.col(c).n_unique().alias(f"__wb_d{i}") for i, (c, _) in enumerate(candidates)],
-        *[count(nw.col(c).is_null()).alias(f"__wb_z{i}") for i, (c, _) in enumerate(candidates)]),
-        frame.engine, "training", check=CHECK_NAME).row(0, named=True) if candidates else {}
+        *[count(nw.col(c).is_null()).alias(f"__wb_z{i}") for i, (c, _) in enumerate(candidates)],
+        *[count(nw.col(c).is_null() & is_pos).alias(f"__wb_zp{i}") for i, (c, _) in enumerate(candidates)],
+        *[count(nw.col(c).is_null() & is_neg).alias(f"__wb_zn{i}") for i, (c, _) in enumerate(candidates)]),
+        frame.engine, "training", check=CHECK_NAME).row(0, named=True)
+    total_pos, total_neg = int(stats["__wb_P"] or 0), int(stats["__wb_N"] or 0)
+    n_labelled = total_pos + total_neg
+    rows, findings = [], []
     for i, (col, dtype) in enumerate(candidates):
         line = lineage.get(col, "none")
         distinct = int(stats[f"__wb_d{i}"])
-        if not (dtype.is_numeric() or dtype == pl.Boolean) and distinct > max(0.5 * n, 50):
-            rows.append({"feature": col, "auc": None, "lower": None, "upper": None, "n": n, "lineage": line,
-                         "status": "skipped: identifier-like"})
-            continue
-        distinct -= int(bool(stats[f"__wb_z{i}"]))  # the numbers' distinct values: nulls are left out
-        counts = checks.proxy_counts(frame.lf, col, target, dtype, engine=frame.engine, distinct=distinct)
-        auc, n_pos, n_neg = checks.single_feature_auc(counts)
-        finding = checks.proxy_finding(col, auc, n_pos, n_neg, threshold=proxy_auc, lineage=line)
+        null_pos, null_neg = int(stats[f"__wb_zp{i}"] or 0), int(stats[f"__wb_zn{i}"] or 0)
+        numeric = dtype.is_numeric() or dtype == pl.Boolean
+        presence_only = (isinstance(dtype, presence_types) or dtype in (pl.Date, pl.Time)
+                         or (not numeric and distinct > max(0.5 * n_labelled, 50)))
+        if presence_only:
+            present = pl.DataFrame({"score": [0.0], "pos": [total_pos - null_pos], "neg": [total_neg - null_neg],
+                                    "value": [None]})
+            evidence = checks.proxy_evidence(present, null_pos, null_neg, ordered=False, exact=False)
+            auc, n_pos, n_neg = math.nan, total_pos, total_neg
+        else:
+            distinct -= int(bool(stats[f"__wb_z{i}"]))  # the numbers' distinct values: nulls are left out
+            counts = checks.proxy_counts(lf, col, "__wb_y", dtype, engine=frame.engine, distinct=distinct)
+            auc, n_pos, n_neg = checks.single_feature_auc(counts)
+            if numeric:  # numbers leave their nulls out of the counts: they are weighed as presence
+                evidence = checks.proxy_evidence(counts, null_pos, null_neg, ordered=True,
+                                                 exact=distinct <= checks.PROXY_MAX_GROUPS)
+            else:
+                evidence = checks.proxy_evidence(counts, 0, 0, ordered=False, exact=True)
+        finding = checks.proxy_finding(col, auc, n_pos, n_neg, threshold=proxy_auc, lineage=line, evidence=evidence)
         lo, hi = auc_interval(auc, n_pos, n_neg)
-        if min(n_pos, n_neg) < checks.MIN_CLASS_SUPPORT:
+        if finding is not None:
+            status = f"{finding.severity}: {', '.join(finding.metrics['evidence']) or 'predictive only'}"
+        elif presence_only:
+            status = "presence only (date/time or identifier-like): no evidence"
+        elif min(n_pos, n_neg) < checks.MIN_CLASS_SUPPORT:
             status = f"inconclusive: fewer than {checks.MIN_CLASS_SUPPORT} positives or negatives"
         else:
-            status = finding.metrics["suspicion"] if finding else "below threshold"
-        rows.append({"feature": col, "auc": auc, "lower": lo, "upper": hi, "n": n_pos + n_neg, "lineage": line,
-                     "status": status})
+            status = "below threshold"
+        rows.append({"feature": col, "auc": None if math.isnan(auc) else auc, "lower": None if math.isnan(lo) else lo,
+                     "upper": None if math.isnan(hi) else hi, "n": n_pos + n_neg,
+                     "separation": evidence.separation, "lineage": line, "status": status})
         if finding is not None:
             findings.append(finding)
-    return rows, findings
+    return rows, findings, (total_pos, total_neg)
 
 
 def _split_stats(labels: nw.LazyFrame, frame: Frame, train: str, test: str, tz: str | None
@@ -697,6 +838,25 @@ def _duplicates(frame: Frame, entity: str, prediction_time: str, split: str | No
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+def _skipped(check: str, n: int, reason: str, fix: str) -> Finding:
+    """A check the user asked for that could not run: a warning, so the run is not a clean pass."""
+    return Finding(check="leakage", kind="check_skipped", severity="warning", subject=check,
+                   message=f"The {check} check could not run: {reason}.", suggestion=fix,
+                   metrics={"n": n, "check": check})
+
+
+def _insufficient(subject: str, n: int, what: str, fix: str) -> Finding:
+    """Too little data for a statistical statement: said, at info."""
+    return Finding(check="leakage", kind="insufficient_data", severity="info", subject=subject,
+                   message=f"Too little data: {what}.", suggestion=fix, metrics={"n": n})
+
+
+def _values(frame: Frame, column: str, limit: int = 10) -> list[Any]:
+    """Up to ``limit`` distinct non-null values of ``column`` (sorted), for messages."""
+    lf = frame.lf.select(nw.col(column)).filter(~nw.col(column).is_null()).unique().sort(column).head(limit)
+    return [_plain(v) for v in collect_on(lf, frame.engine, "training", check=CHECK_NAME)[column].to_list()]
+
 
 def _status(check: str, status: str) -> dict[str, str]:
     return {"check": check, "status": status}
