@@ -334,8 +334,9 @@ def _check_parameters(*, entity: Any, prediction_time: Any, target: Any, split: 
                                   ("target", target, True), ("split", split, True),
                                   ("train_value", train_value, False), ("test_value", test_value, False)):
         if not (isinstance(value, str) and value) and not (optional and value is None):
-            kind = "a column name" if name not in ("train_value", "test_value") else "a value of the split column"
-            raise ConfigError(f"The {name!r} parameter of {_OWNER} must be {kind} (text)"
+            kind = "a column name (text)" if name not in ("train_value", "test_value") else \
+                "a value of the split column as text (e.g. '1' for 1)"
+            raise ConfigError(f"The {name!r} parameter of {_OWNER} must be {kind}"
                               f"{' or None' if optional else ''}. Got {value!r}.")
     if train_value == test_value:
         raise ConfigError(f"The 'train_value' and 'test_value' parameters of {_OWNER} are both {train_value!r}; "
