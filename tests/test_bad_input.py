@@ -113,10 +113,15 @@ def test_entity_types_that_cannot_join_are_rejected():
         _audit(_training(), _events(id=["1", "1", "2"]))
 
 
-def test_non_binary_target_skips_the_proxy_check_with_a_reason():
+def test_non_binary_target_skips_the_proxy_check_with_a_visible_finding():
+    # the skip used to be only a line in the checks table, and the run passed
     result = _audit(_training(y=[0, 1, 2]))
     status = dict(result.to_polars("checks").iter_rows())
-    assert status["target_proxy"] == "skipped: target 'y' is not binary (values include [0, 1, 2])"
+    assert status["target_proxy"].startswith("skipped: target 'y' is not a 0/1 or boolean label (Int64; values "
+                                             "include [0, 1, 2])")
+    (skipped,) = result.by_kind("check_skipped")
+    assert skipped.severity == "warning" and skipped.subject == "target_proxy"
+    assert result.at_least("warning") == (skipped,)
 
 
 def test_missing_file_and_unsupported_input_are_clear():
@@ -127,7 +132,8 @@ def test_missing_file_and_unsupported_input_are_clear():
 
 
 def test_bad_duration_and_agg_are_config_errors():
-    with pytest.raises(ConfigError, match=r"'window' parameter must be a duration such as '90d'.*read '90 days'"):
+    with pytest.raises(ConfigError, match=r"'window' parameter must be a duration such as '90d'.*"
+                                          r"cannot read '90 days'"):
         window("ev", "x", window="90 days")
 
 

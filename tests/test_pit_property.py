@@ -104,14 +104,15 @@ def ref_asof(snaps, ent, pt, train, rule):
 
 def _frames(events, labels_rows, trains):
     ev = pl.DataFrame({
-        "__entity": [e for e, *_ in events], "__time": [BASE + t * H for _, t, _, _ in events],
-        "__avail": [BASE + (t + late) * H for _, t, late, _ in events],
-        "__x": [None if x is None else float(x) for *_, x in events],
-    }, schema={"__entity": pl.Int64, "__time": pl.Datetime("us"), "__avail": pl.Datetime("us"), "__x": pl.Float64})
+        "__wb_entity": [e for e, *_ in events], "__wb_time": [BASE + t * H for _, t, _, _ in events],
+        "__wb_avail": [BASE + (t + late) * H for _, t, late, _ in events],
+        "__wb_x": [None if x is None else float(x) for *_, x in events],
+    }, schema={"__wb_entity": pl.Int64, "__wb_time": pl.Datetime("us"), "__wb_avail": pl.Datetime("us"),
+               "__wb_x": pl.Float64})
     lab = pl.DataFrame({
-        "__row": list(range(len(labels_rows))), "__entity": [e for e, *_ in labels_rows],
-        "__pt": [BASE + pt * H for _, pt, *_ in labels_rows], "__train": trains,
-    }, schema={"__row": pl.UInt32, "__entity": pl.Int64, "__pt": pl.Datetime("us"), "__train": pl.Float64})
+        "__wb_row": list(range(len(labels_rows))), "__wb_entity": [e for e, *_ in labels_rows],
+        "__wb_pt": [BASE + pt * H for _, pt, *_ in labels_rows], "__wb_train": trains,
+    }, schema={"__wb_row": pl.UInt32, "__wb_entity": pl.Int64, "__wb_pt": pl.Datetime("us"), "__wb_train": pl.Float64})
     return ev, lab
 
 
@@ -133,11 +134,11 @@ def _train_values(labels_rows, reference):
 
 
 def _check(result: pl.DataFrame, expected: list[tuple]) -> None:
-    result = result.sort("__row")
+    result = result.sort("__wb_row")
     for row, (pit, status, lag) in zip(result.iter_rows(named=True), expected, strict=True):
-        assert _eq(row["__pit"], pit), (row, pit, status)
-        assert row["__status"] == status, (row, pit, status, lag)
-        got = None if row["__lag_s"] is None else row["__lag_s"] / 3600
+        assert _eq(row["__wb_pit"], pit), (row, pit, status)
+        assert row["__wb_status"] == status, (row, pit, status, lag)
+        got = None if row["__wb_lag_s"] is None else row["__wb_lag_s"] / 3600
         assert (got is None and lag is None) or math.isclose(got, lag), (row, lag)
 
 
@@ -149,7 +150,7 @@ def _check_window_method(method, events, labels_rows, agg, window, rule) -> None
     trains = _train_values(labels_rows, reference)
     ev, lab = _frames(events, labels_rows, trains)
     decl = WindowAggregate("src", "x", agg, None if window is None else window * H)
-    lab = lab.with_columns((pl.col("__pt") - rule.embargo).alias("__cutoff"))
+    lab = lab.with_columns((pl.col("__wb_pt") - rule.embargo).alias("__wb_cutoff"))
     got = method(lab.lazy(), ev.lazy(), decl, rule).collect()
     expected = [ref_window(events, e, pt, tr, agg, window, rule)
                 for (e, pt, *_), tr in zip(labels_rows, trains, strict=True)]
@@ -183,7 +184,7 @@ def test_asof_recomputation_matches_brute_force(snaps, labels_rows, rule, engine
 
     trains = _train_values(labels_rows, reference)
     ev, lab = _frames(snaps, labels_rows, trains)
-    lab = lab.with_columns((pl.col("__pt") - rule.embargo).alias("__cutoff"))
+    lab = lab.with_columns((pl.col("__wb_pt") - rule.embargo).alias("__wb_cutoff"))
     got = recompute_asof(lab.lazy(), ev.lazy(), AsOf("src", "x"), rule, numeric=True, engine=engine).collect()
     expected = [ref_asof(snaps, e, pt, tr, rule) for (e, pt, *_), tr in zip(labels_rows, trains, strict=True)]
     _check(got, expected)
@@ -203,12 +204,12 @@ def _on_engine(frame: pl.DataFrame, engine: str):
 
 
 def _portable_labels(lab: pl.DataFrame, engine: str):
-    return _on_engine(lab.with_columns(pl.col("__row").cast(pl.Int64).alias("__rn")).drop("__row"), engine)
+    return _on_engine(lab.with_columns(pl.col("__wb_row").cast(pl.Int64).alias("__wb_rn")).drop("__wb_row"), engine)
 
 
 def _from_portable(out) -> pl.DataFrame:
     frame = out.collect("polars").to_native() if hasattr(out, "collect") else out
-    return frame.with_columns(pl.col("__rn").alias("__row"))
+    return frame.with_columns(pl.col("__wb_rn").alias("__wb_row"))
 
 
 @settings(max_examples=120, deadline=None)
@@ -241,7 +242,7 @@ def test_portable_asof_recomputation_matches_brute_force(snaps, labels_rows, rul
 
     trains = _train_values(labels_rows, reference)
     ev, lab = _frames(snaps, labels_rows, trains)
-    lab = lab.with_columns((pl.col("__pt") - rule.embargo).alias("__cutoff"))
+    lab = lab.with_columns((pl.col("__wb_pt") - rule.embargo).alias("__wb_cutoff"))
     out = portable.recompute_asof(_portable_labels(lab, engine), _on_engine(ev, engine), AsOf("src", "x"), rule,
                                   numeric=True)
     expected = [ref_asof(snaps, e, pt, tr, rule) for (e, pt, *_), tr in zip(labels_rows, trains, strict=True)]

@@ -1,7 +1,8 @@
 """The ``workbench`` command line.
 
 Exit status of ``workbench audit leakage``, ``drift``, ``skew`` and ``performance``: 0 no finding at or above
-``--fail-on``; 1 at least one; 2 usage or input error. ``workbench compare``: 0 promote,
+``--fail-on``; 1 at least one, or a ``check_skipped`` finding (a check asked for could not run; the verdict
+says INCOMPLETE); 2 usage or input error. ``workbench compare``: 0 promote,
 1 rollback, 3 hold, 2 usage or input error.
 """
 
@@ -44,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     leak.add_argument("--entity", help="entity key column")
     leak.add_argument("--prediction-time", help="prediction time column")
     leak.add_argument("--target", help="label column")
+    leak.add_argument("--positive", help="the --target value that is the positive class (needed unless the label "
+                                         "is boolean or 0/1), e.g. --positive yes")
     leak.add_argument("--split", help="split column (values --train-value / --test-value)")
     leak.add_argument("--train-value", help="split value of training rows (default 'train')")
     leak.add_argument("--test-value", help="split value of test rows (default 'test')")
@@ -273,7 +276,7 @@ def _audit_leakage(args: argparse.Namespace) -> int:
 
     kwargs = load_audit_config(args.config) if args.config else {}
     flags = {"training": args.training, "entity": args.entity, "prediction_time": args.prediction_time,
-             "target": args.target, "split": args.split, "train_value": args.train_value,
+             "target": args.target, "positive": args.positive, "split": args.split, "train_value": args.train_value,
              "test_value": args.test_value, "engine": args.engine}
     kwargs.update({k: v for k, v in flags.items() if v is not None})
     for item in args.feature_timestamp:
@@ -490,6 +493,8 @@ def _finish(result, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
 
     _write_outputs(result, args)
     failing = () if args.fail_on == "none" else result.at_least(args.fail_on)
+    # a check that was asked for and could not run: the run is not a pass, whatever --fail-on says
+    skipped = [] if args.fail_on == "none" else [f.subject for f in result.findings if f.kind == "check_skipped"]
     if not args.quiet:
         print(result_text(result))
         for label, path in (("findings", args.out), ("report", args.report)):
@@ -500,10 +505,12 @@ def _finish(result, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
         verdict = f"DONE: {len(result.findings)} finding(s), worst {worst}; --fail-on none never fails"
     elif failing:
         verdict = f"FAIL: {len(failing)} finding(s) at or above {args.fail_on}"
+    elif skipped:
+        verdict = f"INCOMPLETE: check(s) that could not run: {', '.join(skipped)} (see the check_skipped findings)"
     else:
         verdict = f"PASS: no finding at or above {args.fail_on}"
     print(verdict)
-    return EXIT_FINDINGS if failing else EXIT_OK
+    return EXIT_FINDINGS if failing or skipped else EXIT_OK
 
 
 if __name__ == "__main__":

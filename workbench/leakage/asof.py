@@ -53,12 +53,12 @@ def _asof_duckdb(left: pl.LazyFrame, right: pl.LazyFrame, *, by: str, left_on: s
     import duckdb
 
     left_df = left.collect()
-    right_df = right.filter(pl.col(right_on).is_not_null()).with_row_index("__order").collect()
+    right_df = right.filter(pl.col(right_on).is_not_null()).with_row_index("__wb_order").collect()
     if direction == "backward":
         op, keep = (">" if strict else ">="), "DESC"
     else:
         op, keep = ("<" if strict else "<="), "ASC"
-    right_cols = [c for c in right_df.columns if c not in (by, "__order")]
+    right_cols = [c for c in right_df.columns if c not in (by, "__wb_order")]
     select_right = ", ".join(f'r."{c}"' for c in right_cols)
     con = duckdb.connect()
     try:
@@ -67,7 +67,7 @@ def _asof_duckdb(left: pl.LazyFrame, right: pl.LazyFrame, *, by: str, left_on: s
         # duckdb picks one of tied right rows arbitrarily: keep the one the semantics name.
         sql = (
             "WITH r AS (SELECT * FROM r0 QUALIFY row_number() OVER "
-            f'(PARTITION BY "{by}", "{right_on}" ORDER BY __order {keep}) = 1) '
+            f'(PARTITION BY "{by}", "{right_on}" ORDER BY "__wb_order" {keep}) = 1) '
             f"SELECT l.*, {select_right} FROM l ASOF LEFT JOIN r "
             f'ON l."{by}" = r."{by}" AND l."{left_on}" {op} r."{right_on}"'
         )

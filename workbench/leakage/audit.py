@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import narwhals as nw
 import polars as pl
 
+from workbench import params
 from workbench.errors import ConfigError, InputError, did_you_mean
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import Engine as FrameEngine
@@ -25,6 +27,7 @@ from workbench.io import (
 )
 from workbench.leakage import checks, cumulative, portable
 from workbench.leakage.asof import Engine
+from workbench.leakage.internal import refuse_reserved
 from workbench.leakage.recompute import recompute_asof, recompute_static, recompute_window
 from workbench.leakage.spec import AsOf, FeatureDecl, PointInTimeRule, Source, Static, WindowAggregate
 from workbench.spark import error_line, refuse_nested
@@ -47,7 +50,8 @@ class _Prepared:
 
 
 CHECK_NAME = checks.CHECK_NAME
-_TIME_LIKE = (pl.Datetime, pl.Duration, pl.List, pl.Struct, pl.Array)
+MIN_ROWS = 2 * checks.MIN_CLASS_SUPPORT  # below this, an insufficient_data finding says so
+_NESTED = (pl.List, pl.Struct, pl.Array)
 
 
 def audit_leakage(
@@ -56,6 +60,7 @@ def audit_leakage(
     entity: str,
     prediction_time: str,
     target: str | None = None,
+    positive: Any = None,
     features: Mapping[str, FeatureDecl] | None = None,
     sources: Mapping[str, Source] | None = None,
     feature_timestamps: Mapping[str, str] | None = None,
@@ -70,7 +75,8 @@ def audit_leakage(
     """Audit a training set for point-in-time leakage.
 
     Inputs: ``training`` has one row per (``entity``, ``prediction_time``) with the ``target``
-    label, feature columns and optionally a ``split`` column (values ``train_value`` /
+    label (binary: boolean or 0/1, or any values with ``positive``, the value that is the
+    positive class), feature columns and optionally a ``split`` column (values ``train_value`` /
     ``test_value``). ``sources`` are the tables the features come from; ``features`` declares
     how each training column is meant to be computed from a source (:func:`window`,
     :func:`asof`, :func:`static`); ``feature_timestamps`` maps a feature to a training column
@@ -86,29 +92,32 @@ def audit_leakage(
     Checks: recompute-and-compare of declared features (``future_data``, ``non_asof_join``,
     ``late_arrival``, ``feature_mismatch``), feature timestamps (``future_data``), staleness
     against each as-of feature's TTL (``stale_feature``), lateness profile per source with an
-    available time (``late_data_profile``), single-feature predictive power
-    (``target_proxy``, AUC against ``proxy_auc``), split contamination
-    (``split_entity_overlap``, ``split_time_overlap``) and duplicates (``duplicate_rows``).
+    available time (``late_data_profile``), target proxies (``target_proxy``: an AUC at or above
+    ``proxy_auc`` alone is info; separation, sentinel values or timing evidence escalate it, see
+    :func:`checks.proxy_finding`), split contamination (``split_entity_overlap``,
+    ``split_time_overlap``) and duplicates (``duplicate_rows``). A check asked for that cannot run
+    is a ``check_skipped`` warning; too little data an ``insufficient_data`` info.
 
     Returns a :class:`~workbench.findings.CheckResult` with check ``"leakage"``, the rule in
     ``parameters`` and the tables ``features``, ``lag_histogram``, ``examples``, ``lateness``,
     ``lateness_histogram``, ``proxy`` and ``checks``. Inputs are never modified.
     """
+    _check_parameters(entity=entity, prediction_time=prediction_time, target=target, split=split,
+                      train_value=train_value, test_value=test_value, features=features, sources=sources,
+                      feature_timestamps=feature_timestamps, rule=rule, proxy_auc=proxy_auc, engine=engine,
+                      max_examples=max_examples)
     rule = rule or PointInTimeRule()
     features = dict(features or {})
     sources = dict(sources or {})
     feature_timestamps = dict(feature_timestamps or {})
-    if engine is not None and engine not in ENGINES:
-        raise ConfigError(f"engine must be one of {list(ENGINES)} or None, got {engine!r}.")
-    if not 0.5 < proxy_auc <= 1:
-        raise ConfigError(f"proxy_auc must be in (0.5, 1], got {proxy_auc!r}.")
     frame = _open(training, "training", engine)
     asof_engine: Engine = "duckdb" if frame.engine == "polars" and engine == "duckdb" else "polars"
     prep = _prepare(frame, entity=entity, prediction_time=prediction_time, target=target, split=split,
                     features=features, sources=sources, feature_timestamps=feature_timestamps)
     store = Store(prep.engine, frame.lf.to_native() if prep.engine == "duckdb" else None, truncate=True)
     try:
-        return _audit(prep, store, entity=entity, prediction_time=prediction_time, target=target, features=features,
+        return _audit(prep, store, entity=entity, prediction_time=prediction_time, target=target, positive=positive,
+                      features=features,
                       feature_timestamps=feature_timestamps, split=split, train_value=train_value,
                       test_value=test_value, rule=rule, proxy_auc=proxy_auc, asof_engine=asof_engine,
                       max_examples=max_examples)
@@ -116,7 +125,7 @@ def audit_leakage(
         store.release()
 
 
-def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, target: str | None,
+def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, target: str | None, positive: Any,
            features: dict[str, FeatureDecl], feature_timestamps: dict[str, str], split: str | None,
            train_value: str, test_value: str, rule: PointInTimeRule, proxy_auc: float, asof_engine: Engine,
            max_examples: int) -> CheckResult:
@@ -124,9 +133,9 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
     training = prep.training
     labels = _keep(store, _labels(training, entity, prediction_time, list(features), feature_timestamps, split, rule),
                    "training")
-    n = int(collect_on(labels.select(nw.len().alias("n")), where, "training", check=CHECK_NAME).item())
-    key = ["__rn"] if where == "polars" else portable.ROW
-    row = nw.col("__rn") if where == "polars" else nw.lit(None, nw.Int64)
+    n = int(collect_on(labels.select(nw.len().alias("__wb_n")), where, "training", check=CHECK_NAME).item())
+    key = ["__wb_rn"] if where == "polars" else portable.ROW
+    row = nw.col("__wb_rn") if where == "polars" else nw.lit(None, nw.Int64)
     labels_pl = _polars_labels(labels, tz) if where == "polars" else None
 
     findings: list[Finding] = []
@@ -145,8 +154,8 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
             declared = [d for d in features.values() if isinstance(d, WindowAggregate) and d.source == src_name]
             columns = sorted({d.column for d in declared if d.column})
             # running sums looked up at the cutoffs together: each window sum/count and the event count
-            measures = sorted({(d.agg, d.column or "__time") for d in declared if d.agg in ("sum", "count")}
-                              | {("count", "__time")})
+            measures = sorted({(d.agg, d.column or "__wb_time") for d in declared if d.agg in ("sum", "count")}
+                              | {("count", "__wb_time")})
             sorted_sources[src_name] = cumulative.SortedEvents.build(
                 _event_frame(source, src.lf.to_native(), src.schema, labels_pl, tz, columns), tuple(measures))
         return sorted_sources[src_name]
@@ -165,8 +174,8 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
 
             with _engine_errors(f"feature {name!r}", where):
                 per_row = keep(_recompute_on_engine(decl, name, labels, source, src, rule, keep))
-        display = labels.select(*dict.fromkeys([*key, "__entity"]), "__pt", nw.col(name).alias("value"),
-                                row.alias("row"))
+        display = labels.select(*dict.fromkeys([*key, "__wb_entity"]), "__wb_pt", nw.col(name).alias("__wb_value"),
+                                row.alias("__wb_row"))
         shown = per_row.join(display, on=key, how="left")
         f, h, e, count = checks.violation_findings(name, decl.describe(), rule.condition(), shown, where, n=n,
                                                    time_zone=tz, max_examples=max_examples)
@@ -190,7 +199,7 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
 
     # 2. feature timestamps (seconds from the cutoff to each feature's timestamp)
     for i, (name, ts_col) in enumerate(feature_timestamps.items()):
-        lags = labels.select(portable.seconds(nw.col(f"__ts{i}") - nw.col("__cutoff")).alias("__lag_s"))
+        lags = labels.select(portable.seconds(nw.col(f"__wb_ts{i}") - nw.col("__wb_cutoff")).alias("__wb_lag_s"))
         f, h = checks.timestamp_findings(name, ts_col, lags, where, n=n, strict=not rule.inclusive)
         findings += f
         hists += h
@@ -223,21 +232,35 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
     if target is None:
         status_rows.append(_status("target_proxy", "skipped: no target given"))
     else:
-        y_ok, reason = _binary_target(training, target)
-        if not y_ok:
-            status_rows.append(_status("target_proxy", f"skipped: {reason}"))
+        y, reason = _binary_target(training, target, positive)
+        if y is None:  # asked for, and unable: a finding, so that the run is not a clean pass
+            findings.append(_skipped("target_proxy", n, f"target {target!r} {reason}",
+                                     f"Give positive=<the value of {target!r} that is the positive class> "
+                                     "(YAML: positive: ..., CLI: --positive ...); rows with any other value are "
+                                     "the negatives."))
+            status_rows.append(_status("target_proxy", f"skipped: target {target!r} {reason}"))
         else:
             keys = {entity, prediction_time, target, split, *feature_timestamps.values()}
-            proxy_rows, proxy_findings = _proxies(training, target, keys, n, lineage, proxy_auc)
+            proxy_rows, proxy_findings, (n_pos, n_neg) = _proxies(training, target, y, keys, lineage, proxy_auc)
             findings += proxy_findings
+            if min(n_pos, n_neg) < checks.MIN_CLASS_SUPPORT:
+                findings.append(_insufficient(target, n_pos + n_neg, f"the label {target!r} has {n_pos:,} positive(s) "
+                                              f"and {n_neg:,} negative(s): single-feature AUCs need at least "
+                                              f"{checks.MIN_CLASS_SUPPORT} of each, so the target-proxy check can "
+                                              "only report near-deterministic separation and sentinel values",
+                                              "Audit a larger sample, or one with both classes."))
             status_rows.append(_status("target_proxy", f"{len(proxy_rows)} column(s) scored"))
 
     # 5. split contamination and duplicates
     if split is not None:
         stats = _split_stats(labels, training, train_value, test_value, tz)
         if stats is None:
-            status_rows.append(_status("split", f"skipped: '{split}' has no rows with value "
-                                                f"{train_value!r} and {test_value!r}"))
+            seen = _values(training, split)
+            reason = f"'{split}' has no rows with value {train_value!r} or none with {test_value!r}"
+            findings.append(_skipped("split", n, f"{reason} (its values include {seen})",
+                                     f"Give train_value= and test_value= (CLI: --train-value, --test-value) as "
+                                     f"two of the values of {split!r}."))
+            status_rows.append(_status("split", f"skipped: {reason}"))
         else:
             findings += checks.split_findings(stats, train=train_value, test=test_value, entity=entity)
             status_rows.append(_status("split", f"{train_value!r} vs {test_value!r} compared"))
@@ -247,11 +270,16 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
     findings += dup_findings
     status_rows.append(_status("duplicates", dup_status))
 
+    if n < MIN_ROWS:
+        findings.append(_insufficient("training", n, f"training has {n:,} row(s): the point-in-time checks ran on "
+                                      f"them, but the statistical checks (target proxy, split overlap shares) need "
+                                      f"at least {MIN_ROWS}", "Audit the full training set, not a sample of it."))
     inputs = [frame_summary(training)] + [frame_summary(src) for _, src in prep.sources.values()]
     return CheckResult(
         check="leakage", findings=tuple(findings), inputs=tuple(inputs),
         parameters={"rule": rule.to_dict(), "entity": entity, "prediction_time": prediction_time,
-                    "target": target, "split": split, "engine": asof_engine if where == "polars" else where,
+                    "target": target, "positive": positive, "split": split,
+                    "engine": asof_engine if where == "polars" else where,
                     "proxy_auc": proxy_auc, "features": {k: v.describe() for k, v in features.items()},
                     "feature_timestamps": feature_timestamps, "sampled": False},
         tables={
@@ -264,8 +292,8 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
             "lateness": _concat(lateness_tables, None),
             "lateness_histogram": _concat(lateness_hists, None),
             "proxy": _frame(proxy_rows, {"feature": pl.String, "auc": pl.Float64, "lower": pl.Float64,
-                                         "upper": pl.Float64, "n": pl.Int64, "lineage": pl.String,
-                                         "status": pl.String}),
+                                         "upper": pl.Float64, "n": pl.Int64, "separation": pl.Float64,
+                                         "lineage": pl.String, "status": pl.String}),
             "checks": _frame(status_rows, {"check": pl.String, "status": pl.String}),
         },
     )
@@ -294,6 +322,51 @@ def _keep(store: Store, lf: nw.LazyFrame, name: str) -> nw.LazyFrame:
 
 
 # -- inputs and validation -------------------------------------------------------------------------
+
+_OWNER = "audit_leakage"
+
+
+def _check_parameters(*, entity: Any, prediction_time: Any, target: Any, split: Any, train_value: Any,
+                      test_value: Any, features: Any, sources: Any, feature_timestamps: Any, rule: Any,
+                      proxy_auc: Any, engine: Any, max_examples: Any) -> None:
+    """Refuse a parameter of the wrong kind before any data is read, naming it and the fix."""
+    for name, value, optional in (("entity", entity, False), ("prediction_time", prediction_time, False),
+                                  ("target", target, True), ("split", split, True),
+                                  ("train_value", train_value, False), ("test_value", test_value, False)):
+        if not (isinstance(value, str) and value) and not (optional and value is None):
+            kind = "a column name (text)" if name not in ("train_value", "test_value") else \
+                "a value of the split column as text (e.g. '1' for 1)"
+            raise ConfigError(f"The {name!r} parameter of {_OWNER} must be {kind}"
+                              f"{' or None' if optional else ''}. Got {value!r}.")
+    if train_value == test_value:
+        raise ConfigError(f"The 'train_value' and 'test_value' parameters of {_OWNER} are both {train_value!r}; "
+                          "give the two different values of the split column.")
+    for name, value, kinds, example in (
+            ("features", features, (WindowAggregate, AsOf, Static), "{'spend_90d': window('tx', 'amount')}"),
+            ("sources", sources, (Source,), "{'tx': Source(df, entity='id', time='t')}"),
+            ("feature_timestamps", feature_timestamps, (str,), "{'score': 'score_time'}")):
+        if value is None:
+            continue
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"The {name!r} parameter of {_OWNER} must be a mapping such as {example}. "
+                              f"Got a {type(value).__name__}.")
+        for key, item in value.items():
+            if not isinstance(key, str) or not isinstance(item, kinds):
+                want = " or ".join(k.__name__ for k in kinds)
+                raise ConfigError(f"The {name!r} parameter of {_OWNER} maps names to {want}, such as {example}. "
+                                  f"Got {key!r}: {type(item).__name__}.")
+    if rule is not None and not isinstance(rule, PointInTimeRule):
+        raise ConfigError(f"The 'rule' parameter of {_OWNER} must be a PointInTimeRule (make_rule(...)) or None. "
+                          f"Got a {type(rule).__name__}.")
+    auc = params.open_unit(proxy_auc, name="proxy_auc", owner=_OWNER)
+    if auc <= 0.5:
+        raise ConfigError(f"The 'proxy_auc' parameter of {_OWNER} must be above 0.5 (AUCs are oriented to be >= "
+                          f"0.5; 0.5 is chance), e.g. 0.9. Got {proxy_auc!r}.")
+    if engine is not None and engine not in ENGINES:
+        raise ConfigError(f"The 'engine' parameter of {_OWNER} must be one of {list(ENGINES)} or None. "
+                          f"Got {engine!r}.")
+    params.count(max_examples, name="max_examples", minimum=0, owner=_OWNER)
+
 
 def _open(data: FrameLike, name: str, engine: str | None) -> Frame:
     """The input on its engine; a duckdb relation is read through polars when ``engine='polars'``."""
@@ -335,6 +408,8 @@ def _prepare(frame: Frame, *, entity: str, prediction_time: str, target: str | N
     roles |= {f"feature {name!r}": name for name in features}
     roles |= {f"feature_timestamps[{k!r}]": v for k, v in feature_timestamps.items()}
     require_columns(schema, roles, name="training")
+    # every training column is read (target proxy, duplicates): none may look like a helper column
+    refuse_reserved(schema, name="training")
     refuse_nested(frame.unsupported, [c for c in roles.values() if c], name="training", check=CHECK_NAME)
     times = [("training", prediction_time, check_time_column(schema, prediction_time, name="training",
                                                              role="prediction_time"))]
@@ -360,6 +435,7 @@ def _prepare(frame: Frame, *, entity: str, prediction_time: str, target: str | N
                 for f, d in features.items() if d.source == src_name}
         src_roles = {"entity": source.entity, "time": source.time, "available_time": source.available_time, **used}
         require_columns(src.schema, src_roles, name=label)
+        refuse_reserved(src_roles.values(), name=label)
         refuse_nested(src.unsupported, [c for c in src_roles.values() if c], name=label, check=CHECK_NAME)
         for role in ("time", "available_time"):
             col = getattr(source, role)
@@ -383,9 +459,10 @@ def _prepare(frame: Frame, *, entity: str, prediction_time: str, target: str | N
 
 
 def _check_keys(frame: Frame, name: str, columns: list[str]) -> None:
-    stats = collect_on(frame.lf.select(nw.len().alias("__n"), *[count(nw.col(c).is_null()).alias(c) for c in columns]),
+    stats = collect_on(frame.lf.select(nw.len().alias("__wb_n"),
+                                       *[count(nw.col(c).is_null()).alias(c) for c in columns]),
                        frame.engine, name, check=CHECK_NAME)
-    if name == "training" and stats["__n"][0] == 0:
+    if name == "training" and stats["__wb_n"][0] == 0:
         raise InputError("training is empty: there is nothing to audit.")
     for col in columns:
         nulls = int(stats[col][0] or 0)
@@ -408,25 +485,74 @@ def _check_feature_dtype(name: str, decl: FeatureDecl, dtype: pl.DataType) -> No
                          f"{dtype}, not numeric.")
 
 
-def _binary_target(frame: Frame, target: str) -> tuple[bool, str]:
+def _binary_target(frame: Frame, target: str, positive: Any) -> tuple[nw.Expr | None, str]:
+    """The label as 1 (positive) / 0 / null, or None and why it cannot be read as binary.
+
+    Without ``positive``: a boolean, or numbers that are all 0 or 1. With ``positive``: rows equal
+    to it are the positives and rows with any other value the negatives (one class against the
+    rest); it must be one of the target's values (a number given as text, e.g. from the CLI, is
+    read as a number for a numeric target, and 'true'/'false' for a boolean one).
+    """
     dtype = frame.schema[target]
+    col = nw.col(target)
+    if positive is None:
+        if dtype == pl.Boolean:
+            return col.cast(nw.Int64), ""
+        values = _values(frame, target, limit=3)
+        if not values:
+            return None, "has no non-null value"
+        if dtype.is_numeric() and set(values) <= {0, 1}:
+            return col.cast(nw.Int64), ""
+        shown = _values(frame, target)
+        return None, (f"is not a 0/1 or boolean label ({dtype}; values include {shown}), so it is not known which "
+                      "value is the positive class")
+    value = _positive_value(positive, dtype, target)
+    hits = collect_on(frame.lf.select(count(col == value).alias("__wb_hits")), frame.engine, "training",
+                      check=CHECK_NAME).item()
+    if not hits:
+        raise ConfigError(f"The 'positive' parameter of audit_leakage is {positive!r}, which no row of target "
+                          f"{target!r} holds; its values include {_values(frame, target)}. Give one of them.")
+    y = nw.when(col.is_null()).then(nw.lit(None, nw.Int64)).otherwise((col == value).cast(nw.Int64))
+    return y, ""
+
+
+def _positive_value(positive: Any, dtype: pl.DataType, target: str) -> Any:
+    """``positive`` as a value comparable with a ``dtype`` column, or a ConfigError saying how to give it."""
+    where = f"The 'positive' parameter of audit_leakage (target {target!r} is {dtype})"
     if dtype == pl.Boolean:
-        return True, ""
-    if not dtype.is_numeric():
-        return False, f"target {target!r} is {dtype}, not a binary label"
-    distinct = (frame.lf.select(nw.col(target).cast(nw.Float64)).filter(~nw.col(target).is_null())
-                .unique().sort(target).head(3))
-    values = collect_on(distinct, frame.engine, "training", check=CHECK_NAME)[target].to_list()
-    if set(values) <= {0, 1} and values:
-        return True, ""
-    return False, f"target {target!r} is not binary (values include {[_plain(v) for v in values]})"
+        if isinstance(positive, bool):
+            return positive
+        if isinstance(positive, str) and positive.strip().lower() in ("true", "false"):
+            return positive.strip().lower() == "true"
+        raise ConfigError(f"{where} must be true or false. Got {positive!r}.")
+    if dtype.is_numeric():
+        if isinstance(positive, bool) or not isinstance(positive, int | float | str):
+            raise ConfigError(f"{where} must be a number. Got {positive!r}.")
+        try:
+            number = float(positive)
+        except ValueError:
+            raise ConfigError(f"{where} must be a number. Got {positive!r}.") from None
+        return int(number) if number.is_integer() and dtype.is_integer() else number
+    if isinstance(positive, bool):
+        raise ConfigError(f"{where} must be text. Got {positive!r}: YAML reads unquoted yes/no/on/off/true/false "
+                          "as booleans; quote it, e.g. positive: 'yes'.")
+    if not isinstance(positive, str | int | float):
+        raise ConfigError(f"{where} must be one of the target's values (text). Got {positive!r}.")
+    return str(positive)
 
 
-def _plain(v: float) -> float | int:
-    return int(v) if float(v).is_integer() else v
+def _plain(v: Any) -> Any:
+    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
 # -- labels and events on every engine ------------------------------------------------------------
+
+def _only(frame: Frame, columns: list[str | None]) -> Frame:
+    """``frame`` with only ``columns`` (None and repeats left out), before helper columns are added."""
+    keep = list(dict.fromkeys(c for c in columns if c is not None))
+    return Frame(frame.lf.select(keep), frame.engine, pl.Schema({c: frame.schema[c] for c in keep}), frame.name,
+                 {c: t for c, t in frame.unsupported.items() if c in keep})
+
 
 def _entity(column: str, dtype: pl.DataType) -> nw.Expr:
     """Entity keys joinable across inputs: every integer type as Int64."""
@@ -435,44 +561,46 @@ def _entity(column: str, dtype: pl.DataType) -> nw.Expr:
 
 def _labels(frame: Frame, entity: str, prediction_time: str, features: list[str], feature_timestamps: dict[str, str],
             split: str | None, rule: PointInTimeRule) -> nw.LazyFrame:
-    """One row per training row: ``__entity, __rn`` (its key, see :mod:`portable`), ``__pt`` and
-    ``__cutoff`` (epoch microseconds), each feature's training value under its own name, each
-    feature timestamp as ``__ts<i>`` (epoch microseconds) and the split as text (``__split``)."""
-    lf = with_epoch(frame, prediction_time, "__pt")
+    """One row per training row: ``__wb_entity, __rn`` (its key, see :mod:`portable`), ``__wb_pt`` and
+    ``__wb_cutoff`` (epoch microseconds), each feature's training value under its own name, each
+    feature timestamp as ``__wb_ts<i>`` (epoch microseconds) and the split as text (``__wb_split``)."""
+    frame = _only(frame, [entity, prediction_time, *features, *feature_timestamps.values(), split])
+    lf = with_epoch(frame, prediction_time, "__wb_pt")
     for i, col in enumerate(feature_timestamps.values()):
-        lf = with_epoch(frame.with_lf(lf), col, f"__ts{i}")
-    stamps = [f"__ts{i}" for i in range(len(feature_timestamps))]
-    lf = lf.select(_entity(entity, frame.schema[entity]).alias("__entity"), "__pt",
-                   (nw.col("__pt") - portable.us(rule.embargo)).alias("__cutoff"), *features, *stamps,
-                   *([nw.col(split).cast(nw.String).alias("__split")] if split else []))
+        lf = with_epoch(frame.with_lf(lf), col, f"__wb_ts{i}")
+    stamps = [f"__wb_ts{i}" for i in range(len(feature_timestamps))]
+    lf = lf.select(_entity(entity, frame.schema[entity]).alias("__wb_entity"), "__wb_pt",
+                   (nw.col("__wb_pt") - portable.us(rule.embargo)).alias("__wb_cutoff"), *features, *stamps,
+                   *([nw.col(split).cast(nw.String).alias("__wb_split")] if split else []))
     if frame.engine == "polars":
-        return nw.from_native(lf.to_native().with_row_index("__rn").with_columns(pl.col("__rn").cast(pl.Int64)))
+        return nw.from_native(lf.to_native().with_row_index("__wb_rn").with_columns(pl.col("__wb_rn").cast(pl.Int64)))
     # rows equal in prediction time and every feature value are interchangeable: number them in any order
-    number = nw.col("__one").cum_sum().over("__entity", order_by=["__pt", *features])
-    return lf.with_columns(nw.lit(1, nw.Int64).alias("__one")).with_columns(number.alias("__rn")).drop("__one")
+    number = nw.col("__wb_one").cum_sum().over("__wb_entity", order_by=["__wb_pt", *features])
+    return lf.with_columns(nw.lit(1, nw.Int64).alias("__wb_one")).with_columns(number.alias("__wb_rn")).drop("__wb_one")
 
 
 def _events(source: Source, src: Frame, column: str | None) -> nw.LazyFrame:
-    """A source's ``__entity, __time, __avail`` (epoch microseconds; available time never before
-    the time) and ``__x`` (``column``; the time when None)."""
+    """A source's ``__wb_entity, __time, __avail`` (epoch microseconds; available time never before
+    the time) and ``__wb_x`` (``column``; the time when None)."""
     assert source.time is not None
-    lf = with_epoch(src, source.time, "__time")
-    avail = nw.col("__time")
+    src = _only(src, [source.entity, source.time, source.available_time, column])
+    lf = with_epoch(src, source.time, "__wb_time")
+    avail = nw.col("__wb_time")
     if source.available_time is not None:
-        lf = with_epoch(src.with_lf(lf), source.available_time, "__avail_raw")
-        avail = nw.max_horizontal(nw.col("__time"), nw.col("__avail_raw").fill_null(nw.col("__time")))
-    x = nw.col(column) if column is not None else nw.col("__time")
-    return lf.select(_entity(source.entity, src.schema[source.entity]).alias("__entity"), "__time",
-                     avail.alias("__avail"), x.alias("__x"))
+        lf = with_epoch(src.with_lf(lf), source.available_time, "__wb_avail_raw")
+        avail = nw.max_horizontal(nw.col("__wb_time"), nw.col("__wb_avail_raw").fill_null(nw.col("__wb_time")))
+    x = nw.col(column) if column is not None else nw.col("__wb_time")
+    return lf.select(_entity(source.entity, src.schema[source.entity]).alias("__wb_entity"), "__wb_time",
+                     avail.alias("__wb_avail"), x.alias("__wb_x"))
 
 
 def _recompute_on_engine(decl: FeatureDecl, name: str, labels: nw.LazyFrame, source: Source, src: Frame,
                          rule: PointInTimeRule, keep: portable.Keep = None) -> nw.LazyFrame:
     """Per-row classification of one feature where the data is (duckdb, Spark)."""
-    lab = labels.select(*portable.ROW, "__pt", "__cutoff", nw.col(name).alias("__train"))
+    lab = labels.select(*portable.ROW, "__wb_pt", "__wb_cutoff", nw.col(name).alias("__wb_train"))
     if isinstance(decl, Static):
-        attrs = src.lf.select(_entity(source.entity, src.schema[source.entity]).alias("__entity"),
-                              nw.col(decl.column).alias("__x"))
+        attrs = src.lf.select(_entity(source.entity, src.schema[source.entity]).alias("__wb_entity"),
+                              nw.col(decl.column).alias("__wb_x"))
         return portable.recompute_static(lab, attrs, decl, numeric=src.schema[decl.column].is_numeric())
     events = _events(source, src, decl.column)
     if isinstance(decl, WindowAggregate):
@@ -487,7 +615,7 @@ def _cumulative_applies(decl: WindowAggregate, events: nw.LazyFrame, src: Frame)
         return True
     if decl.agg != "sum":
         return False
-    lowest = collect_on(events.select(nw.col("__x").cast(nw.Float64).min().alias("m")), src.engine, src.name,
+    lowest = collect_on(events.select(nw.col("__wb_x").cast(nw.Float64).min().alias("__wb_m")), src.engine, src.name,
                         check=CHECK_NAME).item()
     return lowest is None or lowest >= 0
 
@@ -496,63 +624,65 @@ def _lateness_on_engine(labels: nw.LazyFrame, events: nw.LazyFrame, rule: PointI
                         src_name: str) -> tuple[nw.LazyFrame, int, int]:
     """Lateness per event (seconds), and the (label, event) pairs with the event before the
     cutoff and those of them not yet available at it, counted with running counts."""
-    per_label = portable.counts_at_cutoff(labels.select(*portable.ROW, "__cutoff"), events, rule)
-    totals = collect_on(per_label.select(nw.col("__T_c").sum().alias("h"),
-                                         nw.max_horizontal(nw.col("__T_c") - nw.col("__A_c"), nw.lit(0.0)).sum()
-                                         .alias("u")), engine, f"source {src_name!r}", check=CHECK_NAME)
-    lateness = events.select(portable.seconds(nw.col("__avail") - nw.col("__time")).alias("__late_s"))
-    return lateness, int(totals["h"][0] or 0), int(totals["u"][0] or 0)
+    per_label = portable.counts_at_cutoff(labels.select(*portable.ROW, "__wb_cutoff"), events, rule)
+    totals = collect_on(per_label.select(nw.col("__wb_T_c").sum().alias("__wb_h"),
+                                         nw.max_horizontal(nw.col("__wb_T_c") - nw.col("__wb_A_c"), nw.lit(0.0)).sum()
+                                         .alias("__wb_u")), engine, f"source {src_name!r}", check=CHECK_NAME)
+    lateness = events.select(portable.seconds(nw.col("__wb_avail") - nw.col("__wb_time")).alias("__wb_late_s"))
+    return lateness, int(totals["__wb_h"][0] or 0), int(totals["__wb_u"][0] or 0)
 
 
 # -- per-feature recomputation on polars (sorted frames and as-of joins) ----------------------------
 
 def _polars_labels(labels: nw.LazyFrame, tz: str | None) -> pl.DataFrame:
-    """``__row, __entity, __pt, __cutoff`` (datetimes in ``tz``) for the polars recomputation."""
-    return labels.to_native().select(pl.col("__rn").alias("__row"), "__entity",
-                                     checks.epoch_to_datetime(pl.col("__pt"), tz).alias("__pt"),
-                                     checks.epoch_to_datetime(pl.col("__cutoff"), tz).alias("__cutoff")).collect()
+    """``__wb_row, __entity, __pt, __cutoff`` (datetimes in ``tz``) for the polars recomputation."""
+    return labels.to_native().select(pl.col("__wb_rn").alias("__wb_row"), "__wb_entity",
+                                     checks.epoch_to_datetime(pl.col("__wb_pt"), tz).alias("__wb_pt"),
+                                     checks.epoch_to_datetime(pl.col("__wb_cutoff"), tz).alias("__wb_cutoff")).collect()
 
 
 def _event_frame(source: Source, src_lf: pl.LazyFrame, src_schema: pl.Schema, labels: pl.DataFrame,
                  tz: str | None, columns: list[str]) -> pl.LazyFrame:
-    """A source's ``columns`` with ``__entity, __time, __avail`` (available time never before the time)."""
+    """A source's ``columns`` with ``__wb_entity, __time, __avail`` (available time never before the time)."""
     assert source.time is not None
     t = as_datetime(source.time, src_schema[source.time], tz)
     avail = t if source.available_time is None else pl.max_horizontal(
         t, as_datetime(source.available_time, src_schema[source.available_time], tz))
-    return src_lf.with_columns(pl.col(source.entity).cast(labels.schema["__entity"]).alias("__entity"),
-                               t.alias("__time"), avail.alias("__avail")).select("__entity", "__time", "__avail",
-                                                                                 *columns)
+    used = list(dict.fromkeys(c for c in (source.entity, source.time, source.available_time, *columns) if c))
+    entity = pl.col(source.entity).cast(labels.schema["__wb_entity"])
+    return src_lf.select(used).select(entity.alias("__wb_entity"), t.alias("__wb_time"), avail.alias("__wb_avail"),
+                                      *columns)
 
 
 def _recompute_polars(decl: FeatureDecl, values: pl.Series, labels: pl.DataFrame, source: Source,
                       src: Frame, rule: PointInTimeRule, tz: str | None, engine: Engine,
                       sorted_events: Callable[[str], cumulative.SortedEvents]) -> nw.LazyFrame:
-    """``__rn, __pit, __status, __lag_s`` (as-of: and ``__age_s``) per training row, given the
+    """``__wb_rn, __pit, __status, __lag_s`` (as-of: and ``__wb_age_s``) per training row, given the
     feature's training ``values`` in training order."""
     src_lf, src_schema = src.lf.to_native(), src.schema
-    src_entity = pl.col(source.entity).cast(labels.schema["__entity"])
+    src_entity = pl.col(source.entity).cast(labels.schema["__wb_entity"])
     if isinstance(decl, Static):
         x_dtype = src_schema[decl.column]
-        lab = labels.lazy().with_columns(values.cast(x_dtype, strict=False).alias("__train"))
-        attrs = src_lf.select(src_entity.alias("__entity"), pl.col(decl.column).alias("__x"))
+        lab = labels.lazy().with_columns(values.cast(x_dtype, strict=False).alias("__wb_train"))
+        attrs = src_lf.select(src_entity.alias("__wb_entity"), pl.col(decl.column).alias("__wb_x"))
         per_row = recompute_static(lab, attrs, decl, numeric=x_dtype.is_numeric()).collect()
     elif isinstance(decl, WindowAggregate):
-        lab = labels.lazy().with_columns(values.cast(pl.Float64).alias("__train"))
+        lab = labels.lazy().with_columns(values.cast(pl.Float64).alias("__wb_train"))
         events = sorted_events(decl.source)
-        column = decl.column or "__time"
+        column = decl.column or "__wb_time"
         if cumulative.supports(decl, events.by_time, column):
             per_row = cumulative.recompute_window_cumulative(lab, events, decl, rule, engine=engine,
                                                              column=column).collect()
         else:
-            prepared = events.by_time.lazy().select("__entity", "__time", "__avail", pl.col(column).alias("__x"))
+            prepared = events.by_time.lazy().select("__wb_entity", "__wb_time", "__wb_avail",
+                                                    pl.col(column).alias("__wb_x"))
             per_row = recompute_window(lab, prepared, decl, rule).collect()
     else:
-        prepared = _event_frame(source, src_lf, src_schema, labels, tz, [decl.column]).rename({decl.column: "__x"})
+        prepared = _event_frame(source, src_lf, src_schema, labels, tz, [decl.column]).rename({decl.column: "__wb_x"})
         x_dtype = src_schema[decl.column]
-        lab = labels.lazy().with_columns(values.cast(x_dtype, strict=False).alias("__train"))
+        lab = labels.lazy().with_columns(values.cast(x_dtype, strict=False).alias("__wb_train"))
         per_row = recompute_asof(lab, prepared, decl, rule, numeric=x_dtype.is_float(), engine=engine).collect()
-    return nw.from_native(per_row.lazy().rename({"__row": "__rn"}).with_columns(pl.col("__rn").cast(pl.Int64)))
+    return nw.from_native(per_row.lazy().rename({"__wb_row": "__wb_rn"}).with_columns(pl.col("__wb_rn").cast(pl.Int64)))
 
 
 def _lateness_polars(events: cumulative.SortedEvents, labels: pl.DataFrame, rule: PointInTimeRule,
@@ -561,90 +691,119 @@ def _lateness_polars(events: cumulative.SortedEvents, labels: pl.DataFrame, rule
     cutoff and those of them not yet available at it (running counts looked up as of each
     cutoff, shared with the count features of the same source)."""
     lateness = events.by_time.lazy().select(
-        (pl.col("__avail") - pl.col("__time")).dt.total_seconds(fractional=True).alias("__late_s"))
+        (pl.col("__wb_avail") - pl.col("__wb_time")).dt.total_seconds(fractional=True).alias("__wb_late_s"))
     strict = not rule.inclusive
     base = labels.lazy()
-    happened = events.at_cutoff(base, "time", "count", "__time", strict=strict, engine=engine)
-    available = events.at_cutoff(base, "avail", "count", "__time", strict=strict, engine=engine)
-    both = happened.join(available, on="__row", suffix="_a")
-    h, u = both["__sum"].sum(), (both["__sum"] - both["__sum_a"]).clip(0).sum()
+    happened = events.at_cutoff(base, "time", "count", "__wb_time", strict=strict, engine=engine)
+    available = events.at_cutoff(base, "avail", "count", "__wb_time", strict=strict, engine=engine)
+    both = happened.join(available, on="__wb_row", suffix="_a")
+    h, u = both["__wb_sum"].sum(), (both["__wb_sum"] - both["__wb_sum_a"]).clip(0).sum()
     return nw.from_native(lateness), int(h), int(u)
 
 
 # -- target proxy, split, duplicates (aggregates on every engine) ----------------------------------
 
-def _proxies(frame: Frame, target: str, keys: set[str | None], n: int, lineage: dict[str, str], proxy_auc: float
-             ) -> tuple[list[dict[str, Any]], list[Finding]]:
-    """The single-feature AUC of every other column, with its finding when it is a suspect."""
-    rows, findings = [], []
+def _proxies(frame: Frame, target: str, y: nw.Expr, keys: set[str | None], lineage: dict[str, str],
+             proxy_auc: float) -> tuple[list[dict[str, Any]], list[Finding], tuple[int, int]]:
+    """The single-feature AUC and leak evidence (:func:`checks.proxy_evidence`) of every other
+    column, with its finding when there is one, and the label's (positives, negatives).
+
+    ``y``: the label as 1 (positive) / 0 / null. Numbers and categories are scored; date, time and
+    identifier-like text columns only by their presence (null or not).
+    """
+    presence_types = (pl.Datetime, pl.Duration)
     candidates = [(col, dtype) for col, dtype in frame.schema.items()
-                  if not (col in keys or col in frame.unsupported or isinstance(dtype, _TIME_LIKE)
-                          or dtype in (pl.Date, pl.Time))]
-    # distinct values (null counted as one) and nulls of every column, in one pass
-    stats = collect_on(frame.lf.select(
-        *[nw.col(c).n_unique().alias(f"d{i}") for i, (c, _) in enumerate(candidates)],
-        *[count(nw.col(c).is_null()).alias(f"z{i}") for i, (c, _) in enumerate(candidates)]),
-        frame.engine, "training", check=CHECK_NAME).row(0, named=True) if candidates else {}
+                  if not (col in keys or col in frame.unsupported or isinstance(dtype, _NESTED))]
+    lf = frame.lf.select(*[c for c, _ in candidates], y.alias("__wb_y"))
+    is_pos, is_neg = nw.col("__wb_y") == 1, nw.col("__wb_y") == 0
+    # label totals, and distinct values (null counted as one), nulls and nulls per class of every column, in one pass
+    stats = collect_on(lf.select(
+        count(is_pos).alias("__wb_P"), count(is_neg).alias("__wb_N"),
+        *[nw.col(c).n_unique().alias(f"__wb_d{i}") for i, (c, _) in enumerate(candidates)],
+        *[count(nw.col(c).is_null()).alias(f"__wb_z{i}") for i, (c, _) in enumerate(candidates)],
+        *[count(nw.col(c).is_null() & is_pos).alias(f"__wb_zp{i}") for i, (c, _) in enumerate(candidates)],
+        *[count(nw.col(c).is_null() & is_neg).alias(f"__wb_zn{i}") for i, (c, _) in enumerate(candidates)]),
+        frame.engine, "training", check=CHECK_NAME).row(0, named=True)
+    total_pos, total_neg = int(stats["__wb_P"] or 0), int(stats["__wb_N"] or 0)
+    n_labelled = total_pos + total_neg
+    rows, findings = [], []
     for i, (col, dtype) in enumerate(candidates):
         line = lineage.get(col, "none")
-        distinct = int(stats[f"d{i}"])
-        if not (dtype.is_numeric() or dtype == pl.Boolean) and distinct > max(0.5 * n, 50):
-            rows.append({"feature": col, "auc": None, "lower": None, "upper": None, "n": n, "lineage": line,
-                         "status": "skipped: identifier-like"})
-            continue
-        distinct -= int(bool(stats[f"z{i}"]))  # the numbers' distinct values: nulls are left out
-        counts = checks.proxy_counts(frame.lf, col, target, dtype, engine=frame.engine, distinct=distinct)
-        auc, n_pos, n_neg = checks.single_feature_auc(counts)
-        finding = checks.proxy_finding(col, auc, n_pos, n_neg, threshold=proxy_auc, lineage=line)
+        distinct = int(stats[f"__wb_d{i}"])
+        null_pos, null_neg = int(stats[f"__wb_zp{i}"] or 0), int(stats[f"__wb_zn{i}"] or 0)
+        numeric = dtype.is_numeric() or dtype == pl.Boolean
+        presence_only = (isinstance(dtype, presence_types) or dtype in (pl.Date, pl.Time)
+                         or (not numeric and distinct > max(0.5 * n_labelled, 50)))
+        if presence_only:
+            present = pl.DataFrame({"score": [0.0], "pos": [total_pos - null_pos], "neg": [total_neg - null_neg],
+                                    "value": [None]})
+            evidence = checks.proxy_evidence(present, null_pos, null_neg, ordered=False, exact=False)
+            auc, n_pos, n_neg = math.nan, total_pos, total_neg
+        else:
+            distinct -= int(bool(stats[f"__wb_z{i}"]))  # the numbers' distinct values: nulls are left out
+            counts = checks.proxy_counts(lf, col, "__wb_y", dtype, engine=frame.engine, distinct=distinct)
+            auc, n_pos, n_neg = checks.single_feature_auc(counts)
+            if numeric:  # numbers leave their nulls out of the counts: they are weighed as presence
+                evidence = checks.proxy_evidence(counts, null_pos, null_neg, ordered=True,
+                                                 exact=distinct <= checks.PROXY_MAX_GROUPS)
+            else:
+                evidence = checks.proxy_evidence(counts, 0, 0, ordered=False, exact=True)
+        finding = checks.proxy_finding(col, auc, n_pos, n_neg, threshold=proxy_auc, lineage=line, evidence=evidence)
         lo, hi = auc_interval(auc, n_pos, n_neg)
-        if min(n_pos, n_neg) < checks.MIN_CLASS_SUPPORT:
+        if finding is not None:
+            status = f"{finding.severity}: {', '.join(finding.metrics['evidence']) or 'predictive only'}"
+        elif presence_only:
+            status = "presence only (date/time or identifier-like): no evidence"
+        elif min(n_pos, n_neg) < checks.MIN_CLASS_SUPPORT:
             status = f"inconclusive: fewer than {checks.MIN_CLASS_SUPPORT} positives or negatives"
         else:
-            status = finding.metrics["suspicion"] if finding else "below threshold"
-        rows.append({"feature": col, "auc": auc, "lower": lo, "upper": hi, "n": n_pos + n_neg, "lineage": line,
-                     "status": status})
+            status = "below threshold"
+        rows.append({"feature": col, "auc": None if math.isnan(auc) else auc, "lower": None if math.isnan(lo) else lo,
+                     "upper": None if math.isnan(hi) else hi, "n": n_pos + n_neg,
+                     "separation": evidence.separation, "lineage": line, "status": status})
         if finding is not None:
             findings.append(finding)
-    return rows, findings
+    return rows, findings, (total_pos, total_neg)
 
 
 def _split_stats(labels: nw.LazyFrame, frame: Frame, train: str, test: str, tz: str | None
                  ) -> dict[str, Any] | None:
     """Entities and prediction-time ranges of the two sides, and how much of each the other covers."""
     engine = frame.engine
-    sides = labels.select("__entity", "__pt", "__split")
-    tr = sides.filter(nw.col("__split") == train)
-    te = sides.filter(nw.col("__split") == test)
+    sides = labels.select("__wb_entity", "__wb_pt", "__wb_split")
+    tr = sides.filter(nw.col("__wb_split") == train)
+    te = sides.filter(nw.col("__wb_split") == test)
 
     def summary(lf: nw.LazyFrame, label: str) -> nw.LazyFrame:
-        return lf.select(nw.lit(label).alias("side"), nw.col("__pt").min().alias("lo"),
-                         nw.col("__pt").max().alias("hi"), nw.len().cast(nw.Int64).alias("rows"),
-                         nw.col("__entity").n_unique().cast(nw.Int64).alias("entities"))
+        return lf.select(nw.lit(label).alias("__wb_side"), nw.col("__wb_pt").min().alias("__wb_lo"),
+                         nw.col("__wb_pt").max().alias("__wb_hi"), nw.len().cast(nw.Int64).alias("__wb_rows"),
+                         nw.col("__wb_entity").n_unique().cast(nw.Int64).alias("__wb_entities"))
 
     ranges = collect_on(nw.concat([summary(tr, "train"), summary(te, "test")], how="vertical"), engine, "training",
                         check=CHECK_NAME)
-    r = {row["side"]: row for row in ranges.to_dicts()}
-    if not r["train"]["rows"] or not r["test"]["rows"]:
+    r = {row["__wb_side"]: row for row in ranges.to_dicts()}
+    if not r["train"]["__wb_rows"] or not r["test"]["__wb_rows"]:
         return None
-    shared = te.join(tr.select("__entity").unique(), on="__entity", how="semi")
-    start, end = max(r["train"]["lo"], r["test"]["lo"]), min(r["train"]["hi"], r["test"]["hi"])
+    shared = te.join(tr.select("__wb_entity").unique(), on="__wb_entity", how="semi")
+    start, end = max(r["train"]["__wb_lo"], r["test"]["__wb_lo"]), min(r["train"]["__wb_hi"], r["test"]["__wb_hi"])
     overlap = start <= end
-    in_range = (nw.col("__pt") >= start) & (nw.col("__pt") <= end)
+    in_range = (nw.col("__wb_pt") >= start) & (nw.col("__wb_pt") <= end)
     inside = count(in_range).cast(nw.Int64) if overlap else nw.lit(0, nw.Int64)
     counts = collect_on(nw.concat([
-        shared.select(nw.lit("shared").alias("what"), nw.col("__entity").n_unique().cast(nw.Int64).alias("e"),
-                      nw.len().cast(nw.Int64).alias("n")),
-        *[lf.select(nw.lit(what).alias("what"), nw.lit(0, nw.Int64).alias("e"), inside.alias("n"))
+        shared.select(nw.lit("shared").alias("__wb_what"),
+                      nw.col("__wb_entity").n_unique().cast(nw.Int64).alias("__wb_e"),
+                      nw.len().cast(nw.Int64).alias("__wb_n")),
+        *[lf.select(nw.lit(what).alias("__wb_what"), nw.lit(0, nw.Int64).alias("__wb_e"), inside.alias("__wb_n"))
           for what, lf in (("test", te), ("train", tr))],
     ], how="vertical"), engine, "training", check=CHECK_NAME)
-    c = {row["what"]: row for row in counts.to_dicts()}
+    c = {row["__wb_what"]: row for row in counts.to_dicts()}
     as_time = _epoch_to_datetime(tz)
     return {
-        "train_entities": int(r["train"]["entities"]), "test_entities": int(r["test"]["entities"]),
-        "shared_entities": int(c["shared"]["e"] or 0), "test_rows_shared": int(c["shared"]["n"] or 0),
-        "test_rows": int(r["test"]["rows"]), "train_rows": int(r["train"]["rows"]),
+        "train_entities": int(r["train"]["__wb_entities"]), "test_entities": int(r["test"]["__wb_entities"]),
+        "shared_entities": int(c["shared"]["__wb_e"] or 0), "test_rows_shared": int(c["shared"]["__wb_n"] or 0),
+        "test_rows": int(r["test"]["__wb_rows"]), "train_rows": int(r["train"]["__wb_rows"]),
         "overlap_start": as_time(start) if overlap else None, "overlap_end": as_time(end) if overlap else None,
-        "test_rows_in_overlap": int(c["test"]["n"] or 0), "train_rows_in_overlap": int(c["train"]["n"] or 0),
+        "test_rows_in_overlap": int(c["test"]["__wb_n"] or 0), "train_rows_in_overlap": int(c["train"]["__wb_n"] or 0),
     }
 
 
@@ -659,18 +818,19 @@ def _duplicates(frame: Frame, entity: str, prediction_time: str, split: str | No
                 ) -> tuple[list[Finding], str]:
     """Exact duplicate rows (all columns but the split) and repeated (entity, prediction time) keys."""
     content = [c for c in frame.schema if c != split and c not in frame.unsupported]
-    groups = frame.lf.group_by(*content).agg(nw.len().alias("copies"),
+    groups = frame.lf.group_by(*content).agg(nw.len().alias("__wb_copies"),
                                              (nw.col(split).n_unique() if split else nw.lit(1, nw.Int64))
-                                             .alias("sides"))
-    exact = groups.select((nw.col("copies") - 1).sum().alias("extra"),
-                          nw.when(nw.col("sides") > 1).then(nw.col("copies")).otherwise(0).sum().alias("cross"))
-    keys = frame.lf.group_by(entity, prediction_time).agg(nw.len().alias("c")).select((nw.col("c") - 1).sum()
-                                                                                      .alias("extra"))
+                                             .alias("__wb_sides"))
+    exact = groups.select((nw.col("__wb_copies") - 1).sum().alias("__wb_extra"),
+                          nw.when(nw.col("__wb_sides") > 1).then(nw.col("__wb_copies")).otherwise(0).sum()
+                          .alias("__wb_cross"))
+    keys = frame.lf.group_by(entity, prediction_time).agg(nw.len().alias("__wb_c")).select((nw.col("__wb_c") - 1).sum()
+                                                                                      .alias("__wb_extra"))
     exact_row = collect_on(exact, frame.engine, "training", check=CHECK_NAME).row(0, named=True)
     key_extra = int(collect_on(keys, frame.engine, "training", check=CHECK_NAME).item() or 0)
-    exact_extra = int(exact_row["extra"] or 0)
+    exact_extra = int(exact_row["__wb_extra"] or 0)
     # An exact duplicate repeats its key too; report keys only beyond the exact duplicates.
-    findings = checks.duplicate_findings(exact_extra, int(exact_row["cross"] or 0), key_extra - exact_extra, n,
+    findings = checks.duplicate_findings(exact_extra, int(exact_row["__wb_cross"] or 0), key_extra - exact_extra, n,
                                          f"({entity}, {prediction_time})")
     status = "exact rows and (entity, prediction_time) keys checked"
     if frame.unsupported:
@@ -679,6 +839,25 @@ def _duplicates(frame: Frame, entity: str, prediction_time: str, split: str | No
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+def _skipped(check: str, n: int, reason: str, fix: str) -> Finding:
+    """A check the user asked for that could not run: a warning, so the run is not a clean pass."""
+    return Finding(check="leakage", kind="check_skipped", severity="warning", subject=check,
+                   message=f"The {check} check could not run: {reason}.", suggestion=fix,
+                   metrics={"n": n, "check": check})
+
+
+def _insufficient(subject: str, n: int, what: str, fix: str) -> Finding:
+    """Too little data for a statistical statement: said, at info."""
+    return Finding(check="leakage", kind="insufficient_data", severity="info", subject=subject,
+                   message=f"Too little data: {what}.", suggestion=fix, metrics={"n": n})
+
+
+def _values(frame: Frame, column: str, limit: int = 10) -> list[Any]:
+    """Up to ``limit`` distinct non-null values of ``column`` (sorted), for messages."""
+    lf = frame.lf.select(nw.col(column)).filter(~nw.col(column).is_null()).unique().sort(column).head(limit)
+    return [_plain(v) for v in collect_on(lf, frame.engine, "training", check=CHECK_NAME)[column].to_list()]
+
 
 def _status(check: str, status: str) -> dict[str, str]:
     return {"check": check, "status": status}

@@ -12,15 +12,21 @@ Finding kinds (the ``kind`` field of the findings JSON):
                        explanation reproduces it (a bug or a wrong declaration).
 ``stale_feature``      the point-in-time snapshot is older than the feature's TTL.
 ``late_data_profile``  (info) how late a source's rows arrive and the delay that covers them.
-``target_proxy``       a feature predicts the label implausibly well.
+``target_proxy``       a feature looks like an encoded outcome. Predictiveness alone (AUC >=
+                       ``proxy_auc``) is at most info; near-deterministic separation, a sentinel
+                       value or failed point-in-time checks escalate it (see :func:`proxy_finding`).
 ``split_entity_overlap``  the same entities are in train and test.
 ``split_time_overlap``    train and test prediction times overlap.
 ``duplicate_rows``     exact duplicate rows, or repeated (entity, prediction time) keys.
+``check_skipped``      (warning) a check asked for could not run (e.g. a target that is not binary
+                       without ``positive=``); the run is then not a clean pass.
+``insufficient_data``  (info) too few rows, or too few of one class, for a statistical statement.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import narwhals as nw
@@ -76,21 +82,22 @@ def violation_findings(feature: str, describe: str, rule_text: str, per_row: nw.
     """Findings, lag histograms, example rows and the row count per status of one feature's
     per-row classification, summarized on its engine.
 
-    ``per_row``: ``__status, __lag_s, __pit`` per label row with its display columns ``__entity``,
-    ``__pt`` (microseconds since the epoch), ``value`` (the training value) and ``row`` (its
+    ``per_row``: ``__wb_status, __lag_s, __pit`` per label row with its display columns ``__wb_entity``,
+    ``__wb_pt`` (microseconds since the epoch), ``__wb_value`` (the training value) and ``__wb_row`` (its
     position in the training input, null where rows have no order); ``n``: the label rows.
     """
-    per_kind = per_row.group_by("__status").agg(nw.len().alias("rows"), nw.col("__lag_s").count().alias("lags"))
+    per_kind = per_row.group_by("__wb_status").agg(nw.len().alias("__wb_rows"),
+                                                   nw.col("__wb_lag_s").count().alias("__wb_lags"))
     stats = collect_on(per_kind, engine, name, check=CHECK_NAME)
-    per_status = dict(zip(stats["__status"].to_list(), stats["rows"].to_list(), strict=True))
-    lag_counts = dict(zip(stats["__status"].to_list(), stats["lags"].to_list(), strict=True))
+    per_status = dict(zip(stats["__wb_status"].to_list(), stats["__wb_rows"].to_list(), strict=True))
+    lag_counts = dict(zip(stats["__wb_status"].to_list(), stats["__wb_lags"].to_list(), strict=True))
     findings, hists, examples = [], [], []
     for kind in VIOLATION_KINDS:
         k = int(per_status.get(kind, 0))
         if k == 0:
             continue
-        rows = per_row.filter(nw.col("__status") == kind)
-        q = quantiles_of(rows, engine, "__lag_s", n=int(lag_counts[kind]), name=name, check=CHECK_NAME)
+        rows = per_row.filter(nw.col("__wb_status") == kind)
+        q = quantiles_of(rows, engine, "__wb_lag_s", n=int(lag_counts[kind]), name=name, check=CHECK_NAME)
         lo, hi = wilson_interval(k, n)
         metrics: dict[str, Any] = {
             "n": n, "affected_rows": k, "affected_share": k / n, "interval": [lo, hi], "confidence": 0.95,
@@ -107,7 +114,7 @@ def violation_findings(feature: str, describe: str, rule_text: str, per_row: nw.
             suggestion=_suggest(kind, feature, describe, rule_text), metrics=metrics,
             evidence=tuple(shown.head(5).drop("row").to_dicts()),
         ))
-        hist = histogram_of(rows, engine, "__lag_s", name=name, check=CHECK_NAME)
+        hist = histogram_of(rows, engine, "__wb_lag_s", name=name, check=CHECK_NAME)
         hists.append(hist.select(pl.lit(feature).alias("feature"), pl.lit(kind).alias("kind"), pl.all()))
         examples.append(shown.select(pl.lit(feature).alias("feature"), pl.lit(kind).alias("kind"), pl.all()))
     return findings, hists, examples, {k: int(v) for k, v in per_status.items()}
@@ -116,14 +123,14 @@ def violation_findings(feature: str, describe: str, rule_text: str, per_row: nw.
 def _examples(rows: nw.LazyFrame, engine: Engine, limit: int, time_zone: str | None, name: str) -> pl.DataFrame:
     """The first ``limit`` rows by prediction time, entity and training value (the same rows on
     every engine), for display."""
-    picked = collect_on(rows.sort("__pt", "__entity", "value", nulls_last=False).head(limit)
-                        .select("__entity", "__pt", "value", "__pit", "__lag_s", "row"),
+    picked = collect_on(rows.sort("__wb_pt", "__wb_entity", "__wb_value", nulls_last=False).head(limit)
+                        .select("__wb_entity", "__wb_pt", "__wb_value", "__wb_pit", "__wb_lag_s", "__wb_row"),
                         engine, name, check=CHECK_NAME, counts=False)
     return picked.select(
-        pl.col("__entity").alias("entity"), epoch_to_datetime(pl.col("__pt"), time_zone).alias("prediction_time"),
-        _as_text(pl.col("value"), picked.schema["value"]).alias("training_value"),
-        _as_text(pl.col("__pit"), picked.schema["__pit"]).alias("point_in_time_value"),
-        (pl.col("__lag_s") / 3600).alias("lag_hours"), pl.col("row").cast(pl.Int64))
+        pl.col("__wb_entity").alias("entity"), epoch_to_datetime(pl.col("__wb_pt"), time_zone).alias("prediction_time"),
+        _as_text(pl.col("__wb_value"), picked.schema["__wb_value"]).alias("training_value"),
+        _as_text(pl.col("__wb_pit"), picked.schema["__wb_pit"]).alias("point_in_time_value"),
+        (pl.col("__wb_lag_s") / 3600).alias("lag_hours"), pl.col("__wb_row").cast(pl.Int64).alias("row"))
 
 
 def epoch_to_datetime(us: pl.Expr, time_zone: str | None) -> pl.Expr:
@@ -139,13 +146,13 @@ def _as_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 def staleness_finding(feature: str, ttl_s: float, per_row: nw.LazyFrame, engine: Engine, *, n: int,
                       name: str = "training") -> Finding | None:
-    """Rows whose point-in-time snapshot (``__age_s`` seconds old) is older than the TTL while
+    """Rows whose point-in-time snapshot (``__wb_age_s`` seconds old) is older than the TTL while
     the training value (``value``) is set."""
-    stale = per_row.filter((nw.col("__age_s") > ttl_s) & ~nw.col("value").is_null())
-    k = int(collect_on(stale.select(nw.len().alias("k")), engine, name, check=CHECK_NAME).item())
+    stale = per_row.filter((nw.col("__wb_age_s") > ttl_s) & ~nw.col("__wb_value").is_null())
+    k = int(collect_on(stale.select(nw.len().alias("__wb_k")), engine, name, check=CHECK_NAME).item())
     if k == 0:
         return None
-    q = quantiles_of(stale, engine, "__age_s", n=k, name=name, check=CHECK_NAME)
+    q = quantiles_of(stale, engine, "__wb_age_s", n=k, name=name, check=CHECK_NAME)
     lo, hi = wilson_interval(k, n)
     return Finding(
         check=CHECK, kind="stale_feature", severity="warning" if k / n < 0.05 else "critical", subject=feature,
@@ -160,14 +167,14 @@ def staleness_finding(feature: str, ttl_s: float, per_row: nw.LazyFrame, engine:
 
 def timestamp_findings(feature: str, ts_column: str, lags: nw.LazyFrame, engine: Engine, *, n: int, strict: bool,
                        name: str = "training") -> tuple[list[Finding], list[pl.DataFrame]]:
-    """Rows whose feature timestamp is not before the cutoff (``lags``: column ``__lag_s`` =
+    """Rows whose feature timestamp is not before the cutoff (``lags``: column ``__wb_lag_s`` =
     timestamp - cutoff in seconds, one row per label row)."""
-    lag = nw.col("__lag_s")
+    lag = nw.col("__wb_lag_s")
     leaking = lags.filter(lag >= 0 if strict else lag > 0)
-    k = int(collect_on(leaking.select(nw.len().alias("k")), engine, name, check=CHECK_NAME).item())
+    k = int(collect_on(leaking.select(nw.len().alias("__wb_k")), engine, name, check=CHECK_NAME).item())
     if k == 0:
         return [], []
-    q = quantiles_of(leaking, engine, "__lag_s", n=k, name=name, check=CHECK_NAME)
+    q = quantiles_of(leaking, engine, "__wb_lag_s", n=k, name=name, check=CHECK_NAME)
     lo, hi = wilson_interval(k, n)
     op = "at or after" if strict else "after"
     finding = Finding(
@@ -178,7 +185,7 @@ def timestamp_findings(feature: str, ts_column: str, lags: nw.LazyFrame, engine:
         metrics={"n": n, "affected_rows": k, "affected_share": k / n, "interval": [lo, hi], "confidence": 0.95,
                  "lag_seconds": q, "evidence": "timestamp", "timestamp_column": ts_column},
     )
-    hist = histogram_of(leaking, engine, "__lag_s", name=name, check=CHECK_NAME)
+    hist = histogram_of(leaking, engine, "__wb_lag_s", name=name, check=CHECK_NAME)
     return [finding], [hist.select(pl.lit(feature).alias("feature"), pl.lit("future_data").alias("kind"), pl.all())]
 
 
@@ -186,17 +193,17 @@ def lateness_profile(source: str, lateness: nw.LazyFrame, engine: Engine, happen
                      ) -> tuple[Finding, pl.DataFrame, pl.DataFrame]:
     """Lateness distribution of a source and the share of its events not yet available at prediction.
 
-    ``lateness``: column ``__late_s`` = available - event time per source row (seconds).
+    ``lateness``: column ``__wb_late_s`` = available - event time per source row (seconds).
     ``happened``: (label row, event) pairs with the event before the cutoff; ``unavailable``:
     those not yet available.
     """
     name = f"source {source!r}"
-    late = nw.col("__late_s")
-    totals = collect_on(lateness.select(late.count().alias("n"), count(late > 0).alias("late")),
+    late = nw.col("__wb_late_s")
+    totals = collect_on(lateness.select(late.count().alias("__wb_n"), count(late > 0).alias("__wb_late")),
                         engine, name, check=CHECK_NAME).row(0, named=True)
-    n = int(totals["n"])
-    q = quantiles_of(lateness, engine, "__late_s", n=n, name=name, check=CHECK_NAME)
-    late_share = int(totals["late"] or 0) / n if n else 0.0
+    n = int(totals["__wb_n"])
+    q = quantiles_of(lateness, engine, "__wb_late_s", n=n, name=name, check=CHECK_NAME)
+    late_share = int(totals["__wb_late"] or 0) / n if n else 0.0
     delay = q["p99"] or 0.0
     share = unavailable / happened if happened else 0.0
     table = pl.DataFrame({
@@ -205,7 +212,7 @@ def lateness_profile(source: str, lateness: nw.LazyFrame, engine: Engine, happen
         "lateness_p99_hours": [_hours(q["p99"])], "lateness_max_hours": [_hours(q["max"])],
         "unavailable_at_prediction_share": [share], "suggested_delay_hours": [delay / 3600],
     })
-    hist = histogram_of(lateness, engine, "__late_s", name=name, check=CHECK_NAME)
+    hist = histogram_of(lateness, engine, "__wb_late_s", name=name, check=CHECK_NAME)
     finding = Finding(
         check=CHECK, kind="late_data_profile", severity="info", subject=source,
         message=(f"Source '{source}': rows become available a median {format_duration(q['p50'])} after their "
@@ -231,13 +238,17 @@ def single_feature_auc(counts: pl.DataFrame) -> tuple[float, int, int]:
     return max(auc, 1 - auc), int(counts["pos"].sum()), int(counts["neg"].sum())
 
 
+PROXY_MAX_GROUPS = 100_000  # numbers with more distinct values are counted per quantile bin
+
+
 def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: str, dtype: pl.DataType,
-                 max_groups: int = 100_000, *, engine: Engine = "polars", name: str = "training",
+                 max_groups: int = PROXY_MAX_GROUPS, *, engine: Engine = "polars", name: str = "training",
                  distinct: int | None = None) -> pl.DataFrame:
     """Positive/negative label counts per feature value: the summary the AUC is computed from,
     counted on the input's engine.
 
-    Returns ``score, pos, neg`` ordered by score. Numeric features with more than
+    Returns ``score, pos, neg, value`` ordered by score (``value``: the feature value; null for
+    a null category and for the bins of a binned number). Numeric features with more than
     ``max_groups`` distinct values are counted per quantile bin (1,000 bins, edges at the
     nearest-rank quantiles; ties within a bin count one half, so the AUC is then a slight
     underestimate); rows with a null number are left out. Categorical values (null included,
@@ -252,22 +263,28 @@ def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: st
         lf = lf.filter(~value.is_null())
         value = value.cast(nw.Float64)
         if distinct is None:
-            distinct = int(collect_on(lf.select(value.n_unique().alias("d")), engine, name, check=CHECK_NAME).item())
+            distinct = int(collect_on(lf.select(value.n_unique().alias("__wb_d")), engine, name,
+                                      check=CHECK_NAME).item())
         if distinct > max_groups:
-            n = int(collect_on(lf.select(nw.len().alias("n")), engine, name, check=CHECK_NAME).item())
+            n = int(collect_on(lf.select(nw.len().alias("__wb_n")), engine, name, check=CHECK_NAME).item())
             ranks = sorted({round(p * (n - 1)) + 1 for p in np.linspace(0, 1, 1001)[1:-1]})
-            edges = order_statistics(lf.select(value.alias("__v")), engine, "__v", ranks, name=name,
+            edges = order_statistics(lf.select(value.alias("__wb_v")), engine, "__wb_v", ranks, name=name,
                                      check=CHECK_NAME, n=n)
             value = _bisect_right(value, np.unique(edges[~np.isnan(edges)]).tolist(), 0, None).cast(nw.Float64)
-    counts = collect_on(lf.group_by(value.alias("v")).agg(y.sum().alias("pos"), (1 - y).sum().alias("neg")),
-                        engine, name, check=CHECK_NAME)
+    counts = collect_on(lf.group_by(value.alias("__wb_v")).agg(y.sum().alias("__wb_pos"),
+                                                               (1 - y).sum().alias("__wb_neg")),
+                        engine, name, check=CHECK_NAME).rename({"__wb_v": "v", "__wb_pos": "pos", "__wb_neg": "neg"})
     counts = counts.with_columns(pl.col("pos", "neg").fill_null(0).cast(pl.Int64))
     if numeric:
-        return counts.select(pl.col("v").cast(pl.Float64).alias("score"), "pos", "neg").sort("score")
+        binned = distinct > max_groups
+        shown = pl.lit(None) if binned else (pl.col("v") == 1) if dtype == pl.Boolean else pl.col("v")
+        return counts.select(pl.col("v").cast(pl.Float64).alias("score"), "pos", "neg", shown.alias("value")) \
+            .sort("score")
     total_pos, total_neg = counts["pos"].sum(), counts["neg"].sum()
     prior = total_pos / max(total_pos + total_neg, 1)
     rate = (pl.col("pos") + 10 * prior) / (pl.col("pos") + pl.col("neg") + 10)
-    return counts.with_columns(rate.alias("score")).sort("score").select("score", "pos", "neg")
+    return counts.with_columns(rate.alias("score")).sort("score", "v", nulls_last=False) \
+        .select("score", "pos", "neg", pl.col("v").alias("value"))
 
 
 def _bisect_right(v: nw.Expr, cuts: list[float], lo: int, hi: int | None) -> nw.Expr:
@@ -280,46 +297,212 @@ def _bisect_right(v: nw.Expr, cuts: list[float], lo: int, hi: int | None) -> nw.
 
 
 MIN_CLASS_SUPPORT = 10
+# Near-deterministic separation: the best single cut of the feature (a threshold, or putting its
+# nulls on one side) with balanced accuracy >= 92.5%, counted on the 95% bounds of its rates.
+SEPARATION_J = 0.85
+CRITICAL_J = 0.95  # ... and >= 97.5%: critical
+NEAR_ONE_AUC = 0.99  # an AUC whose 95% lower bound is at least this is near-deterministic too
+# A sentinel: a value whose rows are all but <= 1% of one class (upper 95% bound <= 5%, so at
+# least ~70 rows); for a number, the rows of the values next to it on each side (at least
+# NEIGHBOUR_ROWS of them) must be mixed (>= 10% of the other class), so that the end of a smooth
+# trend (the top counts of a strong count feature) is not a sentinel.
+SENTINEL_OTHER_SHARE = 0.01
+SENTINEL_OTHER_UPPER = 0.05
+MIXED_NEIGHBOUR = 0.10
+NEIGHBOUR_ROWS = 20
 
 
-def proxy_finding(feature: str, auc: float, n_pos: int, n_neg: int, *, threshold: float, lineage: str
-                  ) -> Finding | None:
-    """Grade a single-feature AUC as target-proxy evidence.
+@dataclass(frozen=True)
+class ProxyEvidence:
+    """What the per-value counts of one feature say beyond its AUC.
 
-    ``lineage``: ``'leaky'`` (point-in-time violations found), ``'clean'`` (declared and
-    point-in-time correct) or ``'none'`` (no declaration). A declared, clean feature is not
-    called a leak for predicting well (info at most); undeclared features are graded by how
-    far the interval's lower bound clears ``threshold``. Fewer than ``MIN_CLASS_SUPPORT``
-    positives or negatives is inconclusive: no finding.
+    ``separation``: the balanced separation (Youden's J = TPR - FPR, between 0 and 1) of its best
+    single cut, with ``separation_lower`` computed from the Wilson bounds of the two rates at that
+    cut and ``cut`` describing it. ``sentinel``: the best value whose rows are ~all of the
+    minority class (``value``, ``rows``, ``class``, ``purity``, ``class_share``: the share of that
+    class's rows it holds), or None.
     """
+
+    separation: float = 0.0
+    separation_lower: float = 0.0
+    cut: str = ""
+    sentinel: dict[str, Any] | None = None
+
+    def kinds(self, auc_lower: float) -> list[str]:
+        """The leak evidence found: ``'separation'`` and/or ``'sentinel'``."""
+        out = []
+        if self.separation_lower >= SEPARATION_J or (not math.isnan(auc_lower) and auc_lower >= NEAR_ONE_AUC):
+            out.append("separation")
+        if self.sentinel is not None:
+            out.append("sentinel")
+        return out
+
+
+def _best_cut(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float, int]:
+    """The cut between ordered groups that best separates the classes: (J, its lower bound, index
+    of the last group below the cut); J is 0 with fewer than two groups."""
+    n_pos, n_neg = int(pos.sum()), int(neg.sum())
+    if len(pos) < 2 or n_pos == 0 or n_neg == 0:
+        return 0.0, 0.0, -1
+    below_pos, below_neg = np.cumsum(pos)[:-1], np.cumsum(neg)[:-1]
+    j = below_neg / n_neg - below_pos / n_pos  # > 0: positives above the cut
+    i = int(np.argmax(np.abs(j)))
+    tp, fp = (n_pos - below_pos[i], n_neg - below_neg[i]) if j[i] >= 0 else (below_pos[i], below_neg[i])
+    lower = wilson_interval(int(tp), n_pos)[0] - wilson_interval(int(fp), n_neg)[1]
+    return float(abs(j[i])), float(lower), i
+
+
+def _mixed_around(k: int, rows: np.ndarray, other: np.ndarray) -> bool:
+    """The values next to value ``k`` on each side (the nearest ones holding at least
+    ``NEIGHBOUR_ROWS`` rows, or all there are) hold at least ``MIXED_NEIGHBOUR`` of the other class."""
+    for step in (-1, 1):
+        j, n, o = k + step, 0.0, 0.0
+        while 0 <= j < len(rows) and n < NEIGHBOUR_ROWS:
+            n, o = n + rows[j], o + other[j]
+            j += step
+        if n and o / n < MIXED_NEIGHBOUR:
+            return False
+    return True
+
+
+def _pure_in(k_class: int, k_other: int) -> bool:
+    m = k_class + k_other
+    return m > 0 and k_other / m <= SENTINEL_OTHER_SHARE and wilson_interval(k_other, m)[1] <= SENTINEL_OTHER_UPPER
+
+
+def proxy_evidence(counts: pl.DataFrame, null_pos: int, null_neg: int, *, ordered: bool, exact: bool
+                   ) -> ProxyEvidence:
+    """Separation and sentinel evidence from a feature's per-value counts.
+
+    ``counts``: ``score, pos, neg, value`` by increasing score (:func:`proxy_counts`; nulls left out
+    for numbers, a value of their own for categories); ``null_pos`` / ``null_neg``: the label counts
+    of the feature's null rows when they are not in ``counts`` (else 0); ``ordered``: a number
+    (its values have neighbours); ``exact``: one group per value (not quantile bins).
+    """
+    pos, neg = counts["pos"].to_numpy().astype(float), counts["neg"].to_numpy().astype(float)
+    labels = counts["value"].to_list() if "value" in counts.columns else [None] * len(pos)
+    cuts = []
+    if len(pos):
+        j, lo, i = _best_cut(pos, neg)
+        where = f"values above {counts['score'][i]:.6g}" if ordered else "its categories by their positive rate"
+        cuts.append((j, lo, where if i >= 0 else ""))
+    if null_pos + null_neg:
+        non_null = np.array([pos.sum(), neg.sum()])
+        j, lo, _ = _best_cut(np.array([null_pos, non_null[0]]), np.array([null_neg, non_null[1]]))
+        cuts.append((j, lo, "null or not"))
+    best = max(cuts, default=(0.0, 0.0, ""), key=lambda c: c[1])
+    total_pos, total_neg = int(pos.sum()) + null_pos, int(neg.sum()) + null_neg
+    minority = [c for c, mine, other in (("positive", total_pos, total_neg), ("negative", total_neg, total_pos))
+                if 0 < mine <= other]
+    groups: list[tuple[str, int, int, int | None]] = []  # (value, positives, negatives, index among numbers)
+    if exact:
+        for k in range(len(pos)):
+            groups.append((_value_text(labels[k]), int(pos[k]), int(neg[k]), k if ordered else None))
+    if null_pos + null_neg:
+        groups += [("null", null_pos, null_neg, None), ("any non-null value", int(pos.sum()), int(neg.sum()), None)]
+    sentinel = None
+    for label, k_pos, k_neg, index in groups:
+        for cls in minority:
+            k_c, k_o = (k_pos, k_neg) if cls == "positive" else (k_neg, k_pos)
+            if not _pure_in(k_c, k_o):
+                continue
+            other = neg if cls == "positive" else pos
+            if index is not None and not _mixed_around(index, pos + neg, other):
+                continue
+            if sentinel is None or k_c > sentinel["rows_of_class"]:
+                total = total_pos if cls == "positive" else total_neg
+                sentinel = {"value": label, "rows": k_c + k_o, "rows_of_class": k_c, "class": cls,
+                            "purity": k_c / (k_c + k_o), "class_share": k_c / total}
+    return ProxyEvidence(best[0], best[1], best[2], sentinel)
+
+
+def _value_text(value: Any) -> str:
+    """A feature value as shown in a message: null, -1 (not -1.0), 'CLOSED', True."""
+    if value is None:
+        return "null"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
+def proxy_finding(feature: str, auc: float, n_pos: int, n_neg: int, *, threshold: float, lineage: str,
+                  evidence: ProxyEvidence | None = None) -> Finding | None:
+    """Grade a feature as target-proxy (target leak) evidence.
+
+    The rule (also in the README, "Finding kinds"):
+
+    * predictiveness alone (``auc >= threshold``) is at most ``info``: honest features reach 0.9;
+    * it is escalated only on evidence a leak has: near-deterministic ``separation`` (the best
+      single cut of the feature separates the classes with J = TPR - FPR whose lower bound is
+      >= ``SEPARATION_J``, or the AUC's 95% lower bound is >= ``NEAR_ONE_AUC``), a ``sentinel``
+      (a value whose rows are ~all one class, see :func:`proxy_evidence`), or timing evidence from
+      lineage (``lineage='leaky'``: the declared feature failed its point-in-time checks);
+    * with separation or a sentinel and no clean lineage: ``warning``; ``critical`` when the
+      separation is near-perfect (J lower bound >= ``CRITICAL_J`` or AUC lower bound >=
+      ``NEAR_ONE_AUC``). Leaky lineage with an AUC at the threshold or any evidence: ``critical``;
+    * ``lineage='clean'`` (declared and point-in-time correct): ``info`` at most, whatever the
+      evidence;
+    * with fewer than ``MIN_CLASS_SUPPORT`` positives or negatives the AUC is inconclusive and
+      only separation and sentinel evidence (whose bounds account for the sample size) count.
+
+    ``lineage``: ``'leaky'``, ``'clean'``, ``'mismatch'`` (declared, differs without a timing
+    explanation) or ``'none'`` (undeclared). Returns None when there is nothing to report.
+    """
+    evidence = evidence or ProxyEvidence()
     lo, hi = auc_interval(auc, n_pos, n_neg)
-    if math.isnan(auc) or auc < threshold or min(n_pos, n_neg) < MIN_CLASS_SUPPORT:
+    conclusive = min(n_pos, n_neg) >= MIN_CLASS_SUPPORT
+    kinds = evidence.kinds(lo if conclusive else math.nan)  # separation and sentinels carry their own bounds
+    strong = conclusive and not math.isnan(auc) and auc >= threshold
+    if not strong and not kinds:
         return None
     n = n_pos + n_neg
-    base = {"n": n, "value": auc, "interval": [lo, hi], "confidence": 0.95, "threshold": threshold,
-            "positives": n_pos, "negatives": n_neg, "lineage": lineage}
-    auc_text = f"AUC {auc:.3f} (95% CI {lo:.3f}–{hi:.3f}, n={n:,})"
+    base = {"n": n, "value": None if math.isnan(auc) else auc, "interval": [lo, hi], "confidence": 0.95,
+            "threshold": threshold, "positives": n_pos, "negatives": n_neg, "lineage": lineage,
+            "evidence": kinds, "separation": evidence.separation, "separation_lower": evidence.separation_lower,
+            "sentinel": evidence.sentinel}
+    auc_text = "AUC n/a" if math.isnan(auc) else f"AUC {auc:.3f} (95% CI {lo:.3f}–{hi:.3f}, n={n:,})"
+    found = _evidence_text(evidence, kinds)
     if lineage == "clean":
         return Finding(check=CHECK, kind="target_proxy", severity="info", subject=feature,
-                       message=f"Feature '{feature}' alone predicts the label strongly ({auc_text}) but its "
+                       message=f"Feature '{feature}' alone predicts the label strongly ({auc_text}{found}) but its "
                                "declared lineage is point-in-time correct, so this is not a leak.",
                        suggestion="No action needed; keep its declaration so the audit keeps checking it.",
                        metrics={**base, "suspicion": "none"})
     if lineage == "leaky":
         return Finding(check=CHECK, kind="target_proxy", severity="critical", subject=feature,
-                       message=f"Feature '{feature}' alone predicts the label implausibly well ({auc_text}) and "
-                               "uses data from after the prediction time: a target leak.",
+                       message=f"Feature '{feature}' alone predicts the label ({auc_text}{found}) and uses data "
+                               "from after the prediction time: a target leak.",
                        suggestion=f"Rebuild {feature} point-in-time correctly and retrain; "
                                   "expect lower offline scores.",
                        metrics={**base, "suspicion": "high"})
-    high = lo >= max(threshold, 0.97)
-    suspicion = "high" if high else ("medium" if lo >= threshold else "low")
-    return Finding(check=CHECK, kind="target_proxy", severity="critical" if high else "warning", subject=feature,
-                   message=f"Feature '{feature}' alone predicts the label implausibly well ({auc_text}); with no "
-                           f"declared lineage this is a {suspicion}-confidence target-proxy suspicion.",
-                   suggestion=f"Find out when {feature}'s value becomes known; declare its lineage so the audit "
-                              "can check its timing, or drop it if it is recorded after the outcome.",
-                   metrics={**base, "suspicion": suspicion})
+    if not kinds:
+        return Finding(check=CHECK, kind="target_proxy", severity="info", subject=feature,
+                       message=f"Feature '{feature}' alone predicts the label strongly ({auc_text}); strong honest "
+                               "features do this, and nothing in its values looks like an encoded outcome "
+                               "(no near-deterministic separation, no sentinel value).",
+                       suggestion=f"If {feature}'s value could be written after the outcome, declare its lineage "
+                                  "(features= or feature_timestamps=) so the audit checks its timing.",
+                       metrics={**base, "suspicion": "low"})
+    critical = evidence.separation_lower >= CRITICAL_J or (not math.isnan(lo) and lo >= NEAR_ONE_AUC)
+    return Finding(check=CHECK, kind="target_proxy", severity="critical" if critical else "warning",
+                   subject=feature,
+                   message=f"Feature '{feature}' looks like an encoded outcome ({auc_text}{found}).",
+                   suggestion=f"Find out when {feature}'s value is written; drop it if it is recorded after the "
+                              "outcome, or declare its lineage (features= or feature_timestamps=) so the audit "
+                              "can check its timing.",
+                   metrics={**base, "suspicion": "high" if critical else "medium"})
+
+
+def _evidence_text(evidence: ProxyEvidence, kinds: list[str]) -> str:
+    parts = []
+    if "separation" in kinds:
+        parts.append(f"one cut ({evidence.cut}) separates the classes almost perfectly: "
+                     f"J = TPR - FPR = {evidence.separation:.3f}, lower bound {evidence.separation_lower:.3f}")
+    if "sentinel" in kinds and evidence.sentinel is not None:
+        s = evidence.sentinel
+        parts.append(f"its value {s['value']} occurs in {s['rows']:,} rows, {100 * s['purity']:.1f}% of them "
+                     f"{s['class']} ({100 * s['class_share']:.1f}% of all {s['class']} rows): a sentinel")
+    return "; " + "; ".join(parts) if parts else ""
 
 
 # -- split contamination -----------------------------------------------------------------------

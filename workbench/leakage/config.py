@@ -6,6 +6,7 @@ Relative paths are resolved against the config file's folder. Example::
     entity: customer_id
     prediction_time: prediction_time
     target: churned
+    positive: true                    # optional; the target value that is the positive class
     split: split                      # optional; values 'train' / 'test' unless given
     sources:
       transactions: {path: transactions.parquet, entity: customer_id,
@@ -29,8 +30,13 @@ import yaml
 from workbench.errors import ConfigError, did_you_mean
 from workbench.leakage.spec import FeatureDecl, Source, asof, make_rule, static, window
 
-TOP_KEYS = ("training", "entity", "prediction_time", "target", "split", "train_value", "test_value", "sources",
-            "features", "feature_timestamps", "rule", "proxy_auc", "engine")
+TOP_KEYS = ("training", "entity", "prediction_time", "target", "positive", "split", "train_value", "test_value",
+            "sources", "features", "feature_timestamps", "rule", "proxy_auc", "engine")
+TEXT_KEYS = ("training", "entity", "prediction_time", "target", "split", "train_value", "test_value", "engine")
+MAPPING_KEYS = {"sources": "{transactions: {path: tx.parquet, entity: id, time: t}}",
+                "features": "{spend_90d: {window: transactions, column: amount, agg: sum, over: 90d}}",
+                "feature_timestamps": "{credit_score: credit_score_time}",
+                "rule": "{inclusive: false, embargo: 0s}"}
 SOURCE_KEYS = ("path", "entity", "time", "available_time")
 RULE_KEYS = ("inclusive", "embargo", "use_available_time")
 FEATURE_FORMS = {"window": ("column", "agg", "over"), "asof": ("column", "ttl"), "static": ("column",)}
@@ -111,6 +117,14 @@ def config_to_kwargs(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
     for key in ("training", "entity", "prediction_time"):
         if key not in raw:
             raise ConfigError(f"config: '{key}' is required.")
+    for key in TEXT_KEYS:
+        if key in raw and raw[key] is not None and not isinstance(raw[key], str):
+            raise ConfigError(f"config: '{key}' must be text (a path or a column name), got {raw[key]!r} "
+                              f"({type(raw[key]).__name__}); quote it in YAML, e.g. {key}: '{raw[key]}'.")
+    for key, example in MAPPING_KEYS.items():
+        if raw.get(key) is not None and not isinstance(raw[key], dict):
+            raise ConfigError(f"config: '{key}' must be a mapping (name: value), got a {type(raw[key]).__name__}; "
+                              f"e.g. {key}: {example}")
     kwargs: dict[str, Any] = {k: raw[k] for k in TOP_KEYS if k in raw and k not in ("sources", "features", "rule")}
     kwargs["training"] = _resolve(raw["training"], base)
     kwargs["sources"] = {name: _source(name, spec, base) for name, spec in (raw.get("sources") or {}).items()}
@@ -139,12 +153,18 @@ def _source(name: str, spec: dict[str, Any], base: Path) -> Source:
     _known(spec, SOURCE_KEYS, f"sources.{name}")
     if "path" not in spec or "entity" not in spec:
         raise ConfigError(f"sources.{name}: 'path' and 'entity' are required.")
+    for key in SOURCE_KEYS:
+        if spec.get(key) is not None and not isinstance(spec[key], str):
+            raise ConfigError(f"sources.{name}.{key} must be text (a path or a column name), got {spec[key]!r}.")
     return Source(_resolve(spec["path"], base), entity=spec["entity"], time=spec.get("time"),
                   available_time=spec.get("available_time"))
 
 
 def _feature(name: str, spec: dict[str, Any]) -> FeatureDecl:
     where = f"features.{name}"
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: expected a mapping such as {{window: transactions, column: amount, agg: sum, "
+                          f"over: 90d}}, got {spec!r}.")
     forms = [f for f in FEATURE_FORMS if f in (spec or {})]
     if len(forms) != 1:
         raise ConfigError(f"{where}: give exactly one of {list(FEATURE_FORMS)} naming its source, e.g. "

@@ -41,9 +41,9 @@ def histogram_of(lf: nw.LazyFrame, engine: Engine, column: str, *, name: str, ch
     index = nw.lit(len(LAG_LABELS) - 1, nw.Int64)
     for i in range(len(LAG_EDGES) - 2, 0, -1):  # the first interior edge above the value
         index = nw.when(v < LAG_EDGES[i]).then(nw.lit(i - 1, nw.Int64)).otherwise(index)
-    counts = collect_on(lf.filter(~v.is_null()).group_by(index.alias("__bin")).agg(nw.len().alias("rows")),
+    counts = collect_on(lf.filter(~v.is_null()).group_by(index.alias("__wb_bin")).agg(nw.len().alias("__wb_rows")),
                         engine, name, check=check)
-    found = dict(zip(counts["__bin"].to_list(), counts["rows"].to_list(), strict=True))
+    found = dict(zip(counts["__wb_bin"].to_list(), counts["__wb_rows"].to_list(), strict=True))
     return pl.DataFrame({
         "bin": list(LAG_LABELS),
         "lo_hours": [e / 3600 for e in LAG_EDGES[:-1]],

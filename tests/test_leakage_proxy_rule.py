@@ -1,0 +1,282 @@
+"""Target-proxy grading: predictiveness alone is info; separation, sentinels or timing escalate.
+
+Also: a check asked for that cannot run is a visible ``check_skipped`` finding, ``positive=``
+maps any target to a binary label, and too little data is said.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from workbench.errors import ConfigError
+from workbench.findings import validate_findings
+from workbench.leakage import audit_leakage
+
+T0 = dt.datetime(2025, 3, 1)
+N = 4000
+
+
+def _frame(seed: int = 0, base_rate: float = 0.2, n: int = N, **features) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < base_rate).astype(np.int64)
+    pt = pl.datetime_range(T0, T0 + dt.timedelta(hours=n - 1), "1h", eager=True)
+    cols = {"id": np.arange(n), "pt": pt, "y": y}
+    cols.update({name: make(y, rng) for name, make in features.items()})
+    return pl.DataFrame(cols)
+
+
+def _honest_continuous(y, rng):  # binormal, d' = 2.0: AUC 0.92
+    return rng.normal(2.0 * y, 1.0)
+
+
+def _honest_count(y, rng):  # Poisson(1) vs Poisson(4.5): AUC ~0.9, a long run of tail values
+    return rng.poisson(np.where(y == 1, 4.5, 1.0))
+
+
+def _honest_flag(y, rng):  # sensitivity 0.87, specificity 0.95: AUC 0.91
+    return np.where(y == 1, rng.random(y.size) < 0.87, rng.random(y.size) < 0.05)
+
+
+def _noisy_target(y, rng):  # the label with 2% of the rows flipped
+    return np.where(rng.random(y.size) < 0.02, 1 - y, y).astype(float)
+
+
+def _sentinel_number(y, rng):  # -1 written for 30% of the churners; otherwise a weak honest signal
+    value = rng.normal(0.5 * y, 1.0).round(2) + 5
+    return np.where((y == 1) & (rng.random(y.size) < 0.3), -1.0, value)
+
+
+def _sentinel_status(y, rng):  # 'CLOSED' only when churned (30% of churners)
+    status = rng.choice(["ACTIVE", "PAUSED", "TRIAL"], y.size)
+    return np.where((y == 1) & (rng.random(y.size) < 0.3), "CLOSED", status)
+
+
+def _present_after_outcome(y, rng):  # a fee recorded only for churners who cancelled (40% of them)
+    return [float(rng.integers(10, 90)) if y[i] == 1 and rng.random() < 0.4 else None for i in range(y.size)]
+
+
+def _proxy(result, feature):
+    found = [f for f in result.by_kind("target_proxy") if f.subject == feature]
+    row = result.to_polars("proxy").filter(pl.col("feature") == feature).row(0, named=True)
+    return (found[0] if found else None), row
+
+
+@pytest.mark.parametrize("make", [_honest_continuous, _honest_count, _honest_flag])
+def test_an_honest_feature_with_auc_near_0_9_is_info_only(make):
+    training = _frame(honest=make)
+    result = audit_leakage(training, entity="id", prediction_time="pt", target="y")
+    finding, row = _proxy(result, "honest")
+    expected = roc_auc_score(training["y"].to_numpy(), training["honest"].cast(pl.Float64).to_numpy())
+    assert row["auc"] == pytest.approx(max(expected, 1 - expected), abs=1e-12)
+    assert 0.9 < row["auc"] < 0.96
+    assert finding is not None and finding.severity == "info"  # said, not alarmed
+    assert finding.metrics["evidence"] == [] and finding.metrics["separation_lower"] < 0.85
+    assert result.at_least("warning") == ()
+
+
+def test_the_pure_top_values_of_an_honest_count_are_a_trend_not_a_sentinel():
+    # 60k rows: the counts 8, 9, 10, ... are each > 99% churners with hundreds of rows, but so are their
+    # neighbours: the end of a smooth trend, not a code
+    training = _frame(n=60_000, honest=_honest_count)
+    counts = training.group_by("honest").agg(pl.col("y").mean().alias("rate"), pl.len()).sort("honest")
+    assert counts.filter((pl.col("rate") > 0.99) & (pl.col("len") >= 100)).height >= 1
+    finding, _ = _proxy(audit_leakage(training, entity="id", prediction_time="pt", target="y"), "honest")
+    assert finding.severity == "info" and finding.metrics["sentinel"] is None
+
+
+def test_a_planted_proxy_the_target_with_2_percent_noise_is_flagged():
+    training = _frame(proxy=_noisy_target)
+    finding, row = _proxy(audit_leakage(training, entity="id", prediction_time="pt", target="y"), "proxy")
+    expected = roc_auc_score(training["y"].to_numpy(), training["proxy"].to_numpy())
+    assert row["auc"] == pytest.approx(expected, abs=1e-12)
+    assert finding.severity in ("warning", "critical") and "separation" in finding.metrics["evidence"]
+    # J = TPR - FPR of the cut at 0.5, from the confusion counts
+    y, x = training["y"].to_numpy(), training["proxy"].to_numpy()
+    j = (x[y == 1] == 1).mean() - (x[y == 0] == 1).mean()
+    assert finding.metrics["separation"] == pytest.approx(j, abs=1e-12)
+
+
+@pytest.mark.parametrize("make,value", [(_sentinel_number, "-1"), (_sentinel_status, "'CLOSED'"),
+                                        (_present_after_outcome, "any non-null value")])
+def test_a_sentinel_encoded_feature_is_flagged_though_its_auc_is_modest(make, value):
+    training = _frame(encoded=make)
+    result = audit_leakage(training, entity="id", prediction_time="pt", target="y")
+    finding, row = _proxy(result, "encoded")
+    assert row["auc"] is None or row["auc"] < 0.8  # below proxy_auc: predictiveness alone says nothing
+    assert finding.severity == "warning" and finding.metrics["evidence"] == ["sentinel"]
+    sentinel = finding.metrics["sentinel"]
+    assert sentinel["value"] == value and sentinel["class"] == "positive" and sentinel["purity"] == 1.0
+    assert 0.25 < sentinel["class_share"] < 0.45
+    assert f"its value {value} occurs in" in finding.message
+
+
+def test_declared_clean_lineage_keeps_a_sentinel_at_info():
+    training = _frame(encoded=_sentinel_status).with_columns(encoded_time=pl.col("pt") - dt.timedelta(days=1))
+    result = audit_leakage(training, entity="id", prediction_time="pt", target="y",
+                           feature_timestamps={"encoded": "encoded_time"})
+    finding, _ = _proxy(result, "encoded")
+    assert finding.severity == "info" and finding.metrics["lineage"] == "clean"
+
+
+# -- non-binary targets and positive= -------------------------------------------------------------
+
+def _labelled(labels):
+    """The noisy-target proxy with the label written as ``labels[0]`` (negative) / ``labels[1]``."""
+    training = _frame(proxy=_noisy_target)
+    return training.with_columns(pl.when(pl.col("y") == 1).then(pl.lit(labels[1])).otherwise(pl.lit(labels[0]))
+                                 .alias("y"))
+
+
+@pytest.mark.parametrize("labels,positive", [(("no", "yes"), "yes"), ((0, 2), 2), ((0, 2), "2")])
+def test_a_non_binary_target_is_a_visible_skip_and_positive_maps_it(labels, positive):
+    training = _labelled(labels)
+    skipped = audit_leakage(training, entity="id", prediction_time="pt", target="y")
+    (finding,) = skipped.by_kind("check_skipped")
+    assert finding.severity == "warning" and finding.subject == "target_proxy"
+    assert "not a 0/1 or boolean label" in finding.message and "positive=" in finding.suggestion
+    assert skipped.by_kind("target_proxy") == ()
+    validate_findings(json.loads(skipped.to_json()))
+    mapped = audit_leakage(training, entity="id", prediction_time="pt", target="y", positive=positive)
+    assert mapped.by_kind("check_skipped") == ()
+    flagged, _ = _proxy(mapped, "proxy")
+    assert flagged.severity in ("warning", "critical")
+    base = audit_leakage(_frame(proxy=_noisy_target), entity="id", prediction_time="pt", target="y")
+    assert flagged.metrics == _proxy(base, "proxy")[0].metrics
+
+
+def test_three_classes_with_positive_are_one_against_the_rest():
+    training = _frame(proxy=_noisy_target).with_columns(
+        pl.when(pl.col("y") == 1).then(pl.lit("churn")).when(pl.col("id") % 2 == 0).then(pl.lit("stay"))
+        .otherwise(pl.lit("upgrade")).alias("y"))
+    result = audit_leakage(training, entity="id", prediction_time="pt", target="y", positive="churn")
+    finding, _ = _proxy(result, "proxy")
+    assert finding.metrics["positives"] == int((training["y"] == "churn").sum())
+
+
+def test_a_positive_that_no_row_holds_or_of_the_wrong_kind_is_refused():
+    training = _labelled(("no", "yes"))
+    with pytest.raises(ConfigError, match=r"'positive' parameter of audit_leakage is 'Yes', which no row of target "
+                                          r"'y' holds; its values include \['no', 'yes'\]"):
+        audit_leakage(training, entity="id", prediction_time="pt", target="y", positive="Yes")
+    with pytest.raises(ConfigError, match=r"must be text\. Got True: YAML reads unquoted yes/no.*positive: 'yes'"):
+        audit_leakage(training, entity="id", prediction_time="pt", target="y", positive=True)
+    with pytest.raises(ConfigError, match=r"target 'y' is Int32\) must be a number\. Got 'two'"):
+        audit_leakage(_labelled((0, 2)), entity="id", prediction_time="pt", target="y", positive="two")
+
+
+# -- other skips and too little data --------------------------------------------------------------
+
+def test_a_split_without_the_named_values_is_a_visible_skip():
+    training = _frame().with_columns(split=pl.when(pl.col("id") < 3000).then(pl.lit("training"))
+                                     .otherwise(pl.lit("holdout")))
+    result = audit_leakage(training, entity="id", prediction_time="pt", split="split")
+    (finding,) = result.by_kind("check_skipped")
+    assert finding.subject == "split" and finding.severity == "warning"
+    assert "values include ['holdout', 'training']" in finding.message
+    fixed = audit_leakage(training, entity="id", prediction_time="pt", split="split", train_value="training",
+                          test_value="holdout")
+    assert fixed.by_kind("check_skipped") == ()
+    assert dict(fixed.to_polars("checks").iter_rows())["split"] == "'training' vs 'holdout' compared"
+
+
+def test_checks_the_user_did_not_ask_for_are_not_findings():
+    result = audit_leakage(_frame(), entity="id", prediction_time="pt")  # no target, split, features
+    assert result.by_kind("check_skipped") == ()
+    assert dict(result.to_polars("checks").iter_rows())["target_proxy"] == "skipped: no target given"
+
+
+def test_a_one_row_training_set_says_there_is_too_little_data():
+    training = _frame().head(1)
+    result = audit_leakage(training, entity="id", prediction_time="pt", target="y")
+    subjects = {f.subject: f for f in result.by_kind("insufficient_data")}
+    assert set(subjects) == {"training", "y"} and all(f.severity == "info" for f in subjects.values())
+    assert "training has 1 row(s)" in subjects["training"].message
+    validate_findings(result.to_dict())
+
+
+# -- parameters -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"proxy_auc": 1.5}, r"'proxy_auc' parameter of audit_leakage must be a number strictly between 0 and 1\. "
+                         r"Got 1\.5"),
+    ({"proxy_auc": "0.9"}, r"'proxy_auc' parameter .* Got '0\.9'"),
+    ({"proxy_auc": 0.3}, r"'proxy_auc' parameter of audit_leakage must be above 0\.5"),
+    ({"engine": "spark2"}, r"'engine' parameter of audit_leakage must be one of \['polars', 'duckdb', 'spark'\]"),
+    ({"max_examples": -1}, r"'max_examples' parameter of audit_leakage must be an integer of at least 0"),
+    ({"entity": 5}, r"'entity' parameter of audit_leakage must be a column name \(text\)\. Got 5"),
+    ({"features": ["spend"]}, r"'features' parameter of audit_leakage must be a mapping .* Got a list"),
+    ({"sources": {"tx": "tx.parquet"}}, r"'sources' parameter of audit_leakage maps names to Source.*'tx': str"),
+    ({"train_value": "a", "test_value": "a"}, r"'train_value' and 'test_value' parameters .* both 'a'"),
+])
+def test_invalid_parameters_are_refused_naming_them(kwargs, message):
+    call = {"entity": "id", "prediction_time": "pt", "target": "y", **kwargs}
+    with pytest.raises(ConfigError, match=message):
+        audit_leakage(_frame().head(50), **call)
+
+
+# -- YAML config and CLI --------------------------------------------------------------------------
+
+def _yes_no(tmp_path):
+    path = tmp_path / "training.parquet"
+    _labelled(("no", "yes")).write_parquet(path)
+    return path
+
+
+def test_cli_a_skipped_check_is_incomplete_not_pass_and_positive_fixes_it(tmp_path, capsys):
+    from workbench.cli import main
+
+    args = ["audit", "leakage", "--training", str(_yes_no(tmp_path)), "--entity", "id", "--prediction-time", "pt",
+            "--target", "y", "--quiet"]
+    assert main(args) == 1  # the default --fail-on critical used to print PASS and exit 0 here
+    assert capsys.readouterr().out.strip() == ("INCOMPLETE: check(s) that could not run: target_proxy (see the "
+                                               "check_skipped findings)")
+    assert main([*args, "--fail-on", "none"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "f.json"
+    main([*args, "--positive", "yes", "--out", str(out), "--fail-on", "warning"])
+    doc = json.loads(out.read_text())
+    validate_findings(doc)
+    assert [f["subject"] for f in doc["findings"] if f["kind"] == "target_proxy"] == ["proxy"]
+    assert doc["parameters"]["positive"] == "yes"
+
+
+def test_yaml_positive_and_top_level_types_are_checked(tmp_path):
+    from workbench.leakage.config import load_audit_config
+
+    _yes_no(tmp_path)
+    base = "training: training.parquet\nentity: id\nprediction_time: pt\ntarget: y\n"
+
+    def load(extra):
+        (tmp_path / "a.yaml").write_text(base + extra)
+        return load_audit_config(tmp_path / "a.yaml")
+
+    kwargs = load("positive: 'yes'\n")
+    assert kwargs["positive"] == "yes"
+    finding, _ = _proxy(audit_leakage(kwargs.pop("training"), **kwargs), "proxy")
+    assert finding.severity in ("warning", "critical")
+    unquoted = load("positive: yes\n")  # YAML 1.1 reads it as True: refused, saying to quote it
+    with pytest.raises(ConfigError, match=r"quote it, e\.g\. positive: 'yes'"):
+        audit_leakage(unquoted.pop("training"), **unquoted)
+    for extra, message in [
+        ("training: 5\n", r"config: 'training' must be text .* got 5 \(int\)"),
+        ("features: [spend]\n", r"config: 'features' must be a mapping \(name: value\), got a list"),
+        ("sources: [tx]\n", r"config: 'sources' must be a mapping"),
+        ("sources: {tx: tx.parquet}\n", r"sources\.tx: expected a mapping, got str"),
+        ("sources: {tx: {path: 5, entity: id}}\n", r"sources\.tx\.path must be text"),
+        ("features: {spend: sum}\n", r"features\.spend: expected a mapping such as"),
+        ("proxy_auc: 2\n", None),
+        ("engine: 7\n", r"config: 'engine' must be text"),
+    ]:
+        if message is None:  # read as given, refused by audit_leakage naming the parameter
+            kwargs = load(extra)
+            with pytest.raises(ConfigError, match=r"'proxy_auc' parameter of audit_leakage"):
+                audit_leakage(kwargs.pop("training"), **kwargs)
+            continue
+        with pytest.raises(ConfigError, match=message):
+            load(extra)
