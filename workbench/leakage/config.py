@@ -32,11 +32,10 @@ from workbench.leakage.spec import FeatureDecl, Source, asof, make_rule, static,
 
 TOP_KEYS = ("training", "entity", "prediction_time", "target", "positive", "split", "train_value", "test_value",
             "sources", "features", "feature_timestamps", "rule", "proxy_auc", "engine")
-TEXT_KEYS = ("training", "entity", "prediction_time", "target", "split", "train_value", "test_value", "engine")
-MAPPING_KEYS = {"sources": "{transactions: {path: tx.parquet, entity: id, time: t}}",
-                "features": "{spend_90d: {window: transactions, column: amount, agg: sum, over: 90d}}",
-                "feature_timestamps": "{credit_score: credit_score_time}",
-                "rule": "{inclusive: false, embargo: 0s}"}
+MAPPING_EXAMPLES = {"sources": "{transactions: {path: tx.parquet, entity: id, time: t}}",
+                    "features": "{spend_90d: {window: transactions, column: amount, agg: sum, over: 90d}}",
+                    "feature_timestamps": "{credit_score: credit_score_time}",
+                    "rule": "{inclusive: false, embargo: 0s}"}
 SOURCE_KEYS = ("path", "entity", "time", "available_time")
 RULE_KEYS = ("inclusive", "embargo", "use_available_time")
 FEATURE_FORMS = {"window": ("column", "agg", "over"), "asof": ("column", "ttl"), "static": ("column",)}
@@ -63,8 +62,7 @@ def load_audit_config(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid YAML/JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level.")
-    validate_config(raw, where=str(path))
-    return config_to_kwargs(raw, base=path.parent)
+    return config_to_kwargs(raw, base=path.parent, where=str(path))
 
 
 _TEXT = {"type": "string", "minLength": 1}
@@ -74,7 +72,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "training": _TEXT, "entity": _TEXT, "prediction_time": _TEXT, "target": _TEXT, "split": _TEXT,
-        "train_value": _VALUE, "test_value": _VALUE,
+        "train_value": _TEXT, "test_value": _TEXT, "positive": _VALUE,
         "sources": {"type": ["object", "null"], "additionalProperties": {
             "type": "object", "properties": {"path": _TEXT, "entity": _TEXT, "time": _TEXT, "available_time": _TEXT}}},
         "features": {"type": ["object", "null"], "additionalProperties": {
@@ -83,7 +81,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "feature_timestamps": {"type": ["object", "null"], "additionalProperties": _TEXT},
         "rule": {"type": ["object", "null"], "properties": {
             "inclusive": {"type": "boolean"}, "use_available_time": {"type": "boolean"}, "embargo": _DURATION}},
-        "proxy_auc": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "proxy_auc": {"type": "number", "exclusiveMinimum": 0.5, "exclusiveMaximum": 1},
         "engine": {"enum": ["polars", "duckdb"]},
     },
 }
@@ -105,26 +103,30 @@ def validate_config(raw: dict[str, Any], *, where: str) -> None:
     if err.validator == "type":
         kinds = [expected] if isinstance(expected, str) else list(expected or [])
         wanted = " or ".join(_EXPECTED.get(k, k) for k in kinds if k != "null")
-        raise ConfigError(f"{where}: '{key}' must be {wanted}; got {err.instance!r}.")
+        top = str(err.path[0]) if err.path else ""
+        if len(err.path) == 1 and top in MAPPING_EXAMPLES:
+            hint = f" e.g. {top}: {MAPPING_EXAMPLES[top]}"
+        elif "string" in kinds:
+            hint = f" Quote it in YAML, e.g. {err.path[-1]}: '{err.instance}'."
+        else:
+            hint = ""
+        raise ConfigError(f"{where}: '{key}' must be {wanted}; got {err.instance!r}.{hint}")
+    if err.validator in ("exclusiveMinimum", "exclusiveMaximum"):
+        low, high = err.schema.get("exclusiveMinimum"), err.schema.get("exclusiveMaximum")
+        raise ConfigError(f"{where}: '{key}' must be a number strictly between {low} and {high}; got {err.instance!r}.")
     if err.validator == "enum":
         raise ConfigError(f"{where}: '{key}' must be one of {expected}; got {err.instance!r}.")
     raise ConfigError(f"{where}: '{key}': {err.message}.")
 
 
-def config_to_kwargs(raw: dict[str, Any], *, base: Path) -> dict[str, Any]:
-    """Turn a parsed config mapping into :func:`audit_leakage` keyword arguments."""
+def config_to_kwargs(raw: dict[str, Any], *, base: Path, where: str = "config") -> dict[str, Any]:
+    """Turn a parsed config mapping into :func:`audit_leakage` keyword arguments (unknown keys first, with
+    'did you mean' hints; then the types of every key against :data:`CONFIG_SCHEMA`)."""
     _known(raw, TOP_KEYS, "config")
+    validate_config(raw, where=where)
     for key in ("training", "entity", "prediction_time"):
         if key not in raw:
             raise ConfigError(f"config: '{key}' is required.")
-    for key in TEXT_KEYS:
-        if key in raw and raw[key] is not None and not isinstance(raw[key], str):
-            raise ConfigError(f"config: '{key}' must be text (a path or a column name), got {raw[key]!r} "
-                              f"({type(raw[key]).__name__}); quote it in YAML, e.g. {key}: '{raw[key]}'.")
-    for key, example in MAPPING_KEYS.items():
-        if raw.get(key) is not None and not isinstance(raw[key], dict):
-            raise ConfigError(f"config: '{key}' must be a mapping (name: value), got a {type(raw[key]).__name__}; "
-                              f"e.g. {key}: {example}")
     kwargs: dict[str, Any] = {k: raw[k] for k in TOP_KEYS if k in raw and k not in ("sources", "features", "rule")}
     kwargs["training"] = _resolve(raw["training"], base)
     kwargs["sources"] = {name: _source(name, spec, base) for name, spec in (raw.get("sources") or {}).items()}
@@ -153,9 +155,6 @@ def _source(name: str, spec: dict[str, Any], base: Path) -> Source:
     _known(spec, SOURCE_KEYS, f"sources.{name}")
     if "path" not in spec or "entity" not in spec:
         raise ConfigError(f"sources.{name}: 'path' and 'entity' are required.")
-    for key in SOURCE_KEYS:
-        if spec.get(key) is not None and not isinstance(spec[key], str):
-            raise ConfigError(f"sources.{name}.{key} must be text (a path or a column name), got {spec[key]!r}.")
     return Source(_resolve(spec["path"], base), entity=spec["entity"], time=spec.get("time"),
                   available_time=spec.get("available_time"))
 
