@@ -151,10 +151,10 @@ def drift(
 
     rng = np.random.default_rng(seed)
     scopes = list_scopes(summaries, by_cols, every, cur.schema.get(timestamp) if timestamp else None)
-    records, bins, categories = [], [], []
+    records, tables_of = [], {}
     collapsed = {id(scope): collapse(summaries.numeric, scope, summaries.keys) for scope in scopes}
     for pair in pairs:
-        recs = []
+        recs, bins, categories = [], [], []
         buckets = bucket_counts(summaries.categorical[pair.key], summaries.keys) \
             if pair.key in summaries.categorical else {}
         for scope in scopes:
@@ -171,8 +171,16 @@ def drift(
         for rec, st in zip(recs, stats, strict=True):
             rec.update(st)
         records += recs
+        tables_of[pair.key] = (bins, categories)
     renames = apply_renames(candidates, records, schema_rows)
-    records = [r for r in records if not r["rename_candidate"] or r["column"] in renames]
+    # a candidate pairing that was not chosen is no comparison at all: its current column is only
+    # "added" and its reference column only "dropped" (never compared with each other)
+    pairs = [p for p in pairs if not p.rename_candidate or renames.get(p.current) == p.profile.name]
+    records = [r for r in records if not r["rename_candidate"] or renames.get(r["column"]) == r["reference_column"]]
+    for r in records:
+        r["rename_candidate"] = False  # a chosen rename is compared like any other column from here on
+    bins = [row for p in pairs for row in tables_of[p.key][0]]
+    categories = [row for p in pairs for row in tables_of[p.key][1]]
     schema_rows += nullability_rows(records) + category_rows(records, rule)
     tests, findings = decide(records, rule)
     findings += drift_findings(records, schema_rows, skipped, rule)
@@ -335,9 +343,9 @@ def _compare_pair(pair: Pair, prof: ColumnProfile, scope: Scope, row: dict[str, 
     labels = prof.labels
     bins = [{"column": pair.current, "scope": scope.label, "bin": i, "label": labels[i],
              "reference_count": int(ref_counts[i]), "current_count": int(cur_counts[i])}
-            for i in range(len(labels))] if not pair.rename_candidate else []
+            for i in range(len(labels))]
     cats = []
-    if prof.kind in ("categorical", "boolean") and scope.kind == "all" and not pair.rename_candidate:
+    if prof.kind in ("categorical", "boolean") and scope.kind == "all":
         n_ref, n_cur = max(int(ref_counts.sum()), 1), max(valid, 1)
         for i, c in enumerate(prof.categories):
             if cur_counts[i] == 0 and ref_counts[i] > 0:
