@@ -15,7 +15,8 @@ from workbench.drift.schema import SCHEMA_KINDS
 from workbench.drift.statistics import benjamini_hochberg
 from workbench.findings.model import Finding
 
-_EFFECT_NAMES = {"wasserstein": "scaled Wasserstein", "total_variation": "total variation"}
+_EFFECT_NAMES = {"wasserstein": "scaled Wasserstein", "total_variation": "total variation",
+                 "max_share_change": "largest category share change"}
 
 
 def finding_kind(test: str, role: str | None) -> str:
@@ -120,15 +121,20 @@ def _finding(t: dict, r: dict, rule: DriftRule, local: list[dict]) -> Finding:
         metrics["also_in"] = [u["scope"] for u in local]
     if t["test"] == "distribution":
         effect = _EFFECT_NAMES[r["effect"]]
-        metrics.update({s: r.get(s) for s in ("psi", "jensen_shannon", "total_variation", "ks", "wasserstein")})
+        metrics.update({s: r.get(s) for s in ("psi", "jensen_shannon", "total_variation", "max_share_change", "ks",
+                                              "wasserstein")})
         metrics["measure"] = r["effect"]
         what = {"prediction_drift": f"Prediction distribution of {name}",
                 "label_drift": f"Label distribution of {name}"}
         subject_text = what.get(kind, name)
         detail = _distribution_detail(r)
-        message = (f"{subject_text} drifted{where}: {effect} {t['effect']:.3f} ({ci} {t['low']:.3f}–{t['high']:.3f}, "
-                   f"threshold {t['threshold']}); PSI {r['psi']:.3f}{detail}; n={r['n_ref']:,} reference vs "
-                   f"{r['n_cur']:,} current ({_q_text(t['q_value'])}).")
+        if r["effect"] == "max_share_change":  # in percentage points, as the category shares are stated
+            size = (f"{t['effect'] * 100:.1f} points ({ci} {t['low'] * 100:.1f}–{t['high'] * 100:.1f}, "
+                    f"threshold {t['threshold'] * 100:g} points); total variation {r['total_variation']:.3f}")
+        else:
+            size = f"{t['effect']:.3f} ({ci} {t['low']:.3f}–{t['high']:.3f}, threshold {t['threshold']})"
+        message = (f"{subject_text} drifted{where}: {effect} {size}; PSI {r['psi']:.3f}{detail}; "
+                   f"n={r['n_ref']:,} reference vs {r['n_cur']:,} current ({_q_text(t['q_value'])}).")
         suggestion = ("Check the upstream source of this column for a change (pipeline, unit, encoding, "
                       "population); compare the distributions in the bins table or the DriftExplorer; retrain or "
                       "recalibrate if the shift is real.")

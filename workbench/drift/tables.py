@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from workbench.drift.scopes import Scope
 
 
-_STATS = ("psi", "jensen_shannon", "total_variation", "ks", "wasserstein")
+_STATS = ("psi", "jensen_shannon", "total_variation", "max_share_change", "ks", "wasserstein")
 
 
 def columns_table(records: list[dict]) -> pl.DataFrame:
