@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from workbench import params
 from workbench.drift import compare as C
 from workbench.drift.decide import decide, drift_findings
 from workbench.drift.fit import (
@@ -48,10 +49,9 @@ from workbench.drift.summaries import (
     Engine,
 )
 from workbench.drift.tables import BIN_SCHEMA, CATEGORY_SCHEMA, SCHEMA_SCHEMA, columns_table, frame
-from workbench.errors import InputError, did_you_mean
+from workbench.errors import ConfigError, InputError, did_you_mean
 from workbench.findings.model import CheckResult, InputSummary
 from workbench.io import FrameLike, check_time_column
-from workbench.leakage.spec import parse_duration
 from workbench.spark import refuse_nested
 
 
@@ -81,8 +81,11 @@ def drift(
     ``current`` is any supported input, including a directory or glob of parquet partitions
     whose schemas differ. ``columns``/``exclude`` choose the columns (default: every column of
     a supported dtype except ``timestamp``). With ``timestamp``, current is also split into
-    windows of length ``window`` (default ``"1d"``; windows start at multiples of the length
-    since 1970-01-01 UTC); ``by`` names segment columns, each value compared on its own.
+    windows of length ``window`` (a duration > 0, default ``"1d"``; windows start at multiples of
+    the length since 1970-01-01 UTC); ``by`` names segment columns, each value compared on its own.
+    A current with fewer than ``rule.min_rows`` rows, or none, is reported as ``insufficient_data``
+    (never a silent pass; an empty reference is an error). Parameters are validated at the boundary
+    (:mod:`workbench.params`): a wrong value raises :class:`~workbench.errors.ConfigError` naming it.
     ``score``/``prediction`` and ``target`` mark the model's output and the label: their drift
     is reported as ``prediction_drift`` and ``label_drift``. ``multivariate=True`` adds the
     domain classifier of :func:`workbench.drift.domain_classifier` (needs scikit-learn and the
@@ -101,11 +104,22 @@ def drift(
     counts per bin), ``categories`` (new values and vanished categories, with shares) and
     ``schema`` (including ``category_set_changed`` rows).
     """
+    columns = None if columns is None else params.column_names(columns, name="columns", owner="drift")
+    exclude = params.column_names(exclude, name="exclude", owner="drift")
+    by_cols = params.column_names(by, name="by", owner="drift")
+    timestamp, score, prediction, target = (params.column_name(v, name=k, owner="drift") for k, v in (
+        ("timestamp", timestamp), ("score", score), ("prediction", prediction), ("target", target)))
+    if rule is not None and not isinstance(rule, DriftRule):
+        raise ConfigError(f"The 'rule' parameter of drift must be a DriftRule (or None for the defaults). "
+                          f"Got {rule!r}.")
     rule = rule or DriftRule()
+    n_bins = params.count(n_bins, name="n_bins", minimum=2, owner="drift")
+    max_categories = params.count(max_categories, name="max_categories", owner="drift")
+    multivariate = params.boolean(multivariate, name="multivariate", owner="drift")
+    seed = params.count(seed, name="seed", minimum=0, owner="drift")
     if multivariate and (isinstance(reference, DriftProfile) or _is_profile_path(reference)):
         raise InputError("multivariate=True needs the reference data, not a saved profile (the classifier "
                          "trains on rows).")
-    by_cols = [by] if isinstance(by, str) else list(by)
     roles = {"score": score, "prediction": prediction, "target": target}
     every = _window_length(window, timestamp)
     cur = open_source(current, name="current", engine=engine)
@@ -146,8 +160,6 @@ def drift(
         pairs = [replace(p, profile=profile[p.profile.name]) for p in pairs]
     ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
     summaries = assemble(results, pairs)
-    if summaries.rows == 0:
-        raise InputError("current is empty: there is nothing to compare with the reference.")
 
     rng = np.random.default_rng(seed)
     scopes = list_scopes(summaries, by_cols, every, cur.schema.get(timestamp) if timestamp else None)
@@ -183,11 +195,14 @@ def drift(
     categories = [row for p in pairs for row in tables_of[p.key][1]]
     schema_rows += nullability_rows(records) + category_rows(records, rule)
     tests, findings = decide(records, rule)
-    findings += drift_findings(records, schema_rows, skipped, rule)
+    findings += drift_findings(records, schema_rows, skipped, rule, summaries.rows)
     cur_input = input_summary(current, cur, summaries.rows)
     extra_tables: dict[str, pl.DataFrame] = {}
     extra_params: dict[str, Any] = {}
-    if multivariate:
+    if multivariate and summaries.rows < rule.min_rows:
+        extra_params["multivariate"] = {"skipped": f"{summaries.rows} current rows, fewer than min_rows="
+                                                   f"{rule.min_rows}"}
+    elif multivariate:
         mv = _multivariate(reference, current, [*exclude, *hive, *(c for c in roles.values() if c)], seed)
         findings += list(mv.findings)
         extra_tables["drivers"] = mv.tables["drivers"]
@@ -220,15 +235,14 @@ def _multivariate(reference: Any, current: Any, exclude: list[str], seed: int) -
 
 # -- validation -------------------------------------------------------------------------------
 def _window_length(window: str | dt.timedelta | None, timestamp: str | None) -> dt.timedelta | None:
-    if window is not None and timestamp is None:
+    """The window length (a duration > 0; one day by default), or ``None``
+    when there is no ``timestamp`` to cut windows on."""
+    every = None if window is None else params.positive_duration(window, name="window", owner="drift")
+    if every is not None and timestamp is None:
         raise InputError("window needs timestamp: name the current column that holds each row's time.")
     if timestamp is None:
         return None
-    every = parse_duration(window or "1d", what="window")
-    assert every is not None
-    if every.total_seconds() <= 0 or every.total_seconds() * 1e6 != int(every.total_seconds() * 1e6):
-        raise InputError(f"window must be a positive whole number of microseconds, got {window!r}.")
-    return every
+    return every or dt.timedelta(days=1)
 
 
 def _validate_roles(profile: DriftProfile, schema: pl.Schema, timestamp: str | None, by: list[str],

@@ -12,6 +12,7 @@ import polars as pl
 from workbench.drift.profile import OTHER
 from workbench.drift.rule import DriftRule
 from workbench.drift.schema import SCHEMA_KINDS
+from workbench.drift.scopes import Scope
 from workbench.drift.statistics import benjamini_hochberg
 from workbench.findings.model import Finding
 
@@ -200,8 +201,10 @@ def _fmt_value(x: Any, kind: str) -> str:
 
 
 def drift_findings(records: list[dict], schema_rows: list[dict], skipped: Mapping[str, str],
-                   rule: DriftRule) -> list[Finding]:
-    """Schema findings, columns that could not be compared, and scopes with too little data."""
+                   rule: DriftRule, current_rows: int) -> list[Finding]:
+    """Schema findings, columns that could not be compared, and scopes with too little data
+    (all of current too, with ``current_rows`` below ``min_rows``, even when no column could be
+    compared: an empty or nearly empty current is never a silent pass)."""
     out = []
     for s in schema_rows:
         kind = SCHEMA_KINDS[s["change"]]
@@ -258,12 +261,23 @@ def drift_findings(records: list[dict], schema_rows: list[dict], skipped: Mappin
                 "Check the upstream pipeline for an outage or a late partition for this window.",
                 {"n": 0}, r["scope"].to_scope()))
             continue
-        out.append(Finding(
-            "drift", "insufficient_data", "info", key,
-            f"Too few rows to judge drift{_where(r['scope']) or ''}: {r['rows']:,} current and "
-            f"{r['reference_rows']:,} reference rows (the rule needs {rule.min_rows:,} valid values per side). "
-            "No alert is raised from this scope.",
-            "Use a longer window or wait for more data.",
-            {"n": int(r["rows"]), "n_reference": int(r["reference_rows"]), "min_rows": rule.min_rows},
-            r["scope"].to_scope()))
+        out.append(_insufficient(r["scope"], r["rows"], r["reference_rows"], rule))
+    if current_rows < rule.min_rows and "all" not in seen:
+        out.append(_insufficient(Scope("all", {}), current_rows, None, rule))
     return out
+
+
+def _insufficient(scope: Any, rows: int, reference_rows: int | None, rule: DriftRule) -> Finding:
+    """The ``insufficient_data`` finding of a scope with too few rows (``reference_rows`` unknown:
+    no column was compared)."""
+    reference = f" and {reference_rows:,} reference rows" if reference_rows is not None else " rows"
+    metrics = {"n": int(rows), "min_rows": rule.min_rows}
+    if reference_rows is not None:
+        metrics["n_reference"] = int(reference_rows)
+    return Finding(
+        "drift", "insufficient_data", "info", scope.label,
+        f"Too few rows to judge drift{_where(scope) or ''}: {rows:,} current{reference} (the rule needs "
+        f"{rule.min_rows:,} valid values per side). No alert is raised from this scope.",
+        "Use a longer window or wait for more data." if rows else
+        "Current has no rows: check that the right data (partition, date range, filter) was passed.",
+        metrics, scope.to_scope())

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from workbench import params
 from workbench.drift.profile import ColumnKind, ColumnProfile, DriftProfile, segment_key
 from workbench.drift.summaries import (
     ENGINES,
@@ -291,14 +292,17 @@ def plan_profile(
     engine: Engine | None = None,
 ) -> ProfilePlan:
     """First pass over a reference (see :func:`fit_profile` for the arguments)."""
-    if not isinstance(n_bins, int) or n_bins < 2:
-        raise InputError(f"n_bins must be an int >= 2, got {n_bins!r}.")
-    if not isinstance(max_categories, int) or max_categories < 1:
-        raise InputError(f"max_categories must be an int >= 1, got {max_categories!r}.")
-    if edge_rows is not None and (not isinstance(edge_rows, int) or edge_rows < 1000):
-        raise InputError(f"edge_rows must be None or an int >= 1000, got {edge_rows!r}.")
+    owner = "fit_profile"
+    columns = None if columns is None else params.column_names(columns, name="columns", owner=owner)
+    exclude = params.column_names(exclude, name="exclude", owner=owner)
+    categorical = params.column_names(categorical, name="categorical", owner=owner)
+    by = tuple(params.column_names(by, name="by", owner=owner))
+    n_bins = params.count(n_bins, name="n_bins", minimum=2, owner=owner)
+    max_categories = params.count(max_categories, name="max_categories", owner=owner)
+    max_known_categories = params.count(max_known_categories, name="max_known_categories", owner=owner)
+    if edge_rows is not None:
+        edge_rows = params.count(edge_rows, name="edge_rows", minimum=1000, owner=owner)
     src = open_source(reference, name="reference", engine=engine)
-    by = tuple([by] if isinstance(by, str) else by)
     missing = [b for b in by if b not in src.schema]
     if missing:
         hints = "".join(did_you_mean(b, src.schema) for b in missing)

@@ -17,9 +17,10 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from workbench import params
 from workbench.drift.fit import column_kind, open_source
 from workbench.drift.summaries import Source, _q, _strided_sql
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.io import FrameLike
 from workbench.stats import auc_interval
@@ -45,6 +46,17 @@ def domain_classifier(
     (``critical`` when above 0.65 too). Returns a :class:`~workbench.findings.CheckResult`
     (check ``"multivariate"``) with the table ``drivers`` (column, importance, its spread).
     """
+    owner = "domain_classifier"
+    columns = None if columns is None else params.column_names(columns, name="columns", owner=owner)
+    exclude = params.column_names(exclude, name="exclude", owner=owner)
+    folds = params.count(folds, name="folds", minimum=2, owner=owner)
+    max_rows = params.count(max_rows, name="max_rows", minimum=2 * folds, owner=owner)
+    auc_threshold = params.open_unit(auc_threshold, name="auc_threshold", owner=owner)
+    if auc_threshold < 0.5:
+        raise ConfigError(f"The 'auc_threshold' parameter of domain_classifier must be between 0.5 (no separation) "
+                          f"and 1. Got {auc_threshold!r}.")
+    confidence = params.open_unit(confidence, name="confidence", owner=owner)
+    seed = params.count(seed, name="seed", minimum=0, owner=owner)
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.inspection import permutation_importance
     from sklearn.metrics import roc_auc_score

@@ -47,7 +47,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from workbench.errors import InputError
+from workbench import params
 
 
 @dataclass(frozen=True)
@@ -66,19 +66,16 @@ class DriftRule:
     resamples: int = 400
 
     def __post_init__(self) -> None:
-        for name in ("wasserstein", "total_variation", "category_share", "missing_rate", "new_category_share",
-                     "out_of_range_share"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not 0 < value <= 1:
-                raise InputError(f"DriftRule.{name} must be a number in (0, 1], got {value!r}.")
-        for name in ("fdr", "confidence"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not 0 < value < 1:
-                raise InputError(f"DriftRule.{name} must be a number in (0, 1), got {value!r}.")
-        if not isinstance(self.min_rows, int) or self.min_rows < 1:
-            raise InputError(f"DriftRule.min_rows must be an int >= 1, got {self.min_rows!r}.")
-        if not isinstance(self.resamples, int) or self.resamples < 50:
-            raise InputError(f"DriftRule.resamples must be an int >= 50, got {self.resamples!r}.")
+        """Refuse values the rule cannot use (:mod:`workbench.params`): the Wasserstein threshold
+        is a number > 0 (in reference standard deviations, so it may exceed 1); the other
+        thresholds are shares in (0, 1), as are ``fdr`` and ``confidence``; ``min_rows`` is a
+        count >= 1 and ``resamples`` >= 50."""
+        params.positive_number(self.wasserstein, name="wasserstein", owner="DriftRule")
+        for name in ("total_variation", "category_share", "missing_rate", "new_category_share", "out_of_range_share",
+                     "fdr", "confidence"):
+            params.open_unit(getattr(self, name), name=name, owner="DriftRule")
+        params.count(self.min_rows, name="min_rows", owner="DriftRule")
+        params.count(self.resamples, name="resamples", minimum=50, owner="DriftRule")
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "statement": self.statement()}

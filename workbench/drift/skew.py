@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import narwhals as nw
 import polars as pl
 
+from workbench import params
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import Frame, collect, count, frame_summary, open_frame
@@ -45,6 +46,13 @@ def training_serving_skew(
     only are counted (``coverage`` in the parameters), never dropped silently. Returns a
     :class:`~workbench.findings.CheckResult` (check ``"skew"``) with the table ``features``.
     """
+    owner = "training_serving_skew"
+    id = params.column_name(id, name="id", owner=owner, optional=False)  # type: ignore[assignment]
+    columns = None if columns is None else params.column_names(columns, name="columns", owner=owner)
+    rtol = params.non_negative_number(rtol, name="rtol", owner=owner)
+    critical_share = params.open_unit(critical_share, name="critical_share", owner=owner)
+    max_examples = params.count(max_examples, name="max_examples", minimum=0, owner=owner)
+    confidence = params.open_unit(confidence, name="confidence", owner=owner)
     tr_frame, sv_frame = open_frame(training, name="training"), open_frame(serving, name="serving")
     if tr_frame.engine != sv_frame.engine:
         raise InputError(f"training is on {tr_frame.engine} but serving on {sv_frame.engine}: the skew check joins "
