@@ -24,7 +24,7 @@ from workbench.drift.fit import (
     partition_files,
     plan_profile,
 )
-from workbench.drift.profile import NEW, OTHER, ColumnProfile, DriftProfile
+from workbench.drift.profile import ColumnProfile, DriftProfile
 from workbench.drift.rule import DriftRule
 from workbench.drift.schema import (
     apply_renames,
@@ -44,10 +44,7 @@ from workbench.drift.scopes import (
     list_scopes,
     new_values,
 )
-from workbench.drift.summaries import (
-    SEP,
-    Engine,
-)
+from workbench.drift.summaries import PREFIX, ROWS, SEP, Engine, alias, new_bucket, other_bucket, refuse_reserved
 from workbench.drift.tables import BIN_SCHEMA, CATEGORY_SCHEMA, SCHEMA_SCHEMA, columns_table, frame
 from workbench.errors import ConfigError, InputError, did_you_mean
 from workbench.findings.model import CheckResult, InputSummary
@@ -150,6 +147,7 @@ def drift(
     if partitioned:
         schema_rows += partition_rows(schema_history(current), schema_rows)
     pairs, skipped = _pairs(profile, cur.schema, candidates, roles, columns, [*exclude, *hive], timestamp)
+    refuse_reserved([*(p.current for p in pairs), *by_cols, *([timestamp] if timestamp else [])], name="current")
     queries, assemble = current_summaries(cur, pairs, by_cols, timestamp, every)
     if plan is None:
         results = cur.run(queries)
@@ -283,7 +281,8 @@ def _pairs(profile: DriftProfile, schema: pl.Schema, candidates: list, roles: di
             skipped[c] = f"current dtype {schema[c]} cannot be compared with the reference's {profile[c].dtype}"
             continue
         pairs.append(Pair(c, c, profile[c], role_of.get(c)))
-    for cand in candidates[:50]:
+    # an added column under a reserved name is only reported as added (never read)
+    for cand in [c for c in candidates if not c.new.startswith(PREFIX)][:50]:
         pairs.append(Pair(f"{cand.new}{SEP}as{SEP}{cand.old}", cand.new, profile[cand.old],
                           role_of.get(cand.old), rename_candidate=True))
     return pairs, skipped
@@ -314,34 +313,34 @@ def _compare_pair(pair: Pair, prof: ColumnProfile, scope: Scope, row: dict[str, 
     """Compare one current column in one scope with its reference profile ``prof``: counts,
     missing rate, range and new categories (the distribution's statistics come in a batch)."""
     k = pair.key
-    rows = int(row["rows"] or 0)
+    rows = int(row[ROWS] or 0)
     rec: dict[str, Any] = {"column": pair.current, "reference_column": prof.name, "role": pair.role,
                            "kind": prof.kind, "scope": scope, "rows": rows, "reference_rows": prof.rows,
                            "rename_candidate": pair.rename_candidate,
                            "categories": prof.categories}
     ref_counts = np.asarray(prof.counts, dtype=np.int64)
     if prof.kind in ("numeric", "datetime"):
-        nulls = int(row[f"{k}{SEP}nulls"] or 0)
-        missing = int(row.get(f"{k}{SEP}missing", nulls) or 0)
-        valid = int(row[f"{k}{SEP}valid"] or 0)  # neither null, unparseable nor NaN
+        nulls = int(row[alias(k, "nulls")] or 0)
+        missing = int(row.get(alias(k, "missing"), nulls) or 0)
+        valid = int(row[alias(k, "valid")] or 0)  # neither null, unparseable nor NaN
         cur_counts = counts_from_cumulative(row, k, len(prof.edges), valid)
         rec["unparsed"] = missing - nulls
         rec["missing"] = rows - valid
-        total = row[f"{k}{SEP}sum"]
+        total = row[alias(k, "sum")]
         rec["current_mean"] = total / valid if valid and total is not None and math.isfinite(total) else None
         rec["reference_mean"] = prof.mean
-        if prof.minimum is not None and f"{k}{SEP}below" in row and valid:
-            below = int(row[f"{k}{SEP}below"] or 0)
-            above = valid - int(row[f"{k}{SEP}le_hi"] or 0)
+        if prof.minimum is not None and alias(k, "below") in row and valid:
+            below = int(row[alias(k, "below")] or 0)
+            above = valid - int(row[alias(k, "le_hi")] or 0)
             rec["out_of_range"] = C.compare_excess(below + above, valid, C.expected_out_of_range_share(prof),
                                                    rule.out_of_range_share, rule)
             rec["out_of_range"].update(below=below, above=above, low_value=prof.minimum, high_value=prof.maximum)
     else:
         by_bucket = dict(buckets)
         nulls = int(by_bucket.pop(None, 0) or 0)
-        new = int(by_bucket.get(NEW, 0))
-        cur_counts = np.array([by_bucket.get(c, 0) for c in prof.categories] + [by_bucket.get(OTHER, 0) + new],
-                              dtype=np.int64)
+        new = int(by_bucket.get(new_bucket(prof.categories), 0))
+        kept = [by_bucket.get(i, 0) for i in range(len(prof.categories))]
+        cur_counts = np.array([*kept, by_bucket.get(other_bucket(prof.categories), 0) + new], dtype=np.int64)
         rec["missing"] = nulls
         rec["unparsed"] = 0
         rec["new"] = new

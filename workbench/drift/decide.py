@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from workbench.drift.profile import OTHER
 from workbench.drift.rule import DriftRule
 from workbench.drift.schema import SCHEMA_KINDS
 from workbench.drift.scopes import Scope
@@ -185,8 +184,7 @@ def _distribution_detail(r: dict) -> str:
     ref, cur = r["reference_counts"].astype(float), r["current_counts"].astype(float)
     p, q = ref / max(ref.sum(), 1), cur / max(cur.sum(), 1)
     i = int(np.argmax(np.abs(p - q)))
-    categories = [*r["categories"], OTHER]
-    label = "other or new categories" if categories[i] == OTHER else repr(categories[i])
+    label = "other or new categories" if i == len(r["categories"]) else repr(r["categories"][i])
     return f"; largest change: {label} {p[i]:.1%} → {q[i]:.1%}"
 
 

@@ -19,7 +19,7 @@ import polars as pl
 
 from workbench import params
 from workbench.drift.fit import column_kind, open_source
-from workbench.drift.summaries import Source, _q, _strided_sql
+from workbench.drift.summaries import COUNT, Source, _q, _strided_sql, refuse_reserved
 from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.io import FrameLike
@@ -74,6 +74,7 @@ def domain_classifier(
         usable = list(columns)
     if not usable:
         raise InputError("no column is usable by the domain classifier (numeric, string or boolean on both sides).")
+    refuse_reserved(usable, name="domain_classifier")
     a, n_ref_total = _strided(ref, usable, max_rows)
     b, n_cur_total = _strided(cur, usable, max_rows)
     if min(a.height, b.height) < 2 * folds:
@@ -125,7 +126,7 @@ def _strided(src: Source, columns: list[str], max_rows: int) -> tuple[pl.DataFra
         table = src.table
         total = int(src.query(f"SELECT count(*) FROM {table}").item())
         stride = max(1, -(-total // max_rows))
-        return src.query(f"SELECT {cols} FROM {_strided_sql(table, stride, src.engine)}"), total  # type: ignore[arg-type]
+        return src.query(f"SELECT {cols} FROM {_strided_sql(table, stride, src.engine, columns)}"), total  # type: ignore[arg-type]
     lf = src.lf.select(columns)  # type: ignore[union-attr]
     total = int(lf.select(pl.len()).collect().item())
     stride = max(1, -(-total // max_rows))
@@ -143,7 +144,7 @@ def _encode(frame: pl.DataFrame, columns: list[str]) -> tuple[np.ndarray, list[b
             categorical.append(False)
         else:
             s = s.cast(pl.String)
-            levels = s.drop_nulls().value_counts(sort=True).head(MAX_LEVELS)[c].to_list()
+            levels = s.drop_nulls().value_counts(sort=True, name=COUNT).head(MAX_LEVELS)[c].to_list()
             mapping = {v: i for i, v in enumerate(levels)}
             codes = s.replace_strict(mapping, default=len(levels), return_dtype=pl.Float64)
             out.append(codes.to_numpy().astype(float))
