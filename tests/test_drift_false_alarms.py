@@ -33,6 +33,19 @@ def same_distribution(rng: np.random.Generator, n: int) -> pl.DataFrame:
     })
 
 
+CATEGORIES = np.array([f"k{i:02d}" for i in range(12)])
+CATEGORY_P = np.array([0.10, 0.18, 0.14, 0.12, 0.10, 0.08, 0.07, 0.06, 0.05, 0.04, 0.03, 0.03])
+
+
+def category_sample(rng: np.random.Generator, n: int, move: float) -> pl.DataFrame:
+    """One categorical column of twelve categories; the first one's share (10%) raised by ``move``
+    (e.g. 0.10 = ten points), the others scaled down in proportion."""
+    p = CATEGORY_P.copy()
+    p[1:] *= (1 - p[0] - move) / p[1:].sum()
+    p[0] += move
+    return pl.DataFrame({"c": rng.choice(CATEGORIES, n, p=p)})
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("n", "seeds"), [(1_000, range(30)), (100_000, range(8)), (1_000_000, range(3))])
 def test_at_most_one_alarm_per_hundred_column_tests_on_unchanged_data(n, seeds):
@@ -75,3 +88,27 @@ def test_small_samples_are_inconclusive_not_alarms():
     assert not result.at_least("warning")
     assert [f.kind for f in result.findings] == ["insufficient_data"]
     assert result.to_polars("columns")["status"].to_list() == ["insufficient"]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_ten_point_move_of_one_category_among_many_is_flagged_with_its_interval(seed):
+    rng = np.random.default_rng([98, seed])
+    ref, cur = category_sample(rng, 10_000, 0.0), category_sample(rng, 10_000, 0.10)
+    result = drift(ref, cur, seed=seed)
+    row = result.to_polars("columns").row(0, named=True)
+    assert row["total_variation"] == pytest.approx(0.10, abs=0.02)  # on the old threshold: a coin flip
+    assert row["effect"] == "max_share_change" and row["threshold"] == 0.05
+    assert row["effect_value"] == pytest.approx(0.10, abs=0.02) and row["effect_low"] > 0.05
+    (finding,) = result.at_least("warning")
+    assert (finding.kind, finding.severity, finding.subject) == ("distribution_drift", "critical", "c")
+    assert "largest category share change" in finding.message and "largest change: 'k00' " in finding.message
+
+
+def test_a_one_point_move_of_a_category_at_a_million_rows_is_significant_but_not_an_alarm():
+    rng = np.random.default_rng(13)
+    ref, cur = category_sample(rng, 1_000_000, 0.0), category_sample(rng, 1_000_000, 0.01)
+    result = drift(ref, cur)
+    row = result.to_polars("columns").row(0, named=True)
+    assert row["q_value"] < 1e-6
+    assert row["max_share_change"] == pytest.approx(0.01, abs=0.002) and row["status"] == "small"
+    assert not result.at_least("warning")

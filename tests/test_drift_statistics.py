@@ -141,3 +141,20 @@ def test_bootstrap_interval_covers_the_true_total_variation():
         lo, hi = S.bootstrap(r, c, {"tv": S.total_variation}, rng=rng, resamples=300)["tv"]
         covered += lo[0] <= true_tv <= hi[0]
     assert covered / 200 >= 0.88
+
+
+def test_category_effects_equal_direct_numpy_and_a_diffuse_shift_is_governed_by_total_variation():
+    rng = np.random.default_rng(7)
+    levels = np.array([f"c{i:02d}" for i in range(20)])
+    p = np.full(20, 0.05)
+    q = p + np.where(np.arange(20) % 2 == 0, 0.013, -0.013)  # 1.3 points each way: total variation 0.13
+    ref = pl.DataFrame({"c": rng.choice(levels, 50_000, p=p)})
+    cur = pl.DataFrame({"c": rng.choice(levels, 50_000, p=q)})
+    row = _all_row(drift(ref, cur), "c")
+    counts_ref = ref["c"].value_counts().sort("c")["count"].to_numpy()
+    counts_cur = cur["c"].value_counts().sort("c")["count"].to_numpy()
+    pr, qr = counts_ref / counts_ref.sum(), counts_cur / counts_cur.sum()
+    assert row["max_share_change"] == pytest.approx(np.abs(pr - qr).max())
+    assert row["total_variation"] == pytest.approx(0.5 * np.abs(pr - qr).sum())
+    assert row["max_share_change"] < 0.05 < 0.1 < row["total_variation"]
+    assert (row["effect"], row["threshold"], row["status"]) == ("total_variation", 0.1, "drift")

@@ -16,7 +16,9 @@ Rules, by kind:
 * booleans are ``True`` or ``False`` (not ``"maybe"``, ``1`` or ``"yes"``);
 * datetimes are ``datetime`` objects or ISO-8601 strings (``"2026-03-08"``,
   ``"2026-03-08T12:00:00+00:00"``), parsed here; anything else is refused;
-* counts are integers at least a stated minimum.
+* counts are integers at least a stated minimum;
+* column names are strings; a list of column names is a string (one name) or a list or tuple
+  of strings.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from workbench.errors import ConfigError
@@ -122,6 +125,35 @@ def positive_number(value: Any, *, name: str, owner: str | None = None) -> float
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
         raise ConfigError(f"{_where(name, owner)} must be a number greater than zero. Got {value!r}.")
     return float(value)
+
+
+def non_negative_number(value: Any, *, name: str, owner: str | None = None) -> float:
+    """A finite number of zero or more (tolerances)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{_where(name, owner)} must be a number of zero or more. Got {value!r}.")
+    return float(value)
+
+
+def column_name(value: Any, *, name: str, owner: str | None = None, optional: bool = True) -> str | None:
+    """A column name (a string); ``None`` too when ``optional``."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{_where(name, owner)} must be a column name (a non-empty string)"
+                          f"{' or None' if optional else ''}. Got {value!r}.")
+    return value
+
+
+def column_names(value: Any, *, name: str, owner: str | None = None) -> list[str]:
+    """Column names: one name as a string, or a list, tuple or other collection of names (``()`` for none)."""
+    if isinstance(value, str):
+        return [column_name(value, name=name, owner=owner, optional=False)]  # type: ignore[list-item]
+    names = None
+    if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+        names = list(value)
+    if names is None or not all(isinstance(v, str) and v for v in names):
+        raise ConfigError(f"{_where(name, owner)} must be a column name or a list of column names. Got {value!r}.")
+    return names
 
 
 def datetime_value(value: Any, *, name: str, owner: str | None = None) -> dt.datetime | None:

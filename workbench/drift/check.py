@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from workbench import params
 from workbench.drift import compare as C
 from workbench.drift.decide import decide, drift_findings
 from workbench.drift.fit import (
@@ -23,7 +24,7 @@ from workbench.drift.fit import (
     partition_files,
     plan_profile,
 )
-from workbench.drift.profile import NEW, OTHER, ColumnProfile, DriftProfile
+from workbench.drift.profile import ColumnProfile, DriftProfile
 from workbench.drift.rule import DriftRule
 from workbench.drift.schema import (
     apply_renames,
@@ -43,15 +44,11 @@ from workbench.drift.scopes import (
     list_scopes,
     new_values,
 )
-from workbench.drift.summaries import (
-    SEP,
-    Engine,
-)
+from workbench.drift.summaries import PREFIX, ROWS, SEP, Engine, alias, new_bucket, other_bucket, refuse_reserved
 from workbench.drift.tables import BIN_SCHEMA, CATEGORY_SCHEMA, SCHEMA_SCHEMA, columns_table, frame
-from workbench.errors import InputError, did_you_mean
+from workbench.errors import ConfigError, InputError, did_you_mean
 from workbench.findings.model import CheckResult, InputSummary
 from workbench.io import FrameLike, check_time_column
-from workbench.leakage.spec import parse_duration
 from workbench.spark import refuse_nested
 
 
@@ -81,8 +78,11 @@ def drift(
     ``current`` is any supported input, including a directory or glob of parquet partitions
     whose schemas differ. ``columns``/``exclude`` choose the columns (default: every column of
     a supported dtype except ``timestamp``). With ``timestamp``, current is also split into
-    windows of length ``window`` (default ``"1d"``; windows start at multiples of the length
-    since 1970-01-01 UTC); ``by`` names segment columns, each value compared on its own.
+    windows of length ``window`` (a duration > 0, default ``"1d"``; windows start at multiples of
+    the length since 1970-01-01 UTC); ``by`` names segment columns, each value compared on its own.
+    A current with fewer than ``rule.min_rows`` rows, or none, is reported as ``insufficient_data``
+    (never a silent pass; an empty reference is an error). Parameters are validated at the boundary
+    (:mod:`workbench.params`): a wrong value raises :class:`~workbench.errors.ConfigError` naming it.
     ``score``/``prediction`` and ``target`` mark the model's output and the label: their drift
     is reported as ``prediction_drift`` and ``label_drift``. ``multivariate=True`` adds the
     domain classifier of :func:`workbench.drift.domain_classifier` (needs scikit-learn and the
@@ -101,11 +101,22 @@ def drift(
     counts per bin), ``categories`` (new values and vanished categories, with shares) and
     ``schema`` (including ``category_set_changed`` rows).
     """
+    columns = None if columns is None else params.column_names(columns, name="columns", owner="drift")
+    exclude = params.column_names(exclude, name="exclude", owner="drift")
+    by_cols = params.column_names(by, name="by", owner="drift")
+    timestamp, score, prediction, target = (params.column_name(v, name=k, owner="drift") for k, v in (
+        ("timestamp", timestamp), ("score", score), ("prediction", prediction), ("target", target)))
+    if rule is not None and not isinstance(rule, DriftRule):
+        raise ConfigError(f"The 'rule' parameter of drift must be a DriftRule (or None for the defaults). "
+                          f"Got {rule!r}.")
     rule = rule or DriftRule()
+    n_bins = params.count(n_bins, name="n_bins", minimum=2, owner="drift")
+    max_categories = params.count(max_categories, name="max_categories", owner="drift")
+    multivariate = params.boolean(multivariate, name="multivariate", owner="drift")
+    seed = params.count(seed, name="seed", minimum=0, owner="drift")
     if multivariate and (isinstance(reference, DriftProfile) or _is_profile_path(reference)):
         raise InputError("multivariate=True needs the reference data, not a saved profile (the classifier "
                          "trains on rows).")
-    by_cols = [by] if isinstance(by, str) else list(by)
     roles = {"score": score, "prediction": prediction, "target": target}
     every = _window_length(window, timestamp)
     cur = open_source(current, name="current", engine=engine)
@@ -136,6 +147,7 @@ def drift(
     if partitioned:
         schema_rows += partition_rows(schema_history(current), schema_rows)
     pairs, skipped = _pairs(profile, cur.schema, candidates, roles, columns, [*exclude, *hive], timestamp)
+    refuse_reserved([*(p.current for p in pairs), *by_cols, *([timestamp] if timestamp else [])], name="current")
     queries, assemble = current_summaries(cur, pairs, by_cols, timestamp, every)
     if plan is None:
         results = cur.run(queries)
@@ -146,14 +158,12 @@ def drift(
         pairs = [replace(p, profile=profile[p.profile.name]) for p in pairs]
     ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
     summaries = assemble(results, pairs)
-    if summaries.rows == 0:
-        raise InputError("current is empty: there is nothing to compare with the reference.")
 
     scopes = list_scopes(summaries, by_cols, every, cur.schema.get(timestamp) if timestamp else None)
-    records, bins, categories = [], [], []
+    records, tables_of = [], {}
     collapsed = {id(scope): collapse(summaries.numeric, scope, summaries.keys) for scope in scopes}
     for pair in pairs:
-        recs = []
+        recs, bins, categories = [], [], []
         buckets = bucket_counts(summaries.categorical[pair.key], summaries.keys) \
             if pair.key in summaries.categorical else {}
         for scope in scopes:
@@ -172,15 +182,26 @@ def drift(
         for rec, st in zip(recs, stats, strict=True):
             rec.update(st)
         records += recs
+        tables_of[pair.key] = (bins, categories)
     renames = apply_renames(candidates, records, schema_rows)
-    records = [r for r in records if not r["rename_candidate"] or r["column"] in renames]
+    # a candidate pairing that was not chosen is no comparison at all: its current column is only
+    # "added" and its reference column only "dropped" (never compared with each other)
+    pairs = [p for p in pairs if not p.rename_candidate or renames.get(p.current) == p.profile.name]
+    records = [r for r in records if not r["rename_candidate"] or renames.get(r["column"]) == r["reference_column"]]
+    for r in records:
+        r["rename_candidate"] = False  # a chosen rename is compared like any other column from here on
+    bins = [row for p in pairs for row in tables_of[p.key][0]]
+    categories = [row for p in pairs for row in tables_of[p.key][1]]
     schema_rows += nullability_rows(records) + category_rows(records, rule)
     tests, findings = decide(records, rule)
-    findings += drift_findings(records, schema_rows, skipped, rule)
+    findings += drift_findings(records, schema_rows, skipped, rule, summaries.rows)
     cur_input = input_summary(current, cur, summaries.rows)
     extra_tables: dict[str, pl.DataFrame] = {}
     extra_params: dict[str, Any] = {}
-    if multivariate:
+    if multivariate and summaries.rows < rule.min_rows:
+        extra_params["multivariate"] = {"skipped": f"{summaries.rows} current rows, fewer than min_rows="
+                                                   f"{rule.min_rows}"}
+    elif multivariate:
         mv = _multivariate(reference, current, [*exclude, *hive, *(c for c in roles.values() if c)], seed)
         findings += list(mv.findings)
         extra_tables["drivers"] = mv.tables["drivers"]
@@ -213,15 +234,14 @@ def _multivariate(reference: Any, current: Any, exclude: list[str], seed: int) -
 
 # -- validation -------------------------------------------------------------------------------
 def _window_length(window: str | dt.timedelta | None, timestamp: str | None) -> dt.timedelta | None:
-    if window is not None and timestamp is None:
+    """The window length (a duration > 0; one day by default), or ``None``
+    when there is no ``timestamp`` to cut windows on."""
+    every = None if window is None else params.positive_duration(window, name="window", owner="drift")
+    if every is not None and timestamp is None:
         raise InputError("window needs timestamp: name the current column that holds each row's time.")
     if timestamp is None:
         return None
-    every = parse_duration(window or "1d", what="window")
-    assert every is not None
-    if every.total_seconds() <= 0 or every.total_seconds() * 1e6 != int(every.total_seconds() * 1e6):
-        raise InputError(f"window must be a positive whole number of microseconds, got {window!r}.")
-    return every
+    return every or dt.timedelta(days=1)
 
 
 def _validate_roles(profile: DriftProfile, schema: pl.Schema, timestamp: str | None, by: list[str],
@@ -262,7 +282,8 @@ def _pairs(profile: DriftProfile, schema: pl.Schema, candidates: list, roles: di
             skipped[c] = f"current dtype {schema[c]} cannot be compared with the reference's {profile[c].dtype}"
             continue
         pairs.append(Pair(c, c, profile[c], role_of.get(c)))
-    for cand in candidates[:50]:
+    # an added column under a reserved name is only reported as added (never read)
+    for cand in [c for c in candidates if not c.new.startswith(PREFIX)][:50]:
         pairs.append(Pair(f"{cand.new}{SEP}as{SEP}{cand.old}", cand.new, profile[cand.old],
                           role_of.get(cand.old), rename_candidate=True))
     return pairs, skipped
@@ -293,34 +314,34 @@ def _compare_pair(pair: Pair, prof: ColumnProfile, scope: Scope, row: dict[str, 
     """Compare one current column in one scope with its reference profile ``prof``: counts,
     missing rate, range and new categories (the distribution's statistics come in a batch)."""
     k = pair.key
-    rows = int(row["rows"] or 0)
+    rows = int(row[ROWS] or 0)
     rec: dict[str, Any] = {"column": pair.current, "reference_column": prof.name, "role": pair.role,
                            "kind": prof.kind, "scope": scope, "rows": rows, "reference_rows": prof.rows,
                            "rename_candidate": pair.rename_candidate,
                            "categories": prof.categories}
     ref_counts = np.asarray(prof.counts, dtype=np.int64)
     if prof.kind in ("numeric", "datetime"):
-        nulls = int(row[f"{k}{SEP}nulls"] or 0)
-        missing = int(row.get(f"{k}{SEP}missing", nulls) or 0)
-        valid = int(row[f"{k}{SEP}valid"] or 0)  # neither null, unparseable nor NaN
+        nulls = int(row[alias(k, "nulls")] or 0)
+        missing = int(row.get(alias(k, "missing"), nulls) or 0)
+        valid = int(row[alias(k, "valid")] or 0)  # neither null, unparseable nor NaN
         cur_counts = counts_from_cumulative(row, k, len(prof.edges), valid)
         rec["unparsed"] = missing - nulls
         rec["missing"] = rows - valid
-        total = row[f"{k}{SEP}sum"]
+        total = row[alias(k, "sum")]
         rec["current_mean"] = total / valid if valid and total is not None and math.isfinite(total) else None
         rec["reference_mean"] = prof.mean
-        if prof.minimum is not None and f"{k}{SEP}below" in row and valid:
-            below = int(row[f"{k}{SEP}below"] or 0)
-            above = valid - int(row[f"{k}{SEP}le_hi"] or 0)
+        if prof.minimum is not None and alias(k, "below") in row and valid:
+            below = int(row[alias(k, "below")] or 0)
+            above = valid - int(row[alias(k, "le_hi")] or 0)
             rec["out_of_range"] = C.compare_excess(below + above, valid, C.expected_out_of_range_share(prof),
                                                    rule.out_of_range_share, rule)
             rec["out_of_range"].update(below=below, above=above, low_value=prof.minimum, high_value=prof.maximum)
     else:
         by_bucket = dict(buckets)
         nulls = int(by_bucket.pop(None, 0) or 0)
-        new = int(by_bucket.get(NEW, 0))
-        cur_counts = np.array([by_bucket.get(c, 0) for c in prof.categories] + [by_bucket.get(OTHER, 0) + new],
-                              dtype=np.int64)
+        new = int(by_bucket.get(new_bucket(prof.categories), 0))
+        kept = [by_bucket.get(i, 0) for i in range(len(prof.categories))]
+        cur_counts = np.array([*kept, by_bucket.get(other_bucket(prof.categories), 0) + new], dtype=np.int64)
         rec["missing"] = nulls
         rec["unparsed"] = 0
         rec["new"] = new
@@ -336,9 +357,9 @@ def _compare_pair(pair: Pair, prof: ColumnProfile, scope: Scope, row: dict[str, 
     labels = prof.labels
     bins = [{"column": pair.current, "scope": scope.label, "bin": i, "label": labels[i],
              "reference_count": int(ref_counts[i]), "current_count": int(cur_counts[i])}
-            for i in range(len(labels))] if not pair.rename_candidate else []
+            for i in range(len(labels))]
     cats = []
-    if prof.kind in ("categorical", "boolean") and scope.kind == "all" and not pair.rename_candidate:
+    if prof.kind in ("categorical", "boolean") and scope.kind == "all":
         n_ref, n_cur = max(int(ref_counts.sum()), 1), max(valid, 1)
         for i, c in enumerate(prof.categories):
             if cur_counts[i] == 0 and ref_counts[i] > 0:

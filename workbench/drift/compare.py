@@ -30,11 +30,26 @@ def pool_rare(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return (np.append(ref[~rare], ref[rare].sum()), np.append(cur[~rare], cur[rare].sum()))
 
 
-def governing_effect(prof: ColumnProfile) -> str:
-    """The effect size the decision uses for this column (see :mod:`workbench.drift.rule`)."""
+def governing_effect(prof: ColumnProfile, row: dict[str, Any], rule: DriftRule) -> tuple[str, float]:
+    """The effect size the decision uses for one comparison, and its threshold (see
+    :mod:`workbench.drift.rule`): the scaled Wasserstein distance for numeric and datetime columns
+    with a spread; otherwise the total variation, and for categorical and boolean columns also the
+    largest share change of one category — whichever stands higher against its own threshold
+    (interval above it first, then estimate above it, then estimate / threshold). ``row`` holds
+    the point estimates and interval bounds of :func:`compare_distributions`."""
     if prof.kind in ("numeric", "datetime") and prof.spread is not None:
-        return "wasserstein"
-    return "total_variation"
+        return "wasserstein", rule.wasserstein
+    candidates = [("total_variation", rule.total_variation)]
+    if prof.kind in ("categorical", "boolean"):
+        candidates.append(("max_share_change", rule.category_share))
+
+    def standing(candidate: tuple[str, float]) -> tuple[bool, bool, float]:
+        name, threshold = candidate
+        point = row[name]
+        ratio = point / threshold if point == point else -math.inf
+        return (row[f"{name}_low"] >= threshold, point >= threshold, ratio)
+
+    return max(candidates, key=standing)
 
 
 def counts_rng(seed: int, *counts: np.ndarray) -> np.random.Generator:
@@ -60,21 +75,22 @@ def compare_distributions(prof: ColumnProfile, ref: np.ndarray, cur: np.ndarray,
         "total_variation": S.total_variation,
     }
     numeric = prof.kind in ("numeric", "datetime")
+    if not numeric:
+        fns["max_share_change"] = S.max_share_change
     if numeric:
         fns["ks"] = S.ks_statistic
         if spread is not None:
             fns["wasserstein"] = lambda r, c: S.wasserstein(r, c, edges, spread)  # type: ignore[misc]
     points = {name: fn(ref, cur) for name, fn in fns.items()}
     intervals = S.bootstrap(ref, cur, fns, rng=rng, resamples=rule.resamples, confidence=rule.confidence)
-    effect = governing_effect(prof)
-    threshold = rule.wasserstein if effect == "wasserstein" else rule.total_variation
     out = []
     for i in range(len(ref)):
         n_ref, n_cur = int(ref[i].sum()), int(cur[i].sum())
-        row: dict[str, Any] = {"n_ref": n_ref, "n_cur": n_cur, "effect": effect, "threshold": threshold}
+        row: dict[str, Any] = {"n_ref": n_ref, "n_cur": n_cur}
         for name in fns:
             row[name] = float(points[name][i]) if n_cur and n_ref else math.nan
             row[f"{name}_low"], row[f"{name}_high"] = float(intervals[name][0][i]), float(intervals[name][1][i])
+        row["effect"], row["threshold"] = governing_effect(prof, row, rule)
         if n_cur == 0 or n_ref == 0:
             row.update(test=None, statistic=math.nan, p_value=math.nan)
         elif numeric:

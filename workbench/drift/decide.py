@@ -9,13 +9,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from workbench.drift.profile import OTHER
 from workbench.drift.rule import DriftRule
 from workbench.drift.schema import SCHEMA_KINDS
+from workbench.drift.scopes import Scope
 from workbench.drift.statistics import benjamini_hochberg
 from workbench.findings.model import Finding
 
-_EFFECT_NAMES = {"wasserstein": "scaled Wasserstein", "total_variation": "total variation"}
+_EFFECT_NAMES = {"wasserstein": "scaled Wasserstein", "total_variation": "total variation",
+                 "max_share_change": "largest category share change"}
 
 
 def finding_kind(test: str, role: str | None) -> str:
@@ -120,15 +121,20 @@ def _finding(t: dict, r: dict, rule: DriftRule, local: list[dict]) -> Finding:
         metrics["also_in"] = [u["scope"] for u in local]
     if t["test"] == "distribution":
         effect = _EFFECT_NAMES[r["effect"]]
-        metrics.update({s: r.get(s) for s in ("psi", "jensen_shannon", "total_variation", "ks", "wasserstein")})
+        metrics.update({s: r.get(s) for s in ("psi", "jensen_shannon", "total_variation", "max_share_change", "ks",
+                                              "wasserstein")})
         metrics["measure"] = r["effect"]
         what = {"prediction_drift": f"Prediction distribution of {name}",
                 "label_drift": f"Label distribution of {name}"}
         subject_text = what.get(kind, name)
         detail = _distribution_detail(r)
-        message = (f"{subject_text} drifted{where}: {effect} {t['effect']:.3f} ({ci} {t['low']:.3f}–{t['high']:.3f}, "
-                   f"threshold {t['threshold']}); PSI {r['psi']:.3f}{detail}; n={r['n_ref']:,} reference vs "
-                   f"{r['n_cur']:,} current ({_q_text(t['q_value'])}).")
+        if r["effect"] == "max_share_change":  # in percentage points, as the category shares are stated
+            size = (f"{t['effect'] * 100:.1f} points ({ci} {t['low'] * 100:.1f}–{t['high'] * 100:.1f}, "
+                    f"threshold {t['threshold'] * 100:g} points); total variation {r['total_variation']:.3f}")
+        else:
+            size = f"{t['effect']:.3f} ({ci} {t['low']:.3f}–{t['high']:.3f}, threshold {t['threshold']})"
+        message = (f"{subject_text} drifted{where}: {effect} {size}; PSI {r['psi']:.3f}{detail}; "
+                   f"n={r['n_ref']:,} reference vs {r['n_cur']:,} current ({_q_text(t['q_value'])}).")
         suggestion = ("Check the upstream source of this column for a change (pipeline, unit, encoding, "
                       "population); compare the distributions in the bins table or the DriftExplorer; retrain or "
                       "recalibrate if the shift is real.")
@@ -178,8 +184,7 @@ def _distribution_detail(r: dict) -> str:
     ref, cur = r["reference_counts"].astype(float), r["current_counts"].astype(float)
     p, q = ref / max(ref.sum(), 1), cur / max(cur.sum(), 1)
     i = int(np.argmax(np.abs(p - q)))
-    categories = [*r["categories"], OTHER]
-    label = "other or new categories" if categories[i] == OTHER else repr(categories[i])
+    label = "other or new categories" if i == len(r["categories"]) else repr(r["categories"][i])
     return f"; largest change: {label} {p[i]:.1%} → {q[i]:.1%}"
 
 
@@ -194,8 +199,10 @@ def _fmt_value(x: Any, kind: str) -> str:
 
 
 def drift_findings(records: list[dict], schema_rows: list[dict], skipped: Mapping[str, str],
-                   rule: DriftRule) -> list[Finding]:
-    """Schema findings, columns that could not be compared, and scopes with too little data."""
+                   rule: DriftRule, current_rows: int) -> list[Finding]:
+    """Schema findings, columns that could not be compared, and scopes with too little data
+    (all of current too, with ``current_rows`` below ``min_rows``, even when no column could be
+    compared: an empty or nearly empty current is never a silent pass)."""
     out = []
     for s in schema_rows:
         kind = SCHEMA_KINDS[s["change"]]
@@ -252,12 +259,23 @@ def drift_findings(records: list[dict], schema_rows: list[dict], skipped: Mappin
                 "Check the upstream pipeline for an outage or a late partition for this window.",
                 {"n": 0}, r["scope"].to_scope()))
             continue
-        out.append(Finding(
-            "drift", "insufficient_data", "info", key,
-            f"Too few rows to judge drift{_where(r['scope']) or ''}: {r['rows']:,} current and "
-            f"{r['reference_rows']:,} reference rows (the rule needs {rule.min_rows:,} valid values per side). "
-            "No alert is raised from this scope.",
-            "Use a longer window or wait for more data.",
-            {"n": int(r["rows"]), "n_reference": int(r["reference_rows"]), "min_rows": rule.min_rows},
-            r["scope"].to_scope()))
+        out.append(_insufficient(r["scope"], r["rows"], r["reference_rows"], rule))
+    if current_rows < rule.min_rows and "all" not in seen:
+        out.append(_insufficient(Scope("all", {}), current_rows, None, rule))
     return out
+
+
+def _insufficient(scope: Any, rows: int, reference_rows: int | None, rule: DriftRule) -> Finding:
+    """The ``insufficient_data`` finding of a scope with too few rows (``reference_rows`` unknown:
+    no column was compared)."""
+    reference = f" and {reference_rows:,} reference rows" if reference_rows is not None else " rows"
+    metrics = {"n": int(rows), "min_rows": rule.min_rows}
+    if reference_rows is not None:
+        metrics["n_reference"] = int(reference_rows)
+    return Finding(
+        "drift", "insufficient_data", "info", scope.label,
+        f"Too few rows to judge drift{_where(scope) or ''}: {rows:,} current{reference} (the rule needs "
+        f"{rule.min_rows:,} valid values per side). No alert is raised from this scope.",
+        "Use a longer window or wait for more data." if rows else
+        "Current has no rows: check that the right data (partition, date range, filter) was passed.",
+        metrics, scope.to_scope())

@@ -14,17 +14,22 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from workbench import params
 from workbench.drift.profile import ColumnKind, ColumnProfile, DriftProfile, segment_key
 from workbench.drift.summaries import (
+    COUNT,
     ENGINES,
-    SEP,
+    ROWS,
+    VALUE,
     Agg,
     ColumnRead,
     Engine,
     Query,
     Source,
     _q,
+    alias,
     numeric_aggs,
+    refuse_reserved,
     value_count_query,
 )
 from workbench.errors import InputError, did_you_mean
@@ -222,7 +227,7 @@ class ProfilePlan:
     def counts_queries(self) -> list[Query]:
         """Bin counts of the numeric columns (one query), then value counts per categorical column,
         grouped by the segment columns ``by`` when there are any."""
-        aggs = [Agg("rows", "rows")]
+        aggs = [Agg(ROWS, "rows")]
         for c in self.numeric:
             aggs += numeric_aggs(c, self.edges[c], lossless=self.src.schema[c].is_numeric())
         return [Query(tuple(aggs), self.reads, keys=self.by),
@@ -250,7 +255,7 @@ class ProfilePlan:
                 counts = {c: vc.filter(pl.col(b).is_null() if v is None else pl.col(b) == v)
                           for c, vc in value_counts.items()}
                 segments[b][segment_key(v)] = self._columns(rows, counts, within=cols)
-        rows = int(numeric["rows"].sum())
+        rows = int(numeric[ROWS].sum())
         fingerprint = input_summary(self.reference, self.src, rows).fingerprint
         return replace(self._profile(cols, fingerprint), segments=segments)
 
@@ -264,7 +269,7 @@ class ProfilePlan:
             if c in self.numeric:
                 cols[c] = numeric_profile(r, self.edges[c], row, self.n_bins, self.ranges[c])
                 continue
-            counts = value_counts[c].group_by("value").agg(pl.col("count").sum())
+            counts = value_counts[c].group_by(VALUE).agg(pl.col(COUNT).sum())
             top = self.max_categories if within is None else within[c].categories
             cols[c] = categorical_profile(r, counts, row, top, self.max_known, self.n_bins)
         return cols
@@ -291,14 +296,17 @@ def plan_profile(
     engine: Engine | None = None,
 ) -> ProfilePlan:
     """First pass over a reference (see :func:`fit_profile` for the arguments)."""
-    if not isinstance(n_bins, int) or n_bins < 2:
-        raise InputError(f"n_bins must be an int >= 2, got {n_bins!r}.")
-    if not isinstance(max_categories, int) or max_categories < 1:
-        raise InputError(f"max_categories must be an int >= 1, got {max_categories!r}.")
-    if edge_rows is not None and (not isinstance(edge_rows, int) or edge_rows < 1000):
-        raise InputError(f"edge_rows must be None or an int >= 1000, got {edge_rows!r}.")
+    owner = "fit_profile"
+    columns = None if columns is None else params.column_names(columns, name="columns", owner=owner)
+    exclude = params.column_names(exclude, name="exclude", owner=owner)
+    categorical = params.column_names(categorical, name="categorical", owner=owner)
+    by = tuple(params.column_names(by, name="by", owner=owner))
+    n_bins = params.count(n_bins, name="n_bins", minimum=2, owner=owner)
+    max_categories = params.count(max_categories, name="max_categories", owner=owner)
+    max_known_categories = params.count(max_known_categories, name="max_known_categories", owner=owner)
+    if edge_rows is not None:
+        edge_rows = params.count(edge_rows, name="edge_rows", minimum=1000, owner=owner)
     src = open_source(reference, name="reference", engine=engine)
-    by = tuple([by] if isinstance(by, str) else by)
     missing = [b for b in by if b not in src.schema]
     if missing:
         hints = "".join(did_you_mean(b, src.schema) for b in missing)
@@ -306,6 +314,7 @@ def plan_profile(
     chosen = [c for c in (columns if columns is not None else src.schema) if c not in set(exclude)]
     refuse_nested(src.unsupported, [*chosen, *by], name="reference", check="drift", excludable=True)
     kinds, _ = drift_columns(src.schema, columns, exclude, name="reference", categorical=categorical)
+    refuse_reserved([*kinds, *by], name="reference")
     reads = {c: ColumnRead(c, k, src.schema[c]) for c, k in kinds.items()}
     total = _row_count(src)
     if total == 0:
@@ -363,31 +372,32 @@ def _edges_pass(src: Source, reads: dict[str, ColumnRead], n_bins: int, stride: 
     numeric = [c for c, r in reads.items() if r.kind in ("numeric", "datetime")]
     if not numeric:
         return {}, {}
-    quantiles = Query(tuple(Agg(c, "quantiles", c, probs) for c in numeric), reads, stride=stride)  # type: ignore[arg-type]
-    ranges = Query(tuple(Agg(f"{c}{SEP}{op}", op, c) for c in numeric for op in ("min", "max")), reads)
+    quantiles = Query(tuple(Agg(alias(c, "quantiles"), "quantiles", c, probs) for c in numeric), reads,  # type: ignore[arg-type]
+                      stride=stride)
+    ranges = Query(tuple(Agg(alias(c, op), op, c) for c in numeric for op in ("min", "max")), reads)
     q, r = (frame.row(0, named=True) for frame in src.run([quantiles, ranges]))
     row = {**q, **r}
     edges: dict[str, tuple[float, ...]] = {}
     ranges: dict[str, tuple[float | None, float | None]] = {}
     for c in numeric:
-        values = [v for v in (row[c] or []) if v is not None and np.isfinite(v)]
+        values = [v for v in (row[alias(c, "quantiles")] or []) if v is not None and np.isfinite(v)]
         edges[c] = tuple(float(v) for v in np.unique(values))
-        ranges[c] = (row[f"{c}{SEP}min"], row[f"{c}{SEP}max"])
+        ranges[c] = (row[alias(c, "min")], row[alias(c, "max")])
     return edges, ranges
 
 
 def counts_from_cumulative(row: dict, name: str, n_edges: int, valid: int) -> np.ndarray:
     """Bin counts from cumulative ``<= edge`` counts and the number of valid values."""
-    cum = np.array([row[f"{name}{SEP}le{i}"] or 0 for i in range(n_edges)] + [valid], dtype=np.int64)
+    cum = np.array([row[alias(name, f"le{i}")] or 0 for i in range(n_edges)] + [valid], dtype=np.int64)
     return np.diff(cum, prepend=0)
 
 
 def numeric_profile(read: ColumnRead, edges: tuple[float, ...], row: dict, n_bins: int,
                     value_range: tuple[float | None, float | None]) -> ColumnProfile:
-    rows = int(row["rows"])
-    nulls = int(row.get(f"{read.name}{SEP}missing", row[f"{read.name}{SEP}nulls"]))
-    valid = int(row[f"{read.name}{SEP}valid"])
-    total = row[f"{read.name}{SEP}sum"]
+    rows = int(row[ROWS])
+    nulls = int(row.get(alias(read.name, "missing"), row[alias(read.name, "nulls")]))
+    valid = int(row[alias(read.name, "valid")])
+    total = row[alias(read.name, "sum")]
     mean = total / valid if valid and total is not None and math.isfinite(total) else None
     return ColumnProfile(
         name=read.name, kind=read.kind, dtype=str(read.dtype), rows=rows, nulls=nulls, nans=rows - nulls - valid,
@@ -401,16 +411,16 @@ def categorical_profile(read: ColumnRead, counts: pl.DataFrame, row: dict, top: 
     """A categorical column's profile from its value counts: ``top`` is how many of the most
     frequent categories to keep, or the categories to count (a segment uses the whole
     reference's, so both share one set of bins)."""
-    rows = int(row["rows"])
-    values = counts.filter(pl.col("value").is_not_null()).sort(["count", "value"], descending=[True, False])
-    nulls = rows - int(values["count"].sum())
-    categories = tuple(values.head(top)["value"].to_list()) if isinstance(top, int) else top
-    per_value = dict(zip(values["value"].to_list(), values["count"].to_list(), strict=True))
+    rows = int(row[ROWS])
+    values = counts.filter(pl.col(VALUE).is_not_null()).sort([COUNT, VALUE], descending=[True, False])
+    nulls = rows - int(values[COUNT].sum())
+    categories = tuple(values.head(top)[VALUE].to_list()) if isinstance(top, int) else top
+    per_value = dict(zip(values[VALUE].to_list(), values[COUNT].to_list(), strict=True))
     kept = [int(per_value.get(c, 0)) for c in categories]
-    known = tuple(values["value"].to_list()) if values.height <= max_known else None
+    known = tuple(values[VALUE].to_list()) if values.height <= max_known else None
     return ColumnProfile(
         name=read.name, kind=read.kind, dtype=str(read.dtype), rows=rows, nulls=nulls, categories=categories,
-        counts=(*kept, int(values["count"].sum()) - sum(kept)), known=known, distinct=values.height,
-        singletons=int((values["count"] == 1).sum()), n_bins=n_bins,
+        counts=(*kept, int(values[COUNT].sum()) - sum(kept)), known=known, distinct=values.height,
+        singletons=int((values[COUNT] == 1).sum()), n_bins=n_bins,
     )
 

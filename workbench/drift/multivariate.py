@@ -17,9 +17,10 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from workbench import params
 from workbench.drift.fit import column_kind, open_source
-from workbench.drift.summaries import Source, _q, _strided_sql
-from workbench.errors import InputError
+from workbench.drift.summaries import COUNT, Source, _q, _strided_sql, refuse_reserved
+from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.io import FrameLike
 from workbench.stats import auc_interval
@@ -45,6 +46,17 @@ def domain_classifier(
     (``critical`` when above 0.65 too). Returns a :class:`~workbench.findings.CheckResult`
     (check ``"multivariate"``) with the table ``drivers`` (column, importance, its spread).
     """
+    owner = "domain_classifier"
+    columns = None if columns is None else params.column_names(columns, name="columns", owner=owner)
+    exclude = params.column_names(exclude, name="exclude", owner=owner)
+    folds = params.count(folds, name="folds", minimum=2, owner=owner)
+    max_rows = params.count(max_rows, name="max_rows", minimum=2 * folds, owner=owner)
+    auc_threshold = params.open_unit(auc_threshold, name="auc_threshold", owner=owner)
+    if auc_threshold < 0.5:
+        raise ConfigError(f"The 'auc_threshold' parameter of domain_classifier must be between 0.5 (no separation) "
+                          f"and 1. Got {auc_threshold!r}.")
+    confidence = params.open_unit(confidence, name="confidence", owner=owner)
+    seed = params.count(seed, name="seed", minimum=0, owner=owner)
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.inspection import permutation_importance
     from sklearn.metrics import roc_auc_score
@@ -62,6 +74,7 @@ def domain_classifier(
         usable = list(columns)
     if not usable:
         raise InputError("no column is usable by the domain classifier (numeric, string or boolean on both sides).")
+    refuse_reserved(usable, name="domain_classifier")
     a, n_ref_total = _strided(ref, usable, max_rows)
     b, n_cur_total = _strided(cur, usable, max_rows)
     if min(a.height, b.height) < 2 * folds:
@@ -113,7 +126,7 @@ def _strided(src: Source, columns: list[str], max_rows: int) -> tuple[pl.DataFra
         table = src.table
         total = int(src.query(f"SELECT count(*) FROM {table}").item())
         stride = max(1, -(-total // max_rows))
-        return src.query(f"SELECT {cols} FROM {_strided_sql(table, stride, src.engine)}"), total  # type: ignore[arg-type]
+        return src.query(f"SELECT {cols} FROM {_strided_sql(table, stride, src.engine, columns)}"), total  # type: ignore[arg-type]
     lf = src.lf.select(columns)  # type: ignore[union-attr]
     total = int(lf.select(pl.len()).collect().item())
     stride = max(1, -(-total // max_rows))
@@ -131,7 +144,7 @@ def _encode(frame: pl.DataFrame, columns: list[str]) -> tuple[np.ndarray, list[b
             categorical.append(False)
         else:
             s = s.cast(pl.String)
-            levels = s.drop_nulls().value_counts(sort=True).head(MAX_LEVELS)[c].to_list()
+            levels = s.drop_nulls().value_counts(sort=True, name=COUNT).head(MAX_LEVELS)[c].to_list()
             mapping = {v: i for i, v in enumerate(levels)}
             codes = s.replace_strict(mapping, default=len(levels), return_dtype=pl.Float64)
             out.append(codes.to_numpy().astype(float))

@@ -14,8 +14,10 @@ Binning, stated precisely:
   ``(edges[-1], +inf]``. Repeated quantiles (integer-valued or zero-inflated columns) collapse,
   so a point mass gets a bin of its own. NaN and null are missing, not binned.
 * categorical and boolean columns (as strings): the ``max_categories`` most frequent
-  reference categories each get a bin; the remaining reference categories share ``OTHER``;
-  values never seen in the reference fall in ``NEW`` (the reference count of ``NEW`` is 0).
+  reference categories each get a bin; the remaining reference categories share one "other"
+  bin, the last; values never seen in the reference are counted as new and fall in that bin
+  too (the new-category test counts them apart). Bins are numbered, never named by a
+  sentinel value, so no category can be taken for a bin.
   Up to ``max_known_categories`` reference categories are remembered to tell "rare" from
   "new"; beyond that, ``known`` is ``None`` and new categories cannot be told apart (the
   column's status says so).
@@ -34,8 +36,6 @@ from typing import Any, Literal
 from workbench.errors import InputError
 
 PROFILE_VERSION = 1
-OTHER = "__other__"
-NEW = "__new__"
 OTHER_LABEL = "(other or new)"
 
 ColumnKind = Literal["numeric", "datetime", "categorical", "boolean"]

@@ -9,13 +9,23 @@ A column (in a window or segment) raises ``distribution_drift`` only when all of
    categorical and boolean ones, rare bins pooled so every expected count is at least 5) is
    adjusted with Benjamini–Hochberg across *every* test of the run (columns × windows ×
    segments × drift, missing-rate, new-category and range tests) and is at most ``fdr``.
-3. **Practically large**: the governing effect size reaches its threshold — the Wasserstein
-   distance scaled by the reference's robust spread (``wasserstein``; 0.1 = a tenth of a
-   standard deviation's worth of mass moved) for numeric and datetime columns, the total
-   variation distance (``total_variation``; 0.1 = a tenth of the traffic changed bins) for
-   categorical and boolean columns and for numeric columns whose mass sits on one value.
-   The severity is ``critical`` when the effect's bootstrap interval lies entirely above the
-   threshold, ``warning`` when only the point estimate does.
+3. **Practically large**: the governing effect size reaches its threshold —
+
+   * numeric and datetime columns: the Wasserstein distance scaled by the reference's robust
+     spread (``wasserstein``; 0.1 = a tenth of a standard deviation's worth of mass moved);
+   * categorical and boolean columns: either the total variation distance (``total_variation``;
+     0.1 = a tenth of the traffic changed categories, however spread out) or the largest change
+     of one category's share, ``max |p_i − q_i|`` over the categories and the pooled "other or
+     new" bin (``category_share``; 0.05 = five percentage points), whichever stands higher
+     against its own threshold. The share change is never above the total variation and
+     equals it when one category gains what the others lose, so a 10-point move of one category
+     is a total variation of 0.1: on the old threshold alone it was a coin flip (the estimate
+     falls just under 0.1 half the time); against the 5-point threshold its interval lies
+     above it from about a thousand rows per side;
+   * numeric columns whose mass sits on one value (no spread): the total variation.
+
+   The severity is ``critical`` when the governing effect's bootstrap interval lies entirely
+   above its threshold, ``warning`` when only the point estimate does.
 
 A significant difference below the threshold is recorded (status ``small``) but raises nothing,
 which is what keeps a million rows from alarming on a trivial shift; the test keeps small
@@ -37,7 +47,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from workbench.errors import InputError
+from workbench import params
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class DriftRule:
 
     wasserstein: float = 0.1
     total_variation: float = 0.1
+    category_share: float = 0.05
     fdr: float = 0.05
     min_rows: int = 100
     confidence: float = 0.95
@@ -55,18 +66,16 @@ class DriftRule:
     resamples: int = 400
 
     def __post_init__(self) -> None:
-        for name in ("wasserstein", "total_variation", "missing_rate", "new_category_share", "out_of_range_share"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not 0 < value <= 1:
-                raise InputError(f"DriftRule.{name} must be a number in (0, 1], got {value!r}.")
-        for name in ("fdr", "confidence"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not 0 < value < 1:
-                raise InputError(f"DriftRule.{name} must be a number in (0, 1), got {value!r}.")
-        if not isinstance(self.min_rows, int) or self.min_rows < 1:
-            raise InputError(f"DriftRule.min_rows must be an int >= 1, got {self.min_rows!r}.")
-        if not isinstance(self.resamples, int) or self.resamples < 50:
-            raise InputError(f"DriftRule.resamples must be an int >= 50, got {self.resamples!r}.")
+        """Refuse values the rule cannot use (:mod:`workbench.params`): the Wasserstein threshold
+        is a number > 0 (in reference standard deviations, so it may exceed 1); the other
+        thresholds are shares in (0, 1), as are ``fdr`` and ``confidence``; ``min_rows`` is a
+        count >= 1 and ``resamples`` >= 50."""
+        params.positive_number(self.wasserstein, name="wasserstein", owner="DriftRule")
+        for name in ("total_variation", "category_share", "missing_rate", "new_category_share", "out_of_range_share",
+                     "fdr", "confidence"):
+            params.open_unit(getattr(self, name), name=name, owner="DriftRule")
+        params.count(self.min_rows, name="min_rows", owner="DriftRule")
+        params.count(self.resamples, name="resamples", minimum=50, owner="DriftRule")
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "statement": self.statement()}
@@ -74,5 +83,6 @@ class DriftRule:
     def statement(self) -> str:
         return (f"alert when n >= {self.min_rows} per side, Benjamini–Hochberg q <= {self.fdr} across all tests, "
                 f"and the effect reaches its threshold (scaled Wasserstein >= {self.wasserstein} for numeric, "
-                f"total variation >= {self.total_variation} for categorical); critical when the "
+                f"total variation >= {self.total_variation} or one category's share moved by >= "
+                f"{self.category_share * 100:g} points for categorical); critical when the "
                 f"{self.confidence:.0%} interval is entirely above it")

@@ -20,7 +20,7 @@ import polars as pl
 from workbench.drift.fit import column_kind, partition_files
 from workbench.drift.profile import DriftProfile
 from workbench.drift.rule import DriftRule
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 
 SCHEMA_KINDS = {
     "added": "schema_added",
@@ -115,6 +115,9 @@ def schema_history(path: str | Path) -> pl.DataFrame:
     ``reference_dtype`` is the type in the previous file. Renames are proposed when a column
     disappears as another appears with the same type in the same file and a similar name.
     """
+    if not isinstance(path, str | Path):
+        raise ConfigError(f"The 'path' parameter of schema_history must be a directory or a glob of parquet files "
+                          f"(a str or Path). Got {path!r}.")
     files = partition_files(path)
     if not files:
         raise InputError(f"no parquet files under {str(path)!r}.")

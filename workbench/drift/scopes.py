@@ -12,12 +12,16 @@ import polars as pl
 
 from workbench.drift.profile import ColumnProfile
 from workbench.drift.summaries import (
-    SEP,
+    BUCKET,
+    COUNT,
+    ROWS,
+    VALUE,
     WINDOW,
     Agg,
     ColumnRead,
     Query,
     Source,
+    alias,
     bucketize,
     numeric_aggs,
     value_count_query,
@@ -55,14 +59,14 @@ def current_summaries(cur: Source, pairs: list[Pair], by: list[str], timestamp: 
                        every: dt.timedelta | None) -> tuple[list[Query], Assemble]:
     """The queries over current, and how to assemble their results into :class:`Summaries`."""
     reads = {p.current: ColumnRead(p.current, p.profile.kind, cur.schema[p.current]) for p in pairs}
-    aggs = [Agg("rows", "rows")]
+    aggs = [Agg(ROWS, "rows")]
     for p in pairs:
         if p.profile.kind in ("numeric", "datetime"):
             lossless = cur.schema[p.current].is_numeric() or p.profile.kind == "datetime"
             aggs += numeric_aggs(p.current, p.profile.edges, p.profile.minimum, p.profile.maximum, prefix=p.key,
                                  lossless=lossless)
         else:
-            aggs.append(Agg(f"{p.key}{SEP}nulls", "nulls", p.current))
+            aggs.append(Agg(alias(p.key, "nulls"), "nulls", p.current))
     window_us = int(every.total_seconds() * 1_000_000) if every else None
     base = {"keys": tuple(by), "timestamp": timestamp, "window_us": window_us}
     queries = [Query(tuple(aggs), reads, **base)]  # type: ignore[arg-type]
@@ -78,7 +82,7 @@ def current_summaries(cur: Source, pairs: list[Pair], by: list[str], timestamp: 
         counts = dict(zip(distinct, results[1:], strict=True))
         buckets = {p.key: bucketize(counts[p.current], p.profile.categories, p.profile.known)
                    for p in fitted if p.profile.kind in ("categorical", "boolean")}
-        return Summaries(numeric, buckets, counts, keys, int(numeric["rows"].sum()) if numeric.height else 0)
+        return Summaries(numeric, buckets, counts, keys, int(numeric[ROWS].sum()) if numeric.height else 0)
 
     return queries, assemble
 
@@ -159,17 +163,17 @@ def collapse(frame: pl.DataFrame, scope: Scope, keys: list[str]) -> dict[str, An
 def new_values(counts: pl.DataFrame, scope: Scope, known: tuple[str, ...], top: int = 5) -> list[tuple[str, int]]:
     """The most frequent current values of a scope that the reference never had."""
     part = counts.filter(scope.mask(counts)) if scope.filters else counts
-    new = part.filter(pl.col("value").is_not_null() & ~pl.col("value").is_in(list(known)))
-    ranked = new.group_by("value").agg(pl.col("count").sum()).sort(["count", "value"], descending=[True, False])
+    new = part.filter(pl.col(VALUE).is_not_null() & ~pl.col(VALUE).is_in(list(known)))
+    ranked = new.group_by(VALUE).agg(pl.col(COUNT).sum()).sort([COUNT, VALUE], descending=[True, False])
     return [(str(v), int(c)) for v, c in ranked.head(top).iter_rows()]
 
 
 def bucket_counts(counts: pl.DataFrame, keys: list[str]) -> dict[tuple, dict[Any, int]]:
     """Bucketed counts of one categorical comparison summed per scope, in one group-by per key:
     ``{(): all of current, ((key, value),): one window or segment value}`` → ``{bucket: count}``."""
-    out: dict[tuple, dict[Any, int]] = {(): dict(counts.group_by("bucket").agg(pl.col("count").sum()).iter_rows())}
+    out: dict[tuple, dict[Any, int]] = {(): dict(counts.group_by(BUCKET).agg(pl.col(COUNT).sum()).iter_rows())}
     for key in keys:
-        grouped = counts.group_by([key, "bucket"]).agg(pl.col("count").sum())
+        grouped = counts.group_by([key, BUCKET]).agg(pl.col(COUNT).sum())
         for value, bucket, n in grouped.iter_rows():
             out.setdefault(((key, value),), {})[bucket] = n
     return out

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import narwhals as nw
 import polars as pl
 
+from workbench import params
+from workbench.drift.summaries import PREFIX, alias, refuse_reserved
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import Frame, collect, count, frame_summary, open_frame
@@ -22,6 +24,7 @@ from workbench.spark import refuse_nested
 from workbench.stats import wilson_interval
 
 SKEW_SHARE = 0.01
+SERVING_ID = f"{PREFIX}serving_id"  # serving's request id in the join (serving's features: PREFIX + "serving_<i>")
 
 
 def training_serving_skew(
@@ -45,6 +48,13 @@ def training_serving_skew(
     only are counted (``coverage`` in the parameters), never dropped silently. Returns a
     :class:`~workbench.findings.CheckResult` (check ``"skew"``) with the table ``features``.
     """
+    owner = "training_serving_skew"
+    id = params.column_name(id, name="id", owner=owner, optional=False)  # type: ignore[assignment]
+    columns = None if columns is None else params.column_names(columns, name="columns", owner=owner)
+    rtol = params.non_negative_number(rtol, name="rtol", owner=owner)
+    critical_share = params.open_unit(critical_share, name="critical_share", owner=owner)
+    max_examples = params.count(max_examples, name="max_examples", minimum=0, owner=owner)
+    confidence = params.open_unit(confidence, name="confidence", owner=owner)
     tr_frame, sv_frame = open_frame(training, name="training"), open_frame(serving, name="serving")
     if tr_frame.engine != sv_frame.engine:
         raise InputError(f"training is on {tr_frame.engine} but serving on {sv_frame.engine}: the skew check joins "
@@ -65,41 +75,48 @@ def training_serving_skew(
     if not common:
         raise InputError("training and serving share no column besides the id: nothing to compare.")
     for frame in (tr_frame, sv_frame):
+        refuse_reserved([id, *common], name=frame.name)
         refuse_nested(frame.unsupported, [id, *common], name=frame.name, check="training/serving skew")
         _check_keys(frame, id)
 
-    # the serving side's columns renamed, so the full join keeps both ids (null where a side lacks the request)
-    serving_side = sv.select(nw.col(id).alias(f"{id}__serving"), *(nw.col(c).alias(f"{c}__serving") for c in common))
-    joined = tr.select(id, *common).join(serving_side, left_on=id, right_on=f"{id}__serving", how="full")
-    both = ~nw.col(id).is_null() & ~nw.col(f"{id}__serving").is_null()
-    aggs = [count(both).alias("matched"), count(~nw.col(id).is_null() & ~both).alias("training_only"),
-            count(~nw.col(f"{id}__serving").is_null() & ~both).alias("serving_only")]
+    # the serving side's columns under reserved names, so the full join keeps both ids (null where a side
+    # lacks the request) and no serving column can meet a training column's name
+    serving = {c: f"{PREFIX}serving_{i}" for i, c in enumerate(common)}
+    serving_side = sv.select(nw.col(id).alias(SERVING_ID), *(nw.col(c).alias(serving[c]) for c in common))
+    joined = tr.select(id, *common).join(serving_side, left_on=id, right_on=SERVING_ID, how="full")
+    both = ~nw.col(id).is_null() & ~nw.col(SERVING_ID).is_null()
+    aggs = [count(both).alias(f"{PREFIX}matched"), count(~nw.col(id).is_null() & ~both).alias(f"{PREFIX}training"),
+            count(~nw.col(SERVING_ID).is_null() & ~both).alias(f"{PREFIX}serving")]
     for c in common:
-        differs = _differs(c, ts[c], ss[c], rtol)
-        aggs.append(count(both & differs).alias(f"{c}\x1fdiff"))
+        differs = _differs(c, serving[c], ts[c], ss[c], rtol)
+        aggs.append(count(both & differs).alias(alias(c, "diff")))
         if ts[c].is_numeric() and ss[c].is_numeric():
-            gap = (nw.col(c).cast(nw.Float64) - nw.col(f"{c}__serving").cast(nw.Float64)).abs()
-            aggs.append(nw.when(both & differs).then(gap).mean().alias(f"{c}\x1fgap"))
+            gap = (nw.col(c).cast(nw.Float64) - nw.col(serving[c]).cast(nw.Float64)).abs()
+            aggs.append(nw.when(both & differs).then(gap).mean().alias(alias(c, "gap")))
     row = collect(joined.select(aggs), tr_frame, check="training/serving skew").row(0, named=True)
-    matched = int(row["matched"])
+    matched = int(row[f"{PREFIX}matched"])
     if matched == 0:
         raise InputError(f"no {id!r} value appears in both training and serving: check that the logs cover the "
                          "same requests and that the ids are written the same way.")
     rows, findings = [], []
     for c in common:
-        k = int(row[f"{c}\x1fdiff"])
+        k = int(row[alias(c, "diff")])
         lo, hi = wilson_interval(k, matched, confidence)
         rows.append({"feature": c, "training_dtype": str(ts[c]), "serving_dtype": str(ss[c]), "compared": matched,
                      "differing": k, "share": k / matched, "share_low": lo, "share_high": hi,
-                     "mean_abs_difference": row.get(f"{c}\x1fgap")})
+                     "mean_abs_difference": row.get(alias(c, "gap"))})
         if k:
-            examples = collect(joined.filter(both & _differs(c, ts[c], ss[c], rtol)).select(
-                nw.col(id), nw.col(c).alias("training"), nw.col(f"{c}__serving").alias("serving"))
-                .sort(id).head(max_examples), tr_frame, check="training/serving skew", counts=False).to_dicts()
-            findings.append(_finding(c, k, matched, lo, hi, row.get(f"{c}\x1fgap"), examples, critical_share,
+            picked = collect(joined.filter(both & _differs(c, serving[c], ts[c], ss[c], rtol)).select(
+                nw.col(id).alias(f"{PREFIX}id"), nw.col(c).alias(f"{PREFIX}training"),
+                nw.col(serving[c]).alias(f"{PREFIX}serving")).sort(f"{PREFIX}id").head(max_examples),
+                tr_frame, check="training/serving skew", counts=False).rows()
+            # keyed by the id column's name, unless that is one of the value keys
+            id_key = id if id not in ("training", "serving") else f"{id} (id)"
+            examples = [{id_key: i, "training": a, "serving": b} for i, a, b in picked]
+            findings.append(_finding(c, k, matched, lo, hi, row.get(alias(c, "gap")), examples, critical_share,
                                      confidence, ts[c] != ss[c]))
-    coverage = {"matched": matched, "training_only": int(row["training_only"]),
-                "serving_only": int(row["serving_only"])}
+    coverage = {"matched": matched, "training_only": int(row[f"{PREFIX}training"]),
+                "serving_only": int(row[f"{PREFIX}serving"])}
     if coverage["training_only"] or coverage["serving_only"]:
         findings.append(Finding(
             "skew", "skew_coverage", "info", id,
@@ -131,8 +148,9 @@ def _check_keys(frame: Frame, id: str) -> None:
                          f"df.unique(subset={id!r}, keep='last') after sorting by the log time.")
 
 
-def _differs(c: str, t: pl.DataType, s: pl.DataType, rtol: float) -> nw.Expr:
-    a, b = nw.col(c), nw.col(f"{c}__serving")
+def _differs(c: str, serving: str, t: pl.DataType, s: pl.DataType, rtol: float) -> nw.Expr:
+    """Rows where training's ``c`` and serving's copy of it (column ``serving``) differ."""
+    a, b = nw.col(c), nw.col(serving)
     one_missing = a.is_null() != b.is_null()
     if t.is_numeric() and s.is_numeric():
         a, b = a.cast(nw.Float64), b.cast(nw.Float64)

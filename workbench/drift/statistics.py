@@ -7,6 +7,7 @@ so the same function serves a single comparison (shape ``(k,)``) and a bootstrap
 * PSI = Σ (q − p) · ln(q / p), shares floored at ``PSI_FLOOR`` so empty bins stay finite;
 * Jensen–Shannon distance = √(½ KL(p‖m) + ½ KL(q‖m)), ``m = (p + q)/2``, base 2 (in [0, 1]);
 * total variation = ½ Σ |p − q| (in [0, 1]): the share of traffic that moved between bins;
+* largest share change = max |p − q| (in [0, 1]): how far the bin (category) that moved most moved;
 * KS = max over bin edges of |F_p − F_q| (the two-sample Kolmogorov–Smirnov statistic
   evaluated at the edges: exact when every distinct value is an edge, otherwise a lower bound);
 * Wasserstein-1 between the two CDFs over the reference's inner edge range (trapezoid rule on
@@ -50,6 +51,12 @@ def jensen_shannon(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
 
 def total_variation(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
     return 0.5 * np.abs(shares(ref) - shares(cur)).sum(axis=-1)
+
+
+def max_share_change(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    """The largest change of one bin's share, max |p − q| (in [0, 1]; 0.1 = ten percentage points).
+    Never above the total variation, and equal to it when one bin gains what the others lose."""
+    return np.abs(shares(ref) - shares(cur)).max(axis=-1)
 
 
 def ks_statistic(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:

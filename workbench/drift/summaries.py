@@ -16,15 +16,41 @@ from typing import Any, Literal
 
 import polars as pl
 
-from workbench.drift.profile import NEW, OTHER, ColumnKind
+from workbench.drift.profile import ColumnKind
 from workbench.errors import InputError
 from workbench.frames import int64_counts
 
 Engine = Literal["polars", "duckdb", "spark"]
 ENGINES: tuple[Engine, ...] = ("polars", "duckdb", "spark")
 Dialect = Literal["duckdb", "spark"]
-WINDOW = "__window"
 SEP = "\x1f"
+
+# Every column the summaries add to the user's data starts with PREFIX, and a used user column that
+# starts with it is refused (:func:`refuse_reserved`), so no user column can collide with one.
+PREFIX = "__wb_"
+WINDOW = f"{PREFIX}window"  # the window index of a row (group key)
+VALUE = f"{PREFIX}value"  # a categorical column's value as compared (group key of value counts)
+COUNT = f"{PREFIX}count"  # rows per group of value counts
+ROWS = f"{PREFIX}rows"  # rows per group of the numeric summaries
+BUCKET = f"{PREFIX}bucket"  # the profile bin of a value (see bucketize)
+ROW_NUMBER = f"{PREFIX}rn"  # row position, for every k-th row in SQL
+STACKED = f"{PREFIX}column"  # which column a stacked value comes from (Spark value counts)
+INTERNAL_COLUMNS = (WINDOW, VALUE, COUNT, ROWS, BUCKET, ROW_NUMBER, STACKED)
+
+
+def alias(name: str, op: str) -> str:
+    """The result column of the aggregate ``op`` (``"sum"``, ``"le3"``, ...) of a column or comparison
+    ``name``: ``PREFIX + name + SEP + op``."""
+    return f"{PREFIX}{name}{SEP}{op}"
+
+
+def refuse_reserved(columns: Sequence[str], *, name: str) -> None:
+    """Refuse used columns whose names start with the reserved :data:`PREFIX`, naming them."""
+    reserved = [c for c in dict.fromkeys(columns) if c.startswith(PREFIX)]
+    if reserved:
+        raise InputError(f"{name}: column names starting with {PREFIX!r} are reserved for the workbench's own "
+                         f"columns: {reserved}. Rename them (e.g. df.rename({{{reserved[0]!r}: "
+                         f"{reserved[0][len(PREFIX):] or 'x'!r}}})), or exclude them.")
 
 
 @dataclass(frozen=True)
@@ -142,26 +168,28 @@ class Source:
         names = [name for _, name in group]
         stacked = ", ".join(f"{i}, {value_sql(q.value_counts, 'spark')}" for i, q in enumerate(queries))  # type: ignore[arg-type]
         inner = (f"SELECT {''.join(f'{expr} AS {name}, ' for expr, name in group)}"
-                 f"stack({len(queries)}, {stacked}) AS (__column, value) "
-                 f"FROM {_strided_sql(table, first.stride, 'spark')}")
-        keys = ", ".join([*names, "__column", "value"])
-        counts = self.query(f"SELECT {keys}, COUNT(*) AS `count` FROM ({inner}) GROUP BY {keys}")
-        return [counts.filter(pl.col("__column") == i).drop("__column") for i in range(len(queries))]
+                 f"stack({len(queries)}, {stacked}) AS ({STACKED}, {VALUE}) "
+                 f"FROM {_strided_sql(table, first.stride, 'spark', first.columns())}")
+        keys = ", ".join([*names, STACKED, VALUE])
+        counts = self.query(f"SELECT {keys}, COUNT(*) AS {COUNT} FROM ({inner}) GROUP BY {keys}")
+        return [counts.filter(pl.col(STACKED) == i).drop(STACKED) for i in range(len(queries))]
 
     def _edge_sample(self, query: Query, table: str) -> pl.DataFrame | None:
         """Bin edges on Spark from the edge sample itself: the strided rows of the numeric columns
         (at most ``EDGE_SAMPLE_ROWS``) come to the driver and polars takes the same quantiles as on
         the polars engine. ``None`` when the sample is larger (every row asked for): the cluster's
         percentile_disc then ranks them."""
-        columns = [a.column for a in query.aggs if a.op == "quantiles"]
-        rows = int(self.query(f"SELECT count(*) FROM {_strided_sql(table, query.stride, 'spark')}").item())
+        aggs = [a for a in query.aggs if a.op == "quantiles"]
+        strided = _strided_sql(table, query.stride, "spark", query.columns())
+        rows = int(self.query(f"SELECT count(*) FROM {strided}").item())
         if rows > EDGE_SAMPLE_ROWS:
             return None
-        select = ", ".join(f"{value_sql(query.reads[c], 'spark')} AS {_q(c, 'spark')}" for c in columns)  # type: ignore[index]
-        values = self.query(f"SELECT {select} FROM {_strided_sql(table, query.stride, 'spark')}")
-        probs = list(next(a.arg for a in query.aggs if a.op == "quantiles"))  # type: ignore[arg-type]
-        return values.select(pl.col(c).cast(pl.Float64).fill_nan(None).quantile(probs, "lower").alias(c)  # type: ignore[arg-type]
-                             for c in columns)
+        select = ", ".join(f"{value_sql(query.reads[a.column], 'spark')} AS {_q(a.alias, 'spark')}"  # type: ignore[index]
+                           for a in aggs)
+        values = self.query(f"SELECT {select} FROM {strided}")
+        probs = list(aggs[0].arg)  # type: ignore[arg-type]
+        return values.select(pl.col(a.alias).cast(pl.Float64).fill_nan(None).quantile(probs, "lower")
+                             for a in aggs)
 
     def _valid_counts(self, query: Query, table: str) -> dict[str, int]:
         """duckdb's and Spark's exact discrete quantiles are the SQL standard's (the first value whose
@@ -170,9 +198,10 @@ class Source:
         columns = [a.column for a in query.aggs if a.op == "quantiles"]
         if not columns:
             return {}
-        counts = Query(tuple(Agg(c, "finite_or_inf", c) for c in columns), query.reads, stride=query.stride)  # type: ignore[misc]
+        counts = Query(tuple(Agg(alias(c, "finite"), "finite_or_inf", c) for c in columns),  # type: ignore[arg-type]
+                       query.reads, stride=query.stride)
         row = self.query(counts.sql(self.engine, table, self.schema)).row(0, named=True)  # type: ignore[arg-type]
-        return {c: int(row[c]) for c in columns}  # type: ignore[misc]
+        return {c: int(row[alias(c, "finite")]) for c in columns}  # type: ignore[misc]
 
 
 COLUMNS_PER_PART = 5
@@ -211,7 +240,14 @@ class Query:
 
     def group_names(self) -> list[str]:
         """The result's group columns."""
-        return [*([WINDOW] if self.window_us else []), *self.keys, *(["value"] if self.value_counts else [])]
+        return [*([WINDOW] if self.window_us else []), *self.keys, *([VALUE] if self.value_counts else [])]
+
+    def columns(self) -> list[str]:
+        """The user columns the query reads (its aggregated columns, keys and timestamp)."""
+        used = [*(a.column for a in self.aggs if a.column is not None), *self.keys,
+                *([self.timestamp] if self.window_us else []),
+                *([self.value_counts.name] if self.value_counts is not None else [])]
+        return list(dict.fromkeys(used))  # type: ignore[arg-type]
 
     # polars ----------------------------------------------------------------------------
     def polars(self, lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -223,7 +259,7 @@ class Query:
             group.append((pl.col(self.timestamp).dt.epoch("us") // self.window_us).alias(WINDOW))
         group += [pl.col(k).cast(pl.String) for k in self.keys]
         if self.value_counts is not None:
-            group.append(polars_value(self.value_counts).alias("value"))
+            group.append(polars_value(self.value_counts).alias(VALUE))
         if not group:
             return lf.select(aggs)
         return lf.group_by(group).agg(aggs)
@@ -245,24 +281,28 @@ class Query:
         window index); ``valid`` the number of non-missing values per quantile column (Spark)."""
         group = [f"{expr} AS {name}" for expr, name in self.group_expressions(dialect, schema)]
         if self.value_counts is not None:
-            group.append(f"{value_sql(self.value_counts, dialect)} AS value")
+            group.append(f"{value_sql(self.value_counts, dialect)} AS {_q(VALUE, dialect)}")
         cols = group + [f"{_sql_agg(a, self.reads, dialect, valid or {})} AS {_q(a.alias, dialect)}"
                         for a in self.aggs]
-        sql = f"SELECT {', '.join(cols)} FROM {_strided_sql(table, self.stride, dialect)}"
+        sql = f"SELECT {', '.join(cols)} FROM {_strided_sql(table, self.stride, dialect, self.columns())}"
         if group:
             sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(group)))
         return sql
 
 
-def _strided_sql(table: str, stride: int, dialect: Dialect) -> str:
-    """Every ``stride``-th row: in row order on duckdb; on Spark, every ``stride``-th row of each
-    partition (by ``monotonically_increasing_id``, so no shuffle; all rows in order for one partition)."""
+def _strided_sql(table: str, stride: int, dialect: Dialect, columns: Sequence[str]) -> str:
+    """Every ``stride``-th row of ``columns``: in row order on duckdb; on Spark, every ``stride``-th
+    row of each partition (by ``monotonically_increasing_id``, so no shuffle; all rows in order for
+    one partition). Only ``columns`` are kept, so the row-number column meets no other user column."""
     if stride <= 1:
         return table
+    cols = ", ".join(_q(c, dialect) for c in columns)
+    rn = ROW_NUMBER
     if dialect == "spark":
-        return (f"(SELECT * FROM (SELECT *, monotonically_increasing_id() AS __rn FROM {table}) "
-                f"WHERE __rn % {stride} = 0)")
-    return f"(SELECT * FROM (SELECT *, row_number() OVER () AS __rn FROM {table}) WHERE (__rn - 1) % {stride} = 0)"
+        return (f"(SELECT {cols} FROM (SELECT {cols}, monotonically_increasing_id() AS {rn} FROM {table}) "
+                f"WHERE {rn} % {stride} = 0)")
+    return (f"(SELECT {cols} FROM (SELECT {cols}, row_number() OVER () AS {rn} FROM {table}) "
+            f"WHERE ({rn} - 1) % {stride} = 0)")
 
 
 def floor_div_sql(x: str, w: int, dialect: Dialect) -> str:
@@ -410,15 +450,28 @@ def _disc_probs(probs: list[float], n: int) -> list[float]:
 
 
 def bucketize(counts: pl.DataFrame, top: Sequence[str], known: Sequence[str] | None) -> pl.DataFrame:
-    """Map value counts to the profile's bins: a kept category, ``OTHER`` (a known rare one) or
-    ``NEW`` (never seen in the reference; ``OTHER`` too when the known set was not kept), null
-    stays null; then add up counts per bin. Runs on the small value-count table."""
-    v = pl.col("value")
-    bucket = pl.when(v.is_null()).then(None).when(v.is_in(list(top))).then(v)
-    bucket = bucket.otherwise(pl.lit(OTHER)) if known is None else \
-        bucket.when(v.is_in(list(known))).then(pl.lit(OTHER)).otherwise(pl.lit(NEW))
-    keys = [c for c in counts.columns if c not in ("value", "count")]
-    return counts.with_columns(bucket=bucket).group_by([*keys, "bucket"]).agg(pl.col("count").sum())
+    """Map value counts to the profile's bins, numbered (so no category value can be taken for a
+    bin): ``i`` for the kept category ``top[i]``, ``len(top)`` (:func:`other_bucket`) for a known
+    rare one, ``len(top) + 1`` (:func:`new_bucket`) for one never seen in the reference (the
+    other bucket too when the known set was not kept); null stays null. Then add up counts per
+    bin (column :data:`BUCKET`). Runs on the small value-count table."""
+    v = pl.col(VALUE)
+    index = v.replace_strict(list(top), list(range(len(top))), default=None, return_dtype=pl.Int64)
+    bucket = pl.when(v.is_null()).then(None).when(v.is_in(list(top))).then(index)
+    bucket = bucket.otherwise(other_bucket(top)) if known is None else \
+        bucket.when(v.is_in(list(known))).then(other_bucket(top)).otherwise(new_bucket(top))
+    keys = [c for c in counts.columns if c not in (VALUE, COUNT)]
+    return counts.with_columns(bucket.alias(BUCKET)).group_by([*keys, BUCKET]).agg(pl.col(COUNT).sum())
+
+
+def other_bucket(top: Sequence[str]) -> int:
+    """The bin of known rare categories (:func:`bucketize`)."""
+    return len(top)
+
+
+def new_bucket(top: Sequence[str]) -> int:
+    """The bin of categories never seen in the reference (:func:`bucketize`)."""
+    return len(top) + 1
 
 
 # -- the summaries drift needs ---------------------------------------------------------------
@@ -428,19 +481,19 @@ def numeric_aggs(name: str, edges: Sequence[float], lo: float | None = None, hi:
     cumulative ``<= edge`` counts (differences give the bin counts), ``valid`` (values
     ``<= +inf``: neither null, unparseable nor NaN), the plain ``sum`` (not finite when a NaN or
     an infinity is present; the mean is then not reported) and, given the reference range
-    ``[lo, hi]``, the counts ``< lo`` and ``<= hi``. Aliases start with ``prefix`` (default the
-    column name) and :data:`SEP`. ``lossless=True`` says the column is already numeric, so no
+    ``[lo, hi]``, the counts ``< lo`` and ``<= hi``. Aliases are ``alias(prefix, op)`` (``prefix``
+    defaults to the column name). ``lossless=True`` says the column is already numeric, so no
     value can fail to parse and ``missing`` (nulls after reading) is not needed."""
     p = prefix or name
     ops = ["nulls", "sum"] if lossless else ["nulls", "missing", "sum"]
-    aggs = [Agg(f"{p}{SEP}{op}", op, name) for op in ops]
-    aggs += [Agg(f"{p}{SEP}le{i}", "le", name, float(e)) for i, e in enumerate(edges)]
-    aggs.append(Agg(f"{p}{SEP}valid", "le", name, float("inf")))
+    aggs = [Agg(alias(p, op), op, name) for op in ops]
+    aggs += [Agg(alias(p, f"le{i}"), "le", name, float(e)) for i, e in enumerate(edges)]
+    aggs.append(Agg(alias(p, "valid"), "le", name, float("inf")))
     if lo is not None and hi is not None:
-        aggs += [Agg(f"{p}{SEP}below", "lt", name, float(lo)), Agg(f"{p}{SEP}le_hi", "le", name, float(hi))]
+        aggs += [Agg(alias(p, "below"), "lt", name, float(lo)), Agg(alias(p, "le_hi"), "le", name, float(hi))]
     return aggs
 
 
 def value_count_query(read: ColumnRead, **grouping: Any) -> Query:
     """Value counts of a categorical column (one row per distinct value and group)."""
-    return Query((Agg("count", "rows"),), {read.name: read}, value_counts=read, **grouping)
+    return Query((Agg(COUNT, "rows"),), {read.name: read}, value_counts=read, **grouping)

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from workbench.drift.scopes import Scope
 
 
-_STATS = ("psi", "jensen_shannon", "total_variation", "ks", "wasserstein")
+_STATS = ("psi", "jensen_shannon", "total_variation", "max_share_change", "ks", "wasserstein")
 
 
 def columns_table(records: list[dict]) -> pl.DataFrame:
@@ -34,10 +34,22 @@ def columns_table(records: list[dict]) -> pl.DataFrame:
                    statistic=r.get("statistic"), p_value=r.get("p_value"), q_value=r.get("q_value"),
                    status=r.get("status"), severity=r.get("severity"))
         rows.append(row)
+    if not rows:  # nothing compared (no column in common): the same columns, no rows
+        return pl.DataFrame(schema=_COLUMNS_SCHEMA)
     frame = pl.DataFrame(rows, infer_schema_length=None)
-    return frame.with_columns(pl.col(c).cast(pl.Float64) for c in frame.columns
-                              if c.startswith(_STATS) or c in ("effect_value", "effect_low", "effect_high",
-                                                              "p_value", "q_value", "statistic"))
+    return frame.with_columns(pl.col(c).cast(t) for c, t in _COLUMNS_SCHEMA.items() if c != "window_start")
+
+
+_COLUMNS_SCHEMA = {
+    **dict.fromkeys(("column", "reference_column", "role", "kind", "scope", "scope_kind"), pl.String),
+    "window_start": pl.Datetime("us"),
+    **dict.fromkeys(("rows", "n_reference", "n_current"), pl.Int64),
+    **dict.fromkeys(("missing_reference", "missing_current"), pl.Float64), "note": pl.String,
+    **{f"{s}{end}": pl.Float64 for s in _STATS for end in ("", "_low", "_high")},
+    "effect": pl.String, **dict.fromkeys(("effect_value", "effect_low", "effect_high", "threshold"), pl.Float64),
+    "test": pl.String, **dict.fromkeys(("statistic", "p_value", "q_value"), pl.Float64),
+    "status": pl.String, "severity": pl.String,
+}
 
 
 BIN_SCHEMA = {"column": pl.String, "scope": pl.String, "bin": pl.Int64, "label": pl.String,
