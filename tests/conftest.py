@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from workbench.leakage import audit_leakage
 from workbench.leakage.config import load_audit_config
@@ -47,3 +49,10 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+# CI runs the property tests on hypothesis' fixed example sequence, so a run is reproducible; locally they
+# explore new examples on every run
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")

@@ -132,6 +132,7 @@ def drift(
                             max_categories=max_categories, categorical=labels, by=by_cols, engine=engine)
         profile = plan.preliminary()  # enough to plan current's summaries; counted below
     _validate_roles(profile, cur.schema, timestamp, by_cols, roles, columns)
+    _validate_exclude(exclude, profile, cur.schema)
     refuse_nested(cur.unsupported, [*profile.columns, *by_cols, *([timestamp] if timestamp else [])],
                   name="current", check="drift", excludable=True)
     unfitted = [b for b in by_cols if b not in profile.segments and plan is None]
@@ -242,6 +243,17 @@ def _window_length(window: str | dt.timedelta | None, timestamp: str | None) -> 
     if timestamp is None:
         return None
     return every or dt.timedelta(days=1)
+
+
+def _validate_exclude(exclude: Sequence[str], profile: DriftProfile, schema: pl.Schema) -> None:
+    """A name to leave out that is in neither input but close to a column is a typo (the column meant would be
+    compared): refused with the close names. Other absent names are accepted (a column gone from both sides)."""
+    known = {*profile.source_columns, *profile.columns, *schema}
+    typos = {c: did_you_mean(c, known) for c in exclude if c not in known}
+    typos = {c: hint for c, hint in typos.items() if hint}
+    if typos:
+        raise InputError(f"exclude={list(typos)} not found in the reference or current."
+                         f"{''.join(typos.values())} Correct the names: as given, the column meant is compared.")
 
 
 def _validate_roles(profile: DriftProfile, schema: pl.Schema, timestamp: str | None, by: list[str],
