@@ -3,10 +3,35 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from workbench.distributions import norm_ppf
+
+PROBABILITY_EPS = float(np.finfo(np.float64).eps)  # 2.2e-16: scikit-learn's log_loss clip for float64
+
+
+def log_loss_terms(y: Any, p: Any) -> Any:
+    """Per-row log loss ``-(y log p + (1 - y) log(1 - p))`` of a probability ``p`` of class 1 for an
+    outcome ``y`` (0 or 1), in nats; lower is better. ``y`` and ``p`` are narwhals or polars
+    expressions, numpy arrays or numbers (the result is of the same kind). Each class's probability
+    (``p`` and ``1 - p``) is clipped to ``[eps, 1 - eps]`` with ``eps`` the float64 machine epsilon,
+    as ``sklearn.metrics.log_loss`` does: a confidently wrong score of exactly 0 or 1 costs
+    ``-log(eps)`` = 36.04, not infinity. The one definition used by every check."""
+    return -(y * _log(_clip(p)) + (1 - y) * _log(_clip(1 - p)))
+
+
+def _clip(x: Any) -> Any:
+    if isinstance(x, int | float):
+        return min(max(float(x), PROBABILITY_EPS), 1 - PROBABILITY_EPS)
+    return x.clip(PROBABILITY_EPS, 1 - PROBABILITY_EPS)
+
+
+def _log(x: Any) -> Any:
+    if isinstance(x, int | float | np.ndarray | np.generic):
+        return np.log(x)
+    return x.log()
 
 
 def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
