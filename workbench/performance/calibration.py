@@ -92,7 +92,8 @@ def calibration(
         bins, confidence, fdr, ece_margin, slope_margin, min_rows, resamples, seed)
     every = None
     if timestamp is not None:
-        every = params.positive_duration("1d" if window is None else window, name="window", owner=owner)
+        every = params.positive_duration("1d" if window is None else window, name="window", owner=owner,
+                                         hint=columns.DEFAULT_WINDOW_HINT)
     elif window is not None:
         raise InputError("window needs timestamp: name the current column that holds each row's time.")
     ref = prepare(reference, name="reference", score=score, target=target, by=by_cols, timestamp=None)

@@ -165,7 +165,8 @@ def window_length(window: Any, timestamp: str | None, *, owner: str = "subgroups
         if window is not None:
             raise InputError("window needs timestamp: name the column that holds each row's time.")
         return None
-    return params.positive_duration("1d" if window is None else window, name="window", owner=owner)
+    return params.positive_duration("1d" if window is None else window, name="window", owner=owner,
+                                    hint=columns.DEFAULT_WINDOW_HINT)
 
 
 def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | None, by: list[str], task: str,
