@@ -92,3 +92,17 @@ def test_binned_auc_for_many_distinct_values_is_close_to_exact():
 
     rel = duckdb.connect().from_arrow(pl.DataFrame({"x": x, "y": y}).to_arrow())
     assert_frame_equal(proxy_counts(nw.from_native(rel), "x", "y", pl.Float64, engine="duckdb"), counts)
+
+
+def test_benjamini_hochberg_and_two_proportions_equal_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
+    from workbench.stats import benjamini_hochberg, two_proportions
+
+    p = np.random.default_rng(9).uniform(0, 0.2, 50) ** 2
+    assert benjamini_hochberg(p) == pytest.approx(multipletests(p, method="fdr_bh")[1], rel=1e-12)
+    diff, low, high, p_value = two_proportions(160, 200, 70, 100)
+    assert diff == pytest.approx(0.7 - 0.8)
+    assert (low, high) == pytest.approx(confint_proportions_2indep(70, 100, 160, 200, method="newcomb"), rel=1e-9)
+    assert p_value == pytest.approx(proportions_ztest([70, 160], [100, 200])[1], rel=1e-9)

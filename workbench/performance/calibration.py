@@ -45,7 +45,6 @@ import polars as pl
 
 from workbench import params
 from workbench.distributions import norm_ppf, norm_sf
-from workbench.drift.statistics import benjamini_hochberg
 from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import frame_summary
@@ -54,6 +53,7 @@ from workbench.performance import calibration_stats as cs
 from workbench.performance import columns
 from workbench.performance.drops import window_start
 from workbench.performance.summaries import Logs, bin_summaries, fine_arrays, prepare
+from workbench.stats import benjamini_hochberg
 
 
 def calibration(

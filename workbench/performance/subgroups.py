@@ -38,7 +38,6 @@ import polars as pl
 
 from workbench import params
 from workbench.distributions import norm_ppf, norm_sf
-from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import Frame, collect, count, frame_summary, open_frame, with_window
@@ -47,7 +46,7 @@ from workbench.performance import columns
 from workbench.performance.columns import WINDOW
 from workbench.performance.drops import localized_drops
 from workbench.spark import refuse_nested
-from workbench.stats import auc_interval, log_loss_terms, wilson_interval
+from workbench.stats import auc_interval, benjamini_hochberg, log_loss_terms, two_proportions, wilson_interval
 
 Task = Literal["auto", "classification", "regression"]
 MAX_CELLS = 1_000_000
