@@ -73,6 +73,24 @@ def test_a_calibration_window_of_zero_is_refused():
         run("performance", timestamp="ts", reference=logs(1), calibration_window="0s")
 
 
+@pytest.mark.parametrize(("check", "name"), [*((c, "window") for c in ALL), ("performance", "calibration_window")])
+def test_a_window_error_says_leaving_it_out_gives_the_default_day_not_that_it_turns_it_off(check, name):
+    extra = {"reference": logs(1)} if name == "calibration_window" else {}
+    with pytest.raises(ConfigError, match=r"Got '0s'\. Leave it out \(None\) for the default of one day\.$") as err:
+        run(check, timestamp="ts", **extra, **{name: "0s"})
+    assert "turn it off" not in str(err.value)
+
+
+def test_a_duration_that_none_turns_off_keeps_saying_so():
+    from workbench import params
+
+    with pytest.raises(ConfigError, match=r"'ttl' parameter must be a duration greater than zero.*Got '0s'\. To "
+                                          r"turn it off, leave it out \(None\)\.$"):
+        params.optional_positive_duration("0s", name="ttl")
+    with pytest.raises(ConfigError, match=r"Got '0s'\.$"):
+        params.positive_duration("0s", name="window")  # no hint unless the call site gives one
+
+
 @pytest.mark.parametrize(
     ("check", "name", "value", "rule"),
     [("performance", "depth", 0, "an integer of at least 1"), ("subgroups", "depth", "2", "an integer of at least 1"),

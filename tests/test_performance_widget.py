@@ -74,3 +74,19 @@ def test_explorers_refuse_results_they_cannot_show():
                       by="region")
     with pytest.raises(ValueError, match="needs a result with calibration"):
         CalibrationExplorer(plain)
+
+
+def test_calibration_table_shows_why_a_slope_was_not_estimated_instead_of_none():
+    import numpy as np
+
+    from workbench.performance import calibration
+    from workbench.widgets.performance import calibration_table_html
+
+    rng = np.random.default_rng(3)
+    frame = pl.DataFrame({"p": rng.uniform(0, 1, 2000)}).with_columns(y=(pl.col("p") > 0.5).cast(pl.Int8))
+    result = calibration(frame, frame, score="p", target="y", min_rows=10)  # perfectly separated: no slope
+    note = result.to_polars("calibration")["slope_note"].item()
+    assert "perfectly separated" in note
+    html = calibration_table_html(result)
+    assert note in html
+    assert ">None<" not in html

@@ -83,16 +83,9 @@ def test_subgroup_classification_metrics_equal_scikit_learn_on_adversarial_segme
         for name, k, n in (("accuracy", (pred == y).sum(), len(y)), ("recall", (pred & y).sum(), y.sum())):
             assert (r[f"{name}_low"], r[f"{name}_high"]) == pytest.approx(
                 proportion_confint(k, n, method="wilson"), abs=1e-12), (r["scope"], name)
-        inside = (p > 1e-15) & (p < 1 - 1e-15)  # the log loss's clipping is a convention: compare where it is idle
-        if inside.all():
-            assert r["log_loss"] == pytest.approx(log_loss(y, p, labels=[0, 1]), rel=1e-12), r["scope"]
+        assert r["log_loss"] == pytest.approx(log_loss(y, p, labels=[0, 1]), rel=1e-12), r["scope"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "subgroups clips scores to [1e-15, 1 - 1e-15] in the log loss 'as scikit-learn does for float64', but "
-    "scikit-learn (1.5+) clips at float64 eps 2.2e-16: on perfectly separated 0/1 scores ours is 1.1e-15 vs "
-    "2.2e-16, and a confidently wrong 0/1 score costs 34.54 instead of 36.04 (200 rows, 20 of them confidently "
-    "wrong: 4.255 vs 4.405)"))
 def test_subgroup_log_loss_equals_scikit_learn_on_scores_of_exactly_zero_and_one():
     rng = np.random.default_rng(32)
     y = rng.integers(0, 2, 200)
@@ -163,11 +156,6 @@ def test_auc_interval_of_the_proxy_check_covers_the_true_auc_on_small_perfectly_
     assert (aucs == 1).mean() > 0.3 and covered / 600 >= 0.93
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "subgroups' AUC interval is plain Hanley-McNeil, which collapses to [1, 1] at perfect separation (the widening "
-    "workbench.stats.auc_interval applies is missing): with 10 positives and 10 negatives at a true AUC of 0.98, "
-    "45% of samples are perfectly separated and the 95% interval covers the true AUC in only ~55% of samples "
-    "(~77% at 15 per class, ~89% at 30)"))
 def test_subgroup_auc_interval_covers_the_true_auc_on_small_perfectly_separable_segments():
     frame = _auc_coverage_frame(10, 600, 0.98, 35)
     table = subgroups(frame, target="y", by="seg", score="p", min_support=1).to_polars("segments")
@@ -205,10 +193,6 @@ def test_calibration_brier_and_its_interval_equal_scikit_learn_and_a_normal_inte
                                                                   rel=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "calibration's log loss clips scores at LOGIT_CLIP = 1e-6 (the logit's clip), so a confidently wrong score of "
-    "exactly 0 or 1 costs 13.8 instead of 36.0: on 3,000 rows with 10 such rows, log loss 0.330 vs scikit-learn's "
-    "0.404 (subgroups and shadow clip at 1e-15, so the same rows give three different log losses)"))
 def test_calibration_log_loss_equals_scikit_learn_on_scores_of_exactly_zero_and_one(extreme_calibration):
     frame, result = extreme_calibration
     row = result.to_polars("calibration").filter(pl.col("scope") == "all").row(0, named=True)

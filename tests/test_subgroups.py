@@ -124,8 +124,8 @@ def test_no_alert_on_logs_with_nothing_planted():
     assert tests >= 12 * 14 and alerts <= tests / 1000
 
 
-def test_wilson_and_hanley_mcneil_intervals_cover_by_simulation():
-    from workbench.performance.subgroups import _hanley_mcneil
+def test_wilson_and_auc_intervals_cover_by_simulation():
+    from workbench.stats import auc_interval
 
     rng = np.random.default_rng(5)
     covered = sum(lo <= 0.85 <= hi for lo, hi in (wilson_interval(int(k), 150) for k in rng.binomial(150, 0.85, 2000)))
@@ -134,9 +134,10 @@ def test_wilson_and_hanley_mcneil_intervals_cover_by_simulation():
     for _ in range(600):
         pos, neg = rng.normal(1, 1, 150), rng.normal(0, 1, 250)
         auc = (pos[:, None] > neg[None, :]).mean()
-        lo, hi = _hanley_mcneil(auc, 150, 250, 1.959964)
+        lo, hi = auc_interval(auc, 150, 250, 0.95)
         hits += lo <= true_auc <= hi
-    assert 0.92 <= hits / 600 <= 0.98
+    # the Wilson widening makes the interval conservative at a moderate AUC (it covers more than 95%)
+    assert hits / 600 >= 0.95
 
 
 @pytest.mark.parametrize(

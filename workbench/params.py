@@ -61,12 +61,17 @@ def parse_duration_value(value: Any, *, name: str, owner: str | None = None) -> 
     return dt.timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
-def positive_duration(value: Any, *, name: str, owner: str | None = None) -> dt.timedelta:
-    """A duration strictly greater than zero (windows, TTLs, look-backs)."""
+OFF_HINT = "To turn it off, leave it out (None)."
+
+
+def positive_duration(value: Any, *, name: str, owner: str | None = None, hint: str | None = None) -> dt.timedelta:
+    """A duration strictly greater than zero (windows, TTLs, look-backs). ``hint``: a sentence
+    added to the error telling what leaving the parameter out does at this call site (e.g.
+    :data:`OFF_HINT`, or "Leave it out for the default of one day."); none by default."""
     td = parse_duration_value(value, name=name, owner=owner)
     if td <= dt.timedelta(0):
         raise ConfigError(f"{_where(name, owner)} must be a duration greater than zero, such as "
-                          f"{DURATION_EXAMPLES}. Got {value!r}. To turn it off, leave it out (None).")
+                          f"{DURATION_EXAMPLES}. Got {value!r}." + (f" {hint}" if hint else ""))
     return td
 
 
@@ -79,9 +84,11 @@ def non_negative_duration(value: Any, *, name: str, owner: str | None = None) ->
     return td
 
 
-def optional_positive_duration(value: Any, *, name: str, owner: str | None = None) -> dt.timedelta | None:
-    """None, or a duration strictly greater than zero."""
-    return None if value is None else positive_duration(value, name=name, owner=owner)
+def optional_positive_duration(value: Any, *, name: str, owner: str | None = None,
+                               hint: str | None = OFF_HINT) -> dt.timedelta | None:
+    """None, or a duration strictly greater than zero. ``hint`` (default :data:`OFF_HINT`, for an
+    option that None turns off) is added to the error; say what None means where it is not off."""
+    return None if value is None else positive_duration(value, name=name, owner=owner, hint=hint)
 
 
 def open_unit(value: Any, *, name: str, owner: str | None = None) -> float:

@@ -3,10 +3,35 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
-from workbench.distributions import norm_ppf
+from workbench.distributions import norm_ppf, norm_sf
+
+PROBABILITY_EPS = float(np.finfo(np.float64).eps)  # 2.2e-16: scikit-learn's log_loss clip for float64
+
+
+def log_loss_terms(y: Any, p: Any) -> Any:
+    """Per-row log loss ``-(y log p + (1 - y) log(1 - p))`` of a probability ``p`` of class 1 for an
+    outcome ``y`` (0 or 1), in nats; lower is better. ``y`` and ``p`` are narwhals or polars
+    expressions, numpy arrays or numbers (the result is of the same kind). Each class's probability
+    (``p`` and ``1 - p``) is clipped to ``[eps, 1 - eps]`` with ``eps`` the float64 machine epsilon,
+    as ``sklearn.metrics.log_loss`` does: a confidently wrong score of exactly 0 or 1 costs
+    ``-log(eps)`` = 36.04, not infinity. The one definition used by every check."""
+    return -(y * _log(_clip(p)) + (1 - y) * _log(_clip(1 - p)))
+
+
+def _clip(x: Any) -> Any:
+    if isinstance(x, int | float):
+        return min(max(float(x), PROBABILITY_EPS), 1 - PROBABILITY_EPS)
+    return x.clip(PROBABILITY_EPS, 1 - PROBABILITY_EPS)
+
+
+def _log(x: Any) -> Any:
+    if isinstance(x, int | float | np.ndarray | np.generic):
+        return np.log(x)
+    return x.log()
 
 
 def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -56,3 +81,37 @@ def _hanley_mcneil(auc: float, n_pos: int, n_neg: int, confidence: float) -> tup
     z = norm_ppf(0.5 + confidence / 2)
     half = z * math.sqrt(max(var, 0.0))
     return (max(0.0, auc - half), min(1.0, auc + half))
+
+
+def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values); NaN stays NaN and is not counted."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    order = np.argsort(p[ok])
+    ranked = p[ok][order] * m / np.arange(1, m + 1)
+    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
+    values = np.empty(m)
+    values[order] = np.clip(adjusted, 0, 1)
+    out[ok] = values
+    return out
+
+
+def two_proportions(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> tuple[float, float, float, float]:
+    """Difference ``k2/n2 - k1/n1`` with Newcombe's hybrid score interval and the pooled
+    two-sided z-test p-value. Returns (difference, low, high, p-value); NaNs when a side is empty."""
+    if n1 == 0 or n2 == 0:
+        return (math.nan, math.nan, math.nan, math.nan)
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson_interval(k1, n1, confidence)
+    l2, u2 = wilson_interval(k2, n2, confidence)
+    diff = p2 - p1
+    low = diff - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
+    high = diff + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    p = 1.0 if se == 0 else 2 * norm_sf(abs(diff) / se)
+    return (diff, low, high, p)

@@ -45,7 +45,6 @@ import polars as pl
 
 from workbench import params
 from workbench.distributions import norm_ppf, norm_sf
-from workbench.drift.statistics import benjamini_hochberg
 from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import frame_summary
@@ -54,6 +53,7 @@ from workbench.performance import calibration_stats as cs
 from workbench.performance import columns
 from workbench.performance.drops import window_start
 from workbench.performance.summaries import Logs, bin_summaries, fine_arrays, prepare
+from workbench.stats import benjamini_hochberg
 
 
 def calibration(
@@ -92,7 +92,8 @@ def calibration(
         bins, confidence, fdr, ece_margin, slope_margin, min_rows, resamples, seed)
     every = None
     if timestamp is not None:
-        every = params.positive_duration("1d" if window is None else window, name="window", owner=owner)
+        every = params.positive_duration("1d" if window is None else window, name="window", owner=owner,
+                                         hint=columns.DEFAULT_WINDOW_HINT)
     elif window is not None:
         raise InputError("window needs timestamp: name the current column that holds each row's time.")
     ref = prepare(reference, name="reference", score=score, target=target, by=by_cols, timestamp=None)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.distributions import chi2_sf, norm_ppf
+from workbench.stats import log_loss_terms
 
 FINE_BINS = 1000
 LOGIT_CLIP = 1e-6  # scores are clipped to [clip, 1 - clip] before the logit
@@ -264,10 +265,10 @@ def isotonic_map(n: np.ndarray, pos: np.ndarray) -> np.ndarray:
 
 def scores_after(map_values: np.ndarray, n: np.ndarray, pos: np.ndarray) -> dict[str, float]:
     """Brier score and log loss when every row of fine bin ``b`` is given the score
-    ``map_values[b]`` (a recalibration what-if)."""
+    ``map_values[b]`` (a recalibration what-if; the log loss as :func:`workbench.stats.log_loss_terms`)."""
     ok = n > 0
-    q = np.clip(map_values[ok], LOGIT_CLIP, 1 - LOGIT_CLIP)
+    q = np.clip(map_values[ok], 0.0, 1.0)
     total = n[ok].sum()
     brier = float((n[ok] * q**2 - 2 * q * pos[ok] + pos[ok]).sum() / total)
-    ll = float(-(pos[ok] * np.log(q) + (n[ok] - pos[ok]) * np.log(1 - q)).sum() / total)
+    ll = float((pos[ok] * log_loss_terms(1.0, q) + (n[ok] - pos[ok]) * log_loss_terms(0.0, q)).sum() / total)
     return {"brier": brier, "log_loss": ll}

@@ -74,7 +74,8 @@ def performance(
     as_of = params.datetime_value(as_of, name="as_of", owner=owner)
     threshold = params.open_unit(threshold, name="threshold", owner=owner)
     window_length(window, timestamp, owner=owner)
-    calibration_window = params.optional_positive_duration(calibration_window, name="calibration_window", owner=owner)
+    calibration_window = params.optional_positive_duration(calibration_window, name="calibration_window", owner=owner,
+                                                           hint=columns.DEFAULT_WINDOW_HINT)
     depth = params.count(depth, name="depth", owner=owner)
     min_support = params.count(min_support, name="min_support", owner=owner)
     margin = None if margin is None else params.positive_number(margin, name="margin", owner=owner)

@@ -19,6 +19,8 @@ from typing import Any
 from workbench.errors import ConfigError, InputError
 
 PREFIX = "__wb_"
+# the error hint of the window options, which None sets to their default rather than turning off
+DEFAULT_WINDOW_HINT = "Leave it out (None) for the default of one day."
 
 
 def column(value: Any, *, name: str, owner: str) -> str:

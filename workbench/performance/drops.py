@@ -3,22 +3,27 @@
 A scope is all traffic, one segment value, or a combination of up to ``depth`` segment values.
 Its baseline is the same scope outside the window (all its other windows). Per cell: accuracy (or
 MAE for a regression) in the window vs the baseline — Newcombe's interval and a one-sided z-test
-(Welch's for MAE) — tested when both sides have at least ``min_support`` rows. The last 2, 3, 6,
-12 and 24 windows of every scope are tested together too, so that a recent drop spread over
-several windows, none significant alone, is found. Benjamini–Hochberg at ``fdr`` runs within each
-family of comparable tests (same scope depth, same span length), so that true drops in one family
-do not loosen the threshold of another. A cell alerts when significant and worse by at least
-``margin``.
+(Welch's for MAE) — tested when both sides have at least ``min_support`` rows. Benjamini–Hochberg
+at ``fdr`` runs over the single windows of one scope depth. The last 2, 3, 6, 12 and 24 windows
+of every scope are tested together too, so that a recent drop spread over several windows, none
+significant alone, is found: the spans of one scope are one scan test (its p-value the smallest
+span p-value times the number of spans, Bonferroni), with Benjamini–Hochberg across the scopes of
+one depth. Each family is corrected on its own, so that true drops in one family do not loosen
+the threshold of another. A cell alerts when significant and worse by at least ``margin``.
 
 Alerting windows of one scope at most one window apart merge into one alert over their span
-(numbers recomputed on the whole span); overlapping alerts of one scope keep the largest drop at
-the conservative end of its interval. An alert whose drop disappears once the rows of a stronger
-overlapping alert on another or a narrower segment are left out is explained by it (listed, not
-repeated): all traffic, or plan=pro, dropping only because region=eu did. An alert covers the same
-span in the scopes it contains (region=X covers region=X & device=Y) unless one is clearly worse
-(its interval wholly beyond the parent's); a parent covers only spans it contains, and names the
-worse narrower scopes that overlap it. Alerts are ranked by impact: rows × drop.
-"""
+(numbers recomputed on the whole span). Among overlapping alerts of one scope (runs, recent spans)
+the one with the strongest evidence — the largest z of being worse — is kept: the scan-statistic
+rule, whose z is largest at the true onset of a step change (an earlier start adds unaffected
+rows, a later one drops affected rows), where the largest drop would pick a short noisy span. An
+alert whose drop disappears once the rows of a stronger overlapping alert on another or a
+narrower segment are left out — the rest would not have been flagged in its family (p-value above
+the family's Benjamini–Hochberg cutoff) or is worse by less than ``margin`` — is explained by it
+(listed, not repeated): all traffic, or plan=pro, dropping only because region=eu did. An alert
+covers the narrower scopes it contains whose alerts overlap its span (region=X covers
+region=X & device=Y: pieces of the same incident) unless one is clearly worse (its interval
+wholly beyond the parent's), which is kept and named in the parent's message. Alerts are ranked by
+impact: rows × drop."""
 
 from __future__ import annotations
 
@@ -32,9 +37,9 @@ import numpy as np
 import polars as pl
 
 from workbench.distributions import norm_ppf, norm_sf
-from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.findings.model import Finding
 from workbench.performance.columns import WINDOW
+from workbench.stats import benjamini_hochberg, two_proportions
 
 MAX_GAP = 1  # flagged windows of a scope this many windows apart still make one alert
 RECENT_SPANS = (2, 3, 6, 12, 24)  # the last k windows of every scope are also tested together
@@ -68,21 +73,25 @@ def localized_drops(cells: pl.DataFrame, by: list[str], depth: int, regression: 
     first = int(cells[WINDOW].min()) if cells.height else 0
     last = int(cells[WINDOW].max()) if cells.height else 0
     recent = _recent_spans(rows, first, last, regression, confidence, min_support)
-    families: dict[tuple[int, int], list[dict[str, Any]]] = {}
-    for r in rows + recent:
+    families: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
         if r["tested"]:
-            families.setdefault((r["depth"], r["last"] - r["first"] + 1), []).append(r)
+            families.setdefault(r["depth"], []).append(r)
     for tested in families.values():  # BH within each family of comparable tests
-        for r, q in zip(tested, benjamini_hochberg(np.array([r["p_value"] for r in tested])), strict=True):
-            r["q_value"] = float(q)
+        p_values = np.array([r["p_value"] for r in tested])
+        q_values = benjamini_hochberg(p_values)
+        cutoff = _cutoff(p_values, q_values, fdr)
+        for r, q in zip(tested, q_values, strict=True):
+            r["q_value"], r["cutoff"] = float(q), cutoff
+    _scan_q(recent, fdr)
     flagged = [r for r in rows if r["tested"] and r["q_value"] <= fdr and r["worse_by"] >= margin]
     alerts = _merge_runs(flagged, rows, regression, confidence)
     alerts += [{**r, "windows": r["last"] - r["first"] + 1} for r in recent
                if r["tested"] and r["q_value"] <= fdr and r["worse_by"] >= margin]
-    alerts = _explain_away(_strongest(alerts), cells, sums, regression, confidence, margin, fdr)
+    alerts = _explain_away(_strongest(alerts), cells, sums, regression, confidence, margin)
     findings = _fold_and_word(alerts, regression, margin, confidence, every, zone, last, target, names)
     table = pl.DataFrame([{("window_index" if k == WINDOW else k): v for k, v in r.items()
-                           if k not in ("segment", "sums", "first", "last")}
+                           if k not in ("segment", "sums", "first", "last", "z", "cutoff")}
                           | {"window_start": window_start(r.get("first", r[WINDOW]), every, zone),
                              "windows": r["last"] - r["first"] + 1} for r in rows + recent],
                          infer_schema_length=None)
@@ -114,19 +123,52 @@ def _recent_spans(rows: list[dict[str, Any]], first: int, last: int, regression:
     return out
 
 
-def _conservative(a: dict[str, Any]) -> float:
-    """The drop at the near end of its interval (sorted ascending: most negative = strongest)."""
-    if "rest_mae" in a or a.get("difference_low") is None:
-        return -a["worse_by"]
-    return a["difference_high"] if a["worse_by"] == -a["difference"] else -a["difference_low"]
+def _cutoff(p_values: np.ndarray, q_values: np.ndarray, fdr: float) -> float:
+    """The p-value a test of this family needs to be flagged at ``fdr``: the largest p-value
+    Benjamini–Hochberg rejects (``fdr / m`` when it rejects none)."""
+    rejected = p_values[q_values <= fdr]
+    return float(rejected.max()) if len(rejected) else fdr / max(len(p_values), 1)
+
+
+def _scan_q(recent: list[dict[str, Any]], fdr: float) -> None:
+    """Set the q-value of every tested recent span. The spans of one scope are one scan test: its
+    p-value is the smallest of its spans' p-values times their number (Bonferroni: the spans are
+    nested and correlated, so this is conservative), and Benjamini–Hochberg runs across the scopes of
+    one depth. A span's q-value is the larger of its scope's q-value and its own p-value times the
+    number of spans: the scope's strongest span carries the scope's q-value, and a span alerts only
+    when its scope does and it passes the Bonferroni bound itself."""
+    scopes: dict[str, list[dict[str, Any]]] = {}
+    for r in recent:
+        if r["tested"]:
+            scopes.setdefault(r["scope"], []).append(r)
+    by_depth: dict[int, list[list[dict[str, Any]]]] = {}
+    for spans in scopes.values():
+        by_depth.setdefault(spans[0]["depth"], []).append(spans)
+    for family in by_depth.values():
+        scan = np.array([min(1.0, len(spans) * min(r["p_value"] for r in spans)) for spans in family])
+        q_scan = benjamini_hochberg(scan)
+        cutoff = _cutoff(scan, q_scan, fdr)
+        for spans, q_scope in zip(family, q_scan, strict=True):
+            for r in spans:
+                r["q_value"] = max(float(q_scope), min(1.0, len(spans) * r["p_value"]))
+                r["cutoff"] = cutoff / len(spans)
+
+
+def _evidence(a: dict[str, Any]) -> tuple[float, float, float]:
+    """Sort key, strongest evidence first: the one-sided z of being worse (large = strong; a
+    p-value underflows to 0 for huge samples, z does not), then the q-value, then the impact."""
+    z = a["z"] if a.get("z") is not None and not math.isnan(a["z"]) else -math.inf
+    return (-z, a["q_value"], -a["n"] * abs(a["difference"]))
 
 
 def _strongest(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per scope, overlapping alerts (a run of windows, a recent span) keep the one whose drop is
-    largest at the conservative end of its interval: a long span of moderate drop is kept over a
-    noisy hour, a short sharp drop over a long span that dilutes it."""
+    """Per scope, overlapping alerts (a run of windows, a recent span) keep the one with the
+    strongest evidence (largest z): the scan statistic. For a step change the z of a span
+    ``[start, last]`` grows while ``start`` moves back to the true onset (more affected rows) and
+    falls beyond it (unaffected rows dilute the drop), so the kept span is the onset, not the
+    short noisy span that happens to show the largest drop."""
     kept: list[dict[str, Any]] = []
-    for a in sorted(alerts, key=lambda a: (_conservative(a), a["q_value"])):
+    for a in sorted(alerts, key=_evidence):
         if not any(k["scope"] == a["scope"] and k["first"] <= a["last"] and a["first"] <= k["last"] for k in kept):
             kept.append(a)
     return kept
@@ -156,15 +198,20 @@ def _compare(window: dict[str, float], baseline: dict[str, float], regression: b
         diff, se = mae - bmae, math.sqrt(var + bvar) if n and bn else math.nan
         z = norm_ppf(0.5 + confidence / 2)
         p = norm_sf(diff / se) if se and se > 0 else (0.0 if diff > 0 else 1.0)
+        worse_z = diff / se if se and se > 0 else (math.inf if diff > 0 else -math.inf if diff < 0 else 0.0)
         return {"n": int(n), "baseline_n": int(bn), "value": mae, "baseline": bmae, "difference": diff,
-                "difference_low": diff - z * se, "difference_high": diff + z * se, "p_value": p,
+                "difference_low": diff - z * se, "difference_high": diff + z * se, "z": worse_z, "p_value": p,
                 "worse_by": diff / bmae if bmae else math.nan}
     if not (n and bn):
         return {"n": int(n), "baseline_n": int(bn), "value": math.nan, "baseline": math.nan, "difference": math.nan,
-                "difference_low": math.nan, "difference_high": math.nan, "p_value": math.nan, "worse_by": math.nan}
+                "difference_low": math.nan, "difference_high": math.nan, "z": math.nan, "p_value": math.nan,
+                "worse_by": math.nan}
     diff, lo, hi, p_two = two_proportions(baseline["correct"], bn, window["correct"], n, confidence)
+    pooled = (baseline["correct"] + window["correct"]) / (n + bn)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / bn))
+    worse_z = -diff / se if se > 0 else 0.0  # the pooled z of the test, positive when the window is worse
     return {"n": int(n), "baseline_n": int(bn), "value": window["correct"] / n, "baseline": baseline["correct"] / bn,
-            "difference": diff, "difference_low": lo, "difference_high": hi,
+            "difference": diff, "difference_low": lo, "difference_high": hi, "z": worse_z,
             "p_value": p_two / 2 if diff < 0 else 1 - p_two / 2, "worse_by": -diff}
 
 
@@ -194,17 +241,21 @@ def _merge_runs(flagged: list[dict[str, Any]], rows: list[dict[str, Any]], regre
             merged = _compare(window, {k: total[k] - window[k] for k in window}, regression, confidence)
             alerts.append({**merged, "scope": run[0]["scope"], "segment": run[0]["segment"], "depth": run[0]["depth"],
                            "first": run[0][WINDOW], "last": run[-1][WINDOW], "q_value": max(c["q_value"] for c in run),
-                           "windows": run[-1][WINDOW] - run[0][WINDOW] + 1, "alerting_windows": len(run)})
+                           "windows": run[-1][WINDOW] - run[0][WINDOW] + 1, "alerting_windows": len(run),
+                           "cutoff": run[0]["cutoff"]})
     return alerts
 
 
 def _explain_away(alerts: list[dict[str, Any]], cells: pl.DataFrame, sums: list[str], regression: bool,
-                  confidence: float, margin: float, level: float) -> list[dict[str, Any]]:
+                  confidence: float, margin: float) -> list[dict[str, Any]]:
     """An alert whose drop disappears once the rows of a stronger, overlapping alert on another or
     a narrower segment are left out (plan=pro, or all traffic, drops only because region=eu does)
-    is explained by it: it is dropped and listed in the stronger alert's ``explains``."""
+    is explained by it: it is dropped and listed in the stronger alert's ``explains``. The drop
+    disappears when the rest would not have been flagged in the alert's place: its p-value above
+    the cutoff of the alert's family (the largest p-value Benjamini–Hochberg rejected there), or
+    worse by less than ``margin``."""
     kept: list[dict[str, Any]] = []
-    for a in sorted(alerts, key=lambda a: (_conservative(a), a["q_value"])):
+    for a in sorted(alerts, key=_evidence):
         items = set(a["segment"].items())
         a["explains"] = []
         for e in kept:
@@ -213,7 +264,7 @@ def _explain_away(alerts: list[dict[str, Any]], cells: pl.DataFrame, sums: list[
                 continue  # a wider scope never explains a narrower one: that is the folding's job
             window, baseline = _sums_without(cells, sums, a, e)
             rest = _compare(window, baseline, regression, confidence)
-            if not (rest["p_value"] <= level and rest["worse_by"] >= margin):
+            if not (rest["p_value"] <= a["cutoff"] and rest["worse_by"] >= margin):
                 name = "all traffic" if a["scope"] == "all" else a["scope"]
                 if name not in e["explains"]:
                     e["explains"].append(name)
@@ -243,18 +294,17 @@ def _fold_and_word(alerts: list[dict[str, Any]], regression: bool, margin: float
     worst_in: dict[int, list[dict[str, Any]]] = {}
     for a in sorted(alerts, key=lambda a: a["depth"]):
         items = set(a["segment"].items())
-        wider = [p for p in kept if set(p["segment"].items()) < items]
-        # a parent covers a narrower scope over a span it contains; overlapping ones only name it
-        parents = [p for p in wider if p["first"] <= a["first"] and a["last"] <= p["last"]]
+        # the wider alerts whose span overlaps this one: the same incident seen on a wider scope
+        parents = [p for p in kept if set(p["segment"].items()) < items
+                   and p["first"] <= a["last"] and a["first"] <= p["last"]]
         worse = all((a["difference_high"] < p["difference_low"]) if not regression
                     else (a["difference_low"] > p["difference_high"]) for p in parents)
         if parents and not worse:
             for p in parents:
                 covered.setdefault(id(p), []).append(a["scope"])
             continue
-        for p in wider:
-            if p["first"] <= a["last"] and a["first"] <= p["last"]:
-                worst_in.setdefault(id(p), []).append(a)
+        for p in parents:
+            worst_in.setdefault(id(p), []).append(a)
         kept.append(a)
     out = []
     for a in sorted(kept, key=lambda a: -a["n"] * abs(a["difference"])):

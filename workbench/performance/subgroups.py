@@ -38,7 +38,6 @@ import polars as pl
 
 from workbench import params
 from workbench.distributions import norm_ppf, norm_sf
-from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import Frame, collect, count, frame_summary, open_frame, with_window
@@ -47,10 +46,9 @@ from workbench.performance import columns
 from workbench.performance.columns import WINDOW
 from workbench.performance.drops import localized_drops
 from workbench.spark import refuse_nested
-from workbench.stats import wilson_interval
+from workbench.stats import auc_interval, benjamini_hochberg, log_loss_terms, two_proportions, wilson_interval
 
 Task = Literal["auto", "classification", "regression"]
-CLIP = 1e-15  # probabilities are clipped to [CLIP, 1 - CLIP] in the log loss (as scikit-learn does for float64)
 MAX_CELLS = 1_000_000
 
 
@@ -80,7 +78,8 @@ def subgroups(
     scores with up to 4 decimals), log loss and Brier. Regression
     (``task="regression"``, or a float ``prediction`` with ``task="auto"``): MAE and RMSE. Each
     with an interval at ``confidence`` (Wilson for proportions, Poisson bootstrap of the counts for
-    F1, Hanley–McNeil for AUC, normal for Brier, log loss, MAE and RMSE), support and the gap to
+    F1, :func:`workbench.stats.auc_interval` for AUC — Hanley–McNeil widened to a Wilson interval,
+    which does not collapse at perfect separation — normal for Brier, log loss, MAE and RMSE), support and the gap to
     the rest of the traffic. ``margin``: the smallest gap worth an alert (default 0.05 = 5 points
     of accuracy, or MAE 10% above the rest's). With ``timestamp``, also every scope per ``window``
     (default 1 day) against the same scope's other windows (:mod:`workbench.performance.drops`).
@@ -165,7 +164,8 @@ def window_length(window: Any, timestamp: str | None, *, owner: str = "subgroups
         if window is not None:
             raise InputError("window needs timestamp: name the column that holds each row's time.")
         return None
-    return params.positive_duration("1d" if window is None else window, name="window", owner=owner)
+    return params.positive_duration("1d" if window is None else window, name="window", owner=owner,
+                                    hint=columns.DEFAULT_WINDOW_HINT)
 
 
 def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | None, by: list[str], task: str,
@@ -250,8 +250,7 @@ def _cells(frame: Frame, by: list[str], regression: bool, has_score: bool,
                  y.sum().alias("pos")]
         if has_score:
             p = nw.col(columns.P)
-            q = p.clip(CLIP, 1 - CLIP)
-            brier, ll = (p - y) ** 2, -(y * q.log() + (1 - y) * (1 - q).log())
+            brier, ll = (p - y) ** 2, log_loss_terms(y, p)
             aggs += [brier.sum().alias("sum_brier"), (brier**2).sum().alias("sum_brier2"), ll.sum().alias("sum_ll"),
                      (ll**2).sum().alias("sum_ll2")]
     lf = frame.lf
@@ -324,7 +323,7 @@ def _metrics(r: dict[str, Any], regression: bool, confidence: float, auc: tuple 
     if auc is not None:
         value, n_pos, n_neg = auc
         out["auc"] = value
-        out["auc_low"], out["auc_high"] = _hanley_mcneil(value, n_pos, n_neg, z)
+        out["auc_low"], out["auc_high"] = auc_interval(value, n_pos, n_neg, confidence)
     return out
 
 
@@ -339,15 +338,6 @@ def _f1_interval(tp: int, fp: int, fn: int, confidence: float, resamples: int = 
     tail = (1 - confidence) / 2 * 100
     lo, hi = np.nanpercentile(f1, [tail, 100 - tail])
     return float(lo), float(hi)
-
-
-def _hanley_mcneil(auc: float, n_pos: int, n_neg: int, z: float) -> tuple[float, float]:
-    if not (n_pos and n_neg) or math.isnan(auc):
-        return (math.nan, math.nan)
-    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
-    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (n_pos * n_neg)
-    se = math.sqrt(max(var, 0.0))
-    return (max(0.0, auc - z * se), min(1.0, auc + z * se))
 
 
 def _gap(r: dict[str, Any], total: dict[str, Any], regression: bool, confidence: float,

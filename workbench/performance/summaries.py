@@ -17,6 +17,7 @@ from workbench.io import FrameLike, check_time_column, require_columns
 from workbench.performance import columns
 from workbench.performance.calibration_stats import FINE_BINS, LOGIT_CLIP
 from workbench.spark import refuse_nested
+from workbench.stats import log_loss_terms
 
 SUMS = ("n", "pos", "sum_p", "sum_logit", "sum_brier", "sum_brier2", "sum_ll", "sum_ll2")
 
@@ -83,9 +84,9 @@ def bin_summaries(logs: Logs, keys: Sequence[str], *, every: dt.timedelta | None
     is given) and fine score bin ``__wb_bin``: rows, positives, Σscore, Σlogit(score), Σ and Σ² of
     the per-row Brier and log-loss terms (the columns of ``SUMS``)."""
     p, y = nw.col(columns.P), nw.col(columns.Y)
-    q = p.clip(LOGIT_CLIP, 1 - LOGIT_CLIP)
+    q = p.clip(LOGIT_CLIP, 1 - LOGIT_CLIP)  # for the logit only; the log loss clips as scikit-learn does
     brier = (p - y) ** 2
-    ll = -(y * q.log() + (1 - y) * (1 - q).log())
+    ll = log_loss_terms(y, p)
     lf = logs.frame.lf
     if columns.WINDOW in keys:
         if every is None:

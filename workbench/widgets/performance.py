@@ -124,14 +124,24 @@ class CalibrationExplorer:
 
 
 def calibration_table_html(result: CheckResult) -> str:
-    """Per scope: n, ECE (current vs reference), slope with interval, Brier, conclusive."""
+    """Per scope: n, ECE (current vs reference), slope with interval, Brier, conclusive. A slope
+    that could not be estimated shows why (the table's ``slope_note``) instead of a number."""
     table = result.to_polars("calibration")
     cols = ["scope", "n", "ece", "reference_ece", "ece_change", "slope", "slope_low", "slope_high", "brier",
             "conclusive"]
     head = "".join(f"<th>{c}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(r[c])}</td>" for c in cols) + "</tr>"
-                   for r in table.select(cols).iter_rows(named=True))
+    body = "".join("<tr>" + "".join(_cell(r, c) for c in cols) + "</tr>"
+                   for r in table.select(*cols, "slope_note").iter_rows(named=True))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(row: dict[str, Any], col: str) -> str:
+    """One cell of the calibration table; the slope's cells carry its note when it has none."""
+    if col.startswith("slope") and row[col] is None and row["slope_note"]:
+        if col == "slope":
+            return f"<td style='color:#64748b'>{escape(row['slope_note'])}</td>"
+        return "<td>—</td>"
+    return f"<td>{_fmt(row[col])}</td>"
 
 
 def _alert_html(finding: Any) -> str:
