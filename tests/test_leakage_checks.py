@@ -84,3 +84,27 @@ def test_a_tiny_sample_is_inconclusive_not_a_proxy_alarm():
     row = result.to_polars("proxy").row(0, named=True)
     assert row["auc"] == 1.0 and row["lower"] < 0.5
     assert row["status"] == "inconclusive: fewer than 10 positives or negatives"
+
+
+def test_cross_split_duplicates_count_each_groups_extra_copies_once_and_only_train_with_test():
+    # groups of identical rows (entity, pt, x) with their split values; extra copies = size - 1
+    groups = [
+        (["train", "test"], 1),             # spans the split: its 1 extra copy crosses
+        (["train", "train", "test"], 2),    # spans: 2 extra copies cross
+        (["test", "test", "test"], 0),      # one side only
+        (["train", "val"], 0),              # 'val' is neither side
+        (["train", None], 0),               # a null split is neither side
+        (["train"], 0),                     # no copy
+    ]
+    rows = [{"id": g, "pt": T0, "x": float(g), "split": s} for g, (sides, _) in enumerate(groups) for s in sides]
+    result = audit_leakage(pl.DataFrame(rows), entity="id", prediction_time="pt", split="split")
+    (dup,) = [f for f in result.by_kind("duplicate_rows") if f.subject == "all columns"]
+    extra = sum(len(sides) - 1 for sides, _ in groups)
+    assert dup.metrics["affected_rows"] == extra == 7
+    assert dup.metrics["cross_split_rows"] == sum(c for _, c in groups) == 3
+    assert dup.severity == "critical"
+    assert "7 rows are exact copies" in dup.message and "3 of these copies" in dup.message
+    one_side = audit_leakage(pl.DataFrame(rows), entity="id", prediction_time="pt", split="split",
+                             train_value="val", test_value="test")
+    (same,) = [f for f in one_side.by_kind("duplicate_rows") if f.subject == "all columns"]
+    assert (same.metrics["cross_split_rows"], same.severity) == (0, "warning")

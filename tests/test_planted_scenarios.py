@@ -674,13 +674,16 @@ def test_retried_export_duplicates_are_counted(retried):
     assert one(unsplit, "duplicate_rows").metrics["affected_rows"] == scenario.duplicates
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "duplicate_rows counts the rows crossing the split twice: 213 extra copies, 66 of them with the original "
-    "on the other side of the split, give cross_split_rows=132 and the message '213 rows are exact duplicates "
-    "of another row (3.4%), 132 of them on both sides of the split'; with every copy in test and every "
-    "original in train it says '213 rows ... 426 of them on both sides'. It should count 66 (of the 213)."))
 def test_retried_export_cross_split_copies_are_a_subset_of_the_duplicates(retried):
     scenario, result = retried
     finding = one(result, "duplicate_rows")
     assert finding.metrics["cross_split_rows"] == scenario.cross_split
     assert finding.metrics["cross_split_rows"] <= finding.metrics["affected_rows"]
+    assert f"{scenario.cross_split:,} of these copies" in finding.message
+    # every copy in test, every original in train: each extra copy crosses the split, and is counted once
+    n_sessions = scenario.training.height - scenario.duplicates
+    sides = scenario.training.with_columns(
+        split=pl.when(pl.int_range(pl.len()) < n_sessions).then(pl.lit("train")).otherwise(pl.lit("test")))
+    moved = audit_leakage(sides, entity="user_id", prediction_time="prediction_time", target="converted", split="split")
+    crossing = one(moved, "duplicate_rows")
+    assert crossing.metrics["affected_rows"] == crossing.metrics["cross_split_rows"] == scenario.duplicates

@@ -17,7 +17,9 @@ Finding kinds (the ``kind`` field of the findings JSON):
                        value or failed point-in-time checks escalate it (see :func:`proxy_finding`).
 ``split_entity_overlap``  the same entities are in train and test.
 ``split_time_overlap``    train and test prediction times overlap.
-``duplicate_rows``     exact duplicate rows, or repeated (entity, prediction time) keys.
+``duplicate_rows``     exact duplicate rows (``affected_rows``: each group's copies beyond the first;
+                       ``cross_split_rows``: those of them whose group has rows in both train and
+                       test), or repeated (entity, prediction time) keys.
 ``check_skipped``      (warning) a check asked for could not run (e.g. a target that is not binary
                        without ``positive=``); the run is then not a clean pass.
 ``insufficient_data``  (info) too few rows, or too few of one class, for a statistical statement.
@@ -542,15 +544,26 @@ def split_findings(stats: dict[str, Any], *, train: str, test: str, entity: str)
     return out
 
 
-def duplicate_findings(exact_extra: int, cross_split: int, key_extra: int, n: int, key_text: str) -> list[Finding]:
-    """Exact duplicate rows (extra copies, and copies on both sides of the split) and repeated keys."""
+def duplicate_findings(exact_extra: int, cross_split: int, key_extra: int, n: int, key_text: str, *,
+                       sides: tuple[str, str] = ("train", "test")) -> list[Finding]:
+    """Exact duplicate rows and repeated keys, from counts over the ``n`` training rows.
+
+    ``exact_extra``: the copies beyond the first of each group of identical rows;
+    ``cross_split``: those of them whose group has rows on both ``sides`` of the split (each
+    counted once, so at most ``exact_extra``); ``key_extra``: the rows repeating a key beyond
+    the exact duplicates. A cross-split copy puts a training row in the test set: critical.
+    """
     out = []
     if exact_extra:
         severity = "critical" if cross_split else "warning"
-        cross = f", {cross_split:,} of them on both sides of the split" if cross_split else ""
+        cross = ""
+        if cross_split:
+            cross = (f"; {cross_split:,} of these copies belong to a group of identical rows with rows in both "
+                     f"'{sides[0]}' and '{sides[1]}', so the test set holds rows the model was trained on")
         out.append(Finding(
             check=CHECK, kind="duplicate_rows", severity=severity, subject="all columns",
-            message=f"{exact_extra:,} rows are exact duplicates of another row ({_pct(exact_extra / n)}){cross}.",
+            message=f"{exact_extra:,} rows are exact copies of another row ({_pct(exact_extra / n)}, counting "
+                    f"each group's copies beyond the first){cross}.",
             suggestion="Deduplicate the training set before splitting (e.g. df.unique()).",
             metrics={"n": n, "affected_rows": exact_extra, "affected_share": exact_extra / n,
                      "cross_split_rows": cross_split},
