@@ -275,3 +275,45 @@ def test_yaml_positive_and_top_level_types_are_checked(tmp_path):
     ]:
         with pytest.raises(ConfigError, match=message):
             load(extra)
+
+
+# -- NaN is missing, like null ----------------------------------------------------------------------
+
+def _nan_for_null(training: pl.DataFrame, column: str) -> pl.DataFrame:
+    return training.with_columns(pl.col(column).fill_null(float("nan")))
+
+
+def test_a_nan_number_is_left_out_of_the_auc_and_weighed_as_missing_like_null():
+    # a fee recorded only for churners who cancelled: missing (written NaN, not null) for everybody else
+    training = _nan_for_null(_frame(encoded=_present_after_outcome, honest=_honest_continuous), "encoded")
+    training = training.with_columns(pl.when(pl.int_range(pl.len()) < 60).then(float("nan"))
+                                     .otherwise(pl.col("honest")).alias("honest"))
+    assert training["encoded"].null_count() == training["honest"].null_count() == 0
+    result = audit_leakage(training, entity="id", prediction_time="pt", target="y")
+    finding, row = _proxy(result, "encoded")
+    assert finding.severity == "warning" and finding.metrics["evidence"] == ["sentinel"]
+    assert finding.metrics["sentinel"]["value"] == "any non-null value"
+    present = training["encoded"].is_not_nan()
+    assert finding.metrics["sentinel"]["rows"] == present.sum()
+    assert row["auc"] is None  # the fee takes a handful of values on positives only: one class, no AUC
+    _, honest = _proxy(result, "honest")
+    known = training.filter(pl.col("honest").is_not_nan())
+    assert honest["n"] == known.height == N - 60
+    assert honest["auc"] == pytest.approx(roc_auc_score(known["y"].to_numpy(), known["honest"].to_numpy()), abs=1e-12)
+
+
+def test_the_proxy_table_and_findings_are_the_same_whether_missing_is_written_null_or_nan():
+    with_null = _frame(encoded=_present_after_outcome, noisy=_noisy_target).with_columns(
+        pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise(pl.col("noisy")).alias("noisy"))
+    with_nan = _nan_for_null(_nan_for_null(with_null, "encoded"), "noisy")
+    results = [audit_leakage(t, entity="id", prediction_time="pt", target="y") for t in (with_null, with_nan)]
+    proxy = [r.to_polars("proxy") for r in results]
+    assert proxy[0].equals(proxy[1])
+    assert [f.to_dict() for f in results[0].by_kind("target_proxy")] == \
+        [f.to_dict() for f in results[1].by_kind("target_proxy")]
+    import duckdb
+
+    on_duckdb = audit_leakage(duckdb.connect().from_arrow(with_nan.to_arrow()), entity="id", prediction_time="pt",
+                              target="y")
+    assert on_duckdb.parameters["engine"] == "duckdb"
+    assert on_duckdb.to_polars("proxy").equals(proxy[0])

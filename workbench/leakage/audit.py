@@ -710,12 +710,13 @@ def _proxies(frame: Frame, target: str, y: nw.Expr, keys: set[str | None], linea
     column, with its finding when there is one, and the label's (positives, negatives).
 
     ``y``: the label as 1 (positive) / 0 / null. Numbers and categories are scored; date, time and
-    identifier-like text columns only by their presence (null or not).
+    identifier-like text columns only by their presence (null or not). A NaN is missing like a
+    null: left out of a number's AUC and counted on the missing side of its null-or-not cut.
     """
     presence_types = (pl.Datetime, pl.Duration)
     candidates = [(col, dtype) for col, dtype in frame.schema.items()
                   if not (col in keys or col in frame.unsupported or isinstance(dtype, _NESTED))]
-    lf = frame.lf.select(*[c for c, _ in candidates], y.alias("__wb_y"))
+    lf = frame.lf.select(*[checks.missing_as_null(c, dtype) for c, dtype in candidates], y.alias("__wb_y"))
     is_pos, is_neg = nw.col("__wb_y") == 1, nw.col("__wb_y") == 0
     # label totals, and distinct values (null counted as one), nulls and nulls per class of every column, in one pass
     stats = collect_on(lf.select(

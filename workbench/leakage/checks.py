@@ -240,6 +240,12 @@ def single_feature_auc(counts: pl.DataFrame) -> tuple[float, int, int]:
     return max(auc, 1 - auc), int(counts["pos"].sum()), int(counts["neg"].sum())
 
 
+def missing_as_null(column: str, dtype: pl.DataType) -> nw.Expr:
+    """``column`` with NaN as null (floats): NaN and null are both missing in this project."""
+    value = nw.col(column)
+    return nw.when(~value.is_nan()).then(value).alias(column) if dtype.is_float() else value
+
+
 PROXY_MAX_GROUPS = 100_000  # numbers with more distinct values are counted per quantile bin
 
 
@@ -253,7 +259,7 @@ def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: st
     a null category and for the bins of a binned number). Numeric features with more than
     ``max_groups`` distinct values are counted per quantile bin (1,000 bins, edges at the
     nearest-rank quantiles; ties within a bin count one half, so the AUC is then a slight
-    underestimate); rows with a null number are left out. Categorical values (null included,
+    underestimate); rows with a missing number (null or NaN) are left out. Categorical values (null included,
     as its own value) are scored by their smoothed positive rate (prior weight 10 rows).
     ``distinct``: the number of distinct non-null values, when already known (saves a pass).
     """
@@ -261,7 +267,8 @@ def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: st
     y = nw.col(target).cast(nw.Int64)
     value = nw.col(feature)
     numeric = dtype.is_numeric() or dtype == pl.Boolean
-    if numeric:  # numbers are their own score; nulls are left out
+    if numeric:  # numbers are their own score; missing ones (null, NaN) are left out
+        lf = lf.with_columns(missing_as_null(feature, dtype))
         lf = lf.filter(~value.is_null())
         value = value.cast(nw.Float64)
         if distinct is None:
