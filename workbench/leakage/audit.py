@@ -184,10 +184,12 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
         examples += e
         stale_rows = 0
         if isinstance(decl, AsOf) and decl.ttl is not None:
-            stale = checks.staleness_finding(name, decl.ttl.total_seconds(), shown, where, n=n)
+            stale = checks.staleness_finding(name, decl.ttl.total_seconds(), shown, where, n=n, time_zone=tz,
+                                             max_examples=max_examples)
             if stale is not None:
-                findings.append(stale)
-                stale_rows = stale.metrics["affected_rows"]
+                findings.append(stale[0])
+                examples.append(stale[1])
+                stale_rows = stale[0].metrics["affected_rows"]
         violations = sum(v for k, v in count.items() if k != "ok")
         lineage[name] = "leaky" if any(count.get(k, 0) for k in checks.TIMING_KINDS) else (
             "clean" if violations == 0 else "mismatch")

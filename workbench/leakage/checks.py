@@ -10,7 +10,8 @@ Finding kinds (the ``kind`` field of the findings JSON):
                        or a backfill written later).
 ``feature_mismatch``   the training value differs from the point-in-time value and no timing
                        explanation reproduces it (a bug or a wrong declaration).
-``stale_feature``      the point-in-time snapshot is older than the feature's TTL.
+``stale_feature``      the point-in-time snapshot is older than the feature's TTL (scope ``window``:
+                       the first and last prediction time of those rows; examples with ``age_hours``).
 ``late_data_profile``  (info) how late a source's rows arrive and the delay that covers them.
 ``target_proxy``       a feature looks like an encoded outcome. Predictiveness alone (AUC >=
                        ``proxy_auc``) is at most info; near-deterministic separation, a sentinel
@@ -114,7 +115,7 @@ def violation_findings(feature: str, describe: str, rule_text: str, per_row: nw.
         findings.append(Finding(
             check=CHECK, kind=kind, severity=violation_severity(k, n), subject=feature, message=message,
             suggestion=_suggest(kind, feature, describe, rule_text), metrics=metrics,
-            evidence=tuple(shown.head(5).drop("row").to_dicts()),
+            evidence=tuple(shown.head(5).drop("row", "age_hours").to_dicts()),
         ))
         hist = histogram_of(rows, engine, "__wb_lag_s", name=name, check=CHECK_NAME)
         hists.append(hist.select(pl.lit(feature).alias("feature"), pl.lit(kind).alias("kind"), pl.all()))
@@ -122,17 +123,22 @@ def violation_findings(feature: str, describe: str, rule_text: str, per_row: nw.
     return findings, hists, examples, {k: int(v) for k, v in per_status.items()}
 
 
-def _examples(rows: nw.LazyFrame, engine: Engine, limit: int, time_zone: str | None, name: str) -> pl.DataFrame:
+def _examples(rows: nw.LazyFrame, engine: Engine, limit: int, time_zone: str | None, name: str, *,
+              age: bool = False) -> pl.DataFrame:
     """The first ``limit`` rows by prediction time, entity and training value (the same rows on
-    every engine), for display."""
+    every engine), for display; ``age_hours`` is the snapshot's age (from ``__wb_age_s``) with
+    ``age``, else null."""
+    extra = ["__wb_age_s"] if age else []
     picked = collect_on(rows.sort("__wb_pt", "__wb_entity", "__wb_value", nulls_last=False).head(limit)
-                        .select("__wb_entity", "__wb_pt", "__wb_value", "__wb_pit", "__wb_lag_s", "__wb_row"),
+                        .select("__wb_entity", "__wb_pt", "__wb_value", "__wb_pit", "__wb_lag_s", *extra, "__wb_row"),
                         engine, name, check=CHECK_NAME, counts=False)
     return picked.select(
         pl.col("__wb_entity").alias("entity"), epoch_to_datetime(pl.col("__wb_pt"), time_zone).alias("prediction_time"),
         _as_text(pl.col("__wb_value"), picked.schema["__wb_value"]).alias("training_value"),
         _as_text(pl.col("__wb_pit"), picked.schema["__wb_pit"]).alias("point_in_time_value"),
-        (pl.col("__wb_lag_s") / 3600).alias("lag_hours"), pl.col("__wb_row").cast(pl.Int64).alias("row"))
+        (pl.col("__wb_lag_s") / 3600).alias("lag_hours"),
+        ((pl.col("__wb_age_s") / 3600) if age else pl.lit(None, pl.Float64)).alias("age_hours"),
+        pl.col("__wb_row").cast(pl.Int64).alias("row"))
 
 
 def epoch_to_datetime(us: pl.Expr, time_zone: str | None) -> pl.Expr:
@@ -147,24 +153,43 @@ def _as_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def staleness_finding(feature: str, ttl_s: float, per_row: nw.LazyFrame, engine: Engine, *, n: int,
-                      name: str = "training") -> Finding | None:
-    """Rows whose point-in-time snapshot (``__wb_age_s`` seconds old) is older than the TTL while
-    the training value (``value``) is set."""
+                      time_zone: str | None, max_examples: int = 50, name: str = "training"
+                      ) -> tuple[Finding, pl.DataFrame] | None:
+    """The finding and example rows of the label rows whose point-in-time snapshot
+    (``__wb_age_s`` seconds old) is older than the TTL (``ttl_s`` seconds) while the training value
+    (``__wb_value``) is set; None when there is none.
+
+    ``per_row``: as for :func:`violation_findings`, with ``__wb_age_s``. The finding's scope
+    ``window`` is the first and last prediction time of the stale rows (ISO 8601, in
+    ``time_zone``); its metrics carry the age quantiles (seconds); the examples are the first
+    ``max_examples`` stale rows by prediction time, with ``age_hours``.
+    """
     stale = per_row.filter((nw.col("__wb_age_s") > ttl_s) & ~nw.col("__wb_value").is_null())
-    k = int(collect_on(stale.select(nw.len().alias("__wb_k")), engine, name, check=CHECK_NAME).item())
+    found = collect_on(stale.select(nw.len().alias("__wb_k"), nw.col("__wb_pt").min().alias("__wb_first"),
+                                    nw.col("__wb_pt").max().alias("__wb_last")),
+                       engine, name, check=CHECK_NAME).row(0, named=True)
+    k = int(found["__wb_k"])
     if k == 0:
         return None
     q = quantiles_of(stale, engine, "__wb_age_s", n=k, name=name, check=CHECK_NAME)
     lo, hi = wilson_interval(k, n)
-    return Finding(
+    first, last = pl.select(epoch_to_datetime(pl.lit(found["__wb_first"], pl.Int64), time_zone).alias("a"),
+                            epoch_to_datetime(pl.lit(found["__wb_last"], pl.Int64), time_zone).alias("b")).row(0)
+    shown = _examples(stale, engine, max_examples, time_zone, name, age=True)
+    finding = Finding(
         check=CHECK, kind="stale_feature", severity="warning" if k / n < 0.05 else "critical", subject=feature,
+        scope={"window": [first.isoformat(), last.isoformat()]},
         message=(f"Feature '{feature}' is older than its TTL of {format_duration(ttl_s)} at prediction time in "
-                 f"{k:,} of {n:,} rows ({_pct(k / n)}; median age {format_duration(q['p50'])})."),
+                 f"{k:,} of {n:,} rows ({_pct(k / n)}; median age {format_duration(q['p50'])}, max "
+                 f"{format_duration(q['max'])}), with prediction times from {first:%Y-%m-%d %H:%M} to "
+                 f"{last:%Y-%m-%d %H:%M}."),
         suggestion=(f"Treat {feature} as missing when its snapshot is older than {format_duration(ttl_s)}, "
-                    "or fix the upstream job that stopped refreshing it."),
+                    "or fix the upstream job that stopped refreshing it (look at its runs in that window)."),
         metrics={"n": n, "affected_rows": k, "affected_share": k / n, "interval": [lo, hi], "confidence": 0.95,
                  "ttl_seconds": ttl_s, "age_seconds": q},
+        evidence=tuple(shown.head(5).drop("row", "lag_hours").to_dicts()),
     )
+    return finding, shown.select(pl.lit(feature).alias("feature"), pl.lit("stale_feature").alias("kind"), pl.all())
 
 
 def timestamp_findings(feature: str, ts_column: str, lags: nw.LazyFrame, engine: Engine, *, n: int, strict: bool,
