@@ -246,6 +246,41 @@ def test_cli_a_skipped_check_is_incomplete_not_pass_and_positive_fixes_it(tmp_pa
     assert doc["parameters"]["positive"] == "yes"
 
 
+def test_skipped_checks_and_too_little_data_are_documented_kinds_rendered_with_their_suggestion(tmp_path, capsys):
+    import html
+    import re
+
+    from workbench.cli import main
+    from workbench.findings import findings_schema
+    from workbench.leakage import checks
+
+    # every kind the leakage module documents is a documented kind of the findings schema
+    documented = re.findall(r"^``([a-z_]+)``", checks.__doc__ or "", flags=re.MULTILINE)
+    assert {"check_skipped", "insufficient_data", "stale_feature", "duplicate_rows"} <= set(documented)
+    described = findings_schema()["$defs"]["finding"]["properties"]["kind"]["description"]
+    leakage_kinds = re.search(r"Leakage: ([a-z_, ]+)\.", described).group(1).split(", ")
+    assert set(documented) <= set(leakage_kinds)
+    # a 5-row training set, a yes/no target without positive= and a split without 'train'/'test' rows
+    path = tmp_path / "training.parquet"
+    _labelled(("no", "yes")).head(5).with_columns(split=pl.lit("a")).write_parquet(path)
+    out, report = tmp_path / "f.json", tmp_path / "report.html"
+    code = main(["audit", "leakage", "--training", str(path), "--entity", "id", "--prediction-time", "pt",
+                 "--target", "y", "--split", "split", "--out", str(out), "--report", str(report)])
+    assert code == 1
+    text = capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    validate_findings(doc)
+    assert sorted((f["kind"], f["subject"]) for f in doc["findings"]) == [
+        ("check_skipped", "split"), ("check_skipped", "target_proxy"), ("insufficient_data", "training")]
+    page = report.read_text()
+    for f in doc["findings"]:
+        assert f["suggestion"] and f"{f['kind']:22} {f['subject']}: {f['message']}" in text
+        assert f"-> {f['suggestion']}" in text
+        assert f"<code>{f['kind']}</code>" in page
+        assert html.escape(f["message"]) in page and html.escape(f["suggestion"]) in page
+    assert "INCOMPLETE: check(s) that could not run: split, target_proxy" in text
+
+
 def test_yaml_positive_and_top_level_types_are_checked(tmp_path):
     from workbench.leakage.config import load_audit_config
 
