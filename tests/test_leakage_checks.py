@@ -84,3 +84,56 @@ def test_a_tiny_sample_is_inconclusive_not_a_proxy_alarm():
     row = result.to_polars("proxy").row(0, named=True)
     assert row["auc"] == 1.0 and row["lower"] < 0.5
     assert row["status"] == "inconclusive: fewer than 10 positives or negatives"
+
+
+def test_cross_split_duplicates_count_each_groups_extra_copies_once_and_only_train_with_test():
+    # groups of identical rows (entity, pt, x) with their split values; extra copies = size - 1
+    groups = [
+        (["train", "test"], 1),             # spans the split: its 1 extra copy crosses
+        (["train", "train", "test"], 2),    # spans: 2 extra copies cross
+        (["test", "test", "test"], 0),      # one side only
+        (["train", "val"], 0),              # 'val' is neither side
+        (["train", None], 0),               # a null split is neither side
+        (["train"], 0),                     # no copy
+    ]
+    rows = [{"id": g, "pt": T0, "x": float(g), "split": s} for g, (sides, _) in enumerate(groups) for s in sides]
+    result = audit_leakage(pl.DataFrame(rows), entity="id", prediction_time="pt", split="split")
+    (dup,) = [f for f in result.by_kind("duplicate_rows") if f.subject == "all columns"]
+    extra = sum(len(sides) - 1 for sides, _ in groups)
+    assert dup.metrics["affected_rows"] == extra == 7
+    assert dup.metrics["cross_split_rows"] == sum(c for _, c in groups) == 3
+    assert dup.severity == "critical"
+    assert "7 rows are exact copies" in dup.message and "3 of these copies" in dup.message
+    one_side = audit_leakage(pl.DataFrame(rows), entity="id", prediction_time="pt", split="split",
+                             train_value="val", test_value="test")
+    (same,) = [f for f in one_side.by_kind("duplicate_rows") if f.subject == "all columns"]
+    assert (same.metrics["cross_split_rows"], same.severity) == (0, "warning")
+
+
+def test_stale_rows_are_located_in_time_and_shown_earliest_first_on_polars_and_duckdb():
+    import duckdb
+
+    # entity 1's snapshots stop after T0 - 10d; entity 2 is refreshed daily; TTL 7 days
+    snaps = pl.DataFrame({"id": [1, 2, 2, 2, 2], "valid": [T0 - 10 * D, T0 - D, T0 + D, T0 + 3 * D, T0 + 5 * D],
+                          "v": [7.0, 1.0, 2.0, 3.0, 4.0]})
+    pts = [T0 - 5 * D, T0, T0 + 2 * D, T0 + 4 * D]  # entity 1 stale from T0 - 3d on: the last three
+    training = pl.DataFrame({"id": [1] * 4 + [2, 2], "pt": [*pts, T0 + 2 * D, T0 + 6 * D],
+                             "v": [7.0] * 4 + [2.0, 4.0]}).with_columns(pl.col("pt").dt.replace_time_zone("UTC"))
+    snaps = snaps.with_columns(pl.col("valid").dt.replace_time_zone("UTC"))
+    con = duckdb.connect()
+    results = [audit_leakage(t, entity="id", prediction_time="pt", sources={"s": Source(s, entity="id", time="valid")},
+                             features={"v": asof("s", "v", ttl="7d")}, max_examples=2)
+               for t, s in ((training, snaps), (con.from_arrow(training.to_arrow()), con.from_arrow(snaps.to_arrow())))]
+    assert [r.parameters["engine"] for r in results] == ["polars", "duckdb"]
+    for result in results:
+        (stale,) = result.by_kind("stale_feature")
+        assert stale.metrics["affected_rows"] == 3
+        assert stale.scope == {"window": [pts[1].replace(tzinfo=dt.UTC).isoformat(),
+                                          pts[3].replace(tzinfo=dt.UTC).isoformat()]}
+        assert stale.metrics["age_seconds"]["max"] == 14 * 86400
+        examples = result.to_polars("examples").filter(pl.col("kind") == "stale_feature")
+        assert examples["prediction_time"].dt.replace_time_zone(None).to_list() == pts[1:3]
+        assert examples["age_hours"].to_list() == [10 * 24, 12 * 24]
+        assert examples["training_value"].to_list() == examples["point_in_time_value"].to_list() == ["7.0", "7.0"]
+        assert len(stale.evidence) == 2 and "lag_hours" not in stale.evidence[0]
+    assert results[0].to_polars("examples").drop("row").equals(results[1].to_polars("examples").drop("row"))

@@ -246,6 +246,41 @@ def test_cli_a_skipped_check_is_incomplete_not_pass_and_positive_fixes_it(tmp_pa
     assert doc["parameters"]["positive"] == "yes"
 
 
+def test_skipped_checks_and_too_little_data_are_documented_kinds_rendered_with_their_suggestion(tmp_path, capsys):
+    import html
+    import re
+
+    from workbench.cli import main
+    from workbench.findings import findings_schema
+    from workbench.leakage import checks
+
+    # every kind the leakage module documents is a documented kind of the findings schema
+    documented = re.findall(r"^``([a-z_]+)``", checks.__doc__ or "", flags=re.MULTILINE)
+    assert {"check_skipped", "insufficient_data", "stale_feature", "duplicate_rows"} <= set(documented)
+    described = findings_schema()["$defs"]["finding"]["properties"]["kind"]["description"]
+    leakage_kinds = re.search(r"Leakage: ([a-z_, ]+)\.", described).group(1).split(", ")
+    assert set(documented) <= set(leakage_kinds)
+    # a 5-row training set, a yes/no target without positive= and a split without 'train'/'test' rows
+    path = tmp_path / "training.parquet"
+    _labelled(("no", "yes")).head(5).with_columns(split=pl.lit("a")).write_parquet(path)
+    out, report = tmp_path / "f.json", tmp_path / "report.html"
+    code = main(["audit", "leakage", "--training", str(path), "--entity", "id", "--prediction-time", "pt",
+                 "--target", "y", "--split", "split", "--out", str(out), "--report", str(report)])
+    assert code == 1
+    text = capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    validate_findings(doc)
+    assert sorted((f["kind"], f["subject"]) for f in doc["findings"]) == [
+        ("check_skipped", "split"), ("check_skipped", "target_proxy"), ("insufficient_data", "training")]
+    page = report.read_text()
+    for f in doc["findings"]:
+        assert f["suggestion"] and f"{f['kind']:22} {f['subject']}: {f['message']}" in text
+        assert f"-> {f['suggestion']}" in text
+        assert f"<code>{f['kind']}</code>" in page
+        assert html.escape(f["message"]) in page and html.escape(f["suggestion"]) in page
+    assert "INCOMPLETE: check(s) that could not run: split, target_proxy" in text
+
+
 def test_yaml_positive_and_top_level_types_are_checked(tmp_path):
     from workbench.leakage.config import load_audit_config
 
@@ -275,3 +310,45 @@ def test_yaml_positive_and_top_level_types_are_checked(tmp_path):
     ]:
         with pytest.raises(ConfigError, match=message):
             load(extra)
+
+
+# -- NaN is missing, like null ----------------------------------------------------------------------
+
+def _nan_for_null(training: pl.DataFrame, column: str) -> pl.DataFrame:
+    return training.with_columns(pl.col(column).fill_null(float("nan")))
+
+
+def test_a_nan_number_is_left_out_of_the_auc_and_weighed_as_missing_like_null():
+    # a fee recorded only for churners who cancelled: missing (written NaN, not null) for everybody else
+    training = _nan_for_null(_frame(encoded=_present_after_outcome, honest=_honest_continuous), "encoded")
+    training = training.with_columns(pl.when(pl.int_range(pl.len()) < 60).then(float("nan"))
+                                     .otherwise(pl.col("honest")).alias("honest"))
+    assert training["encoded"].null_count() == training["honest"].null_count() == 0
+    result = audit_leakage(training, entity="id", prediction_time="pt", target="y")
+    finding, row = _proxy(result, "encoded")
+    assert finding.severity == "warning" and finding.metrics["evidence"] == ["sentinel"]
+    assert finding.metrics["sentinel"]["value"] == "any non-null value"
+    present = training["encoded"].is_not_nan()
+    assert finding.metrics["sentinel"]["rows"] == present.sum()
+    assert row["auc"] is None  # the fee takes a handful of values on positives only: one class, no AUC
+    _, honest = _proxy(result, "honest")
+    known = training.filter(pl.col("honest").is_not_nan())
+    assert honest["n"] == known.height == N - 60
+    assert honest["auc"] == pytest.approx(roc_auc_score(known["y"].to_numpy(), known["honest"].to_numpy()), abs=1e-12)
+
+
+def test_the_proxy_table_and_findings_are_the_same_whether_missing_is_written_null_or_nan():
+    with_null = _frame(encoded=_present_after_outcome, noisy=_noisy_target).with_columns(
+        pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise(pl.col("noisy")).alias("noisy"))
+    with_nan = _nan_for_null(_nan_for_null(with_null, "encoded"), "noisy")
+    results = [audit_leakage(t, entity="id", prediction_time="pt", target="y") for t in (with_null, with_nan)]
+    proxy = [r.to_polars("proxy") for r in results]
+    assert proxy[0].equals(proxy[1])
+    assert [f.to_dict() for f in results[0].by_kind("target_proxy")] == \
+        [f.to_dict() for f in results[1].by_kind("target_proxy")]
+    import duckdb
+
+    on_duckdb = audit_leakage(duckdb.connect().from_arrow(with_nan.to_arrow()), entity="id", prediction_time="pt",
+                              target="y")
+    assert on_duckdb.parameters["engine"] == "duckdb"
+    assert on_duckdb.to_polars("proxy").equals(proxy[0])

@@ -407,10 +407,6 @@ def test_proxy_auc_of_a_perfect_or_reversed_predictor_and_its_interval():
         assert (lo, hi) == pytest.approx(proportion_confint(12, 12, method="wilson"), abs=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "proxy_counts leaves out null numbers but not NaN (documented: NaN and null are both 'missing' in this project): "
-    "a float feature's NaN rows form one group ranked above every number, so the AUC depends on how missing values "
-    "are spelled (2,000 rows with 30 NaN: AUC 0.7636 on n = 2,000 vs 0.7712 on the 1,970 rows with a number)"))
 def test_proxy_auc_of_a_numeric_feature_leaves_nan_out_like_null():
     rng = np.random.default_rng(40)
     y = rng.integers(0, 2, 2000)

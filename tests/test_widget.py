@@ -36,3 +36,16 @@ def test_widget_rejects_other_checks(churn_result):
 
     with pytest.raises(ValueError, match="shows leakage results"):
         LeakageAuditWidget(CheckResult("drift", (), ()))
+
+
+def test_widget_shows_a_leaking_features_stale_rows_with_their_age_but_does_not_list_stale_only_features(
+        churn_result):
+    from workbench.widgets.leakage import examples_html
+
+    examples = churn_result.to_polars("examples")
+    stale = set(examples.filter(pl.col("kind") == "stale_feature")["feature"])
+    widget = LeakageAuditWidget(churn_result)
+    assert "support_tickets" in stale and "support_tickets" not in widget.features
+    html = examples_html(churn_result, "support_tickets")
+    assert "<th>age_hours</th>" in html and html.count("<td>stale_feature</td>") == min(
+        20, examples.filter(pl.col("feature") == "support_tickets").height)

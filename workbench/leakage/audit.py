@@ -184,10 +184,12 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
         examples += e
         stale_rows = 0
         if isinstance(decl, AsOf) and decl.ttl is not None:
-            stale = checks.staleness_finding(name, decl.ttl.total_seconds(), shown, where, n=n)
+            stale = checks.staleness_finding(name, decl.ttl.total_seconds(), shown, where, n=n, time_zone=tz,
+                                             max_examples=max_examples)
             if stale is not None:
-                findings.append(stale)
-                stale_rows = stale.metrics["affected_rows"]
+                findings.append(stale[0])
+                examples.append(stale[1])
+                stale_rows = stale[0].metrics["affected_rows"]
         violations = sum(v for k, v in count.items() if k != "ok")
         lineage[name] = "leaky" if any(count.get(k, 0) for k in checks.TIMING_KINDS) else (
             "clean" if violations == 0 else "mismatch")
@@ -266,7 +268,8 @@ def _audit(prep: _Prepared, store: Store, *, entity: str, prediction_time: str, 
             status_rows.append(_status("split", f"{train_value!r} vs {test_value!r} compared"))
     else:
         status_rows.append(_status("split", "skipped: no split column given"))
-    dup_findings, dup_status = _duplicates(training, entity, prediction_time, split, n)
+    dup_findings, dup_status = _duplicates(training, entity, prediction_time, split, n, train_value=train_value,
+                                           test_value=test_value)
     findings += dup_findings
     status_rows.append(_status("duplicates", dup_status))
 
@@ -709,12 +712,13 @@ def _proxies(frame: Frame, target: str, y: nw.Expr, keys: set[str | None], linea
     column, with its finding when there is one, and the label's (positives, negatives).
 
     ``y``: the label as 1 (positive) / 0 / null. Numbers and categories are scored; date, time and
-    identifier-like text columns only by their presence (null or not).
+    identifier-like text columns only by their presence (null or not). A NaN is missing like a
+    null: left out of a number's AUC and counted on the missing side of its null-or-not cut.
     """
     presence_types = (pl.Datetime, pl.Duration)
     candidates = [(col, dtype) for col, dtype in frame.schema.items()
                   if not (col in keys or col in frame.unsupported or isinstance(dtype, _NESTED))]
-    lf = frame.lf.select(*[c for c, _ in candidates], y.alias("__wb_y"))
+    lf = frame.lf.select(*[checks.missing_as_null(c, dtype) for c, dtype in candidates], y.alias("__wb_y"))
     is_pos, is_neg = nw.col("__wb_y") == 1, nw.col("__wb_y") == 0
     # label totals, and distinct values (null counted as one), nulls and nulls per class of every column, in one pass
     stats = collect_on(lf.select(
@@ -814,16 +818,24 @@ def _epoch_to_datetime(tz: str | None) -> Callable[[int], dt.datetime]:
     return convert
 
 
-def _duplicates(frame: Frame, entity: str, prediction_time: str, split: str | None, n: int
-                ) -> tuple[list[Finding], str]:
-    """Exact duplicate rows (all columns but the split) and repeated (entity, prediction time) keys."""
+def _duplicates(frame: Frame, entity: str, prediction_time: str, split: str | None, n: int, *, train_value: str,
+                test_value: str) -> tuple[list[Finding], str]:
+    """Exact duplicate rows (all columns but the split) and repeated (entity, prediction time) keys.
+
+    Of each group of identical rows, the copies beyond the first are its extra copies; a group
+    spans the split when it has a row in ``train_value`` and one in ``test_value`` (the split
+    read as text), and its extra copies are then counted once in ``cross_split_rows``, a subset
+    of the extra copies.
+    """
     content = [c for c in frame.schema if c != split and c not in frame.unsupported]
-    groups = frame.lf.group_by(*content).agg(nw.len().alias("__wb_copies"),
-                                             (nw.col(split).n_unique() if split else nw.lit(1, nw.Int64))
-                                             .alias("__wb_sides"))
+    side = nw.col(split).cast(nw.String) if split else None
+    groups = frame.lf.group_by(*content).agg(
+        nw.len().alias("__wb_copies"),
+        *([count(side == train_value).alias("__wb_train"), count(side == test_value).alias("__wb_test")]
+          if side is not None else [nw.lit(0, nw.Int64).alias("__wb_train"), nw.lit(0, nw.Int64).alias("__wb_test")]))
+    spans = (nw.col("__wb_train") > 0) & (nw.col("__wb_test") > 0)
     exact = groups.select((nw.col("__wb_copies") - 1).sum().alias("__wb_extra"),
-                          nw.when(nw.col("__wb_sides") > 1).then(nw.col("__wb_copies")).otherwise(0).sum()
-                          .alias("__wb_cross"))
+                          nw.when(spans).then(nw.col("__wb_copies") - 1).otherwise(0).sum().alias("__wb_cross"))
     keys = frame.lf.group_by(entity, prediction_time).agg(nw.len().alias("__wb_c")).select((nw.col("__wb_c") - 1).sum()
                                                                                       .alias("__wb_extra"))
     exact_row = collect_on(exact, frame.engine, "training", check=CHECK_NAME).row(0, named=True)
@@ -831,7 +843,7 @@ def _duplicates(frame: Frame, entity: str, prediction_time: str, split: str | No
     exact_extra = int(exact_row["__wb_extra"] or 0)
     # An exact duplicate repeats its key too; report keys only beyond the exact duplicates.
     findings = checks.duplicate_findings(exact_extra, int(exact_row["__wb_cross"] or 0), key_extra - exact_extra, n,
-                                         f"({entity}, {prediction_time})")
+                                         f"({entity}, {prediction_time})", sides=(train_value, test_value))
     status = "exact rows and (entity, prediction_time) keys checked"
     if frame.unsupported:
         status += f" (nested column(s) {sorted(frame.unsupported)} left out of the row comparison)"

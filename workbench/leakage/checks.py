@@ -10,14 +10,17 @@ Finding kinds (the ``kind`` field of the findings JSON):
                        or a backfill written later).
 ``feature_mismatch``   the training value differs from the point-in-time value and no timing
                        explanation reproduces it (a bug or a wrong declaration).
-``stale_feature``      the point-in-time snapshot is older than the feature's TTL.
+``stale_feature``      the point-in-time snapshot is older than the feature's TTL (scope ``window``:
+                       the first and last prediction time of those rows; examples with ``age_hours``).
 ``late_data_profile``  (info) how late a source's rows arrive and the delay that covers them.
 ``target_proxy``       a feature looks like an encoded outcome. Predictiveness alone (AUC >=
                        ``proxy_auc``) is at most info; near-deterministic separation, a sentinel
                        value or failed point-in-time checks escalate it (see :func:`proxy_finding`).
 ``split_entity_overlap``  the same entities are in train and test.
 ``split_time_overlap``    train and test prediction times overlap.
-``duplicate_rows``     exact duplicate rows, or repeated (entity, prediction time) keys.
+``duplicate_rows``     exact duplicate rows (``affected_rows``: each group's copies beyond the first;
+                       ``cross_split_rows``: those of them whose group has rows in both train and
+                       test), or repeated (entity, prediction time) keys.
 ``check_skipped``      (warning) a check asked for could not run (e.g. a target that is not binary
                        without ``positive=``); the run is then not a clean pass.
 ``insufficient_data``  (info) too few rows, or too few of one class, for a statistical statement.
@@ -112,7 +115,7 @@ def violation_findings(feature: str, describe: str, rule_text: str, per_row: nw.
         findings.append(Finding(
             check=CHECK, kind=kind, severity=violation_severity(k, n), subject=feature, message=message,
             suggestion=_suggest(kind, feature, describe, rule_text), metrics=metrics,
-            evidence=tuple(shown.head(5).drop("row").to_dicts()),
+            evidence=tuple(shown.head(5).drop("row", "age_hours").to_dicts()),
         ))
         hist = histogram_of(rows, engine, "__wb_lag_s", name=name, check=CHECK_NAME)
         hists.append(hist.select(pl.lit(feature).alias("feature"), pl.lit(kind).alias("kind"), pl.all()))
@@ -120,17 +123,22 @@ def violation_findings(feature: str, describe: str, rule_text: str, per_row: nw.
     return findings, hists, examples, {k: int(v) for k, v in per_status.items()}
 
 
-def _examples(rows: nw.LazyFrame, engine: Engine, limit: int, time_zone: str | None, name: str) -> pl.DataFrame:
+def _examples(rows: nw.LazyFrame, engine: Engine, limit: int, time_zone: str | None, name: str, *,
+              age: bool = False) -> pl.DataFrame:
     """The first ``limit`` rows by prediction time, entity and training value (the same rows on
-    every engine), for display."""
+    every engine), for display; ``age_hours`` is the snapshot's age (from ``__wb_age_s``) with
+    ``age``, else null."""
+    extra = ["__wb_age_s"] if age else []
     picked = collect_on(rows.sort("__wb_pt", "__wb_entity", "__wb_value", nulls_last=False).head(limit)
-                        .select("__wb_entity", "__wb_pt", "__wb_value", "__wb_pit", "__wb_lag_s", "__wb_row"),
+                        .select("__wb_entity", "__wb_pt", "__wb_value", "__wb_pit", "__wb_lag_s", *extra, "__wb_row"),
                         engine, name, check=CHECK_NAME, counts=False)
     return picked.select(
         pl.col("__wb_entity").alias("entity"), epoch_to_datetime(pl.col("__wb_pt"), time_zone).alias("prediction_time"),
         _as_text(pl.col("__wb_value"), picked.schema["__wb_value"]).alias("training_value"),
         _as_text(pl.col("__wb_pit"), picked.schema["__wb_pit"]).alias("point_in_time_value"),
-        (pl.col("__wb_lag_s") / 3600).alias("lag_hours"), pl.col("__wb_row").cast(pl.Int64).alias("row"))
+        (pl.col("__wb_lag_s") / 3600).alias("lag_hours"),
+        ((pl.col("__wb_age_s") / 3600) if age else pl.lit(None, pl.Float64)).alias("age_hours"),
+        pl.col("__wb_row").cast(pl.Int64).alias("row"))
 
 
 def epoch_to_datetime(us: pl.Expr, time_zone: str | None) -> pl.Expr:
@@ -145,24 +153,43 @@ def _as_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def staleness_finding(feature: str, ttl_s: float, per_row: nw.LazyFrame, engine: Engine, *, n: int,
-                      name: str = "training") -> Finding | None:
-    """Rows whose point-in-time snapshot (``__wb_age_s`` seconds old) is older than the TTL while
-    the training value (``value``) is set."""
+                      time_zone: str | None, max_examples: int = 50, name: str = "training"
+                      ) -> tuple[Finding, pl.DataFrame] | None:
+    """The finding and example rows of the label rows whose point-in-time snapshot
+    (``__wb_age_s`` seconds old) is older than the TTL (``ttl_s`` seconds) while the training value
+    (``__wb_value``) is set; None when there is none.
+
+    ``per_row``: as for :func:`violation_findings`, with ``__wb_age_s``. The finding's scope
+    ``window`` is the first and last prediction time of the stale rows (ISO 8601, in
+    ``time_zone``); its metrics carry the age quantiles (seconds); the examples are the first
+    ``max_examples`` stale rows by prediction time, with ``age_hours``.
+    """
     stale = per_row.filter((nw.col("__wb_age_s") > ttl_s) & ~nw.col("__wb_value").is_null())
-    k = int(collect_on(stale.select(nw.len().alias("__wb_k")), engine, name, check=CHECK_NAME).item())
+    found = collect_on(stale.select(nw.len().alias("__wb_k"), nw.col("__wb_pt").min().alias("__wb_first"),
+                                    nw.col("__wb_pt").max().alias("__wb_last")),
+                       engine, name, check=CHECK_NAME).row(0, named=True)
+    k = int(found["__wb_k"])
     if k == 0:
         return None
     q = quantiles_of(stale, engine, "__wb_age_s", n=k, name=name, check=CHECK_NAME)
     lo, hi = wilson_interval(k, n)
-    return Finding(
+    first, last = pl.select(epoch_to_datetime(pl.lit(found["__wb_first"], pl.Int64), time_zone).alias("a"),
+                            epoch_to_datetime(pl.lit(found["__wb_last"], pl.Int64), time_zone).alias("b")).row(0)
+    shown = _examples(stale, engine, max_examples, time_zone, name, age=True)
+    finding = Finding(
         check=CHECK, kind="stale_feature", severity="warning" if k / n < 0.05 else "critical", subject=feature,
+        scope={"window": [first.isoformat(), last.isoformat()]},
         message=(f"Feature '{feature}' is older than its TTL of {format_duration(ttl_s)} at prediction time in "
-                 f"{k:,} of {n:,} rows ({_pct(k / n)}; median age {format_duration(q['p50'])})."),
+                 f"{k:,} of {n:,} rows ({_pct(k / n)}; median age {format_duration(q['p50'])}, max "
+                 f"{format_duration(q['max'])}), with prediction times from {first:%Y-%m-%d %H:%M} to "
+                 f"{last:%Y-%m-%d %H:%M}."),
         suggestion=(f"Treat {feature} as missing when its snapshot is older than {format_duration(ttl_s)}, "
-                    "or fix the upstream job that stopped refreshing it."),
+                    "or fix the upstream job that stopped refreshing it (look at its runs in that window)."),
         metrics={"n": n, "affected_rows": k, "affected_share": k / n, "interval": [lo, hi], "confidence": 0.95,
                  "ttl_seconds": ttl_s, "age_seconds": q},
+        evidence=tuple(shown.head(5).drop("row", "lag_hours").to_dicts()),
     )
+    return finding, shown.select(pl.lit(feature).alias("feature"), pl.lit("stale_feature").alias("kind"), pl.all())
 
 
 def timestamp_findings(feature: str, ts_column: str, lags: nw.LazyFrame, engine: Engine, *, n: int, strict: bool,
@@ -238,6 +265,12 @@ def single_feature_auc(counts: pl.DataFrame) -> tuple[float, int, int]:
     return max(auc, 1 - auc), int(counts["pos"].sum()), int(counts["neg"].sum())
 
 
+def missing_as_null(column: str, dtype: pl.DataType) -> nw.Expr:
+    """``column`` with NaN as null (floats): NaN and null are both missing in this project."""
+    value = nw.col(column)
+    return nw.when(~value.is_nan()).then(value).alias(column) if dtype.is_float() else value
+
+
 PROXY_MAX_GROUPS = 100_000  # numbers with more distinct values are counted per quantile bin
 
 
@@ -251,7 +284,7 @@ def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: st
     a null category and for the bins of a binned number). Numeric features with more than
     ``max_groups`` distinct values are counted per quantile bin (1,000 bins, edges at the
     nearest-rank quantiles; ties within a bin count one half, so the AUC is then a slight
-    underestimate); rows with a null number are left out. Categorical values (null included,
+    underestimate); rows with a missing number (null or NaN) are left out. Categorical values (null included,
     as its own value) are scored by their smoothed positive rate (prior weight 10 rows).
     ``distinct``: the number of distinct non-null values, when already known (saves a pass).
     """
@@ -259,7 +292,8 @@ def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: st
     y = nw.col(target).cast(nw.Int64)
     value = nw.col(feature)
     numeric = dtype.is_numeric() or dtype == pl.Boolean
-    if numeric:  # numbers are their own score; nulls are left out
+    if numeric:  # numbers are their own score; missing ones (null, NaN) are left out
+        lf = lf.with_columns(missing_as_null(feature, dtype))
         lf = lf.filter(~value.is_null())
         value = value.cast(nw.Float64)
         if distinct is None:
@@ -542,15 +576,26 @@ def split_findings(stats: dict[str, Any], *, train: str, test: str, entity: str)
     return out
 
 
-def duplicate_findings(exact_extra: int, cross_split: int, key_extra: int, n: int, key_text: str) -> list[Finding]:
-    """Exact duplicate rows (extra copies, and copies on both sides of the split) and repeated keys."""
+def duplicate_findings(exact_extra: int, cross_split: int, key_extra: int, n: int, key_text: str, *,
+                       sides: tuple[str, str] = ("train", "test")) -> list[Finding]:
+    """Exact duplicate rows and repeated keys, from counts over the ``n`` training rows.
+
+    ``exact_extra``: the copies beyond the first of each group of identical rows;
+    ``cross_split``: those of them whose group has rows on both ``sides`` of the split (each
+    counted once, so at most ``exact_extra``); ``key_extra``: the rows repeating a key beyond
+    the exact duplicates. A cross-split copy puts a training row in the test set: critical.
+    """
     out = []
     if exact_extra:
         severity = "critical" if cross_split else "warning"
-        cross = f", {cross_split:,} of them on both sides of the split" if cross_split else ""
+        cross = ""
+        if cross_split:
+            cross = (f"; {cross_split:,} of these copies belong to a group of identical rows with rows in both "
+                     f"'{sides[0]}' and '{sides[1]}', so the test set holds rows the model was trained on")
         out.append(Finding(
             check=CHECK, kind="duplicate_rows", severity=severity, subject="all columns",
-            message=f"{exact_extra:,} rows are exact duplicates of another row ({_pct(exact_extra / n)}){cross}.",
+            message=f"{exact_extra:,} rows are exact copies of another row ({_pct(exact_extra / n)}, counting "
+                    f"each group's copies beyond the first){cross}.",
             suggestion="Deduplicate the training set before splitting (e.g. df.unique()).",
             metrics={"n": n, "affected_rows": exact_extra, "affected_share": exact_extra / n,
                      "cross_split_rows": cross_split},

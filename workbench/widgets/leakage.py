@@ -49,7 +49,8 @@ class LeakageAuditWidget:
     def _leaky_features(self) -> list[str]:
         examples = self.result.to_polars("examples")
         hist = self.result.to_polars("lag_histogram")
-        names = examples["feature"].to_list() if examples.height else []
+        # stale rows are listed with their feature's examples, but a stale feature does not leak
+        names = examples.filter(pl.col("kind") != "stale_feature")["feature"].to_list() if examples.height else []
         names += hist["feature"].to_list() if hist.height else []
         return list(dict.fromkeys(names))
 
@@ -72,12 +73,14 @@ class LeakageAuditWidget:
 
 
 def examples_html(result: CheckResult, feature: str, limit: int = 20) -> str:
-    """HTML table of a feature's leaking example rows from the result."""
+    """HTML table of a feature's example rows from the result (leaking rows, and stale rows
+    with their snapshot's age)."""
     ex = result.to_polars("examples")
     rows = ex.filter(pl.col("feature") == feature).head(limit) if ex.height else ex
     if rows.height == 0:
         return "<p>No example rows recorded for this feature.</p>"
-    cols = ["kind", "entity", "prediction_time", "training_value", "point_in_time_value", "lag_hours"]
+    cols = [c for c in ("kind", "entity", "prediction_time", "training_value", "point_in_time_value", "lag_hours",
+                        "age_hours") if c in rows.columns]
     head = "".join(f"<th>{c}</th>" for c in cols)
     body = "".join(
         "<tr>" + "".join(f"<td>{escape(_fmt(r[c]))}</td>" for c in cols) + "</tr>" for r in rows.iter_rows(named=True)
