@@ -386,12 +386,6 @@ def test_paired_difference_equals_newcombe_where_the_correlation_is_not_positive
         _newcombe_paired(both, only_first, only_second, n), abs=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "paired_difference (shadow error-rate and accuracy intervals) uses the raw phi of the 2x2 table, not "
-    "Newcombe's continuity-corrected phi* of method 10, so with positively correlated outcomes (the usual case: "
-    "both models fail on the same requests) the interval is too narrow: 40 both / 2 only production / 9 only "
-    "candidate of 1,000 gives [+0.00007, +0.01475] (excludes 0) vs the published method's [-0.00020, +0.01499]; "
-    "Bentur et al. table (1, 1, 7, 12): [0.0361, 0.5017] vs [0.0256, 0.5069]"))
 @pytest.mark.parametrize(("both", "only_first", "only_second", "n"), [(40, 2, 9, 1000), (1, 1, 7, 21),
                                                                       (59, 6, 16, 161), (5, 3, 1, 100)])
 def test_paired_difference_equals_newcombe_method_10_with_positive_correlation(both, only_first, only_second, n):
