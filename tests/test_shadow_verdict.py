@@ -22,13 +22,14 @@ def test_paired_difference_is_the_discordant_difference_and_covers_it():
     rng = np.random.default_rng(0)
     cells = np.array([0.05, 0.03, 0.06, 0.86])  # both, only first, only second, neither
     true = cells[2] - cells[1]
-    for n in (60, 400):
+    # phi*'s continuity correction makes the interval conservative on small samples (~98% at n=60 in 20,000 runs)
+    for n, least, most in ((60, 0.95, 0.99), (400, 0.935, 0.975)):
         covered = 0
         for _ in range(2000):
             a, b, c, _ = rng.multinomial(n, cells)
             _, lo, hi = paired_difference(a, b, c, n)
             covered += lo <= true <= hi
-        assert 0.935 <= covered / 2000 <= 0.975, (n, covered)
+        assert least <= covered / 2000 <= most, (n, covered)
 
 
 def test_paired_difference_is_narrower_than_the_unpaired_one_when_outcomes_correlate():
