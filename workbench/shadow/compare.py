@@ -21,7 +21,7 @@ from workbench.shadow import operations as ops
 from workbench.shadow import severity
 from workbench.shadow.agreement import agreement, score_deltas
 from workbench.shadow.columns import ID, LABEL, role
-from workbench.shadow.reconcile import Reconciliation, reconcile
+from workbench.shadow.reconcile import Reconciliation, reconcile, same_connection
 from workbench.shadow.regression import regression_accuracy
 from workbench.shadow.task import Task, check_labels, check_task, resolve
 from workbench.shadow.verdict import (
@@ -167,6 +167,10 @@ def compare_logs(
                 raise InputError(f"labels are on {lab.engine} but the logs on {rec.engine}: the labels are joined to "
                                  "the requests by id where the logs are, so pass all three on one engine (e.g. "
                                  "spark.read.parquet(labels_path) beside Spark logs).")
+            if lab.engine == "duckdb" and not same_connection(lab.lf.to_native(), rec.table.to_native()):
+                raise InputError("labels are a duckdb relation of another connection than the production and "
+                                 "candidate logs, which duckdb cannot join; create all three from one connection, "
+                                 "e.g. con.read_parquet(labels_path) with the con that reads the logs.")
             known = lab.lf.select(nw.col(id).alias(ID), nw.col(LABEL))
             labelled = acc.labelled_requests(rec, known, paired)
             judge_accuracy = regression_accuracy if regression else acc.accuracy
