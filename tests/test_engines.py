@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import shutil
 
 import duckdb
@@ -439,6 +440,12 @@ def test_bad_shadow_logs_on_spark_are_refused_by_column(spark):
         compare_logs(sp, negative, id="rid", latency="ms")
     with pytest.raises(InputError, match=r"request id 'rid' is String in the production log but Int64"):
         compare_logs(sp, sc.withColumn("rid", F.lit(1).cast("bigint")), id="rid")
+    aware = sp.withColumn("ts", F.col("ts").cast("timestamp_ltz"))  # the logs' ts are naive (TIMESTAMP_NTZ)
+    with pytest.raises(InputError, match=re.escape(
+            "Mixed naive and time-zone-aware timestamps: timestamp 'ts' is in UTC in the production log but naive in "
+            "the candidate log. Make them agree, e.g. df.withColumn('ts', F.col('ts').cast('timestamp_ltz')) with "
+            "spark.sql.session.timeZone set to 'UTC' on the candidate log if its times are UTC.")):
+        compare_logs(aware, sc, id="rid", timestamp="ts")
 
 
 def _random_audit_inputs(seed: int) -> dict:

@@ -130,7 +130,9 @@ def test_compare_logs_finds_slow_failing_and_locally_disagreeing_candidate():
     result = compare_logs(prod, cand, id="rid", prediction="pred", latency="ms", error="err", by="region")
     found = {(f.kind, f.severity, tuple(f.scope.get("segment", {}).items())) for f in result.findings}
     assert found == {("disagreement", "critical", (("region", "eu"),)), ("latency_regression", "critical", ()),
-                     ("error_rate_regression", "warning", ()), ("coverage_gap", "warning", ())}
+                     ("error_rate_regression", "critical", ()), ("coverage_gap", "warning", ())}
+    # both guardrail findings are critical because each guardrail is breached: each alone rolls back
+    assert [c.guardrail for c in result.verdict.checks if c.status == "breached"] == ["latency_p95", "error_rate"]
     agreement = result.to_polars("agreement").row(0, named=True)
     matched = prod.join(cand, on="rid", suffix="_c")
     answered = matched.filter(~pl.col("err") & ~pl.col("err_c"))  # a failed request is not compared

@@ -192,3 +192,94 @@ def test_min_sample_is_the_fewest_values_whose_order_statistics_bound_each_side_
     n = min_sample(p, confidence)
     assert both_tails_hold(n) and both_tails_hold(n + 1)
     assert not any(both_tails_hold(m) for m in range(max(1, n - 5), n))
+
+
+def _timed_logs() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Two small logs with an aware (UTC) timestamp and a retry on each side."""
+    t0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    log = pl.DataFrame({"rid": [1, 2, 3, 3], "ts": [t0 + dt.timedelta(minutes=m) for m in (0, 1, 2, 3)],
+                        "pred": [0, 1, 1, 0]})
+    return log, log.clone()
+
+
+def _on(engine: str, con, *frames: pl.DataFrame):
+    return frames if engine == "polars" else tuple(con.from_arrow(f.to_arrow()) for f in frames)
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+@pytest.mark.parametrize("naive_side", ["production", "candidate"])
+def test_a_naive_timestamp_beside_an_aware_one_is_refused_naming_both_and_the_fix(engine, naive_side):
+    import duckdb
+
+    prod, cand = _timed_logs()
+    naive = {"production": prod, "candidate": cand}[naive_side].with_columns(pl.col("ts").dt.replace_time_zone(None))
+    prod, cand = (naive, cand) if naive_side == "production" else (prod, naive)
+    aware_side = {"production": "candidate", "candidate": "production"}[naive_side]
+    fix = {"polars": "pl.col('ts').dt.replace_time_zone('UTC')",
+           "duckdb": """rel.project("* REPLACE (timezone('UTC', "ts") AS "ts")")"""}[engine]
+    with pytest.raises(InputError, match=re.escape(
+            f"Mixed naive and time-zone-aware timestamps: timestamp 'ts' is in UTC in the {aware_side} log but naive "
+            f"in the {naive_side} log. Make them agree, e.g. {fix} on the {naive_side} log if its times are UTC.")):
+        compare_logs(*_on(engine, duckdb.connect(), prod, cand), id="rid", timestamp="ts", prediction="pred")
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_label_time_and_as_of_naive_beside_aware_are_refused_with_the_fix_on_the_engine(engine):
+    import duckdb
+
+    prod, cand = _timed_logs()
+    labels = prod.unique("rid").select("rid", label="pred", label_time="ts")
+    con = duckdb.connect()
+    logs = _on(engine, con, prod, cand)
+    kwargs = {"id": "rid", "prediction": "pred", "label_time": "label_time"}
+    with pytest.raises(InputError, match=re.escape(
+            "Mixed naive and time-zone-aware timestamps: as_of (2026-03-01 00:02:00) is naive but the labels' "
+            "label_time 'label_time' is in UTC. Pass as_of with its time zone, e.g. '2026-03-01T00:02:00+00:00' "
+            "if it is UTC.")):
+        compare_logs(*logs, labels=_on(engine, con, labels)[0], as_of=dt.datetime(2026, 3, 1, 0, 2), **kwargs)
+    naive = labels.with_columns(pl.col("label_time").dt.replace_time_zone(None))
+    fix = {"polars": "pl.col('label_time').dt.replace_time_zone('UTC')",
+           "duckdb": """rel.project("* REPLACE (timezone('UTC', "label_time") AS "label_time")")"""}[engine]
+    with pytest.raises(InputError, match=re.escape(
+            "Mixed naive and time-zone-aware timestamps: the labels' label_time 'label_time' is naive but as_of "
+            f"(2026-03-01 00:02:00+00:00) is time-zone aware. Make them agree, e.g. {fix} on the labels if their "
+            "times are UTC, or a naive as_of ('2026-03-01T00:02:00').")):
+        compare_logs(*logs, labels=_on(engine, con, naive)[0], as_of="2026-03-01T00:02:00+00:00", **kwargs)
+
+
+def test_the_suggested_fixes_make_the_times_agree():
+    import duckdb
+
+    prod, cand = _timed_logs()
+    naive = cand.with_columns(pl.col("ts").dt.replace_time_zone(None))
+    fixed = naive.with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
+    kwargs = {"id": "rid", "timestamp": "ts", "prediction": "pred", "guardrails": OPS_ONLY}
+    expected = compare_logs(prod, cand, **kwargs).parameters["coverage"]
+    assert compare_logs(prod, fixed, **kwargs).parameters["coverage"] == expected
+    con = duckdb.connect()
+    rel = con.from_arrow(naive.to_arrow())
+    fixed_rel = rel.project("""* REPLACE (timezone('UTC', "ts") AS "ts")""")
+    assert compare_logs(con.from_arrow(prod.to_arrow()), fixed_rel, **kwargs).parameters["coverage"] == expected
+
+
+def test_duckdb_relations_of_two_connections_are_refused_naming_the_inputs_and_the_fix():
+    import duckdb
+
+    prod, cand = _timed_logs()
+    one, other = duckdb.connect(), duckdb.connect()
+    with pytest.raises(InputError, match=re.escape(
+            "the production log and the candidate log are duckdb relations of two different connections, which "
+            "duckdb cannot join; create both from one connection, e.g. con = duckdb.connect(); "
+            "con.read_parquet(production_path) and con.read_parquet(candidate_path).")):
+        compare_logs(one.from_arrow(prod.to_arrow()), other.from_arrow(cand.to_arrow()), id="rid", prediction="pred")
+    labels = other.from_arrow(prod.unique("rid").select("rid", label="pred").to_arrow())
+    with pytest.raises(InputError, match=re.escape(
+            "labels are a duckdb relation of another connection than the production and candidate logs, which "
+            "duckdb cannot join; create all three from one connection, e.g. con.read_parquet(labels_path) with the "
+            "con that reads the logs.")):
+        compare_logs(one.from_arrow(prod.to_arrow()), one.from_arrow(cand.to_arrow()), id="rid", prediction="pred",
+                     labels=labels)
+    labels = one.from_arrow(prod.unique("rid").select("rid", label="pred").to_arrow())
+    same = compare_logs(one.from_arrow(prod.to_arrow()), one.from_arrow(cand.to_arrow()), id="rid",
+                        prediction="pred", labels=labels)
+    assert same.parameters["coverage"]["matched"] == 3

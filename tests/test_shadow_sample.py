@@ -92,6 +92,30 @@ def test_compare_cli_input_errors_exit_2_with_the_fix(extra, message, capsys):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_compare_cli_accepts_every_task_of_the_api(task, tmp_path):
+    out = tmp_path / "f.json"
+    args = ["compare", "--production", str(DATA / "production.parquet"), "--candidate", str(DATA / "candidate.parquet"),
+            "--id", "request_id", "--prediction", "prediction", "--labels", str(DATA / "labels.parquet"),
+            "--task", task, "--out", str(out), "--quiet"]
+    expected = compare_logs(DATA / "production.parquet", DATA / "candidate.parquet", id="request_id",
+                            prediction="prediction", labels=DATA / "labels.parquet", task=task)
+    assert main(args) == expected.verdict.exit_code
+    assert json.loads(out.read_text())["parameters"]["task"] == task
+
+
+def test_compare_cli_task_choices_are_the_api_tasks(capsys):
+    from workbench.shadow.task import TASKS
+
+    args = ["compare", "--production", str(DATA / "production.parquet"), "--candidate",
+            str(DATA / "candidate.parquet"), "--id", "request_id", "--task", "ranking"]
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2
+    listed = ", ".join(repr(t) for t in TASKS)
+    assert f"argument --task: invalid choice: 'ranking' (choose from {listed})" in capsys.readouterr().err
+
+
 def test_as_of_uses_only_the_labels_that_had_arrived():
     early = END - dt.timedelta(hours=36)
     result = compare_logs(DATA / "production.parquet", DATA / "candidate_same.parquet", id="request_id",

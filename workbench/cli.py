@@ -161,6 +161,7 @@ def _add_performance_parser(sub) -> None:  # type: ignore[no-untyped-def]
 
 
 def _add_compare_parser(sub) -> None:  # type: ignore[no-untyped-def]
+    from workbench.shadow.task import TASKS
     from workbench.shadow.verdict import DEFAULT_STAGES, Guardrails
 
     g = Guardrails()
@@ -191,8 +192,10 @@ def _add_compare_parser(sub) -> None:  # type: ignore[no-untyped-def]
                    help=f"guardrail: largest accuracy drop, overall and per segment (default {g.accuracy_drop})")
     c.add_argument("--mae-ratio", type=float, default=g.mae_ratio,
                    help=f"guardrail (regression): largest MAE ratio candidate/production (default {g.mae_ratio})")
-    c.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
-                   help="auto: regression when the prediction is a float")
+    c.add_argument("--task", choices=TASKS, default="auto",
+                   help="binary: classes 0/1, 1 the positive class (classification: the same); multiclass: any "
+                        "classes compared by equality; regression: numeric predictions; auto (default): regression "
+                        "for a float prediction, else binary for 0/1 classes")
     c.add_argument("--large-change", type=float,
                    help="regression: a change of the prediction larger than this counts as a disagreement "
                         "(default: a tenth of production's prediction standard deviation)")

@@ -10,8 +10,8 @@ import narwhals as nw
 import polars as pl
 
 from workbench.errors import InputError
-from workbench.frames import Frame, collect, count, open_frame, with_epoch
-from workbench.io import FrameLike, check_time_column, check_time_zones, require_columns
+from workbench.frames import Engine, Frame, collect, count, open_frame, with_epoch
+from workbench.io import FrameLike, check_time_column, require_columns
 from workbench.params import datetime_value
 from workbench.spark import refuse_nested
 
@@ -28,6 +28,34 @@ def refuse_reserved(columns: Mapping[str, str | None], *, name: str) -> None:
         given = ", ".join(f"{r}={c!r}" for r, c in taken.items())
         raise InputError(f"{name}: {given}: column names starting with {PREFIX!r} are reserved for the workbench's "
                          "own columns; rename the column before passing it.")
+
+
+def utc_fix(column: str, engine: Engine) -> str:
+    """How to read a naive time ``column`` as UTC on its ``engine``, for the messages that refuse
+    naive and time-zone-aware times mixed."""
+    if engine == "duckdb":
+        q = '"' + column.replace('"', '""') + '"'
+        return f"rel.project(\"* REPLACE (timezone('UTC', {q}) AS {q})\")"
+    if engine == "spark":
+        return (f"df.withColumn({column!r}, F.col({column!r}).cast('timestamp_ltz')) with "
+                "spark.sql.session.timeZone set to 'UTC'")
+    return f"pl.col({column!r}).dt.replace_time_zone('UTC')"
+
+
+def _check_as_of_zone(as_of: dt.datetime, label_time: str, dtype: pl.DataType, engine: Engine) -> None:
+    """``as_of`` and the labels' ``label_time`` must both be naive or both time-zone aware: a naive
+    time is not an instant, and which one to compare it with would be a guess."""
+    zone = getattr(dtype, "time_zone", None)
+    if bool(zone) == (as_of.tzinfo is not None):
+        return
+    prefix = "Mixed naive and time-zone-aware timestamps: "
+    if zone:
+        raise InputError(f"{prefix}as_of ({as_of}) is naive but the labels' label_time {label_time!r} is in {zone}. "
+                         f"Pass as_of with its time zone, e.g. {as_of.replace(tzinfo=dt.UTC).isoformat()!r} if it "
+                         "is UTC.")
+    raise InputError(f"{prefix}the labels' label_time {label_time!r} is naive but as_of ({as_of}) is time-zone "
+                     f"aware. Make them agree, e.g. {utc_fix(label_time, engine)} on the labels if their times are "
+                     f"UTC, or a naive as_of ({as_of.replace(tzinfo=None).isoformat()!r}).")
 
 
 def labels_frame(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType, *, label_time: str | None = None,
@@ -55,8 +83,7 @@ def labels_frame(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType, 
     if label_time:
         dtype = check_time_column(schema, label_time, name="labels", role="label_time")
         if as_of is not None:
-            check_time_zones([("labels", label_time, dtype),
-                              ("as_of", "as_of", pl.Datetime("us", as_of.tzinfo and "UTC"))])
+            _check_as_of_zone(as_of, label_time, dtype, frame.engine)
             # instants compared as microseconds since the epoch (a naive time read as UTC on both sides)
             limit = as_of.replace(tzinfo=as_of.tzinfo or dt.UTC) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
             lab = with_epoch(frame, label_time, LABEL_TIME_US)

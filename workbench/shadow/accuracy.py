@@ -26,8 +26,8 @@ def accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str],
              guardrails: Guardrails) -> tuple[pl.DataFrame, list[Finding], list[PendingCheck]]:
     """Table ``accuracy`` (per scope: n and accuracy per side, the difference candidate minus
     production with its interval, p and q values), ``accuracy_regression`` findings (q ≤ ``fdr``
-    and a drop of at least ``guardrails.accuracy_drop``; critical when the whole interval is below
-    it) and one pending guardrail check per tested scope (overall needs
+    and a drop of at least ``guardrails.accuracy_drop``; critical when the guardrail is breached,
+    :mod:`workbench.shadow.severity`) and one pending guardrail check per tested scope (overall needs
     ``min_labelled`` labelled requests, a segment ``min_segment``)."""
     if paired:
         table = _paired_counts(labelled["matched"], prediction, by)
@@ -50,7 +50,7 @@ def accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str],
     findings = []
     for r in tested:
         if r["q_value"] <= fdr and r["difference"] <= -guardrails.accuracy_drop:
-            findings.append(_finding(r, prediction, confidence, paired, guardrails.accuracy_drop))
+            findings.append(_finding(r, prediction, confidence, paired))
     flagged = {next(iter(f.scope["segment"].items())) if f.scope else None for f in findings
                if f.kind == "accuracy_regression"}
     checks = [_pending(r, overall, needed, interval, guardrails, flagged) for r, overall, needed, interval in pending]
@@ -94,7 +94,8 @@ def by_scope(lf: nw.LazyFrame, aggs: list[nw.Expr], by: list[str]) -> pl.DataFra
                                                       segment=pl.lit(None, pl.String))]
     for i, b in enumerate(by):
         per = segments(_collect(lf.group_by(by_column(i)).agg(*aggs)), by_column(i)).drop(by_column(i))
-        frames.append(per.with_columns(scope=pl.format("{}={}", pl.lit(b), pl.col("segment")), column=pl.lit(b)))
+        scope = pl.format("{}={}", pl.lit(b), pl.col("segment").fill_null("None"))  # as agreement's f"{b}={value}"
+        frames.append(per.with_columns(scope=scope, column=pl.lit(b)))
     return pl.concat(frames, how="diagonal_relaxed")
 
 
@@ -143,14 +144,14 @@ def _p_value(r: dict, paired: bool) -> float:
     return two_proportions(r["right_production"], r["n_production"], r["right_candidate"], r["n_candidate"])[3]
 
 
-def _finding(r: dict, prediction: str, confidence: float, paired: bool, margin: float) -> Finding:
+def _finding(r: dict, prediction: str, confidence: float, paired: bool) -> Finding:
     acc_p = r["right_production"] / r["n_production"]
     acc_c = r["right_candidate"] / r["n_candidate"]
     where = "" if r["scope"] == "all" else f" for {r['scope']}"
     scope = {} if r["scope"] == "all" else {"segment": {r["column"]: r["segment"]}}
     test = "McNemar" if paired else "z-test"
     return Finding(
-        "shadow", "accuracy_regression", "critical" if r["difference_high"] <= -margin else "warning", prediction,
+        "shadow", "accuracy_regression", "warning", prediction,  # critical when breached: compare_logs decides
         f"The candidate is less accurate{where}: {acc_c:.1%} vs production's {acc_p:.1%} "
         f"({r['difference'] * 100:+.1f} points, {confidence:.0%} CI {r['difference_low'] * 100:+.1f} to "
         f"{r['difference_high'] * 100:+.1f}; n={r['n']:,} labelled requests{' on both sides' if paired else ''}; "

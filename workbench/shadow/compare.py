@@ -18,9 +18,10 @@ from workbench.io import FrameLike
 from workbench.labels import labels_frame
 from workbench.shadow import accuracy as acc
 from workbench.shadow import operations as ops
+from workbench.shadow import severity
 from workbench.shadow.agreement import agreement, score_deltas
 from workbench.shadow.columns import ID, LABEL, role
-from workbench.shadow.reconcile import Reconciliation, reconcile
+from workbench.shadow.reconcile import Reconciliation, reconcile, same_connection
 from workbench.shadow.regression import regression_accuracy
 from workbench.shadow.task import Task, check_labels, check_task, resolve
 from workbench.shadow.verdict import (
@@ -102,7 +103,8 @@ def compare_logs(
     (intervals at ``confidence``, Benjamini–Hochberg at ``fdr`` across segments); tables
     ``agreement``, ``scores``, ``latency``, ``latency_distribution``, ``errors``, ``accuracy`` (with a
     ``score`` and a binary task also each side's Brier score and log loss and their differences),
-    ``guardrails``.
+    ``guardrails``. A guardrail finding is critical exactly when its guardrail is breached (it makes
+    the verdict rollback by itself), else warning (:mod:`workbench.shadow.severity`).
     """
     owner = "compare_logs"
     if not isinstance(mode, str) or mode not in MODES:
@@ -132,7 +134,7 @@ def compare_logs(
                     latency=latency, error=error, by=by)
     by_cols = list(rec.by)
     try:  # Spark keeps the reconciled requests cached for the comparisons: free them after
-        findings = _coverage_findings(rec, paired)
+        findings = _coverage_findings(rec, paired, guard)
         tables: dict[str, pl.DataFrame] = {}
         pending_labels = None
         pending: list[PendingCheck] = []
@@ -165,6 +167,10 @@ def compare_logs(
                 raise InputError(f"labels are on {lab.engine} but the logs on {rec.engine}: the labels are joined to "
                                  "the requests by id where the logs are, so pass all three on one engine (e.g. "
                                  "spark.read.parquet(labels_path) beside Spark logs).")
+            if lab.engine == "duckdb" and not same_connection(lab.lf.to_native(), rec.table.to_native()):
+                raise InputError("labels are a duckdb relation of another connection than the production and "
+                                 "candidate logs, which duckdb cannot join; create all three from one connection, "
+                                 "e.g. con.read_parquet(labels_path) with the con that reads the logs.")
             known = lab.lf.select(nw.col(id).alias(ID), nw.col(LABEL))
             labelled = acc.labelled_requests(rec, known, paired)
             judge_accuracy = regression_accuracy if regression else acc.accuracy
@@ -194,6 +200,7 @@ def compare_logs(
             current = snap_stage(c["candidate_rows"] / max(c["production_rows"] + c["candidate_rows"], 1), plan)
         verdict = decide(checks, guard, extra_holds=_holds(rec, paired, guard, labels is not None, bool(checks)),
                          stage=current, stages=plan)
+        findings = severity.by_verdict(findings, verdict.checks, rec.roles, alpha_rollback)
         tables["guardrails"] = pl.DataFrame([c.to_dict() for c in verdict.checks], infer_schema_length=None) \
             if verdict.checks else pl.DataFrame()
         counts = rec.counts
@@ -234,7 +241,9 @@ def _holds(rec: Reconciliation, paired: bool, guard: Guardrails, has_labels: boo
     return out
 
 
-def _coverage_findings(rec: Reconciliation, paired: bool) -> list[Finding]:
+def _coverage_findings(rec: Reconciliation, paired: bool, guard: Guardrails) -> list[Finding]:
+    """``coverage_gap`` (severity: :func:`workbench.shadow.severity.coverage_severity`) and
+    ``duplicate_requests``, from the reconciliation counts."""
     c = rec.counts
     out = []
     seen = c["matched"] + c["production_only"] + c["candidate_only"]
@@ -243,7 +252,8 @@ def _coverage_findings(rec: Reconciliation, paired: bool) -> list[Finding]:
         share = one_side / seen if seen else math.nan
         none = c["matched"] == 0
         out.append(Finding(
-            "shadow", "coverage_gap", "critical" if none else "warning" if share > 0.01 else "info", "requests",
+            "shadow", "coverage_gap", severity.coverage_severity(c["matched"], c["production_only"],
+                                                                  guard.max_coverage_gap), "requests",
             f"{one_side:,} of {seen:,} requests ({share:.1%}) were logged on one side only: "
             f"{c['production_only']:,} by production, {c['candidate_only']:,} by the candidate; "
             f"{c['matched']:,} are compared.",

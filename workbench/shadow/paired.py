@@ -67,9 +67,9 @@ def paired_difference(both: int, only_first: int, only_second: int, n: int,
     """Difference of two proportions measured on the same ``n`` units, second minus first
     (e.g. the candidate's error rate minus production's on the same requests), with Newcombe's
     hybrid score interval for paired data (1998, method 10: Wilson intervals of both margins
-    combined with the phi correlation of the 2×2 table). ``both`` counts units where both events
-    happen, ``only_first``/``only_second`` the discordant ones. Returns (difference, low, high);
-    nan when ``n == 0``."""
+    combined with the continuity-corrected correlation φ* of the 2×2 table, :func:`_phi_star`).
+    ``both`` counts units where both events happen, ``only_first``/``only_second`` the discordant
+    ones. Returns (difference, low, high); nan when ``n == 0``."""
     a, b, c = int(both), int(only_first), int(only_second)
     d = n - a - b - c
     if n <= 0:
@@ -81,9 +81,24 @@ def paired_difference(both: int, only_first: int, only_second: int, n: int,
     p1, p2 = (a + b) / n, (a + c) / n
     l1, u1 = wilson_interval(a + b, n, confidence)
     l2, u2 = wilson_interval(a + c, n, confidence)
-    denom = (a + b) * (c + d) * (a + c) * (b + d)
-    phi = (a * d - b * c) / math.sqrt(denom) if denom > 0 else 0.0
+    phi = _phi_star(a, b, c, d)
     theta = p1 - p2  # Newcombe's orientation; flipped on return
     delta = math.sqrt(max((p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2, 0.0))
     epsilon = math.sqrt(max((u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2, 0.0))
     return (-theta, -(theta + epsilon), -(theta - delta))
+
+
+def _phi_star(a: int, b: int, c: int, d: int) -> float:
+    """Newcombe's (1998, method 10) continuity-corrected correlation of the paired 2×2 table
+    (``a`` both, ``b``/``c`` discordant, ``d`` neither; n = a + b + c + d): with A = ad − bc,
+    φ* = (A − n/2) / sqrt(efgh) when A > n/2, 0 when 0 ≤ A ≤ n/2, and the plain φ = A / sqrt(efgh)
+    when A < 0 (efgh: the product of the four margins). The correction only ever lowers a positive
+    correlation, which widens the interval; 0 when a margin is empty."""
+    n = a + b + c + d
+    margins = (a + b) * (c + d) * (a + c) * (b + d)
+    if margins <= 0:
+        return 0.0
+    big_a = a * d - b * c
+    if big_a < 0:
+        return big_a / math.sqrt(margins)
+    return max(big_a - n / 2, 0.0) / math.sqrt(margins)

@@ -28,6 +28,7 @@ from workbench.errors import InputError
 from workbench.findings.model import InputSummary
 from workbench.frames import Engine, Frame, Store, collect_on, count, frame_summary, open_frame, schema_of_nw
 from workbench.io import FrameLike, check_time_column, require_columns
+from workbench.labels import utc_fix
 from workbench.shadow.columns import ATTEMPT, ID, ROW, by_column, refuse_reserved, role
 from workbench.spark import refuse_nested
 
@@ -141,6 +142,14 @@ def reconcile(
         raise InputError(f"the production log is on {frames['production'].engine} but the candidate log on "
                          f"{frames['candidate'].engine}; pass both on one engine (the comparison joins them "
                          "request by request where they are).")
+    if frames["production"].engine == "duckdb" and not same_connection(frames["production"].lf.to_native(),
+                                                                       frames["candidate"].lf.to_native()):
+        raise InputError("the production log and the candidate log are duckdb relations of two different "
+                         "connections, which duckdb cannot join; create both from one connection, e.g. "
+                         "con = duckdb.connect(); con.read_parquet(production_path) and "
+                         "con.read_parquet(candidate_path).")
+    if timestamp:
+        _check_time_zones(frames, timestamp)
     sides = {s: (f.lf, f.schema) for s, f in frames.items()}
     _check_ids(sides, id)
     _check_prediction_types(sides, prediction)
@@ -183,6 +192,20 @@ def reconcile(
     schema = schema_of_nw(matched, frames["production"])
     return Reconciliation(matched, counts, {**roles, "id": id}, kept, inputs, engine, schema, store,
                           by=tuple(by_cols))
+
+
+def same_connection(a: Any, b: Any) -> bool:
+    """Whether two duckdb relations belong to one connection (duckdb cannot combine relations of
+    two). Only a join of their empty projections is built: nothing is read or run."""
+    import duckdb
+
+    try:
+        a.limit(0).project("1 AS l").cross(b.limit(0).project("1 AS r"))
+    except duckdb.InvalidInputException as exc:
+        if "different connections" in str(exc):
+            return False
+        raise
+    return True
 
 
 def _column_names(id: object, by: object, roles: dict[str, object]) -> list[str]:
@@ -249,6 +272,17 @@ def _kept_on_engine(frame: Frame, side: str, id: str, timestamp: str | None, err
     counts[f"{side}_null_ids"] = int(row["null_ids"] or 0)
     counts[f"{side}_duplicates"] = counts[f"{side}_rows"] - counts[f"{side}_null_ids"] - n_kept
     return kept
+
+
+def _check_time_zones(frames: dict[str, Frame], timestamp: str) -> None:
+    """Both logs' ``timestamp`` naive, or both time-zone aware: one side's clock is not to be guessed."""
+    zones = {s: getattr(f.schema[timestamp], "time_zone", None) for s, f in frames.items()}
+    if bool(zones["production"]) == bool(zones["candidate"]):
+        return
+    aware, naive = ("production", "candidate") if zones["production"] else ("candidate", "production")
+    raise InputError(f"Mixed naive and time-zone-aware timestamps: timestamp {timestamp!r} is in {zones[aware]} in "
+                     f"the {aware} log but naive in the {naive} log. Make them agree, e.g. "
+                     f"{utc_fix(timestamp, frames[naive].engine)} on the {naive} log if its times are UTC.")
 
 
 def _check_ids(sides: dict, id: str) -> None:

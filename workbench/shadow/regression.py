@@ -26,8 +26,8 @@ def regression_accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: 
                         guardrails: Guardrails) -> tuple[pl.DataFrame, list[Finding], list[PendingCheck]]:
     """Table ``accuracy`` (per scope: n, MAE and RMSE per side, the MAE ratio with its interval,
     p and q values), ``accuracy_regression`` findings (q ≤ ``fdr`` and a ratio of at least
-    ``guardrails.mae_ratio``; critical when the whole interval is above it) and one pending
-    ``mae_ratio`` guardrail check per scope."""
+    ``guardrails.mae_ratio``; critical when the guardrail is breached, :mod:`workbench.shadow.severity`)
+    and one pending ``mae_ratio`` guardrail check per scope."""
     table = _paired_sums(labelled["matched"], prediction, by) if paired else _unpaired_sums(labelled, prediction, by)
     rows = table.to_dicts()
     pending, tested = [], []
@@ -48,7 +48,7 @@ def regression_accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: 
     q = benjamini_hochberg(np.array([r["p_value"] for r in tested])) if tested else []
     for r, qv in zip(tested, q, strict=True):
         r["q_value"] = float(qv)
-    findings = [_finding(r, prediction, confidence, guardrails.mae_ratio) for r in tested
+    findings = [_finding(r, prediction, confidence) for r in tested
                 if r["q_value"] <= fdr and r["mae_ratio"] >= guardrails.mae_ratio]
     flagged = {r["scope"] for r in tested if r["q_value"] <= fdr and r["mae_ratio"] >= guardrails.mae_ratio}
     checks = [_pending(r, overall, needed, interval, guardrails, r["scope"] in flagged)
@@ -127,11 +127,11 @@ def _p_value(r: dict, paired: bool) -> float:
     return min(1.0, 2 * norm_sf(abs(mean_c - mean_p) / se))
 
 
-def _finding(r: dict, prediction: str, confidence: float, tolerance: float) -> Finding:
+def _finding(r: dict, prediction: str, confidence: float) -> Finding:
     where = "" if r["scope"] == "all" else f" for {r['scope']}"
     scope = {} if r["scope"] == "all" else {"segment": {r["column"]: r["segment"]}}
     return Finding(
-        "shadow", "accuracy_regression", "critical" if r["mae_ratio_low"] >= tolerance else "warning", prediction,
+        "shadow", "accuracy_regression", "warning", prediction,  # critical when breached: compare_logs decides
         f"The candidate's mean absolute error{where} is {r['mae_ratio']:.2f}x production's ({r['mae_candidate']:.4g} "
         f"vs {r['mae_production']:.4g}; {confidence:.0%} CI {r['mae_ratio_low']:.2f}–{r['mae_ratio_high']:.2f}; "
         f"RMSE {r['rmse_candidate']:.4g} vs {r['rmse_production']:.4g}; n={r['n']:,} labelled requests; "
