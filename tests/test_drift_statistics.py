@@ -11,6 +11,7 @@ from scipy.spatial.distance import jensenshannon
 from workbench.drift import drift, fit_profile
 from workbench.drift import statistics as S
 from workbench.drift.compare import pool_rare
+from workbench.stats import benjamini_hochberg, two_proportions
 
 
 def _all_row(result, column):
@@ -119,11 +120,11 @@ def test_bootstrap_batches_comparisons_and_leaves_empty_ones_undefined():
 
 def test_benjamini_hochberg_equals_scipy():
     p = np.random.default_rng(9).uniform(0, 0.2, 40)
-    np.testing.assert_allclose(S.benjamini_hochberg(p), stats.false_discovery_control(p))
+    np.testing.assert_allclose(benjamini_hochberg(p), stats.false_discovery_control(p))
 
 
 def test_two_proportions_interval_contains_the_difference_and_matches_the_z_test():
-    diff, lo, hi, p = S.two_proportions(20, 1000, 45, 1000)
+    diff, lo, hi, p = two_proportions(20, 1000, 45, 1000)
     assert lo < diff < hi and diff == pytest.approx(0.025)
     pooled = 65 / 2000
     z = 0.025 / np.sqrt(pooled * (1 - pooled) * 2 / 1000)

@@ -33,7 +33,7 @@ from workbench.drift.compare import MIN_EXPECTED
 from workbench.leakage.summaries import quantiles_of
 from workbench.ranks import order_statistics
 from workbench.shadow.quantiles import order_statistic_ranks
-from workbench.stats import auc_from_counts, wilson_interval
+from workbench.stats import auc_from_counts, benjamini_hochberg, two_proportions, wilson_interval
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -113,7 +113,7 @@ def test_wilson_interval_of_nothing_is_undefined():
     (0, 1, 1, 1), (0, 5, 5, 5), (1, 2, 0, 3), (3, 10, 3, 10), (0, 100, 1, 100), (20, 1000, 45, 1000),
     (1, 10**6, 30, 10**6), (999_990, 10**6, 999_999, 10**6), (7, 9, 2, 40_000)])
 def test_two_proportions_equals_statsmodels_newcombe_and_pooled_z_test(k1, n1, k2, n2):
-    diff, lo, hi, p = S.two_proportions(k1, n1, k2, n2)
+    diff, lo, hi, p = two_proportions(k1, n1, k2, n2)
     ref_lo, ref_hi = confint_proportions_2indep(k2, n2, k1, n1, method="newcomb", compare="diff")
     _, ref_p = proportions_ztest([k2, k1], [n2, n1])
     assert diff == pytest.approx(k2 / n2 - k1 / n1, abs=1e-15)
@@ -124,7 +124,7 @@ def test_two_proportions_equals_statsmodels_newcombe_and_pooled_z_test(k1, n1, k
 @pytest.mark.parametrize(("k1", "n1", "k2", "n2"), [(0, 100, 0, 50), (100, 100, 7, 7)])
 def test_two_proportions_without_any_spread_is_not_significant(k1, n1, k2, n2):
     # statsmodels' z-test divides 0 by 0 here (nan); no difference at all must read p = 1
-    diff, lo, hi, p = S.two_proportions(k1, n1, k2, n2)
+    diff, lo, hi, p = two_proportions(k1, n1, k2, n2)
     ref_lo, ref_hi = confint_proportions_2indep(k2, n2, k1, n1, method="newcomb", compare="diff")
     assert (diff, p) == (0.0, 1.0)
     assert (lo, hi) == pytest.approx((ref_lo, ref_hi), abs=1e-12)
@@ -145,16 +145,16 @@ def test_excess_share_p_value_equals_the_exact_one_sided_binomial_test(k, n, exp
 @example([1.0])
 def test_benjamini_hochberg_equals_statsmodels(pvalues):
     p = np.array(pvalues)
-    np.testing.assert_allclose(S.benjamini_hochberg(p), multipletests(p, method="fdr_bh")[1], rtol=1e-12,
+    np.testing.assert_allclose(benjamini_hochberg(p), multipletests(p, method="fdr_bh")[1], rtol=1e-12,
                                atol=1e-300)
 
 
 def test_benjamini_hochberg_leaves_nan_out_of_the_count():
     p = np.array([0.01, np.nan, 0.04, np.nan, 0.03])
-    q = S.benjamini_hochberg(p)
+    q = benjamini_hochberg(p)
     assert np.isnan(q[[1, 3]]).all()
     np.testing.assert_allclose(q[[0, 2, 4]], multipletests(p[[0, 2, 4]], method="fdr_bh")[1])
-    assert np.isnan(S.benjamini_hochberg(np.array([np.nan, np.nan]))).all()
+    assert np.isnan(benjamini_hochberg(np.array([np.nan, np.nan]))).all()
 
 
 # -- drift statistics on bin counts ---------------------------------------------------------------

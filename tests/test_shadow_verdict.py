@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 from test_shadow_foundation import labelled_logs, shadow_logs
 
-from workbench.drift.statistics import two_proportions
 from workbench.errors import ConfigError, InputError
 from workbench.shadow import GuardrailCheck, Guardrails, compare_logs, decide, paired_difference
 from workbench.shadow.verdict import judge
+from workbench.stats import two_proportions
 
 OPS_ONLY = Guardrails(require_accuracy=False)
 

@@ -15,6 +15,7 @@ import numpy as np
 from workbench.drift import statistics as S
 from workbench.drift.profile import ColumnProfile
 from workbench.drift.rule import DriftRule
+from workbench.stats import two_proportions
 
 MIN_EXPECTED = 5.0
 
@@ -105,7 +106,7 @@ def compare_distributions(prof: ColumnProfile, ref: np.ndarray, cur: np.ndarray,
 def compare_missing(prof: ColumnProfile, missing: int, rows: int, rule: DriftRule) -> dict[str, Any]:
     """Change of the missing share (null, NaN or unreadable) from reference to current."""
     ref_missing = prof.nulls + prof.nans
-    diff, lo, hi, p = S.two_proportions(ref_missing, prof.rows, missing, rows, rule.confidence)
+    diff, lo, hi, p = two_proportions(ref_missing, prof.rows, missing, rows, rule.confidence)
     return {"reference": ref_missing / prof.rows if prof.rows else math.nan,
             "current": missing / rows if rows else math.nan,
             "effect": diff, "low": lo, "high": hi, "p_value": p, "threshold": rule.missing_rate,
@@ -128,7 +129,7 @@ def compare_new_categories(prof: ColumnProfile, new: int, valid: int, rule: Drif
     """Share of current values in categories unseen in the reference, against the Good–Turing
     estimate of that share (reference singletons / reference values). Both are estimates, so
     the test and interval are those of a difference of two proportions (one-sided p-value)."""
-    diff, lo, hi, p_two = S.two_proportions(prof.singletons, prof.valid, new, valid, rule.confidence)
+    diff, lo, hi, p_two = two_proportions(prof.singletons, prof.valid, new, valid, rule.confidence)
     p = p_two / 2 if diff > 0 else 1 - p_two / 2
     return {"current": new / valid if valid else math.nan, "reference": expected_new_share(prof), "effect": diff,
             "low": lo, "high": hi, "p_value": p, "threshold": rule.new_category_share, "affected": new, "n": valid}

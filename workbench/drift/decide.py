@@ -12,8 +12,8 @@ import polars as pl
 from workbench.drift.rule import DriftRule
 from workbench.drift.schema import SCHEMA_KINDS
 from workbench.drift.scopes import Scope
-from workbench.drift.statistics import benjamini_hochberg
 from workbench.findings.model import Finding
+from workbench.stats import benjamini_hochberg
 
 _EFFECT_NAMES = {"wasserstein": "scaled Wasserstein", "total_variation": "total variation",
                  "max_share_change": "largest category share change"}

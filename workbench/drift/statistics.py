@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from workbench.distributions import binom_sf, chi2_sf, kolmogorov_sf, norm_sf
+from workbench.distributions import binom_sf, chi2_sf, kolmogorov_sf
 
 PSI_FLOOR = 1e-4
 
@@ -152,42 +152,6 @@ def _poisson(rng: np.random.Generator, lam: np.ndarray, resamples: int) -> np.nd
     if small.any():
         out[:, small] = rng.poisson(lam[small], size=(resamples, int(small.sum())))
     return np.clip(out, 0.0, None)
-
-
-def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (q-values); NaN stays NaN and is not counted."""
-    p = np.asarray(pvalues, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    m = int(ok.sum())
-    if m == 0:
-        return out
-    order = np.argsort(p[ok])
-    ranked = p[ok][order] * m / np.arange(1, m + 1)
-    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
-    values = np.empty(m)
-    values[order] = np.clip(adjusted, 0, 1)
-    out[ok] = values
-    return out
-
-
-def two_proportions(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> tuple[float, float, float, float]:
-    """Difference ``k2/n2 - k1/n1`` with Newcombe's hybrid score interval and the pooled
-    two-sided z-test p-value. Returns (difference, low, high, p-value)."""
-    from workbench.stats import wilson_interval
-
-    if n1 == 0 or n2 == 0:
-        return (math.nan, math.nan, math.nan, math.nan)
-    p1, p2 = k1 / n1, k2 / n2
-    l1, u1 = wilson_interval(k1, n1, confidence)
-    l2, u2 = wilson_interval(k2, n2, confidence)
-    diff = p2 - p1
-    low = diff - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
-    high = diff + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
-    pooled = (k1 + k2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    p = 1.0 if se == 0 else 2 * norm_sf(abs(diff) / se)
-    return (diff, low, high, p)
 
 
 def excess_share_pvalue(k: int, n: int, expected: float) -> float:

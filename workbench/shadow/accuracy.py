@@ -11,7 +11,6 @@ import numpy as np
 import polars as pl
 
 from workbench.distributions import norm_ppf
-from workbench.drift.statistics import benjamini_hochberg, two_proportions
 from workbench.findings.model import Finding
 from workbench.frames import collect_on, count, engine_of
 from workbench.shadow.agreement import segments
@@ -19,6 +18,7 @@ from workbench.shadow.columns import ID, LABEL, by_column, role
 from workbench.shadow.paired import mcnemar_exact, paired_difference
 from workbench.shadow.reconcile import SIDES, Reconciliation
 from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
+from workbench.stats import benjamini_hochberg, log_loss_terms, two_proportions
 
 
 def accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str],
@@ -174,9 +174,6 @@ def _pending(r: dict, overall: bool, needed: int, interval, guardrails: Guardrai
     return PendingCheck(r["n"], needed, build)
 
 
-PROBABILITY_EPS = 1e-15  # scores are clipped to [eps, 1 - eps] in the log loss
-
-
 def score_metrics(labelled: dict[str, nw.LazyFrame], score: str, by: list[str], paired: bool,
                   confidence: float) -> pl.DataFrame | None:
     """Brier score and log loss of each side's ``score`` on binary (0/1) labels, per scope, with the
@@ -189,9 +186,8 @@ def score_metrics(labelled: dict[str, nw.LazyFrame], score: str, by: list[str], 
         return None
 
     def terms(col: str) -> tuple[nw.Expr, nw.Expr]:
-        p = nw.col(col).cast(nw.Float64).clip(PROBABILITY_EPS, 1 - PROBABILITY_EPS)
         e = nw.col(col) - y
-        return e * e, -(y * p.log() + (1 - y) * (1 - p).log())
+        return e * e, log_loss_terms(y, nw.col(col).cast(nw.Float64))
 
     if paired:
         (bp, lp), (bc, lc) = terms(role("score", "production")), terms(role("score", "candidate"))

@@ -9,7 +9,6 @@ import math
 import narwhals as nw
 import polars as pl
 
-from workbench.drift.statistics import two_proportions
 from workbench.findings.model import Finding
 from workbench.frames import count
 from workbench.ranks import order_statistics
@@ -18,7 +17,7 @@ from workbench.shadow.paired import mcnemar_exact, paired_difference
 from workbench.shadow.quantiles import min_sample, order_statistic_ranks
 from workbench.shadow.reconcile import SIDES, Reconciliation
 from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
-from workbench.stats import wilson_interval
+from workbench.stats import two_proportions, wilson_interval
 
 LATENCY_QUANTILES = (0.5, 0.95, 0.99)
 PROFILE_LEVELS = tuple(i / 200 for i in range(201))  # the latency distribution, every half percentile
