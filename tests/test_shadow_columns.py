@@ -210,5 +210,5 @@ def test_a_used_column_with_the_reserved_prefix_is_refused_by_name(data, key, na
     prod, cand, labels = data
     log_map = {ORDINARY[key]: name} if key not in ("label", "label_time") else {}
     label_map = {ORDINARY[key] if key != "id" else "rid": name} if key in ("id", "label", "label_time") else {}
-    with pytest.raises(InputError, match=re.escape(f"{name!r}: column names starting with '__wb_' are reserved")):
+    with pytest.raises(InputError, match=re.escape(f"[{name!r}]") + r".* start with '__wb_', the prefix reserved"):
         compare(prod.rename(log_map), cand.rename(log_map), labels.rename(label_map), names, "shadow")

@@ -4,7 +4,6 @@ request id. Shared by the shadow comparison and the performance checks."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 
 import narwhals as nw
 import polars as pl
@@ -13,21 +12,11 @@ from workbench.errors import InputError
 from workbench.frames import Engine, Frame, collect, count, open_frame, with_epoch
 from workbench.io import FrameLike, check_time_column, require_columns
 from workbench.params import datetime_value
+from workbench.reserved import PREFIX, refuse_reserved
 from workbench.spark import refuse_nested
 
-PREFIX = "__wb_"  # reserved for the columns the workbench adds inside a computation
 LABEL = f"{PREFIX}label"
 LABEL_TIME_US = f"{PREFIX}label_us"
-
-
-def refuse_reserved(columns: Mapping[str, str | None], *, name: str) -> None:
-    """Refuse a used column (``columns``: role -> column name) whose name starts with the
-    reserved :data:`PREFIX`: it could be taken for one of the columns the workbench adds."""
-    taken = {r: c for r, c in columns.items() if isinstance(c, str) and c.startswith(PREFIX)}
-    if taken:
-        given = ", ".join(f"{r}={c!r}" for r, c in taken.items())
-        raise InputError(f"{name}: {given}: column names starting with {PREFIX!r} are reserved for the workbench's "
-                         "own columns; rename the column before passing it.")
 
 
 def utc_fix(column: str, engine: Engine) -> str:

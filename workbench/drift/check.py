@@ -44,11 +44,12 @@ from workbench.drift.scopes import (
     list_scopes,
     new_values,
 )
-from workbench.drift.summaries import PREFIX, ROWS, SEP, Engine, alias, new_bucket, other_bucket, refuse_reserved
+from workbench.drift.summaries import ROWS, SEP, Engine, alias, new_bucket, other_bucket
 from workbench.drift.tables import BIN_SCHEMA, CATEGORY_SCHEMA, SCHEMA_SCHEMA, columns_table, frame
 from workbench.errors import ConfigError, InputError, did_you_mean
 from workbench.findings.model import CheckResult, InputSummary
 from workbench.io import FrameLike, check_time_column
+from workbench.reserved import PREFIX, refuse_reserved
 from workbench.spark import refuse_nested
 
 

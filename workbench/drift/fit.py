@@ -29,13 +29,13 @@ from workbench.drift.summaries import (
     _q,
     alias,
     numeric_aggs,
-    refuse_reserved,
     value_count_query,
 )
 from workbench.errors import InputError, did_you_mean
 from workbench.findings.model import InputSummary
 from workbench.frames import duckdb_schema
 from workbench.io import FrameLike, schema_of, summarize_input, to_lazy
+from workbench.reserved import refuse_reserved
 from workbench.spark import refuse_nested
 
 

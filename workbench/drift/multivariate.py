@@ -19,10 +19,11 @@ import polars as pl
 
 from workbench import params
 from workbench.drift.fit import column_kind, open_source
-from workbench.drift.summaries import COUNT, Source, _q, _strided_sql, refuse_reserved
+from workbench.drift.summaries import COUNT, Source, _q, _strided_sql
 from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.io import FrameLike
+from workbench.reserved import refuse_reserved
 from workbench.stats import auc_interval
 
 MAX_LEVELS = 250

@@ -15,11 +15,12 @@ import narwhals as nw
 import polars as pl
 
 from workbench import params
-from workbench.drift.summaries import PREFIX, alias, refuse_reserved
+from workbench.drift.summaries import alias
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.frames import Frame, collect, count, frame_summary, open_frame
 from workbench.io import FrameLike, require_columns
+from workbench.reserved import PREFIX, refuse_reserved
 from workbench.spark import refuse_nested
 from workbench.stats import wilson_interval
 

@@ -19,6 +19,7 @@ import polars as pl
 from workbench.drift.profile import ColumnKind
 from workbench.errors import InputError
 from workbench.frames import int64_counts
+from workbench.reserved import PREFIX
 
 Engine = Literal["polars", "duckdb", "spark"]
 ENGINES: tuple[Engine, ...] = ("polars", "duckdb", "spark")
@@ -27,7 +28,6 @@ SEP = "\x1f"
 
 # Every column the summaries add to the user's data starts with PREFIX, and a used user column that
 # starts with it is refused (:func:`refuse_reserved`), so no user column can collide with one.
-PREFIX = "__wb_"
 WINDOW = f"{PREFIX}window"  # the window index of a row (group key)
 VALUE = f"{PREFIX}value"  # a categorical column's value as compared (group key of value counts)
 COUNT = f"{PREFIX}count"  # rows per group of value counts
@@ -42,15 +42,6 @@ def alias(name: str, op: str) -> str:
     """The result column of the aggregate ``op`` (``"sum"``, ``"le3"``, ...) of a column or comparison
     ``name``: ``PREFIX + name + SEP + op``."""
     return f"{PREFIX}{name}{SEP}{op}"
-
-
-def refuse_reserved(columns: Sequence[str], *, name: str) -> None:
-    """Refuse used columns whose names start with the reserved :data:`PREFIX`, naming them."""
-    reserved = [c for c in dict.fromkeys(columns) if c.startswith(PREFIX)]
-    if reserved:
-        raise InputError(f"{name}: column names starting with {PREFIX!r} are reserved for the workbench's own "
-                         f"columns: {reserved}. Rename them (e.g. df.rename({{{reserved[0]!r}: "
-                         f"{reserved[0][len(PREFIX):] or 'x'!r}}})), or exclude them.")
 
 
 @dataclass(frozen=True)

@@ -412,7 +412,7 @@ def _prepare(frame: Frame, *, entity: str, prediction_time: str, target: str | N
     roles |= {f"feature_timestamps[{k!r}]": v for k, v in feature_timestamps.items()}
     require_columns(schema, roles, name="training")
     # every training column is read (target proxy, duplicates): none may look like a helper column
-    refuse_reserved(schema, name="training")
+    refuse_reserved(list(schema), name="training")
     refuse_nested(frame.unsupported, [c for c in roles.values() if c], name="training", check=CHECK_NAME)
     times = [("training", prediction_time, check_time_column(schema, prediction_time, name="training",
                                                              role="prediction_time"))]

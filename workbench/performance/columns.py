@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from workbench.errors import ConfigError, InputError
+from workbench.reserved import PREFIX
 
-PREFIX = "__wb_"
 # the error hint of the window options, which None sets to their default rather than turning off
 DEFAULT_WINDOW_HINT = "Leave it out (None) for the default of one day."
 

@@ -12,7 +12,8 @@ findings, the ``scope`` texts and the messages; the result tables have readable 
 
 from __future__ import annotations
 
-from workbench.labels import LABEL, LABEL_TIME_US, PREFIX, refuse_reserved
+from workbench.labels import LABEL, LABEL_TIME_US
+from workbench.reserved import PREFIX, refuse_reserved
 
 ROLES = ("timestamp", "prediction", "score", "latency", "error")
 ID = f"{PREFIX}id"
