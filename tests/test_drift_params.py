@@ -133,3 +133,19 @@ def test_multivariate_on_a_nearly_empty_current_is_skipped_and_said_so():
     result = drift(REF, REF.head(5), multivariate=True)
     assert "fewer than min_rows=100" in result.parameters["multivariate"]["skipped"]
     assert [f.kind for f in result.findings] == ["insufficient_data"]
+
+
+def test_skew_with_too_few_requests_to_rule_out_a_critical_share_says_so():
+    # 0 differing of n: the Wilson upper bound falls to the critical 1% at n = 381
+    import polars as pl
+
+    from workbench.drift import training_serving_skew
+    from workbench.stats import wilson_interval
+
+    assert wilson_interval(0, 380)[1] > 0.01 >= wilson_interval(0, 381)[1]
+    for n, expected in ((380, ["insufficient_data"]), (381, [])):
+        frame = pl.DataFrame({"id": range(n), "x": [1.0] * n})
+        result = training_serving_skew(frame, frame, id="id")
+        assert [f.kind for f in result.findings] == expected
+    finding = training_serving_skew(frame.head(1), frame.head(1), id="id").findings[0]
+    assert finding.severity == "info" and "Compare at least 381 requests" in finding.suggestion

@@ -234,6 +234,8 @@ def cases() -> list[Case]:
         r"request_id.*(duplicate|unique)")
     add("training_serving_skew", "null ids", lambda: skew(tr=_null_first(logs(), "request_id")), r"null 'request_id'")
     add("training_serving_skew", "id types differ", lambda: skew(tr=_as_str(logs(), "request_id")), r"request_id")
+    reported("training_serving_skew", "one matched request", lambda: skew(tr=logs().head(1), sv=logs().head(1)),
+             "insufficient_data")
     add("training_serving_skew", "misspelled column", lambda: skew(columns=["scor"]), r"scor.*score")
 
     # ---- shadow --------------------------------------------------------------------------------

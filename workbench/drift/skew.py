@@ -116,6 +116,16 @@ def training_serving_skew(
             examples = [{id_key: i, "training": a, "serving": b} for i, a, b in picked]
             findings.append(_finding(c, k, matched, lo, hi, row.get(alias(c, "gap")), examples, critical_share,
                                      confidence, ts[c] != ss[c]))
+    if not findings and common:
+        _, bound = wilson_interval(0, matched, confidence)
+        if bound > critical_share:  # no difference seen, but too few requests to rule out a critical share
+            findings.append(Finding(
+                "skew", "insufficient_data", "info", id,
+                f"Only {matched:,} request(s) are in both training and serving: none differs, but with so few the "
+                f"share of skewed requests could still be up to {bound:.0%} ({confidence:.0%} confidence), above "
+                f"the critical {critical_share:.0%}.",
+                f"Compare at least {_needed(critical_share, confidence):,} requests to rule that out.",
+                {"n": matched, "share_high": bound}, {}))
     coverage = {"matched": matched, "training_only": int(row[f"{PREFIX}training"]),
                 "serving_only": int(row[f"{PREFIX}serving"])}
     if coverage["training_only"] or coverage["serving_only"]:
@@ -147,6 +157,18 @@ def _check_keys(frame: Frame, id: str) -> None:
     if dupes:
         raise InputError(f"{name}: {dupes:,} duplicate values of {id!r}; keep one row per request first, e.g. "
                          f"df.unique(subset={id!r}, keep='last') after sorting by the log time.")
+
+
+def _needed(share: float, confidence: float) -> int:
+    """The fewest requests, none differing, whose Wilson upper bound is at most ``share``."""
+    n = 1
+    while wilson_interval(0, n, confidence)[1] > share:
+        n *= 2
+    low, high = n // 2, n
+    while low + 1 < high:
+        mid = (low + high) // 2
+        low, high = (mid, high) if wilson_interval(0, mid, confidence)[1] > share else (low, mid)
+    return high
 
 
 def _differs(c: str, serving: str, t: pl.DataType, s: pl.DataType, rtol: float) -> nw.Expr:
