@@ -384,7 +384,11 @@ def _compare_pair(pair: Pair, prof: ColumnProfile, scope: Scope, row: dict[str, 
 
 
 def _note(prof: ColumnProfile) -> str | None:
-    """What the binning left out, said plainly (capped categories, untracked new values)."""
+    """What the binning left out, said plainly (capped categories, untracked new values, a numeric
+    spread beyond the float range)."""
+    if prof.unscaled:
+        return ("the reference's spread is beyond the float range (values near ±1.8e308 or infinite), so the "
+                "scaled Wasserstein distance is not computed; total variation governs")
     if prof.kind not in ("categorical", "boolean") or prof.distinct <= len(prof.categories):
         return None
     note = (f"{len(prof.categories)} most frequent of {prof.distinct:,} reference categories kept; "
