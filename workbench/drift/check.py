@@ -94,6 +94,9 @@ def drift(
     ``empty_window`` (no rows in a window between windows with data), ``column_skipped``,
     ``column_capped``, ``schema_added``, ``schema_dropped``, ``schema_renamed``,
     ``schema_type_changed``, ``schema_nullability_changed`` (and ``multivariate_drift``).
+    A finding's ``n``/``n_reference`` count the values its shares are taken over: non-missing values
+    for distribution, new-category and out-of-range findings; all rows of the scope for
+    ``missing_rate_change`` (so ``affected_share = affected_rows / n`` throughout).
 
     Returns a :class:`~workbench.findings.CheckResult` (check ``"drift"``) with tables
     ``columns`` (one row per column × scope with every effect size, interval, test and status),
