@@ -37,6 +37,22 @@ def test_column_that_becomes_all_null_is_a_missing_rate_alarm():
     assert "missing_rate_change" in found["x"]
 
 
+def test_missing_rate_finding_counts_all_rows_for_n_affected_rows_and_share():
+    # reference: 100 of 2,000 missing; current: 600 of 1,500 rows missing (300 null, 300 NaN)
+    ref = pl.DataFrame({"x": [None] * 100 + list(RNG.normal(0, 1, 1900))}, schema={"x": pl.Float64})
+    values = RNG.normal(0, 1, 1500)
+    values[300:600] = np.nan
+    cur = pl.DataFrame({"x": values}).with_columns(
+        pl.when(pl.int_range(pl.len()) < 300).then(None).otherwise(pl.col("x")).alias("x"))
+    found = [f for f in drift(ref, cur).findings if f.kind == "missing_rate_change"]
+    assert len(found) == 1
+    m = found[0].metrics
+    assert (m["n"], m["n_reference"], m["affected_rows"]) == (1500, 2000, 600)
+    assert m["affected_share"] == pytest.approx(600 / 1500) == pytest.approx(m["value"])
+    assert m["baseline"] == pytest.approx(100 / 2000)
+    assert "n=1,500" in found[0].message
+
+
 def test_constant_column_compares_by_shares_and_flags_a_new_value():
     ref = pl.DataFrame({"k": [5.0] * 1000})
     assert not drift(ref, ref).findings

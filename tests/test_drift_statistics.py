@@ -87,6 +87,39 @@ def test_scaled_wasserstein_reads_in_standard_deviations_for_normal_data():
     assert row["wasserstein"] == pytest.approx(0.5 * 0.8, abs=0.03)
 
 
+def test_scaled_wasserstein_is_unchanged_by_rescaling_to_the_float_limit():
+    # uniform values in [-1, 1] times 1.7e308 put the inner edges near ±1.36e308, where
+    # edges[-1] - edges[0] overflows; the scaled distance must not depend on the unit
+    rng = np.random.default_rng(17)
+    ref, cur = rng.uniform(-1, 1, 5000), rng.uniform(-0.6, 1, 4000)
+    small = _all_row(drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
+    big_ref = pl.DataFrame({"x": ref * 1.7e308})
+    big = _all_row(drift(big_ref, pl.DataFrame({"x": cur * 1.7e308})), "x")
+    edges = fit_profile(big_ref)["x"].edges
+    assert edges[-1] - edges[0] == np.inf and np.isfinite(fit_profile(big_ref)["x"].spread)
+    assert small["wasserstein"] > 0.1
+    assert big["wasserstein"] == pytest.approx(small["wasserstein"], rel=1e-9)
+    assert (big["effect"], big["status"]) == (small["effect"], small["status"]) == ("wasserstein", "drift")
+
+
+def test_a_spread_beyond_the_float_range_falls_back_to_total_variation_with_a_note():
+    # with 3 bins the inner edges are -1.5e308 and 1.5e308: the spread, (3e308) / 0.86, is not a float
+    ref = pl.DataFrame({"x": [-1.5e308] * 100 + [1.5e308] * 200})
+    cur = pl.DataFrame({"x": [-1.5e308] * 200 + [1.5e308] * 200})
+    profile = fit_profile(ref, n_bins=3)
+    assert profile["x"].edges == (-1.5e308, 1.5e308) and profile["x"].spread is None
+    row = _all_row(drift(profile, cur), "x")
+    assert row["wasserstein"] is None  # not a silent 0
+    assert row["effect"] == "total_variation" and row["effect_value"] == pytest.approx(1 / 3 - 1 / 6)
+    assert row["status"] == "drift" and "float range" in row["note"]
+
+
+def test_wasserstein_is_nan_not_zero_for_an_undefined_scale():
+    ref, cur = np.array([[5, 5, 5]]), np.array([[1, 5, 9]])
+    for edges, scale in [([0.0, 1.0], np.inf), ([0.0, 1.0], np.nan), ([0.0, np.inf], 1.0), ([0.0, 1.0], 0.0)]:
+        assert np.isnan(S.wasserstein(ref, cur, np.array(edges), scale)).all()
+
+
 def test_chi_square_equals_scipy_on_categorical_counts():
     rng = np.random.default_rng(8)
     cats = np.array(["a", "b", "c", "d", "e"])

@@ -572,11 +572,6 @@ def test_release_gap_is_three_empty_windows_and_nothing_else_alarms(release):
         assert f.kind in ("missing_rate_change", "empty_window", "schema_nullability_changed"), describe([f])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "missing_rate_change metrics are not on one base: for device_model (27,000 current rows, 4,840 of them "
-    "null) the finding has n=22,160 (the non-null values) but affected_rows=4,840 and affected_share=0.179 "
-    "(=4,840/27,000), and its message says n=27,000; affected_share should equal affected_rows / n, with n "
-    "the 27,000 rows the share is taken over."))
 def test_release_missing_rate_metrics_are_consistent(release):
     scenario, result = release
     finding = one(result, "missing_rate_change", "device_model")

@@ -95,6 +95,9 @@ def drift(
     ``empty_window`` (no rows in a window between windows with data), ``column_skipped``,
     ``column_capped``, ``schema_added``, ``schema_dropped``, ``schema_renamed``,
     ``schema_type_changed``, ``schema_nullability_changed`` (and ``multivariate_drift``).
+    A finding's ``n``/``n_reference`` count the values its shares are taken over: non-missing values
+    for distribution, new-category and out-of-range findings; all rows of the scope for
+    ``missing_rate_change`` (so ``affected_share = affected_rows / n`` throughout).
 
     Returns a :class:`~workbench.findings.CheckResult` (check ``"drift"``) with tables
     ``columns`` (one row per column × scope with every effect size, interval, test and status),
@@ -385,7 +388,11 @@ def _compare_pair(pair: Pair, prof: ColumnProfile, scope: Scope, row: dict[str, 
 
 
 def _note(prof: ColumnProfile) -> str | None:
-    """What the binning left out, said plainly (capped categories, untracked new values)."""
+    """What the binning left out, said plainly (capped categories, untracked new values, a numeric
+    spread beyond the float range)."""
+    if prof.unscaled:
+        return ("the reference's spread is beyond the float range (values near ±1.8e308 or infinite), so the "
+                "scaled Wasserstein distance is not computed; total variation governs")
     if prof.kind not in ("categorical", "boolean") or prof.distinct <= len(prof.categories):
         return None
     note = (f"{len(prof.categories)} most frequent of {prof.distinct:,} reference categories kept; "

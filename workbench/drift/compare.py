@@ -104,13 +104,17 @@ def compare_distributions(prof: ColumnProfile, ref: np.ndarray, cur: np.ndarray,
 
 
 def compare_missing(prof: ColumnProfile, missing: int, rows: int, rule: DriftRule) -> dict[str, Any]:
-    """Change of the missing share (null, NaN or unreadable) from reference to current."""
+    """Change of the missing share (null, NaN or unreadable) from reference to current.
+
+    Everything is on one basis, all rows of the scope (missing or not): ``n`` is the current scope's
+    rows, ``n_reference`` the reference's, ``affected`` the missing current rows and ``current`` =
+    ``affected / n`` (``reference`` likewise). The distribution tests count non-missing values instead."""
     ref_missing = prof.nulls + prof.nans
     diff, lo, hi, p = two_proportions(ref_missing, prof.rows, missing, rows, rule.confidence)
     return {"reference": ref_missing / prof.rows if prof.rows else math.nan,
             "current": missing / rows if rows else math.nan,
             "effect": diff, "low": lo, "high": hi, "p_value": p, "threshold": rule.missing_rate,
-            "affected": missing, "n": rows}
+            "affected": missing, "n": rows, "n_reference": prof.rows}
 
 
 def compare_excess(count: int, n: int, expected: float, threshold: float, rule: DriftRule) -> dict[str, Any]:

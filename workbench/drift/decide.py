@@ -141,7 +141,8 @@ def _finding(t: dict, r: dict, rule: DriftRule, local: list[dict]) -> Finding:
         affected = None
     elif t["test"] == "missing_rate":
         m = r["missing_rate"]
-        metrics.update(value=m["current"], baseline=m["reference"])
+        # the share is of all rows, so n counts all rows too (not the non-missing values)
+        metrics.update(value=m["current"], baseline=m["reference"], n=int(m["n"]), n_reference=int(m["n_reference"]))
         direction = "rose" if m["effect"] > 0 else "fell"
         message = (f"Missing rate of {name} {direction}{where} from {m['reference']:.1%} to {m['current']:.1%} "
                    f"({m['effect'] * 100:+.1f} points, {ci} {m['low'] * 100:+.1f} to {m['high'] * 100:+.1f}; "

@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -78,11 +79,25 @@ class ColumnProfile:
     def spread(self) -> float | None:
         """Robust scale of the reference: the inner edge range divided by the same range of a
         standard normal, so it equals the standard deviation for normal data; ``None`` when
-        the inner edges collapse (most of the mass on one value)."""
+        the inner edges collapse (most of the mass on one value) or when the spread is not a
+        finite float (edges near ±1.8e308, or infinite): the total variation governs then.
+
+        The range is taken in halves when ``edges[-1] - edges[0]`` would overflow, so edges at
+        -1e308 and 1e308 still give a finite spread."""
         if self.kind not in ("numeric", "datetime") or len(self.edges) < 2:
             return None
-        width = self.edges[-1] - self.edges[0]
-        return width / self.normal_width if width > 0 else None
+        lo, hi = self.edges[0], self.edges[-1]
+        width = hi - lo
+        spread = width / self.normal_width if math.isfinite(width) else (hi / 2 - lo / 2) * (2 / self.normal_width)
+        return spread if math.isfinite(spread) and spread > 0 else None
+
+    @property
+    def unscaled(self) -> bool:
+        """True for a numeric column whose inner edges are spread but whose spread is not a finite
+        float (see :attr:`spread`): its scaled Wasserstein distance cannot be computed."""
+        if self.kind not in ("numeric", "datetime") or len(self.edges) < 2:
+            return False
+        return self.spread is None and self.edges[-1] != self.edges[0]
 
     @property
     def normal_width(self) -> float:

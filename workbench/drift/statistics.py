@@ -65,13 +65,20 @@ def ks_statistic(ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
 
 
 def wasserstein(ref: np.ndarray, cur: np.ndarray, edges: np.ndarray, scale: float) -> np.ndarray:
-    """Scaled Wasserstein-1 over the inner edges (``len(edges) = k - 1`` for ``k`` bins)."""
+    """Scaled Wasserstein-1 over the inner edges (``len(edges) = k - 1`` for ``k`` bins), divided by
+    ``scale`` (the reference's spread, in the edges' units). NaN when the edges or the scale are not
+    finite and positive, never 0 for an undefined scale.
+
+    The edges are divided by their largest magnitude first, so bin widths near the float limit
+    (edges at -1e308 and 1e308) do not overflow; the ratio is unchanged."""
     edges = np.asarray(edges, dtype=float)
-    if len(edges) < 2 or not scale or scale <= 0:
+    magnitude = float(np.abs(edges).max()) if len(edges) else 0.0
+    if (len(edges) < 2 or not np.isfinite(edges).all() or magnitude == 0
+            or not math.isfinite(scale) or scale <= 0):
         return np.full(np.shape(ref)[:-1], np.nan)
     gap = np.abs(np.cumsum(shares(ref), axis=-1) - np.cumsum(shares(cur), axis=-1))[..., : len(edges)]
-    area = 0.5 * (gap[..., :-1] + gap[..., 1:]) * np.diff(edges)
-    return area.sum(axis=-1) / scale
+    area = 0.5 * (gap[..., :-1] + gap[..., 1:]) * np.diff(edges / magnitude)
+    return area.sum(axis=-1) / (scale / magnitude)
 
 
 def ks_pvalue(d: float, n_ref: int, n_cur: int) -> float:
