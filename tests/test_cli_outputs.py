@@ -103,7 +103,6 @@ def test_out_and_report_on_the_same_file_are_refused(skew_inputs, tmp_path, caps
     assert not same.exists()
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
 def test_an_unwritable_folder_is_refused(skew_inputs, tmp_path, capsys, monkeypatch):
     t, s = skew_inputs
     locked = tmp_path / "locked"
