@@ -80,7 +80,7 @@ def check(path: Path, given: dict[str, Any], *, base: Path | None = None) -> dic
 
 
 def matches(path: Path, *, base: Path | None = None) -> list[Path]:
-    """The files a data path reads, sorted, as the input boundary (:mod:`workbench.io`) reads them:
+    """The files a data path reads, sorted, as the input boundary (:mod:`workbench.engine.inputs`) reads them:
     a file; every file under a folder; for a path with glob characters (``*?[``), every file the
     glob matches and every file under each folder it matches. ``[]`` when there is none.
     A relative glob is expanded in ``base`` (default: the working folder); ``base`` itself is never
