@@ -499,7 +499,7 @@ def _random_audit_inputs(seed: int) -> dict:
 
 
 @pytest.mark.parametrize("rule", ["inclusive_embargo", "event_time_only"])
-def test_every_rule_and_aggregate_gives_identical_audits_on_every_engine(spark, rule):
+def test_every_leakage_rule_and_aggregate_gives_identical_audits_on_every_engine(spark, rule):
     from workbench.leakage import audit_leakage
     from workbench.leakage.spec import make_rule
 

@@ -25,12 +25,10 @@ import polars as pl
 
 from workbench.engine.failures import engine_errors
 from workbench.engine.frames import Frame, Store, collect_on, with_epoch
-from workbench.engine.inputs import as_datetime
-from workbench.leakage import cumulative, portable
+from workbench.leakage import portable
 from workbench.leakage.inputs import CHECK_NAME, Options, Prepared
-from workbench.leakage.recompute import recompute_asof, recompute_static, recompute_window
+from workbench.leakage.native import NativePath
 from workbench.leakage.spec import AsOf, FeatureDecl, Source, Static, WindowAggregate
-from workbench.leakage.summaries import epoch_to_datetime
 
 
 class PerRow:
@@ -43,14 +41,11 @@ class PerRow:
         self.labels = self._keep(labels_of(prep.training, opts), "training")
         self.n = int(collect_on(self.labels.select(nw.len().alias("__wb_n")), self.engine, "training",
                                 check=CHECK_NAME).item())
-        native = self.engine == "polars"
-        # a label row's key, and its position in the training input (known on polars only)
-        self._key = ["__wb_rn"] if native else portable.ROW
-        self._row = nw.col("__wb_rn") if native else nw.lit(None, nw.Int64)
-        self._native = _polars_labels(self.labels, prep.time_zone) if native else None
-        self._sorted: dict[str, cumulative.SortedEvents] = {}
-
-    # -- one method per kind: the native polars path or the portable one ---------------------------
+        on_polars = self.engine == "polars"
+        # the native path, and a label row's key and its position in the training input (polars only)
+        self._native = NativePath(self.labels, prep, opts) if on_polars else None
+        self._key = ["__wb_rn"] if on_polars else portable.ROW
+        self._row = nw.col("__wb_rn") if on_polars else nw.lit(None, nw.Int64)
 
     def feature(self, name: str, decl: FeatureDecl) -> nw.LazyFrame:
         """``__wb_status, __wb_lag_s, __wb_pit`` (as-of: and ``__wb_age_s``) of every label row, with
@@ -62,85 +57,60 @@ class PerRow:
                                      nw.col(name).alias("__wb_value"), self._row.alias("__wb_row"))
         return per_row.join(display, on=self._key, how="left")
 
+    # -- one method per kind: the native polars path or the portable one ---------------------------
+
     def window(self, name: str, decl: WindowAggregate) -> nw.LazyFrame:
         """A window aggregate: running sums for a count or a sum of values >= 0, else a join of each
         label row with its entity's events."""
+        if self._native is not None:
+            return self._native.window(name, decl)
         source, src = self.prep.sources[decl.source]
-        rule = self.opts.rule
-        if self._native is None:
-            with self._errors(name):
-                events = events_of(source, src, decl.column)
-                return self._keep(portable.recompute_window(
-                    self._portable_labels(name), events, decl, rule, cumulative=_cumulative_applies(decl, events, src),
-                    keep=lambda lf: self._keep(lf, f"feature {name!r}")), f"feature {name!r}")
-        lab = self._native.lazy().with_columns(self._values(name).cast(pl.Float64).alias("__wb_train"))
-        events = self._sorted_events(decl.source)
-        column = decl.column or "__wb_time"
-        if cumulative.supports(decl, events.by_time, column):
-            per_row = cumulative.recompute_window_cumulative(lab, events, decl, rule, column=column).collect()
-        else:
-            prepared = events.by_time.lazy().select("__wb_entity", "__wb_time", "__wb_avail",
-                                                    pl.col(column).alias("__wb_x"))
-            per_row = recompute_window(lab, prepared, decl, rule).collect()
-        return _from_native(per_row)
+        with self._errors(f"feature {name!r}"):
+            events = events_of(source, src, decl.column)
+            per_row = portable.recompute_window(self._labels_with(name), events, decl, self.opts.rule,
+                                                cumulative=_cumulative_applies(decl, events, src),
+                                                keep=lambda lf: self._keep(lf, f"feature {name!r}"))
+            return self._keep(per_row, f"feature {name!r}")
 
     def asof(self, name: str, decl: AsOf) -> nw.LazyFrame:
         """An as-of snapshot: the latest legal snapshot of each label row (and the latest by time)."""
+        if self._native is not None:
+            return self._native.asof(name, decl)
         source, src = self.prep.sources[decl.source]
-        numeric = src.schema[decl.column].is_float()
-        if self._native is None:
-            with self._errors(name):
-                snapshots = events_of(source, src, decl.column)
-                return self._keep(portable.recompute_asof(self._portable_labels(name), snapshots, decl, self.opts.rule,
-                                                          numeric=numeric), f"feature {name!r}")
-        snapshots = _polars_events(source, src, self._native, self.prep.time_zone, [decl.column])
-        lab = self._native.lazy().with_columns(self._values(name).cast(src.schema[decl.column], strict=False)
-                                               .alias("__wb_train"))
-        per_row = recompute_asof(lab, snapshots.rename({decl.column: "__wb_x"}), decl, self.opts.rule,
-                                 numeric=numeric).collect()
-        return _from_native(per_row)
+        with self._errors(f"feature {name!r}"):
+            per_row = portable.recompute_asof(self._labels_with(name), events_of(source, src, decl.column), decl,
+                                              self.opts.rule, numeric=src.schema[decl.column].is_float())
+            return self._keep(per_row, f"feature {name!r}")
 
     def static(self, name: str, decl: Static) -> nw.LazyFrame:
         """A static attribute, compared with the source's value of its entity."""
+        if self._native is not None:
+            return self._native.static(name, decl)
         source, src = self.prep.sources[decl.source]
-        dtype = src.schema[decl.column]
-        if self._native is None:
-            attributes = src.lf.select(_entity(source.entity, src.schema[source.entity]).alias("__wb_entity"),
-                                       nw.col(decl.column).alias("__wb_x"))
-            with self._errors(name):
-                return self._keep(portable.recompute_static(self._portable_labels(name), attributes, decl,
-                                                            numeric=dtype.is_numeric()), f"feature {name!r}")
-        lab = self._native.lazy().with_columns(self._values(name).cast(dtype, strict=False).alias("__wb_train"))
-        entity = pl.col(source.entity).cast(self._native.schema["__wb_entity"])
-        attrs = src.lf.to_native().select(entity.alias("__wb_entity"), pl.col(decl.column).alias("__wb_x"))
-        return _from_native(recompute_static(lab, attrs, decl, numeric=dtype.is_numeric()).collect())
+        attributes = src.lf.select(_entity(source.entity, src.schema[source.entity]).alias("__wb_entity"),
+                                   nw.col(decl.column).alias("__wb_x"))
+        with self._errors(f"feature {name!r}"):
+            per_row = portable.recompute_static(self._labels_with(name), attributes, decl,
+                                                numeric=src.schema[decl.column].is_numeric())
+            return self._keep(per_row, f"feature {name!r}")
 
     def lateness(self, src_name: str) -> tuple[nw.LazyFrame, int, int]:
         """Lateness per event of a source with an available time (``__wb_late_s``, seconds), and the
         (label row, event) pairs with the event before the cutoff, and those of them not yet
         available at it (running counts as of each cutoff)."""
-        strict = not self.opts.rule.inclusive
-        if self._native is None:
-            source, src = self.prep.sources[src_name]
-            with engine_errors(f"source {src_name!r}", self.engine, check=CHECK_NAME):
-                events = events_of(source, src, None)
-                per_label = portable.counts_at_cutoff(self.labels.select(*portable.ROW, "__wb_cutoff"), events,
-                                                      self.opts.rule)
-                unavailable = nw.max_horizontal(nw.col("__wb_T_c") - nw.col("__wb_A_c"), nw.lit(0.0))
-                totals = collect_on(per_label.select(nw.col("__wb_T_c").sum().alias("__wb_h"),
-                                                     unavailable.sum().alias("__wb_u")),
-                                    self.engine, f"source {src_name!r}", check=CHECK_NAME)
-                late = events.select(portable.seconds(nw.col("__wb_avail") - nw.col("__wb_time")).alias("__wb_late_s"))
-            return late, int(totals["__wb_h"][0] or 0), int(totals["__wb_u"][0] or 0)
-        events = self._sorted_events(src_name)
-        late = events.by_time.lazy().select(
-            (pl.col("__wb_avail") - pl.col("__wb_time")).dt.total_seconds(fractional=True).alias("__wb_late_s"))
-        base = self._native.lazy()
-        happened = events.at_cutoff(base, "time", "count", "__wb_time", strict=strict)
-        available = events.at_cutoff(base, "avail", "count", "__wb_time", strict=strict)
-        both = happened.join(available, on="__wb_row", suffix="_a")
-        h, u = both["__wb_sum"].sum(), (both["__wb_sum"] - both["__wb_sum_a"]).clip(0).sum()
-        return nw.from_native(late), int(h), int(u)
+        if self._native is not None:
+            return self._native.lateness(src_name)
+        source, src = self.prep.sources[src_name]
+        with self._errors(f"source {src_name!r}"):
+            events = events_of(source, src, None)
+            per_label = portable.counts_at_cutoff(self.labels.select(*portable.ROW, "__wb_cutoff"), events,
+                                                  self.opts.rule)
+            unavailable = nw.max_horizontal(nw.col("__wb_T_c") - nw.col("__wb_A_c"), nw.lit(0.0))
+            totals = collect_on(per_label.select(nw.col("__wb_T_c").sum().alias("__wb_h"),
+                                                 unavailable.sum().alias("__wb_u")),
+                                self.engine, f"source {src_name!r}", check=CHECK_NAME)
+            late = events.select(portable.seconds(nw.col("__wb_avail") - nw.col("__wb_time")).alias("__wb_late_s"))
+        return late, int(totals["__wb_h"][0] or 0), int(totals["__wb_u"][0] or 0)
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -149,31 +119,13 @@ class PerRow:
         with engine_errors(name, self.engine, check=CHECK_NAME, doing="compute its summaries"):
             return self.store.keep(lf)
 
-    def _errors(self, feature: str) -> AbstractContextManager[None]:
-        """Engine errors while building a feature's queries, naming the feature."""
-        return engine_errors(f"feature {feature!r}", self.engine, check=CHECK_NAME)
+    def _errors(self, name: str) -> AbstractContextManager[None]:
+        """Engine errors while building the queries of ``name`` (a feature or a source), naming it."""
+        return engine_errors(name, self.engine, check=CHECK_NAME)
 
-    def _portable_labels(self, name: str) -> nw.LazyFrame:
+    def _labels_with(self, name: str) -> nw.LazyFrame:
+        """The label rows with a feature's training value as ``__wb_train``, for the portable path."""
         return self.labels.select(*portable.ROW, "__wb_pt", "__wb_cutoff", nw.col(name).alias("__wb_train"))
-
-    def _values(self, name: str) -> pl.Series:
-        """A feature's training values in training order (the labels are in memory on polars)."""
-        return self.labels.to_native().select(name).collect().to_series()
-
-    def _sorted_events(self, src_name: str) -> cumulative.SortedEvents:
-        """Each event source is read and sorted once, for every feature and the lateness profile."""
-        if src_name not in self._sorted:
-            assert self._native is not None
-            source, src = self.prep.sources[src_name]
-            declared = [d for d in self.opts.features.values() if isinstance(d, WindowAggregate)
-                        and d.source == src_name]
-            columns = sorted({d.column for d in declared if d.column})
-            # running sums looked up at the cutoffs together: each window sum/count and the event count
-            measures = sorted({(d.agg, d.column or "__wb_time") for d in declared if d.agg in ("sum", "count")}
-                              | {("count", "__wb_time")})
-            events = _polars_events(source, src, self._native, self.prep.time_zone, columns)
-            self._sorted[src_name] = cumulative.SortedEvents.build(events, tuple(measures))
-        return self._sorted[src_name]
 
 
 RECOMPUTE = {WindowAggregate: PerRow.window, AsOf: PerRow.asof, Static: PerRow.static}
@@ -237,31 +189,3 @@ def _cumulative_applies(decl: WindowAggregate, events: nw.LazyFrame, src: Frame)
     lowest = collect_on(events.select(nw.col("__wb_x").cast(nw.Float64).min().alias("__wb_m")), src.engine, src.name,
                         check=CHECK_NAME).item()
     return lowest is None or lowest >= 0
-
-
-def _polars_labels(labels: nw.LazyFrame, tz: str | None) -> pl.DataFrame:
-    """``__wb_row, __wb_entity, __wb_pt, __wb_cutoff`` (datetimes in ``tz``) for the native path."""
-    return labels.to_native().select(pl.col("__wb_rn").alias("__wb_row"), "__wb_entity",
-                                     epoch_to_datetime(pl.col("__wb_pt"), tz).alias("__wb_pt"),
-                                     epoch_to_datetime(pl.col("__wb_cutoff"), tz).alias("__wb_cutoff")).collect()
-
-
-def _polars_events(source: Source, src: Frame, labels: pl.DataFrame, tz: str | None, columns: list[str]
-                   ) -> pl.LazyFrame:
-    """A source's ``columns`` with ``__wb_entity, __wb_time, __wb_avail`` (datetimes in ``tz``; the
-    available time never before the time), for the native path."""
-    assert source.time is not None
-    schema = src.schema
-    t = as_datetime(source.time, schema[source.time], tz)
-    avail = t if source.available_time is None else pl.max_horizontal(
-        t, as_datetime(source.available_time, schema[source.available_time], tz))
-    used = list(dict.fromkeys(c for c in (source.entity, source.time, source.available_time, *columns) if c))
-    entity = pl.col(source.entity).cast(labels.schema["__wb_entity"])
-    return src.lf.to_native().select(used).select(entity.alias("__wb_entity"), t.alias("__wb_time"),
-                                                  avail.alias("__wb_avail"), *columns)
-
-
-def _from_native(per_row: pl.DataFrame) -> nw.LazyFrame:
-    """The native path's per-row result keyed like the labels (``__wb_rn``, Int64)."""
-    return nw.from_native(per_row.lazy().rename({"__wb_row": "__wb_rn"}).with_columns(pl.col("__wb_rn")
-                                                                                       .cast(pl.Int64)))
