@@ -18,7 +18,9 @@ give the same audit (``tests/test_engines.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import Any
 
 import narwhals as nw
 import polars as pl
@@ -128,7 +130,9 @@ class PerRow:
         return self.labels.select(*portable.ROW, "__wb_pt", "__wb_cutoff", nw.col(name).alias("__wb_train"))
 
 
-RECOMPUTE = {WindowAggregate: PerRow.window, AsOf: PerRow.asof, Static: PerRow.static}
+# the method of each kind of declaration
+RECOMPUTE: dict[type, Callable[[PerRow, str, Any], nw.LazyFrame]] = {
+    WindowAggregate: PerRow.window, AsOf: PerRow.asof, Static: PerRow.static}
 
 
 # -- labels and events on every engine ------------------------------------------------------------
