@@ -4,18 +4,14 @@ import js from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-export default defineConfig(
-  globalIgnores(['lib/', '.yarn/']),
-  js.configs.recommended,
-  {
-    files: ['src/**/*.ts'],
-    extends: [tseslint.configs.recommendedTypeChecked],
-    languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname }
-    },
-    rules: {
-      curly: 'error',
-      eqeqeq: ['error', 'smart']
-    }
+export default defineConfig(globalIgnores(['lib/', '.yarn/']), js.configs.recommended, {
+  files: ['src/**/*.ts'],
+  extends: [tseslint.configs.recommendedTypeChecked],
+  languageOptions: {
+    parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname }
+  },
+  rules: {
+    curly: 'error',
+    eqeqeq: ['error', 'smart']
   }
-);
+});

@@ -66,7 +66,9 @@ export function renderFindings(host: HTMLElement, doc: IFindingsDocument): void 
     header.append(el('span', `wb-badge wb-sev-${s}`, `${counts[s]} ${s}`));
   }
   if (doc.verdict?.decision) {
-    header.append(el('span', `wb-badge wb-verdict wb-verdict-${doc.verdict.decision}`, `verdict: ${doc.verdict.decision}`));
+    header.append(
+      el('span', `wb-badge wb-verdict wb-verdict-${doc.verdict.decision}`, `verdict: ${doc.verdict.decision}`)
+    );
   }
   if (doc.inputs?.length) {
     header.append(
@@ -176,7 +178,11 @@ export function renderFindings(host: HTMLElement, doc: IFindingsDocument): void 
       const numbers = Object.entries(f.metrics ?? {}).filter(([, v]) => v !== null && typeof v !== 'object');
       if (numbers.length) {
         cell.append(
-          el('p', 'wb-muted', numbers.map(([k, v]) => `${k}: ${typeof v === 'number' ? +v.toPrecision(4) : v}`).join(' · '))
+          el(
+            'p',
+            'wb-muted',
+            numbers.map(([k, v]) => `${k}: ${typeof v === 'number' ? +v.toPrecision(4) : v}`).join(' · ')
+          )
         );
       }
       if (f.scope && Object.keys(f.scope).length) {

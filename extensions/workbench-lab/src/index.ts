@@ -55,7 +55,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: () => app.shell.activateById(sidebar.id)
     });
     app.commands.addCommand(CommandIDs.newAudit, {
-      label: args => (args.template ? `New ${LABELS[args.template as string] ?? args.template} notebook` : 'New audit notebook'),
+      label: args =>
+        args.template ? `New ${LABELS[args.template as string] ?? args.template} notebook` : 'New audit notebook',
       caption: 'A new notebook from a workbench report template',
       icon: args => (args.isPalette ? undefined : reliabilityIcon),
       execute: async args => {
@@ -77,7 +78,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
           .filter(t => !t.error)
           .forEach((t, rank) => {
             launcher?.add({ command: CommandIDs.newAudit, args: { template: t.name }, category: 'Workbench', rank });
-            palette?.addItem({ command: CommandIDs.newAudit, args: { template: t.name, isPalette: true }, category: 'Workbench' });
+            palette?.addItem({
+              command: CommandIDs.newAudit,
+              args: { template: t.name, isPalette: true },
+              category: 'Workbench'
+            });
           });
       })
       .catch(error => console.warn('workbench-lab: templates could not be listed', error));
