@@ -55,7 +55,7 @@ export function parseValue(type: string, text: string, checked: boolean): unknow
     case 'list': {
       const trimmed = text.trim();
       if (trimmed.startsWith('[')) {
-        const value = JSON.parse(trimmed);
+        const value: unknown = JSON.parse(trimmed);
         if (!Array.isArray(value)) {
           throw new Error('expects a list');
         }
@@ -81,7 +81,17 @@ function shown(value: unknown, type: string): string {
       ? (value as string[]).join(', ')
       : JSON.stringify(value);
   }
-  return value === null || value === undefined ? '' : String(value);
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+    case 'boolean':
+      return String(value);
+    case 'undefined':
+      return '';
+    default: // null, or a dict default: as JSON, not "[object Object]"
+      return value === null ? '' : JSON.stringify(value);
+  }
 }
 
 export class ReliabilitySidebar extends Widget {
