@@ -143,7 +143,7 @@ def command_words(line: str) -> list[str]:
     """What the shell receives from a managed crontab line, as cron passes it: the working folder and
     the words of the command (cron's ``%`` handling undone, then split as the shell would)."""
     command = line.split(None, 5)[5]
-    text, escaped, out = command, False, []
+    text, escaped, out = command, False, list[str]()
     for ch in text:  # Debian/vixie cron: "\%" is a literal %, a bare % ends the command (the rest is stdin)
         if escaped:
             escaped = False
