@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from workbench import distributions as D
+from workbench.stats import tails as D
 
 
 @pytest.mark.parametrize("q", [1e-6, 0.025, 0.3, 0.5, 0.975, 0.999999])

@@ -9,9 +9,9 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from workbench.drift import drift, fit_profile
-from workbench.drift import statistics as S
 from workbench.drift.compare import pool_rare
 from workbench.stats import benjamini_hochberg, two_proportions
+from workbench.stats import distances as S
 
 
 def _all_row(result, column):

@@ -402,7 +402,7 @@ def test_exact_order_statistics_on_every_engine(spark, monkeypatch):
     with many bins, with few (bins of one repeated value) and on one partition."""
     import narwhals as nw
 
-    from workbench import ranks
+    from workbench.engine import ranks
 
     rng = np.random.default_rng(3)
     values = np.round(rng.lognormal(3, 1, 5000), 1)

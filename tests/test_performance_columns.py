@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-import workbench.frames
+import workbench.engine.frames
 from workbench.errors import InputError
 from workbench.performance import calibration, columns, performance, subgroups
 from workbench.performance.summaries import SUMS
@@ -21,7 +21,7 @@ from workbench.performance.summaries import SUMS
 # the roles a user column can play, with the ordinary name each has in the baseline
 ROLES = {"id": "rid", "timestamp": "ts", "by0": "region", "by1": "device", "score": "score", "prediction": "pred",
          "label": "outcome", "label_time": "label_at"}
-# helper names of earlier versions (workbench.labels' own helpers are that module's: not here)
+# helper names of earlier versions (workbench.engine.labels' own helpers are that module's: not here)
 PAST_HELPERS = ("__y", "__p", "__pred", "__ts", "__window", "__bin", "__all", "bin")
 
 
@@ -66,20 +66,20 @@ def run_direct(d: dict[str, pl.DataFrame], names: dict[str, str]) -> tuple[Any, 
 def recorded_summary_columns() -> set[str]:
     """The columns of every summary the checks compute on the engine, recorded from one run."""
     seen: set[str] = set()
-    original = workbench.frames.collect_on
+    original = workbench.engine.frames.collect_on
 
     def recording(*args: Any, **kwargs: Any) -> pl.DataFrame:
         out = original(*args, **kwargs)
         seen.update(out.columns)
         return out
 
-    workbench.frames.collect_on = recording
+    workbench.engine.frames.collect_on = recording
     try:
         d = data(0, 600)
         run_performance(d, named(ROLES))
         run_direct(d, named(ROLES))
     finally:
-        workbench.frames.collect_on = original
+        workbench.engine.frames.collect_on = original
     return seen
 
 

@@ -25,14 +25,14 @@ from scipy.spatial.distance import jensenshannon
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, proportions_ztest
 
-from workbench import distributions as D
 from workbench.drift import drift, fit_profile
-from workbench.drift import statistics as S
 from workbench.drift.compare import MIN_EXPECTED
+from workbench.engine.ranks import order_statistics
 from workbench.leakage.summaries import quantiles_of
-from workbench.ranks import order_statistics
 from workbench.shadow.quantiles import order_statistic_ranks
 from workbench.stats import auc_from_counts, benjamini_hochberg, two_proportions, wilson_interval
+from workbench.stats import distances as S
+from workbench.stats import tails as D
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

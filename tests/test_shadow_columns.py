@@ -16,8 +16,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-import workbench.labels
-import workbench.ranks
+import workbench.engine.labels
+import workbench.engine.ranks
 import workbench.shadow
 from workbench.errors import InputError
 from workbench.shadow import Guardrails, compare_logs
@@ -71,8 +71,8 @@ def names_the_comparison_uses() -> list[str]:
     the source so that a new helper column is covered without editing this list."""
     found = set(internal_columns(2, SIDES))
     found |= {name.removeprefix(PREFIX) for name in found}  # "bin", "id", "label", "prediction_candidate", ...
-    sources = [*Path(workbench.shadow.__file__).parent.glob("*.py"), Path(workbench.labels.__file__),
-               Path(workbench.ranks.__file__)]
+    sources = [*Path(workbench.shadow.__file__).parent.glob("*.py"), Path(workbench.engine.labels.__file__),
+               Path(workbench.engine.ranks.__file__)]
     for path in sources:
         text = path.read_text()
         found |= set(re.findall(r'\.alias\(\s*"([^"]+)"\s*\)', text))

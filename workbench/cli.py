@@ -16,6 +16,7 @@ from pathlib import Path
 
 from workbench.errors import WorkbenchError
 from workbench.findings.model import SEVERITY_RANK
+from workbench.reports.arguments import add_run_arguments
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_HOLD, EXIT_SKIPPED = 0, 1, 2, 3, 5
 
@@ -102,25 +103,7 @@ def _add_report_parser(sub) -> None:  # type: ignore[no-untyped-def]
                     "an offline HTML page, the findings JSON and a run record. Exit status: 0 no finding at or "
                     "above --fail-on, 1 at least one, 2 usage or input error, 4 the report failed, 5 skipped "
                     "(another run of the same template into --out is in progress).")
-    run.add_argument("template", help="template name (e.g. drift) or path to a notebook")
-    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                     help="a parameter; VALUE is read as a Python literal when it is one (repeatable)")
-    run.add_argument("-f", "--parameters-file", type=Path, help="YAML file of parameters (-p overrides it)")
-    run.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default ./reports)")
-    run.add_argument("--fail-on", choices=[*SEVERITY_RANK, "none"], default="critical",
-                     help="exit 1 if a finding is at least this severe (default: critical; 'none' never)")
-    run.add_argument("--retries", type=int, default=0,
-                     help="retry this many times when a data path does not exist yet (default 0)")
-    run.add_argument("--backoff", type=float, default=30.0, help="first wait between retries, seconds, doubled "
-                                                                 "each time (default 30)")
-    run.add_argument("--model-card", type=Path, help="YAML/JSON model card recorded with the run and shown in "
-                                                     "the report's lineage")
-    run.add_argument("--mlflow-run", metavar="RUN_ID", help="MLflow run of the model (id or runs:/ID/...): its "
-                     "name, experiment, params, metrics and tags are recorded and shown like a model card")
-    run.add_argument("--mlflow-tracking-uri", metavar="URI", help="MLflow tracking URI for --mlflow-run "
-                     "(default: MLFLOW_TRACKING_URI)")
-    run.add_argument("--notify", metavar="URL", help="webhook for a failed run or findings at or above --fail-on "
-                                                     "(Slack-compatible JSON)")
+    add_run_arguments(run)
     lst = r_sub.add_parser("list", help="the runs recorded in an output folder, newest first")
     lst.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default ./reports)")
     sch = r_sub.add_parser(

@@ -5,8 +5,8 @@ from workbench.drift.check import drift
 from workbench.drift.fit import fit_profile
 from workbench.drift.profile import ColumnProfile, DriftProfile
 from workbench.drift.rule import DriftRule
-from workbench.drift.schema import schema_history
 from workbench.drift.skew import training_serving_skew
+from workbench.engine.partitions import schema_history
 
 
 def domain_classifier(*args, **kwargs):  # type: ignore[no-untyped-def]

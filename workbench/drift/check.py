@@ -18,10 +18,8 @@ from workbench.drift.decide import decide, drift_findings
 from workbench.drift.fit import (
     column_kind,
     counts_from_cumulative,
-    hive_columns,
     input_summary,
     open_source,
-    partition_files,
     plan_profile,
 )
 from workbench.drift.profile import ColumnProfile, DriftProfile
@@ -32,7 +30,6 @@ from workbench.drift.schema import (
     compare_schemas,
     nullability_rows,
     partition_rows,
-    schema_history,
 )
 from workbench.drift.scopes import (
     Pair,
@@ -46,11 +43,12 @@ from workbench.drift.scopes import (
 )
 from workbench.drift.summaries import ROWS, SEP, Engine, alias, new_bucket, other_bucket
 from workbench.drift.tables import BIN_SCHEMA, CATEGORY_SCHEMA, SCHEMA_SCHEMA, columns_table, frame
+from workbench.engine._spark import refuse_nested
+from workbench.engine.inputs import FrameLike, check_time_column
+from workbench.engine.partitions import hive_columns, partition_files, schema_history
+from workbench.engine.reserved import PREFIX, refuse_reserved
 from workbench.errors import ConfigError, InputError, did_you_mean
 from workbench.findings.model import CheckResult, InputSummary
-from workbench.io import FrameLike, check_time_column
-from workbench.reserved import PREFIX, refuse_reserved
-from workbench.spark import refuse_nested
 
 
 def drift(

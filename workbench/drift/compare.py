@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from workbench.drift import statistics as S
 from workbench.drift.profile import ColumnProfile
 from workbench.drift.rule import DriftRule
+from workbench.stats import distances as S
 from workbench.stats import two_proportions
 
 MIN_EXPECTED = 5.0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import math
 import os
@@ -26,17 +25,18 @@ from workbench.drift.summaries import (
     Engine,
     Query,
     Source,
-    _q,
     alias,
     numeric_aggs,
     value_count_query,
 )
+from workbench.engine._duckdb import duckdb_schema
+from workbench.engine._spark import refuse_nested
+from workbench.engine.fingerprints import native_summary, summarize_input
+from workbench.engine.inputs import FrameLike, schema_of, to_lazy
+from workbench.engine.partitions import one_schema, partition_files, scan_partitions
+from workbench.engine.reserved import refuse_reserved
 from workbench.errors import InputError, did_you_mean
 from workbench.findings.model import InputSummary
-from workbench.frames import duckdb_schema
-from workbench.io import FrameLike, schema_of, summarize_input, to_lazy
-from workbench.reserved import refuse_reserved
-from workbench.spark import refuse_nested
 
 
 def column_kind(dtype: pl.DataType) -> ColumnKind | None:
@@ -61,7 +61,7 @@ def open_source(data: FrameLike, *, name: str, engine: Engine | None = None) -> 
     types are relaxed to a common type), so schema evolution never stops a run."""
     if engine is not None and engine not in ENGINES:
         raise InputError(f"engine must be one of {list(ENGINES)}, got {engine!r}.")
-    from workbench.spark import is_spark, spark_schema
+    from workbench.engine._spark import is_spark, spark_schema
 
     if is_spark(data):
         if engine not in (None, "spark"):
@@ -75,71 +75,20 @@ def open_source(data: FrameLike, *, name: str, engine: Engine | None = None) -> 
     is_duckdb = type(data).__module__.split(".")[0] == "duckdb"
     if is_duckdb and engine != "polars":
         return Source(name, "duckdb", duckdb_schema(data, name=name), rel=data)
-    lf = _scan_partitions(data, name=name) if isinstance(data, str | Path) else to_lazy(data, name=name)
+    lf = scan_partitions(data, name=name) if isinstance(data, str | Path) else to_lazy(data, name=name)
     schema = schema_of(lf, name=name)
     if engine == "duckdb":
         import duckdb
 
         con = duckdb.connect()
         files = partition_files(data) if isinstance(data, str | Path) else []
-        if files and all(f.endswith((".parquet", ".pq")) for f in files) and _one_schema(files, name):
+        if files and all(f.endswith((".parquet", ".pq")) for f in files) and one_schema(files, name):
             rel = con.read_parquet(files, hive_partitioning=len(files) > 1)  # scanned by duckdb, out of core
             return Source(name, "duckdb", duckdb_schema(rel, name=name), rel=rel)
         # frames in memory, or partitions whose schemas differ (aligned by polars first)
         rel = con.from_arrow(lf.collect().to_arrow())
         return Source(name, "duckdb", schema, rel=rel)
     return Source(name, "polars", schema, lf=lf)
-
-
-def _one_schema(files: list[str], name: str) -> bool:
-    first = schema_of(pl.scan_parquet(files[0]), name=name)
-    return all(schema_of(pl.scan_parquet(f), name=name) == first for f in files[1:])
-
-
-def partition_files(path: str | Path) -> list[str]:
-    """Parquet files under a directory (recursively, sorted) or matching a glob."""
-    text = str(path)
-    if Path(text).is_dir():
-        return sorted(str(p) for p in Path(text).rglob("*.parquet"))
-    if any(ch in text for ch in "*?["):
-        return sorted(glob.glob(text, recursive=True))
-    return [text]
-
-
-def _scan_partitions(path: str | Path, *, name: str) -> pl.LazyFrame:
-    files = partition_files(path)
-    if len(files) == 1 and not Path(str(path)).is_dir():
-        return to_lazy(str(path), name=name)
-    if not files:
-        raise InputError(f"{name}: no parquet file found under {str(path)!r}.")
-    if not all(f.endswith((".parquet", ".pq")) for f in files):
-        return to_lazy(str(path), name=name)
-    scans = [pl.scan_parquet(f, hive_partitioning=True) for f in files]
-    schemas = [schema_of(s, name=f"{name} ({f})") for s, f in zip(scans, files, strict=True)]
-    if all(s == schemas[0] for s in schemas):
-        return pl.scan_parquet(files, hive_partitioning=True)
-    lf = pl.concat(scans, how="diagonal_relaxed")
-    from workbench.drift.schema import schema_history
-
-    # a column renamed between partitions continues under its new name
-    history = schema_history(path)
-    for row in history.filter(pl.col("change") == "renamed").iter_rows(named=True):
-        old, new = row["previous"], row["column"]
-        lf_schema = lf.collect_schema()
-        if old in lf_schema and new in lf_schema:
-            lf = lf.with_columns(pl.coalesce(pl.col(new), pl.col(old)).alias(new)).drop(old)
-    return lf
-
-
-def hive_columns(path: str | Path) -> list[str]:
-    """Partition keys encoded in the paths (``key=value`` folders) of a partitioned dataset."""
-    keys: list[str] = []
-    for f in partition_files(path):
-        for part in Path(f).parent.parts:
-            key, sep, _ = part.partition("=")
-            if sep and key and key not in keys:
-                keys.append(key)
-    return keys
 
 
 def drift_columns(schema: pl.Schema, columns: Sequence[str] | None, exclude: Sequence[str], *,
@@ -343,21 +292,8 @@ def source_summary(src: Source) -> InputSummary:
     """Row count and content fingerprint of a source, computed on its own engine."""
     if src.engine == "polars":
         return summarize_input(src.lf, name=src.name)  # type: ignore[arg-type]
-    table = src.table
-    row_hash = f"hash({table})" if src.engine == "duckdb" else f"CAST({spark_row_hash(src)} AS DECIMAL(38, 0))"
-    text = "STRING" if src.engine == "spark" else "VARCHAR"
-    row = src.query(f"SELECT count(*) AS rows, CAST(sum({row_hash}) AS {text}) AS h FROM {table}").row(0)
-    schema_text = ";".join(f"{k}:{v}" for k, v in src.schema.items())
-    digest = hashlib.sha1(f"{schema_text}|{row[1]}".encode()).hexdigest()[:16]
-    return InputSummary(src.name, int(row[0]), tuple(src.schema), f"{src.engine}-sha1:{digest}")
-
-
-def spark_row_hash(src: Source) -> str:
-    """A 64-bit hash of each row of a Spark source (maps, which Spark will not hash, as JSON)."""
-    parts = [f"to_json({_q(c, 'spark')})" if t.startswith("map") else
-             f"base64({_q(c, 'spark')})" if t == "binary" else _q(c, "spark")
-             for c, t in ((c, src.unsupported.get(c, "")) for c in src.schema)]
-    return f"xxhash64({', '.join(parts)})"
+    native = src.rel if src.engine == "duckdb" else src.sdf
+    return native_summary(native, src.engine, src.schema, name=src.name, unsupported=src.unsupported)
 
 
 def _row_count(src: Source) -> int:

@@ -19,11 +19,12 @@ import polars as pl
 
 from workbench import params
 from workbench.drift.fit import column_kind, open_source
-from workbench.drift.summaries import COUNT, Source, _q, _strided_sql
+from workbench.drift.summaries import COUNT, Source, _strided_sql
+from workbench.engine.inputs import FrameLike
+from workbench.engine.reserved import refuse_reserved
+from workbench.engine.sql import quote
 from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
-from workbench.io import FrameLike
-from workbench.reserved import refuse_reserved
 from workbench.stats import auc_interval
 
 MAX_LEVELS = 250
@@ -123,7 +124,7 @@ def domain_classifier(
 def _strided(src: Source, columns: list[str], max_rows: int) -> tuple[pl.DataFrame, int]:
     """Every k-th row so that at most ``max_rows`` remain (k = ceil(rows / max_rows)), and the row count."""
     if src.engine != "polars":
-        cols = ", ".join(_q(c, src.engine) for c in columns)  # type: ignore[arg-type]
+        cols = ", ".join(quote(c, src.engine) for c in columns)  # type: ignore[arg-type]
         table = src.table
         total = int(src.query(f"SELECT count(*) FROM {table}").item())
         stride = max(1, -(-total // max_rows))

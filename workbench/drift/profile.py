@@ -101,7 +101,7 @@ class ColumnProfile:
 
     @property
     def normal_width(self) -> float:
-        from workbench.distributions import norm_ppf
+        from workbench.stats.tails import norm_ppf
 
         return norm_ppf(1 - 1 / self.n_bins) - norm_ppf(1 / self.n_bins)
 

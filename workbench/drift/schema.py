@@ -9,18 +9,16 @@ A type change is never an error: drift reads the current column the way the refe
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 
-from workbench.drift.fit import column_kind, partition_files
+from workbench.drift.fit import column_kind
 from workbench.drift.profile import DriftProfile
 from workbench.drift.rule import DriftRule
-from workbench.errors import ConfigError, InputError
+from workbench.engine.partitions import name_similarity
 
 SCHEMA_KINDS = {
     "added": "schema_added",
@@ -39,15 +37,6 @@ class RenameCandidate:
     old: str
     new: str
     name_similarity: float
-
-
-def name_similarity(a: str, b: str) -> float:
-    """Similarity of two column names in [0, 1] (difflib ratio on lower-cased names with
-    separators removed)."""
-    def norm(s: str) -> str:
-        return s.lower().replace("_", "").replace("-", "").replace(" ", "")
-
-    return difflib.SequenceMatcher(None, norm(a), norm(b)).ratio()
 
 
 def compare_schemas(profile: DriftProfile, current: pl.Schema, *, ignore: Sequence[str] = ()) -> tuple[
@@ -104,70 +93,6 @@ def choose_renames(candidates: Sequence[RenameCandidate], effects: Mapping[tuple
             used_old.add(cand.old)
             used_new.add(cand.new)
     return chosen
-
-
-def schema_history(path: str | Path) -> pl.DataFrame:
-    """Schema changes across time-partitioned parquet files, in path order.
-
-    ``path`` is a directory (searched recursively) or a glob. Each file's schema and per-column
-    null counts are read; every change from one file to the next is a row
-    ``(partition, column, change, reference_dtype, current_dtype, detail)`` where
-    ``reference_dtype`` is the type in the previous file. Renames are proposed when a column
-    disappears as another appears with the same type in the same file and a similar name.
-    """
-    if not isinstance(path, str | Path):
-        raise ConfigError(f"The 'path' parameter of schema_history must be a directory or a glob of parquet files "
-                          f"(a str or Path). Got {path!r}.")
-    files = partition_files(path)
-    if not files:
-        raise InputError(f"no parquet files under {str(path)!r}.")
-    rows: list[dict] = []
-    prev_schema: pl.Schema | None = None
-    prev_nulls: dict[str, int] = {}
-    for f in files:
-        try:
-            lf = pl.scan_parquet(f, hive_partitioning=False)
-            schema = lf.collect_schema()
-            nulls = lf.select(pl.all().null_count()).collect().row(0, named=True) if schema else {}
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise InputError(f"could not read the partition {f!r}: {exc}") from exc
-        if prev_schema is not None:
-            rows += _partition_changes(f, prev_schema, schema, prev_nulls, nulls)
-        prev_schema, prev_nulls = schema, nulls
-    return pl.DataFrame([{**r, "previous": r.get("previous")} for r in rows],
-                        schema={"partition": pl.String, "column": pl.String, "change": pl.String,
-                                "reference_dtype": pl.String, "current_dtype": pl.String,
-                                "detail": pl.String, "previous": pl.String})
-
-
-def _partition_changes(f: str, old: pl.Schema, new: pl.Schema, old_nulls: Mapping[str, int],
-                       new_nulls: Mapping[str, int]) -> list[dict]:
-    rows = []
-    gone = [c for c in old if c not in new]
-    came = [c for c in new if c not in old]
-    renamed = set()
-    for g in gone:
-        best = max(came, key=lambda c: name_similarity(g, c), default=None)
-        if best is not None and best not in renamed and old[g] == new[best] and name_similarity(g, best) >= 0.5:
-            renamed.add(best)
-            rows.append({"partition": f, "column": best, "change": "renamed", "reference_dtype": str(old[g]),
-                         "current_dtype": str(new[best]), "detail": f"likely renamed from {g!r}", "previous": g})
-        else:
-            rows.append({"partition": f, "column": g, "change": "dropped", "reference_dtype": str(old[g]),
-                         "current_dtype": None, "detail": "column no longer present"})
-    for c in came:
-        if c not in renamed:
-            rows.append({"partition": f, "column": c, "change": "added", "reference_dtype": None,
-                         "current_dtype": str(new[c]), "detail": "new column"})
-    for c in new:
-        if c in old and old[c] != new[c]:
-            rows.append({"partition": f, "column": c, "change": "type_changed", "reference_dtype": str(old[c]),
-                         "current_dtype": str(new[c]), "detail": f"{old[c]} → {new[c]}"})
-        elif c in old and old_nulls.get(c, 0) == 0 and new_nulls.get(c, 0) > 0:
-            rows.append({"partition": f, "column": c, "change": "nullability_changed",
-                         "reference_dtype": str(old[c]), "current_dtype": str(new[c]),
-                         "detail": f"had no nulls, now {new_nulls[c]:,}"})
-    return rows
 
 
 # -- schema rows derived from the comparisons of a drift run ---------------------------------

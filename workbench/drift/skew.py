@@ -16,12 +16,12 @@ import polars as pl
 
 from workbench import params
 from workbench.drift.summaries import alias
+from workbench.engine._spark import refuse_nested
+from workbench.engine.frames import Frame, collect, count, frame_summary, open_frame
+from workbench.engine.inputs import FrameLike, require_columns
+from workbench.engine.reserved import PREFIX, refuse_reserved
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
-from workbench.frames import Frame, collect, count, frame_summary, open_frame
-from workbench.io import FrameLike, require_columns
-from workbench.reserved import PREFIX, refuse_reserved
-from workbench.spark import refuse_nested
 from workbench.stats import wilson_interval
 
 SKEW_SHARE = 0.01

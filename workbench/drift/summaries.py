@@ -4,7 +4,7 @@ Every summary is described once as a list of :class:`Agg` (an alias, an operatio
 argument) and compiled either to polars expressions (lazy, streaming engine) or to SQL for
 duckdb. Results are small polars frames: one row per group (window × segments) for numeric
 summaries, one row per (group, category bucket) for categorical counts. Nothing here computes
-a statistic; :mod:`workbench.drift.statistics` does, from these tables only.
+a statistic; :mod:`workbench.stats.distances` does, from these tables only.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any, Literal
 import polars as pl
 
 from workbench.drift.profile import ColumnKind
+from workbench.engine.reserved import PREFIX
+from workbench.engine.results import int64_counts
+from workbench.engine.sql import Dialect, epoch_us_sql, float_literal, floor_div_sql, quote
 from workbench.errors import InputError
-from workbench.frames import int64_counts
-from workbench.reserved import PREFIX
 
 Engine = Literal["polars", "duckdb", "spark"]
 ENGINES: tuple[Engine, ...] = ("polars", "duckdb", "spark")
-Dialect = Literal["duckdb", "spark"]
 SEP = "\x1f"
 
 # Every column the summaries add to the user's data starts with PREFIX, and a used user column that
@@ -82,7 +82,7 @@ class Source:
     def table(self) -> str:
         """How SQL names this input."""
         if self.engine == "spark":
-            from workbench.spark import view_name
+            from workbench.engine._spark import view_name
 
             return view_name(self.sdf)
         return "src"
@@ -90,7 +90,7 @@ class Source:
     def query(self, text: str) -> pl.DataFrame:
         """Run one SQL statement over :attr:`table` (duckdb or Spark) and return its small result."""
         if self.engine == "spark":
-            from workbench.spark import run_sql
+            from workbench.engine._spark import run_sql
 
             return run_sql(self.sdf, text, name=self.name, check="drift")
         import duckdb
@@ -175,7 +175,7 @@ class Source:
         rows = int(self.query(f"SELECT count(*) FROM {strided}").item())
         if rows > EDGE_SAMPLE_ROWS:
             return None
-        select = ", ".join(f"{value_sql(query.reads[a.column], 'spark')} AS {_q(a.alias, 'spark')}"  # type: ignore[index]
+        select = ", ".join(f"{value_sql(query.reads[a.column], 'spark')} AS {quote(a.alias, 'spark')}"  # type: ignore[index]
                            for a in aggs)
         values = self.query(f"SELECT {select} FROM {strided}")
         probs = list(aggs[0].arg)  # type: ignore[arg-type]
@@ -262,9 +262,9 @@ class Query:
         if self.window_us:
             dtype = schema[self.timestamp] if schema is not None else pl.Datetime("us")  # type: ignore[index]
             epoch = epoch_us_sql(self.timestamp, dtype, dialect)  # type: ignore[arg-type]
-            group.append((floor_div_sql(epoch, int(self.window_us), dialect), _q(WINDOW, dialect)))
+            group.append((floor_div_sql(epoch, int(self.window_us), dialect), quote(WINDOW, dialect)))
         text = "STRING" if dialect == "spark" else "VARCHAR"
-        return group + [(f"CAST({_q(k, dialect)} AS {text})", _q(k, dialect)) for k in self.keys]
+        return group + [(f"CAST({quote(k, dialect)} AS {text})", quote(k, dialect)) for k in self.keys]
 
     def sql(self, dialect: Dialect = "duckdb", table: str = "src", schema: pl.Schema | None = None,
             valid: dict[str, int] | None = None) -> str:
@@ -272,8 +272,8 @@ class Query:
         window index); ``valid`` the number of non-missing values per quantile column (Spark)."""
         group = [f"{expr} AS {name}" for expr, name in self.group_expressions(dialect, schema)]
         if self.value_counts is not None:
-            group.append(f"{value_sql(self.value_counts, dialect)} AS {_q(VALUE, dialect)}")
-        cols = group + [f"{_sql_agg(a, self.reads, dialect, valid or {})} AS {_q(a.alias, dialect)}"
+            group.append(f"{value_sql(self.value_counts, dialect)} AS {quote(VALUE, dialect)}")
+        cols = group + [f"{_sql_agg(a, self.reads, dialect, valid or {})} AS {quote(a.alias, dialect)}"
                         for a in self.aggs]
         sql = f"SELECT {', '.join(cols)} FROM {_strided_sql(table, self.stride, dialect, self.columns())}"
         if group:
@@ -287,46 +287,13 @@ def _strided_sql(table: str, stride: int, dialect: Dialect, columns: Sequence[st
     one partition). Only ``columns`` are kept, so the row-number column meets no other user column."""
     if stride <= 1:
         return table
-    cols = ", ".join(_q(c, dialect) for c in columns)
+    cols = ", ".join(quote(c, dialect) for c in columns)
     rn = ROW_NUMBER
     if dialect == "spark":
         return (f"(SELECT {cols} FROM (SELECT {cols}, monotonically_increasing_id() AS {rn} FROM {table}) "
                 f"WHERE {rn} % {stride} = 0)")
     return (f"(SELECT {cols} FROM (SELECT {cols}, row_number() OVER () AS {rn} FROM {table}) "
             f"WHERE ({rn} - 1) % {stride} = 0)")
-
-
-def floor_div_sql(x: str, w: int, dialect: Dialect) -> str:
-    """``x // w`` rounded down, in ``dialect``."""
-    if dialect == "spark":
-        return f"(({x} - pmod({x}, {w})) DIV {w})"
-    return f"({x} // {w})"
-
-
-def epoch_us_sql(column: str, dtype: pl.DataType, dialect: Dialect) -> str:
-    """Microseconds since the Unix epoch (UTC; a naive datetime read as UTC) of a date/datetime column."""
-    col = _q(column, dialect)
-    if dialect == "duckdb":
-        return f"epoch_us(CAST({col} AS TIMESTAMP))" if dtype == pl.Date else f"epoch_us({col})"
-    if dtype == pl.Date:
-        return f"(CAST(unix_date({col}) AS BIGINT) * 86400000000)"
-    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
-        return f"timestampdiff(MICROSECOND, TIMESTAMP_NTZ'1970-01-01 00:00:00', {col})"
-    return f"unix_micros({col})"
-
-
-def _q(name: str | None, dialect: Dialect = "duckdb") -> str:
-    assert name is not None
-    if dialect == "spark":
-        return "`" + name.replace("`", "``") + "`"
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_float(value: Any, dialect: Dialect = "duckdb") -> str:
-    x = float(value)
-    if dialect == "spark" or not math.isfinite(x):  # a Spark literal like 0.1 would be a DECIMAL
-        return f"CAST('{x!r}' AS DOUBLE)"
-    return repr(x)
 
 
 # -- comparable values ----------------------------------------------------------------------
@@ -350,7 +317,7 @@ def polars_value(read: ColumnRead) -> pl.Expr:
 
 def value_sql(read: ColumnRead, dialect: Dialect = "duckdb") -> str:
     """SQL twin of :func:`polars_value`."""
-    col, dtype = _q(read.name, dialect), read.dtype
+    col, dtype = quote(read.name, dialect), read.dtype
     if read.kind in ("numeric", "datetime"):
         if isinstance(dtype, pl.Datetime) or dtype == pl.Date:
             return f"CAST({epoch_us_sql(read.name, dtype, dialect)} AS DOUBLE)"
@@ -404,7 +371,7 @@ def _sql_agg(a: Agg, reads: dict[str, ColumnRead], dialect: Dialect, valid: dict
     count = "COALESCE(SUM(CAST(({}) AS INTEGER)), 0)"
     match a.op:
         case "nulls":
-            return count.format(f"{_q(read.name, dialect)} IS NULL")
+            return count.format(f"{quote(read.name, dialect)} IS NULL")
         case "missing":
             return count.format(f"{v} IS NULL")
         case "nans":
@@ -412,9 +379,9 @@ def _sql_agg(a: Agg, reads: dict[str, ColumnRead], dialect: Dialect, valid: dict
         case "finite_or_inf":  # neither null nor NaN: the values a quantile ranks
             return count.format(f"{v} IS NOT NULL AND NOT isnan({v})")
         case "le":
-            return count.format(f"{v} <= {_sql_float(a.arg, dialect)}")
+            return count.format(f"{v} <= {float_literal(a.arg, dialect)}")
         case "lt":
-            return count.format(f"{v} < {_sql_float(a.arg, dialect)}")
+            return count.format(f"{v} < {float_literal(a.arg, dialect)}")
         case "sum":
             return f"CAST(SUM({v}) AS DOUBLE)"
         case "min":

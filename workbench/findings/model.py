@@ -164,7 +164,7 @@ class CheckResult:
         return {FINDINGS_MIME: self.to_dict(), "text/html": self._repr_html_(), "text/plain": repr(self)}
 
     def _repr_html_(self) -> str:
-        from workbench.present.html import result_html
+        from workbench.findings.html import result_html
 
         return result_html(self)
 

@@ -14,23 +14,23 @@ import narwhals as nw
 import polars as pl
 
 from workbench import params
-from workbench.errors import ConfigError, InputError, did_you_mean
-from workbench.findings.model import CheckResult, Finding
-from workbench.frames import Engine as FrameEngine
-from workbench.frames import Frame, Store, collect_on, count, frame_summary, open_frame, polars_frame, with_epoch
-from workbench.io import (
+from workbench.engine._spark import error_line, refuse_nested
+from workbench.engine.frames import Engine as FrameEngine
+from workbench.engine.frames import Frame, Store, collect_on, count, frame_summary, open_frame, polars_frame, with_epoch
+from workbench.engine.inputs import (
     FrameLike,
     as_datetime,
     check_time_column,
     check_time_zones,
     require_columns,
 )
+from workbench.errors import ConfigError, InputError, did_you_mean
+from workbench.findings.model import CheckResult, Finding
 from workbench.leakage import checks, cumulative, portable
 from workbench.leakage.asof import Engine
 from workbench.leakage.internal import refuse_reserved
 from workbench.leakage.recompute import recompute_asof, recompute_static, recompute_window
 from workbench.leakage.spec import AsOf, FeatureDecl, PointInTimeRule, Source, Static, WindowAggregate
-from workbench.spark import error_line, refuse_nested
 from workbench.stats import auc_interval
 
 ENGINES = ("polars", "duckdb", "spark")

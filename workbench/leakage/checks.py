@@ -36,12 +36,12 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
+from workbench.engine.frames import Engine, collect_on, count
+from workbench.engine.ranks import order_statistics
 from workbench.findings.model import Finding
-from workbench.frames import Engine, collect_on, count
-from workbench.leakage.spec import format_duration
 from workbench.leakage.summaries import histogram_of, quantiles_of
-from workbench.ranks import order_statistics
 from workbench.stats import auc_from_counts, auc_interval, wilson_interval
+from workbench.stats.durations import format_duration
 
 CHECK = "leakage"
 CHECK_NAME = "the leakage audit"

@@ -9,6 +9,6 @@ readable names (``feature``, ``rows``, ...): the prefix never reaches the user.
 
 from __future__ import annotations
 
-from workbench.reserved import PREFIX, refuse_reserved
+from workbench.engine.reserved import PREFIX, refuse_reserved
 
 __all__ = ["PREFIX", "refuse_reserved"]

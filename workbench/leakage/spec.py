@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from workbench import params
 from workbench.errors import ConfigError
+from workbench.stats.durations import format_duration
 
 AGGREGATIONS = ("sum", "count", "mean", "min", "max")
 
@@ -28,21 +29,6 @@ def parse_duration(value: str | dt.timedelta | None, *, what: str) -> dt.timedel
     """Parse '90d', '6h', '15m', '30s', '2w' (or a timedelta, or seconds, or None) into a timedelta
     strictly greater than zero (windows, TTLs); ``0s`` and negative durations are refused."""
     return params.optional_positive_duration(value, name=what)
-
-
-def format_duration(td: dt.timedelta | float | None) -> str:
-    """Short human form of a duration ('3.5h', '12d', '40s'); accepts seconds as float."""
-    if td is None:
-        return "n/a"
-    seconds = td.total_seconds() if isinstance(td, dt.timedelta) else float(td)
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            value = seconds / size
-            text = f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
-            return f"{sign}{text}{unit}"
-    return f"{sign}{seconds:.0f}s"
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import math
 import narwhals as nw
 import polars as pl
 
-from workbench.frames import Engine, collect_on
-from workbench.ranks import order_statistics
+from workbench.engine.frames import Engine, collect_on
+from workbench.engine.ranks import order_statistics
 
 # Lag / lateness histogram edges in seconds; labels say the bin in words.
 LAG_EDGES = (0.0, 60.0, 3600.0, 6 * 3600.0, 86400.0, 7 * 86400.0, 30 * 86400.0, 90 * 86400.0,

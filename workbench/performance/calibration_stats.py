@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.distributions import chi2_sf, norm_ppf
 from workbench.stats import log_loss_terms
+from workbench.stats.tails import chi2_sf, norm_ppf
 
 FINE_BINS = 1000
 LOGIT_CLIP = 1e-6  # scores are clipped to [clip, 1 - clip] before the logit

@@ -14,11 +14,11 @@ import narwhals as nw
 import polars as pl
 
 from workbench import params
+from workbench.engine.frames import Frame, collect, count, open_frame
+from workbench.engine.inputs import FrameLike, require_columns
+from workbench.engine.labels import LABEL, labels_frame
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
-from workbench.frames import Frame, collect, count, open_frame
-from workbench.io import FrameLike, require_columns
-from workbench.labels import LABEL, labels_frame
 from workbench.performance import columns
 from workbench.performance.calibration import calibration
 from workbench.performance.estimate import assumption, estimate_table

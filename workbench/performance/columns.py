@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from workbench.engine.reserved import PREFIX
 from workbench.errors import ConfigError, InputError
-from workbench.reserved import PREFIX
 
 # the error hint of the window options, which None sets to their default rather than turning off
 DEFAULT_WINDOW_HINT = "Leave it out (None) for the default of one day."

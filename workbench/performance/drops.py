@@ -36,10 +36,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
-from workbench.distributions import norm_ppf, norm_sf
 from workbench.findings.model import Finding
 from workbench.performance.columns import WINDOW
 from workbench.stats import benjamini_hochberg, two_proportions
+from workbench.stats.tails import norm_ppf, norm_sf
 
 MAX_GAP = 1  # flagged windows of a scope this many windows apart still make one alert
 RECENT_SPANS = (2, 3, 6, 12, 24)  # the last k windows of every scope are also tested together

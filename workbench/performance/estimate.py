@@ -19,11 +19,11 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
-from workbench.distributions import norm_ppf
-from workbench.frames import Frame, collect, count, with_window
+from workbench.engine.frames import Frame, collect, count, with_window
 from workbench.performance import columns
 from workbench.performance.columns import WINDOW
 from workbench.performance.drops import window_start
+from workbench.stats.tails import norm_ppf
 
 
 def estimate_table(frame: Frame, segments: dict[str, str], every: dt.timedelta | None, zone: str | None, *,

@@ -37,16 +37,16 @@ import numpy as np
 import polars as pl
 
 from workbench import params
-from workbench.distributions import norm_ppf, norm_sf
+from workbench.engine._spark import refuse_nested
+from workbench.engine.frames import Frame, collect, count, frame_summary, open_frame, with_window
+from workbench.engine.inputs import FrameLike, check_time_column, require_columns
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
-from workbench.frames import Frame, collect, count, frame_summary, open_frame, with_window
-from workbench.io import FrameLike, check_time_column, require_columns
 from workbench.performance import columns
 from workbench.performance.columns import WINDOW
 from workbench.performance.drops import localized_drops
-from workbench.spark import refuse_nested
 from workbench.stats import auc_interval, benjamini_hochberg, log_loss_terms, two_proportions, wilson_interval
+from workbench.stats.tails import norm_ppf, norm_sf
 
 Task = Literal["auto", "classification", "regression"]
 MAX_CELLS = 1_000_000

@@ -11,12 +11,12 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
+from workbench.engine._spark import refuse_nested
+from workbench.engine.frames import Frame, collect, count, open_frame, with_window
+from workbench.engine.inputs import FrameLike, check_time_column, require_columns
 from workbench.errors import InputError
-from workbench.frames import Frame, collect, count, open_frame, with_window
-from workbench.io import FrameLike, check_time_column, require_columns
 from workbench.performance import columns
 from workbench.performance.calibration_stats import FINE_BINS, LOGIT_CLIP
-from workbench.spark import refuse_nested
 from workbench.stats import log_loss_terms
 
 SUMS = ("n", "pos", "sum_p", "sum_logit", "sum_brier", "sum_brier2", "sum_ll", "sum_ll2")

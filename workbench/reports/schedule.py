@@ -123,22 +123,14 @@ def check_run_args(run_args: list[str], workdir: Path) -> None:
 
 
 def _parse_run_args(run_args: list[str]):  # type: ignore[no-untyped-def]
-    """``workbench report run`` options parsed by its own parser; a ConfigError with argparse's
-    message when it refuses them (it would print usage and exit)."""
-    import contextlib
-    import io
+    """``workbench report run`` options parsed as that command parses them; a ConfigError with
+    argparse's message when it refuses them."""
+    from workbench.reports.arguments import parse_run_args
 
-    from workbench.cli import build_parser
-
-    err = io.StringIO()
     try:
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            args = build_parser().parse_args(["report", "run", *run_args])
-    except SystemExit:
-        message = err.getvalue().strip().splitlines()
-        raise ConfigError(f"the run options {run_args!r} are not valid for workbench report run: "
-                          f"{message[-1] if message else 'see workbench report run --help'}.") from None
-    return args
+        return parse_run_args(run_args)
+    except ValueError as exc:
+        raise ConfigError(f"the run options {run_args!r} are not valid for workbench report run: {exc}.") from None
 
 
 def _quote(word: str) -> str:
@@ -151,7 +143,7 @@ def command_words(line: str) -> list[str]:
     """What the shell receives from a managed crontab line, as cron passes it: the working folder and
     the words of the command (cron's ``%`` handling undone, then split as the shell would)."""
     command = line.split(None, 5)[5]
-    text, escaped, out = command, False, []
+    text, escaped, out = command, False, list[str]()
     for ch in text:  # Debian/vixie cron: "\%" is a literal %, a bare % ends the command (the rest is stdin)
         if escaped:
             escaped = False

@@ -80,7 +80,7 @@ def check(path: Path, given: dict[str, Any], *, base: Path | None = None) -> dic
 
 
 def matches(path: Path, *, base: Path | None = None) -> list[Path]:
-    """The files a data path reads, sorted, as the input boundary (:mod:`workbench.io`) reads them:
+    """The files a data path reads, sorted, as the input boundary (:mod:`workbench.engine.inputs`) reads them:
     a file; every file under a folder; for a path with glob characters (``*?[``), every file the
     glob matches and every file under each folder it matches. ``[]`` when there is none.
     A relative glob is expanded in ``base`` (default: the working folder); ``base`` itself is never
@@ -88,7 +88,7 @@ def matches(path: Path, *, base: Path | None = None) -> list[Path]:
     text = str(path)
     if glob.has_magic(text):
         root = base if base is not None and (path.is_relative_to(base) or not path.is_absolute()) else None
-        pattern = path.relative_to(base) if root is not None and path.is_relative_to(base) else path
+        pattern = path.relative_to(root) if root is not None and path.is_relative_to(root) else path
         found = [(root / m if root is not None else Path(m)) for m in sorted(glob.glob(str(pattern), root_dir=root))]
     else:
         found = [path] if path.exists() else []

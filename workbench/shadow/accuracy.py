@@ -10,15 +10,15 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
-from workbench.distributions import norm_ppf
+from workbench.engine.frames import collect_on, count, engine_of
 from workbench.findings.model import Finding
-from workbench.frames import collect_on, count, engine_of
 from workbench.shadow.agreement import segments
 from workbench.shadow.columns import ID, LABEL, by_column, role
 from workbench.shadow.paired import mcnemar_exact, paired_difference
 from workbench.shadow.reconcile import SIDES, Reconciliation
 from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
 from workbench.stats import benjamini_hochberg, log_loss_terms, two_proportions
+from workbench.stats.tails import norm_ppf
 
 
 def accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str],

@@ -10,13 +10,13 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
-from workbench.distributions import norm_ppf
+from workbench.engine.frames import count
 from workbench.findings.model import Finding
-from workbench.frames import count
 from workbench.shadow.columns import BIN, CLASS_CANDIDATE, CLASS_PRODUCTION, DELTA, by_column, role
 from workbench.shadow.paired import cohen_kappa
 from workbench.shadow.reconcile import SIDES, Reconciliation
 from workbench.stats import benjamini_hochberg, two_proportions, wilson_interval
+from workbench.stats.tails import norm_ppf
 
 DELTA_QUANTILES = (0.5, 0.9, 0.99)
 LARGE_DELTA = 0.1  # score points: a change a threshold near the middle would feel

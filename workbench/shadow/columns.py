@@ -3,7 +3,7 @@
 The logs' columns are renamed by role as they are read (:func:`workbench.shadow.reconcile`): the
 request id becomes :data:`ID`, the ``i``-th segment column :func:`by_column` ``(i)``, each role
 (prediction, score, ...) :func:`role` ``(name)`` on one side's rows and ``role(name, side)`` on the
-matched requests; the labels' value is :data:`~workbench.labels.LABEL`. Every helper column the
+matched requests; the labels' value is :data:`~workbench.engine.labels.LABEL`. Every helper column the
 comparison adds carries the same reserved prefix, and a log or label column the comparison uses
 may not start with it (:func:`refuse_reserved`), so a user's column can never collide with one of
 ours, whatever its name (``segment``, ``n``, ``bin``, ...). The user's names appear only in the
@@ -12,8 +12,8 @@ findings, the ``scope`` texts and the messages; the result tables have readable 
 
 from __future__ import annotations
 
-from workbench.labels import LABEL, LABEL_TIME_US
-from workbench.reserved import PREFIX, refuse_reserved
+from workbench.engine.labels import LABEL, LABEL_TIME_US
+from workbench.engine.reserved import PREFIX, refuse_reserved
 
 ROLES = ("timestamp", "prediction", "score", "latency", "error")
 ID = f"{PREFIX}id"

@@ -12,10 +12,10 @@ import narwhals as nw
 import polars as pl
 
 from workbench import params
+from workbench.engine.inputs import FrameLike
+from workbench.engine.labels import labels_frame
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
-from workbench.io import FrameLike
-from workbench.labels import labels_frame
 from workbench.shadow import accuracy as acc
 from workbench.shadow import operations as ops
 from workbench.shadow import severity

@@ -9,9 +9,9 @@ import math
 import narwhals as nw
 import polars as pl
 
+from workbench.engine.frames import count
+from workbench.engine.ranks import order_statistics
 from workbench.findings.model import Finding
-from workbench.frames import count
-from workbench.ranks import order_statistics
 from workbench.shadow.columns import role
 from workbench.shadow.paired import mcnemar_exact, paired_difference
 from workbench.shadow.quantiles import min_sample, order_statistic_ranks

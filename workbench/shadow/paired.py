@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.distributions import binom_cdf, norm_ppf
+from workbench.stats.tails import binom_cdf, norm_ppf
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from workbench.distributions import binom_cdf
+from workbench.stats.tails import binom_cdf
 
 
 def order_statistic_ranks(n: int, p: float, confidence: float = 0.95) -> tuple[int, int]:

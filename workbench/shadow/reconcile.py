@@ -24,13 +24,14 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
+from workbench.engine._spark import refuse_nested
+from workbench.engine.frames import Engine, Frame, Store, collect_on, count, frame_summary, open_frame, schema_of_nw
+from workbench.engine.inputs import FrameLike, check_time_column, require_columns
+from workbench.engine.labels import utc_fix
+from workbench.engine.sql import quote
 from workbench.errors import InputError
 from workbench.findings.model import InputSummary
-from workbench.frames import Engine, Frame, Store, collect_on, count, frame_summary, open_frame, schema_of_nw
-from workbench.io import FrameLike, check_time_column, require_columns
-from workbench.labels import utc_fix
 from workbench.shadow.columns import ATTEMPT, ID, ROW, by_column, refuse_reserved, role
-from workbench.spark import refuse_nested
 
 SIDES = ("production", "candidate")
 CHECK = "the shadow/canary comparison"
@@ -257,9 +258,7 @@ def _kept_on_engine(frame: Frame, side: str, id: str, timestamp: str | None, err
         out = native.where(F.col(id).isNotNull()).withColumn(ATTEMPT, F.row_number().over(window)) \
             .where(F.col(ATTEMPT) == 1).drop(ATTEMPT)
     else:
-        def q(c: str) -> str:
-            return '"' + c.replace('"', '""') + '"'
-
+        q = quote
         keys = ", ".join(f"{q(c)} DESC NULLS LAST" if desc else
                          f"{'CAST(' + q(c) + ' AS INTEGER)' if c == error else q(c)} ASC NULLS LAST"
                          for c, desc in order) or "1"

@@ -12,13 +12,13 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
-from workbench.distributions import norm_ppf, norm_sf
 from workbench.findings.model import Finding
 from workbench.shadow.accuracy import by_scope
 from workbench.shadow.columns import LABEL, role
 from workbench.shadow.reconcile import SIDES
 from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck
 from workbench.stats import benjamini_hochberg
+from workbench.stats.tails import norm_ppf, norm_sf
 
 
 def regression_accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str],

@@ -26,8 +26,8 @@ from typing import Literal, get_args
 import narwhals as nw
 import polars as pl
 
+from workbench.engine.frames import collect_on, engine_of
 from workbench.errors import InputError
-from workbench.frames import collect_on, engine_of
 from workbench.shadow.columns import LABEL, role
 from workbench.shadow.reconcile import SIDES, Reconciliation
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from workbench.findings.html import result_html
 from workbench.findings.model import CheckResult
 from workbench.present.drift_figures import distribution_figure, effects_figure, heatmap_figure, overview
-from workbench.present.html import result_html
 
 
 class DriftExplorer:

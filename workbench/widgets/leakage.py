@@ -12,9 +12,9 @@ from typing import Any
 
 import polars as pl
 
+from workbench.findings.html import result_html
 from workbench.findings.model import CheckResult
 from workbench.present.figures import lag_figure, lateness_figure
-from workbench.present.html import result_html
 
 
 class LeakageAuditWidget:

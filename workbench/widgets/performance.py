@@ -11,8 +11,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from workbench.findings.html import result_html
 from workbench.findings.model import CheckResult
-from workbench.present.html import result_html
 from workbench.present.performance_figures import (
     calibration_scopes,
     heatmap_figure,

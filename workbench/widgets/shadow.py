@@ -11,8 +11,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from workbench.findings.html import result_html
 from workbench.findings.model import CheckResult
-from workbench.present.html import guardrails_html, result_html
+from workbench.present.html import guardrails_html
 from workbench.present.shadow_figures import accuracy_figure, disagreement_figure, latency_figure, segment_details
 
 

@@ -86,7 +86,7 @@ def run_sql(sdf: Any, text: str, *, name: str, check: str) -> pl.DataFrame:
         table = sdf.sparkSession.sql(text).toArrow()
     except Exception as exc:  # Spark raises its own analysis/execution errors
         raise InputError(f"{name}: {check} could not compute its summaries on Spark: {error_line(exc)}") from None
-    from workbench.frames import int64_counts
+    from workbench.engine.results import int64_counts
 
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)

@@ -8,7 +8,6 @@ pandas and arrow inputs are converted, never written to).
 from __future__ import annotations
 
 import glob
-import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 import polars as pl
 
 from workbench.errors import InputError, did_you_mean
-from workbench.findings.model import InputSummary
 
 FrameLike = Any  # polars / pandas / pyarrow / duckdb relation / parquet or CSV path or glob
 
@@ -135,8 +133,8 @@ def check_time_zones(columns: Iterable[tuple[str, str, pl.DataType]]) -> str | N
     ``columns`` yields (frame name, column, dtype). Returns the common time zone (``"UTC"``
     when aware ones differ, since they are all converted to UTC), or ``None`` when naive.
     """
-    aware = []
-    naive = []
+    aware: list[tuple[str, str, str | None]] = []
+    naive: list[tuple[str, str, str | None]] = []
     for frame, column, dtype in columns:
         tz = getattr(dtype, "time_zone", None)
         (aware if tz else naive).append((frame, column, tz))
@@ -163,17 +161,3 @@ def as_datetime(column: str, dtype: pl.DataType, time_zone: str | None) -> pl.Ex
     if getattr(dtype, "time_zone", None) and time_zone:
         expr = expr.dt.convert_time_zone(time_zone)
     return expr.cast(pl.Datetime("us", time_zone))
-
-
-def summarize_input(lf: pl.LazyFrame, *, name: str) -> InputSummary:
-    """Row count and an order-independent content fingerprint of ``lf`` (one pass)."""
-    schema = schema_of(lf, name=name)
-    if not schema:
-        return InputSummary(name, 0, (), "empty")
-    stats = lf.select(
-        pl.len().alias("rows"),
-        pl.struct(pl.all()).hash(seed=7).cast(pl.UInt64).sum().alias("h"),
-    ).collect()
-    schema_text = ";".join(f"{k}:{v}" for k, v in schema.items())
-    digest = hashlib.sha1(f"{schema_text}|{stats['h'][0]}".encode()).hexdigest()[:16]
-    return InputSummary(name, int(stats["rows"][0]), tuple(schema), f"sha1:{digest}")

@@ -8,12 +8,13 @@ import datetime as dt
 import narwhals as nw
 import polars as pl
 
+from workbench.engine._spark import refuse_nested
+from workbench.engine.frames import Engine, Frame, collect, count, open_frame, with_epoch
+from workbench.engine.inputs import FrameLike, check_time_column, require_columns
+from workbench.engine.reserved import PREFIX, refuse_reserved
+from workbench.engine.sql import quote
 from workbench.errors import InputError
-from workbench.frames import Engine, Frame, collect, count, open_frame, with_epoch
-from workbench.io import FrameLike, check_time_column, require_columns
 from workbench.params import datetime_value
-from workbench.reserved import PREFIX, refuse_reserved
-from workbench.spark import refuse_nested
 
 LABEL = f"{PREFIX}label"
 LABEL_TIME_US = f"{PREFIX}label_us"
@@ -23,7 +24,7 @@ def utc_fix(column: str, engine: Engine) -> str:
     """How to read a naive time ``column`` as UTC on its ``engine``, for the messages that refuse
     naive and time-zone-aware times mixed."""
     if engine == "duckdb":
-        q = '"' + column.replace('"', '""') + '"'
+        q = quote(column)
         return f"rel.project(\"* REPLACE (timezone('UTC', {q}) AS {q})\")"
     if engine == "spark":
         return (f"df.withColumn({column!r}, F.col({column!r}).cast('timestamp_ltz')) with "

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from workbench.distributions import binom_sf, chi2_sf, kolmogorov_sf
+from workbench.stats.tails import binom_sf, chi2_sf, kolmogorov_sf
 
 PSI_FLOOR = 1e-4
 

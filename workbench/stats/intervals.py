@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from workbench.distributions import norm_ppf, norm_sf
+from workbench.stats.tails import norm_ppf, norm_sf
 
 PROBABILITY_EPS = float(np.finfo(np.float64).eps)  # 2.2e-16: scikit-learn's log_loss clip for float64
 
@@ -81,23 +81,6 @@ def _hanley_mcneil(auc: float, n_pos: int, n_neg: int, confidence: float) -> tup
     z = norm_ppf(0.5 + confidence / 2)
     half = z * math.sqrt(max(var, 0.0))
     return (max(0.0, auc - half), min(1.0, auc + half))
-
-
-def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (q-values); NaN stays NaN and is not counted."""
-    p = np.asarray(pvalues, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    m = int(ok.sum())
-    if m == 0:
-        return out
-    order = np.argsort(p[ok])
-    ranked = p[ok][order] * m / np.arange(1, m + 1)
-    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
-    values = np.empty(m)
-    values[order] = np.clip(adjusted, 0, 1)
-    out[ok] = values
-    return out
 
 
 def two_proportions(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> tuple[float, float, float, float]:

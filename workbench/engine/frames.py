@@ -16,9 +16,12 @@ from typing import Any, Literal
 import narwhals as nw
 import polars as pl
 
+from workbench.engine._duckdb import duckdb_schema
+from workbench.engine.fingerprints import native_summary, summarize_input
+from workbench.engine.inputs import FrameLike, schema_of, to_lazy
+from workbench.engine.results import int64_counts
 from workbench.errors import InputError
 from workbench.findings.model import InputSummary
-from workbench.io import FrameLike, schema_of, summarize_input, to_lazy
 
 Engine = Literal["polars", "duckdb", "spark"]
 EPOCH = dt.datetime(1970, 1, 1)
@@ -43,7 +46,7 @@ class Frame:
 def open_frame(data: FrameLike, *, name: str) -> Frame:
     """Wrap ``data`` for a check: a Spark DataFrame stays on Spark, a duckdb relation on duckdb;
     anything else (polars, pandas, arrow, parquet/CSV paths) is read lazily by polars."""
-    from workbench.spark import is_spark, spark_schema
+    from workbench.engine._spark import is_spark, spark_schema
 
     if is_spark(data):
         schema, unsupported = spark_schema(data, name=name)
@@ -55,7 +58,7 @@ def open_frame(data: FrameLike, *, name: str) -> Frame:
 
 def polars_frame(data: FrameLike, *, name: str, check: str | None = None) -> Frame:
     """``data`` read lazily by polars (a duckdb relation too); a Spark DataFrame is refused naming
-    ``check`` (see :func:`workbench.io.to_lazy`)."""
+    ``check`` (see :func:`workbench.engine.inputs.to_lazy`)."""
     lf = to_lazy(data, name=name, check=check)
     return Frame(nw.from_native(lf), "polars", schema_of(lf, name=name), name)
 
@@ -67,7 +70,7 @@ def schema_of_nw(lf: nw.LazyFrame, frame: Frame) -> pl.Schema:
         return native.collect_schema()
     if frame.engine == "duckdb":
         return duckdb_schema(native, name=frame.name)
-    from workbench.spark import spark_schema
+    from workbench.engine._spark import spark_schema
 
     return spark_schema(native, name=frame.name)[0]
 
@@ -85,7 +88,7 @@ def collect_on(lf: nw.LazyFrame, engine: Engine, name: str, *, check: str, count
     except InputError:
         raise
     except Exception as exc:  # each engine raises its own error types
-        from workbench.spark import error_line
+        from workbench.engine._spark import error_line
 
         raise InputError(f"{name}: {check} could not compute its summaries on {engine}: "
                          f"{error_line(exc)}") from None
@@ -104,32 +107,12 @@ def engine_of(lf: nw.LazyFrame) -> Engine:
     raise InputError(f"unsupported engine {impl}: pass a polars, duckdb or Spark frame.")
 
 
-def int64_counts(frame: pl.DataFrame) -> pl.DataFrame:
-    """Integer and decimal columns as Int64: each engine has its own count type (u32, int128,
-    DECIMAL(38, 0), bigint), the statistics stage wants one."""
-    casts = {c: pl.Int64 for c, t in frame.schema.items() if t.is_integer() or isinstance(t, pl.Decimal)}
-    return frame.cast(casts) if casts else frame  # type: ignore[arg-type]
-
-
-def duckdb_schema(rel: Any, *, name: str) -> pl.Schema:
-    """A duckdb relation's columns as polars dtypes; a failing source is reported naming the input.
-    A TIMESTAMPTZ is an instant shown in the session's zone: it is read as UTC, like the other engines."""
-    try:
-        schema = rel.limit(0).pl().schema
-    except Exception as exc:  # duckdb raises its own error types for a failing source
-        raise InputError(f"{name}: could not read the duckdb relation: {exc}") from None
-    return pl.Schema({c: pl.Datetime(t.time_unit, "UTC") if isinstance(t, pl.Datetime) and t.time_zone else t
-                      for c, t in schema.items()})
-
-
 def frame_summary(frame: Frame) -> InputSummary:
     """Rows and an order-independent content fingerprint of the frame, computed on its engine."""
     native = frame.lf.to_native()
     if frame.engine == "polars":
         return summarize_input(native, name=frame.name)
-    from workbench.drift.fit import open_source, source_summary
-
-    return source_summary(open_source(native, name=frame.name))
+    return native_summary(native, frame.engine, frame.schema, name=frame.name, unsupported=frame.unsupported)
 
 
 def count(condition: nw.Expr) -> nw.Expr:
@@ -163,14 +146,14 @@ def with_epoch(frame: Frame, column: str, alias: str) -> nw.LazyFrame:
 
 
 def _with_epoch(frame: Frame, column: str, alias: str, width: int) -> nw.LazyFrame:
-    """Spark computes it natively (narwhals has no epoch there), with the drift summaries' SQL."""
+    """Spark computes it natively (narwhals has no epoch there), with the engine's SQL."""
     dtype = frame.schema[column]
     if frame.engine != "spark":
         epoch = epoch_us(column, dtype)
         return frame.lf.with_columns((epoch // width if width > 1 else epoch).alias(alias))
     from pyspark.sql import functions as F
 
-    from workbench.drift.summaries import epoch_us_sql, floor_div_sql
+    from workbench.engine.sql import epoch_us_sql, floor_div_sql
 
     sql = epoch_us_sql(column, dtype, "spark")
     return nw.from_native(frame.lf.to_native().withColumn(alias, F.expr(floor_div_sql(sql, width, "spark")

@@ -21,7 +21,7 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
-from workbench.frames import Engine, collect_on
+from workbench.engine.frames import Engine, collect_on
 
 SPARK_BINS = 256  # bins of the Spark ranking pass: each holds about 1/256 of the values
 SPARK_ACCURACY = 10_000  # percentile_approx's accuracy for the bin edges (relative rank error 1e-4)
@@ -97,8 +97,8 @@ def _bisect_left(v: Any, edges: list[float], lo: int, hi: int) -> Any:
 
 def _run(thunk: Any, engine: str, name: str, check: str) -> Any:
     """Run an engine action, reporting its failure as an InputError naming the input."""
+    from workbench.engine._spark import error_line
     from workbench.errors import InputError
-    from workbench.spark import error_line
 
     try:
         return thunk()
