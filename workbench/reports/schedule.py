@@ -12,6 +12,7 @@ backslash before ``%``) is refused. The line is checked to read back as exactly 
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 import subprocess
@@ -122,7 +123,7 @@ def check_run_args(run_args: list[str], workdir: Path) -> None:
         templates.check(path, params, base=workdir)
 
 
-def _parse_run_args(run_args: list[str]):  # type: ignore[no-untyped-def]
+def _parse_run_args(run_args: list[str]) -> argparse.Namespace:
     """``workbench report run`` options parsed as that command parses them; a ConfigError with
     argparse's message when it refuses them."""
     from workbench.reports.arguments import parse_run_args
