@@ -32,22 +32,22 @@ pytestmark = pytest.mark.slow
 WIDGET_CELLS = [
     "import datetime as dt\nfrom pathlib import Path\nS = Path('sample_data')",
     "from workbench.leakage import audit_leakage\nfrom workbench.leakage.config import load_audit_config\n"
-    "from workbench.widgets import LeakageAuditWidget\n"
+    "from workbench.widgets import LeakageExplorer\n"
     "kwargs = load_audit_config(S / 'churn' / 'audit.yaml')\n"
-    "LeakageAuditWidget(audit_leakage(kwargs.pop('training'), **kwargs))",
+    "LeakageExplorer.from_result(audit_leakage(kwargs.pop('training'), **kwargs))",
     "from workbench.drift import drift\nfrom workbench.widgets import DriftExplorer\n"
-    "DriftExplorer(drift(S / 'monitoring' / 'reference.parquet', S / 'monitoring' / 'current', timestamp='ts', "
-    "exclude=['request_id'], score='score', target='label'))",
+    "DriftExplorer.from_result(drift(S / 'monitoring' / 'reference.parquet', S / 'monitoring' / 'current', "
+    "timestamp='ts', exclude=['request_id'], score='score', target='label'))",
     "from workbench.performance import performance\n"
     "from workbench.widgets import CalibrationExplorer, SubgroupExplorer\n"
     "P = S / 'performance'\n"
     "perf = performance(P / 'predictions.parquet', labels=P / 'labels.parquet', id='request_id', "
     "label_time='label_time', as_of=dt.datetime(2026, 3, 8, 12, tzinfo=dt.UTC), prediction='prediction', "
     "score='score', by=['region', 'device'], timestamp='ts', window='6h', reference=P / 'reference.parquet')\n"
-    "SubgroupExplorer(perf)",
-    "CalibrationExplorer(perf)",
-    "from workbench.shadow import compare_logs\nfrom workbench.widgets import ShadowComparison\nH = S / 'shadow'\n"
-    "ShadowComparison(compare_logs(H / 'production.parquet', H / 'candidate.parquet', id='request_id', "
+    "SubgroupExplorer.from_result(perf)",
+    "CalibrationExplorer.from_result(perf)",
+    "from workbench.shadow import compare_logs\nfrom workbench.widgets import explore\nH = S / 'shadow'\n"
+    "explore(compare_logs(H / 'production.parquet', H / 'candidate.parquet', id='request_id', "
     "timestamp='ts', prediction='prediction', latency='latency_ms', error='error', by='region', "
     "labels=H / 'labels.parquet'))",
 ]
