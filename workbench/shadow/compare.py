@@ -167,7 +167,7 @@ def compare_logs(
                 raise InputError(f"labels are on {lab.engine} but the logs on {rec.engine}: the labels are joined to "
                                  "the requests by id where the logs are, so pass all three on one engine (e.g. "
                                  "spark.read.parquet(labels_path) beside Spark logs).")
-            if lab.engine == "duckdb" and not same_connection(lab.lf.to_native(), rec.table.to_native()):
+            if not same_connection(lab.lf, rec.table):
                 raise InputError("labels are a duckdb relation of another connection than the production and "
                                  "candidate logs, which duckdb cannot join; create all three from one connection, "
                                  "e.g. con.read_parquet(labels_path) with the con that reads the logs.")
