@@ -454,6 +454,41 @@ def test_exact_order_statistics_on_every_engine(spark, monkeypatch):
     np.testing.assert_array_equal(got, expected)
 
 
+def test_one_row_per_key_is_the_same_on_every_engine(spark):
+    """engine.keys.first_per_key against a brute-force reference, on rows in any order and already
+    sorted by key: the latest time first, then no error before an error, then the smallest value,
+    nulls last in every direction; rows without a key and the extra rows of a key counted."""
+    from workbench.engine.frames import collect, open_frame
+    from workbench.engine.keys import OrderKey, first_per_key
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    every = pl.int_range(pl.len())
+    frame = pl.DataFrame({"k": rng.integers(0, 800, n), "t": rng.integers(0, 5, n), "err": rng.random(n) < 0.3,
+                          "v": rng.integers(0, 4, n).astype(float)}).with_columns(
+        *(pl.when(every % m == 0).then(None).otherwise(pl.col(c)).alias(c)
+          for c, m in (("k", 53), ("t", 17), ("err", 29), ("v", 23))))
+    order = [OrderKey("t", descending=True), OrderKey("err", as_int=True), OrderKey("v")]
+
+    def rank(r: dict) -> tuple:
+        t, e, v = r["t"], r["err"], r["v"]
+        return (t is None, -(t or 0), e is None, int(e or 0), v is None, v or 0.0)
+
+    first: dict = {}
+    for r in sorted(frame.drop_nulls("k").to_dicts(), key=rank):
+        first.setdefault(r["k"], r)
+    expected = pl.DataFrame(list(first.values())).sort("k")
+    null_keys = frame["k"].null_count()
+    assert expected.height < n - null_keys  # there are repeated keys to resolve
+    for engine, data in {**_engines(frame, spark), "polars, sorted": frame.sort("k", nulls_last=True)}.items():
+        source = open_frame(data, name="log")
+        kept, counts = first_per_key(source, "k", order, check="the test")
+        got = collect(kept, source, check="the test", counts=False).sort("k")
+        assert_frame_equal(got.select(expected.columns), expected, check_dtypes=False), engine
+        assert (counts.rows, counts.null_keys, counts.duplicates) == \
+            (n, null_keys, n - null_keys - expected.height), engine
+
+
 def test_bad_shadow_logs_on_spark_are_refused_by_column(spark):
     from pyspark.sql import functions as F
 
