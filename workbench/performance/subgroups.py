@@ -37,8 +37,7 @@ import numpy as np
 import polars as pl
 
 from workbench import params
-from workbench.engine._spark import refuse_nested
-from workbench.engine.frames import Frame, collect, count, frame_summary, open_frame, with_window
+from workbench.engine.frames import Frame, collect, count, frame_summary, open_frame, refuse_nested, with_window
 from workbench.engine.inputs import FrameLike, check_time_column, require_columns
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
@@ -183,8 +182,7 @@ def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | 
     schema = frame.schema
     require_columns(schema, {"target": target, "prediction": prediction, "score": score, "timestamp": timestamp,
                              **{f"by[{i}]": b for i, b in enumerate(by)}}, name="data")
-    refuse_nested(frame.unsupported, [c for c in (target, prediction, score, timestamp, *by) if c], name="data",
-                  check="performance")
+    refuse_nested(frame, [target, prediction, score, timestamp, *by], check="performance")
     zone = None
     if timestamp:
         dtype = check_time_column(schema, timestamp, name="data", role="timestamp")
