@@ -73,7 +73,7 @@ def test_save_profile_onto_the_reference_is_refused(tmp_path, capsys):
 def test_leakage_out_onto_a_declared_source_is_refused(tmp_path, capsys):
     source = CHURN / "transactions.parquet"
     before = _digest(source)
-    code = main(["audit", "leakage", "--config", str(CHURN / "audit.yaml"), "--out", str(source), "--quiet"])
+    code = main(["leakage", "--config", str(CHURN / "audit.yaml"), "--out", str(source), "--quiet"])
     assert code == 2
     assert "is one of the inputs" in capsys.readouterr().err
     assert _digest(source) == before
@@ -166,13 +166,13 @@ def test_an_input_glob_protects_every_file_it_matches(tmp_path):
 def test_a_config_that_is_not_utf8_is_refused_by_name(tmp_path, capsys, content, message):
     cfg = tmp_path / "audit.yaml"
     cfg.write_bytes(content)
-    assert main(["audit", "leakage", "--config", str(cfg)]) == 2
+    assert main(["leakage", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert message in err and "audit.yaml" in err and "Traceback" not in err
 
 
 def test_a_folder_given_as_config_is_refused_by_name(tmp_path, capsys):
-    assert main(["audit", "leakage", "--config", str(tmp_path)]) == 2
+    assert main(["leakage", "--config", str(tmp_path)]) == 2
     assert "is a folder; give the YAML or JSON file" in capsys.readouterr().err
 
 
