@@ -138,7 +138,7 @@ def test_the_readme_commands_are_those_ci_and_the_docs_run():
     assert setup_and_run.startswith("python3 -m venv .venv && .venv/bin/pip install -q -c constraints.txt -e . && ")
     jobs = [line for b in split(DOCS / "getting-started.md")[0] if b.info == "bash"
             for line in b.code.splitlines() if line.startswith(".venv/bin/workbench ")]
-    assert [job.split()[1] for job in jobs] == ["audit", "drift", "compare", "performance"]
+    assert [job.split()[1] for job in jobs] == ["leakage", "drift", "shadow", "performance"]
     for job in jobs:
         assert job in setup_and_run, job
 
