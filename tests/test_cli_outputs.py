@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -187,3 +189,17 @@ def test_report_list_into_a_closed_pipe_ends_quietly(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.stderr == "exit 0", proc.stderr
     assert proc.returncode == 0
+
+
+def test_outputs_get_the_mode_a_plain_write_gives_and_a_replaced_file_keeps_its_own(tmp_path):
+    old_umask = os.umask(0o022)
+    try:
+        fresh = write_atomically(tmp_path / "report.html", "<html></html>")
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+        kept = tmp_path / "findings.json"
+        kept.write_text("{}")
+        kept.chmod(0o640)
+        write_atomically(kept, "[]")
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "[]"
+    finally:
+        os.umask(old_umask)
