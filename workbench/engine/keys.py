@@ -56,10 +56,13 @@ def first_per_key(frame: Frame, key: str, order: Sequence[OrderKey], *, check: s
                   frame, check=check).row(0, named=True)
     native = frame.lf.to_native()
     if frame.engine == "spark":
-        from workbench.engine._spark import first_per_key as on_engine
+        from workbench.engine._spark import first_per_key as on_spark
+
+        kept = nw.from_native(on_spark(native, key, order))
     else:
-        from workbench.engine._duckdb import first_per_key as on_engine
-    kept = nw.from_native(on_engine(native, key, order))
+        from workbench.engine._duckdb import first_per_key as on_duckdb
+
+        kept = nw.from_native(on_duckdb(native, key, order))
     n_kept = int(collect(kept.select(nw.len().alias("n")), frame, check=check).item())
     rows, nulls = int(row["rows"]), int(row["null_keys"] or 0)
     return kept, KeyCounts(rows, nulls, rows - nulls - n_kept)

@@ -7,7 +7,7 @@ assembles one result."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -256,9 +256,9 @@ def _attach(frame: Frame, labels: FrameLike, id: str | None, label: str, label_t
     if ids["unique"] != ids["rows"]:
         raise InputError(f"predictions: {ids['rows'] - ids['unique']:,} repeated values of {id!r}; keep one row per "
                          "request (e.g. the latest attempt) so that each label joins once.")
-    dtype = schema[prediction] if prediction else pl.Int8
+    dtype = schema[prediction] if prediction else pl.Int8()  # without a prediction: 0/1 from the score
     lab, pending = labels_frame(labels, id, label, schema[id], label_time=label_time, as_of=as_of,
-                                prediction_dtype=dtype, regression=bool(prediction) and schema[prediction].is_float())
+                                prediction_dtype=dtype, regression=bool(prediction and schema[prediction].is_float()))
     if lab.engine != frame.engine:
         raise InputError(f"labels are on {lab.engine} but the predictions on {frame.engine}: the labels are joined "
                          "to the predictions by id where the predictions are, so pass both on one engine (e.g. "
@@ -275,7 +275,11 @@ def _for_estimate(frame: Frame, target: str, prediction: str | None, score: str 
                   by: list[str], timestamp: str | None) -> Frame:
     """The rows under internal names, as :func:`~workbench.performance.estimate.estimate_table`
     reads them (the ``by`` columns as text ``__wb_segment_<i>``)."""
-    pred = nw.col(prediction) if prediction else (nw.col(score) >= threshold)
+    if prediction:
+        pred = nw.col(prediction)
+    else:
+        assert score is not None  # subgroups, run first, refused a call with neither prediction nor score
+        pred = nw.col(score) >= threshold
     return frame.with_lf(frame.lf.select(
         *(nw.col(b).cast(nw.String).fill_null("null").alias(c) for c, b in columns.segments(by).items()),
         nw.col(target).cast(nw.Float64).alias(columns.Y), pred.cast(nw.Float64).alias(columns.PRED),
@@ -283,7 +287,7 @@ def _for_estimate(frame: Frame, target: str, prediction: str | None, score: str 
         *([nw.col(timestamp).alias(columns.TS)] if timestamp else [])))
 
 
-def _scope_text(scope: dict[str, Any]) -> str:
+def _scope_text(scope: Mapping[str, Any]) -> str:
     parts = [f"{k}={v}" for k, v in (scope.get("segment") or {}).items()]
     if "window" in scope:
         parts.append(f"from {scope['window'][0][:16]}")

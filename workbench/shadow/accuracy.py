@@ -46,7 +46,7 @@ def accuracy(table: pl.DataFrame, prediction: str, paired: bool, confidence: flo
         if r["n"] >= guardrails.min_segment:
             tested.append(r)
         pending.append((r, overall, needed, interval))
-    q = benjamini_hochberg(np.array([r["p_value"] for r in tested])) if tested else []
+    q = benjamini_hochberg(np.array([r["p_value"] for r in tested]))  # empty when none is tested
     for r, qv in zip(tested, q, strict=True):
         r["q_value"] = float(qv)
     findings = []

@@ -92,7 +92,7 @@ def agreement(counts: AgreementCounts, prediction: str, by: list[str], confidenc
                            difference_high=hi, p_value=p_two / 2 if diff > 0 else 1 - p_two / 2)
                 tests.append((len(rows), {b: seg}))
             rows.append(row)
-    q = benjamini_hochberg(np.array([rows[i]["p_value"] for i, _ in tests])) if tests else []
+    q = benjamini_hochberg(np.array([rows[i]["p_value"] for i, _ in tests]))  # empty when none is tested
     findings = []
     for (i, segment), qv in zip(tests, q, strict=True):
         rows[i]["q_value"] = float(qv)

@@ -169,7 +169,7 @@ def error_counts(rec: Reconciliation, paired: bool) -> dict[str, int]:
             nw.len().alias("n"), (p * c).sum().alias("both"), (p * (1 - c)).sum().alias("only_production"),
             ((1 - p) * c).sum().alias("only_candidate"))).row(0, named=True)
         return {k: int(row[k] or 0) for k in ("n", "both", "only_production", "only_candidate")}
-    out = {}
+    out: dict[str, int] = {}
     for s in SIDES:
         r = rec.collect(rec.side(s, paired=False).select(flag.sum().alias("k"), count(~flag.is_null()).alias("n")))
         out |= {f"k_{s}": int(r["k"].item() or 0), f"n_{s}": int(r["n"].item() or 0)}

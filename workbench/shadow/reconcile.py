@@ -18,7 +18,7 @@ Only counts come back here. Inside, the columns are renamed by role as they are 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +76,9 @@ class Reconciliation:
         (production's values) and each role's column as ``<column>_production`` and
         ``<column>_candidate``. A name that would repeat (a segment column already called
         ``pred_production``) keeps the comparison's own name."""
-        names = {ID: self.roles["id"], **{by_column(i): b for i, b in enumerate(self.by)}}
+        id_column = self.roles["id"]
+        assert id_column is not None  # reconcile() sets it to the checked id column
+        names = {ID: id_column, **{by_column(i): b for i, b in enumerate(self.by)}}
         names |= {role(r, s): f"{c}_{s}" for r, c in self.roles.items() if c and r != "id" for s in SIDES}
         seen: set[str] = set()
         exprs = []
@@ -140,14 +142,14 @@ def reconcile(
     roles = {"timestamp": timestamp, "prediction": prediction, "score": score, "latency": latency, "error": error}
     by_cols = _column_names(id, by, roles)
     frames = _open_logs(production, candidate, id, roles, by_cols)
-    used_roles = [r for r, c in roles.items() if c]
+    used_roles = {r: c for r, c in roles.items() if c}  # role: column, of the roles given
     # each log read once, only the columns used (on polars into memory, sorted by id: see read_once)
-    plain = {s: read_once(f.with_lf(f.lf.select(*dict.fromkeys([id, *by_cols, *(roles[r] for r in used_roles)]))),
+    plain = {s: read_once(f.with_lf(f.lf.select(*dict.fromkeys([id, *by_cols, *used_roles.values()]))),
                           sorted_by=id) for s, f in frames.items()}
     inputs = tuple(frame_summary(f) for f in plain.values())  # of the columns used, under the user's names
     # renamed by role: the comparison's columns never meet the user's names
     renamed = [nw.col(id).alias(ID), *(nw.col(b).alias(by_column(i)) for i, b in enumerate(by_cols)),
-               *(nw.col(roles[r]).alias(role(r)) for r in used_roles)]
+               *(nw.col(c).alias(role(r)) for r, c in used_roles.items())]
     selected = {s: f.with_lf(f.lf.select(*renamed)) for s, f in plain.items()}
     _check_values(selected, roles)
     counts: dict[str, int] = {}
@@ -213,7 +215,7 @@ def _attempt_order(roles: dict[str, str | None], n_by: int) -> list[OrderKey]:
     return order + [OrderKey(by_column(i)) for i in range(n_by)]
 
 
-def _column_names(id: object, by: object, roles: dict[str, object]) -> list[str]:
+def _column_names(id: object, by: object, roles: Mapping[str, object]) -> list[str]:
     """The ``by`` columns as a list, once ``id``, ``by`` and the roles are known to be column names
     (text; a role may be None): anything else is refused naming the parameter."""
     if not isinstance(id, str) or not id:

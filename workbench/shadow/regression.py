@@ -50,7 +50,7 @@ def regression_accuracy(table: pl.DataFrame, prediction: str, paired: bool, conf
         else:
             r["p_value"] = math.nan
         pending.append((r, overall, guardrails.min_labelled if overall else guardrails.min_segment, interval))
-    q = benjamini_hochberg(np.array([r["p_value"] for r in tested])) if tested else []
+    q = benjamini_hochberg(np.array([r["p_value"] for r in tested]))  # empty when none is tested
     for r, qv in zip(tested, q, strict=True):
         r["q_value"] = float(qv)
     findings = [_finding(r, prediction, confidence) for r in tested
