@@ -8,11 +8,15 @@ What comes back: their result rows (a few hundred to a few thousand), through Ar
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from workbench.errors import InputError
+
+if TYPE_CHECKING:
+    from workbench.engine.keys import OrderKey
 
 
 def is_spark(data: Any) -> bool:
@@ -91,6 +95,21 @@ def run_sql(sdf: Any, text: str, *, name: str, check: str) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return int64_counts(frame)
+
+
+def first_per_key(sdf: Any, key: str, order: Sequence[OrderKey]) -> Any:
+    """The DataFrame's rows with a non-null ``key``, one per key: the first by ``order`` (nulls last
+    in every direction), as ``row_number()`` over a window per key (see :mod:`workbench.engine.keys`)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from workbench.engine.reserved import ATTEMPT
+
+    keys = [(F.col(o.column).desc_nulls_last() if o.descending else
+             (F.col(o.column).cast("int") if o.as_int else F.col(o.column)).asc_nulls_last()) for o in order]
+    window = Window.partitionBy(key).orderBy(*keys) if keys else Window.partitionBy(key).orderBy(F.lit(0))
+    return sdf.where(F.col(key).isNotNull()).withColumn(ATTEMPT, F.row_number().over(window)) \
+        .where(F.col(ATTEMPT) == 1).drop(ATTEMPT)
 
 
 def error_line(exc: Exception) -> str:
