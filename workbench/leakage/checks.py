@@ -34,7 +34,7 @@ from typing import Any
 
 import polars as pl
 
-from workbench.findings.model import Finding
+from workbench.findings.model import Finding, Severity
 from workbench.leakage.spec import TIMING_KINDS, VIOLATION_KINDS
 from workbench.leakage.statistics import (
     CRITICAL_J,
@@ -52,7 +52,7 @@ CHECK = "leakage"
 __all__ = ["TIMING_KINDS", "VIOLATION_KINDS"]  # re-exported: the per-row statuses that are violations
 
 
-def violation_severity(rows: int, n: int) -> str:
+def violation_severity(rows: int, n: int) -> Severity:
     """Point-in-time violations are facts, not estimates: critical from 1% of rows or 50 rows."""
     return "critical" if rows >= 50 or rows / max(n, 1) >= 0.01 else "warning"
 
@@ -341,7 +341,7 @@ def duplicate_findings(exact_extra: int, cross_split: int, key_extra: int, n: in
     """
     out = []
     if exact_extra:
-        severity = "critical" if cross_split else "warning"
+        severity: Severity = "critical" if cross_split else "warning"
         cross = ""
         if cross_split:
             cross = (f"; {cross_split:,} of these copies belong to a group of identical rows with rows in both "

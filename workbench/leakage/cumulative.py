@@ -142,12 +142,12 @@ def recompute_window_cumulative(labels: pl.LazyFrame, events: pl.LazyFrame | Sor
                              pl.col("__wb_train").fill_null(0.0))
     # Only rows that differ from the point-in-time value and are not late arrivals need the
     # later-cutoff search (none, for an honest feature).
-    step = step.collect()
+    collected = step.collect()
     unexplained = ~same_value(pl.col("__wb_train"), pl.col("__wb_pit"), numeric=True)
     if rule.use_available_time:
         unexplained = unexplained & ~same_value(pl.col("__wb_train"), pl.col("__wb_by_time"), numeric=True)
-    searched = _later_cutoff(step.lazy().filter(unexplained), by_time, lookup).select("__wb_row", "__wb_future_t")
-    per_row = (step.lazy().join(searched, on="__wb_row", how="left")
+    searched = _later_cutoff(collected.lazy().filter(unexplained), by_time, lookup).select("__wb_row", "__wb_future_t")
+    per_row = (collected.lazy().join(searched, on="__wb_row", how="left")
                .with_columns(pl.lit(None, pl.Duration("us")).alias("__wb_late_lag")))
     classified = classify(per_row, numeric=True, rule=rule, future_kind="future_data").collect()
     return _late_lags(classified, base, ev, decl, rule).lazy()

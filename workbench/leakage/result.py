@@ -4,6 +4,7 @@ reads data."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from workbench.leakage.summaries import FeatureSummary, LatenessSummary, Timesta
 from workbench.leakage.training import DuplicateCounts, ProxySummary, SplitSummary
 
 MIN_ROWS = 2 * MIN_CLASS_SUPPORT  # below this, an insufficient_data finding says so
+_Schema = Mapping[str, pl.DataType | type[pl.DataType]]  # column -> dtype (instance or class)
 _FEATURES = {"feature": pl.String, "declaration": pl.String, "rows": pl.Int64,
              **{k: pl.Int64 for k in ("ok", *VIOLATION_KINDS, "stale_feature")}}
 _HISTOGRAM = {"feature": pl.String, "kind": pl.String, "bin": pl.String, "lo_hours": pl.Float64,
@@ -185,11 +187,11 @@ def _labelled(frame: pl.DataFrame, *, feature: str, kind: str) -> pl.DataFrame:
     return frame.select(pl.lit(feature).alias("feature"), pl.lit(kind).alias("kind"), pl.all())
 
 
-def _frame(rows: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _frame(rows: list[dict[str, Any]], schema: _Schema) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
-def _concat(frames: list[pl.DataFrame], schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+def _concat(frames: list[pl.DataFrame], schema: _Schema | None = None) -> pl.DataFrame:
     if frames:
         return pl.concat(frames, how="diagonal_relaxed")
     return pl.DataFrame(schema=schema) if schema else pl.DataFrame()

@@ -118,6 +118,7 @@ def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: st
     y = nw.col(target).cast(nw.Int64)
     value = nw.col(feature)
     numeric = dtype.is_numeric() or dtype == pl.Boolean
+    binned = False  # numbers with more than max_groups distinct values are counted per bin
     if numeric:  # numbers are their own score; missing ones (null, NaN) are left out
         lf = lf.with_columns(missing_as_null(feature, dtype))
         lf = lf.filter(~value.is_null())
@@ -125,7 +126,8 @@ def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: st
         if distinct is None:
             distinct = int(collect_on(lf.select(value.n_unique().alias("__wb_d")), engine, name,
                                       check=CHECK_NAME).item())
-        if distinct > max_groups:
+        binned = distinct > max_groups
+        if binned:
             n = int(collect_on(lf.select(nw.len().alias("__wb_n")), engine, name, check=CHECK_NAME).item())
             ranks = sorted({round(p * (n - 1)) + 1 for p in np.linspace(0, 1, 1001)[1:-1]})
             edges = order_statistics(lf.select(value.alias("__wb_v")), engine, "__wb_v", ranks, name=name,
@@ -136,11 +138,10 @@ def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: st
                         engine, name, check=CHECK_NAME).rename({"__wb_v": "v", "__wb_pos": "pos", "__wb_neg": "neg"})
     counts = counts.with_columns(pl.col("pos", "neg").fill_null(0).cast(pl.Int64))
     if numeric:
-        binned = distinct > max_groups
         shown = pl.lit(None) if binned else (pl.col("v") == 1) if dtype == pl.Boolean else pl.col("v")
         return counts.select(pl.col("v").cast(pl.Float64).alias("score"), "pos", "neg", shown.alias("value")) \
             .sort("score")
-    total_pos, total_neg = counts["pos"].sum(), counts["neg"].sum()
+    total_pos, total_neg = int(counts["pos"].sum()), int(counts["neg"].sum())  # Int64 columns: int sums
     prior = total_pos / max(total_pos + total_neg, 1)
     rate = (pl.col("pos") + 10 * prior) / (pl.col("pos") + pl.col("neg") + 10)
     return counts.with_columns(rate.alias("score")).sort("score", "v", nulls_last=False) \
