@@ -97,6 +97,7 @@ def test_findings_json_validates_and_ids_are_stable(churn_result):
     assert doc["parameters"]["rule"]["statement"] == "legal iff time and available_time < prediction_time"
 
 
+@pytest.mark.slow
 def test_duckdb_engine_gives_identical_findings(churn_result):
     duck = run_config("audit.yaml", engine="duckdb")
     assert [f.to_dict() for f in duck.findings] == [f.to_dict() for f in churn_result.findings]
