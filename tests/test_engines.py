@@ -17,6 +17,7 @@ from polars.testing import assert_frame_equal
 from workbench.drift import drift, fit_profile
 from workbench.errors import InputError
 
+pytestmark = pytest.mark.slow  # Spark and duckdb beside polars: the fast loop (-m "not slow") skips them
 TABLES = ("columns", "bins", "tests", "categories", "schema")
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 import math
 
 import polars as pl
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -164,6 +165,7 @@ def test_window_recomputation_matches_brute_force(events, labels_rows, agg, wind
     _check_window_method(recompute_window, events, labels_rows, agg, window, rule)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(events=events_st, labels_rows=labels_st, agg=st.sampled_from(["sum", "count"]),
        window=st.sampled_from([None, 1, 5, 12]), rule=rule_st)
@@ -171,6 +173,7 @@ def test_cumulative_window_method_matches_brute_force(events, labels_rows, agg, 
     _check_window_method(recompute_window_cumulative, events, labels_rows, agg, window, rule)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(snaps=snaps_st, labels_rows=labels_st, rule=rule_st)
 @example(snaps=[(0, 1, 0, 3), (0, 5, 0, None)], labels_rows=[(0, 10, "pit", 0)],
@@ -209,6 +212,7 @@ def _from_portable(out) -> pl.DataFrame:
     return frame.with_columns(pl.col("__wb_rn").alias("__wb_row"))
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None)
 @given(events=events_st, labels_rows=labels_st, agg=st.sampled_from(["sum", "count", "mean", "max", "min"]),
        window=st.sampled_from([None, 1, 5, 12]), rule=rule_st, engine=st.sampled_from(["polars", "duckdb"]),
@@ -227,6 +231,7 @@ def test_portable_window_recomputation_matches_brute_force(events, labels_rows, 
     _check_window_method(method, events, labels_rows, agg, window, rule)
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None)
 @given(snaps=snaps_st, labels_rows=labels_st, rule=rule_st, engine=st.sampled_from(["polars", "duckdb"]))
 @example(snaps=[(0, 1, 0, 3), (0, 5, 0, None)], labels_rows=[(0, 10, "pit", 0)], rule=PointInTimeRule(),

@@ -73,6 +73,7 @@ def test_auc_interval_does_not_collapse_at_perfect_separation():
     assert hi == 1.0 and lo == pytest.approx(st.binomtest(5, 5).proportion_ci(method="wilson").low)
 
 
+@pytest.mark.slow
 def test_binned_auc_for_many_distinct_values_is_close_to_exact():
     import polars as pl
 
