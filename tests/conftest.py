@@ -14,6 +14,14 @@ ROOT = Path(__file__).resolve().parents[1]
 CHURN = ROOT / "sample_data" / "churn"
 
 
+def pytest_configure(config):
+    """Under pytest-xdist each worker gets its share of the cores for OpenMP (scikit-learn's gradient boosting):
+    a pool of every core in each worker oversubscribes them, and the boosting then mostly waits at barriers."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+
+
 @pytest.fixture(scope="session")
 def planted() -> dict:
     return json.loads((CHURN / "planted.json").read_text())
