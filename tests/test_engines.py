@@ -100,16 +100,6 @@ def test_a_spark_frame_with_nested_columns_is_refused_by_name_unless_excluded(fr
     assert drift(ref_nested, nested, exclude=["point", "attrs"]).parameters["engine"] == "spark"
 
 
-def test_engine_requests_that_would_move_the_data_are_refused(frames, spark):
-    ref, cur = frames
-    with pytest.raises(InputError, match=r"current: a Spark DataFrame runs on Spark .* engine='duckdb'"):
-        drift(ref, spark.createDataFrame(cur.to_arrow()), engine="duckdb")
-    with pytest.raises(InputError, match=r"current: engine='spark' needs a Spark DataFrame"):
-        drift(ref, cur, engine="spark")
-    with pytest.raises(InputError, match=r"engine must be one of \['polars', 'duckdb', 'spark'\]"):
-        drift(ref, cur, engine="dask")
-
-
 def test_a_spark_source_that_fails_lazily_names_the_missing_file(frames, spark, tmp_path):
     ref, cur = frames
     for day in range(2):
