@@ -53,6 +53,51 @@ def _same(a, b):
     assert [(f.id, f.severity, f.message) for f in a.findings] == [(f.id, f.severity, f.message) for f in b.findings]
 
 
+RUN_SPECIFIC = ("created_at", "fingerprint", "engine")  # when it ran, each engine's own content hash, its name
+
+
+def _without_run_specifics(value):
+    if isinstance(value, dict):
+        return {k: _without_run_specifics(v) for k, v in value.items() if k not in RUN_SPECIFIC}
+    if isinstance(value, list):
+        return [_without_run_specifics(v) for v in value]
+    return value
+
+
+def _assert_close(a, b, path="result"):
+    """Equal JSON, numbers to 1e-9 (sums of floats are added up in each engine's own order)."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and sorted(a) == sorted(b), path
+        for k in a:
+            _assert_close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _assert_close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert b == pytest.approx(a, rel=1e-9, abs=1e-12, nan_ok=True), path
+    else:
+        assert a == b, path
+
+
+def _same_everything(a, b):
+    """The whole result: its JSON (findings with every metric, parameters, inputs) but what is
+    run-specific (:data:`RUN_SPECIFIC`), and every table."""
+    _assert_close(_without_run_specifics(a.to_dict()), _without_run_specifics(b.to_dict()))
+    assert list(a.tables) == list(b.tables)
+    for table in a.tables:
+        assert_frame_equal(a.to_polars(table), b.to_polars(table), rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _on_every_engine(spark, *frames):
+    """The frames as polars frames, as duckdb relations and as Spark DataFrames."""
+    con = duckdb.connect()
+    for i, frame in enumerate(frames):
+        con.register(f"t{i}", frame.to_arrow())
+    return [frames, tuple(con.table(f"t{i}") for i in range(len(frames))),
+            tuple(spark.createDataFrame(frame.to_arrow()) for frame in frames)]
+
+
 def test_drift_is_identical_on_polars_duckdb_and_spark(frames, spark):
     ref, cur = frames
     kwargs = {"timestamp": "ts", "window": "6h", "by": "segment"}
@@ -67,7 +112,58 @@ def test_drift_is_identical_on_polars_duckdb_and_spark(frames, spark):
     assert on_spark.parameters["sampled"] is False
     _same(on_polars, on_duckdb)
     _same(on_polars, on_spark)
+    _same_everything(on_polars, on_duckdb)
+    _same_everything(on_polars, on_spark)
     assert [i.rows for i in on_spark.inputs] == [6000, 3000]
+
+
+def _roles_frame(seed: int, n: int, shift: float = 0.0) -> pl.DataFrame:
+    """A model's log: naive hourly times, a score and an integer label (roles), a region segment with
+    nulls, an Int32 and a float with a rename, text and boolean columns with nulls, a column only the
+    reference has."""
+    rng = np.random.default_rng(seed)
+    start = dt.datetime(2026, 3, 1)
+    plans = ["free", "basic", "pro", "team", "edu"] + (["enterprise"] if shift else [])
+    return pl.DataFrame({
+        "event_time": [start + dt.timedelta(minutes=int(m)) for m in np.sort(rng.integers(0, 24 * 60, n))],
+        "score": np.clip(rng.beta(2, 5, n) + shift / 3, 0, 1),
+        "label": (rng.random(n) < 0.2 + shift / 2).astype(np.int64),
+        "region": rng.choice(["eu", "us", "apac", None], n, p=[0.5, 0.3, 0.15, 0.05]),
+        "age": rng.integers(18, 80, n).astype(np.int32),
+        "amount": np.round(rng.gamma(2, 20 + 20 * shift, n), 2),
+        "plan": rng.choice(plans, n),
+        "active": pl.Series(rng.random(n) < 0.7 - shift / 3).scatter(np.arange(0, n, 40), None),
+        ("tenure_months" if shift else "tenure"): rng.poisson(12, n).astype(np.float64),
+        **({} if shift else {"legacy_flag": rng.random(n) < 0.5}),
+    })
+
+
+def test_drift_results_are_identical_on_every_engine_with_roles_type_changes_and_renames(spark):
+    """Everything drift reports, not only its findings' sentences: a prediction and a label, hourly
+    windows, a segment with nulls, a numeric column that arrives as text (parsed leniently, with
+    unparseable values), a renamed column, a dropped one and a new category."""
+    reference = _roles_frame(3, 5000)
+    current = _roles_frame(4, 2500, shift=0.4).with_columns(
+        amount=pl.when(pl.int_range(pl.len()) % 25 == 3).then(pl.lit("n/a"))
+        .otherwise(pl.lit(" ") + pl.col("amount").cast(pl.String)))
+    kwargs = {"timestamp": "event_time", "window": "1h", "by": "region", "score": "score", "target": "label"}
+    inputs = _on_every_engine(spark, reference, current)
+    on_polars, on_duckdb, on_spark = (drift(ref, cur, **kwargs) for ref, cur in inputs)
+    assert [r.parameters["engine"] for r in (on_polars, on_duckdb, on_spark)] == ["polars", "duckdb", "spark"]
+    kinds = {f.kind for f in on_polars.findings}
+    assert {"prediction_drift", "label_drift", "new_category", "schema_renamed", "schema_dropped",
+            "schema_type_changed"} <= kinds, kinds
+    amount = on_polars.to_polars("columns").filter(pl.col("column") == "amount", pl.col("scope") == "all")
+    assert amount["missing_current"].item() == 100 / 2500  # every 25th row reads "n/a"
+    _same_everything(on_polars, on_duckdb)
+    _same_everything(on_polars, on_spark)
+    # a profile fitted on each engine (segment counts included), then current compared with it alone
+    profiles = [fit_profile(ref, by=["region"], categorical=["label"], exclude=["event_time"]) for ref, _ in inputs]
+    for profile in profiles[1:]:
+        _assert_close(_without_run_specifics(profiles[0].to_dict()), _without_run_specifics(profile.to_dict()))
+    monitored = [drift(profile, cur, **kwargs) for profile, (_, cur) in zip(profiles, inputs, strict=True)]
+    for result in monitored[1:]:
+        _same_everything(monitored[0], result)
 
 
 @pytest.mark.parametrize("ranked_on", ["driver", "cluster"])
@@ -408,6 +504,15 @@ def test_exact_order_statistics_on_every_engine(spark, monkeypatch):
         lf = nw.from_native(data.lazy() if engine == "polars" else data)
         got = ranks.order_statistics(lf, engine, "v", wanted, name="t", check="c")
         np.testing.assert_array_equal(got, expected, err_msg=engine)
+    # polars' lower quantiles (NaN left out): brought to polars, or ranked where the data is
+    probs = [0.0, 0.1, 0.25, 0.5, 0.9, 0.999, 1.0]
+    numbers = expected_sorted[~np.isnan(expected_sorted)]
+    lower = [float(numbers[int(np.floor(p * (len(numbers) - 1)))]) for p in probs]
+    for engine, data in _engines(frame, spark).items():
+        lf = nw.from_native(data.lazy() if engine == "polars" else data)
+        for local_rows in (0, 10_000):
+            got = ranks.lower_quantiles(lf, engine, ["v"], probs, name="t", check="c", local_rows=local_rows)
+            assert got["v"].to_list() == [lower], (engine, local_rows)
     monkeypatch.setattr(ranks, "SPARK_BINS", 4)
     got = ranks.order_statistics(nw.from_native(spark.createDataFrame(frame.to_arrow()).coalesce(1)), "spark", "v",
                                  wanted, name="t", check="c")

@@ -21,7 +21,7 @@ import polars as pl
 from workbench.drift.profile import ColumnKind
 from workbench.engine.batch import STACKED, Aggregate, Quantiles, Summary, ValueCounts, run_summaries
 from workbench.engine.columns import ROW_NUMBER, every_kth, with_numbers
-from workbench.engine.frames import Frame, count, with_window
+from workbench.engine.frames import Engine, Frame, count, largest, smallest, with_window
 from workbench.engine.reserved import PREFIX
 
 SEP = "\x1f"
@@ -115,31 +115,31 @@ def aggregate(p: Prepared, aggs: Sequence[Agg]) -> Aggregate:
     """``aggs`` per group of ``p``, in one part per column (the column-less ones with the first)."""
     parts: dict[str | None, list[nw.Expr]] = {}
     for a in aggs:
-        parts.setdefault(a.column, []).append(_expression(a))
+        parts.setdefault(a.column, []).append(_expression(a, p.frame.engine))
     shared = parts.pop(None, [])
     grouped = list(parts.values()) or [[]]
     return Aggregate(p.frame.lf, ((*shared, *grouped[0]), *map(tuple, grouped[1:])), p.groups)
 
 
-def _expression(a: Agg) -> nw.Expr:
+def _expression(a: Agg, engine: Engine) -> nw.Expr:
     if a.op == "rows":
         return nw.len().alias(a.alias)
     v = nw.col(value_column(a.column))  # type: ignore[arg-type]
     match a.op:
         case "nulls":  # null in the input
-            expr = count(nw.col(a.column).is_null())  # type: ignore[arg-type]
+            expr = count(nw.col(a.column).is_null(), engine)  # type: ignore[arg-type]
         case "missing":  # null after reading (includes unparseable strings)
-            expr = count(v.is_null())
+            expr = count(v.is_null(), engine)
         case "le":
-            expr = count(v <= a.arg)
+            expr = count(v <= a.arg, engine)
         case "lt":
-            expr = count(v < a.arg)
+            expr = count(v < a.arg, engine)
         case "sum":
             expr = v.sum()
         case "min":  # NaN is ignored, infinities count
-            expr = nw.when(~v.is_nan()).then(v).min()
+            expr = smallest(v, engine)
         case "max":
-            expr = nw.when(~v.is_nan()).then(v).max()
+            expr = largest(v, engine)
         case _:
             raise ValueError(f"unknown aggregate {a.op!r}")
     return expr.alias(a.alias)
