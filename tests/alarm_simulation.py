@@ -4,7 +4,7 @@ worth an alert changed (power), and when a change too small to matter happened (
 Each rule has a generator ``make(rng, n, scenario)`` with ``scenario`` in ``"null"``, ``"effect"``, ``"trivial"``
 and a detector ``alarmed(result) -> bool`` (a finding of the rule's kinds at warning or worse). ``n`` is the
 number of rows of each side (drift: reference and current; shadow: requests; leakage: training rows).
-The effects are the ones the README promises to catch:
+The effects are the ones docs/alarm-rates.md promises to catch:
 
 * drift (numeric): a shift of half a standard deviation; trivial: 0.02 standard deviations;
 * drift (categorical): one category's share up 10 points; trivial: up 0.5 points;

@@ -49,20 +49,20 @@ CONFIGS = {  # written into the test's folder as {tmp}/NAME.yaml
             "rule: {inclusive: maybe}\n",
 }
 TRAINING = ["--training", str(CHURN / "training.parquet")]
-COMPARE = ["compare", "--production", str(SHADOW / "production.parquet"), "--candidate",
+SHADOW_ARGS = ["shadow", "--production", str(SHADOW / "production.parquet"), "--candidate",
            str(SHADOW / "candidate.parquet"), "--id", "request_id"]
 PERFORMANCE = ["performance", "--predictions", str(PERF / "predictions.parquet"), "--by", "region", "--score", "score"]
 PERF_LABELS = ["--labels", str(PERF / "labels.parquet"), "--id", "request_id"]
 DRIFT = ["drift", "--reference", str(MON / "reference.parquet"), "--current", str(MON / "current")]
 CLI_CASES = {
-    "leakage config: training is a number": (["audit", "leakage", "--config", "{tmp}/bad_type.yaml"], r"training"),
-    "leakage config: unknown key": (["audit", "leakage", "--config", "{tmp}/unknown_key.yaml"], r"splitt.*split"),
-    "leakage config: inclusive: maybe": (["audit", "leakage", "--config", "{tmp}/rule.yaml"],
+    "leakage config: training is a number": (["leakage", "--config", "{tmp}/bad_type.yaml"], r"training"),
+    "leakage config: unknown key": (["leakage", "--config", "{tmp}/unknown_key.yaml"], r"splitt.*split"),
+    "leakage config: inclusive: maybe": (["leakage", "--config", "{tmp}/rule.yaml"],
                                          r"inclusive'.*true or false"),
-    "leakage: missing config file": (["audit", "leakage", "--config", "{tmp}/nope.yaml"], r"not found"),
-    "leakage: misspelled entity": (["audit", "leakage", *TRAINING, "--entity", "customer", "--prediction-time",
+    "leakage: missing config file": (["leakage", "--config", "{tmp}/nope.yaml"], r"not found"),
+    "leakage: misspelled entity": (["leakage", *TRAINING, "--entity", "customer", "--prediction-time",
                                     "prediction_time"], r"customer_id"),
-    "leakage: missing flags": (["audit", "leakage", *TRAINING], r"--entity"),
+    "leakage: missing flags": (["leakage", *TRAINING], r"--entity"),
     "drift: missing current": (["drift", "--reference", str(MON / "reference.parquet")], r"--current"),
     "drift: window of zero": ([*DRIFT, "--timestamp", "ts", "--window", "0s"], r"'window'.*greater than zero"),
     "drift: unreadable window": ([*DRIFT, "--timestamp", "ts", "--window", "soon"], r"'window'.*'soon'"),
@@ -71,11 +71,11 @@ CLI_CASES = {
                                        str(MON / "current")], r"no file found"),
     "skew: misspelled id": (["skew", "--training", str(SHADOW / "production.parquet"), "--serving",
                              str(SHADOW / "candidate.parquet"), "--id", "request"], r"request_id"),
-    "compare: as-of not a time": ([*COMPARE, "--labels", str(SHADOW / "labels.parquet"), "--label-time",
+    "shadow: as-of not a time": ([*SHADOW_ARGS, "--labels", str(SHADOW / "labels.parquet"), "--label-time",
                                    "label_time", "--as-of", "yesterday"], r"--as-of"),
-    "compare: bad stages": ([*COMPARE, "--stages", "a,b"], r"--stages"),
-    "compare: misspelled id": ([*COMPARE[:-1], "request"], r"request_id"),
-    "compare: confidence above 1": ([*COMPARE, "--confidence", "1.5"], r"confidence"),
+    "shadow: bad plan stage": ([*SHADOW_ARGS, "--plan-stage", "0.1", "--plan-stage", "a"], r"--plan-stage.*'a'"),
+    "shadow: misspelled id": ([*SHADOW_ARGS[:-1], "request"], r"request_id"),
+    "shadow: confidence above 1": ([*SHADOW_ARGS, "--confidence", "1.5"], r"confidence"),
     "performance: threshold above 1": ([*PERFORMANCE, *PERF_LABELS, "--threshold", "2"], r"threshold"),
     "performance: window of zero": ([*PERFORMANCE, *PERF_LABELS, "--timestamp", "ts", "--window", "0s"],
                                     r"'window'.*greater than zero"),

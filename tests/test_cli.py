@@ -16,7 +16,7 @@ from workbench.findings import validate_findings
 
 def test_leaky_set_exits_1_and_writes_valid_findings(tmp_path, capsys):
     out, report = tmp_path / "f.json", tmp_path / "r.html"
-    code = main(["audit", "leakage", "--config", str(CHURN / "audit.yaml"), "--out", str(out),
+    code = main(["leakage", "--config", str(CHURN / "audit.yaml"), "--out", str(out),
                  "--report", str(report)])
     assert code == 1
     doc = json.loads(out.read_text())
@@ -29,19 +29,19 @@ def test_leaky_set_exits_1_and_writes_valid_findings(tmp_path, capsys):
 
 
 def test_clean_set_exits_0(capsys):
-    assert main(["audit", "leakage", "--config", str(CHURN / "audit_clean.yaml"), "--quiet"]) == 0
+    assert main(["leakage", "--config", str(CHURN / "audit_clean.yaml"), "--quiet"]) == 0
     assert capsys.readouterr().out.strip() == "PASS: no finding at or above critical"
 
 
 @pytest.mark.parametrize("fail_on,code", [("none", 0), ("critical", 0), ("warning", 0), ("info", 1)])
 def test_fail_on_threshold(fail_on, code):
-    args = ["audit", "leakage", "--config", str(CHURN / "audit_clean.yaml"), "--quiet", "--fail-on", fail_on]
+    args = ["leakage", "--config", str(CHURN / "audit_clean.yaml"), "--quiet", "--fail-on", fail_on]
     assert main(args) == code
 
 
 def test_flags_without_config_run_the_declaration_free_checks(tmp_path):
     out = tmp_path / "f.json"
-    code = main(["audit", "leakage", "--training", str(CHURN / "training.parquet"), "--entity", "customer_id",
+    code = main(["leakage", "--training", str(CHURN / "training.parquet"), "--entity", "customer_id",
                  "--prediction-time", "prediction_time", "--target", "churned", "--split", "split",
                  "--out", str(out), "--quiet"])
     assert code == 1
@@ -50,7 +50,7 @@ def test_flags_without_config_run_the_declaration_free_checks(tmp_path):
 
 
 def test_input_error_exits_2_and_names_the_column(capsys):
-    code = main(["audit", "leakage", "--training", str(CHURN / "training.parquet"), "--entity", "custmer_id",
+    code = main(["leakage", "--training", str(CHURN / "training.parquet"), "--entity", "custmer_id",
                  "--prediction-time", "prediction_time"])
     assert code == 2
     err = capsys.readouterr().err
@@ -59,19 +59,19 @@ def test_input_error_exits_2_and_names_the_column(capsys):
 
 def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["audit", "leakage", "--fail-on", "sometimes"])
+        main(["leakage", "--fail-on", "sometimes"])
     assert exc.value.code == 2
-    assert main(["audit", "leakage"]) == 2
+    assert main(["leakage"]) == 2
     assert "missing --training, --entity, --prediction-time" in capsys.readouterr().err
-    assert main(["audit", "leakage", "--config", "nope.yaml"]) == 2
+    assert main(["leakage", "--config", "nope.yaml"]) == 2
 
 
 def test_console_script_help_and_schema():
     exe = shutil.which("workbench") or f"{sys.executable} -m workbench.cli"
     help_text = subprocess.run([*exe.split(), "--help"], capture_output=True, text=True, check=True).stdout
-    assert "schema" in help_text and "audit" in help_text
+    assert all(name in help_text for name in ("schema", "leakage", "drift", "skew", "shadow", "performance", "report"))
     schema = subprocess.run([*exe.split(), "schema", "findings"], capture_output=True, text=True, check=True).stdout
     assert json.loads(schema)["title"] == "workbench findings"
-    proc = subprocess.run([*exe.split(), "audit", "leakage", "--config", str(CHURN / "audit.yaml"), "--quiet"],
+    proc = subprocess.run([*exe.split(), "leakage", "--config", str(CHURN / "audit.yaml"), "--quiet"],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and proc.stderr == ""

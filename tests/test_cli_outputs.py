@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -73,7 +75,7 @@ def test_save_profile_onto_the_reference_is_refused(tmp_path, capsys):
 def test_leakage_out_onto_a_declared_source_is_refused(tmp_path, capsys):
     source = CHURN / "transactions.parquet"
     before = _digest(source)
-    code = main(["audit", "leakage", "--config", str(CHURN / "audit.yaml"), "--out", str(source), "--quiet"])
+    code = main(["leakage", "--config", str(CHURN / "audit.yaml"), "--out", str(source), "--quiet"])
     assert code == 2
     assert "is one of the inputs" in capsys.readouterr().err
     assert _digest(source) == before
@@ -166,13 +168,13 @@ def test_an_input_glob_protects_every_file_it_matches(tmp_path):
 def test_a_config_that_is_not_utf8_is_refused_by_name(tmp_path, capsys, content, message):
     cfg = tmp_path / "audit.yaml"
     cfg.write_bytes(content)
-    assert main(["audit", "leakage", "--config", str(cfg)]) == 2
+    assert main(["leakage", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert message in err and "audit.yaml" in err and "Traceback" not in err
 
 
 def test_a_folder_given_as_config_is_refused_by_name(tmp_path, capsys):
-    assert main(["audit", "leakage", "--config", str(tmp_path)]) == 2
+    assert main(["leakage", "--config", str(tmp_path)]) == 2
     assert "is a folder; give the YAML or JSON file" in capsys.readouterr().err
 
 
@@ -187,3 +189,17 @@ def test_report_list_into_a_closed_pipe_ends_quietly(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.stderr == "exit 0", proc.stderr
     assert proc.returncode == 0
+
+
+def test_outputs_get_the_mode_a_plain_write_gives_and_a_replaced_file_keeps_its_own(tmp_path):
+    old_umask = os.umask(0o022)
+    try:
+        fresh = write_atomically(tmp_path / "report.html", "<html></html>")
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+        kept = tmp_path / "findings.json"
+        kept.write_text("{}")
+        kept.chmod(0o640)
+        write_atomically(kept, "[]")
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "[]"
+    finally:
+        os.umask(old_umask)

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from workbench.drift import drift
+from workbench.errors import ConfigError
 from workbench.widgets import DriftExplorer
 
 MON = Path(__file__).resolve().parents[1] / "sample_data" / "monitoring"
@@ -73,8 +74,9 @@ def test_explorer_renders_as_a_widget_bundle_and_rejects_other_checks(result):
     assert "application/vnd.jupyter.widget-view+json" in DriftExplorer(result)._repr_mimebundle_()
     from workbench.findings import CheckResult
 
-    with pytest.raises(ValueError, match="shows drift results"):
-        DriftExplorer(CheckResult("leakage", (), ()))
+    with pytest.raises(ConfigError, match=r"DriftExplorer shows 'drift' results, got a 'leakage' result: open it "
+                                          r"with LeakageExplorer\.from_result\(result\)"):
+        DriftExplorer.from_result(CheckResult("leakage", (), ()))
 
 
 def test_explorer_without_windows_has_no_heatmap():

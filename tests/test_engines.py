@@ -236,6 +236,30 @@ def _same_result(a, b, tables):
     assert [(f.id, f.severity, f.message) for f in a.findings] == [(f.id, f.severity, f.message) for f in b.findings]
 
 
+def _comparable(result) -> dict:
+    """The result's JSON less what belongs to the run or the engine: the creation time, the engine's
+    name and the inputs' fingerprints (each engine hashes its own encoding of the rows)."""
+    out = result.to_dict()
+    del out["created_at"]
+    out["parameters"] = {k: v for k, v in out["parameters"].items() if k != "engine"}
+    out["inputs"] = [{k: v for k, v in i.items() if k != "fingerprint"} for i in out["inputs"]]
+    return out
+
+
+def _same_full_result(a, b):
+    """The whole result agrees: its JSON (verdict, parameters, inputs' rows and columns, every
+    finding with all its metrics; numbers to floating-point tolerance) and every table, dtypes
+    included, with the findings table."""
+    x, y = _comparable(a), _comparable(b)
+    assert x.keys() == y.keys()
+    for key in x:
+        assert _close(x[key], y[key]), key
+    assert list(a.tables) == list(b.tables)
+    for table in a.tables:
+        assert_frame_equal(a.to_polars(table), b.to_polars(table), rel_tol=1e-9, abs_tol=1e-9), table
+    assert_frame_equal(a.to_polars(), b.to_polars())
+
+
 def test_performance_is_identical_on_polars_duckdb_and_spark(labelled_log, spark):
     from workbench.performance import performance
 
@@ -249,6 +273,7 @@ def test_performance_is_identical_on_polars_duckdb_and_spark(labelled_log, spark
     for engine in ("duckdb", "spark"):
         assert results[engine].parameters["engine"] == engine
         _same_result(base, results[engine], ("segments", "slices", "windows", "estimates", "calibration"))
+        _same_full_result(base, results[engine])
 
 
 def test_calibration_runs_each_side_on_its_own_engine(labelled_log, spark):
@@ -285,6 +310,7 @@ def test_late_labels_are_joined_on_the_predictions_engine(spark):
         assert result.parameters["engine"] == engine
         assert result.parameters["labels"] == base.parameters["labels"]  # given, matched, pending, labelled
         _same_result(base, result, ("segments", "windows", "estimates"))
+        _same_full_result(base, result)
     with pytest.raises(InputError, match=r"labels are on polars but the predictions on spark"):
         performance(pairs["spark"][0], labels=labels, **kwargs)
 
@@ -317,20 +343,22 @@ def _same_audit(base, result):
         assert_frame_equal(left, right, rel_tol=1e-9, abs_tol=1e-9, check_dtypes=False)
 
 
-def _same_findings(a, b):
-    def close(x, y):
-        if isinstance(x, dict) and isinstance(y, dict):
-            return x.keys() == y.keys() and all(close(x[k], y[k]) for k in x)
-        if isinstance(x, list | tuple) and isinstance(y, list | tuple):
-            return len(x) == len(y) and all(close(p, q) for p, q in zip(x, y, strict=True))
-        if isinstance(x, float) and isinstance(y, float):
-            return x == pytest.approx(y, rel=1e-9, abs=1e-9)
-        return x == y
+def _close(x, y) -> bool:
+    """Equal, numbers to floating-point tolerance (NaN equals NaN), in nested dicts and lists."""
+    if isinstance(x, dict) and isinstance(y, dict):
+        return x.keys() == y.keys() and all(_close(x[k], y[k]) for k in x)
+    if isinstance(x, list | tuple) and isinstance(y, list | tuple):
+        return len(x) == len(y) and all(_close(p, q) for p, q in zip(x, y, strict=True))
+    if isinstance(x, float) and isinstance(y, float):
+        return x == pytest.approx(y, rel=1e-9, abs=1e-9, nan_ok=True)
+    return x == y
 
+
+def _same_findings(a, b):
     left, right = [f.to_dict() for f in a], [f.to_dict() for f in b]
     assert len(left) == len(right)
     for x, y in zip(left, right, strict=True):
-        assert close(x, y), (x, y)
+        assert _close(x, y), (x, y)
 
 
 def test_the_leakage_audit_is_identical_on_polars_duckdb_and_spark(spark):
@@ -429,6 +457,7 @@ def test_shadow_comparison_is_identical_on_every_engine(spark):
         assert result.verdict.decision == base.verdict.decision and result.verdict.reasons == base.verdict.reasons
         _same_result(base, result, _shadow_tables(base))
         assert [i.rows for i in result.inputs] == [i.rows for i in base.inputs]
+        _same_full_result(base, result)
     # what the comparison kept on the engine is gone: nothing is left in the user's connection or cache
     assert con.sql("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall() == [(0,)]
     assert not spark.sparkContext._jsc.getPersistentRDDs().size()
@@ -481,6 +510,7 @@ def test_a_regression_comparison_is_identical_on_every_engine(spark, mode):
         assert result.parameters == base.parameters | {"engine": engine, "large_change": change}
         assert result.verdict.decision == base.verdict.decision
         _same_result(base, result, _shadow_tables(base))
+        _same_full_result(base, result)
 
 
 def test_exact_order_statistics_on_every_engine(spark, monkeypatch):
@@ -517,6 +547,41 @@ def test_exact_order_statistics_on_every_engine(spark, monkeypatch):
     got = ranks.order_statistics(nw.from_native(spark.createDataFrame(frame.to_arrow()).coalesce(1)), "spark", "v",
                                  wanted, name="t", check="c")
     np.testing.assert_array_equal(got, expected)
+
+
+def test_one_row_per_key_is_the_same_on_every_engine(spark):
+    """engine.keys.first_per_key against a brute-force reference, on rows in any order and already
+    sorted by key: the latest time first, then no error before an error, then the smallest value,
+    nulls last in every direction; rows without a key and the extra rows of a key counted."""
+    from workbench.engine.frames import collect, open_frame
+    from workbench.engine.keys import OrderKey, first_per_key
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    every = pl.int_range(pl.len())
+    frame = pl.DataFrame({"k": rng.integers(0, 800, n), "t": rng.integers(0, 5, n), "err": rng.random(n) < 0.3,
+                          "v": rng.integers(0, 4, n).astype(float)}).with_columns(
+        *(pl.when(every % m == 0).then(None).otherwise(pl.col(c)).alias(c)
+          for c, m in (("k", 53), ("t", 17), ("err", 29), ("v", 23))))
+    order = [OrderKey("t", descending=True), OrderKey("err", as_int=True), OrderKey("v")]
+
+    def rank(r: dict) -> tuple:
+        t, e, v = r["t"], r["err"], r["v"]
+        return (t is None, -(t or 0), e is None, int(e or 0), v is None, v or 0.0)
+
+    first: dict = {}
+    for r in sorted(frame.drop_nulls("k").to_dicts(), key=rank):
+        first.setdefault(r["k"], r)
+    expected = pl.DataFrame(list(first.values())).sort("k")
+    null_keys = frame["k"].null_count()
+    assert expected.height < n - null_keys  # there are repeated keys to resolve
+    for engine, data in {**_engines(frame, spark), "polars, sorted": frame.sort("k", nulls_last=True)}.items():
+        source = open_frame(data, name="log")
+        kept, counts = first_per_key(source, "k", order, check="the test")
+        got = collect(kept, source, check="the test", counts=False).sort("k")
+        assert_frame_equal(got.select(expected.columns), expected, check_dtypes=False), engine
+        assert (counts.rows, counts.null_keys, counts.duplicates) == \
+            (n, null_keys, n - null_keys - expected.height), engine
 
 
 def test_bad_shadow_logs_on_spark_are_refused_by_column(spark):

@@ -231,7 +231,7 @@ def _yes_no(tmp_path):
 def test_cli_a_skipped_check_is_incomplete_not_pass_and_positive_fixes_it(tmp_path, capsys):
     from workbench.cli import main
 
-    args = ["audit", "leakage", "--training", str(_yes_no(tmp_path)), "--entity", "id", "--prediction-time", "pt",
+    args = ["leakage", "--training", str(_yes_no(tmp_path)), "--entity", "id", "--prediction-time", "pt",
             "--target", "y", "--quiet"]
     assert main(args) == 1  # the default --fail-on critical used to print PASS and exit 0 here
     assert capsys.readouterr().out.strip() == ("INCOMPLETE: check(s) that could not run: target_proxy (see the "
@@ -264,7 +264,7 @@ def test_skipped_checks_and_too_little_data_are_documented_kinds_rendered_with_t
     path = tmp_path / "training.parquet"
     _labelled(("no", "yes")).head(5).with_columns(split=pl.lit("a")).write_parquet(path)
     out, report = tmp_path / "f.json", tmp_path / "report.html"
-    code = main(["audit", "leakage", "--training", str(path), "--entity", "id", "--prediction-time", "pt",
+    code = main(["leakage", "--training", str(path), "--entity", "id", "--prediction-time", "pt",
                  "--target", "y", "--split", "split", "--out", str(out), "--report", str(report)])
     assert code == 1
     text = capsys.readouterr().out

@@ -1,13 +1,16 @@
-"""SubgroupExplorer and CalibrationExplorer render a performance result and never recompute."""
+"""SubgroupExplorer and CalibrationExplorer render a performance (or calibration) result and never recompute."""
 
 from __future__ import annotations
 
+from html import escape
 from types import SimpleNamespace
 
 import polars as pl
 import pytest
 from test_performance_sample import ARGS, DATA
 
+from workbench.errors import ConfigError
+from workbench.findings.html import result_html
 from workbench.performance import performance, subgroups
 from workbench.present.performance_figures import heatmap_figure, ranked_alerts, scope_of, segments_figure
 from workbench.widgets import CalibrationExplorer, SubgroupExplorer
@@ -19,7 +22,7 @@ def result():
 
 
 def test_alerts_are_ranked_by_impact_and_picking_one_draws_its_segment(result):
-    explorer = SubgroupExplorer(result)
+    explorer = SubgroupExplorer.from_result(result)
     assert "application/vnd.jupyter.widget-view+json" in explorer._repr_mimebundle_()
     alerts = ranked_alerts(result)
     impacts = [f.metrics["impact"] for f in alerts]
@@ -55,7 +58,7 @@ def test_figures_mark_the_alerts_and_show_untested_cells_blank(result):
 
 
 def test_calibration_explorer_switches_scope_and_bins(result):
-    explorer = CalibrationExplorer(result)
+    explorer = CalibrationExplorer.from_result(result)
     assert explorer.scope.value == "all"
     explorer.strategy.value = "equal_mass"
     names = [t.name for t in explorer.figure.data]
@@ -65,15 +68,29 @@ def test_calibration_explorer_switches_scope_and_bins(result):
     assert "<th>ece</th>" in explorer.table.value
 
 
+def test_calibration_explorer_of_a_performance_result_heads_with_its_calibration_alerts_only(result):
+    header = CalibrationExplorer.from_result(result).widget.children[0].value
+    alerts = [f for f in result.findings if f.kind in ("calibration_drift", "overconfident", "underconfident")]
+    assert alerts and header.count("<li>") == len(alerts)
+    assert all(escape(f.message) in header for f in alerts)
+    disparities = result.by_kind("segment_disparity")
+    assert disparities and not any(escape(f.message) in header for f in disparities)
+    assert SubgroupExplorer.from_result(result).widget.children[0].value == result_html(result)
+
+
 def test_explorers_refuse_results_they_cannot_show():
     from workbench.findings.model import CheckResult
 
-    with pytest.raises(ValueError, match="shows performance results"):
-        SubgroupExplorer(CheckResult("drift", (), ()))
+    with pytest.raises(ConfigError, match=r"SubgroupExplorer shows 'performance' results, got a 'drift' result: "
+                                          r"open it with DriftExplorer\.from_result\(result\)"):
+        SubgroupExplorer.from_result(CheckResult("drift", (), ()))
     plain = subgroups(pl.read_parquet(DATA / "reference.parquet"), target="label", prediction="prediction",
                       by="region")
-    with pytest.raises(ValueError, match="needs a result with calibration"):
-        CalibrationExplorer(plain)
+    with pytest.raises(ConfigError, match=r"CalibrationExplorer reads the table\(s\) \['reliability', 'calibration'\] "
+                                          r"of the result; this 'performance' result has .*calibration\(\.\.\.\), or "
+                                          r"performance\(\.\.\., score=\.\.\., reference=\.\.\.\).* This result's "
+                                          r"segments open with SubgroupExplorer\.from_result\(result\)\."):
+        CalibrationExplorer.from_result(plain)
 
 
 def test_calibration_table_shows_why_a_slope_was_not_estimated_instead_of_none():

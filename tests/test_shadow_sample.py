@@ -1,4 +1,4 @@
-"""The shipped shadow scenarios through the Python API and ``workbench compare``."""
+"""The shipped shadow scenarios through the Python API and ``workbench shadow``."""
 
 from __future__ import annotations
 
@@ -59,11 +59,12 @@ def test_null_scenario_is_promoted_to_the_next_stage():
     assert v.next_stage == 0.25
 
 
-def test_compare_cli_exit_status_and_findings_json(tmp_path, capsys):
-    args = ["compare", "--production", str(DATA / "production.parquet"), "--id", "request_id", "--timestamp", "ts",
+def test_shadow_cli_exit_status_and_findings_json(tmp_path, capsys):
+    args = ["shadow", "--production", str(DATA / "production.parquet"), "--id", "request_id", "--timestamp", "ts",
             "--prediction", "prediction", "--latency", "latency_ms", "--error", "error", "--by", "region",
             "--labels", str(DATA / "labels.parquet"), "--label-time", "label_time", "--as-of", END.isoformat(),
-            "--stages", "0.01,0.05,0.25,1", "--stage", "0.05"]
+            "--plan-stage", "0.01", "--plan-stage", "0.05", "--plan-stage", "0.25", "--plan-stage", "1",
+            "--stage", "0.05"]
     out = tmp_path / "f.json"
     assert main([*args, "--candidate", str(DATA / "candidate.parquet"), "--out", str(out), "--quiet"]) == 1
     doc = json.loads(out.read_text())
@@ -81,21 +82,21 @@ def test_compare_cli_exit_status_and_findings_json(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [(["--id", "rid"], "id='rid' is not a column of the production log"),
-     (["--stages", "1,five"], "--stages expects comma-separated shares"),
+     (["--plan-stage", "1", "--plan-stage", "five"], "--plan-stage expects a number; got 'five'"),
      (["--looks", "0"], "The 'looks' parameter of Guardrails must be an integer of at least 1"),
      (["--as-of", "yesterday"], "--as-of expects an ISO time")],
 )
-def test_compare_cli_input_errors_exit_2_with_the_fix(extra, message, capsys):
-    args = ["compare", "--production", str(DATA / "production.parquet"), "--candidate",
+def test_shadow_cli_input_errors_exit_2_with_the_fix(extra, message, capsys):
+    args = ["shadow", "--production", str(DATA / "production.parquet"), "--candidate",
             str(DATA / "candidate.parquet"), "--id", "request_id", "--latency", "latency_ms", *extra]
     assert main(args) == 2
     assert message in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass"])
-def test_compare_cli_accepts_every_task_of_the_api(task, tmp_path):
+def test_shadow_cli_accepts_every_task_of_the_api(task, tmp_path):
     out = tmp_path / "f.json"
-    args = ["compare", "--production", str(DATA / "production.parquet"), "--candidate", str(DATA / "candidate.parquet"),
+    args = ["shadow", "--production", str(DATA / "production.parquet"), "--candidate", str(DATA / "candidate.parquet"),
             "--id", "request_id", "--prediction", "prediction", "--labels", str(DATA / "labels.parquet"),
             "--task", task, "--out", str(out), "--quiet"]
     expected = compare_logs(DATA / "production.parquet", DATA / "candidate.parquet", id="request_id",
@@ -104,10 +105,10 @@ def test_compare_cli_accepts_every_task_of_the_api(task, tmp_path):
     assert json.loads(out.read_text())["parameters"]["task"] == task
 
 
-def test_compare_cli_task_choices_are_the_api_tasks(capsys):
+def test_shadow_cli_task_choices_are_the_api_tasks(capsys):
     from workbench.shadow.task import TASKS
 
-    args = ["compare", "--production", str(DATA / "production.parquet"), "--candidate",
+    args = ["shadow", "--production", str(DATA / "production.parquet"), "--candidate",
             str(DATA / "candidate.parquet"), "--id", "request_id", "--task", "ranking"]
     with pytest.raises(SystemExit) as exit_:
         main(args)

@@ -1,4 +1,4 @@
-"""ShadowComparison widget, figures and HTML: they render the result and never recompute."""
+"""ShadowExplorer widget, figures and HTML: they render the result and never recompute."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import pytest
 from test_shadow_foundation import shadow_logs
 from test_shadow_sample import DATA, END, ROLES
 
+from workbench.errors import ConfigError
 from workbench.present.html import result_page
 from workbench.present.shadow_figures import accuracy_figure, disagreement_figure, latency_figure
 from workbench.shadow import Guardrails, compare_logs
-from workbench.widgets import ShadowComparison
+from workbench.widgets import ShadowExplorer
 
 RED = "#b3261e"
 
@@ -44,7 +45,7 @@ def test_latency_figure_draws_both_distributions_from_the_result(result):
 
 
 def test_widget_renders_and_a_click_shows_that_segment(result):
-    explorer = ShadowComparison(result)
+    explorer = ShadowExplorer.from_result(result)
     assert "application/vnd.jupyter.widget-view+json" in explorer._repr_mimebundle_()
     trace = explorer.accuracy.data[0]
     explorer._on_click(trace, SimpleNamespace(point_inds=[list(trace.y).index("region=latam")]))
@@ -57,7 +58,7 @@ def test_widget_handles_a_canary_result_without_predictions_or_labels():
     prod, cand = shadow_logs(3)
     result = compare_logs(prod, cand, id="rid", latency="ms", mode="canary", guardrails=Guardrails(
         require_accuracy=False))
-    explorer = ShadowComparison(result)
+    explorer = ShadowExplorer.from_result(result)
     assert explorer.disagreement.layout.title.text.startswith("No predictions compared")
     assert explorer.accuracy.layout.title.text.startswith("No labels given")
 
@@ -65,8 +66,9 @@ def test_widget_handles_a_canary_result_without_predictions_or_labels():
 def test_widget_rejects_other_checks():
     from workbench.findings.model import CheckResult
 
-    with pytest.raises(ValueError, match="shows shadow/canary results"):
-        ShadowComparison(CheckResult("drift", (), ()))
+    with pytest.raises(ConfigError, match=r"ShadowExplorer shows 'shadow' results, got a 'drift' result: open it "
+                                          r"with DriftExplorer\.from_result\(result\)"):
+        ShadowExplorer.from_result(CheckResult("drift", (), ()))
 
 
 def test_report_page_has_the_verdict_and_every_guardrail(result):

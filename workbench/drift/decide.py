@@ -136,8 +136,8 @@ def _finding(t: dict, r: dict, rule: DriftRule, local: list[dict]) -> Finding:
         message = (f"{subject_text} drifted{where}: {effect} {size}; PSI {r['psi']:.3f}{detail}; "
                    f"n={r['n_ref']:,} reference vs {r['n_cur']:,} current ({_q_text(t['q_value'])}).")
         suggestion = ("Check the upstream source of this column for a change (pipeline, unit, encoding, "
-                      "population); compare the distributions in the bins table or the DriftExplorer; retrain or "
-                      "recalibrate if the shift is real.")
+                      "population); compare the distributions in the bins table or in "
+                      "DriftExplorer.from_result(result); retrain or recalibrate if the shift is real.")
         affected = None
     elif t["test"] == "missing_rate":
         m = r["missing_rate"]

@@ -9,11 +9,14 @@ What comes back: their result rows (a few hundred to a few thousand), through Ar
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from workbench.errors import InputError
+
+if TYPE_CHECKING:
+    from workbench.engine.keys import OrderKey
 
 
 def is_spark(data: Any) -> bool:
@@ -129,6 +132,21 @@ def stacked_value_counts(sdf: Any, keys: Sequence[str], columns: Sequence[str], 
     frame = pl.from_arrow(rows.groupBy(*group).agg(F.count(F.lit(1)).alias(count)).toArrow())
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+def first_per_key(sdf: Any, key: str, order: Sequence[OrderKey]) -> Any:
+    """The DataFrame's rows with a non-null ``key``, one per key: the first by ``order`` (nulls last
+    in every direction), as ``row_number()`` over a window per key (see :mod:`workbench.engine.keys`)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from workbench.engine.reserved import ATTEMPT
+
+    keys = [(F.col(o.column).desc_nulls_last() if o.descending else
+             (F.col(o.column).cast("int") if o.as_int else F.col(o.column)).asc_nulls_last()) for o in order]
+    window = Window.partitionBy(key).orderBy(*keys) if keys else Window.partitionBy(key).orderBy(F.lit(0))
+    return sdf.where(F.col(key).isNotNull()).withColumn(ATTEMPT, F.row_number().over(window)) \
+        .where(F.col(ATTEMPT) == 1).drop(ATTEMPT)
 
 
 def error_line(exc: Exception) -> str:

@@ -63,6 +63,40 @@ def polars_frame(data: FrameLike, *, name: str, check: str | None = None) -> Fra
     return Frame(nw.from_native(lf), "polars", schema_of(lf, name=name), name)
 
 
+def read_once(frame: Frame, *, sorted_by: str | None = None) -> Frame:
+    """The frame for a check that reads it many times: on polars its rows are read once into memory
+    (sorted by ``sorted_by``, nulls last, when given: repeated keys are then adjacent and joins on
+    the key merge); duckdb and Spark read their sources again per query, so there the frame is
+    returned as it is (keep derived results with :class:`Store`)."""
+    if frame.engine != "polars":
+        return frame
+    native = frame.lf.to_native()
+    if sorted_by is not None:
+        native = native.sort(sorted_by, nulls_last=True)
+    return frame.with_lf(nw.from_native(native.collect().lazy()))
+
+
+def same_connection(a: nw.LazyFrame, b: nw.LazyFrame) -> bool:
+    """Whether the engine can join the two frames: False only for duckdb relations of two different
+    connections (nothing is read or run to tell)."""
+    if not (a.implementation.is_duckdb() and b.implementation.is_duckdb()):
+        return True
+    from workbench.engine._duckdb import same_connection as on_duckdb
+
+    return on_duckdb(a.to_native(), b.to_native())
+
+
+def refuse_nested(frame: Frame, used: list[str | None] | tuple[str | None, ...], *, check: str,
+                  excludable: bool = False) -> None:
+    """Raise :class:`InputError` naming every ``used`` column (None entries skipped) of a Spark
+    frame whose type has no comparable value (arrays, maps, structs, binary), with the fix;
+    ``excludable``: the check takes ``exclude=``, so leaving them out is one. Other engines have
+    none."""
+    from workbench.engine._spark import refuse_nested as on_spark
+
+    on_spark(frame.unsupported, [c for c in used if c], name=frame.name, check=check, excludable=excludable)
+
+
 def schema_of_nw(lf: nw.LazyFrame, frame: Frame) -> pl.Schema:
     """Polars dtypes of a derived lazy frame."""
     native = lf.to_native()

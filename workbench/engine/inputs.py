@@ -133,8 +133,8 @@ def check_time_zones(columns: Iterable[tuple[str, str, pl.DataType]]) -> str | N
     ``columns`` yields (frame name, column, dtype). Returns the common time zone (``"UTC"``
     when aware ones differ, since they are all converted to UTC), or ``None`` when naive.
     """
-    aware = []
-    naive = []
+    aware: list[tuple[str, str, str | None]] = []
+    naive: list[tuple[str, str, str | None]] = []
     for frame, column, dtype in columns:
         tz = getattr(dtype, "time_zone", None)
         (aware if tz else naive).append((frame, column, tz))

@@ -113,7 +113,7 @@ def schema_history(path: str | Path) -> pl.DataFrame:
 
 def _partition_changes(f: str, old: pl.Schema, new: pl.Schema, old_nulls: Mapping[str, int],
                        new_nulls: Mapping[str, int]) -> list[dict]:
-    rows = []
+    rows: list[dict[str, str | None]] = []
     gone = [c for c in old if c not in new]
     came = [c for c in new if c not in old]
     renamed = set()

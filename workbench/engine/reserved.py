@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from workbench.errors import InputError
 
 PREFIX = "__wb_"
+ROW = f"{PREFIX}row"  # a row's position, to choose among a key's rows (engine.keys, polars)
+ATTEMPT = f"{PREFIX}attempt"  # a row's rank within its key (engine.keys, duckdb and Spark)
 
 
 def refuse_reserved(columns: Iterable[str | None] | Mapping[str, str | None], *, name: str) -> None:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -105,13 +105,13 @@ def calibration(
     ref_all = fine_arrays(_marginal(ref_joint, []))
     mass = cs.equal_mass_groups(ref_all["n"], bins)
     ctx = _Context(width, mass, rng, resamples, confidence, min_rows)
-    baseline = {("all", None): ctx.metrics(ref_all)}
+    baseline: dict[tuple[str, Any], dict[str, Any]] = {("all", None): ctx.metrics(ref_all)}
     for key, b in ref.segments.items():
         # sorted: the bootstrap draws from one generator, so the order of scopes must not depend on the engine
         for (value,), part in sorted(_marginal(ref_joint, [key]).partition_by(key, as_dict=True).items()):
             baseline[(b, value)] = ctx.metrics(fine_arrays(part))
     cur_joint = bin_summaries(cur, keys)
-    scopes = [("all", None, None, fine_arrays(_marginal(cur_joint, [])))]
+    scopes: list[_Scope] = [("all", None, None, fine_arrays(_marginal(cur_joint, [])))]
     if every is not None:
         zone = getattr(cur.frame.schema[columns.TS], "time_zone", None)
         per = bin_summaries(cur, [columns.WINDOW], every=every)
@@ -125,8 +125,8 @@ def calibration(
     rows, tests = [], []
     reliability_rows = []
     for kind, bounds, segment, arrays in scopes:
-        key = ("all", None) if segment is None else next(iter(segment.items()))
-        base = baseline.get(key) if key in baseline and baseline[key]["n"] >= min_rows else baseline[("all", None)]
+        same = ("all", None) if segment is None else next(iter(segment.items()))  # the same reference scope
+        base = baseline[same] if same in baseline and baseline[same]["n"] >= min_rows else baseline[("all", None)]
         m = ctx.metrics(arrays)
         label = _scope_label(kind, bounds, segment)
         row = {"scope": label, "scope_kind": kind, **_public(m),
@@ -143,7 +143,7 @@ def calibration(
         reliability_rows += _reliability_rows(label, "current", m, ctx)
         if kind != "window":
             reliability_rows += _reliability_rows(label, "reference", base, ctx)
-    q = benjamini_hochberg(np.array([p for _, _, p in tests])) if tests else []
+    q = benjamini_hochberg(np.array([p for _, _, p in tests]))  # empty when none is tested
     for (i, test, _), qv in zip(tests, q, strict=True):
         rows[i][f"{test}_q"] = float(qv)
     findings = []
@@ -163,6 +163,8 @@ def calibration(
     return CheckResult("calibration", tuple(findings), inputs, parameters=parameters, tables=tables)
 
 
+_Window = tuple[dt.datetime, dt.datetime]  # a window's [start, end)
+_Scope = tuple[str, _Window | None, dict[str, Any] | None, dict[str, np.ndarray]]  # kind, window, segment, arrays
 _REFERENCE_FIELDS = ("n", "ece", "ece_debiased", "mce", "brier", "log_loss", "slope", "intercept", "hl_p",
                      "conclusive")
 _RULE = ("calibration_drift when the Hosmer-Lemeshow test is significant (BH across every test) and ECE grew by at "
@@ -255,7 +257,7 @@ def _reliability_rows(scope: str, side: str, metrics: dict[str, Any], ctx: _Cont
     return rows
 
 
-def _findings(row: dict[str, Any], kind: str, bounds: tuple | None, segment: dict | None, score: str,
+def _findings(row: dict[str, Any], kind: str, bounds: _Window | None, segment: dict[str, Any] | None, score: str,
               confidence: float, fdr: float, ece_margin: float, slope_margin: float) -> list[Finding]:
     if not row["conclusive"]:
         return []
@@ -311,7 +313,8 @@ def _fold_into_overall(findings: list[Finding]) -> list[Finding]:
     from dataclasses import replace
 
     overall = {f.kind: f for f in findings if not f.scope}
-    kept, folded = [], {k: [] for k in overall}
+    kept: list[Finding] = []
+    folded: dict[str, list[str]] = {k: [] for k in overall}
     for f in findings:
         parent = overall.get(f.kind)
         if parent is None or f is parent:
@@ -360,7 +363,7 @@ def _overall_notes(row: dict[str, Any], reference: dict[str, Any], score: str, m
     return []
 
 
-def _scope_text(scope: dict[str, Any]) -> str:
+def _scope_text(scope: Mapping[str, Any]) -> str:
     parts = [f"{k}={v}" for k, v in scope.get("segment", {}).items()]
     if "window" in scope:
         parts.append(f"[{scope['window'][0]}, {scope['window'][1]})")
@@ -399,7 +402,7 @@ def _recalibration(ref: dict[str, np.ndarray], cur: dict[str, np.ndarray], width
     return pl.DataFrame(rows)
 
 
-def _scope_label(kind: str, bounds: tuple | None, segment: dict | None) -> str:
+def _scope_label(kind: str, bounds: _Window | None, segment: dict[str, Any] | None) -> str:
     if kind == "window" and bounds:
         return f"{bounds[0]:%Y-%m-%d %H:%M}"
     if segment:

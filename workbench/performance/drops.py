@@ -70,8 +70,9 @@ def localized_drops(cells: pl.DataFrame, by: list[str], depth: int, regression: 
     for frame, cols in zip(frames, scopes, strict=True):
         for r in frame.iter_rows(named=True):
             rows.append(_cell(r, cols, sums, regression, confidence, min_support))
-    first = int(cells[WINDOW].min()) if cells.height else 0
-    last = int(cells[WINDOW].max()) if cells.height else 0
+    bounds = cells.select(pl.col(WINDOW).min().alias("first"), pl.col(WINDOW).max().alias("last")).row(0) \
+        if cells.height else (0, 0)
+    first, last = int(bounds[0]), int(bounds[1])
     recent = _recent_spans(rows, first, last, regression, confidence, min_support)
     families: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
@@ -206,7 +207,8 @@ def _compare(window: dict[str, float], baseline: dict[str, float], regression: b
         return {"n": int(n), "baseline_n": int(bn), "value": math.nan, "baseline": math.nan, "difference": math.nan,
                 "difference_low": math.nan, "difference_high": math.nan, "z": math.nan, "p_value": math.nan,
                 "worse_by": math.nan}
-    diff, lo, hi, p_two = two_proportions(baseline["correct"], bn, window["correct"], n, confidence)
+    diff, lo, hi, p_two = two_proportions(int(baseline["correct"]), int(bn), int(window["correct"]), int(n),
+                                          confidence)  # counts, summed as integers
     pooled = (baseline["correct"] + window["correct"]) / (n + bn)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / bn))
     worse_z = -diff / se if se > 0 else 0.0  # the pooled z of the test, positive when the window is worse

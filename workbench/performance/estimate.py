@@ -57,6 +57,7 @@ def estimate_table(frame: Frame, segments: dict[str, str], every: dt.timedelta |
     for kind, keys in groups:
         part = collect(lf.group_by(*keys).agg(aggs) if keys else lf.select(aggs), frame, check="performance")
         if kind == "window":
+            assert every is not None  # the window scopes exist only with every
             part = part.sort(WINDOW).with_columns(scope=pl.col(WINDOW).map_elements(
                 lambda i: window_start(i, every, zone).strftime("%Y-%m-%d %H:%M"), return_dtype=pl.String))
         elif kind == "segment":

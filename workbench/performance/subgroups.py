@@ -37,8 +37,7 @@ import numpy as np
 import polars as pl
 
 from workbench import params
-from workbench.engine._spark import refuse_nested
-from workbench.engine.frames import Frame, collect, count, frame_summary, open_frame, with_window
+from workbench.engine.frames import Frame, collect, count, frame_summary, open_frame, refuse_nested, with_window
 from workbench.engine.inputs import FrameLike, check_time_column, require_columns
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
@@ -117,7 +116,7 @@ def subgroups(
             target=target, names=names)
         cells = cells.group_by(keys).agg(pl.exclude(keys, WINDOW).sum())
     total = cells.select(pl.exclude(keys).sum()).row(0, named=True)
-    rows = []
+    rows: list[dict[str, Any]] = []
     auc_bins = _auc_bins(frame, keys) if auc and score is not None and not regression else None
     for k in range(1, depth + 1):
         for cols in itertools.combinations(keys, k):
@@ -125,7 +124,8 @@ def subgroups(
             ranks = _auc_sums(auc_bins, list(cols)) if auc_bins is not None else None
             for r in per.iter_rows(named=True):
                 segment = {names[c]: r[c] for c in cols}
-                row = {"scope": ", ".join(f"{c}={v}" for c, v in segment.items()), "depth": k, "segment": segment}
+                row: dict[str, Any] = {"scope": ", ".join(f"{c}={v}" for c, v in segment.items()), "depth": k,
+                                       "segment": segment}
                 row |= _metrics(r, regression, confidence, ranks.get(tuple(r[c] for c in cols)) if ranks else None)
                 rows.append(row | _gap(r, total, regression, confidence, min_support))
     overall_auc = _auc_sums(auc_bins, []).get(()) if auc_bins is not None else None
@@ -183,8 +183,7 @@ def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | 
     schema = frame.schema
     require_columns(schema, {"target": target, "prediction": prediction, "score": score, "timestamp": timestamp,
                              **{f"by[{i}]": b for i, b in enumerate(by)}}, name="data")
-    refuse_nested(frame.unsupported, [c for c in (target, prediction, score, timestamp, *by) if c], name="data",
-                  check="performance")
+    refuse_nested(frame, [target, prediction, score, timestamp, *by], check="performance")
     zone = None
     if timestamp:
         dtype = check_time_column(schema, timestamp, name="data", role="timestamp")
@@ -219,7 +218,11 @@ def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | 
     if found.get("not_binary"):
         raise InputError(f"data: {found['not_binary']:,} rows have a {target!r} other than 0 or 1; map the positive "
                          "class to 1 (this check measures binary classifiers and regressions).")
-    pred = nw.col(prediction) if prediction else (nw.col(score) >= threshold)
+    if prediction:
+        pred = nw.col(prediction)
+    else:
+        assert score is not None  # refused above when neither is given
+        pred = nw.col(score) >= threshold
     out = frame.lf.select(*(nw.col(b).cast(nw.String).fill_null("null").alias(c)
                             for c, b in columns.segments(by).items()),
                           y.cast(nw.Float64).alias(columns.Y), pred.cast(nw.Float64).alias(columns.PRED),
@@ -286,7 +289,7 @@ def _auc_sums(bins: pl.DataFrame, cols: list[str]) -> dict[tuple, tuple[float, i
     over = cols or None
     below = pl.col("neg").cum_sum() - pl.col("neg")
     per = per.with_columns(below=below.over(over) if over else below)
-    keys = cols or [pl.lit(0).alias(columns.ALL)]
+    keys: Sequence[str | pl.Expr] = cols or [pl.lit(0).alias(columns.ALL)]
     out = per.group_by(keys).agg((pl.col("pos") * (pl.col("below") + 0.5 * pl.col("neg"))).sum().alias("u"),
                                  pl.col("pos").sum().alias("n_pos"), pl.col("neg").sum().alias("n_neg"))
     result = {}

@@ -11,8 +11,7 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
-from workbench.engine._spark import refuse_nested
-from workbench.engine.frames import Frame, collect, count, open_frame, with_window
+from workbench.engine.frames import Frame, collect, count, open_frame, refuse_nested, with_window
 from workbench.engine.inputs import FrameLike, check_time_column, require_columns
 from workbench.errors import InputError
 from workbench.performance import columns
@@ -49,8 +48,7 @@ def prepare(data: FrameLike, *, name: str, score: str, target: str, by: Sequence
     schema = frame.schema
     require_columns(schema, {"score": score, "target": target, "timestamp": timestamp,
                              **{f"by[{i}]": b for i, b in enumerate(by)}}, name=name)
-    refuse_nested(frame.unsupported, [score, target, *by, *([timestamp] if timestamp else [])], name=name,
-                  check="calibration")
+    refuse_nested(frame, [score, target, *by, timestamp], check="calibration")
     if not schema[score].is_numeric():
         raise InputError(f"{name}: score column {score!r} must be numeric probabilities, got {schema[score]}.")
     if timestamp:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -115,7 +116,7 @@ def segment_details(result: CheckResult, scope: str) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"table": pl.String, "values": pl.String})
 
 
-def _scope_label(scope: dict) -> str:
+def _scope_label(scope: Mapping[str, Any]) -> str:
     """A finding's scope as the tables name it: ``"all"`` or ``"column=value"``."""
     segment = scope.get("segment") or {}
     return ", ".join(f"{k}={v}" for k, v in segment.items()) or "all"

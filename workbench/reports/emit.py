@@ -74,7 +74,9 @@ def _time_range(result: CheckResult) -> str | None:
                 import datetime as dt
 
                 length = window if isinstance(window, dt.timedelta) else dt.timedelta(seconds=float(window))
-                return f"{starts.min()} to {starts.max() + length} (windows of {length})"
+                first, last = str(starts.min()), starts.max()
+                assert isinstance(last, dt.date)  # a datetime (or date) window start
+                return f"{first} to {last + length} (windows of {length})"
     return None
 
 

@@ -62,8 +62,8 @@ def entry(record: dict[str, Any]) -> dict[str, Any]:
 def complete(run: dict[str, Any]) -> dict[str, Any]:
     """An entry with every field, as the current version writes it (older entries lack some)."""
     out = {k: run.get(k) for k in FIELDS} | {k: v for k, v in run.items() if k not in FIELDS}
-    findings = out["findings"] if isinstance(out["findings"], dict) else {}
-    counts = findings.get("counts") if isinstance(findings.get("counts"), dict) else {}
+    findings: dict[str, Any] = out["findings"] if isinstance(out["findings"], dict) else {}
+    counts: dict[str, Any] = findings["counts"] if isinstance(findings.get("counts"), dict) else {}
     out["findings"] = {"files": list(findings.get("files") or []),
                        "counts": {s: int(counts.get(s) or 0) for s in SEVERITY_RANK}}
     out["status"] = out["status"] or "unknown"

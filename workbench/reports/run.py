@@ -225,7 +225,7 @@ def mark_stale(runs: dict[str, dict[str, Any]], out: Path | None = None) -> None
     finish is put back; a killed attempt whose folder had already been swapped in is recorded as
     what it finished as; staging folders that no running attempt owns are removed."""
     staging = out / STAGING if out is not None else None
-    if staging is not None and staging.is_dir():
+    if out is not None and staging is not None and staging.is_dir():
         for previous in staging.glob("*.previous"):
             target = out / previous.name.removesuffix(".previous")
             if target.exists():
@@ -280,6 +280,8 @@ def list_runs(out: str | Path = "reports") -> list[dict[str, Any]]:
 def list_runs_noted(out: str | Path = "reports") -> tuple[list[dict[str, Any]], str | None]:
     """:func:`list_runs` and the history's repair note (None when nothing had to be repaired)."""
     out = Path(out)
+    runs: dict[str, Any]
+    note: str | None
     if not out.is_dir():
         runs, note = {}, None
     elif os.access(out, os.W_OK):

@@ -12,6 +12,7 @@ backslash before ``%``) is refused. The line is checked to read back as exactly 
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 import subprocess
@@ -122,7 +123,7 @@ def check_run_args(run_args: list[str], workdir: Path) -> None:
         templates.check(path, params, base=workdir)
 
 
-def _parse_run_args(run_args: list[str]):  # type: ignore[no-untyped-def]
+def _parse_run_args(run_args: list[str]) -> argparse.Namespace:
     """``workbench report run`` options parsed as that command parses them; a ConfigError with
     argparse's message when it refuses them."""
     from workbench.reports.arguments import parse_run_args
@@ -143,7 +144,7 @@ def command_words(line: str) -> list[str]:
     """What the shell receives from a managed crontab line, as cron passes it: the working folder and
     the words of the command (cron's ``%`` handling undone, then split as the shell would)."""
     command = line.split(None, 5)[5]
-    text, escaped, out = command, False, []
+    text, escaped, out = command, False, list[str]()
     for ch in text:  # Debian/vixie cron: "\%" is a literal %, a bare % ends the command (the rest is stdin)
         if escaped:
             escaped = False

@@ -88,7 +88,7 @@ def matches(path: Path, *, base: Path | None = None) -> list[Path]:
     text = str(path)
     if glob.has_magic(text):
         root = base if base is not None and (path.is_relative_to(base) or not path.is_absolute()) else None
-        pattern = path.relative_to(base) if root is not None and path.is_relative_to(base) else path
+        pattern = path.relative_to(root) if root is not None and path.is_relative_to(root) else path
         found = [(root / m if root is not None else Path(m)) for m in sorted(glob.glob(str(pattern), root_dir=root))]
     else:
         found = [path] if path.exists() else []

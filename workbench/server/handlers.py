@@ -24,6 +24,7 @@ from typing import Any
 
 import tornado
 from jupyter_server.base.handlers import APIHandler
+from tornado.http1connection import HTTP1Connection
 
 from workbench.errors import WorkbenchError
 from workbench.reports.run import latest_alerts
@@ -48,7 +49,9 @@ class _Handler(APIHandler):
             self.reply({"message": f"the request body is {declared} bytes; at most {MAX_BODY} are accepted.",
                         "kind": "PayloadTooLarge"}, 413)
             return
-        self.request.connection.set_max_body_size(MAX_BODY)  # a chunked body without a length: cut off there
+        connection = self.request.connection
+        if isinstance(connection, HTTP1Connection):
+            connection.set_max_body_size(MAX_BODY)  # a chunked body without a length: cut off there
 
     def data_received(self, chunk: bytes) -> None:
         self._chunks.append(chunk)
@@ -77,7 +80,7 @@ class _Handler(APIHandler):
         self.reply({"message": str(exc), "kind": type(exc).__name__}, status)
 
 
-def _explained(method: Callable[..., None]) -> Callable[..., None]:
+def _explained(method: Callable[..., None]) -> Callable[..., Any]:
     """Authenticated; a refusal (:class:`WorkbenchError`) becomes its HTTP status and message."""
 
     @functools.wraps(method)

@@ -150,9 +150,10 @@ def start_run(root: Path, template: str, parameters: dict[str, Any], *, out: str
     request_id = uuid.uuid4().hex
     folder = out_dir / REQUESTS
     folder.mkdir(exist_ok=True)
-    request = {"id": request_id, "template": template, "template_path": str(path), "parameters": parameters,
-               "out": str(out_dir), "fail_on": fail_on, "status": "starting",
-               "requested_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "pid": None}
+    request: dict[str, Any] = {
+        "id": request_id, "template": template, "template_path": str(path), "parameters": parameters,
+        "out": str(out_dir), "fail_on": fail_on, "status": "starting",
+        "requested_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "pid": None}
     _write_request(folder / f"{request_id}.json", request)
     log = (folder / f"{request_id}.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "workbench.server.worker", str(folder / f"{request_id}.json")],
@@ -316,7 +317,7 @@ def _cancelled(run: dict[str, Any]) -> None:
 
 def _stop(pid: int | None, started: int | None = None) -> None:
     """SIGTERM to the run's process group (a worker leads its own), or to the process alone (a CLI run)."""
-    if not process.alive(pid, started):
+    if pid is None or not process.alive(pid, started):
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         if os.getpgid(pid) == pid:

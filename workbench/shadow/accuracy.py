@@ -21,18 +21,20 @@ from workbench.stats import benjamini_hochberg, log_loss_terms, two_proportions
 from workbench.stats.tails import norm_ppf
 
 
-def accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str],
-             paired: bool, confidence: float, fdr: float,
+def accuracy_counts(labelled: dict[str, nw.LazyFrame], by: list[str], paired: bool) -> pl.DataFrame:
+    """The engine's part of :func:`accuracy`: per scope (``by_scope``), the labelled requests and
+    those each side got right (``n_<side>``, ``right_<side>``; paired: also ``only_<side>``, right
+    on that side only). ``labelled``: :func:`labelled_requests`."""
+    return _paired_counts(labelled["matched"], by) if paired else _unpaired_counts(labelled, by)
+
+
+def accuracy(table: pl.DataFrame, prediction: str, paired: bool, confidence: float, fdr: float,
              guardrails: Guardrails) -> tuple[pl.DataFrame, list[Finding], list[PendingCheck]]:
     """Table ``accuracy`` (per scope: n and accuracy per side, the difference candidate minus
     production with its interval, p and q values), ``accuracy_regression`` findings (q ≤ ``fdr``
     and a drop of at least ``guardrails.accuracy_drop``; critical when the guardrail is breached,
     :mod:`workbench.shadow.severity`) and one pending guardrail check per tested scope (overall needs
-    ``min_labelled`` labelled requests, a segment ``min_segment``)."""
-    if paired:
-        table = _paired_counts(labelled["matched"], prediction, by)
-    else:
-        table = _unpaired_counts(labelled, prediction, by)
+    ``min_labelled`` labelled requests, a segment ``min_segment``), from :func:`accuracy_counts`."""
     rows = table.to_dicts()
     pending, tested = [], []
     for r in rows:
@@ -44,7 +46,7 @@ def accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str],
         if r["n"] >= guardrails.min_segment:
             tested.append(r)
         pending.append((r, overall, needed, interval))
-    q = benjamini_hochberg(np.array([r["p_value"] for r in tested])) if tested else []
+    q = benjamini_hochberg(np.array([r["p_value"] for r in tested]))  # empty when none is tested
     for r, qv in zip(tested, q, strict=True):
         r["q_value"] = float(qv)
     findings = []
@@ -65,12 +67,17 @@ def labelled_requests(rec: Reconciliation, labels: nw.LazyFrame, paired: bool) -
     return {k: rec.keep(lf.join(labels, on=ID, how="inner")) for k, lf in sides.items()}
 
 
-def unmatched_labels(labels: nw.LazyFrame, labelled: dict[str, nw.LazyFrame], label: str) -> list[Finding]:
-    """``unmatched_labels``: labels for requests that are not among those compared (labels are
-    unique by id, so it is the labels minus the labelled requests). ``label``: the user's name."""
+def unmatched_count(labels: nw.LazyFrame, labelled: dict[str, nw.LazyFrame]) -> int:
+    """The labels for requests that are not among those compared (labels are unique by id, so it is
+    the labels minus the labelled requests), counted on the engine."""
     used = nw.concat([lf.select(ID) for lf in labelled.values()]).unique() if len(labelled) > 1 \
         else labelled["matched"].select(ID)
-    unknown = _count(labels) - _count(used)
+    return _count(labels) - _count(used)
+
+
+def unmatched_labels(unknown: int, label: str) -> list[Finding]:
+    """``unmatched_labels`` for the ``unknown`` labels of :func:`unmatched_count` (none when 0).
+    ``label``: the user's name."""
     if not unknown:
         return []
     return [Finding("shadow", "unmatched_labels", "info", label,
@@ -99,7 +106,7 @@ def by_scope(lf: nw.LazyFrame, aggs: list[nw.Expr], by: list[str]) -> pl.DataFra
     return pl.concat(frames, how="diagonal_relaxed")
 
 
-def _paired_counts(joined: nw.LazyFrame, prediction: str, by: list[str]) -> pl.DataFrame:
+def _paired_counts(joined: nw.LazyFrame, by: list[str]) -> pl.DataFrame:
     rp, rc = ((nw.col(role("prediction", s)) == nw.col(LABEL)).fill_null(False) for s in SIDES)
     aggs = [nw.len().alias("n"), count(rp).alias("right_production"), count(rc).alias("right_candidate"),
             count(rp & ~rc).alias("only_production"), count(rc & ~rp).alias("only_candidate")]
@@ -109,7 +116,7 @@ def _paired_counts(joined: nw.LazyFrame, prediction: str, by: list[str]) -> pl.D
         "only_production", "only_candidate")
 
 
-def _unpaired_counts(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str]) -> pl.DataFrame:
+def _unpaired_counts(labelled: dict[str, nw.LazyFrame], by: list[str]) -> pl.DataFrame:
     parts = []
     for s in SIDES:
         right = (nw.col(role("prediction")) == nw.col(LABEL)).fill_null(False)
@@ -174,11 +181,10 @@ def _pending(r: dict, overall: bool, needed: int, interval, guardrails: Guardrai
     return PendingCheck(r["n"], needed, build)
 
 
-def score_metrics(labelled: dict[str, nw.LazyFrame], score: str, by: list[str], paired: bool,
-                  confidence: float) -> pl.DataFrame | None:
-    """Brier score and log loss of each side's ``score`` on binary (0/1) labels, per scope, with the
-    difference candidate minus production and its normal interval (paired per request in shadow
-    mode, Welch in canary mode); lower is better. None when the labels are not 0/1."""
+def score_sums(labelled: dict[str, nw.LazyFrame], by: list[str], paired: bool) -> pl.DataFrame | None:
+    """The engine's part of :func:`score_metrics`: per scope, the sums (and sums of squares, or of
+    paired differences) of each side's per-request Brier and log-loss terms on binary (0/1)
+    labels. None when the labels are not 0/1."""
     y = nw.col(LABEL).cast(nw.Float64)
     bounds = _collect(next(iter(labelled.values())).select(
         count(~y.is_in([0.0, 1.0])).alias("other")))
@@ -209,6 +215,13 @@ def score_metrics(labelled: dict[str, nw.LazyFrame], score: str, by: list[str], 
             parts.append(by_scope(joined, aggs, by))
         table = parts[0].join(parts[1], on=["scope", "column", "segment"], how="full", coalesce=True,
                               nulls_equal=True).fill_null(0)
+    return table
+
+
+def score_metrics(table: pl.DataFrame, paired: bool, confidence: float) -> pl.DataFrame:
+    """Brier score and log loss of each side's score per scope (from :func:`score_sums`), with the
+    difference candidate minus production and its normal interval (paired per request in shadow
+    mode, Welch in canary mode); lower is better."""
     z = norm_ppf(0.5 + confidence / 2)
     rows = []
     for r in table.iter_rows(named=True):

@@ -13,12 +13,10 @@ findings, the ``scope`` texts and the messages; the result tables have readable 
 from __future__ import annotations
 
 from workbench.engine.labels import LABEL, LABEL_TIME_US
-from workbench.engine.reserved import PREFIX, refuse_reserved
+from workbench.engine.reserved import ATTEMPT, PREFIX, ROW, refuse_reserved
 
 ROLES = ("timestamp", "prediction", "score", "latency", "error")
 ID = f"{PREFIX}id"
-ROW = f"{PREFIX}row"  # a row's position, to choose among a request's attempts (polars)
-ATTEMPT = f"{PREFIX}attempt"  # the attempt's rank within its request (Spark)
 DELTA = f"{PREFIX}delta"  # candidate minus production on one request
 BIN = f"{PREFIX}bin"  # the bin of |delta|
 CLASS_PRODUCTION = f"{PREFIX}class_production"  # the confusion counts behind kappa

@@ -1,42 +1,35 @@
 """``compare_logs``: production vs candidate — coverage, agreement, score deltas, latency,
-errors, accuracy on labels — and the promote / hold / rollback verdict."""
+errors, accuracy on labels — and the promote / hold / rollback verdict.
+
+One shape, in named steps: the parameters (:mod:`.options`) → the logs reconciled request by
+request on their engine (:mod:`.reconcile`) → summaries, the only step that reads the engine
+(:mod:`.summaries`) → statistics of the summaries: tables, findings and pending guardrail checks
+(:mod:`.agreement`, :mod:`.operations`, :mod:`.accuracy`, :mod:`.regression`) → decisions: the
+levels of the bounds and the verdict (:mod:`.verdict`) → the findings' severity read off the verdict
+(:mod:`.severity`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Literal, get_args
+from dataclasses import asdict
+from typing import Any
 
-import narwhals as nw
 import polars as pl
 
-from workbench import params
 from workbench.engine.inputs import FrameLike
-from workbench.engine.labels import labels_frame
-from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.shadow import accuracy as acc
 from workbench.shadow import operations as ops
 from workbench.shadow import severity
 from workbench.shadow.agreement import agreement, score_deltas
-from workbench.shadow.columns import ID, LABEL, role
-from workbench.shadow.reconcile import Reconciliation, reconcile, same_connection
+from workbench.shadow.options import MODES, Mode, Options, options
+from workbench.shadow.reconcile import Reconciliation, reconcile
 from workbench.shadow.regression import regression_accuracy
-from workbench.shadow.task import Task, check_labels, check_task, resolve
-from workbench.shadow.verdict import (
-    DEFAULT_STAGES,
-    GuardrailCheck,
-    Guardrails,
-    PendingCheck,
-    Verdict,
-    check_stages,
-    decide,
-    snap_stage,
-)
-
-Mode = Literal["shadow", "canary"]
-MODES: tuple[str, ...] = get_args(Mode)
+from workbench.shadow.summaries import Summaries, latency_summary, summarize
+from workbench.shadow.task import Task
+from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck, Verdict, decide, snap_stage
 
 
 def compare_logs(
@@ -106,118 +99,93 @@ def compare_logs(
     ``guardrails``. A guardrail finding is critical exactly when its guardrail is breached (it makes
     the verdict rollback by itself), else warning (:mod:`workbench.shadow.severity`).
     """
-    owner = "compare_logs"
-    if not isinstance(mode, str) or mode not in MODES:
-        raise InputError(f"mode must be one of {list(MODES)}: 'shadow' (both models answered the same requests) or "
-                         f"'canary' (each side served its own share of the traffic); got {mode!r}.")
-    task = check_task(task)
-    confidence = params.open_unit(confidence, name="confidence", owner=owner)
-    fdr = params.open_unit(fdr, name="fdr", owner=owner)
-    disagreement_margin = params.proportion(disagreement_margin, name="disagreement_margin", owner=owner)
-    if large_change is not None:
-        large_change = params.positive_number(large_change, name="large_change", owner=owner)
-    as_of = params.datetime_value(as_of, name="as_of", owner=owner)
-    if guardrails is not None and not isinstance(guardrails, Guardrails):
-        raise InputError(f"guardrails must be a Guardrails(...), got {type(guardrails).__name__}.")
-    guard = guardrails or Guardrails()
-    if stage is not None:
-        stage = params.share(stage, name="stage", owner=owner)
-    plan = check_stages(stages if stages is not None else DEFAULT_STAGES) \
-        if (stages is not None or stage is not None) else None
-    if labels is not None and not prediction:
-        raise InputError("labels need prediction=: accuracy compares each side's prediction with the label.")
-    if labels is not None and (not isinstance(label, str) or not (label_time is None or isinstance(label_time, str))):
-        raise InputError(f"label and label_time must be column names of the labels, got {label!r} and "
-                         f"{label_time!r}.")
-    paired = mode == "shadow"
+    opts = options(mode=mode, task=task, confidence=confidence, fdr=fdr, disagreement_margin=disagreement_margin,
+                   large_change=large_change, as_of=as_of, guardrails=guardrails, stage=stage, stages=stages,
+                   prediction=prediction, labelled=labels is not None, label=label, label_time=label_time)
     rec = reconcile(production, candidate, id=id, timestamp=timestamp, prediction=prediction, score=score,
                     latency=latency, error=error, by=by)
-    by_cols = list(rec.by)
-    try:  # Spark keeps the reconciled requests cached for the comparisons: free them after
-        findings = _coverage_findings(rec, paired, guard)
-        tables: dict[str, pl.DataFrame] = {}
-        pending_labels = None
-        pending: list[PendingCheck] = []
-        schema = rec.schema
-        kind = resolve(rec, task, paired, labelled=labels is not None)
-        regression = kind == "regression"
-        if regression and large_change is None and rec.counts["matched"]:
-            value = nw.col(role("prediction", "production")).cast(nw.Float64)
-            sd = rec.collect(rec.table.filter(~value.is_nan()).select(value.std().alias("sd")), counts=False).item()
-            large_change = 0.1 * sd if sd else 0.0
-        if prediction and paired:
-            tables["agreement"], found = agreement(rec, prediction, by_cols, confidence, fdr, disagreement_margin,
-                                                   guard.min_segment, large_change if regression else None)
-            findings += found
-            if regression:
-                tables["prediction_deltas"] = score_deltas(rec, "prediction", by_cols, confidence, large=large_change)
-        if score and paired:
-            tables["scores"] = score_deltas(rec, "score", by_cols, confidence)
-        if error:
-            tables["errors"], found, check = ops.errors(rec, error, paired, confidence, guard)
-            findings += found
-            pending.append(check)
-        if labels is not None:
-            lab, pending_labels = labels_frame(labels, id, label, schema[ID], label_time=label_time, as_of=as_of,
-                                               prediction_dtype=schema[role("prediction", "production")],
-                                               regression=regression)
-            if kind == "binary":
-                check_labels(lab.lf, task, label)
-            if lab.engine != rec.engine:
-                raise InputError(f"labels are on {lab.engine} but the logs on {rec.engine}: the labels are joined to "
-                                 "the requests by id where the logs are, so pass all three on one engine (e.g. "
-                                 "spark.read.parquet(labels_path) beside Spark logs).")
-            if lab.engine == "duckdb" and not same_connection(lab.lf.to_native(), rec.table.to_native()):
-                raise InputError("labels are a duckdb relation of another connection than the production and "
-                                 "candidate logs, which duckdb cannot join; create all three from one connection, "
-                                 "e.g. con.read_parquet(labels_path) with the con that reads the logs.")
-            known = lab.lf.select(nw.col(id).alias(ID), nw.col(LABEL))
-            labelled = acc.labelled_requests(rec, known, paired)
-            judge_accuracy = regression_accuracy if regression else acc.accuracy
-            tables["accuracy"], found, checks = judge_accuracy(labelled, prediction, by_cols, paired, confidence, fdr,
-                                                               guard)
-            findings += found + acc.unmatched_labels(known, labelled, label)
-            if score and kind == "binary":
-                metrics = acc.score_metrics(labelled, score, by_cols, paired, confidence)
-                if metrics is not None:
-                    tables["accuracy"] = tables["accuracy"].join(metrics, on="scope", how="left")
-            pending += checks
-        lat_counts = ops.latency_counts(rec, paired) if latency else None
-        tests = sum(p.n >= p.needed for p in pending)
-        if lat_counts:
-            tests += min(c["n"] for c in lat_counts.values()) >= guard.min_requests
-        alpha_rollback, alpha_promote = guard.alpha_rollback(tests), guard.alpha_promote
-        checks: list[GuardrailCheck] = [p.build(alpha_rollback, alpha_promote) for p in pending]
-        if lat_counts:
-            found_tables, found, check = ops.latency(rec, latency, paired, lat_counts, confidence, guard,
-                                                     alpha_rollback, alpha_promote)
-            tables.update(found_tables)
-            findings += found
-            checks.insert(0, check)
-        current = stage
-        if plan and current is None and not paired:
-            c = rec.counts
-            current = snap_stage(c["candidate_rows"] / max(c["production_rows"] + c["candidate_rows"], 1), plan)
-        verdict = decide(checks, guard, extra_holds=_holds(rec, paired, guard, labels is not None, bool(checks)),
-                         stage=current, stages=plan)
-        findings = severity.by_verdict(findings, verdict.checks, rec.roles, alpha_rollback)
-        tables["guardrails"] = pl.DataFrame([c.to_dict() for c in verdict.checks], infer_schema_length=None) \
-            if verdict.checks else pl.DataFrame()
-        counts = rec.counts
-        parameters = {"mode": mode, "roles": rec.roles, "by": by_cols, "coverage": counts, "confidence": confidence,
-                      "fdr": fdr, "disagreement_margin": disagreement_margin, "guardrails": _guard_dict(guard),
-                      "stages": list(plan) if plan else None, "as_of": as_of, "pending_labels": pending_labels,
-                      "task": kind,
-                      "large_change": large_change if regression else None, "engine": rec.engine, "sampled": False}
-        return CheckResult("shadow", tuple(findings), rec.inputs, parameters=parameters, tables=tables, verdict=verdict)
+    try:  # the engine keeps the reconciled requests for the summaries (Spark's cache, duckdb's tables)
+        sums = summarize(rec, opts, labels)
+        tables, findings, pending = _statistics(sums, rec.roles, list(rec.by), opts)
+        alpha_rollback, alpha_promote = _alphas(pending, sums.latency_counts, opts.guard)
+        levels = ops.latency_levels(opts.confidence, alpha_rollback, alpha_promote)
+        latencies = latency_summary(rec, sums, opts, levels)
     finally:
         rec.release()
+    checks: list[GuardrailCheck] = [p.build(alpha_rollback, alpha_promote) for p in pending]
+    if latencies is not None and sums.latency_counts is not None:
+        found_tables, found, check = ops.latency(latencies, rec.roles["latency"] or "", sums.latency_counts,
+                                                 opts.confidence, opts.guard, levels)
+        tables.update(found_tables)
+        findings += found
+        checks.insert(0, check)
+    verdict = _verdict(rec, checks, opts, labelled=labels is not None)
+    findings = severity.by_verdict(_coverage_findings(rec, opts.paired, opts.guard) + findings, verdict.checks,
+                                   rec.roles, alpha_rollback)
+    tables["guardrails"] = pl.DataFrame([c.to_dict() for c in verdict.checks], infer_schema_length=None) \
+        if verdict.checks else pl.DataFrame()
+    return CheckResult("shadow", tuple(findings), rec.inputs, parameters=_parameters(rec, sums, opts), tables=tables,
+                       verdict=verdict)
 
 
-def _guard_dict(guard: Guardrails) -> dict:
-    from dataclasses import asdict
+def _statistics(sums: Summaries, roles: dict[str, str | None], by: list[str],
+                opts: Options) -> tuple[dict[str, pl.DataFrame], list[Finding], list[PendingCheck]]:
+    """The tables, findings and pending guardrail checks of everything but latency, from the
+    summaries alone."""
+    tables: dict[str, pl.DataFrame] = {}
+    findings: list[Finding] = []
+    pending: list[PendingCheck] = []
+    prediction = roles["prediction"] or ""
+    if sums.agreement is not None:
+        tables["agreement"], found = agreement(sums.agreement, prediction, by, opts.confidence, opts.fdr,
+                                               opts.disagreement_margin, opts.guard.min_segment, sums.large_change)
+        findings += found
+    for name, counts in sums.deltas.items():
+        tables[name] = score_deltas(counts, opts.confidence)
+    if sums.errors is not None:
+        tables["errors"], found, check = ops.errors(sums.errors, roles["error"] or "", opts.paired, opts.confidence,
+                                                    opts.guard)
+        findings += found
+        pending.append(check)
+    if sums.accuracy is not None:
+        judge_accuracy = regression_accuracy if sums.task == "regression" else acc.accuracy
+        tables["accuracy"], found, checks = judge_accuracy(sums.accuracy, prediction, opts.paired, opts.confidence,
+                                                           opts.fdr, opts.guard)
+        findings += found + acc.unmatched_labels(sums.unmatched_labels, opts.label)
+        if sums.score_sums is not None:
+            metrics = acc.score_metrics(sums.score_sums, opts.paired, opts.confidence)
+            tables["accuracy"] = tables["accuracy"].join(metrics, on="scope", how="left")
+        pending += checks
+    return tables, findings, pending
 
-    return asdict(guard)
+
+def _alphas(pending: list[PendingCheck], latency_counts: dict[str, dict[str, int]] | None,
+            guard: Guardrails) -> tuple[float, float]:
+    """The levels of the rollback bounds (Bonferroni over the guardrails with enough data to be
+    tested, latency included) and of the promote bounds."""
+    tests = sum(p.n >= p.needed for p in pending)
+    if latency_counts:
+        tests += min(c["n"] for c in latency_counts.values()) >= guard.min_requests
+    return guard.alpha_rollback(tests), guard.alpha_promote
+
+
+def _verdict(rec: Reconciliation, checks: list[GuardrailCheck], opts: Options, *, labelled: bool) -> Verdict:
+    """Promote, hold or rollback from the guardrail checks and the other reasons to hold; in canary
+    mode with a stage plan and no ``stage``, the stage is the candidate's observed share."""
+    current = opts.stage
+    if opts.plan and current is None and not opts.paired:
+        c = rec.counts
+        current = snap_stage(c["candidate_rows"] / max(c["production_rows"] + c["candidate_rows"], 1), opts.plan)
+    return decide(checks, opts.guard, extra_holds=_holds(rec, opts.paired, opts.guard, labelled, bool(checks)),
+                  stage=current, stages=opts.plan)
+
+
+def _parameters(rec: Reconciliation, sums: Summaries, opts: Options) -> dict[str, Any]:
+    return {"mode": opts.mode, "roles": rec.roles, "by": list(rec.by), "coverage": rec.counts,
+            "confidence": opts.confidence, "fdr": opts.fdr, "disagreement_margin": opts.disagreement_margin,
+            "guardrails": asdict(opts.guard), "stages": list(opts.plan) if opts.plan else None, "as_of": opts.as_of,
+            "pending_labels": sums.pending_labels, "task": sums.task, "large_change": sums.large_change,
+            "engine": rec.engine, "sampled": False}
 
 
 def _holds(rec: Reconciliation, paired: bool, guard: Guardrails, has_labels: bool, has_checks: bool) -> list[str]:
@@ -273,4 +241,4 @@ def _coverage_findings(rec: Reconciliation, paired: bool, guard: Guardrails) -> 
     return out
 
 
-__all__ = ["Verdict", "compare_logs"]
+__all__ = ["MODES", "Verdict", "compare_logs"]

@@ -34,20 +34,21 @@ def latency_counts(rec: Reconciliation, paired: bool) -> dict[str, dict[str, int
     return out
 
 
-def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, dict[str, int]],
-            confidence: float, guardrails: Guardrails, alpha_rollback: float,
-            alpha_promote: float) -> tuple[dict[str, pl.DataFrame], list[Finding], GuardrailCheck]:
-    """Tables ``latency`` (per side and quantile: value with its distribution-free interval) and
-    ``latency_distribution`` (per side, every half percentile: the order statistic), the
-    ``latency_regression`` finding (ratio of the guardrail quantile with an interval valid at
-    ``confidence`` whatever the dependence between the sides: each side's interval at
-    ``1 - (1 - confidence) / 2``) and the guardrail check. Each side's latencies are sorted once
-    by the engine and only the needed order statistics come back."""
-    q_guard = guardrails.latency_quantile
-    quantiles = sorted({*LATENCY_QUANTILES, q_guard})
-    # two-sided levels per side: the table's, the finding's ratio, the rollback and promote bounds
-    levels = {"table": confidence, "ratio": 1 - (1 - confidence) / 2, "rollback": 1 - alpha_rollback,
-              "promote": 1 - alpha_promote}
+def latency_levels(confidence: float, alpha_rollback: float, alpha_promote: float) -> dict[str, float]:
+    """The two-sided levels of each side's latency intervals: the table's, the finding's ratio, the
+    rollback and promote bounds."""
+    return {"table": confidence, "ratio": 1 - (1 - confidence) / 2, "rollback": 1 - alpha_rollback,
+            "promote": 1 - alpha_promote}
+
+
+def latency_order_statistics(rec: Reconciliation, paired: bool, counts: dict[str, dict[str, int]],
+                             guardrails: Guardrails, levels: dict[str, float]) -> dict[str, dict]:
+    """The engine's part of :func:`latency`: per side with latencies, the order statistics that the
+    quantiles (:data:`LATENCY_QUANTILES` and the guardrail's), their distribution-free bounds at each
+    of ``levels`` (:func:`latency_levels`) and the profile (:data:`PROFILE_LEVELS`) need, keyed
+    ``(q, "floor" | "ceil")``, ``(q, level name, "low" | "high")`` and ``("profile", level)``, with
+    ``"n"``. Each side's latencies are sorted once by the engine and only those values come back."""
+    quantiles = sorted({*LATENCY_QUANTILES, guardrails.latency_quantile})
     stats: dict[str, dict] = {}
     for s in SIDES:
         n = counts[s]["n"]
@@ -67,12 +68,23 @@ def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, d
                                   check="the latency comparison", n=n)
         at = dict(zip(ranks, values, strict=True))
         stats[s] = {k: at[r] for k, r in wanted.items()} | {"n": n}
+    return stats
+
+
+def latency(stats: dict[str, dict], latency: str, counts: dict[str, dict[str, int]], confidence: float,
+            guardrails: Guardrails, levels: dict[str, float]) -> tuple[dict[str, pl.DataFrame], list[Finding],
+                                                                       GuardrailCheck]:
+    """Tables ``latency`` (per side and quantile: value with its distribution-free interval) and
+    ``latency_distribution`` (per side, every half percentile: the order statistic), the
+    ``latency_regression`` finding (ratio of the guardrail quantile with an interval valid at
+    ``confidence`` whatever the dependence between the sides: each side's interval at
+    ``1 - (1 - confidence) / 2``) and the guardrail check, from the order statistics of
+    :func:`latency_order_statistics` at ``levels`` and the :func:`latency_counts`."""
+    q_guard = guardrails.latency_quantile
     rows = []
     for s, st in stats.items():
         for q in LATENCY_QUANTILES:
-            h = q * (st["n"] - 1)
-            value = st[(q, "floor")] + (h - math.floor(h)) * (st[(q, "ceil")] - st[(q, "floor")])
-            rows.append({"side": s, "quantile": q, "n": st["n"], "value": value, "low": st[(q, "table", "low")],
+            rows.append({"side": s, "quantile": q, "n": st["n"], "value": _point(st, q), "low": st[(q, "table", "low")],
                          "high": st[(q, "table", "high")]})
     table = pl.DataFrame(rows, schema={"side": pl.String, "quantile": pl.Float64, "n": pl.Int64,
                                        "value": pl.Float64, "low": pl.Float64, "high": pl.Float64})
@@ -88,22 +100,40 @@ def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, d
         return tables, [], GuardrailCheck(guard, "all", n_min, needed, math.nan,
                                          guardrails.latency_ratio, math.nan, math.nan, "ratio")
     prod, cand = stats["production"], stats["candidate"]
+    return tables, _latency_findings(prod, cand, latency, counts, n_min, confidence, guardrails, levels), \
+        _latency_check(prod, cand, guard, n_min, needed, guardrails)
 
-    def point(st):
-        h = q_guard * (st["n"] - 1)
-        return st[(q_guard, "floor")] + (h - math.floor(h)) * (st[(q_guard, "ceil")] - st[(q_guard, "floor")])
 
-    def ratio(a: float, b: float) -> float:
-        return a / b if b > 0 else (math.inf if a > 0 else 1.0)
+def _point(st: dict, q: float) -> float:
+    """The ``q``-quantile of one side (interpolated between its two order statistics)."""
+    h = q * (st["n"] - 1)
+    return st[(q, "floor")] + (h - math.floor(h)) * (st[(q, "ceil")] - st[(q, "floor")])
 
-    value_p, value_c = point(prod), point(cand)
-    estimate = ratio(value_c, value_p)
-    low = ratio(cand[(q_guard, "ratio", "low")], prod[(q_guard, "ratio", "high")])
-    high = ratio(cand[(q_guard, "ratio", "high")], prod[(q_guard, "ratio", "low")])
-    check = GuardrailCheck(
-        guard, "all", n_min, needed, estimate, guardrails.latency_ratio,
-        ratio(cand[(q_guard, "rollback", "low")], prod[(q_guard, "rollback", "high")]),
-        ratio(cand[(q_guard, "promote", "high")], prod[(q_guard, "promote", "low")]), "ratio")
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else (math.inf if a > 0 else 1.0)
+
+
+def _latency_check(prod: dict, cand: dict, guard: str, n_min: int, needed: int,
+                   guardrails: Guardrails) -> GuardrailCheck:
+    """The latency guardrail check: the ratio of the guardrail quantile, candidate over production,
+    with its rollback and promote bounds."""
+    q_guard = guardrails.latency_quantile
+    return GuardrailCheck(
+        guard, "all", n_min, needed, _ratio(_point(cand, q_guard), _point(prod, q_guard)), guardrails.latency_ratio,
+        _ratio(cand[(q_guard, "rollback", "low")], prod[(q_guard, "rollback", "high")]),
+        _ratio(cand[(q_guard, "promote", "high")], prod[(q_guard, "promote", "low")]), "ratio")
+
+
+def _latency_findings(prod: dict, cand: dict, latency: str, counts: dict[str, dict[str, int]], n_min: int,
+                      confidence: float, guardrails: Guardrails, levels: dict[str, float]) -> list[Finding]:
+    """``latency_regression`` when the ratio's interval lies above the guardrail, ``missing_latency``
+    when some requests have none."""
+    q_guard = guardrails.latency_quantile
+    value_p, value_c = _point(prod, q_guard), _point(cand, q_guard)
+    estimate = _ratio(value_c, value_p)
+    low = _ratio(cand[(q_guard, "ratio", "low")], prod[(q_guard, "ratio", "high")])
+    high = _ratio(cand[(q_guard, "ratio", "high")], prod[(q_guard, "ratio", "low")])
     findings = []
     if n_min >= max(guardrails.min_segment, min_sample(q_guard, levels["ratio"])) and low > guardrails.latency_ratio:
         label = f"p{round(q_guard * 100)}"
@@ -123,15 +153,14 @@ def latency(rec: Reconciliation, latency: str, paired: bool, counts: dict[str, d
             f"latency; the quantiles use the others.",
             "Log a latency for failed and timed-out requests too (time to failure), or they flatter the side "
             "that fails more.", {"affected_rows": sum(missing.values()), **missing}, {}))
-    return tables, findings, check
+    return findings
 
 
-def errors(rec: Reconciliation, error: str, paired: bool, confidence: float,
-           guardrails: Guardrails) -> tuple[pl.DataFrame, list[Finding], PendingCheck]:
-    """Table ``errors`` (per side: n, errors, rate with Wilson interval, and the increase with its
-    interval — Newcombe's paired interval on the same requests, his unpaired one in canary mode),
-    the ``error_rate_regression`` finding (increase whose interval lies above
-    ``guardrails.error_increase``) and the pending guardrail check."""
+def error_counts(rec: Reconciliation, paired: bool) -> dict[str, int]:
+    """The engine's part of :func:`errors`: on the matched requests whose error flag both sides
+    logged (``paired``), ``n`` and the requests that failed on both, only on production, only on
+    the candidate; in canary mode, per side the failed requests (``k_<side>``) and those with a flag
+    (``n_<side>``)."""
     flag = nw.col(role("error")).cast(nw.Int64)
     if paired:
         p, c = (nw.col(role("error", s)).cast(nw.Int64) for s in SIDES)
@@ -139,8 +168,22 @@ def errors(rec: Reconciliation, error: str, paired: bool, confidence: float,
         row = rec.collect(rec.table.filter(both_known).select(
             nw.len().alias("n"), (p * c).sum().alias("both"), (p * (1 - c)).sum().alias("only_production"),
             ((1 - p) * c).sum().alias("only_candidate"))).row(0, named=True)
-        n = int(row["n"])
-        both, only_p, only_c = (int(row[k] or 0) for k in ("both", "only_production", "only_candidate"))
+        return {k: int(row[k] or 0) for k in ("n", "both", "only_production", "only_candidate")}
+    out: dict[str, int] = {}
+    for s in SIDES:
+        r = rec.collect(rec.side(s, paired=False).select(flag.sum().alias("k"), count(~flag.is_null()).alias("n")))
+        out |= {f"k_{s}": int(r["k"].item() or 0), f"n_{s}": int(r["n"].item() or 0)}
+    return out
+
+
+def errors(counts: dict[str, int], error: str, paired: bool, confidence: float,
+           guardrails: Guardrails) -> tuple[pl.DataFrame, list[Finding], PendingCheck]:
+    """Table ``errors`` (per side: n, errors, rate with Wilson interval, and the increase with its
+    interval — Newcombe's paired interval on the same requests, his unpaired one in canary mode),
+    the ``error_rate_regression`` finding (increase whose interval lies above
+    ``guardrails.error_increase``) and the pending guardrail check, from :func:`error_counts`."""
+    if paired:
+        n, both, only_p, only_c = (counts[k] for k in ("n", "both", "only_production", "only_candidate"))
         sizes = {"production": (both + only_p, n), "candidate": (both + only_c, n)}
 
         def interval(level: float) -> tuple[float, float, float]:
@@ -148,11 +191,7 @@ def errors(rec: Reconciliation, error: str, paired: bool, confidence: float,
 
         p_value = mcnemar_exact(only_p, only_c)
     else:
-        sizes = {}
-        for s in SIDES:
-            r = rec.collect(rec.side(s, paired=False).select(flag.sum().alias("k"),
-                                                             count(~flag.is_null()).alias("n")))
-            sizes[s] = (int(r["k"].item() or 0), int(r["n"].item() or 0))
+        sizes = {s: (counts[f"k_{s}"], counts[f"n_{s}"]) for s in SIDES}
         (kp, np_), (kc, nc) = sizes["production"], sizes["candidate"]
         n = min(np_, nc)
 

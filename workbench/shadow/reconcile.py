@@ -10,28 +10,40 @@ so is every request logged on one side only (``coverage_gap``) and every row wit
 nothing is dropped without being counted.
 
 The logs stay on their engine: polars (default; sorted by id and merged), or a duckdb relation or
-a Spark DataFrame (repeated ids resolved by a window function, the sides joined by the engine).
+a Spark DataFrame (repeated ids resolved by a window function, the sides joined by the engine);
+the engine layer does each engine's part (:func:`workbench.engine.keys.first_per_key`).
 Only counts come back here. Inside, the columns are renamed by role as they are read
 (:mod:`workbench.shadow.columns`): a user's column name never meets one of the comparison's own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import narwhals as nw
 import polars as pl
 
-from workbench.engine._spark import refuse_nested
-from workbench.engine.frames import Engine, Frame, Store, collect_on, count, frame_summary, open_frame, schema_of_nw
+from workbench.engine.frames import (
+    Engine,
+    Frame,
+    Store,
+    collect_on,
+    count,
+    frame_summary,
+    open_frame,
+    read_once,
+    refuse_nested,
+    same_connection,
+    schema_of_nw,
+)
 from workbench.engine.inputs import FrameLike, check_time_column, require_columns
+from workbench.engine.keys import OrderKey, first_per_key
 from workbench.engine.labels import utc_fix
-from workbench.engine.sql import quote
 from workbench.errors import InputError
 from workbench.findings.model import InputSummary
-from workbench.shadow.columns import ATTEMPT, ID, ROW, by_column, refuse_reserved, role
+from workbench.shadow.columns import ID, by_column, refuse_reserved, role
 
 SIDES = ("production", "candidate")
 CHECK = "the shadow/canary comparison"
@@ -64,7 +76,9 @@ class Reconciliation:
         (production's values) and each role's column as ``<column>_production`` and
         ``<column>_candidate``. A name that would repeat (a segment column already called
         ``pred_production``) keeps the comparison's own name."""
-        names = {ID: self.roles["id"], **{by_column(i): b for i, b in enumerate(self.by)}}
+        id_column = self.roles["id"]
+        assert id_column is not None  # reconcile() sets it to the checked id column
+        names = {ID: id_column, **{by_column(i): b for i, b in enumerate(self.by)}}
         names |= {role(r, s): f"{c}_{s}" for r, c in self.roles.items() if c and r != "id" for s in SIDES}
         seen: set[str] = set()
         exprs = []
@@ -125,91 +139,83 @@ def reconcile(
     frees them. A used column may not start with the reserved prefix ``__wb_``; the logs' other
     columns are never read.
     """
-    by_cols = _column_names(id, by, {"timestamp": timestamp, "prediction": prediction, "score": score,
-                                     "latency": latency, "error": error})
     roles = {"timestamp": timestamp, "prediction": prediction, "score": score, "latency": latency, "error": error}
-    frames: dict[str, Frame] = {}
-    for side, data in zip(SIDES, (production, candidate), strict=True):
-        frame = open_frame(data, name=side)
-        used = {"id": id, **roles, **{f"by[{i}]": b for i, b in enumerate(by_cols)}}
-        require_columns(frame.schema, used, name=f"the {side} log")
-        refuse_reserved(used, name=f"the {side} log")
-        refuse_nested(frame.unsupported, [c for c in used.values() if c], name=side, check=CHECK)
-        if timestamp:
-            check_time_column(frame.schema, timestamp, name=f"the {side} log", role="timestamp")
-        frames[side] = frame
-    engines = {f.engine for f in frames.values()}
-    if len(engines) > 1:
-        raise InputError(f"the production log is on {frames['production'].engine} but the candidate log on "
-                         f"{frames['candidate'].engine}; pass both on one engine (the comparison joins them "
-                         "request by request where they are).")
-    if frames["production"].engine == "duckdb" and not same_connection(frames["production"].lf.to_native(),
-                                                                       frames["candidate"].lf.to_native()):
-        raise InputError("the production log and the candidate log are duckdb relations of two different "
-                         "connections, which duckdb cannot join; create both from one connection, e.g. "
-                         "con = duckdb.connect(); con.read_parquet(production_path) and "
-                         "con.read_parquet(candidate_path).")
-    if timestamp:
-        _check_time_zones(frames, timestamp)
-    sides = {s: (f.lf, f.schema) for s, f in frames.items()}
-    _check_ids(sides, id)
-    _check_prediction_types(sides, prediction)
-    used_roles = [r for r, c in roles.items() if c]
-    # only the used columns, renamed by role: the comparison's columns never meet the user's names
-    renamed = [nw.col(id).alias(ID), *(nw.col(b).alias(by_column(i)) for i, b in enumerate(by_cols)),
-               *(nw.col(roles[r]).alias(role(r)) for r in used_roles)]
-    by_keys = [by_column(i) for i in range(len(by_cols))]
-    content = [role(r) for r in ("prediction", "score", "latency") if roles[r]] + by_keys
-    plain = {s: f.with_lf(f.lf.select(*dict.fromkeys([id, *by_cols, *(roles[r] for r in used_roles)])))
-             for s, f in frames.items()}
-    engine = frames["production"].engine
-    if engine == "polars":
-        # each log is read once, only the columns the comparison uses, and sorted by id: repeated ids
-        # are then adjacent and the two sides join by merging (faster than hashing 10M ids)
-        plain = {s: f.with_lf(nw.from_native(f.lf.to_native().sort(id, nulls_last=True).collect().lazy()))
-                 for s, f in plain.items()}
+    by_cols = _column_names(id, by, roles)
+    frames = _open_logs(production, candidate, id, roles, by_cols)
+    used_roles = {r: c for r, c in roles.items() if c}  # role: column, of the roles given
+    # each log read once, only the columns used (on polars into memory, sorted by id: see read_once)
+    plain = {s: read_once(f.with_lf(f.lf.select(*dict.fromkeys([id, *by_cols, *used_roles.values()]))),
+                          sorted_by=id) for s, f in frames.items()}
     inputs = tuple(frame_summary(f) for f in plain.values())  # of the columns used, under the user's names
+    # renamed by role: the comparison's columns never meet the user's names
+    renamed = [nw.col(id).alias(ID), *(nw.col(b).alias(by_column(i)) for i, b in enumerate(by_cols)),
+               *(nw.col(c).alias(role(r)) for r, c in used_roles.items())]
     selected = {s: f.with_lf(f.lf.select(*renamed)) for s, f in plain.items()}
     _check_values(selected, roles)
     counts: dict[str, int] = {}
     kept = {}
-    ts, err = (role(r) if roles[r] else None for r in ("timestamp", "error"))
     for side, f in selected.items():
-        if engine == "polars":
-            kept[side] = _kept_polars(f.lf.to_native(), side, ID, ts, err, content, counts)
-        else:
-            kept[side] = _kept_on_engine(f, side, ID, ts, err, content, counts)
+        kept[side], found = first_per_key(f, ID, _attempt_order(roles, len(by_cols)), check=CHECK)
+        counts |= {f"{side}_rows": found.rows, f"{side}_null_ids": found.null_keys,
+                   f"{side}_duplicates": found.duplicates}
+    by_keys = [by_column(i) for i in range(len(by_cols))]
     prod = kept["production"].select(ID, *by_keys, *(nw.col(role(r)).alias(role(r, "production")) for r in used_roles))
     cand = kept["candidate"].select(ID, *(nw.col(role(r)).alias(role(r, "candidate")) for r in used_roles))
-    matched = prod.join(cand, on=ID, how="inner")
+    engine = frames["production"].engine
     store = Store(engine, frames["production"].lf.to_native())
-    matched = store.keep(matched)  # every comparison reads it: the join runs once
+    matched = store.keep(prod.join(cand, on=ID, how="inner"))  # every comparison reads it: the join runs once
     n_matched = int(collect_on(matched.select(nw.len()), engine, "the request logs", check=CHECK).item())
     counts["matched"] = n_matched
-    counts["production_only"] = counts["production_rows"] - counts["production_null_ids"] \
-        - counts["production_duplicates"] - n_matched
-    counts["candidate_only"] = counts["candidate_rows"] - counts["candidate_null_ids"] \
-        - counts["candidate_duplicates"] - n_matched
+    for side in SIDES:
+        counts[f"{side}_only"] = counts[f"{side}_rows"] - counts[f"{side}_null_ids"] \
+            - counts[f"{side}_duplicates"] - n_matched
     schema = schema_of_nw(matched, frames["production"])
     return Reconciliation(matched, counts, {**roles, "id": id}, kept, inputs, engine, schema, store,
                           by=tuple(by_cols))
 
 
-def same_connection(a: Any, b: Any) -> bool:
-    """Whether two duckdb relations belong to one connection (duckdb cannot combine relations of
-    two). Only a join of their empty projections is built: nothing is read or run."""
-    import duckdb
+def _open_logs(production: FrameLike, candidate: FrameLike, id: str, roles: dict[str, str | None],
+               by_cols: list[str]) -> dict[str, Frame]:
+    """Both logs on their engine, checked: the used columns exist, are not reserved nor nested; the
+    logs are on one engine (duckdb: one connection); ids, timestamps and predictions comparable."""
+    frames: dict[str, Frame] = {}
+    used = {"id": id, **roles, **{f"by[{i}]": b for i, b in enumerate(by_cols)}}
+    for side, data in zip(SIDES, (production, candidate), strict=True):
+        frame = open_frame(data, name=side)
+        require_columns(frame.schema, used, name=f"the {side} log")
+        refuse_reserved(used, name=f"the {side} log")
+        refuse_nested(frame, list(used.values()), check=CHECK)
+        if roles["timestamp"]:
+            check_time_column(frame.schema, roles["timestamp"], name=f"the {side} log", role="timestamp")
+        frames[side] = frame
+    if frames["production"].engine != frames["candidate"].engine:
+        raise InputError(f"the production log is on {frames['production'].engine} but the candidate log on "
+                         f"{frames['candidate'].engine}; pass both on one engine (the comparison joins them "
+                         "request by request where they are).")
+    if not same_connection(frames["production"].lf, frames["candidate"].lf):
+        raise InputError("the production log and the candidate log are duckdb relations of two different "
+                         "connections, which duckdb cannot join; create both from one connection, e.g. "
+                         "con = duckdb.connect(); con.read_parquet(production_path) and "
+                         "con.read_parquet(candidate_path).")
+    if roles["timestamp"]:
+        _check_time_zones(frames, roles["timestamp"])
+    sides = {s: (f.lf, f.schema) for s, f in frames.items()}
+    _check_ids(sides, id)
+    _check_prediction_types(sides, roles["prediction"])
+    return frames
 
-    try:
-        a.limit(0).project("1 AS l").cross(b.limit(0).project("1 AS r"))
-    except duckdb.InvalidInputException as exc:
-        if "different connections" in str(exc):
-            return False
-        raise
-    return True
+
+def _attempt_order(roles: dict[str, str | None], n_by: int) -> list[OrderKey]:
+    """The module's rule as an order of the renamed columns: the latest ``timestamp`` first, then
+    no error before an error, then the smallest logged values (prediction, score, latency, the
+    segment columns)."""
+    order = [OrderKey(role("timestamp"), descending=True)] if roles["timestamp"] else []
+    order += [OrderKey(role("error"), as_int=True)] if roles["error"] else []
+    order += [OrderKey(role(r)) for r in ("prediction", "score", "latency") if roles[r]]
+    return order + [OrderKey(by_column(i)) for i in range(n_by)]
 
 
-def _column_names(id: object, by: object, roles: dict[str, object]) -> list[str]:
+def _column_names(id: object, by: object, roles: Mapping[str, object]) -> list[str]:
     """The ``by`` columns as a list, once ``id``, ``by`` and the roles are known to be column names
     (text; a role may be None): anything else is refused naming the parameter."""
     if not isinstance(id, str) or not id:
@@ -221,56 +227,6 @@ def _column_names(id: object, by: object, roles: dict[str, object]) -> list[str]
     if by_cols is None or not all(isinstance(b, str) and b for b in by_cols):
         raise InputError(f"by must be a column name or a list of column names, got {by!r}.")
     return by_cols
-
-
-def _kept_polars(lf: pl.LazyFrame, side: str, id: str, timestamp: str | None, error: str | None,
-                 content: list[str], counts: dict[str, int]) -> nw.LazyFrame:
-    """One row per id of a log sorted by id (nulls last), counting rows, null ids and repeats."""
-    frame = lf.collect()
-    ids = frame.get_column(id)
-    repeat = (ids == ids.shift(1)).fill_null(False)
-    counts[f"{side}_rows"] = frame.height
-    counts[f"{side}_null_ids"] = ids.null_count()
-    counts[f"{side}_duplicates"] = int(repeat.sum())
-    ided = frame.head(frame.height - ids.null_count())  # nulls sort last
-    if counts[f"{side}_duplicates"]:
-        ided = _latest_attempt(ided, ids.filter(repeat).unique(), id, timestamp, error, content)
-    return nw.from_native(ided.lazy())
-
-
-def _kept_on_engine(frame: Frame, side: str, id: str, timestamp: str | None, error: str | None,
-                    content: list[str], counts: dict[str, int]) -> nw.LazyFrame:
-    """One row per id on duckdb or Spark (the module's rule as a window function), counting rows,
-    null ids and repeats with two aggregates."""
-    row = collect_on(frame.lf.select(nw.len().alias("rows"), count(nw.col(id).is_null()).alias("null_ids")),
-                     frame.engine, frame.name, check=CHECK).row(0, named=True)
-    native = frame.lf.to_native()
-    order = [(timestamp, True)] if timestamp else []
-    order += [(error, False)] if error else []
-    order += [(c, False) for c in content]
-    if frame.engine == "spark":
-        from pyspark.sql import Window
-        from pyspark.sql import functions as F
-
-        keys = [(F.col(c).desc_nulls_last() if desc else
-                 (F.col(c).cast("int") if c == error else F.col(c)).asc_nulls_last()) for c, desc in order]
-        window = Window.partitionBy(id).orderBy(*keys) if keys else Window.partitionBy(id).orderBy(F.lit(0))
-        out = native.where(F.col(id).isNotNull()).withColumn(ATTEMPT, F.row_number().over(window)) \
-            .where(F.col(ATTEMPT) == 1).drop(ATTEMPT)
-    else:
-        q = quote
-        keys = ", ".join(f"{q(c)} DESC NULLS LAST" if desc else
-                         f"{'CAST(' + q(c) + ' AS INTEGER)' if c == error else q(c)} ASC NULLS LAST"
-                         for c, desc in order) or "1"
-        out = native.filter(f"{q(id)} IS NOT NULL").query(
-            "workbench_log", f"SELECT * FROM workbench_log QUALIFY row_number() OVER (PARTITION BY {q(id)} "
-                             f"ORDER BY {keys}) = 1")
-    kept = nw.from_native(out)
-    n_kept = int(collect_on(kept.select(nw.len()), frame.engine, frame.name, check=CHECK).item())
-    counts[f"{side}_rows"] = int(row["rows"])
-    counts[f"{side}_null_ids"] = int(row["null_ids"] or 0)
-    counts[f"{side}_duplicates"] = counts[f"{side}_rows"] - counts[f"{side}_null_ids"] - n_kept
-    return kept
 
 
 def _check_time_zones(frames: dict[str, Frame], timestamp: str) -> None:
@@ -331,24 +287,3 @@ def _check_values(sides: dict[str, Frame], roles: dict[str, str | None]) -> None
         if found.get("score_out_of_range"):
             raise InputError(f"{side} log: {found['score_out_of_range']:,} rows have {roles['score']!r} outside "
                              "[0, 1]; pass probabilities as score (raw margins as prediction).")
-
-
-def _latest_attempt(frame: pl.DataFrame, repeated: pl.Series, id: str, timestamp: str | None,
-                    error: str | None, content: list[str]) -> pl.DataFrame:
-    """One row per id by the module's rule, keeping ``frame``'s order (sorted by id). Only the
-    rows of the ``repeated`` ids are ranked; the others pass through."""
-    keys, descending = [], []
-    if timestamp:
-        keys.append(pl.col(timestamp))
-        descending.append(True)
-    if error:
-        keys.append(pl.col(error).cast(pl.Int8))
-        descending.append(False)
-    keys += [pl.col(c) for c in content]
-    descending += [False] * len(content)
-    indexed = frame.with_row_index(ROW)
-    candidates = indexed.filter(pl.col(id).is_in(repeated.implode()))
-    chosen = candidates.sort([pl.col(id), *keys, pl.col(ROW)], descending=[False, *descending, False],
-                             nulls_last=True).unique(subset=[id], keep="first", maintain_order=True)[ROW]
-    dropped = candidates.filter(~pl.col(ROW).is_in(chosen.implode()))[ROW]
-    return indexed.filter(~pl.col(ROW).is_in(dropped.implode())).drop(ROW)

@@ -21,14 +21,19 @@ from workbench.stats import benjamini_hochberg
 from workbench.stats.tails import norm_ppf, norm_sf
 
 
-def regression_accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str],
-                        paired: bool, confidence: float, fdr: float,
+def regression_sums(labelled: dict[str, nw.LazyFrame], by: list[str], paired: bool) -> pl.DataFrame:
+    """The engine's part of :func:`regression_accuracy`: per scope, n and the sums of each side's
+    absolute errors and their squares (``sum_<side>``, ``sq_<side>``; paired: also ``cross``, the
+    sum of their products). ``labelled``: :func:`workbench.shadow.accuracy.labelled_requests`."""
+    return _paired_sums(labelled["matched"], by) if paired else _unpaired_sums(labelled, by)
+
+
+def regression_accuracy(table: pl.DataFrame, prediction: str, paired: bool, confidence: float, fdr: float,
                         guardrails: Guardrails) -> tuple[pl.DataFrame, list[Finding], list[PendingCheck]]:
     """Table ``accuracy`` (per scope: n, MAE and RMSE per side, the MAE ratio with its interval,
     p and q values), ``accuracy_regression`` findings (q ≤ ``fdr`` and a ratio of at least
     ``guardrails.mae_ratio``; critical when the guardrail is breached, :mod:`workbench.shadow.severity`)
-    and one pending ``mae_ratio`` guardrail check per scope."""
-    table = _paired_sums(labelled["matched"], prediction, by) if paired else _unpaired_sums(labelled, prediction, by)
+    and one pending ``mae_ratio`` guardrail check per scope, from :func:`regression_sums`."""
     rows = table.to_dicts()
     pending, tested = [], []
     for r in rows:
@@ -45,7 +50,7 @@ def regression_accuracy(labelled: dict[str, nw.LazyFrame], prediction: str, by: 
         else:
             r["p_value"] = math.nan
         pending.append((r, overall, guardrails.min_labelled if overall else guardrails.min_segment, interval))
-    q = benjamini_hochberg(np.array([r["p_value"] for r in tested])) if tested else []
+    q = benjamini_hochberg(np.array([r["p_value"] for r in tested]))  # empty when none is tested
     for r, qv in zip(tested, q, strict=True):
         r["q_value"] = float(qv)
     findings = [_finding(r, prediction, confidence) for r in tested
@@ -63,7 +68,7 @@ def _abs_error(column: str) -> nw.Expr:
     return (nw.col(LABEL).cast(nw.Float64) - nw.col(column).cast(nw.Float64)).abs()
 
 
-def _paired_sums(joined: nw.LazyFrame, prediction: str, by: list[str]) -> pl.DataFrame:
+def _paired_sums(joined: nw.LazyFrame, by: list[str]) -> pl.DataFrame:
     ep, ec = _abs_error(role("prediction", "production")), _abs_error(role("prediction", "candidate"))
     joined = joined.filter(~ep.is_null() & ~ec.is_null())
     aggs = [nw.len().alias("n"), ep.sum().alias("sum_production"), ec.sum().alias("sum_candidate"),
@@ -73,7 +78,7 @@ def _paired_sums(joined: nw.LazyFrame, prediction: str, by: list[str]) -> pl.Dat
     return table.with_columns(n_production=pl.col("n"), n_candidate=pl.col("n"))
 
 
-def _unpaired_sums(labelled: dict[str, nw.LazyFrame], prediction: str, by: list[str]) -> pl.DataFrame:
+def _unpaired_sums(labelled: dict[str, nw.LazyFrame], by: list[str]) -> pl.DataFrame:
     parts = []
     for s in SIDES:
         e = _abs_error(role("prediction"))

@@ -11,21 +11,22 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from workbench.findings.html import result_html
 from workbench.findings.model import CheckResult
 from workbench.present.drift_figures import distribution_figure, effects_figure, heatmap_figure, overview
+from workbench.widgets.base import Explorer
 
 
-class DriftExplorer:
+class DriftExplorer(Explorer):
     """Interactive view of a drift :class:`CheckResult` (needs ipywidgets and plotly)."""
 
-    def __init__(self, result: CheckResult) -> None:
-        if result.check != "drift":
-            raise ValueError(f"DriftExplorer shows drift results, got a {result.check!r} result.")
+    checks = ("drift",)
+    needs = ("columns", "bins", "schema")
+
+    def _sections(self) -> list[Any]:
         import ipywidgets as w
         import plotly.graph_objects as go
 
-        self.result = result
+        result = self.result
         columns = overview(result)["column"].to_list()
         scopes = result.to_polars("columns")["scope"].unique(maintain_order=True).to_list()
         self.column = w.Dropdown(options=columns, value=columns[0] if columns else None, description="column")
@@ -41,16 +42,11 @@ class DriftExplorer:
             trace.on_click(self._on_heatmap_click)
         self.column.observe(self._redraw, names="value")
         self.scope.observe(self._redraw, names="value")
-        sections: list[Any] = [w.HTML(result_html(result)), self.effects]
+        sections: list[Any] = [self.effects]
         if self.heatmap.data:
             sections.append(self.heatmap)
-        sections += [w.HBox([self.column, self.scope]), self.distribution, w.HTML("<h4>Schema changes</h4>"),
-                     self.schema]
-        self.widget = w.VBox(sections)
-
-    @classmethod
-    def from_result(cls, result: CheckResult) -> DriftExplorer:
-        return cls(result)
+        return [*sections, w.HBox([self.column, self.scope]), self.distribution, w.HTML("<h4>Schema changes</h4>"),
+                self.schema]
 
     def _on_effect_click(self, trace: Any, points: Any, state: Any = None) -> None:
         if points.point_inds:
@@ -75,9 +71,6 @@ class DriftExplorer:
             for trace, new in zip(self.distribution.data, fresh.data, strict=True):
                 trace.x, trace.y = new.x, new.y
             self.distribution.layout.title = fresh.layout.title
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
 
 
 def _scope_text(scope: str) -> str:

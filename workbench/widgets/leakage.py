@@ -1,4 +1,4 @@
-"""``LeakageAuditWidget``: explore a leakage audit result in a notebook.
+"""``LeakageExplorer``: explore a leakage audit result in a notebook.
 
 Shows the findings table, a feature picker with that feature's lag histogram and leaking
 example rows, and the lateness of each source. Everything is read from the result's
@@ -12,39 +12,34 @@ from typing import Any
 
 import polars as pl
 
-from workbench.findings.html import result_html
 from workbench.findings.model import CheckResult
 from workbench.present.figures import lag_figure, lateness_figure
+from workbench.widgets.base import Explorer
 
 
-class LeakageAuditWidget:
-    """Interactive view of a leakage :class:`CheckResult` (needs ipywidgets, plotly, anywidget)."""
+class LeakageExplorer(Explorer):
+    """Interactive view of a leakage :class:`CheckResult` (needs ipywidgets and plotly)."""
 
-    def __init__(self, result: CheckResult) -> None:
-        if result.check != "leakage":
-            raise ValueError(f"LeakageAuditWidget shows leakage results, got a {result.check!r} result.")
+    checks = ("leakage",)
+    needs = ("examples", "lag_histogram", "lateness_histogram")
+
+    def _sections(self) -> list[Any]:
         import ipywidgets as w
         import plotly.graph_objects as go
 
-        self.result = result
         self.features = self._leaky_features()
         self.picker = w.Dropdown(options=self.features, description="feature",
                                  value=self.features[0] if self.features else None)
-        self.lag_plot = go.FigureWidget(lag_figure(result, self.picker.value or ""))
+        self.lag_plot = go.FigureWidget(lag_figure(self.result, self.picker.value or ""))
         self.examples = w.HTML()
         self.picker.observe(self._on_pick, names="value")
         self._show(self.picker.value)
-        header = w.HTML(result_html(result))
-        sections: list[Any] = [header]
+        sections: list[Any] = []
         if self.features:
             sections += [w.HTML("<h4>Leaking rows by feature</h4>"), self.picker, self.lag_plot, self.examples]
-        if result.to_polars("lateness_histogram").height:
-            sections += [w.HTML("<h4>Late-arriving data</h4>"), go.FigureWidget(lateness_figure(result))]
-        self.widget = w.VBox(sections)
-
-    @classmethod
-    def from_result(cls, result: CheckResult) -> LeakageAuditWidget:
-        return cls(result)
+        if self.result.to_polars("lateness_histogram").height:
+            sections += [w.HTML("<h4>Late-arriving data</h4>"), go.FigureWidget(lateness_figure(self.result))]
+        return sections
 
     def _leaky_features(self) -> list[str]:
         examples = self.result.to_polars("examples")
@@ -68,9 +63,6 @@ class LeakageAuditWidget:
             self.lag_plot.layout.title = fresh.layout.title
         self.examples.value = examples_html(self.result, feature)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
-
 
 def examples_html(result: CheckResult, feature: str, limit: int = 20) -> str:
     """HTML table of a feature's example rows from the result (leaking rows, and stale rows
@@ -92,3 +84,6 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}"
     return "" if value is None else str(value)
+
+
+__all__ = ["LeakageExplorer", "examples_html"]

@@ -11,8 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from workbench.findings.html import result_html
-from workbench.findings.model import CheckResult
+from workbench.findings.model import CheckResult, Finding
 from workbench.present.performance_figures import (
     calibration_scopes,
     heatmap_figure,
@@ -22,20 +21,30 @@ from workbench.present.performance_figures import (
     segments_figure,
     timeline_figure,
 )
+from workbench.widgets.base import Explorer
+
+CALIBRATION_KINDS = ("calibration_drift", "overconfident", "underconfident")
 
 
-class SubgroupExplorer:
-    """Interactive view of a performance :class:`CheckResult` (needs ipywidgets and plotly)."""
+class SubgroupExplorer(Explorer):
+    """Interactive view of a performance :class:`CheckResult`, from ``performance(...)`` or
+    ``subgroups(...)`` (needs ipywidgets and plotly). ``metric`` is the segments chart's metric
+    (default ``"mae"`` for a regression, ``"accuracy"`` otherwise)."""
+
+    checks = ("performance",)
+    needs = ("segments",)
 
     def __init__(self, result: CheckResult, metric: str | None = None) -> None:
-        if result.check != "performance":
-            raise ValueError(f"SubgroupExplorer shows performance results, got a {result.check!r} result.")
+        self._requested_metric = metric
+        super().__init__(result)
+
+    def _sections(self) -> list[Any]:
         import ipywidgets as w
         import plotly.graph_objects as go
 
-        self.result = result
+        result = self.result
         regression = result.parameters.get("task") == "regression"
-        self.metric = metric or ("mae" if regression else "accuracy")
+        self.metric = self._requested_metric or ("mae" if regression else "accuracy")
         alerts = ranked_alerts(result)
         options = [(f"{i + 1}. [{f.severity}] {f.message[:110]}", i) for i, f in enumerate(alerts)]
         self._alerts = alerts
@@ -51,8 +60,8 @@ class SubgroupExplorer:
             trace.on_click(self._on_heatmap_click)
         for trace in self.segments.data:
             trace.on_click(self._on_segment_click)
-        self.widget = w.VBox([w.HTML(result_html(result)), w.HTML("<h4>Alerts, largest impact first</h4>"),
-                              self.alert, self.detail, self.timeline, self.segments, self.heatmap])
+        return [w.HTML("<h4>Alerts, largest impact first</h4>"), self.alert, self.detail, self.timeline,
+                self.segments, self.heatmap]
 
     def show_scope(self, scope: str) -> None:
         """Draw ``scope`` (``"all"`` or ``"col=value[, col=value]"``) over time."""
@@ -82,34 +91,43 @@ class SubgroupExplorer:
         if points.point_inds:
             self.show_scope(trace.y[points.point_inds[0]])
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
 
+class CalibrationExplorer(Explorer):
+    """Reliability diagrams of a result with calibration: a ``calibration`` check, or a
+    ``performance`` check given a score and a reference (needs ipywidgets and plotly). Above them,
+    a calibration result's findings table; for a performance result, only its calibration alerts
+    (its whole findings table heads :class:`SubgroupExplorer`)."""
 
-class CalibrationExplorer:
-    """Reliability diagrams of a result with calibration (a ``calibration`` check, or a
-    ``performance`` check given a reference)."""
+    checks = ("calibration", "performance")
+    needs = ("reliability", "calibration")
 
-    def __init__(self, result: CheckResult) -> None:
-        if "reliability" not in result.tables:
-            raise ValueError("CalibrationExplorer needs a result with calibration: calibration(...), or "
-                             "performance(..., score=..., reference=...).")
+    @classmethod
+    def _missing_hint(cls, result: CheckResult) -> str:
+        hint = "Run calibration(...), or performance(..., score=..., reference=...), for reliability diagrams."
+        if result.check == "performance" and "segments" in result.tables:
+            hint += " This result's segments open with SubgroupExplorer.from_result(result)."
+        return hint
+
+    def _header(self) -> str:
+        if self.result.check == "calibration":
+            return super()._header()
+        alerts = [f for f in self.result.findings if f.kind in CALIBRATION_KINDS]
+        text = "".join(f"<li>{escape(f.message)}</li>" for f in alerts) or "<li>No calibration alert.</li>"
+        return f"<ul>{text}</ul>"
+
+    def _sections(self) -> list[Any]:
         import ipywidgets as w
         import plotly.graph_objects as go
 
-        self.result = result
-        scopes = calibration_scopes(result)
+        scopes = calibration_scopes(self.result)
         self.scope = w.Dropdown(options=scopes, value=scopes[0], description="scope")
         self.strategy = w.ToggleButtons(options=[("equal width", "equal_width"), ("equal mass", "equal_mass")],
                                         value="equal_width")
-        self.figure = go.FigureWidget(reliability_figure(result, scopes[0], "equal_width"))
-        self.table = w.HTML(calibration_table_html(result))
+        self.figure = go.FigureWidget(reliability_figure(self.result, scopes[0], "equal_width"))
+        self.table = w.HTML(calibration_table_html(self.result))
         self.scope.observe(self._redraw, names="value")
         self.strategy.observe(self._redraw, names="value")
-        findings = [f for f in result.findings if f.kind in ("calibration_drift", "overconfident", "underconfident")]
-        text = "".join(f"<li>{escape(f.message)}</li>" for f in findings) or "<li>No calibration alert.</li>"
-        self.widget = w.VBox([w.HTML(f"<ul>{text}</ul>"), w.HBox([self.scope, self.strategy]), self.figure,
-                              self.table])
+        return [w.HBox([self.scope, self.strategy]), self.figure, self.table]
 
     def _redraw(self, change: dict[str, Any] | None = None) -> None:
         fresh = reliability_figure(self.result, self.scope.value, self.strategy.value)
@@ -118,9 +136,6 @@ class CalibrationExplorer:
             for trace in fresh.data:
                 self.figure.add_trace(trace)
             self.figure.layout.title = fresh.layout.title
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
 
 
 def calibration_table_html(result: CheckResult) -> str:
@@ -144,7 +159,7 @@ def _cell(row: dict[str, Any], col: str) -> str:
     return f"<td>{_fmt(row[col])}</td>"
 
 
-def _alert_html(finding: Any) -> str:
+def _alert_html(finding: Finding) -> str:
     return (f"<div style='margin:4px 0'><b>{escape(finding.kind)}</b>: {escape(finding.message)}"
             f"<div style='color:#64748b'>{escape(finding.suggestion)}</div></div>")
 
@@ -155,4 +170,4 @@ def _fmt(v: Any) -> str:
     return escape(str(v))
 
 
-__all__ = ["CalibrationExplorer", "SubgroupExplorer"]
+__all__ = ["CalibrationExplorer", "SubgroupExplorer", "calibration_table_html"]

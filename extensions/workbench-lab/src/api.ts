@@ -91,17 +91,24 @@ export async function requestAPI<T>(path: string, init: RequestInit = {}): Promi
   } catch (error) {
     throw new APIError(`The Jupyter server cannot be reached: ${String(error)}`, 0);
   }
-  const text = await response.text();
-  let data: any = {};
-  try {
-    data = text ? JSON.parse(text) : {};
-  } catch {
-    data = { message: text };
-  }
+  const data = parseBody(await response.text());
   if (!response.ok) {
-    throw new APIError(data.message || `${response.status} ${response.statusText}`, response.status);
+    const message = (data as { message?: unknown } | null)?.message;
+    throw new APIError(
+      typeof message === 'string' && message ? message : `${response.status} ${response.statusText}`,
+      response.status
+    );
   }
   return data as T;
+}
+
+/** A response body as JSON: {} when empty, {message: text} when it is not JSON (a proxy's error page). */
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : {};
+  } catch {
+    return { message: text };
+  }
 }
 
 export function templates(): Promise<{ templates: ITemplate[] }> {

@@ -40,6 +40,17 @@ function affected(f: IFinding): number | null {
   return typeof value === 'number' ? value : null;
 }
 
+type Scalar = string | number | boolean;
+
+function isScalar(value: unknown): value is Scalar {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}
+
+/** A metric as text: numbers to 4 significant digits (0.123456 → 0.1235), other scalars as they are. */
+function shownMetric(value: Scalar): string {
+  return typeof value === 'number' ? String(+value.toPrecision(4)) : String(value);
+}
+
 /** Validate the document's shape; a readable error instead of a broken table. */
 export function checkDocument(data: unknown): IFindingsDocument {
   const doc = data as IFindingsDocument;
@@ -66,7 +77,9 @@ export function renderFindings(host: HTMLElement, doc: IFindingsDocument): void 
     header.append(el('span', `wb-badge wb-sev-${s}`, `${counts[s]} ${s}`));
   }
   if (doc.verdict?.decision) {
-    header.append(el('span', `wb-badge wb-verdict wb-verdict-${doc.verdict.decision}`, `verdict: ${doc.verdict.decision}`));
+    header.append(
+      el('span', `wb-badge wb-verdict wb-verdict-${doc.verdict.decision}`, `verdict: ${doc.verdict.decision}`)
+    );
   }
   if (doc.inputs?.length) {
     header.append(
@@ -173,11 +186,9 @@ export function renderFindings(host: HTMLElement, doc: IFindingsDocument): void 
       if (f.suggestion) {
         cell.append(el('p', undefined, `What to do: ${f.suggestion}`));
       }
-      const numbers = Object.entries(f.metrics ?? {}).filter(([, v]) => v !== null && typeof v !== 'object');
+      const numbers = Object.entries(f.metrics ?? {}).filter((e): e is [string, Scalar] => isScalar(e[1]));
       if (numbers.length) {
-        cell.append(
-          el('p', 'wb-muted', numbers.map(([k, v]) => `${k}: ${typeof v === 'number' ? +v.toPrecision(4) : v}`).join(' · '))
-        );
+        cell.append(el('p', 'wb-muted', numbers.map(([k, v]) => `${k}: ${shownMetric(v)}`).join(' · ')));
       }
       if (f.scope && Object.keys(f.scope).length) {
         cell.append(el('p', 'wb-muted', `scope: ${JSON.stringify(f.scope)}`));

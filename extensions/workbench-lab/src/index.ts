@@ -26,10 +26,10 @@ const LABELS: Record<string, string> = {
   model_health: 'Model health report'
 };
 
-export namespace CommandIDs {
-  export const open = 'workbench:open-sidebar';
-  export const newAudit = 'workbench:new-audit';
-}
+export const CommandIDs = {
+  open: 'workbench:open-sidebar',
+  newAudit: 'workbench:new-audit'
+} as const;
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'workbench-lab:plugin',
@@ -55,11 +55,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: () => app.shell.activateById(sidebar.id)
     });
     app.commands.addCommand(CommandIDs.newAudit, {
-      label: args => (args.template ? `New ${LABELS[args.template as string] ?? args.template} notebook` : 'New audit notebook'),
+      label: ({ template }) =>
+        typeof template === 'string' && template
+          ? `New ${LABELS[template] ?? template} notebook`
+          : 'New audit notebook',
       caption: 'A new notebook from a workbench report template',
       icon: args => (args.isPalette ? undefined : reliabilityIcon),
-      execute: async args => {
-        const template = String(args.template ?? 'leakage');
+      execute: async (args): Promise<unknown> => {
+        const template = typeof args.template === 'string' ? args.template : 'leakage';
         try {
           const { path } = await api.newNotebook(template);
           return app.commands.execute('docmanager:open', { path });
@@ -77,7 +80,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
           .filter(t => !t.error)
           .forEach((t, rank) => {
             launcher?.add({ command: CommandIDs.newAudit, args: { template: t.name }, category: 'Workbench', rank });
-            palette?.addItem({ command: CommandIDs.newAudit, args: { template: t.name, isPalette: true }, category: 'Workbench' });
+            palette?.addItem({
+              command: CommandIDs.newAudit,
+              args: { template: t.name, isPalette: true },
+              category: 'Workbench'
+            });
           });
       })
       .catch(error => console.warn('workbench-lab: templates could not be listed', error));

@@ -55,13 +55,18 @@ export function parseValue(type: string, text: string, checked: boolean): unknow
     case 'list': {
       const trimmed = text.trim();
       if (trimmed.startsWith('[')) {
-        const value = JSON.parse(trimmed);
+        const value: unknown = JSON.parse(trimmed);
         if (!Array.isArray(value)) {
           throw new Error('expects a list');
         }
         return value;
       }
-      return trimmed ? trimmed.split(',').map(v => v.trim()).filter(v => v) : [];
+      return trimmed
+        ? trimmed
+            .split(',')
+            .map(v => v.trim())
+            .filter(v => v)
+        : [];
     }
     case 'NoneType':
       return text.trim() === '' ? null : text;
@@ -72,9 +77,21 @@ export function parseValue(type: string, text: string, checked: boolean): unknow
 
 function shown(value: unknown, type: string): string {
   if (type === 'list') {
-    return (value as unknown[]).every(v => typeof v === 'string') ? (value as string[]).join(', ') : JSON.stringify(value);
+    return (value as unknown[]).every(v => typeof v === 'string')
+      ? (value as string[]).join(', ')
+      : JSON.stringify(value);
   }
-  return value === null || value === undefined ? '' : String(value);
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+    case 'boolean':
+      return String(value);
+    case 'undefined':
+      return '';
+    default: // null, or a dict default: as JSON, not "[object Object]"
+      return value === null ? '' : JSON.stringify(value);
+  }
 }
 
 export class ReliabilitySidebar extends Widget {
@@ -133,7 +150,9 @@ export class ReliabilitySidebar extends Widget {
     let busy = false;
     try {
       const state = await api.runs(this.out);
-      busy = state.runs.some(r => r.status === 'running') || state.requests.some(r => ['starting', 'running'].includes(r.status));
+      busy =
+        state.runs.some(r => r.status === 'running') ||
+        state.requests.some(r => ['starting', 'running'].includes(r.status));
       this._renderRuns(state);
       if (this._conflict && !busy) {
         this._conflict = false; // the run that was in the way has ended
@@ -181,7 +200,10 @@ export class ReliabilitySidebar extends Widget {
     const history = el('section', 'wb-section');
     history.setAttribute('aria-label', 'Run history');
     const head = el('div', 'wb-section-head');
-    head.append(el('h3', undefined, 'Runs'), button('Refresh', () => void this.refresh()));
+    head.append(
+      el('h3', undefined, 'Runs'),
+      button('Refresh', () => void this.refresh())
+    );
     this._historyStatus.setAttribute('role', 'status');
     history.append(head, this._historyStatus, this._runsList);
 
@@ -252,7 +274,11 @@ export class ReliabilitySidebar extends Widget {
     this._say(this._formStatus, `Starting ${template.name}…`, 'info');
     try {
       await api.startRun(template.name, parameters, this.out, this._failOn.value);
-      this._say(this._formStatus, `${template.name} is running in the background; it goes on if you close the browser.`, 'info');
+      this._say(
+        this._formStatus,
+        `${template.name} is running in the background; it goes on if you close the browser.`,
+        'info'
+      );
     } catch (error) {
       this._say(this._formStatus, (error as Error).message, 'error');
       this._conflict = error instanceof api.APIError && error.status === 409;
@@ -267,7 +293,10 @@ export class ReliabilitySidebar extends Widget {
     this._runsList.replaceChildren();
     for (const request of state.requests) {
       const item = el('li', `wb-run-item wb-status-${request.status}`);
-      item.append(el('span', 'wb-run-name', request.template), el('span', `wb-badge wb-state-${request.status}`, request.status));
+      item.append(
+        el('span', 'wb-run-name', request.template),
+        el('span', `wb-badge wb-state-${request.status}`, request.status)
+      );
       item.append(el('span', 'wb-muted', when(request.requested_at)));
       if (request.error?.message) {
         item.append(el('pre', 'wb-error-text', request.error.message));
@@ -322,7 +351,10 @@ export class ReliabilitySidebar extends Widget {
     this._alertsList.replaceChildren();
     for (const alert of alerts) {
       const item = el('li', `wb-alert wb-alert-${alert.severity}`);
-      item.append(el('span', `wb-badge wb-sev-${alert.severity}`, alert.severity), el('span', 'wb-run-name', alert.template));
+      item.append(
+        el('span', `wb-badge wb-sev-${alert.severity}`, alert.severity),
+        el('span', 'wb-run-name', alert.template)
+      );
       const message = alert.html
         ? button(alert.message, () => this._open(alert.html!, 'HTML Viewer'), 'wb-link')
         : el('span', undefined, alert.message);

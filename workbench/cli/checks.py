@@ -1,0 +1,262 @@
+"""The checks on the command line: one table of options per check (flag -> API keyword), and the call.
+
+Each command's name is its check's name in results (``leakage``, ``drift``, ``skew``, ``shadow``,
+``performance``); each option's key is the API's argument name, and the key of ``--config`` files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from workbench.cli.command import Command
+from workbench.cli.finish import EXIT_OK, Outputs, finish, finish_verdict
+from workbench.cli.options import (
+    BY,
+    COLUMNS,
+    COUNT,
+    ID,
+    LABELS,
+    NUMBER,
+    OUT,
+    OUTPUT,
+    PAIR,
+    PATH,
+    PREDICTION,
+    QUIET,
+    REPORT,
+    SCORE,
+    SWITCH,
+    TARGET,
+    TEXT,
+    TIMESTAMP,
+    WINDOW,
+    Option,
+    with_help,
+)
+
+# -- leakage -----------------------------------------------------------------------------------------
+LEAKAGE_OPTIONS = (
+    Option("training", "training set (parquet/CSV path or glob)", kind=PATH, required=True),
+    Option("entity", "entity key column", required=True),
+    Option("prediction_time", "prediction time column", required=True),
+    with_help(TARGET, "label column"),
+    Option("positive", "the --target value that is the positive class (needed unless the label is boolean or "
+                       "0/1), e.g. --positive yes", kind=TEXT),
+    Option("split", "split column (values --train-value / --test-value)"),
+    Option("train_value", "split value of training rows (default 'train')", kind=TEXT),
+    Option("test_value", "split value of test rows (default 'test')", kind=TEXT),
+    Option("feature_timestamps", "a training column holding the time FEATURE was observed (repeatable)",
+           kind=PAIR, flag="--feature-timestamp", repeat=True, metavar="FEATURE=COLUMN"),
+)
+
+
+def _leakage_config(raw: Mapping[str, Any], base: Path, where: str) -> dict[str, Any]:
+    """The leakage audit's own declaration (sources, features, rule; :mod:`workbench.leakage.config`)."""
+    from workbench.leakage.config import config_to_kwargs
+
+    return config_to_kwargs(dict(raw), base=base, where=where)
+
+
+def _leakage_sources(values: Mapping[str, Any]) -> list[Any]:
+    return [getattr(source, "data", None) for source in (values.get("sources") or {}).values()]
+
+
+def _leakage(values: dict[str, Any], outputs: Outputs) -> int:
+    from workbench.leakage.audit import audit_leakage
+
+    training = values.pop("training")
+    return finish(audit_leakage(training, **values), outputs)
+
+
+LEAKAGE = Command(
+    "leakage", "point-in-time leakage audit of a training set",
+    "Audit a training set for point-in-time leakage. Give --config (YAML/JSON: inputs, sources, features and "
+    "the rule, see workbench/leakage/config.py), or --training with --entity and --prediction-time for the "
+    "checks that need no declarations (split, duplicates, target proxy, feature timestamps). Flags override "
+    "the config.",
+    LEAKAGE_OPTIONS, _leakage, read_config=_leakage_config, inputs=_leakage_sources)
+
+# -- drift and skew ----------------------------------------------------------------------------------
+DRIFT_OPTIONS = (
+    Option("reference", "reference data (parquet/CSV path, glob or directory) or a *.profile.json", kind=PATH,
+           required=True),
+    Option("current", "current data (path, glob, or a directory of parquet partitions)", kind=PATH),
+    Option("save_profile", "fit the reference profile and save it here (reuse it as --reference PATH)",
+           kind=OUTPUT, metavar="PATH"),
+    with_help(TIMESTAMP, "current column with each row's time; splits current into windows"),
+    WINDOW,
+    with_help(BY, "segment column (repeatable); with --save-profile, the profile keeps each segment's counts"),
+    with_help(SCORE, "model score column (prediction drift)"),
+    with_help(PREDICTION, "predicted class column (prediction drift)"),
+    with_help(TARGET, "label column (label drift)"),
+    COLUMNS,
+    Option("exclude", "column to leave out, e.g. an id (repeatable)", repeat=True, metavar="COLUMN"),
+    Option("multivariate", "also train a reference-vs-current classifier (needs scikit-learn: workbench[ml])",
+           kind=SWITCH),
+)
+
+
+def _drift_check(values: Mapping[str, Any]) -> None:
+    from workbench.errors import ConfigError
+
+    if "current" not in values and "save_profile" not in values:
+        raise ConfigError("missing --current (or --save-profile to only fit and save the reference profile).")
+
+
+def _drift(values: dict[str, Any], outputs: Outputs) -> int:
+    from workbench.drift import DriftProfile, drift, fit_profile
+
+    reference, current = values.pop("reference"), values.pop("current", None)
+    save_profile = values.pop("save_profile", None)
+    if reference.endswith(".json"):
+        profile = DriftProfile.load(reference)
+    else:
+        labels = [values[k] for k in ("prediction", "target") if values.get(k)]
+        timestamp = [values["timestamp"]] if values.get("timestamp") else []
+        profile = fit_profile(reference, columns=values.get("columns"), exclude=[*values.get("exclude", ()),
+                              *timestamp], categorical=labels, by=values.get("by", ()))
+    if save_profile:
+        path = profile.save(save_profile)
+        if not outputs.quiet:
+            print(f"reference profile ({len(profile.columns)} columns, {profile.rows:,} rows) saved to {path}")
+        if current is None:
+            return EXIT_OK
+    return finish(drift(profile, current, **values), outputs)
+
+
+DRIFT = Command(
+    "drift", "drift and schema evolution of current data against a reference",
+    "Compare --current with --reference (a dataset, or a profile saved with --save-profile) per column, "
+    "window and segment. Exit status as for `workbench leakage`.",
+    DRIFT_OPTIONS, _drift, check=_drift_check)
+
+
+def _skew(values: dict[str, Any], outputs: Outputs) -> int:
+    from workbench.drift import training_serving_skew
+
+    result = training_serving_skew(values.pop("training"), values.pop("serving"), **values)
+    return finish(result, outputs)
+
+
+SKEW = Command(
+    "skew", "training/serving skew: the same requests compared feature by feature",
+    "Join --training and --serving by --id and report, per feature, the share of requests whose values "
+    "differ. Exit status as for `workbench leakage`.",
+    (Option("training", "features as rebuilt for training (path or glob)", kind=PATH, required=True),
+     Option("serving", "features as logged at serving time (path or glob)", kind=PATH, required=True),
+     with_help(ID, "request id column, unique on each side", required=True),
+     with_help(COLUMNS, "a feature to compare (repeatable; default: all shared)")),
+    _skew)
+
+
+# -- shadow ------------------------------------------------------------------------------------------
+def _shadow_options() -> tuple[Option, ...]:
+    from workbench.shadow.task import TASKS
+    from workbench.shadow.verdict import DEFAULT_STAGES, Guardrails
+
+    g = Guardrails()
+    plan = " ".join(f"--plan-stage {s}" for s in DEFAULT_STAGES)
+    return (
+        Option("production", "production (or baseline) request log: path or glob", kind=PATH, required=True),
+        Option("candidate", "candidate (shadow or canary) request log: path or glob", kind=PATH, required=True),
+        with_help(ID, "request id column", required=True),
+        Option("mode", "shadow: both sides answered the same requests; canary: each side its own share",
+               kind=TEXT, choices=("shadow", "canary")),
+        with_help(TIMESTAMP, "request time column (the latest attempt of a retried request is kept)"),
+        PREDICTION,
+        with_help(SCORE, "score column in [0, 1] (score deltas)"),
+        Option("latency", "latency column (any unit, the same on both sides)"),
+        Option("error", "error flag column (boolean or 0/1)"),
+        BY,
+        *LABELS,
+        Option("latency_ratio", f"guardrail: largest p95 latency ratio candidate/production (default "
+                                f"{g.latency_ratio})", kind=NUMBER),
+        Option("error_increase", f"guardrail: largest error-rate increase, a proportion (default "
+                                 f"{g.error_increase})", kind=NUMBER),
+        Option("accuracy_drop", f"guardrail: largest accuracy drop, overall and per segment (default "
+                                f"{g.accuracy_drop})", kind=NUMBER),
+        Option("mae_ratio", f"guardrail (regression): largest MAE ratio candidate/production (default "
+                            f"{g.mae_ratio})", kind=NUMBER),
+        Option("task", "binary: classes 0/1, 1 the positive class (classification: the same); multiclass: any "
+                       "classes compared by equality; regression: numeric predictions; auto (default): regression "
+                       "for a float prediction, else binary for 0/1 classes", kind=TEXT, choices=tuple(TASKS)),
+        Option("large_change", "regression: a change of the prediction larger than this counts as a "
+                               "disagreement (default: a tenth of production's prediction standard deviation)",
+               kind=NUMBER),
+        Option("max_coverage_gap", f"guardrail: largest share of production requests the candidate may miss "
+                                   f"(default {g.max_coverage_gap})", kind=NUMBER),
+        Option("min_requests", f"requests needed for a verdict other than hold (default {g.min_requests})",
+               kind=COUNT),
+        Option("min_labelled", f"labelled requests needed to judge accuracy (default {g.min_labelled})",
+               kind=COUNT),
+        Option("min_segment", f"labelled requests a segment needs to be tested (default {g.min_segment})",
+               kind=COUNT),
+        Option("looks", "how many times this candidate will be checked, e.g. 168 for hourly over a week; the "
+                        "false-rollback rate holds over all of them (default 1)", kind=COUNT),
+        Option("require_accuracy", "judge latency and errors alone when there are no labels (default: hold "
+                                   "without labels; in a config file: require_accuracy: false)",
+               kind=SWITCH, flag="--operations-only", const=False),
+        Option("confidence", f"confidence (default {g.confidence})", kind=NUMBER),
+        Option("stages", f"a traffic share of the rollout plan, in order (repeatable), e.g. {plan}",
+               kind=NUMBER, flag="--plan-stage", repeat=True, metavar="SHARE"),
+        Option("stage", "the candidate's current traffic share (canary: default observed)", kind=NUMBER),
+    )
+
+
+def _shadow(values: dict[str, Any], outputs: Outputs) -> int:
+    from workbench.shadow import Guardrails, compare_logs
+
+    tolerances = {f.name for f in fields(Guardrails)}
+    guardrails = {k: values.pop(k) for k in list(values) if k in tolerances and k != "confidence"}
+    if "confidence" in values:  # the verdict's confidence and the comparison's
+        guardrails["confidence"] = values["confidence"]
+    result = compare_logs(values.pop("production"), values.pop("candidate"), guardrails=Guardrails(**guardrails),
+                          **values)
+    return finish_verdict(result, outputs)
+
+
+SHADOW = Command(
+    "shadow", "shadow-vs-production or canary comparison with a promote/hold/rollback verdict",
+    "Compare a candidate's request log with production's (shadow: same requests; canary: split traffic) and "
+    "decide. Exit status: 0 promote, 1 rollback, 3 hold, 2 usage or input error.",
+    _shadow_options(), _shadow,
+    outputs=(with_help(OUT, "write the findings JSON (with the top-level verdict) here"), REPORT,
+             with_help(QUIET, "print only the verdict line")))
+
+# -- performance -------------------------------------------------------------------------------------
+PERFORMANCE_OPTIONS = (
+    Option("predictions", "prediction log (parquet/CSV path or glob)", kind=PATH, required=True),
+    with_help(BY, "segment column (repeatable)", required=True),
+    with_help(TARGET, "label column in the predictions (null where not known yet)"),
+    with_help(LABELS[0], "labels file (id and label columns) arriving separately"),
+    with_help(ID, "request id column shared by predictions and labels"),
+    *LABELS[1:],
+    with_help(PREDICTION, "predicted class (0/1) or value column"),
+    with_help(SCORE, "probability of class 1 (AUC, log loss, Brier, calibration, estimates)"),
+    Option("threshold", "class = score >= threshold without --prediction (default 0.5)", kind=NUMBER),
+    with_help(TIMESTAMP, "prediction time column: localized drops per --window"),
+    WINDOW,
+    Option("reference", "labelled reference (same columns; label inline) for calibration", kind=PATH),
+    Option("depth", "most segment columns combined in one scope (default 2)", kind=COUNT),
+    Option("min_support", "rows a scope needs to be tested (default 100)", kind=COUNT),
+    Option("margin", "smallest drop worth an alert (default 0.05 accuracy, 10%% MAE)", kind=NUMBER),
+    Option("fdr", "false-discovery rate across tested cells (default 0.01)", kind=NUMBER),
+)
+
+
+def _performance(values: dict[str, Any], outputs: Outputs) -> int:
+    from workbench.performance import performance
+
+    return finish(performance(values.pop("predictions"), **values), outputs)
+
+
+PERFORMANCE = Command(
+    "performance", "subgroup performance, localized drops, calibration and label-free estimates",
+    "Measure a model on its prediction log per segment and time window, with labels inline (--target) or "
+    "arriving separately (--labels --id). Exit status as for `workbench leakage`.",
+    PERFORMANCE_OPTIONS, _performance)
+
+CHECKS = (LEAKAGE, DRIFT, SKEW, SHADOW, PERFORMANCE)
