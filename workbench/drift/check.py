@@ -43,7 +43,7 @@ from workbench.drift.scopes import (
 )
 from workbench.drift.summaries import ROWS, SEP, alias, new_bucket, other_bucket, run
 from workbench.drift.tables import BIN_SCHEMA, CATEGORY_SCHEMA, SCHEMA_SCHEMA, columns_table, frame
-from workbench.engine._spark import refuse_nested
+from workbench.engine.frames import refuse_nested
 from workbench.engine.inputs import FrameLike, check_time_column
 from workbench.engine.partitions import hive_columns, partition_files, schema_history
 from workbench.engine.reserved import PREFIX, refuse_reserved
@@ -134,8 +134,7 @@ def drift(
         profile = plan.preliminary()  # enough to plan current's summaries; counted below
     _validate_roles(profile, cur.schema, timestamp, by_cols, roles, columns)
     _validate_exclude(exclude, profile, cur.schema)
-    refuse_nested(cur.unsupported, [*profile.columns, *by_cols, *([timestamp] if timestamp else [])],
-                  name="current", check="drift", excludable=True)
+    refuse_nested(cur, [*profile.columns, *by_cols, timestamp], check="drift", excludable=True)
     unfitted = [b for b in by_cols if b not in profile.segments and plan is None]
     if unfitted:
         raise InputError(f"the saved profile has no segment counts for by={unfitted}: fit it with "

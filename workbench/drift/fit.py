@@ -31,9 +31,8 @@ from workbench.drift.summaries import (
     value_column,
     value_counts,
 )
-from workbench.engine._spark import refuse_nested
 from workbench.engine.batch import Summary
-from workbench.engine.frames import Frame, frame_summary, open_frame
+from workbench.engine.frames import Frame, frame_summary, open_frame, refuse_nested
 from workbench.engine.inputs import FrameLike
 from workbench.engine.partitions import partition_files, scan_partitions
 from workbench.engine.reserved import refuse_reserved
@@ -170,7 +169,7 @@ class ProfilePlan:
         """The fitted profile, from the results of :meth:`counts`."""
         numeric, value_counts = counted[0], dict(zip(self.categorical, counted[1:], strict=True))
         cols = self._columns(numeric, value_counts)
-        segments = {}
+        segments: dict[str, dict[str, dict[str, ColumnProfile]]] = {}
         for b in self.by:
             segments[b] = {}
             for v in numeric[b].unique().to_list():
@@ -178,8 +177,7 @@ class ProfilePlan:
                 counts = {c: vc.filter(pl.col(b).is_null() if v is None else pl.col(b) == v)
                           for c, vc in value_counts.items()}
                 segments[b][segment_key(v)] = self._columns(rows, counts, within=cols)
-        rows = int(numeric[ROWS].sum())
-        fingerprint = input_summary(self.reference, self.frame, rows).fingerprint
+        fingerprint = input_summary(self.reference, self.frame, int(numeric[ROWS].sum())).fingerprint
         return replace(self._profile(cols, fingerprint), segments=segments)
 
     def _columns(self, numeric: pl.DataFrame, value_counts: dict[str, pl.DataFrame],
@@ -234,7 +232,7 @@ def plan_profile(
         hints = "".join(did_you_mean(b, frame.schema) for b in missing)
         raise InputError(f"by={missing} not found in the reference.{hints} Available columns: {sorted(frame.schema)}")
     chosen = [c for c in (columns if columns is not None else frame.schema) if c not in set(exclude)]
-    refuse_nested(frame.unsupported, [*chosen, *by], name="reference", check="drift", excludable=True)
+    refuse_nested(frame, [*chosen, *by], check="drift", excludable=True)
     kinds, _ = drift_columns(frame.schema, columns, exclude, name="reference", categorical=categorical)
     refuse_reserved([*kinds, *by], name="reference")
     reads = {c: ColumnRead(c, k, frame.schema[c]) for c, k in kinds.items()}

@@ -134,7 +134,7 @@ def list_scopes(s: Summaries, by: list[str], every: dt.timedelta | None, ts_dtyp
     gap in the data is reported), then every segment value."""
     scopes = [Scope("all", {})]
     seen = [x for x in s.numeric[WINDOW].unique().to_list() if x is not None] if every is not None else []
-    if seen:
+    if seen and every is not None:
         first, last = min(seen), max(seen)
         if last - first >= MAX_WINDOWS:
             raise InputError(f"current spans {last - first + 1:,} windows of {every}; choose a longer window "

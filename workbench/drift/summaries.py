@@ -176,9 +176,9 @@ def bucketize(counts: pl.DataFrame, top: Sequence[str], known: Sequence[str] | N
     bin (column :data:`BUCKET`). Runs on the small value-count table."""
     v = pl.col(VALUE)
     index = v.replace_strict(list(top), list(range(len(top))), default=None, return_dtype=pl.Int64)
-    bucket = pl.when(v.is_null()).then(None).when(v.is_in(list(top))).then(index)
-    bucket = bucket.otherwise(other_bucket(top)) if known is None else \
-        bucket.when(v.is_in(list(known))).then(other_bucket(top)).otherwise(new_bucket(top))
+    kept = pl.when(v.is_null()).then(None).when(v.is_in(list(top))).then(index)
+    bucket = kept.otherwise(other_bucket(top)) if known is None else \
+        kept.when(v.is_in(list(known))).then(other_bucket(top)).otherwise(new_bucket(top))
     keys = [c for c in counts.columns if c not in (VALUE, COUNT)]
     return counts.with_columns(bucket.alias(BUCKET)).group_by([*keys, BUCKET]).agg(pl.col(COUNT).sum())
 
