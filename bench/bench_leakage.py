@@ -1,4 +1,4 @@
-"""Leakage audit benchmark: workbench (polars and duckdb as-of engines) vs Timefence, one run.
+"""Leakage audit benchmark: workbench (inputs on polars, and as duckdb relations) vs Timefence, one run.
 
     python bench/bench_leakage.py [--labels 1000000] [--events 10000000] [--repeat 3]
 
@@ -56,9 +56,11 @@ def main() -> None:
     common = "spend_to_date,total_spend,balance"
     jobs = {
         "workbench polars, all 4 features + lateness/split/proxy checks": [*ours, "--engine", "polars"],
-        "workbench duckdb, all 4 features + lateness/split/proxy checks": [*ours, "--engine", "duckdb"],
+        "workbench duckdb relations, all 4 features + lateness/split/proxy checks": [*ours, "--engine",
+                                                                                     "duckdb-relations"],
         "workbench polars, the 3 features Timefence can express": [*ours, "--engine", "polars", "--features", common],
-        "workbench duckdb, the 3 features Timefence can express": [*ours, "--engine", "duckdb", "--features", common],
+        "workbench duckdb relations, the 3 features Timefence can express": [*ours, "--engine", "duckdb-relations",
+                                                                             "--features", common],
         "timefence 0.9.1 (duckdb), the same 3 features": [str(_timefence_python()),
                                                          str(HERE / "run_timefence_audit.py"), str(data)],
     }

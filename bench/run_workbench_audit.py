@@ -2,10 +2,11 @@
 
 python bench/run_workbench_audit.py DATA_DIR --engine polars [--features total_spend,balance]
 
-Engines: ``polars`` (parquet read by polars), ``duckdb`` (the same, as-of joins in duckdb),
-``duckdb-relations`` (every input a duckdb relation over the parquet file: audited in duckdb),
-``spark`` (every input ``spark.read.parquet``, local[2]: audited in Spark; the session start is
-timed apart). Prints one JSON line: wall seconds, engine and per-feature affected rows.
+``--engine`` names the kind of input, and so where the audit runs (it runs where its inputs are):
+``polars`` (the parquet paths, read by polars), ``duckdb-relations`` (every input a duckdb
+relation over the parquet file: audited in duckdb), ``spark`` (every input ``spark.read.parquet``,
+local[2]: audited in Spark; the session start is timed apart). Prints one JSON line: wall
+seconds, engine and per-feature affected rows.
 """
 
 from __future__ import annotations
@@ -29,18 +30,16 @@ ALL = {
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("data", type=Path)
-    p.add_argument("--engine", default="polars")
+    p.add_argument("--engine", default="polars", choices=["polars", "duckdb-relations", "spark"])
     p.add_argument("--features", default=",".join(ALL))
     a = p.parse_args()
     features = {k: ALL[k] for k in a.features.split(",")}
     session_s = 0.0
-    engine: str | None = a.engine
     read = str
     if a.engine == "duckdb-relations":
         import duckdb
 
-        con = duckdb.connect()
-        engine, read = None, lambda path: con.read_parquet(str(path))
+        read = duckdb.connect().read_parquet
     elif a.engine == "spark":
         from pyspark.sql import SparkSession
 
@@ -50,15 +49,16 @@ def main() -> None:
                  .config("spark.sql.shuffle.partitions", "8").getOrCreate())
         spark.sparkContext.setLogLevel("ERROR")
         session_s = time.perf_counter() - t0
-        engine, read = None, lambda path: spark.read.parquet(str(path))
+        read = spark.read.parquet
+    path = {name: str(a.data / f"{name}.parquet") for name in ("training", "events", "snapshots")}
     t0 = time.perf_counter()
     result = audit_leakage(
-        read(a.data / "training.parquet"), entity="customer_id", prediction_time="prediction_time", target="churned",
-        sources={"events": Source(read(a.data / "events.parquet"), entity="customer_id", time="event_time",
+        read(path["training"]), entity="customer_id", prediction_time="prediction_time", target="churned",
+        sources={"events": Source(read(path["events"]), entity="customer_id", time="event_time",
                                   available_time="ingested_at"),
-                 "snapshots": Source(read(a.data / "snapshots.parquet"), entity="customer_id", time="snapshot_time",
+                 "snapshots": Source(read(path["snapshots"]), entity="customer_id", time="snapshot_time",
                                      available_time="written_at")},
-        features=features, engine=engine)
+        features=features)
     wall = time.perf_counter() - t0
     found = {f"{f.subject}:{f.kind}": f.metrics.get("affected_rows") for f in result.findings
              if f.kind in ("future_data", "non_asof_join", "late_arrival", "feature_mismatch")}

@@ -177,7 +177,7 @@ def test_pandas_arrow_and_duckdb_inputs_give_the_same_findings():
     assert [f.to_dict() for f in _audit(_training().to_arrow()).findings] == base
     con = duckdb.connect()
     rel = con.from_arrow(_training().to_arrow())
-    assert [f.to_dict() for f in _audit(rel, engine="polars").findings] == base  # read through polars
+    assert [f.to_dict() for f in _audit(rel.pl()).findings] == base  # read into polars: audited there
     on_duckdb = _audit(rel, con.from_arrow(_events().to_arrow()))  # every input on duckdb: audited there
     assert on_duckdb.parameters["engine"] == "duckdb"
     assert [f.to_dict() for f in on_duckdb.findings] == base

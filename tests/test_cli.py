@@ -66,6 +66,7 @@ def test_usage_errors_exit_2(capsys):
     assert main(["leakage", "--config", "nope.yaml"]) == 2
 
 
+@pytest.mark.slow
 def test_console_script_help_and_schema():
     exe = shutil.which("workbench") or f"{sys.executable} -m workbench.cli"
     help_text = subprocess.run([*exe.split(), "--help"], capture_output=True, text=True, check=True).stdout

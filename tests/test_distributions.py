@@ -32,7 +32,7 @@ def test_binomial_tail(k, n, p):
     assert D.binom_sf(k, n, p) == pytest.approx(stats.binom.sf(k, n, p), rel=1e-8, abs=1e-300)
 
 
-@pytest.mark.parametrize("n", [50, 500, 5_000, 500_000])
+@pytest.mark.parametrize("n", [50, 500, 5_000, pytest.param(500_000, marks=pytest.mark.slow)])
 def test_kolmogorov_tail_is_close_to_scipys_exact_one(n):
     for d in np.linspace(0.2, 3.0, 29) / np.sqrt(n):
         exact = stats.kstwo.sf(d, n)

@@ -100,6 +100,7 @@ def test_unsupported_current_dtype_is_skipped_with_the_reason():
     assert skipped and "List" in skipped[0].message
 
 
+@pytest.mark.slow
 def test_a_million_distinct_values_are_capped_and_said_so():
     n = 1_000_000
     ids = pl.DataFrame({"id": pl.int_range(0, n, eager=True).cast(pl.String)})

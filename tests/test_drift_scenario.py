@@ -113,6 +113,7 @@ def test_saved_profile_gives_the_same_result_without_the_reference(tmp_path, res
     assert reused.inputs[0].fingerprint == result.inputs[0].fingerprint
 
 
+@pytest.mark.slow
 def test_duckdb_engine_gives_identical_results():
     rng = np.random.default_rng(2)
     n = 30_000
@@ -156,6 +157,7 @@ def test_cli_drift_writes_findings_and_reuses_a_profile(tmp_path):
     assert bad.returncode == 2 and "by=['regoin'] not found in the reference" in bad.stderr
 
 
+@pytest.mark.slow
 def test_every_input_type_gives_the_same_findings(tmp_path):
     ref = pl.read_parquet(REF).drop("request_id")
     cur = pl.read_parquet(MON / "current" / "date=2026-03-04" / "part-0.parquet").drop("request_id")

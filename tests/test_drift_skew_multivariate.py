@@ -57,6 +57,7 @@ def test_skew_bad_input(training, serving, message):
         training_serving_skew(pl.DataFrame(training), pl.DataFrame(serving), id="id")
 
 
+@pytest.mark.slow
 def test_domain_classifier_finds_the_driving_column():
     result = drift(str(MON / "reference.parquet"), str(MON / "current" / "date=2026-03-0[1234]" / "*.parquet"),
                    exclude=["request_id", "ts"], score="score", target="label", multivariate=True)
@@ -67,6 +68,7 @@ def test_domain_classifier_finds_the_driving_column():
     assert lo <= mv[0].metrics["value"] <= hi
 
 
+@pytest.mark.slow
 def test_domain_classifier_is_quiet_on_two_samples_of_one_distribution():
     rng = np.random.default_rng(5)
 
@@ -79,6 +81,7 @@ def test_domain_classifier_is_quiet_on_two_samples_of_one_distribution():
     assert 0.45 < result.parameters["auc"] < 0.56
 
 
+@pytest.mark.slow
 def test_domain_classifier_catches_a_changed_relationship_with_unchanged_margins():
     rng = np.random.default_rng(6)
     x = rng.normal(0, 1, 8000)
@@ -88,6 +91,7 @@ def test_domain_classifier_catches_a_changed_relationship_with_unchanged_margins
     assert domain_classifier(ref, cur).by_kind("multivariate_drift")
 
 
+@pytest.mark.slow
 def test_domain_classifier_says_when_it_sampled():
     rng = np.random.default_rng(7)
     ref = pl.DataFrame({"x": rng.normal(0, 1, 30_000)})

@@ -137,3 +137,26 @@ def test_stale_rows_are_located_in_time_and_shown_earliest_first_on_polars_and_d
         assert examples["training_value"].to_list() == examples["point_in_time_value"].to_list() == ["7.0", "7.0"]
         assert len(stale.evidence) == 2 and "lag_hours" not in stale.evidence[0]
     assert results[0].to_polars("examples").drop("row").equals(results[1].to_polars("examples").drop("row"))
+
+
+def test_findings_are_decided_from_summaries_and_only_the_path_choice_knows_the_engine():
+    """Statistics, decisions and findings import no engine and no lazy-frame library: they read
+    the summaries only; engine names appear only where the path is chosen (and in the inputs)."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import workbench.leakage as leakage
+
+    folder = Path(leakage.__file__).parent
+    for name in ("statistics.py", "checks.py", "result.py"):
+        tree = ast.parse((folder / name).read_text())
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not {m for m in imported if m.startswith(("narwhals", "duckdb", "pyspark", "workbench.engine",
+                                                          "workbench.leakage.per_row"))}, (name, imported)
+    for path in folder.glob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"import (duckdb|pyspark)|from (duckdb|pyspark)", text), path.name
+        compared = re.findall(r"engine\s*==|engine\s*!=", text)
+        assert not compared or path.name in ("per_row.py", "inputs.py"), (path.name, compared)

@@ -168,6 +168,7 @@ def test_undeclared_training_columns_named_like_every_internal_column_give_the_s
     assert _comparable(audit_leakage(**_inputs(ROLES, names)), ROLES, names) == expected
 
 
+@pytest.mark.slow
 def test_the_same_on_duckdb_relations():
     import duckdb
 

@@ -207,7 +207,6 @@ def test_a_one_row_training_set_says_there_is_too_little_data():
                          r"Got 1\.5"),
     ({"proxy_auc": "0.9"}, r"'proxy_auc' parameter .* Got '0\.9'"),
     ({"proxy_auc": 0.3}, r"'proxy_auc' parameter of audit_leakage must be above 0\.5"),
-    ({"engine": "spark2"}, r"'engine' parameter of audit_leakage must be one of \['polars', 'duckdb', 'spark'\]"),
     ({"max_examples": -1}, r"'max_examples' parameter of audit_leakage must be an integer of at least 0"),
     ({"entity": 5}, r"'entity' parameter of audit_leakage must be a column name \(text\)\. Got 5"),
     ({"features": ["spend"]}, r"'features' parameter of audit_leakage must be a mapping .* Got a list"),
@@ -306,7 +305,8 @@ def test_yaml_positive_and_top_level_types_are_checked(tmp_path):
         ("sources: {tx: {path: 5, entity: id}}\n", r"'sources\.tx\.path' must be text; got 5"),
         ("features: {spend: sum}\n", r"'features\.spend' must be a mapping; got 'sum'"),
         ("proxy_auc: 2\n", r"'proxy_auc' must be a number strictly between 0\.5 and 1; got 2"),
-        ("engine: 7\n", r"'engine' must be one of \['polars', 'duckdb'\]; got 7"),
+        ("engine: duckdb\n", r"config: 'engine' is not a setting: the audit runs where its inputs are \(paths and "
+                              r"frames on polars, duckdb relations on duckdb, Spark DataFrames on Spark\); remove it"),
     ]:
         with pytest.raises(ConfigError, match=message):
             load(extra)
@@ -352,3 +352,93 @@ def test_the_proxy_table_and_findings_are_the_same_whether_missing_is_written_nu
                               target="y")
     assert on_duckdb.parameters["engine"] == "duckdb"
     assert on_duckdb.to_polars("proxy").equals(proxy[0])
+
+
+# -- the vectorised evidence against the loop it replaced --------------------------------------------
+
+def _loop_sentinel(counts: pl.DataFrame, null_pos: int, null_neg: int, *, ordered: bool, exact: bool):
+    """The sentinel search as it was written before it was vectorised: every group, every minority
+    class, one at a time (the neighbours walked value by value)."""
+    from workbench.leakage.statistics import (
+        MIXED_NEIGHBOUR,
+        NEIGHBOUR_ROWS,
+        SENTINEL_OTHER_SHARE,
+        SENTINEL_OTHER_UPPER,
+        _value_text,
+    )
+    from workbench.stats import wilson_interval
+
+    def pure(k_class, k_other):
+        m = k_class + k_other
+        return m > 0 and k_other / m <= SENTINEL_OTHER_SHARE and wilson_interval(k_other, m)[1] <= SENTINEL_OTHER_UPPER
+
+    def mixed(k, rows, other):
+        for step in (-1, 1):
+            j, n, o = k + step, 0.0, 0.0
+            while 0 <= j < len(rows) and n < NEIGHBOUR_ROWS:
+                n, o = n + rows[j], o + other[j]
+                j += step
+            if n and o / n < MIXED_NEIGHBOUR:
+                return False
+        return True
+
+    pos, neg = counts["pos"].to_numpy().astype(float), counts["neg"].to_numpy().astype(float)
+    labels = counts["value"].to_list()
+    total_pos, total_neg = int(pos.sum()) + null_pos, int(neg.sum()) + null_neg
+    minority = [c for c, mine, other in (("positive", total_pos, total_neg), ("negative", total_neg, total_pos))
+                if 0 < mine <= other]
+    groups = [(_value_text(labels[k]), int(pos[k]), int(neg[k]), k if ordered else None)
+              for k in range(len(pos))] if exact else []
+    if null_pos + null_neg:
+        groups += [("null", null_pos, null_neg, None), ("any non-null value", int(pos.sum()), int(neg.sum()), None)]
+    sentinel = None
+    for label, k_pos, k_neg, index in groups:
+        for cls in minority:
+            k_c, k_o = (k_pos, k_neg) if cls == "positive" else (k_neg, k_pos)
+            if not pure(k_c, k_o) or (index is not None and not mixed(index, pos + neg, neg if cls == "positive"
+                                                                      else pos)):
+                continue
+            if sentinel is None or k_c > sentinel["rows_of_class"]:
+                total = total_pos if cls == "positive" else total_neg
+                sentinel = {"value": label, "rows": k_c + k_o, "rows_of_class": k_c, "class": cls,
+                            "purity": k_c / (k_c + k_o), "class_share": k_c / total}
+    return sentinel
+
+
+def test_the_vectorised_sentinel_search_finds_what_the_loop_found():
+    from workbench.leakage.statistics import proxy_evidence
+
+    found: set[tuple[str, str]] = set()
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        m = int(rng.integers(1, 400))
+        pos, neg = rng.poisson(rng.choice([0.3, 2, 8]), m), rng.poisson(rng.choice([0.3, 2, 8]), m)
+        pure = rng.random(m) < 0.05  # a few values all of one class, some big enough to be sentinels
+        pos[pure], neg[pure] = rng.choice([0, 1, 90, 200], pure.sum()), 0
+        other = rng.random(m) < 0.03
+        neg[other], pos[other] = rng.choice([0, 80, 150], other.sum()), rng.choice([0, 1], other.sum())
+        empty = rng.random(m) < 0.05  # values whose rows all have a null label
+        pos[empty], neg[empty] = 0, 0
+        counts = pl.DataFrame({"score": np.arange(m, dtype=float) - 3.5, "pos": pos, "neg": neg,
+                               "value": (np.arange(m, dtype=float) - 3.5) * rng.choice([1.0, 0.5])})
+        for null_pos, null_neg in ((0, 0), (int(rng.integers(0, 120)), 0),
+                                   (int(rng.integers(0, 30)), int(rng.integers(0, 30)))):
+            for ordered, exact in ((True, True), (False, True), (True, False)):
+                got = proxy_evidence(counts, null_pos, null_neg, ordered=ordered, exact=exact).sentinel
+                assert got == _loop_sentinel(counts, null_pos, null_neg, ordered=ordered, exact=exact), seed
+                if got is not None:
+                    found.add((got["value"] if got["value"] in ("null", "any non-null value") else "a value",
+                               got["class"]))
+    # the tables exercise sentinel values of both classes and the null group
+    assert {("a value", "positive"), ("a value", "negative"), ("null", "positive")} <= found, found
+
+
+def test_the_vectorised_wilson_bound_is_the_scalar_one_bit_for_bit():
+    from workbench.leakage.statistics import _wilson_upper
+    from workbench.stats import wilson_interval
+
+    n = np.concatenate([np.arange(1, 300), np.array([10**6 + 7, 3 * 10**7 + 1, 2**40 + 3])])
+    k = np.concatenate([np.zeros(len(n), int), np.ones(len(n), int), n // 3, n // 100, n])
+    n = np.tile(n, 5)
+    got = _wilson_upper(k.astype(float), n.astype(float))
+    assert got.tolist() == [wilson_interval(int(a), int(b))[1] for a, b in zip(k, n, strict=True)]

@@ -266,7 +266,8 @@ FORMS: dict[str, Callable[[pl.DataFrame], Any]] = {
 }
 
 
-@pytest.mark.parametrize("form", sorted(FORMS))
+@pytest.mark.parametrize("form", [pytest.param(f, marks=pytest.mark.slow) if f == "duckdb" else f  # an engine
+                                  for f in sorted(FORMS)])
 @pytest.mark.parametrize("check", sorted(CHECKS))
 def test_the_same_data_in_another_frame_type_gives_the_same_findings(check, form, baselines):
     inputs, expected = baselines[check]

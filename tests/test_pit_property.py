@@ -12,6 +12,7 @@ import datetime as dt
 import math
 
 import polars as pl
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -164,28 +165,27 @@ def test_window_recomputation_matches_brute_force(events, labels_rows, agg, wind
     _check_window_method(recompute_window, events, labels_rows, agg, window, rule)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(events=events_st, labels_rows=labels_st, agg=st.sampled_from(["sum", "count"]),
-       window=st.sampled_from([None, 1, 5, 12]), rule=rule_st, engine=st.sampled_from(["polars", "duckdb"]))
-def test_cumulative_window_method_matches_brute_force(events, labels_rows, agg, window, rule, engine):
-    def method(labels, ev, decl, rule_):
-        return recompute_window_cumulative(labels, ev, decl, rule_, engine=engine)
-
-    _check_window_method(method, events, labels_rows, agg, window, rule)
+       window=st.sampled_from([None, 1, 5, 12]), rule=rule_st)
+def test_cumulative_window_method_matches_brute_force(events, labels_rows, agg, window, rule):
+    _check_window_method(recompute_window_cumulative, events, labels_rows, agg, window, rule)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
-@given(snaps=snaps_st, labels_rows=labels_st, rule=rule_st, engine=st.sampled_from(["polars", "duckdb"]))
-@example(snaps=[(0, 1, 0, 3), (0, 5, 0, None)], labels_rows=[(0, 10, "pit", 0)], rule=PointInTimeRule(),
-         engine="polars")  # the newest snapshot says null: the point-in-time value is null, not 3
-def test_asof_recomputation_matches_brute_force(snaps, labels_rows, rule, engine):
+@given(snaps=snaps_st, labels_rows=labels_st, rule=rule_st)
+@example(snaps=[(0, 1, 0, 3), (0, 5, 0, None)], labels_rows=[(0, 10, "pit", 0)],
+         rule=PointInTimeRule())  # the newest snapshot says null: the point-in-time value is null, not 3
+def test_asof_recomputation_matches_brute_force(snaps, labels_rows, rule):
     def reference(ent, pt, r):
         return ref_asof(snaps, ent, pt, None, r)[0]
 
     trains = _train_values(labels_rows, reference)
     ev, lab = _frames(snaps, labels_rows, trains)
     lab = lab.with_columns((pl.col("__wb_pt") - rule.embargo).alias("__wb_cutoff"))
-    got = recompute_asof(lab.lazy(), ev.lazy(), AsOf("src", "x"), rule, numeric=True, engine=engine).collect()
+    got = recompute_asof(lab.lazy(), ev.lazy(), AsOf("src", "x"), rule, numeric=True).collect()
     expected = [ref_asof(snaps, e, pt, tr, rule) for (e, pt, *_), tr in zip(labels_rows, trains, strict=True)]
     _check(got, expected)
 
@@ -212,6 +212,7 @@ def _from_portable(out) -> pl.DataFrame:
     return frame.with_columns(pl.col("__wb_rn").alias("__wb_row"))
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None)
 @given(events=events_st, labels_rows=labels_st, agg=st.sampled_from(["sum", "count", "mean", "max", "min"]),
        window=st.sampled_from([None, 1, 5, 12]), rule=rule_st, engine=st.sampled_from(["polars", "duckdb"]),
@@ -230,6 +231,7 @@ def test_portable_window_recomputation_matches_brute_force(events, labels_rows, 
     _check_window_method(method, events, labels_rows, agg, window, rule)
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None)
 @given(snaps=snaps_st, labels_rows=labels_st, rule=rule_st, engine=st.sampled_from(["polars", "duckdb"]))
 @example(snaps=[(0, 1, 0, 3), (0, 5, 0, None)], labels_rows=[(0, 10, "pit", 0)], rule=PointInTimeRule(),

@@ -367,6 +367,7 @@ def _outside_eu(scope: str) -> bool:
     return "region=" in scope and "region=eu" not in scope
 
 
+@pytest.mark.slow
 def test_regional_drop_onset_is_found_whatever_the_seed_as_one_alert_and_other_regions_stay_quiet():
     seeds, onsets, single, false_findings, flagged, flagged_outside = range(20), 0, 0, [], 0, 0
     for seed in seeds:

@@ -28,7 +28,8 @@ from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.inter_rater import cohens_kappa
 from statsmodels.stats.proportion import proportion_confint
 
-from workbench.leakage.checks import proxy_counts, single_feature_auc
+from workbench.leakage.statistics import single_feature_auc
+from workbench.leakage.training import proxy_counts
 from workbench.performance import calibration, subgroups
 from workbench.shadow import compare_logs
 from workbench.shadow.paired import paired_difference

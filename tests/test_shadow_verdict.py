@@ -210,6 +210,7 @@ def _week_of_null_canary(rng, looks: int, hourly: int, tolerance: float) -> tupl
     return ever, ever_naive
 
 
+@pytest.mark.slow
 def test_hourly_checks_of_a_null_canary_over_a_week_keep_the_documented_rollback_rate():
     rng = np.random.default_rng(11)
     weeks = [_week_of_null_canary(rng, looks=168, hourly=200, tolerance=0.0) for _ in range(300)]

@@ -192,7 +192,6 @@ def cases() -> list[Case]:
         lambda: leak(features={"spend": window("tx", "amt")}), r"amt.*amount")
     add("audit_leakage", "proxy_auc above 1", lambda: leak(proxy_auc=1.5), r"proxy_auc")
     add("audit_leakage", "proxy_auc as text", lambda: leak(proxy_auc="high"), r"proxy_auc")
-    add("audit_leakage", "unknown engine", lambda: leak(engine="spork"), r"engine.*(polars|duckdb)")
     add("audit_leakage", "max_examples negative", lambda: leak(max_examples=-1), r"max_examples")
     add("audit_leakage", "rule given as a dict", lambda: leak(rule={"inclusive": True}), r"rule.*make_rule")
     add("audit_leakage", "window of zero", lambda: window("tx", "amount", window="0s"), r"'window'.*greater than zero")

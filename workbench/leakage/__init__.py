@@ -4,9 +4,9 @@
 """
 
 from workbench.leakage.audit import audit_leakage
-from workbench.leakage.checks import VIOLATION_KINDS
 from workbench.leakage.spec import (
     AGGREGATIONS,
+    VIOLATION_KINDS,
     AsOf,
     PointInTimeRule,
     Source,

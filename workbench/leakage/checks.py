@@ -1,4 +1,5 @@
-"""The leakage auditor's checks, each from a prepared frame to findings and small tables.
+"""The leakage auditor's decisions: findings from the summaries of each check (:mod:`.summaries`,
+:mod:`.training`) and the statistics computed from them (:mod:`.statistics`); nothing here reads data.
 
 Finding kinds (the ``kind`` field of the findings JSON):
 
@@ -29,27 +30,29 @@ Finding kinds (the ``kind`` field of the findings JSON):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
-import narwhals as nw
-import numpy as np
 import polars as pl
 
-from workbench.engine.frames import Engine, collect_on, count
-from workbench.engine.ranks import order_statistics
-from workbench.findings.model import Finding
-from workbench.leakage.summaries import histogram_of, quantiles_of
-from workbench.stats import auc_from_counts, auc_interval, wilson_interval
+from workbench.findings.model import Finding, Severity
+from workbench.leakage.spec import TIMING_KINDS, VIOLATION_KINDS
+from workbench.leakage.statistics import (
+    CRITICAL_J,
+    MIN_CLASS_SUPPORT,
+    NEAR_ONE_AUC,
+    ProxyEvidence,
+    proxy_statistics,
+)
+from workbench.leakage.summaries import FeatureSummary, LatenessSummary, TimestampSummary
+from workbench.leakage.training import ProxySummary
+from workbench.stats import auc_interval, wilson_interval
 from workbench.stats.durations import format_duration
 
 CHECK = "leakage"
-CHECK_NAME = "the leakage audit"
-TIMING_KINDS = ("future_data", "non_asof_join", "late_arrival")  # violations with a timing explanation
-VIOLATION_KINDS = (*TIMING_KINDS, "feature_mismatch")
+__all__ = ["TIMING_KINDS", "VIOLATION_KINDS"]  # re-exported: the per-row statuses that are violations
 
 
-def violation_severity(rows: int, n: int) -> str:
+def violation_severity(rows: int, n: int) -> Severity:
     """Point-in-time violations are facts, not estimates: critical from 1% of rows or 50 rows."""
     return "critical" if rows >= 50 or rows / max(n, 1) >= 0.01 else "warning"
 
@@ -79,28 +82,11 @@ def _suggest(kind: str, feature: str, describe: str, rule_text: str) -> str:
     }[kind]
 
 
-def violation_findings(feature: str, describe: str, rule_text: str, per_row: nw.LazyFrame, engine: Engine, *,
-                       n: int, time_zone: str | None, max_examples: int = 50, name: str = "training"
-                       ) -> tuple[list[Finding], list[pl.DataFrame], list[pl.DataFrame], dict[str, int]]:
-    """Findings, lag histograms, example rows and the row count per status of one feature's
-    per-row classification, summarized on its engine.
-
-    ``per_row``: ``__wb_status, __lag_s, __pit`` per label row with its display columns ``__wb_entity``,
-    ``__wb_pt`` (microseconds since the epoch), ``__wb_value`` (the training value) and ``__wb_row`` (its
-    position in the training input, null where rows have no order); ``n``: the label rows.
-    """
-    per_kind = per_row.group_by("__wb_status").agg(nw.len().alias("__wb_rows"),
-                                                   nw.col("__wb_lag_s").count().alias("__wb_lags"))
-    stats = collect_on(per_kind, engine, name, check=CHECK_NAME)
-    per_status = dict(zip(stats["__wb_status"].to_list(), stats["__wb_rows"].to_list(), strict=True))
-    lag_counts = dict(zip(stats["__wb_status"].to_list(), stats["__wb_lags"].to_list(), strict=True))
-    findings, hists, examples = [], [], []
-    for kind in VIOLATION_KINDS:
-        k = int(per_status.get(kind, 0))
-        if k == 0:
-            continue
-        rows = per_row.filter(nw.col("__wb_status") == kind)
-        q = quantiles_of(rows, engine, "__wb_lag_s", n=int(lag_counts[kind]), name=name, check=CHECK_NAME)
+def violation_findings(summary: FeatureSummary, rule_text: str, *, n: int) -> list[Finding]:
+    """One finding per violation kind of a feature (``n``: the label rows), from its summary."""
+    findings = []
+    for kind, found in summary.violations.items():
+        k, q, feature = found.rows, found.seconds, summary.feature
         lo, hi = wilson_interval(k, n)
         metrics: dict[str, Any] = {
             "n": n, "affected_rows": k, "affected_share": k / n, "interval": [lo, hi], "confidence": 0.95,
@@ -111,72 +97,25 @@ def violation_findings(feature: str, describe: str, rule_text: str, per_row: nw.
             lag_text = (f"; the leaking data lies a median {format_duration(q['p50'])} "
                         f"(max {format_duration(q['max'])}) past the prediction time")
         message = (f"Feature '{feature}' {_WHAT[kind]} in {k:,} of {n:,} rows ({_pct(k / n)}){lag_text}.")
-        shown = _examples(rows, engine, max_examples, time_zone, name)
         findings.append(Finding(
             check=CHECK, kind=kind, severity=violation_severity(k, n), subject=feature, message=message,
-            suggestion=_suggest(kind, feature, describe, rule_text), metrics=metrics,
-            evidence=tuple(shown.head(5).drop("row", "age_hours").to_dicts()),
+            suggestion=_suggest(kind, feature, summary.declaration, rule_text), metrics=metrics,
+            evidence=tuple(found.examples.head(5).drop("row", "age_hours").to_dicts()),
         ))
-        hist = histogram_of(rows, engine, "__wb_lag_s", name=name, check=CHECK_NAME)
-        hists.append(hist.select(pl.lit(feature).alias("feature"), pl.lit(kind).alias("kind"), pl.all()))
-        examples.append(shown.select(pl.lit(feature).alias("feature"), pl.lit(kind).alias("kind"), pl.all()))
-    return findings, hists, examples, {k: int(v) for k, v in per_status.items()}
+    return findings
 
 
-def _examples(rows: nw.LazyFrame, engine: Engine, limit: int, time_zone: str | None, name: str, *,
-              age: bool = False) -> pl.DataFrame:
-    """The first ``limit`` rows by prediction time, entity and training value (the same rows on
-    every engine), for display; ``age_hours`` is the snapshot's age (from ``__wb_age_s``) with
-    ``age``, else null."""
-    extra = ["__wb_age_s"] if age else []
-    picked = collect_on(rows.sort("__wb_pt", "__wb_entity", "__wb_value", nulls_last=False).head(limit)
-                        .select("__wb_entity", "__wb_pt", "__wb_value", "__wb_pit", "__wb_lag_s", *extra, "__wb_row"),
-                        engine, name, check=CHECK_NAME, counts=False)
-    return picked.select(
-        pl.col("__wb_entity").alias("entity"), epoch_to_datetime(pl.col("__wb_pt"), time_zone).alias("prediction_time"),
-        _as_text(pl.col("__wb_value"), picked.schema["__wb_value"]).alias("training_value"),
-        _as_text(pl.col("__wb_pit"), picked.schema["__wb_pit"]).alias("point_in_time_value"),
-        (pl.col("__wb_lag_s") / 3600).alias("lag_hours"),
-        ((pl.col("__wb_age_s") / 3600) if age else pl.lit(None, pl.Float64)).alias("age_hours"),
-        pl.col("__wb_row").cast(pl.Int64).alias("row"))
-
-
-def epoch_to_datetime(us: pl.Expr, time_zone: str | None) -> pl.Expr:
-    """Microseconds since the epoch as a datetime in ``time_zone`` (naive when None)."""
-    out = pl.from_epoch(us, time_unit="us")
-    return out.dt.replace_time_zone("UTC").dt.convert_time_zone(time_zone) if time_zone else out
-
-
-def _as_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Values as text for display; floats rounded to 9 decimals so sums read as 1214.79, not 1214.7900000000002."""
-    return (expr.round(9) if dtype.is_float() else expr).cast(pl.String)
-
-
-def staleness_finding(feature: str, ttl_s: float, per_row: nw.LazyFrame, engine: Engine, *, n: int,
-                      time_zone: str | None, max_examples: int = 50, name: str = "training"
-                      ) -> tuple[Finding, pl.DataFrame] | None:
-    """The finding and example rows of the label rows whose point-in-time snapshot
-    (``__wb_age_s`` seconds old) is older than the TTL (``ttl_s`` seconds) while the training value
-    (``__wb_value``) is set; None when there is none.
-
-    ``per_row``: as for :func:`violation_findings`, with ``__wb_age_s``. The finding's scope
-    ``window`` is the first and last prediction time of the stale rows (ISO 8601, in
-    ``time_zone``); its metrics carry the age quantiles (seconds); the examples are the first
-    ``max_examples`` stale rows by prediction time, with ``age_hours``.
-    """
-    stale = per_row.filter((nw.col("__wb_age_s") > ttl_s) & ~nw.col("__wb_value").is_null())
-    found = collect_on(stale.select(nw.len().alias("__wb_k"), nw.col("__wb_pt").min().alias("__wb_first"),
-                                    nw.col("__wb_pt").max().alias("__wb_last")),
-                       engine, name, check=CHECK_NAME).row(0, named=True)
-    k = int(found["__wb_k"])
-    if k == 0:
+def staleness_finding(summary: FeatureSummary, *, n: int) -> Finding | None:
+    """The finding of a feature's stale rows (set training values from a snapshot older than its
+    TTL); None when there is none. Its scope ``window`` is the first and last prediction time of
+    the stale rows (ISO 8601); its metrics carry the age quantiles (seconds)."""
+    stale, ttl_s, feature = summary.stale, summary.ttl_seconds, summary.feature
+    if stale is None or ttl_s is None:
         return None
-    q = quantiles_of(stale, engine, "__wb_age_s", n=k, name=name, check=CHECK_NAME)
+    assert stale.first is not None and stale.last is not None
+    k, q, first, last = stale.rows, stale.seconds, stale.first, stale.last
     lo, hi = wilson_interval(k, n)
-    first, last = pl.select(epoch_to_datetime(pl.lit(found["__wb_first"], pl.Int64), time_zone).alias("a"),
-                            epoch_to_datetime(pl.lit(found["__wb_last"], pl.Int64), time_zone).alias("b")).row(0)
-    shown = _examples(stale, engine, max_examples, time_zone, name, age=True)
-    finding = Finding(
+    return Finding(
         check=CHECK, kind="stale_feature", severity="warning" if k / n < 0.05 else "critical", subject=feature,
         scope={"window": [first.isoformat(), last.isoformat()]},
         message=(f"Feature '{feature}' is older than its TTL of {format_duration(ttl_s)} at prediction time in "
@@ -187,24 +126,19 @@ def staleness_finding(feature: str, ttl_s: float, per_row: nw.LazyFrame, engine:
                     "or fix the upstream job that stopped refreshing it (look at its runs in that window)."),
         metrics={"n": n, "affected_rows": k, "affected_share": k / n, "interval": [lo, hi], "confidence": 0.95,
                  "ttl_seconds": ttl_s, "age_seconds": q},
-        evidence=tuple(shown.head(5).drop("row", "lag_hours").to_dicts()),
+        evidence=tuple(stale.examples.head(5).drop("row", "lag_hours").to_dicts()),
     )
-    return finding, shown.select(pl.lit(feature).alias("feature"), pl.lit("stale_feature").alias("kind"), pl.all())
 
 
-def timestamp_findings(feature: str, ts_column: str, lags: nw.LazyFrame, engine: Engine, *, n: int, strict: bool,
-                       name: str = "training") -> tuple[list[Finding], list[pl.DataFrame]]:
-    """Rows whose feature timestamp is not before the cutoff (``lags``: column ``__wb_lag_s`` =
-    timestamp - cutoff in seconds, one row per label row)."""
-    lag = nw.col("__wb_lag_s")
-    leaking = lags.filter(lag >= 0 if strict else lag > 0)
-    k = int(collect_on(leaking.select(nw.len().alias("__wb_k")), engine, name, check=CHECK_NAME).item())
-    if k == 0:
-        return [], []
-    q = quantiles_of(leaking, engine, "__wb_lag_s", n=k, name=name, check=CHECK_NAME)
+def timestamp_finding(summary: TimestampSummary, *, n: int, strict: bool) -> Finding | None:
+    """Rows whose feature timestamp is not before the cutoff (at or after it when ``strict``); None
+    when there is none."""
+    k, q, feature, ts_column = summary.rows, summary.seconds, summary.feature, summary.column
+    if k == 0 or q is None:
+        return None
     lo, hi = wilson_interval(k, n)
     op = "at or after" if strict else "after"
-    finding = Finding(
+    return Finding(
         check=CHECK, kind="future_data", severity=violation_severity(k, n), subject=feature,
         message=(f"Feature '{feature}' has its timestamp {ts_column!r} {op} the prediction time in {k:,} of {n:,} "
                  f"rows ({_pct(k / n)}; median {format_duration(q['p50'])} later)."),
@@ -212,34 +146,21 @@ def timestamp_findings(feature: str, ts_column: str, lags: nw.LazyFrame, engine:
         metrics={"n": n, "affected_rows": k, "affected_share": k / n, "interval": [lo, hi], "confidence": 0.95,
                  "lag_seconds": q, "evidence": "timestamp", "timestamp_column": ts_column},
     )
-    hist = histogram_of(leaking, engine, "__wb_lag_s", name=name, check=CHECK_NAME)
-    return [finding], [hist.select(pl.lit(feature).alias("feature"), pl.lit("future_data").alias("kind"), pl.all())]
 
 
-def lateness_profile(source: str, lateness: nw.LazyFrame, engine: Engine, happened: int, unavailable: int
-                     ) -> tuple[Finding, pl.DataFrame, pl.DataFrame]:
-    """Lateness distribution of a source and the share of its events not yet available at prediction.
-
-    ``lateness``: column ``__wb_late_s`` = available - event time per source row (seconds).
-    ``happened``: (label row, event) pairs with the event before the cutoff; ``unavailable``:
-    those not yet available.
-    """
-    name = f"source {source!r}"
-    late = nw.col("__wb_late_s")
-    totals = collect_on(lateness.select(late.count().alias("__wb_n"), count(late > 0).alias("__wb_late")),
-                        engine, name, check=CHECK_NAME).row(0, named=True)
-    n = int(totals["__wb_n"])
-    q = quantiles_of(lateness, engine, "__wb_late_s", n=n, name=name, check=CHECK_NAME)
-    late_share = int(totals["__wb_late"] or 0) / n if n else 0.0
+def lateness_profile(summary: LatenessSummary) -> tuple[Finding, pl.DataFrame]:
+    """The lateness finding (info) of a source and its row of the ``lateness`` table: how late its
+    events arrive, and the share of the events before a prediction not yet available at it."""
+    source, n, q = summary.source, summary.events, summary.seconds
+    late_share = summary.late / n if n else 0.0
     delay = q["p99"] or 0.0
-    share = unavailable / happened if happened else 0.0
+    share = summary.unavailable / summary.happened if summary.happened else 0.0
     table = pl.DataFrame({
         "source": [source], "events": [n], "late_share": [late_share],
         "lateness_p50_hours": [_hours(q["p50"])], "lateness_p90_hours": [_hours(q["p90"])],
         "lateness_p99_hours": [_hours(q["p99"])], "lateness_max_hours": [_hours(q["max"])],
         "unavailable_at_prediction_share": [share], "suggested_delay_hours": [delay / 3600],
     })
-    hist = histogram_of(lateness, engine, "__wb_late_s", name=name, check=CHECK_NAME)
     finding = Finding(
         check=CHECK, kind="late_data_profile", severity="info", subject=source,
         message=(f"Source '{source}': rows become available a median {format_duration(q['p50'])} after their "
@@ -247,10 +168,10 @@ def lateness_profile(source: str, lateness: nw.LazyFrame, engine: Engine, happen
                  f"{_pct(share)} of the events before a prediction were not yet available at it."),
         suggestion=(f"Features from '{source}' computed by event time should wait about {format_duration(delay)} "
                     "(the p99 lateness) or filter on the available time."),
-        metrics={"n": n, "value": share, "affected_rows": unavailable, "affected_share": share,
-                 "lateness_seconds": q, "suggested_delay_seconds": delay, "pairs_before_prediction": happened},
+        metrics={"n": n, "value": share, "affected_rows": summary.unavailable, "affected_share": share,
+                 "lateness_seconds": q, "suggested_delay_seconds": delay, "pairs_before_prediction": summary.happened},
     )
-    return finding, table, hist.select(pl.lit(source).alias("source"), pl.all())
+    return finding, table
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -259,204 +180,37 @@ def _hours(seconds: float | None) -> float | None:
 
 # -- target proxy ------------------------------------------------------------------------------
 
-def single_feature_auc(counts: pl.DataFrame) -> tuple[float, int, int]:
-    """AUC of a feature from per-value counts ``(score, pos, neg)`` sorted by score; oriented >= 0.5."""
-    auc = auc_from_counts(counts["pos"].to_numpy(), counts["neg"].to_numpy())
-    return max(auc, 1 - auc), int(counts["pos"].sum()), int(counts["neg"].sum())
+def proxy_results(summary: ProxySummary, lineage: dict[str, str], threshold: float
+                  ) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """Per candidate column, its row of the ``proxy`` table (AUC with its interval, separation,
+    lineage and a status saying what was decided) and its finding when there is one
+    (:func:`proxy_finding`); ``lineage``: ``'leaky'``, ``'clean'`` or ``'mismatch'`` per declared
+    feature or feature with a timestamp (others ``'none'``)."""
+    rows, findings = [], []
+    for column in summary.columns:
+        line = lineage.get(column.feature, "none")
+        stat = proxy_statistics(column, summary.positives, summary.negatives)
+        auc, n_pos, n_neg = stat.auc, stat.positives, stat.negatives
+        finding = proxy_finding(column.feature, auc, n_pos, n_neg, threshold=threshold, lineage=line,
+                                evidence=stat.evidence)
+        lo, hi = auc_interval(auc, n_pos, n_neg)
+        if finding is not None:
+            status = f"{finding.severity}: {', '.join(finding.metrics['evidence']) or 'predictive only'}"
+        elif column.presence_only:
+            status = "presence only (date/time or identifier-like): no evidence"
+        elif min(n_pos, n_neg) < MIN_CLASS_SUPPORT:
+            status = f"inconclusive: fewer than {MIN_CLASS_SUPPORT} positives or negatives"
+        else:
+            status = "below threshold"
+        rows.append({"feature": column.feature, "auc": _number(auc), "lower": _number(lo), "upper": _number(hi),
+                     "n": n_pos + n_neg, "separation": stat.evidence.separation, "lineage": line, "status": status})
+        if finding is not None:
+            findings.append(finding)
+    return rows, findings
 
 
-def missing_as_null(column: str, dtype: pl.DataType) -> nw.Expr:
-    """``column`` with NaN as null (floats): NaN and null are both missing in this project."""
-    value = nw.col(column)
-    return nw.when(~value.is_nan()).then(value).alias(column) if dtype.is_float() else value
-
-
-PROXY_MAX_GROUPS = 100_000  # numbers with more distinct values are counted per quantile bin
-
-
-def proxy_counts(training: pl.LazyFrame | nw.LazyFrame, feature: str, target: str, dtype: pl.DataType,
-                 max_groups: int = PROXY_MAX_GROUPS, *, engine: Engine = "polars", name: str = "training",
-                 distinct: int | None = None) -> pl.DataFrame:
-    """Positive/negative label counts per feature value: the summary the AUC is computed from,
-    counted on the input's engine.
-
-    Returns ``score, pos, neg, value`` ordered by score (``value``: the feature value; null for
-    a null category and for the bins of a binned number). Numeric features with more than
-    ``max_groups`` distinct values are counted per quantile bin (1,000 bins, edges at the
-    nearest-rank quantiles; ties within a bin count one half, so the AUC is then a slight
-    underestimate); rows with a missing number (null or NaN) are left out. Categorical values (null included,
-    as its own value) are scored by their smoothed positive rate (prior weight 10 rows).
-    ``distinct``: the number of distinct non-null values, when already known (saves a pass).
-    """
-    lf = training if isinstance(training, nw.LazyFrame) else nw.from_native(training)
-    y = nw.col(target).cast(nw.Int64)
-    value = nw.col(feature)
-    numeric = dtype.is_numeric() or dtype == pl.Boolean
-    if numeric:  # numbers are their own score; missing ones (null, NaN) are left out
-        lf = lf.with_columns(missing_as_null(feature, dtype))
-        lf = lf.filter(~value.is_null())
-        value = value.cast(nw.Float64)
-        if distinct is None:
-            distinct = int(collect_on(lf.select(value.n_unique().alias("__wb_d")), engine, name,
-                                      check=CHECK_NAME).item())
-        if distinct > max_groups:
-            n = int(collect_on(lf.select(nw.len().alias("__wb_n")), engine, name, check=CHECK_NAME).item())
-            ranks = sorted({round(p * (n - 1)) + 1 for p in np.linspace(0, 1, 1001)[1:-1]})
-            edges = order_statistics(lf.select(value.alias("__wb_v")), engine, "__wb_v", ranks, name=name,
-                                     check=CHECK_NAME, n=n)
-            value = _bisect_right(value, np.unique(edges[~np.isnan(edges)]).tolist(), 0, None).cast(nw.Float64)
-    counts = collect_on(lf.group_by(value.alias("__wb_v")).agg(y.sum().alias("__wb_pos"),
-                                                               (1 - y).sum().alias("__wb_neg")),
-                        engine, name, check=CHECK_NAME).rename({"__wb_v": "v", "__wb_pos": "pos", "__wb_neg": "neg"})
-    counts = counts.with_columns(pl.col("pos", "neg").fill_null(0).cast(pl.Int64))
-    if numeric:
-        binned = distinct > max_groups
-        shown = pl.lit(None) if binned else (pl.col("v") == 1) if dtype == pl.Boolean else pl.col("v")
-        return counts.select(pl.col("v").cast(pl.Float64).alias("score"), "pos", "neg", shown.alias("value")) \
-            .sort("score")
-    total_pos, total_neg = counts["pos"].sum(), counts["neg"].sum()
-    prior = total_pos / max(total_pos + total_neg, 1)
-    rate = (pl.col("pos") + 10 * prior) / (pl.col("pos") + pl.col("neg") + 10)
-    return counts.with_columns(rate.alias("score")).sort("score", "v", nulls_last=False) \
-        .select("score", "pos", "neg", pl.col("v").alias("value"))
-
-
-def _bisect_right(v: nw.Expr, cuts: list[float], lo: int, hi: int | None) -> nw.Expr:
-    """The number of ``cuts`` (sorted) at or below ``v``, as a balanced tree of comparisons."""
-    hi = len(cuts) if hi is None else hi
-    if lo >= hi:
-        return nw.lit(lo, nw.Int64)
-    mid = (lo + hi) // 2
-    return nw.when(v < cuts[mid]).then(_bisect_right(v, cuts, lo, mid)).otherwise(_bisect_right(v, cuts, mid + 1, hi))
-
-
-MIN_CLASS_SUPPORT = 10
-# Near-deterministic separation: the best single cut of the feature (a threshold, or putting its
-# nulls on one side) with balanced accuracy >= 92.5%, counted on the 95% bounds of its rates.
-SEPARATION_J = 0.85
-CRITICAL_J = 0.95  # ... and >= 97.5%: critical
-NEAR_ONE_AUC = 0.99  # an AUC whose 95% lower bound is at least this is near-deterministic too
-# A sentinel: a value whose rows are all but <= 1% of one class (upper 95% bound <= 5%, so at
-# least ~70 rows); for a number, the rows of the values next to it on each side (at least
-# NEIGHBOUR_ROWS of them) must be mixed (>= 10% of the other class), so that the end of a smooth
-# trend (the top counts of a strong count feature) is not a sentinel.
-SENTINEL_OTHER_SHARE = 0.01
-SENTINEL_OTHER_UPPER = 0.05
-MIXED_NEIGHBOUR = 0.10
-NEIGHBOUR_ROWS = 20
-
-
-@dataclass(frozen=True)
-class ProxyEvidence:
-    """What the per-value counts of one feature say beyond its AUC.
-
-    ``separation``: the balanced separation (Youden's J = TPR - FPR, between 0 and 1) of its best
-    single cut, with ``separation_lower`` computed from the Wilson bounds of the two rates at that
-    cut and ``cut`` describing it. ``sentinel``: the best value whose rows are ~all of the
-    minority class (``value``, ``rows``, ``class``, ``purity``, ``class_share``: the share of that
-    class's rows it holds), or None.
-    """
-
-    separation: float = 0.0
-    separation_lower: float = 0.0
-    cut: str = ""
-    sentinel: dict[str, Any] | None = None
-
-    def kinds(self, auc_lower: float) -> list[str]:
-        """The leak evidence found: ``'separation'`` and/or ``'sentinel'``."""
-        out = []
-        if self.separation_lower >= SEPARATION_J or (not math.isnan(auc_lower) and auc_lower >= NEAR_ONE_AUC):
-            out.append("separation")
-        if self.sentinel is not None:
-            out.append("sentinel")
-        return out
-
-
-def _best_cut(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float, int]:
-    """The cut between ordered groups that best separates the classes: (J, its lower bound, index
-    of the last group below the cut); J is 0 with fewer than two groups."""
-    n_pos, n_neg = int(pos.sum()), int(neg.sum())
-    if len(pos) < 2 or n_pos == 0 or n_neg == 0:
-        return 0.0, 0.0, -1
-    below_pos, below_neg = np.cumsum(pos)[:-1], np.cumsum(neg)[:-1]
-    j = below_neg / n_neg - below_pos / n_pos  # > 0: positives above the cut
-    i = int(np.argmax(np.abs(j)))
-    tp, fp = (n_pos - below_pos[i], n_neg - below_neg[i]) if j[i] >= 0 else (below_pos[i], below_neg[i])
-    lower = wilson_interval(int(tp), n_pos)[0] - wilson_interval(int(fp), n_neg)[1]
-    return float(abs(j[i])), float(lower), i
-
-
-def _mixed_around(k: int, rows: np.ndarray, other: np.ndarray) -> bool:
-    """The values next to value ``k`` on each side (the nearest ones holding at least
-    ``NEIGHBOUR_ROWS`` rows, or all there are) hold at least ``MIXED_NEIGHBOUR`` of the other class."""
-    for step in (-1, 1):
-        j, n, o = k + step, 0.0, 0.0
-        while 0 <= j < len(rows) and n < NEIGHBOUR_ROWS:
-            n, o = n + rows[j], o + other[j]
-            j += step
-        if n and o / n < MIXED_NEIGHBOUR:
-            return False
-    return True
-
-
-def _pure_in(k_class: int, k_other: int) -> bool:
-    m = k_class + k_other
-    return m > 0 and k_other / m <= SENTINEL_OTHER_SHARE and wilson_interval(k_other, m)[1] <= SENTINEL_OTHER_UPPER
-
-
-def proxy_evidence(counts: pl.DataFrame, null_pos: int, null_neg: int, *, ordered: bool, exact: bool
-                   ) -> ProxyEvidence:
-    """Separation and sentinel evidence from a feature's per-value counts.
-
-    ``counts``: ``score, pos, neg, value`` by increasing score (:func:`proxy_counts`; nulls left out
-    for numbers, a value of their own for categories); ``null_pos`` / ``null_neg``: the label counts
-    of the feature's null rows when they are not in ``counts`` (else 0); ``ordered``: a number
-    (its values have neighbours); ``exact``: one group per value (not quantile bins).
-    """
-    pos, neg = counts["pos"].to_numpy().astype(float), counts["neg"].to_numpy().astype(float)
-    labels = counts["value"].to_list() if "value" in counts.columns else [None] * len(pos)
-    cuts = []
-    if len(pos):
-        j, lo, i = _best_cut(pos, neg)
-        where = f"values above {counts['score'][i]:.6g}" if ordered else "its categories by their positive rate"
-        cuts.append((j, lo, where if i >= 0 else ""))
-    if null_pos + null_neg:
-        non_null = np.array([pos.sum(), neg.sum()])
-        j, lo, _ = _best_cut(np.array([null_pos, non_null[0]]), np.array([null_neg, non_null[1]]))
-        cuts.append((j, lo, "null or not"))
-    best = max(cuts, default=(0.0, 0.0, ""), key=lambda c: c[1])
-    total_pos, total_neg = int(pos.sum()) + null_pos, int(neg.sum()) + null_neg
-    minority = [c for c, mine, other in (("positive", total_pos, total_neg), ("negative", total_neg, total_pos))
-                if 0 < mine <= other]
-    groups: list[tuple[str, int, int, int | None]] = []  # (value, positives, negatives, index among numbers)
-    if exact:
-        for k in range(len(pos)):
-            groups.append((_value_text(labels[k]), int(pos[k]), int(neg[k]), k if ordered else None))
-    if null_pos + null_neg:
-        groups += [("null", null_pos, null_neg, None), ("any non-null value", int(pos.sum()), int(neg.sum()), None)]
-    sentinel = None
-    for label, k_pos, k_neg, index in groups:
-        for cls in minority:
-            k_c, k_o = (k_pos, k_neg) if cls == "positive" else (k_neg, k_pos)
-            if not _pure_in(k_c, k_o):
-                continue
-            other = neg if cls == "positive" else pos
-            if index is not None and not _mixed_around(index, pos + neg, other):
-                continue
-            if sentinel is None or k_c > sentinel["rows_of_class"]:
-                total = total_pos if cls == "positive" else total_neg
-                sentinel = {"value": label, "rows": k_c + k_o, "rows_of_class": k_c, "class": cls,
-                            "purity": k_c / (k_c + k_o), "class_share": k_c / total}
-    return ProxyEvidence(best[0], best[1], best[2], sentinel)
-
-
-def _value_text(value: Any) -> str:
-    """A feature value as shown in a message: null, -1 (not -1.0), 'CLOSED', True."""
-    if value is None:
-        return "null"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value)
+def _number(x: float) -> float | None:
+    return None if math.isnan(x) else x
 
 
 def proxy_finding(feature: str, auc: float, n_pos: int, n_neg: int, *, threshold: float, lineage: str,
@@ -587,7 +341,7 @@ def duplicate_findings(exact_extra: int, cross_split: int, key_extra: int, n: in
     """
     out = []
     if exact_extra:
-        severity = "critical" if cross_split else "warning"
+        severity: Severity = "critical" if cross_split else "warning"
         cross = ""
         if cross_split:
             cross = (f"; {cross_split:,} of these copies belong to a group of identical rows with rows in both "
@@ -608,3 +362,18 @@ def duplicate_findings(exact_extra: int, cross_split: int, key_extra: int, n: in
             metrics={"n": n, "affected_rows": key_extra, "affected_share": key_extra / n},
         ))
     return out
+
+
+# -- checks that could not run, too little data ------------------------------------------------
+
+def skipped(check: str, n: int, reason: str, fix: str) -> Finding:
+    """A check the user asked for that could not run: a warning, so the run is not a clean pass."""
+    return Finding(check=CHECK, kind="check_skipped", severity="warning", subject=check,
+                   message=f"The {check} check could not run: {reason}.", suggestion=fix,
+                   metrics={"n": n, "check": check})
+
+
+def insufficient(subject: str, n: int, what: str, fix: str) -> Finding:
+    """Too little data for a statistical statement: said, at info."""
+    return Finding(check=CHECK, kind="insufficient_data", severity="info", subject=subject,
+                   message=f"Too little data: {what}.", suggestion=fix, metrics={"n": n})

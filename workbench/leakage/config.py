@@ -31,7 +31,7 @@ from workbench.errors import ConfigError, did_you_mean
 from workbench.leakage.spec import FeatureDecl, Source, asof, make_rule, static, window
 
 TOP_KEYS = ("training", "entity", "prediction_time", "target", "positive", "split", "train_value", "test_value",
-            "sources", "features", "feature_timestamps", "rule", "proxy_auc", "engine")
+            "sources", "features", "feature_timestamps", "rule", "proxy_auc")
 MAPPING_EXAMPLES = {"sources": "{transactions: {path: tx.parquet, entity: id, time: t}}",
                     "features": "{spend_90d: {window: transactions, column: amount, agg: sum, over: 90d}}",
                     "feature_timestamps": "{credit_score: credit_score_time}",
@@ -82,7 +82,6 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "rule": {"type": ["object", "null"], "properties": {
             "inclusive": {"type": "boolean"}, "use_available_time": {"type": "boolean"}, "embargo": _DURATION}},
         "proxy_auc": {"type": "number", "exclusiveMinimum": 0.5, "exclusiveMaximum": 1},
-        "engine": {"enum": ["polars", "duckdb"]},
     },
 }
 _EXPECTED = {"string": "text", "object": "a mapping", "number": "a number", "boolean": "true or false"}
@@ -122,6 +121,9 @@ def validate_config(raw: dict[str, Any], *, where: str) -> None:
 def config_to_kwargs(raw: dict[str, Any], *, base: Path, where: str = "config") -> dict[str, Any]:
     """Turn a parsed config mapping into :func:`audit_leakage` keyword arguments (unknown keys first, with
     'did you mean' hints; then the types of every key against :data:`CONFIG_SCHEMA`)."""
+    if "engine" in raw:
+        raise ConfigError("config: 'engine' is not a setting: the audit runs where its inputs are (paths and "
+                          "frames on polars, duckdb relations on duckdb, Spark DataFrames on Spark); remove it.")
     _known(raw, TOP_KEYS, "config")
     validate_config(raw, where=where)
     for key in ("training", "entity", "prediction_time"):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from workbench.leakage.asof import Engine, asof_lookup
+from workbench.leakage.asof import asof_lookup
 from workbench.leakage.recompute import ABS_TOL, before, classify, same_value
 from workbench.leakage.spec import PointInTimeRule, WindowAggregate
 
@@ -69,12 +69,11 @@ class SortedEvents:
                 .with_columns(pl.col("__wb_v").cum_sum().over("__wb_entity").alias("__wb_cum"))
         return self._cache[key]
 
-    def at_cutoff(self, labels: pl.LazyFrame, clock: str, agg: str, column: str, *, strict: bool,
-                  engine: Engine) -> pl.DataFrame:
+    def at_cutoff(self, labels: pl.LazyFrame, clock: str, agg: str, column: str, *, strict: bool) -> pl.DataFrame:
         """``__wb_row, __sum``: running sum in ``clock`` order as of each label's cutoff (0 if none)."""
         wanted = (agg, column)
         measures = self.measures if wanted in self.measures else (wanted,)
-        key = ("cutoff", clock, measures, strict, engine)
+        key = ("cutoff", clock, measures, strict)
         if key not in self._cache:
             frame = self.by_time if clock == "time" else self.by_avail
             names = [f"__wb_m{i}" for i in range(len(measures))]
@@ -83,7 +82,7 @@ class SortedEvents:
                                  *[self._value(a, c).cum_sum().over("__wb_entity").alias(n)
                                    for (a, c), n in zip(measures, names, strict=True)])
             found = asof_lookup(labels.select("__wb_row", "__wb_entity", "__wb_cutoff"), right.lazy(), by="__wb_entity",
-                                left_on="__wb_cutoff", right_on="__wb_k", strict=strict, engine=engine, presorted=True)
+                                left_on="__wb_cutoff", right_on="__wb_k", strict=strict, presorted=True)
             self._cache[key] = found.select("__wb_row", pl.col(names).fill_null(0.0)).collect()
         name = f"__wb_m{measures.index(wanted)}"
         return self._cache[key].select("__wb_row", pl.col(name).alias("__wb_sum"))
@@ -100,8 +99,7 @@ def supports(decl: WindowAggregate, events: pl.LazyFrame | pl.DataFrame, column:
 
 
 def recompute_window_cumulative(labels: pl.LazyFrame, events: pl.LazyFrame | SortedEvents, decl: WindowAggregate,
-                                rule: PointInTimeRule, *, engine: Engine = "polars",
-                                column: str = "__wb_x") -> pl.LazyFrame:
+                                rule: PointInTimeRule, *, column: str = "__wb_x") -> pl.LazyFrame:
     """Per-row classification of a window sum/count; see the module docstring for the method.
 
     ``events``: prepared events (``__wb_entity, __wb_time, __wb_avail`` and ``column``), or the same
@@ -118,10 +116,10 @@ def recompute_window_cumulative(labels: pl.LazyFrame, events: pl.LazyFrame | Sor
     def lookup(left: pl.LazyFrame, right: pl.DataFrame, left_on: str, strict_: bool,
                direction: str = "backward") -> pl.LazyFrame:
         return asof_lookup(left, right.lazy(), by="__wb_entity", left_on=left_on, right_on=right.columns[1],
-                           strict=strict_, engine=engine, direction=direction, presorted=True)
+                           strict=strict_, direction=direction, presorted=True)
 
     def at_cutoff(clock: str, name: str) -> pl.LazyFrame:
-        found = sorted_events.at_cutoff(labels, clock, decl.agg, column, strict=strict, engine=engine)
+        found = sorted_events.at_cutoff(labels, clock, decl.agg, column, strict=strict)
         return found.lazy().rename({"__wb_sum": name})
 
     step = base.join(at_cutoff("time", "__wb_T_c"), on="__wb_row", how="left")
@@ -144,12 +142,12 @@ def recompute_window_cumulative(labels: pl.LazyFrame, events: pl.LazyFrame | Sor
                              pl.col("__wb_train").fill_null(0.0))
     # Only rows that differ from the point-in-time value and are not late arrivals need the
     # later-cutoff search (none, for an honest feature).
-    step = step.collect()
+    collected = step.collect()
     unexplained = ~same_value(pl.col("__wb_train"), pl.col("__wb_pit"), numeric=True)
     if rule.use_available_time:
         unexplained = unexplained & ~same_value(pl.col("__wb_train"), pl.col("__wb_by_time"), numeric=True)
-    searched = _later_cutoff(step.lazy().filter(unexplained), by_time, lookup).select("__wb_row", "__wb_future_t")
-    per_row = (step.lazy().join(searched, on="__wb_row", how="left")
+    searched = _later_cutoff(collected.lazy().filter(unexplained), by_time, lookup).select("__wb_row", "__wb_future_t")
+    per_row = (collected.lazy().join(searched, on="__wb_row", how="left")
                .with_columns(pl.lit(None, pl.Duration("us")).alias("__wb_late_lag")))
     classified = classify(per_row, numeric=True, rule=rule, future_kind="future_data").collect()
     return _late_lags(classified, base, ev, decl, rule).lazy()

@@ -32,12 +32,16 @@ Outputs: ``__wb_entity, __rn, __pit, __status, __lag_s`` (as-of: also ``__wb_age
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import narwhals as nw
 
 from workbench.leakage.recompute import ABS_TOL, REL_TOL
 from workbench.leakage.spec import AsOf, PointInTimeRule, Static, WindowAggregate
+
+if TYPE_CHECKING:
+    from narwhals.typing import IntoDType
 
 ROW = ["__wb_entity", "__wb_rn"]
 # Keeps an intermediate result where the data is, for results read more than once (the engine
@@ -71,7 +75,7 @@ def seconds(expr: nw.Expr) -> nw.Expr:
 
 # -- stacking and lookups --------------------------------------------------------------------------
 
-def stack(labels: nw.LazyFrame, events: nw.LazyFrame, dtypes: dict[str, nw.dtypes.DType]) -> nw.LazyFrame:
+def stack(labels: nw.LazyFrame, events: nw.LazyFrame, dtypes: Mapping[str, IntoDType]) -> nw.LazyFrame:
     """Label rows (``__wb_is_event`` 0) and source rows (1) in one frame with the columns ``dtypes``;
     a column a side lacks is null there."""
     def side(lf: nw.LazyFrame, is_event: int) -> nw.LazyFrame:
@@ -97,12 +101,12 @@ def running_sum(value: str, name: str, ties: tuple[str, ...] = ()) -> nw.Expr:
 
 
 def backward_row(labels: nw.LazyFrame, rows: nw.LazyFrame, *, label_key: str, row_key: str, strict: bool,
-                 ties: tuple[str, ...], take: dict[str, str], label_cols: dict[str, nw.dtypes.DType],
-                 row_cols: dict[str, nw.dtypes.DType], keep: Keep = None) -> nw.LazyFrame:
+                 ties: tuple[str, ...], take: Mapping[str, str], label_cols: Mapping[str, IntoDType],
+                 row_cols: Mapping[str, IntoDType], keep: Keep = None) -> nw.LazyFrame:
     """Attach to each label the columns ``take`` (source name -> new name) of its as-of row: the
     last of ``rows`` of its entity with ``row_key`` ``<`` (``strict``) or ``<=`` its ``label_key``,
     the last in ``ties`` order among equal keys; nulls when there is none."""
-    cols = {**label_cols, **{c: t for c, t in row_cols.items() if c not in label_cols}}
+    cols: dict[str, IntoDType] = {**label_cols, **{c: t for c, t in row_cols.items() if c not in label_cols}}
     stacked = with_order(stack(labels, rows, cols), "b", label_key, row_key, events_first=not strict)
     numbered = stacked.with_columns(running_sum("__wb_is_event", "b", ties).alias("__wb_k"))
     numbered = keep(numbered) if keep else numbered  # read twice: for the labels and for the rows
@@ -117,8 +121,8 @@ def counts_at_cutoff(labels: nw.LazyFrame, events: nw.LazyFrame, rule: PointInTi
     those that were also available before it (running counts)."""
     strict = not rule.inclusive
     i64 = nw.Int64
-    cols = {"__wb_entity": labels.collect_schema()["__wb_entity"], "__wb_rn": i64, "__wb_cutoff": i64, "__wb_time": i64,
-            "__wb_avail": i64, "__wb_v": nw.Float64}
+    cols: dict[str, IntoDType] = {"__wb_entity": labels.collect_schema()["__wb_entity"], "__wb_rn": i64,
+                                  "__wb_cutoff": i64, "__wb_time": i64, "__wb_avail": i64, "__wb_v": nw.Float64}
     ones = events.select("__wb_entity", "__wb_time", "__wb_avail", nw.lit(1.0).alias("__wb_v"))
     stacked = stack(labels.select(*ROW, "__wb_cutoff", nw.lit(0.0).alias("__wb_v")), ones, cols)
     stacked = with_order(stacked, "tc", "__wb_cutoff", "__wb_time", events_first=not strict)
@@ -157,7 +161,8 @@ def _window_cumulative(base: nw.LazyFrame, ev: nw.LazyFrame, decl: WindowAggrega
     strict = not rule.inclusive
     i64, f64 = nw.Int64, nw.Float64
     entity_type = base.collect_schema()["__wb_entity"]
-    label_cols = {"__wb_entity": entity_type, "__wb_rn": i64, "__wb_pt": i64, "__wb_cutoff": i64, "__wb_train": f64}
+    label_cols: dict[str, IntoDType] = {"__wb_entity": entity_type, "__wb_rn": i64, "__wb_pt": i64, "__wb_cutoff": i64,
+                                        "__wb_train": f64}
     if decl.window is not None:
         label_cols["__wb_lo"] = i64
     stacked = stack(base, ev, {**label_cols, "__wb_time": i64, "__wb_avail": i64, "__wb_v": f64})
@@ -223,8 +228,8 @@ def _later_cutoff(step: nw.LazyFrame, ev: nw.LazyFrame, decl: WindowAggregate, e
                        (nw.col("__wb_train") + nw.col("__wb_T_lo")).alias("__wb_target"))
     rows = rows.with_columns((nw.col("__wb_target") - ABS_TOL).alias("__wb_target_lo"),
                              nw.lit(SENTINEL_US, i64).alias("__wb_time"), nw.lit(float("inf"), f64).alias("__wb_cum"))
-    dtypes = {"__wb_entity": entity_type, "__wb_rn": i64, "__wb_start": i64, "__wb_target": f64, "__wb_target_lo": f64,
-              "__wb_time": i64, "__wb_cum": f64}
+    dtypes: dict[str, IntoDType] = {"__wb_entity": entity_type, "__wb_rn": i64, "__wb_start": i64, "__wb_target": f64,
+                                    "__wb_target_lo": f64, "__wb_time": i64, "__wb_cum": f64}
     stacked = stack(rows, ends.select("__wb_entity", "__wb_time", "__wb_cum"), dtypes)
     stacked = with_order(stacked, "b", "__wb_start", "__wb_time", events_first=False)
     stacked = with_order(stacked, "a", "__wb_target_lo", "__wb_cum", events_first=False)
@@ -324,7 +329,8 @@ def recompute_asof(labels: nw.LazyFrame, snapshots: nw.LazyFrame, decl: AsOf, ru
     x_type = snapshots.collect_schema()["__wb_x"]
     entity_type = labels.collect_schema()["__wb_entity"]
     base = labels.select(*ROW, "__wb_pt", "__wb_cutoff", nw.col("__wb_train").cast(x_type))
-    label_cols = {"__wb_entity": entity_type, "__wb_rn": i64, "__wb_pt": i64, "__wb_cutoff": i64, "__wb_train": x_type}
+    label_cols: dict[str, IntoDType] = {"__wb_entity": entity_type, "__wb_rn": i64, "__wb_pt": i64, "__wb_cutoff": i64,
+                                        "__wb_train": x_type}
     snaps = snapshots.select("__wb_entity", "__wb_time", "__wb_avail", "__wb_x")
     if rule.use_available_time:
         # In write order, a snapshot at least as new as every one written before it is the as-of

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from workbench.leakage.asof import Engine, asof_lookup
+from workbench.leakage.asof import asof_lookup
 from workbench.leakage.spec import AsOf, PointInTimeRule, Static, WindowAggregate
 
 REL_TOL = 1e-9
@@ -93,7 +93,7 @@ def recompute_window(labels: pl.LazyFrame, events: pl.LazyFrame, decl: WindowAgg
 
 
 def recompute_asof(labels: pl.LazyFrame, snapshots: pl.LazyFrame, decl: AsOf, rule: PointInTimeRule,
-                   *, numeric: bool, engine: Engine = "polars") -> pl.LazyFrame:
+                   *, numeric: bool) -> pl.LazyFrame:
     """Look up the as-of snapshot for every label row and classify the training value.
 
     The legal snapshot is the one with the latest ``time`` among snapshots legal under
@@ -125,9 +125,9 @@ def recompute_asof(labels: pl.LazyFrame, snapshots: pl.LazyFrame, decl: AsOf, ru
     base = labels.select("__wb_row", "__wb_entity", "__wb_pt", "__wb_cutoff", "__wb_train")
     # Both right sides are sorted by (entity, key) above, ties in the order the rule names.
     step = asof_lookup(base, written, by="__wb_entity", left_on="__wb_cutoff", right_on="__wb_pit_key",
-                       strict=strict, engine=engine, presorted=True)
+                       strict=strict, presorted=True)
     step = asof_lookup(step, by_time, by="__wb_entity", left_on="__wb_cutoff", right_on="__wb_bt_key",
-                       strict=strict, engine=engine, presorted=True)
+                       strict=strict, presorted=True)
     later_cond = ~before(pl.col("__wb_time"), rule)
     train_cast = pl.col("__wb_train").cast(snapshots.collect_schema()["__wb_x"], strict=False)
     future = (base.with_columns(train_cast.alias("__wb_x")).drop_nulls("__wb_x")

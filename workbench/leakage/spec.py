@@ -23,6 +23,9 @@ from workbench.errors import ConfigError
 from workbench.stats.durations import format_duration
 
 AGGREGATIONS = ("sum", "count", "mean", "min", "max")
+# How a training value can break the rule: the per-row statuses besides "ok" (see workbench.leakage.checks)
+TIMING_KINDS = ("future_data", "non_asof_join", "late_arrival")  # violations with a timing explanation
+VIOLATION_KINDS = (*TIMING_KINDS, "feature_mismatch")
 
 
 def parse_duration(value: str | dt.timedelta | None, *, what: str) -> dt.timedelta | None:
