@@ -25,11 +25,11 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
+from workbench.engine.failures import engine_errors
 from workbench.engine.frames import Engine
 from workbench.engine.ranks import lower_quantiles, polars_lower_quantiles
 from workbench.engine.reserved import PREFIX
 from workbench.engine.results import int64_counts
-from workbench.errors import InputError
 
 PARTS_PER_QUERY = 5  # parts (a column's aggregates) per query, where an engine splits a wide aggregate
 STACKED = f"{PREFIX}column"  # which column a stacked value comes from (Spark value counts)
@@ -167,12 +167,5 @@ def _spark_value_counts(summaries: Sequence[Summary], name: str, check: str) -> 
 
 def _attempt(thunk: Callable[[], Any], engine: Engine, name: str, check: str) -> Any:
     """Run an engine action, reporting its failure as an InputError naming the input and the check."""
-    try:
+    with engine_errors(name, ENGINE_NAMES[engine], check=check, doing="compute its summaries"):
         return thunk()
-    except InputError:
-        raise
-    except Exception as exc:  # each engine raises its own error types
-        from workbench.engine._spark import error_line
-
-        raise InputError(f"{name}: {check} could not compute its summaries on {ENGINE_NAMES[engine]}: "
-                         f"{error_line(exc)}") from None
