@@ -49,15 +49,16 @@ def data(rows: int) -> Path:
 
 def run_once(cmd: list[str]) -> tuple[float, float, dict]:
     """Wall time, peak RSS (MB) and printed JSON of one fresh process (os.wait4: this child's rusage)."""
+    out = Path(f"/tmp/wb_bench_out_{os.getpid()}.txt")  # one per benchmark process: runs may overlap
     start = time.perf_counter()
     pid = os.posix_spawn(cmd[0], cmd, os.environ.copy(),
-                         file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/tmp/wb_bench_out.txt",
+                         file_actions=[(os.POSIX_SPAWN_OPEN, 1, str(out),
                                         os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)])
     _, status, usage = os.wait4(pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited with {os.waitstatus_to_exitcode(status)}")
-    return wall, usage.ru_maxrss / 1024, json.loads(Path("/tmp/wb_bench_out.txt").read_text().strip().splitlines()[-1])
+    return wall, usage.ru_maxrss / 1024, json.loads(out.read_text().strip().splitlines()[-1])
 
 
 def measure(jobs: dict[str, list[str]], repeat: int) -> dict[str, dict]:

@@ -141,7 +141,6 @@ def test_an_empty_window_between_windows_with_data_is_a_gap_finding():
         ({"timestamp": "t", "window": "soon"}, r"'window' parameter of drift .*cannot read 'soon'"),
         ({"timestamp": "x"}, r"timestamp column 'x' must be a datetime"),
         ({"columns": ["nope"]}, r"columns \['nope'\] not found"),
-        ({"engine": "dask"}, r"engine must be one of \['polars', 'duckdb', 'spark'\]"),
     ],
 )
 def test_bad_arguments_name_the_problem(kwargs, message):

@@ -27,7 +27,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 
 from workbench.drift import drift, fit_profile
 from workbench.drift.compare import MIN_EXPECTED
-from workbench.engine.ranks import order_statistics
+from workbench.engine.ranks import lower_quantiles, order_statistics
 from workbench.leakage.summaries import quantiles_of
 from workbench.shadow.quantiles import order_statistic_ranks
 from workbench.stats import auc_from_counts, benjamini_hochberg, two_proportions, wilson_interval
@@ -407,6 +407,24 @@ def test_order_statistics_equal_numpy_sort_with_ties_nan_and_nulls_on_polars_and
     for engine, lf in _frames(xs).items():
         got = order_statistics(lf, engine, "x", ranks, name="t", check="test", n=len(present))
         np.testing.assert_array_equal(got, expected[np.array(ranks) - 1], err_msg=engine)
+
+
+def _lower_quantiles(xs: list, probs: list[float]) -> list[float | None]:
+    """The reference: numpy's sort of the values neither null nor NaN, at index floor(p·(n − 1))."""
+    present = np.sort(np.array([x for x in xs if x is not None and not math.isnan(x)], dtype=float))
+    return [float(present[math.floor(p * (len(present) - 1))]) if len(present) else None for p in probs]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values, st.lists(st.floats(0, 1), min_size=1, max_size=9))
+@example([math.nan, None, 3.0, 3.0, -math.inf, math.inf], [0.1, 0.5, 0.9])
+@example([math.nan, None], [0.5])
+def test_lower_quantiles_equal_numpy_sort_brought_to_polars_or_ranked_in_place(xs, probs):
+    expected = _lower_quantiles(xs, probs)
+    for engine, lf in _frames(xs).items():
+        for local_rows in (0, 1000):  # ranked where the data is, or brought to polars
+            got = lower_quantiles(lf, engine, ["x"], probs, name="t", check="test", local_rows=local_rows)
+            assert got["x"].to_list() == [expected], (engine, local_rows)
 
 
 @settings(max_examples=25, deadline=None)

@@ -217,7 +217,6 @@ def cases() -> list[Case]:
     add("drift", "window without timestamp", lambda: drft(timestamp=None, window="1h"), r"window needs timestamp")
     add("drift", "n_bins zero", lambda: drft(n_bins=0), r"n_bins")
     add("drift", "max_categories zero", lambda: drft(max_categories=0), r"max_categories")
-    add("drift", "unknown engine", lambda: drft(engine="spork"), r"engine")
     add("drift", "multivariate not a boolean", lambda: drft(multivariate="yes"), r"multivariate")
     reported("drift", "empty current", lambda: drft(cur=monitoring().head(0)), "insufficient_data")
     add("drift", "empty reference", lambda: drft(ref=monitoring().head(0)), r"(empty|no rows)")

@@ -19,7 +19,7 @@ from workbench.drift.fit import (
     column_kind,
     counts_from_cumulative,
     input_summary,
-    open_source,
+    open_input,
     plan_profile,
 )
 from workbench.drift.profile import ColumnProfile, DriftProfile
@@ -41,9 +41,9 @@ from workbench.drift.scopes import (
     list_scopes,
     new_values,
 )
-from workbench.drift.summaries import ROWS, SEP, Engine, alias, new_bucket, other_bucket
+from workbench.drift.summaries import ROWS, SEP, alias, new_bucket, other_bucket, run
 from workbench.drift.tables import BIN_SCHEMA, CATEGORY_SCHEMA, SCHEMA_SCHEMA, columns_table, frame
-from workbench.engine._spark import refuse_nested
+from workbench.engine.frames import refuse_nested
 from workbench.engine.inputs import FrameLike, check_time_column
 from workbench.engine.partitions import hive_columns, partition_files, schema_history
 from workbench.engine.reserved import PREFIX, refuse_reserved
@@ -66,7 +66,6 @@ def drift(
     rule: DriftRule | None = None,
     n_bins: int = 10,
     max_categories: int = 20,
-    engine: Engine | None = None,
     multivariate: bool = False,
     seed: int = 0,
 ) -> CheckResult:
@@ -121,7 +120,7 @@ def drift(
                          "trains on rows).")
     roles = {"score": score, "prediction": prediction, "target": target}
     every = _window_length(window, timestamp)
-    cur = open_source(current, name="current", engine=engine)
+    cur = open_input(current, name="current")
     plan = None
     if isinstance(reference, DriftProfile):
         profile = reference
@@ -131,12 +130,11 @@ def drift(
         ref_exclude = [*exclude, *([timestamp] if timestamp else [])]
         labels = [c for c in (prediction, target) if c]
         plan = plan_profile(reference, columns=columns, exclude=ref_exclude, n_bins=n_bins,
-                            max_categories=max_categories, categorical=labels, by=by_cols, engine=engine)
+                            max_categories=max_categories, categorical=labels, by=by_cols)
         profile = plan.preliminary()  # enough to plan current's summaries; counted below
     _validate_roles(profile, cur.schema, timestamp, by_cols, roles, columns)
     _validate_exclude(exclude, profile, cur.schema)
-    refuse_nested(cur.unsupported, [*profile.columns, *by_cols, *([timestamp] if timestamp else [])],
-                  name="current", check="drift", excludable=True)
+    refuse_nested(cur, [*profile.columns, *by_cols, timestamp], check="drift", excludable=True)
     unfitted = [b for b in by_cols if b not in profile.segments and plan is None]
     if unfitted:
         raise InputError(f"the saved profile has no segment counts for by={unfitted}: fit it with "
@@ -151,13 +149,13 @@ def drift(
         schema_rows += partition_rows(schema_history(current), schema_rows)
     pairs, skipped = _pairs(profile, cur.schema, candidates, roles, columns, [*exclude, *hive], timestamp)
     refuse_reserved([*(p.current for p in pairs), *by_cols, *([timestamp] if timestamp else [])], name="current")
-    queries, assemble = current_summaries(cur, pairs, by_cols, timestamp, every)
+    current_batch, assemble = current_summaries(cur, pairs, by_cols, timestamp, every)
     if plan is None:
-        results = cur.run(queries)
+        results = run(cur, current_batch, by_cols)
     else:
         # one after the other: running both scans at once was no faster and took 40% more memory
-        profile = plan.finish(plan.src.run(plan.counts_queries()))
-        results = cur.run(queries)
+        profile = plan.count()
+        results = run(cur, current_batch, by_cols)
         pairs = [replace(p, profile=profile[p.profile.name]) for p in pairs]
     ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
     summaries = assemble(results, pairs)

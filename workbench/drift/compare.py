@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -70,7 +71,7 @@ def compare_distributions(prof: ColumnProfile, ref: np.ndarray, cur: np.ndarray,
     cur = np.atleast_2d(np.asarray(cur, dtype=np.int64))
     edges = np.asarray(prof.edges, dtype=float)
     spread = prof.spread
-    fns = {
+    fns: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
         "psi": S.psi,
         "jensen_shannon": S.jensen_shannon,
         "total_variation": S.total_variation,
@@ -81,7 +82,7 @@ def compare_distributions(prof: ColumnProfile, ref: np.ndarray, cur: np.ndarray,
     if numeric:
         fns["ks"] = S.ks_statistic
         if spread is not None:
-            fns["wasserstein"] = lambda r, c: S.wasserstein(r, c, edges, spread)  # type: ignore[misc]
+            fns["wasserstein"] = lambda r, c: S.wasserstein(r, c, edges, spread)
     points = {name: fn(ref, cur) for name, fn in fns.items()}
     intervals = S.bootstrap(ref, cur, fns, rng=rng, resamples=rule.resamples, confidence=rule.confidence)
     out = []

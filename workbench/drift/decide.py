@@ -12,7 +12,7 @@ import polars as pl
 from workbench.drift.rule import DriftRule
 from workbench.drift.schema import SCHEMA_KINDS
 from workbench.drift.scopes import Scope
-from workbench.findings.model import Finding
+from workbench.findings.model import Finding, Severity
 from workbench.stats import benjamini_hochberg
 
 _EFFECT_NAMES = {"wasserstein": "scaled Wasserstein", "total_variation": "total variation",
@@ -209,7 +209,7 @@ def drift_findings(records: list[dict], schema_rows: list[dict], skipped: Mappin
         kind = SCHEMA_KINDS[s["change"]]
         if kind is None:
             continue
-        severity = "info" if s["change"] == "added" else "warning"
+        severity: Severity = "info" if s["change"] == "added" else "warning"
         col = s["column"]
         text = {
             "added": f"Column {col!r} is new in current ({s['current_dtype']}); it has no reference to compare with.",

@@ -17,23 +17,24 @@ from workbench import params
 from workbench.drift.profile import ColumnKind, ColumnProfile, DriftProfile, segment_key
 from workbench.drift.summaries import (
     COUNT,
-    ENGINES,
     ROWS,
     VALUE,
     Agg,
     ColumnRead,
-    Engine,
-    Query,
-    Source,
+    aggregate,
     alias,
     numeric_aggs,
-    value_count_query,
+    prepare,
+    quantiles,
+    row_count,
+    run,
+    value_column,
+    value_counts,
 )
-from workbench.engine._duckdb import duckdb_schema
-from workbench.engine._spark import refuse_nested
-from workbench.engine.fingerprints import native_summary, summarize_input
-from workbench.engine.inputs import FrameLike, schema_of, to_lazy
-from workbench.engine.partitions import one_schema, partition_files, scan_partitions
+from workbench.engine.batch import Summary
+from workbench.engine.frames import Frame, frame_summary, open_frame, refuse_nested
+from workbench.engine.inputs import FrameLike
+from workbench.engine.partitions import partition_files, scan_partitions
 from workbench.engine.reserved import refuse_reserved
 from workbench.errors import InputError, did_you_mean
 from workbench.findings.model import InputSummary
@@ -52,43 +53,12 @@ def column_kind(dtype: pl.DataType) -> ColumnKind | None:
     return None
 
 
-def open_source(data: FrameLike, *, name: str, engine: Engine | None = None) -> Source:
-    """Wrap an input for the summaries stage.
-
-    A duckdb relation runs on duckdb unless ``engine="polars"``; everything else runs on polars
-    unless ``engine="duckdb"``. A directory or glob of parquet files whose schemas differ is
-    read file by file and aligned by column name (missing columns become null, differing
-    types are relaxed to a common type), so schema evolution never stops a run."""
-    if engine is not None and engine not in ENGINES:
-        raise InputError(f"engine must be one of {list(ENGINES)}, got {engine!r}.")
-    from workbench.engine._spark import is_spark, spark_schema
-
-    if is_spark(data):
-        if engine not in (None, "spark"):
-            raise InputError(f"{name}: a Spark DataFrame runs on Spark (its data stays on the cluster); "
-                             f"engine={engine!r} would collect it to the driver. Leave engine unset.")
-        schema, unsupported = spark_schema(data, name=name)
-        return Source(name, "spark", schema, sdf=data, unsupported=unsupported)
-    if engine == "spark":
-        raise InputError(f"{name}: engine='spark' needs a Spark DataFrame (e.g. spark.read.parquet(path)); "
-                         f"got {type(data).__name__}.")
-    is_duckdb = type(data).__module__.split(".")[0] == "duckdb"
-    if is_duckdb and engine != "polars":
-        return Source(name, "duckdb", duckdb_schema(data, name=name), rel=data)
-    lf = scan_partitions(data, name=name) if isinstance(data, str | Path) else to_lazy(data, name=name)
-    schema = schema_of(lf, name=name)
-    if engine == "duckdb":
-        import duckdb
-
-        con = duckdb.connect()
-        files = partition_files(data) if isinstance(data, str | Path) else []
-        if files and all(f.endswith((".parquet", ".pq")) for f in files) and one_schema(files, name):
-            rel = con.read_parquet(files, hive_partitioning=len(files) > 1)  # scanned by duckdb, out of core
-            return Source(name, "duckdb", duckdb_schema(rel, name=name), rel=rel)
-        # frames in memory, or partitions whose schemas differ (aligned by polars first)
-        rel = con.from_arrow(lf.collect().to_arrow())
-        return Source(name, "duckdb", schema, rel=rel)
-    return Source(name, "polars", schema, lf=lf)
+def open_input(data: FrameLike, *, name: str) -> Frame:
+    """Wrap an input for the summaries stage (:func:`workbench.engine.open_frame`: a duckdb relation runs
+    on duckdb, a Spark DataFrame on Spark, anything else on polars). A directory or glob of parquet files
+    whose schemas differ is read file by file and aligned by column name (missing columns become null,
+    differing types are relaxed to a common type), so schema evolution never stops a run."""
+    return open_frame(scan_partitions(data, name=name) if isinstance(data, str | Path) else data, name=name)
 
 
 def drift_columns(schema: pl.Schema, columns: Sequence[str] | None, exclude: Sequence[str], *,
@@ -124,7 +94,6 @@ def fit_profile(
     categorical: Sequence[str] = (),
     edge_rows: int | None = 50_000,
     by: Sequence[str] = (),
-    engine: Engine | None = None,
 ) -> DriftProfile:
     """Fit the reference profile that :func:`workbench.drift.drift` compares against.
 
@@ -143,8 +112,8 @@ def fit_profile(
     """
     plan = plan_profile(reference, columns=columns, exclude=exclude, n_bins=n_bins, max_categories=max_categories,
                         max_known_categories=max_known_categories, categorical=categorical, edge_rows=edge_rows,
-                        by=by, engine=engine)
-    return plan.finish(plan.src.run(plan.counts_queries()))
+                        by=by)
+    return plan.count()
 
 
 @dataclass(frozen=True)
@@ -154,7 +123,7 @@ class ProfilePlan:
     pass (bins, value counts) finishes the profile."""
 
     reference: Any
-    src: Source
+    frame: Frame
     reads: dict[str, ColumnRead]
     edges: dict[str, tuple[float, ...]]
     ranges: dict[str, tuple[float | None, float | None]]
@@ -173,14 +142,18 @@ class ProfilePlan:
     def categorical(self) -> list[str]:
         return [c for c in self.reads if c not in self.numeric]
 
-    def counts_queries(self) -> list[Query]:
-        """Bin counts of the numeric columns (one query), then value counts per categorical column,
+    def counts(self) -> list[Summary]:
+        """Bin counts of the numeric columns (one aggregate), then value counts per categorical column,
         grouped by the segment columns ``by`` when there are any."""
         aggs = [Agg(ROWS, "rows")]
         for c in self.numeric:
-            aggs += numeric_aggs(c, self.edges[c], lossless=self.src.schema[c].is_numeric())
-        return [Query(tuple(aggs), self.reads, keys=self.by),
-                *(value_count_query(self.reads[c], keys=self.by) for c in self.categorical)]
+            aggs += numeric_aggs(c, self.edges[c], lossless=self.frame.schema[c].is_numeric())
+        prepared = prepare(self.frame, self.reads, keys=self.by)
+        return [aggregate(prepared, aggs), *(value_counts(prepared, c) for c in self.categorical)]
+
+    def count(self) -> DriftProfile:
+        """The counting pass over the reference: the fitted profile."""
+        return self.finish(run(self.frame, self.counts(), self.by))
 
     def preliminary(self) -> DriftProfile:
         """The profile without counts: kinds, bin edges and ranges (categories come with the counts)."""
@@ -193,10 +166,10 @@ class ProfilePlan:
         return self._profile(cols, "")
 
     def finish(self, counted: Sequence[pl.DataFrame]) -> DriftProfile:
-        """The fitted profile, from the results of :meth:`counts_queries`."""
+        """The fitted profile, from the results of :meth:`counts`."""
         numeric, value_counts = counted[0], dict(zip(self.categorical, counted[1:], strict=True))
         cols = self._columns(numeric, value_counts)
-        segments = {}
+        segments: dict[str, dict[str, dict[str, ColumnProfile]]] = {}
         for b in self.by:
             segments[b] = {}
             for v in numeric[b].unique().to_list():
@@ -204,8 +177,7 @@ class ProfilePlan:
                 counts = {c: vc.filter(pl.col(b).is_null() if v is None else pl.col(b) == v)
                           for c, vc in value_counts.items()}
                 segments[b][segment_key(v)] = self._columns(rows, counts, within=cols)
-        rows = int(numeric[ROWS].sum())
-        fingerprint = input_summary(self.reference, self.src, rows).fingerprint
+        fingerprint = input_summary(self.reference, self.frame, int(numeric[ROWS].sum())).fingerprint
         return replace(self._profile(cols, fingerprint), segments=segments)
 
     def _columns(self, numeric: pl.DataFrame, value_counts: dict[str, pl.DataFrame],
@@ -226,8 +198,8 @@ class ProfilePlan:
     def _profile(self, cols: dict[str, ColumnProfile], fingerprint: str) -> DriftProfile:
         return DriftProfile(
             columns=cols, rows=self.total, fingerprint=fingerprint, n_bins=self.n_bins,
-            max_categories=self.max_categories, source_columns=tuple(self.src.schema),
-            source_dtypes={c: str(t) for c, t in self.src.schema.items()}, edge_rows=-(-self.total // self.stride),
+            max_categories=self.max_categories, source_columns=tuple(self.frame.schema),
+            source_dtypes={c: str(t) for c, t in self.frame.schema.items()}, edge_rows=-(-self.total // self.stride),
         )
 
 
@@ -242,7 +214,6 @@ def plan_profile(
     categorical: Sequence[str] = (),
     edge_rows: int | None = 50_000,
     by: Sequence[str] = (),
-    engine: Engine | None = None,
 ) -> ProfilePlan:
     """First pass over a reference (see :func:`fit_profile` for the arguments)."""
     owner = "fit_profile"
@@ -255,28 +226,28 @@ def plan_profile(
     max_known_categories = params.count(max_known_categories, name="max_known_categories", owner=owner)
     if edge_rows is not None:
         edge_rows = params.count(edge_rows, name="edge_rows", minimum=1000, owner=owner)
-    src = open_source(reference, name="reference", engine=engine)
-    missing = [b for b in by if b not in src.schema]
+    frame = open_input(reference, name="reference")
+    missing = [b for b in by if b not in frame.schema]
     if missing:
-        hints = "".join(did_you_mean(b, src.schema) for b in missing)
-        raise InputError(f"by={missing} not found in the reference.{hints} Available columns: {sorted(src.schema)}")
-    chosen = [c for c in (columns if columns is not None else src.schema) if c not in set(exclude)]
-    refuse_nested(src.unsupported, [*chosen, *by], name="reference", check="drift", excludable=True)
-    kinds, _ = drift_columns(src.schema, columns, exclude, name="reference", categorical=categorical)
+        hints = "".join(did_you_mean(b, frame.schema) for b in missing)
+        raise InputError(f"by={missing} not found in the reference.{hints} Available columns: {sorted(frame.schema)}")
+    chosen = [c for c in (columns if columns is not None else frame.schema) if c not in set(exclude)]
+    refuse_nested(frame, [*chosen, *by], check="drift", excludable=True)
+    kinds, _ = drift_columns(frame.schema, columns, exclude, name="reference", categorical=categorical)
     refuse_reserved([*kinds, *by], name="reference")
-    reads = {c: ColumnRead(c, k, src.schema[c]) for c, k in kinds.items()}
-    total = _row_count(src)
+    reads = {c: ColumnRead(c, k, frame.schema[c]) for c, k in kinds.items()}
+    total = row_count(frame)
     if total == 0:
         raise InputError("reference is empty: a drift reference needs rows.")
     stride = 1 if edge_rows is None or total <= edge_rows else -(-total // edge_rows)
-    edges, ranges = _edges_pass(src, reads, n_bins, stride)
-    return ProfilePlan(reference, src, reads, edges, ranges, n_bins, max_categories, max_known_categories, total,
+    edges, ranges = _edges_pass(frame, reads, n_bins, stride)
+    return ProfilePlan(reference, frame, reads, edges, ranges, n_bins, max_categories, max_known_categories, total,
                        stride, by)
 
 
-def input_summary(data: FrameLike, src: Source, rows: int) -> InputSummary:
+def input_summary(data: FrameLike, frame: Frame, rows: int) -> InputSummary:
     """What was analysed: for files, a fingerprint of their paths, sizes and modification times
-    (no extra pass over the data); otherwise a content hash computed on the source's engine."""
+    (no extra pass over the data); otherwise a content hash computed on the input's engine."""
     if isinstance(data, str | Path):
         files = partition_files(data)
         if files and all(os.path.exists(f) for f in files):
@@ -284,42 +255,26 @@ def input_summary(data: FrameLike, src: Source, rows: int) -> InputSummary:
             for f in files:
                 st = os.stat(f)
                 h.update(f"{os.path.abspath(f)}|{st.st_size}|{st.st_mtime_ns}".encode())
-            return InputSummary(src.name, rows, tuple(src.schema), f"files:{h.hexdigest()[:16]}")
-    return source_summary(src)
+            return InputSummary(frame.name, rows, tuple(frame.schema), f"files:{h.hexdigest()[:16]}")
+    return frame_summary(frame)
 
 
-def source_summary(src: Source) -> InputSummary:
-    """Row count and content fingerprint of a source, computed on its own engine."""
-    if src.engine == "polars":
-        return summarize_input(src.lf, name=src.name)  # type: ignore[arg-type]
-    native = src.rel if src.engine == "duckdb" else src.sdf
-    return native_summary(native, src.engine, src.schema, name=src.name, unsupported=src.unsupported)
-
-
-def _row_count(src: Source) -> int:
-    if src.engine == "polars":
-        return int(src.lf.select(pl.len()).collect().item())  # type: ignore[union-attr]
-    return int(src.query(f"SELECT count(*) FROM {src.table}").item())
-
-
-def _edges_pass(src: Source, reads: dict[str, ColumnRead], n_bins: int, stride: int) -> tuple[dict, dict]:
+def _edges_pass(frame: Frame, reads: dict[str, ColumnRead], n_bins: int, stride: int) -> tuple[dict, dict]:
     """Quantile edges (of every ``stride``-th row) and exact ranges of the numeric columns."""
     probs = tuple(i / n_bins for i in range(1, n_bins))
-    numeric = [c for c, r in reads.items() if r.kind in ("numeric", "datetime")]
+    numeric = {c: r for c, r in reads.items() if r.kind in ("numeric", "datetime")}
     if not numeric:
         return {}, {}
-    quantiles = Query(tuple(Agg(alias(c, "quantiles"), "quantiles", c, probs) for c in numeric), reads,  # type: ignore[arg-type]
-                      stride=stride)
-    ranges = Query(tuple(Agg(alias(c, op), op, c) for c in numeric for op in ("min", "max")), reads)
-    q, r = (frame.row(0, named=True) for frame in src.run([quantiles, ranges]))
-    row = {**q, **r}
+    sample = prepare(frame, numeric, stride=stride)
+    ranges = aggregate(prepare(frame, numeric), [Agg(alias(c, op), op, c) for c in numeric for op in ("min", "max")])
+    q, r = (result.row(0, named=True) for result in run(frame, [quantiles(sample, list(numeric), probs), ranges]))
     edges: dict[str, tuple[float, ...]] = {}
-    ranges: dict[str, tuple[float | None, float | None]] = {}
+    value_ranges: dict[str, tuple[float | None, float | None]] = {}
     for c in numeric:
-        values = [v for v in (row[alias(c, "quantiles")] or []) if v is not None and np.isfinite(v)]
+        values = [v for v in (q[value_column(c)] or []) if v is not None and np.isfinite(v)]
         edges[c] = tuple(float(v) for v in np.unique(values))
-        ranges[c] = (row[alias(c, "min")], row[alias(c, "max")])
-    return edges, ranges
+        value_ranges[c] = (r[alias(c, "min")], r[alias(c, "max")])
+    return edges, value_ranges
 
 
 def counts_from_cumulative(row: dict, name: str, n_edges: int, valid: int) -> np.ndarray:

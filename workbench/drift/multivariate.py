@@ -18,11 +18,12 @@ import numpy as np
 import polars as pl
 
 from workbench import params
-from workbench.drift.fit import column_kind, open_source
-from workbench.drift.summaries import COUNT, Source, _strided_sql
+from workbench.drift.fit import column_kind, open_input
+from workbench.drift.summaries import COUNT, row_count
+from workbench.engine.columns import every_kth
+from workbench.engine.frames import Frame, collect
 from workbench.engine.inputs import FrameLike
 from workbench.engine.reserved import refuse_reserved
-from workbench.engine.sql import quote
 from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.stats import auc_interval
@@ -64,7 +65,7 @@ def domain_classifier(
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 
-    ref, cur = open_source(reference, name="reference"), open_source(current, name="current")
+    ref, cur = open_input(reference, name="reference"), open_input(current, name="current")
     usable = [c for c in ref.schema if c in cur.schema and c not in set(exclude)
               and column_kind(ref.schema[c]) in ("numeric", "categorical", "boolean")
               and column_kind(cur.schema[c]) == column_kind(ref.schema[c])]
@@ -121,18 +122,11 @@ def domain_classifier(
     )
 
 
-def _strided(src: Source, columns: list[str], max_rows: int) -> tuple[pl.DataFrame, int]:
+def _strided(frame: Frame, columns: list[str], max_rows: int) -> tuple[pl.DataFrame, int]:
     """Every k-th row so that at most ``max_rows`` remain (k = ceil(rows / max_rows)), and the row count."""
-    if src.engine != "polars":
-        cols = ", ".join(quote(c, src.engine) for c in columns)  # type: ignore[arg-type]
-        table = src.table
-        total = int(src.query(f"SELECT count(*) FROM {table}").item())
-        stride = max(1, -(-total // max_rows))
-        return src.query(f"SELECT {cols} FROM {_strided_sql(table, stride, src.engine, columns)}"), total  # type: ignore[arg-type]
-    lf = src.lf.select(columns)  # type: ignore[union-attr]
-    total = int(lf.select(pl.len()).collect().item())
-    stride = max(1, -(-total // max_rows))
-    return lf.gather_every(stride).collect(), total
+    total = row_count(frame)
+    sample = every_kth(frame, max(1, -(-total // max_rows)), columns)
+    return collect(sample.lf, sample, check="the domain classifier", counts=False), total
 
 
 def _encode(frame: pl.DataFrame, columns: list[str]) -> tuple[np.ndarray, list[bool]]:

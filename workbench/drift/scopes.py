@@ -1,5 +1,5 @@
 """Where drift is compared (all of current, each window, each segment value) and the current-side
-summaries those comparisons read: the queries over current and their assembled results."""
+summaries those comparisons read: the summaries of current and their assembled results."""
 
 from __future__ import annotations
 
@@ -19,13 +19,15 @@ from workbench.drift.summaries import (
     WINDOW,
     Agg,
     ColumnRead,
-    Query,
-    Source,
+    aggregate,
     alias,
     bucketize,
     numeric_aggs,
-    value_count_query,
+    prepare,
+    value_counts,
 )
+from workbench.engine.batch import Summary
+from workbench.engine.frames import Frame
 from workbench.errors import InputError
 
 
@@ -55,9 +57,9 @@ class Summaries:
 Assemble = Callable[[list[pl.DataFrame], list[Pair]], "Summaries"]
 
 
-def current_summaries(cur: Source, pairs: list[Pair], by: list[str], timestamp: str | None,
-                       every: dt.timedelta | None) -> tuple[list[Query], Assemble]:
-    """The queries over current, and how to assemble their results into :class:`Summaries`."""
+def current_summaries(cur: Frame, pairs: list[Pair], by: list[str], timestamp: str | None,
+                       every: dt.timedelta | None) -> tuple[list[Summary], Assemble]:
+    """The summaries of current, and how to assemble their results into :class:`Summaries`."""
     reads = {p.current: ColumnRead(p.current, p.profile.kind, cur.schema[p.current]) for p in pairs}
     aggs = [Agg(ROWS, "rows")]
     for p in pairs:
@@ -67,24 +69,23 @@ def current_summaries(cur: Source, pairs: list[Pair], by: list[str], timestamp: 
                                  lossless=lossless)
         else:
             aggs.append(Agg(alias(p.key, "nulls"), "nulls", p.current))
-    window_us = int(every.total_seconds() * 1_000_000) if every else None
-    base = {"keys": tuple(by), "timestamp": timestamp, "window_us": window_us}
-    queries = [Query(tuple(aggs), reads, **base)]  # type: ignore[arg-type]
+    prepared = prepare(cur, reads, keys=by, timestamp=timestamp, every=every)
+    summaries: list[Summary] = [aggregate(prepared, aggs)]
     cats = [p for p in pairs if p.profile.kind in ("categorical", "boolean")]
-    # one value-count query per current column, shared by its comparisons (renames included)
+    # one value count per current column, shared by its comparisons (renames included)
     distinct = list(dict.fromkeys(p.current for p in cats))
-    queries += [value_count_query(reads[c], **base) for c in distinct]
-    keys = ([WINDOW] if window_us else []) + by
+    summaries += [value_counts(prepared, c) for c in distinct]
+    keys = ([WINDOW] if every else []) + by
 
     def assemble(results: list[pl.DataFrame], fitted: list[Pair]) -> Summaries:
-        """Summaries from the query results; categories are bucketed with the fitted profiles."""
+        """Summaries from the results; categories are bucketed with the fitted profiles."""
         numeric = results[0]
         counts = dict(zip(distinct, results[1:], strict=True))
         buckets = {p.key: bucketize(counts[p.current], p.profile.categories, p.profile.known)
                    for p in fitted if p.profile.kind in ("categorical", "boolean")}
         return Summaries(numeric, buckets, counts, keys, int(numeric[ROWS].sum()) if numeric.height else 0)
 
-    return queries, assemble
+    return summaries, assemble
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def list_scopes(s: Summaries, by: list[str], every: dt.timedelta | None, ts_dtyp
     gap in the data is reported), then every segment value."""
     scopes = [Scope("all", {})]
     seen = [x for x in s.numeric[WINDOW].unique().to_list() if x is not None] if every is not None else []
-    if seen:
+    if seen and every is not None:
         first, last = min(seen), max(seen)
         if last - first >= MAX_WINDOWS:
             raise InputError(f"current spans {last - first + 1:,} windows of {every}; choose a longer window "

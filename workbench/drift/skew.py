@@ -16,12 +16,11 @@ import polars as pl
 
 from workbench import params
 from workbench.drift.summaries import alias
-from workbench.engine._spark import refuse_nested
-from workbench.engine.frames import Frame, collect, count, frame_summary, open_frame
+from workbench.engine.frames import Frame, collect, count, frame_summary, open_frame, refuse_nested
 from workbench.engine.inputs import FrameLike, require_columns
 from workbench.engine.reserved import PREFIX, refuse_reserved
 from workbench.errors import InputError
-from workbench.findings.model import CheckResult, Finding
+from workbench.findings.model import CheckResult, Finding, Severity
 from workbench.stats import wilson_interval
 
 SKEW_SHARE = 0.01
@@ -77,7 +76,7 @@ def training_serving_skew(
         raise InputError("training and serving share no column besides the id: nothing to compare.")
     for frame in (tr_frame, sv_frame):
         refuse_reserved([id, *common], name=frame.name)
-        refuse_nested(frame.unsupported, [id, *common], name=frame.name, check="training/serving skew")
+        refuse_nested(frame, [id, *common], check="training/serving skew")
         _check_keys(frame, id)
 
     # the serving side's columns under reserved names, so the full join keeps both ids (null where a side
@@ -188,7 +187,7 @@ def _differs(c: str, serving: str, t: pl.DataType, s: pl.DataType, rtol: float) 
 
 def _finding(c: str, k: int, n: int, lo: float, hi: float, gap: float | None, examples: list[dict],
              critical_share: float, confidence: float, type_differs: bool) -> Finding:
-    severity = "critical" if lo >= critical_share else "warning"
+    severity: Severity = "critical" if lo >= critical_share else "warning"
     gap_text = f"; mean absolute difference {gap:.4g}" if gap is not None else ""
     type_text = " (the two sides store it with different types)" if type_differs else ""
     message = (f"{c} differs between training and serving for {k / n:.1%} of the same requests{type_text} "

@@ -40,7 +40,7 @@ def columns_table(records: list[dict]) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).cast(t) for c, t in _COLUMNS_SCHEMA.items() if c != "window_start")
 
 
-_COLUMNS_SCHEMA = {
+_COLUMNS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     **dict.fromkeys(("column", "reference_column", "role", "kind", "scope", "scope_kind"), pl.String),
     "window_start": pl.Datetime("us"),
     **dict.fromkeys(("rows", "n_reference", "n_current"), pl.Int64),

@@ -1,9 +1,11 @@
-"""The duckdb backend's own needs: a relation's schema as polars dtypes, SQL over a relation, one row
-per key (:mod:`workbench.engine.keys`) and whether two relations can be joined."""
+"""The duckdb backend's own needs: a relation's schema as polars dtypes, SQL over a relation, columns
+computed by SQL, every k-th row, one row per key (:mod:`workbench.engine.keys`) and whether two
+relations can be joined."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -35,6 +37,24 @@ def run_sql(rel: Any, text: str, *, name: str, check: str) -> pl.DataFrame:
         return int64_counts(rel.query("src", text).pl())
     except duckdb.Error as exc:
         raise InputError(f"{name}: {check} could not compute its summaries in duckdb: {exc}") from exc
+
+
+def with_sql_columns(rel: Any, columns: Mapping[str, str]) -> Any:
+    """The relation with a column per ``alias: SQL expression`` added (its other columns kept)."""
+    from workbench.engine.sql import quote
+
+    return rel.project(", ".join(["*", *(f"{sql} AS {quote(alias)}" for alias, sql in columns.items())]))
+
+
+def every_kth(rel: Any, stride: int, columns: Sequence[str], row_number: str) -> Any:
+    """Every ``stride``-th row of ``columns``, in row order (``row_number() OVER ()``); only ``columns``
+    are kept, so the row-number column (``row_number``, a reserved name) meets no user column."""
+    from workbench.engine.sql import quote
+
+    cols = ", ".join(quote(c) for c in columns)
+    view, rn = f"workbench_{uuid.uuid4().hex[:16]}", quote(row_number)
+    return rel.query(view, f"SELECT {cols} FROM (SELECT {cols}, row_number() OVER () AS {rn} FROM {view}) "
+                           f"WHERE ({rn} - 1) % {int(stride)} = 0")
 
 
 def first_per_key(rel: Any, key: str, order: Sequence[OrderKey]) -> Any:

@@ -8,7 +8,7 @@ What comes back: their result rows (a few hundred to a few thousand), through Ar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -95,6 +95,43 @@ def run_sql(sdf: Any, text: str, *, name: str, check: str) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return int64_counts(frame)
+
+
+def with_sql_columns(sdf: Any, columns: Mapping[str, str]) -> Any:
+    """The DataFrame with a column per ``alias: Spark SQL expression`` added."""
+    from pyspark.sql import functions as F
+
+    return sdf.withColumns({alias: F.expr(sql) for alias, sql in columns.items()})
+
+
+def every_kth(sdf: Any, stride: int, columns: Sequence[str], row_number: str) -> Any:
+    """Every ``stride``-th row of ``columns`` by ``monotonically_increasing_id`` (no shuffle): in row order
+    for one partition; of each partition, at ids that are multiples of ``stride``, for several. Only
+    ``columns`` are kept, so the id column (``row_number``, a reserved name) meets no user column."""
+    from pyspark.sql import functions as F
+
+    from workbench.engine.sql import quote
+
+    cols = [F.col(quote(c, "spark")) for c in columns]
+    return sdf.select(*cols, F.monotonically_increasing_id().alias(row_number)).where(
+        F.col(row_number) % int(stride) == 0).select(*cols)
+
+
+def stacked_value_counts(sdf: Any, keys: Sequence[str], columns: Sequence[str], *, value: str, count: str,
+                         stacked: str) -> pl.DataFrame:
+    """Rows per group of ``keys``, column (its index in ``columns``, column ``stacked``) and value (column
+    ``value``) of ``columns`` (of one type), counted in one job: each row is stacked once per column."""
+    from pyspark.sql import functions as F
+
+    from workbench.engine.sql import quote
+
+    pairs = ", ".join(f"{i}, {quote(c, 'spark')}" for i, c in enumerate(columns))
+    rows = sdf.selectExpr(*(quote(k, "spark") for k in keys),
+                          f"stack({len(columns)}, {pairs}) AS ({quote(stacked, 'spark')}, {quote(value, 'spark')})")
+    group = [F.col(quote(c, "spark")) for c in (*keys, stacked, value)]
+    frame = pl.from_arrow(rows.groupBy(*group).agg(F.count(F.lit(1)).alias(count)).toArrow())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def first_per_key(sdf: Any, key: str, order: Sequence[OrderKey]) -> Any:

@@ -10,10 +10,15 @@ come back, never the column.
   ranked, each on its own, by a window function. A bin of one repeated value needs no ranking.
 
 Nulls are left out; NaN ranks above every number, as on all three engines.
+
+:func:`lower_quantiles` gives polars' ``lower`` quantiles (NaN left out too) of several columns on any
+engine: polars computes them itself; elsewhere a frame of at most ``local_rows`` rows comes to polars,
+a larger one is ranked where it is.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,9 +26,11 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
-from workbench.engine.frames import Engine, collect_on
+from workbench.engine.frames import Engine, collect_on, count
+from workbench.engine.reserved import PREFIX
 
 SPARK_BINS = 256  # bins of the Spark ranking pass: each holds about 1/256 of the values
+ROWS = f"{PREFIX}rows"  # the row count beside the columns' value counts (lower_quantiles)
 SPARK_ACCURACY = 10_000  # percentile_approx's accuracy for the bin edges (relative rank error 1e-4)
 
 
@@ -46,6 +53,36 @@ def order_statistics(lf: nw.LazyFrame, engine: Engine, column: str, ranks: Seque
         rel = valid.to_native().aggregate(f"quantile_disc(v, [{probs}]) AS q")
         return np.asarray(_run(lambda: rel.fetchall()[0][0], engine, name, check), dtype=float)
     return _spark_order_statistics(valid.to_native(), ranks, name=name, check=check)
+
+
+def polars_lower_quantiles(lf: pl.LazyFrame, columns: Sequence[str], probs: Sequence[float]) -> pl.LazyFrame:
+    """One row: per column, the list of its ``lower`` quantiles at ``probs`` (NaN left out; polars' own)."""
+    return lf.select(pl.col(c).cast(pl.Float64).fill_nan(None).quantile(list(probs), "lower").alias(c)
+                     for c in columns)
+
+
+def lower_quantiles(lf: nw.LazyFrame, engine: Engine, columns: Sequence[str], probs: Sequence[float], *,
+                    name: str, check: str, local_rows: int) -> pl.DataFrame:
+    """One row: per column, the list of polars' ``lower`` quantiles at ``probs`` of its non-null, non-NaN
+    values (the value at 0-based rank floor(p·(n − 1))), or nulls when it has none; exact on every engine.
+    A duckdb or Spark frame of at most ``local_rows`` rows comes to polars (one pass, every column at once);
+    a larger one stays where it is (:func:`order_statistics` per column)."""
+    if engine == "polars":
+        return collect_on(nw.from_native(polars_lower_quantiles(lf.to_native(), columns, probs)), engine, name,
+                          check=check, counts=False)
+    valid = {c: nw.when(~nw.col(c).cast(nw.Float64).is_nan()).then(nw.col(c).cast(nw.Float64)) for c in columns}
+    sizes = collect_on(lf.select(nw.len().alias(ROWS), *(count(~v.is_null()).alias(c) for c, v in valid.items())),
+                       engine, name, check=check).row(0, named=True)
+    if int(sizes[ROWS]) <= local_rows:
+        rows = collect_on(lf.select(list(columns)), engine, name, check=check, counts=False)
+        return polars_lower_quantiles(rows.lazy(), columns, probs).collect()
+    out = {}
+    for c, v in valid.items():
+        n = int(sizes[c] or 0)
+        ranks = [math.floor(p * (n - 1)) + 1 for p in probs] if n else []
+        values = order_statistics(lf.select(v.alias(c)), engine, c, ranks, name=name, check=check, n=n)
+        out[c] = [[float(x) for x in values] if n else [None] * len(probs)]
+    return pl.DataFrame(out, schema={c: pl.List(pl.Float64) for c in columns})
 
 
 def _spark_order_statistics(sdf: Any, ranks: Sequence[int], *, name: str, check: str) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""SQL text for the duckdb and Spark backends: identifier quoting, float literals, floor division and
-epoch microseconds, in each dialect. Only the engine and its backends write SQL."""
+"""SQL text for the duckdb and Spark backends: identifier quoting, float literals, floor division,
+epoch microseconds and lenient number parsing, in each dialect. Only the engine and its backends write SQL."""
 
 from __future__ import annotations
 
@@ -44,3 +44,12 @@ def epoch_us_sql(column: str, dtype: pl.DataType, dialect: Dialect) -> str:
     if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
         return f"timestampdiff(MICROSECOND, TIMESTAMP_NTZ'1970-01-01 00:00:00', {col})"
     return f"unix_micros({col})"
+
+
+def parse_float_sql(column: str, dtype: pl.DataType, dialect: Dialect) -> str:
+    """``column`` (text, or any type read through its text) parsed as a double in ``dialect``: surrounding
+    spaces ignored, anything unparseable null (never an error, also under Spark's ANSI mode)."""
+    col = quote(column, dialect)
+    if dtype != pl.String:
+        col = f"CAST({col} AS {'STRING' if dialect == 'spark' else 'VARCHAR'})"
+    return f"TRY_CAST(trim({col}) AS DOUBLE)"
