@@ -9,8 +9,9 @@ Checks: :func:`workbench.leakage.audit_leakage` (point-in-time leakage),
 from typing import Any
 
 from workbench.findings import CheckResult, Finding, findings_schema, validate_findings
+from workbench.metadata import version
 
-__version__ = "0.1.0"
+__version__ = version()
 __all__ = ["CheckResult", "Finding", "__version__", "audit_leakage", "findings_schema", "validate_findings"]
 
 

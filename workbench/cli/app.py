@@ -33,10 +33,10 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``workbench`` parser: ``schema``, one command per check, ``report``."""
-    from workbench import __version__
+    from workbench.metadata import DISTRIBUTION, version
 
     parser = _Parser(prog="workbench", description="ML reliability workbench: audits and monitors for models.")
-    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    parser.add_argument("--version", action="version", version=f"workbench {version()} ({DISTRIBUTION})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     schema = sub.add_parser("schema", help="print a JSON Schema shipped with the package")
     schema.add_argument("name", choices=["findings"], help="which schema")

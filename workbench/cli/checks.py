@@ -94,7 +94,7 @@ DRIFT_OPTIONS = (
     with_help(TARGET, "label column (label drift)"),
     COLUMNS,
     Option("exclude", "column to leave out, e.g. an id (repeatable)", repeat=True, metavar="COLUMN"),
-    Option("multivariate", "also train a reference-vs-current classifier (needs scikit-learn: workbench[ml])",
+    Option("multivariate", "also train a reference-vs-current classifier (needs scikit-learn: the [ml] extra)",
            kind=SWITCH),
 )
 

@@ -49,6 +49,7 @@ from workbench.engine.partitions import hive_columns, partition_files, schema_hi
 from workbench.engine.reserved import PREFIX, refuse_reserved
 from workbench.errors import ConfigError, InputError, did_you_mean
 from workbench.findings.model import CheckResult, InputSummary
+from workbench.metadata import install_hint
 
 
 def drift(
@@ -230,7 +231,7 @@ def _multivariate(reference: Any, current: Any, exclude: list[str], seed: int) -
         return domain_classifier(reference, current, exclude=exclude, seed=seed)
     except ModuleNotFoundError as exc:
         raise InputError(f"multivariate=True needs scikit-learn ({exc.name} is not installed): "
-                         "pip install 'workbench[ml]'") from exc
+                         f"{install_hint('ml')}") from exc
 
 
 # -- validation -------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The model behind a report, read from an MLflow tracking server: the run's name, experiment,
 status, start time, parameters, metrics and user tags, recorded with the report run and shown in
-its lineage. Needs ``mlflow-skinny`` (``pip install 'workbench[mlflow]'``)."""
+its lineage. Needs ``mlflow-skinny`` (``pip install 'ml-reliability-workbench[mlflow]'``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from workbench.errors import InputError
+from workbench.metadata import install_hint
 
 
 def mlflow_model(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def mlflow_model(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]
         from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient
     except ImportError:
-        raise InputError("--mlflow-run needs mlflow: pip install 'workbench[mlflow]' (mlflow-skinny).") from None
+        raise InputError(f"--mlflow-run needs mlflow: {install_hint('mlflow')} (mlflow-skinny).") from None
     run_id = _run_id(run_id)
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     try:
