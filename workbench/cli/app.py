@@ -8,6 +8,7 @@ import os
 import sys
 
 from workbench.cli.checks import CHECKS
+from workbench.cli.demo import add_demo_parser, demo_data
 from workbench.cli.finish import EXIT_OK, EXIT_USAGE
 from workbench.cli.report import add_report_parser, report
 from workbench.errors import WorkbenchError
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     for command in CHECKS:
         command.add_parser(sub)
     add_report_parser(sub, _Parser)
+    add_demo_parser(sub)
     return parser
 
 
@@ -92,8 +94,8 @@ def _main(argv: list[str] | None) -> int:
 
         print(json.dumps(findings_schema(), indent=2))
         return EXIT_OK
-    checks = {command.name: command.execute for command in CHECKS}
-    run = report if args.command == "report" else checks[args.command]
+    commands = {command.name: command.execute for command in CHECKS} | {"report": report, "demo-data": demo_data}
+    run = commands[args.command]
     try:
         return run(args)
     except WorkbenchError as exc:
