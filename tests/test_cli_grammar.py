@@ -231,7 +231,7 @@ def test_version_prints_the_package_version(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0
-    assert capsys.readouterr().out == f"workbench {version}\n"
+    assert capsys.readouterr().out == f"workbench {version} (ml-reliability-workbench)\n"
 
 
 def test_command_names_are_the_check_names_in_results(tmp_path):
