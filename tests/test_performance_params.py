@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from workbench.errors import ConfigError, InputError, WorkbenchError
-from workbench.performance import calibration, performance, subgroups
+from workbench.performance import check_calibration, check_performance, check_subgroups
 
 END = dt.datetime(2026, 3, 8)
 
@@ -32,10 +32,10 @@ def run(check: str, **kwargs):
     """One call of ``check`` on small valid data, with ``kwargs`` overriding its options."""
     df = logs()
     if check == "performance":
-        return performance(df, **({"target": "y", "by": "region", "score": "score"} | kwargs))
+        return check_performance(df, **({"target": "y", "by": "region", "score": "score"} | kwargs))
     if check == "subgroups":
-        return subgroups(df, **({"target": "y", "by": "region", "prediction": "pred"} | kwargs))
-    return calibration(df, df, **({"target": "y", "score": "score", "resamples": 50} | kwargs))
+        return check_subgroups(df, **({"target": "y", "by": "region", "prediction": "pred"} | kwargs))
+    return check_calibration(df, df, **({"target": "y", "score": "score", "resamples": 50} | kwargs))
 
 
 ALL = ("performance", "subgroups", "calibration")
@@ -124,8 +124,8 @@ def test_as_of_as_an_iso_string_equals_the_datetime():
     df = logs(2)
     labels = df.select("rid", pl.col("y").alias("label"), (pl.col("ts") + pl.duration(hours=30)).alias("lt"))
     common = {"labels": labels, "id": "rid", "label_time": "lt", "by": "region", "prediction": "pred"}
-    as_string = performance(df.drop("y"), as_of="2026-03-06", **common)
-    as_datetime = performance(df.drop("y"), as_of=dt.datetime(2026, 3, 6), **common)
+    as_string = check_performance(df.drop("y"), as_of="2026-03-06", **common)
+    as_datetime = check_performance(df.drop("y"), as_of=dt.datetime(2026, 3, 6), **common)
     assert as_string.parameters["labels"] == as_datetime.parameters["labels"]
     assert 0 < as_string.parameters["labels"]["labelled"] < df.height
     assert as_string.to_polars("segments").equals(as_datetime.to_polars("segments"))
@@ -136,8 +136,8 @@ def test_as_of_of_another_type_is_refused(value):
     df = logs(3)
     labels = df.select("rid", pl.col("y").alias("label"), pl.col("ts").alias("lt"))
     with pytest.raises(ConfigError, match=r"The 'as_of' parameter of performance must be a datetime or an ISO time"):
-        performance(df.drop("y"), labels=labels, id="rid", label_time="lt", as_of=value, by="region",
-                    prediction="pred")
+        check_performance(df.drop("y"), labels=labels, id="rid", label_time="lt", as_of=value, by="region",
+                          prediction="pred")
 
 
 def one_row() -> pl.DataFrame:
@@ -145,14 +145,14 @@ def one_row() -> pl.DataFrame:
 
 
 def test_one_row_is_not_a_clean_pass_in_subgroups():
-    result = subgroups(one_row(), target="y", by="region", prediction="pred", timestamp="ts")
+    result = check_subgroups(one_row(), target="y", by="region", prediction="pred", timestamp="ts")
     (f,) = result.findings
     assert (f.check, f.kind, f.severity) == ("subgroups", "insufficient_data", "info")
     assert f.metrics["n"] == 1 and "min_support=100" in f.message
 
 
 def test_one_row_is_not_a_clean_pass_in_calibration():
-    result = calibration(one_row(), one_row(), score="score", target="y", by="region")
+    result = check_calibration(one_row(), one_row(), score="score", target="y", by="region")
     (f,) = result.findings
     assert (f.check, f.kind, f.severity) == ("calibration", "insufficient_data", "info")
     assert f.metrics["n"] == 1 and f.metrics["n_reference"] == 1 and "needs at least 200" in f.message
@@ -163,8 +163,8 @@ def test_one_row_in_performance_says_so_and_does_not_call_the_estimate_biased():
     unchecked, not failed (it was a warning before)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        result = performance(one_row(), target="y", by="region", score="score", timestamp="ts",
-                             reference=one_row())
+        result = check_performance(one_row(), target="y", by="region", score="score", timestamp="ts",
+                                   reference=one_row())
     assert {(f.check, f.kind, f.severity) for f in result.findings} == {
         ("subgroups", "insufficient_data", "info"), ("calibration", "insufficient_data", "info")}
     assert result.parameters["estimate_assumption"]["checked"] is False
@@ -172,9 +172,9 @@ def test_one_row_in_performance_says_so_and_does_not_call_the_estimate_biased():
 
 
 def test_enough_rows_give_no_insufficient_data_finding():
-    result = subgroups(logs(5), target="y", by="region", prediction="pred")
+    result = check_subgroups(logs(5), target="y", by="region", prediction="pred")
     assert not result.by_kind("insufficient_data")
-    assert not calibration(logs(6), logs(7), score="score", target="y", resamples=50).by_kind("insufficient_data")
+    assert not check_calibration(logs(6), logs(7), score="score", target="y", resamples=50).by_kind("insufficient_data")
 
 
 def test_a_window_without_timestamp_is_still_refused():

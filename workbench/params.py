@@ -18,16 +18,22 @@ Rules, by kind:
   ``"2026-03-08T12:00:00+00:00"``), parsed here; anything else is refused;
 * counts are integers at least a stated minimum;
 * column names are strings; a list of column names is a string (one name) or a list or tuple
-  of strings.
+  of strings;
+* a keyword of an earlier version (:data:`RENAMED`) is refused with its new name
+  (:func:`renamed_keywords`), and a check's earlier function name still works for one release,
+  with a ``DeprecationWarning`` naming the new one (:func:`deprecated_alias`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import importlib
 import math
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ParamSpec, TypeVar
 
 from workbench.errors import ConfigError
 
@@ -180,3 +186,65 @@ def datetime_value(value: Any, *, name: str, owner: str | None = None) -> dt.dat
             pass
     raise ConfigError(f"{_where(name, owner)} must be a datetime or an ISO time such as "
                       f"'2026-03-08T12:00:00+00:00'. Got {value!r}.")
+
+
+# -- names of earlier versions ------------------------------------------------------------------------------
+RENAMED = {"n_bins": "bins", "min_rows": "min_support", "data": "predictions"}
+"""Keywords (and config keys) of earlier versions -> their name now: one name per concept (docs/vocabulary.md)."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T", bound=type)
+
+
+def refuse_renamed(given: Iterable[str], old: Iterable[str], *, owner: str) -> None:
+    """Raise :class:`ConfigError` when ``given`` (keywords, config keys) holds one of the ``old`` names of
+    :data:`RENAMED`: "n_bins was renamed bins", instead of Python's bare ``TypeError``."""
+    for name in given:
+        if name in old:
+            new = RENAMED[name]
+            raise ConfigError(f"{name} was renamed {new}: pass {new}= to {owner} (the old name is refused).")
+
+
+def renamed_keywords(*old: str, owner: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate ``owner`` so that a call with one of its ``old`` keywords (keys of :data:`RENAMED`) raises
+    :class:`ConfigError` naming the new keyword."""
+    unknown = set(old) - set(RENAMED)
+    if unknown:
+        raise KeyError(f"not in params.RENAMED: {sorted(unknown)}")
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(function)
+        def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            refuse_renamed(kwargs, old, owner=owner)
+            return function(*args, **kwargs)
+
+        return call
+
+    return decorate
+
+
+def renamed_fields(*old: str, owner: str) -> Callable[[T], T]:
+    """:func:`renamed_keywords` for a class: its constructor refuses the ``old`` keywords."""
+
+    def decorate(cls: T) -> T:
+        cls.__init__ = renamed_keywords(*old, owner=owner)(cls.__init__)  # type: ignore[misc]
+        return cls
+
+    return decorate
+
+
+def deprecated_alias(old: str, new: str, module: str) -> Callable[..., Any]:
+    """A function named ``old`` that warns (``DeprecationWarning`` naming ``new``) and calls ``module.new``.
+
+    ``new`` is looked up at each call, so the alias always runs the current function. Kept for one release.
+    """
+
+    def alias(*args: Any, **kwargs: Any) -> Any:
+        warnings.warn(f"{old} is deprecated and will be removed in the next release: use {new} "
+                      f"(from workbench import {new}).", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(module), new)(*args, **kwargs)
+
+    alias.__name__ = alias.__qualname__ = old
+    alias.__doc__ = f"Deprecated: the earlier name of :func:`workbench.{new}` (warns, then calls it)."
+    return alias

@@ -65,10 +65,10 @@ def _leakage_sources(values: Mapping[str, Any]) -> list[Any]:
 
 
 def _leakage(values: dict[str, Any], outputs: Outputs) -> int:
-    from workbench.leakage.audit import audit_leakage
+    from workbench.leakage.audit import check_leakage
 
     training = values.pop("training")
-    return finish(audit_leakage(training, **values), outputs)
+    return finish(check_leakage(training, **values), outputs)
 
 
 LEAKAGE = Command(
@@ -107,7 +107,7 @@ def _drift_check(values: Mapping[str, Any]) -> None:
 
 
 def _drift(values: dict[str, Any], outputs: Outputs) -> int:
-    from workbench.drift import DriftProfile, drift, fit_profile
+    from workbench.drift import DriftProfile, check_drift, fit_profile
 
     reference, current = values.pop("reference"), values.pop("current", None)
     save_profile = values.pop("save_profile", None)
@@ -124,7 +124,7 @@ def _drift(values: dict[str, Any], outputs: Outputs) -> int:
             print(f"reference profile ({len(profile.columns)} columns, {profile.rows:,} rows) saved to {path}")
         if current is None:
             return EXIT_OK
-    return finish(drift(profile, current, **values), outputs)
+    return finish(check_drift(profile, current, **values), outputs)
 
 
 DRIFT = Command(
@@ -135,9 +135,9 @@ DRIFT = Command(
 
 
 def _skew(values: dict[str, Any], outputs: Outputs) -> int:
-    from workbench.drift import training_serving_skew
+    from workbench.drift import check_skew
 
-    result = training_serving_skew(values.pop("training"), values.pop("serving"), **values)
+    result = check_skew(values.pop("training"), values.pop("serving"), **values)
     return finish(result, outputs)
 
 
@@ -207,13 +207,13 @@ def _shadow_options() -> tuple[Option, ...]:
 
 
 def _shadow(values: dict[str, Any], outputs: Outputs) -> int:
-    from workbench.shadow import Guardrails, compare_logs
+    from workbench.shadow import Guardrails, check_shadow
 
     tolerances = {f.name for f in fields(Guardrails)}
     guardrails = {k: values.pop(k) for k in list(values) if k in tolerances and k != "confidence"}
     if "confidence" in values:  # the verdict's confidence and the comparison's
         guardrails["confidence"] = values["confidence"]
-    result = compare_logs(values.pop("production"), values.pop("candidate"), guardrails=Guardrails(**guardrails),
+    result = check_shadow(values.pop("production"), values.pop("candidate"), guardrails=Guardrails(**guardrails),
                           **values)
     return finish_verdict(result, outputs)
 
@@ -248,9 +248,9 @@ PERFORMANCE_OPTIONS = (
 
 
 def _performance(values: dict[str, Any], outputs: Outputs) -> int:
-    from workbench.performance import performance
+    from workbench.performance import check_performance
 
-    return finish(performance(values.pop("predictions"), **values), outputs)
+    return finish(check_performance(values.pop("predictions"), **values), outputs)
 
 
 PERFORMANCE = Command(

@@ -1,4 +1,4 @@
-"""``drift``: reference (or a saved profile) vs current, per column, window and segment."""
+"""``check_drift``: reference (or a saved profile) vs current, per column, window and segment."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ from workbench.errors import ConfigError, InputError, did_you_mean
 from workbench.findings.model import CheckResult, InputSummary
 
 
-def drift(
+def check_drift(
     reference: FrameLike | DriftProfile,
     current: FrameLike,
     *,

@@ -95,7 +95,7 @@ def fit_profile(
     edge_rows: int | None = 50_000,
     by: Sequence[str] = (),
 ) -> DriftProfile:
-    """Fit the reference profile that :func:`workbench.drift.drift` compares against.
+    """Fit the reference profile that :func:`workbench.check_drift` compares against.
 
     Inputs: ``reference`` (any supported input), the ``columns`` to profile (default: every
     column of a supported dtype, minus ``exclude``), ``n_bins`` quantile bins for numeric and
@@ -106,7 +106,7 @@ def fit_profile(
     rows, every k-th row of the reference (``None``: of all rows); the profile records how many.
     Edges only place the bins: every count, and so every statistic, uses all rows. ``by`` names
     segment columns: each segment value's counts are kept too (on the same bins), so that
-    :func:`~workbench.drift.drift` can compare a segment with the same segment of the reference.
+    :func:`~workbench.check_drift` can compare a segment with the same segment of the reference.
     Output: a small frozen :class:`DriftProfile` (save it with ``.save(path)``). Two lazy passes
     over the reference.
     """

@@ -1,4 +1,4 @@
-"""``audit_leakage``: the point-in-time leakage auditor, from inputs to a :class:`CheckResult`.
+"""``check_leakage``: the point-in-time leakage auditor, from inputs to a :class:`CheckResult`.
 
 One shape, like every check: the inputs are checked and opened on their engine (:mod:`.inputs`);
 the per-row classification (:mod:`.per_row`) and the summaries of it and of the training table
@@ -22,7 +22,7 @@ from workbench.leakage.spec import AsOf, FeatureDecl, PointInTimeRule, Source
 from workbench.leakage.training import duplicate_counts, proxy_summary, split_summary
 
 
-def audit_leakage(
+def check_leakage(
     training: FrameLike,
     *,
     entity: str,

@@ -1,4 +1,4 @@
-"""``calibration``: is a classifier's probability still what it says, now, per window and segment?
+"""``check_calibration``: is a classifier's probability still what it says, now, per window and segment?
 
 The rule
 --------
@@ -56,7 +56,7 @@ from workbench.stats import benjamini_hochberg
 from workbench.stats.tails import norm_ppf, norm_sf
 
 
-def calibration(
+def check_calibration(
     reference: FrameLike,
     current: FrameLike,
     *,

@@ -1,7 +1,7 @@
-"""``performance``: one call for a model's performance where it is served — labels joined as they
+"""``check_performance``: one call for a model's performance where it is served — labels joined as they
 arrive, subgroup performance with localized alerts, calibration against a reference, and a
-label-free estimate where labels are missing. The pieces are :func:`subgroups`,
-:func:`calibration` and :mod:`workbench.performance.estimate`; this module joins the labels and
+label-free estimate where labels are missing. The pieces are :func:`check_subgroups`,
+:func:`check_calibration` and :mod:`workbench.performance.estimate`; this module joins the labels and
 assembles one result."""
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from workbench.engine.labels import LABEL, labels_frame
 from workbench.errors import InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.performance import columns
-from workbench.performance.calibration import calibration
+from workbench.performance.calibration import check_calibration
 from workbench.performance.estimate import assumption, estimate_table
-from workbench.performance.subgroups import subgroups, window_length
+from workbench.performance.subgroups import check_subgroups, window_length
 
 
-def performance(
+def check_performance(
     predictions: FrameLike,
     *,
     by: str | Sequence[str],
@@ -54,10 +54,10 @@ def performance(
     Labels either sit in ``predictions`` as ``target`` (null where not known yet) or arrive
     separately: ``labels`` with ``id`` and ``label`` (and ``label_time`` with ``as_of``, a datetime
     or an ISO string, to use only those known by then). Predictions need a unique, non-null ``id``
-    to be joined. The labelled rows go through :func:`subgroups` (persistent
+    to be joined. The labelled rows go through :func:`check_subgroups` (persistent
     ``segment_disparity``, and with ``timestamp`` localized ``performance_drop`` per ``window``);
     with a ``score`` and a labelled ``reference`` (same columns, ``target``/``label`` inline),
-    :func:`calibration` too, per ``calibration_window`` (default a day: calibration needs more rows
+    :func:`check_calibration` too, per ``calibration_window`` (default a day: calibration needs more rows
     than accuracy), which also checks the assumption of the label-free estimate. With a score,
     table ``estimates`` gives per scope the label coverage, the estimated accuracy (CBPE) with its
     interval and the realized accuracy.
@@ -69,14 +69,14 @@ def performance(
                  confidence=confidence, fdr=fdr)
     log = _read_log(predictions, labels, o)
     labelled = log.frame.lf.filter(~nw.col(log.target).is_null()).to_native()
-    result = subgroups(labelled, target=log.target, by=o.by, prediction=o.prediction, score=o.score,
-                       threshold=o.threshold, depth=o.depth, min_support=o.min_support, margin=o.margin,
-                       confidence=o.confidence, fdr=o.fdr, timestamp=o.timestamp, window=o.window)
+    result = check_subgroups(labelled, target=log.target, by=o.by, prediction=o.prediction, score=o.score,
+                             threshold=o.threshold, depth=o.depth, min_support=o.min_support, margin=o.margin,
+                             confidence=o.confidence, fdr=o.fdr, timestamp=o.timestamp, window=o.window)
     cal = None
     if o.score is not None and reference is not None:
-        cal = calibration(reference, labelled, score=o.score, target=log.target, timestamp=o.timestamp,
-                          window=o.calibration_window if o.timestamp else None, by=o.by, confidence=o.confidence,
-                          fdr=o.fdr)
+        cal = check_calibration(reference, labelled, score=o.score, target=log.target, timestamp=o.timestamp,
+                                window=o.calibration_window if o.timestamp else None, by=o.by, confidence=o.confidence,
+                                fdr=o.fdr)
     prepared = _for_estimate(log.frame, log.target, o.prediction, o.score, o.threshold, o.by, o.timestamp)
     estimates = estimate_table(prepared, columns.segments(o.by), o.every, _zone(log.frame.schema, o.timestamp),
                                confidence=o.confidence, min_rows=o.min_support, has_score=o.score is not None,
@@ -95,7 +95,7 @@ def performance(
 
 @dataclass(frozen=True)
 class _Options:
-    """``performance``'s parameters, validated; ``every``: the window as a duration (None without a
+    """``check_performance``'s parameters, validated; ``every``: the window as a duration (None without a
     timestamp)."""
 
     by: list[str]

@@ -1,4 +1,4 @@
-"""``subgroups``: model performance per segment and per combination of segments, each with an
+"""``check_subgroups``: model performance per segment and per combination of segments, each with an
 interval, its support and its gap to the rest of the traffic; the worst significant slices.
 
 The rule
@@ -51,7 +51,7 @@ Task = Literal["auto", "classification", "regression"]
 MAX_CELLS = 1_000_000
 
 
-def subgroups(
+def check_subgroups(
     data: FrameLike,
     *,
     target: str,

@@ -158,7 +158,7 @@ def _finding(r: dict, prediction: str, confidence: float, paired: bool) -> Findi
     scope = {} if r["scope"] == "all" else {"segment": {r["column"]: r["segment"]}}
     test = "McNemar" if paired else "z-test"
     return Finding(
-        "shadow", "accuracy_regression", "warning", prediction,  # critical when breached: compare_logs decides
+        "shadow", "accuracy_regression", "warning", prediction,  # critical when breached: check_shadow decides
         f"The candidate is less accurate{where}: {acc_c:.1%} vs production's {acc_p:.1%} "
         f"({r['difference'] * 100:+.1f} points, {confidence:.0%} CI {r['difference_low'] * 100:+.1f} to "
         f"{r['difference_high'] * 100:+.1f}; n={r['n']:,} labelled requests{' on both sides' if paired else ''}; "

@@ -1,4 +1,4 @@
-"""``compare_logs``: production vs candidate — coverage, agreement, score deltas, latency,
+"""``check_shadow``: production vs candidate — coverage, agreement, score deltas, latency,
 errors, accuracy on labels — and the promote / hold / rollback verdict.
 
 One shape, in named steps: the parameters (:mod:`.options`) → the logs reconciled request by
@@ -32,7 +32,7 @@ from workbench.shadow.task import Task
 from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck, Verdict, decide, snap_stage
 
 
-def compare_logs(
+def check_shadow(
     production: FrameLike,
     candidate: FrameLike,
     *,
@@ -241,4 +241,4 @@ def _coverage_findings(rec: Reconciliation, paired: bool, guard: Guardrails) -> 
     return out
 
 
-__all__ = ["MODES", "Verdict", "compare_logs"]
+__all__ = ["MODES", "Verdict", "check_shadow"]

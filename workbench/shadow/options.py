@@ -1,4 +1,4 @@
-"""The parameters of :func:`workbench.shadow.compare_logs`, checked at the boundary
+"""The parameters of :func:`workbench.check_shadow`, checked at the boundary
 (:mod:`workbench.params`) and kept together for the steps of the comparison."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ MODES: tuple[str, ...] = get_args(Mode)
 
 @dataclass(frozen=True)
 class Options:
-    """What the comparison was asked for (see :func:`workbench.shadow.compare_logs`): ``mode`` and
+    """What the comparison was asked for (see :func:`workbench.check_shadow`): ``mode`` and
     whether the requests are ``paired`` (shadow mode), the ``task`` as given, the levels, the
     user's ``large_change`` (None: derived from the data), the labels' ``as_of``, ``label`` and
     ``label_time``, the guardrails and the traffic ``plan`` with the current ``stage``."""
@@ -50,7 +50,7 @@ def options(*, mode: object, task: object, confidence: float, fdr: float, disagr
             label_time: str | None) -> Options:
     """The validated :class:`Options`; a wrong parameter raises naming it and what it takes.
     ``labelled``: labels were given (they need a ``prediction``)."""
-    owner = "compare_logs"
+    owner = "check_shadow"
     if not isinstance(mode, str) or mode not in MODES:
         raise InputError(f"mode must be one of {list(MODES)}: 'shadow' (both models answered the same requests) or "
                          f"'canary' (each side served its own share of the traffic); got {mode!r}.")

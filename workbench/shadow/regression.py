@@ -136,7 +136,7 @@ def _finding(r: dict, prediction: str, confidence: float) -> Finding:
     where = "" if r["scope"] == "all" else f" for {r['scope']}"
     scope = {} if r["scope"] == "all" else {"segment": {r["column"]: r["segment"]}}
     return Finding(
-        "shadow", "accuracy_regression", "warning", prediction,  # critical when breached: compare_logs decides
+        "shadow", "accuracy_regression", "warning", prediction,  # critical when breached: check_shadow decides
         f"The candidate's mean absolute error{where} is {r['mae_ratio']:.2f}x production's ({r['mae_candidate']:.4g} "
         f"vs {r['mae_production']:.4g}; {confidence:.0%} CI {r['mae_ratio_low']:.2f}–{r['mae_ratio_high']:.2f}; "
         f"RMSE {r['rmse_candidate']:.4g} vs {r['rmse_production']:.4g}; n={r['n']:,} labelled requests; "

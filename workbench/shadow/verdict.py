@@ -198,7 +198,7 @@ def decide(checks: Sequence[GuardrailCheck], guardrails: Guardrails, *, extra_ho
     if not isinstance(guardrails, Guardrails):
         raise InputError(f"guardrails must be a Guardrails(...), got {type(guardrails).__name__}.")
     if isinstance(checks, GuardrailCheck | str) or not all(isinstance(c, GuardrailCheck) for c in checks):
-        raise InputError("checks must be a sequence of GuardrailCheck (as compare_logs builds them), got "
+        raise InputError("checks must be a sequence of GuardrailCheck (as check_shadow builds them), got "
                          f"{checks!r:.80}.")
     if isinstance(extra_holds, str) or not all(isinstance(r, str) for r in extra_holds):
         raise InputError(f"extra_holds must be a sequence of sentences (str), got {extra_holds!r:.80}.")
