@@ -115,7 +115,7 @@ def _calibration(rng: np.random.Generator, n: int, scenario: str, fdr: float | N
 
     slope = {"null": 1.0, "effect": 0.5, "trivial": 0.97}[scenario]
     return check_calibration(_scores(rng, n, 1.0), _scores(rng, n, slope), score="score", target="label",
-                             resamples=100, seed=int(rng.integers(1 << 30)), min_rows=50, **_fdr(fdr))
+                             resamples=100, seed=int(rng.integers(1 << 30)), min_support=50, **_fdr(fdr))
 
 
 # -- shadow -------------------------------------------------------------------------------------------

@@ -179,5 +179,5 @@ def test_any_bin_count_gives_the_ece_of_a_direct_computation_with_edges_on_the_0
 
 @pytest.mark.parametrize("bins", [0, 1001, 2.5, True, "10"])
 def test_a_bin_count_outside_1_to_1000_is_refused(bins):
-    with pytest.raises(ConfigError, match="The 'bins' parameter of calibration must be"):
+    with pytest.raises(ConfigError, match="The 'bins' parameter of check_calibration must be"):
         check_calibration(logs(32, 500), logs(33, 500), score="p", target="y", bins=bins)

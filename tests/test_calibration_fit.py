@@ -144,7 +144,7 @@ def test_a_separated_segment_shows_no_slope_and_its_reason_and_never_alerts():
     current = scenario(3, 10_000, {"north": 1, "south": 1, "west": 1}, 1.5).with_columns(
         region=pl.when(pl.int_range(pl.len()) < 400).then(pl.lit("sep")).otherwise(pl.col("region")),
         y=pl.when(pl.int_range(pl.len()) < 400).then((pl.col("p") > 0.5).cast(pl.Int8)).otherwise(pl.col("y")))
-    result = check_calibration(reference, current, score="p", target="y", by="region", min_rows=200)
+    result = check_calibration(reference, current, score="p", target="y", by="region", min_support=200)
     row = result.to_polars("calibration").filter(pl.col("scope") == "region=sep").row(0, named=True)
     assert row["conclusive"] and row["n"] == 400
     assert row["slope"] is None and row["slope_low"] is None and "perfectly separated" in row["slope_note"]
@@ -195,9 +195,9 @@ def test_adversarial_inputs_raise_no_warning(name, reference):
     ref = adversarial("healthy") if reference == "healthy" else current
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        for min_rows in (1, 200):
+        for min_support in (1, 200):
             result = check_calibration(ref, current, score="p", target="y", by="seg", timestamp="ts", window="1d",
-                                       min_rows=min_rows, resamples=50)
+                                       min_support=min_support, resamples=50)
             assert result.to_polars("calibration").height >= 1
 
 

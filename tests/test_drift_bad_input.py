@@ -138,7 +138,7 @@ def test_an_empty_window_between_windows_with_data_is_a_gap_finding():
         ({"by": "regoin"}, r"by=\['regoin'\] not found in the reference"),
         ({"timestamp": "tt"}, r"timestamp='tt' is not a column of current. Did you mean 't'"),
         ({"window": "1h"}, r"window needs timestamp"),
-        ({"timestamp": "t", "window": "soon"}, r"'window' parameter of drift .*cannot read 'soon'"),
+        ({"timestamp": "t", "window": "soon"}, r"'window' parameter of check_drift .*cannot read 'soon'"),
         ({"timestamp": "x"}, r"timestamp column 'x' must be a datetime"),
         ({"columns": ["nope"]}, r"columns \['nope'\] not found"),
     ],
@@ -155,8 +155,8 @@ def test_an_empty_reference_is_an_error():
 
 
 @pytest.mark.parametrize(("field", "value"), [("fdr", 0), ("wasserstein", 0), ("wasserstein", float("nan")),
-                                              ("total_variation", 1.5), ("category_share", 0), ("min_rows", 0),
-                                              ("min_rows", True), ("confidence", 1), ("resamples", 10)])
+                                              ("total_variation", 1.5), ("category_share", 0), ("min_support", 0),
+                                              ("min_support", True), ("confidence", 1), ("resamples", 10)])
 def test_rule_values_are_validated(field, value):
     with pytest.raises(ConfigError, match=f"The '{field}' parameter of DriftRule must be"):
         DriftRule(**{field: value})

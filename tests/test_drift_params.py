@@ -21,7 +21,8 @@ SKEW = pl.DataFrame({"id": range(20), "x": np.arange(20.0)})
 
 @pytest.mark.parametrize("window", [dt.timedelta(0), dt.timedelta(hours=-1), "0s", "-1d", 0, -3600.0])
 def test_a_window_of_zero_or_less_is_refused_not_read_as_no_window(window):
-    with pytest.raises(ConfigError, match=r"The 'window' parameter of drift must be a duration greater than zero"):
+    with pytest.raises(ConfigError, match=r"The 'window' parameter of check_drift must be a duration greater than "
+                                          r"zero"):
         check_drift(REF, REF, timestamp="t", window=window)
 
 
@@ -34,19 +35,19 @@ def test_a_window_given_as_a_timedelta_or_seconds_cuts_windows_of_that_length():
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"n_bins": 1}, r"'n_bins' parameter of drift must be an integer of at least 2. Got 1"),
-    ({"n_bins": 10.0}, r"'n_bins' parameter of drift must be an integer"),
-    ({"max_categories": 0}, r"'max_categories' parameter of drift must be an integer of at least 1"),
-    ({"multivariate": "yes"}, r"'multivariate' parameter of drift must be true or false. Got 'yes'"),
-    ({"seed": -1}, r"'seed' parameter of drift must be an integer of at least 0"),
-    ({"rule": {"fdr": 0.1}}, r"'rule' parameter of drift must be a DriftRule"),
-    ({"columns": [1, 2]}, r"'columns' parameter of drift must be a column name or a list"),
-    ({"exclude": None}, r"'exclude' parameter of drift must be a column name or a list"),
-    ({"by": 3}, r"'by' parameter of drift must be a column name or a list"),
-    ({"timestamp": ["t"]}, r"'timestamp' parameter of drift must be a column name"),
-    ({"score": 1}, r"'score' parameter of drift must be a column name"),
-    ({"prediction": ""}, r"'prediction' parameter of drift must be a column name"),
-    ({"target": True}, r"'target' parameter of drift must be a column name"),
+    ({"bins": 1}, r"'bins' parameter of check_drift must be an integer of at least 2. Got 1"),
+    ({"bins": 10.0}, r"'bins' parameter of check_drift must be an integer"),
+    ({"max_categories": 0}, r"'max_categories' parameter of check_drift must be an integer of at least 1"),
+    ({"multivariate": "yes"}, r"'multivariate' parameter of check_drift must be true or false. Got 'yes'"),
+    ({"seed": -1}, r"'seed' parameter of check_drift must be an integer of at least 0"),
+    ({"rule": {"fdr": 0.1}}, r"'rule' parameter of check_drift must be a DriftRule"),
+    ({"columns": [1, 2]}, r"'columns' parameter of check_drift must be a column name or a list"),
+    ({"exclude": None}, r"'exclude' parameter of check_drift must be a column name or a list"),
+    ({"by": 3}, r"'by' parameter of check_drift must be a column name or a list"),
+    ({"timestamp": ["t"]}, r"'timestamp' parameter of check_drift must be a column name"),
+    ({"score": 1}, r"'score' parameter of check_drift must be a column name"),
+    ({"prediction": ""}, r"'prediction' parameter of check_drift must be a column name"),
+    ({"target": True}, r"'target' parameter of check_drift must be a column name"),
 ])
 def test_drift_parameters_are_validated(kwargs, message):
     with pytest.raises(ConfigError, match=message):
@@ -54,7 +55,7 @@ def test_drift_parameters_are_validated(kwargs, message):
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"n_bins": 0}, r"'n_bins' parameter of fit_profile must be an integer of at least 2"),
+    ({"bins": 0}, r"'bins' parameter of fit_profile must be an integer of at least 2"),
     ({"max_categories": True}, r"'max_categories' parameter of fit_profile must be an integer"),
     ({"max_known_categories": 0}, r"'max_known_categories' parameter of fit_profile must be an integer"),
     ({"edge_rows": 10}, r"'edge_rows' parameter of fit_profile must be an integer of at least 1000. Got 10"),
@@ -131,7 +132,7 @@ def test_a_current_with_no_column_in_common_and_no_rows_still_says_so():
 
 def test_multivariate_on_a_nearly_empty_current_is_skipped_and_said_so():
     result = check_drift(REF, REF.head(5), multivariate=True)
-    assert "fewer than min_rows=100" in result.parameters["multivariate"]["skipped"]
+    assert "fewer than min_support=100" in result.parameters["multivariate"]["skipped"]
     assert [f.kind for f in result.findings] == ["insufficient_data"]
 
 

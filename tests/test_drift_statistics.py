@@ -106,7 +106,7 @@ def test_a_spread_beyond_the_float_range_falls_back_to_total_variation_with_a_no
     # with 3 bins the inner edges are -1.5e308 and 1.5e308: the spread, (3e308) / 0.86, is not a float
     ref = pl.DataFrame({"x": [-1.5e308] * 100 + [1.5e308] * 200})
     cur = pl.DataFrame({"x": [-1.5e308] * 200 + [1.5e308] * 200})
-    profile = fit_profile(ref, n_bins=3)
+    profile = fit_profile(ref, bins=3)
     assert profile["x"].edges == (-1.5e308, 1.5e308) and profile["x"].spread is None
     row = _all_row(check_drift(profile, cur), "x")
     assert row["wasserstein"] is None  # not a silent 0

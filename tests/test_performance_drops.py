@@ -96,7 +96,7 @@ def test_time_zone_aware_timestamps_keep_their_zone_in_the_windows():
     ("kwargs", "message"),
     [({"window": "1h"}, "window needs timestamp"),
      ({"timestamp": "region"}, "timestamp column 'region' must be a datetime"),
-     ({"timestamp": "ts", "window": "soon"}, "The 'window' parameter of subgroups must be a duration such as "
+     ({"timestamp": "ts", "window": "soon"}, "The 'window' parameter of check_subgroups must be a duration such as "
                                               "'90d', '6h', '15m' or '30s'; cannot read 'soon'")],
 )
 def test_bad_time_options_are_refused(kwargs, message):

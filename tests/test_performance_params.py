@@ -31,14 +31,14 @@ def logs(seed: int = 0, n: int = 3_000) -> pl.DataFrame:
 def run(check: str, **kwargs):
     """One call of ``check`` on small valid data, with ``kwargs`` overriding its options."""
     df = logs()
-    if check == "performance":
+    if check == "check_performance":
         return check_performance(df, **({"target": "y", "by": "region", "score": "score"} | kwargs))
-    if check == "subgroups":
+    if check == "check_subgroups":
         return check_subgroups(df, **({"target": "y", "by": "region", "prediction": "pred"} | kwargs))
     return check_calibration(df, df, **({"target": "y", "score": "score", "resamples": 50} | kwargs))
 
 
-ALL = ("performance", "subgroups", "calibration")
+ALL = ("check_performance", "check_subgroups", "check_calibration")
 UNIT = ("confidence", "fdr")
 
 
@@ -51,12 +51,12 @@ def test_confidence_and_fdr_must_lie_strictly_between_0_and_1(check, name, value
         run(check, **{name: value})
 
 
-@pytest.mark.parametrize("check", ["performance", "subgroups"])
+@pytest.mark.parametrize("check", ["check_performance", "check_subgroups"])
 @pytest.mark.parametrize("value", [2.0, 0, 1, -0.5, "0.5"])
 def test_a_threshold_outside_the_open_unit_interval_is_refused(check, value):
     with pytest.raises(ConfigError, match=rf"The 'threshold' parameter of {check} must be a number strictly "
                                           rf"between 0 and 1\. Got {value!r}"):
-        run(check, threshold=value, **({"score": "score"} if check == "subgroups" else {}))
+        run(check, threshold=value, **({"score": "score"} if check == "check_subgroups" else {}))
 
 
 @pytest.mark.parametrize("check", ALL)
@@ -68,12 +68,13 @@ def test_a_window_of_zero_or_less_is_refused_not_turned_into_the_default(check, 
 
 
 def test_a_calibration_window_of_zero_is_refused():
-    with pytest.raises(ConfigError, match="The 'calibration_window' parameter of performance must be a duration "
+    with pytest.raises(ConfigError, match="The 'calibration_window' parameter of check_performance must be a duration "
                                           "greater than zero"):
-        run("performance", timestamp="ts", reference=logs(1), calibration_window="0s")
+        run("check_performance", timestamp="ts", reference=logs(1), calibration_window="0s")
 
 
-@pytest.mark.parametrize(("check", "name"), [*((c, "window") for c in ALL), ("performance", "calibration_window")])
+@pytest.mark.parametrize(("check", "name"),
+                         [*((c, "window") for c in ALL), ("check_performance", "calibration_window")])
 def test_a_window_error_says_leaving_it_out_gives_the_default_day_not_that_it_turns_it_off(check, name):
     extra = {"reference": logs(1)} if name == "calibration_window" else {}
     with pytest.raises(ConfigError, match=r"Got '0s'\. Leave it out \(None\) for the default of one day\.$") as err:
@@ -93,18 +94,22 @@ def test_a_duration_that_none_turns_off_keeps_saying_so():
 
 @pytest.mark.parametrize(
     ("check", "name", "value", "rule"),
-    [("performance", "depth", 0, "an integer of at least 1"), ("subgroups", "depth", "2", "an integer of at least 1"),
-     ("subgroups", "depth", 1.5, "an integer of at least 1"), ("subgroups", "depth", True, "an integer of at least 1"),
-     ("performance", "min_support", 0, "an integer of at least 1"),
-     ("subgroups", "min_support", 2.5, "an integer of at least 1"),
-     ("subgroups", "margin", 0, "a number greater than zero"), ("performance", "margin", "5%", "a number greater"),
-     ("subgroups", "auc", "yes", "true or false"),
-     ("calibration", "bins", "10", "an integer of at least 1"), ("calibration", "bins", 0, "an integer of at least 1"),
-     ("calibration", "min_rows", 0, "an integer of at least 1"),
-     ("calibration", "resamples", 10, "an integer of at least 50"),
-     ("calibration", "seed", -1, "an integer of at least 0"),
-     ("calibration", "ece_margin", 0, "a number greater than zero"),
-     ("calibration", "slope_margin", -0.2, "a number greater than zero")],
+    [("check_performance", "depth", 0, "an integer of at least 1"),
+     ("check_subgroups", "depth", "2", "an integer of at least 1"),
+     ("check_subgroups", "depth", 1.5, "an integer of at least 1"),
+     ("check_subgroups", "depth", True, "an integer of at least 1"),
+     ("check_performance", "min_support", 0, "an integer of at least 1"),
+     ("check_subgroups", "min_support", 2.5, "an integer of at least 1"),
+     ("check_subgroups", "margin", 0, "a number greater than zero"),
+     ("check_performance", "margin", "5%", "a number greater"),
+     ("check_subgroups", "auc", "yes", "true or false"),
+     ("check_calibration", "bins", "10", "an integer of at least 1"),
+     ("check_calibration", "bins", 0, "an integer of at least 1"),
+     ("check_calibration", "min_support", 0, "an integer of at least 1"),
+     ("check_calibration", "resamples", 10, "an integer of at least 50"),
+     ("check_calibration", "seed", -1, "an integer of at least 0"),
+     ("check_calibration", "ece_margin", 0, "a number greater than zero"),
+     ("check_calibration", "slope_margin", -0.2, "a number greater than zero")],
 )
 def test_counts_margins_and_switches_of_the_wrong_type_or_range_are_refused(check, name, value, rule):
     with pytest.raises(ConfigError, match=rf"The '{name}' parameter of {check} must be {rule}.*Got {value!r}"):
@@ -135,7 +140,8 @@ def test_as_of_as_an_iso_string_equals_the_datetime():
 def test_as_of_of_another_type_is_refused(value):
     df = logs(3)
     labels = df.select("rid", pl.col("y").alias("label"), pl.col("ts").alias("lt"))
-    with pytest.raises(ConfigError, match=r"The 'as_of' parameter of performance must be a datetime or an ISO time"):
+    with pytest.raises(ConfigError, match=r"The 'as_of' parameter of check_performance must be a datetime or an "
+                                          r"ISO time"):
         check_performance(df.drop("y"), labels=labels, id="rid", label_time="lt", as_of=value, by="region",
                           prediction="pred")
 
@@ -179,4 +185,4 @@ def test_enough_rows_give_no_insufficient_data_finding():
 
 def test_a_window_without_timestamp_is_still_refused():
     with pytest.raises(InputError, match="window needs timestamp"):
-        run("performance", window="1d")
+        run("check_performance", window="1d")

@@ -102,7 +102,7 @@ def test_calibration_table_shows_why_a_slope_was_not_estimated_instead_of_none()
 
     rng = np.random.default_rng(3)
     frame = pl.DataFrame({"p": rng.uniform(0, 1, 2000)}).with_columns(y=(pl.col("p") > 0.5).cast(pl.Int8))
-    result = check_calibration(frame, frame, score="p", target="y", min_rows=10)  # perfectly separated: no slope
+    result = check_calibration(frame, frame, score="p", target="y", min_support=10)  # perfectly separated: no slope
     note = result.to_polars("calibration")["slope_note"].item()
     assert "perfectly separated" in note
     html = calibration_table_html(result)

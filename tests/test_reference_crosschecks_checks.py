@@ -178,7 +178,7 @@ def extreme_calibration() -> tuple[pl.DataFrame, dict]:
     y = (rng.random(n) < p).astype(int)
     y[:5], y[50:55] = 1, 0
     frame = pl.DataFrame({"p": p, "y": y})
-    result = check_calibration(frame, frame, score="p", target="y", min_rows=10)
+    result = check_calibration(frame, frame, score="p", target="y", min_support=10)
     return frame, result
 
 

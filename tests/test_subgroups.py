@@ -149,8 +149,8 @@ def test_wilson_and_auc_intervals_cover_by_simulation():
         (lambda d: d.with_columns(y=pl.col("y") * 3), {}, "other than 0 or 1"),
         (lambda d: d.with_columns(y=pl.when(pl.col("y") == 1).then(None).otherwise(0)), {},
          "rows have no 'y'; pass the labelled rows only"),
-        (lambda d: d.head(0), {}, "data: no rows"),
-        (lambda d: d, {"by": ["region", "zone"]}, "by\\[1\\]='zone' is not a column of data"),
+        (lambda d: d.head(0), {}, "predictions: no rows"),
+        (lambda d: d, {"by": ["region", "zone"]}, "by\\[1\\]='zone' is not a column of predictions"),
     ],
 )
 def test_bad_input_is_refused_with_the_fix(change, kwargs, message):

@@ -48,7 +48,7 @@ def results(churn_result) -> dict[str, CheckResult]:
         "shadow": check_shadow(prod, cand, id="rid", prediction="pred", latency="ms", error="err", by="region"),
         "performance": check_subgroups(pl.read_parquet(PERFORMANCE / "reference.parquet"), target="label",
                                        prediction="prediction", by="region"),
-        "calibration": check_calibration(scores, scores, score="p", target="y", min_rows=10),
+        "calibration": check_calibration(scores, scores, score="p", target="y", min_support=10),
     }
 
 

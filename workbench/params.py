@@ -2,7 +2,7 @@
 
 Every public entry point passes its options through these functions, so that a wrong value is
 refused with the parameter's name, what was given and what is allowed, in the form scikit-learn
-uses ("The 'threshold' parameter of performance must be a probability in (0, 1). Got 2.0."),
+uses ("The 'threshold' parameter of check_performance must be a probability in (0, 1). Got 2.0."),
 instead of being read as something else (``timedelta(0)`` turning windows off, ``"maybe"`` read as
 true) or failing deep inside with an ``AttributeError``.
 
@@ -197,13 +197,14 @@ R = TypeVar("R")
 T = TypeVar("T", bound=type)
 
 
-def refuse_renamed(given: Iterable[str], old: Iterable[str], *, owner: str) -> None:
+def refuse_renamed(given: Iterable[str], old: Iterable[str], *, where: str) -> None:
     """Raise :class:`ConfigError` when ``given`` (keywords, config keys) holds one of the ``old`` names of
-    :data:`RENAMED`: "n_bins was renamed bins", instead of Python's bare ``TypeError``."""
+    :data:`RENAMED`: "check_drift: n_bins was renamed bins", instead of Python's bare ``TypeError``
+    (``where``: the function, or the config file)."""
     for name in given:
         if name in old:
-            new = RENAMED[name]
-            raise ConfigError(f"{name} was renamed {new}: pass {new}= to {owner} (the old name is refused).")
+            raise ConfigError(f"{where}: {name} was renamed {RENAMED[name]} (the old name is refused; "
+                              f"use {RENAMED[name]}).")
 
 
 def renamed_keywords(*old: str, owner: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -216,7 +217,7 @@ def renamed_keywords(*old: str, owner: str) -> Callable[[Callable[P, R]], Callab
     def decorate(function: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(function)
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
-            refuse_renamed(kwargs, old, owner=owner)
+            refuse_renamed(kwargs, old, where=owner)
             return function(*args, **kwargs)
 
         return call

@@ -215,7 +215,7 @@ def cases() -> list[Case]:
     add("check_drift", "window of zero", lambda: drft(window=dt.timedelta(0)), r"'window'.*greater than zero")
     add("check_drift", "negative window", lambda: drft(window="-1h"), r"'window'.*greater than zero")
     add("check_drift", "window without timestamp", lambda: drft(timestamp=None, window="1h"), r"window needs timestamp")
-    add("check_drift", "n_bins zero", lambda: drft(n_bins=0), r"n_bins")
+    add("check_drift", "bins zero", lambda: drft(bins=0), r"bins")
     add("check_drift", "max_categories zero", lambda: drft(max_categories=0), r"max_categories")
     add("check_drift", "multivariate not a boolean", lambda: drft(multivariate="yes"), r"multivariate")
     reported("check_drift", "empty current", lambda: drft(cur=monitoring().head(0)), "insufficient_data")

@@ -14,6 +14,7 @@ from typing import Any
 from workbench.cli.command import Command
 from workbench.cli.finish import EXIT_OK, Outputs, finish, finish_verdict
 from workbench.cli.options import (
+    BINS,
     BY,
     COLUMNS,
     COUNT,
@@ -94,6 +95,7 @@ DRIFT_OPTIONS = (
     with_help(TARGET, "label column (label drift)"),
     COLUMNS,
     Option("exclude", "column to leave out, e.g. an id (repeatable)", repeat=True, metavar="COLUMN"),
+    with_help(BINS, "quantile bins per numeric column of the reference (default 10)"),
     Option("multivariate", "also train a reference-vs-current classifier (needs scikit-learn: workbench[ml])",
            kind=SWITCH),
 )
@@ -116,8 +118,9 @@ def _drift(values: dict[str, Any], outputs: Outputs) -> int:
     else:
         labels = [values[k] for k in ("prediction", "target") if values.get(k)]
         timestamp = [values["timestamp"]] if values.get("timestamp") else []
+        bins = {"bins": values["bins"]} if "bins" in values else {}
         profile = fit_profile(reference, columns=values.get("columns"), exclude=[*values.get("exclude", ()),
-                              *timestamp], categorical=labels, by=values.get("by", ()))
+                              *timestamp], categorical=labels, by=values.get("by", ()), **bins)
     if save_profile:
         path = profile.save(save_profile)
         if not outputs.quiet:
@@ -240,6 +243,7 @@ PERFORMANCE_OPTIONS = (
     with_help(TIMESTAMP, "prediction time column: localized drops per --window"),
     WINDOW,
     Option("reference", "labelled reference (same columns; label inline) for calibration", kind=PATH),
+    with_help(BINS, "score bins of the calibration tables (default 10)"),
     Option("depth", "most segment columns combined in one scope (default 2)", kind=COUNT),
     Option("min_support", "rows a scope needs to be tested (default 100)", kind=COUNT),
     Option("margin", "smallest drop worth an alert (default 0.05 accuracy, 10%% MAE)", kind=NUMBER),

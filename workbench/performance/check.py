@@ -43,6 +43,7 @@ def check_performance(
     window: str | dt.timedelta | None = None,
     reference: FrameLike | None = None,
     calibration_window: str | dt.timedelta | None = "1d",
+    bins: int = 10,
     depth: int = 2,
     min_support: int = 100,
     margin: float | None = None,
@@ -52,21 +53,23 @@ def check_performance(
     """Performance of a classifier (or regression) on its prediction log.
 
     Labels either sit in ``predictions`` as ``target`` (null where not known yet) or arrive
-    separately: ``labels`` with ``id`` and ``label`` (and ``label_time`` with ``as_of``, a datetime
-    or an ISO string, to use only those known by then). Predictions need a unique, non-null ``id``
-    to be joined. The labelled rows go through :func:`check_subgroups` (persistent
-    ``segment_disparity``, and with ``timestamp`` localized ``performance_drop`` per ``window``);
-    with a ``score`` and a labelled ``reference`` (same columns, ``target``/``label`` inline),
-    :func:`check_calibration` too, per ``calibration_window`` (default a day: calibration needs more rows
-    than accuracy), which also checks the assumption of the label-free estimate. With a score,
-    table ``estimates`` gives per scope the label coverage, the estimated accuracy (CBPE) with its
-    interval and the realized accuracy.
+    separately: ``labels`` with ``id`` (the key of one request, joining the log and its labels)
+    and ``label`` (and ``label_time`` with ``as_of``, a datetime or an ISO string, to use only those
+    known by then). Predictions need a unique, non-null ``id`` to be joined. The labelled rows go
+    through :func:`check_subgroups` (persistent ``segment_disparity``, and with ``timestamp``
+    localized ``performance_drop`` per ``window``); with a ``score`` and a labelled ``reference``
+    (same columns, ``target``/``label`` inline), :func:`check_calibration` too, on ``bins`` score
+    bins per ``calibration_window`` (default a day: calibration needs more rows than accuracy),
+    which also checks the assumption of the label-free estimate. With a score, table
+    ``estimates`` gives per scope the label coverage, the estimated accuracy (CBPE) with its
+    interval and the realized accuracy. ``min_support``: rows a scope needs to be tested.
     Returns one :class:`~workbench.findings.CheckResult` with check ``"performance"``.
     """
     o = _options(by=by, target=target, id=id, label=label, label_time=label_time, as_of=as_of, prediction=prediction,
                  score=score, threshold=threshold, timestamp=timestamp, window=window,
                  calibration_window=calibration_window, depth=depth, min_support=min_support, margin=margin,
                  confidence=confidence, fdr=fdr)
+    bins = params.count(bins, name="bins", owner="check_performance")
     log = _read_log(predictions, labels, o)
     labelled = log.frame.lf.filter(~nw.col(log.target).is_null()).to_native()
     result = check_subgroups(labelled, target=log.target, by=o.by, prediction=o.prediction, score=o.score,
@@ -75,11 +78,11 @@ def check_performance(
     cal = None
     if o.score is not None and reference is not None:
         cal = check_calibration(reference, labelled, score=o.score, target=log.target, timestamp=o.timestamp,
-                                window=o.calibration_window if o.timestamp else None, by=o.by, confidence=o.confidence,
-                                fdr=o.fdr)
+                                window=o.calibration_window if o.timestamp else None, by=o.by,
+                                bins=bins, confidence=o.confidence, fdr=o.fdr)
     prepared = _for_estimate(log.frame, log.target, o.prediction, o.score, o.threshold, o.by, o.timestamp)
     estimates = estimate_table(prepared, columns.segments(o.by), o.every, _zone(log.frame.schema, o.timestamp),
-                               confidence=o.confidence, min_rows=o.min_support, has_score=o.score is not None,
+                               confidence=o.confidence, min_support=o.min_support, has_score=o.score is not None,
                                regression=result.parameters["task"] == "regression")
     check, drifted = _estimate_assumption(cal, o.fdr) if o.score is not None else (None, [])
     parameters: dict[str, Any] = {**result.parameters, "labels": {"rows": log.rows, "labelled": log.labelled,
@@ -124,7 +127,7 @@ def _options(*, by: str | Sequence[str], target: str | None, id: str | None, lab
              calibration_window: str | dt.timedelta | None, depth: int, min_support: int, margin: float | None,
              confidence: float, fdr: float) -> _Options:
     """Every parameter checked by its kind (:mod:`workbench.params`); a wrong one raises naming it."""
-    owner = "performance"
+    owner = "check_performance"
     return _Options(
         by=columns.columns(by, name="by", owner=owner),
         target=columns.optional_column(target, name="target", owner=owner),
