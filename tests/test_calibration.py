@@ -151,12 +151,16 @@ def test_unlabelled_rows_are_counted_and_left_out():
         (lambda d: d.with_columns(ts=pl.col("ts").cast(pl.String)), {"timestamp": "ts"},
          "timestamp column 'ts' must be a datetime"),
         (lambda d: d, {"by": "region"}, "by\\[0\\]='region' is not a column of reference"),
-        (lambda d: d, {"window": "1h"}, "window needs timestamp"),
     ],
 )
 def test_bad_input_is_refused_with_the_fix(change, kwargs, message):
     with pytest.raises(InputError, match=message):
         check_calibration(logs(15, 2_000), change(logs(16, 2_000)), score="p", target="y", **kwargs)
+
+
+def test_a_window_without_a_timestamp_is_a_parameter_error():
+    with pytest.raises(ConfigError, match="window needs timestamp"):
+        check_calibration(logs(15, 2_000), logs(16, 2_000), score="p", target="y", window="1h")
 
 
 @pytest.mark.parametrize("bins", [1, 3, 7, 15, 1000])

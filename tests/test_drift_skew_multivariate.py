@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from workbench.drift import check_drift, check_skew, domain_classifier
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 
 MON = Path(__file__).resolve().parents[1] / "sample_data" / "monitoring"
 TRAINING = str(MON / "training_features.parquet")
@@ -105,5 +105,5 @@ def test_multivariate_needs_the_reference_rows(tmp_path):
     from workbench.drift import fit_profile
 
     df = pl.DataFrame({"x": [1.0, 2.0, 3.0] * 100})
-    with pytest.raises(InputError, match="needs the reference data"):
+    with pytest.raises(ConfigError, match="needs the reference data"):
         check_drift(fit_profile(df), df, multivariate=True)

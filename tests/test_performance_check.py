@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.performance import check_performance
 
 END = dt.datetime(2026, 3, 8)
@@ -106,9 +106,9 @@ def test_bad_label_input_is_refused_with_the_fix(make, message):
 
 def test_either_target_or_labels():
     df = scored(10, n=2_000)
-    with pytest.raises(InputError, match="give either target="):
+    with pytest.raises(ConfigError, match="give either target="):
         check_performance(df, by="region", prediction="pred")
-    with pytest.raises(InputError, match="labels= needs id="):
+    with pytest.raises(ConfigError, match="labels= needs id="):
         check_performance(df.drop("y"), by="region", prediction="pred",
                           labels=df.select("rid", pl.col("y").alias("label")))
 

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from workbench.errors import ConfigError, InputError, WorkbenchError
+from workbench.errors import ConfigError, WorkbenchError
 from workbench.performance import check_calibration, check_performance, check_subgroups
 
 END = dt.datetime(2026, 3, 8)
@@ -184,5 +184,5 @@ def test_enough_rows_give_no_insufficient_data_finding():
 
 
 def test_a_window_without_timestamp_is_still_refused():
-    with pytest.raises(InputError, match="window needs timestamp"):
+    with pytest.raises(ConfigError, match="window needs timestamp"):
         run("check_performance", window="1d")

@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.contingency_tables import mcnemar
 
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.shadow import check_shadow, cohen_kappa, mcnemar_exact, reconcile
 
 T0 = dt.datetime(2026, 3, 1)
@@ -207,5 +207,5 @@ def test_labels_are_validated():
         check_shadow(prod, cand, id="rid", prediction="pred", labels=pl.concat([labels, labels.head(1)]))
     with pytest.raises(InputError, match="label='y' is not a column of labels"):
         check_shadow(prod, cand, id="rid", prediction="pred", labels=labels, label="y")
-    with pytest.raises(InputError, match="labels need prediction="):
+    with pytest.raises(ConfigError, match="labels need prediction="):
         check_shadow(prod, cand, id="rid", labels=labels)

@@ -80,7 +80,7 @@ def test_compare_logs_refuses_parameters_out_of_their_range(kwargs, message):
 @pytest.mark.parametrize("mode", ["split", "Shadow", None])
 def test_an_unknown_mode_is_refused_listing_the_modes(mode):
     prod, cand = shadow_logs(0)
-    with pytest.raises(InputError, match=re.escape(f"mode must be one of {list(MODES)}")):
+    with pytest.raises(ConfigError, match=re.escape(f"mode must be one of {list(MODES)}")):
         check_shadow(prod, cand, id="rid", latency="ms", mode=mode)
 
 
@@ -93,7 +93,7 @@ def test_an_unknown_mode_is_refused_listing_the_modes(mode):
 )
 def test_reconcile_refuses_roles_that_are_not_column_names(kwargs, message):
     prod, cand = shadow_logs(0)
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(ConfigError, match=message):
         reconcile(prod, cand, **{"id": "rid", **kwargs})
 
 
@@ -128,10 +128,10 @@ def check(status: str = "not_checked", **kw) -> GuardrailCheck:
 
 @pytest.mark.parametrize(
     ("args", "kwargs", "error", "message"),
-    [(([check()], "strict"), {}, InputError, "guardrails must be a Guardrails"),
-     ((check(), Guardrails()), {}, InputError, "checks must be a sequence of GuardrailCheck"),
-     (([{"guardrail": "error_rate"}], Guardrails()), {}, InputError, "checks must be a sequence of GuardrailCheck"),
-     (([check()], Guardrails()), {"extra_holds": "coverage"}, InputError, "extra_holds must be a sequence"),
+    [(([check()], "strict"), {}, ConfigError, "guardrails must be a Guardrails"),
+     ((check(), Guardrails()), {}, ConfigError, "checks must be a sequence of GuardrailCheck"),
+     (([{"guardrail": "error_rate"}], Guardrails()), {}, ConfigError, "checks must be a sequence of GuardrailCheck"),
+     (([check()], Guardrails()), {"extra_holds": "coverage"}, ConfigError, "extra_holds must be a sequence"),
      (([check()], Guardrails()), {"stage": 2, "stages": (0.5, 1.0)}, ConfigError,
       r"'stage' parameter of decide must be a share in \(0, 1\]"),
      (([check()], Guardrails()), {"stages": (0.5, 0.1)}, ConfigError, "stages must be increasing")],

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from sklearn.metrics import accuracy_score, cohen_kappa_score
 
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.shadow import Guardrails, check_shadow
 from workbench.shadow.task import TASKS
 
@@ -117,5 +117,5 @@ def test_without_labels_auto_compares_any_classes_as_they_are():
 @pytest.mark.parametrize("task", ["classifier", "Binary", None, 1])
 def test_an_unknown_task_is_refused_listing_the_tasks(task):
     prod, cand, _ = coded_logs([0, 1])
-    with pytest.raises(InputError, match=re.escape(f"task must be one of {list(TASKS)}")):
+    with pytest.raises(ConfigError, match=re.escape(f"task must be one of {list(TASKS)}")):
         check_shadow(prod, cand, id="rid", prediction="pred", task=task)

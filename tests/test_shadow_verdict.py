@@ -236,9 +236,9 @@ def test_judge_statuses_follow_the_documented_rule():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"mode": "split"}, InputError, r"mode must be one of \['shadow', 'canary'\]"),
+        ({"mode": "split"}, ConfigError, r"mode must be one of \['shadow', 'canary'\]"),
         ({"stages": (0.5, 0.1)}, ConfigError, "stages must be increasing"),
-        ({"guardrails": "strict"}, InputError, "guardrails must be a Guardrails"),
+        ({"guardrails": "strict"}, ConfigError, "guardrails must be a Guardrails"),
     ],
 )
 def test_compare_logs_rejects_bad_options(kwargs, error, message):

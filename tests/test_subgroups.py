@@ -19,7 +19,7 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.performance import check_subgroups
 from workbench.stats import wilson_interval
 
@@ -144,7 +144,6 @@ def test_wilson_and_auc_intervals_cover_by_simulation():
 @pytest.mark.parametrize(
     ("change", "kwargs", "message"),
     [
-        (lambda d: d, {"by": []}, "by needs at least one segment column"),
         (lambda d: d.with_columns(p=pl.col("p") + 1), {}, "outside \\[0, 1\\]"),
         (lambda d: d.with_columns(y=pl.col("y") * 3), {}, "other than 0 or 1"),
         (lambda d: d.with_columns(y=pl.when(pl.col("y") == 1).then(None).otherwise(0)), {},
@@ -157,6 +156,11 @@ def test_bad_input_is_refused_with_the_fix(change, kwargs, message):
     args = {"target": "y", "prediction": "pred", "score": "p", "by": ["region", "device"]} | kwargs
     with pytest.raises(InputError, match=message):
         check_subgroups(change(predictions(6, n=2_000)), **args)
+
+
+def test_no_segment_column_is_a_parameter_error():
+    with pytest.raises(ConfigError, match="by needs at least one segment column"):
+        check_subgroups(predictions(6, n=2_000), target="y", prediction="pred", by=[])
 
 
 def test_a_null_segment_is_a_segment_named_null():

@@ -117,7 +117,7 @@ def check_drift(
     multivariate = params.boolean(multivariate, name="multivariate", owner="check_drift")
     seed = params.count(seed, name="seed", minimum=0, owner="check_drift")
     if multivariate and (isinstance(reference, DriftProfile) or _is_profile_path(reference)):
-        raise InputError("multivariate=True needs the reference data, not a saved profile (the classifier "
+        raise ConfigError("multivariate=True needs the reference data, not a saved profile (the classifier "
                          "trains on rows).")
     roles = {"score": score, "prediction": prediction, "target": target}
     every = _window_length(window, timestamp)
@@ -240,7 +240,7 @@ def _window_length(window: str | dt.timedelta | None, timestamp: str | None) -> 
     when there is no ``timestamp`` to cut windows on."""
     every = None if window is None else params.positive_duration(window, name="window", owner="check_drift")
     if every is not None and timestamp is None:
-        raise InputError("window needs timestamp: name the current column that holds each row's time.")
+        raise ConfigError("window needs timestamp: name the current column that holds each row's time.")
     if timestamp is None:
         return None
     return every or dt.timedelta(days=1)

@@ -46,7 +46,7 @@ import polars as pl
 from workbench import params
 from workbench.engine.frames import frame_summary
 from workbench.engine.inputs import FrameLike
-from workbench.errors import ConfigError, InputError
+from workbench.errors import ConfigError
 from workbench.findings.model import CheckResult, Finding
 from workbench.performance import calibration_stats as cs
 from workbench.performance import columns
@@ -96,7 +96,7 @@ def check_calibration(
         every = params.positive_duration("1d" if window is None else window, name="window", owner=owner,
                                          hint=columns.DEFAULT_WINDOW_HINT)
     elif window is not None:
-        raise InputError("window needs timestamp: name the current column that holds each row's time.")
+        raise ConfigError("window needs timestamp: name the current column that holds each row's time.")
     ref = prepare(reference, name="reference", score=score, target=target, by=by_cols, timestamp=None)
     cur = prepare(current, name="current", score=score, target=target, by=by_cols, timestamp=timestamp)
     rng = np.random.default_rng(seed)

@@ -18,7 +18,7 @@ from workbench import params
 from workbench.engine.frames import Frame, collect, count, open_frame, read_once
 from workbench.engine.inputs import FrameLike, require_columns
 from workbench.engine.labels import LABEL, labels_frame
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.performance import columns
 from workbench.performance.calibration import check_calibration
@@ -168,7 +168,7 @@ def _read_log(predictions: FrameLike, labels: FrameLike | None, o: _Options) -> 
     once) and count the rows and the labelled ones; an empty or unlabelled log is refused."""
     frame = open_frame(predictions, name="predictions")
     if (o.target is None) == (labels is None):
-        raise InputError("give either target= (a label column in predictions, null where unknown) or labels= with "
+        raise ConfigError("give either target= (a label column in predictions, null where unknown) or labels= with "
                          "id= (labels that arrive separately).")
     if labels is not None:
         frame, label_counts = _attach(frame, labels, o.id, o.label, o.label_time, o.as_of, o.prediction)
@@ -245,7 +245,7 @@ def _attach(frame: Frame, labels: FrameLike, id: str | None, label: str, label_t
     """Left-join the labels known at ``as_of`` onto the predictions by ``id``, on the predictions'
     engine (the labels must be on the same one); the labels ``given``, ``matched`` and ``pending``."""
     if id is None:
-        raise InputError("labels= needs id=: the request id column shared by predictions and labels.")
+        raise ConfigError("labels= needs id=: the request id column shared by predictions and labels.")
     schema = frame.schema
     require_columns(schema, {"id": id}, name="predictions")
     if label in schema:

@@ -39,7 +39,7 @@ import polars as pl
 from workbench import params
 from workbench.engine.frames import Frame, collect, count, frame_summary, open_frame, refuse_nested, with_window
 from workbench.engine.inputs import FrameLike, check_time_column, require_columns
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.performance import columns
 from workbench.performance.columns import WINDOW
@@ -163,7 +163,7 @@ def window_length(window: Any, timestamp: str | None, *, owner: str = "check_sub
     without one (a window without a timestamp is refused)."""
     if timestamp is None:
         if window is not None:
-            raise InputError("window needs timestamp: name the column that holds each row's time.")
+            raise ConfigError("window needs timestamp: name the column that holds each row's time.")
         return None
     return params.positive_duration("1d" if window is None else window, name="window", owner=owner,
                                     hint=columns.DEFAULT_WINDOW_HINT)
@@ -175,11 +175,11 @@ def _prepare(predictions: FrameLike, target: str, prediction: str | None, score:
     ``__wb_p``, ``__wb_ts`` where given, and the ``by`` columns as text ``__wb_segment_<i>``, a null
     being the value "null"), whether it is a regression, and the timestamp's time zone."""
     if not by:
-        raise InputError("by needs at least one segment column.")
+        raise ConfigError("by needs at least one segment column.")
     if prediction is None and score is None:
-        raise InputError("give prediction= (the predicted class or value) or score= (a probability of class 1).")
+        raise ConfigError("give prediction= (the predicted class or value) or score= (a probability of class 1).")
     if task not in ("auto", "classification", "regression"):
-        raise InputError(f"task must be 'auto', 'classification' or 'regression', got {task!r}.")
+        raise ConfigError(f"task must be 'auto', 'classification' or 'regression', got {task!r}.")
     frame = open_frame(predictions, name="predictions")
     schema = frame.schema
     require_columns(schema, {"target": target, "prediction": prediction, "score": score, "timestamp": timestamp,

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from workbench import params
-from workbench.errors import ConfigError, InputError
+from workbench.errors import ConfigError
 
 Decision = Literal["promote", "hold", "rollback"]
 Status = Literal["breached", "within", "unproven", "suspect", "insufficient", "not_checked"]
@@ -196,12 +196,12 @@ def decide(checks: Sequence[GuardrailCheck], guardrails: Guardrails, *, extra_ho
     (:func:`check_stages`). Without any check nor reason to hold, the verdict is hold (nothing
     was judged), never promote."""
     if not isinstance(guardrails, Guardrails):
-        raise InputError(f"guardrails must be a Guardrails(...), got {type(guardrails).__name__}.")
+        raise ConfigError(f"guardrails must be a Guardrails(...), got {type(guardrails).__name__}.")
     if isinstance(checks, GuardrailCheck | str) or not all(isinstance(c, GuardrailCheck) for c in checks):
-        raise InputError("checks must be a sequence of GuardrailCheck (as check_shadow builds them), got "
+        raise ConfigError("checks must be a sequence of GuardrailCheck (as check_shadow builds them), got "
                          f"{checks!r:.80}.")
     if isinstance(extra_holds, str) or not all(isinstance(r, str) for r in extra_holds):
-        raise InputError(f"extra_holds must be a sequence of sentences (str), got {extra_holds!r:.80}.")
+        raise ConfigError(f"extra_holds must be a sequence of sentences (str), got {extra_holds!r:.80}.")
     stage = None if stage is None else params.share(stage, name="stage", owner="decide")
     stages = None if stages is None else check_stages(stages)
     if not checks and not extra_holds:
