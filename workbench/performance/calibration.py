@@ -68,7 +68,7 @@ def check_calibration(
     by: str | Sequence[str] = (),
     bins: int = 10,
     confidence: float = 0.95,
-    fdr: float = 0.05,
+    fdr: float = params.DEFAULT_FDR,
     ece_margin: float = 0.02,
     slope_margin: float = 0.2,
     min_support: int = 200,

@@ -48,7 +48,7 @@ def check_performance(
     min_support: int = 100,
     margin: float | None = None,
     confidence: float = 0.95,
-    fdr: float = 0.01,
+    fdr: float = params.DEFAULT_FDR,
 ) -> CheckResult:
     """Performance of a classifier (or regression) on its prediction log.
 

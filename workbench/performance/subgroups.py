@@ -65,7 +65,7 @@ def check_subgroups(
     min_support: int = 100,
     margin: float | None = None,
     confidence: float = 0.95,
-    fdr: float = 0.01,
+    fdr: float = params.DEFAULT_FDR,
     auc: bool = True,
     timestamp: str | None = None,
     window: str | dt.timedelta | None = None,

@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from workbench import params
 from workbench.engine.inputs import FrameLike
 from workbench.findings.model import CheckResult, Finding
 from workbench.shadow import accuracy as acc
@@ -52,7 +53,7 @@ def check_shadow(
     stage: float | None = None,
     stages: Sequence[float] | None = None,
     confidence: float = 0.95,
-    fdr: float = 0.05,
+    fdr: float = params.DEFAULT_FDR,
     disagreement_margin: float = 0.05,
     task: Task = "auto",
     large_change: float | None = None,
