@@ -41,7 +41,8 @@ from workbench.cli.options import (
 # -- leakage -----------------------------------------------------------------------------------------
 LEAKAGE_OPTIONS = (
     Option("training", "training set (parquet/CSV path or glob)", kind=PATH, required=True),
-    Option("entity", "entity key column", required=True),
+    Option("entity", "entity key column: the thing the features describe (e.g. a customer), for point-in-time "
+                     "lookups", required=True),
     Option("prediction_time", "prediction time column", required=True),
     with_help(TARGET, "label column"),
     Option("positive", "the --target value that is the positive class (needed unless the label is boolean or "

@@ -127,7 +127,7 @@ def with_help(option: Option, help: str, **changes: Any) -> Option:
 CONFIG = Option("config", "YAML/JSON file of this command's options, keyed by the API argument names (a flag "
                 "with _ for -: --label-time is label_time); relative paths are taken from the file's folder; "
                 "flags given here override it", kind=TEXT, metavar="FILE")
-ID = Option("id", "request id column")
+ID = Option("id", "request id column: the key of one request, joining two logs or a log and its labels")
 BY = Option("by", "segment column (repeatable)", repeat=True, metavar="COLUMN")
 TIMESTAMP = Option("timestamp", "time column of each row")
 WINDOW = Option("window", "window length, e.g. 1h, 6h, 1d (default 1d with --timestamp)", kind=TEXT)

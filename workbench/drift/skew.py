@@ -40,7 +40,8 @@ def check_skew(
 ) -> CheckResult:
     """Share of joined requests whose feature values differ between ``training`` and ``serving``.
 
-    Inputs: two frames keyed by ``id`` (unique and non-null on each side), ``columns`` to compare
+    Inputs: two frames keyed by ``id`` (the key of one request, joining the two; unique and
+    non-null on each side), ``columns`` to compare
     (default: every column both have, except ``id``). Any difference is a finding of kind
     ``training_serving_skew`` — ``critical`` when the share's Wilson interval lies above
     ``critical_share``, else ``warning`` — with the share, its interval, the mean absolute

@@ -41,6 +41,10 @@ def check_leakage(
 ) -> CheckResult:
     """Audit a training set for point-in-time leakage.
 
+    ``entity`` is the key of the thing the features describe (a customer, an account): each
+    feature's value is looked up point in time by it in its source. It is not a request ``id``
+    (docs/vocabulary.md).
+
     Inputs: ``training`` has one row per (``entity``, ``prediction_time``) with the ``target``
     label (binary: boolean or 0/1, or any values with ``positive``, the value that is the
     positive class), feature columns and optionally a ``split`` column (values ``train_value`` /

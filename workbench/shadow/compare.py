@@ -60,8 +60,9 @@ def check_shadow(
 ) -> CheckResult:
     """Compare two request logs and decide whether the candidate may replace production.
 
-    Inputs: two logs with the same column names for each role (``id`` required; ``timestamp``
-    resolves retries, see :func:`reconcile`). ``labels``: a frame of ``id`` and ``label`` that may
+    Inputs: two logs with the same column names for each role (``id`` required: the key of one
+    request, joining the two logs and the labels; ``timestamp`` resolves retries, see
+    :func:`reconcile`). ``labels``: a frame of ``id`` and ``label`` that may
     arrive later; with ``label_time`` and ``as_of`` only the labels that had arrived by ``as_of``
     are used (the others are counted as pending), so a gate re-run later gives the same answer.
     ``mode="shadow"``: both models answered the same requests, compared request by request
