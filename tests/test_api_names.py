@@ -110,6 +110,8 @@ RENAMED_CALLS = {
     "check_calibration min_rows": (lambda: workbench.check_calibration(_frame(), _frame(), score="p", target="y",
                                                                       min_rows=5),
                                    "check_calibration: min_rows", "min_support"),
+    "Guardrails min_segment": (lambda: importlib.import_module("workbench.shadow").Guardrails(min_segment=50),
+                               "Guardrails: min_segment", "min_support"),
     "check_subgroups data": (lambda: workbench.check_subgroups(data=_frame(), target="y", prediction="pred", by="seg"),
                              "check_subgroups: data", "predictions"),
 }
@@ -132,8 +134,9 @@ def test_the_new_keywords_are_the_ones_the_checks_take():
     assert subgroups.check == "performance"
 
 
-@pytest.mark.parametrize(("command", "old", "new"), [("drift", "n_bins", "bins"), ("performance", "min_rows",
-                                                                                    "min_support")])
+@pytest.mark.parametrize(("command", "old", "new"), [("drift", "n_bins", "bins"),
+                                                    ("performance", "min_rows", "min_support"),
+                                                    ("shadow", "min_segment", "min_support")])
 def test_an_old_config_key_is_refused_with_its_new_name(command, old, new, tmp_path, capsys):
     from workbench.cli import main
 
@@ -149,3 +152,10 @@ def test_bins_is_one_flag_for_drift_and_calibration(command):
 
     options = {o.name: o.key for c in CHECKS if c.name == command for o in c.options}
     assert options["--bins"] == "bins"
+
+
+def test_the_old_shadow_flag_is_refused_naming_the_new_one(capsys):
+    from workbench.cli import main
+
+    assert main(["shadow", "--min-segment", "50"]) == 2
+    assert "--min-segment is now --min-support" in capsys.readouterr().err

@@ -29,7 +29,7 @@ AS_OF = T0 + dt.timedelta(hours=30)
 # the ordinary names of the roles; "label" and "label_time" are the labels' columns
 ORDINARY = {"id": "rid", "timestamp": "ts", "prediction": "pred", "score": "s", "latency": "ms", "error": "err",
             "by0": "region", "by1": "device", "label": "label", "label_time": "label_time"}
-GUARD = Guardrails(min_requests=200, min_labelled=200, min_segment=50)
+GUARD = Guardrails(min_requests=200, min_labelled=200, min_support=50)
 
 
 def sample_logs(n: int = 3000, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:

@@ -101,7 +101,7 @@ def test_reconcile_refuses_roles_that_are_not_column_names(kwargs, message):
     ("kwargs", "message"),
     [({"min_requests": 0}, "'min_requests' parameter of Guardrails must be an integer of at least 1. Got 0."),
      ({"min_labelled": 2.5}, "'min_labelled' parameter of Guardrails must be an integer of at least 1. Got 2.5."),
-     ({"min_segment": "100"}, "'min_segment' parameter of Guardrails must be an integer of at least 1. Got '100'."),
+     ({"min_support": "100"}, "'min_support' parameter of Guardrails must be an integer of at least 1. Got '100'."),
      ({"looks": True}, "'looks' parameter of Guardrails must be an integer of at least 1. Got True."),
      ({"latency_ratio": math.nan}, "'latency_ratio' parameter of Guardrails must be a number greater than zero"),
      ({"latency_ratio": "1.2"}, "'latency_ratio' parameter of Guardrails must be a number greater than zero"),
@@ -162,7 +162,7 @@ def test_a_one_row_input_holds_for_insufficient_data(mode, labelled):
 def test_lowered_minimums_still_never_judge_latency_on_fewer_values_than_its_bounds_need():
     """With min_requests=1 one slow request was a confident rollback (and a fast one a promote):
     the p95's order-statistic bounds clipped to one value cover nothing like the stated level."""
-    guard = Guardrails(min_requests=1, min_labelled=1, min_segment=1, require_accuracy=False)
+    guard = Guardrails(min_requests=1, min_labelled=1, min_support=1, require_accuracy=False)
     rng = np.random.default_rng(0)
     for n, slower in ((1, 3.0), (1, 1.05), (20, 3.0)):
         prod = pl.DataFrame({"rid": np.arange(n), "ms": rng.gamma(4, 10, n)})

@@ -16,7 +16,7 @@ from workbench.errors import ConfigError, InputError
 from workbench.shadow import Guardrails, check_shadow
 from workbench.shadow.task import TASKS
 
-GUARD = Guardrails(min_requests=100, min_labelled=100, min_segment=50)
+GUARD = Guardrails(min_requests=100, min_labelled=100, min_support=50)
 
 
 def coded_logs(classes: list, seed: int = 0, n: int = 2000):

@@ -194,7 +194,7 @@ def datetime_value(value: Any, *, name: str, owner: str | None = None) -> dt.dat
 
 
 # -- names of earlier versions ------------------------------------------------------------------------------
-RENAMED = {"n_bins": "bins", "min_rows": "min_support", "data": "predictions"}
+RENAMED = {"n_bins": "bins", "min_rows": "min_support", "min_segment": "min_support", "data": "predictions"}
 """Keywords (and config keys) of earlier versions -> their name now: one name per concept (docs/vocabulary.md)."""
 
 P = ParamSpec("P")

@@ -196,7 +196,7 @@ def _shadow_options() -> tuple[Option, ...]:
                kind=COUNT),
         Option("min_labelled", f"labelled requests needed to judge accuracy (default {g.min_labelled})",
                kind=COUNT),
-        Option("min_segment", f"labelled requests a segment needs to be tested (default {g.min_segment})",
+        Option("min_support", f"labelled requests a segment needs to be tested (default {g.min_support})",
                kind=COUNT),
         Option("looks", "how many times this candidate will be checked, e.g. 168 for hourly over a week; the "
                         "false-rollback rate holds over all of them (default 1)", kind=COUNT),

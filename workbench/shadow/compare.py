@@ -140,7 +140,7 @@ def _statistics(sums: Summaries, roles: dict[str, str | None], by: list[str],
     prediction = roles["prediction"] or ""
     if sums.agreement is not None:
         tables["agreement"], found = agreement(sums.agreement, prediction, by, opts.confidence, opts.fdr,
-                                               opts.disagreement_margin, opts.guard.min_segment, sums.large_change)
+                                               opts.disagreement_margin, opts.guard.min_support, sums.large_change)
         findings += found
     for name, counts in sums.deltas.items():
         tables[name] = score_deltas(counts, opts.confidence)

@@ -44,12 +44,12 @@ def regression_accuracy(table: pl.DataFrame, prediction: str, paired: bool, conf
         r["rmse_candidate"] = math.sqrt(r["sq_candidate"] / r["n_candidate"]) if r["n_candidate"] else math.nan
         r["mae_ratio"], r["mae_ratio_low"], r["mae_ratio_high"] = interval(confidence)
         overall = r["scope"] == "all"
-        if r["n"] >= guardrails.min_segment:
+        if r["n"] >= guardrails.min_support:
             r["p_value"] = _p_value(r, paired)
             tested.append(r)
         else:
             r["p_value"] = math.nan
-        pending.append((r, overall, guardrails.min_labelled if overall else guardrails.min_segment, interval))
+        pending.append((r, overall, guardrails.min_labelled if overall else guardrails.min_support, interval))
     q = benjamini_hochberg(np.array([r["p_value"] for r in tested]))  # empty when none is tested
     for r, qv in zip(tested, q, strict=True):
         r["q_value"] = float(qv)
