@@ -250,14 +250,14 @@ def test_command_names_are_the_check_names_in_results(tmp_path):
 
 
 def _api_arguments(check: str) -> set[str]:
-    from workbench.drift import drift, training_serving_skew
-    from workbench.leakage import audit_leakage
+    from workbench.drift import check_drift, check_skew
+    from workbench.leakage import check_leakage
     from workbench.leakage.config import TOP_KEYS
-    from workbench.performance import performance
-    from workbench.shadow import Guardrails, compare_logs
+    from workbench.performance import check_performance
+    from workbench.shadow import Guardrails, check_shadow
 
-    functions = {"leakage": audit_leakage, "drift": drift, "skew": training_serving_skew, "shadow": compare_logs,
-                 "performance": performance}
+    functions = {"leakage": check_leakage, "drift": check_drift, "skew": check_skew, "shadow": check_shadow,
+                 "performance": check_performance}
     names = set(inspect.signature(functions[check]).parameters)
     if check == "leakage":
         names = (names | {"training"}) & set(TOP_KEYS)  # the first positional argument, and a config key

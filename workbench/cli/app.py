@@ -22,6 +22,7 @@ RETIRED_COMMANDS = {
 RETIRED_FLAGS = {
     "--columns": "--columns a,b is now the repeatable --column: --column a --column b",
     "--stages": "--stages 0.01,0.05 is now the repeatable --plan-stage: --plan-stage 0.01 --plan-stage 0.05",
+    "--min-segment": "--min-segment is now --min-support (the rows a scope needs to be tested, as in every check)",
     "--engine": "--engine is gone: the engine is the input's (the command line reads files with polars)",
 }
 

@@ -8,7 +8,7 @@ import datetime as dt
 import os
 from typing import Any
 
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.metadata import install_hint
 
 
@@ -59,5 +59,5 @@ def _run_id(text: str) -> str:
     if text.startswith("runs:/"):
         text = text.removeprefix("runs:/").split("/", 1)[0]
     if not text:
-        raise InputError("--mlflow-run: give a run id (32 hex characters) or runs:/<id>/<path>.")
+        raise ConfigError("--mlflow-run: give a run id (32 hex characters) or runs:/<id>/<path>.")
     return text

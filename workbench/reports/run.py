@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import InputError, WorkbenchError
+from workbench.errors import ConfigError, InputError, WorkbenchError
 from workbench.findings.model import SCHEMA_VERSION, SEVERITY_RANK
 from workbench.reports import history, process, templates
 from workbench.reports.emit import FINDINGS_DIR, GIT_COMMIT, MODEL_CARD, installed_version
@@ -67,7 +67,7 @@ def run_report(template: str | Path, parameters: dict[str, Any] | None = None, *
     recorded the same way. ``request_id``: the JupyterLab request that started this run (recorded,
     so that the sidebar matches the two)."""
     if fail_on not in (*SEVERITY_RANK, "none"):
-        raise InputError(f"fail_on must be one of {[*SEVERITY_RANK, 'none']}, got {fail_on!r}.")
+        raise ConfigError(f"fail_on must be one of {[*SEVERITY_RANK, 'none']}, got {fail_on!r}.")
     path = templates.find(template)
     card = _model_card(model_card)
     if mlflow_run:

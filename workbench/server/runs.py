@@ -29,7 +29,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.findings.model import SEVERITY_RANK
 from workbench.reports import history, process, templates
 from workbench.reports.run import EXIT_FAILED, reconcile
@@ -125,9 +125,9 @@ def start_run(root: Path, template: str, parameters: dict[str, Any], *, out: str
     that is missing or outside the root, an output folder outside the root, an invalid
     ``fail_on``, or a run of the same template into the same folder already in progress."""
     if fail_on not in (*SEVERITY_RANK, "none"):
-        raise InputError(f"fail_on must be one of {[*SEVERITY_RANK, 'none']}, got {fail_on!r}.")
+        raise ConfigError(f"fail_on must be one of {[*SEVERITY_RANK, 'none']}, got {fail_on!r}.")
     if not isinstance(parameters, dict):
-        raise InputError(f"parameters must be an object of name → value, got {type(parameters).__name__}.")
+        raise ConfigError(f"parameters must be an object of name → value, got {type(parameters).__name__}.")
     path = find_template(root, template)
     out_dir = confine(root, out, what="the output folder")
     for name, value in parameters.items():
