@@ -383,10 +383,10 @@ def read_findings(path: Path, *, inside: Path | None = None) -> list[dict[str, A
     if inside is not None and not path.resolve().is_relative_to(inside.resolve()):
         raise ValueError(f"it leads outside {str(inside)!r}")
     doc = json.loads(path.read_text())
-    written = str(doc.get("schema_version", "")) if isinstance(doc, dict) else ""
-    if written.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-        raise ValueError(f"its findings schema version is {written or 'missing'}; this workbench reads "
-                         f"{SCHEMA_VERSION.split('.')[0]}.x (a newer workbench wrote it, or it is not a findings file)")
+    written = doc.get("schema_version") if isinstance(doc, dict) else None
+    if written is not None and str(written).split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        raise ValueError(f"its findings schema version is {written}; this workbench reads "
+                         f"{SCHEMA_VERSION.split('.')[0]}.x (a newer workbench wrote it)")
     findings = doc.get("findings") if isinstance(doc, dict) else None
     if not isinstance(findings, list):
         raise ValueError("it has no list of findings")
