@@ -6,6 +6,7 @@ writes it, or a flattened table) into one row per span; :func:`requests_from_spa
 This part sits above the engine and below the checks: it imports errors, params and engine only.
 """
 
+from workbench.telemetry.requests import requests_from_spans, stages_from_spans
 from workbench.telemetry.spans import SPAN_COLUMNS, read_spans
 
-__all__ = ["SPAN_COLUMNS", "read_spans"]
+__all__ = ["SPAN_COLUMNS", "read_spans", "requests_from_spans", "stages_from_spans"]
