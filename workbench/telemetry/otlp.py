@@ -62,13 +62,19 @@ def enum_text(expr: pl.Expr, values: dict[str, str], prefix: str) -> pl.Expr:
     return expr.fill_null("0").replace_strict({**values, **names}, default=None, return_dtype=pl.String)
 
 
+_SNAKE_KEYS = [f'"{snake(f)}"' for f in (*ANY_VALUE_FIELDS, "arrayValue", "kvlistValue")]
+_CAMEL_KEYS = [f'"{f}"' for f in (*ANY_VALUE_FIELDS, "arrayValue", "kvlistValue")]
+
+
 def value_text(value: pl.Expr) -> pl.Expr:
-    """An AnyValue as text: the string, the integer or double as written, ``true``/``false``, or the
-    JSON text of an array, a key-value list or base64 bytes."""
+    """An AnyValue as text: the string, the integer or double as written, ``true``/``false``, the base64
+    of bytes, or the OTLP/JSON text of an array or a key-value list (its keys in lowerCamelCase, whichever
+    spelling the export used)."""
+    nested = pl.coalesce(pick(value, "arrayValue"), pick(value, "kvlistValue"))
     return pl.coalesce(
         pick(value, "stringValue"), pick(value, "intValue"), pick(value, "doubleValue"),
         pick(value, "boolValue").cast(pl.String).str.to_lowercase(),
-        pick(value, "arrayValue"), pick(value, "kvlistValue"), pick(value, "bytesValue"))
+        nested.str.replace_many(_SNAKE_KEYS, _CAMEL_KEYS), pick(value, "bytesValue"))
 
 
 def attribute(attributes: pl.Expr, key: str, field: str | None = None) -> pl.Expr:

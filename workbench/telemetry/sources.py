@@ -123,9 +123,22 @@ def _require_traces(document: object, path: Path, line: int = 1) -> None:
 
 
 def read_bytes(file: JsonFile) -> io.BytesIO:
-    """The (decompressed) content of a file, for polars' readers."""
+    """The (decompressed) content of a file as JSON lines for polars' reader: a document's line breaks
+    (which valid JSON has only between tokens) become spaces, and a JSON array of requests becomes one
+    line per request."""
     with _open(file.path, file.gzipped) as fh:
-        return io.BytesIO(fh.read())
+        content = fh.read()
+    if file.layout != "document":
+        return io.BytesIO(content)
+    content = content.replace(b"\r", b" ").replace(b"\n", b" ").strip()
+    if content.startswith(b"["):
+        try:
+            items = json.loads(content)
+        except ValueError:
+            items = None  # the reader fails on it, and the diagnosis names the problem
+        if isinstance(items, list):
+            content = b"\n".join(json.dumps(item).encode() for item in items)
+    return io.BytesIO(content + b"\n")
 
 
 def diagnose(file: JsonFile, error: Exception) -> InputError:
@@ -136,12 +149,16 @@ def diagnose(file: JsonFile, error: Exception) -> InputError:
         lines = fh.read().split(b"\n")
     ends_cut = bool(lines) and lines[-1].strip() != b""
     numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+    if file.layout == "document":
+        try:
+            _require_traces(json.loads(b"\n".join(lines)), file.path)
+        except ValueError as exc:
+            return InputError(f"{file.path}: not valid JSON ({exc}); expected {EXPECTED}.")
+        return InputError(f"{file.path}: could not be read as {EXPECTED}: {error}")
     for position, (number, line) in enumerate(numbered):
         try:
             value = json.loads(line)
         except ValueError as exc:
-            if file.layout == "document":
-                return InputError(f"{file.path}: not valid JSON ({exc}); expected {EXPECTED}.")
             if position == len(numbered) - 1 and ends_cut:
                 return InputError(f"{file.path}: line {number}, the last line, is cut short (truncated JSON: "
                                   f"{exc}). The exporter may still be writing the file, or it was stopped mid-write. "
@@ -149,6 +166,5 @@ def diagnose(file: JsonFile, error: Exception) -> InputError:
                                   f"`head -n {number - 1} {file.path.name} > complete.json`).")
             return InputError(f"{file.path}: line {number} is not valid JSON ({exc}); expected {EXPECTED}. "
                               f"Remove or repair that line.")
-        if file.layout == "lines":
-            _require_traces(value, file.path, number)
+        _require_traces(value, file.path, number)
     return InputError(f"{file.path}: could not be read as {EXPECTED}: {error}")

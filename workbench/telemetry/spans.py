@@ -120,8 +120,7 @@ def _read_otlp(files: list[JsonFile], keys: list[str]) -> pl.DataFrame:
     try:
         parts = [pl.scan_ndjson([f.path for f in plain], schema=otlp.REQUEST)] if plain else []
         for f in others:
-            reader = pl.read_json if f.layout == "document" else pl.read_ndjson
-            parts.append(reader(read_bytes(f), schema=otlp.REQUEST).lazy())
+            parts.append(pl.read_ndjson(read_bytes(f), schema=otlp.REQUEST).lazy())
         if not parts:
             raise InputError(f"spans: every file is empty ({', '.join(str(f.path) for f in files[:3])}); "
                              "an export holds at least one span.")
@@ -223,9 +222,9 @@ def _read_table(source: FrameLike, keys: list[str]) -> pl.DataFrame:
         *((pl.col(k).cast(pl.String) if k in schema else pl.lit(None, pl.String)).alias(f"{_RAW}{k}") for k in TOKENS),
         pl.col("kind").fill_null("unspecified") if "kind" in schema else pl.lit("unspecified").alias("kind"),
         pl.col("status_code").fill_null("unset") if "status_code" in schema else pl.lit("unset").alias("status_code"),
+    ).with_columns(
         pl.col("duration_ms") if "duration_ms" in schema else
-        ((pl.col("end_time") - pl.col("start_time")).dt.total_microseconds() / 1000).alias("duration_ms"),
-    )
+        ((pl.col("end_time") - pl.col("start_time")).dt.total_microseconds() / 1000).alias("duration_ms"))
     return lf.collect()
 
 
