@@ -14,7 +14,8 @@ import pytest
 from _otel import record, requests, write_lines
 from polars.testing import assert_frame_equal
 
-from workbench.telemetry import SPAN_COLUMNS, read_spans, requests_from_spans, stages_from_spans
+from workbench.telemetry import SPAN_COLUMNS, otlp, read_spans, requests_from_spans, stages_from_spans
+from workbench.telemetry import spans as spans_module
 
 PRICES = {"gpt-4o": {"input": 2.5, "output": 10.0}, "claude-sonnet-2026": (3.0, 15.0)}
 KINDS = {0: "internal", 1: "server", 2: "client", 3: "producer", 4: "consumer"}
@@ -215,3 +216,16 @@ def test_a_minimal_flattened_table_gets_every_column(spans):
     assert_frame_equal(df.select("start_time", "duration_ms", "is_root"), spans.select("start_time", "duration_ms",
                                                                                        "is_root"))
     assert set(df["kind"]) == {"unspecified"} and set(df["status_code"]) == {"unset"}
+
+
+def test_the_fast_json_path_equals_polars_ndjson_reader(rec, tmp_path):
+    """otlp.decode sends lines with array attributes to read_ndjson and the others to str.json_decode; the
+    reference reads every line with read_ndjson: the same spans either way."""
+    path = write_lines(tmp_path / "t.json", requests(rec.spans, batch=1))
+    lines = otlp.scan_lines([path]).collect()
+    nested = lines.filter(pl.col("line").str.contains('"arrayValue"')).height
+    assert 0 < nested < lines.height
+    reference = pl.read_ndjson(path, schema=otlp.REQUEST).lazy()
+    expected = spans_module._finish(spans_module._otlp_columns(otlp.flatten(reference), []).collect(), typed=[],
+                                    name="reference")
+    assert_frame_equal(_sorted(read_spans(path)), _sorted(expected))

@@ -114,17 +114,19 @@ def _is_path_like(source: Any) -> bool:
 
 
 def _read_otlp(files: list[JsonFile], keys: list[str]) -> pl.DataFrame:
-    """Parse the export's requests with polars (one scan for the plain JSON-lines files) and flatten them."""
+    """Read the export's lines (one scan for the plain JSON-lines files), parse them with polars
+    (:func:`otlp.decode`) and flatten them to one row per span."""
     plain = [f for f in files if f.layout == "lines" and not f.gzipped]
     others = [f for f in files if f.layout == "document" or (f.layout == "lines" and f.gzipped)]
+    if not plain and not others:
+        raise InputError(f"spans: every file is empty ({', '.join(str(f.path) for f in files[:3])}); "
+                         "an export holds at least one span.")
     try:
-        parts = [pl.scan_ndjson([f.path for f in plain], schema=otlp.REQUEST)] if plain else []
-        for f in others:
-            parts.append(pl.read_ndjson(read_bytes(f), schema=otlp.REQUEST).lazy())
-        if not parts:
-            raise InputError(f"spans: every file is empty ({', '.join(str(f.path) for f in files[:3])}); "
-                             "an export holds at least one span.")
-        return _otlp_columns(otlp.flatten(pl.concat(parts, how="vertical")), keys).collect()
+        parts = [otlp.scan_lines([f.path for f in plain])] if plain else []
+        parts += [otlp.scan_lines(read_bytes(f)) for f in others]
+        lines = pl.concat(parts, how="vertical").filter(pl.col(otlp.LINE).str.strip_chars() != "").collect()
+        requests = otlp.decode(lines)
+        return _otlp_columns(otlp.flatten(requests.lazy()), keys).collect()
     except pl.exceptions.PolarsError as exc:
         raise _first_bad_file(plain + others, exc) from None
 
