@@ -229,3 +229,9 @@ def test_the_fast_json_path_equals_polars_ndjson_reader(rec, tmp_path):
     expected = spans_module._finish(spans_module._otlp_columns(otlp.flatten(reference), []).collect(), typed=[],
                                     name="reference")
     assert_frame_equal(_sorted(read_spans(path)), _sorted(expected))
+
+
+def test_reading_in_chunks_gives_the_same_table(export, spans, monkeypatch):
+    monkeypatch.setattr(spans_module, "CHUNK_BYTES", 5_000)
+    assert len(spans_module._chunks(otlp.scan_lines([export]).collect())) > 3
+    assert_frame_equal(read_spans(export), spans)

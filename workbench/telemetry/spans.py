@@ -125,10 +125,21 @@ def _read_otlp(files: list[JsonFile], keys: list[str]) -> pl.DataFrame:
         parts = [otlp.scan_lines([f.path for f in plain])] if plain else []
         parts += [otlp.scan_lines(read_bytes(f)) for f in others]
         lines = pl.concat(parts, how="vertical").filter(pl.col(otlp.LINE).str.strip_chars() != "").collect()
-        requests = otlp.decode(lines)
-        return _otlp_columns(otlp.flatten(requests.lazy()), keys).collect()
+        chunks = [_otlp_columns(otlp.flatten(otlp.decode(chunk).lazy()), keys).collect() for chunk in _chunks(lines)]
+        return pl.concat(chunks, how="vertical") if chunks else _otlp_columns(
+            otlp.flatten(otlp.decode(lines).lazy()), keys).collect()
     except pl.exceptions.PolarsError as exc:
         raise _first_bad_file(plain + others, exc) from None
+
+
+CHUNK_BYTES = 64_000_000  # JSON text parsed at once: bounds the nested intermediate (a 1 GB export: 16 chunks)
+
+
+def _chunks(lines: pl.DataFrame) -> list[pl.DataFrame]:
+    """The lines in slices of about :data:`CHUNK_BYTES` of text each."""
+    total = int(lines.select(pl.col(otlp.LINE).str.len_bytes().sum()).item() or 0)
+    size = max(1, lines.height * CHUNK_BYTES // max(total, 1))
+    return [lines.slice(start, size) for start in range(0, lines.height, size)]
 
 
 def _first_bad_file(files: list[JsonFile], exc: Exception) -> InputError:
@@ -246,7 +257,8 @@ def _finish(df: pl.DataFrame, *, typed: list[str], name: str) -> pl.DataFrame:
     if df.height == 0:
         raise InputError(f"{name}: no spans found. An OTLP export holds resourceSpans[].scopeSpans[].spans[]; "
                          "check that the file comes from a traces pipeline and is not empty.")
-    df = df.with_columns(_hex_id("trace_id", 16), _hex_id("span_id", 8), _hex_id("parent_span_id", 8))
+    ids = {"trace_id": 16, "span_id": 8, "parent_span_id": 8}
+    df = df.with_columns(_hex_id(column, size) for column, size in ids.items() if not _is_hex(df, column, size))
     _refuse_bad_ids(df)
     _refuse_missing_times(df)
     df = _choose_types(df.with_columns(_tokens()), typed)
@@ -271,6 +283,14 @@ def _hex_id(column: str, size: int) -> pl.Expr:
               .when(length.is_between(b64 - 2, b64) & (decoded.bin.size() == size)).then(decoded.bin.encode("hex"))
               .when(raw.is_not_null() & (raw != "")).then(pl.lit("?") + raw))
     return pl.when(as_hex.str.contains(r"^0+$")).then(None).otherwise(as_hex).alias(column)
+
+
+def _is_hex(df: pl.DataFrame, column: str, size: int) -> bool:
+    """Every id of ``column`` is already lower-case hex of ``size`` bytes and none is all zeros (the Collector's
+    export, a table written by read_spans): one vectorized check instead of the conversion."""
+    ids = df.get_column(column).cast(pl.String)
+    pattern = f"^[0-9a-f]{{{2 * size}}}$"
+    return bool(ids.drop_nulls().str.contains(pattern).all() and not ids.str.contains("^0+$").any())
 
 
 def _refuse_bad_ids(df: pl.DataFrame) -> None:
