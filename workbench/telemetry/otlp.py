@@ -22,6 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
+from workbench.engine.reserved import PREFIX
+
 ANY_VALUE_FIELDS = ("stringValue", "intValue", "doubleValue", "boolValue", "arrayValue", "kvlistValue", "bytesValue")
 
 
@@ -117,6 +119,7 @@ def flatten(requests: pl.LazyFrame) -> pl.LazyFrame:
 
 
 LINE = "line"
+ORDER = f"{PREFIX}line"  # a line's position
 
 
 def scan_lines(source: list[Path] | io.BytesIO) -> pl.LazyFrame:
@@ -132,18 +135,20 @@ _NESTED = "|".join(f'"{n}"' for f in ("arrayValue", "kvlistValue") for n in (f, 
 
 
 def decode(lines: pl.DataFrame) -> pl.DataFrame:
-    """Parse the ``line`` column (one ExportTraceServiceRequest per line) into the :data:`REQUEST` columns:
-    ``str.json_decode`` in parallel slices for the lines without nested attribute values, ``read_ndjson``
-    for the others (see the module docstring)."""
+    """Parse the ``line`` column (one ExportTraceServiceRequest per line) into the :data:`REQUEST` columns,
+    in the lines' order: ``str.json_decode`` in parallel slices for the lines without nested attribute
+    values, ``read_ndjson`` for the others (see the module docstring)."""
+    lines = lines.with_row_index(ORDER)
     nested = pl.col(LINE).str.contains(_NESTED)
     simple = lines.filter(~nested)
     threads = max(1, pl.thread_pool_size())
     size = max(1, -(-simple.height // threads))
     dtype = pl.Struct(REQUEST)
-    parts = [simple.lazy().slice(i * size, size).select(pl.col(LINE).str.json_decode(dtype).struct.unnest())
+    parts = [simple.lazy().slice(i * size, size).select(ORDER, pl.col(LINE).str.json_decode(dtype).struct.unnest())
              for i in range(threads)]
     rest = lines.filter(nested)
     if rest.height:
         text = "\n".join(rest.get_column(LINE).to_list()).encode()
-        parts.append(pl.read_ndjson(io.BytesIO(text), schema=REQUEST).lazy())
-    return pl.concat(parts, how="vertical").collect()
+        parsed = pl.read_ndjson(io.BytesIO(text), schema=REQUEST)
+        parts.append(parsed.with_columns(rest.get_column(ORDER)).select(ORDER, *REQUEST).lazy())
+    return pl.concat(parts, how="vertical").sort(ORDER).drop(ORDER).collect()
