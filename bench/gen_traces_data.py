@@ -52,10 +52,9 @@ def request(rng: random.Random, start: int) -> tuple[list[dict], list[dict]]:
     generates = [int(rng.lognormvariate(6, 0.6)) * MS for _ in range(1 if rng.random() < 0.8 else 2)]
     error = rng.random() < 0.02
     total = retrieve + rerank + sum(generates) + 2 * MS
-    gateway = [_span(trace, ids[0], "", "POST /ask", 2, start, start + total,
-                     {"http.route": rng.choice(ROUTES), "http.response.status_code": 500 if error else 200,
-                      "user.id": f"u{rng.randint(1, 50_000)}", "app.query_type": rng.choice(("billing", "tech", "other"))},
-                     error)]
+    root = {"http.route": rng.choice(ROUTES), "http.response.status_code": 500 if error else 200,
+            "user.id": f"u{rng.randint(1, 50_000)}", "app.query_type": rng.choice(("billing", "tech", "other"))}
+    gateway = [_span(trace, ids[0], "", "POST /ask", 2, start, start + total, root, error)]
     t = start + MS
     gateway.append(_span(trace, ids[1], ids[0], "retrieve", 3, t, t + retrieve,
                          {"db.system": "qdrant", "retrieval.k": 8, "retrieval.empty": rng.random() < 0.03}))
