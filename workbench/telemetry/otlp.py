@@ -1,12 +1,13 @@
 """OTLP/JSON trace exports as polars plans: the schema the JSON reader parses with, and the
 expressions that flatten ``resourceSpans[].scopeSpans[].spans[]`` to one row per span.
 
-The reader parses with an explicit schema (polars' JSON decoder, no per-line Python): every
-field is declared under both its lowerCamelCase name (the OTLP/JSON encoding) and its proto field name
-(snake_case, which protobuf's JSON parsers accept too), and the two are coalesced. 64-bit integers
-(``intValue``, ``startTimeUnixNano``) and doubles are declared as text, so a JSON string and a JSON
-number both arrive (``"12"`` and ``12``); an enum arrives as its integer (the OTLP rule) or its name
-(protobuf's default JSON mapping), and both are read. An ``arrayValue``, ``kvlistValue`` or
+The reader parses with an explicit schema (polars' JSON decoder, no per-line Python). Field names
+are lowerCamelCase (the OTLP/JSON encoding); a chunk of lines that uses proto field names instead
+(snake_case, which protobuf's JSON parsers accept too) has its keys renamed in the text first — only
+keys, a quoted name followed by a colon, which no JSON string value can be (:func:`camel_keys`). 64-bit
+integers (``intValue``, ``startTimeUnixNano``) and doubles are declared as text, so a JSON string and
+a JSON number both arrive (``"12"`` and ``12``); an enum arrives as its integer (the OTLP rule) or its
+name (protobuf's default JSON mapping), and both are read. An ``arrayValue``, ``kvlistValue`` or
 ``bytesValue`` is kept as its JSON text: the schema cannot be recursive, and a text keeps every level.
 
 Two polars readers, one schema (:func:`decode`): ``str.json_decode`` on the lines (3-5x faster than
@@ -25,6 +26,8 @@ import polars as pl
 from workbench.engine.reserved import PREFIX
 
 ANY_VALUE_FIELDS = ("stringValue", "intValue", "doubleValue", "boolValue", "arrayValue", "kvlistValue", "bytesValue")
+LINE = "line"
+ORDER = f"{PREFIX}line"  # a line's position, to put the spans back in the order of the lines
 
 
 def snake(name: str) -> str:
@@ -32,34 +35,23 @@ def snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
-def _both(fields: dict[str, pl.DataType]) -> pl.Struct:
-    """A struct with each field under its lowerCamelCase and its snake_case name."""
-    both: dict[str, pl.DataType] = {}
-    for name, dtype in fields.items():
-        both[name] = dtype
-        both[snake(name)] = dtype
-    return pl.Struct(both)
-
-
-def pick(expr: pl.Expr, name: str) -> pl.Expr:
-    """Field ``name`` of struct ``expr``, from its lowerCamelCase or its snake_case spelling."""
-    if snake(name) == name:
-        return expr.struct.field(name)
-    return pl.coalesce(expr.struct.field(name), expr.struct.field(snake(name)))
-
-
-ANY_VALUE = _both({f: (pl.Boolean() if f == "boolValue" else pl.String()) for f in ANY_VALUE_FIELDS})
+ANY_VALUE = pl.Struct({f: (pl.Boolean() if f == "boolValue" else pl.String()) for f in ANY_VALUE_FIELDS})
 KEY_VALUE = pl.Struct({"key": pl.String(), "value": ANY_VALUE})
 ATTRIBUTES = pl.List(KEY_VALUE)
 STATUS = pl.Struct({"code": pl.String(), "message": pl.String()})
-SPAN = _both({
+SPAN = pl.Struct({
     "traceId": pl.String(), "spanId": pl.String(), "parentSpanId": pl.String(), "name": pl.String(),
     "kind": pl.String(), "startTimeUnixNano": pl.String(), "endTimeUnixNano": pl.String(),
     "attributes": ATTRIBUTES, "status": STATUS,
 })
-SCOPE_SPANS = _both({"scope": pl.Struct({"name": pl.String(), "version": pl.String()}), "spans": pl.List(SPAN)})
-RESOURCE_SPANS = _both({"resource": pl.Struct({"attributes": ATTRIBUTES}), "scopeSpans": pl.List(SCOPE_SPANS)})
-REQUEST = pl.Schema({"resourceSpans": pl.List(RESOURCE_SPANS), "resource_spans": pl.List(RESOURCE_SPANS)})
+SCOPE_SPANS = pl.Struct({"scope": pl.Struct({"name": pl.String(), "version": pl.String()}), "spans": pl.List(SPAN)})
+RESOURCE_SPANS = pl.Struct({"resource": pl.Struct({"attributes": ATTRIBUTES}), "scopeSpans": pl.List(SCOPE_SPANS)})
+REQUEST = pl.Schema({"resourceSpans": pl.List(RESOURCE_SPANS)})
+
+_CAMEL = ("resourceSpans", "scopeSpans", "traceId", "spanId", "parentSpanId", "startTimeUnixNano", "endTimeUnixNano",
+          *ANY_VALUE_FIELDS)
+_SNAKE_KEYS = [f'"{snake(n)}"{gap}:' for n in _CAMEL for gap in ("", " ")]
+_CAMEL_KEYS = [f'"{n}":' for n in _CAMEL for _ in ("", " ")]
 
 # OTLP enums: integer (the OTLP/JSON rule) or name (protobuf's default JSON mapping), as the names we keep
 SPAN_KINDS = {"0": "unspecified", "1": "internal", "2": "server", "3": "client", "4": "producer", "5": "consumer"}
@@ -72,19 +64,13 @@ def enum_text(expr: pl.Expr, values: dict[str, str], prefix: str) -> pl.Expr:
     return expr.fill_null("0").replace_strict({**values, **names}, default=None, return_dtype=pl.String)
 
 
-_SNAKE_KEYS = [f'"{snake(f)}"' for f in (*ANY_VALUE_FIELDS, "arrayValue", "kvlistValue")]
-_CAMEL_KEYS = [f'"{f}"' for f in (*ANY_VALUE_FIELDS, "arrayValue", "kvlistValue")]
-
-
 def value_text(value: pl.Expr) -> pl.Expr:
     """An AnyValue as text: the string, the integer or double as written, ``true``/``false``, the base64
-    of bytes, or the OTLP/JSON text of an array or a key-value list (its keys in lowerCamelCase, whichever
-    spelling the export used)."""
-    nested = pl.coalesce(pick(value, "arrayValue"), pick(value, "kvlistValue"))
-    return pl.coalesce(
-        pick(value, "stringValue"), pick(value, "intValue"), pick(value, "doubleValue"),
-        pick(value, "boolValue").cast(pl.String).str.to_lowercase(),
-        nested.str.replace_many(_SNAKE_KEYS, _CAMEL_KEYS), pick(value, "bytesValue"))
+    of bytes, or the OTLP/JSON text of an array or a key-value list (keys in lowerCamelCase)."""
+    field = value.struct.field
+    return pl.coalesce(field("stringValue"), field("intValue"), field("doubleValue"),
+                       field("boolValue").cast(pl.String).str.to_lowercase(), field("arrayValue"),
+                       field("kvlistValue"), field("bytesValue"))
 
 
 def attribute(attributes: pl.Expr, key: str, field: str | None = None) -> pl.Expr:
@@ -92,7 +78,7 @@ def attribute(attributes: pl.Expr, key: str, field: str | None = None) -> pl.Exp
     ``field`` (e.g. ``"intValue"``), or its text (:func:`value_text`) when ``field`` is None."""
     element = pl.element()
     value = element.struct.field("value")
-    chosen = value_text(value) if field is None else pick(value, field)
+    chosen = value_text(value) if field is None else value.struct.field(field)
     return attributes.list.eval(chosen.filter(element.struct.field("key") == key)).list.first()
 
 
@@ -104,22 +90,17 @@ def as_pairs(attributes: pl.Expr) -> pl.Expr:
 
 
 def flatten(requests: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per span from ``ExportTraceServiceRequest`` rows parsed with :data:`REQUEST`: the
-    span's struct as ``span``, its resource's attributes as ``resource`` and its scope's name as
-    ``scope_name``."""
-    resource_spans = pl.coalesce(pl.col("resourceSpans"), pl.col("resource_spans"))
-    lf = requests.select(resource_spans.alias("rs")).explode("rs")
+    """One row per span from ``ExportTraceServiceRequest`` rows parsed with :data:`REQUEST` (and their
+    :data:`ORDER`): the span's struct as ``span``, its resource's attributes as ``resource`` and its
+    scope's name as ``scope_name``."""
+    lf = requests.select(ORDER, pl.col("resourceSpans").alias("rs")).explode("rs")
     rs = pl.col("rs")
-    lf = lf.select(pick(rs, "resource").struct.field("attributes").alias("resource"),
-                   pick(rs, "scopeSpans").alias("ss")).explode("ss")
+    lf = lf.select(ORDER, rs.struct.field("resource").struct.field("attributes").alias("resource"),
+                   rs.struct.field("scopeSpans").alias("ss")).explode("ss")
     ss = pl.col("ss")
-    lf = lf.select("resource", pick(ss, "scope").struct.field("name").alias("scope_name"),
-                   pick(ss, "spans").alias("span")).explode("span")
+    lf = lf.select(ORDER, "resource", ss.struct.field("scope").struct.field("name").alias("scope_name"),
+                   ss.struct.field("spans").alias("span")).explode("span")
     return lf.filter(pl.col("span").is_not_null())
-
-
-LINE = "line"
-ORDER = f"{PREFIX}line"  # a line's position
 
 
 def scan_lines(source: list[Path] | io.BytesIO) -> pl.LazyFrame:
@@ -131,15 +112,25 @@ def scan_lines(source: list[Path] | io.BytesIO) -> pl.LazyFrame:
     return pl.scan_csv(source, has_header=False, separator="\x1f", quote_char=None, schema={LINE: pl.String()},
                        encoding="utf8-lossy")
 
-_NESTED = "|".join(f'"{n}"' for f in ("arrayValue", "kvlistValue") for n in (f, snake(f)))
+
+def camel_keys(lines: pl.DataFrame) -> pl.DataFrame:
+    """The lines with proto (snake_case) field names renamed to lowerCamelCase, when any line has one."""
+    text = pl.col(LINE)
+    if not lines.select(text.str.contains_any(_SNAKE_KEYS).any()).item():
+        return lines
+    return lines.with_columns(text.str.replace_many(_SNAKE_KEYS, _CAMEL_KEYS))
+
+
+_NESTED = ['"arrayValue":', '"kvlistValue":']
 
 
 def decode(lines: pl.DataFrame) -> pl.DataFrame:
-    """Parse the ``line`` column (one ExportTraceServiceRequest per line) into the :data:`REQUEST` columns,
-    in the lines' order: ``str.json_decode`` in parallel slices for the lines without nested attribute
-    values, ``read_ndjson`` for the others (see the module docstring)."""
-    lines = lines.with_row_index(ORDER)
-    nested = pl.col(LINE).str.contains(_NESTED)
+    """Parse the ``line`` column (one ExportTraceServiceRequest per line) into the :data:`REQUEST` column
+    and the line's position :data:`ORDER`: ``str.json_decode`` in parallel slices for the lines without
+    nested attribute values, ``read_ndjson`` for the others (see the module docstring); sort the spans by
+    :data:`ORDER` after flattening to keep the lines' order."""
+    lines = camel_keys(lines).with_row_index(ORDER)
+    nested = pl.col(LINE).str.contains_any(_NESTED)
     simple = lines.filter(~nested)
     threads = max(1, pl.thread_pool_size())
     size = max(1, -(-simple.height // threads))
@@ -151,4 +142,4 @@ def decode(lines: pl.DataFrame) -> pl.DataFrame:
         text = "\n".join(rest.get_column(LINE).to_list()).encode()
         parsed = pl.read_ndjson(io.BytesIO(text), schema=REQUEST)
         parts.append(parsed.with_columns(rest.get_column(ORDER)).select(ORDER, *REQUEST).lazy())
-    return pl.concat(parts, how="vertical").sort(ORDER).drop(ORDER).collect()
+    return pl.concat(parts, how="vertical").collect()

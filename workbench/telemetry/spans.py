@@ -126,9 +126,7 @@ def _read_otlp(files: list[JsonFile], keys: list[str]) -> pl.DataFrame:
         parts = [otlp.scan_lines([f.path for f in plain])] if plain else []
         parts += [otlp.scan_lines(read_bytes(f)) for f in others]
         lines = pl.concat(parts, how="vertical").filter(pl.col(otlp.LINE).str.strip_chars() != "").collect()
-        chunks = [_otlp_columns(otlp.flatten(otlp.decode(chunk).lazy()), keys).collect() for chunk in _chunks(lines)]
-        return pl.concat(chunks, how="vertical") if chunks else _otlp_columns(
-            otlp.flatten(otlp.decode(lines).lazy()), keys).collect()
+        return pl.concat([_parse(chunk, keys) for chunk in _chunks(lines)], how="vertical")
     except pl.exceptions.PolarsError as exc:
         raise _first_bad_file(plain + others, exc) from None
 
@@ -137,10 +135,18 @@ CHUNK_BYTES = 64_000_000  # JSON text parsed at once: bounds the nested intermed
 
 
 def _chunks(lines: pl.DataFrame) -> list[pl.DataFrame]:
-    """The lines in slices of about :data:`CHUNK_BYTES` of text each."""
+    """The lines in slices of about :data:`CHUNK_BYTES` of text each (one, empty, when there are none)."""
     total = int(lines.select(pl.col(otlp.LINE).str.len_bytes().sum()).item() or 0)
     size = max(1, lines.height * CHUNK_BYTES // max(total, 1))
-    return [lines.slice(start, size) for start in range(0, lines.height, size)]
+    return [lines.slice(start, size) for start in range(0, lines.height, size)] or [lines]
+
+
+def _parse(lines: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """One chunk of lines as one row per span, in the lines' order."""
+    df = _otlp_columns(otlp.flatten(otlp.decode(lines).lazy()), keys).collect()
+    if not df.get_column(otlp.ORDER).is_sorted():
+        df = df.sort(otlp.ORDER, maintain_order=True)
+    return df.drop(otlp.ORDER)
 
 
 def _first_bad_file(files: list[JsonFile], exc: Exception) -> InputError:
@@ -153,17 +159,17 @@ def _first_bad_file(files: list[JsonFile], exc: Exception) -> InputError:
 
 def _otlp_columns(lf: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     span = pl.col("span")
-    attrs = otlp.pick(span, "attributes")
+    attrs = span.struct.field("attributes")
     status = span.struct.field("status")
     text = {k: otlp.attribute(attrs, k).alias(k) for k in (*GENAI_TEXT, "gen_ai.system")}
     return lf.select(
-        otlp.pick(span, "traceId").alias("trace_id"), otlp.pick(span, "spanId").alias("span_id"),
-        otlp.pick(span, "parentSpanId").alias("parent_span_id"), span.struct.field("name"),
+        otlp.ORDER, span.struct.field("traceId").alias("trace_id"), span.struct.field("spanId").alias("span_id"),
+        span.struct.field("parentSpanId").alias("parent_span_id"), span.struct.field("name"),
         otlp.enum_text(span.struct.field("kind"), otlp.SPAN_KINDS, "SPAN_KIND_").alias("kind"),
-        _ns_time(otlp.pick(span, "startTimeUnixNano")).alias("start_time"),
-        _ns_time(otlp.pick(span, "endTimeUnixNano")).alias("end_time"),
-        ((otlp.pick(span, "endTimeUnixNano").cast(pl.Int64, strict=False)
-          - otlp.pick(span, "startTimeUnixNano").cast(pl.Int64, strict=False)) / 1e6).alias("duration_ms"),
+        _ns_time(span.struct.field("startTimeUnixNano")).alias("start_time"),
+        _ns_time(span.struct.field("endTimeUnixNano")).alias("end_time"),
+        ((span.struct.field("endTimeUnixNano").cast(pl.Int64, strict=False)
+          - span.struct.field("startTimeUnixNano").cast(pl.Int64, strict=False)) / 1e6).alias("duration_ms"),
         otlp.enum_text(status.struct.field("code"), otlp.STATUS_CODES, "STATUS_CODE_").alias("status_code"),
         status.struct.field("message").replace("", None).alias("status_message"),
         otlp.attribute(pl.col("resource"), "service.name").alias("service.name"), "scope_name",
