@@ -130,16 +130,17 @@ def decode(lines: pl.DataFrame) -> pl.DataFrame:
     nested attribute values, ``read_ndjson`` for the others (see the module docstring); sort the spans by
     :data:`ORDER` after flattening to keep the lines' order."""
     lines = camel_keys(lines).with_row_index(ORDER)
-    nested = pl.col(LINE).str.contains_any(_NESTED)
-    simple = lines.filter(~nested)
+    nested = lines.get_column(LINE).str.contains_any(_NESTED)
+    simple = lines.filter(~nested) if nested.any() else lines
     threads = max(1, pl.thread_pool_size())
     size = max(1, -(-simple.height // threads))
     dtype = pl.Struct(REQUEST)
-    parts = [simple.lazy().slice(i * size, size).select(ORDER, pl.col(LINE).str.json_decode(dtype).struct.unnest())
+    plans = [simple.lazy().slice(i * size, size).select(ORDER, pl.col(LINE).str.json_decode(dtype).struct.unnest())
              for i in range(threads)]
-    rest = lines.filter(nested)
-    if rest.height:
-        text = "\n".join(rest.get_column(LINE).to_list()).encode()
+    parts = pl.collect_all(plans)  # in parallel (a concat of the plans runs them one after the other)
+    if nested.any():
+        rest = lines.filter(nested)
+        text = rest.get_column(LINE).str.join("\n").item().encode()
         parsed = pl.read_ndjson(io.BytesIO(text), schema=REQUEST)
-        parts.append(parsed.with_columns(rest.get_column(ORDER)).select(ORDER, *REQUEST).lazy())
-    return pl.concat(parts, how="vertical").collect()
+        parts.append(parsed.with_columns(rest.get_column(ORDER)).select(ORDER, *REQUEST))
+    return pl.concat(parts, how="vertical", rechunk=False)
