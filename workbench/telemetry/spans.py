@@ -84,9 +84,10 @@ def read_spans(source: FrameLike | Iterable[str | Path], *, attributes: str | Se
     ``attributes``: span attribute keys to add as typed columns (int, float, bool or text, as the
     export typed them), e.g. ``["http.route"]``.
 
-    Returns a polars DataFrame, one row per span in the order of the files (a folder's or glob's sorted
-    by name), their lines and the spans within a line, read once (the JSON is parsed here, by polars' reader, with the
-    problems below found now): use ``.lazy()`` to build on it, ``write_parquet`` to keep it.
+    Returns a polars DataFrame, one row per span in the order of the files (a folder's or a glob's
+    sorted by name), of their lines and of the spans within a line. It is read once: the JSON is parsed
+    here, by polars, and the problems below are found now. Use ``.lazy()`` to build on it and
+    ``write_parquet`` to keep it (a parquet is read several times faster than the JSON).
     Raises :class:`InputError` naming the file, the line or the span and the fix for a file that is
     not an OTLP trace export, a cut or invalid line, ids that are neither hex nor base64, spans
     without times, or no spans at all.
