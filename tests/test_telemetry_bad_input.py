@@ -215,3 +215,17 @@ def test_a_time_column_of_text_is_refused_with_the_fix():
 def test_read_spans_takes_a_path_as_str(docs, tmp_path):
     path = write_lines(tmp_path / "t.json", docs)
     assert read_spans(str(path)).equals(read_spans(Path(path)))
+
+
+def test_a_cut_gzip_file_is_named(rec, tmp_path):
+    docs = requests(rec.spans, batch=1) * 40  # several gzip blocks: the first line reads, the end is missing
+    whole = write_lines(tmp_path / "whole.json.gz", docs, gz=True).read_bytes()
+    (tmp_path / "cut.json.gz").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InputError, match=r"cut.json.gz: cannot be read as gzip .*may be cut short"):
+        read_spans(tmp_path / "cut.json.gz")
+
+
+def test_windows_line_endings_read_the_same(docs, tmp_path):
+    path = write_lines(tmp_path / "t.json", docs)
+    (tmp_path / "crlf.json").write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert read_spans(tmp_path / "crlf.json").equals(read_spans(path))

@@ -77,7 +77,8 @@ def inspect_json(path: Path) -> JsonFile:
         try:
             first = next((line for line in fh if line.strip()), b"")
         except (OSError, EOFError) as exc:
-            raise InputError(f"{path}: cannot be read as gzip ({exc}). Decompress it or check the file.") from exc
+            raise InputError(f"{path}: cannot be read as gzip ({exc}); the file may be cut short or not gzip. "
+                             "Check it with `gzip -t`, or decompress what can be read (`zcat`).") from exc
     if not first.strip():
         return JsonFile(path, gzipped, "empty")
     try:
@@ -122,12 +123,21 @@ def _require_traces(document: object, path: Path, line: int = 1) -> None:
                      "file exporter in a traces pipeline.")
 
 
+def _content(file: JsonFile) -> bytes:
+    """The file's bytes, decompressed; a cut or corrupt gzip file is an :class:`InputError`."""
+    try:
+        with _open(file.path, file.gzipped) as fh:
+            return fh.read()
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{file.path}: cannot be read as gzip ({exc}); the file may be cut short or not gzip. "
+                         "Check it with `gzip -t`, or decompress what can be read (`zcat`).") from exc
+
+
 def read_bytes(file: JsonFile) -> io.BytesIO:
     """The (decompressed) content of a file as JSON lines for polars' reader: a document's line breaks
     (which valid JSON has only between tokens) become spaces, and a JSON array of requests becomes one
     line per request."""
-    with _open(file.path, file.gzipped) as fh:
-        content = fh.read()
+    content = _content(file)
     if file.layout != "document":
         return io.BytesIO(content)
     content = content.replace(b"\r", b" ").replace(b"\n", b" ").strip()
@@ -145,8 +155,7 @@ def diagnose(file: JsonFile, error: Exception) -> InputError:
     """The first line of ``file`` that is not an OTLP/JSON object, as an :class:`InputError` naming the
     file, the line and the fix (a truncated last line gets its own message); read line by line, on the
     error path only."""
-    with _open(file.path, file.gzipped) as fh:
-        lines = fh.read().split(b"\n")
+    lines = _content(file).split(b"\n")
     ends_cut = bool(lines) and lines[-1].strip() != b""
     numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
     if file.layout == "document":
