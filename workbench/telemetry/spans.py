@@ -338,7 +338,7 @@ def _flag_family(df: pl.DataFrame) -> pl.DataFrame:
     """Roots, missing parents, children that start before their parent, negative durations."""
     parents = (df.select("trace_id", pl.col("span_id").alias("parent_span_id"),
                          pl.col("start_time").alias(_PARENT_START))
-               .unique(["trace_id", "parent_span_id"], keep="first", maintain_order=True))
+               .unique(["trace_id", "parent_span_id"], keep="first"))
     df = df.join(parents, on=["trace_id", "parent_span_id"], how="left", maintain_order="left")
     return df.with_columns(
         pl.col("parent_span_id").is_null().alias("is_root"),
