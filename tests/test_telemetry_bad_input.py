@@ -229,3 +229,10 @@ def test_windows_line_endings_read_the_same(docs, tmp_path):
     path = write_lines(tmp_path / "t.json", docs)
     (tmp_path / "crlf.json").write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
     assert read_spans(tmp_path / "crlf.json").equals(read_spans(path))
+
+
+def test_a_flattened_column_of_the_wrong_type_is_named(docs, tmp_path):
+    spans = read_spans(write_lines(tmp_path / "t.json", docs))
+    with pytest.raises(InputError, match=r"column\(s\) of the wrong type \{'attributes': 'String'\}: expected "
+                                         r"\{'attributes': \"List\(Struct"):
+        read_spans(spans.with_columns(pl.lit("{}").alias("attributes")))

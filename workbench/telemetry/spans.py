@@ -272,7 +272,13 @@ def _finish(df: pl.DataFrame, *, typed: list[str], name: str) -> pl.DataFrame:
     df = _choose_types(df.with_columns(_tokens()), typed)
     df = _flag_family(df)
     extra = [c for c in df.columns if c not in SPAN_COLUMNS and not c.startswith(PREFIX)]
-    return df.select(*(pl.col(c).cast(t) for c, t in SPAN_COLUMNS.items()), *extra)
+    try:
+        return df.select(*(pl.col(c).cast(t) for c, t in SPAN_COLUMNS.items()), *extra)
+    except pl.exceptions.PolarsError as exc:
+        wrong = {c: str(df.schema[c]) for c, t in SPAN_COLUMNS.items() if df.schema[c] != t}
+        raise InputError(f"{name}: column(s) of the wrong type {wrong}: expected "
+                         f"{ {c: str(SPAN_COLUMNS[c]) for c in wrong} } (see docs/traces.md). Convert them, or rename "
+                         "them if they mean something else.") from exc
 
 
 def _hex_id(column: str, size: int) -> pl.Expr:
