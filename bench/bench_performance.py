@@ -5,7 +5,7 @@
 Generates the log once (bench/data/performance/, git-ignored; see gen_performance_data.py), then
 runs each job in a fresh process, round-robin, and prints the median wall time and the peak
 memory (max RSS). Jobs (run_performance_job.py): floor (polars counts rows and correct predictions
-per hour × segment cell), workbench (``performance()``: segments and pairs with intervals,
+per hour × segment cell), workbench (``check_performance()``: segments and pairs with intervals,
 localized drops over 168 hourly windows and recent spans, calibration against a 1M-row reference,
 estimates), fairlearn (``MetricFrame`` per segment combination: no windows, no intervals, no tests;
 one run). Target (issue 4): workbench < 15 s and < 3 GB peak on this machine.
@@ -40,7 +40,7 @@ def main() -> None:
     d = data(a.rows)
     py, job = sys.executable, str(HERE / "run_performance_job.py")
     jobs = {"floor: polars cell counts": [py, job, "floor", str(d)],
-            "workbench: performance()": [py, job, "workbench", str(d)]}
+            "workbench: check_performance()": [py, job, "workbench", str(d)]}
     results = measure(jobs, a.repeat)
     if not a.no_fairlearn:
         results |= measure({"fairlearn 0.15 MetricFrame (1 run)": [py, job, "fairlearn", str(d)]}, 1)
@@ -49,7 +49,7 @@ def main() -> None:
     print(f"{'job':40} {'wall s':>8} {'peak MB':>8}  runs")
     for name, r in results.items():
         print(f"{name:40} {r['wall_s']:8.2f} {r['peak_mb']:8.0f}  {r['runs']}")
-    ours = results["workbench: performance()"]
+    ours = results["workbench: check_performance()"]
     floor = results["floor: polars cell counts"]["wall_s"]
     print(f"workbench: {ours['wall_s']:.2f} s (target < 15 s), peak {ours['peak_mb']:.0f} MB (target < 3072 MB); "
           f"{ours['wall_s'] / floor:.1f}x the floor")

@@ -5,7 +5,7 @@
 Generates the logs once (bench/data/shadow/, git-ignored; see gen_shadow_data.py), then runs
 each job ``--repeat`` times, round-robin, each in a fresh process, and prints the median wall
 time and the peak memory (max RSS). Jobs (run_shadow_job.py): floor (polars join + the headline
-metrics, no retry rule, no validation, no statistics), workbench (``compare_logs`` with labels
+metrics, no retry rule, no validation, no statistics), workbench (``check_shadow`` with labels
 and a segment column, the verdict included), pandas (merge + the same headline metrics with
 numpy and statsmodels' McNemar). Target (issue 5): workbench < 10 s at 10M pairs on this machine.
 """
@@ -38,7 +38,7 @@ def main() -> None:
     d = data(a.rows)
     py, job = sys.executable, str(HERE / "run_shadow_job.py")
     jobs = {"floor: polars join + headline metrics": [py, job, "floor", str(d)],
-            "workbench: compare_logs + verdict": [py, job, "workbench", str(d)],
+            "workbench: check_shadow + verdict": [py, job, "workbench", str(d)],
             "pandas: merge + headline metrics": [py, job, "pandas", str(d)]}
     results = measure(jobs, a.repeat)
     print(f"\n{a.rows:,} requests per log (0.1% retried, 0.2% missed by the candidate), 30% labelled, 8 regions; "
@@ -49,7 +49,7 @@ def main() -> None:
     floor, ours, pandas = (results[k]["wall_s"] for k in jobs)
     print(f"workbench: {ours:.2f} s (target < 10 s); workbench / floor: {ours / floor:.2f}x; "
           f"pandas / workbench: {pandas / ours:.2f}x")
-    print(f"workbench verdict: {results['workbench: compare_logs + verdict']['out']}")
+    print(f"workbench verdict: {results['workbench: check_shadow + verdict']['out']}")
 
 
 if __name__ == "__main__":

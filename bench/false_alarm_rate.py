@@ -5,7 +5,7 @@
     python bench/false_alarm_rate.py category   # only the categorical share moves
 
 ``null``: draws reference and current from the same distribution (the nine hard column types of
-tests/test_drift_false_alarms.py) at 1k, 10k and 100k rows, runs ``drift`` with the default
+tests/test_drift_false_alarms.py) at 1k, 10k and 100k rows, runs ``check_drift`` with the default
 rule and counts alarms (warning or critical drift, missing-rate, new-category or range
 findings) per column-test.
 
@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_drift_false_alarms import ALARM_KINDS, category_sample, same_distribution
 
-from workbench.drift import drift
+from workbench.drift import check_drift
 
 
 def null_rate() -> None:
@@ -36,7 +36,7 @@ def null_rate() -> None:
         for s in range(seeds):
             rng = np.random.default_rng([7, n, s])
             ref, cur = same_distribution(rng, n), same_distribution(rng, n)
-            result = drift(ref, cur, seed=s)
+            result = check_drift(ref, cur, seed=s)
             tests += ref.width
             found = [f for f in result.at_least("warning") if f.kind in ALARM_KINDS]
             alarms += len(found)
@@ -55,7 +55,7 @@ def category_moves() -> None:
         for s in range(seeds):
             rng = np.random.default_rng([8, n, s])
             ref, cur = category_sample(rng, n, 0.0), category_sample(rng, n, points / 100)
-            result = drift(ref, cur, seed=s)
+            result = check_drift(ref, cur, seed=s)
             row = result.to_polars("columns").row(0, named=True)
             statuses[row["status"]] += 1
             drifted = [f for f in result.at_least("warning") if f.kind == "distribution_drift"]

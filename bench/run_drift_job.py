@@ -3,7 +3,7 @@
     python bench/run_drift_job.py floor|workbench|fit|monitor DATA_DIR
 
 floor: read both files and sum every column (polars, streaming) — the physical floor.
-workbench: fit the reference profile and compare current (workbench.drift.drift).
+workbench: fit the reference profile and compare current (workbench.check_drift).
 fit: fit the profile and save it to DATA_DIR/reference.profile.json.
 monitor: load that profile and compare current (a scheduled monitoring run).
 Prints one JSON line: the job and the columns flagged (warning or critical).
@@ -29,7 +29,7 @@ def main() -> None:
         out = pl.collect_all([sums(ref), sums(cur)], engine="streaming")
         print(json.dumps({"job": job, "columns": out[0].width}))
         return
-    from workbench.drift import DriftProfile, drift, fit_profile
+    from workbench.drift import DriftProfile, check_drift, fit_profile
 
     profile_path = data / "reference.profile.json"
     if job == "fit":
@@ -37,7 +37,7 @@ def main() -> None:
         print(json.dumps({"job": job}))
         return
     reference = DriftProfile.load(profile_path) if job == "monitor" else str(ref)
-    result = drift(reference, str(cur))
+    result = check_drift(reference, str(cur))
     flagged = sorted({f.subject for f in result.at_least("warning") if f.kind == "distribution_drift"})
     print(json.dumps({"job": job, "flagged": flagged}))
 

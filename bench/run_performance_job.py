@@ -4,7 +4,7 @@
 
 floor: polars reads the log and counts rows and correct predictions per hour × region × device ×
 plan — the cells stage alone, no statistics.
-workbench: ``performance()`` with labels inline, a score, three segment columns (pairs included),
+workbench: ``check_performance()`` with labels inline, a score, three segment columns (pairs included),
 hourly windows over the week, calibration against a labelled reference (the first 1M rows).
 fairlearn: ``MetricFrame`` (accuracy, precision, recall) per region × device × plan — segment
 metrics only: no windows, no intervals, no tests.
@@ -28,13 +28,14 @@ def main() -> None:
             pl.len(), (pl.col("prediction") == pl.col("label")).sum()).collect(engine="streaming")
         print(json.dumps({"job": job, "cells": cells.height}))
     elif job == "workbench":
-        from workbench.performance import performance
+        from workbench.performance import check_performance
 
         reference = data / "reference.parquet"
         if not reference.exists():
             pl.scan_parquet(path).head(1_000_000).sink_parquet(reference)
-        result = performance(str(path), target="label", prediction="prediction", score="score",
-                             by=["region", "device", "plan"], timestamp="ts", window="1h", reference=str(reference))
+        result = check_performance(str(path), target="label", prediction="prediction", score="score",
+                                   by=["region", "device", "plan"], timestamp="ts", window="1h",
+                                   reference=str(reference))
         print(json.dumps({"job": job, "alerts": sorted(f"{f.kind}:{f.scope.get('segment')}" for f in result.findings
                                                        if f.severity == "critical")[:6]}))
     elif job == "fairlearn":

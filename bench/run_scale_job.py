@@ -2,7 +2,7 @@
 
     python bench/run_scale_job.py polars|duckdb|spark DATA_DIR
 
-Fits the reference profile and compares current (``workbench.drift.drift``) reading
+Fits the reference profile and compares current (``workbench.check_drift``) reading
 DATA_DIR/reference.parquet and DATA_DIR/current.parquet on the engine named: polars (paths,
 streaming), duckdb (``read_parquet`` relations, 2 threads) or Spark (local[2],
 ``spark.read.parquet``). Prints one JSON line: the columns flagged (warning or critical), the
@@ -21,7 +21,7 @@ from pathlib import Path
 def main() -> None:
     engine, data = sys.argv[1], Path(sys.argv[2])
     ref, cur = str(data / "reference.parquet"), str(data / "current.parquet")
-    from workbench.drift import drift
+    from workbench.drift import check_drift
 
     extra: dict = {}
     if engine == "polars":
@@ -43,7 +43,7 @@ def main() -> None:
         extra["session_start_s"] = round(time.perf_counter() - start, 2)
         reference, current = spark.read.parquet(ref), spark.read.parquet(cur)
     start = time.perf_counter()
-    result = drift(reference, current)
+    result = check_drift(reference, current)
     extra["drift_s"] = round(time.perf_counter() - start, 2)
     if engine == "spark":
         pid = spark.sparkContext._gateway.proc.pid  # the JVM

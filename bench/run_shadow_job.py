@@ -5,10 +5,10 @@
 floor: polars joins the two logs on request_id and computes agreement, both sides' p95 latency
 and error rates, and accuracy on the labels — the minimum any comparison does, with no retry
 handling, no validation and no statistics.
-workbench: ``compare_logs`` in shadow mode with labels and one segment column (reconcile with
+workbench: ``check_shadow`` in shadow mode with labels and one segment column (reconcile with
 the retry rule, validation, agreement + kappa, score deltas, latency intervals, paired error
 and accuracy tests per segment, the verdict).
-duckdb, spark: the same ``compare_logs`` with the logs read by duckdb (out of core) or by Spark
+duckdb, spark: the same ``check_shadow`` with the logs read by duckdb (out of core) or by Spark
 (local[2]); prints the session start and the comparison's time.
 pandas: what a notebook typically does — pandas merge, then the same metrics with numpy and
 statsmodels' McNemar (no retry handling, no per-segment tests).
@@ -38,9 +38,9 @@ def main() -> None:
                        (pl.col("prediction_c") == pl.col("label")).mean().alias("acc_c")).collect()
         print(json.dumps({"job": job, "agreement": row["agreement"].item()}))
     elif job == "workbench":
-        from workbench.shadow import compare_logs
+        from workbench.shadow import check_shadow
 
-        result = compare_logs(str(prod), str(cand), id="request_id", timestamp="ts", prediction="prediction",
+        result = check_shadow(str(prod), str(cand), id="request_id", timestamp="ts", prediction="prediction",
                               score="score", latency="latency_ms", error="error", by="region", labels=str(labels))
         print(json.dumps({"job": job, "verdict": result.verdict.decision,
                           "breached": sorted(f"{c.guardrail}:{c.scope}" for c in result.verdict.checks
@@ -48,7 +48,7 @@ def main() -> None:
     elif job in ("duckdb", "spark"):  # the same comparison with the logs on another engine (issue 6)
         import time
 
-        from workbench.shadow import compare_logs
+        from workbench.shadow import check_shadow
 
         start = time.perf_counter()
         if job == "duckdb":
@@ -64,7 +64,7 @@ def main() -> None:
             spark.sparkContext.setLogLevel("ERROR")
             frames = [spark.read.parquet(str(f)) for f in (prod, cand, labels)]
         session = time.perf_counter() - start
-        result = compare_logs(frames[0], frames[1], id="request_id", timestamp="ts", prediction="prediction",
+        result = check_shadow(frames[0], frames[1], id="request_id", timestamp="ts", prediction="prediction",
                               score="score", latency="latency_ms", error="error", by="region", labels=frames[2])
         print(json.dumps({"job": job, "verdict": result.verdict.decision, "session_s": round(session, 1),
                           "compare_s": round(time.perf_counter() - start - session, 1),

@@ -17,7 +17,7 @@ import resource
 import time
 from pathlib import Path
 
-from workbench.leakage import Source, asof, audit_leakage, window
+from workbench.leakage import Source, asof, check_leakage, window
 
 ALL = {
     "spend_to_date": window("events", "amount", agg="sum"),
@@ -52,7 +52,7 @@ def main() -> None:
         read = spark.read.parquet
     path = {name: str(a.data / f"{name}.parquet") for name in ("training", "events", "snapshots")}
     t0 = time.perf_counter()
-    result = audit_leakage(
+    result = check_leakage(
         read(path["training"]), entity="customer_id", prediction_time="prediction_time", target="churned",
         sources={"events": Source(read(path["events"]), entity="customer_id", time="event_time",
                                   available_time="ingested_at"),

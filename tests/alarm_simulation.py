@@ -14,6 +14,8 @@ The effects are the ones docs/alarm-rates.md promises to catch:
 * leakage proxy: an undeclared feature equal to the target with 3% noise; null and trivial: honest features
   of AUC about 0.9 and 0.8 (predictive power alone is no evidence of a leak).
 
+``make`` also takes ``fdr``: the false-discovery rate to run the check at (None: the check's default), and
+``cells(result)`` counts the cells the rule tested in one result (its denominator for false alarms per cell).
 Run by ``bench/simulate_alarms.py`` (n up to 1M, many replicates) and, small, by ``tests/test_alarm_rules.py``.
 """
 
@@ -33,28 +35,46 @@ SCENARIOS = ("null", "effect", "trivial")
 @dataclass(frozen=True)
 class Rule:
     name: str
-    make: Callable[[np.random.Generator, int, str], Any]  # -> the check's result
+    make: Callable[..., Any]  # (rng, n, scenario, fdr) -> the check's result
     kinds: frozenset[str]
+    cells: Callable[[Any], int]  # the cells (tests) the rule ran in one result
+
+    def alarms(self, result: Any) -> int:
+        """The rule's findings at warning or worse in ``result``."""
+        return sum(f.kind in self.kinds for f in result.at_least("warning"))
 
     def alarmed(self, result: Any) -> bool:
-        return any(f.kind in self.kinds for f in result.at_least("warning"))
+        return self.alarms(result) > 0
+
+
+def _fdr(fdr: float | None) -> dict[str, float]:
+    """The keyword that sets a check's FDR level, or none for the check's default."""
+    return {} if fdr is None else {"fdr": fdr}
+
+
+def _tested(table: str, *columns: str) -> Callable[[Any], int]:
+    """Cells tested in one result: the non-null values of ``columns`` (p- or q-values) of ``table``."""
+    def count(result: Any) -> int:
+        frame = result.tables[table]
+        return sum(int(frame[c].is_not_null().sum()) for c in columns if c in frame.columns)
+    return count
 
 
 # -- drift --------------------------------------------------------------------------------------------
-def _drift_numeric(rng: np.random.Generator, n: int, scenario: str) -> Any:
-    from workbench.drift import drift
+def _drift_numeric(rng: np.random.Generator, n: int, scenario: str, fdr: float | None = None) -> Any:
+    from workbench.drift import DriftRule, check_drift
 
     shift = {"null": 0.0, "effect": 0.5, "trivial": 0.02}[scenario]
     ref = pl.DataFrame({"x": rng.normal(0, 1, n)})
     cur = pl.DataFrame({"x": rng.normal(shift, 1, n)})
-    return drift(ref, cur, seed=int(rng.integers(1 << 30)))
+    return check_drift(ref, cur, seed=int(rng.integers(1 << 30)), rule=DriftRule(**_fdr(fdr)))
 
 
 SHARES = np.array([0.4, 0.3, 0.15, 0.1, 0.05])
 
 
-def _drift_categorical(rng: np.random.Generator, n: int, scenario: str) -> Any:
-    from workbench.drift import drift
+def _drift_categorical(rng: np.random.Generator, n: int, scenario: str, fdr: float | None = None) -> Any:
+    from workbench.drift import DriftRule, check_drift
 
     move = {"null": 0.0, "effect": 0.10, "trivial": 0.005}[scenario]
     cur_shares = SHARES.copy()
@@ -63,12 +83,12 @@ def _drift_categorical(rng: np.random.Generator, n: int, scenario: str) -> Any:
     cats = np.array(list("abcde"))
     ref = pl.DataFrame({"c": rng.choice(cats, n, p=SHARES)})
     cur = pl.DataFrame({"c": rng.choice(cats, n, p=cur_shares)})
-    return drift(ref, cur, seed=int(rng.integers(1 << 30)))
+    return check_drift(ref, cur, seed=int(rng.integers(1 << 30)), rule=DriftRule(**_fdr(fdr)))
 
 
 # -- subgroups ----------------------------------------------------------------------------------------
-def _subgroups(rng: np.random.Generator, n: int, scenario: str) -> Any:
-    from workbench.performance import subgroups
+def _subgroups(rng: np.random.Generator, n: int, scenario: str, fdr: float | None = None) -> Any:
+    from workbench.performance import check_subgroups
 
     drop = {"null": 0.0, "effect": 0.15, "trivial": 0.01}[scenario]
     segment = rng.integers(0, 8, n)
@@ -77,7 +97,8 @@ def _subgroups(rng: np.random.Generator, n: int, scenario: str) -> Any:
     correct = rng.uniform(0, 1, n) < accuracy
     prediction = np.where(correct, label, 1 - label)
     frame = pl.DataFrame({"label": label, "prediction": prediction, "segment": segment.astype(str)})
-    return subgroups(frame, target="label", prediction="prediction", by="segment", min_support=30)
+    return check_subgroups(frame, target="label", prediction="prediction", by="segment", min_support=30,
+                           **_fdr(fdr))
 
 
 # -- calibration --------------------------------------------------------------------------------------
@@ -89,17 +110,17 @@ def _scores(rng: np.random.Generator, n: int, slope: float) -> pl.DataFrame:
     return pl.DataFrame({"score": p, "label": (rng.uniform(0, 1, n) < truth).astype(int)})
 
 
-def _calibration(rng: np.random.Generator, n: int, scenario: str) -> Any:
-    from workbench.performance import calibration
+def _calibration(rng: np.random.Generator, n: int, scenario: str, fdr: float | None = None) -> Any:
+    from workbench.performance import check_calibration
 
     slope = {"null": 1.0, "effect": 0.5, "trivial": 0.97}[scenario]
-    return calibration(_scores(rng, n, 1.0), _scores(rng, n, slope), score="score", target="label",
-                       resamples=100, seed=int(rng.integers(1 << 30)), min_rows=50)
+    return check_calibration(_scores(rng, n, 1.0), _scores(rng, n, slope), score="score", target="label",
+                             resamples=100, seed=int(rng.integers(1 << 30)), min_support=50, **_fdr(fdr))
 
 
 # -- shadow -------------------------------------------------------------------------------------------
-def _shadow(rng: np.random.Generator, n: int, scenario: str) -> Any:
-    from workbench.shadow import Guardrails, compare_logs
+def _shadow(rng: np.random.Generator, n: int, scenario: str, fdr: float | None = None) -> Any:
+    from workbench.shadow import Guardrails, check_shadow
 
     drop = {"null": 0.0, "effect": 0.08, "trivial": 0.003}[scenario]
     t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -112,13 +133,14 @@ def _shadow(rng: np.random.Generator, n: int, scenario: str) -> Any:
     production = pl.DataFrame({"id": ids, "ts": ts, "prediction": prod})
     candidate = pl.DataFrame({"id": ids, "ts": ts, "prediction": cand})
     labels = pl.DataFrame({"id": ids, "label": label})
-    return compare_logs(production, candidate, id="id", timestamp="ts", prediction="prediction", labels=labels,
-                        guardrails=Guardrails(min_labelled=50, min_requests=50))
+    return check_shadow(production, candidate, id="id", timestamp="ts", prediction="prediction", labels=labels,
+                        guardrails=Guardrails(min_labelled=50, min_requests=50), **_fdr(fdr))
 
 
 # -- leakage proxy ------------------------------------------------------------------------------------
-def _proxy(rng: np.random.Generator, n: int, scenario: str) -> Any:
-    from workbench.leakage import audit_leakage
+def _proxy(rng: np.random.Generator, n: int, scenario: str, fdr: float | None = None) -> Any:
+    del fdr  # the proxy rule has no FDR level (one test per feature)
+    from workbench.leakage import check_leakage
 
     t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     target = rng.integers(0, 2, n)
@@ -129,24 +151,46 @@ def _proxy(rng: np.random.Generator, n: int, scenario: str) -> Any:
     frame = pl.DataFrame({"id": np.arange(n), "pt": pl.datetime_range(t0, t0 + dt.timedelta(minutes=n - 1), "1m",
                                                                       eager=True, time_zone="UTC"),
                           "y": target, "f": feature})
-    return audit_leakage(frame, entity="id", prediction_time="pt", target="y")
+    return check_leakage(frame, entity="id", prediction_time="pt", target="y")
 
 
 RULES: dict[str, Rule] = {
-    "drift numeric": Rule("drift numeric", _drift_numeric, frozenset({"distribution_drift"})),
-    "drift categorical": Rule("drift categorical", _drift_categorical, frozenset({"distribution_drift"})),
-    "subgroups": Rule("subgroups", _subgroups, frozenset({"segment_disparity"})),
+    "drift numeric": Rule("drift numeric", _drift_numeric, frozenset({"distribution_drift"}),
+                          _tested("tests", "p_value")),
+    "drift categorical": Rule("drift categorical", _drift_categorical, frozenset({"distribution_drift"}),
+                              _tested("tests", "p_value")),
+    "subgroups": Rule("subgroups", _subgroups, frozenset({"segment_disparity"}), _tested("segments", "q_value")),
     "calibration": Rule("calibration", _calibration, frozenset({"calibration_drift", "overconfident",
-                                                                "underconfident"})),
-    "shadow": Rule("shadow", _shadow, frozenset({"accuracy_regression"})),
-    "leakage proxy": Rule("leakage proxy", _proxy, frozenset({"target_proxy"})),
+                                                                "underconfident"}),
+                        _tested("calibration", "hl_q", "slope_q")),
+    "shadow": Rule("shadow", _shadow, frozenset({"accuracy_regression"}), _tested("accuracy", "p_value")),
+    "leakage proxy": Rule("leakage proxy", _proxy, frozenset({"target_proxy"}), _tested("proxy", "auc")),
 }
 
 
 def alarm_rate(rule: Rule, n: int, scenario: str, replicates: int, *, seed: int = 0) -> tuple[int, int]:
-    """(alarms, replicates) of ``rule`` at ``n`` rows under ``scenario``."""
-    alarms = 0
+    """(alarms, replicates) of ``rule`` at ``n`` rows under ``scenario``, at the check's default FDR."""
+    counts = alarm_counts(rule, n, scenario, replicates, seed=seed)
+    return counts.runs_alarmed, counts.runs
+
+
+@dataclass(frozen=True)
+class AlarmCounts:
+    """Of ``runs`` seeded draws: how many raised an alarm, and the alarm findings over the cells tested."""
+
+    runs: int
+    runs_alarmed: int
+    findings: int
+    cells: int
+
+
+def alarm_counts(rule: Rule, n: int, scenario: str, replicates: int, *, seed: int = 0,
+                 fdr: float | None = None) -> AlarmCounts:
+    """``rule`` at ``n`` rows under ``scenario``, ``replicates`` times, at ``fdr`` (None: the check's default)."""
+    alarmed = findings = cells = 0
     for r in range(replicates):
         rng = np.random.default_rng([seed, n, SCENARIOS.index(scenario), r, len(rule.name)])
-        alarms += rule.alarmed(rule.make(rng, n, scenario))
-    return alarms, replicates
+        result = rule.make(rng, n, scenario, fdr)
+        found = rule.alarms(result)
+        alarmed, findings, cells = alarmed + (found > 0), findings + found, cells + rule.cells(result)
+    return AlarmCounts(replicates, alarmed, findings, cells)

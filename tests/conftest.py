@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from workbench.leakage import audit_leakage
+from workbench.leakage import check_leakage
 from workbench.leakage.config import load_audit_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ def planted() -> dict:
 def run_config(name: str, **overrides):
     kwargs = load_audit_config(CHURN / name)
     kwargs.update(overrides)
-    return audit_leakage(kwargs.pop("training"), **kwargs)
+    return check_leakage(kwargs.pop("training"), **kwargs)
 
 
 @pytest.fixture(scope="session")

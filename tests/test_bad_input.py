@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from workbench.errors import ConfigError, InputError
-from workbench.leakage import Source, asof, audit_leakage, make_rule, window
+from workbench.leakage import Source, asof, check_leakage, make_rule, window
 
 T0 = dt.datetime(2025, 1, 10)
 
@@ -28,7 +28,7 @@ def _events(**extra):
 
 def _audit(training, events=None, **kw):
     kw.setdefault("features", {"spend": window("ev", "x")})
-    return audit_leakage(training, entity="id", prediction_time="pt", target="y",
+    return check_leakage(training, entity="id", prediction_time="pt", target="y",
                          sources={"ev": Source(events if events is not None else _events(), entity="id", time="t")},
                          **kw)
 
@@ -40,9 +40,9 @@ def test_correct_small_case_is_clean():
 
 def test_misspelled_column_suggests_the_closest_name():
     with pytest.raises(InputError, match=r"prediction_time='pred_time' is not a column of training\."):
-        audit_leakage(_training(), entity="id", prediction_time="pred_time")
+        check_leakage(_training(), entity="id", prediction_time="pred_time")
     with pytest.raises(InputError, match=r"target='yy' is not a column of training\. Did you mean 'y'\?"):
-        audit_leakage(_training(), entity="id", prediction_time="pt", target="yy")
+        check_leakage(_training(), entity="id", prediction_time="pt", target="yy")
 
 
 def test_missing_source_column_names_the_source():
@@ -104,7 +104,7 @@ def test_window_on_a_non_numeric_column_is_rejected():
 
 def test_asof_on_a_source_without_time_is_rejected():
     with pytest.raises(ConfigError, match=r"feature 'spend' is a asof feature but source 'attrs' has no time"):
-        audit_leakage(_training(), entity="id", prediction_time="pt", features={"spend": asof("attrs", "x")},
+        check_leakage(_training(), entity="id", prediction_time="pt", features={"spend": asof("attrs", "x")},
                       sources={"attrs": Source(_events(), entity="id")})
 
 
@@ -126,9 +126,9 @@ def test_non_binary_target_skips_the_proxy_check_with_a_visible_finding():
 
 def test_missing_file_and_unsupported_input_are_clear():
     with pytest.raises(InputError, match=r"training: no file found at 'nope\.parquet'"):
-        audit_leakage("nope.parquet", entity="id", prediction_time="pt")
+        check_leakage("nope.parquet", entity="id", prediction_time="pt")
     with pytest.raises(InputError, match=r"training: unsupported input of type dict"):
-        audit_leakage({"id": [1]}, entity="id", prediction_time="pt")
+        check_leakage({"id": [1]}, entity="id", prediction_time="pt")
 
 
 def test_bad_duration_and_agg_are_config_errors():

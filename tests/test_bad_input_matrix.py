@@ -34,8 +34,8 @@ def test_the_matrix_covers_every_check_with_many_cases():
     per_check: dict[str, int] = {}
     for case in CASES:
         per_check[case.check] = per_check.get(case.check, 0) + 1
-    assert set(per_check) >= {"audit_leakage", "drift", "fit_profile", "training_serving_skew", "compare_logs",
-                              "performance", "subgroups", "calibration"}
+    assert set(per_check) >= {"check_leakage", "check_drift", "fit_profile", "check_skew", "check_shadow",
+                              "check_performance", "check_subgroups", "check_calibration"}
     assert min(per_check.values()) >= 5
 
 

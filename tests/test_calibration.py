@@ -12,8 +12,8 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss, log_loss
 
 from workbench.errors import ConfigError, InputError
-from workbench.performance import calibration
 from workbench.performance import calibration_stats as cs
+from workbench.performance import check_calibration
 
 
 def logs(seed: int, n: int, slope: float = 1.0, shift: float = 0.0, days: int = 7) -> pl.DataFrame:
@@ -30,8 +30,8 @@ def logs(seed: int, n: int, slope: float = 1.0, shift: float = 0.0, days: int = 
 
 @pytest.fixture(scope="module")
 def drifted():
-    return calibration(logs(0, 40_000), logs(1, 30_000, slope=0.6), score="p", target="y", timestamp="ts",
-                       by="seg")
+    return check_calibration(logs(0, 40_000), logs(1, 30_000, slope=0.6), score="p", target="y", timestamp="ts",
+                             by="seg")
 
 
 def numpy_ece(p: np.ndarray, y: np.ndarray, edges: np.ndarray) -> float:
@@ -97,15 +97,15 @@ def test_overconfident_scores_are_found_and_folded_over_windows_and_segments(dri
 
 
 def test_underconfident_scores_are_found():
-    result = calibration(logs(4, 30_000), logs(5, 20_000, slope=1.6), score="p", target="y")
+    result = check_calibration(logs(4, 30_000), logs(5, 20_000, slope=1.6), score="p", target="y")
     (f,) = result.by_kind("underconfident")
     assert f.metrics["value"] > 1.3 and not result.by_kind("overconfident")
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_a_calibrated_model_raises_nothing(seed):
-    result = calibration(logs(10 + seed, 30_000), logs(20 + seed, 20_000), score="p", target="y", timestamp="ts",
-                         by="seg")
+    result = check_calibration(logs(10 + seed, 30_000), logs(20 + seed, 20_000), score="p", target="y", timestamp="ts",
+                               by="seg")
     assert not result.findings
     table = result.to_polars("calibration")
     assert table["conclusive"].all()
@@ -114,18 +114,19 @@ def test_a_calibrated_model_raises_nothing(seed):
 def test_small_or_single_class_scopes_are_inconclusive_never_alerted():
     cur = logs(6, 20_000, slope=0.5).with_columns(
         seg=pl.when(pl.int_range(pl.len()) < 50).then(pl.lit("tiny")).otherwise(pl.col("seg")))
-    result = calibration(logs(7, 20_000), cur, score="p", target="y", by="seg")
+    result = check_calibration(logs(7, 20_000), cur, score="p", target="y", by="seg")
     tiny = result.to_polars("calibration").filter(pl.col("scope") == "seg=tiny").row(0, named=True)
     assert tiny["n"] == 50 and not tiny["conclusive"]
     assert not [f for f in result.findings if f.scope.get("segment") == {"seg": "tiny"}]
-    one_class = calibration(logs(8, 5_000), logs(9, 5_000).with_columns(y=pl.lit(1, pl.Int8)), score="p", target="y")
+    one_class = check_calibration(logs(8, 5_000), logs(9, 5_000).with_columns(y=pl.lit(1, pl.Int8)), score="p",
+                                  target="y")
     assert not one_class.to_polars("calibration")["conclusive"][0]
     assert not one_class.by_kind("overconfident")
 
 
 def test_recalibration_fitted_on_a_miscalibrated_reference_helps_current():
     ref, cur = logs(11, 40_000, slope=0.6), logs(12, 20_000, slope=0.6)
-    table = calibration(ref, cur, score="p", target="y").to_polars("recalibration")
+    table = check_calibration(ref, cur, score="p", target="y").to_polars("recalibration")
     before = table.filter(pl.col("method") == "none").row(0, named=True)
     for method in ("isotonic", "platt"):
         after = table.filter(pl.col("method") == method).row(0, named=True)
@@ -134,7 +135,7 @@ def test_recalibration_fitted_on_a_miscalibrated_reference_helps_current():
 
 def test_unlabelled_rows_are_counted_and_left_out():
     cur = logs(13, 10_000).with_columns(y=pl.when(pl.int_range(pl.len()) % 4 == 0).then(None).otherwise(pl.col("y")))
-    result = calibration(logs(14, 10_000), cur, score="p", target="y")
+    result = check_calibration(logs(14, 10_000), cur, score="p", target="y")
     (f,) = result.by_kind("unlabelled_rows")
     assert f.metrics["affected_rows"] == 2_500
     assert result.to_polars("calibration")["n"][0] == 7_500
@@ -150,12 +151,16 @@ def test_unlabelled_rows_are_counted_and_left_out():
         (lambda d: d.with_columns(ts=pl.col("ts").cast(pl.String)), {"timestamp": "ts"},
          "timestamp column 'ts' must be a datetime"),
         (lambda d: d, {"by": "region"}, "by\\[0\\]='region' is not a column of reference"),
-        (lambda d: d, {"window": "1h"}, "window needs timestamp"),
     ],
 )
 def test_bad_input_is_refused_with_the_fix(change, kwargs, message):
     with pytest.raises(InputError, match=message):
-        calibration(logs(15, 2_000), change(logs(16, 2_000)), score="p", target="y", **kwargs)
+        check_calibration(logs(15, 2_000), change(logs(16, 2_000)), score="p", target="y", **kwargs)
+
+
+def test_a_window_without_a_timestamp_is_a_parameter_error():
+    with pytest.raises(ConfigError, match="window needs timestamp"):
+        check_calibration(logs(15, 2_000), logs(16, 2_000), score="p", target="y", window="1h")
 
 
 @pytest.mark.parametrize("bins", [1, 3, 7, 15, 1000])
@@ -163,7 +168,7 @@ def test_any_bin_count_gives_the_ece_of_a_direct_computation_with_edges_on_the_0
     """Edges are i / bins rounded to the 0.001 grid (15 bins: 0, 0.067, 0.133, ...); the ECE equals
     a row-level computation with those edges, and the reliability table states them."""
     ref, cur = logs(30, 5_000), logs(31, 5_000, slope=0.7)
-    result = calibration(ref, cur, score="p", target="y", bins=bins, resamples=50)
+    result = check_calibration(ref, cur, score="p", target="y", bins=bins, resamples=50)
     edges = np.floor(np.arange(bins + 1) * 1000 / bins + 0.5) / 1000
     p, y = cur["p"].to_numpy(), cur["y"].to_numpy()
     assert result.to_polars("calibration")["ece"][0] == pytest.approx(numpy_ece(p, y, edges), abs=1e-12)
@@ -178,5 +183,5 @@ def test_any_bin_count_gives_the_ece_of_a_direct_computation_with_edges_on_the_0
 
 @pytest.mark.parametrize("bins", [0, 1001, 2.5, True, "10"])
 def test_a_bin_count_outside_1_to_1000_is_refused(bins):
-    with pytest.raises(ConfigError, match="The 'bins' parameter of calibration must be"):
-        calibration(logs(32, 500), logs(33, 500), score="p", target="y", bins=bins)
+    with pytest.raises(ConfigError, match="The 'bins' parameter of check_calibration must be"):
+        check_calibration(logs(32, 500), logs(33, 500), score="p", target="y", bins=bins)

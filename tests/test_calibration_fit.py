@@ -14,8 +14,8 @@ import statsmodels.api as sm
 from scipy.stats import chi2
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
-from workbench.performance import calibration
 from workbench.performance import calibration_stats as cs
+from workbench.performance import check_calibration
 
 
 def scores_and_outcomes(seed: int, n: int, slope: float, spread: float) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +128,7 @@ def test_users_scenario_overconfident_overall_one_underconfident_region_and_a_ch
     gave channel=web its own alert and folded north into the wrong finding."""
     reference = scenario(0, 20_000, {"north": 1, "south": 1, "west": 1}, 1.5)
     current = scenario(1, 20_000, {"north": 3, "south": 0.3, "west": 0.3}, 4.0)
-    result = calibration(reference, current, score="p", target="y", by=["region", "channel"])
+    result = check_calibration(reference, current, score="p", target="y", by=["region", "channel"])
     (overall,) = [f for f in result.findings if f.kind in ("overconfident", "underconfident") and not f.scope]
     assert overall.kind == "overconfident" and 0.3 < overall.metrics["value"] < 0.45
     (north,) = result.by_kind("underconfident")
@@ -144,7 +144,7 @@ def test_a_separated_segment_shows_no_slope_and_its_reason_and_never_alerts():
     current = scenario(3, 10_000, {"north": 1, "south": 1, "west": 1}, 1.5).with_columns(
         region=pl.when(pl.int_range(pl.len()) < 400).then(pl.lit("sep")).otherwise(pl.col("region")),
         y=pl.when(pl.int_range(pl.len()) < 400).then((pl.col("p") > 0.5).cast(pl.Int8)).otherwise(pl.col("y")))
-    result = calibration(reference, current, score="p", target="y", by="region", min_rows=200)
+    result = check_calibration(reference, current, score="p", target="y", by="region", min_support=200)
     row = result.to_polars("calibration").filter(pl.col("scope") == "region=sep").row(0, named=True)
     assert row["conclusive"] and row["n"] == 400
     assert row["slope"] is None and row["slope_low"] is None and "perfectly separated" in row["slope_note"]
@@ -157,7 +157,7 @@ def test_a_perfectly_separating_score_overall_gives_an_info_finding_with_the_rea
     rng = np.random.default_rng(4)
     p = rng.random(2_000)
     frame = pl.DataFrame({"p": p, "y": (p > 0.6).astype(np.int8)})
-    result = calibration(frame, frame, score="p", target="y")
+    result = check_calibration(frame, frame, score="p", target="y")
     (f,) = result.by_kind("slope_not_estimated")
     assert f.severity == "info" and "perfectly separated" in f.message
     assert not result.by_kind("overconfident") and not result.by_kind("underconfident")
@@ -195,9 +195,9 @@ def test_adversarial_inputs_raise_no_warning(name, reference):
     ref = adversarial("healthy") if reference == "healthy" else current
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        for min_rows in (1, 200):
-            result = calibration(ref, current, score="p", target="y", by="seg", timestamp="ts", window="1d",
-                                 min_rows=min_rows, resamples=50)
+        for min_support in (1, 200):
+            result = check_calibration(ref, current, score="p", target="y", by="seg", timestamp="ts", window="1d",
+                                       min_support=min_support, resamples=50)
             assert result.to_polars("calibration").height >= 1
 
 

@@ -109,7 +109,7 @@ def test_every_check_is_shown_by_a_runnable_example():
     started pages have some, and the blocks that are not run are few and fenced on purpose."""
     readme = runnable(README)
     assert len(readme) == 4
-    for call in ("audit_leakage(", "drift(", "compare_logs(", "performance("):
+    for call in ("check_leakage(", "check_drift(", "check_shadow(", "check_performance("):
         assert sum(call in b.code for b in readme) == 1, call
     for name in ("getting-started", "leakage", "drift", "shadow", "performance", "engines", "reports"):
         assert runnable(DOCS / f"{name}.md"), f"docs/{name}.md has no runnable example"

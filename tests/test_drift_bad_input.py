@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from workbench.drift import DriftProfile, DriftRule, drift, fit_profile
+from workbench.drift import DriftProfile, DriftRule, check_drift, fit_profile
 from workbench.errors import ConfigError, InputError, WorkbenchError
 
 RNG = np.random.default_rng(0)
@@ -26,14 +26,14 @@ def kinds(result) -> dict[str, set[str]]:
 
 def test_all_null_column_is_reported_not_compared():
     ref = REF.with_columns(empty=pl.lit(None, dtype=pl.Float64))
-    result = drift(ref, ref)
+    result = check_drift(ref, ref)
     assert "column_skipped" in kinds(result)["empty"]
     assert not result.at_least("warning")
 
 
 def test_column_that_becomes_all_null_is_a_missing_rate_alarm():
     cur = REF.with_columns(x=pl.lit(None, dtype=pl.Float64))
-    found = kinds(drift(REF, cur))
+    found = kinds(check_drift(REF, cur))
     assert "missing_rate_change" in found["x"]
 
 
@@ -44,7 +44,7 @@ def test_missing_rate_finding_counts_all_rows_for_n_affected_rows_and_share():
     values[300:600] = np.nan
     cur = pl.DataFrame({"x": values}).with_columns(
         pl.when(pl.int_range(pl.len()) < 300).then(None).otherwise(pl.col("x")).alias("x"))
-    found = [f for f in drift(ref, cur).findings if f.kind == "missing_rate_change"]
+    found = [f for f in check_drift(ref, cur).findings if f.kind == "missing_rate_change"]
     assert len(found) == 1
     m = found[0].metrics
     assert (m["n"], m["n_reference"], m["affected_rows"]) == (1500, 2000, 600)
@@ -55,15 +55,15 @@ def test_missing_rate_finding_counts_all_rows_for_n_affected_rows_and_share():
 
 def test_constant_column_compares_by_shares_and_flags_a_new_value():
     ref = pl.DataFrame({"k": [5.0] * 1000})
-    assert not drift(ref, ref).findings
-    moved = drift(ref, pl.DataFrame({"k": [5.0] * 500 + [6.0] * 500}))
+    assert not check_drift(ref, ref).findings
+    moved = check_drift(ref, pl.DataFrame({"k": [5.0] * 500 + [6.0] * 500}))
     assert {"distribution_drift", "out_of_range"} <= kinds(moved)["k"]
     row = moved.to_polars("columns").row(0, named=True)
     assert row["effect"] == "total_variation" and row["effect_value"] == pytest.approx(0.5)
 
 
 def test_single_row_is_inconclusive():
-    result = drift(REF.head(1), REF.head(1))
+    result = check_drift(REF.head(1), REF.head(1))
     assert {f.kind for f in result.findings} <= {"insufficient_data"}
     assert set(result.to_polars("columns")["status"]) == {"insufficient"}
 
@@ -72,7 +72,7 @@ def test_nan_and_infinities_are_counted_not_crashing():
     x = RNG.normal(0, 1, 2000)
     cur = pl.DataFrame({"x": np.concatenate([x[:1700], [np.nan] * 200, [np.inf] * 50, [-np.inf] * 50]),
                         "c": REF["c"], "t": REF["t"]})
-    result = drift(REF, cur)
+    result = check_drift(REF, cur)
     found = kinds(result)
     assert {"missing_rate_change", "out_of_range"} <= found["x"]
     oor = next(f for f in result.findings if f.kind == "out_of_range")
@@ -83,7 +83,7 @@ def test_nan_and_infinities_are_counted_not_crashing():
 def test_mismatched_dtypes_are_a_schema_finding_and_compared_as_the_reference_reads_them():
     cur = REF.with_columns(pl.col("x").round(6).cast(pl.String), pl.col("c").cast(pl.Categorical))
     cur = cur.with_columns(pl.when(pl.int_range(pl.len()) < 100).then(pl.lit("n/a")).otherwise(pl.col("x")).alias("x"))
-    result = drift(REF, cur)
+    result = check_drift(REF, cur)
     schema = result.to_polars("schema")
     assert ("x", "type_changed", "Float64", "String") in schema.select(
         "column", "change", "reference_dtype", "current_dtype").rows()
@@ -95,7 +95,7 @@ def test_mismatched_dtypes_are_a_schema_finding_and_compared_as_the_reference_re
 
 def test_unsupported_current_dtype_is_skipped_with_the_reason():
     cur = REF.with_columns(x=pl.lit([1, 2]))
-    result = drift(REF, cur)
+    result = check_drift(REF, cur)
     skipped = [f for f in result.findings if f.kind == "column_skipped"]
     assert skipped and "List" in skipped[0].message
 
@@ -107,7 +107,7 @@ def test_a_million_distinct_values_are_capped_and_said_so():
     profile = fit_profile(ids)
     assert len(profile["id"].categories) == 20 and profile["id"].known is None
     assert profile["id"].distinct == n
-    result = drift(profile, pl.DataFrame({"id": pl.int_range(n, 2 * n, eager=True).cast(pl.String)}))
+    result = check_drift(profile, pl.DataFrame({"id": pl.int_range(n, 2 * n, eager=True).cast(pl.String)}))
     assert not result.at_least("warning")
     capped = [f for f in result.findings if f.kind == "column_capped"]
     assert capped and "1,000,000 reference categories" in capped[0].message
@@ -116,7 +116,7 @@ def test_a_million_distinct_values_are_capped_and_said_so():
 def test_a_sparse_window_is_inconclusive():
     cur = REF.with_columns(t=pl.when(pl.int_range(pl.len()) < 30).then(pl.lit(dt.datetime(2025, 2, 1)))
                            .otherwise(pl.col("t")))
-    result = drift(REF, cur, timestamp="t")
+    result = check_drift(REF, cur, timestamp="t")
     sparse = [f for f in result.findings if f.kind == "insufficient_data"]
     assert [f.scope["window"][0] for f in sparse] == ["2025-02-01T00:00:00"]
 
@@ -124,7 +124,7 @@ def test_a_sparse_window_is_inconclusive():
 def test_an_empty_window_between_windows_with_data_is_a_gap_finding():
     cur = REF.with_columns(t=pl.when(pl.int_range(pl.len()) < 1000).then(pl.col("t"))
                            .otherwise(pl.col("t") + dt.timedelta(days=2)))
-    result = drift(REF, cur, timestamp="t")
+    result = check_drift(REF, cur, timestamp="t")
     gaps = result.by_kind("empty_window")
     assert [g.scope["window"] for g in gaps] == [["2025-01-02T00:00:00", "2025-01-03T00:00:00"]]
     assert gaps[0].severity == "warning"
@@ -138,7 +138,7 @@ def test_an_empty_window_between_windows_with_data_is_a_gap_finding():
         ({"by": "regoin"}, r"by=\['regoin'\] not found in the reference"),
         ({"timestamp": "tt"}, r"timestamp='tt' is not a column of current. Did you mean 't'"),
         ({"window": "1h"}, r"window needs timestamp"),
-        ({"timestamp": "t", "window": "soon"}, r"'window' parameter of drift .*cannot read 'soon'"),
+        ({"timestamp": "t", "window": "soon"}, r"'window' parameter of check_drift .*cannot read 'soon'"),
         ({"timestamp": "x"}, r"timestamp column 'x' must be a datetime"),
         ({"columns": ["nope"]}, r"columns \['nope'\] not found"),
     ],
@@ -146,17 +146,17 @@ def test_an_empty_window_between_windows_with_data_is_a_gap_finding():
 def test_bad_arguments_name_the_problem(kwargs, message):
     ref = REF.with_columns(score=pl.lit(0.5))
     with pytest.raises(WorkbenchError, match=message):
-        drift(ref, ref, **kwargs)
+        check_drift(ref, ref, **kwargs)
 
 
 def test_an_empty_reference_is_an_error():
     with pytest.raises(InputError, match="reference is empty"):
-        drift(REF.head(0), REF)
+        check_drift(REF.head(0), REF)
 
 
 @pytest.mark.parametrize(("field", "value"), [("fdr", 0), ("wasserstein", 0), ("wasserstein", float("nan")),
-                                              ("total_variation", 1.5), ("category_share", 0), ("min_rows", 0),
-                                              ("min_rows", True), ("confidence", 1), ("resamples", 10)])
+                                              ("total_variation", 1.5), ("category_share", 0), ("min_support", 0),
+                                              ("min_support", True), ("confidence", 1), ("resamples", 10)])
 def test_rule_values_are_validated(field, value):
     with pytest.raises(ConfigError, match=f"The '{field}' parameter of DriftRule must be"):
         DriftRule(**{field: value})
@@ -178,6 +178,6 @@ def test_bad_profile_file_is_a_clear_error(tmp_path):
 def test_inputs_are_not_modified():
     before = REF.clone()
     pdf = REF.to_pandas()
-    drift(REF, pdf, timestamp="t")
+    check_drift(REF, pdf, timestamp="t")
     assert REF.equals(before)
     assert pl.from_pandas(pdf).equals(before)

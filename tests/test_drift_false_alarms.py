@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from workbench.drift import drift
+from workbench.drift import check_drift
 
 ALARM_KINDS = {"distribution_drift", "missing_rate_change", "new_category", "out_of_range"}
 ZIPF_LEVELS = np.array([f"v{i}" for i in range(5000)])
@@ -53,7 +53,7 @@ def test_at_most_one_alarm_per_hundred_column_tests_on_unchanged_data(n, seeds):
     for seed in seeds:
         rng = np.random.default_rng([n, seed])
         ref, cur = same_distribution(rng, n), same_distribution(rng, n)
-        result = drift(ref, cur, seed=seed)
+        result = check_drift(ref, cur, seed=seed)
         column_tests += ref.width
         alarms += [(seed, f.kind, f.subject) for f in result.at_least("warning") if f.kind in ALARM_KINDS]
     assert len(alarms) <= column_tests / 100, alarms
@@ -64,7 +64,7 @@ def test_a_quarter_sd_mean_shift_at_10k_rows_is_detected_and_nothing_else(seed):
     rng = np.random.default_rng([99, seed])
     ref, cur = same_distribution(rng, 10_000), same_distribution(rng, 10_000)
     cur = cur.with_columns(pl.col("normal") + 0.25 * 15)
-    result = drift(ref, cur)
+    result = check_drift(ref, cur)
     flagged = {(f.kind, f.subject) for f in result.at_least("warning")}
     assert flagged == {("distribution_drift", "normal")}
 
@@ -73,7 +73,7 @@ def test_a_trivial_shift_at_a_million_rows_is_significant_but_not_an_alarm():
     rng = np.random.default_rng(11)
     ref = pl.DataFrame({"x": rng.normal(0, 1, 1_000_000)})
     cur = pl.DataFrame({"x": rng.normal(0.02, 1, 1_000_000)})
-    result = drift(ref, cur)
+    result = check_drift(ref, cur)
     row = result.to_polars("columns").row(0, named=True)
     assert row["q_value"] < 0.05
     assert row["status"] == "small"
@@ -84,7 +84,7 @@ def test_small_samples_are_inconclusive_not_alarms():
     rng = np.random.default_rng(12)
     ref = pl.DataFrame({"x": rng.normal(0, 1, 5000)})
     cur = pl.DataFrame({"x": rng.normal(3, 1, 40)})  # a huge shift, but only 40 rows
-    result = drift(ref, cur)
+    result = check_drift(ref, cur)
     assert not result.at_least("warning")
     assert [f.kind for f in result.findings] == ["insufficient_data"]
     assert result.to_polars("columns")["status"].to_list() == ["insufficient"]
@@ -94,7 +94,7 @@ def test_small_samples_are_inconclusive_not_alarms():
 def test_a_ten_point_move_of_one_category_among_many_is_flagged_with_its_interval(seed):
     rng = np.random.default_rng([98, seed])
     ref, cur = category_sample(rng, 10_000, 0.0), category_sample(rng, 10_000, 0.10)
-    result = drift(ref, cur, seed=seed)
+    result = check_drift(ref, cur, seed=seed)
     row = result.to_polars("columns").row(0, named=True)
     assert row["total_variation"] == pytest.approx(0.10, abs=0.02)  # on the old threshold: a coin flip
     assert row["effect"] == "max_share_change" and row["threshold"] == 0.05
@@ -107,7 +107,7 @@ def test_a_ten_point_move_of_one_category_among_many_is_flagged_with_its_interva
 def test_a_one_point_move_of_a_category_at_a_million_rows_is_significant_but_not_an_alarm():
     rng = np.random.default_rng(13)
     ref, cur = category_sample(rng, 1_000_000, 0.0), category_sample(rng, 1_000_000, 0.01)
-    result = drift(ref, cur)
+    result = check_drift(ref, cur)
     row = result.to_polars("columns").row(0, named=True)
     assert row["q_value"] < 1e-6
     assert row["max_share_change"] == pytest.approx(0.01, abs=0.002) and row["status"] == "small"

@@ -5,7 +5,7 @@ a used user column with that prefix is refused by name, an unused one is never r
 named like the helpers without the prefix (``value``, ``count``, ``rows``, ``window`` ...), like the
 old helper names (``__window``, ``__rn``, ``x<SEP>sum``), or like the result tables' own columns
 (``scope``, ``bin``, ``column``...) are ordinary columns: drift, fit_profile and
-training_serving_skew give the same result as with ordinary names, on polars and on duckdb."""
+check_skew give the same result as with ordinary names, on polars and on duckdb."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from workbench.drift import drift, fit_profile, training_serving_skew
+from workbench.drift import check_drift, check_skew, fit_profile
 from workbench.drift.skew import SERVING_ID
 from workbench.drift.summaries import INTERNAL_COLUMNS, PREFIX, SEP
 from workbench.drift.tables import BIN_SCHEMA, CATEGORY_SCHEMA, SCHEMA_SCHEMA
@@ -106,17 +106,17 @@ def ordinary():
     con.register("r", renamed(REF, dict(zip(ROLES, ROLES, strict=True))).to_arrow())
     con.register("c", renamed(CUR, dict(zip(ROLES, ROLES, strict=True))).to_arrow())
     plain = {r: r for r in ROLES}
-    return {"polars": drift(REF, CUR, **drift_kwargs(plain)),
-            "duckdb": drift(con.table("r"), con.table("c"), **drift_kwargs(plain)),
+    return {"polars": check_drift(REF, CUR, **drift_kwargs(plain)),
+            "duckdb": check_drift(con.table("r"), con.table("c"), **drift_kwargs(plain)),
             "profile": fit_profile(BIG, by=["seg"], categorical=["label"], edge_rows=1000, exclude=["ts"]),
-            "skew": training_serving_skew(*skew_pair(plain), id="extra",
-                                          columns=[r for r in ROLES if r not in ("ts", "extra")])}
+            "skew": check_skew(*skew_pair(plain), id="extra",
+                               columns=[r for r in ROLES if r not in ("ts", "extra")])}
 
 
 def test_the_names_cover_every_internal_column_and_drift_reaches_them():
     assert {"value", "count", "rows", "window", "bucket", "rn", "column"} <= set(NAMES)
     assert all(c.startswith(PREFIX) for c in INTERNAL_COLUMNS)
-    result = drift(REF, CUR, **drift_kwargs({r: r for r in ROLES}))
+    result = check_drift(REF, CUR, **drift_kwargs({r: r for r in ROLES}))
     assert {"distribution_drift", "prediction_drift"} <= {f.kind for f in result.at_least("warning")}
     assert {"window", "segment"} <= set(result.to_polars("columns")["scope_kind"])
 
@@ -124,11 +124,11 @@ def test_the_names_cover_every_internal_column_and_drift_reaches_them():
 @pytest.mark.parametrize("names", variants(), ids=lambda n: "|".join(n.values()).replace(SEP, "<SEP>"))
 def test_drift_gives_the_same_answers_whatever_the_user_columns_are_called(names, ordinary):
     ref, cur = renamed(REF, names), renamed(CUR, names)
-    assert_same(drift(ref, cur, **drift_kwargs(names)), ordinary["polars"], names)
+    assert_same(check_drift(ref, cur, **drift_kwargs(names)), ordinary["polars"], names)
     con = duckdb.connect()
     con.register("r", ref.to_arrow())
     con.register("c", cur.to_arrow())
-    assert_same(drift(con.table("r"), con.table("c"), **drift_kwargs(names)), ordinary["duckdb"], names)
+    assert_same(check_drift(con.table("r"), con.table("c"), **drift_kwargs(names)), ordinary["duckdb"], names)
     # every k-th row for the bin edges (edge_rows < rows): the SQL's row-number column
     con.register("big", renamed(BIG, names).to_arrow())
     profile = fit_profile(con.table("big"), by=[names["seg"]], categorical=[names["label"]], edge_rows=1000,
@@ -156,7 +156,7 @@ def skew_pair(names: dict[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
 @pytest.mark.parametrize("names", variants(), ids=lambda n: "|".join(n.values()).replace(SEP, "<SEP>"))
 def test_skew_gives_the_same_answers_whatever_the_user_columns_are_called(names, ordinary):
     features = [names[r] for r in ROLES if r not in ("ts", "extra")]
-    result = training_serving_skew(*skew_pair(names), id=names["extra"], columns=features)
+    result = check_skew(*skew_pair(names), id=names["extra"], columns=features)
     back = {v: k for k, v in names.items()}
     expected = ordinary["skew"]
     assert_frame_equal(result.to_polars("features").with_columns(pl.col("feature").replace(back)),
@@ -175,17 +175,18 @@ def test_a_used_column_with_the_reserved_prefix_is_refused_by_name(reserved):
     ref, cur = REF.rename({"x": reserved}), CUR.rename({"x": reserved})
     message = rf"column\(s\) \['{reserved}'\] start with '{PREFIX}', the prefix reserved"
     with pytest.raises(InputError, match=message):
-        drift(ref, cur)
+        check_drift(ref, cur)
     with pytest.raises(InputError, match=message):
         fit_profile(REF.rename({"seg": reserved}), by=[reserved])
     with pytest.raises(InputError, match=message):
-        drift(fit_profile(REF, exclude=["ts"]), CUR.rename({"ts": reserved}), timestamp=reserved)
+        check_drift(fit_profile(REF, exclude=["ts"]), CUR.rename({"ts": reserved}), timestamp=reserved)
     training, serving = (frame.drop(*RESERVED_UNUSED) for frame in skew_pair({r: r for r in ROLES}))
     with pytest.raises(InputError, match=message):
-        training_serving_skew(training.rename({"x": reserved}), serving.rename({"x": reserved}), id="extra",
-                              columns=[reserved])
+        check_skew(training.rename({"x": reserved}), serving.rename({"x": reserved}), id="extra",
+                   columns=[reserved])
     # unused, it is left alone
-    assert not drift(ref, cur, exclude=[reserved]).to_polars("columns").filter(pl.col("column") == reserved).height
+    columns = check_drift(ref, cur, exclude=[reserved]).to_polars("columns")
+    assert not columns.filter(pl.col("column") == reserved).height
 
 
 def test_category_values_named_like_bin_sentinels_are_ordinary_categories():
@@ -193,7 +194,7 @@ def test_category_values_named_like_bin_sentinels_are_ordinary_categories():
     values = np.array(["a", "__new__", "__other__", "other", "new", "(other or new)"])
     ref = pl.DataFrame({"c": rng.choice(values, 3000)})
     cur = pl.DataFrame({"c": rng.choice(values, 3000)})
-    result = drift(ref, cur)
+    result = check_drift(ref, cur)
     assert not result.findings
     bins = result.to_polars("bins")
     assert bins["current_count"].to_list()[:-1] == [int((cur["c"] == v).sum()) for v in bins["label"][:-1]]

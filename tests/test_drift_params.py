@@ -1,4 +1,4 @@
-"""Parameters of drift, fit_profile, training_serving_skew, schema_history and domain_classifier are
+"""Parameters of drift, fit_profile, check_skew, schema_history and domain_classifier are
 validated at the boundary (workbench.params): a wrong value is refused naming the parameter and
 what was given, never read as something else; a tiny or empty current is reported, not passed."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from workbench.drift import domain_classifier, drift, fit_profile, schema_history, training_serving_skew
+from workbench.drift import check_drift, check_skew, domain_classifier, fit_profile, schema_history
 from workbench.errors import ConfigError
 
 RNG = np.random.default_rng(0)
@@ -21,40 +21,41 @@ SKEW = pl.DataFrame({"id": range(20), "x": np.arange(20.0)})
 
 @pytest.mark.parametrize("window", [dt.timedelta(0), dt.timedelta(hours=-1), "0s", "-1d", 0, -3600.0])
 def test_a_window_of_zero_or_less_is_refused_not_read_as_no_window(window):
-    with pytest.raises(ConfigError, match=r"The 'window' parameter of drift must be a duration greater than zero"):
-        drift(REF, REF, timestamp="t", window=window)
+    with pytest.raises(ConfigError, match=r"The 'window' parameter of check_drift must be a duration greater than "
+                                          r"zero"):
+        check_drift(REF, REF, timestamp="t", window=window)
 
 
 def test_a_window_given_as_a_timedelta_or_seconds_cuts_windows_of_that_length():
     for window in (dt.timedelta(hours=6), 6 * 3600, "6h"):
-        result = drift(REF, REF, timestamp="t", window=window)
+        result = check_drift(REF, REF, timestamp="t", window=window)
         assert result.parameters["window"] == 6 * 3600
         starts = result.to_polars("columns").filter(pl.col("scope_kind") == "window")["window_start"].unique()
         assert sorted(starts.to_list()) == [dt.datetime(2025, 1, 1, 0), dt.datetime(2025, 1, 1, 6)]
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"n_bins": 1}, r"'n_bins' parameter of drift must be an integer of at least 2. Got 1"),
-    ({"n_bins": 10.0}, r"'n_bins' parameter of drift must be an integer"),
-    ({"max_categories": 0}, r"'max_categories' parameter of drift must be an integer of at least 1"),
-    ({"multivariate": "yes"}, r"'multivariate' parameter of drift must be true or false. Got 'yes'"),
-    ({"seed": -1}, r"'seed' parameter of drift must be an integer of at least 0"),
-    ({"rule": {"fdr": 0.1}}, r"'rule' parameter of drift must be a DriftRule"),
-    ({"columns": [1, 2]}, r"'columns' parameter of drift must be a column name or a list"),
-    ({"exclude": None}, r"'exclude' parameter of drift must be a column name or a list"),
-    ({"by": 3}, r"'by' parameter of drift must be a column name or a list"),
-    ({"timestamp": ["t"]}, r"'timestamp' parameter of drift must be a column name"),
-    ({"score": 1}, r"'score' parameter of drift must be a column name"),
-    ({"prediction": ""}, r"'prediction' parameter of drift must be a column name"),
-    ({"target": True}, r"'target' parameter of drift must be a column name"),
+    ({"bins": 1}, r"'bins' parameter of check_drift must be an integer of at least 2. Got 1"),
+    ({"bins": 10.0}, r"'bins' parameter of check_drift must be an integer"),
+    ({"max_categories": 0}, r"'max_categories' parameter of check_drift must be an integer of at least 1"),
+    ({"multivariate": "yes"}, r"'multivariate' parameter of check_drift must be true or false. Got 'yes'"),
+    ({"seed": -1}, r"'seed' parameter of check_drift must be an integer of at least 0"),
+    ({"rule": {"fdr": 0.1}}, r"'rule' parameter of check_drift must be a DriftRule"),
+    ({"columns": [1, 2]}, r"'columns' parameter of check_drift must be a column name or a list"),
+    ({"exclude": None}, r"'exclude' parameter of check_drift must be a column name or a list"),
+    ({"by": 3}, r"'by' parameter of check_drift must be a column name or a list"),
+    ({"timestamp": ["t"]}, r"'timestamp' parameter of check_drift must be a column name"),
+    ({"score": 1}, r"'score' parameter of check_drift must be a column name"),
+    ({"prediction": ""}, r"'prediction' parameter of check_drift must be a column name"),
+    ({"target": True}, r"'target' parameter of check_drift must be a column name"),
 ])
 def test_drift_parameters_are_validated(kwargs, message):
     with pytest.raises(ConfigError, match=message):
-        drift(REF, REF, **kwargs)
+        check_drift(REF, REF, **kwargs)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"n_bins": 0}, r"'n_bins' parameter of fit_profile must be an integer of at least 2"),
+    ({"bins": 0}, r"'bins' parameter of fit_profile must be an integer of at least 2"),
     ({"max_categories": True}, r"'max_categories' parameter of fit_profile must be an integer"),
     ({"max_known_categories": 0}, r"'max_known_categories' parameter of fit_profile must be an integer"),
     ({"edge_rows": 10}, r"'edge_rows' parameter of fit_profile must be an integer of at least 1000. Got 10"),
@@ -73,23 +74,23 @@ def test_one_column_name_as_a_string_is_one_column():
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"id": None}, r"'id' parameter of training_serving_skew must be a column name"),
-    ({"rtol": -1e-9}, r"'rtol' parameter of training_serving_skew must be a number of zero or more"),
-    ({"rtol": float("nan")}, r"'rtol' parameter of training_serving_skew"),
-    ({"critical_share": 1.5}, r"'critical_share' parameter of training_serving_skew must be a number strictly "
+    ({"id": None}, r"'id' parameter of check_skew must be a column name"),
+    ({"rtol": -1e-9}, r"'rtol' parameter of check_skew must be a number of zero or more"),
+    ({"rtol": float("nan")}, r"'rtol' parameter of check_skew"),
+    ({"critical_share": 1.5}, r"'critical_share' parameter of check_skew must be a number strictly "
                               r"between 0 and 1"),
-    ({"confidence": 0}, r"'confidence' parameter of training_serving_skew must be a number strictly between"),
-    ({"max_examples": -1}, r"'max_examples' parameter of training_serving_skew must be an integer of at least 0"),
-    ({"columns": 7}, r"'columns' parameter of training_serving_skew must be a column name or a list"),
+    ({"confidence": 0}, r"'confidence' parameter of check_skew must be a number strictly between"),
+    ({"max_examples": -1}, r"'max_examples' parameter of check_skew must be an integer of at least 0"),
+    ({"columns": 7}, r"'columns' parameter of check_skew must be a column name or a list"),
 ])
 def test_skew_parameters_are_validated(kwargs, message):
     with pytest.raises(ConfigError, match=message):
-        training_serving_skew(SKEW, SKEW, **{"id": "id", **kwargs})
+        check_skew(SKEW, SKEW, **{"id": "id", **kwargs})
 
 
 def test_skew_with_an_exact_tolerance_counts_every_difference():
     serving = SKEW.with_columns(x=pl.col("x") + 1e-12)
-    result = training_serving_skew(SKEW, serving, id="id", rtol=0)
+    result = check_skew(SKEW, serving, id="id", rtol=0)
     assert result.tables["features"]["differing"].to_list() == [20]
 
 
@@ -115,7 +116,7 @@ def test_domain_classifier_parameters_are_validated(kwargs, message):
 @pytest.mark.parametrize("kwargs", [{}, {"timestamp": "t"}, {"by": "c"}])
 @pytest.mark.parametrize("rows", [0, 1])
 def test_an_empty_or_one_row_current_is_insufficient_data_not_a_pass(rows, kwargs):
-    result = drift(REF, REF.head(rows), **kwargs)
+    result = check_drift(REF, REF.head(rows), **kwargs)
     overall = [f for f in result.findings if f.kind == "insufficient_data" and f.subject == "all"]
     assert len(overall) == 1 and overall[0].metrics["n"] == rows
     assert f"{rows:,} current and 500 reference rows" in overall[0].message
@@ -124,14 +125,14 @@ def test_an_empty_or_one_row_current_is_insufficient_data_not_a_pass(rows, kwarg
 
 
 def test_a_current_with_no_column_in_common_and_no_rows_still_says_so():
-    result = drift(REF, REF.select("c").rename({"c": "other"}).head(0), columns=["x"])
+    result = check_drift(REF, REF.select("c").rename({"c": "other"}).head(0), columns=["x"])
     assert result.to_polars("columns").height == 0
     assert "insufficient_data" in {f.kind for f in result.findings}
 
 
 def test_multivariate_on_a_nearly_empty_current_is_skipped_and_said_so():
-    result = drift(REF, REF.head(5), multivariate=True)
-    assert "fewer than min_rows=100" in result.parameters["multivariate"]["skipped"]
+    result = check_drift(REF, REF.head(5), multivariate=True)
+    assert "fewer than min_support=100" in result.parameters["multivariate"]["skipped"]
     assert [f.kind for f in result.findings] == ["insufficient_data"]
 
 
@@ -139,13 +140,13 @@ def test_skew_with_too_few_requests_to_rule_out_a_critical_share_says_so():
     # 0 differing of n: the Wilson upper bound falls to the critical 1% at n = 381
     import polars as pl
 
-    from workbench.drift import training_serving_skew
+    from workbench.drift import check_skew
     from workbench.stats import wilson_interval
 
     assert wilson_interval(0, 380)[1] > 0.01 >= wilson_interval(0, 381)[1]
     for n, expected in ((380, ["insufficient_data"]), (381, [])):
         frame = pl.DataFrame({"id": range(n), "x": [1.0] * n})
-        result = training_serving_skew(frame, frame, id="id")
+        result = check_skew(frame, frame, id="id")
         assert [f.kind for f in result.findings] == expected
-    finding = training_serving_skew(frame.head(1), frame.head(1), id="id").findings[0]
+    finding = check_skew(frame.head(1), frame.head(1), id="id").findings[0]
     assert finding.severity == "info" and "Compare at least 381 requests" in finding.suggestion

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from workbench.drift import DriftProfile, drift, fit_profile, schema_history
+from workbench.drift import DriftProfile, check_drift, fit_profile, schema_history
 from workbench.errors import InputError
 from workbench.findings.schema import validate_findings
 
@@ -30,7 +30,7 @@ def planted() -> dict:
 
 @pytest.fixture(scope="module")
 def result():
-    return drift(REF, CUR, **ROLES)
+    return check_drift(REF, CUR, **ROLES)
 
 
 def _alerts(result) -> set[tuple[str, str]]:
@@ -96,7 +96,7 @@ def test_prediction_and_label_roles(result):
 def test_findings_json_validates_and_is_stable(result):
     doc = json.loads(result.to_json())
     validate_findings(doc)
-    again = drift(REF, CUR, **ROLES)
+    again = check_drift(REF, CUR, **ROLES)
     assert [f.id for f in again.findings] == [f.id for f in result.findings]
     assert [f.message for f in again.findings] == [f.message for f in result.findings]
 
@@ -107,7 +107,7 @@ def test_saved_profile_gives_the_same_result_without_the_reference(tmp_path, res
     assert path.stat().st_size < 100_000
     loaded = DriftProfile.load(path)
     assert loaded == profile
-    reused = drift(loaded, CUR, **ROLES)
+    reused = check_drift(loaded, CUR, **ROLES)
     assert_frame_equal(reused.to_polars("columns"), result.to_polars("columns"))
     assert [f.id for f in reused.findings] == [f.id for f in result.findings]
     assert reused.inputs[0].fingerprint == result.inputs[0].fingerprint
@@ -123,11 +123,11 @@ def test_duckdb_engine_gives_identical_results():
     cur = cur.with_columns(segment=pl.Series(rng.choice(["a", "b"], cur.height)))
     assert n > cur.height
     kwargs = {"timestamp": "ts", "window": "6h", "by": "segment", "score": "score", "target": "label"}
-    on_polars = drift(ref, cur, **kwargs)
+    on_polars = check_drift(ref, cur, **kwargs)
     con = duckdb.connect()
     con.register("ref_t", ref.to_arrow())
     con.register("cur_t", cur.to_arrow())
-    on_duckdb = drift(con.table("ref_t"), con.table("cur_t"), **kwargs)
+    on_duckdb = check_drift(con.table("ref_t"), con.table("cur_t"), **kwargs)
     assert on_duckdb.parameters["engine"] == "duckdb" and on_polars.parameters["engine"] == "polars"
     for table in ("columns", "bins", "tests", "categories", "schema"):
         assert_frame_equal(on_polars.to_polars(table), on_duckdb.to_polars(table), rel_tol=1e-9, abs_tol=1e-12)
@@ -167,14 +167,14 @@ def test_every_input_type_gives_the_same_findings(tmp_path):
     def found(result):
         return [(f.kind, f.subject, f.severity) for f in result.findings]
 
-    expected = found(drift(ref, cur))
+    expected = found(check_drift(ref, cur))
     con = duckdb.connect()
     con.register("ref_t", ref.to_arrow())
     con.register("cur_t", cur.to_arrow())
     for reference, current in [(ref.lazy(), cur.lazy()), (ref.to_pandas(), cur.to_pandas()),
                                (ref.to_arrow(), cur.to_arrow()), (str(tmp_path / "ref.csv"), str(tmp_path / "cur.csv")),
                                (con.table("ref_t"), con.table("cur_t"))]:
-        assert found(drift(reference, current)) == expected, type(reference)
+        assert found(check_drift(reference, current)) == expected, type(reference)
 
 
 def test_segments_are_compared_with_the_same_segment_of_the_reference(tmp_path):
@@ -188,7 +188,7 @@ def test_segments_are_compared_with_the_same_segment_of_the_reference(tmp_path):
         return pl.DataFrame({"x": x, "c": c, "seg": seg})
 
     ref, cur = sample(), sample()
-    result = drift(ref, cur, by="seg")
+    result = check_drift(ref, cur, by="seg")
     assert not result.at_least("warning"), [f.message for f in result.at_least("warning")]
     cols = result.to_polars("columns")
     eu = cols.filter((pl.col("column") == "x") & (pl.col("scope") == "seg=eu")).row(0, named=True)
@@ -196,10 +196,10 @@ def test_segments_are_compared_with_the_same_segment_of_the_reference(tmp_path):
     assert eu["wasserstein"] < 0.05
     # a saved profile keeps the segments' counts; one fitted without them is refused for by=
     path = fit_profile(ref, by=["seg"]).save(tmp_path / "seg.profile.json")
-    again = drift(DriftProfile.load(path), cur, by="seg")
+    again = check_drift(DriftProfile.load(path), cur, by="seg")
     assert_frame_equal(again.to_polars("columns"), result.to_polars("columns"))
     with pytest.raises(InputError, match=r"no segment counts for by=\['seg'\]"):
-        drift(fit_profile(ref), cur, by="seg")
+        check_drift(fit_profile(ref), cur, by="seg")
 
 
 def test_drift_in_one_segment_is_reported_for_that_segment():
@@ -208,7 +208,7 @@ def test_drift_in_one_segment_is_reported_for_that_segment():
     ref = pl.DataFrame({"x": rng.normal(0, 1, n), "seg": rng.choice(["a", "b", "c"], n, p=[0.1, 0.45, 0.45])})
     cur = pl.DataFrame({"x": rng.normal(0, 1, n), "seg": rng.choice(["a", "b", "c"], n, p=[0.1, 0.45, 0.45])})
     cur = cur.with_columns(x=pl.when(pl.col("seg") == "a").then(pl.col("x") + 1.0).otherwise(pl.col("x")))
-    result = drift(ref, cur, by="seg")
+    result = check_drift(ref, cur, by="seg")
     alerts = [f for f in result.at_least("warning") if f.kind == "distribution_drift"]
     assert [(f.subject, f.scope) for f in alerts] == [("x", {"segment": {"seg": "a"}})]
     overall = result.to_polars("columns").filter((pl.col("column") == "x") & (pl.col("scope") == "all"))

@@ -9,8 +9,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from workbench.drift import domain_classifier, drift, training_serving_skew
-from workbench.errors import InputError
+from workbench.drift import check_drift, check_skew, domain_classifier
+from workbench.errors import ConfigError, InputError
 
 MON = Path(__file__).resolve().parents[1] / "sample_data" / "monitoring"
 TRAINING = str(MON / "training_features.parquet")
@@ -18,7 +18,7 @@ SERVING = str(MON / "current" / "date=2026-03-0[12]" / "*.parquet")
 
 
 def test_skew_counts_exactly_the_rows_that_differ():
-    result = training_serving_skew(TRAINING, SERVING, id="request_id")
+    result = check_skew(TRAINING, SERVING, id="request_id")
     planted = json.loads((MON / "planted.json").read_text())["skew"]
     truth = pl.read_parquet(TRAINING).join(pl.read_parquet(SERVING), on="request_id", suffix="_s")
     expected = int((np.abs(truth["sessions_7d"].to_numpy() - truth["sessions_7d_s"].to_numpy()) > 1e-6).sum())
@@ -38,7 +38,7 @@ def test_skew_counts_exactly_the_rows_that_differ():
 def test_skew_treats_null_against_value_as_a_difference_and_null_against_null_as_equal():
     a = pl.DataFrame({"id": [1, 2, 3, 4], "x": [1.0, None, None, 2.0], "s": ["a", None, "b", "c"]})
     b = pl.DataFrame({"id": [1, 2, 3, 4], "x": [1.0, None, 5.0, 2.0], "s": ["a", None, None, "C"]})
-    table = training_serving_skew(a, b, id="id").to_polars("features")
+    table = check_skew(a, b, id="id").to_polars("features")
     assert dict(zip(table["feature"], table["differing"], strict=True)) == {"x": 1, "s": 2}
 
 
@@ -54,13 +54,13 @@ def test_skew_treats_null_against_value_as_a_difference_and_null_against_null_as
 )
 def test_skew_bad_input(training, serving, message):
     with pytest.raises(InputError, match=message):
-        training_serving_skew(pl.DataFrame(training), pl.DataFrame(serving), id="id")
+        check_skew(pl.DataFrame(training), pl.DataFrame(serving), id="id")
 
 
 @pytest.mark.slow
 def test_domain_classifier_finds_the_driving_column():
-    result = drift(str(MON / "reference.parquet"), str(MON / "current" / "date=2026-03-0[1234]" / "*.parquet"),
-                   exclude=["request_id", "ts"], score="score", target="label", multivariate=True)
+    result = check_drift(str(MON / "reference.parquet"), str(MON / "current" / "date=2026-03-0[1234]" / "*.parquet"),
+                         exclude=["request_id", "ts"], score="score", target="label", multivariate=True)
     mv = result.by_kind("multivariate_drift")
     assert mv and mv[0].metrics["value"] > 0.75
     assert result.to_polars("drivers")["column"][0] == "latency_ms"
@@ -87,7 +87,7 @@ def test_domain_classifier_catches_a_changed_relationship_with_unchanged_margins
     x = rng.normal(0, 1, 8000)
     ref = pl.DataFrame({"x": x[:4000], "y": x[:4000] + rng.normal(0, 0.3, 4000)})
     cur = pl.DataFrame({"x": x[4000:], "y": -x[4000:] + rng.normal(0, 0.3, 4000)})  # same margins, new correlation
-    assert not drift(ref, cur).at_least("warning")
+    assert not check_drift(ref, cur).at_least("warning")
     assert domain_classifier(ref, cur).by_kind("multivariate_drift")
 
 
@@ -105,5 +105,5 @@ def test_multivariate_needs_the_reference_rows(tmp_path):
     from workbench.drift import fit_profile
 
     df = pl.DataFrame({"x": [1.0, 2.0, 3.0] * 100})
-    with pytest.raises(InputError, match="needs the reference data"):
-        drift(fit_profile(df), df, multivariate=True)
+    with pytest.raises(ConfigError, match="needs the reference data"):
+        check_drift(fit_profile(df), df, multivariate=True)

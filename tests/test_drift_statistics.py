@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from workbench.drift import drift, fit_profile
+from workbench.drift import check_drift, fit_profile
 from workbench.drift.compare import pool_rare
 from workbench.stats import benjamini_hochberg, two_proportions
 from workbench.stats import distances as S
@@ -28,7 +28,7 @@ def test_ks_equals_scipy_when_every_value_is_an_edge():
     rng = np.random.default_rng(3)
     ref = rng.integers(0, 5, 4000)
     cur = rng.choice(5, 3000, p=[0.1, 0.2, 0.2, 0.2, 0.3])
-    result = drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur}))
+    result = check_drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur}))
     row = _all_row(result, "x")
     expected = stats.ks_2samp(ref, cur, method="asymp")
     assert row["ks"] == pytest.approx(expected.statistic, abs=1e-12)
@@ -38,7 +38,7 @@ def test_ks_equals_scipy_when_every_value_is_an_edge():
 def test_binned_ks_is_a_close_lower_bound_of_the_exact_statistic():
     rng = np.random.default_rng(4)
     ref, cur = rng.normal(0, 1, 20_000), rng.normal(0.3, 1.2, 20_000)
-    row = _all_row(drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
+    row = _all_row(check_drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
     exact = stats.ks_2samp(ref, cur).statistic
     assert row["ks"] <= exact + 1e-12
     assert exact - row["ks"] < 0.02
@@ -48,7 +48,7 @@ def test_bin_counts_equal_a_brute_force_binning():
     rng = np.random.default_rng(5)
     ref = np.concatenate([rng.lognormal(0, 1, 5000), np.zeros(3000)])
     cur = np.concatenate([rng.lognormal(0.2, 1, 4000), np.zeros(1000), [np.nan] * 50])
-    result = drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur}))
+    result = check_drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur}))
     edges = np.array(fit_profile(pl.DataFrame({"x": ref}))["x"].edges)
     expected_ref = np.bincount(np.searchsorted(edges, ref, side="left"), minlength=len(edges) + 1)
     finite_cur = cur[~np.isnan(cur)]
@@ -62,7 +62,7 @@ def test_bin_counts_equal_a_brute_force_binning():
 def test_effect_sizes_equal_direct_numpy_on_the_same_bins():
     rng = np.random.default_rng(6)
     ref, cur = rng.gamma(2.0, 3.0, 8000), rng.gamma(2.4, 3.0, 6000)
-    result = drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur}))
+    result = check_drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur}))
     row = _all_row(result, "x")
     r, c = _bins(result, "x")
     p, q = r / r.sum(), c / c.sum()
@@ -82,7 +82,7 @@ def test_effect_sizes_equal_direct_numpy_on_the_same_bins():
 def test_scaled_wasserstein_reads_in_standard_deviations_for_normal_data():
     rng = np.random.default_rng(7)
     ref, cur = rng.normal(0, 2, 200_000), rng.normal(1.0, 2, 200_000)  # a 0.5 sd shift
-    row = _all_row(drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
+    row = _all_row(check_drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
     # over the inner 80% of the reference, a shift of d covers about 0.8 d of area
     assert row["wasserstein"] == pytest.approx(0.5 * 0.8, abs=0.03)
 
@@ -92,9 +92,9 @@ def test_scaled_wasserstein_is_unchanged_by_rescaling_to_the_float_limit():
     # edges[-1] - edges[0] overflows; the scaled distance must not depend on the unit
     rng = np.random.default_rng(17)
     ref, cur = rng.uniform(-1, 1, 5000), rng.uniform(-0.6, 1, 4000)
-    small = _all_row(drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
+    small = _all_row(check_drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
     big_ref = pl.DataFrame({"x": ref * 1.7e308})
-    big = _all_row(drift(big_ref, pl.DataFrame({"x": cur * 1.7e308})), "x")
+    big = _all_row(check_drift(big_ref, pl.DataFrame({"x": cur * 1.7e308})), "x")
     edges = fit_profile(big_ref)["x"].edges
     assert edges[-1] - edges[0] == np.inf and np.isfinite(fit_profile(big_ref)["x"].spread)
     assert small["wasserstein"] > 0.1
@@ -106,9 +106,9 @@ def test_a_spread_beyond_the_float_range_falls_back_to_total_variation_with_a_no
     # with 3 bins the inner edges are -1.5e308 and 1.5e308: the spread, (3e308) / 0.86, is not a float
     ref = pl.DataFrame({"x": [-1.5e308] * 100 + [1.5e308] * 200})
     cur = pl.DataFrame({"x": [-1.5e308] * 200 + [1.5e308] * 200})
-    profile = fit_profile(ref, n_bins=3)
+    profile = fit_profile(ref, bins=3)
     assert profile["x"].edges == (-1.5e308, 1.5e308) and profile["x"].spread is None
-    row = _all_row(drift(profile, cur), "x")
+    row = _all_row(check_drift(profile, cur), "x")
     assert row["wasserstein"] is None  # not a silent 0
     assert row["effect"] == "total_variation" and row["effect_value"] == pytest.approx(1 / 3 - 1 / 6)
     assert row["status"] == "drift" and "float range" in row["note"]
@@ -125,7 +125,7 @@ def test_chi_square_equals_scipy_on_categorical_counts():
     cats = np.array(["a", "b", "c", "d", "e"])
     ref = rng.choice(cats, 5000, p=[0.3, 0.3, 0.2, 0.1, 0.1])
     cur = rng.choice(cats, 4000, p=[0.25, 0.3, 0.25, 0.1, 0.1])
-    result = drift(pl.DataFrame({"c": ref}), pl.DataFrame({"c": cur}))
+    result = check_drift(pl.DataFrame({"c": ref}), pl.DataFrame({"c": cur}))
     row = _all_row(result, "c")
     table = np.array([[np.sum(ref == k) for k in cats], [np.sum(cur == k) for k in cats]])
     chi2, p, _dof, _ = stats.chi2_contingency(table, correction=False)
@@ -184,7 +184,7 @@ def test_category_effects_equal_direct_numpy_and_a_diffuse_shift_is_governed_by_
     q = p + np.where(np.arange(20) % 2 == 0, 0.013, -0.013)  # 1.3 points each way: total variation 0.13
     ref = pl.DataFrame({"c": rng.choice(levels, 50_000, p=p)})
     cur = pl.DataFrame({"c": rng.choice(levels, 50_000, p=q)})
-    row = _all_row(drift(ref, cur), "c")
+    row = _all_row(check_drift(ref, cur), "c")
     counts_ref = ref["c"].value_counts().sort("c")["count"].to_numpy()
     counts_cur = cur["c"].value_counts().sort("c")["count"].to_numpy()
     pr, qr = counts_ref / counts_ref.sum(), counts_cur / counts_cur.sum()

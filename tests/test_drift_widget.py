@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import polars as pl
 import pytest
 
-from workbench.drift import drift
+from workbench.drift import check_drift
 from workbench.errors import ConfigError
 from workbench.widgets import DriftExplorer
 
@@ -17,8 +17,8 @@ MON = Path(__file__).resolve().parents[1] / "sample_data" / "monitoring"
 
 @pytest.fixture(scope="module")
 def result():
-    return drift(str(MON / "reference.parquet"), str(MON / "current"), timestamp="ts", exclude=["request_id"],
-                 score="score", target="label")
+    return check_drift(str(MON / "reference.parquet"), str(MON / "current"), timestamp="ts", exclude=["request_id"],
+                       score="score", target="label")
 
 
 def test_overview_is_sorted_by_effect_relative_to_threshold_with_intervals(result):
@@ -81,5 +81,5 @@ def test_explorer_renders_as_a_widget_bundle_and_rejects_other_checks(result):
 
 def test_explorer_without_windows_has_no_heatmap():
     df = pl.DataFrame({"x": [1.0, 2.0, 3.0] * 100})
-    explorer = DriftExplorer(drift(df, df))
+    explorer = DriftExplorer(check_drift(df, df))
     assert explorer.heatmap not in explorer.widget.children

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from workbench.drift import drift, fit_profile
+from workbench.drift import check_drift, fit_profile
 from workbench.errors import InputError
 
 pytestmark = pytest.mark.slow  # Spark and duckdb beside polars: the fast loop (-m "not slow") skips them
@@ -72,13 +72,13 @@ def _on_every_engine(spark, *frames):
 def test_drift_is_identical_on_polars_duckdb_and_spark(frames, spark):
     ref, cur = frames
     kwargs = {"timestamp": "ts", "window": "6h", "by": "segment"}
-    on_polars = drift(ref, cur, **kwargs)
+    on_polars = check_drift(ref, cur, **kwargs)
     assert on_polars.findings  # the shifted current drifts: there is something to agree on
     con = duckdb.connect()
     con.register("ref_t", ref.to_arrow())
     con.register("cur_t", cur.to_arrow())
-    on_duckdb = drift(con.table("ref_t"), con.table("cur_t"), **kwargs)
-    on_spark = drift(spark.createDataFrame(ref.to_arrow()), spark.createDataFrame(cur.to_arrow()), **kwargs)
+    on_duckdb = check_drift(con.table("ref_t"), con.table("cur_t"), **kwargs)
+    on_spark = check_drift(spark.createDataFrame(ref.to_arrow()), spark.createDataFrame(cur.to_arrow()), **kwargs)
     assert [r.parameters["engine"] for r in (on_polars, on_duckdb, on_spark)] == ["polars", "duckdb", "spark"]
     assert on_spark.parameters["sampled"] is False
     _same(on_polars, on_duckdb)
@@ -119,7 +119,7 @@ def test_drift_results_are_identical_on_every_engine_with_roles_type_changes_and
         .otherwise(pl.lit(" ") + pl.col("amount").cast(pl.String)))
     kwargs = {"timestamp": "event_time", "window": "1h", "by": "region", "score": "score", "target": "label"}
     inputs = _on_every_engine(spark, reference, current)
-    on_polars, on_duckdb, on_spark = (drift(ref, cur, **kwargs) for ref, cur in inputs)
+    on_polars, on_duckdb, on_spark = (check_drift(ref, cur, **kwargs) for ref, cur in inputs)
     assert [r.parameters["engine"] for r in (on_polars, on_duckdb, on_spark)] == ["polars", "duckdb", "spark"]
     kinds = {f.kind for f in on_polars.findings}
     assert {"prediction_drift", "label_drift", "new_category", "schema_renamed", "schema_dropped",
@@ -132,7 +132,7 @@ def test_drift_results_are_identical_on_every_engine_with_roles_type_changes_and
     profiles = [fit_profile(ref, by=["region"], categorical=["label"], exclude=["event_time"]) for ref, _ in inputs]
     for profile in profiles[1:]:
         assert _close(_profile_comparable(profiles[0]), _profile_comparable(profile))
-    monitored = [drift(profile, cur, **kwargs) for profile, (_, cur) in zip(profiles, inputs, strict=True)]
+    monitored = [check_drift(profile, cur, **kwargs) for profile, (_, cur) in zip(profiles, inputs, strict=True)]
     for result in monitored[1:]:
         _same_full_result(monitored[0], result)
 
@@ -159,12 +159,12 @@ def test_a_spark_frame_with_nested_columns_is_refused_by_name_unless_excluded(fr
     nested = spark.createDataFrame(cur.to_arrow()).withColumn("attrs", F.create_map(F.lit("k"), F.col("k"))) \
         .withColumn("point", F.struct(F.col("x"), F.col("k")))
     with pytest.raises(InputError, match=r"current: drift cannot read Spark column\(s\) .attrs. \(map<string,"):
-        drift(ref.with_columns(attrs=pl.lit("x")), nested, exclude=["point"])
+        check_drift(ref.with_columns(attrs=pl.lit("x")), nested, exclude=["point"])
     ref_nested = spark.createDataFrame(ref.to_arrow()).withColumn("point", F.struct(F.col("x")))
     with pytest.raises(InputError, match=r"reference: drift cannot read Spark column\(s\) 'point' \(struct<x:double>\)"
                                          r".*exclude=\['point'\]"):
-        drift(ref_nested, cur)
-    assert drift(ref_nested, nested, exclude=["point", "attrs"]).parameters["engine"] == "spark"
+        check_drift(ref_nested, cur)
+    assert check_drift(ref_nested, nested, exclude=["point", "attrs"]).parameters["engine"] == "spark"
 
 
 def test_a_spark_source_that_fails_lazily_names_the_missing_file(frames, spark, tmp_path):
@@ -175,7 +175,7 @@ def test_a_spark_source_that_fails_lazily_names_the_missing_file(frames, spark, 
     lazy = spark.read.parquet(str(tmp_path))
     shutil.rmtree(tmp_path / "day=1")
     with pytest.raises(InputError, match=r"current: drift could not compute its summaries on Spark: .*day=1"):
-        drift(ref, lazy)
+        check_drift(ref, lazy)
 
 
 # -- performance: subgroups, calibration, estimates ----------------------------------------------
@@ -235,12 +235,12 @@ def _same_full_result(a, b):
 
 
 def test_performance_is_identical_on_polars_duckdb_and_spark(labelled_log, spark):
-    from workbench.performance import performance
+    from workbench.performance import check_performance
 
     reference = pl.read_parquet(f"{PERF}/reference.parquet")
     kwargs = {"target": "label", "prediction": "prediction", "score": "score", "by": ["region", "device"],
               "timestamp": "ts", "window": "1h"}
-    results = {engine: performance(data, reference=reference, **kwargs)
+    results = {engine: check_performance(data, reference=reference, **kwargs)
                for engine, data in _engines(labelled_log, spark).items()}
     base = results["polars"]
     assert base.by_kind("performance_drop") and base.by_kind("overconfident")  # the planted problems
@@ -251,13 +251,13 @@ def test_performance_is_identical_on_polars_duckdb_and_spark(labelled_log, spark
 
 
 def test_calibration_runs_each_side_on_its_own_engine(labelled_log, spark):
-    from workbench.performance import calibration
+    from workbench.performance import check_calibration
 
     current = labelled_log.filter(pl.col("label").is_not_null())
     reference = pl.read_parquet(f"{PERF}/reference.parquet")
-    base = calibration(reference, current, score="score", target="label", timestamp="ts", by="region")
-    mixed = calibration(_engines(reference, spark)["duckdb"], spark.createDataFrame(current.to_arrow()),
-                        score="score", target="label", timestamp="ts", by="region")
+    base = check_calibration(reference, current, score="score", target="label", timestamp="ts", by="region")
+    mixed = check_calibration(_engines(reference, spark)["duckdb"], spark.createDataFrame(current.to_arrow()),
+                              score="score", target="label", timestamp="ts", by="region")
     assert mixed.parameters["engine"] == "spark"
     _same_result(base, mixed, ("calibration", "reliability", "recalibration"))
 
@@ -266,27 +266,27 @@ def test_late_labels_are_joined_on_the_predictions_engine(spark):
     import json
     from pathlib import Path
 
-    from workbench.performance import performance
+    from workbench.performance import check_performance
 
     as_of = dt.datetime.fromisoformat(json.loads(Path(f"{PERF}/planted.json").read_text())["as_of"])
     predictions = pl.read_parquet(f"{PERF}/predictions.parquet")
     labels = pl.read_parquet(f"{PERF}/labels.parquet")
     kwargs = {"id": "request_id", "label_time": "label_time", "as_of": as_of, "prediction": "prediction",
               "score": "score", "by": "region", "timestamp": "ts", "window": "6h"}
-    base = performance(predictions, labels=labels, **kwargs)
+    base = check_performance(predictions, labels=labels, **kwargs)
     con = duckdb.connect()
     con.register("p", predictions.to_arrow())
     con.register("l", labels.to_arrow())
     pairs = {"duckdb": (con.table("p"), con.table("l")),
              "spark": (spark.createDataFrame(predictions.to_arrow()), spark.createDataFrame(labels.to_arrow()))}
     for engine, (p, lab) in pairs.items():
-        result = performance(p, labels=lab, **kwargs)
+        result = check_performance(p, labels=lab, **kwargs)
         assert result.parameters["engine"] == engine
         assert result.parameters["labels"] == base.parameters["labels"]  # given, matched, pending, labelled
         _same_result(base, result, ("segments", "windows", "estimates"))
         _same_full_result(base, result)
     with pytest.raises(InputError, match=r"labels are on polars but the predictions on spark"):
-        performance(pairs["spark"][0], labels=labels, **kwargs)
+        check_performance(pairs["spark"][0], labels=labels, **kwargs)
 
 
 def _leakage_inputs(to_engine):
@@ -337,16 +337,16 @@ def _close(x, y) -> bool:
 
 
 def test_the_leakage_audit_is_identical_on_polars_duckdb_and_spark(spark):
-    from workbench.leakage import audit_leakage
+    from workbench.leakage import check_leakage
 
-    base = audit_leakage(**_leakage_inputs(lambda df: df))
+    base = check_leakage(**_leakage_inputs(lambda df: df))
     kinds = {f.kind for f in base.findings}
     assert {"future_data", "non_asof_join", "late_arrival", "stale_feature", "late_data_profile", "target_proxy",
             "split_entity_overlap", "duplicate_rows"} <= kinds
     con = duckdb.connect()
-    on_duckdb = audit_leakage(**_leakage_inputs(lambda df: con.from_arrow(df.to_arrow())))
+    on_duckdb = check_leakage(**_leakage_inputs(lambda df: con.from_arrow(df.to_arrow())))
     cached = spark.sparkContext._jsc.getPersistentRDDs().size()
-    on_spark = audit_leakage(**_leakage_inputs(lambda df: spark.createDataFrame(df.to_arrow())))
+    on_spark = check_leakage(**_leakage_inputs(lambda df: spark.createDataFrame(df.to_arrow())))
     assert (base.parameters["engine"], on_duckdb.parameters["engine"], on_spark.parameters["engine"]) == \
         ("polars", "duckdb", "spark")
     assert on_spark.parameters["sampled"] is False
@@ -359,16 +359,16 @@ def test_the_leakage_audit_is_identical_on_polars_duckdb_and_spark(spark):
 def test_leakage_inputs_on_different_engines_nested_or_missing_are_refused_by_name(spark, tmp_path):
     from pyspark.sql import functions as F
 
-    from workbench.leakage import audit_leakage
+    from workbench.leakage import check_leakage
 
     kwargs = _leakage_inputs(lambda df: df)
     training = spark.createDataFrame(kwargs.pop("training").to_arrow())
     with pytest.raises(InputError, match=r"source 'transactions' is on polars but training is on spark: give every"):
-        audit_leakage(training, **kwargs)
+        check_leakage(training, **kwargs)
     nested = training.withColumn("plan", F.struct(F.col("plan").alias("name")))
     with pytest.raises(InputError, match=r"training: the leakage audit cannot read Spark column\(s\) 'plan' "
                                          r"\(struct<name:string>\)"):
-        audit_leakage(nested, **kwargs)
+        check_leakage(nested, **kwargs)
     for day in range(2):
         (tmp_path / f"day={day}").mkdir()
         pl.read_parquet("sample_data/churn/training.parquet").write_parquet(tmp_path / f"day={day}" / "p.parquet")
@@ -378,27 +378,27 @@ def test_leakage_inputs_on_different_engines_nested_or_missing_are_refused_by_na
                      for k, s in _leakage_inputs(lambda df: df)["sources"].items()}
     with pytest.raises(InputError, match=r"training: the leakage audit could not compute its summaries on spark: "
                                          r".*day=1"):
-        audit_leakage(on_disk, **{**kwargs, "sources": spark_sources})
+        check_leakage(on_disk, **{**kwargs, "sources": spark_sources})
 
 
 def test_training_serving_skew_is_identical_on_every_engine(spark):
-    from workbench.drift import training_serving_skew
+    from workbench.drift import check_skew
 
     training = pl.read_parquet("sample_data/monitoring/training_features.parquet")
     serving = pl.read_parquet("sample_data/monitoring/current/date=2026-03-0[12]/*.parquet")
-    base = training_serving_skew(training, serving, id="request_id")
+    base = check_skew(training, serving, id="request_id")
     assert base.findings
     con = duckdb.connect()
     con.register("tr", training.to_arrow())
     con.register("sv", serving.to_arrow())
     on_spark = (spark.createDataFrame(training.to_arrow()), spark.createDataFrame(serving.to_arrow()))
     for engine, pair in (("duckdb", (con.table("tr"), con.table("sv"))), ("spark", on_spark)):
-        result = training_serving_skew(*pair, id="request_id")
+        result = check_skew(*pair, id="request_id")
         assert result.parameters["engine"] == engine and result.parameters["coverage"] == base.parameters["coverage"]
         _same_result(base, result, ("features",))
         assert [f.evidence for f in result.findings] == [f.evidence for f in base.findings]
     with pytest.raises(InputError, match=r"training is on polars but serving on spark"):
-        training_serving_skew(training, spark.createDataFrame(serving.to_arrow()), id="request_id")
+        check_skew(training, spark.createDataFrame(serving.to_arrow()), id="request_id")
 
 
 SHADOW = "sample_data/shadow"
@@ -411,13 +411,13 @@ def _shadow_tables(result) -> list[str]:
 def test_shadow_comparison_is_identical_on_every_engine(spark):
     """The shadow sample (retries, one-sided requests, late labels, a planted latency, error and
     accuracy regression): reconciliation, every table, finding and the verdict agree."""
-    from workbench.shadow import compare_logs
+    from workbench.shadow import check_shadow
 
     frames = {n: pl.read_parquet(f"{SHADOW}/{n}.parquet") for n in ("production", "candidate", "labels")}
     kwargs = {"id": "request_id", "timestamp": "ts", "prediction": "prediction", "score": "score",
               "latency": "latency_ms", "error": "error", "by": ["region", "device"], "label_time": "label_time",
               "as_of": dt.datetime(2026, 3, 3, tzinfo=dt.UTC), "stages": (0.01, 0.05, 0.25, 1), "stage": 0.05}
-    base = compare_logs(frames["production"], frames["candidate"], labels=frames["labels"], **kwargs)
+    base = check_shadow(frames["production"], frames["candidate"], labels=frames["labels"], **kwargs)
     assert base.verdict.decision == "rollback" and base.parameters["coverage"]["production_duplicates"]
     con = duckdb.connect()
     for n, f in frames.items():
@@ -425,7 +425,7 @@ def test_shadow_comparison_is_identical_on_every_engine(spark):
     engines = {"duckdb": [con.table(n) for n in frames],
                "spark": [spark.createDataFrame(f.to_arrow()) for f in frames.values()]}
     for engine, (prod, cand, labels) in engines.items():
-        result = compare_logs(prod, cand, labels=labels, **kwargs)
+        result = check_shadow(prod, cand, labels=labels, **kwargs)
         assert result.parameters == base.parameters | {"engine": engine}
         assert result.verdict.decision == base.verdict.decision and result.verdict.reasons == base.verdict.reasons
         _same_result(base, result, _shadow_tables(base))
@@ -435,9 +435,9 @@ def test_shadow_comparison_is_identical_on_every_engine(spark):
     assert con.sql("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall() == [(0,)]
     assert not spark.sparkContext._jsc.getPersistentRDDs().size()
     with pytest.raises(InputError, match=r"labels are on polars but the logs on spark"):
-        compare_logs(*engines["spark"][:2], labels=frames["labels"], **kwargs)
+        check_shadow(*engines["spark"][:2], labels=frames["labels"], **kwargs)
     with pytest.raises(InputError, match=r"production log is on polars but the candidate log on duckdb"):
-        compare_logs(frames["production"], engines["duckdb"][1], id="request_id")
+        check_shadow(frames["production"], engines["duckdb"][1], id="request_id")
 
 
 def _regression_logs(seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -464,12 +464,12 @@ def _regression_logs(seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFram
 
 @pytest.mark.parametrize("mode", ["shadow", "canary"])
 def test_a_regression_comparison_is_identical_on_every_engine(spark, mode):
-    from workbench.shadow import compare_logs
+    from workbench.shadow import check_shadow
 
     prod, cand, labels = _regression_logs(5)
     kwargs = {"id": "rid", "timestamp": "ts", "prediction": "yhat", "latency": "ms", "error": "err", "by": "plan",
               "label": "y", "mode": mode}
-    base = compare_logs(prod, cand, labels=labels, **kwargs)
+    base = check_shadow(prod, cand, labels=labels, **kwargs)
     assert base.parameters["task"] == "regression" and base.parameters["coverage"]["production_duplicates"] > 300
     con = duckdb.connect()
     for n, f in (("p", prod), ("c", cand), ("l", labels)):
@@ -477,7 +477,7 @@ def test_a_regression_comparison_is_identical_on_every_engine(spark, mode):
     engines = {"duckdb": (con.table("p"), con.table("c"), con.table("l")),
                "spark": tuple(spark.createDataFrame(f.to_arrow()) for f in (prod, cand, labels))}
     for engine, (p, c, lab) in engines.items():
-        result = compare_logs(p, c, labels=lab, **kwargs)
+        result = check_shadow(p, c, labels=lab, **kwargs)
         change = result.parameters["large_change"]  # a tenth of production's prediction sd: summed in any order
         assert change == pytest.approx(base.parameters["large_change"], rel=1e-12)
         assert result.parameters == base.parameters | {"engine": engine, "large_change": change}
@@ -560,25 +560,25 @@ def test_one_row_per_key_is_the_same_on_every_engine(spark):
 def test_bad_shadow_logs_on_spark_are_refused_by_column(spark):
     from pyspark.sql import functions as F
 
-    from workbench.shadow import compare_logs
+    from workbench.shadow import check_shadow
 
     prod, cand, _ = _regression_logs(6)
     sp, sc = (spark.createDataFrame(f.to_arrow()) for f in (prod, cand))
     nested = sp.withColumn("ctx", F.struct(F.col("plan").alias("plan")))
     with pytest.raises(InputError, match=r"production: the shadow/canary comparison cannot read Spark column\(s\) "
                                          r"'ctx' \(struct<plan:string>\): .* Flatten them first"):
-        compare_logs(nested, sc.withColumn("ctx", F.lit(None)), id="rid", by="ctx")
+        check_shadow(nested, sc.withColumn("ctx", F.lit(None)), id="rid", by="ctx")
     negative = sc.withColumn("ms", F.col("ms") - 1000)
     with pytest.raises(InputError, match=r"candidate log: [\d,]+ rows have a negative 'ms'"):
-        compare_logs(sp, negative, id="rid", latency="ms")
+        check_shadow(sp, negative, id="rid", latency="ms")
     with pytest.raises(InputError, match=r"request id 'rid' is String in the production log but Int64"):
-        compare_logs(sp, sc.withColumn("rid", F.lit(1).cast("bigint")), id="rid")
+        check_shadow(sp, sc.withColumn("rid", F.lit(1).cast("bigint")), id="rid")
     aware = sp.withColumn("ts", F.col("ts").cast("timestamp_ltz"))  # the logs' ts are naive (TIMESTAMP_NTZ)
     with pytest.raises(InputError, match=re.escape(
             "Mixed naive and time-zone-aware timestamps: timestamp 'ts' is in UTC in the production log but naive in "
             "the candidate log. Make them agree, e.g. df.withColumn('ts', F.col('ts').cast('timestamp_ltz')) with "
             "spark.sql.session.timeZone set to 'UTC' on the candidate log if its times are UTC.")):
-        compare_logs(aware, sc, id="rid", timestamp="ts")
+        check_shadow(aware, sc, id="rid", timestamp="ts")
 
 
 def _random_audit_inputs(seed: int) -> dict:
@@ -626,13 +626,13 @@ def _random_audit_inputs(seed: int) -> dict:
 
 @pytest.mark.parametrize("rule", ["inclusive_embargo", "event_time_only"])
 def test_every_leakage_rule_and_aggregate_gives_identical_audits_on_every_engine(spark, rule):
-    from workbench.leakage import audit_leakage
+    from workbench.leakage import check_leakage
     from workbench.leakage.spec import make_rule
 
     rules = {"inclusive_embargo": make_rule(inclusive=True, embargo="2h"),
              "event_time_only": make_rule(use_available_time=False)}
     kwargs = {**_random_audit_inputs(7), "rule": rules[rule], "max_examples": 500}
-    base = audit_leakage(**kwargs)
+    base = check_leakage(**kwargs)
     statuses = base.tables["features"].select(pl.col("ok", "future_data", "non_asof_join", "feature_mismatch")
                                               .sum()).row(0, named=True)
     assert all(v > 0 for v in statuses.values()), statuses  # the data exercises every classification
@@ -642,5 +642,5 @@ def test_every_leakage_rule_and_aggregate_gives_identical_audits_on_every_engine
         data = {k: dataclasses.replace(s, data=to(s.data)) for k, s in kwargs["sources"].items()}
         return {**kwargs, "training": to(kwargs["training"]), "sources": data}
 
-    _same_audit(base, audit_leakage(**moved(lambda df: con.from_arrow(df.to_arrow()))))
-    _same_audit(base, audit_leakage(**moved(lambda df: spark.createDataFrame(df.to_arrow()))))
+    _same_audit(base, check_leakage(**moved(lambda df: con.from_arrow(df.to_arrow()))))
+    _same_audit(base, check_leakage(**moved(lambda df: spark.createDataFrame(df.to_arrow()))))

@@ -31,23 +31,23 @@ pytestmark = pytest.mark.slow
 
 WIDGET_CELLS = [
     "import datetime as dt\nfrom pathlib import Path\nS = Path('sample_data')",
-    "from workbench.leakage import audit_leakage\nfrom workbench.leakage.config import load_audit_config\n"
+    "from workbench.leakage import check_leakage\nfrom workbench.leakage.config import load_audit_config\n"
     "from workbench.widgets import LeakageExplorer\n"
     "kwargs = load_audit_config(S / 'churn' / 'audit.yaml')\n"
-    "LeakageExplorer.from_result(audit_leakage(kwargs.pop('training'), **kwargs))",
-    "from workbench.drift import drift\nfrom workbench.widgets import DriftExplorer\n"
-    "DriftExplorer.from_result(drift(S / 'monitoring' / 'reference.parquet', S / 'monitoring' / 'current', "
+    "LeakageExplorer.from_result(check_leakage(kwargs.pop('training'), **kwargs))",
+    "from workbench.drift import check_drift\nfrom workbench.widgets import DriftExplorer\n"
+    "DriftExplorer.from_result(check_drift(S / 'monitoring' / 'reference.parquet', S / 'monitoring' / 'current', "
     "timestamp='ts', exclude=['request_id'], score='score', target='label'))",
-    "from workbench.performance import performance\n"
+    "from workbench.performance import check_performance\n"
     "from workbench.widgets import CalibrationExplorer, SubgroupExplorer\n"
     "P = S / 'performance'\n"
-    "perf = performance(P / 'predictions.parquet', labels=P / 'labels.parquet', id='request_id', "
+    "perf = check_performance(P / 'predictions.parquet', labels=P / 'labels.parquet', id='request_id', "
     "label_time='label_time', as_of=dt.datetime(2026, 3, 8, 12, tzinfo=dt.UTC), prediction='prediction', "
     "score='score', by=['region', 'device'], timestamp='ts', window='6h', reference=P / 'reference.parquet')\n"
     "SubgroupExplorer.from_result(perf)",
     "CalibrationExplorer.from_result(perf)",
-    "from workbench.shadow import compare_logs\nfrom workbench.widgets import explore\nH = S / 'shadow'\n"
-    "explore(compare_logs(H / 'production.parquet', H / 'candidate.parquet', id='request_id', "
+    "from workbench.shadow import check_shadow\nfrom workbench.widgets import explore\nH = S / 'shadow'\n"
+    "explore(check_shadow(H / 'production.parquet', H / 'candidate.parquet', id='request_id', "
     "timestamp='ts', prediction='prediction', latency='latency_ms', error='error', by='region', "
     "labels=H / 'labels.parquet'))",
 ]
@@ -61,15 +61,15 @@ def _free_port() -> int:
 
 def _findings_notebook(path: Path) -> dict:
     """A saved notebook whose only output is a result's display (no kernel needed to show it)."""
-    from workbench.shadow import compare_logs
+    from workbench.shadow import check_shadow
 
     h = ROOT / "sample_data" / "shadow"
-    result = compare_logs(h / "production.parquet", h / "candidate.parquet", id="request_id", timestamp="ts",
+    result = check_shadow(h / "production.parquet", h / "candidate.parquet", id="request_id", timestamp="ts",
                           prediction="prediction", latency="latency_ms", error="error", by="region",
                           labels=h / "labels.parquet")
     bundle = result._repr_mimebundle_()
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("compare_logs(...)", execution_count=1)
+    cell = nbformat.v4.new_code_cell("check_shadow(...)", execution_count=1)
     cell.outputs = [nbformat.v4.new_output("execute_result", data=bundle, execution_count=1)]
     nb.cells = [cell]
     nb.metadata["kernelspec"] = KERNEL

@@ -305,6 +305,30 @@ async def test_a_new_audit_notebook_is_copied_from_a_template(jp_fetch, root):
     assert status == 403
 
 
+@on_server_loop
+async def test_a_new_notebook_runs_top_to_bottom_where_it_is_created(jp_fetch, root):
+    """The kernel of a new notebook starts in its folder (audits/): the template's data paths, relative to the
+    server root, are rewritten to name the same files from there, and the notebook runs as created."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    status, reply = await call(jp_fetch, "POST", "notebooks", body={"template": "shadow"})
+    assert status == 201
+    path = root / reply["path"]
+    notebook = nbformat.read(path, as_version=4)
+    parameters = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    assert 'production_path = "../sample_data/shadow/production.parquet"' in parameters.source
+    assert 'labels_path = "../sample_data/shadow/labels.parquet"' in parameters.source
+    template = (ROOT / "notebooks" / "reports" / "shadow.ipynb").read_text()
+    assert 'production_path = \\"sample_data/shadow/production.parquet\\"' in template  # the template is unchanged
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    await client.async_execute()
+    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert errors == []
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

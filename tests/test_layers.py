@@ -21,20 +21,21 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "workbench"
 CHECKS = ("leakage", "drift", "performance", "shadow")
-BELOW_CHECKS = ("errors", "params", "stats", "findings", "engine", "telemetry")
-BELOW_TELEMETRY = ("errors", "params", "stats", "findings", "engine")
+BELOW_CHECKS = ("metadata", "errors", "params", "stats", "findings", "engine", "telemetry")
+BELOW_TELEMETRY = ("metadata", "errors", "params", "stats", "findings", "engine")
 # what each part of the package may import from the package (besides itself)
 ALLOWED: dict[str, tuple[str, ...]] = {
+    "metadata": (),
     "errors": (),
     "params": ("errors",),
     "stats": ("errors",),
-    "findings": ("errors", "params", "stats"),
-    "engine": ("errors", "params", "stats", "findings"),
+    "findings": ("metadata", "errors", "params", "stats"),
+    "engine": ("metadata", "errors", "params", "stats", "findings"),
     "telemetry": BELOW_TELEMETRY,
     **{check: BELOW_CHECKS for check in CHECKS},
     "present": (*BELOW_CHECKS, *CHECKS),
     "widgets": (*BELOW_CHECKS, *CHECKS, "present"),
-    "outputs": ("errors",),
+    "outputs": ("metadata", "errors"),
     "reports": (*BELOW_CHECKS, *CHECKS, "present", "widgets", "outputs", ""),
     "server": (*BELOW_CHECKS, *CHECKS, "present", "reports", "outputs", ""),
     "cli": (*BELOW_CHECKS, *CHECKS, "present", "reports", "outputs", ""),

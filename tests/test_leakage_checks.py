@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from workbench.leakage import Source, asof, audit_leakage, make_rule
+from workbench.leakage import Source, asof, check_leakage, make_rule
 
 T0 = dt.datetime(2025, 3, 1, 12)
 D = dt.timedelta(days=1)
@@ -18,12 +18,12 @@ def test_feature_timestamps_at_or_after_the_prediction_are_future_data():
         "id": [1, 2, 3, 4], "pt": [T0] * 4, "score": [0.1, 0.2, 0.3, 0.4],
         "score_time": [T0 - D, T0, T0 + 2 * D, T0 - 3 * D],
     })
-    result = audit_leakage(training, entity="id", prediction_time="pt", feature_timestamps={"score": "score_time"})
+    result = check_leakage(training, entity="id", prediction_time="pt", feature_timestamps={"score": "score_time"})
     (finding,) = result.by_kind("future_data")
     assert finding.subject == "score" and finding.metrics["affected_rows"] == 2
     assert finding.metrics["lag_seconds"]["max"] == 2 * 86400
     assert finding.metrics["timestamp_column"] == "score_time"
-    inclusive = audit_leakage(training, entity="id", prediction_time="pt", feature_timestamps={"score": "score_time"},
+    inclusive = check_leakage(training, entity="id", prediction_time="pt", feature_timestamps={"score": "score_time"},
                               rule=make_rule(inclusive=True))
     assert inclusive.by_kind("future_data")[0].metrics["affected_rows"] == 1
 
@@ -37,7 +37,7 @@ def test_backfilled_snapshots_written_after_the_prediction_are_late_arrivals():
         "tier": [1, 2, 3, 30],
     })
     training = pl.DataFrame({"id": [1, 1], "pt": [T0, T0 + 6 * D], "tier": [30, 30]})
-    result = audit_leakage(training, entity="id", prediction_time="pt",
+    result = check_leakage(training, entity="id", prediction_time="pt",
                            sources={"s": Source(snaps, entity="id", time="valid", available_time="written")},
                            features={"tier": asof("s", "tier")})
     (late,) = result.by_kind("late_arrival")
@@ -46,7 +46,7 @@ def test_backfilled_snapshots_written_after_the_prediction_are_late_arrivals():
     example = result.to_polars("examples").row(0, named=True)
     assert example["training_value"] == "30" and example["point_in_time_value"] == "3"
     # A feature store that ignores write times calls the same value legal; the result says so.
-    relaxed = audit_leakage(training, entity="id", prediction_time="pt",
+    relaxed = check_leakage(training, entity="id", prediction_time="pt",
                             sources={"s": Source(snaps, entity="id", time="valid", available_time="written")},
                             features={"tier": asof("s", "tier")}, rule=make_rule(use_available_time=False))
     assert relaxed.at_least("warning") == ()
@@ -56,7 +56,7 @@ def test_backfilled_snapshots_written_after_the_prediction_are_late_arrivals():
 def test_staleness_against_ttl_counts_rows_with_old_snapshots():
     snaps = pl.DataFrame({"id": [1, 2], "valid": [T0 - 2 * D, T0 - 20 * D], "v": [1.0, 2.0]})
     training = pl.DataFrame({"id": [1, 2], "pt": [T0, T0], "v": [1.0, 2.0]})
-    result = audit_leakage(training, entity="id", prediction_time="pt",
+    result = check_leakage(training, entity="id", prediction_time="pt",
                            sources={"s": Source(snaps, entity="id", time="valid")},
                            features={"v": asof("s", "v", ttl="7d")})
     (stale,) = result.by_kind("stale_feature")
@@ -71,7 +71,7 @@ def test_a_perfect_predictor_is_graded_by_its_lineage(lineage, severity):
                              "f": [float(i % 2) for i in range(n)],
                              "f_time": [T0 - D] * n})
     stamps = {"f": "f_time"} if lineage == "clean" else {}
-    result = audit_leakage(training, entity="id", prediction_time="pt", target="y", feature_timestamps=stamps)
+    result = check_leakage(training, entity="id", prediction_time="pt", target="y", feature_timestamps=stamps)
     (proxy,) = result.by_kind("target_proxy")
     assert proxy.subject == "f" and proxy.severity == severity
     assert proxy.metrics["value"] == pytest.approx(1.0)
@@ -79,7 +79,7 @@ def test_a_perfect_predictor_is_graded_by_its_lineage(lineage, severity):
 
 def test_a_tiny_sample_is_inconclusive_not_a_proxy_alarm():
     training = pl.DataFrame({"id": [1, 2, 3, 4], "pt": [T0] * 4, "y": [1, 0, 1, 0], "f": [1.0, 0.0, 1.0, 0.0]})
-    result = audit_leakage(training, entity="id", prediction_time="pt", target="y")
+    result = check_leakage(training, entity="id", prediction_time="pt", target="y")
     assert result.by_kind("target_proxy") == ()
     row = result.to_polars("proxy").row(0, named=True)
     assert row["auc"] == 1.0 and row["lower"] < 0.5
@@ -97,14 +97,14 @@ def test_cross_split_duplicates_count_each_groups_extra_copies_once_and_only_tra
         (["train"], 0),                     # no copy
     ]
     rows = [{"id": g, "pt": T0, "x": float(g), "split": s} for g, (sides, _) in enumerate(groups) for s in sides]
-    result = audit_leakage(pl.DataFrame(rows), entity="id", prediction_time="pt", split="split")
+    result = check_leakage(pl.DataFrame(rows), entity="id", prediction_time="pt", split="split")
     (dup,) = [f for f in result.by_kind("duplicate_rows") if f.subject == "all columns"]
     extra = sum(len(sides) - 1 for sides, _ in groups)
     assert dup.metrics["affected_rows"] == extra == 7
     assert dup.metrics["cross_split_rows"] == sum(c for _, c in groups) == 3
     assert dup.severity == "critical"
     assert "7 rows are exact copies" in dup.message and "3 of these copies" in dup.message
-    one_side = audit_leakage(pl.DataFrame(rows), entity="id", prediction_time="pt", split="split",
+    one_side = check_leakage(pl.DataFrame(rows), entity="id", prediction_time="pt", split="split",
                              train_value="val", test_value="test")
     (same,) = [f for f in one_side.by_kind("duplicate_rows") if f.subject == "all columns"]
     assert (same.metrics["cross_split_rows"], same.severity) == (0, "warning")
@@ -121,7 +121,7 @@ def test_stale_rows_are_located_in_time_and_shown_earliest_first_on_polars_and_d
                              "v": [7.0] * 4 + [2.0, 4.0]}).with_columns(pl.col("pt").dt.replace_time_zone("UTC"))
     snaps = snaps.with_columns(pl.col("valid").dt.replace_time_zone("UTC"))
     con = duckdb.connect()
-    results = [audit_leakage(t, entity="id", prediction_time="pt", sources={"s": Source(s, entity="id", time="valid")},
+    results = [check_leakage(t, entity="id", prediction_time="pt", sources={"s": Source(s, entity="id", time="valid")},
                              features={"v": asof("s", "v", ttl="7d")}, max_examples=2)
                for t, s in ((training, snaps), (con.from_arrow(training.to_arrow()), con.from_arrow(snaps.to_arrow())))]
     assert [r.parameters["engine"] for r in results] == ["polars", "duckdb"]

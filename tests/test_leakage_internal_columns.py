@@ -20,7 +20,7 @@ import pytest
 
 import workbench.leakage as leakage_pkg
 from workbench.errors import InputError
-from workbench.leakage import Source, asof, audit_leakage, static, window
+from workbench.leakage import Source, asof, check_leakage, static, window
 from workbench.leakage.internal import PREFIX
 
 T0 = dt.datetime(2025, 3, 1)
@@ -118,7 +118,7 @@ def _batches(names: list[str]) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def ordinary():
-    return audit_leakage(**_inputs(ROLES))
+    return check_leakage(**_inputs(ROLES))
 
 
 def test_the_small_case_plants_a_finding_of_every_kind(ordinary):
@@ -143,7 +143,7 @@ def test_user_columns_named_like_internal_columns_give_the_same_findings(ordinar
     names = [c for c in names if c not in ROLES.values()]
     expected = _comparable(ordinary, ROLES)
     for batch in _batches(names):
-        assert _comparable(audit_leakage(**_inputs(batch)), batch) == expected, batch
+        assert _comparable(check_leakage(**_inputs(batch)), batch) == expected, batch
 
 
 # Names where the helpers used to live, in the roles that meet them: declared features beside the
@@ -156,7 +156,7 @@ WORST = {"entity": "copies", "pt": "c", "target": "pos", "split": "__split", "f_
 
 def test_user_columns_in_the_roles_where_helpers_were_give_the_same_findings(ordinary):
     names = {**ROLES, **WORST}
-    assert _comparable(audit_leakage(**_inputs(names)), names) == _comparable(ordinary, ROLES)
+    assert _comparable(check_leakage(**_inputs(names)), names) == _comparable(ordinary, ROLES)
 
 
 @pytest.mark.parametrize("form", ["__{}", "{}"])
@@ -164,8 +164,8 @@ def test_undeclared_training_columns_named_like_every_internal_column_give_the_s
     names = [form.format(name) for name in internal_names()]
     names = [c for c in names if c not in ROLES.values()]
     ordinary = [f"extra_{i}" for i in range(len(names))]
-    expected = _comparable(audit_leakage(**_inputs(ROLES, ordinary)), ROLES, ordinary)
-    assert _comparable(audit_leakage(**_inputs(ROLES, names)), ROLES, names) == expected
+    expected = _comparable(check_leakage(**_inputs(ROLES, ordinary)), ROLES, ordinary)
+    assert _comparable(check_leakage(**_inputs(ROLES, names)), ROLES, names) == expected
 
 
 @pytest.mark.slow
@@ -182,8 +182,8 @@ def test_the_same_on_duckdb_relations():
                                        available_time=s.available_time) for k, s in kwargs["sources"].items()}
         return kwargs
 
-    base = audit_leakage(**on_duckdb(_inputs(ROLES)))
-    renamed = audit_leakage(**on_duckdb(_inputs(batch)))
+    base = check_leakage(**on_duckdb(_inputs(ROLES)))
+    renamed = check_leakage(**on_duckdb(_inputs(batch)))
     assert renamed.parameters["engine"] == "duckdb"
     assert _comparable(renamed, batch) == _comparable(base, ROLES)
 
@@ -191,11 +191,11 @@ def test_the_same_on_duckdb_relations():
 def test_used_columns_with_the_reserved_prefix_are_refused_and_unused_source_columns_are_ignored(ordinary):
     with pytest.raises(InputError, match=r"training: column\(s\) \['__wb_pt'\] start with '__wb_', the prefix "
                                          r"reserved .* df\.rename\(\{'__wb_pt': 'pt'\}\)"):
-        audit_leakage(**_inputs({**ROLES, "extra": PREFIX + "pt"}))
+        check_leakage(**_inputs({**ROLES, "extra": PREFIX + "pt"}))
     with pytest.raises(InputError, match=r"source 'ev': column\(s\) \['__wb_time'\] start with '__wb_'"):
-        audit_leakage(**_inputs({**ROLES, "ev_time": PREFIX + "time"}))
+        check_leakage(**_inputs({**ROLES, "ev_time": PREFIX + "time"}))
     kwargs = _inputs(ROLES)
     ev = kwargs["sources"]["ev"]
     extra = ev.data.with_columns(pl.lit(1).alias(PREFIX + "time"), pl.lit(2).alias(PREFIX + "entity"))
     kwargs["sources"]["ev"] = Source(extra, entity=ev.entity, time=ev.time, available_time=ev.available_time)
-    assert _comparable(audit_leakage(**kwargs), ROLES) == _comparable(ordinary, ROLES)
+    assert _comparable(check_leakage(**kwargs), ROLES) == _comparable(ordinary, ROLES)

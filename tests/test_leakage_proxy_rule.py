@@ -16,7 +16,7 @@ from sklearn.metrics import roc_auc_score
 
 from workbench.errors import ConfigError
 from workbench.findings import validate_findings
-from workbench.leakage import audit_leakage
+from workbench.leakage import check_leakage
 
 T0 = dt.datetime(2025, 3, 1)
 N = 4000
@@ -70,7 +70,7 @@ def _proxy(result, feature):
 @pytest.mark.parametrize("make", [_honest_continuous, _honest_count, _honest_flag])
 def test_an_honest_feature_with_auc_near_0_9_is_info_only(make):
     training = _frame(honest=make)
-    result = audit_leakage(training, entity="id", prediction_time="pt", target="y")
+    result = check_leakage(training, entity="id", prediction_time="pt", target="y")
     finding, row = _proxy(result, "honest")
     expected = roc_auc_score(training["y"].to_numpy(), training["honest"].cast(pl.Float64).to_numpy())
     assert row["auc"] == pytest.approx(max(expected, 1 - expected), abs=1e-12)
@@ -86,13 +86,13 @@ def test_the_pure_top_values_of_an_honest_count_are_a_trend_not_a_sentinel():
     training = _frame(n=60_000, honest=_honest_count)
     counts = training.group_by("honest").agg(pl.col("y").mean().alias("rate"), pl.len()).sort("honest")
     assert counts.filter((pl.col("rate") > 0.99) & (pl.col("len") >= 100)).height >= 1
-    finding, _ = _proxy(audit_leakage(training, entity="id", prediction_time="pt", target="y"), "honest")
+    finding, _ = _proxy(check_leakage(training, entity="id", prediction_time="pt", target="y"), "honest")
     assert finding.severity == "info" and finding.metrics["sentinel"] is None
 
 
 def test_a_planted_proxy_the_target_with_2_percent_noise_is_flagged():
     training = _frame(proxy=_noisy_target)
-    finding, row = _proxy(audit_leakage(training, entity="id", prediction_time="pt", target="y"), "proxy")
+    finding, row = _proxy(check_leakage(training, entity="id", prediction_time="pt", target="y"), "proxy")
     expected = roc_auc_score(training["y"].to_numpy(), training["proxy"].to_numpy())
     assert row["auc"] == pytest.approx(expected, abs=1e-12)
     assert finding.severity in ("warning", "critical") and "separation" in finding.metrics["evidence"]
@@ -106,7 +106,7 @@ def test_a_planted_proxy_the_target_with_2_percent_noise_is_flagged():
                                         (_present_after_outcome, "any non-null value")])
 def test_a_sentinel_encoded_feature_is_flagged_though_its_auc_is_modest(make, value):
     training = _frame(encoded=make)
-    result = audit_leakage(training, entity="id", prediction_time="pt", target="y")
+    result = check_leakage(training, entity="id", prediction_time="pt", target="y")
     finding, row = _proxy(result, "encoded")
     assert row["auc"] is None or row["auc"] < 0.8  # below proxy_auc: predictiveness alone says nothing
     assert finding.severity == "warning" and finding.metrics["evidence"] == ["sentinel"]
@@ -118,7 +118,7 @@ def test_a_sentinel_encoded_feature_is_flagged_though_its_auc_is_modest(make, va
 
 def test_declared_clean_lineage_keeps_a_sentinel_at_info():
     training = _frame(encoded=_sentinel_status).with_columns(encoded_time=pl.col("pt") - dt.timedelta(days=1))
-    result = audit_leakage(training, entity="id", prediction_time="pt", target="y",
+    result = check_leakage(training, entity="id", prediction_time="pt", target="y",
                            feature_timestamps={"encoded": "encoded_time"})
     finding, _ = _proxy(result, "encoded")
     assert finding.severity == "info" and finding.metrics["lineage"] == "clean"
@@ -136,17 +136,17 @@ def _labelled(labels):
 @pytest.mark.parametrize("labels,positive", [(("no", "yes"), "yes"), ((0, 2), 2), ((0, 2), "2")])
 def test_a_non_binary_target_is_a_visible_skip_and_positive_maps_it(labels, positive):
     training = _labelled(labels)
-    skipped = audit_leakage(training, entity="id", prediction_time="pt", target="y")
+    skipped = check_leakage(training, entity="id", prediction_time="pt", target="y")
     (finding,) = skipped.by_kind("check_skipped")
     assert finding.severity == "warning" and finding.subject == "target_proxy"
     assert "not a 0/1 or boolean label" in finding.message and "positive=" in finding.suggestion
     assert skipped.by_kind("target_proxy") == ()
     validate_findings(json.loads(skipped.to_json()))
-    mapped = audit_leakage(training, entity="id", prediction_time="pt", target="y", positive=positive)
+    mapped = check_leakage(training, entity="id", prediction_time="pt", target="y", positive=positive)
     assert mapped.by_kind("check_skipped") == ()
     flagged, _ = _proxy(mapped, "proxy")
     assert flagged.severity in ("warning", "critical")
-    base = audit_leakage(_frame(proxy=_noisy_target), entity="id", prediction_time="pt", target="y")
+    base = check_leakage(_frame(proxy=_noisy_target), entity="id", prediction_time="pt", target="y")
     assert flagged.metrics == _proxy(base, "proxy")[0].metrics
 
 
@@ -154,20 +154,20 @@ def test_three_classes_with_positive_are_one_against_the_rest():
     training = _frame(proxy=_noisy_target).with_columns(
         pl.when(pl.col("y") == 1).then(pl.lit("churn")).when(pl.col("id") % 2 == 0).then(pl.lit("stay"))
         .otherwise(pl.lit("upgrade")).alias("y"))
-    result = audit_leakage(training, entity="id", prediction_time="pt", target="y", positive="churn")
+    result = check_leakage(training, entity="id", prediction_time="pt", target="y", positive="churn")
     finding, _ = _proxy(result, "proxy")
     assert finding.metrics["positives"] == int((training["y"] == "churn").sum())
 
 
 def test_a_positive_that_no_row_holds_or_of_the_wrong_kind_is_refused():
     training = _labelled(("no", "yes"))
-    with pytest.raises(ConfigError, match=r"'positive' parameter of audit_leakage is 'Yes', which no row of target "
+    with pytest.raises(ConfigError, match=r"'positive' parameter of check_leakage is 'Yes', which no row of target "
                                           r"'y' holds; its values include \['no', 'yes'\]"):
-        audit_leakage(training, entity="id", prediction_time="pt", target="y", positive="Yes")
+        check_leakage(training, entity="id", prediction_time="pt", target="y", positive="Yes")
     with pytest.raises(ConfigError, match=r"must be text\. Got True: YAML reads unquoted yes/no.*positive: 'yes'"):
-        audit_leakage(training, entity="id", prediction_time="pt", target="y", positive=True)
+        check_leakage(training, entity="id", prediction_time="pt", target="y", positive=True)
     with pytest.raises(ConfigError, match=r"target 'y' is Int32\) must be a number\. Got 'two'"):
-        audit_leakage(_labelled((0, 2)), entity="id", prediction_time="pt", target="y", positive="two")
+        check_leakage(_labelled((0, 2)), entity="id", prediction_time="pt", target="y", positive="two")
 
 
 # -- other skips and too little data --------------------------------------------------------------
@@ -175,25 +175,25 @@ def test_a_positive_that_no_row_holds_or_of_the_wrong_kind_is_refused():
 def test_a_split_without_the_named_values_is_a_visible_skip():
     training = _frame().with_columns(split=pl.when(pl.col("id") < 3000).then(pl.lit("training"))
                                      .otherwise(pl.lit("holdout")))
-    result = audit_leakage(training, entity="id", prediction_time="pt", split="split")
+    result = check_leakage(training, entity="id", prediction_time="pt", split="split")
     (finding,) = result.by_kind("check_skipped")
     assert finding.subject == "split" and finding.severity == "warning"
     assert "values include ['holdout', 'training']" in finding.message
-    fixed = audit_leakage(training, entity="id", prediction_time="pt", split="split", train_value="training",
+    fixed = check_leakage(training, entity="id", prediction_time="pt", split="split", train_value="training",
                           test_value="holdout")
     assert fixed.by_kind("check_skipped") == ()
     assert dict(fixed.to_polars("checks").iter_rows())["split"] == "'training' vs 'holdout' compared"
 
 
 def test_checks_the_user_did_not_ask_for_are_not_findings():
-    result = audit_leakage(_frame(), entity="id", prediction_time="pt")  # no target, split, features
+    result = check_leakage(_frame(), entity="id", prediction_time="pt")  # no target, split, features
     assert result.by_kind("check_skipped") == ()
     assert dict(result.to_polars("checks").iter_rows())["target_proxy"] == "skipped: no target given"
 
 
 def test_a_one_row_training_set_says_there_is_too_little_data():
     training = _frame().head(1)
-    result = audit_leakage(training, entity="id", prediction_time="pt", target="y")
+    result = check_leakage(training, entity="id", prediction_time="pt", target="y")
     subjects = {f.subject: f for f in result.by_kind("insufficient_data")}
     assert set(subjects) == {"training", "y"} and all(f.severity == "info" for f in subjects.values())
     assert "training has 1 row(s)" in subjects["training"].message
@@ -203,20 +203,20 @@ def test_a_one_row_training_set_says_there_is_too_little_data():
 # -- parameters -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"proxy_auc": 1.5}, r"'proxy_auc' parameter of audit_leakage must be a number strictly between 0 and 1\. "
+    ({"proxy_auc": 1.5}, r"'proxy_auc' parameter of check_leakage must be a number strictly between 0 and 1\. "
                          r"Got 1\.5"),
     ({"proxy_auc": "0.9"}, r"'proxy_auc' parameter .* Got '0\.9'"),
-    ({"proxy_auc": 0.3}, r"'proxy_auc' parameter of audit_leakage must be above 0\.5"),
-    ({"max_examples": -1}, r"'max_examples' parameter of audit_leakage must be an integer of at least 0"),
-    ({"entity": 5}, r"'entity' parameter of audit_leakage must be a column name \(text\)\. Got 5"),
-    ({"features": ["spend"]}, r"'features' parameter of audit_leakage must be a mapping .* Got a list"),
-    ({"sources": {"tx": "tx.parquet"}}, r"'sources' parameter of audit_leakage maps names to Source.*'tx': str"),
+    ({"proxy_auc": 0.3}, r"'proxy_auc' parameter of check_leakage must be above 0\.5"),
+    ({"max_examples": -1}, r"'max_examples' parameter of check_leakage must be an integer of at least 0"),
+    ({"entity": 5}, r"'entity' parameter of check_leakage must be a column name \(text\)\. Got 5"),
+    ({"features": ["spend"]}, r"'features' parameter of check_leakage must be a mapping .* Got a list"),
+    ({"sources": {"tx": "tx.parquet"}}, r"'sources' parameter of check_leakage maps names to Source.*'tx': str"),
     ({"train_value": "a", "test_value": "a"}, r"'train_value' and 'test_value' parameters .* both 'a'"),
 ])
 def test_invalid_parameters_are_refused_naming_them(kwargs, message):
     call = {"entity": "id", "prediction_time": "pt", "target": "y", **kwargs}
     with pytest.raises(ConfigError, match=message):
-        audit_leakage(_frame().head(50), **call)
+        check_leakage(_frame().head(50), **call)
 
 
 # -- YAML config and CLI --------------------------------------------------------------------------
@@ -292,11 +292,11 @@ def test_yaml_positive_and_top_level_types_are_checked(tmp_path):
 
     kwargs = load("positive: 'yes'\n")
     assert kwargs["positive"] == "yes"
-    finding, _ = _proxy(audit_leakage(kwargs.pop("training"), **kwargs), "proxy")
+    finding, _ = _proxy(check_leakage(kwargs.pop("training"), **kwargs), "proxy")
     assert finding.severity in ("warning", "critical")
     unquoted = load("positive: yes\n")  # YAML 1.1 reads it as True: refused, saying to quote it
     with pytest.raises(ConfigError, match=r"quote it, e\.g\. positive: 'yes'"):
-        audit_leakage(unquoted.pop("training"), **unquoted)
+        check_leakage(unquoted.pop("training"), **unquoted)
     for extra, message in [
         ("training: 5\n", r"a\.yaml: 'training' must be text; got 5\. Quote it in YAML, e\.g\. training: '5'"),
         ("features: [spend]\n", r"'features' must be a mapping; got \['spend'\]\. e\.g\. features: \{spend_90d"),
@@ -324,7 +324,7 @@ def test_a_nan_number_is_left_out_of_the_auc_and_weighed_as_missing_like_null():
     training = training.with_columns(pl.when(pl.int_range(pl.len()) < 60).then(float("nan"))
                                      .otherwise(pl.col("honest")).alias("honest"))
     assert training["encoded"].null_count() == training["honest"].null_count() == 0
-    result = audit_leakage(training, entity="id", prediction_time="pt", target="y")
+    result = check_leakage(training, entity="id", prediction_time="pt", target="y")
     finding, row = _proxy(result, "encoded")
     assert finding.severity == "warning" and finding.metrics["evidence"] == ["sentinel"]
     assert finding.metrics["sentinel"]["value"] == "any non-null value"
@@ -341,14 +341,14 @@ def test_the_proxy_table_and_findings_are_the_same_whether_missing_is_written_nu
     with_null = _frame(encoded=_present_after_outcome, noisy=_noisy_target).with_columns(
         pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise(pl.col("noisy")).alias("noisy"))
     with_nan = _nan_for_null(_nan_for_null(with_null, "encoded"), "noisy")
-    results = [audit_leakage(t, entity="id", prediction_time="pt", target="y") for t in (with_null, with_nan)]
+    results = [check_leakage(t, entity="id", prediction_time="pt", target="y") for t in (with_null, with_nan)]
     proxy = [r.to_polars("proxy") for r in results]
     assert proxy[0].equals(proxy[1])
     assert [f.to_dict() for f in results[0].by_kind("target_proxy")] == \
         [f.to_dict() for f in results[1].by_kind("target_proxy")]
     import duckdb
 
-    on_duckdb = audit_leakage(duckdb.connect().from_arrow(with_nan.to_arrow()), entity="id", prediction_time="pt",
+    on_duckdb = check_leakage(duckdb.connect().from_arrow(with_nan.to_arrow()), entity="id", prediction_time="pt",
                               target="y")
     assert on_duckdb.parameters["engine"] == "duckdb"
     assert on_duckdb.to_polars("proxy").equals(proxy[0])

@@ -20,10 +20,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from workbench.drift import drift
-from workbench.leakage import Source, audit_leakage, static, window
-from workbench.performance import calibration, performance, subgroups
-from workbench.shadow import compare_logs
+from workbench.drift import check_drift
+from workbench.leakage import Source, check_leakage, static, window
+from workbench.performance import check_calibration, check_performance, check_subgroups
+from workbench.shadow import check_shadow
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 # names the checks have used for their own helper columns: a user column may be called any of them
@@ -105,7 +105,7 @@ def shadow_inputs() -> dict[str, pl.DataFrame]:
 
 
 def run_shadow(inputs: Mapping[str, Any], cols: Callable[[str], str] = lambda c: c) -> Any:
-    return compare_logs(inputs["production"], inputs["candidate"], id=cols("request_id"), timestamp=cols("ts"),
+    return check_shadow(inputs["production"], inputs["candidate"], id=cols("request_id"), timestamp=cols("ts"),
                         prediction=cols("prediction"), score=cols("score"), latency=cols("latency_ms"),
                         error=cols("error"), by=[cols("region"), cols("device")], labels=inputs["labels"],
                         label=cols("label"), label_time=cols("label_time"),
@@ -118,11 +118,11 @@ def performance_inputs() -> dict[str, pl.DataFrame]:
 
 
 def run_performance(inputs: Mapping[str, Any], cols: Callable[[str], str] = lambda c: c) -> Any:
-    return performance(inputs["predictions"], labels=inputs["labels"], id=cols("request_id"), label=cols("label"),
-                       label_time=cols("label_time"), as_of=dt.datetime(2026, 3, 8, 12, tzinfo=dt.UTC),
-                       prediction=cols("prediction"), score=cols("score"),
-                       by=[cols("region"), cols("device"), cols("plan")], timestamp=cols("ts"), window="1h",
-                       reference=inputs["reference"])
+    return check_performance(inputs["predictions"], labels=inputs["labels"], id=cols("request_id"), label=cols("label"),
+                             label_time=cols("label_time"), as_of=dt.datetime(2026, 3, 8, 12, tzinfo=dt.UTC),
+                             prediction=cols("prediction"), score=cols("score"),
+                             by=[cols("region"), cols("device"), cols("plan")], timestamp=cols("ts"), window="1h",
+                             reference=inputs["reference"])
 
 
 def labelled_inputs() -> dict[str, pl.DataFrame]:
@@ -134,13 +134,13 @@ def labelled_inputs() -> dict[str, pl.DataFrame]:
 
 
 def run_subgroups(inputs: Mapping[str, Any], cols: Callable[[str], str] = lambda c: c) -> Any:
-    return subgroups(inputs["data"], target=cols("label"), prediction=cols("prediction"), score=cols("score"),
-                     by=[cols("region"), cols("device"), cols("plan")])
+    return check_subgroups(inputs["data"], target=cols("label"), prediction=cols("prediction"), score=cols("score"),
+                           by=[cols("region"), cols("device"), cols("plan")])
 
 
 def run_calibration(inputs: Mapping[str, Any], cols: Callable[[str], str] = lambda c: c) -> Any:
-    return calibration(inputs["reference"], inputs["data"], score=cols("score"), target=cols("label"),
-                       by=[cols("region"), cols("device")], timestamp=cols("ts"), window="1d")
+    return check_calibration(inputs["reference"], inputs["data"], score=cols("score"), target=cols("label"),
+                             by=[cols("region"), cols("device")], timestamp=cols("ts"), window="1d")
 
 
 def drift_inputs() -> dict[str, pl.DataFrame]:
@@ -148,8 +148,8 @@ def drift_inputs() -> dict[str, pl.DataFrame]:
 
 
 def run_drift(inputs: Mapping[str, Any], cols: Callable[[str], str] = lambda c: c) -> Any:
-    return drift(inputs["reference"], inputs["current"], timestamp=cols("ts"), exclude=[cols("request_id")],
-                 score=cols("score"), target=cols("label"))
+    return check_drift(inputs["reference"], inputs["current"], timestamp=cols("ts"), exclude=[cols("request_id")],
+                       score=cols("score"), target=cols("label"))
 
 
 def leakage_inputs() -> dict[str, pl.DataFrame]:
@@ -182,7 +182,7 @@ def leakage_inputs() -> dict[str, pl.DataFrame]:
 
 
 def run_leakage(inputs: Mapping[str, Any], cols: Callable[[str], str] = lambda c: c) -> Any:
-    return audit_leakage(
+    return check_leakage(
         inputs["training"], entity=cols("cust"), prediction_time=cols("pt"), target=cols("churned"),
         split=cols("split"),
         sources={"events": Source(inputs["events"], entity=cols("cust"), time=cols("event_time"),

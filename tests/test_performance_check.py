@@ -1,4 +1,4 @@
-"""performance(): labels joined as they arrive, the label-free estimate validated against realized
+"""check_performance(): labels joined as they arrive, the label-free estimate validated against realized
 accuracy, its assumption checked, bad label input refused."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from workbench.errors import InputError
-from workbench.performance import performance
+from workbench.errors import ConfigError, InputError
+from workbench.performance import check_performance
 
 END = dt.datetime(2026, 3, 8)
 
@@ -34,9 +34,9 @@ def split_labels(df: pl.DataFrame, delay_hours: int = 24) -> tuple[pl.DataFrame,
 
 
 def run(cur: pl.DataFrame, labels: pl.DataFrame, reference: pl.DataFrame | None, **kwargs):
-    return performance(cur, labels=labels, id="rid", label_time="label_time", as_of=END, prediction="pred",
-                       score="score", by="region", timestamp="ts", window="1d",
-                       reference=None if reference is None else reference.rename({"y": "label"}), **kwargs)
+    return check_performance(cur, labels=labels, id="rid", label_time="label_time", as_of=END, prediction="pred",
+                             score="score", by="region", timestamp="ts", window="1d",
+                             reference=None if reference is None else reference.rename({"y": "label"}), **kwargs)
 
 
 def test_labels_known_at_as_of_are_joined_and_the_rest_counted():
@@ -106,16 +106,17 @@ def test_bad_label_input_is_refused_with_the_fix(make, message):
 
 def test_either_target_or_labels():
     df = scored(10, n=2_000)
-    with pytest.raises(InputError, match="give either target="):
-        performance(df, by="region", prediction="pred")
-    with pytest.raises(InputError, match="labels= needs id="):
-        performance(df.drop("y"), by="region", prediction="pred", labels=df.select("rid", pl.col("y").alias("label")))
+    with pytest.raises(ConfigError, match="give either target="):
+        check_performance(df, by="region", prediction="pred")
+    with pytest.raises(ConfigError, match="labels= needs id="):
+        check_performance(df.drop("y"), by="region", prediction="pred",
+                          labels=df.select("rid", pl.col("y").alias("label")))
 
 
 def test_a_missing_column_is_named_with_the_fix():
     df = scored(11, n=2_000)
     with pytest.raises(InputError, match="by\\[0\\]='zone' is not a column of predictions"):
-        performance(df, by="zone", target="y", prediction="pred")
+        check_performance(df, by="zone", target="y", prediction="pred")
 
 
 def test_a_regression_log_gets_coverage_and_realized_mae_per_window():
@@ -126,7 +127,7 @@ def test_a_regression_log_gets_coverage_and_realized_mae_per_window():
     y = rng.normal(100, 10, n)
     df = pl.DataFrame({"ts": ts, "region": rng.choice(["a", "b"], n), "pred": y + rng.normal(0, 5, n),
                        "y": np.where(rng.random(n) < 0.9, y, np.nan)}).with_columns(pl.col("y").fill_nan(None))
-    result = performance(df, target="y", prediction="pred", by="region", timestamp="ts", window="1d")
+    result = check_performance(df, target="y", prediction="pred", by="region", timestamp="ts", window="1d")
     est = result.to_polars("estimates")
     assert est.columns == ["scope", "scope_kind", "n", "labelled", "label_coverage", "realized_mae"]
     row = est.filter(pl.col("scope") == "all").row(0, named=True)

@@ -15,7 +15,7 @@ from polars.testing import assert_frame_equal
 
 import workbench.engine.frames
 from workbench.errors import InputError
-from workbench.performance import calibration, columns, performance, subgroups
+from workbench.performance import check_calibration, check_performance, check_subgroups, columns
 from workbench.performance.summaries import SUMS
 
 # the roles a user column can play, with the ordinary name each has in the baseline
@@ -47,19 +47,19 @@ def data(seed: int, n: int = 2_400) -> dict[str, pl.DataFrame]:
 
 
 def run_performance(d: dict[str, pl.DataFrame], names: dict[str, str]) -> Any:
-    return performance(d["predictions"], labels=d["labels"], id=names["id"], label=names["label"],
-                       label_time=names["label_time"], as_of=dt.datetime(2026, 3, 3, 12), by=[names["by0"],
-                       names["by1"]], prediction=names["prediction"], score=names["score"], timestamp=names["ts"],
-                       window="12h", reference=d["reference"], calibration_window="1d", min_support=50)
+    return check_performance(d["predictions"], labels=d["labels"], id=names["id"], label=names["label"],
+                             label_time=names["label_time"], as_of=dt.datetime(2026, 3, 3, 12), by=[names["by0"],
+                             names["by1"]], prediction=names["prediction"], score=names["score"], timestamp=names["ts"],
+                             window="12h", reference=d["reference"], calibration_window="1d", min_support=50)
 
 
 def run_direct(d: dict[str, pl.DataFrame], names: dict[str, str]) -> tuple[Any, Any]:
     labelled = d["predictions"].join(d["labels"].drop(names["label_time"]), on=names["id"])
     by = [names["by0"], names["by1"]]
-    sub = subgroups(labelled, target=names["label"], by=by, prediction=names["prediction"], score=names["score"],
-                    timestamp=names["ts"], window="12h", min_support=50)
-    cal = calibration(d["reference"], labelled, score=names["score"], target=names["label"], by=by,
-                      timestamp=names["ts"], window="1d", resamples=50)
+    sub = check_subgroups(labelled, target=names["label"], by=by, prediction=names["prediction"], score=names["score"],
+                          timestamp=names["ts"], window="12h", min_support=50)
+    cal = check_calibration(d["reference"], labelled, score=names["score"], target=names["label"], by=by,
+                            timestamp=names["ts"], window="1d", resamples=50)
     return sub, cal
 
 

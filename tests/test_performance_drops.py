@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from workbench.errors import WorkbenchError
-from workbench.performance import subgroups
+from workbench.performance import check_subgroups
 
 START = np.datetime64("2026-03-01T00:00:00", "us")
 
@@ -36,8 +36,8 @@ def hourly_logs(seed: int, *, drop_eu: float = 0.0, hours_dropped: int = 6, per_
 
 
 def test_a_localized_drop_is_found_with_its_segment_and_window_and_worded_for_action():
-    result = subgroups(hourly_logs(1, drop_eu=0.15), target="y", prediction="pred", by=["region", "device"],
-                       timestamp="ts", window="1h")
+    result = check_subgroups(hourly_logs(1, drop_eu=0.15), target="y", prediction="pred", by=["region", "device"],
+                             timestamp="ts", window="1h")
     drops = result.by_kind("performance_drop")
     eu = [f for f in drops if f.scope.get("segment") == {"region": "eu"}]
     assert len(eu) == 1 and eu[0].severity == "critical"
@@ -59,8 +59,8 @@ def test_a_localized_drop_is_found_with_its_segment_and_window_and_worded_for_ac
 
 @pytest.mark.parametrize("seed", range(5))
 def test_no_alert_on_logs_with_nothing_planted(seed):
-    result = subgroups(hourly_logs(100 + seed), target="y", prediction="pred", by=["region", "device"],
-                       timestamp="ts", window="1h")
+    result = check_subgroups(hourly_logs(100 + seed), target="y", prediction="pred", by=["region", "device"],
+                             timestamp="ts", window="1h")
     tested = int(result.to_polars("windows")["tested"].sum())
     assert tested > 1000
     assert len(result.findings) <= tested / 1000
@@ -71,7 +71,7 @@ def test_tiny_cells_are_not_tested_and_never_alert():
     logs = logs.with_columns(pred=pl.when((pl.col("region") == "latam") & (pl.col("ts") >= dt.datetime(2026, 3, 7,
                                                                                                         23)))
                              .then(1 - pl.col("y")).otherwise(pl.col("pred")))
-    result = subgroups(logs, target="y", prediction="pred", by=["region"], timestamp="ts", window="1h")
+    result = check_subgroups(logs, target="y", prediction="pred", by=["region"], timestamp="ts", window="1h")
     cell = result.to_polars("windows").filter((pl.col("scope") == "region=latam")
                                               & (pl.col("window_start") == dt.datetime(2026, 3, 7, 23)))
     assert cell["value"].item() == 0.0 and not cell["tested"].item()
@@ -79,15 +79,15 @@ def test_tiny_cells_are_not_tested_and_never_alert():
 
 
 def test_a_regression_drop_is_an_mae_rise():
-    result = subgroups(hourly_logs(4, drop_eu=0.8, regression=True), target="y", prediction="pred", by=["region"],
-                       timestamp="ts", window="6h")
+    result = check_subgroups(hourly_logs(4, drop_eu=0.8, regression=True), target="y", prediction="pred", by=["region"],
+                             timestamp="ts", window="6h")
     (f,) = [f for f in result.by_kind("performance_drop") if f.scope.get("segment") == {"region": "eu"}]
     assert f.message.startswith("MAE rose") and "in the last 6 hours" in f.message
 
 
 def test_time_zone_aware_timestamps_keep_their_zone_in_the_windows():
     logs = hourly_logs(5, drop_eu=0.15).with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
-    result = subgroups(logs, target="y", prediction="pred", by=["region"], timestamp="ts", window="6h")
+    result = check_subgroups(logs, target="y", prediction="pred", by=["region"], timestamp="ts", window="6h")
     (f,) = [f for f in result.by_kind("performance_drop") if f.scope.get("segment") == {"region": "eu"}]
     assert f.scope["window"] == ["2026-03-07T18:00:00+00:00", "2026-03-08T00:00:00+00:00"]
 
@@ -96,9 +96,9 @@ def test_time_zone_aware_timestamps_keep_their_zone_in_the_windows():
     ("kwargs", "message"),
     [({"window": "1h"}, "window needs timestamp"),
      ({"timestamp": "region"}, "timestamp column 'region' must be a datetime"),
-     ({"timestamp": "ts", "window": "soon"}, "The 'window' parameter of subgroups must be a duration such as "
+     ({"timestamp": "ts", "window": "soon"}, "The 'window' parameter of check_subgroups must be a duration such as "
                                               "'90d', '6h', '15m' or '30s'; cannot read 'soon'")],
 )
 def test_bad_time_options_are_refused(kwargs, message):
     with pytest.raises(WorkbenchError, match=message):
-        subgroups(hourly_logs(6, per_hour=20), target="y", prediction="pred", by=["region"], **kwargs)
+        check_subgroups(hourly_logs(6, per_hour=20), target="y", prediction="pred", by=["region"], **kwargs)

@@ -1,4 +1,4 @@
-"""The shipped performance sample through performance() and `workbench performance`: every planted
+"""The shipped performance sample through check_performance() and `workbench performance`: every planted
 problem is found where it was planted, and the small noisy segment is left alone."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from workbench.cli import main
 from workbench.findings import validate_findings
-from workbench.performance import performance
+from workbench.performance import check_performance
 
 DATA = Path(__file__).parent.parent / "sample_data" / "performance"
 PLANTED = json.loads((DATA / "planted.json").read_text())
@@ -24,7 +24,7 @@ ARGS = {"labels": DATA / "labels.parquet", "id": "request_id", "label_time": "la
 
 @pytest.fixture(scope="module")
 def result():
-    return performance(DATA / "predictions.parquet", reference=DATA / "reference.parquet", **ARGS)
+    return check_performance(DATA / "predictions.parquet", reference=DATA / "reference.parquet", **ARGS)
 
 
 def test_the_planted_drop_is_found_in_its_segment_and_last_hours(result):

@@ -11,14 +11,14 @@ from test_performance_sample import ARGS, DATA
 
 from workbench.errors import ConfigError
 from workbench.findings.html import result_html
-from workbench.performance import performance, subgroups
+from workbench.performance import check_performance, check_subgroups
 from workbench.present.performance_figures import heatmap_figure, ranked_alerts, scope_of, segments_figure
 from workbench.widgets import CalibrationExplorer, SubgroupExplorer
 
 
 @pytest.fixture(scope="module")
 def result():
-    return performance(DATA / "predictions.parquet", reference=DATA / "reference.parquet", **ARGS)
+    return check_performance(DATA / "predictions.parquet", reference=DATA / "reference.parquet", **ARGS)
 
 
 def test_alerts_are_ranked_by_impact_and_picking_one_draws_its_segment(result):
@@ -84,24 +84,25 @@ def test_explorers_refuse_results_they_cannot_show():
     with pytest.raises(ConfigError, match=r"SubgroupExplorer shows 'performance' results, got a 'drift' result: "
                                           r"open it with DriftExplorer\.from_result\(result\)"):
         SubgroupExplorer.from_result(CheckResult("drift", (), ()))
-    plain = subgroups(pl.read_parquet(DATA / "reference.parquet"), target="label", prediction="prediction",
-                      by="region")
+    plain = check_subgroups(pl.read_parquet(DATA / "reference.parquet"), target="label", prediction="prediction",
+                            by="region")
     with pytest.raises(ConfigError, match=r"CalibrationExplorer reads the table\(s\) \['reliability', 'calibration'\] "
-                                          r"of the result; this 'performance' result has .*calibration\(\.\.\.\), or "
-                                          r"performance\(\.\.\., score=\.\.\., reference=\.\.\.\).* This result's "
-                                          r"segments open with SubgroupExplorer\.from_result\(result\)\."):
+                                          r"of the result; this 'performance' result has .*"
+                                          r"check_calibration\(\.\.\.\), or check_performance\(\.\.\., score=\.\.\., "
+                                          r"reference=\.\.\.\).* "
+                                          r"open with SubgroupExplorer\.from_result\(result\)\."):
         CalibrationExplorer.from_result(plain)
 
 
 def test_calibration_table_shows_why_a_slope_was_not_estimated_instead_of_none():
     import numpy as np
 
-    from workbench.performance import calibration
+    from workbench.performance import check_calibration
     from workbench.widgets.performance import calibration_table_html
 
     rng = np.random.default_rng(3)
     frame = pl.DataFrame({"p": rng.uniform(0, 1, 2000)}).with_columns(y=(pl.col("p") > 0.5).cast(pl.Int8))
-    result = calibration(frame, frame, score="p", target="y", min_rows=10)  # perfectly separated: no slope
+    result = check_calibration(frame, frame, score="p", target="y", min_support=10)  # perfectly separated: no slope
     note = result.to_polars("calibration")["slope_note"].item()
     assert "perfectly separated" in note
     html = calibration_table_html(result)

@@ -35,11 +35,11 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 from statsmodels.stats.contingency_tables import mcnemar
 
-from workbench.drift import drift, training_serving_skew
+from workbench.drift import check_drift, check_skew
 from workbench.findings import CheckResult, Finding
-from workbench.leakage import Source, asof, audit_leakage, window
-from workbench.performance import calibration, performance
-from workbench.shadow import compare_logs
+from workbench.leakage import Source, asof, check_leakage, window
+from workbench.performance import check_calibration, check_performance
+from workbench.shadow import check_shadow
 
 SEVERITY = {"info": 0, "warning": 1, "critical": 2}
 
@@ -79,7 +79,7 @@ def iso(t: dt.datetime) -> str:
 @pytest.fixture(scope="module")
 def backfill():
     scenario = backfill_leak.generate()
-    result = audit_leakage(
+    result = check_leakage(
         scenario.training, entity="customer_id", prediction_time="prediction_time", target="churned",
         sources={"transactions": Source(scenario.transactions, entity="customer_id", time="event_time",
                                         available_time="ingested_at")},
@@ -132,7 +132,7 @@ def test_backfill_is_not_called_future_data_and_the_honest_count_is_silent(backf
 @pytest.fixture(scope="module")
 def stale():
     scenario = stale_feature_store.generate()
-    result = audit_leakage(
+    result = check_leakage(
         scenario.training, entity="customer_id", prediction_time="prediction_time", target="churned",
         sources={"balances": Source(scenario.balances, entity="customer_id", time="snapshot_time",
                                     available_time="written_at"),
@@ -200,7 +200,7 @@ def _slope(frame: pl.DataFrame) -> float:
 
 
 def test_night_overconfidence_is_found_on_the_night_segment_only(night):
-    result = calibration(night.reference, night.current, score="score", target="label", by="daypart")
+    result = check_calibration(night.reference, night.current, score="score", target="label", by="daypart")
     finding = one(result, "overconfident", "score", {"daypart": "night"})
     assert finding.severity == "critical"
     night_rows = night.current.filter(pl.col("daypart") == "night")
@@ -214,7 +214,7 @@ def test_night_overconfidence_is_found_on_the_night_segment_only(night):
 
 
 def test_night_overconfidence_by_hour_alarms_on_hours_0_to_5_and_no_daytime_hour(night):
-    result = calibration(night.reference, night.current, score="score", target="label", by="hour")
+    result = check_calibration(night.reference, night.current, score="score", target="label", by="hour")
     hours = {f.scope["segment"]["hour"] for f in result.findings if "segment" in f.scope}
     assert hours == {str(h) for h in night_overconfidence.NIGHT_HOURS}
     for hour in night_overconfidence.NIGHT_HOURS:
@@ -226,7 +226,7 @@ def test_night_overconfidence_by_hour_alarms_on_hours_0_to_5_and_no_daytime_hour
 @pytest.fixture(scope="module")
 def shadow():
     scenario = shadow_platform_regression.generate()
-    result = compare_logs(scenario.production, scenario.candidate, id="request_id", timestamp="ts",
+    result = check_shadow(scenario.production, scenario.candidate, id="request_id", timestamp="ts",
                           prediction="prediction", latency="latency_ms", error="error", by="platform",
                           labels=scenario.labels)
     return scenario, result
@@ -278,7 +278,7 @@ def _kinds_by_subject(result: CheckResult) -> dict[str, set[str]]:
 
 
 def test_renamed_and_retyped_field_is_a_schema_change_not_a_distribution_drift(renamed):
-    result = drift(renamed.reference, renamed.current, exclude=["request_id"], timestamp="ts", window="1d")
+    result = check_drift(renamed.reference, renamed.current, exclude=["request_id"], timestamp="ts", window="1d")
     kinds = _kinds_by_subject(result)
     # amount_usd (Float64) -> amount (String): either proposed as a rename, or dropped + added
     assert "schema_renamed" in kinds.get("amount", set()) or (
@@ -294,7 +294,7 @@ def test_renamed_and_retyped_field_is_a_schema_change_not_a_distribution_drift(r
 
 def test_renamed_field_without_type_change_is_compared_with_its_old_column(renamed):
     current = renamed.current.with_columns(pl.col("amount").cast(pl.Float64))
-    result = drift(renamed.reference, current, exclude=["request_id"], timestamp="ts", window="1d")
+    result = check_drift(renamed.reference, current, exclude=["request_id"], timestamp="ts", window="1d")
     rename = one(result, "schema_renamed", "amount")
     assert "amount_usd" in rename.message
     assert "schema_dropped" in _kinds_by_subject(result)["legacy_score"]
@@ -307,7 +307,7 @@ def test_renamed_field_without_type_change_is_compared_with_its_old_column(renam
 @pytest.fixture(scope="module")
 def proxy():
     scenario = post_outcome_proxy.generate()
-    result = audit_leakage(
+    result = check_leakage(
         scenario.training, entity="customer_id", prediction_time="prediction_time", target="churned",
         sources={"calls": Source(scenario.calls, entity="customer_id", time="call_time", available_time="logged_at")},
         features={"support_calls_30d": window("calls", agg="count", window="30d")},
@@ -343,8 +343,8 @@ def test_honest_strong_declared_feature_is_not_called_a_leak(proxy):
 @pytest.fixture(scope="module")
 def regional():
     scenario = regional_silent_drop.generate()
-    result = performance(scenario.predictions, target="label", prediction="prediction", by=["region", "device"],
-                         timestamp="ts", window="1h")
+    result = check_performance(scenario.predictions, target="label", prediction="prediction", by=["region", "device"],
+                               timestamp="ts", window="1h")
     return scenario, result
 
 
@@ -372,8 +372,8 @@ def test_regional_drop_onset_is_found_whatever_the_seed_as_one_alert_and_other_r
     seeds, onsets, single, false_findings, flagged, flagged_outside = range(20), 0, 0, [], 0, 0
     for seed in seeds:
         scenario = regional_silent_drop.generate(seed)
-        result = performance(scenario.predictions, target="label", prediction="prediction",
-                             by=["region", "device"], timestamp="ts", window="1h")
+        result = check_performance(scenario.predictions, target="label", prediction="prediction",
+                                   by=["region", "device"], timestamp="ts", window="1h")
         eu = matching(result, "performance_drop", segment={"region": "eu"})
         onsets += [f.scope["window"][0] for f in eu] == [iso(regional_silent_drop.DROP_START)]
         incident = [f for f in alarms(result) if f.scope.get("segment", {}).get("region") in (None, "eu")]
@@ -415,7 +415,7 @@ def test_regional_drop_tables_have_only_readable_columns(regional):
 @pytest.fixture(scope="module")
 def huge():
     scenario = huge_trivial_shift.generate()
-    return scenario, drift(scenario.reference, scenario.current)
+    return scenario, check_drift(scenario.reference, scenario.current)
 
 
 def test_huge_sample_alarms_only_on_the_real_shift(huge):
@@ -448,7 +448,7 @@ def splits():
 
 
 def _audit_split(frame: pl.DataFrame) -> CheckResult:
-    return audit_leakage(frame, entity="card_id", prediction_time="prediction_time", target="is_fraud",
+    return check_leakage(frame, entity="card_id", prediction_time="prediction_time", target="is_fraud",
                          split="split")
 
 
@@ -485,7 +485,7 @@ def category_runs():
     runs = []
     for seed in SEEDS:
         scenario = category_share_shift.generate(seed)
-        runs.append((scenario, drift(scenario.reference, scenario.current)))
+        runs.append((scenario, check_drift(scenario.reference, scenario.current)))
     return runs
 
 
@@ -515,7 +515,7 @@ def test_category_ten_point_move_is_reported_every_time(category_runs):
 
 def test_serving_unit_bug_is_critical_skew_on_exactly_that_feature():
     scenario = serving_unit_skew.generate()
-    result = training_serving_skew(scenario.training, scenario.serving, id="request_id")
+    result = check_skew(scenario.training, scenario.serving, id="request_id")
     finding = one(result, "training_serving_skew", "account_age_days")
     assert finding.severity == "critical"
     assert finding.metrics["n"] == scenario.training.height
@@ -537,7 +537,7 @@ def test_serving_unit_bug_is_critical_skew_on_exactly_that_feature():
 @pytest.fixture(scope="module")
 def release():
     scenario = client_release_nulls.generate()
-    return scenario, drift(scenario.reference, scenario.current, timestamp="ts", window="1h")
+    return scenario, check_drift(scenario.reference, scenario.current, timestamp="ts", window="1h")
 
 
 def _hours(start: dt.datetime, end: dt.datetime) -> list[str]:
@@ -585,7 +585,7 @@ def test_release_missing_rate_metrics_are_consistent(release):
 # --- 13. the same model on a slower serving stack --------------------------------------------------------
 
 def _compare_stacks(scenario) -> CheckResult:
-    return compare_logs(scenario.production, scenario.candidate, id="request_id", timestamp="ts",
+    return check_shadow(scenario.production, scenario.candidate, id="request_id", timestamp="ts",
                         prediction="prediction", score="score", latency="latency_ms", error="error", by="region",
                         labels=scenario.labels)
 
@@ -624,7 +624,7 @@ def test_same_model_on_the_same_stack_is_promoted_silently():
 
 def test_firmware_unit_change_drifts_in_the_updated_group_only():
     scenario = firmware_unit_change.generate()
-    result = drift(scenario.reference, scenario.current, by="firmware")
+    result = check_drift(scenario.reference, scenario.current, by="firmware")
     updated = f"firmware={firmware_unit_change.UPDATED}"
     for kind in ("distribution_drift", "out_of_range"):
         finding = one(result, kind, "temperature")
@@ -648,7 +648,7 @@ def test_firmware_unit_change_drifts_in_the_updated_group_only():
 @pytest.fixture(scope="module")
 def retried():
     scenario = retried_export_duplicates.generate()
-    result = audit_leakage(scenario.training, entity="user_id", prediction_time="prediction_time",
+    result = check_leakage(scenario.training, entity="user_id", prediction_time="prediction_time",
                            target="converted", split="split")
     return scenario, result
 
@@ -659,7 +659,7 @@ def test_retried_export_duplicates_are_counted(retried):
     assert finding.severity == "critical"  # some copies cross the split
     assert finding.metrics["affected_rows"] == scenario.duplicates
     assert finding.metrics["n"] == scenario.training.height
-    unsplit = audit_leakage(scenario.training.drop("split"), entity="user_id", prediction_time="prediction_time",
+    unsplit = check_leakage(scenario.training.drop("split"), entity="user_id", prediction_time="prediction_time",
                             target="converted")
     assert one(unsplit, "duplicate_rows").metrics["affected_rows"] == scenario.duplicates
 
@@ -674,6 +674,6 @@ def test_retried_export_cross_split_copies_are_a_subset_of_the_duplicates(retrie
     n_sessions = scenario.training.height - scenario.duplicates
     sides = scenario.training.with_columns(
         split=pl.when(pl.int_range(pl.len()) < n_sessions).then(pl.lit("train")).otherwise(pl.lit("test")))
-    moved = audit_leakage(sides, entity="user_id", prediction_time="prediction_time", target="converted", split="split")
+    moved = check_leakage(sides, entity="user_id", prediction_time="prediction_time", target="converted", split="split")
     crossing = one(moved, "duplicate_rows")
     assert crossing.metrics["affected_rows"] == crossing.metrics["cross_split_rows"] == scenario.duplicates

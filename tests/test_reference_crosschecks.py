@@ -3,7 +3,7 @@ brute-force computation on the raw rows written here), on adversarial inputs: ex
 columns, tiny and large n, heavy tails, NaN/null, perfect separation, one class only, empty bins.
 
 This file: the distribution tails, the interval and test functions, the drift statistics (function level and
-through ``drift``), exact order statistics and quantiles. The checks' reported metrics (performance,
+through ``check_drift``), exact order statistics and quantiles. The checks' reported metrics (performance,
 calibration, shadow, leakage) are in ``test_reference_crosschecks_checks.py``. Every assertion is the
 reference's value, within the statistic's documented approximation.
 """
@@ -25,7 +25,7 @@ from scipy.spatial.distance import jensenshannon
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, proportions_ztest
 
-from workbench.drift import drift, fit_profile
+from workbench.drift import check_drift, fit_profile
 from workbench.drift.compare import MIN_EXPECTED
 from workbench.engine.ranks import lower_quantiles, order_statistics
 from workbench.leakage.summaries import quantiles_of
@@ -239,7 +239,7 @@ def test_drift_ks_and_p_value_equal_scipy_on_integer_data_with_nan_null_and_new_
     cur[:40] = np.nan
     cur_frame = pl.DataFrame({"x": cur}).with_columns(
         pl.when(pl.int_range(pl.len()) < 20).then(None).otherwise(pl.col("x")).alias("x"))  # 20 nulls, 20 NaN
-    row = _rows(drift(pl.DataFrame({"x": ref}), cur_frame), "x")
+    row = _rows(check_drift(pl.DataFrame({"x": ref}), cur_frame), "x")
     valid = cur[~np.isnan(cur)]
     expected = stats.ks_2samp(ref, valid, method="asymp")
     assert (row["n_reference"], row["n_current"]) == (3000, 2460)
@@ -256,7 +256,7 @@ def test_drift_q_values_equal_statsmodels_benjamini_hochberg_over_every_test_of_
     cur = pl.DataFrame({"a": rng.normal(0.05, 1, n), "b": rng.pareto(1.4, n), "c": rng.choice(["x", "y", "w"], n),
                         "d": rng.integers(0, 3, n), "seg": rng.choice(["s", "t"], n)}).with_columns(
         pl.when(pl.col("a") > 1.5).then(None).otherwise(pl.col("a")).alias("a"))
-    tests = drift(ref, cur, by="seg").to_polars("tests")
+    tests = check_drift(ref, cur, by="seg").to_polars("tests")
     assert tests.height >= 12
     p = tests["p_value"].to_numpy()
     np.testing.assert_allclose(tests["q_value"].to_numpy(), multipletests(p, method="fdr_bh")[1], rtol=1e-12)
@@ -277,7 +277,7 @@ def test_drift_chi_square_equals_scipy_with_rare_new_and_other_categories():
     weights = np.r_[np.full(5, 0.18), np.full(25, 0.1 / 25)]
     ref = rng.choice(cats, 6000, p=weights)
     cur = np.concatenate([rng.choice(cats, 1500, p=weights), ["brand_new"] * 6, [None] * 30])
-    result = drift(pl.DataFrame({"c": ref}), pl.DataFrame({"c": cur}), max_categories=8)
+    result = check_drift(pl.DataFrame({"c": ref}), pl.DataFrame({"c": cur}), max_categories=8)
     row = _rows(result, "c")
     prof = fit_profile(pl.DataFrame({"c": ref}), max_categories=8)["c"]
     kept = list(prof.categories)
@@ -297,7 +297,7 @@ def test_drift_chi_square_equals_scipy_with_rare_new_and_other_categories():
     (np.full(500, -7.5), np.r_[np.full(390, -7.5), np.full(10, np.nan)]),
 ])
 def test_drift_of_a_constant_column_is_zero_with_p_value_one(ref, cur):
-    row = _rows(drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
+    row = _rows(check_drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
     assert stats.ks_2samp(ref, cur[~np.isnan(cur)]).statistic == 0.0
     assert (row["ks"], row["psi"], row["jensen_shannon"], row["total_variation"], row["p_value"]) == (
         0.0, 0.0, 0.0, 0.0, 1.0)
@@ -310,7 +310,7 @@ def test_drift_effect_sizes_equal_brute_force_on_heavy_tails(tails):
     draw = {"cauchy": lambda s, n: rng.standard_cauchy(n) * s, "pareto": lambda s, n: rng.pareto(1.0 / s, n),
             "lognormal": lambda s, n: rng.lognormal(0, 2 * s, n)}[tails]
     ref, cur = draw(1.0, 5000), draw(1.3, 4000)
-    row = _rows(drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
+    row = _rows(check_drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
     edges = np.array(fit_profile(pl.DataFrame({"x": ref}))["x"].edges)
     r, c = _brute_bins(ref, cur, edges)
     p, q = r / r.sum(), c / c.sum()
@@ -330,7 +330,7 @@ def test_drift_effect_sizes_equal_brute_force_on_heavy_tails(tails):
 def test_drift_scaled_wasserstein_survives_values_near_the_float_limit():
     block_ref, block_cur = [1e308, -1e308, 0.0, 1.0, 2.0], [1e308, -1e308, 0.0, 1.0, 2.0, 2.0, 2.0]
     ref, cur = np.array(block_ref * 100), np.array(block_cur * 100)
-    row = _rows(drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
+    row = _rows(check_drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
     edges = np.array(fit_profile(pl.DataFrame({"x": ref}))["x"].edges)
     scale = 1e308  # work in units of 1e308 so nothing overflows
     e = edges / scale
@@ -345,7 +345,7 @@ def test_drift_scaled_wasserstein_survives_values_near_the_float_limit():
 @pytest.mark.parametrize(("n_ref", "n_cur"), [(1, 1), (2, 2), (5, 5), (1, 5)])
 def test_drift_on_tiny_samples_reports_brute_force_effects_and_never_decides(n_ref, n_cur):
     ref, cur = np.arange(float(n_ref)), np.arange(float(n_cur)) + 0.5
-    row = _rows(drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
+    row = _rows(check_drift(pl.DataFrame({"x": ref}), pl.DataFrame({"x": cur})), "x")
     edges = np.array(fit_profile(pl.DataFrame({"x": ref}))["x"].edges)
     r, c = _brute_bins(ref, cur, edges)
     assert row["total_variation"] == pytest.approx(0.5 * np.abs(r / r.sum() - c / c.sum()).sum())
@@ -361,7 +361,7 @@ def test_drift_missing_rate_change_equals_statsmodels_on_the_raw_rows():
     cur[:200] = np.nan
     frame = pl.DataFrame({"x": cur}).with_columns(
         pl.when(pl.int_range(pl.len()) < 100).then(None).otherwise(pl.col("x")).alias("x"))  # 100 null + 100 NaN
-    tests = drift(pl.DataFrame({"x": ref}), frame).to_polars("tests").filter(pl.col("test") == "missing_rate")
+    tests = check_drift(pl.DataFrame({"x": ref}), frame).to_polars("tests").filter(pl.col("test") == "missing_rate")
     row = tests.row(0, named=True)
     lo, hi = confint_proportions_2indep(200, 4000, 50, 5000, method="newcomb", compare="diff")
     assert row["effect"] == pytest.approx(200 / 4000 - 50 / 5000)

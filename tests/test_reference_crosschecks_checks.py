@@ -30,8 +30,8 @@ from statsmodels.stats.proportion import proportion_confint
 
 from workbench.leakage.statistics import single_feature_auc
 from workbench.leakage.training import proxy_counts
-from workbench.performance import calibration, subgroups
-from workbench.shadow import compare_logs
+from workbench.performance import check_calibration, check_subgroups
+from workbench.shadow import check_shadow
 from workbench.shadow.paired import paired_difference
 from workbench.stats import auc_interval
 
@@ -65,7 +65,7 @@ def _segment(frame: pl.DataFrame, scope: str) -> pl.DataFrame:
 
 
 def test_subgroup_classification_metrics_equal_scikit_learn_on_adversarial_segments(adversarial_scores):
-    table = subgroups(adversarial_scores, target="y", by="seg", score="p", min_support=1).to_polars("segments")
+    table = check_subgroups(adversarial_scores, target="y", by="seg", score="p", min_support=1).to_polars("segments")
     assert table.height == 6
     for r in table.iter_rows(named=True):
         part = _segment(adversarial_scores, r["scope"])
@@ -92,8 +92,8 @@ def test_subgroup_log_loss_equals_scikit_learn_on_scores_of_exactly_zero_and_one
     p = rng.uniform(0.01, 0.99, 200).round(4)
     p[:20] = 1.0 - y[:20]  # confidently wrong
     p[20:40] = y[20:40]  # confidently right
-    row = subgroups(pl.DataFrame({"seg": ["a"] * 200, "y": y, "p": p}), target="y", by="seg", score="p",
-                    min_support=1).to_polars("segments").row(0, named=True)
+    row = check_subgroups(pl.DataFrame({"seg": ["a"] * 200, "y": y, "p": p}), target="y", by="seg", score="p",
+                          min_support=1).to_polars("segments").row(0, named=True)
     assert row["log_loss"] == pytest.approx(log_loss(y, p), rel=1e-9)
 
 
@@ -104,8 +104,8 @@ def test_subgroup_regression_metrics_equal_scikit_learn_on_heavy_tailed_errors()
     pred = y + np.r_[rng.standard_cauchy(n // 2), rng.pareto(1.2, n - n // 2)]
     pred[:10] = y[:10]  # exact hits: zero error
     seg = rng.choice(["a", "b", "c"], n)
-    table = subgroups(pl.DataFrame({"seg": seg, "y": y, "pred": pred}), target="y", by="seg", prediction="pred",
-                      min_support=1).to_polars("segments")
+    table = check_subgroups(pl.DataFrame({"seg": seg, "y": y, "pred": pred}), target="y", by="seg", prediction="pred",
+                            min_support=1).to_polars("segments")
     for r in table.iter_rows(named=True):
         m = np.ones(n, bool) if r["scope"] == "all" else seg == r["scope"].split("=")[1]
         err = np.abs(pred[m] - y[m])
@@ -124,7 +124,7 @@ def test_subgroup_accuracy_gap_equals_statsmodels_newcombe_and_z_test():
     y = rng.integers(0, 2, n)
     right = rng.random(n) < np.where(seg == "a", 0.7, 0.8)
     frame = pl.DataFrame({"seg": seg, "y": y, "pred": np.where(right, y, 1 - y)})
-    table = subgroups(frame, target="y", by="seg", prediction="pred").to_polars("segments")
+    table = check_subgroups(frame, target="y", by="seg", prediction="pred").to_polars("segments")
     for r in table.filter(pl.col("depth") == 1).iter_rows(named=True):
         m = seg == r["scope"].split("=")[1]
         k, rest_k = right[m].sum(), right[~m].sum()
@@ -158,7 +158,7 @@ def test_auc_interval_of_the_proxy_check_covers_the_true_auc_on_small_perfectly_
 
 def test_subgroup_auc_interval_covers_the_true_auc_on_small_perfectly_separable_segments():
     frame = _auc_coverage_frame(10, 600, 0.98, 35)
-    table = subgroups(frame, target="y", by="seg", score="p", min_support=1).to_polars("segments")
+    table = check_subgroups(frame, target="y", by="seg", score="p", min_support=1).to_polars("segments")
     table = table.filter(pl.col("depth") == 1)
     assert table.height == 600
     coverage = ((table["auc_low"] <= 0.98) & (table["auc_high"] >= 0.98)).mean()
@@ -178,7 +178,7 @@ def extreme_calibration() -> tuple[pl.DataFrame, dict]:
     y = (rng.random(n) < p).astype(int)
     y[:5], y[50:55] = 1, 0
     frame = pl.DataFrame({"p": p, "y": y})
-    result = calibration(frame, frame, score="p", target="y", min_rows=10)
+    result = check_calibration(frame, frame, score="p", target="y", min_support=10)
     return frame, result
 
 
@@ -246,7 +246,7 @@ def shadow_pair() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
 @pytest.fixture(scope="module")
 def shadow_result(shadow_pair):
     prod, cand, labels = shadow_pair
-    return compare_logs(prod, cand, id="rid", prediction="pred", latency="ms", error="err", score="s",
+    return check_shadow(prod, cand, id="rid", prediction="pred", latency="ms", error="err", score="s",
                         labels=labels, task="multiclass")
 
 
@@ -328,7 +328,7 @@ def test_the_mae_ratio_equals_numpy_on_a_heavy_tailed_regression():
     y = rng.normal(10, 3, n)
     p = y + rng.standard_cauchy(n) * 0.5
     c = y + rng.standard_t(2, n) * 0.6
-    result = compare_logs(pl.DataFrame({"rid": ids, "pred": p}), pl.DataFrame({"rid": ids, "pred": c}), id="rid",
+    result = check_shadow(pl.DataFrame({"rid": ids, "pred": p}), pl.DataFrame({"rid": ids, "pred": c}), id="rid",
                           prediction="pred", labels=pl.DataFrame({"rid": ids, "label": y}), task="regression")
     row = result.to_polars("accuracy").filter(pl.col("scope") == "all").row(0, named=True)
     ep, ec = np.abs(y - p), np.abs(y - c)
@@ -418,7 +418,7 @@ def test_proxy_auc_of_a_numeric_feature_leaves_nan_out_like_null():
 # -- label-free estimate (CBPE) ---------------------------------------------------------------------
 
 def test_estimated_accuracy_precision_and_recall_equal_brute_force_on_the_raw_rows():
-    from workbench.performance import performance
+    from workbench.performance import check_performance
 
     rng = np.random.default_rng(41)
     n = 3000
@@ -428,7 +428,7 @@ def test_estimated_accuracy_precision_and_recall_equal_brute_force_on_the_raw_ro
     y[rng.random(n) < 0.4] = np.nan  # labels not arrived yet
     seg = rng.choice(["a", "b"], n)
     frame = pl.DataFrame({"seg": seg, "p": p, "y": y}).with_columns(pl.col("y").fill_nan(None))
-    table = performance(frame, by="seg", target="y", score="p").to_polars("estimates")
+    table = check_performance(frame, by="seg", target="y", score="p").to_polars("estimates")
     for r in table.iter_rows(named=True):
         m = np.ones(n, bool) if r["scope"] == "all" else seg == r["scope"].split("=")[1]
         pm, ym = p[m], y[m]

@@ -96,6 +96,8 @@ def test_an_output_folder_that_cannot_be_created_is_refused(tmp_path):
 def test_report_cli_runs_lists_and_reports_errors(drift_run, capsys):
     out, _ = drift_run
     assert main(["report", "run", "drift", "-p", "window", "2d", "--out", str(out)]) == 1
+    ran = capsys.readouterr().out
+    assert ran.startswith("FAIL: drift run ") and "findings at or above --fail-on critical" in ran  # not "OK", exit 1
     assert main(["report", "list", "--out", str(out)]) == 0
     listing = capsys.readouterr().out
     assert "runs, newest first:" in listing and "latest alerts" in listing

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from workbench.shadow import Guardrails, compare_logs
+from workbench.shadow import Guardrails, check_shadow
 
 OPS_ONLY = Guardrails(require_accuracy=False)
 
@@ -32,7 +32,7 @@ def identical_models_with_errors(seed: int, n: int = 20_000, *, fallback: int | 
 @pytest.mark.parametrize("fallback", [None, 0])
 def test_identical_models_with_failures_agree_everywhere(fallback):
     prod, cand = identical_models_with_errors(0, fallback=fallback)
-    result = compare_logs(prod, cand, id="rid", prediction="pred", error="err", by="region", guardrails=OPS_ONLY)
+    result = check_shadow(prod, cand, id="rid", prediction="pred", error="err", by="region", guardrails=OPS_ONLY)
     table = result.to_polars("agreement")
     assert table["scope"].to_list() == ["all", "region=apac", "region=eu", "region=latam", "region=us"]
     assert table["flip_rate"].to_list() == [0.0] * 5
@@ -80,7 +80,7 @@ def test_agreement_per_segment_equals_a_brute_force_count(seed):
 
     prod, cand = side(0.0), side(0.15)
     cand = cand.filter(pl.col("rid") % 97 != 0)  # some requests only production logged
-    table = compare_logs(prod, cand, id="rid", prediction="pred", error="err", by="region",
+    table = check_shadow(prod, cand, id="rid", prediction="pred", error="err", by="region",
                          guardrails=OPS_ONLY).to_polars("agreement")
     expected = brute_force_agreement(prod, cand)
     got = {r["scope"]: r for r in table.iter_rows(named=True)}
@@ -107,7 +107,7 @@ def test_regression_agreement_leaves_out_nan_null_and_failed_predictions_everywh
         return pl.DataFrame({"rid": np.arange(n), "region": region, "pred": shown, "err": rng.random(n) < 0.02})
 
     prod, cand = side(0.0), side(0.3)
-    table = compare_logs(prod, cand, id="rid", prediction="pred", error="err", by="region", large_change=0.25,
+    table = check_shadow(prod, cand, id="rid", prediction="pred", error="err", by="region", large_change=0.25,
                          guardrails=OPS_ONLY).to_polars("agreement")
     expected: dict[str, dict[str, int]] = {}
     for r, c in zip(prod.iter_rows(named=True), cand.iter_rows(named=True), strict=True):
@@ -139,7 +139,7 @@ def test_nan_predictions_of_a_regression_are_left_out_of_the_deltas_and_the_defa
     if engine == "duckdb":
         con = duckdb.connect()
         prod, cand = con.from_arrow(prod.to_arrow()), con.from_arrow(cand.to_arrow())
-    result = compare_logs(prod, cand, id="rid", prediction="pred", guardrails=OPS_ONLY)
+    result = check_shadow(prod, cand, id="rid", prediction="pred", guardrails=OPS_ONLY)
     assert result.parameters["large_change"] == pytest.approx(0.1 * np.nanstd(p, ddof=1))
     ok = ~np.isnan(p) & ~np.isnan(c)
     d = (c - p)[ok]

@@ -20,7 +20,7 @@ import workbench.engine.labels
 import workbench.engine.ranks
 import workbench.shadow
 from workbench.errors import InputError
-from workbench.shadow import Guardrails, compare_logs
+from workbench.shadow import Guardrails, check_shadow
 from workbench.shadow.columns import HELPERS, ID, LABEL, PREFIX, by_column, internal_columns, role
 from workbench.shadow.reconcile import SIDES
 
@@ -29,7 +29,7 @@ AS_OF = T0 + dt.timedelta(hours=30)
 # the ordinary names of the roles; "label" and "label_time" are the labels' columns
 ORDINARY = {"id": "rid", "timestamp": "ts", "prediction": "pred", "score": "s", "latency": "ms", "error": "err",
             "by0": "region", "by1": "device", "label": "label", "label_time": "label_time"}
-GUARD = Guardrails(min_requests=200, min_labelled=200, min_segment=50)
+GUARD = Guardrails(min_requests=200, min_labelled=200, min_support=50)
 
 
 def sample_logs(n: int = 3000, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -59,7 +59,7 @@ def sample_logs(n: int = 3000, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFram
 
 
 def compare(prod, cand, labels, names: dict[str, str], mode: str):
-    return compare_logs(prod, cand, id=names["id"], timestamp=names["timestamp"], prediction=names["prediction"],
+    return check_shadow(prod, cand, id=names["id"], timestamp=names["timestamp"], prediction=names["prediction"],
                         score=names["score"], latency=names["latency"], error=names["error"],
                         by=[names["by0"], names["by1"]], labels=labels, label=names["label"],
                         label_time=names["label_time"], as_of=AS_OF, mode=mode, guardrails=GUARD)

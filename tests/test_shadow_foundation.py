@@ -10,8 +10,8 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.contingency_tables import mcnemar
 
-from workbench.errors import InputError
-from workbench.shadow import cohen_kappa, compare_logs, mcnemar_exact, reconcile
+from workbench.errors import ConfigError, InputError
+from workbench.shadow import check_shadow, cohen_kappa, mcnemar_exact, reconcile
 
 T0 = dt.datetime(2026, 3, 1)
 
@@ -127,7 +127,7 @@ def shadow_logs(seed: int, *, slower: float = 1.0, flips_in_eu: float = 0.0, err
 
 def test_compare_logs_finds_slow_failing_and_locally_disagreeing_candidate():
     prod, cand = shadow_logs(1, slower=3.0, flips_in_eu=0.2, error_rate=0.03, missing=300)
-    result = compare_logs(prod, cand, id="rid", prediction="pred", latency="ms", error="err", by="region")
+    result = check_shadow(prod, cand, id="rid", prediction="pred", latency="ms", error="err", by="region")
     found = {(f.kind, f.severity, tuple(f.scope.get("segment", {}).items())) for f in result.findings}
     assert found == {("disagreement", "critical", (("region", "eu"),)), ("latency_regression", "critical", ()),
                      ("error_rate_regression", "critical", ()), ("coverage_gap", "warning", ())}
@@ -148,7 +148,7 @@ def test_compare_logs_finds_slow_failing_and_locally_disagreeing_candidate():
 @pytest.mark.parametrize("seed", range(3))
 def test_compare_logs_is_quiet_on_the_same_model_twice(seed):
     prod, cand = shadow_logs(10 + seed)
-    result = compare_logs(prod, cand, id="rid", prediction="pred", latency="ms", error="err", by="region")
+    result = check_shadow(prod, cand, id="rid", prediction="pred", latency="ms", error="err", by="region")
     assert not result.findings
 
 
@@ -181,7 +181,7 @@ def labelled_logs(seed: int, acc_c_eu: float, acc_c_rest: float):
 
 def test_a_candidate_better_overall_but_worse_in_one_segment_is_caught():
     prod, cand, labels = labelled_logs(5, acc_c_eu=0.75, acc_c_rest=0.86)
-    result = compare_logs(prod, cand, id="rid", prediction="pred", by="region", labels=labels)
+    result = check_shadow(prod, cand, id="rid", prediction="pred", by="region", labels=labels)
     regressions = result.by_kind("accuracy_regression")
     assert [(f.scope, f.severity) for f in regressions] == [({"segment": {"region": "eu"}}, "critical")]
     acc = result.to_polars("accuracy")
@@ -197,15 +197,15 @@ def test_a_candidate_better_overall_but_worse_in_one_segment_is_caught():
 
 def test_no_accuracy_regression_for_the_same_model_twice():
     prod, cand, labels = labelled_logs(6, acc_c_eu=0.85, acc_c_rest=0.80)
-    result = compare_logs(prod, cand, id="rid", prediction="pred", by="region", labels=labels)
+    result = check_shadow(prod, cand, id="rid", prediction="pred", by="region", labels=labels)
     assert not result.by_kind("accuracy_regression")
 
 
 def test_labels_are_validated():
     prod, cand, labels = labelled_logs(7, 0.8, 0.8)
     with pytest.raises(InputError, match="labels: 1 duplicate values of 'rid'"):
-        compare_logs(prod, cand, id="rid", prediction="pred", labels=pl.concat([labels, labels.head(1)]))
+        check_shadow(prod, cand, id="rid", prediction="pred", labels=pl.concat([labels, labels.head(1)]))
     with pytest.raises(InputError, match="label='y' is not a column of labels"):
-        compare_logs(prod, cand, id="rid", prediction="pred", labels=labels, label="y")
-    with pytest.raises(InputError, match="labels need prediction="):
-        compare_logs(prod, cand, id="rid", labels=labels)
+        check_shadow(prod, cand, id="rid", prediction="pred", labels=labels, label="y")
+    with pytest.raises(ConfigError, match="labels need prediction="):
+        check_shadow(prod, cand, id="rid", labels=labels)

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from workbench.errors import InputError
-from workbench.shadow import Guardrails, compare_logs
+from workbench.shadow import Guardrails, check_shadow
 from workbench.shadow.regression import _ratio_interval
 
 
@@ -28,7 +28,7 @@ def regression_logs(seed: int, worse_in_eu: float = 1.0, n: int = 20_000):
 
 def test_mae_rmse_and_ratio_equal_numpy_and_the_worse_segment_is_rolled_back():
     prod, cand, labels = regression_logs(1, worse_in_eu=1.4)
-    result = compare_logs(prod, cand, id="rid", prediction="pred", by="region", labels=labels)
+    result = check_shadow(prod, cand, id="rid", prediction="pred", by="region", labels=labels)
     assert result.parameters["task"] == "regression"
     acc = result.to_polars("accuracy")
     for scope, mask in (("all", np.ones(prod.height, bool)), ("region=eu", (prod["region"] == "eu").to_numpy())):
@@ -56,7 +56,7 @@ def test_mae_rmse_and_ratio_equal_numpy_and_the_worse_segment_is_rolled_back():
 
 def test_the_same_regression_model_twice_is_promoted():
     prod, _, labels = regression_logs(2)
-    result = compare_logs(prod, prod, id="rid", prediction="pred", by="region", labels=labels,
+    result = check_shadow(prod, prod, id="rid", prediction="pred", by="region", labels=labels,
                           guardrails=Guardrails(require_accuracy=True))
     assert result.verdict.decision == "promote"
     assert not result.findings
@@ -85,10 +85,10 @@ def test_labels_that_cannot_equal_the_prediction_are_refused():
     logs = pl.DataFrame({"rid": np.arange(200), "pred": rng.integers(0, 2, 200)})
     labels = pl.DataFrame({"rid": np.arange(200), "label": rng.integers(0, 2, 200).astype(str)})
     with pytest.raises(InputError, match="labels: 'label' is String but the prediction is Int64"):
-        compare_logs(logs, logs, id="rid", prediction="pred", labels=labels)
+        check_shadow(logs, logs, id="rid", prediction="pred", labels=labels)
     prod, cand, labels = regression_logs(5, n=500)
     with pytest.raises(InputError, match="a regression needs numeric labels"):
-        compare_logs(prod, cand, id="rid", prediction="pred", labels=labels.with_columns(pl.col("label").cast(str)))
+        check_shadow(prod, cand, id="rid", prediction="pred", labels=labels.with_columns(pl.col("label").cast(str)))
     with pytest.raises(InputError, match="task='regression' needs a numeric prediction"):
-        compare_logs(prod.with_columns(pl.col("pred").cast(str)), cand.with_columns(pl.col("pred").cast(str)),
+        check_shadow(prod.with_columns(pl.col("pred").cast(str)), cand.with_columns(pl.col("pred").cast(str)),
                      id="rid", prediction="pred", task="regression")

@@ -11,7 +11,7 @@ import pytest
 
 from workbench.cli import main
 from workbench.findings import validate_findings
-from workbench.shadow import compare_logs
+from workbench.shadow import check_shadow
 
 DATA = Path(__file__).parent.parent / "sample_data" / "shadow"
 PLANTED = json.loads((DATA / "planted.json").read_text())
@@ -21,7 +21,7 @@ ROLES = {"id": "request_id", "timestamp": "ts", "prediction": "prediction", "sco
 
 
 def run(candidate: str, **kwargs):
-    return compare_logs(DATA / "production.parquet", DATA / f"{candidate}.parquet", labels=DATA / "labels.parquet",
+    return check_shadow(DATA / "production.parquet", DATA / f"{candidate}.parquet", labels=DATA / "labels.parquet",
                         label_time="label_time", as_of=END, **ROLES, **kwargs)
 
 
@@ -99,7 +99,7 @@ def test_shadow_cli_accepts_every_task_of_the_api(task, tmp_path):
     args = ["shadow", "--production", str(DATA / "production.parquet"), "--candidate", str(DATA / "candidate.parquet"),
             "--id", "request_id", "--prediction", "prediction", "--labels", str(DATA / "labels.parquet"),
             "--task", task, "--out", str(out), "--quiet"]
-    expected = compare_logs(DATA / "production.parquet", DATA / "candidate.parquet", id="request_id",
+    expected = check_shadow(DATA / "production.parquet", DATA / "candidate.parquet", id="request_id",
                             prediction="prediction", labels=DATA / "labels.parquet", task=task)
     assert main(args) == expected.verdict.exit_code
     assert json.loads(out.read_text())["parameters"]["task"] == task
@@ -119,7 +119,7 @@ def test_shadow_cli_task_choices_are_the_api_tasks(capsys):
 
 def test_as_of_uses_only_the_labels_that_had_arrived():
     early = END - dt.timedelta(hours=36)
-    result = compare_logs(DATA / "production.parquet", DATA / "candidate_same.parquet", id="request_id",
+    result = check_shadow(DATA / "production.parquet", DATA / "candidate_same.parquet", id="request_id",
                           prediction="prediction", labels=DATA / "labels.parquet", label_time="label_time",
                           as_of=early)
     labels = pl.read_parquet(DATA / "labels.parquet")
@@ -127,7 +127,7 @@ def test_as_of_uses_only_the_labels_that_had_arrived():
     prod = pl.read_parquet(DATA / "production.parquet")["request_id"].unique()
     assert result.to_polars("accuracy")["n"][0] == int(arrived.is_in(prod.implode()).sum())
     with pytest.raises(Exception, match="Mixed naive and time-zone-aware"):
-        compare_logs(DATA / "production.parquet", DATA / "candidate_same.parquet", id="request_id",
+        check_shadow(DATA / "production.parquet", DATA / "candidate_same.parquet", id="request_id",
                      prediction="prediction", labels=DATA / "labels.parquet", label_time="label_time",
                      as_of=early.replace(tzinfo=None))
 
@@ -135,7 +135,7 @@ def test_as_of_uses_only_the_labels_that_had_arrived():
 def test_brier_and_log_loss_equal_scikit_learn_per_side_and_segment():
     from sklearn.metrics import brier_score_loss, log_loss
 
-    result = compare_logs(DATA / "production.parquet", DATA / "candidate.parquet", id="request_id", timestamp="ts",
+    result = check_shadow(DATA / "production.parquet", DATA / "candidate.parquet", id="request_id", timestamp="ts",
                           prediction="prediction", score="score", by="region", labels=DATA / "labels.parquet")
     acc = result.to_polars("accuracy")
     prod = pl.read_parquet(DATA / "production.parquet").sort("ts").unique("request_id", keep="last")
@@ -156,7 +156,7 @@ def test_inputs_are_fingerprinted_independently_of_row_order(shadow):
     p_in, c_in = shadow.inputs
     assert c_in.name == "candidate"
     assert (p_in.name, p_in.rows) == ("production", prod.height) and p_in.fingerprint.startswith("sha1:")
-    shuffled = compare_logs(prod.sample(fraction=1.0, shuffle=True, seed=3), DATA / "candidate.parquet",
+    shuffled = check_shadow(prod.sample(fraction=1.0, shuffle=True, seed=3), DATA / "candidate.parquet",
                             labels=DATA / "labels.parquet", label_time="label_time", as_of=END, stage=0.05, **ROLES)
     assert shuffled.inputs[0].fingerprint == p_in.fingerprint
     assert shuffled.verdict.to_dict() == shadow.verdict.to_dict()  # the retry rule does not depend on row order

@@ -12,11 +12,11 @@ import polars as pl
 import pytest
 from sklearn.metrics import accuracy_score, cohen_kappa_score
 
-from workbench.errors import InputError
-from workbench.shadow import Guardrails, compare_logs
+from workbench.errors import ConfigError, InputError
+from workbench.shadow import Guardrails, check_shadow
 from workbench.shadow.task import TASKS
 
-GUARD = Guardrails(min_requests=100, min_labelled=100, min_segment=50)
+GUARD = Guardrails(min_requests=100, min_labelled=100, min_support=50)
 
 
 def coded_logs(classes: list, seed: int = 0, n: int = 2000):
@@ -39,7 +39,7 @@ def coded_logs(classes: list, seed: int = 0, n: int = 2000):
 
 def test_binary_0_1_is_inferred_and_gets_brier_and_log_loss():
     prod, cand, labels = coded_logs([0, 1])
-    result = compare_logs(prod, cand, id="rid", prediction="pred", score="s", labels=labels, guardrails=GUARD)
+    result = check_shadow(prod, cand, id="rid", prediction="pred", score="s", labels=labels, guardrails=GUARD)
     assert result.parameters["task"] == "binary"
     assert "brier_production" in result.to_polars("accuracy").columns
 
@@ -52,7 +52,7 @@ def test_labels_0_2_against_0_1_predictions_are_refused_with_the_values_and_the_
     message = (r"labels: 'label' takes the values \[0, 2\]: not a binary coding \(0/1 or booleans, 1 the positive "
                r"class\).*Map the positive class to 1 .* or pass task='multiclass'")
     with pytest.raises(InputError, match=message):
-        compare_logs(prod, cand, id="rid", prediction="pred", labels=labels, task=task, mode=mode, guardrails=GUARD)
+        check_shadow(prod, cand, id="rid", prediction="pred", labels=labels, task=task, mode=mode, guardrails=GUARD)
 
 
 def test_labels_0_2_on_duckdb_are_refused_the_same_way():
@@ -60,7 +60,7 @@ def test_labels_0_2_on_duckdb_are_refused_the_same_way():
     con = duckdb.connect()
     rel = [con.from_arrow(df.to_arrow()) for df in (prod, cand, labels.with_columns(pl.col("label") * 2))]
     with pytest.raises(InputError, match=r"labels: 'label' takes the values \[0, 2\]"):
-        compare_logs(*rel[:2], id="rid", prediction="pred", labels=rel[2], guardrails=GUARD)
+        check_shadow(*rel[:2], id="rid", prediction="pred", labels=rel[2], guardrails=GUARD)
 
 
 @pytest.mark.parametrize("task", ["auto", "binary"])
@@ -68,7 +68,7 @@ def test_yes_no_classes_are_refused_unless_the_task_says_multiclass(task):
     prod, cand, labels = coded_logs(["no", "yes"])
     with pytest.raises(InputError, match=r"the production log: prediction 'pred' takes the values \['no', 'yes'\]: "
                                          r"not a binary coding.*\(pl.col\('pred'\) == 'yes'\).cast\(pl.Int8\)"):
-        compare_logs(prod, cand, id="rid", prediction="pred", labels=labels, task=task, guardrails=GUARD)
+        check_shadow(prod, cand, id="rid", prediction="pred", labels=labels, task=task, guardrails=GUARD)
 
 
 def test_binary_task_refuses_a_non_binary_prediction_even_without_labels():
@@ -76,20 +76,20 @@ def test_binary_task_refuses_a_non_binary_prediction_even_without_labels():
     cand = cand.with_columns(pl.col("pred") * 2)
     with pytest.raises(InputError, match=r"the candidate log: prediction 'pred' takes the values \[0, 2\]: not a "
                                          r"binary coding \(0/1 or booleans, 1 the positive class\) as task='binary'"):
-        compare_logs(prod, cand, id="rid", prediction="pred", task="binary", guardrails=GUARD)
+        check_shadow(prod, cand, id="rid", prediction="pred", task="binary", guardrails=GUARD)
 
 
 def test_three_classes_with_labels_need_task_multiclass():
     prod, cand, labels = coded_logs([0, 1, 2])
     with pytest.raises(InputError, match=r"prediction 'pred' takes the values \[0, 1, 2\].*task='multiclass'"):
-        compare_logs(prod, cand, id="rid", prediction="pred", labels=labels, guardrails=GUARD)
+        check_shadow(prod, cand, id="rid", prediction="pred", labels=labels, guardrails=GUARD)
 
 
 @pytest.mark.parametrize("classes", [[0, 1, 2], ["no", "yes"], ["cat", "dog", "emu", "owl"]])
 @pytest.mark.parametrize("mode", ["shadow", "canary"])
 def test_multiclass_accuracy_and_kappa_equal_scikit_learn(classes, mode):
     prod, cand, labels = coded_logs(classes, seed=len(classes))
-    result = compare_logs(prod, cand, id="rid", prediction="pred", score="s", by="region", labels=labels, mode=mode,
+    result = check_shadow(prod, cand, id="rid", prediction="pred", score="s", by="region", labels=labels, mode=mode,
                           task="multiclass", guardrails=GUARD)
     assert result.parameters["task"] == "multiclass"
     table = result.to_polars("accuracy")
@@ -108,7 +108,7 @@ def test_multiclass_accuracy_and_kappa_equal_scikit_learn(classes, mode):
 
 def test_without_labels_auto_compares_any_classes_as_they_are():
     prod, cand, _ = coded_logs(["cat", "dog", "emu"])
-    result = compare_logs(prod, cand, id="rid", prediction="pred", guardrails=Guardrails(require_accuracy=False))
+    result = check_shadow(prod, cand, id="rid", prediction="pred", guardrails=Guardrails(require_accuracy=False))
     assert result.parameters["task"] == "multiclass"
     both = prod.join(cand, on="rid", suffix="_c")
     assert result.to_polars("agreement")["kappa"][0] == pytest.approx(cohen_kappa_score(both["pred"], both["pred_c"]))
@@ -117,5 +117,5 @@ def test_without_labels_auto_compares_any_classes_as_they_are():
 @pytest.mark.parametrize("task", ["classifier", "Binary", None, 1])
 def test_an_unknown_task_is_refused_listing_the_tasks(task):
     prod, cand, _ = coded_logs([0, 1])
-    with pytest.raises(InputError, match=re.escape(f"task must be one of {list(TASKS)}")):
-        compare_logs(prod, cand, id="rid", prediction="pred", task=task)
+    with pytest.raises(ConfigError, match=re.escape(f"task must be one of {list(TASKS)}")):
+        check_shadow(prod, cand, id="rid", prediction="pred", task=task)

@@ -10,7 +10,7 @@ import pytest
 from test_shadow_foundation import labelled_logs, shadow_logs
 
 from workbench.errors import ConfigError, InputError
-from workbench.shadow import GuardrailCheck, Guardrails, compare_logs, decide, paired_difference
+from workbench.shadow import GuardrailCheck, Guardrails, check_shadow, decide, paired_difference
 from workbench.shadow.verdict import judge
 from workbench.stats import two_proportions
 
@@ -40,7 +40,7 @@ def test_paired_difference_is_narrower_than_the_unpaired_one_when_outcomes_corre
 
 def test_slow_failing_candidate_is_rolled_back_with_the_reasons():
     prod, cand = shadow_logs(1, slower=3.0, flips_in_eu=0.2, error_rate=0.03)
-    result = compare_logs(prod, cand, id="rid", prediction="pred", latency="ms", error="err", by="region",
+    result = check_shadow(prod, cand, id="rid", prediction="pred", latency="ms", error="err", by="region",
                           guardrails=OPS_ONLY, stage=0.05)
     v = result.verdict
     assert v.decision == "rollback" and v.exit_code == 1 and v.next_stage == 0.0
@@ -52,7 +52,7 @@ def test_slow_failing_candidate_is_rolled_back_with_the_reasons():
 
 def test_same_model_twice_is_promoted_to_the_next_stage():
     prod, cand = shadow_logs(10)
-    v = compare_logs(prod, cand, id="rid", prediction="pred", latency="ms", error="err", guardrails=OPS_ONLY,
+    v = check_shadow(prod, cand, id="rid", prediction="pred", latency="ms", error="err", guardrails=OPS_ONLY,
                      stage=0.05).verdict
     assert v.decision == "promote" and v.next_stage == 0.25
     assert {c.status for c in v.checks} == {"within"}
@@ -61,7 +61,7 @@ def test_same_model_twice_is_promoted_to_the_next_stage():
 
 def test_little_data_holds_with_insufficient_data_never_a_confident_verdict():
     prod, cand = shadow_logs(1, slower=3.0, error_rate=0.2)
-    v = compare_logs(prod.head(300), cand.head(300), id="rid", latency="ms", error="err",
+    v = check_shadow(prod.head(300), cand.head(300), id="rid", latency="ms", error="err",
                      guardrails=OPS_ONLY).verdict
     assert v.decision == "hold" and v.exit_code == 3
     assert v.reasons[0].startswith("insufficient data for p95 latency ratio: 300 of the 1,000 requests needed")
@@ -69,7 +69,7 @@ def test_little_data_holds_with_insufficient_data_never_a_confident_verdict():
 
 def test_an_unproven_guardrail_holds_and_says_how_much_more_data_would_settle_it():
     prod, cand = shadow_logs(2, slower=1.15)  # 15% slower: within 1.2x, but 2,000 requests cannot show it
-    v = compare_logs(prod.head(2000), cand.head(2000), id="rid", latency="ms", guardrails=OPS_ONLY).verdict
+    v = check_shadow(prod.head(2000), cand.head(2000), id="rid", latency="ms", guardrails=OPS_ONLY).verdict
     assert v.decision == "hold"
     (lat,) = [c for c in v.checks if c.guardrail == "latency_p95"]
     assert lat.status == "unproven" and lat.harm_low < 1.2 < lat.harm_high
@@ -78,7 +78,7 @@ def test_an_unproven_guardrail_holds_and_says_how_much_more_data_would_settle_it
 
 def test_missing_labels_and_coverage_gaps_hold():
     prod, cand = shadow_logs(10, missing=500)
-    v = compare_logs(prod, cand, id="rid", prediction="pred", latency="ms", error="err").verdict
+    v = check_shadow(prod, cand, id="rid", prediction="pred", latency="ms", error="err").verdict
     assert v.decision == "hold"
     assert any(r.startswith("coverage: the candidate has no record of 500 of production's 20,000") for r in v.reasons)
     assert any(r.startswith("accuracy not checked: no labels") for r in v.reasons)
@@ -87,7 +87,7 @@ def test_missing_labels_and_coverage_gaps_hold():
 def test_logs_with_no_common_request_hold_with_a_critical_coverage_finding():
     prod, cand = shadow_logs(3)
     cand = cand.with_columns(pl.col("rid") + "-x")
-    result = compare_logs(prod, cand, id="rid", prediction="pred", latency="ms", error="err", guardrails=OPS_ONLY)
+    result = check_shadow(prod, cand, id="rid", prediction="pred", latency="ms", error="err", guardrails=OPS_ONLY)
     assert result.verdict.decision == "hold"
     assert any("mode='canary'" in r for r in result.verdict.reasons)
     (gap,) = result.by_kind("coverage_gap")
@@ -96,11 +96,11 @@ def test_logs_with_no_common_request_hold_with_a_critical_coverage_finding():
 
 def test_a_guardrail_finding_is_critical_exactly_when_its_guardrail_rolls_back():
     prod, cand = shadow_logs(1, slower=3.0)
-    rolled = compare_logs(prod, cand, id="rid", latency="ms", error="err", guardrails=OPS_ONLY)
+    rolled = check_shadow(prod, cand, id="rid", latency="ms", error="err", guardrails=OPS_ONLY)
     assert rolled.verdict.decision == "rollback" and rolled.max_severity == "critical"
     assert [(f.kind, f.severity) for f in rolled.findings] == [("latency_regression", "critical")]
     # the same 3x slower p95, but too few requests for the guardrail: the verdict holds, the finding warns
-    held = compare_logs(prod, cand, id="rid", latency="ms", error="err",
+    held = check_shadow(prod, cand, id="rid", latency="ms", error="err",
                         guardrails=Guardrails(require_accuracy=False, min_requests=50_000))
     assert held.verdict.decision == "hold" and held.max_severity == "warning"
     (finding,) = held.by_kind("latency_regression")
@@ -117,7 +117,7 @@ def test_a_guardrail_breached_without_a_finding_gets_a_critical_one():
     _, low95, _ = paired_difference(100, 100, 230, n, 0.95)
     _, low90, _ = paired_difference(100, 100, 230, n, 0.90)
     assert low95 < 0.005 < low90
-    result = compare_logs(prod, cand, id="rid", error="err", guardrails=OPS_ONLY)
+    result = check_shadow(prod, cand, id="rid", error="err", guardrails=OPS_ONLY)
     (check,) = result.verdict.checks
     assert (result.verdict.decision, check.status) == ("rollback", "breached")
     (finding,) = result.findings
@@ -130,10 +130,10 @@ def test_a_guardrail_breached_without_a_finding_gets_a_critical_one():
 
 def test_the_coverage_gap_warns_when_it_holds_the_verdict():
     prod, cand = shadow_logs(3, missing=300)  # 1.5% of production's requests
-    held = compare_logs(prod, cand, id="rid", latency="ms", guardrails=OPS_ONLY)
+    held = check_shadow(prod, cand, id="rid", latency="ms", guardrails=OPS_ONLY)
     assert any(r.startswith("coverage:") for r in held.verdict.reasons)
     assert held.by_kind("coverage_gap")[0].severity == "warning"
-    tolerant = compare_logs(prod, cand, id="rid", latency="ms",
+    tolerant = check_shadow(prod, cand, id="rid", latency="ms",
                             guardrails=Guardrails(require_accuracy=False, max_coverage_gap=0.02))
     assert not any(r.startswith("coverage:") for r in tolerant.verdict.reasons)
     assert tolerant.by_kind("coverage_gap")[0].severity == "info"
@@ -142,14 +142,14 @@ def test_the_coverage_gap_warns_when_it_holds_the_verdict():
 def test_a_null_segment_is_scoped_as_in_the_agreement_table():
     prod, cand, labels = labelled_logs(5, acc_c_eu=0.75, acc_c_rest=0.86)
     prod, cand = (f.with_columns(pl.col("region").replace("apac", None)) for f in (prod, cand))
-    result = compare_logs(prod, cand, id="rid", prediction="pred", by="region", labels=labels)
+    result = check_shadow(prod, cand, id="rid", prediction="pred", by="region", labels=labels)
     scopes = set(result.to_polars("accuracy")["scope"])
     assert scopes == set(result.to_polars("agreement")["scope"]) == {"all", "region=eu", "region=us", "region=None"}
 
 
 def test_candidate_better_overall_but_worse_in_one_segment_is_rolled_back():
     prod, cand, labels = labelled_logs(5, acc_c_eu=0.75, acc_c_rest=0.86)
-    v = compare_logs(prod, cand, id="rid", prediction="pred", by="region", labels=labels,
+    v = check_shadow(prod, cand, id="rid", prediction="pred", by="region", labels=labels,
                      guardrails=Guardrails(looks=168)).verdict
     assert v.decision == "rollback"
     assert [(c.scope, c.status) for c in v.checks if c.status != "within"] == [("region=eu", "breached")]
@@ -163,7 +163,7 @@ def test_canary_mode_compares_two_samples_and_reads_the_stage_from_the_traffic_s
     base = pl.DataFrame({"rid": np.arange(n_base), "ms": rng.gamma(4, 10, n_base), "err": rng.random(n_base) < 0.01})
     canary = pl.DataFrame({"rid": np.arange(n_base, n_base + n_canary), "ms": rng.gamma(4, 10, n_canary) * 1.6,
                            "err": rng.random(n_canary) < 0.01})
-    result = compare_logs(base, canary, id="rid", latency="ms", error="err", mode="canary", guardrails=OPS_ONLY,
+    result = check_shadow(base, canary, id="rid", latency="ms", error="err", mode="canary", guardrails=OPS_ONLY,
                           stages=(0.01, 0.05, 0.25, 1.0))
     v = result.verdict
     assert v.stage == 0.05 and v.decision == "rollback"
@@ -177,7 +177,7 @@ def test_canary_mode_compares_two_samples_and_reads_the_stage_from_the_traffic_s
 
 def test_canary_accuracy_is_unpaired():
     prod, cand, labels = labelled_logs(5, acc_c_eu=0.75, acc_c_rest=0.86)
-    result = compare_logs(prod, cand, id="rid", prediction="pred", by="region", labels=labels, mode="canary")
+    result = check_shadow(prod, cand, id="rid", prediction="pred", by="region", labels=labels, mode="canary")
     eu = result.to_polars("accuracy").filter(pl.col("scope") == "region=eu").row(0, named=True)
     expected = two_proportions(eu["right_production"], eu["n_production"], eu["right_candidate"], eu["n_candidate"])
     assert (eu["difference"], eu["difference_low"], eu["p_value"]) == pytest.approx(
@@ -236,15 +236,15 @@ def test_judge_statuses_follow_the_documented_rule():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"mode": "split"}, InputError, r"mode must be one of \['shadow', 'canary'\]"),
+        ({"mode": "split"}, ConfigError, r"mode must be one of \['shadow', 'canary'\]"),
         ({"stages": (0.5, 0.1)}, ConfigError, "stages must be increasing"),
-        ({"guardrails": "strict"}, InputError, "guardrails must be a Guardrails"),
+        ({"guardrails": "strict"}, ConfigError, "guardrails must be a Guardrails"),
     ],
 )
 def test_compare_logs_rejects_bad_options(kwargs, error, message):
     prod, cand = shadow_logs(0)
     with pytest.raises(error, match=message):
-        compare_logs(prod, cand, id="rid", latency="ms", **kwargs)
+        check_shadow(prod, cand, id="rid", latency="ms", **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -261,7 +261,7 @@ def test_guardrails_reject_nonsense(kwargs, message):
 def test_null_latencies_are_counted_not_silently_dropped():
     prod, cand = shadow_logs(4)
     cand = cand.with_columns(pl.when(pl.col("err")).then(None).otherwise(pl.col("ms")).alias("ms"))
-    result = compare_logs(prod, cand, id="rid", latency="ms", error="err", guardrails=OPS_ONLY)
+    result = check_shadow(prod, cand, id="rid", latency="ms", error="err", guardrails=OPS_ONLY)
     (f,) = result.by_kind("missing_latency")
     assert f.metrics["candidate"] == int(cand["err"].sum()) and f.metrics["production"] == 0
 
@@ -269,7 +269,7 @@ def test_null_latencies_are_counted_not_silently_dropped():
 def test_labels_with_another_id_type_are_rejected():
     prod, cand, labels = labelled_logs(7, 0.8, 0.8)
     with pytest.raises(InputError, match="labels: 'rid' is Int64 but String in the logs"):
-        compare_logs(prod, cand, id="rid", prediction="pred", labels=labels.filter(pl.col("rid") != "zz1")
+        check_shadow(prod, cand, id="rid", prediction="pred", labels=labels.filter(pl.col("rid") != "zz1")
                      .with_columns(pl.col("rid").cast(pl.Int64)))
 
 
@@ -282,7 +282,7 @@ def test_score_deltas_equal_numpy_on_the_same_requests():
     s_c = np.clip(s_p + rng.normal(0, 0.08, n) * (region == "b"), 0, 1).round(4)
     prod = pl.DataFrame({"rid": ids, "region": region, "s": s_p})
     cand = pl.DataFrame({"rid": ids, "region": region, "s": s_c})
-    table = compare_logs(prod, cand, id="rid", score="s", by="region", guardrails=OPS_ONLY).to_polars("scores")
+    table = check_shadow(prod, cand, id="rid", score="s", by="region", guardrails=OPS_ONLY).to_polars("scores")
     for scope, mask in (("all", np.ones(n, bool)), ("region=a", region == "a"), ("region=b", region == "b")):
         d = (s_c - s_p)[mask]
         row = table.filter(pl.col("scope") == scope).row(0, named=True)
@@ -300,11 +300,11 @@ def test_score_deltas_equal_numpy_on_the_same_requests():
 
 def test_empty_logs_hold_for_insufficient_data_and_a_text_timestamp_is_refused():
     prod, cand = shadow_logs(1)
-    v = compare_logs(prod.head(0), cand.head(0), id="rid", latency="ms", error="err", guardrails=OPS_ONLY).verdict
+    v = check_shadow(prod.head(0), cand.head(0), id="rid", latency="ms", error="err", guardrails=OPS_ONLY).verdict
     assert v.decision == "hold" and all(c.status == "insufficient" for c in v.checks)
     assert any(r.startswith("insufficient data: no request is in both logs") for r in v.reasons)
     with pytest.raises(InputError, match="timestamp column 'ts' must be a datetime or date, got String"):
-        compare_logs(prod.with_columns(ts=pl.lit("2026-03-01")), cand.with_columns(ts=pl.lit("2026-03-01")),
+        check_shadow(prod.with_columns(ts=pl.lit("2026-03-01")), cand.with_columns(ts=pl.lit("2026-03-01")),
                      id="rid", timestamp="ts")
 
 
@@ -326,7 +326,7 @@ def test_a_null_canary_checked_hourly_for_a_week_through_compare_logs_is_never_r
     decisions = []
     for h in range(1, hours + 1):
         now = frame.filter(pl.col("hour") < h)
-        v = compare_logs(now.filter(pl.Series(side[: now.height])), now.filter(~pl.Series(side[: now.height])),
+        v = check_shadow(now.filter(pl.Series(side[: now.height])), now.filter(~pl.Series(side[: now.height])),
                          id="rid", prediction="pred", latency="ms", error="err", by="region", labels=labels,
                          mode="canary", guardrails=guard).verdict
         decisions.append(v.decision)

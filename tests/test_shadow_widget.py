@@ -12,7 +12,7 @@ from test_shadow_sample import DATA, END, ROLES
 from workbench.errors import ConfigError
 from workbench.present.html import result_page
 from workbench.present.shadow_figures import accuracy_figure, disagreement_figure, latency_figure
-from workbench.shadow import Guardrails, compare_logs
+from workbench.shadow import Guardrails, check_shadow
 from workbench.widgets import ShadowExplorer
 
 RED = "#b3261e"
@@ -20,7 +20,7 @@ RED = "#b3261e"
 
 @pytest.fixture(scope="module")
 def result():
-    return compare_logs(DATA / "production.parquet", DATA / "candidate.parquet", labels=DATA / "labels.parquet",
+    return check_shadow(DATA / "production.parquet", DATA / "candidate.parquet", labels=DATA / "labels.parquet",
                         label_time="label_time", as_of=END, **ROLES)
 
 
@@ -56,7 +56,7 @@ def test_widget_renders_and_a_click_shows_that_segment(result):
 
 def test_widget_handles_a_canary_result_without_predictions_or_labels():
     prod, cand = shadow_logs(3)
-    result = compare_logs(prod, cand, id="rid", latency="ms", mode="canary", guardrails=Guardrails(
+    result = check_shadow(prod, cand, id="rid", latency="ms", mode="canary", guardrails=Guardrails(
         require_accuracy=False))
     explorer = ShadowExplorer.from_result(result)
     assert explorer.disagreement.layout.title.text.startswith("No predictions compared")

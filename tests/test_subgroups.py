@@ -19,8 +19,8 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
-from workbench.errors import InputError
-from workbench.performance import subgroups
+from workbench.errors import ConfigError, InputError
+from workbench.performance import check_subgroups
 from workbench.stats import wilson_interval
 
 
@@ -49,7 +49,7 @@ METRICS = {"accuracy": accuracy_score, "precision": precision_score, "recall": r
 @pytest.mark.parametrize("by", [["region"], ["region", "device"]])
 def test_classification_metrics_equal_fairlearn_metricframe(by):
     df = predictions(1, weak_pair=0.1)
-    result = subgroups(df, target="y", prediction="pred", score="p", by=["region", "device"])
+    result = check_subgroups(df, target="y", prediction="pred", score="p", by=["region", "device"])
     table = result.to_polars("segments")
     y, pred, p = df["y"].to_numpy(), df["pred"].to_numpy(), df["p"].to_numpy()
     mf = MetricFrame(metrics=METRICS, y_true=y, y_pred=pred, sensitive_features=df.select(by).to_pandas())
@@ -72,7 +72,7 @@ def test_classification_metrics_equal_fairlearn_metricframe(by):
 def test_auc_of_unrounded_scores_is_within_the_bin_resolution():
     df = predictions(8).with_columns(p=pl.col("p") + pl.Series(np.random.default_rng(0).uniform(0, 1e-4, 40_000)))
     df = df.with_columns(p=pl.col("p").clip(0, 1))
-    row = subgroups(df, target="y", score="p", by="region").to_polars("segments").row(0, named=True)
+    row = check_subgroups(df, target="y", score="p", by="region").to_polars("segments").row(0, named=True)
     assert row["auc"] == pytest.approx(roc_auc_score(df["y"].to_numpy(), df["p"].to_numpy()), abs=1e-3)
 
 
@@ -83,7 +83,7 @@ def test_regression_metrics_equal_fairlearn_and_a_worse_segment_is_found():
     y = rng.normal(50, 10, n)
     pred = y + rng.normal(0, np.where(region == "c", 8.0, 5.0), n)
     df = pl.DataFrame({"region": region, "y": y, "pred": pred})
-    result = subgroups(df, target="y", prediction="pred", by="region")
+    result = check_subgroups(df, target="y", prediction="pred", by="region")
     assert result.parameters["task"] == "regression" and result.check == "performance"
     mf = MetricFrame(metrics={"mae": mean_absolute_error, "rmse": root_mean_squared_error}, y_true=y, y_pred=pred,
                      sensitive_features=region)
@@ -96,7 +96,7 @@ def test_regression_metrics_equal_fairlearn_and_a_worse_segment_is_found():
 
 
 def test_a_weak_pair_is_found_and_folded_under_a_flagged_parent_only_if_not_clearly_worse():
-    result = subgroups(predictions(3, weak_pair=0.2, weak_region=0.12), target="y", prediction="pred", by=[
+    result = check_subgroups(predictions(3, weak_pair=0.2, weak_region=0.12), target="y", prediction="pred", by=[
         "region", "device"])
     scopes = [(f.scope["segment"], f.severity) for f in result.by_kind("segment_disparity")]
     assert ({"region": "apac", "device": "mobile"}, "critical") in scopes  # clearly worse than apac as a whole
@@ -109,7 +109,7 @@ def test_a_weak_pair_is_found_and_folded_under_a_flagged_parent_only_if_not_clea
 
 
 def test_a_small_noisy_segment_is_inconclusive_and_never_alerted():
-    result = subgroups(predictions(4, tiny=60), target="y", prediction="pred", by=["region", "device"])
+    result = check_subgroups(predictions(4, tiny=60), target="y", prediction="pred", by=["region", "device"])
     xx = result.to_polars("segments").filter(pl.col("scope") == "region=xx").row(0, named=True)
     assert xx["n"] == 60 and not xx["conclusive"] and xx["accuracy"] < 0.7
     assert not [f for f in result.findings if f.scope["segment"].get("region") == "xx"]
@@ -118,7 +118,8 @@ def test_a_small_noisy_segment_is_inconclusive_and_never_alerted():
 def test_no_alert_on_logs_with_nothing_planted():
     alerts = tests = 0
     for seed in range(12):
-        result = subgroups(predictions(100 + seed, n=20_000), target="y", prediction="pred", by=["region", "device"])
+        result = check_subgroups(predictions(100 + seed, n=20_000), target="y", prediction="pred",
+                                 by=["region", "device"])
         tests += int(result.to_polars("segments")["conclusive"].sum())
         alerts += len(result.by_kind("segment_disparity"))
     assert tests >= 12 * 14 and alerts <= tests / 1000
@@ -143,25 +144,29 @@ def test_wilson_and_auc_intervals_cover_by_simulation():
 @pytest.mark.parametrize(
     ("change", "kwargs", "message"),
     [
-        (lambda d: d, {"by": []}, "by needs at least one segment column"),
         (lambda d: d.with_columns(p=pl.col("p") + 1), {}, "outside \\[0, 1\\]"),
         (lambda d: d.with_columns(y=pl.col("y") * 3), {}, "other than 0 or 1"),
         (lambda d: d.with_columns(y=pl.when(pl.col("y") == 1).then(None).otherwise(0)), {},
          "rows have no 'y'; pass the labelled rows only"),
-        (lambda d: d.head(0), {}, "data: no rows"),
-        (lambda d: d, {"by": ["region", "zone"]}, "by\\[1\\]='zone' is not a column of data"),
+        (lambda d: d.head(0), {}, "predictions: no rows"),
+        (lambda d: d, {"by": ["region", "zone"]}, "by\\[1\\]='zone' is not a column of predictions"),
     ],
 )
 def test_bad_input_is_refused_with_the_fix(change, kwargs, message):
     args = {"target": "y", "prediction": "pred", "score": "p", "by": ["region", "device"]} | kwargs
     with pytest.raises(InputError, match=message):
-        subgroups(change(predictions(6, n=2_000)), **args)
+        check_subgroups(change(predictions(6, n=2_000)), **args)
+
+
+def test_no_segment_column_is_a_parameter_error():
+    with pytest.raises(ConfigError, match="by needs at least one segment column"):
+        check_subgroups(predictions(6, n=2_000), target="y", prediction="pred", by=[])
 
 
 def test_a_null_segment_is_a_segment_named_null():
     df = predictions(7, n=10_000).with_columns(device=pl.when(pl.int_range(pl.len()) < 500).then(None)
                                                .otherwise(pl.col("device")))
-    table = subgroups(df, target="y", prediction="pred", by=["device"]).to_polars("segments")
+    table = check_subgroups(df, target="y", prediction="pred", by=["device"]).to_polars("segments")
     assert table.filter(pl.col("scope") == "device=null")["n"].item() == 500
 
 
@@ -183,4 +188,4 @@ def test_a_text_target_is_refused_with_the_mapping_to_write():
     frame = pl.DataFrame({"seg": ["a", "b"] * 50, "churned": ["yes", "no"] * 50, "p": [0.2, 0.7] * 50})
     with pytest.raises(InputError, match=r"target 'churned' must be 0/1 numbers or booleans, got String; .*"
                                          r"\(pl.col\('churned'\) == 'yes'\).cast\(pl.Int8\)"):
-        subgroups(frame, target="churned", by="seg", score="p")
+        check_subgroups(frame, target="churned", by="seg", score="p")

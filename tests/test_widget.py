@@ -13,12 +13,12 @@ import pytest
 from test_performance_sample import DATA as PERFORMANCE
 from test_shadow_foundation import shadow_logs
 
-from workbench.drift import drift
+from workbench.drift import check_drift
 from workbench.errors import ConfigError
 from workbench.findings import CheckResult
 from workbench.findings.html import result_html
-from workbench.performance import calibration, subgroups
-from workbench.shadow import compare_logs
+from workbench.performance import check_calibration, check_subgroups
+from workbench.shadow import check_shadow
 from workbench.widgets import (
     EXPLORERS,
     CalibrationExplorer,
@@ -44,11 +44,11 @@ def results(churn_result) -> dict[str, CheckResult]:
     prod, cand = shadow_logs(3, slower=2.0)
     return {
         "leakage": churn_result,
-        "drift": drift(frame, frame.with_columns(x=pl.col("x") + 1)),
-        "shadow": compare_logs(prod, cand, id="rid", prediction="pred", latency="ms", error="err", by="region"),
-        "performance": subgroups(pl.read_parquet(PERFORMANCE / "reference.parquet"), target="label",
-                                 prediction="prediction", by="region"),
-        "calibration": calibration(scores, scores, score="p", target="y", min_rows=10),
+        "drift": check_drift(frame, frame.with_columns(x=pl.col("x") + 1)),
+        "shadow": check_shadow(prod, cand, id="rid", prediction="pred", latency="ms", error="err", by="region"),
+        "performance": check_subgroups(pl.read_parquet(PERFORMANCE / "reference.parquet"), target="label",
+                                       prediction="prediction", by="region"),
+        "calibration": check_calibration(scores, scores, score="p", target="y", min_support=10),
     }
 
 

@@ -2,7 +2,7 @@
 
 Every public entry point passes its options through these functions, so that a wrong value is
 refused with the parameter's name, what was given and what is allowed, in the form scikit-learn
-uses ("The 'threshold' parameter of performance must be a probability in (0, 1). Got 2.0."),
+uses ("The 'threshold' parameter of check_performance must be a probability in (0, 1). Got 2.0."),
 instead of being read as something else (``timedelta(0)`` turning windows off, ``"maybe"`` read as
 true) or failing deep inside with an ``AttributeError``.
 
@@ -18,18 +18,29 @@ Rules, by kind:
   ``"2026-03-08T12:00:00+00:00"``), parsed here; anything else is refused;
 * counts are integers at least a stated minimum;
 * column names are strings; a list of column names is a string (one name) or a list or tuple
-  of strings.
+  of strings;
+* a keyword of an earlier version (:data:`RENAMED`) is refused with its new name
+  (:func:`renamed_keywords`), and a check's earlier function name still works for one release,
+  with a ``DeprecationWarning`` naming the new one (:func:`deprecated_alias`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import importlib
 import math
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ParamSpec, TypeVar
 
 from workbench.errors import ConfigError
+
+DEFAULT_FDR = 0.01
+"""The false-discovery rate every check controls by default (Benjamini–Hochberg across its tests). Chosen by
+measurement (docs/vocabulary.md, BENCHMARKS.md): against 0.05 it lowers the false alarms on unchanged
+data at 1,000 rows and keeps the power at 100,000 rows at 100% for every rule."""
 
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(w|d|h|m|s)\s*$")
@@ -180,3 +191,66 @@ def datetime_value(value: Any, *, name: str, owner: str | None = None) -> dt.dat
             pass
     raise ConfigError(f"{_where(name, owner)} must be a datetime or an ISO time such as "
                       f"'2026-03-08T12:00:00+00:00'. Got {value!r}.")
+
+
+# -- names of earlier versions ------------------------------------------------------------------------------
+RENAMED = {"n_bins": "bins", "min_rows": "min_support", "min_segment": "min_support", "data": "predictions"}
+"""Keywords (and config keys) of earlier versions -> their name now: one name per concept (docs/vocabulary.md)."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T", bound=type)
+
+
+def refuse_renamed(given: Iterable[str], old: Iterable[str], *, where: str) -> None:
+    """Raise :class:`ConfigError` when ``given`` (keywords, config keys) holds one of the ``old`` names of
+    :data:`RENAMED`: "check_drift: n_bins was renamed bins", instead of Python's bare ``TypeError``
+    (``where``: the function, or the config file)."""
+    for name in given:
+        if name in old:
+            raise ConfigError(f"{where}: {name} was renamed {RENAMED[name]} (the old name is refused; "
+                              f"use {RENAMED[name]}).")
+
+
+def renamed_keywords(*old: str, owner: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate ``owner`` so that a call with one of its ``old`` keywords (keys of :data:`RENAMED`) raises
+    :class:`ConfigError` naming the new keyword."""
+    unknown = set(old) - set(RENAMED)
+    if unknown:
+        raise KeyError(f"not in params.RENAMED: {sorted(unknown)}")
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(function)
+        def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            refuse_renamed(kwargs, old, where=owner)
+            return function(*args, **kwargs)
+
+        return call
+
+    return decorate
+
+
+def renamed_fields(*old: str, owner: str) -> Callable[[T], T]:
+    """:func:`renamed_keywords` for a class: its constructor refuses the ``old`` keywords."""
+
+    def decorate(cls: T) -> T:
+        cls.__init__ = renamed_keywords(*old, owner=owner)(cls.__init__)  # type: ignore[misc]
+        return cls
+
+    return decorate
+
+
+def deprecated_alias(old: str, new: str, module: str) -> Callable[..., Any]:
+    """A function named ``old`` that warns (``DeprecationWarning`` naming ``new``) and calls ``module.new``.
+
+    ``new`` is looked up at each call, so the alias always runs the current function. Kept for one release.
+    """
+
+    def alias(*args: Any, **kwargs: Any) -> Any:
+        warnings.warn(f"{old} is deprecated and will be removed in the next release: use {new} "
+                      f"(from workbench import {new}).", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(module), new)(*args, **kwargs)
+
+    alias.__name__ = alias.__qualname__ = old
+    alias.__doc__ = f"Deprecated: the earlier name of :func:`workbench.{new}` (warns, then calls it)."
+    return alias

@@ -8,6 +8,7 @@ import os
 import sys
 
 from workbench.cli.checks import CHECKS
+from workbench.cli.demo import add_demo_parser, demo_data
 from workbench.cli.finish import EXIT_OK, EXIT_USAGE
 from workbench.cli.report import add_report_parser, report
 from workbench.errors import WorkbenchError
@@ -21,6 +22,7 @@ RETIRED_COMMANDS = {
 RETIRED_FLAGS = {
     "--columns": "--columns a,b is now the repeatable --column: --column a --column b",
     "--stages": "--stages 0.01,0.05 is now the repeatable --plan-stage: --plan-stage 0.01 --plan-stage 0.05",
+    "--min-segment": "--min-segment is now --min-support (the rows a scope needs to be tested, as in every check)",
     "--engine": "--engine is gone: the engine is the input's (the command line reads files with polars)",
 }
 
@@ -33,16 +35,17 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``workbench`` parser: ``schema``, one command per check, ``report``."""
-    from workbench import __version__
+    from workbench.metadata import DISTRIBUTION, version
 
     parser = _Parser(prog="workbench", description="ML reliability workbench: audits and monitors for models.")
-    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    parser.add_argument("--version", action="version", version=f"workbench {version()} ({DISTRIBUTION})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     schema = sub.add_parser("schema", help="print a JSON Schema shipped with the package")
     schema.add_argument("name", choices=["findings"], help="which schema")
     for command in CHECKS:
         command.add_parser(sub)
     add_report_parser(sub, _Parser)
+    add_demo_parser(sub)
     return parser
 
 
@@ -92,8 +95,8 @@ def _main(argv: list[str] | None) -> int:
 
         print(json.dumps(findings_schema(), indent=2))
         return EXIT_OK
-    checks = {command.name: command.execute for command in CHECKS}
-    run = report if args.command == "report" else checks[args.command]
+    commands = {command.name: command.execute for command in CHECKS} | {"report": report, "demo-data": demo_data}
+    run = commands[args.command]
     try:
         return run(args)
     except WorkbenchError as exc:

@@ -14,6 +14,7 @@ from typing import Any
 from workbench.cli.command import Command
 from workbench.cli.finish import EXIT_OK, Outputs, finish, finish_verdict
 from workbench.cli.options import (
+    BINS,
     BY,
     COLUMNS,
     COUNT,
@@ -40,7 +41,8 @@ from workbench.cli.options import (
 # -- leakage -----------------------------------------------------------------------------------------
 LEAKAGE_OPTIONS = (
     Option("training", "training set (parquet/CSV path or glob)", kind=PATH, required=True),
-    Option("entity", "entity key column", required=True),
+    Option("entity", "entity key column: the thing the features describe (e.g. a customer), for point-in-time "
+                     "lookups", required=True),
     Option("prediction_time", "prediction time column", required=True),
     with_help(TARGET, "label column"),
     Option("positive", "the --target value that is the positive class (needed unless the label is boolean or "
@@ -65,10 +67,10 @@ def _leakage_sources(values: Mapping[str, Any]) -> list[Any]:
 
 
 def _leakage(values: dict[str, Any], outputs: Outputs) -> int:
-    from workbench.leakage.audit import audit_leakage
+    from workbench.leakage.audit import check_leakage
 
     training = values.pop("training")
-    return finish(audit_leakage(training, **values), outputs)
+    return finish(check_leakage(training, **values), outputs)
 
 
 LEAKAGE = Command(
@@ -94,7 +96,8 @@ DRIFT_OPTIONS = (
     with_help(TARGET, "label column (label drift)"),
     COLUMNS,
     Option("exclude", "column to leave out, e.g. an id (repeatable)", repeat=True, metavar="COLUMN"),
-    Option("multivariate", "also train a reference-vs-current classifier (needs scikit-learn: workbench[ml])",
+    with_help(BINS, "quantile bins per numeric column of the reference (default 10)"),
+    Option("multivariate", "also train a reference-vs-current classifier (needs scikit-learn: the [ml] extra)",
            kind=SWITCH),
 )
 
@@ -107,7 +110,7 @@ def _drift_check(values: Mapping[str, Any]) -> None:
 
 
 def _drift(values: dict[str, Any], outputs: Outputs) -> int:
-    from workbench.drift import DriftProfile, drift, fit_profile
+    from workbench.drift import DriftProfile, check_drift, fit_profile
 
     reference, current = values.pop("reference"), values.pop("current", None)
     save_profile = values.pop("save_profile", None)
@@ -116,15 +119,16 @@ def _drift(values: dict[str, Any], outputs: Outputs) -> int:
     else:
         labels = [values[k] for k in ("prediction", "target") if values.get(k)]
         timestamp = [values["timestamp"]] if values.get("timestamp") else []
+        bins = {"bins": values["bins"]} if "bins" in values else {}
         profile = fit_profile(reference, columns=values.get("columns"), exclude=[*values.get("exclude", ()),
-                              *timestamp], categorical=labels, by=values.get("by", ()))
+                              *timestamp], categorical=labels, by=values.get("by", ()), **bins)
     if save_profile:
         path = profile.save(save_profile)
         if not outputs.quiet:
             print(f"reference profile ({len(profile.columns)} columns, {profile.rows:,} rows) saved to {path}")
         if current is None:
             return EXIT_OK
-    return finish(drift(profile, current, **values), outputs)
+    return finish(check_drift(profile, current, **values), outputs)
 
 
 DRIFT = Command(
@@ -135,9 +139,9 @@ DRIFT = Command(
 
 
 def _skew(values: dict[str, Any], outputs: Outputs) -> int:
-    from workbench.drift import training_serving_skew
+    from workbench.drift import check_skew
 
-    result = training_serving_skew(values.pop("training"), values.pop("serving"), **values)
+    result = check_skew(values.pop("training"), values.pop("serving"), **values)
     return finish(result, outputs)
 
 
@@ -192,7 +196,7 @@ def _shadow_options() -> tuple[Option, ...]:
                kind=COUNT),
         Option("min_labelled", f"labelled requests needed to judge accuracy (default {g.min_labelled})",
                kind=COUNT),
-        Option("min_segment", f"labelled requests a segment needs to be tested (default {g.min_segment})",
+        Option("min_support", f"labelled requests a segment needs to be tested (default {g.min_support})",
                kind=COUNT),
         Option("looks", "how many times this candidate will be checked, e.g. 168 for hourly over a week; the "
                         "false-rollback rate holds over all of them (default 1)", kind=COUNT),
@@ -207,13 +211,13 @@ def _shadow_options() -> tuple[Option, ...]:
 
 
 def _shadow(values: dict[str, Any], outputs: Outputs) -> int:
-    from workbench.shadow import Guardrails, compare_logs
+    from workbench.shadow import Guardrails, check_shadow
 
     tolerances = {f.name for f in fields(Guardrails)}
     guardrails = {k: values.pop(k) for k in list(values) if k in tolerances and k != "confidence"}
     if "confidence" in values:  # the verdict's confidence and the comparison's
         guardrails["confidence"] = values["confidence"]
-    result = compare_logs(values.pop("production"), values.pop("candidate"), guardrails=Guardrails(**guardrails),
+    result = check_shadow(values.pop("production"), values.pop("candidate"), guardrails=Guardrails(**guardrails),
                           **values)
     return finish_verdict(result, outputs)
 
@@ -240,6 +244,7 @@ PERFORMANCE_OPTIONS = (
     with_help(TIMESTAMP, "prediction time column: localized drops per --window"),
     WINDOW,
     Option("reference", "labelled reference (same columns; label inline) for calibration", kind=PATH),
+    with_help(BINS, "score bins of the calibration tables (default 10)"),
     Option("depth", "most segment columns combined in one scope (default 2)", kind=COUNT),
     Option("min_support", "rows a scope needs to be tested (default 100)", kind=COUNT),
     Option("margin", "smallest drop worth an alert (default 0.05 accuracy, 10%% MAE)", kind=NUMBER),
@@ -248,9 +253,9 @@ PERFORMANCE_OPTIONS = (
 
 
 def _performance(values: dict[str, Any], outputs: Outputs) -> int:
-    from workbench.performance import performance
+    from workbench.performance import check_performance
 
-    return finish(performance(values.pop("predictions"), **values), outputs)
+    return finish(check_performance(values.pop("predictions"), **values), outputs)
 
 
 PERFORMANCE = Command(

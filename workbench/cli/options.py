@@ -18,6 +18,7 @@ from typing import Any
 
 from workbench.errors import ConfigError, did_you_mean
 from workbench.findings.model import SEVERITY_RANK
+from workbench.params import RENAMED, refuse_renamed
 
 
 @dataclass(frozen=True)
@@ -126,13 +127,15 @@ def with_help(option: Option, help: str, **changes: Any) -> Option:
 CONFIG = Option("config", "YAML/JSON file of this command's options, keyed by the API argument names (a flag "
                 "with _ for -: --label-time is label_time); relative paths are taken from the file's folder; "
                 "flags given here override it", kind=TEXT, metavar="FILE")
-ID = Option("id", "request id column")
+ID = Option("id", "request id column: the key of one request, joining two logs or a log and its labels")
 BY = Option("by", "segment column (repeatable)", repeat=True, metavar="COLUMN")
 TIMESTAMP = Option("timestamp", "time column of each row")
 WINDOW = Option("window", "window length, e.g. 1h, 6h, 1d (default 1d with --timestamp)", kind=TEXT)
 SCORE = Option("score", "model score column")
 PREDICTION = Option("prediction", "predicted class column")
 TARGET = Option("target", "label column")
+BINS = Option("bins", "bins per numeric column (drift: reference quantiles) or per score (calibration) "
+              "(default 10)", kind=COUNT)
 COLUMNS = Option("columns", "a column to compare (repeatable; default: all supported)", flag="--column",
                  repeat=True, metavar="COLUMN")
 # labels that arrive after the predictions (performance and shadow)
@@ -165,9 +168,11 @@ def add_options(parser: argparse.ArgumentParser, options: Iterable[Option]) -> N
 
 
 def config_values(raw: Mapping[str, Any], options: Iterable[Option], *, base: Path, where: str) -> dict[str, Any]:
-    """The API keyword arguments a parsed config mapping gives: keys are the options' ``key``; an unknown key
-    is refused with a 'did you mean' hint; relative paths are resolved against ``base``; null means unset."""
+    """The API keyword arguments a parsed config mapping gives: keys are the options' ``key``; a key of an
+    earlier version is refused with its new name ("n_bins was renamed bins"), an unknown key with a 'did you
+    mean' hint; relative paths are resolved against ``base``; null means unset."""
     table = {option.key: option for option in options}
+    refuse_renamed([str(k) for k in raw if k not in table and RENAMED.get(str(k)) in table], RENAMED, where=where)
     for key in raw:
         if key not in table:
             raise ConfigError(f"{where}: unknown key {key!r}.{did_you_mean(str(key), table)} Allowed: {list(table)}.")

@@ -111,8 +111,12 @@ def _run(args: argparse.Namespace) -> int:
         print(f"SKIPPED: {exc}")
         return EXIT_SKIPPED
     counts = record["findings"]["counts"]
-    print(f"{record['status'].upper()}: {record['template']} run {record['run_id']} in {record['duration_s']:.1f} s; "
-          f"critical {counts['critical']}, warning {counts['warning']}, info {counts['info']}")
+    # a run that worked but whose findings reach --fail-on exits 1: say FAIL, not OK, and why
+    gate = record["status"] == "ok" and record["exit_code"] == 1
+    status = "FAIL" if gate else record["status"].upper()
+    print(f"{status}: {record['template']} run {record['run_id']} in {record['duration_s']:.1f} s; "
+          f"critical {counts['critical']}, warning {counts['warning']}, info {counts['info']}"
+          + (f" (the report was written; findings at or above --fail-on {args.fail_on})" if gate else ""))
     if record.get("error"):
         print(f"error in cell {record['error']['cell']}: {record['error']['name']}: {record['error']['message']}")
     print(f"report {record['html']}\nnotebook {record['notebook']}")

@@ -1,4 +1,4 @@
-"""``drift``: reference (or a saved profile) vs current, per column, window and segment."""
+"""``check_drift``: reference (or a saved profile) vs current, per column, window and segment."""
 
 from __future__ import annotations
 
@@ -49,9 +49,11 @@ from workbench.engine.partitions import hive_columns, partition_files, schema_hi
 from workbench.engine.reserved import PREFIX, refuse_reserved
 from workbench.errors import ConfigError, InputError, did_you_mean
 from workbench.findings.model import CheckResult, InputSummary
+from workbench.metadata import install_hint
 
 
-def drift(
+@params.renamed_keywords("n_bins", owner="check_drift")
+def check_drift(
     reference: FrameLike | DriftProfile,
     current: FrameLike,
     *,
@@ -64,7 +66,7 @@ def drift(
     prediction: str | None = None,
     target: str | None = None,
     rule: DriftRule | None = None,
-    n_bins: int = 10,
+    bins: int = 10,
     max_categories: int = 20,
     multivariate: bool = False,
     seed: int = 0,
@@ -78,7 +80,7 @@ def drift(
     a supported dtype except ``timestamp``). With ``timestamp``, current is also split into
     windows of length ``window`` (a duration > 0, default ``"1d"``; windows start at multiples of
     the length since 1970-01-01 UTC); ``by`` names segment columns, each value compared on its own.
-    A current with fewer than ``rule.min_rows`` rows, or none, is reported as ``insufficient_data``
+    A current with fewer than ``rule.min_support`` rows, or none, is reported as ``insufficient_data``
     (never a silent pass; an empty reference is an error). Parameters are validated at the boundary
     (:mod:`workbench.params`): a wrong value raises :class:`~workbench.errors.ConfigError` naming it.
     ``score``/``prediction`` and ``target`` mark the model's output and the label: their drift
@@ -102,21 +104,21 @@ def drift(
     counts per bin), ``categories`` (new values and vanished categories, with shares) and
     ``schema`` (including ``category_set_changed`` rows).
     """
-    columns = None if columns is None else params.column_names(columns, name="columns", owner="drift")
-    exclude = params.column_names(exclude, name="exclude", owner="drift")
-    by_cols = params.column_names(by, name="by", owner="drift")
-    timestamp, score, prediction, target = (params.column_name(v, name=k, owner="drift") for k, v in (
+    columns = None if columns is None else params.column_names(columns, name="columns", owner="check_drift")
+    exclude = params.column_names(exclude, name="exclude", owner="check_drift")
+    by_cols = params.column_names(by, name="by", owner="check_drift")
+    timestamp, score, prediction, target = (params.column_name(v, name=k, owner="check_drift") for k, v in (
         ("timestamp", timestamp), ("score", score), ("prediction", prediction), ("target", target)))
     if rule is not None and not isinstance(rule, DriftRule):
-        raise ConfigError(f"The 'rule' parameter of drift must be a DriftRule (or None for the defaults). "
+        raise ConfigError(f"The 'rule' parameter of check_drift must be a DriftRule (or None for the defaults). "
                           f"Got {rule!r}.")
     rule = rule or DriftRule()
-    n_bins = params.count(n_bins, name="n_bins", minimum=2, owner="drift")
-    max_categories = params.count(max_categories, name="max_categories", owner="drift")
-    multivariate = params.boolean(multivariate, name="multivariate", owner="drift")
-    seed = params.count(seed, name="seed", minimum=0, owner="drift")
+    n_bins = params.count(bins, name="bins", minimum=2, owner="check_drift")
+    max_categories = params.count(max_categories, name="max_categories", owner="check_drift")
+    multivariate = params.boolean(multivariate, name="multivariate", owner="check_drift")
+    seed = params.count(seed, name="seed", minimum=0, owner="check_drift")
     if multivariate and (isinstance(reference, DriftProfile) or _is_profile_path(reference)):
-        raise InputError("multivariate=True needs the reference data, not a saved profile (the classifier "
+        raise ConfigError("multivariate=True needs the reference data, not a saved profile (the classifier "
                          "trains on rows).")
     roles = {"score": score, "prediction": prediction, "target": target}
     every = _window_length(window, timestamp)
@@ -129,7 +131,7 @@ def drift(
     else:
         ref_exclude = [*exclude, *([timestamp] if timestamp else [])]
         labels = [c for c in (prediction, target) if c]
-        plan = plan_profile(reference, columns=columns, exclude=ref_exclude, n_bins=n_bins,
+        plan = plan_profile(reference, columns=columns, exclude=ref_exclude, bins=n_bins,
                             max_categories=max_categories, categorical=labels, by=by_cols)
         profile = plan.preliminary()  # enough to plan current's summaries; counted below
     _validate_roles(profile, cur.schema, timestamp, by_cols, roles, columns)
@@ -164,7 +166,7 @@ def drift(
     records, tables_of = [], {}
     collapsed = {id(scope): collapse(summaries.numeric, scope, summaries.keys) for scope in scopes}
     for pair in pairs:
-        recs, bins, categories = [], [], []
+        recs, bin_rows, categories = [], [], []
         buckets = bucket_counts(summaries.categorical[pair.key], summaries.keys) \
             if pair.key in summaries.categorical else {}
         for scope in scopes:
@@ -173,7 +175,7 @@ def drift(
             rec, b, cats = _compare_pair(pair, _reference_for(profile, pair, scope), scope, collapsed[id(scope)],
                                          buckets.get(scope.key, {}), summaries, rule)
             recs.append(rec)
-            bins += b
+            bin_rows += b
             categories += cats
         # every scope of a column in one batch: one bootstrap draw for all its windows and segments
         ref_counts, cur_counts = np.stack([r["reference_counts"] for r in recs]), \
@@ -183,7 +185,7 @@ def drift(
         for rec, st in zip(recs, stats, strict=True):
             rec.update(st)
         records += recs
-        tables_of[pair.key] = (bins, categories)
+        tables_of[pair.key] = (bin_rows, categories)
     renames = apply_renames(candidates, records, schema_rows)
     # a candidate pairing that was not chosen is no comparison at all: its current column is only
     # "added" and its reference column only "dropped" (never compared with each other)
@@ -191,7 +193,7 @@ def drift(
     records = [r for r in records if not r["rename_candidate"] or renames.get(r["column"]) == r["reference_column"]]
     for r in records:
         r["rename_candidate"] = False  # a chosen rename is compared like any other column from here on
-    bins = [row for p in pairs for row in tables_of[p.key][0]]
+    bin_rows = [row for p in pairs for row in tables_of[p.key][0]]
     categories = [row for p in pairs for row in tables_of[p.key][1]]
     schema_rows += nullability_rows(records) + category_rows(records, rule)
     tests, findings = decide(records, rule)
@@ -199,9 +201,9 @@ def drift(
     cur_input = input_summary(current, cur, summaries.rows)
     extra_tables: dict[str, pl.DataFrame] = {}
     extra_params: dict[str, Any] = {}
-    if multivariate and summaries.rows < rule.min_rows:
-        extra_params["multivariate"] = {"skipped": f"{summaries.rows} current rows, fewer than min_rows="
-                                                   f"{rule.min_rows}"}
+    if multivariate and summaries.rows < rule.min_support:
+        extra_params["multivariate"] = {"skipped": f"{summaries.rows} current rows, fewer than min_support="
+                                                   f"{rule.min_support}"}
     elif multivariate:
         mv = _multivariate(reference, current, [*exclude, *hive, *(c for c in roles.values() if c)], seed)
         findings += list(mv.findings)
@@ -211,13 +213,13 @@ def drift(
         check="drift",
         findings=tuple(findings),
         inputs=(ref_input, cur_input),
-        parameters={"rule": rule.to_dict(), "n_bins": profile.n_bins, "max_categories": profile.max_categories,
+        parameters={"rule": rule.to_dict(), "bins": profile.n_bins, "max_categories": profile.max_categories,
                     "timestamp": timestamp, "window": every.total_seconds() if every else None, "by": by_cols,
                     "roles": {k: v for k, v in roles.items() if v}, "engine": cur.engine, "sampled": False,
                     "seed": seed, "skipped": skipped,
                     "profile": {"rows": profile.rows, "fingerprint": profile.fingerprint,
                                 "edge_rows": profile.edge_rows, "created_at": profile.created_at}, **extra_params},
-        tables={"columns": columns_table(records), "tests": tests, "bins": frame(bins, BIN_SCHEMA),
+        tables={"columns": columns_table(records), "tests": tests, "bins": frame(bin_rows, BIN_SCHEMA),
                 "categories": frame(categories, CATEGORY_SCHEMA),
                 "schema": frame(schema_rows, SCHEMA_SCHEMA), **extra_tables},
     )
@@ -230,16 +232,16 @@ def _multivariate(reference: Any, current: Any, exclude: list[str], seed: int) -
         return domain_classifier(reference, current, exclude=exclude, seed=seed)
     except ModuleNotFoundError as exc:
         raise InputError(f"multivariate=True needs scikit-learn ({exc.name} is not installed): "
-                         "pip install 'workbench[ml]'") from exc
+                         f"{install_hint('ml')}") from exc
 
 
 # -- validation -------------------------------------------------------------------------------
 def _window_length(window: str | dt.timedelta | None, timestamp: str | None) -> dt.timedelta | None:
     """The window length (a duration > 0; one day by default), or ``None``
     when there is no ``timestamp`` to cut windows on."""
-    every = None if window is None else params.positive_duration(window, name="window", owner="drift")
+    every = None if window is None else params.positive_duration(window, name="window", owner="check_drift")
     if every is not None and timestamp is None:
-        raise InputError("window needs timestamp: name the current column that holds each row's time.")
+        raise ConfigError("window needs timestamp: name the current column that holds each row's time.")
     if timestamp is None:
         return None
     return every or dt.timedelta(days=1)

@@ -32,14 +32,14 @@ def decide(records: list[dict], rule: DriftRule) -> tuple[pl.DataFrame, list[Fin
     current is reported once, windows and segments only where the overall comparison is quiet)."""
     tests: list[dict[str, Any]] = []
     for i, r in enumerate(records):
-        enough = r["n_ref"] >= rule.min_rows and r["n_cur"] >= rule.min_rows
+        enough = r["n_ref"] >= rule.min_support and r["n_cur"] >= rule.min_support
         r["status"] = "insufficient" if not enough else "stable"
         if enough and not math.isnan(r.get("p_value", math.nan)):
             tests.append(_test(i, "distribution", r, r.get(r["effect"]), r.get(f"{r['effect']}_low"),
                                r.get(f"{r['effect']}_high"), r["threshold"], r["p_value"]))
         for name in ("missing_rate", "new_category", "out_of_range"):
             t = r.get(name)
-            if t and t["n"] >= rule.min_rows and not math.isnan(t["p_value"]):
+            if t and t["n"] >= rule.min_support and not math.isnan(t["p_value"]):
                 tests.append(_test(i, name, r, t["effect"], t["low"], t["high"], t["threshold"], t["p_value"]))
     q = benjamini_hochberg(np.array([t["p_value"] for t in tests], dtype=float))
     for t, qv in zip(tests, q, strict=True):
@@ -202,7 +202,7 @@ def _fmt_value(x: Any, kind: str) -> str:
 def drift_findings(records: list[dict], schema_rows: list[dict], skipped: Mapping[str, str],
                    rule: DriftRule, current_rows: int) -> list[Finding]:
     """Schema findings, columns that could not be compared, and scopes with too little data
-    (all of current too, with ``current_rows`` below ``min_rows``, even when no column could be
+    (all of current too, with ``current_rows`` below ``min_support``, even when no column could be
     compared: an empty or nearly empty current is never a silent pass)."""
     out = []
     for s in schema_rows:
@@ -248,7 +248,7 @@ def drift_findings(records: list[dict], schema_rows: list[dict], skipped: Mappin
     # values in a populated scope is covered by its missing-rate test instead)
     seen = set()
     for r in records:
-        small = min(r["rows"], r["reference_rows"]) < rule.min_rows
+        small = min(r["rows"], r["reference_rows"]) < rule.min_support
         key = r["scope"].label
         if r["status"] != "insufficient" or not small or key in seen:
             continue
@@ -261,7 +261,7 @@ def drift_findings(records: list[dict], schema_rows: list[dict], skipped: Mappin
                 {"n": 0}, r["scope"].to_scope()))
             continue
         out.append(_insufficient(r["scope"], r["rows"], r["reference_rows"], rule))
-    if current_rows < rule.min_rows and "all" not in seen:
+    if current_rows < rule.min_support and "all" not in seen:
         out.append(_insufficient(Scope("all", {}), current_rows, None, rule))
     return out
 
@@ -270,13 +270,13 @@ def _insufficient(scope: Any, rows: int, reference_rows: int | None, rule: Drift
     """The ``insufficient_data`` finding of a scope with too few rows (``reference_rows`` unknown:
     no column was compared)."""
     reference = f" and {reference_rows:,} reference rows" if reference_rows is not None else " rows"
-    metrics = {"n": int(rows), "min_rows": rule.min_rows}
+    metrics = {"n": int(rows), "min_support": rule.min_support}
     if reference_rows is not None:
         metrics["n_reference"] = int(reference_rows)
     return Finding(
         "drift", "insufficient_data", "info", scope.label,
         f"Too few rows to judge drift{_where(scope) or ''}: {rows:,} current{reference} (the rule needs "
-        f"{rule.min_rows:,} valid values per side). No alert is raised from this scope.",
+        f"{rule.min_support:,} valid values per side). No alert is raised from this scope.",
         "Use a longer window or wait for more data." if rows else
         "Current has no rows: check that the right data (partition, date range, filter) was passed.",
         metrics, scope.to_scope())

@@ -83,22 +83,23 @@ def drift_columns(schema: pl.Schema, columns: Sequence[str] | None, exclude: Seq
     return kinds, skipped
 
 
+@params.renamed_keywords("n_bins", owner="fit_profile")
 def fit_profile(
     reference: FrameLike,
     *,
     columns: Sequence[str] | None = None,
     exclude: Sequence[str] = (),
-    n_bins: int = 10,
+    bins: int = 10,
     max_categories: int = 20,
     max_known_categories: int = 10_000,
     categorical: Sequence[str] = (),
     edge_rows: int | None = 50_000,
     by: Sequence[str] = (),
 ) -> DriftProfile:
-    """Fit the reference profile that :func:`workbench.drift.drift` compares against.
+    """Fit the reference profile that :func:`workbench.check_drift` compares against.
 
     Inputs: ``reference`` (any supported input), the ``columns`` to profile (default: every
-    column of a supported dtype, minus ``exclude``), ``n_bins`` quantile bins for numeric and
+    column of a supported dtype, minus ``exclude``), ``bins`` quantile bins for numeric and
     datetime columns, ``max_categories`` kept categories per categorical column (the rest share
     an "other" bin, and the column's status says so), ``max_known_categories`` remembered to
     recognise new categories; ``categorical`` names columns read as categories whatever their
@@ -106,11 +107,11 @@ def fit_profile(
     rows, every k-th row of the reference (``None``: of all rows); the profile records how many.
     Edges only place the bins: every count, and so every statistic, uses all rows. ``by`` names
     segment columns: each segment value's counts are kept too (on the same bins), so that
-    :func:`~workbench.drift.drift` can compare a segment with the same segment of the reference.
+    :func:`~workbench.check_drift` can compare a segment with the same segment of the reference.
     Output: a small frozen :class:`DriftProfile` (save it with ``.save(path)``). Two lazy passes
     over the reference.
     """
-    plan = plan_profile(reference, columns=columns, exclude=exclude, n_bins=n_bins, max_categories=max_categories,
+    plan = plan_profile(reference, columns=columns, exclude=exclude, bins=bins, max_categories=max_categories,
                         max_known_categories=max_known_categories, categorical=categorical, edge_rows=edge_rows,
                         by=by)
     return plan.count()
@@ -208,7 +209,7 @@ def plan_profile(
     *,
     columns: Sequence[str] | None = None,
     exclude: Sequence[str] = (),
-    n_bins: int = 10,
+    bins: int = 10,
     max_categories: int = 20,
     max_known_categories: int = 10_000,
     categorical: Sequence[str] = (),
@@ -221,7 +222,7 @@ def plan_profile(
     exclude = params.column_names(exclude, name="exclude", owner=owner)
     categorical = params.column_names(categorical, name="categorical", owner=owner)
     by = tuple(params.column_names(by, name="by", owner=owner))
-    n_bins = params.count(n_bins, name="n_bins", minimum=2, owner=owner)
+    n_bins = params.count(bins, name="bins", minimum=2, owner=owner)
     max_categories = params.count(max_categories, name="max_categories", owner=owner)
     max_known_categories = params.count(max_known_categories, name="max_known_categories", owner=owner)
     if edge_rows is not None:

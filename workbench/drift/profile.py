@@ -111,7 +111,7 @@ class DriftProfile:
     """A fitted reference: column profiles plus how they were made.
 
     Create with :func:`workbench.drift.fit_profile`; save with :meth:`save`, load with
-    :meth:`load`. Pass it as ``reference`` to :func:`workbench.drift.drift`.
+    :meth:`load`. Pass it as ``reference`` to :func:`workbench.check_drift`.
     """
 
     columns: Mapping[str, ColumnProfile]

@@ -2,7 +2,7 @@
 
 A column (in a window or segment) raises ``distribution_drift`` only when all of these hold:
 
-1. **Enough data**: at least ``min_rows`` valid values on each side; otherwise the comparison
+1. **Enough data**: at least ``min_support`` valid values on each side; otherwise the comparison
    is reported as ``insufficient`` and never alerts.
 2. **Significant after multiple-testing control**: the test's p-value (two-sample KS at the bin
    edges for numeric and datetime columns, conservative; Pearson chi-square on the bins for
@@ -50,6 +50,7 @@ from typing import Any
 from workbench import params
 
 
+@params.renamed_fields("min_rows", owner="DriftRule")
 @dataclass(frozen=True)
 class DriftRule:
     """Thresholds of the drift decision rule (see the module docstring)."""
@@ -57,8 +58,8 @@ class DriftRule:
     wasserstein: float = 0.1
     total_variation: float = 0.1
     category_share: float = 0.05
-    fdr: float = 0.05
-    min_rows: int = 100
+    fdr: float = 0.05  # not params.DEFAULT_FDR: at 0.01 a planted prediction shift goes unflagged (docs/vocabulary.md)
+    min_support: int = 100
     confidence: float = 0.95
     missing_rate: float = 0.05
     new_category_share: float = 0.01
@@ -68,20 +69,20 @@ class DriftRule:
     def __post_init__(self) -> None:
         """Refuse values the rule cannot use (:mod:`workbench.params`): the Wasserstein threshold
         is a number > 0 (in reference standard deviations, so it may exceed 1); the other
-        thresholds are shares in (0, 1), as are ``fdr`` and ``confidence``; ``min_rows`` is a
+        thresholds are shares in (0, 1), as are ``fdr`` and ``confidence``; ``min_support`` is a
         count >= 1 and ``resamples`` >= 50."""
         params.positive_number(self.wasserstein, name="wasserstein", owner="DriftRule")
         for name in ("total_variation", "category_share", "missing_rate", "new_category_share", "out_of_range_share",
                      "fdr", "confidence"):
             params.open_unit(getattr(self, name), name=name, owner="DriftRule")
-        params.count(self.min_rows, name="min_rows", owner="DriftRule")
+        params.count(self.min_support, name="min_support", owner="DriftRule")
         params.count(self.resamples, name="resamples", minimum=50, owner="DriftRule")
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "statement": self.statement()}
 
     def statement(self) -> str:
-        return (f"alert when n >= {self.min_rows} per side, Benjamini–Hochberg q <= {self.fdr} across all tests, "
+        return (f"alert when n >= {self.min_support} per side, Benjamini–Hochberg q <= {self.fdr} across all tests, "
                 f"and the effect reaches its threshold (scaled Wasserstein >= {self.wasserstein} for numeric, "
                 f"total variation >= {self.total_variation} or one category's share moved by >= "
                 f"{self.category_share * 100:g} points for categorical); critical when the "

@@ -1,6 +1,6 @@
 """Training/serving skew: the same requests, as logged at serving time and as rebuilt for training.
 
-``training_serving_skew`` joins the two by a request id and counts, per feature, the rows whose
+``check_skew`` joins the two by a request id and counts, per feature, the rows whose
 values differ. Two values are the same when both are missing, or both are present and equal —
 numbers within a relative tolerance ``|a − b| <= rtol · max(1, |a|, |b|)`` (so float round-trips
 do not count), everything else exactly (strings, booleans, datetimes). One lazy pass computes
@@ -27,7 +27,7 @@ SKEW_SHARE = 0.01
 SERVING_ID = f"{PREFIX}serving_id"  # serving's request id in the join (serving's features: PREFIX + "serving_<i>")
 
 
-def training_serving_skew(
+def check_skew(
     training: FrameLike,
     serving: FrameLike,
     *,
@@ -40,7 +40,8 @@ def training_serving_skew(
 ) -> CheckResult:
     """Share of joined requests whose feature values differ between ``training`` and ``serving``.
 
-    Inputs: two frames keyed by ``id`` (unique and non-null on each side), ``columns`` to compare
+    Inputs: two frames keyed by ``id`` (the key of one request, joining the two; unique and
+    non-null on each side), ``columns`` to compare
     (default: every column both have, except ``id``). Any difference is a finding of kind
     ``training_serving_skew`` — ``critical`` when the share's Wilson interval lies above
     ``critical_share``, else ``warning`` — with the share, its interval, the mean absolute
@@ -48,7 +49,7 @@ def training_serving_skew(
     only are counted (``coverage`` in the parameters), never dropped silently. Returns a
     :class:`~workbench.findings.CheckResult` (check ``"skew"``) with the table ``features``.
     """
-    owner = "training_serving_skew"
+    owner = "check_skew"
     id = params.column_name(id, name="id", owner=owner, optional=False)  # type: ignore[assignment]
     columns = None if columns is None else params.column_names(columns, name="columns", owner=owner)
     rtol = params.non_negative_number(rtol, name="rtol", owner=owner)

@@ -13,7 +13,7 @@ from workbench.engine.frames import Engine, Frame, collect, count, open_frame, w
 from workbench.engine.inputs import FrameLike, check_time_column, require_columns
 from workbench.engine.reserved import PREFIX, refuse_reserved
 from workbench.engine.sql import quote
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.params import datetime_value
 
 LABEL = f"{PREFIX}label"
@@ -68,7 +68,7 @@ def labels_frame(labels: FrameLike, id: str, label: str, id_dtype: pl.DataType, 
     if prediction_dtype is not None:
         _check_label_dtype(schema[label], prediction_dtype, label, regression)
     if as_of is not None and not label_time:
-        raise InputError("as_of needs label_time=: the column saying when each label arrived.")
+        raise ConfigError("as_of needs label_time=: the column saying when each label arrived.")
     pending = 0
     if label_time:
         dtype = check_time_column(schema, label_time, name="labels", role="label_time")

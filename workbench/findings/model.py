@@ -19,7 +19,9 @@ from typing import Any, Literal
 
 import polars as pl
 
-SCHEMA_VERSION = "1.0.0"
+from workbench.metadata import version
+
+SCHEMA_VERSION = "1.1.0"  # minor: fields added (older 1.x files stay valid); major: a reader must change
 FINDINGS_MIME = "application/vnd.workbench.findings+json"  # rendered by the JupyterLab extension
 
 Severity = Literal["info", "warning", "critical"]
@@ -124,6 +126,7 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
+            "workbench_version": version(),
             "check": self.check,
             "created_at": self.created_at,
             "inputs": [i.to_dict() for i in self.inputs],

@@ -1,9 +1,9 @@
 """Point-in-time leakage auditor.
 
->>> from workbench.leakage import audit_leakage, Source, window, asof, static
+>>> from workbench.leakage import check_leakage, Source, window, asof, static
 """
 
-from workbench.leakage.audit import audit_leakage
+from workbench.leakage.audit import check_leakage
 from workbench.leakage.spec import (
     AGGREGATIONS,
     VIOLATION_KINDS,
@@ -18,6 +18,10 @@ from workbench.leakage.spec import (
     static,
     window,
 )
+from workbench.params import deprecated_alias
+
+# earlier names, kept for one release: each warns (DeprecationWarning naming the new name) and delegates
+audit_leakage = deprecated_alias("audit_leakage", "check_leakage", "workbench.leakage.audit")
 
 __all__ = [
     "AGGREGATIONS",
@@ -28,7 +32,7 @@ __all__ = [
     "Static",
     "WindowAggregate",
     "asof",
-    "audit_leakage",
+    "check_leakage",
     "make_rule",
     "parse_duration",
     "static",

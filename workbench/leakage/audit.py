@@ -1,4 +1,4 @@
-"""``audit_leakage``: the point-in-time leakage auditor, from inputs to a :class:`CheckResult`.
+"""``check_leakage``: the point-in-time leakage auditor, from inputs to a :class:`CheckResult`.
 
 One shape, like every check: the inputs are checked and opened on their engine (:mod:`.inputs`);
 the per-row classification (:mod:`.per_row`) and the summaries of it and of the training table
@@ -22,7 +22,7 @@ from workbench.leakage.spec import AsOf, FeatureDecl, PointInTimeRule, Source
 from workbench.leakage.training import duplicate_counts, proxy_summary, split_summary
 
 
-def audit_leakage(
+def check_leakage(
     training: FrameLike,
     *,
     entity: str,
@@ -40,6 +40,10 @@ def audit_leakage(
     max_examples: int = 50,
 ) -> CheckResult:
     """Audit a training set for point-in-time leakage.
+
+    ``entity`` is the key of the thing the features describe (a customer, an account): each
+    feature's value is looked up point in time by it in its source. It is not a request ``id``
+    (docs/vocabulary.md).
 
     Inputs: ``training`` has one row per (``entity``, ``prediction_time``) with the ``target``
     label (binary: boolean or 0/1, or any values with ``positive``, the value that is the

@@ -42,7 +42,7 @@ FEATURE_FORMS = {"window": ("column", "agg", "over"), "asof": ("column", "ttl"),
 
 
 def load_audit_config(path: str | Path) -> dict[str, Any]:
-    """Return keyword arguments for :func:`audit_leakage` (``training`` included) from a file."""
+    """Return keyword arguments for :func:`check_leakage` (``training`` included) from a file."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file {str(path)!r} not found.")
@@ -119,7 +119,7 @@ def validate_config(raw: dict[str, Any], *, where: str) -> None:
 
 
 def config_to_kwargs(raw: dict[str, Any], *, base: Path, where: str = "config") -> dict[str, Any]:
-    """Turn a parsed config mapping into :func:`audit_leakage` keyword arguments (unknown keys first, with
+    """Turn a parsed config mapping into :func:`check_leakage` keyword arguments (unknown keys first, with
     'did you mean' hints; then the types of every key against :data:`CONFIG_SCHEMA`)."""
     if "engine" in raw:
         raise ConfigError("config: 'engine' is not a setting: the audit runs where its inputs are (paths and "

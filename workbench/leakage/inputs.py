@@ -21,14 +21,14 @@ from workbench.leakage.internal import refuse_reserved
 from workbench.leakage.spec import AsOf, FeatureDecl, PointInTimeRule, Source, Static, WindowAggregate
 
 CHECK_NAME = "the leakage audit"
-_OWNER = "audit_leakage"
+_OWNER = "check_leakage"
 _ON_SPARK = ("the leakage audit with polars inputs (pass the training set as a Spark DataFrame too, "
              "to audit on Spark)")
 
 
 @dataclass(frozen=True)
 class Options:
-    """The audit's parameters, checked (see :func:`audit_leakage` for their meaning)."""
+    """The audit's parameters, checked (see :func:`check_leakage` for their meaning)."""
 
     entity: str
     prediction_time: str
@@ -246,14 +246,14 @@ def binary_target(frame: Frame, target: str, positive: Any) -> Label:
     hits = collect_on(frame.lf.select(count(col == value).alias("__wb_hits")), frame.engine, "training",
                       check=CHECK_NAME).item()
     if not hits:
-        raise ConfigError(f"The 'positive' parameter of audit_leakage is {positive!r}, which no row of target "
+        raise ConfigError(f"The 'positive' parameter of check_leakage is {positive!r}, which no row of target "
                           f"{target!r} holds; its values include {distinct_values(frame, target)}. Give one of them.")
     return Label(nw.when(col.is_null()).then(nw.lit(None, nw.Int64)).otherwise((col == value).cast(nw.Int64)))
 
 
 def _positive_value(positive: Any, dtype: pl.DataType, target: str) -> Any:
     """``positive`` as a value comparable with a ``dtype`` column, or a ConfigError saying how to give it."""
-    where = f"The 'positive' parameter of audit_leakage (target {target!r} is {dtype})"
+    where = f"The 'positive' parameter of check_leakage (target {target!r} is {dtype})"
     if dtype == pl.Boolean:
         if isinstance(positive, bool):
             return positive

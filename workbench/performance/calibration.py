@@ -1,4 +1,4 @@
-"""``calibration``: is a classifier's probability still what it says, now, per window and segment?
+"""``check_calibration``: is a classifier's probability still what it says, now, per window and segment?
 
 The rule
 --------
@@ -23,7 +23,7 @@ all of the reference). Benjamini–Hochberg at ``fdr`` runs across every test of
 * ``overconfident`` / ``underconfident``: the slope differs from 1 significantly (Wald test) and
   by at least ``slope_margin``: below 1, the scores are too extreme (overconfident); above 1, too
   timid (underconfident). ``critical`` when the slope's whole interval is beyond the margin.
-* A scope with fewer than ``min_rows`` labelled rows, or with one class only, is inconclusive:
+* A scope with fewer than ``min_support`` labelled rows, or with one class only, is inconclusive:
   reported in the table, never alerted. When all of current (or the reference) is, an
   ``insufficient_data`` info finding says so; a slope not estimated over all of current gives a
   ``slope_not_estimated`` info finding with the reason.
@@ -46,7 +46,7 @@ import polars as pl
 from workbench import params
 from workbench.engine.frames import frame_summary
 from workbench.engine.inputs import FrameLike
-from workbench.errors import ConfigError, InputError
+from workbench.errors import ConfigError
 from workbench.findings.model import CheckResult, Finding
 from workbench.performance import calibration_stats as cs
 from workbench.performance import columns
@@ -56,7 +56,8 @@ from workbench.stats import benjamini_hochberg
 from workbench.stats.tails import norm_ppf, norm_sf
 
 
-def calibration(
+@params.renamed_keywords("min_rows", owner="check_calibration")
+def check_calibration(
     reference: FrameLike,
     current: FrameLike,
     *,
@@ -67,10 +68,10 @@ def calibration(
     by: str | Sequence[str] = (),
     bins: int = 10,
     confidence: float = 0.95,
-    fdr: float = 0.05,
+    fdr: float = params.DEFAULT_FDR,
     ece_margin: float = 0.02,
     slope_margin: float = 0.2,
-    min_rows: int = 200,
+    min_support: int = 200,
     resamples: int = 300,
     seed: int = 0,
 ) -> CheckResult:
@@ -84,18 +85,18 @@ def calibration(
     scope and side), ``reliability`` (per scope, side, strategy and bin) and ``recalibration``.
     The rule is in the module docstring.
     """
-    owner = "calibration"
+    owner = "check_calibration"
     score, target = columns.column(score, name="score", owner=owner), columns.column(target, name="target", owner=owner)
     timestamp = columns.optional_column(timestamp, name="timestamp", owner=owner)
     by_cols = columns.columns(by, name="by", owner=owner)
-    bins, confidence, fdr, ece_margin, slope_margin, min_rows, resamples, seed = _check_options(
-        bins, confidence, fdr, ece_margin, slope_margin, min_rows, resamples, seed)
+    bins, confidence, fdr, ece_margin, slope_margin, min_support, resamples, seed = _check_options(
+        bins, confidence, fdr, ece_margin, slope_margin, min_support, resamples, seed)
     every = None
     if timestamp is not None:
         every = params.positive_duration("1d" if window is None else window, name="window", owner=owner,
                                          hint=columns.DEFAULT_WINDOW_HINT)
     elif window is not None:
-        raise InputError("window needs timestamp: name the current column that holds each row's time.")
+        raise ConfigError("window needs timestamp: name the current column that holds each row's time.")
     ref = prepare(reference, name="reference", score=score, target=target, by=by_cols, timestamp=None)
     cur = prepare(current, name="current", score=score, target=target, by=by_cols, timestamp=timestamp)
     rng = np.random.default_rng(seed)
@@ -104,7 +105,7 @@ def calibration(
     ref_joint = bin_summaries(ref, keys)  # one pass; every reference scope is a sum of it
     ref_all = fine_arrays(_marginal(ref_joint, []))
     mass = cs.equal_mass_groups(ref_all["n"], bins)
-    ctx = _Context(width, mass, rng, resamples, confidence, min_rows)
+    ctx = _Context(width, mass, rng, resamples, confidence, min_support)
     baseline: dict[tuple[str, Any], dict[str, Any]] = {("all", None): ctx.metrics(ref_all)}
     for key, b in ref.segments.items():
         # sorted: the bootstrap draws from one generator, so the order of scopes must not depend on the engine
@@ -126,7 +127,7 @@ def calibration(
     reliability_rows = []
     for kind, bounds, segment, arrays in scopes:
         same = ("all", None) if segment is None else next(iter(segment.items()))  # the same reference scope
-        base = baseline[same] if same in baseline and baseline[same]["n"] >= min_rows else baseline[("all", None)]
+        base = baseline[same] if same in baseline and baseline[same]["n"] >= min_support else baseline[("all", None)]
         m = ctx.metrics(arrays)
         label = _scope_label(kind, bounds, segment)
         row = {"scope": label, "scope_kind": kind, **_public(m),
@@ -149,7 +150,7 @@ def calibration(
     findings = []
     for (kind, bounds, segment, _), row in zip(scopes, rows, strict=True):
         findings += _findings(row, kind, bounds, segment, score, confidence, fdr, ece_margin, slope_margin)
-    findings = _fold_into_overall(findings) + _overall_notes(rows[0], baseline[("all", None)], score, min_rows)
+    findings = _fold_into_overall(findings) + _overall_notes(rows[0], baseline[("all", None)], score, min_support)
     findings += _unlabelled(ref, cur)
     recal = _recalibration(ref_all, scopes[0][3], width)
     tables = {"calibration": pl.DataFrame(rows, infer_schema_length=None),
@@ -157,7 +158,7 @@ def calibration(
     inputs = (frame_summary(ref.frame), frame_summary(cur.frame))
     parameters = {"score": score, "target": target, "timestamp": timestamp, "window": every, "by": by_cols,
                   "bins": bins, "confidence": confidence, "fdr": fdr, "ece_margin": ece_margin,
-                  "slope_margin": slope_margin, "min_rows": min_rows, "resamples": resamples, "seed": seed,
+                  "slope_margin": slope_margin, "min_support": min_support, "resamples": resamples, "seed": seed,
                   "unlabelled": {"reference": ref.unlabelled, "current": cur.unlabelled},
                   "engine": cur.frame.engine, "sampled": False, "rule": {"statement": _RULE}}
     return CheckResult("calibration", tuple(findings), inputs, parameters=parameters, tables=tables)
@@ -169,7 +170,7 @@ _REFERENCE_FIELDS = ("n", "ece", "ece_debiased", "mce", "brier", "log_loss", "sl
                      "conclusive")
 _RULE = ("calibration_drift when the Hosmer-Lemeshow test is significant (BH across every test) and ECE grew by at "
          "least ece_margin over the same reference segment; overconfident/underconfident when the calibration "
-         "slope differs from 1 significantly and by at least slope_margin; fewer than min_rows labelled rows or a "
+         "slope differs from 1 significantly and by at least slope_margin; fewer than min_support labelled rows or a "
          "single class: inconclusive, never alerted.")
 
 
@@ -184,9 +185,9 @@ class _Context:
     """Bins, randomness and thresholds shared by every scope's metrics."""
 
     def __init__(self, width: np.ndarray, mass: np.ndarray, rng: np.random.Generator, resamples: int,
-                 confidence: float, min_rows: int) -> None:
+                 confidence: float, min_support: int) -> None:
         self.width, self.mass, self.rng = width, mass, rng
-        self.resamples, self.confidence, self.min_rows = resamples, confidence, min_rows
+        self.resamples, self.confidence, self.min_support = resamples, confidence, min_support
 
     def metrics(self, a: dict[str, np.ndarray]) -> dict[str, Any]:
         n, pos = a["n"].sum(), a["pos"].sum()
@@ -218,7 +219,7 @@ class _Context:
             out |= {"slope": None, "slope_low": None, "slope_high": None, "intercept": None, "slope_p": None,
                     "slope_note": f"slope not estimated: {fit.reason}"}
         out["hl_stat"], out["hl_df"], out["hl_p"] = cs.hosmer_lemeshow(a["n"], a["pos"], a["sum_p"], self.mass)
-        out["conclusive"] = bool(n >= self.min_rows and 0 < pos < n)
+        out["conclusive"] = bool(n >= self.min_support and 0 < pos < n)
         out["reliability"] = (rel_w, rel_m)
         return out
 
@@ -338,21 +339,21 @@ def _fold_into_overall(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def _overall_notes(row: dict[str, Any], reference: dict[str, Any], score: str, min_rows: int) -> list[Finding]:
+def _overall_notes(row: dict[str, Any], reference: dict[str, Any], score: str, min_support: int) -> list[Finding]:
     """Info findings that keep a run from passing silently: too little data to judge calibration at
     all (``insufficient_data``), or a slope that could not be estimated over all of current
     (``slope_not_estimated``, with the reason)."""
     if not row["conclusive"]:
         problems = [f"{side}: {m['n']:,} labelled rows, {m['positives']:,} positive" for side, m in
-                    (("current", row), ("reference", reference)) if not (m["n"] >= min_rows and 0 < m["positives"]
+                    (("current", row), ("reference", reference)) if not (m["n"] >= min_support and 0 < m["positives"]
                                                                          < m["n"])]
         return [Finding(
             "calibration", "insufficient_data", "info", score,
-            f"Too little data to judge calibration ({'; '.join(problems)}; the check needs at least {min_rows:,} "
+            f"Too little data to judge calibration ({'; '.join(problems)}; the check needs at least {min_support:,} "
             "labelled rows with both outcomes on each side). No alert is raised; the tables show what there is.",
-            "Use a longer period of labelled data, or lower min_rows if you accept wider intervals.",
+            "Use a longer period of labelled data, or lower min_support if you accept wider intervals.",
             {"n": row["n"], "n_reference": reference["n"], "positives": row["positives"],
-             "positives_reference": reference["positives"], "min_rows": min_rows}, {})]
+             "positives_reference": reference["positives"], "min_support": min_support}, {})]
     if row["slope_note"]:
         return [Finding(
             "calibration", "slope_not_estimated", "info", score,
@@ -410,17 +411,17 @@ def _scope_label(kind: str, bounds: _Window | None, segment: dict[str, Any] | No
     return "all"
 
 
-def _check_options(bins: Any, confidence: Any, fdr: Any, ece_margin: Any, slope_margin: Any, min_rows: Any,
+def _check_options(bins: Any, confidence: Any, fdr: Any, ece_margin: Any, slope_margin: Any, min_support: Any,
                    resamples: Any, seed: Any) -> tuple[int, float, float, float, float, int, int, int]:
     """The numeric options, validated (:mod:`workbench.params`) and returned in the same order."""
-    owner = "calibration"
+    owner = "check_calibration"
     if params.count(bins, name="bins", owner=owner) > cs.FINE_BINS:
-        raise ConfigError(f"The 'bins' parameter of calibration must be at most {cs.FINE_BINS} (the bins are unions "
-                          f"of the {cs.FINE_BINS} fine score bins, 0.001 wide). Got {bins!r}.")
+        raise ConfigError(f"The 'bins' parameter of check_calibration must be at most {cs.FINE_BINS} (the bins are "
+                          f"unions of the {cs.FINE_BINS} fine score bins, 0.001 wide). Got {bins!r}.")
     return (bins, params.open_unit(confidence, name="confidence", owner=owner),
             params.open_unit(fdr, name="fdr", owner=owner),
             params.positive_number(ece_margin, name="ece_margin", owner=owner),
             params.positive_number(slope_margin, name="slope_margin", owner=owner),
-            params.count(min_rows, name="min_rows", owner=owner),
+            params.count(min_support, name="min_support", owner=owner),
             params.count(resamples, name="resamples", minimum=50, owner=owner),
             params.count(seed, name="seed", minimum=0, owner=owner))

@@ -1,7 +1,7 @@
-"""``performance``: one call for a model's performance where it is served — labels joined as they
+"""``check_performance``: one call for a model's performance where it is served — labels joined as they
 arrive, subgroup performance with localized alerts, calibration against a reference, and a
-label-free estimate where labels are missing. The pieces are :func:`subgroups`,
-:func:`calibration` and :mod:`workbench.performance.estimate`; this module joins the labels and
+label-free estimate where labels are missing. The pieces are :func:`check_subgroups`,
+:func:`check_calibration` and :mod:`workbench.performance.estimate`; this module joins the labels and
 assembles one result."""
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from workbench import params
 from workbench.engine.frames import Frame, collect, count, open_frame, read_once
 from workbench.engine.inputs import FrameLike, require_columns
 from workbench.engine.labels import LABEL, labels_frame
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.performance import columns
-from workbench.performance.calibration import calibration
+from workbench.performance.calibration import check_calibration
 from workbench.performance.estimate import assumption, estimate_table
-from workbench.performance.subgroups import subgroups, window_length
+from workbench.performance.subgroups import check_subgroups, window_length
 
 
-def performance(
+def check_performance(
     predictions: FrameLike,
     *,
     by: str | Sequence[str],
@@ -43,43 +43,46 @@ def performance(
     window: str | dt.timedelta | None = None,
     reference: FrameLike | None = None,
     calibration_window: str | dt.timedelta | None = "1d",
+    bins: int = 10,
     depth: int = 2,
     min_support: int = 100,
     margin: float | None = None,
     confidence: float = 0.95,
-    fdr: float = 0.01,
+    fdr: float = params.DEFAULT_FDR,
 ) -> CheckResult:
     """Performance of a classifier (or regression) on its prediction log.
 
     Labels either sit in ``predictions`` as ``target`` (null where not known yet) or arrive
-    separately: ``labels`` with ``id`` and ``label`` (and ``label_time`` with ``as_of``, a datetime
-    or an ISO string, to use only those known by then). Predictions need a unique, non-null ``id``
-    to be joined. The labelled rows go through :func:`subgroups` (persistent
-    ``segment_disparity``, and with ``timestamp`` localized ``performance_drop`` per ``window``);
-    with a ``score`` and a labelled ``reference`` (same columns, ``target``/``label`` inline),
-    :func:`calibration` too, per ``calibration_window`` (default a day: calibration needs more rows
-    than accuracy), which also checks the assumption of the label-free estimate. With a score,
-    table ``estimates`` gives per scope the label coverage, the estimated accuracy (CBPE) with its
-    interval and the realized accuracy.
+    separately: ``labels`` with ``id`` (the key of one request, joining the log and its labels)
+    and ``label`` (and ``label_time`` with ``as_of``, a datetime or an ISO string, to use only those
+    known by then). Predictions need a unique, non-null ``id`` to be joined. The labelled rows go
+    through :func:`check_subgroups` (persistent ``segment_disparity``, and with ``timestamp``
+    localized ``performance_drop`` per ``window``); with a ``score`` and a labelled ``reference``
+    (same columns, ``target``/``label`` inline), :func:`check_calibration` too, on ``bins`` score
+    bins per ``calibration_window`` (default a day: calibration needs more rows than accuracy),
+    which also checks the assumption of the label-free estimate. With a score, table
+    ``estimates`` gives per scope the label coverage, the estimated accuracy (CBPE) with its
+    interval and the realized accuracy. ``min_support``: rows a scope needs to be tested.
     Returns one :class:`~workbench.findings.CheckResult` with check ``"performance"``.
     """
     o = _options(by=by, target=target, id=id, label=label, label_time=label_time, as_of=as_of, prediction=prediction,
                  score=score, threshold=threshold, timestamp=timestamp, window=window,
                  calibration_window=calibration_window, depth=depth, min_support=min_support, margin=margin,
                  confidence=confidence, fdr=fdr)
+    bins = params.count(bins, name="bins", owner="check_performance")
     log = _read_log(predictions, labels, o)
     labelled = log.frame.lf.filter(~nw.col(log.target).is_null()).to_native()
-    result = subgroups(labelled, target=log.target, by=o.by, prediction=o.prediction, score=o.score,
-                       threshold=o.threshold, depth=o.depth, min_support=o.min_support, margin=o.margin,
-                       confidence=o.confidence, fdr=o.fdr, timestamp=o.timestamp, window=o.window)
+    result = check_subgroups(labelled, target=log.target, by=o.by, prediction=o.prediction, score=o.score,
+                             threshold=o.threshold, depth=o.depth, min_support=o.min_support, margin=o.margin,
+                             confidence=o.confidence, fdr=o.fdr, timestamp=o.timestamp, window=o.window)
     cal = None
     if o.score is not None and reference is not None:
-        cal = calibration(reference, labelled, score=o.score, target=log.target, timestamp=o.timestamp,
-                          window=o.calibration_window if o.timestamp else None, by=o.by, confidence=o.confidence,
-                          fdr=o.fdr)
+        cal = check_calibration(reference, labelled, score=o.score, target=log.target, timestamp=o.timestamp,
+                                window=o.calibration_window if o.timestamp else None, by=o.by,
+                                bins=bins, confidence=o.confidence, fdr=o.fdr)
     prepared = _for_estimate(log.frame, log.target, o.prediction, o.score, o.threshold, o.by, o.timestamp)
     estimates = estimate_table(prepared, columns.segments(o.by), o.every, _zone(log.frame.schema, o.timestamp),
-                               confidence=o.confidence, min_rows=o.min_support, has_score=o.score is not None,
+                               confidence=o.confidence, min_support=o.min_support, has_score=o.score is not None,
                                regression=result.parameters["task"] == "regression")
     check, drifted = _estimate_assumption(cal, o.fdr) if o.score is not None else (None, [])
     parameters: dict[str, Any] = {**result.parameters, "labels": {"rows": log.rows, "labelled": log.labelled,
@@ -95,7 +98,7 @@ def performance(
 
 @dataclass(frozen=True)
 class _Options:
-    """``performance``'s parameters, validated; ``every``: the window as a duration (None without a
+    """``check_performance``'s parameters, validated; ``every``: the window as a duration (None without a
     timestamp)."""
 
     by: list[str]
@@ -124,7 +127,7 @@ def _options(*, by: str | Sequence[str], target: str | None, id: str | None, lab
              calibration_window: str | dt.timedelta | None, depth: int, min_support: int, margin: float | None,
              confidence: float, fdr: float) -> _Options:
     """Every parameter checked by its kind (:mod:`workbench.params`); a wrong one raises naming it."""
-    owner = "performance"
+    owner = "check_performance"
     return _Options(
         by=columns.columns(by, name="by", owner=owner),
         target=columns.optional_column(target, name="target", owner=owner),
@@ -165,7 +168,7 @@ def _read_log(predictions: FrameLike, labels: FrameLike | None, o: _Options) -> 
     once) and count the rows and the labelled ones; an empty or unlabelled log is refused."""
     frame = open_frame(predictions, name="predictions")
     if (o.target is None) == (labels is None):
-        raise InputError("give either target= (a label column in predictions, null where unknown) or labels= with "
+        raise ConfigError("give either target= (a label column in predictions, null where unknown) or labels= with "
                          "id= (labels that arrive separately).")
     if labels is not None:
         frame, label_counts = _attach(frame, labels, o.id, o.label, o.label_time, o.as_of, o.prediction)
@@ -242,7 +245,7 @@ def _attach(frame: Frame, labels: FrameLike, id: str | None, label: str, label_t
     """Left-join the labels known at ``as_of`` onto the predictions by ``id``, on the predictions'
     engine (the labels must be on the same one); the labels ``given``, ``matched`` and ``pending``."""
     if id is None:
-        raise InputError("labels= needs id=: the request id column shared by predictions and labels.")
+        raise ConfigError("labels= needs id=: the request id column shared by predictions and labels.")
     schema = frame.schema
     require_columns(schema, {"id": id}, name="predictions")
     if label in schema:

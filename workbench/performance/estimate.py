@@ -27,11 +27,11 @@ from workbench.stats.tails import norm_ppf
 
 
 def estimate_table(frame: Frame, segments: dict[str, str], every: dt.timedelta | None, zone: str | None, *,
-                   confidence: float, min_rows: int, has_score: bool = True,
+                   confidence: float, min_support: int, has_score: bool = True,
                    regression: bool = False) -> pl.DataFrame:
     """Per scope (all, each window, each segment value): predictions, labelled share, the estimated
     accuracy with its interval, estimated precision and recall, and the realized accuracy where
-    at least ``min_rows`` labels exist. ``frame`` (on any engine) has, under internal names
+    at least ``min_support`` labels exist. ``frame`` (on any engine) has, under internal names
     (:mod:`~workbench.performance.columns`), ``__wb_p`` (score; without ``has_score`` there is no
     estimate, only coverage and realized accuracy), ``__wb_pred`` and ``__wb_y`` (null where the
     label has not arrived), ``__wb_ts`` and the segment columns, the keys of ``segments`` (whose
@@ -75,14 +75,14 @@ def estimate_table(frame: Frame, segments: dict[str, str], every: dt.timedelta |
     realized = pl.col("correct") / pl.col("labelled")  # accuracy, or MAE for a regression
     if regression:  # no label-free estimate for a regression: coverage and realized MAE only
         return table.with_columns(label_coverage=pl.col("labelled") / pl.col("n"),
-                                  realized_mae=pl.when(pl.col("labelled") >= min_rows).then(realized)).select(
+                                  realized_mae=pl.when(pl.col("labelled") >= min_support).then(realized)).select(
             "scope", "scope_kind", "n", "labelled", "label_coverage", "realized_mae")
     return table.with_columns(
         label_coverage=pl.col("labelled") / pl.col("n"),
         estimated_accuracy=est, estimated_accuracy_low=est - z * se, estimated_accuracy_high=est + z * se,
         estimated_precision=pl.col("sum_p_pos") / pl.col("predicted_pos"),
         estimated_recall=pl.col("sum_p_pos") / pl.col("sum_p"),
-        realized_accuracy=pl.when(pl.col("labelled") >= min_rows).then(realized).otherwise(None),
+        realized_accuracy=pl.when(pl.col("labelled") >= min_support).then(realized).otherwise(None),
     ).with_columns(estimate_error=pl.col("estimated_accuracy") - pl.col("realized_accuracy")).select(
         "scope", "scope_kind", "n", "labelled", "label_coverage", "estimated_accuracy", "estimated_accuracy_low",
         "estimated_accuracy_high", "estimated_precision", "estimated_recall", "realized_accuracy", "estimate_error")

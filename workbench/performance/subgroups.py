@@ -1,4 +1,4 @@
-"""``subgroups``: model performance per segment and per combination of segments, each with an
+"""``check_subgroups``: model performance per segment and per combination of segments, each with an
 interval, its support and its gap to the rest of the traffic; the worst significant slices.
 
 The rule
@@ -39,7 +39,7 @@ import polars as pl
 from workbench import params
 from workbench.engine.frames import Frame, collect, count, frame_summary, open_frame, refuse_nested, with_window
 from workbench.engine.inputs import FrameLike, check_time_column, require_columns
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.findings.model import CheckResult, Finding
 from workbench.performance import columns
 from workbench.performance.columns import WINDOW
@@ -51,8 +51,9 @@ Task = Literal["auto", "classification", "regression"]
 MAX_CELLS = 1_000_000
 
 
-def subgroups(
-    data: FrameLike,
+@params.renamed_keywords("data", owner="check_subgroups")
+def check_subgroups(
+    predictions: FrameLike,
     *,
     target: str,
     by: str | Sequence[str],
@@ -64,12 +65,12 @@ def subgroups(
     min_support: int = 100,
     margin: float | None = None,
     confidence: float = 0.95,
-    fdr: float = 0.01,
+    fdr: float = params.DEFAULT_FDR,
     auc: bool = True,
     timestamp: str | None = None,
     window: str | dt.timedelta | None = None,
 ) -> CheckResult:
-    """Performance of a model per segment of ``data`` (a frame or path with the labelled rows).
+    """Performance of a model per segment of ``predictions`` (a frame or path with the labelled rows).
 
     Classification: ``target`` 0/1 (or boolean), ``prediction`` 0/1 and/or ``score`` (a probability
     of 1; without ``prediction`` the class is ``score >= threshold``): accuracy, precision,
@@ -87,7 +88,7 @@ def subgroups(
     ``segments`` (every scope), ``slices`` (the significant ones, worst impact first) and
     ``windows`` (every scope × window). Rule: module docstring.
     """
-    owner = "subgroups"
+    owner = "check_subgroups"
     target = columns.column(target, name="target", owner=owner)
     by_cols = columns.columns(by, name="by", owner=owner)
     prediction = columns.optional_column(prediction, name="prediction", owner=owner)
@@ -101,7 +102,7 @@ def subgroups(
     fdr = params.open_unit(fdr, name="fdr", owner=owner)
     auc = params.boolean(auc, name="auc", owner=owner)
     every = window_length(window, timestamp, owner=owner)
-    frame, regression, zone = _prepare(data, target, prediction, score, by_cols, task, threshold, timestamp)
+    frame, regression, zone = _prepare(predictions, target, prediction, score, by_cols, task, threshold, timestamp)
     names = columns.segments(by_cols)  # internal segment column -> the user's name
     keys = list(names)
     margin = (0.1 if regression else 0.05) if margin is None else margin
@@ -157,67 +158,67 @@ _RULE = ("segment_disparity when a segment (or a combination of up to depth segm
          "every tested scope; an alert on a segment covers its combinations unless one is clearly worse.")
 
 
-def window_length(window: Any, timestamp: str | None, *, owner: str = "subgroups") -> dt.timedelta | None:
+def window_length(window: Any, timestamp: str | None, *, owner: str = "check_subgroups") -> dt.timedelta | None:
     """The window as a positive duration (default a day) when there is a ``timestamp``; None
     without one (a window without a timestamp is refused)."""
     if timestamp is None:
         if window is not None:
-            raise InputError("window needs timestamp: name the column that holds each row's time.")
+            raise ConfigError("window needs timestamp: name the column that holds each row's time.")
         return None
     return params.positive_duration("1d" if window is None else window, name="window", owner=owner,
                                     hint=columns.DEFAULT_WINDOW_HINT)
 
 
-def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | None, by: list[str], task: str,
+def _prepare(predictions: FrameLike, target: str, prediction: str | None, score: str | None, by: list[str], task: str,
              threshold: float, timestamp: str | None) -> tuple[Frame, bool, str | None]:
     """Validate and return the labelled rows under internal names (``__wb_y``, ``__wb_pred``, and
     ``__wb_p``, ``__wb_ts`` where given, and the ``by`` columns as text ``__wb_segment_<i>``, a null
     being the value "null"), whether it is a regression, and the timestamp's time zone."""
     if not by:
-        raise InputError("by needs at least one segment column.")
+        raise ConfigError("by needs at least one segment column.")
     if prediction is None and score is None:
-        raise InputError("give prediction= (the predicted class or value) or score= (a probability of class 1).")
+        raise ConfigError("give prediction= (the predicted class or value) or score= (a probability of class 1).")
     if task not in ("auto", "classification", "regression"):
-        raise InputError(f"task must be 'auto', 'classification' or 'regression', got {task!r}.")
-    frame = open_frame(data, name="data")
+        raise ConfigError(f"task must be 'auto', 'classification' or 'regression', got {task!r}.")
+    frame = open_frame(predictions, name="predictions")
     schema = frame.schema
     require_columns(schema, {"target": target, "prediction": prediction, "score": score, "timestamp": timestamp,
-                             **{f"by[{i}]": b for i, b in enumerate(by)}}, name="data")
+                             **{f"by[{i}]": b for i, b in enumerate(by)}}, name="predictions")
     refuse_nested(frame, [target, prediction, score, timestamp, *by], check="performance")
     zone = None
     if timestamp:
-        dtype = check_time_column(schema, timestamp, name="data", role="timestamp")
+        dtype = check_time_column(schema, timestamp, name="predictions", role="timestamp")
         zone = getattr(dtype, "time_zone", None)
     regression = task == "regression" or (task == "auto" and prediction is not None and schema[prediction].is_float())
     if not regression and not (schema[target].is_numeric() or schema[target] == pl.Boolean):
-        raise InputError(f"data: target {target!r} must be 0/1 numbers or booleans, got {schema[target]}; map the "
-                         f"positive class to 1 (e.g. (pl.col({target!r}) == 'yes').cast(pl.Int8)).")
+        raise InputError(f"predictions: target {target!r} must be 0/1 numbers or booleans, got {schema[target]}; map "
+                         f"the positive class to 1 (e.g. (pl.col({target!r}) == 'yes').cast(pl.Int8)).")
     y = nw.col(target)
     checks = [count(y.is_null()).alias("null_target"), nw.len().alias("rows")]
     if score is not None:
         if not schema[score].is_numeric():
-            raise InputError(f"data: score column {score!r} must be numeric probabilities, got {schema[score]}.")
+            raise InputError(f"predictions: score column {score!r} must be numeric probabilities, got {schema[score]}.")
         p = nw.col(score).cast(nw.Float64)
         checks += [count(p.is_nan() | p.is_null()).alias("bad_score"), count((p < 0) | (p > 1)).alias("outside")]
     if regression:
         for col in (target, prediction):
             if col and not schema[col].is_numeric():
-                raise InputError(f"data: a regression needs numeric {col!r}, got {schema[col]}.")
+                raise InputError(f"predictions: a regression needs numeric {col!r}, got {schema[col]}.")
     else:
         checks.append(count(~y.is_null() & ~y.cast(nw.Float64).is_in([0.0, 1.0])).alias("not_binary"))
     found = collect(frame.lf.select(checks), frame, check="performance").row(0, named=True)
     if found["rows"] == 0:
-        raise InputError("data: no rows.")
+        raise InputError("predictions: no rows.")
     if found["null_target"]:
-        raise InputError(f"data: {found['null_target']:,} rows have no {target!r}; pass the labelled rows only "
+        raise InputError(f"predictions: {found['null_target']:,} rows have no {target!r}; pass the labelled rows only "
                          "(labels not yet arrived are a coverage question, not a performance one).")
     if found.get("bad_score"):
-        raise InputError(f"data: {found['bad_score']:,} rows have a NaN or null {score!r}.")
+        raise InputError(f"predictions: {found['bad_score']:,} rows have a NaN or null {score!r}.")
     if found.get("outside"):
-        raise InputError(f"data: {found['outside']:,} rows have {score!r} outside [0, 1]; pass probabilities.")
+        raise InputError(f"predictions: {found['outside']:,} rows have {score!r} outside [0, 1]; pass probabilities.")
     if found.get("not_binary"):
-        raise InputError(f"data: {found['not_binary']:,} rows have a {target!r} other than 0 or 1; map the positive "
-                         "class to 1 (this check measures binary classifiers and regressions).")
+        raise InputError(f"predictions: {found['not_binary']:,} rows have a {target!r} other than 0 or 1; map the "
+                         "positive class to 1 (this check measures binary classifiers and regressions).")
     if prediction:
         pred = nw.col(prediction)
     else:
@@ -233,7 +234,7 @@ def _prepare(data: FrameLike, target: str, prediction: str | None, score: str | 
         bad = collect(out.select(count(~p.is_null() & ~p.is_in([0.0, 1.0])).alias("bad")), frame,
                       check="performance").item()
         if bad:
-            raise InputError(f"data: {bad:,} rows have a {prediction!r} other than 0 or 1.")
+            raise InputError(f"predictions: {bad:,} rows have a {prediction!r} other than 0 or 1.")
     return frame.with_lf(out), regression, zone
 
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from workbench.findings.model import CheckResult
+from workbench.metadata import version
 
 FINDINGS_DIR = "WORKBENCH_FINDINGS_DIR"
 
@@ -35,8 +36,6 @@ def lineage(results: list[CheckResult]) -> object:
 
     from IPython.display import HTML
 
-    import workbench
-
     rows = []
     for result in results:
         for item in result.inputs:
@@ -47,7 +46,7 @@ def lineage(results: list[CheckResult]) -> object:
     card = json.loads(os.environ.get(MODEL_CARD) or "{}")
     model = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(_cell(v))}</td></tr>" for k, v in card.items()
                     if v not in (None, {}, []))
-    version = getattr(workbench, "__version__", None) or installed_version()
+    version = installed_version()
     return HTML(
         "<table><thead><tr><th>check</th><th>input</th><th>rows</th><th>fingerprint</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
@@ -81,10 +80,5 @@ def _time_range(result: CheckResult) -> str | None:
 
 
 def installed_version() -> str:
-    """The installed workbench package's version, or "unknown"."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("workbench")
-    except PackageNotFoundError:
-        return "unknown"
+    """The installed package's version (:func:`workbench.metadata.version`)."""
+    return version()

@@ -1,6 +1,6 @@
 """The model behind a report, read from an MLflow tracking server: the run's name, experiment,
 status, start time, parameters, metrics and user tags, recorded with the report run and shown in
-its lineage. Needs ``mlflow-skinny`` (``pip install 'workbench[mlflow]'``)."""
+its lineage. Needs ``mlflow-skinny`` (``pip install 'ml-reliability-workbench[mlflow]'``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import datetime as dt
 import os
 from typing import Any
 
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
+from workbench.metadata import install_hint
 
 
 def mlflow_model(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def mlflow_model(run_id: str, tracking_uri: str | None = None) -> dict[str, Any]
         from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient
     except ImportError:
-        raise InputError("--mlflow-run needs mlflow: pip install 'workbench[mlflow]' (mlflow-skinny).") from None
+        raise InputError(f"--mlflow-run needs mlflow: {install_hint('mlflow')} (mlflow-skinny).") from None
     run_id = _run_id(run_id)
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     try:
@@ -58,5 +59,5 @@ def _run_id(text: str) -> str:
     if text.startswith("runs:/"):
         text = text.removeprefix("runs:/").split("/", 1)[0]
     if not text:
-        raise InputError("--mlflow-run: give a run id (32 hex characters) or runs:/<id>/<path>.")
+        raise ConfigError("--mlflow-run: give a run id (32 hex characters) or runs:/<id>/<path>.")
     return text

@@ -32,8 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import InputError, WorkbenchError
-from workbench.findings.model import SEVERITY_RANK
+from workbench.errors import ConfigError, InputError, WorkbenchError
+from workbench.findings.model import SCHEMA_VERSION, SEVERITY_RANK
 from workbench.reports import history, process, templates
 from workbench.reports.emit import FINDINGS_DIR, GIT_COMMIT, MODEL_CARD, installed_version
 
@@ -67,7 +67,7 @@ def run_report(template: str | Path, parameters: dict[str, Any] | None = None, *
     recorded the same way. ``request_id``: the JupyterLab request that started this run (recorded,
     so that the sidebar matches the two)."""
     if fail_on not in (*SEVERITY_RANK, "none"):
-        raise InputError(f"fail_on must be one of {[*SEVERITY_RANK, 'none']}, got {fail_on!r}.")
+        raise ConfigError(f"fail_on must be one of {[*SEVERITY_RANK, 'none']}, got {fail_on!r}.")
     path = templates.find(template)
     card = _model_card(model_card)
     if mlflow_run:
@@ -383,6 +383,10 @@ def read_findings(path: Path, *, inside: Path | None = None) -> list[dict[str, A
     if inside is not None and not path.resolve().is_relative_to(inside.resolve()):
         raise ValueError(f"it leads outside {str(inside)!r}")
     doc = json.loads(path.read_text())
+    written = str(doc.get("schema_version", "")) if isinstance(doc, dict) else ""
+    if written.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        raise ValueError(f"its findings schema version is {written or 'missing'}; this workbench reads "
+                         f"{SCHEMA_VERSION.split('.')[0]}.x (a newer workbench wrote it, or it is not a findings file)")
     findings = doc.get("findings") if isinstance(doc, dict) else None
     if not isinstance(findings, list):
         raise ValueError("it has no list of findings")

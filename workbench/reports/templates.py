@@ -36,11 +36,11 @@ def find(template: str | Path) -> Path:
     path = Path(template)
     if path.suffix == ".ipynb":
         if not path.is_file():
-            raise InputError(f"template {str(template)!r}: no such notebook.")
+            raise ConfigError(f"template {str(template)!r}: no such notebook.")
         return path
     names = available()
     if str(template) not in names:
-        raise InputError(f"unknown template {str(template)!r}; available: {sorted(names)}."
+        raise ConfigError(f"unknown template {str(template)!r}; available: {sorted(names)}."
                          f"{did_you_mean(str(template), names)}")
     return names[str(template)]
 

@@ -21,7 +21,6 @@ import glob
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +29,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.findings.model import SEVERITY_RANK
 from workbench.reports import history, process, templates
 from workbench.reports.run import EXIT_FAILED, reconcile
@@ -126,9 +125,9 @@ def start_run(root: Path, template: str, parameters: dict[str, Any], *, out: str
     that is missing or outside the root, an output folder outside the root, an invalid
     ``fail_on``, or a run of the same template into the same folder already in progress."""
     if fail_on not in (*SEVERITY_RANK, "none"):
-        raise InputError(f"fail_on must be one of {[*SEVERITY_RANK, 'none']}, got {fail_on!r}.")
+        raise ConfigError(f"fail_on must be one of {[*SEVERITY_RANK, 'none']}, got {fail_on!r}.")
     if not isinstance(parameters, dict):
-        raise InputError(f"parameters must be an object of name → value, got {type(parameters).__name__}.")
+        raise ConfigError(f"parameters must be an object of name → value, got {type(parameters).__name__}.")
     path = find_template(root, template)
     out_dir = confine(root, out, what="the output folder")
     for name, value in parameters.items():
@@ -301,12 +300,40 @@ def new_notebook(root: Path, template: str, folder: str = "audits") -> str:
     target_dir = confine(root, folder, what="the notebook folder")
     target_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y-%m-%d")
+    notebook = json.loads(source.read_text(encoding="utf-8"))
+    _paths_from(notebook, root.resolve(), target_dir)
     for i in range(1, 1000):
         target = target_dir / f"{template}-{stamp}{'' if i == 1 else f'-{i}'}.ipynb"
         if not target.exists():
-            shutil.copyfile(source, target)
+            target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
             return str(target.relative_to(root.resolve()))
     raise Conflict(f"too many {template} notebooks for {stamp} in {folder!r}.")
+
+
+# `name = "value"  # comment` in a parameters cell, for a parameter whose name ends in _path
+_PATH_PARAMETER = re.compile(r'^(?P<head>\s*\w+_path\s*=\s*)(?P<quote>["\'])(?P<value>[^"\']*)(?P=quote)(?P<tail>.*)$')
+
+
+def _paths_from(notebook: dict[str, Any], root: Path, folder: Path) -> None:
+    """Rewrite the relative ``*_path`` defaults of the parameters cell so that they name the same files from
+    ``folder``, where the new notebook lives and its kernel starts (a template's defaults are relative to the
+    server root, where report runs start). Absolute, empty and glob-free paths that do not exist under the root
+    are left as they are."""
+    offset = Path(os.path.relpath(root, folder))
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "code" or "parameters" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        source = cell["source"] if isinstance(cell["source"], list) else cell["source"].splitlines(keepends=True)
+        for i, line in enumerate(source):
+            match = _PATH_PARAMETER.match(line.rstrip("\n"))
+            if not match or not match["value"] or os.path.isabs(match["value"]):
+                continue
+            if not glob.glob(str(root / match["value"])):
+                continue
+            moved = (offset / match["value"]).as_posix()
+            source[i] = f"{match['head']}{match['quote']}{moved}{match['quote']}{match['tail']}" + \
+                ("\n" if line.endswith("\n") else "")
+        cell["source"] = source
 
 
 def _cancelled(run: dict[str, Any]) -> None:

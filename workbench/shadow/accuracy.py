@@ -34,16 +34,16 @@ def accuracy(table: pl.DataFrame, prediction: str, paired: bool, confidence: flo
     production with its interval, p and q values), ``accuracy_regression`` findings (q ≤ ``fdr``
     and a drop of at least ``guardrails.accuracy_drop``; critical when the guardrail is breached,
     :mod:`workbench.shadow.severity`) and one pending guardrail check per tested scope (overall needs
-    ``min_labelled`` labelled requests, a segment ``min_segment``), from :func:`accuracy_counts`."""
+    ``min_labelled`` labelled requests, a segment ``min_support``), from :func:`accuracy_counts`."""
     rows = table.to_dicts()
     pending, tested = [], []
     for r in rows:
         interval = _interval(r, paired)
         r["difference"], r["difference_low"], r["difference_high"] = interval(confidence)
         overall = r["scope"] == "all"
-        needed = guardrails.min_labelled if overall else guardrails.min_segment
-        r["p_value"] = _p_value(r, paired) if r["n"] >= guardrails.min_segment else math.nan
-        if r["n"] >= guardrails.min_segment:
+        needed = guardrails.min_labelled if overall else guardrails.min_support
+        r["p_value"] = _p_value(r, paired) if r["n"] >= guardrails.min_support else math.nan
+        if r["n"] >= guardrails.min_support:
             tested.append(r)
         pending.append((r, overall, needed, interval))
     q = benjamini_hochberg(np.array([r["p_value"] for r in tested]))  # empty when none is tested
@@ -158,7 +158,7 @@ def _finding(r: dict, prediction: str, confidence: float, paired: bool) -> Findi
     scope = {} if r["scope"] == "all" else {"segment": {r["column"]: r["segment"]}}
     test = "McNemar" if paired else "z-test"
     return Finding(
-        "shadow", "accuracy_regression", "warning", prediction,  # critical when breached: compare_logs decides
+        "shadow", "accuracy_regression", "warning", prediction,  # critical when breached: check_shadow decides
         f"The candidate is less accurate{where}: {acc_c:.1%} vs production's {acc_p:.1%} "
         f"({r['difference'] * 100:+.1f} points, {confidence:.0%} CI {r['difference_low'] * 100:+.1f} to "
         f"{r['difference_high'] * 100:+.1f}; n={r['n']:,} labelled requests{' on both sides' if paired else ''}; "

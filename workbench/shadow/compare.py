@@ -1,4 +1,4 @@
-"""``compare_logs``: production vs candidate — coverage, agreement, score deltas, latency,
+"""``check_shadow``: production vs candidate — coverage, agreement, score deltas, latency,
 errors, accuracy on labels — and the promote / hold / rollback verdict.
 
 One shape, in named steps: the parameters (:mod:`.options`) → the logs reconciled request by
@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from workbench import params
 from workbench.engine.inputs import FrameLike
 from workbench.findings.model import CheckResult, Finding
 from workbench.shadow import accuracy as acc
@@ -32,7 +33,7 @@ from workbench.shadow.task import Task
 from workbench.shadow.verdict import GuardrailCheck, Guardrails, PendingCheck, Verdict, decide, snap_stage
 
 
-def compare_logs(
+def check_shadow(
     production: FrameLike,
     candidate: FrameLike,
     *,
@@ -52,15 +53,16 @@ def compare_logs(
     stage: float | None = None,
     stages: Sequence[float] | None = None,
     confidence: float = 0.95,
-    fdr: float = 0.05,
+    fdr: float = params.DEFAULT_FDR,
     disagreement_margin: float = 0.05,
     task: Task = "auto",
     large_change: float | None = None,
 ) -> CheckResult:
     """Compare two request logs and decide whether the candidate may replace production.
 
-    Inputs: two logs with the same column names for each role (``id`` required; ``timestamp``
-    resolves retries, see :func:`reconcile`). ``labels``: a frame of ``id`` and ``label`` that may
+    Inputs: two logs with the same column names for each role (``id`` required: the key of one
+    request, joining the two logs and the labels; ``timestamp`` resolves retries, see
+    :func:`reconcile`). ``labels``: a frame of ``id`` and ``label`` that may
     arrive later; with ``label_time`` and ``as_of`` only the labels that had arrived by ``as_of``
     are used (the others are counted as pending), so a gate re-run later gives the same answer.
     ``mode="shadow"``: both models answered the same requests, compared request by request
@@ -138,7 +140,7 @@ def _statistics(sums: Summaries, roles: dict[str, str | None], by: list[str],
     prediction = roles["prediction"] or ""
     if sums.agreement is not None:
         tables["agreement"], found = agreement(sums.agreement, prediction, by, opts.confidence, opts.fdr,
-                                               opts.disagreement_margin, opts.guard.min_segment, sums.large_change)
+                                               opts.disagreement_margin, opts.guard.min_support, sums.large_change)
         findings += found
     for name, counts in sums.deltas.items():
         tables[name] = score_deltas(counts, opts.confidence)
@@ -241,4 +243,4 @@ def _coverage_findings(rec: Reconciliation, paired: bool, guard: Guardrails) -> 
     return out
 
 
-__all__ = ["MODES", "Verdict", "compare_logs"]
+__all__ = ["MODES", "Verdict", "check_shadow"]

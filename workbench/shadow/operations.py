@@ -135,10 +135,10 @@ def _latency_findings(prod: dict, cand: dict, latency: str, counts: dict[str, di
     low = _ratio(cand[(q_guard, "ratio", "low")], prod[(q_guard, "ratio", "high")])
     high = _ratio(cand[(q_guard, "ratio", "high")], prod[(q_guard, "ratio", "low")])
     findings = []
-    if n_min >= max(guardrails.min_segment, min_sample(q_guard, levels["ratio"])) and low > guardrails.latency_ratio:
+    if n_min >= max(guardrails.min_support, min_sample(q_guard, levels["ratio"])) and low > guardrails.latency_ratio:
         label = f"p{round(q_guard * 100)}"
         findings.append(Finding(
-            "shadow", "latency_regression", "warning", latency,  # critical when breached: compare_logs decides
+            "shadow", "latency_regression", "warning", latency,  # critical when breached: check_shadow decides
             f"{label} latency is {estimate:.2f}x production's ({value_p:.4g} → {value_c:.4g}; {confidence:.0%} CI "
             f"of the ratio {low:.2f}–{high:.2f}, guardrail {guardrails.latency_ratio}x; n={cand['n']:,}).",
             "Profile the candidate under the same load (feature fetches, model size, batch size) before "
@@ -207,9 +207,9 @@ def errors(counts: dict[str, int], error: str, paired: bool, confidence: float,
                                paired=pl.lit(paired))
     findings = []
     (k_p, n_p), (k_c, n_c) = sizes["production"], sizes["candidate"]
-    if n >= guardrails.min_segment and lo > guardrails.error_increase:
+    if n >= guardrails.min_support and lo > guardrails.error_increase:
         findings.append(Finding(
-            "shadow", "error_rate_regression", "warning", error,  # critical when breached: compare_logs decides
+            "shadow", "error_rate_regression", "warning", error,  # critical when breached: check_shadow decides
             f"The candidate fails {k_c / n_c:.2%} of requests vs production's {k_p / n_p:.2%} "
             f"(+{diff * 100:.2f} points, {confidence:.0%} CI +{lo * 100:.2f} to +{hi * 100:.2f}; "
             f"n={n_c:,}{' paired requests' if paired else ''}).",

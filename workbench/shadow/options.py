@@ -1,4 +1,4 @@
-"""The parameters of :func:`workbench.shadow.compare_logs`, checked at the boundary
+"""The parameters of :func:`workbench.check_shadow`, checked at the boundary
 (:mod:`workbench.params`) and kept together for the steps of the comparison."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from workbench import params
-from workbench.errors import InputError
+from workbench.errors import ConfigError
 from workbench.shadow.task import check_task
 from workbench.shadow.verdict import DEFAULT_STAGES, Guardrails, check_stages
 
@@ -19,7 +19,7 @@ MODES: tuple[str, ...] = get_args(Mode)
 
 @dataclass(frozen=True)
 class Options:
-    """What the comparison was asked for (see :func:`workbench.shadow.compare_logs`): ``mode`` and
+    """What the comparison was asked for (see :func:`workbench.check_shadow`): ``mode`` and
     whether the requests are ``paired`` (shadow mode), the ``task`` as given, the levels, the
     user's ``large_change`` (None: derived from the data), the labels' ``as_of``, ``label`` and
     ``label_time``, the guardrails and the traffic ``plan`` with the current ``stage``."""
@@ -50,9 +50,9 @@ def options(*, mode: object, task: object, confidence: float, fdr: float, disagr
             label_time: str | None) -> Options:
     """The validated :class:`Options`; a wrong parameter raises naming it and what it takes.
     ``labelled``: labels were given (they need a ``prediction``)."""
-    owner = "compare_logs"
+    owner = "check_shadow"
     if not isinstance(mode, str) or mode not in MODES:
-        raise InputError(f"mode must be one of {list(MODES)}: 'shadow' (both models answered the same requests) or "
+        raise ConfigError(f"mode must be one of {list(MODES)}: 'shadow' (both models answered the same requests) or "
                          f"'canary' (each side served its own share of the traffic); got {mode!r}.")
     task = check_task(task)
     confidence = params.open_unit(confidence, name="confidence", owner=owner)
@@ -62,15 +62,15 @@ def options(*, mode: object, task: object, confidence: float, fdr: float, disagr
         large_change = params.positive_number(large_change, name="large_change", owner=owner)
     as_of = params.datetime_value(as_of, name="as_of", owner=owner)
     if guardrails is not None and not isinstance(guardrails, Guardrails):
-        raise InputError(f"guardrails must be a Guardrails(...), got {type(guardrails).__name__}.")
+        raise ConfigError(f"guardrails must be a Guardrails(...), got {type(guardrails).__name__}.")
     if stage is not None:
         stage = params.share(stage, name="stage", owner=owner)
     plan = check_stages(stages if stages is not None else DEFAULT_STAGES) \
         if (stages is not None or stage is not None) else None
     if labelled and not prediction:
-        raise InputError("labels need prediction=: accuracy compares each side's prediction with the label.")
+        raise ConfigError("labels need prediction=: accuracy compares each side's prediction with the label.")
     if labelled and (not isinstance(label, str) or not (label_time is None or isinstance(label_time, str))):
-        raise InputError(f"label and label_time must be column names of the labels, got {label!r} and "
+        raise ConfigError(f"label and label_time must be column names of the labels, got {label!r} and "
                          f"{label_time!r}.")
     return Options(mode, task, confidence, fdr, disagreement_margin, large_change, as_of, guardrails or Guardrails(),
                    stage, plan, label, label_time)

@@ -41,7 +41,7 @@ from workbench.engine.frames import (
 from workbench.engine.inputs import FrameLike, check_time_column, require_columns
 from workbench.engine.keys import OrderKey, first_per_key
 from workbench.engine.labels import utc_fix
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.findings.model import InputSummary
 from workbench.shadow.columns import ID, by_column, refuse_reserved, role
 
@@ -219,13 +219,13 @@ def _column_names(id: object, by: object, roles: Mapping[str, object]) -> list[s
     """The ``by`` columns as a list, once ``id``, ``by`` and the roles are known to be column names
     (text; a role may be None): anything else is refused naming the parameter."""
     if not isinstance(id, str) or not id:
-        raise InputError(f"id must be the name of the request id column, got {id!r}.")
+        raise ConfigError(f"id must be the name of the request id column, got {id!r}.")
     for name, column in roles.items():
         if column is not None and (not isinstance(column, str) or not column):
-            raise InputError(f"{name} must be a column name (or None), got {column!r}.")
+            raise ConfigError(f"{name} must be a column name (or None), got {column!r}.")
     by_cols = [by] if isinstance(by, str) else list(by) if isinstance(by, Sequence) else None
     if by_cols is None or not all(isinstance(b, str) and b for b in by_cols):
-        raise InputError(f"by must be a column name or a list of column names, got {by!r}.")
+        raise ConfigError(f"by must be a column name or a list of column names, got {by!r}.")
     return by_cols
 
 

@@ -44,12 +44,12 @@ def regression_accuracy(table: pl.DataFrame, prediction: str, paired: bool, conf
         r["rmse_candidate"] = math.sqrt(r["sq_candidate"] / r["n_candidate"]) if r["n_candidate"] else math.nan
         r["mae_ratio"], r["mae_ratio_low"], r["mae_ratio_high"] = interval(confidence)
         overall = r["scope"] == "all"
-        if r["n"] >= guardrails.min_segment:
+        if r["n"] >= guardrails.min_support:
             r["p_value"] = _p_value(r, paired)
             tested.append(r)
         else:
             r["p_value"] = math.nan
-        pending.append((r, overall, guardrails.min_labelled if overall else guardrails.min_segment, interval))
+        pending.append((r, overall, guardrails.min_labelled if overall else guardrails.min_support, interval))
     q = benjamini_hochberg(np.array([r["p_value"] for r in tested]))  # empty when none is tested
     for r, qv in zip(tested, q, strict=True):
         r["q_value"] = float(qv)
@@ -136,7 +136,7 @@ def _finding(r: dict, prediction: str, confidence: float) -> Finding:
     where = "" if r["scope"] == "all" else f" for {r['scope']}"
     scope = {} if r["scope"] == "all" else {"segment": {r["column"]: r["segment"]}}
     return Finding(
-        "shadow", "accuracy_regression", "warning", prediction,  # critical when breached: compare_logs decides
+        "shadow", "accuracy_regression", "warning", prediction,  # critical when breached: check_shadow decides
         f"The candidate's mean absolute error{where} is {r['mae_ratio']:.2f}x production's ({r['mae_candidate']:.4g} "
         f"vs {r['mae_production']:.4g}; {confidence:.0%} CI {r['mae_ratio_low']:.2f}–{r['mae_ratio_high']:.2f}; "
         f"RMSE {r['rmse_candidate']:.4g} vs {r['rmse_production']:.4g}; n={r['n']:,} labelled requests; "

@@ -27,7 +27,7 @@ import narwhals as nw
 import polars as pl
 
 from workbench.engine.frames import collect_on, engine_of
-from workbench.errors import InputError
+from workbench.errors import ConfigError, InputError
 from workbench.shadow.columns import LABEL, role
 from workbench.shadow.reconcile import SIDES, Reconciliation
 
@@ -39,7 +39,7 @@ SHOWN = 10  # distinct values quoted in a message
 def check_task(task: object) -> str:
     """``task`` if it is one of :data:`TASKS`, else an :class:`InputError` listing them."""
     if not isinstance(task, str) or task not in TASKS:
-        raise InputError(f"task must be one of {list(TASKS)} (see workbench.shadow.task), got {task!r}.")
+        raise ConfigError(f"task must be one of {list(TASKS)} (see workbench.shadow.task), got {task!r}.")
     return task
 
 

@@ -6,7 +6,7 @@ Each guardrail measures a *harm* of the candidate with a tolerance: the p95 late
 (candidate / production, tolerance ``latency_ratio``), the error-rate increase (points,
 ``error_increase``), the accuracy drop on labelled requests (points, ``accuracy_drop``; for a
 regression model the ratio of mean absolute errors, ``mae_ratio``), overall and in every segment
-with at least ``min_segment`` labelled requests. For each one the comparison
+with at least ``min_support`` labelled requests. For each one the comparison
 computes one-sided confidence bounds of the harm from its counts or order statistics.
 
 * **rollback** when some harm is *established* beyond its tolerance: its lower bound exceeds the
@@ -37,13 +37,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from workbench import params
-from workbench.errors import ConfigError, InputError
+from workbench.errors import ConfigError
 
 Decision = Literal["promote", "hold", "rollback"]
 Status = Literal["breached", "within", "unproven", "suspect", "insufficient", "not_checked"]
 DEFAULT_STAGES = (0.01, 0.05, 0.25, 1.0)
 
 
+@params.renamed_fields("min_segment", owner="Guardrails")
 @dataclass(frozen=True)
 class Guardrails:
     """Tolerances and data requirements of the verdict (see the module docstring for the rule).
@@ -54,7 +55,7 @@ class Guardrails:
     ``mae_ratio`` is the largest acceptable ratio of mean absolute errors (candidate / production).
     ``max_coverage_gap``: largest share of production's requests the candidate may miss. ``min_requests``: compared
     requests needed for anything but hold; ``min_labelled``: labelled requests needed to judge
-    accuracy; ``min_segment``: labelled requests a segment needs to be tested. ``looks``: how many
+    accuracy; ``min_support``: labelled requests a segment needs to be tested. ``looks``: how many
     times the same candidate will be checked (e.g. 168 for hourly checks over a week); the
     verdict's error rates hold over all of them. ``require_accuracy``: without labels, hold
     (True) or judge on operations alone (False). ``confidence``: 1 - the total false-rollback rate.
@@ -68,7 +69,7 @@ class Guardrails:
     max_coverage_gap: float = 0.01
     min_requests: int = 1000
     min_labelled: int = 500
-    min_segment: int = 100
+    min_support: int = 100
     looks: int = 1
     require_accuracy: bool = True
     confidence: float = 0.95
@@ -80,7 +81,7 @@ class Guardrails:
         if confidence < 0.5:
             raise ConfigError(f"guardrails: confidence must be in [0.5, 1) (1 - the false-rollback rate), "
                               f"got {self.confidence}.")
-        for name in ("min_requests", "min_labelled", "min_segment", "looks"):
+        for name in ("min_requests", "min_labelled", "min_support", "looks"):
             params.count(getattr(self, name), name=name, minimum=1, owner=owner)
         for name in ("latency_ratio", "mae_ratio"):
             if params.positive_number(getattr(self, name), name=name, owner=owner) < 1:
@@ -196,12 +197,12 @@ def decide(checks: Sequence[GuardrailCheck], guardrails: Guardrails, *, extra_ho
     (:func:`check_stages`). Without any check nor reason to hold, the verdict is hold (nothing
     was judged), never promote."""
     if not isinstance(guardrails, Guardrails):
-        raise InputError(f"guardrails must be a Guardrails(...), got {type(guardrails).__name__}.")
+        raise ConfigError(f"guardrails must be a Guardrails(...), got {type(guardrails).__name__}.")
     if isinstance(checks, GuardrailCheck | str) or not all(isinstance(c, GuardrailCheck) for c in checks):
-        raise InputError("checks must be a sequence of GuardrailCheck (as compare_logs builds them), got "
+        raise ConfigError("checks must be a sequence of GuardrailCheck (as check_shadow builds them), got "
                          f"{checks!r:.80}.")
     if isinstance(extra_holds, str) or not all(isinstance(r, str) for r in extra_holds):
-        raise InputError(f"extra_holds must be a sequence of sentences (str), got {extra_holds!r:.80}.")
+        raise ConfigError(f"extra_holds must be a sequence of sentences (str), got {extra_holds!r:.80}.")
     stage = None if stage is None else params.share(stage, name="stage", owner="decide")
     stages = None if stages is None else check_stages(stages)
     if not checks and not extra_holds:

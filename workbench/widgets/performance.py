@@ -27,8 +27,8 @@ CALIBRATION_KINDS = ("calibration_drift", "overconfident", "underconfident")
 
 
 class SubgroupExplorer(Explorer):
-    """Interactive view of a performance :class:`CheckResult`, from ``performance(...)`` or
-    ``subgroups(...)`` (needs ipywidgets and plotly). ``metric`` is the segments chart's metric
+    """Interactive view of a performance :class:`CheckResult`, from ``check_performance(...)`` or
+    ``check_subgroups(...)`` (needs ipywidgets and plotly). ``metric`` is the segments chart's metric
     (default ``"mae"`` for a regression, ``"accuracy"`` otherwise)."""
 
     checks = ("performance",)
@@ -93,17 +93,18 @@ class SubgroupExplorer(Explorer):
 
 
 class CalibrationExplorer(Explorer):
-    """Reliability diagrams of a result with calibration: a ``calibration`` check, or a
-    ``performance`` check given a score and a reference (needs ipywidgets and plotly). Above them,
-    a calibration result's findings table; for a performance result, only its calibration alerts
-    (its whole findings table heads :class:`SubgroupExplorer`)."""
+    """Reliability diagrams of a result with calibration: a ``calibration`` result
+    (:func:`~workbench.check_calibration`), or a ``performance`` result given a score and a reference
+    (needs ipywidgets and plotly). Above them, a calibration result's findings table; for a performance
+    result, only its calibration alerts (its whole findings table heads :class:`SubgroupExplorer`)."""
 
     checks = ("calibration", "performance")
     needs = ("reliability", "calibration")
 
     @classmethod
     def _missing_hint(cls, result: CheckResult) -> str:
-        hint = "Run calibration(...), or performance(..., score=..., reference=...), for reliability diagrams."
+        hint = ("Run check_calibration(...), or check_performance(..., score=..., reference=...), for reliability "
+                "diagrams.")
         if result.check == "performance" and "segments" in result.tables:
             hint += " This result's segments open with SubgroupExplorer.from_result(result)."
         return hint
