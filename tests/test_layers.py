@@ -2,7 +2,8 @@
 
 Layers, bottom up: ``errors`` and ``params`` (the vocabulary of mistakes and parameters), ``stats``
 (statistics on small summaries), ``findings`` (the result contract), ``engine`` (the only code that
-knows polars, duckdb and Spark), the checks side by side (each imports the layers below, never another
+knows polars, duckdb and Spark), ``telemetry`` (spans read into tables, on the engine: the foundation
+of the checks that start from traces), the checks side by side (each imports the layers below, never another
 check), and the presentation (``present`` < ``widgets`` < ``reports`` < ``server`` < ``cli``; the
 curated API in ``workbench/__init__`` sits between the checks and the reports). Every
 import counts, also one inside a function; only ``if TYPE_CHECKING:`` imports are left out, as they
@@ -20,7 +21,8 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "workbench"
 CHECKS = ("leakage", "drift", "performance", "shadow")
-BELOW_CHECKS = ("metadata", "errors", "params", "stats", "findings", "engine")
+BELOW_CHECKS = ("metadata", "errors", "params", "stats", "findings", "engine", "telemetry")
+BELOW_TELEMETRY = ("metadata", "errors", "params", "stats", "findings", "engine")
 # what each part of the package may import from the package (besides itself)
 ALLOWED: dict[str, tuple[str, ...]] = {
     "metadata": (),
@@ -29,6 +31,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "stats": ("errors",),
     "findings": ("metadata", "errors", "params", "stats"),
     "engine": ("metadata", "errors", "params", "stats", "findings"),
+    "telemetry": BELOW_TELEMETRY,
     **{check: BELOW_CHECKS for check in CHECKS},
     "present": (*BELOW_CHECKS, *CHECKS),
     "widgets": (*BELOW_CHECKS, *CHECKS, "present"),
