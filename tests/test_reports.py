@@ -119,6 +119,8 @@ def test_every_template_runs_on_its_sample_with_charts_offline(template, kind, t
     assert kind in kinds
     html = Path(record["html"]).read_text()
     assert "Plotly.newPlot" in html and not re.findall(r'<script[^>]*src="https?://', html)
+    if template == "shadow":  # the verdict block once (the result's own display carries it)
+        assert html.count("ROLLBACK") == 1, html.count("ROLLBACK")
 
 
 def test_two_runs_of_one_template_into_one_folder_never_overlap(tmp_path):
