@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -104,125 +104,183 @@ def check_drift(
     counts per bin), ``categories`` (new values and vanished categories, with shares) and
     ``schema`` (including ``category_set_changed`` rows).
     """
-    columns = None if columns is None else params.column_names(columns, name="columns", owner="check_drift")
-    exclude = params.column_names(exclude, name="exclude", owner="check_drift")
-    by_cols = params.column_names(by, name="by", owner="check_drift")
-    timestamp, score, prediction, target = (params.column_name(v, name=k, owner="check_drift") for k, v in (
+    args = _arguments(reference, columns=columns, exclude=exclude, timestamp=timestamp, window=window, by=by,
+                      score=score, prediction=prediction, target=target, rule=rule, bins=bins,
+                      max_categories=max_categories, multivariate=multivariate, seed=seed)
+    cur = open_input(current, name="current")
+    profile, plan = _reference_profile(reference, args)
+    _validate_inputs(profile, plan, cur, args)
+    partitioned = isinstance(current, str | Path) and len(partition_files(current)) > 1
+    hive = hive_columns(current) if partitioned else []
+    schema_rows, candidates = compare_schemas(profile, cur.schema, ignore=[c for c in (args.timestamp, *args.exclude,
+                                                                                     *hive) if c])
+    if partitioned:
+        schema_rows += partition_rows(schema_history(current), schema_rows)
+    pairs, skipped = _pairs(profile, cur.schema, candidates, args.roles, args.columns, [*args.exclude, *hive],
+                            args.timestamp)
+    refuse_reserved([*(p.current for p in pairs), *args.by, *([args.timestamp] if args.timestamp else [])],
+                    name="current")
+    profile, pairs, summaries = _summaries(cur, plan, profile, pairs, args)
+    records, bin_rows, categories = _compare(profile, pairs, summaries, cur.schema, args)
+    renames = apply_renames(candidates, records, schema_rows)
+    # a candidate pairing that was not chosen is no comparison at all: its current column is only
+    # "added" and its reference column only "dropped" (never compared with each other)
+    chosen = {p.key for p in pairs if not p.rename_candidate or renames.get(p.current) == p.profile.name}
+    records = [r for r in records if not r["rename_candidate"] or renames.get(r["column"]) == r["reference_column"]]
+    for r in records:
+        r["rename_candidate"] = False  # a chosen rename is compared like any other column from here on
+    schema_rows += nullability_rows(records) + category_rows(records, args.rule)
+    tests, findings = decide(records, args.rule)
+    findings += drift_findings(records, schema_rows, skipped, args.rule, summaries.rows)
+    extra_tables, extra_params = _multivariate_part(reference, current, summaries.rows, hive, args, findings)
+    return CheckResult(
+        check="drift",
+        findings=tuple(findings),
+        inputs=(InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint),
+                input_summary(current, cur, summaries.rows)),
+        parameters={"rule": args.rule.to_dict(), "bins": profile.n_bins, "max_categories": profile.max_categories,
+                    "timestamp": args.timestamp, "window": args.every.total_seconds() if args.every else None,
+                    "by": args.by, "roles": {k: v for k, v in args.roles.items() if v}, "engine": cur.engine,
+                    "sampled": False, "seed": args.seed, "skipped": skipped,
+                    "profile": {"rows": profile.rows, "fingerprint": profile.fingerprint,
+                                "edge_rows": profile.edge_rows, "created_at": profile.created_at}, **extra_params},
+        tables={"columns": columns_table(records), "tests": tests,
+                "bins": frame([row for p in pairs if p.key in chosen for row in bin_rows[p.key]], BIN_SCHEMA),
+                "categories": frame([row for p in pairs if p.key in chosen for row in categories[p.key]],
+                                    CATEGORY_SCHEMA),
+                "schema": frame(schema_rows, SCHEMA_SCHEMA), **extra_tables},
+    )
+
+
+# -- the steps ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Arguments:
+    """check_drift's parameters, validated (:mod:`workbench.params`)."""
+
+    columns: list[str] | None
+    exclude: list[str]
+    by: list[str]
+    timestamp: str | None
+    roles: dict[str, str | None]  # score, prediction, target -> column
+    every: dt.timedelta | None  # the window length, with a timestamp
+    rule: DriftRule
+    bins: int
+    max_categories: int
+    multivariate: bool
+    seed: int
+
+
+def _arguments(reference: Any, *, columns: Sequence[str] | None, exclude: Sequence[str], timestamp: str | None,
+               window: str | dt.timedelta | None, by: str | Sequence[str], score: str | None,
+               prediction: str | None, target: str | None, rule: DriftRule | None, bins: int, max_categories: int,
+               multivariate: bool, seed: int) -> _Arguments:
+    """Validate every parameter; a wrong one raises ConfigError naming it."""
+    owner = "check_drift"
+    names = None if columns is None else params.column_names(columns, name="columns", owner=owner)
+    timestamp, score, prediction, target = (params.column_name(v, name=k, owner=owner) for k, v in (
         ("timestamp", timestamp), ("score", score), ("prediction", prediction), ("target", target)))
     if rule is not None and not isinstance(rule, DriftRule):
         raise ConfigError(f"The 'rule' parameter of check_drift must be a DriftRule (or None for the defaults). "
                           f"Got {rule!r}.")
-    rule = rule or DriftRule()
-    n_bins = params.count(bins, name="bins", minimum=2, owner="check_drift")
-    max_categories = params.count(max_categories, name="max_categories", owner="check_drift")
-    multivariate = params.boolean(multivariate, name="multivariate", owner="check_drift")
-    seed = params.count(seed, name="seed", minimum=0, owner="check_drift")
+    multivariate = params.boolean(multivariate, name="multivariate", owner=owner)
     if multivariate and (isinstance(reference, DriftProfile) or _is_profile_path(reference)):
         raise ConfigError("multivariate=True needs the reference data, not a saved profile (the classifier "
-                         "trains on rows).")
-    roles = {"score": score, "prediction": prediction, "target": target}
-    every = _window_length(window, timestamp)
-    cur = open_input(current, name="current")
-    plan = None
+                          "trains on rows).")
+    return _Arguments(
+        columns=names, exclude=params.column_names(exclude, name="exclude", owner=owner),
+        by=params.column_names(by, name="by", owner=owner), timestamp=timestamp,
+        roles={"score": score, "prediction": prediction, "target": target},
+        every=_window_length(window, timestamp), rule=rule or DriftRule(),
+        bins=params.count(bins, name="bins", minimum=2, owner=owner),
+        max_categories=params.count(max_categories, name="max_categories", owner=owner),
+        multivariate=multivariate, seed=params.count(seed, name="seed", minimum=0, owner=owner))
+
+
+def _reference_profile(reference: Any, args: _Arguments) -> tuple[DriftProfile, Any]:
+    """The reference's profile and, for reference data, the plan that counts it (``None`` for a saved profile).
+    For data the profile is preliminary: enough to plan current's summaries; :func:`_summaries` counts it."""
     if isinstance(reference, DriftProfile):
-        profile = reference
-    elif _is_profile_path(reference):
-        profile = DriftProfile.load(reference)
-    else:
-        ref_exclude = [*exclude, *([timestamp] if timestamp else [])]
-        labels = [c for c in (prediction, target) if c]
-        plan = plan_profile(reference, columns=columns, exclude=ref_exclude, bins=n_bins,
-                            max_categories=max_categories, categorical=labels, by=by_cols)
-        profile = plan.preliminary()  # enough to plan current's summaries; counted below
-    _validate_roles(profile, cur.schema, timestamp, by_cols, roles, columns)
-    _validate_exclude(exclude, profile, cur.schema)
-    refuse_nested(cur, [*profile.columns, *by_cols, timestamp], check="drift", excludable=True)
-    unfitted = [b for b in by_cols if b not in profile.segments and plan is None]
+        return reference, None
+    if _is_profile_path(reference):
+        return DriftProfile.load(reference), None
+    plan = plan_profile(reference, columns=args.columns, exclude=[*args.exclude, *([args.timestamp] if args.timestamp
+                                                                                   else [])],
+                        bins=args.bins, max_categories=args.max_categories,
+                        categorical=[c for c in (args.roles["prediction"], args.roles["target"]) if c], by=args.by)
+    return plan.preliminary(), plan
+
+
+def _validate_inputs(profile: DriftProfile, plan: Any, cur: Any, args: _Arguments) -> None:
+    """The named columns against both inputs; a saved profile must have the segments asked for."""
+    _validate_roles(profile, cur.schema, args.timestamp, args.by, args.roles, args.columns)
+    _validate_exclude(args.exclude, profile, cur.schema)
+    refuse_nested(cur, [*profile.columns, *args.by, args.timestamp], check="drift", excludable=True)
+    unfitted = [b for b in args.by if b not in profile.segments and plan is None]
     if unfitted:
         raise InputError(f"the saved profile has no segment counts for by={unfitted}: fit it with "
-                         f"fit_profile(..., by={by_cols!r}) (CLI: --by when saving), so that each segment is "
+                         f"fit_profile(..., by={args.by!r}) (CLI: --by when saving), so that each segment is "
                          "compared with the same segment of the reference.")
 
-    partitioned = isinstance(current, str | Path) and len(partition_files(current)) > 1
-    hive = hive_columns(current) if partitioned else []
-    ignore = [c for c in (timestamp, *exclude, *hive) if c]
-    schema_rows, candidates = compare_schemas(profile, cur.schema, ignore=ignore)
-    if partitioned:
-        schema_rows += partition_rows(schema_history(current), schema_rows)
-    pairs, skipped = _pairs(profile, cur.schema, candidates, roles, columns, [*exclude, *hive], timestamp)
-    refuse_reserved([*(p.current for p in pairs), *by_cols, *([timestamp] if timestamp else [])], name="current")
-    current_batch, assemble = current_summaries(cur, pairs, by_cols, timestamp, every)
-    if plan is None:
-        results = run(cur, current_batch, by_cols)
-    else:
+
+def _summaries(cur: Any, plan: Any, profile: DriftProfile, pairs: list[Pair],
+               args: _Arguments) -> tuple[DriftProfile, list[Pair], Summaries]:
+    """Current's summaries and, for reference data, the counted profile (the pairs then point at it)."""
+    current_batch, assemble = current_summaries(cur, pairs, args.by, args.timestamp, args.every)
+    if plan is not None:
         # one after the other: running both scans at once was no faster and took 40% more memory
         profile = plan.count()
-        results = run(cur, current_batch, by_cols)
+        results = run(cur, current_batch, args.by)
         pairs = [replace(p, profile=profile[p.profile.name]) for p in pairs]
-    ref_input = InputSummary("reference", profile.rows, profile.source_columns, profile.fingerprint)
-    summaries = assemble(results, pairs)
+    else:
+        results = run(cur, current_batch, args.by)
+    return profile, pairs, assemble(results, pairs)
 
-    scopes = list_scopes(summaries, by_cols, every, cur.schema.get(timestamp) if timestamp else None)
-    records, tables_of = [], {}
+
+def _compare(profile: DriftProfile, pairs: list[Pair], summaries: Summaries, schema: pl.Schema,
+             args: _Arguments) -> tuple[list[dict], dict[str, list], dict[str, list]]:
+    """Every column pair in every scope (all rows, windows, segments): the comparison records, and per pair
+    its bin rows and category rows."""
+    scopes = list_scopes(summaries, args.by, args.every, schema.get(args.timestamp) if args.timestamp else None)
+    records: list[dict] = []
+    bin_rows: dict[str, list] = {}
+    categories: dict[str, list] = {}
     collapsed = {id(scope): collapse(summaries.numeric, scope, summaries.keys) for scope in scopes}
     for pair in pairs:
-        recs, bin_rows, categories = [], [], []
+        recs, bins, cats = [], [], []
         buckets = bucket_counts(summaries.categorical[pair.key], summaries.keys) \
             if pair.key in summaries.categorical else {}
         for scope in scopes:
             if scope.segment and pair.current in scope.segment:
                 continue  # a segment column is constant within its own segments
-            rec, b, cats = _compare_pair(pair, _reference_for(profile, pair, scope), scope, collapsed[id(scope)],
-                                         buckets.get(scope.key, {}), summaries, rule)
+            rec, b, c = _compare_pair(pair, _reference_for(profile, pair, scope), scope, collapsed[id(scope)],
+                                      buckets.get(scope.key, {}), summaries, args.rule)
             recs.append(rec)
-            bin_rows += b
-            categories += cats
+            bins += b
+            cats += c
         # every scope of a column in one batch: one bootstrap draw for all its windows and segments
         ref_counts, cur_counts = np.stack([r["reference_counts"] for r in recs]), \
             np.stack([r["current_counts"] for r in recs])
-        stats = C.compare_distributions(pair.profile, ref_counts, cur_counts, rule,
-                                        C.counts_rng(seed, ref_counts, cur_counts))
+        stats = C.compare_distributions(pair.profile, ref_counts, cur_counts, args.rule,
+                                        C.counts_rng(args.seed, ref_counts, cur_counts))
         for rec, st in zip(recs, stats, strict=True):
             rec.update(st)
         records += recs
-        tables_of[pair.key] = (bin_rows, categories)
-    renames = apply_renames(candidates, records, schema_rows)
-    # a candidate pairing that was not chosen is no comparison at all: its current column is only
-    # "added" and its reference column only "dropped" (never compared with each other)
-    pairs = [p for p in pairs if not p.rename_candidate or renames.get(p.current) == p.profile.name]
-    records = [r for r in records if not r["rename_candidate"] or renames.get(r["column"]) == r["reference_column"]]
-    for r in records:
-        r["rename_candidate"] = False  # a chosen rename is compared like any other column from here on
-    bin_rows = [row for p in pairs for row in tables_of[p.key][0]]
-    categories = [row for p in pairs for row in tables_of[p.key][1]]
-    schema_rows += nullability_rows(records) + category_rows(records, rule)
-    tests, findings = decide(records, rule)
-    findings += drift_findings(records, schema_rows, skipped, rule, summaries.rows)
-    cur_input = input_summary(current, cur, summaries.rows)
-    extra_tables: dict[str, pl.DataFrame] = {}
-    extra_params: dict[str, Any] = {}
-    if multivariate and summaries.rows < rule.min_support:
-        extra_params["multivariate"] = {"skipped": f"{summaries.rows} current rows, fewer than min_support="
-                                                   f"{rule.min_support}"}
-    elif multivariate:
-        mv = _multivariate(reference, current, [*exclude, *hive, *(c for c in roles.values() if c)], seed)
-        findings += list(mv.findings)
-        extra_tables["drivers"] = mv.tables["drivers"]
-        extra_params["multivariate"] = dict(mv.parameters)
-    return CheckResult(
-        check="drift",
-        findings=tuple(findings),
-        inputs=(ref_input, cur_input),
-        parameters={"rule": rule.to_dict(), "bins": profile.n_bins, "max_categories": profile.max_categories,
-                    "timestamp": timestamp, "window": every.total_seconds() if every else None, "by": by_cols,
-                    "roles": {k: v for k, v in roles.items() if v}, "engine": cur.engine, "sampled": False,
-                    "seed": seed, "skipped": skipped,
-                    "profile": {"rows": profile.rows, "fingerprint": profile.fingerprint,
-                                "edge_rows": profile.edge_rows, "created_at": profile.created_at}, **extra_params},
-        tables={"columns": columns_table(records), "tests": tests, "bins": frame(bin_rows, BIN_SCHEMA),
-                "categories": frame(categories, CATEGORY_SCHEMA),
-                "schema": frame(schema_rows, SCHEMA_SCHEMA), **extra_tables},
-    )
+        bin_rows[pair.key], categories[pair.key] = bins, cats
+    return records, bin_rows, categories
+
+
+def _multivariate_part(reference: Any, current: Any, rows: int, hive: list[str], args: _Arguments,
+                       findings: list) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
+    """With ``multivariate``, the domain classifier's findings (appended to ``findings``), its ``drivers``
+    table and its parameters; skipped, and said so, below the rule's ``min_support`` current rows."""
+    if not args.multivariate:
+        return {}, {}
+    if rows < args.rule.min_support:
+        return {}, {"multivariate": {"skipped": f"{rows} current rows, fewer than min_support="
+                                                f"{args.rule.min_support}"}}
+    mv = _multivariate(reference, current, [*args.exclude, *hive, *(c for c in args.roles.values() if c)], args.seed)
+    findings += list(mv.findings)
+    return {"drivers": mv.tables["drivers"]}, {"multivariate": dict(mv.parameters)}
 
 
 def _multivariate(reference: Any, current: Any, exclude: list[str], seed: int) -> CheckResult:

@@ -10,6 +10,7 @@ every count; examples come from a second, bounded query per skewed feature.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import narwhals as nw
 import polars as pl
@@ -56,11 +57,42 @@ def check_skew(
     critical_share = params.open_unit(critical_share, name="critical_share", owner=owner)
     max_examples = params.count(max_examples, name="max_examples", minimum=0, owner=owner)
     confidence = params.open_unit(confidence, name="confidence", owner=owner)
+    tr_frame, sv_frame, common = _inputs(training, serving, id, columns)
+    joined, serving_names = _joined(tr_frame, sv_frame, id, common)
+    counts = _counts(joined, tr_frame, sv_frame, id, common, serving_names, rtol)
+    matched = counts["matched"]
+    if matched == 0:
+        raise InputError(f"no {id!r} value appears in both training and serving: check that the logs cover the "
+                         "same requests and that the ids are written the same way.")
+    differing = [c for c in common if counts[alias(c, "diff")]]
+    examples = _examples(joined, tr_frame, sv_frame, id, differing, serving_names, rtol, max_examples)
+    rows = [_feature_row(c, tr_frame.schema, sv_frame.schema, counts, confidence) for c in common]
+    findings = [_finding(r["feature"], r["differing"], matched, r["share_low"], r["share_high"],
+                         r["mean_abs_difference"], examples[r["feature"]], critical_share, confidence,
+                         r["training_dtype"] != r["serving_dtype"]) for r in rows if r["differing"]]
+    if not findings:
+        findings += _too_few(id, matched, critical_share, confidence)
+    coverage = {"matched": matched, "training_only": counts["training_only"], "serving_only": counts["serving_only"]}
+    findings += _coverage_finding(id, coverage)
+    return CheckResult(
+        check="skew", findings=tuple(findings),
+        inputs=(frame_summary(tr_frame), frame_summary(sv_frame)),
+        parameters={"id": id, "rtol": rtol, "engine": tr_frame.engine, "sampled": False,
+                    "critical_share": critical_share, "coverage": coverage,
+                    "rule": {"statement": f"any differing value is a finding; critical when the share's "
+                                          f"{confidence:.0%} interval is above {critical_share:.0%}"}},
+        tables={"features": pl.DataFrame(rows, infer_schema_length=None)},
+    )
+
+
+# -- the steps ----------------------------------------------------------------------------------
+def _inputs(training: FrameLike, serving: FrameLike, id: str,
+            columns: Sequence[str] | None) -> tuple[Frame, Frame, list[str]]:
+    """Both inputs on one engine, with the id (same dtype, unique, non-null) and the columns to compare."""
     tr_frame, sv_frame = open_frame(training, name="training"), open_frame(serving, name="serving")
     if tr_frame.engine != sv_frame.engine:
         raise InputError(f"training is on {tr_frame.engine} but serving on {sv_frame.engine}: the skew check joins "
                          "them request by request, so both must be on one engine (e.g. both Spark tables).")
-    tr, sv = tr_frame.lf, sv_frame.lf
     ts, ss = tr_frame.schema, sv_frame.schema
     for name, schema in (("training", ts), ("serving", ss)):
         require_columns(schema, {"id": id}, name=name)
@@ -79,15 +111,28 @@ def check_skew(
         refuse_reserved([id, *common], name=frame.name)
         refuse_nested(frame, [id, *common], check="training/serving skew")
         _check_keys(frame, id)
+    return tr_frame, sv_frame, common
 
-    # the serving side's columns under reserved names, so the full join keeps both ids (null where a side
-    # lacks the request) and no serving column can meet a training column's name
+
+def _joined(tr_frame: Frame, sv_frame: Frame, id: str, common: list[str]) -> tuple[nw.LazyFrame, dict[str, str]]:
+    """The full join of both sides on the id; the serving side's columns under reserved names (returned), so
+    the join keeps both ids (null where a side lacks the request) and no serving column meets a training one."""
     serving = {c: f"{PREFIX}serving_{i}" for i, c in enumerate(common)}
-    serving_side = sv.select(nw.col(id).alias(SERVING_ID), *(nw.col(c).alias(serving[c]) for c in common))
-    joined = tr.select(id, *common).join(serving_side, left_on=id, right_on=SERVING_ID, how="full")
-    both = ~nw.col(id).is_null() & ~nw.col(SERVING_ID).is_null()
-    aggs = [count(both).alias(f"{PREFIX}matched"), count(~nw.col(id).is_null() & ~both).alias(f"{PREFIX}training"),
-            count(~nw.col(SERVING_ID).is_null() & ~both).alias(f"{PREFIX}serving")]
+    serving_side = sv_frame.lf.select(nw.col(id).alias(SERVING_ID), *(nw.col(c).alias(serving[c]) for c in common))
+    return tr_frame.lf.select(id, *common).join(serving_side, left_on=id, right_on=SERVING_ID, how="full"), serving
+
+
+def _both(id: str) -> nw.Expr:
+    return ~nw.col(id).is_null() & ~nw.col(SERVING_ID).is_null()
+
+
+def _counts(joined: nw.LazyFrame, tr_frame: Frame, sv_frame: Frame, id: str, common: list[str],
+            serving: dict[str, str], rtol: float) -> dict[str, Any]:
+    """One pass over the join: requests on both sides or one only, and per column the differing requests
+    (``alias(c, "diff")``) and, for numbers, their mean absolute difference (``alias(c, "gap")``)."""
+    ts, ss, both = tr_frame.schema, sv_frame.schema, _both(id)
+    aggs = [count(both).alias("matched"), count(~nw.col(id).is_null() & ~both).alias("training_only"),
+            count(~nw.col(SERVING_ID).is_null() & ~both).alias("serving_only")]
     for c in common:
         differs = _differs(c, serving[c], ts[c], ss[c], rtol)
         aggs.append(count(both & differs).alias(alias(c, "diff")))
@@ -95,55 +140,58 @@ def check_skew(
             gap = (nw.col(c).cast(nw.Float64) - nw.col(serving[c]).cast(nw.Float64)).abs()
             aggs.append(nw.when(both & differs).then(gap).mean().alias(alias(c, "gap")))
     row = collect(joined.select(aggs), tr_frame, check="training/serving skew").row(0, named=True)
-    matched = int(row[f"{PREFIX}matched"])
-    if matched == 0:
-        raise InputError(f"no {id!r} value appears in both training and serving: check that the logs cover the "
-                         "same requests and that the ids are written the same way.")
-    rows, findings = [], []
-    for c in common:
-        k = int(row[alias(c, "diff")])
-        lo, hi = wilson_interval(k, matched, confidence)
-        rows.append({"feature": c, "training_dtype": str(ts[c]), "serving_dtype": str(ss[c]), "compared": matched,
-                     "differing": k, "share": k / matched, "share_low": lo, "share_high": hi,
-                     "mean_abs_difference": row.get(alias(c, "gap"))})
-        if k:
-            picked = collect(joined.filter(both & _differs(c, serving[c], ts[c], ss[c], rtol)).select(
-                nw.col(id).alias(f"{PREFIX}id"), nw.col(c).alias(f"{PREFIX}training"),
-                nw.col(serving[c]).alias(f"{PREFIX}serving")).sort(f"{PREFIX}id").head(max_examples),
-                tr_frame, check="training/serving skew", counts=False).rows()
-            # keyed by the id column's name, unless that is one of the value keys
-            id_key = id if id not in ("training", "serving") else f"{id} (id)"
-            examples = [{id_key: i, "training": a, "serving": b} for i, a, b in picked]
-            findings.append(_finding(c, k, matched, lo, hi, row.get(alias(c, "gap")), examples, critical_share,
-                                     confidence, ts[c] != ss[c]))
-    if not findings and common:
-        _, bound = wilson_interval(0, matched, confidence)
-        if bound > critical_share:  # no difference seen, but too few requests to rule out a critical share
-            findings.append(Finding(
-                "skew", "insufficient_data", "info", id,
-                f"Only {matched:,} request(s) are in both training and serving: none differs, but with so few the "
-                f"share of skewed requests could still be up to {bound:.0%} ({confidence:.0%} confidence), above "
-                f"the critical {critical_share:.0%}.",
-                f"Compare at least {_needed(critical_share, confidence):,} requests to rule that out.",
-                {"n": matched, "share_high": bound}, {}))
-    coverage = {"matched": matched, "training_only": int(row[f"{PREFIX}training"]),
-                "serving_only": int(row[f"{PREFIX}serving"])}
-    if coverage["training_only"] or coverage["serving_only"]:
-        findings.append(Finding(
-            "skew", "skew_coverage", "info", id,
-            f"{coverage['serving_only']:,} served requests are not in training and {coverage['training_only']:,} "
-            f"training rows were never served; {matched:,} requests are in both and were compared.",
-            "Check that the training rebuild covers the same time range and filters as the serving logs.",
-            {"n": matched, **coverage}, {}))
-    return CheckResult(
-        check="skew", findings=tuple(findings),
-        inputs=(frame_summary(tr_frame), frame_summary(sv_frame)),
-        parameters={"id": id, "rtol": rtol, "engine": tr_frame.engine, "sampled": False,
-                    "critical_share": critical_share, "coverage": coverage,
-                    "rule": {"statement": f"any differing value is a finding; critical when the share's "
-                                          f"{confidence:.0%} interval is above {critical_share:.0%}"}},
-        tables={"features": pl.DataFrame(rows, infer_schema_length=None)},
-    )
+    return {k: (int(v) if k in ("matched", "training_only", "serving_only") else v) for k, v in row.items()}
+
+
+def _examples(joined: nw.LazyFrame, tr_frame: Frame, sv_frame: Frame, id: str, differing: list[str],
+              serving: dict[str, str], rtol: float, max_examples: int) -> dict[str, list[dict[str, Any]]]:
+    """Up to ``max_examples`` differing requests per column in ``differing`` (lowest ids first), keyed by the
+    id column's name unless that is one of the value keys."""
+    id_key = id if id not in ("training", "serving") else f"{id} (id)"
+    out = {}
+    for c in differing:
+        differs = _differs(c, serving[c], tr_frame.schema[c], sv_frame.schema[c], rtol)
+        picked = collect(joined.filter(_both(id) & differs).select(
+            nw.col(id).alias(f"{PREFIX}id"), nw.col(c).alias(f"{PREFIX}training"),
+            nw.col(serving[c]).alias(f"{PREFIX}serving")).sort(f"{PREFIX}id").head(max_examples),
+            tr_frame, check="training/serving skew", counts=False).rows()
+        out[c] = [{id_key: i, "training": a, "serving": b} for i, a, b in picked]
+    return out
+
+
+def _feature_row(c: str, ts: Any, ss: Any, counts: dict[str, Any], confidence: float) -> dict[str, Any]:
+    """The ``features`` table's row of column ``c``: the differing share with its Wilson interval."""
+    matched, k = counts["matched"], int(counts[alias(c, "diff")])
+    lo, hi = wilson_interval(k, matched, confidence)
+    return {"feature": c, "training_dtype": str(ts[c]), "serving_dtype": str(ss[c]), "compared": matched,
+            "differing": k, "share": k / matched, "share_low": lo, "share_high": hi,
+            "mean_abs_difference": counts.get(alias(c, "gap"))}
+
+
+def _too_few(id: str, matched: int, critical_share: float, confidence: float) -> list[Finding]:
+    """No difference seen, but too few requests to rule out a critical share: say so."""
+    _, bound = wilson_interval(0, matched, confidence)
+    if bound <= critical_share:
+        return []
+    return [Finding(
+        "skew", "insufficient_data", "info", id,
+        f"Only {matched:,} request(s) are in both training and serving: none differs, but with so few the "
+        f"share of skewed requests could still be up to {bound:.0%} ({confidence:.0%} confidence), above "
+        f"the critical {critical_share:.0%}.",
+        f"Compare at least {_needed(critical_share, confidence):,} requests to rule that out.",
+        {"n": matched, "share_high": bound}, {})]
+
+
+def _coverage_finding(id: str, coverage: dict[str, int]) -> list[Finding]:
+    """Requests on one side only, counted (never dropped silently)."""
+    if not (coverage["training_only"] or coverage["serving_only"]):
+        return []
+    return [Finding(
+        "skew", "skew_coverage", "info", id,
+        f"{coverage['serving_only']:,} served requests are not in training and {coverage['training_only']:,} "
+        f"training rows were never served; {coverage['matched']:,} requests are in both and were compared.",
+        "Check that the training rebuild covers the same time range and filters as the serving logs.",
+        {"n": coverage["matched"], **coverage}, {})]
 
 
 def _check_keys(frame: Frame, id: str) -> None:
