@@ -381,7 +381,7 @@ def test_leakage_inputs_on_different_engines_nested_or_missing_are_refused_by_na
         check_leakage(on_disk, **{**kwargs, "sources": spark_sources})
 
 
-def test_training_serving_skew_is_identical_on_every_engine(spark):
+def test_check_skew_is_identical_on_every_engine(spark):
     from workbench.drift import check_skew
 
     training = pl.read_parquet("sample_data/monitoring/training_features.parquet")

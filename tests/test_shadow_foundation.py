@@ -125,7 +125,7 @@ def shadow_logs(seed: int, *, slower: float = 1.0, flips_in_eu: float = 0.0, err
     return prod, cand.head(n - missing)
 
 
-def test_compare_logs_finds_slow_failing_and_locally_disagreeing_candidate():
+def test_check_shadow_finds_slow_failing_and_locally_disagreeing_candidate():
     prod, cand = shadow_logs(1, slower=3.0, flips_in_eu=0.2, error_rate=0.03, missing=300)
     result = check_shadow(prod, cand, id="rid", prediction="pred", latency="ms", error="err", by="region")
     found = {(f.kind, f.severity, tuple(f.scope.get("segment", {}).items())) for f in result.findings}
@@ -146,7 +146,7 @@ def test_compare_logs_finds_slow_failing_and_locally_disagreeing_candidate():
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_compare_logs_is_quiet_on_the_same_model_twice(seed):
+def test_check_shadow_is_quiet_on_the_same_model_twice(seed):
     prod, cand = shadow_logs(10 + seed)
     result = check_shadow(prod, cand, id="rid", prediction="pred", latency="ms", error="err", by="region")
     assert not result.findings

@@ -71,7 +71,7 @@ def test_as_of_that_is_not_a_time_is_refused(as_of):
      ({"stages": "0.1,0.5"}, "stages must be a sequence of increasing traffic shares"),
      ({"stages": 0.5}, "stages must be a sequence of increasing traffic shares")],
 )
-def test_compare_logs_refuses_parameters_out_of_their_range(kwargs, message):
+def test_check_shadow_refuses_parameters_out_of_their_range(kwargs, message):
     prod, cand = shadow_logs(0)
     with pytest.raises(ConfigError, match=message):
         check_shadow(prod, cand, id="rid", prediction="pred", latency="ms", guardrails=OPS_ONLY, **kwargs)

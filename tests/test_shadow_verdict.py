@@ -241,7 +241,7 @@ def test_judge_statuses_follow_the_documented_rule():
         ({"guardrails": "strict"}, ConfigError, "guardrails must be a Guardrails"),
     ],
 )
-def test_compare_logs_rejects_bad_options(kwargs, error, message):
+def test_check_shadow_rejects_bad_options(kwargs, error, message):
     prod, cand = shadow_logs(0)
     with pytest.raises(error, match=message):
         check_shadow(prod, cand, id="rid", latency="ms", **kwargs)
@@ -309,7 +309,7 @@ def test_empty_logs_hold_for_insufficient_data_and_a_text_timestamp_is_refused()
 
 
 @pytest.mark.slow
-def test_a_null_canary_checked_hourly_for_a_week_through_compare_logs_is_never_rolled_back():
+def test_a_null_canary_checked_hourly_for_a_week_through_check_shadow_is_never_rolled_back():
     """The whole path (reconcile, errors, latency, accuracy, verdict) on cumulative hourly logs of
     the same model on both sides of a split, with the planned looks declared."""
     rng = np.random.default_rng(21)
