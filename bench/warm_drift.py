@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from workbench.drift import DriftProfile, drift
+from workbench.drift import DriftProfile, check_drift
 
 
 def timed(run, runs: int) -> float:
@@ -50,15 +50,15 @@ def main() -> None:
     data = Path(args.data)
     ref, cur = str(data / "reference.parquet"), str(data / "current.parquet")
     profile = DriftProfile.load(data / "reference.profile.json")
-    jobs = {"floor": lambda: floor(ref, cur), "fit + compare": lambda: drift(ref, cur),
-            "monitor": lambda: drift(profile, cur)}
+    jobs = {"floor": lambda: floor(ref, cur), "fit + compare": lambda: check_drift(ref, cur),
+            "monitor": lambda: check_drift(profile, cur)}
     for run in jobs.values():
         timed(run, 2)
     for name, run in jobs.items():
         print(f"{name:15s} {timed(run, args.runs):.3f} s (median of {args.runs}, warm)")
     if args.profile:
         profiler = cProfile.Profile()
-        profiler.runcall(drift, ref, cur)
+        profiler.runcall(check_drift, ref, cur)
         pstats.Stats(profiler).sort_stats("cumtime").print_stats(25)
 
 
