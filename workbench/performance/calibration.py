@@ -99,51 +99,15 @@ def check_calibration(
         raise ConfigError("window needs timestamp: name the current column that holds each row's time.")
     ref = prepare(reference, name="reference", score=score, target=target, by=by_cols, timestamp=None)
     cur = prepare(current, name="current", score=score, target=target, by=by_cols, timestamp=timestamp)
-    rng = np.random.default_rng(seed)
     width = cs.equal_width_groups(bins)
     keys = list(ref.segments)  # the internal segment columns, in by's order
     ref_joint = bin_summaries(ref, keys)  # one pass; every reference scope is a sum of it
     ref_all = fine_arrays(_marginal(ref_joint, []))
-    mass = cs.equal_mass_groups(ref_all["n"], bins)
-    ctx = _Context(width, mass, rng, resamples, confidence, min_support)
-    baseline: dict[tuple[str, Any], dict[str, Any]] = {("all", None): ctx.metrics(ref_all)}
-    for key, b in ref.segments.items():
-        # sorted: the bootstrap draws from one generator, so the order of scopes must not depend on the engine
-        for (value,), part in sorted(_marginal(ref_joint, [key]).partition_by(key, as_dict=True).items()):
-            baseline[(b, value)] = ctx.metrics(fine_arrays(part))
-    cur_joint = bin_summaries(cur, keys)
-    scopes: list[_Scope] = [("all", None, None, fine_arrays(_marginal(cur_joint, [])))]
-    if every is not None:
-        zone = getattr(cur.frame.schema[columns.TS], "time_zone", None)
-        per = bin_summaries(cur, [columns.WINDOW], every=every)
-        for (w,), part in sorted(per.partition_by(columns.WINDOW, as_dict=True).items()):
-            start = window_start(w, every, zone)
-            scopes.append(("window", (start, start + every), None, fine_arrays(part)))
-    for key, b in cur.segments.items():
-        per = _marginal(cur_joint, [key])
-        for (value,), part in sorted(per.partition_by(key, as_dict=True).items()):
-            scopes.append(("segment", None, {b: value}, fine_arrays(part)))
-    rows, tests = [], []
-    reliability_rows = []
-    for kind, bounds, segment, arrays in scopes:
-        same = ("all", None) if segment is None else next(iter(segment.items()))  # the same reference scope
-        base = baseline[same] if same in baseline and baseline[same]["n"] >= min_support else baseline[("all", None)]
-        m = ctx.metrics(arrays)
-        label = _scope_label(kind, bounds, segment)
-        row = {"scope": label, "scope_kind": kind, **_public(m),
-               **{f"reference_{k}": v for k, v in _public(base).items() if k in _REFERENCE_FIELDS}}
-        diff = m["ece_samples"] - base["ece_samples"]
-        row["ece_change"] = m["ece_debiased"] - base["ece_debiased"]
-        row["ece_change_low"], row["ece_change_high"] = _percentile_interval(diff, confidence)
-        row["conclusive"] = m["conclusive"] and base["conclusive"]
-        rows.append(row)
-        if row["conclusive"]:
-            tests.append((len(rows) - 1, "hl", m["hl_p"]))
-            if m["slope_p"] is not None:  # a slope that could not be estimated is never tested
-                tests.append((len(rows) - 1, "slope", m["slope_p"]))
-        reliability_rows += _reliability_rows(label, "current", m, ctx)
-        if kind != "window":
-            reliability_rows += _reliability_rows(label, "reference", base, ctx)
+    ctx = _Context(width, cs.equal_mass_groups(ref_all["n"], bins), np.random.default_rng(seed), resamples,
+                   confidence, min_support)
+    baseline = _baseline(ref, ref_joint, ref_all, ctx)
+    scopes = _current_scopes(cur, keys, every)
+    rows, tests, reliability_rows = _scope_rows(scopes, baseline, ctx)
     q = benjamini_hochberg(np.array([p for _, _, p in tests]))  # empty when none is tested
     for (i, test, _), qv in zip(tests, q, strict=True):
         rows[i][f"{test}_q"] = float(qv)
@@ -166,6 +130,68 @@ def check_calibration(
 
 _Window = tuple[dt.datetime, dt.datetime]  # a window's [start, end)
 _Scope = tuple[str, _Window | None, dict[str, Any] | None, dict[str, np.ndarray]]  # kind, window, segment, arrays
+
+
+# -- the steps ----------------------------------------------------------------------------------
+def _baseline(ref: Logs, ref_joint: pl.DataFrame, ref_all: dict[str, np.ndarray],
+              ctx: _Context) -> dict[tuple[str, Any], dict[str, Any]]:
+    """The reference's metrics overall (key ``("all", None)``) and per segment (key ``(column, value)``)."""
+    baseline: dict[tuple[str, Any], dict[str, Any]] = {("all", None): ctx.metrics(ref_all)}
+    for key, b in ref.segments.items():
+        # sorted: the bootstrap draws from one generator, so the order of scopes must not depend on the engine
+        for (value,), part in sorted(_marginal(ref_joint, [key]).partition_by(key, as_dict=True).items()):
+            baseline[(b, value)] = ctx.metrics(fine_arrays(part))
+    return baseline
+
+
+def _current_scopes(cur: Logs, keys: list[str], every: dt.timedelta | None) -> list[_Scope]:
+    """Current's scopes, each with its per-bin arrays: all rows, each window (with a timestamp), each segment."""
+    cur_joint = bin_summaries(cur, keys)
+    scopes: list[_Scope] = [("all", None, None, fine_arrays(_marginal(cur_joint, [])))]
+    if every is not None:
+        zone = getattr(cur.frame.schema[columns.TS], "time_zone", None)
+        per = bin_summaries(cur, [columns.WINDOW], every=every)
+        for (w,), part in sorted(per.partition_by(columns.WINDOW, as_dict=True).items()):
+            start = window_start(w, every, zone)
+            scopes.append(("window", (start, start + every), None, fine_arrays(part)))
+    for key, b in cur.segments.items():
+        per = _marginal(cur_joint, [key])
+        for (value,), part in sorted(per.partition_by(key, as_dict=True).items()):
+            scopes.append(("segment", None, {b: value}, fine_arrays(part)))
+    return scopes
+
+
+def _scope_rows(scopes: list[_Scope], baseline: dict[tuple[str, Any], dict[str, Any]],
+                ctx: _Context) -> tuple[list[dict[str, Any]], list[tuple[int, str, float]], list[dict[str, Any]]]:
+    """Per scope, its ``calibration`` row against the same reference scope (or all of the reference when that
+    has fewer than ``min_support`` rows), the tests it enters (row index, test, p-value) and its reliability
+    rows (current; reference too, except for windows)."""
+    rows: list[dict[str, Any]] = []
+    tests: list[tuple[int, str, float]] = []
+    reliability_rows: list[dict[str, Any]] = []
+    for kind, bounds, segment, arrays in scopes:
+        same = ("all", None) if segment is None else next(iter(segment.items()))  # the same reference scope
+        base = baseline[same] if same in baseline and baseline[same]["n"] >= ctx.min_support \
+            else baseline[("all", None)]
+        m = ctx.metrics(arrays)
+        label = _scope_label(kind, bounds, segment)
+        row = {"scope": label, "scope_kind": kind, **_public(m),
+               **{f"reference_{k}": v for k, v in _public(base).items() if k in _REFERENCE_FIELDS}}
+        diff = m["ece_samples"] - base["ece_samples"]
+        row["ece_change"] = m["ece_debiased"] - base["ece_debiased"]
+        row["ece_change_low"], row["ece_change_high"] = _percentile_interval(diff, ctx.confidence)
+        row["conclusive"] = m["conclusive"] and base["conclusive"]
+        rows.append(row)
+        if row["conclusive"]:
+            tests.append((len(rows) - 1, "hl", m["hl_p"]))
+            if m["slope_p"] is not None:  # a slope that could not be estimated is never tested
+                tests.append((len(rows) - 1, "slope", m["slope_p"]))
+        reliability_rows += _reliability_rows(label, "current", m, ctx)
+        if kind != "window":
+            reliability_rows += _reliability_rows(label, "reference", base, ctx)
+    return rows, tests, reliability_rows
+
+
 _REFERENCE_FIELDS = ("n", "ece", "ece_debiased", "mce", "brier", "log_loss", "slope", "intercept", "hl_p",
                      "conclusive")
 _RULE = ("calibration_drift when the Hosmer-Lemeshow test is significant (BH across every test) and ECE grew by at "
