@@ -117,18 +117,8 @@ def check_subgroups(
             target=target, names=names)
         cells = cells.group_by(keys).agg(pl.exclude(keys, WINDOW).sum())
     total = cells.select(pl.exclude(keys).sum()).row(0, named=True)
-    rows: list[dict[str, Any]] = []
     auc_bins = _auc_bins(frame, keys) if auc and score is not None and not regression else None
-    for k in range(1, depth + 1):
-        for cols in itertools.combinations(keys, k):
-            per = cells.group_by(list(cols)).agg(pl.exclude(keys).sum()).sort(list(cols), nulls_last=True)
-            ranks = _auc_sums(auc_bins, list(cols)) if auc_bins is not None else None
-            for r in per.iter_rows(named=True):
-                segment = {names[c]: r[c] for c in cols}
-                row: dict[str, Any] = {"scope": ", ".join(f"{c}={v}" for c, v in segment.items()), "depth": k,
-                                       "segment": segment}
-                row |= _metrics(r, regression, confidence, ranks.get(tuple(r[c] for c in cols)) if ranks else None)
-                rows.append(row | _gap(r, total, regression, confidence, min_support))
+    rows = _segment_rows(cells, names, depth, total, auc_bins, regression, confidence, min_support)
     overall_auc = _auc_sums(auc_bins, []).get(()) if auc_bins is not None else None
     overall = {"scope": "all", "depth": 0, "segment": {}, **_metrics(total, regression, confidence, overall_auc)}
     tested = [r for r in rows if r["conclusive"]]
@@ -151,6 +141,26 @@ def check_subgroups(
                   "sampled": False, "rule": {"statement": _RULE}}
     return CheckResult("performance", tuple(findings), (frame_summary(frame),), parameters=parameters,
                        tables={"segments": table, "slices": slices, **tables})
+
+
+def _segment_rows(cells: pl.DataFrame, names: dict[str, str], depth: int, total: dict[str, Any],
+                  auc_bins: pl.DataFrame | None, regression: bool, confidence: float,
+                  min_support: int) -> list[dict[str, Any]]:
+    """One row per segment and combination of up to ``depth`` segment columns (internal names ``names``, summed
+    from the ``cells``): its metrics with intervals and its gap to the rest of the traffic (``total``)."""
+    keys = list(names)
+    rows: list[dict[str, Any]] = []
+    for k in range(1, depth + 1):
+        for cols in itertools.combinations(keys, k):
+            per = cells.group_by(list(cols)).agg(pl.exclude(keys).sum()).sort(list(cols), nulls_last=True)
+            ranks = _auc_sums(auc_bins, list(cols)) if auc_bins is not None else None
+            for r in per.iter_rows(named=True):
+                segment = {names[c]: r[c] for c in cols}
+                row: dict[str, Any] = {"scope": ", ".join(f"{c}={v}" for c, v in segment.items()), "depth": k,
+                                       "segment": segment}
+                row |= _metrics(r, regression, confidence, ranks.get(tuple(r[c] for c in cols)) if ranks else None)
+                rows.append(row | _gap(r, total, regression, confidence, min_support))
+    return rows
 
 
 _RULE = ("segment_disparity when a segment (or a combination of up to depth segments) with at least min_support rows "
