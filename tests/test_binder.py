@@ -79,9 +79,9 @@ def test_the_wheel_ships_the_prebuilt_lab_extension_and_the_server_switch(tmp_pa
 
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
                    check=True, timeout=600, capture_output=True)
-    (wheel,) = tmp_path.glob("workbench-*.whl")
+    (wheel,) = tmp_path.glob("ml_reliability_workbench-*.whl")  # the distribution's name, not the import name
     names = set(zipfile.ZipFile(wheel).namelist())
-    data = "workbench-0.1.0.data/data/"
+    data = f"{wheel.name.split('-py3')[0]}.data/data/"
     lab = f"{data}share/jupyter/labextensions/workbench-lab/"
     assert {f"{lab}package.json", f"{lab}install.json", f"{lab}static/style.js",
             f"{data}etc/jupyter/jupyter_server_config.d/workbench.json",

@@ -82,6 +82,13 @@ def test_the_installed_wheel_runs_the_main_job_on_the_demo_data(venv):
           "--out", "out/leakage.json", "--report", "out/leakage.html", "--fail-on", "none"], work, env)
     _run([str(bin_dir / "workbench"), "drift", "--config", "sample_data/monitoring/drift.yaml",
           "--out", "out/drift.json", "--fail-on", "none"], work, env)
+    _run([str(bin_dir / "workbench"), "performance", "--config", "sample_data/performance/performance.yaml",
+          "--out", "out/performance.json", "--fail-on", "none"], work, env)
+    shadow = subprocess.run([str(bin_dir / "workbench"), "shadow", "--config", "sample_data/shadow/shadow.yaml",
+                             "--out", "out/shadow.json"], cwd=work, env=env, capture_output=True, text=True)
+    assert shadow.returncode == 1 and "verdict: ROLLBACK" in shadow.stdout, shadow.stdout + shadow.stderr
+    assert {json.loads((work / "out" / f"{c}.json").read_text())["check"] for c in
+            ("leakage", "drift", "performance", "shadow")} == {"leakage", "drift", "performance", "shadow"}
     leakage = json.loads((work / "out" / "leakage.json").read_text())
     assert leakage["workbench_version"] == installed(DISTRIBUTION)
     planted = json.loads((work / "sample_data" / "churn" / "planted.json").read_text())
