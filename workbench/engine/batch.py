@@ -44,6 +44,10 @@ class Aggregate:
     lf: nw.LazyFrame
     parts: tuple[tuple[nw.Expr, ...], ...]
     keys: tuple[str, ...] = ()
+    # for an input on polars, the parts as native polars expressions instead (``parts`` may then be empty):
+    # narwhals' translation of a few hundred aggregate expressions cost 40-60 ms per drift check
+    # (bench/warm_drift.py --profile), a tenth of the check at a million rows
+    polars_parts: tuple[tuple[pl.Expr, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,14 @@ def _plan(lf: nw.LazyFrame, keys: Sequence[str], exprs: Sequence[nw.Expr]) -> nw
     return lf.group_by(*keys).agg(*exprs) if keys else lf.select(*exprs)
 
 
-def _chunks(parts: Sequence[Sequence[nw.Expr]]) -> list[list[nw.Expr]]:
+def _native_plans(lf: pl.LazyFrame, keys: Sequence[str], parts: Sequence[Sequence[pl.Expr]]) -> list[pl.LazyFrame]:
+    """The polars plans of an aggregate given as native expressions, split as :func:`_run_polars` splits others."""
+    if keys:
+        return [lf.group_by(*keys).agg([e for part in parts for e in part])]
+    return [lf.select(chunk) for chunk in _chunks(parts)]
+
+
+def _chunks(parts: Sequence[Sequence[Any]]) -> list[list[Any]]:
     return [[e for part in parts[i:i + PARTS_PER_QUERY] for e in part] for i in range(0, len(parts), PARTS_PER_QUERY)]
 
 
@@ -102,6 +113,8 @@ def _run_polars(summaries: Sequence[Summary], name: str, check: str) -> list[pl.
                      for i in range(0, len(s.columns), PARTS_PER_QUERY)]
         elif isinstance(s, ValueCounts):
             plans = [_counts_plan(s).to_native()]
+        elif s.polars_parts is not None:
+            plans = _native_plans(s.lf.to_native(), s.keys, s.polars_parts)
         elif s.keys:
             plans = [_plan(s.lf, s.keys, [e for part in s.parts for e in part]).to_native()]
         else:  # one row per part: they join side by side
