@@ -277,3 +277,14 @@ def test_every_option_key_is_an_api_argument_and_every_flag_comes_from_the_table
     flags = {s for a in sub.choices[command.name]._actions for s in a.option_strings} - {"-h", "--help"}
     declared = {o.name for o in (CONFIG, *command.options, *command.outputs)}
     assert flags == declared
+
+
+def test_report_run_help_lists_the_templates_and_their_parameters(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", "run", "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "usage: workbench report run" in text and "templates (set a parameter with -p NAME VALUE):" in text
+    for template in ("drift", "leakage", "performance", "shadow", "model_health"):
+        assert f"\n  {template}\n" in text
+    assert "    window = '1d'  # window length" in text  # drift's parameter, its default and what it is

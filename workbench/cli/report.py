@@ -17,16 +17,41 @@ from workbench.cli.finish import EXIT_OK, EXIT_SKIPPED
 from workbench.reports.arguments import add_run_arguments
 
 
+def templates_help() -> str:
+    """The templates ``report run`` finds from here, each with its parameters, defaults and what they are."""
+    from workbench.reports import templates
+
+    lines = ["templates (set a parameter with -p NAME VALUE):"]
+    for name, path in templates.available().items():
+        lines.append(f"  {name}")
+        for parameter, info in templates.parameters(path).items():
+            lines.append(f"    {parameter} = {info['default']!r}" + (f"  # {info['help']}" if info["help"] else ""))
+    return "\n".join(lines)
+
+
+class _RunHelp(argparse.Action):
+    """``report run --help``: the usual help, then the templates' parameters (read only when asked for)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: str | None = None) -> None:
+        print(parser.format_help() + "\n" + templates_help())
+        parser.exit()
+
+
 def add_report_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     """``report`` and its actions."""
     r = sub.add_parser("report", help="run report notebooks (papermill templates) and list past runs")
     r_sub = r.add_subparsers(dest="report", metavar="ACTION", parser_class=parser_class)
+
     run = r_sub.add_parser(
         "run", help="run a report template",
         description="Run a template from notebooks/reports/ (or a notebook path) into --out: the executed notebook, "
                     "an offline HTML page, the findings JSON and a run record. Exit status: 0 no finding at or "
                     "above --fail-on, 1 at least one, 2 usage or input error, 4 the report failed, 5 skipped "
-                    "(another run of the same template into --out is in progress).")
+                    "(another run of the same template into --out is in progress).", add_help=False)
+    run.add_argument("-h", "--help", action=_RunHelp, help="show this help, the templates and their parameters")
     add_run_arguments(run)
     lst = r_sub.add_parser("list", help="the runs recorded in an output folder, newest first")
     lst.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default ./reports)")
