@@ -63,13 +63,15 @@ def run_once(cmd: list[str]) -> tuple[float, float, dict]:
 
 def measure(jobs: dict[str, list[str]], repeat: int) -> dict[str, dict]:
     """Run the jobs round-robin, ``repeat`` rounds, so that a slow phase of the machine hits every
-    job alike; median wall time and largest peak memory per job."""
+    job alike; median wall time, largest peak memory, the last run's printed JSON (``out``) and every
+    run's (``outs``) per job."""
     runs: dict[str, list] = {name: [] for name in jobs}
     for _ in range(repeat):
         for name, cmd in jobs.items():
             runs[name].append(run_once(cmd))
     return {name: {"wall_s": statistics.median(w for w, _, _ in r), "runs": [round(w, 3) for w, _, _ in r],
-                   "peak_mb": max(m for _, m, _ in r), "out": r[-1][2]} for name, r in runs.items()}
+                   "peak_mb": max(m for _, m, _ in r), "out": r[-1][2], "outs": [o for _, _, o in r]}
+            for name, r in runs.items()}
 
 
 def report(rows: int, repeat: int, with_evidently: bool) -> dict:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench_drift import run_once
+from bench_drift import measure
 
 HERE = Path(__file__).resolve().parent
 
@@ -41,13 +41,10 @@ def main() -> None:
     jobs = {"otlp: read_spans(export.jsonl)": [py, job, "otlp", str(d)],
             "parquet: read_spans(spans.parquet)": [py, job, "parquet", str(d)],
             "floor: polars.read_parquet(spans.parquet)": [py, job, "floor", str(d)]}
-    runs: dict[str, list] = {name: [] for name in jobs}
-    for _ in range(a.repeat):  # round-robin: a slow phase of the machine hits every job alike
-        for name, cmd in jobs.items():
-            runs[name].append(run_once(cmd))
-    results = {name: {"read_s": statistics.median(o["read_s"] for _, _, o in r),
-                      "wall_s": statistics.median(w for w, _, _ in r), "peak_mb": max(m for _, m, _ in r),
-                      "runs": [o["read_s"] for _, _, o in r], "rows": r[-1][2]["rows"]} for name, r in runs.items()}
+    results = measure(jobs, a.repeat)  # round-robin: a slow phase of the machine hits every job alike
+    for r in results.values():  # the read time each job printed, next to the process's wall time
+        r |= {"read_s": statistics.median(o["read_s"] for o in r["outs"]), "runs": [o["read_s"] for o in r["outs"]],
+              "rows": r["out"]["rows"]}
     sizes = {p.name: p.stat().st_size / 1e6 for p in (d / "export.jsonl", d / "spans.parquet")}
     print(f"\n{results['otlp: read_spans(export.jsonl)']['rows']:,} spans; export {sizes['export.jsonl']:,.0f} MB, "
           f"parquet {sizes['spans.parquet']:,.0f} MB; median of {a.repeat} fresh processes, round-robin")

@@ -112,8 +112,8 @@ def check_drift(
     _validate_inputs(profile, plan, cur, args)
     partitioned = isinstance(current, str | Path) and len(partition_files(current)) > 1
     hive = hive_columns(current) if partitioned else []
-    schema_rows, candidates = compare_schemas(profile, cur.schema, ignore=[c for c in (args.timestamp, *args.exclude,
-                                                                                     *hive) if c])
+    ignore = [c for c in (args.timestamp, *args.exclude, *hive) if c]
+    schema_rows, candidates = compare_schemas(profile, cur.schema, ignore=ignore)
     if partitioned:
         schema_rows += partition_rows(schema_history(current), schema_rows)
     pairs, skipped = _pairs(profile, cur.schema, candidates, args.roles, args.columns, [*args.exclude, *hive],
@@ -203,10 +203,10 @@ def _reference_profile(reference: Any, args: _Arguments) -> tuple[DriftProfile, 
         return reference, None
     if _is_profile_path(reference):
         return DriftProfile.load(reference), None
-    plan = plan_profile(reference, columns=args.columns, exclude=[*args.exclude, *([args.timestamp] if args.timestamp
-                                                                                   else [])],
-                        bins=args.bins, max_categories=args.max_categories,
-                        categorical=[c for c in (args.roles["prediction"], args.roles["target"]) if c], by=args.by)
+    exclude = [*args.exclude, *([args.timestamp] if args.timestamp else [])]
+    labels = [c for c in (args.roles["prediction"], args.roles["target"]) if c]
+    plan = plan_profile(reference, columns=args.columns, exclude=exclude, bins=args.bins,
+                        max_categories=args.max_categories, categorical=labels, by=args.by)
     return plan.preliminary(), plan
 
 

@@ -46,14 +46,13 @@ def lineage(results: list[CheckResult]) -> object:
     card = json.loads(os.environ.get(MODEL_CARD) or "{}")
     model = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(_cell(v))}</td></tr>" for k, v in card.items()
                     if v not in (None, {}, []))
-    version = installed_version()
     return HTML(
         "<table><thead><tr><th>check</th><th>input</th><th>rows</th><th>fingerprint</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
         + (f"<h4>Time analysed</h4><ul>{''.join(spans)}</ul>" if spans else "")
         + (f"<h4>Model</h4><table><tbody>{model}</tbody></table>" if model else
            "<p>No model was given (<code>--model-card FILE</code> or <code>--mlflow-run ID</code>).</p>")
-        + f"<p>workbench {escape(str(version))}; code commit {escape(os.environ.get(GIT_COMMIT) or 'unknown')}</p>")
+        + f"<p>workbench {escape(version())}; code commit {escape(os.environ.get(GIT_COMMIT) or 'unknown')}</p>")
 
 
 def _cell(value: object) -> str:
@@ -77,8 +76,3 @@ def _time_range(result: CheckResult) -> str | None:
                 assert isinstance(last, dt.date)  # a datetime (or date) window start
                 return f"{first} to {last + length} (windows of {length})"
     return None
-
-
-def installed_version() -> str:
-    """The installed package's version (:func:`workbench.metadata.version`)."""
-    return version()

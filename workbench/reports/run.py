@@ -34,8 +34,9 @@ from typing import Any
 
 from workbench.errors import ConfigError, InputError, WorkbenchError
 from workbench.findings.model import SCHEMA_VERSION, SEVERITY_RANK
+from workbench.metadata import version
 from workbench.reports import history, process, templates
-from workbench.reports.emit import FINDINGS_DIR, GIT_COMMIT, MODEL_CARD, installed_version
+from workbench.reports.emit import FINDINGS_DIR, GIT_COMMIT, MODEL_CARD
 
 INDEX = history.INDEX
 STAGING = ".staging"
@@ -108,7 +109,7 @@ def _run(path: Path, merged: dict[str, Any], out: Path, fail_on: str, card: dict
     staging = staging_root / akey
     record: dict[str, Any] = {
         "run_id": run_id, "key": akey, "attempt": attempt, "template": path.stem, "template_path": str(path),
-        "parameters": merged, "data": fingerprints, "model": card, "workbench_version": installed_version(),
+        "parameters": merged, "data": fingerprints, "model": card, "workbench_version": version(),
         "git_commit": _git_commit(path), "request": request_id,
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "status": "running",
         **process.me(), "notebook": None, "html": None}
