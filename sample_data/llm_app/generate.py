@@ -55,7 +55,7 @@ QUERY_TYPES, QUERY_P = ("billing", "technical", "account", "general"), (0.25, 0.
 OUTPUT_MEDIAN = {"billing": 180, "technical": 350, "account": 150, "general": 220}  # tokens
 MODELS = ("gpt-4o", "gpt-4o-mini")
 PRICES = {"gpt-4o": {"input": 0.0025, "output": 0.01}, "gpt-4o-mini": {"input": 0.00015, "output": 0.0006}}
-MS_PER_TOKEN = {"gpt-4o": 22.0, "gpt-4o-mini": 14.0}
+MS_PER_TOKEN = 16.0  # generation speed, the same for both models: latency moves only where planted
 SNAPSHOT = {"v6": "2026-08-06", "v7": "2026-11-20"}  # gen_ai.response.model = f"{model}-{snapshot}"
 N_KEYS, USERS_PER_KEY, K = 60, 40, 8
 HEAVY_KEY, SPIKE_KEY = 7, 42
@@ -219,8 +219,7 @@ def _latency(rng: np.random.Generator, c: dict[str, Any]) -> None:
     c["pre_us"] = rng.integers(500, 4000, n)
     c["retrieve_us"] = _lognormal_us(rng, 40, 0.4, n)
     c["rerank_us"] = _lognormal_us(rng, 12, 0.3, n)
-    per_token = np.array([MS_PER_TOKEN[m] for m in MODELS])[c["model"]]
-    generate_ms = (250 + np.maximum(c["output_tokens"], 20) * per_token) * rng.lognormal(0, 0.2, n)
+    generate_ms = (250 + np.maximum(c["output_tokens"], 20) * MS_PER_TOKEN) * rng.lognormal(0, 0.2, n)
     c["generate_us"] = np.round(generate_ms * 1000 * latency_wave(c["t"])).astype(np.int64)
     c["post_us"] = rng.integers(300, 2000, n)
 
