@@ -284,7 +284,8 @@ def request_table(simulated: pl.DataFrame) -> pl.DataFrame:
     return simulated.select(COLUMNS)
 
 
-ROOT_NAME, SERVICE, SCOPE = "POST /v1/answer", "rag-api", ("rag.app", "2.3.0")
+ROOT_NAME, SCOPE = "POST /v1/answer", ("rag.app", "2.3.0")
+RESOURCE = {"service.name": "rag-api", "service.version": "2.3.0", "deployment.environment.name": "prod"}
 BATCH = 50  # requests per exported line (one ExportTraceServiceRequest)
 
 
@@ -363,8 +364,7 @@ def write_otlp_sdk(layout: pl.DataFrame, path: Path) -> Path:
 
     ids = _Ids()
     exporter = InMemorySpanExporter()
-    resource = Resource({"service.name": SERVICE, "service.version": "2.3.0", "deployment.environment.name": "prod"})
-    provider = TracerProvider(resource=resource, id_generator=ids)  # type: ignore[arg-type]
+    provider = TracerProvider(resource=Resource(RESOURCE), id_generator=ids)  # type: ignore[arg-type]
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer(*SCOPE)
     kinds = (SpanKind.SERVER, SpanKind.CLIENT, SpanKind.INTERNAL, SpanKind.CLIENT)
@@ -430,10 +430,12 @@ def _window(a: dt.datetime, b: dt.datetime | None = None) -> list[str]:
     return [a.isoformat(), (b or _at(DAYS + 1)).isoformat()]
 
 
-def planted(table: pl.DataFrame) -> dict[str, Any]:
+def planted(table: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
     """What was planted and the decoys, with their exact scope, window and size (counted in ``table``)."""
+    table = table.lazy()
+
     def count(*conditions: pl.Expr) -> int:
-        return table.filter(*conditions).height
+        return table.filter(*conditions).select(pl.len()).collect().item()
 
     def between(window: list[str]) -> pl.Expr:
         a, b = (dt.datetime.fromisoformat(w) for w in window)
@@ -443,9 +445,9 @@ def planted(table: pl.DataFrame) -> dict[str, Any]:
     spike = _window(*SPIKE)
     rebuild = _window(REBUILD_AT)
     eu = _window(EU_SWITCH_AT)
-    canary = table.filter(pl.col("prompt_version") == CANARY)
+    canary = table.filter(pl.col("prompt_version") == CANARY).collect()
     return {
-        "start": START.isoformat(), "end": _at(DAYS + 1).isoformat(), "requests": table.height,
+        "start": START.isoformat(), "end": _at(DAYS + 1).isoformat(), "requests": count(),
         "hallucination_rate_increase": {
             "segment": {"query_type": "billing"}, "cause": {"model_version": "v7"}, "window": billing,
             "ungrounded_rate": [UNGROUNDED, UNGROUNDED_PLANTED], "requests": count(between(billing),
