@@ -104,13 +104,13 @@ def otlp_lines(layout: pl.DataFrame, g: ModuleType) -> pl.Series:
             .to_series())
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--requests", type=int, default=10_000_000)
     ap.add_argument("--otlp-mb", type=float, default=1000, help="size of the OTLP/JSON export (0: none)")
     ap.add_argument("--seed", type=int, default=None, help="default: the sample's seed")
     ap.add_argument("--out", type=Path, required=True)
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     g = generator()
     seed = g.SEED if a.seed is None else a.seed
     a.out.mkdir(parents=True, exist_ok=True)
@@ -145,6 +145,7 @@ def main() -> None:
                "otlp_slice": [g.START.isoformat(), last.isoformat() if last is not None else None]}
     (a.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary))
+    return summary
 
 
 if __name__ == "__main__":

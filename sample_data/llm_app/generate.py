@@ -43,7 +43,7 @@ import numpy as np
 import polars as pl
 
 SEED = 20261203
-SIZE = 14_000
+SIZE = 20_000
 OUT = Path(__file__).parent
 START = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)  # a Monday
 DAYS = 7
@@ -51,7 +51,7 @@ HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
 
 REGIONS, REGION_P = ("us", "eu", "apac"), (0.45, 0.30, 0.25)
-QUERY_TYPES, QUERY_P = ("billing", "technical", "account", "general"), (0.25, 0.30, 0.20, 0.25)
+QUERY_TYPES, QUERY_P = ("billing", "technical", "account", "general"), (0.30, 0.30, 0.15, 0.25)
 OUTPUT_MEDIAN = {"billing": 180, "technical": 350, "account": 150, "general": 220}  # tokens
 MODELS = ("gpt-4o", "gpt-4o-mini")
 PRICES = {"gpt-4o": {"input": 0.0025, "output": 0.01}, "gpt-4o-mini": {"input": 0.00015, "output": 0.0006}}
@@ -141,9 +141,9 @@ def simulate(seed: int = SEED, size: int = SIZE, *, days: tuple[int, ...] = tupl
     _retrieval(rng, c)
     _tokens(rng, c)
     _latency(rng, c)
-    _judgments(rng, c)
     if canary and 4 in days:
         _canary(rng, c)
+    _judgments(rng, c)
     return _frame(rng, c)
 
 
@@ -225,24 +225,41 @@ def _latency(rng: np.random.Generator, c: dict[str, Any]) -> None:
 
 
 def _judgments(rng: np.random.Generator, c: dict[str, Any]) -> None:
-    """A judged sample (10%, 20% from day 3) of the ok requests; ungrounded 4%, 11% for billing on v7."""
+    """A judged sample (10%, 20% from day 3) of the ok requests. Ungrounded: exactly 4% (rounded) of the
+    judged requests of each query type and model version, 11% for billing on v7, at random rows (so days,
+    regions and keys vary around these rates); the canary's rows are its own (see _canary)."""
     n, t = len(c["t"]), c["t"]
+    canary = _is(c, "prompt_version", CANARY)
     judged = _is(c, "status", "ok") & (rng.random(n) < np.where(t >= _us(JUDGE_MORE_AT), JUDGED_LATER, JUDGED))
-    planted = _is(c, "query_type", "billing") & _is(c, "model_version", "v7")
-    ungrounded = rng.random(n) < np.where(planted, UNGROUNDED_PLANTED, UNGROUNDED)
-    c["judged"], c["grounded"] = judged, ~ungrounded
+    block = c["query_type"] * len(LEVELS["model_version"]) + c["model_version"]
+    rate = np.full(len(QUERY_TYPES) * len(LEVELS["model_version"]), UNGROUNDED)
+    rate[QUERY_TYPES.index("billing") * len(LEVELS["model_version"]) + LEVELS["model_version"].index("v7")] = \
+        UNGROUNDED_PLANTED
+    ungrounded = _exactly(rng, block, judged & ~canary, rate)
+    chosen = np.flatnonzero(canary)
+    ungrounded[chosen[rng.choice(len(chosen), 3, replace=False)] if len(chosen) else chosen] = True
+    c["judged"], c["grounded"] = judged | canary, ~ungrounded
+
+
+def _exactly(rng: np.random.Generator, block: np.ndarray, eligible: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """True for exactly round(rate[b] * eligible rows of block b) rows of each block b, chosen at random."""
+    rows = np.flatnonzero(eligible)
+    order = np.lexsort((rng.random(len(rows)), block[rows]))
+    blocks = block[rows][order]
+    rank = np.arange(len(rows)) - np.searchsorted(blocks, blocks, side="left")
+    quota = np.round(rate * np.bincount(blocks, minlength=len(rate)))
+    out = np.zeros(len(block), bool)
+    out[rows[order]] = rank < quota[blocks]
+    return out
 
 
 def _canary(rng: np.random.Generator, c: dict[str, Any]) -> None:
-    """30 ok requests in the canary window get prompt_version rag-v4-canary, all judged, exactly 3 ungrounded."""
+    """30 ok requests in the canary window get prompt_version rag-v4-canary (all judged, 3 ungrounded: _judgments)."""
     t = c["t"]
     window = np.flatnonzero((t >= _us(CANARY_WINDOW[0])) & (t < _us(CANARY_WINDOW[1])) & _is(c, "status", "ok")
                             & ~c["spiking"])
     chosen = np.sort(rng.choice(window, 30, replace=False))
     c["prompt_version"][chosen] = LEVELS["prompt_version"].index(CANARY)
-    c["judged"][chosen] = True
-    c["grounded"][chosen] = True
-    c["grounded"][chosen[rng.choice(30, 3, replace=False)]] = False
 
 
 SPAN_PLAN = ("_pre_us", "_retrieve_us", "_rerank_us", "_generate_us", "_post_us", "_span_ids")
