@@ -9,6 +9,7 @@ import datetime as dt
 import gzip
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -27,7 +28,11 @@ PLANTED = json.loads((DATA / "planted.json").read_text())
 def _load(name: str, path: Path):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in the shipped sample_data
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = writes
     return module
 
 
@@ -300,3 +305,12 @@ def test_generation_latency_follows_a_slow_day_of_week_wave_only(table):
     regions = generation.group_by("region", pl.col("timestamp") >= _t(PLANTED["cost_increase"]["window"][0])).agg(
         pl.col("generate").median())
     assert regions["generate"].max() / regions["generate"].min() < 1.1  # no region's latency moved
+
+
+def test_demo_data_writes_the_llm_app_folder(tmp_path):
+    from workbench.cli.demo import write_demo_data
+
+    target = write_demo_data(tmp_path / "sample_data")
+    names = {p.name for p in (target / "llm_app").iterdir()}
+    assert names == {"generate.py", "requests.parquet", "spans.otlp.jsonl.gz", "prices.yaml", "planted.json"}
+    assert (target / "llm_app" / "requests.parquet").read_bytes() == (DATA / "requests.parquet").read_bytes()
