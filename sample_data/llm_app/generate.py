@@ -16,10 +16,11 @@ Run ``python sample_data/llm_app/generate.py [--seed N] [--size N] [--out DIR]``
 
 The week runs Monday 2026-11-23 to Sunday 2026-11-29 (UTC); day 1 is the Monday. Planted problems:
 ungrounded answers rise from 4% to 11% for ``query_type=billing`` once ``model_version`` switches from
-v6 to v7 (day 5, 09:00); the tokens of ``api_key=key_42`` jump ~20x for three hours (day 3, 14:00-17:00:
-four times its requests, five times the tokens each); a vector-index rebuild in ``region=apac`` (day 6,
+v6 to v7 (day 5, 09:00; exactly these rates, rounded, per query type and model version); the tokens of
+``api_key=key_42`` jump ~20x for three hours (day 3, 14:00-17:00: four times its requests, five times the
+tokens each); a vector-index rebuild in ``region=apac`` (day 6,
 02:00, to the end) halves hit rate@k and raises empty retrievals from 2% to 15%; ``region=eu`` moves
-its gpt-4o-mini traffic to gpt-4o (day 4, 12:00, to the end): its cost per request about triples.
+its gpt-4o-mini traffic to gpt-4o (day 4, 12:00, to the end): its cost per request rises ~2.6x.
 Decoys (nothing to alert on): ``api_key=key_07`` sends 10x the median key's traffic every day; the
 weekend has 40% less traffic; ``prompt_version=rag-v4-canary`` is 30 requests (day 4, 10:00-16:00), all
 judged, 3 ungrounded; the judged share goes from 10% to 20% on day 3 at 00:00 with the ungrounded rate
@@ -124,18 +125,20 @@ def _lognormal_us(rng: np.random.Generator, median_ms: float, sigma: float, n: i
 
 
 def simulate(seed: int = SEED, size: int = SIZE, *, days: tuple[int, ...] = tuple(range(1, DAYS + 1)),
-             canary: bool = True) -> pl.DataFrame:
+             canary: bool = True, problems: bool = True) -> pl.DataFrame:
     """The request table of ``size`` requests over the week (the requests falling in ``days`` only when a
     subset is given: the bench simulates day by day), sorted by time; the span layout rides along in
     columns starting with ``_`` (see :data:`SPAN_PLAN`), dropped by :func:`request_table`.
 
-    ``canary``: plant the 30-request canary decoy (on day 4). Deterministic in (seed, size, days).
+    ``canary``: plant the 30-request canary decoy (on day 4). ``problems=False``: the same week without the
+    four planted problems (v7 still ships, with no effect; the decoys stay): null data for alarm-rate checks.
+    Deterministic in (seed, size, days, canary, problems).
     """
     rng = np.random.default_rng([seed, *days])
     hours = np.concatenate([np.arange((d - 1) * 24, d * 24) for d in days])
     n = round(size * hourly_weights()[hours].sum() / hourly_weights().sum())
     t = _timestamps(rng, n, hours)
-    c: dict[str, Any] = {"t": t}
+    c: dict[str, Any] = {"t": t, "problems": problems}
     _segments(rng, c)
     _keys(rng, c)
     _retrieval(rng, c)
@@ -160,7 +163,8 @@ def _segments(rng: np.random.Generator, c: dict[str, Any]) -> None:
     n, t = len(c["t"]), c["t"]
     c["region"] = rng.choice(len(REGIONS), n, p=REGION_P)
     c["query_type"] = rng.choice(len(QUERY_TYPES), n, p=QUERY_P)
-    small = ~_is(c, "query_type", "technical") & ~(_is(c, "region", "eu") & (t >= _us(EU_SWITCH_AT)))
+    switched = _is(c, "region", "eu") & (t >= _us(EU_SWITCH_AT)) & c["problems"]
+    small = ~_is(c, "query_type", "technical") & ~switched
     c["model"] = small.astype(np.int64)
     c["model_version"] = (t >= _us(V7_AT)).astype(np.int64)
     c["prompt_version"] = np.zeros(n, np.int64)
@@ -172,7 +176,7 @@ def _keys(rng: np.random.Generator, c: dict[str, Any]) -> None:
     n, t = len(c["t"]), c["t"]
     w = key_weights()
     key = rng.choice(N_KEYS, n, p=w)
-    spiking = (t >= _us(SPIKE[0])) & (t < _us(SPIKE[1]))
+    spiking = (t >= _us(SPIKE[0])) & (t < _us(SPIKE[1])) & c["problems"]
     boosted = w.copy()
     boosted[SPIKE_KEY] *= SPIKE_REQUESTS
     key = np.where(spiking, rng.choice(N_KEYS, n, p=boosted / boosted.sum()), key)
@@ -182,7 +186,7 @@ def _keys(rng: np.random.Generator, c: dict[str, Any]) -> None:
 
 def _retrieval(rng: np.random.Generator, c: dict[str, Any]) -> None:
     n, t = len(c["t"]), c["t"]
-    rebuilt = _is(c, "region", "apac") & (t >= _us(REBUILD_AT))
+    rebuilt = _is(c, "region", "apac") & (t >= _us(REBUILD_AT)) & c["problems"]
     empty = rng.random(n) < np.where(rebuilt, EMPTY_REBUILT, EMPTY)
     partial = rng.random(n) < 0.1
     c["retrieved"] = np.where(empty, 0, np.where(partial, rng.integers(1, K, n), K))
@@ -234,7 +238,7 @@ def _judgments(rng: np.random.Generator, c: dict[str, Any]) -> None:
     block = c["query_type"] * len(LEVELS["model_version"]) + c["model_version"]
     rate = np.full(len(QUERY_TYPES) * len(LEVELS["model_version"]), UNGROUNDED)
     rate[QUERY_TYPES.index("billing") * len(LEVELS["model_version"]) + LEVELS["model_version"].index("v7")] = \
-        UNGROUNDED_PLANTED
+        UNGROUNDED_PLANTED if c["problems"] else UNGROUNDED
     ungrounded = _exactly(rng, block, judged & ~canary, rate)
     chosen = np.flatnonzero(canary)
     ungrounded[chosen[rng.choice(len(chosen), 3, replace=False)] if len(chosen) else chosen] = True
