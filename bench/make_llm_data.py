@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--otlp-mb", type=float, default=1000, help="size of the OTLP/JSON export (0: none)")
     ap.add_argument("--seed", type=int, default=None, help="default: the sample's seed")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--no-problems", action="store_true", help="leave the planted problems out (null data)")
     a = ap.parse_args(argv)
     g = generator()
     seed = g.SEED if a.seed is None else a.seed
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
     writer = None
     with open(export, "w") as fh:
         for day in range(1, g.DAYS + 1):
-            simulated = g.simulate(seed, a.requests, days=(day,))
+            simulated = g.simulate(seed, a.requests, days=(day,), problems=not a.no_problems)
             table = g.request_table(simulated).to_arrow()
             writer = writer or pq.ParquetWriter(a.out / "requests.parquet", table.schema)
             writer.write_table(table)
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> dict:
     seconds = time.perf_counter() - t0
     requests = pl.scan_parquet(a.out / "requests.parquet")
     (a.out / "prices.yaml").write_text(g.prices_yaml())
-    (a.out / "planted.json").write_text(json.dumps(g.planted(requests), indent=2) + "\n")
+    (a.out / "planted.json").write_text(json.dumps(g.planted(requests, problems=not a.no_problems), indent=2) + "\n")
     summary = {"requests": requests.select(pl.len()).collect().item(), "seconds": round(seconds, 1),
                "parquet_mb": round((a.out / "requests.parquet").stat().st_size / 1e6, 1),
                "otlp_mb": round(written / 1e6, 1), "otlp_requests": sliced, "otlp_spans": 4 * sliced,

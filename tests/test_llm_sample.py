@@ -73,7 +73,7 @@ def test_the_generator_is_deterministic_in_its_seed_and_size():
     assert abs(days.height - 3_000) <= 7 and days["timestamp"].is_sorted()
 
 
-def test_the_request_table_follows_the_column_conventions(table):
+def test_the_request_table_follows_the_column_conventions():
     shipped = pl.read_parquet(DATA / "requests.parquet")
     assert shipped.columns == list(g.COLUMNS)
     assert shipped.schema["timestamp"] == pl.Datetime("us", "UTC")
@@ -314,3 +314,26 @@ def test_demo_data_writes_the_llm_app_folder(tmp_path):
     names = {p.name for p in (target / "llm_app").iterdir()}
     assert names == {"generate.py", "requests.parquet", "spans.otlp.jsonl.gz", "prices.yaml", "planted.json"}
     assert (target / "llm_app" / "requests.parquet").read_bytes() == (DATA / "requests.parquet").read_bytes()
+
+
+def test_without_the_problems_nothing_moves_and_the_decoys_stay():
+    null = g.request_table(g.simulate(g.SEED, g.SIZE, problems=False))
+    facts = g.planted(null, problems=False)
+    assert facts["problems"] is None and facts["decoys"]["tiny_segment"]["ungrounded"] == 3
+    assert not {"hallucination_rate_increase", "token_spike", "retrieval_quality_drop", "cost_increase"} & set(facts)
+    v7 = pl.col("model_version") == "v7"
+    billing = null.filter(pl.col("query_type") == "billing", pl.col("prompt_version") == g.PROMPT)
+    before, after = _rate(billing.filter(~v7)), _rate(billing.filter(v7))
+    assert abs(after[0] / after[1] - 0.04) < 0.003 and _fisher(after, before) > 0.5
+    spike = _t(PLANTED["token_spike"]["window"][0])
+    key = null.filter(pl.col("api_key") == "key_42", pl.col("timestamp").dt.hour().is_between(14, 16),
+                      pl.col("timestamp").dt.weekday() <= 5).group_by(pl.col("timestamp").dt.date()).agg(
+        (pl.col("input_tokens") + pl.col("output_tokens")).sum().alias("tokens"))
+    assert key.filter(pl.col("timestamp") == spike.date())["tokens"].item() < 4 * key["tokens"].median()
+    rebuild = pl.col("timestamp") >= _t(PLANTED["retrieval_quality_drop"]["window"][0])
+    apac = null.filter(pl.col("region") == "apac", rebuild)
+    assert apac.filter("relevance_known")["first_relevant_rank"].is_not_null().mean() > 0.75
+    assert (apac["retrieved"] == 0).mean() < 0.035
+    switch = pl.col("timestamp") >= _t(PLANTED["cost_increase"]["window"][0])
+    eu = null.filter(pl.col("region") == "eu")
+    assert 0.7 < eu.filter(switch)["cost"].mean() / eu.filter(~switch)["cost"].mean() < 1.3

@@ -451,8 +451,9 @@ def _window(a: dt.datetime, b: dt.datetime | None = None) -> list[str]:
     return [a.isoformat(), (b or _at(DAYS + 1)).isoformat()]
 
 
-def planted(table: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
-    """What was planted and the decoys, with their exact scope, window and size (counted in ``table``)."""
+def planted(table: pl.DataFrame | pl.LazyFrame, *, problems: bool = True) -> dict[str, Any]:
+    """What was planted and the decoys, with their exact scope, window and size (counted in ``table``);
+    ``problems=False``: the table was simulated without the problems (only the decoys are listed)."""
     table = table.lazy()
 
     def count(*conditions: pl.Expr) -> int:
@@ -467,7 +468,7 @@ def planted(table: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
     rebuild = _window(REBUILD_AT)
     eu = _window(EU_SWITCH_AT)
     canary = table.filter(pl.col("prompt_version") == CANARY).collect()
-    return {
+    out: dict[str, Any] = {
         "start": START.isoformat(), "end": _at(DAYS + 1).isoformat(), "requests": count(),
         "hallucination_rate_increase": {
             "segment": {"query_type": "billing"}, "cause": {"model_version": "v7"}, "window": billing,
@@ -496,19 +497,24 @@ def planted(table: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
                                     "fastest": _at(8).isoformat(), "applies_to": "generation time"},
         },
     }
+    if not problems:
+        out = {"start": out["start"], "end": out["end"], "requests": out["requests"], "problems": None,
+               "decoys": out["decoys"]}
+    return out
 
 
-def write(out: Path = OUT, *, seed: int = SEED, size: int = SIZE) -> dict[str, Path]:
-    """Write the four files into ``out`` (created; the generator itself is left alone) and return their paths."""
+def write(out: Path = OUT, *, seed: int = SEED, size: int = SIZE, problems: bool = True) -> dict[str, Path]:
+    """Write the four files into ``out`` (created; the generator itself is left alone) and return their paths.
+    ``problems=False``: the week without the planted problems (see :func:`simulate`)."""
     out.mkdir(parents=True, exist_ok=True)
-    simulated = simulate(seed, size)
+    simulated = simulate(seed, size, problems=problems)
     table = request_table(simulated)
     paths = {"requests": out / "requests.parquet", "spans": out / "spans.otlp.jsonl.gz",
              "prices": out / "prices.yaml", "planted": out / "planted.json"}
     table.write_parquet(paths["requests"], statistics=False)
     write_otlp_sdk(span_layout(simulated), paths["spans"])
     paths["prices"].write_text(prices_yaml())
-    paths["planted"].write_text(json.dumps(planted(table), indent=2) + "\n")
+    paths["planted"].write_text(json.dumps(planted(table, problems=problems), indent=2) + "\n")
     return paths
 
 
@@ -517,8 +523,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED}: the shipped files)")
     ap.add_argument("--size", type=int, default=SIZE, help=f"requests in the week (default {SIZE:,})")
     ap.add_argument("--out", type=Path, default=OUT, help="folder to write (default: this one)")
+    ap.add_argument("--no-problems", action="store_true", help="leave the planted problems out (null data)")
     a = ap.parse_args(argv)
-    write(a.out, seed=a.seed, size=a.size)
+    write(a.out, seed=a.seed, size=a.size, problems=not a.no_problems)
 
 
 if __name__ == "__main__":
