@@ -1,7 +1,7 @@
 """Deterministic generator of the LLM-application sample (issue 19): a week of RAG traffic.
 
-Run ``python sample_data/llm_app/generate.py [--seed N] [--size N] [--out DIR]`` to rewrite
-``sample_data/llm_app/``:
+Run ``python sample_data/llm_app/generate.py [--seed N] [--size N] [--out DIR] [--no-problems]`` to rewrite
+``sample_data/llm_app/`` (``--no-problems``: the same week without the planted problems, null data):
 
 * ``requests.parquet``: one row per request, in the request-table conventions (``request_id``,
   ``timestamp``, ``api_key``, ``user_id``, ``region``, ``query_type``, ``model``, ``model_version``,
