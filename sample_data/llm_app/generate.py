@@ -136,7 +136,8 @@ def simulate(seed: int = SEED, size: int = SIZE, *, days: tuple[int, ...] = tupl
     """
     rng = np.random.default_rng([seed, *days])
     hours = np.concatenate([np.arange((d - 1) * 24, d * 24) for d in days])
-    n = round(size * hourly_weights()[hours].sum() / hourly_weights().sum())
+    share = np.concatenate([[0], np.cumsum(hourly_weights())]) / hourly_weights().sum()
+    n = sum(round(size * share[d * 24]) - round(size * share[(d - 1) * 24]) for d in days)  # days add up to size
     t = _timestamps(rng, n, hours)
     c: dict[str, Any] = {"t": t, "problems": problems}
     _segments(rng, c)
