@@ -102,7 +102,7 @@ class Recorder:
 
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def bodies(self) -> list[Any]:
         return [r["body"] for r in self.requests]
@@ -280,9 +280,9 @@ def test_transient_failures_are_retried_with_backoff_and_permanent_ones_are_not(
     down = post_json("http://127.0.0.1:9/nowhere", {"a": 1}, retries=1, backoff=2)
     assert (down.status, down.attempts, waits) == ("failed", 2, [2])
     assert down.error is not None and "Connection refused" in down.error
-    slow = Recorder(delay=2.0)
+    slow = Recorder(delay=0.6)
     try:
-        late = post_json(slow.url, {"a": 1}, retries=0, timeout=0.3)
+        late = post_json(slow.url, {"a": 1}, retries=0, timeout=0.2)
     finally:
         slow.close()
     assert late.status == "failed" and late.error is not None and "timed out" in late.error
