@@ -289,6 +289,16 @@ def test_transient_failures_are_retried_with_backoff_and_permanent_ones_are_not(
     assert post_json("not a url", {}).error == "unknown url type: 'not a url'"
 
 
+def test_bad_arguments_of_the_builders_are_refused(rollback):
+    with pytest.raises(ConfigError, match=r"min_severity must be one of \['info', 'warning', 'critical', 'none'\], "
+                                          r"got 'high'"):
+        slack_message(rollback, min_severity="high")
+    with pytest.raises(ConfigError, match="ttl must be a number of seconds > 0, got 0"):
+        alertmanager_alerts(rollback, ttl=0)
+    assert [a["labels"]["alertname"] for a in alertmanager_alerts(rollback, min_severity="none")] == \
+        ["WorkbenchVerdict"] * 2
+
+
 def test_alertmanager_url_and_pagerduty_arguments():
     assert alertmanager_url("http://am:9093") == alertmanager_url("http://am:9093/api/v2/alerts/") == \
         "http://am:9093/api/v2/alerts"

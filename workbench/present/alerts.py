@@ -34,6 +34,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from workbench.errors import ConfigError
 from workbench.findings.model import SEVERITY_RANK
 
 if TYPE_CHECKING:
@@ -52,10 +53,13 @@ def default_source(result: CheckResult) -> str:
 
 
 def notable(result: CheckResult, min_severity: str) -> tuple[Finding, ...]:
-    """The findings worth a notification: at or above ``min_severity`` ('none': no finding)."""
+    """The findings worth a notification: at or above ``min_severity`` ('none': no finding); ConfigError
+    for another value."""
     if min_severity == "none":
         return ()
-    return result.at_least(min_severity)  # type: ignore[arg-type]  # checked by the caller
+    if min_severity not in SEVERITY_RANK:
+        raise ConfigError(f"min_severity must be one of {[*SEVERITY_RANK, 'none']}, got {min_severity!r}.")
+    return tuple(f for f in result.findings if SEVERITY_RANK[f.severity] >= SEVERITY_RANK[min_severity])
 
 
 def headline(result: CheckResult, source: str, min_severity: str) -> tuple[str, str | None]:
@@ -112,6 +116,8 @@ def alertmanager_alerts(result: CheckResult, *, source: str | None = None, min_s
     ``annotations`` (``summary``, ``description``, and the details as JSON), ``startsAt``, ``endsAt``
     (RFC 3339) and, with ``link``, ``generatorURL``. ``ttl``: seconds after the run a firing alert
     ends unless sent again."""
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0:
+        raise ConfigError(f"ttl must be a number of seconds > 0, got {ttl!r}.")
     source = source or default_source(result)
     now = _time(result.created_at)
     firing_until, resolved_at = _rfc3339(now + dt.timedelta(seconds=ttl)), _rfc3339(now)
