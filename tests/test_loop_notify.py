@@ -341,3 +341,23 @@ def test_a_failed_notification_makes_the_exit_status_6(capsys, monkeypatch):
                                    "http://127.0.0.1:9/api/v2/alerts failed after 3 attempt(s): URLError: ")
     assert main([*args[:-2], "--notify", "hooks.example/x"]) == 2
     assert "--notify expects an http:// or https:// URL; got 'hooks.example/x'" in capsys.readouterr().err
+
+
+def test_a_check_without_verdict_can_notify_through_finish(recorder, capsys, monkeypatch):
+    """The option group is shared: a check that finishes without a verdict (the next checks) notifies its
+    findings at or above --fail-on, and a failed delivery makes its exit status 6 too."""
+    from workbench.cli.finish import Outputs, finish
+
+    monkeypatch.setattr(deliver, "_sleep", lambda seconds: None)
+    warning = Finding("drift", "drift", "warning", "x", "x drifted: PSI 0.31 (n=1,000)", "Look at x's source.")
+    result = CheckResult("drift", (warning,), (), created_at="2026-03-02T12:00:00+00:00")
+    outputs = Outputs(out=None, report=None, fail_on="warning", quiet=True,
+                      notify={"alertmanager": recorder.url, "alert_source": "features"})
+    assert finish(result, outputs) == 1
+    (alerts,) = recorder.bodies()
+    assert alerts == alertmanager_alerts(result, source="features", min_severity="warning")
+    assert [a["labels"]["alertname"] for a in alerts if a["startsAt"] != a["endsAt"]] == \
+        ["WorkbenchCheck", "WorkbenchFinding"]
+    down = Outputs(out=None, report=None, fail_on="warning", quiet=True, notify={"notify": "http://127.0.0.1:9/x"})
+    assert finish(result, down) == 6
+    assert "error: the slack notification to http://127.0.0.1:9/x failed after 3 attempt(s)" in capsys.readouterr().err

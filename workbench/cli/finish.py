@@ -2,7 +2,8 @@
 
 Exit status of a check (``leakage``, ``drift``, ``skew``, ``performance``): 0 no finding at or above
 ``--fail-on``; 1 at least one, or a ``check_skipped`` finding (a check asked for could not run; the
-verdict says INCOMPLETE). ``shadow`` exits with its verdict instead (:func:`finish_verdict`): 0 promote,
+verdict says INCOMPLETE); 6 when a command with the notification flags of
+:data:`workbench.cli.options.VERDICT_ACTIONS` could not deliver one. ``shadow`` exits with its verdict instead (:func:`finish_verdict`): 0 promote,
 1 rollback, 3 hold; and 6 when the verdict was reached but an action asked for did not complete (the
 ``--on-*`` command failed, timed out or could not start, or a notification could not be delivered): the
 verdict line is printed and the outputs written all the same, and the failure is said on standard error.
@@ -118,6 +119,11 @@ def finish(result: Any, outputs: Outputs) -> int:
     else:
         verdict = f"PASS: no finding at or above {fail_on}"
     print(verdict)
+    failures = close_loop(result, outputs)  # notifications, where the command has the flags
+    for failure in failures:
+        print(f"workbench {result.check}: error: {failure}", file=sys.stderr)
+    if failures:
+        return EXIT_ACTION_FAILED
     return EXIT_FINDINGS if failing or skipped else EXIT_OK
 
 
@@ -136,15 +142,19 @@ def finish_verdict(result: Any, outputs: Outputs) -> int:
 
 
 def close_loop(result: Any, outputs: Outputs) -> list[str]:
-    """Run the ``--on-<verdict>`` command, then send the notifications (which say what the command
-    did); print one line for each unless ``--quiet``; return the failures, one sentence each."""
+    """Run the ``--on-<verdict>`` command (a result with a verdict), then send the notifications (which
+    say what the command did: the verdict and its critical findings, or for a check without verdict its
+    findings at or above ``--fail-on``); print one line for each unless ``--quiet``; return the failures,
+    one sentence each."""
     from workbench.reports.actions import act_on_verdict
     from workbench.reports.deliver import notify
 
     failures = []
-    action = act_on_verdict(result, on_rollback=outputs.actions.get("rollback"),
-                            on_promote=outputs.actions.get("promote"), on_hold=outputs.actions.get("hold"),
-                            timeout=outputs.action_timeout, findings=outputs.out, metrics=outputs.metrics_out)
+    action = None
+    if result.verdict is not None:
+        action = act_on_verdict(result, on_rollback=outputs.actions.get("rollback"),
+                                on_promote=outputs.actions.get("promote"), on_hold=outputs.actions.get("hold"),
+                                timeout=outputs.action_timeout, findings=outputs.out, metrics=outputs.metrics_out)
     if action is not None:
         if not outputs.quiet:
             print(f"action {action.flag}: {action.status} ({action.duration_s:.2f} s)")
@@ -156,6 +166,7 @@ def close_loop(result: Any, outputs: Outputs) -> list[str]:
     sent = notify(result, slack=targets.get("notify"), alertmanager=targets.get("alertmanager"),
                   pagerduty=targets.get("pagerduty"),
                   routing_key=os.environ.get(ROUTING_KEY), source=targets.get("alert_source"),
+                  min_severity="critical" if result.verdict is not None else outputs.fail_on,
                   link=targets.get("alert_link"), action=None if action is None else action.to_dict())
     for delivery in sent:
         if not outputs.quiet:
