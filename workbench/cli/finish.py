@@ -3,10 +3,11 @@
 Exit status of a check (``leakage``, ``drift``, ``skew``, ``performance``): 0 no finding at or above
 ``--fail-on``; 1 at least one, or a ``check_skipped`` finding (a check asked for could not run; the
 verdict says INCOMPLETE); 6 when a command with the notification flags of
-:data:`workbench.cli.options.VERDICT_ACTIONS` could not deliver one. ``shadow`` exits with its verdict instead (:func:`finish_verdict`): 0 promote,
-1 rollback, 3 hold; and 6 when the verdict was reached but an action asked for did not complete (the
-``--on-*`` command failed, timed out or could not start, or a notification could not be delivered): the
-verdict line is printed and the outputs written all the same, and the failure is said on standard error.
+:data:`workbench.cli.options.VERDICT_ACTIONS` could not deliver one. ``shadow`` exits with its verdict
+instead (:func:`finish_verdict`): 0 promote, 1 rollback, 3 hold; and 6 when the verdict was reached but
+an action asked for did not complete (the ``--on-*`` command failed, timed out or could not start, or a
+notification could not be delivered): the verdict line is printed and the outputs written all the same,
+and the failure is said on standard error.
 """
 
 from __future__ import annotations

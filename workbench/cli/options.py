@@ -159,12 +159,14 @@ OUTPUTS = (OUT, REPORT, FAIL_ON, QUIET)
 METRICS_OUT = Option("metrics_out", "write the numbers (verdict, agreement, score deltas, latency, error rates, "
                      "accuracy difference with its interval) here in the Prometheus text format", kind=OUTPUT,
                      metavar="FILE")
-ON_VERDICT = tuple(
-    Option(f"on_{decision}", f"run CMD after the outputs are written when the verdict is {decision}, with the "
-                             "verdict in its environment (WORKBENCH_VERDICT, WORKBENCH_EXIT_CODE, WORKBENCH_FINDINGS, "
-                             "WORKBENCH_REASONS, WORKBENCH_CHECK); split like a shell line, run without a shell",
-           kind=TEXT, metavar="CMD")
-    for decision in ("rollback", "promote", "hold"))
+ON_VERDICT = (
+    Option("on_rollback", "run CMD after the outputs are written when the verdict is rollback, with the verdict in "
+                          "its environment (WORKBENCH_VERDICT, WORKBENCH_EXIT_CODE, WORKBENCH_FINDINGS, "
+                          "WORKBENCH_REASONS, WORKBENCH_CHECK); split like a shell line, run without a shell",
+           kind=TEXT, metavar="CMD"),
+    Option("on_promote", "run CMD when the verdict is promote (as --on-rollback)", kind=TEXT, metavar="CMD"),
+    Option("on_hold", "run CMD when the verdict is hold (as --on-rollback)", kind=TEXT, metavar="CMD"),
+)
 ACTION_TIMEOUT = Option("action_timeout", "seconds an --on-* command may run before it is killed (default 300)",
                         kind=NUMBER, metavar="SECONDS")
 NOTIFY = Option("notify", "Slack-compatible webhook URL: post the verdict and the critical findings",
