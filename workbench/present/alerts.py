@@ -79,7 +79,8 @@ def details(result: CheckResult, action: Mapping[str, Any] | None = None) -> dic
     counts by severity, inputs, and what the action hook did."""
     counts = {s: sum(f.severity == s for f in result.findings) for s in SEVERITY_RANK}
     out: dict[str, Any] = {"check": result.check, "created_at": result.created_at, "findings": counts,
-                           "inputs": [i.to_dict() for i in result.inputs]}
+                           "inputs": [{"name": i.name, "rows": i.rows, "fingerprint": i.fingerprint}
+                                      for i in result.inputs]}
     if result.verdict is not None:
         out["verdict"] = {k: v for k, v in result.verdict.to_dict().items() if k != "guardrails"}
     if action is not None:
