@@ -33,6 +33,7 @@ from workbench.cli.options import (
     TARGET,
     TEXT,
     TIMESTAMP,
+    VERDICT_ACTIONS,
     WINDOW,
     Option,
     with_help,
@@ -225,10 +226,11 @@ def _shadow(values: dict[str, Any], outputs: Outputs) -> int:
 SHADOW = Command(
     "shadow", "shadow-vs-production or canary comparison with a promote/hold/rollback verdict",
     "Compare a candidate's request log with production's (shadow: same requests; canary: split traffic) and "
-    "decide. Exit status: 0 promote, 1 rollback, 3 hold, 2 usage or input error.",
+    "decide. Exit status: 0 promote, 1 rollback, 3 hold, 2 usage or input error, 6 the verdict's --on-* command "
+    "or a notification failed.",
     _shadow_options(), _shadow,
     outputs=(with_help(OUT, "write the findings JSON (with the top-level verdict) here"), REPORT,
-             with_help(QUIET, "print only the verdict line")))
+             with_help(QUIET, "print only the verdict line (and what failed)"), *VERDICT_ACTIONS))
 
 # -- performance -------------------------------------------------------------------------------------
 PERFORMANCE_OPTIONS = (
