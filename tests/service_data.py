@@ -36,7 +36,7 @@ def make_log(rng: np.random.Generator, n: int = 20_000, plan: Plan | None = None
     plan = plan or Plan()
     seconds = np.sort(rng.uniform(0, hours * 3600, n))
     client = rng.choice(CLIENTS, n)
-    region = rng.choice(REGIONS, n)
+    region = rng.choice(REGIONS, n, p=[0.45, 0.45, 0.10])
     endpoint = rng.choice(ENDPOINTS, n)
     rows: list[dict] = []
     for i in range(n):
@@ -46,8 +46,8 @@ def make_log(rng: np.random.Generator, n: int = 20_000, plan: Plan | None = None
         storm = plan.storm and client[i] == "c3" and 3 <= h < 4
         outage = plan.outage and 2 <= h < 2 + 40 / 60
         breaker = outage and h >= 2 + 20 / 60
-        fb = outage and rng.random() < 0.4
-        timeout = plan.timeouts and 4 <= h < 4.5 and rng.random() < 0.10
+        fb = rng.random() < (0.4 if outage else 0.02)  # a cached feature now and then: the baseline
+        timeout = rng.random() < (0.10 if plan.timeouts and 4 <= h < 4.5 else 0.005)
         invalid = plan.always_fails and rng.random() < 0.01
         down = outage and not breaker and rng.random() < 0.3  # the dependency fails until the breaker opens
         attempt, fail = 1, rng.random() < 0.03 or storm or invalid or timeout or down

@@ -8,8 +8,8 @@
   more than ``gap`` apart start a new period. A period runs from its first to its last open row. Whether it
   helped compares all requests during the period with those in as long a time just before it (at least
   ``gap``): the share that failed (status ``error`` or ``timeout``) with Newcombe's interval of the
-  difference, and the p95 latency. It helped when the failure share fell (the interval of the difference
-  wholly below zero) and the p95 latency did not rise; it did not when neither fell.
+  difference, and the p95 latency (reported beside it). It helped when the failure share fell (the interval
+  of the difference wholly below zero); it did not when the share did not fall; else it is unclear.
 """
 
 from __future__ import annotations
@@ -135,9 +135,9 @@ def _helped(log: Log, start: dt.datetime, end: dt.datetime, gap: dt.timedelta, c
     diff, lo, hi, _ = two_proportions(bk, bn, dk, dn, confidence)
     if not (bn and dn):
         helped = "unknown"
-    elif hi < 0 and (bp is None or dp is None or dp <= bp):
+    elif hi < 0:
         helped = "yes"
-    elif lo >= 0 or diff >= 0:
+    elif lo > 0 or diff >= 0:
         helped = "no"
     else:
         helped = "unclear"

@@ -18,8 +18,8 @@ least ``min_ratio`` times the baseline and higher by at least ``margin``.
 Alerts (:func:`alerts`): flagged windows of one scope at most one window apart merge into one alert over their
 span (numbers recomputed on the whole span). An alert whose rise disappears once the rows of a stronger
 overlapping alert on another scope are left out is explained by it (all traffic rises only because
-client_id=c7 does); a narrower alert inside a wider one is folded into it unless clearly worse (its ratio
-interval wholly above the wider one's).
+client_id=c7 does); a narrower alert inside a wider one is folded into it unless clearly worse (over its
+span, significantly and ``min_ratio`` times above the rest of the wider scope).
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def alerts(rows: list[dict[str, Any]], finest: pl.DataFrame, rule: Rule) -> list
     """The flagged rows as alerts: runs merged, explained ones dropped, narrower ones folded."""
     merged = _merge_runs(rows, rule)
     kept = _explain_away(merged, finest, rule)
-    return _fold(kept)
+    return _fold(kept, finest, rule)
 
 
 def _merge_runs(rows: list[dict[str, Any]], rule: Rule) -> list[dict[str, Any]]:
@@ -230,14 +230,17 @@ def _rest(finest: pl.DataFrame, a: dict[str, Any], e: dict[str, Any], rule: Rule
     return compare(int(w[0] or 0), int(w[1] or 0), int(b[0] or 0), int(b[1] or 0), rule.confidence)
 
 
-def _fold(alerts_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _fold(alerts_: list[dict[str, Any]], finest: pl.DataFrame, rule: Rule) -> list[dict[str, Any]]:
+    """A narrower alert overlapping a kept wider one is folded into it (listed in its ``also_in``) unless
+    clearly worse: over the narrower alert's span, its rate is significantly higher (p-value within the
+    family's cutoff) and at least ``min_ratio`` times the rate of the rest of the wider scope."""
     kept: list[dict[str, Any]] = []
     for a in sorted(alerts_, key=lambda a: (a["depth"], -a["z"])):
         a.setdefault("also_in", [])
         a["worst_in"] = []
         items = set(a["segment"].items())
         parents = [p for p in kept if set(p["segment"].items()) < items and _overlap(a, p)]
-        if parents and not all(a["ratio_low"] > p["ratio_high"] for p in parents):
+        if parents and not all(_clearly_worse(a, p, finest, rule) for p in parents):
             for p in parents:
                 p["also_in"].append(a["scope"])
             continue
@@ -245,6 +248,15 @@ def _fold(alerts_: list[dict[str, Any]]) -> list[dict[str, Any]]:
             p["worst_in"].append(a["scope"])
         kept.append(a)
     return sorted(kept, key=lambda a: -a["n"] * abs(a["difference"]))
+
+
+def _clearly_worse(a: dict[str, Any], parent: dict[str, Any], finest: pl.DataFrame, rule: Rule) -> bool:
+    inside_p = pl.all_horizontal([pl.col(k) == v for k, v in parent["segment"].items()] or [pl.lit(True)])
+    inside_a = pl.all_horizontal([pl.col(k) == v for k, v in a["segment"].items()])
+    rest = (finest.filter(inside_p & ~inside_a & pl.col(WINDOW).is_between(a["first"], a["last"]))
+            .select(pl.col("k", "n").sum()).row(0))
+    against = compare(a["k"], a["n"], int(rest[0] or 0), int(rest[1] or 0), rule.confidence)
+    return bool(against["p_value"] <= a["cutoff"] and against["ratio"] >= rule.min_ratio)
 
 
 def table(rows: list[dict[str, Any]], names: dict[str, str], **constant: Any) -> pl.DataFrame:

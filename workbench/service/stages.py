@@ -11,17 +11,19 @@ Breakdown (table ``stages``): per stage × scope, the requests with that stage, 
 stage's latency, and its share of the request latency (the stage's summed latency over the summed latency of
 the scope's requests that have it).
 
-Regression (table ``stage_windows``, findings ``stage_latency_regression``): per stage × scope × window, the
-baseline is the same stage and scope in its other windows. The test counts the window's requests slower than
-the baseline's ``quantile`` (p95 by default): under no change, about 5% are, and the count's exact
-distribution is known (:func:`~workbench.service.quantiles.exceedance_pvalue`), so the one-sided p-value is
-exact and distribution-free. Benjamini–Hochberg at ``fdr`` runs across every tested cell (all stages, scopes
-and windows). A cell is flagged when significant and its window quantile is at least ``1 + latency_margin``
-times the baseline's; flagged windows of one stage and scope at most one window apart merge into one alert
-(numbers recomputed on the span). A narrower scope's alert overlapping a wider one's of the same stage is
-folded into it unless clearly worse (its quantile interval wholly above the wider one's). Because every
-stage × segment is tested on its own, a regression of one stage in one region is found even when the
-overall p50 does not move.
+Regression (table ``stage_windows``, findings ``stage_latency_regression``): per stage × scope × window
+(windows of 1, 3 and 12 base windows: :data:`SCALES`), the baseline is the same stage and scope outside the
+window. The test counts the window's requests slower than the baseline's ``quantile`` (p95 by default): under
+no change about 5% are, and the count's exact distribution is known
+(:func:`~workbench.service.quantiles.exceedance_pvalue`), so the one-sided p-value is exact and
+distribution-free. Benjamini–Hochberg at ``fdr`` runs across every tested cell (all stages, scopes, windows
+and scales). A cell is flagged when significant and its window quantile is at least ``1 + latency_margin``
+times the baseline's; flagged windows of one stage, scope and scale at most one window apart merge into one
+alert (numbers recomputed on the span), and overlapping alerts of one stage and scope keep the strongest. An
+alert whose regression disappears once the rows of a stronger overlapping alert on another scope are left out
+is explained by it; a narrower scope's alert overlapping a wider one's of the same stage is folded into it
+unless clearly worse (its quantile interval wholly above the wider one's). Because every stage × segment is
+tested on its own, a regression of one stage in one region is found even when the overall p50 does not move.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ from workbench.stats import benjamini_hochberg, wilson_interval
 from workbench.telemetry import read_spans, requests_from_spans, stages_from_spans
 from workbench.telemetry.spans import SPAN_COLUMNS
 
-MAX_GAP = 1
+MAX_GAP = 1  # flagged windows of a stage and scope this many windows apart still make one alert
+SCALES = (1, 3, 12)  # windows of 1, 3 and 12 base windows: a long regression in a small scope whose single
+# windows lack support is found at a coarser scale
 SCOPE = f"{C.KEY}_scope"
 
 
@@ -162,10 +166,13 @@ def regressions(sp: Spans, depth: int, rule: StageRule, every: dt.timedelta) -> 
         segment = {k: v for k, v in (g["segment"] or {}).items() if v is not None}  # fields of other scopes
         everything = np.sort(values)
         arrays[(g["stage"], g["scope"])] = (windows, values, everything)
-        for w in np.unique(windows):
-            cell = _cell(everything, values[windows == w], rule)
-            cells.append({"stage": g["stage"], "scope": g["scope"], "depth": g["depth"], "segment": segment,
-                          "window": int(w), **cell})
+        for scale in SCALES:
+            scaled = windows // scale
+            for w in np.unique(scaled):
+                cell = _cell(everything, values[scaled == w], rule)
+                cells.append({"stage": g["stage"], "scope": g["scope"], "depth": g["depth"], "segment": segment,
+                              "scale": scale, "window": int(w) * scale, "first": int(w) * scale,
+                              "last": int(w) * scale + scale - 1, **cell})
     tested = [c for c in cells if c["tested"]]
     q = benjamini_hochberg(np.array([c["p_value"] for c in tested])) if tested else np.array([])
     for c in cells:
@@ -218,27 +225,34 @@ def baseline_order_statistic(everything: np.ndarray, window: np.ndarray, r: int)
 
 def _merge(cells: list[dict[str, Any]], arrays: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]],
            rule: StageRule) -> list[dict[str, Any]]:
-    by_group: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    """Flagged cells of one stage, scope and scale at most one window apart as one alert over their span;
+    among overlapping alerts of one stage and scope (different scales), the strongest."""
+    by_group: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for c in cells:
         if c["flagged"]:
-            by_group.setdefault((c["stage"], c["scope"]), []).append(c)
+            by_group.setdefault((c["stage"], c["scope"], c["scale"]), []).append(c)
     alerts = []
-    for key, flagged in by_group.items():
-        flagged.sort(key=lambda c: c["window"])
+    for (stage, scope, scale), flagged in by_group.items():
+        flagged.sort(key=lambda c: c["first"])
         runs: list[list[dict[str, Any]]] = []
         for c in flagged:
-            if runs and c["window"] <= runs[-1][-1]["window"] + 1 + MAX_GAP:
+            if runs and c["first"] <= runs[-1][-1]["last"] + 1 + MAX_GAP * scale:
                 runs[-1].append(c)
             else:
                 runs.append([c])
-        windows, values, everything = arrays[key]
+        windows, values, everything = arrays[(stage, scope)]
         for run in runs:
-            first, last = run[0]["window"], run[-1]["window"]
+            first, last = run[0]["first"], run[-1]["last"]
             inside = (windows >= first) & (windows <= last)
-            alerts.append({**_cell(everything, values[inside], rule), "stage": key[0], "scope": key[1],
+            alerts.append({**_cell(everything, values[inside], rule), "stage": stage, "scope": scope,
                            "depth": run[0]["depth"], "segment": run[0]["segment"], "first": first, "last": last,
                            "windows": last - first + 1, "q_value": max(c["q_value"] for c in run)})
-    return alerts
+    kept: list[dict[str, Any]] = []
+    for a in sorted(alerts, key=lambda a: -_z(a)):
+        if not any(k["stage"] == a["stage"] and k["scope"] == a["scope"] and k["first"] <= a["last"]
+                   and a["first"] <= k["last"] for k in kept):
+            kept.append(a)
+    return kept
 
 
 def _z(a: dict[str, Any]) -> float:
@@ -324,11 +338,11 @@ def _finding(a: dict[str, Any], rule: StageRule, every: dt.timedelta, last: int,
 
 
 def _table(cells: list[dict[str, Any]], every: dt.timedelta) -> pl.DataFrame:
-    keep = ("stage", "scope", "window", "n", "baseline_n", "value", "value_low", "value_high", "baseline", "ratio",
-            "above", "above_share", "expected_share", "p_value", "q_value", "tested", "flagged")
-    schema = {"stage": pl.String, "scope": pl.String, "window": pl.Int64, "n": pl.Int64, "baseline_n": pl.Int64,
-              **{c: pl.Float64 for c in keep[5:10]}, "above": pl.Int64,
-              **{c: pl.Float64 for c in keep[11:15]}, "tested": pl.Boolean, "flagged": pl.Boolean}
+    keep = ("stage", "scope", "scale", "window", "n", "baseline_n", "value", "value_low", "value_high", "baseline",
+            "ratio", "above", "above_share", "expected_share", "p_value", "q_value", "tested", "flagged")
+    schema = {"stage": pl.String, "scope": pl.String, "scale": pl.Int64, "window": pl.Int64, "n": pl.Int64,
+              "baseline_n": pl.Int64, **{c: pl.Float64 for c in keep[6:11]}, "above": pl.Int64,
+              **{c: pl.Float64 for c in keep[12:16]}, "tested": pl.Boolean, "flagged": pl.Boolean}
     frame = pl.DataFrame([{c: x[c] for c in keep} for x in cells], schema=schema, strict=False)
     every_us = int(every / dt.timedelta(microseconds=1))
     return frame.with_columns((pl.from_epoch(pl.col("window") * every_us, time_unit="us")
