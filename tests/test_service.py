@@ -46,6 +46,7 @@ def _rule(result, kind, rule):
     return [f for f in result.by_kind(kind) if f.metrics.get("rule") == rule]
 
 
+@pytest.mark.slow
 def test_it_is_exported_lazily_and_says_service(planted):
     assert workbench.check_service is check_service
     assert planted.check == "service"
@@ -209,6 +210,7 @@ def slow_stage():
     return log, spans, check_service(log, spans=spans, by=["region", "endpoint"])
 
 
+@pytest.mark.slow
 def test_one_slow_stage_in_one_region_is_not_drowned_by_the_overall_p50(slow_stage):
     _, spans, result = slow_stage
     # the overall request latency barely moves: p50 in the slow hour within 5% of the rest
@@ -226,6 +228,7 @@ def test_one_slow_stage_in_one_region_is_not_drowned_by_the_overall_p50(slow_sta
     assert "all" in f.metrics["explains"]
 
 
+@pytest.mark.slow
 def test_the_stage_breakdown_table(slow_stage):
     _, spans, result = slow_stage
     table = result.tables["stages"]
@@ -247,6 +250,7 @@ def _alerts_and_cells(result) -> tuple[int, int]:
     return alerts, cells
 
 
+@pytest.mark.slow
 def test_null_logs_raise_at_most_one_false_alert_per_thousand_cells():
     alerts = cells = 0
     for seed in range(3):

@@ -202,20 +202,23 @@ def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def _explain_away(alerts_: list[dict[str, Any]], finest: pl.DataFrame, rule: Rule) -> list[dict[str, Any]]:
-    kept: list[dict[str, Any]] = []
-    for a in sorted(alerts_, key=_evidence):
-        items = set(a["segment"].items())
+    """Weakest first, an alert is dropped when, for another remaining alert on a scope that is not wider (and
+    overlaps it in time), its rise disappears once that scope's rows are left out; the other lists it in
+    ``explains``."""
+    kept = sorted(alerts_, key=_evidence)
+    for a in kept:
         a["explains"] = []
+    for a in list(reversed(kept)):
+        items = set(a["segment"].items())
         for e in kept:
             e_items = set(e["segment"].items())
-            if not e_items or e_items <= items or not _overlap(a, e):
+            if e is a or not e_items or e_items <= items or not _overlap(a, e):
                 continue
             rest = _rest(finest, a, e, rule)
             if not (rest["p_value"] <= a["cutoff"] and significant(rest, rule)):
                 e["explains"].append(a["scope"])
+                kept.remove(a)
                 break
-        else:
-            kept.append(a)
     return kept
 
 

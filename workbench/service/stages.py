@@ -264,15 +264,17 @@ def _z(a: dict[str, Any]) -> float:
 
 def _explain_away(alerts: list[dict[str, Any]], rows: pl.DataFrame, rule: StageRule,
                   cutoff: float) -> list[dict[str, Any]]:
-    """An alert whose regression disappears once the rows of a stronger overlapping alert of the same stage
-    on another scope are left out (all traffic is slower only because region=ap is) is explained by it."""
-    kept: list[dict[str, Any]] = []
-    for a in sorted(alerts, key=lambda a: -_z(a)):
+    """Weakest first, an alert is dropped when its regression disappears once the rows of another remaining
+    alert of the same stage on a scope that is not wider (overlapping in time) are left out: all traffic is
+    slower only because region=ap is."""
+    kept = sorted(alerts, key=lambda a: -_z(a))
+    for a in kept:
         a["explains"] = []
+    for a in list(reversed(kept)):
         items = set(a["segment"].items())
         for e in kept:
             e_items = set(e["segment"].items())
-            if (e["stage"] != a["stage"] or not e_items or e_items <= items
+            if (e is a or e["stage"] != a["stage"] or not e_items or e_items <= items
                     or not (e["first"] <= a["last"] and a["first"] <= e["last"])):
                 continue
             inside_a = pl.all_horizontal([pl.col(k) == v for k, v in a["segment"].items()] or [pl.lit(True)])
@@ -284,9 +286,8 @@ def _explain_away(alerts: list[dict[str, Any]], rows: pl.DataFrame, rule: StageR
             r = _cell(np.sort(values), values[span], rule)
             if not (r["p_value"] <= cutoff and r["ratio"] >= 1 + rule.latency_margin):
                 e["explains"].append(a["scope"])
+                kept.remove(a)
                 break
-        else:
-            kept.append(a)
     return kept
 
 
