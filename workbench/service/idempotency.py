@@ -25,25 +25,32 @@ EXAMPLES = 5
 RULES = {"different_output": "output_hash", "duplicate_side_effect": "side_effect_id"}
 
 
-def per_key(log: Log) -> pl.DataFrame:
-    """One row per idempotency key with an ok row: ``key``, ``ok_rows``, the distinct ``outputs`` and
-    ``side_effects`` (sorted lists), ``first_seen`` and the segment values of its first row."""
+def per_key(log: Log) -> tuple[pl.DataFrame, int]:
+    """One row per idempotency key with more than one ok row: ``key``, ``ok_rows``, the distinct ``outputs``
+    and ``side_effects`` (sorted lists), ``first_seen`` and the segment values of its first row; and the
+    number of keys with an ok row."""
     cols = log.columns
     key = C.internal("idempotency_key")
     ok = log.rows.filter((pl.col(C.internal("status")) == "ok") & pl.col(key).is_not_null())
+    # the log is sorted by key (C.KEY is the idempotency key where there is one): a key's rows are adjacent
+    k = pl.col(key)
+    flags = ok.select((k != k.shift(1)).fill_null(True).alias("new"),
+                      ((k == k.shift(1)) | (k == k.shift(-1))).fill_null(False).alias("repeated"))
+    processed = int(flags.get_column("new").sum())
+    ok = ok.filter(flags.get_column("repeated"))
     distinct = [pl.col(C.internal(role)).drop_nulls().unique().sort().alias(name)
                 for name, role in (("outputs", "output_hash"), ("side_effects", "side_effect_id")) if cols.has(role)]
-    return (ok.sort(C.TS, maintain_order=True).group_by(key)
+    keys = (ok.sort(C.TS, maintain_order=True).group_by(key)
             .agg(pl.len().alias("ok_rows"), *distinct, pl.col(C.TS).min().alias("first_seen"),
                  *(pl.col(s).first() for s in cols.names))
             .rename({key: "key"}).sort("first_seen", "key"))
+    return keys, processed
 
 
 def violations(log: Log, confidence: float) -> tuple[pl.DataFrame, list[Finding]]:
-    """Table ``idempotency`` (per rule and scope: keys processed, keys violating, extra executions and side
-    effects) and one finding per rule with violations."""
-    keys = per_key(log)
-    processed = keys.height
+    """Table ``idempotency`` (per rule and scope: keys processed more than once, keys violating, extra
+    executions and side effects) and one finding per rule with violations."""
+    keys, processed = per_key(log)
     rows, findings = [], []
     for rule, role in RULES.items():
         if not log.columns.has(role):
@@ -54,13 +61,13 @@ def violations(log: Log, confidence: float) -> tuple[pl.DataFrame, list[Finding]
             (f"{name}={value}", keys.filter(pl.col(s) == value), bad.filter(pl.col(s) == value))
             for s, name in log.columns.names.items() for value in sorted(bad.get_column(s).unique().to_list())]
         for scope, all_keys, hit in scopes:
-            rows.append({"rule": rule, "scope": scope, "keys": all_keys.height, "violating_keys": hit.height,
+            rows.append({"rule": rule, "scope": scope, "repeated_keys": all_keys.height, "violating_keys": hit.height,
                          "extra_executions": int(hit.get_column("ok_rows").sum() - hit.height) if hit.height else 0,
                          "extra_side_effects": int(hit.get_column(column).list.len().sum() - hit.height)
                          if hit.height and rule == "duplicate_side_effect" else 0})
         if bad.height:
             findings.append(_finding(rule, column, bad, processed, log, confidence))
-    table = pl.DataFrame(rows, schema={"rule": pl.String, "scope": pl.String, "keys": pl.Int64,
+    table = pl.DataFrame(rows, schema={"rule": pl.String, "scope": pl.String, "repeated_keys": pl.Int64,
                                        "violating_keys": pl.Int64, "extra_executions": pl.Int64,
                                        "extra_side_effects": pl.Int64})
     return table, findings

@@ -60,16 +60,27 @@ def read_log(requests: FrameLike, given: Mapping[str, Any], by: str | Sequence[s
     examples: dict[str, list[Any]] = {}
     rid, attempt = C.internal("request_id"), C.internal("attempt")
     id_keys = [rid, attempt] if cols.has("attempt") else [rid]
-    dup = rows.filter(pl.len().over(id_keys) > 1)
-    counts["duplicate_ids"] = dup.height - dup.select(id_keys).n_unique() if dup.height else 0
+    dup = rows.group_by(id_keys).len().filter(pl.col("len") > 1).sort(id_keys)
+    counts["duplicate_ids"] = int(dup.get_column("len").sum() - dup.height) if dup.height else 0
     examples["duplicate_ids"] = dup.get_column(rid).unique(maintain_order=True).head(5).to_list()
     if cols.has("attempt"):
-        has_original = (pl.col(attempt) == 1).any().over(C.KEY)
-        orphans = rows.filter((pl.col(attempt) > 1) & ~has_original)
+        originals = rows.filter(pl.col(attempt) == 1).select(C.KEY).unique()
+        orphans = rows.filter(pl.col(attempt) > 1).join(originals, on=C.KEY, how="anti").sort(C.KEY, C.TS)
         counts["orphan_retries"] = orphans.height
         examples["orphan_retries"] = orphans.get_column(C.KEY).unique(maintain_order=True).head(5).to_list()
     sort = [C.KEY, *([attempt] if cols.has("attempt") else []), C.TS]
     return Log(rows.sort(sort, maintain_order=True), cols, every, naive, counts, examples)
+
+
+def _drop_copies(rows: pl.DataFrame, id_keys: list[str]) -> pl.DataFrame:
+    """``rows`` without exact copies (first kept): only rows sharing an id can be copies, so only those are
+    compared column by column."""
+    shared = rows.group_by(id_keys).len().filter(pl.col("len") > 1).drop("len")
+    if shared.height == 0:
+        return rows
+    suspects = rows.join(shared, on=id_keys, how="semi", maintain_order="left")
+    return pl.concat([rows.join(shared, on=id_keys, how="anti", maintain_order="left"),
+                      suspects.unique(maintain_order=True)])
 
 
 def _check_types(schema: Mapping[str, Any], cols: C.Columns) -> None:

@@ -88,9 +88,10 @@ def _scope_rows(finest: pl.DataFrame, keys: list[str], scale: int, names: dict[s
         k, n = int(r["k"]), int(r["n"])
         bk, bn = int(r["k_total"]) - k, int(r["n_total"]) - n
         first = int(r[WINDOW]) * scale
+        tested = n >= min_support and bn >= min_support
         row = {"scope": scope_label(segment, names), "depth": len(keys), "scale": scale, "window": first,
-               "first": first, "last": first + scale - 1, "segment": segment, **compare(k, n, bk, bn, confidence)}
-        row["tested"] = n >= min_support and bn >= min_support
+               "first": first, "last": first + scale - 1, "segment": segment,
+               **compare(k, n, bk, bn, confidence, test=tested), "tested": tested}
         out.append(row)
     return out
 
@@ -100,9 +101,10 @@ def scope_label(segment: dict[str, Any], names: dict[str, str]) -> str:
     return ", ".join(f"{names[c]}={v}" for c, v in segment.items()) or "all"
 
 
-def compare(k: int, n: int, bk: int, bn: int, confidence: float) -> dict[str, Any]:
+def compare(k: int, n: int, bk: int, bn: int, confidence: float, *, test: bool = True) -> dict[str, Any]:
     """Window (``k`` events in ``n``) vs baseline (``bk`` in ``bn``): rates, difference with its interval,
-    rate ratio with its interval, and the one-sided exact p-value of a higher rate in the window."""
+    rate ratio with its interval, and the one-sided exact p-value of a higher rate in the window (left NaN
+    with ``test=False``: a cell too small to be tested)."""
     rate = k / n if n else math.nan
     base = bk / bn if bn else math.nan
     out = {"k": k, "n": n, "baseline_k": bk, "baseline_n": bn, "rate": rate, "baseline_rate": base,
@@ -115,7 +117,7 @@ def compare(k: int, n: int, bk: int, bn: int, confidence: float) -> dict[str, An
     out["difference_low"], out["difference_high"] = rate - base - z * se, rate - base + z * se
     total = k + bk
     share = n / (n + bn)
-    out["p_value"] = binom_sf(k - 1, total, share) if total else 1.0
+    out["p_value"] = (binom_sf(k - 1, total, share) if total else 1.0) if test else math.nan
     spread = math.sqrt(total * share * (1 - share))
     out["z"] = (k - total * share) / spread if spread > 0 else 0.0
     if total:

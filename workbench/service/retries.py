@@ -37,17 +37,19 @@ GAP, PREV_STATUS, PREV_CLASS = (f"{C.KEY}_{n}" for n in ("gap", "prev_status", "
 
 def retry_rows(log: Log) -> pl.DataFrame:
     """The retries (``attempt > 1``) with a previous attempt: their gap in seconds, the previous attempt's
-    status and error class."""
+    status and error class (the log is sorted by key, attempt and time, so the previous row of the same key
+    is the previous attempt)."""
     ts, attempt = pl.col(C.TS), pl.col(C.internal("attempt"))
     end = ts
     if log.columns.has("latency_ms"):
         end = ts + pl.duration(microseconds=(pl.col(C.internal("latency_ms")).fill_null(0) * 1000).cast(pl.Int64))
-    prev_class = (pl.col(C.internal("error_class")).shift(1).over(C.KEY) if log.columns.has("error_class")
+    same = pl.col(C.KEY) == pl.col(C.KEY).shift(1)
+    prev_class = (pl.col(C.internal("error_class")).shift(1) if log.columns.has("error_class")
                   else pl.lit(None, pl.String))
     return log.rows.with_columns(
-        ((ts - end.shift(1).over(C.KEY)).dt.total_microseconds() / 1e6).clip(lower_bound=0).alias(GAP),
-        pl.col(C.internal("status")).shift(1).over(C.KEY).alias(PREV_STATUS),
-        prev_class.alias(PREV_CLASS),
+        pl.when(same).then((ts - end.shift(1)).dt.total_microseconds() / 1e6).clip(lower_bound=0).alias(GAP),
+        pl.when(same).then(pl.col(C.internal("status")).shift(1)).alias(PREV_STATUS),
+        pl.when(same).then(prev_class).alias(PREV_CLASS),
     ).filter((attempt > 1) & pl.col(GAP).is_not_null())
 
 
