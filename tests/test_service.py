@@ -287,6 +287,8 @@ def test_bad_input_is_reported_not_fatal():
     assert "naive_timestamps" in kinds
     assert kinds["span_problems"].metrics["parent_missing"] == 1
     assert kinds["span_problems"].metrics["negative_duration"] == 1
+    traces = spans["trace_id"].n_unique()
+    assert kinds["unmatched_spans"].metrics["affected_rows"] == traces  # the log's ids are not trace ids
 
 
 def test_empty_and_wrong_inputs_raise_naming_the_fix():

@@ -262,6 +262,13 @@ def _span_parts(spans: Any, by: str | Sequence[str] | None, log: Log | None, o: 
             "clock skew (a child starting before its parent) means the hosts' clocks disagree.",
             "Check the exporters (sampling that drops parents, spans still open) and the hosts' clock sync (NTP).",
             {**bad, "affected_rows": sum(bad.values())}, {}))
+    if sp.matched is not None and sp.matched < sp.traces:
+        findings.append(Finding(
+            CHECK, "unmatched_spans", "info", "spans", f"{sp.traces - sp.matched:,} of {sp.traces:,} traces have no "
+            "row in the request log (trace_id = request_id); their segments are unknown ('null').",
+            "Log the trace id as the request id (or join them before), so each request's stages get its segments.",
+            {"affected_rows": sp.traces - sp.matched, "affected_share": 1 - sp.matched / sp.traces, "n": sp.traces},
+            {}))
     rows = int(sp.stages.get_column("request_id").n_unique()) if sp.stages.height else 0
     summary = InputSummary("spans", rows, ("request_id", "stage", "latency_ms"), f"requests:{rows}")
     return tables, findings, summary

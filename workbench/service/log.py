@@ -67,7 +67,8 @@ def read_log(requests: FrameLike, given: Mapping[str, Any], by: str | Sequence[s
         originals = rows.filter(pl.col(attempt) == 1).select(C.KEY).unique()
         orphans = rows.filter(pl.col(attempt) > 1).join(originals, on=C.KEY, how="anti").sort(C.KEY, C.TS)
         counts["orphan_retries"] = orphans.height
-        examples["orphan_retries"] = orphans.get_column(C.KEY).unique(maintain_order=True).head(5).to_list()
+        keys = orphans.get_column(C.KEY).str.slice(2)  # without the "k:" / "r:" prefix
+        examples["orphan_retries"] = keys.unique(maintain_order=True).head(5).to_list()
     sort = [C.KEY, *([attempt] if cols.has("attempt") else []), C.TS]
     return Log(rows.sort(sort, maintain_order=True), cols, every, naive, counts, examples)
 
@@ -114,8 +115,8 @@ def _select(lf: pl.LazyFrame, cols: C.Columns, naive: bool, every: dt.timedelta)
         exprs.append(col.alias(C.internal(role)))
     exprs += [pl.col(b).cast(pl.String).fill_null("null").alias(s) for s, b in cols.names.items()]
     every_us = int(every / dt.timedelta(microseconds=1))
-    key = pl.col(C.internal("request_id"))
+    key = pl.lit("r:") + pl.col(C.internal("request_id"))  # prefixes: a request id never meets an equal key
     if cols.has("idempotency_key"):
-        key = pl.coalesce(C.internal("idempotency_key"), key)
+        key = pl.coalesce(pl.lit("k:") + pl.col(C.internal("idempotency_key")), key)
     return lf.select(exprs).with_columns(
         pl.col(C.TS).dt.epoch("us").floordiv(every_us).alias(C.WINDOW), key.alias(C.KEY))

@@ -50,7 +50,6 @@ from workbench.telemetry.spans import SPAN_COLUMNS
 MAX_GAP = 1  # flagged windows of a stage and scope this many windows apart still make one alert
 SCALES = (1, 3, 12)  # windows of 1, 3 and 12 base windows: a long regression in a small scope whose single
 # windows lack support is found at a coarser scale
-SCOPE = f"{C.KEY}_scope"
 
 
 @dataclass(frozen=True)
@@ -76,6 +75,7 @@ class Spans:
     problems: Mapping[str, int]
     names: dict[str, str]
     matched: int | None
+    traces: int
 
 
 def read(spans: Any, by: list[str], explicit_by: bool, requests: pl.DataFrame | None, names: dict[str, str],
@@ -101,7 +101,7 @@ def read(spans: Any, by: list[str], explicit_by: bool, requests: pl.DataFrame | 
     seg_names = {s: n for s, n in names.items() if s in per_request.columns}
     per_request = per_request.with_columns(pl.col(s).fill_null("null") for s in seg_names)
     return Spans(stages.join(per_request.drop("root_missing"), on="request_id", how="inner"), problems, seg_names,
-                 matched)
+                 matched, per_request.height)
 
 
 def _segments(spans: pl.DataFrame, by: list[str], explicit_by: bool, requests: pl.DataFrame | None,
