@@ -171,6 +171,9 @@ def test_the_exceedance_test_matches_brute_force_and_simulation():
     for k, m, n, j in [(3, 20, 100, 5), (10, 50, 400, 20), (1, 1, 10, 1), (30, 60, 1000, 50)]:
         brute = sum(comb(i + j - 1, i) * comb(m - i + n - j, m - i) for i in range(k, m + 1)) / comb(n + m, m)
         assert exceedance_pvalue(k, m, n, j) == pytest.approx(brute, rel=1e-9)
+    # scipy: K is negative hypergeometric, the window's values (red) drawn before the j-th baseline value (blue)
+    for k, m, n, j in [(3, 20, 100, 5), (10, 50, 400, 20), (2, 300, 2000, 100), (40, 300, 2000, 100)]:
+        assert exceedance_pvalue(k, m, n, j) == pytest.approx(sst.nhypergeom(n + m, m, j).sf(k - 1), rel=1e-7)
     # simulation: exchangeable values, window of 40 against a baseline of 300, its 15th largest (the p95)
     rng = np.random.default_rng(0)
     m, n, j = 40, 300, 15
