@@ -269,9 +269,7 @@ def _span_parts(spans: Any, by: str | Sequence[str] | None, log: Log | None, o: 
             "Log the trace id as the request id (or join them before), so each request's stages get its segments.",
             {"affected_rows": sp.traces - sp.matched, "affected_share": 1 - sp.matched / sp.traces, "n": sp.traces},
             {}))
-    rows = int(sp.stages.get_column("request_id").n_unique()) if sp.stages.height else 0
-    summary = InputSummary("spans", rows, ("request_id", "stage", "latency_ms"), f"requests:{rows}")
-    return tables, findings, summary
+    return tables, findings, sp.summary
 
 
 # -- the metrics half: helper `svcmetrics` builds workbench/service/metrics.py (metrics_findings) and

@@ -38,8 +38,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from workbench.engine.fingerprints import summarize_input
 from workbench.errors import InputError
-from workbench.findings.model import Finding, Severity
+from workbench.findings.model import Finding, InputSummary, Severity
 from workbench.service import columns as C
 from workbench.service.quantiles import exceedance_pvalue, quantile_interval, rank
 from workbench.service.words import CHECK, confidence_text, span_scope, when
@@ -68,14 +69,16 @@ class StageRule:
 @dataclass(frozen=True)
 class Spans:
     """Spans read for the check: the ``stages`` (one row per request and stage, with the request's window,
-    latency and segment values), the span ``problems`` counted, the segment ``names`` and how many requests
-    got their segments from the request log (``matched``)."""
+    latency and segment values), the span ``problems`` counted, the segment ``names``, how many of the
+    ``traces`` got their segments from the request log (``matched``) and the spans' ``summary`` (rows and
+    fingerprint)."""
 
     stages: pl.DataFrame
     problems: Mapping[str, int]
     names: dict[str, str]
     matched: int | None
     traces: int
+    summary: InputSummary
 
 
 def read(spans: Any, by: list[str], explicit_by: bool, requests: pl.DataFrame | None, names: dict[str, str],
@@ -101,7 +104,7 @@ def read(spans: Any, by: list[str], explicit_by: bool, requests: pl.DataFrame | 
     seg_names = {s: n for s, n in names.items() if s in per_request.columns}
     per_request = per_request.with_columns(pl.col(s).fill_null("null") for s in seg_names)
     return Spans(stages.join(per_request.drop("root_missing"), on="request_id", how="inner"), problems, seg_names,
-                 matched, per_request.height)
+                 matched, per_request.height, summarize_input(df.lazy(), name="spans"))
 
 
 def _segments(spans: pl.DataFrame, by: list[str], explicit_by: bool, requests: pl.DataFrame | None,
