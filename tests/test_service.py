@@ -359,3 +359,21 @@ def test_power_a_tripled_fallback_share_in_one_region_for_an_hour():
         found += bool(hits) and hits[0].scope["window"][0] >= _at(2.5) and hits[0].scope["window"][1] <= _at(4.5)
         assert all(f.scope.get("segment") in (None, {"region": "ap"}) for f in result.at_least("warning"))
     assert found >= 4
+
+
+def test_retries_without_backoff_everywhere_are_one_finding_on_all_traffic():
+    rng = np.random.default_rng(11)
+    n = 4_000
+    originals = pl.DataFrame({
+        "request_id": [f"r{i}" for i in range(n)], "idempotency_key": [f"k{i}" for i in range(n)],
+        "timestamp": [START + dt.timedelta(seconds=float(s)) for s in np.sort(rng.uniform(0, 7200, n))],
+        "client_id": rng.choice(["a", "b", "c", "d"], n), "attempt": np.ones(n, dtype=np.int64),
+        "status": np.where(rng.random(n) < 0.2, "error", "ok")})
+    retries = originals.filter(pl.col("status") == "error").with_columns(
+        pl.col("request_id") + "-2", attempt=pl.lit(2, pl.Int64), status=pl.lit("ok"),
+        timestamp=pl.col("timestamp") + pl.duration(milliseconds=20))
+    result = check_service(pl.concat([originals, retries]))
+    found = _rule(result, "retry_storm", "no_backoff")
+    assert [f.scope.get("segment") for f in found] == [None]
+    assert sorted(found[0].metrics["also_in"]) == ["client_id=a", "client_id=b", "client_id=c", "client_id=d"]
+    assert found[0].metrics["value"] == 1.0

@@ -9,8 +9,9 @@ then time. Three rules, each a finding of kind ``retry_storm`` (``metrics["rule"
   ``latency_ms`` when the log has it; a negative gap, clocks that disagree, counts as zero). A retry without
   backoff has a gap below ``min_backoff``. Per scope (all traffic and each segment value) over the whole log:
   the share of retries without backoff, tested one-sided against ``no_backoff_share`` (exact binomial),
-  Benjamini–Hochberg across scopes; a scope whose excess disappears once a stronger scope's rows are left out
-  is explained by it (region=eu retries at once only because client_id=c7 does).
+  Benjamini–Hochberg across scopes; a scope whose excess disappears once another flagged scope's rows are left
+  out is explained by it (region=eu retries at once only because client_id=c7 does), and a segment flagged
+  beside all traffic is folded into it unless its share's interval lies wholly above the all-traffic share's.
 * ``always_fails``: the retries that follow an attempt failed with error class E; when at least
   ``min_retries`` of them exist and none succeeded, E is not transient (its one-sided upper bound of the
   success rate, ``1 - (1 - confidence) ** (1 / n)``, is reported).
@@ -87,20 +88,9 @@ def no_backoff(retries: pl.DataFrame, log: Log, *, min_backoff: float, share: fl
         sc["q_value"] = float(qv)
     rejected = [sc["p_value"] for sc in tested if sc["q_value"] <= fdr]
     cutoff = max(rejected) if rejected else fdr / max(len(tested), 1)
-    flagged = sorted((sc for sc in tested if sc["q_value"] <= fdr), key=lambda sc: sc["p_value"])
-    kept: list[dict[str, Any]] = []
-    for sc in flagged:
-        sc["explains"] = []
-        for e in kept:
-            if not e["segment"] or set(e["segment"].items()) <= set(sc["segment"].items()):
-                continue
-            rest = _backoff_numbers(_inside(finest, sc["segment"], without=e["segment"]), share, confidence)
-            if not (rest["n"] >= min_retries and rest["p_value"] <= cutoff):
-                e["explains"].append(sc["scope"])
-                break
-        else:
-            kept.append(sc)
-    kept = [sc for sc in kept if not (not sc["segment"] and any(e["segment"] for e in kept))]
+    kept = _explain_away(sorted((sc for sc in tested if sc["q_value"] <= fdr), key=lambda sc: -_z(sc, share)),
+                         finest, share=share, confidence=confidence, min_retries=min_retries, cutoff=cutoff)
+    kept = _fold(kept)
     table = pl.DataFrame([{k: sc[k] for k in ("scope", "n", "k", "share", "share_low", "share_high",
                                              "median_gap", "p_value", "q_value", "tested")} for sc in scopes],
                          schema={"scope": pl.String, "n": pl.Int64, "k": pl.Int64, "share": pl.Float64,
@@ -108,6 +98,41 @@ def no_backoff(retries: pl.DataFrame, log: Log, *, min_backoff: float, share: fl
                                  "p_value": pl.Float64, "q_value": pl.Float64, "tested": pl.Boolean})
     return table.rename({"n": "retries", "k": "without_backoff", "median_gap": "median_gap_s"}), [
         _backoff_finding(sc, min_backoff, share, log.columns.names) for sc in kept]
+
+
+def _z(sc: dict[str, Any], share: float) -> float:
+    """Evidence of a scope: the z of its retries without backoff against ``share`` (does not underflow)."""
+    spread = math.sqrt(sc["n"] * share * (1 - share))
+    return (sc["k"] - sc["n"] * share) / spread if spread else 0.0
+
+
+def _explain_away(flagged: list[dict[str, Any]], finest: pl.DataFrame, *, share: float, confidence: float,
+                  min_retries: int, cutoff: float) -> list[dict[str, Any]]:
+    """Weakest first, a flagged scope is dropped when, without the rows of another remaining flagged scope that
+    is not wider, it would not be flagged (region=eu retries at once only because client_id=c3 does)."""
+    kept = list(flagged)
+    for sc in kept:
+        sc["explains"] = []
+    for sc in list(reversed(kept)):
+        for e in kept:
+            if e is sc or not e["segment"] or set(e["segment"].items()) <= set(sc["segment"].items()):
+                continue
+            rest = _backoff_numbers(_inside(finest, sc["segment"], without=e["segment"]), share, confidence)
+            if not (rest["n"] >= min_retries and rest["p_value"] <= cutoff):
+                e["explains"].append(sc["scope"])
+                kept.remove(sc)
+                break
+    return kept
+
+
+def _fold(kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A segment's finding is folded into the all-traffic one (listed in its ``also_in``) unless clearly worse:
+    its share's interval wholly above the all-traffic share's."""
+    top = next((sc for sc in kept if not sc["segment"]), None)
+    if top is None:
+        return kept
+    top["also_in"] = [sc["scope"] for sc in kept if sc["segment"] and sc["share_low"] <= top["share_high"]]
+    return [sc for sc in kept if sc["scope"] not in top["also_in"]]
 
 
 def _inside(finest: pl.DataFrame, segment: dict[str, Any], without: dict[str, Any] | None = None) -> pl.DataFrame:
@@ -136,7 +161,9 @@ def _backoff_finding(sc: dict[str, Any], min_backoff: float, share: float, names
                f"{sc['end']:%Y-%m-%d %H:%M} UTC; {confidence_text(sc['q_value'])} confidence that more than "
                f"{share:.0%} do).")
     if sc.get("explains"):
-        message += f" It explains the same pattern on {', '.join(sc['explains'][:3])}."
+        message += f" It explains the same pattern on {', '.join(_all(sc['explains'])[:3])}."
+    if sc.get("also_in"):
+        message += f" Covers {len(sc['also_in'])} narrower scope(s): {', '.join(sc['also_in'][:3])}."
     scope: dict[str, Any] = {"window": [sc["start"].isoformat(), sc["end"].isoformat()]} if sc["start"] else {}
     if sc["segment"]:
         scope["segment"] = {names[k]: v for k, v in sc["segment"].items()}
@@ -146,7 +173,12 @@ def _backoff_finding(sc: dict[str, Any], min_backoff: float, share: float, names
                    {"rule": "no_backoff", "value": sc["share"], "baseline": share,
                     "interval": [sc["share_low"], sc["share_high"]], "n": sc["n"], "affected_rows": sc["k"],
                     "median_gap_s": sc["median_gap"], "p_value": sc["p_value"], "q_value": sc["q_value"],
-                    "min_backoff_s": min_backoff, "explains": sc.get("explains", [])}, scope)
+                    "min_backoff_s": min_backoff, "explains": sc.get("explains", []),
+                    "also_in": sc.get("also_in", [])}, scope)
+
+
+def _all(scopes: list[str]) -> list[str]:
+    return ["all traffic" if s == "all" else s for s in scopes]
 
 
 def always_fails(retries: pl.DataFrame, *, min_retries: int, confidence: float) -> tuple[pl.DataFrame,
