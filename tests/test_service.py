@@ -274,6 +274,10 @@ def test_bad_input_is_reported_not_fatal():
         attempt=pl.lit(2, pl.Int64), idempotency_key=pl.format("orphan-{}", pl.col("idempotency_key")),
         request_id=pl.format("o-{}", pl.col("request_id")))
     dup_id = log.head(2).with_columns(pl.col("latency_ms") + 1)
+    retried = log.filter(pl.col("attempt") == 2).get_column("idempotency_key").head(2).to_list()
+    skew = (pl.col("idempotency_key").is_in(retried) & (pl.col("attempt") == 2))
+    log = log.with_columns(pl.when(skew).then(pl.col("timestamp") - pl.duration(minutes=1))
+                           .otherwise(pl.col("timestamp")).alias("timestamp"))  # a host 1 minute behind
     copies = log.slice(10, 4)
     bad = pl.concat([log, orphan, dup_id, copies]).with_columns(pl.col("timestamp").dt.replace_time_zone(None))
     spans = make_spans(rng, log.head(300))
@@ -291,6 +295,7 @@ def test_bad_input_is_reported_not_fatal():
     assert kinds["duplicate_request_ids"].metrics["affected_rows"] == 2
     assert kinds["duplicate_rows"].metrics["affected_rows"] == 4
     assert "naive_timestamps" in kinds
+    assert kinds["clock_skew"].metrics["affected_rows"] == 2
     assert kinds["span_problems"].metrics["parent_missing"] == 1
     assert kinds["span_problems"].metrics["negative_duration"] == 1
     assert kinds["span_problems"].metrics["clock_skew"] == 1

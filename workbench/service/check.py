@@ -180,6 +180,13 @@ def _log_parts(log: Log, o: _Options) -> tuple[dict[str, pl.DataFrame], list[Fin
         tables["retries"], alerts = retries.retry_rate(log, o.rule, o.depth)
         findings += retries.rate_findings(alerts, log, o.rule, last)
         retried = retries.retry_rows(log)
+        skewed = int(retried.get_column(retries.SKEWED).sum())
+        if skewed:
+            findings.append(_problem(
+                "clock_skew", "timestamp", f"{skewed:,} retries start before the attempt they retry; the clocks of "
+                "the hosts that logged them disagree. They were left out of the backoff measurement.",
+                "Sync the hosts' clocks (NTP), or log attempts from one clock (the client's).", skewed,
+                retried.height, []))
         tables["backoff"], found = retries.no_backoff(retried, log, min_backoff=o.min_backoff,
                                                       share=o.no_backoff_share, min_retries=o.min_retries,
                                                       confidence=o.rule.confidence, fdr=o.rule.fdr)

@@ -6,7 +6,9 @@ then time. Three rules, each a finding of kind ``retry_storm`` (``metrics["rule"
 * ``retry_rate``: retries (``attempt > 1``) per original request (``attempt == 1``) per scope × window against
   the scope's baseline (:mod:`workbench.service.rates`).
 * ``no_backoff``: a retry's *gap* is its start minus the end of the key's previous attempt (its timestamp plus
-  ``latency_ms`` when the log has it; a negative gap, clocks that disagree, counts as zero). A retry without
+  ``latency_ms`` when the log has it; a retry started before the previous attempt ended, a hedged request,
+  has a gap of zero). A retry that starts before the previous attempt *started* shows clocks that disagree:
+  it is left out and counted (finding ``clock_skew``). A retry without
   backoff has a gap below ``min_backoff``. Per scope (all traffic and each segment value) over the whole log:
   the share of retries without backoff, tested one-sided against ``no_backoff_share`` (exact binomial),
   Benjamini–Hochberg across scopes; a scope whose excess disappears once another flagged scope's rows are left
@@ -33,13 +35,14 @@ from workbench.service.words import CHECK, confidence_text, rate_finding
 from workbench.stats import benjamini_hochberg, wilson_interval
 from workbench.stats.tails import binom_sf
 
-GAP, PREV_STATUS, PREV_CLASS = (f"{C.KEY}_{n}" for n in ("gap", "prev_status", "prev_class"))
+GAP, PREV_STATUS, PREV_CLASS, SKEWED = (f"{C.KEY}_{n}" for n in ("gap", "prev_status", "prev_class", "skewed"))
 
 
 def retry_rows(log: Log) -> pl.DataFrame:
     """The retries (``attempt > 1``) with a previous attempt: their gap in seconds, the previous attempt's
-    status and error class (the log is sorted by key, attempt and time, so the previous row of the same key
-    is the previous attempt)."""
+    status and error class, and whether the retry starts before the previous attempt did (``SKEWED``: the
+    clocks of the hosts that logged them disagree). The log is sorted by key, attempt and time, so the
+    previous row of the same key is the previous attempt."""
     ts, attempt = pl.col(C.TS), pl.col(C.internal("attempt"))
     end = ts
     if log.columns.has("latency_ms"):
@@ -51,6 +54,7 @@ def retry_rows(log: Log) -> pl.DataFrame:
         pl.when(same).then((ts - end.shift(1)).dt.total_microseconds() / 1e6).clip(lower_bound=0).alias(GAP),
         pl.when(same).then(pl.col(C.internal("status")).shift(1)).alias(PREV_STATUS),
         pl.when(same).then(prev_class).alias(PREV_CLASS),
+        (same & (ts < ts.shift(1))).alias(SKEWED),
     ).filter((attempt > 1) & pl.col(GAP).is_not_null())
 
 
@@ -70,7 +74,7 @@ def no_backoff(retries: pl.DataFrame, log: Log, *, min_backoff: float, share: fl
     scopes that retry without backoff."""
     segs = list(log.columns.names)
     fast = pl.col(GAP) < min_backoff
-    finest = retries.group_by(segs).agg(pl.len().alias("n"), fast.sum().alias("k"),
+    finest = retries.filter(~pl.col(SKEWED)).group_by(segs).agg(pl.len().alias("n"), fast.sum().alias("k"),
                                         pl.col(GAP).median().alias("median_gap"),
                                         pl.col(C.TS).filter(fast).min().alias("start"),
                                         pl.col(C.TS).filter(fast).max().alias("end"))
