@@ -338,7 +338,7 @@ def _finding(a: dict[str, Any], rule: StageRule, every: dt.timedelta, last: int,
          "affected_rows": a["above"], "windows": a["windows"], "also_in": a["also_in"], "worst_in": a["worst_in"],
          "explains": a["explains"],
          "confidence": rule.confidence},
-        span_scope(a["first"], a["last"], every, a["segment"], names))
+        span_scope(a["first"], min(a["last"], last), every, a["segment"], names))
 
 
 def _table(cells: list[dict[str, Any]], every: dt.timedelta) -> pl.DataFrame:

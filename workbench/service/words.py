@@ -29,7 +29,9 @@ def span_scope(first: int, last: int, every: dt.timedelta, segment: dict[str, An
 
 
 def when(first: int, last: int, every: dt.timedelta, last_window: int) -> str:
-    """``in the last 2 hours`` or ``in the 35 minutes from 2026-03-08 14:05``."""
+    """``in the last 2 hours`` or ``in the 35 minutes from 2026-03-08 14:05`` (a span reaching past the data's
+    last window, a coarse window, ends with it)."""
+    last = min(last, last_window)
     start, end = window_start(first, every), window_start(last + 1, every)
     return f"in the last {duration(end - start)}" if last == last_window else \
         f"in the {duration(end - start)} from {start:%Y-%m-%d %H:%M} UTC"
@@ -75,7 +77,7 @@ def rate_finding(kind: str, subject: str, a: dict[str, Any], *, what: str, unit:
                "affected_rows": a["k"], "windows": a["windows"], "explains": a.get("explains", []),
                "also_in": a.get("also_in", []), "worst_in": a.get("worst_in", [])}
     return Finding(CHECK, kind, severity, subject, message, suggestion, metrics,
-                   span_scope(a["first"], a["last"], every, a["segment"], names))
+                   span_scope(a["first"], min(a["last"], last_window), every, a["segment"], names))
 
 
 def _names(scopes: list[str]) -> list[str]:
