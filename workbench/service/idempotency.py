@@ -78,9 +78,11 @@ def _finding(rule: str, column: str, bad: pl.DataFrame, processed: int, log: Log
     extra = int(bad.get_column("ok_rows").sum()) - n_bad
     distinct = int(bad.get_column(column).list.len().sum())
     lo, hi = wilson_interval(n_bad, processed, confidence)
-    where = {log.columns.names[s]: dict(bad.group_by(s).len().sort(["len", s], descending=[True, False])
-                                        .head(3).iter_rows()) for s in log.columns.names}
-    top = [f"{name}={next(iter(v))} ({v[next(iter(v))]:,} keys)" for name, v in where.items() if v]
+    per_column = [[{"scope": f"{name}={value}", "keys": keys} for value, keys in
+                   bad.group_by(s).len().sort(["len", s], descending=[True, False]).head(3).iter_rows()]
+                  for s, name in log.columns.names.items()]
+    where = [w for column in per_column for w in column]  # the 3 values with most violating keys per column
+    top = [f"{column[0]['scope']} ({column[0]['keys']:,} keys)" for column in per_column if column]
     examples = [{"idempotency_key": r["key"], "ok_rows": r["ok_rows"], column: r[column],
                  "first_seen": r["first_seen"]} for r in bad.head(EXAMPLES).iter_rows(named=True)]
     if rule == "duplicate_side_effect":
