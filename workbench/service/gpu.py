@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+
 from workbench import params
 from workbench.findings.model import Finding
 from workbench.stats import format_duration

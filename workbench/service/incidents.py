@@ -45,7 +45,7 @@ CAUSAL_ORDER = (
 """Kinds from most upstream (a cause) to most downstream (a symptom), used to break ties."""
 
 OWNER = "incidents"
-COLUMNS = {"incident": pl.Int64, "start": pl.Datetime("us", "UTC"), "end": pl.Datetime("us", "UTC"),
+COLUMNS: dict[str, Any] = {"incident": pl.Int64, "start": pl.Datetime("us", "UTC"), "end": pl.Datetime("us", "UTC"),
            "first_cause": pl.String, "first_cause_subject": pl.String, "first_cause_scope": pl.String,
            "first_cause_id": pl.String, "severity": pl.String, "findings": pl.Int64,
            "kinds": pl.List(pl.String), "ids": pl.List(pl.String)}

@@ -75,14 +75,14 @@ def read_metrics(metrics: FrameLike, *, timestamp: str = TS, metric: str = METRI
     (missing samples, found as gaps). Raises :class:`InputError` on a missing column, a non-datetime
     time, a non-numeric value, a negative counter or two samples of one series at the same time.
     """
-    roles = {"timestamp": params.column_name(timestamp, name="timestamp", owner=owner, optional=False),
-             "metric": params.column_name(metric, name="metric", owner=owner, optional=False),
-             "value": params.column_name(value, name="value", owner=owner, optional=False)}
+    roles = {role: str(params.column_name(column, name=role, owner=owner, optional=False))
+             for role, column in (("timestamp", timestamp), ("metric", metric), ("value", value))}
     lf = to_lazy(metrics, name="metrics", check=owner)
     schema = schema_of(lf, name="metrics")
     require_columns(schema, roles, name="metrics")
     label_cols = _labels(schema, roles, labels, owner)
-    refuse_reserved({**roles, **{c: c for c in label_cols}}, name="metrics")
+    used: dict[str, str | None] = {**roles, **{c: c for c in label_cols}}
+    refuse_reserved(used, name="metrics")
     check_time_column(schema, timestamp, name="metrics", role="timestamp")
     if not schema[value].is_numeric():
         raise InputError(f"metrics: value column {value!r} must be numeric, got {schema[value]}. "

@@ -10,14 +10,15 @@ Rule. A window of length ``window`` (default 10 minutes) ending at each sample i
 * the depth's robust trend (the Theil–Sen slope, the median of the slopes between every two samples, with
   its ``confidence`` interval by Sen's method; default 99%) has a lower bound above zero,
 * the trend adds at least ``min_growth`` items over the window (default 20: a practical threshold), and
-* arrivals exceeded what was served on average over the window (when both rates are known).
+* arrivals exceeded what was served on average over the window (when both rates are known);
+* the data cover the window (at least 90% of it, six samples): the first minutes of a series are not judged.
 
-Overlapping growing windows make one period, from the lowest depth of its first window to its last sample.
+Overlapping growing windows make one period, from the last lowest depth of its first window to its last sample.
 A brief spike that drains again is not growth: the median slope of a window ignores a rise that covers a
 small part of it. Rejections (``rejected`` above zero; runs less than ``window`` apart are one) that begin
 during a period or within ``window`` after it belong to it; rejections without growth before them are a
 finding of their own. With a ``capacity`` (items; one number, or per queue name), the finding says how long
-the queue had left before it filled up at the rate of the window that first showed the growth.
+the queue had left before it filled up when the growth was first seen, at the trend since the growth began.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+
 from workbench import params
 from workbench.errors import ConfigError
 from workbench.findings.model import Finding
@@ -99,7 +101,8 @@ def _growing(part: pl.DataFrame, span: dt.timedelta, level: float,
     ends = np.arange(len(t))
     z = _increment_z(depth, first)
     net = depth - depth[first]
-    candidates = ends[(ends - first >= 3) & (net >= growth) & (z > norm_ppf(level))]
+    full = t - t[first] >= 0.9 * span.total_seconds()  # a window the data covers (not the first minutes)
+    candidates = ends[full & (ends - first >= 5) & (net >= growth) & (z > norm_ppf(level))]
     flags = [False] * len(t)
     windows = []
     for i in candidates:
@@ -133,7 +136,7 @@ def _increment_z(depth: np.ndarray, first: np.ndarray) -> np.ndarray:
 def theil_sen(y: np.ndarray, x: np.ndarray, confidence: float) -> tuple[float, float, float, float]:
     """The Theil–Sen slope of ``y`` on ``x`` (the median of the slopes between every two points with different
     ``x``) and its ``confidence`` interval by Sen (1968, eq. 2.6, with ties), as ``scipy.stats.theilslopes``
-    computes them: (slope, intercept, low, high); the intercept is the median of ``y - slope * x``."""
+    computes them: (slope, intercept, low, high); the intercept is ``median(y) - slope * median(x)``."""
     dx = x[:, None] - x
     dy = y[:, None] - y
     slopes = np.sort(dy[dx > 0] / dx[dx > 0])
@@ -151,7 +154,7 @@ def theil_sen(y: np.ndarray, x: np.ndarray, confidence: float) -> tuple[float, f
     sigma = math.sqrt((n * (n - 1) * (2 * n + 5) - repeats(x) - repeats(y)) / 18)
     upper = min(round((slopes.size - z * sigma) / 2), slopes.size - 1)
     lower = max(round((slopes.size + z * sigma) / 2) - 1, 0)
-    return slope, float(np.median(y - slope * x)), float(slopes[lower]), float(slopes[upper])
+    return slope, float(np.median(y) - slope * np.median(x)), float(slopes[lower]), float(slopes[upper])
 
 
 def _merge(windows: list[tuple[int, int, float, float, float]], part: pl.DataFrame) -> list[dict[str, Any]]:
@@ -163,7 +166,8 @@ def _merge(windows: list[tuple[int, int, float, float, float]], part: pl.DataFra
         if periods and j <= periods[-1]["last"]:
             periods[-1]["last"] = i
             continue
-        onset = j + int(np.nanargmin(depth[j:i + 1]))
+        window = depth[j:i + 1]
+        onset = i - int(np.nanargmin(window[::-1]))  # the last time the window was at its lowest
         periods.append({"onset": onset, "last": i, "detected": i, "slope": slope, "low": low, "high": high})
     return periods
 
@@ -208,7 +212,10 @@ def _growth_finding(part: pl.DataFrame, scope: dict[str, Any], p: dict[str, Any]
     arrivals = _mean(part["arrival_rate"][a:b])
     served = _mean(part["service_rate"][a:b])
     detected, at_detection = times[p["detected"]], float(depth[p["detected"]])
-    left = (cap - at_detection) / p["slope"] if cap is not None else None
+    since = slice(a, p["detected"] + 1)  # the rate at detection: the trend since the growth began
+    known = ~np.isnan(depth[since])
+    rate = theil_sen(depth[since][known], t[since][known], level)[0] if known.sum() >= 3 else p["slope"]
+    left = (cap - at_detection) / rate if cap is not None and rate > 0 else None
     rejected = sum(r["count"] for r in runs)
     where = _where(scope)
     text = (f"Queue {where} grew {slope * 60:.3g} items/min for {format_duration(end - start)} from "
@@ -224,7 +231,7 @@ def _growth_finding(part: pl.DataFrame, scope: dict[str, Any], p: dict[str, Any]
     metrics = {"value": slope, "baseline": 0.0, "effect": slope, "interval": [low, high], "confidence": level,
                "n": int(ok.sum()), "unit": "items/s", "arrival_rate": arrivals, "service_rate": served,
                "depth_start": float(depth[a]), "depth_max": float(np.nanmax(depth[a:b])),
-               "detected_at": detected, "depth_at_detection": at_detection, "capacity": cap,
+               "detected_at": detected, "depth_at_detection": at_detection, "rate_at_detection": rate, "capacity": cap,
                "seconds_to_full": left, "rejected": rejected,
                "rejections_start": runs[0]["start"] if runs else None, "window_start": start, "window_end": last}
     return Finding("service", "queue_backpressure", "critical" if runs else "warning", where, text + ".",
