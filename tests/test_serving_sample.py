@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import itertools
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -103,10 +104,10 @@ def test_the_retry_storm_comes_from_one_client_without_backoff(log):
         inside = start <= first["timestamp"] < end
         per_client[(first["client_id"], inside)][0] += 1
         per_client[(first["client_id"], inside)][1] += len(rows) - 1
-        for a, b in zip(rows, rows[1:], strict=False):
+        for a, b in itertools.pairwise(rows):
             if b["attempt"] > a["attempt"]:
                 gaps[first["client_id"]].append(
-                    ((b["timestamp"] - a["timestamp"]).total_seconds() * 1000 - a["latency_ms"]))
+                    (b["timestamp"] - a["timestamp"]).total_seconds() * 1000 - a["latency_ms"])
     originals, retries = per_client[("batch-scorer", True)]
     assert retries / originals > 3 and retries == storm["retries"]
     for client in ("web", "mobile", "partner-api"):
@@ -221,7 +222,7 @@ def test_spans_read_as_a_span_table_and_add_up_to_the_log(log):
 # -- the metrics checks on the sample ---------------------------------------------------------------------------
 def test_the_metrics_checks_find_what_was_planted_and_nothing_else(checked):
     tables, found = checked
-    alerts = sorted(((f.kind, f.subject) for f in found if f.severity != "info"))
+    alerts = sorted((f.kind, f.subject) for f in found if f.severity != "info")
     assert alerts == [("gpu_underutilized", "host=b, gpu=1"), ("metrics_gap", "15 series"),
                       ("queue_backpressure", "host=a, queue=inference")]
     (queue,) = [f for f in found if f.kind == "queue_backpressure"]
