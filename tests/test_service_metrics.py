@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 
 from workbench.errors import ConfigError, InputError
-from workbench.findings.model import Finding
+from workbench.findings import validate_findings
+from workbench.findings.model import CheckResult, Finding
 from workbench.service.gpu import batch_mean_interval, t_quantile
 from workbench.service.incidents import CAUSAL_ORDER, incidents, window_of
 from workbench.service.metrics import gaps, metrics_findings, read_metrics, wide
@@ -250,6 +251,26 @@ def test_rejections_without_growth_are_a_finding_of_their_own():
     (f,) = warnings_of(metrics_findings(frame)[1], "queue_backpressure")
     assert f.severity == "critical" and f.metrics["rejected"] == 50 and f.metrics["rejections_start"] == at(200)
     assert "without a sustained growth before" in f.message
+    assert f.metrics["interval"] == [50.0, 50.0]  # an exact count
+
+
+def test_every_finding_validates_against_the_findings_schema():
+    rng = np.random.default_rng(14)
+    n = 1440
+    extra = np.zeros(n)
+    extra[600:800] = 40
+    util, wait = np.clip(rng.normal(0.75, 0.06, n), 0, 1), np.clip(rng.normal(0.3, 0.15, n), 0, None)
+    util[100:200], wait[100:200] = 0.2, 7.0
+    frame = pl.concat([queue_series(rng, n, extra=extra, capacity=2000), gpu_series(rng, n, util=util, wait=wait),
+                       series("queue_depth", np.ones(n), host="c", queue="q", missing=slice(5, 9))])
+    rejected = np.zeros(n)
+    rejected[1000:] = 7
+    frame = pl.concat([frame, series("queue_depth", np.ones(n), host="c", queue="r"),
+                       series("queue_rejected_total", np.cumsum(rejected), host="c", queue="r")])
+    found = metrics_findings(frame, capacity=2000)[1]
+    assert sorted(f.kind for f in found) == ["gpu_underutilized", "metrics_gap", "queue_backpressure",
+                                             "queue_backpressure"]
+    validate_findings(CheckResult("service", tuple(found), ()).to_dict())
 
 
 def test_theil_sen_equals_scipy_with_ties():

@@ -248,7 +248,8 @@ def _rejection_finding(part: pl.DataFrame, scope: dict[str, Any], run: dict[str,
             f"{start:%Y-%m-%d %H:%M} (n={rows.height} samples; depth up to {_max(rows['depth']):.0f}; arrivals "
             f"{_mean(rows['arrival_rate']):.3g}/s vs served {_mean(rows['service_rate']):.3g}/s), without a "
             "sustained growth before.")
-    metrics = {"value": float(run["count"]), "baseline": 0.0, "effect": float(run["count"]), "interval": None,
+    metrics = {"value": float(run["count"]), "baseline": 0.0, "effect": float(run["count"]),
+               "interval": [float(run["count"])] * 2,  # an exact count
                "n": rows.height, "rejected": float(run["count"]), "rejections_start": start,
                "arrival_rate": _mean(rows["arrival_rate"]), "service_rate": _mean(rows["service_rate"]),
                "window_start": start, "window_end": end}
