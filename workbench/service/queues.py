@@ -13,7 +13,8 @@ Rule. A window of length ``window`` (default 10 minutes) ending at each sample i
 * arrivals exceeded what was served on average over the window (when both rates are known);
 * the data cover the window (at least 90% of it, six samples): the first minutes of a series are not judged.
 
-Overlapping growing windows make one period, from the last lowest depth of its first window to its last sample.
+Overlapping growing windows make one period, from the last lowest depth of its first window to the highest
+depth before its last sample (where the growth stopped).
 A brief spike that drains again is not growth: the median slope of a window ignores a rise that covers a
 small part of it. Rejections (``rejected`` above zero; runs less than ``window`` apart are one) that begin
 during a period or within ``window`` after it belong to it; rejections without growth before them are a
@@ -204,11 +205,12 @@ def _where(scope: dict[str, Any]) -> str:
 def _growth_finding(part: pl.DataFrame, scope: dict[str, Any], p: dict[str, Any], runs: list[dict[str, Any]],
                     level: float, cap: float | None, interval: dt.timedelta) -> Finding:
     t, depth = _seconds(part), part["depth"].to_numpy().astype(float)
-    a, b = p["onset"], p["last"] + 1
+    a = p["onset"]
+    b = a + int(np.nanargmax(depth[a:p["last"] + 1])) + 1  # up to the highest depth: where the growth stopped
     ok = ~np.isnan(depth[a:b])
     slope, _, low, high = theil_sen(depth[a:b][ok], t[a:b][ok], level)
     times = part[TS].to_list()
-    start, end = times[a], times[p["last"]] + interval
+    start, end = times[a], times[b - 1] + interval
     arrivals = _mean(part["arrival_rate"][a:b])
     served = _mean(part["service_rate"][a:b])
     detected, at_detection = times[p["detected"]], float(depth[p["detected"]])
