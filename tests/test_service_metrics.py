@@ -181,6 +181,22 @@ def test_a_memory_bound_period_is_found_and_idle_nights_are_not():
     assert abs((window_of(f)[0] - at(300)).total_seconds()) <= 60
 
 
+def test_a_cumulative_loader_wait_is_read_as_a_counter():
+    rng = np.random.default_rng(15)
+    n = 1080
+    util, wait = np.clip(rng.normal(0.75, 0.06, n), 0, 1), np.clip(rng.normal(0.3, 0.15, n), 0, None)
+    util[400:600], wait[400:600] = 0.2, 6.0
+    frame = gpu_series(rng, n, util=util, wait=wait)
+    cumulative = frame.with_columns(pl.when(pl.col("metric") == "dataloader_wait_seconds").then(
+        pl.col("value").cum_sum().over("metric")).otherwise(pl.col("value")).alias("value"))
+    as_gauge = metrics_findings(frame)
+    as_counter = metrics_findings(cumulative, counters=["dataloader_wait_seconds"])
+    assert as_counter[0]["gpu"]["wait_share"].to_list()[1:] == pytest.approx(
+        as_gauge[0]["gpu"]["wait_share"].to_list()[1:])
+    (f,) = warnings_of(as_counter[1], "gpu_underutilized")
+    assert f.metrics["cause"] == "input_bound" and f.metrics["wait_share_mean"] == pytest.approx(0.6, abs=0.01)
+
+
 def test_a_short_dip_is_not_sustained():
     rng = np.random.default_rng(5)
     n = 720
@@ -383,7 +399,7 @@ def test_bad_input_names_the_column_and_the_fix():
         metrics_findings(good.with_columns(pl.col("timestamp").cast(pl.String)))
     with pytest.raises(InputError, match="counter 'requests_total' has a negative value"):
         metrics_findings(series("requests_total", [1, -2, 3]))
-    with pytest.raises(InputError, match=r"2 samples share their series and time, e.g. 'queue_depth' \(host=a"):
+    with pytest.raises(InputError, match=r"1 sample\(s\) repeat the series and time of another, e.g. 'queue_depth'"):
         metrics_findings(pl.concat([good, good.head(1)]))
     with pytest.raises(InputError, match="no series has two samples"):
         metrics_findings(good.head(1))

@@ -21,8 +21,8 @@ SCENARIOS = ("churn", "monitoring", "shadow", "performance", "serving")
 
 def add_demo_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``demo-data`` on the top-level parser's subcommands."""
-    demo = sub.add_parser("demo-data", help="write the sample data (churn, monitoring, shadow, performance, serving) to PATH",
-                          description=__doc__.splitlines()[0])
+    demo = sub.add_parser("demo-data", description=__doc__.splitlines()[0],
+                          help="write the sample data (churn, monitoring, shadow, performance, serving) to PATH")
     demo.add_argument("path", metavar="PATH", help="a folder to create, or an empty one")
 
 

@@ -4,7 +4,7 @@ Input: a long table with one row per sample, ``timestamp`` (datetime), ``metric`
 (number) and label columns (``host``, ``gpu``, ``queue``, ...: every other column, or ``labels=``). A
 *series* is one metric with one combination of label values. Two kinds of metric:
 
-* **counters** (names ending in ``_total``, or listed in ``counters=``): cumulative counts that only go
+* **counters** (names ending in ``_total``, and those listed in ``counters=``): cumulative counts that only go
   up, except when the process restarts and the counter starts again from zero. The increase over an
   interval is ``value - previous``, or ``value`` itself when the value went down (a reset: the counter
   counted ``value`` since it restarted), as Prometheus' ``increase()`` reads it. The rate is the
@@ -70,7 +70,8 @@ def read_metrics(metrics: FrameLike, *, timestamp: str = TS, metric: str = METRI
     """Read and validate a long metrics table (see the module docstring).
 
     ``labels``: the label columns (default: every column but the three roles); ``counters``: metric
-    names read as counters (default: names ending in ``_total``); ``interval``: the sample interval
+    names read as counters besides the names ending in ``_total`` (e.g. ``["dataloader_wait_seconds"]`` when it
+    is a cumulative count of seconds); ``interval``: the sample interval
     (default: the median spacing of consecutive samples). Rows with a null or NaN value are dropped
     (missing samples, found as gaps). Raises :class:`InputError` on a missing column, a non-datetime
     time, a non-numeric value, a negative counter or two samples of one series at the same time.
@@ -96,8 +97,8 @@ def read_metrics(metrics: FrameLike, *, timestamp: str = TS, metric: str = METRI
         raise InputError("metrics: no samples (the table is empty, or every value is null).")
     counter_set = _counters(frame, counters, owner)
     keys = [METRIC, *label_cols]
-    _refuse_duplicates(frame, keys)
     frame = _with_increases(frame.sort([*keys, TS], nulls_last=True), keys, counter_set)
+    _refuse_duplicates(frame, keys)
     step = _interval(frame, interval, owner)
     return MetricSeries(frame, tuple(label_cols), counter_set, step, frame[TS].max())  # type: ignore[arg-type]
 
@@ -116,23 +117,25 @@ def _labels(schema: Mapping[str, Any], roles: Mapping[str, str], labels: Sequenc
 
 def _counters(frame: pl.DataFrame, counters: Iterable[str] | None, owner: str) -> frozenset[str]:
     names = set(frame[METRIC].unique().drop_nulls().to_list())
-    chosen = ({n for n in names if n.endswith(COUNTER_SUFFIX)} if counters is None
-              else set(params.column_names(list(counters), name="counters", owner=owner)))
+    chosen = {n for n in names if n.endswith(COUNTER_SUFFIX)}
+    if counters is not None:
+        chosen |= set(params.column_names(list(counters), name="counters", owner=owner))
     negative = frame.filter(pl.col(METRIC).is_in(sorted(chosen)) & (pl.col(VALUE) < 0))
     if negative.height:
         row = negative.row(0, named=True)
         raise InputError(f"metrics: counter {row[METRIC]!r} has a negative value ({row[VALUE]}) at {row[TS]}; a "
-                         "counter counts from zero. If it is a level, leave it out of counters= (names ending in "
-                         f"'{COUNTER_SUFFIX}' are read as counters).")
+                         "counter counts from zero. Names ending in "
+                         f"'{COUNTER_SUFFIX}' and those in counters= are read as counters: if it is a level, rename it "
+                         "or leave it out of counters=.")
     return frozenset(chosen)
 
 
 def _refuse_duplicates(frame: pl.DataFrame, keys: list[str]) -> None:
-    dup = frame.filter(pl.struct([*keys, TS]).is_duplicated())
+    dup = frame.filter(pl.col(DT) == 0)  # sorted by series and time: a repeated time is 0 s after the one before
     if dup.height:
         row = dup.row(0, named=True)
         where = ", ".join(f"{k}={row[k]}" for k in keys[1:] if row[k] is not None) or "no labels"
-        raise InputError(f"metrics: {dup.height} samples share their series and time, e.g. {row[METRIC]!r} "
+        raise InputError(f"metrics: {dup.height} sample(s) repeat the series and time of another, e.g. {row[METRIC]!r} "
                          f"({where}) at {row[TS]}. Keep one sample per series and time (e.g. .unique() or "
                          "aggregate), or add the label that tells them apart to labels=.")
 
@@ -252,6 +255,9 @@ def metrics_findings(
     queue: str = "queue",
     capacity: float | Mapping[str, float] | None = None,
     min_duration: str | dt.timedelta = "5m",
+    low_utilization: float = 0.4,
+    wait_share: float = 0.3,
+    memory_share: float = 0.9,
     window: str | dt.timedelta = "10m",
     confidence: float = 0.99,
     min_growth: float = 20.0,
@@ -261,7 +267,8 @@ def metrics_findings(
 
     ``by``: the labels of one machine (``requests_total`` is joined to a GPU by them); ``gpu`` and ``queue``:
     the labels that tell a machine's GPUs and queues apart (used when they are label columns).
-    ``min_duration``: how long a GPU must stay underutilized to be reported. ``window``, ``confidence``,
+    ``min_duration``, ``low_utilization``, ``wait_share``, ``memory_share``: the GPU rule (how long, below what
+    utilization, with what loader wait share or memory share). ``window``, ``confidence``,
     ``min_growth`` (items per window) and ``capacity`` (items; one number, or per queue name): the queue rule.
     Returns the tables ``metric_gaps``, ``gpu`` (per GPU and interval), ``queues`` (per queue and interval)
     and the findings (``metrics_gap``, ``gpu_underutilized``, ``queue_backpressure``).
@@ -277,7 +284,9 @@ def metrics_findings(
     findings = gap_findings(gap_table, by_cols)
     gpu_table = gpu_frame(series, by_cols, gpu)
     gpu_keys = [*by_cols, *([gpu] if gpu in series.labels else [])]
-    gpu_table, gpu_found = gpu_part.gpu_findings(gpu_table, gpu_keys, series.interval, min_duration=min_duration)
+    gpu_table, gpu_found = gpu_part.gpu_findings(gpu_table, gpu_keys, series.interval, min_duration=min_duration,
+                                                 low_utilization=low_utilization, wait_share=wait_share,
+                                                 memory_share=memory_share)
     queue_table = queue_frame(series, by_cols, queue)
     queue_keys = [*by_cols, *([queue] if queue in series.labels else [])]
     queue_table, queue_found = queue_part.queue_findings(
