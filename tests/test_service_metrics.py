@@ -327,6 +327,28 @@ def test_false_alerts_on_simulated_null_series_stay_below_one_per_thousand_cells
     assert alerts / cells <= 1 / 1000, f"{alerts} false alerts in {cells} cells"
 
 
+@pytest.mark.slow
+def test_power_on_planted_effects_across_seeds():
+    """20 seeds each: a 30-minute input-bound period and a queue whose arrivals exceed service by 15% for 20 minutes
+    are found every time, at the planted place."""
+    found_gpu = found_queue = 0
+    for seed in range(20):
+        rng = np.random.default_rng([16, seed])
+        n = 1080
+        util, wait = np.clip(rng.normal(0.7, 0.1, n), 0, 1), np.clip(rng.gamma(2, 0.4, n), 0, None)
+        util[500:680] = np.clip(rng.normal(0.3, 0.08, 180), 0, 1)
+        wait[500:680] = np.clip(rng.normal(5.0, 1.0, 180), 0, 10)
+        extra = np.zeros(n)
+        extra[300:420] = 35  # arrivals 115 per 10 s against 100 served
+        frame = pl.concat([gpu_series(rng, n, util=util, wait=wait), queue_series(rng, n, rho=0.8, extra=extra)])
+        found = metrics_findings(frame)[1]
+        gpu = warnings_of(found, "gpu_underutilized")
+        queue = warnings_of(found, "queue_backpressure")
+        found_gpu += len(gpu) == 1 and abs((window_of(gpu[0])[0] - at(500)).total_seconds()) <= 120
+        found_queue += len(queue) == 1 and abs((window_of(queue[0])[0] - at(300)).total_seconds()) <= 180
+    assert (found_gpu, found_queue) == (20, 20)
+
+
 # -- incidents -------------------------------------------------------------------------------------------------
 def finding(kind: str, start_min: float, end_min: float, *, severity="warning", subject="x", use_metrics=False,
             segment=None) -> Finding:
@@ -364,6 +386,10 @@ def test_findings_that_start_together_are_one_incident_with_the_upstream_cause_f
     assert incidents(found, tie="0s")["first_cause"].to_list() == ["fallback_rate_increase", "gpu_underutilized"]
     # a narrower grouping tolerance splits the late symptoms off
     assert incidents(found, tolerance="3m")["findings"].to_list() == [3, 2, 1]
+    # naive window times (a check on naive timestamps) are read as UTC
+    naive = Finding("service", "timeout_rate_increase", "warning", "t", "m", "s", {},
+                    {"window": ["2026-03-01T00:01:00", "2026-03-01T00:20:00"]})
+    assert incidents([*found, naive])["kinds"][0][1] == "timeout_rate_increase"
 
 
 def test_incidents_of_nothing_is_an_empty_table_and_the_order_is_documented():

@@ -16,7 +16,8 @@ Rule, on each series smoothed by a rolling mean over ``smooth`` (default one min
   of the total: the batch cannot grow, throughput stays flat;
 * low utilization with traffic and neither cause is low load (the GPU has spare capacity), not an alert.
 
-A finding needs the cause to last ``min_duration`` (5 minutes) without a break. It gives the period, the
+A finding needs the cause to last ``min_duration`` (5 minutes); breaks shorter than ``smooth`` do not end it
+(they are counted in it). It gives the period, the
 mean utilization with a 95% interval (batch means over ``smooth`` blocks, so that neighbouring samples do
 not pass for independent ones), the GPU's usual utilization under traffic (the baseline) and the evidence
 of the cause (wait share, memory share, throughput against its usual level).
@@ -61,8 +62,8 @@ def gpu_findings(table: pl.DataFrame, keys: Sequence[str], interval: dt.timedelt
         return table, []
     keys = list(keys)
     table = _states(table, keys, window, thresholds)
-    periods = _periods(table, keys, interval)
-    periods = periods.filter(pl.col("state").is_in(CAUSES) & (pl.col("seconds") >= least.total_seconds()))
+    periods = _bridge(_periods(table, keys, interval).filter(pl.col("state").is_in(CAUSES)), keys, window)
+    periods = periods.filter(pl.col("seconds") >= least.total_seconds())
     blocks = max(1, round(window / interval))
     findings = [_finding(p, table, keys, blocks, thresholds) for p in periods.iter_rows(named=True)]
     return table, findings
@@ -94,6 +95,17 @@ def _periods(table: pl.DataFrame, keys: list[str], interval: dt.timedelta) -> pl
     run = (gap.fill_null(True) | change.fill_null(True)).cum_sum().alias("run")
     return (table.with_columns(run).group_by([*keys, "run", "state"], maintain_order=True)
             .agg(pl.col(TS).min().alias("start"), (pl.col(TS).max() + interval).alias("end"), pl.len().alias("n"))
+            .with_columns(((pl.col("end") - pl.col("start")).dt.total_microseconds() / 1e6).alias("seconds")))
+
+
+def _bridge(periods: pl.DataFrame, keys: list[str], gap: dt.timedelta) -> pl.DataFrame:
+    """Periods of one cause on one GPU less than ``gap`` apart as one (a sample that flickers across a threshold
+    does not cut a period in two)."""
+    periods = periods.sort([*keys, "state", "start"], nulls_last=True)
+    apart = (pl.col("start") - pl.col("end").shift()).over([*keys, "state"]) > gap
+    return (periods.with_columns(apart.fill_null(True).cum_sum().alias("run"))
+            .group_by([*keys, "state", "run"], maintain_order=True)
+            .agg(pl.col("start").min(), pl.col("end").max(), pl.col("n").sum())
             .with_columns(((pl.col("end") - pl.col("start")).dt.total_microseconds() / 1e6).alias("seconds")))
 
 
@@ -133,6 +145,7 @@ def _finding(p: dict[str, Any], table: pl.DataFrame, keys: list[str], block: int
     busy = scope_rows.filter(pl.col("state") == "busy")
     util = rows["utilization"].to_numpy().astype(float)
     mean = float(np.nanmean(util))
+    samples = int((~np.isnan(util)).sum())
     low, high = batch_mean_interval(util, block)
     baseline = float(busy["utilization"].mean()) if busy.height else math.nan  # type: ignore[arg-type]
     evidence = {c: _mean(rows, c) for c in ("wait_share", "memory_share", "throughput", "traffic")}
@@ -155,10 +168,10 @@ def _finding(p: dict[str, Any], table: pl.DataFrame, keys: list[str], block: int
                 "period began.")
     base = f" vs {baseline:.0%} usually under traffic" if not math.isnan(baseline) else ""
     message = (f"GPU {where} was {cause.replace('_', '-')} for {span} from {p['start']:%Y-%m-%d %H:%M}: "
-               f"utilization {mean:.0%}{base} (95% interval {low:.0%}–{high:.0%}, n={p['n']} samples); {why}.")
+               f"utilization {mean:.0%}{base} (95% interval {low:.0%}–{high:.0%}, n={samples} samples); {why}.")
     metrics = {"value": mean, "baseline": baseline, "effect": mean - baseline,
                "relative_effect": (mean - baseline) / baseline if baseline else math.nan,
-               "interval": [low, high], "n": int(p["n"]), "cause": cause, "seconds": p["seconds"],
+               "interval": [low, high], "n": samples, "cause": cause, "seconds": p["seconds"],
                **{f"{c}_mean": v for c, v in evidence.items()}, **{f"usual_{c}": v for c, v in usual.items()},
                "thresholds": dict(t), "window_start": p["start"], "window_end": p["end"]}
     return Finding("service", "gpu_underutilized", "warning", where, message, todo, metrics,
