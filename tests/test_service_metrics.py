@@ -366,7 +366,8 @@ def test_findings_that_start_together_are_one_incident_with_the_upstream_cause_f
         finding("retry_storm", 2, 30, subject="client=batch-scorer"),
         finding("queue_backpressure", 5, 35, severity="critical", use_metrics=True, segment={"host": "a"}),
         finding("fallback_rate_increase", 0, 40, subject="feature_store"),
-        finding("circuit_breaker_open", 1.5, 25, subject="feature_store", segment={"dependency": "feature_store"}),
+        Finding("service", "circuit_breaker_open", "warning", "feature_store", "open", "look", {},
+                {"window": [at(9).isoformat(), at(150).isoformat()], "dependency": "feature_store"}),
         finding("gpu_underutilized", 300, 360, segment={"host": "b", "gpu": "1"}),
         finding("retry_storm", 600, 610, severity="info"),  # info: context, not a symptom
         Finding("service", "idempotency_violation", "critical", "k", "dup", "fix", {"count": 3}, {}),  # no window
@@ -435,8 +436,10 @@ def test_bad_input_names_the_column_and_the_fix():
         metrics_findings(good.with_columns(value=pl.lit(None, pl.Float64)))
     with pytest.raises(ConfigError, match="The 'capacity' parameter of queue_findings must be a number of items"):
         metrics_findings(good, capacity="big")
-    with pytest.raises(ConfigError, match="The 'window' parameter of queue_findings must be a duration"):
-        metrics_findings(good, window="0s")
+    with pytest.raises(ConfigError, match="The 'growth_window' parameter of metrics_findings must be a duration"):
+        metrics_findings(good, growth_window="0s")
+    with pytest.raises(ConfigError, match="The 'wait_share' parameter of metrics_findings must be a number strictly"):
+        metrics_findings(good, wait_share=30)
 
 
 def test_findings_do_not_depend_on_row_order():

@@ -110,7 +110,8 @@ def _row(number: int, group: list[tuple[dt.datetime, dt.datetime, Finding]], tie
 
 
 def _scope_text(scope: Mapping[str, Any]) -> str:
+    """The scope without its window: segment filters and any other key (e.g. ``dependency``), as ``k=v, ...``."""
     segment = scope.get("segment") or {}
-    if isinstance(segment, Mapping):
-        return ", ".join(f"{k}={v}" for k, v in segment.items()) or "all"
-    return str(segment)
+    items = dict(segment) if isinstance(segment, Mapping) else {"segment": segment}
+    items |= {k: v for k, v in scope.items() if k not in ("segment", "window")}
+    return ", ".join(f"{k}={v}" for k, v in items.items()) or "all"

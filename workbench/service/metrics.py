@@ -258,8 +258,8 @@ def metrics_findings(
     low_utilization: float = 0.4,
     wait_share: float = 0.3,
     memory_share: float = 0.9,
-    window: str | dt.timedelta = "10m",
-    confidence: float = 0.99,
+    growth_window: str | dt.timedelta = "10m",
+    growth_confidence: float = 0.99,
     min_growth: float = 20.0,
 ) -> tuple[dict[str, pl.DataFrame], list[Finding]]:
     """Gaps, GPU and queue findings of a long metrics series (metric names of docs/vocabulary.md: see
@@ -268,12 +268,19 @@ def metrics_findings(
     ``by``: the labels of one machine (``requests_total`` is joined to a GPU by them); ``gpu`` and ``queue``:
     the labels that tell a machine's GPUs and queues apart (used when they are label columns).
     ``min_duration``, ``low_utilization``, ``wait_share``, ``memory_share``: the GPU rule (how long, below what
-    utilization, with what loader wait share or memory share). ``window``, ``confidence``,
-    ``min_growth`` (items per window) and ``capacity`` (items; one number, or per queue name): the queue rule.
+    utilization, with what loader wait share or memory share). ``growth_window``, ``growth_confidence``,
+    ``min_growth`` (items per window) and ``capacity`` (items; one number, or per queue name): the queue rule
+    (named apart from the request checks' ``window`` and ``confidence``; its false-alert rate is measured at
+    these defaults).
     Returns the tables ``metric_gaps``, ``gpu`` (per GPU and interval), ``queues`` (per queue and interval)
     and the findings (``metrics_gap``, ``gpu_underutilized``, ``queue_backpressure``).
     """
     by_cols = params.column_names(by, name="by", owner=OWNER)
+    growth_window = params.positive_duration(growth_window, name="growth_window", owner=OWNER)
+    growth_confidence = params.open_unit(growth_confidence, name="growth_confidence", owner=OWNER)
+    min_duration = params.positive_duration(min_duration, name="min_duration", owner=OWNER)
+    shares = {"low_utilization": low_utilization, "wait_share": wait_share, "memory_share": memory_share}
+    shares = {n: params.open_unit(v, name=n, owner=OWNER) for n, v in shares.items()}
     series = read_metrics(metrics, timestamp=timestamp, metric=metric, value=value, labels=labels,
                           counters=counters, interval=interval)
     missing = [c for c in by_cols if c not in series.labels]
@@ -284,14 +291,14 @@ def metrics_findings(
     findings = gap_findings(gap_table, by_cols)
     gpu_table = gpu_frame(series, by_cols, gpu)
     gpu_keys = [*by_cols, *([gpu] if gpu in series.labels else [])]
-    gpu_table, gpu_found = gpu_part.gpu_findings(gpu_table, gpu_keys, series.interval, min_duration=min_duration,
-                                                 low_utilization=low_utilization, wait_share=wait_share,
-                                                 memory_share=memory_share)
+    gpu_table, gpu_found = gpu_part.gpu_findings(
+        gpu_table, gpu_keys, series.interval, min_duration=min_duration, low_utilization=shares["low_utilization"],
+        wait_share=shares["wait_share"], memory_share=shares["memory_share"])
     queue_table = queue_frame(series, by_cols, queue)
     queue_keys = [*by_cols, *([queue] if queue in series.labels else [])]
     queue_table, queue_found = queue_part.queue_findings(
-        queue_table, queue_keys, series.interval, window=window, confidence=confidence, min_growth=min_growth,
-        capacity=capacity, queue=queue if queue in series.labels else None)
+        queue_table, queue_keys, series.interval, window=growth_window, confidence=growth_confidence,
+        min_growth=min_growth, capacity=capacity, queue=queue if queue in series.labels else None)
     tables = {"metric_gaps": gap_table, "gpu": gpu_table, "queues": queue_table}
     return tables, [*findings, *gpu_found, *queue_found]
 
