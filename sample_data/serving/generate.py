@@ -53,9 +53,9 @@ OUTAGE = (at(0, 14), at(0, 14, 40))  # the feature store is down
 BREAKER = (at(0, 14, 8), at(0, 14, 30))  # the circuit breaker to the feature store is open
 QUEUE_PRESSURE = (at(0, 14, 5), at(0, 14, 40))  # host a's inference queue: retries in, slower service
 RESTART = (at(0, 20), at(0, 20, 2))  # host b restarts: no samples, counters from zero
-REPLAYS = (at(0, 9), at(0, 12))  # /notify retried after a client timeout, replayed correctly (decoy)
+V13 = at(1, 8)  # model v13 (with the duplicated-processing bug) from day 2 08:00
+REPLAYS = (at(0, 0), V13)  # /notify retried after a client timeout, replayed correctly (decoy): all of v12's time
 DUPLICATES = (at(1, 9), at(1, 12))  # the same with model v13: processed a second time (the bug)
-V13 = at(1, 8)
 INPUT_BOUND = (at(1, 10), at(1, 11), "b", "1")  # host b, GPU 1 waits for its data loader
 SPIKE = (at(1, 16), "b")  # a burst of queue items on host b that drains in minutes (decoy)
 N_DUPLICATES, N_DIFFERENT_OUTPUT, N_REPLAYS = 40, 25, 30
@@ -134,7 +134,7 @@ def outcome(rng: np.random.Generator, t: dt.datetime, endpoint: str, reject_shar
         breaker = _in(t, BREAKER)
         failing = breaker or t < BREAKER[0] or rng.random() < 0.5  # flaky after the breaker closes again
         if failing and breaker:
-            out |= {"circuit_open": True, "feature_ms": 0.2, "feature_error": True}
+            out |= {"circuit_open": True, "feature_ms": 0.2, "feature_error": True, "dependency": "feature_store"}
             if endpoint in FALLBACK_OK:
                 return out | {"fallback": True, "dependency": "feature_store"}
             return out | {"status": "error", "error_class": "FeatureStoreUnavailable", "latency_ms": 2.0}
@@ -242,7 +242,7 @@ def spans(log: pl.DataFrame) -> pl.DataFrame:
             pl.lit(name).alias("name"), pl.lit(kind).alias("kind"), length.alias("__ms"), offset.alias("__at"),
             status.alias("status_code"), pl.lit(service).alias("service.name")))
     columns = ["trace_id", "span_id", "parent_span_id", "name", "kind", "start_time", "end_time", "status_code",
-               "service.name", "request_id", "endpoint", "region", "host"]
+               "service.name", "request_id", "client_id", "endpoint", "region", "host"]
     out = pl.concat([f.with_columns(trace.alias("trace_id"), (pl.col("timestamp") + pl.duration(
         microseconds=(pl.col("__at") * 1000).round().cast(pl.Int64))).alias("start_time")).with_columns(
         (pl.col("start_time") + ms).alias("end_time")).select(columns) for f in frames])
