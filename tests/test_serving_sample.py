@@ -205,6 +205,7 @@ def test_spans_read_as_a_span_table_and_add_up_to_the_log(log):
     spans = read_spans(DATA / "spans.parquet")
     roots = spans.filter(pl.col("is_root"))
     assert roots.height == log.height and not spans["parent_missing"].any() and not spans["clock_skew"].any()
+    assert (spans["trace_id"] == spans["request_id"]).all()  # a request is a trace: the log's id is its trace id
     joined = roots.join(log, on="request_id", how="inner", validate="1:1")
     assert joined.height == log.height
     assert (joined["duration_ms"] - joined["latency_ms"]).abs().max() < 0.01

@@ -6,8 +6,9 @@ Run ``python sample_data/serving/generate.py`` to rewrite the files next to it:
   docs/vocabulary.md: ``request_id``, ``timestamp``, ``client_id``, ``region``, ``endpoint``, ``host``,
   ``model_version``, ``idempotency_key``, ``attempt``, ``status``, ``error_class``, ``latency_ms``,
   ``output_hash``, ``side_effect_id``, ``fallback``, ``dependency``, ``circuit_open``);
-* ``spans.parquet``: a flat span table (what ``workbench.telemetry.read_spans`` reads): per attempt a root
-  span and its ``feature_fetch``, ``inference`` and ``postprocess`` stages, with ``request_id``;
+* ``spans.parquet``: a flat span table (what ``workbench.telemetry.read_spans`` reads): per attempt a trace
+  (its ``trace_id`` is the attempt's ``request_id``, a W3C trace id) with a root span and its ``feature_fetch``,
+  ``inference`` and ``postprocess`` stages;
 * ``metrics.parquet``: a 10-second metrics series in the long format (``timestamp``, ``metric``, ``value``,
   ``host``, ``gpu``, ``queue``): GPU utilization, memory, data-loader wait, throughput, requests, queue depth
   and its arrival, served and rejected counters;
@@ -204,7 +205,7 @@ def request_log(rng: np.random.Generator, reject: dict[tuple[str, int], float]) 
     rows += notify_retries(rng, rows, DUPLICATES, N_DUPLICATES, duplicate=True)
     rows.sort(key=lambda r: (r["t"], r["idempotency_key"], r["attempt"]))
     frame = pl.DataFrame([{
-        "request_id": f"r{i:06d}", "timestamp": r["t"], "client_id": r["client_id"], "region": r["region"],
+        "request_id": f"5e{i:030d}", "timestamp": r["t"], "client_id": r["client_id"], "region": r["region"],
         "endpoint": r["endpoint"], "host": r["host"], "model_version": "v13" if r["t"] >= V13 else "v12",
         "idempotency_key": r["idempotency_key"], "attempt": r["attempt"], "status": r["status"],
         "error_class": r["error_class"], "latency_ms": round(float(r["latency_ms"]), 2),
@@ -221,7 +222,6 @@ def spans(log: pl.DataFrame) -> pl.DataFrame:
     ms = pl.duration(microseconds=(pl.col("__ms") * 1000).round().cast(pl.Int64))
     n = pl.int_range(pl.len()).cast(pl.UInt64)
     base = log.with_columns(n.alias("__n"))
-    trace = pl.format("{}{}", pl.lit("5e"), pl.col("__n").cast(pl.String).str.pad_start(30, "0"))
     root = pl.format("{}{}", pl.lit("a"), pl.col("__n").cast(pl.String).str.pad_start(15, "0"))
     rest = (pl.col("latency_ms") - pl.col("__feature_ms")).clip(lower_bound=0.1)
     frames = [base.with_columns(pl.lit(None, pl.String).alias("parent_span_id"), root.alias("span_id"),
@@ -243,7 +243,7 @@ def spans(log: pl.DataFrame) -> pl.DataFrame:
             status.alias("status_code"), pl.lit(service).alias("service.name")))
     columns = ["trace_id", "span_id", "parent_span_id", "name", "kind", "start_time", "end_time", "status_code",
                "service.name", "request_id", "client_id", "endpoint", "region", "host"]
-    out = pl.concat([f.with_columns(trace.alias("trace_id"), (pl.col("timestamp") + pl.duration(
+    out = pl.concat([f.with_columns(pl.col("request_id").alias("trace_id"), (pl.col("timestamp") + pl.duration(
         microseconds=(pl.col("__at") * 1000).round().cast(pl.Int64))).alias("start_time")).with_columns(
         (pl.col("start_time") + ms).alias("end_time")).select(columns) for f in frames])
     return out.sort("start_time", "span_id")
