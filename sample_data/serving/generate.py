@@ -124,31 +124,38 @@ def originals(rng: np.random.Generator) -> list[dict]:
 
 
 def outcome(rng: np.random.Generator, t: dt.datetime, endpoint: str, reject_share: float) -> dict:
-    """One attempt's result at time ``t``: status, error class, latency, fallback and breaker state."""
-    base = float(LATENCY_MS[endpoint] * rng.lognormal(0, 0.3))
-    out = {"status": "ok", "error_class": None, "latency_ms": base, "fallback": False, "dependency": None,
-           "circuit_open": False, "feature_ms": 8.0 * rng.lognormal(0, 0.2), "feature_error": False}
+    """One attempt's result at time ``t``: status, error class, fallback and breaker state, and its time in the
+    feature fetch and in the model (``work_ms``: inference and postprocess; 0 when the model never ran); the
+    latency is their sum (a rejected attempt spends ~1 ms in the gateway)."""
+    work = round(float(LATENCY_MS[endpoint] * rng.lognormal(0, 0.3)), 2)
+    out = {"status": "ok", "error_class": None, "fallback": False, "dependency": None, "circuit_open": False,
+           "feature_ms": round(8.0 * float(rng.lognormal(0, 0.2)), 2), "work_ms": work, "feature_error": False}
     if reject_share > 0 and rng.random() < reject_share:
-        return out | {"status": "rejected", "error_class": "QueueFull", "latency_ms": 1.0 + rng.random(),
-                      "feature_ms": 0.0}
+        return _timed(out | {"status": "rejected", "error_class": "QueueFull", "work_ms": 0.0,
+                             "feature_ms": round(1.0 + float(rng.random()), 2)})
     if endpoint in NEEDS_FEATURES and _in(t, OUTAGE):
         breaker = _in(t, BREAKER)
         failing = breaker or t < BREAKER[0] or rng.random() < 0.5  # flaky after the breaker closes again
-        if failing and breaker:
+        if failing and breaker:  # short-circuited: no call to the store
             out |= {"circuit_open": True, "feature_ms": 0.2, "feature_error": True, "dependency": "feature_store"}
             if endpoint in FALLBACK_OK:
-                return out | {"fallback": True, "dependency": "feature_store"}
-            return out | {"status": "error", "error_class": "FeatureStoreUnavailable", "latency_ms": 2.0}
+                return _timed(out | {"fallback": True})
+            return _timed(out | {"status": "error", "error_class": "FeatureStoreUnavailable", "feature_ms": 2.0,
+                                 "work_ms": 0.0})
         if failing:  # the fetch times out after 2 s
-            out |= {"feature_ms": 2000.0, "feature_error": True, "latency_ms": base + 2000.0}
+            out |= {"feature_ms": 2000.0, "feature_error": True}
             if endpoint in FALLBACK_OK and rng.random() < 0.75:
-                return out | {"fallback": True, "dependency": "feature_store"}
-            return out | {"status": "timeout", "error_class": "DeadlineExceeded", "latency_ms": 2500.0}
+                return _timed(out | {"fallback": True, "dependency": "feature_store"})
+            return _timed(out | {"status": "timeout", "error_class": "DeadlineExceeded", "work_ms": 0.0})
     if rng.random() < 0.003:
-        return out | {"status": "error", "error_class": "InternalError"}
+        return _timed(out | {"status": "error", "error_class": "InternalError"})
     if endpoint in FALLBACK_OK and rng.random() < 0.002:  # the odd cache hit on stale features
-        return out | {"fallback": True, "dependency": "feature_store"}
-    return out
+        return _timed(out | {"fallback": True, "dependency": "feature_store"})
+    return _timed(out)
+
+
+def _timed(out: dict) -> dict:
+    return out | {"latency_ms": round(out["feature_ms"] + out["work_ms"], 2)}
 
 
 def attempts(rng: np.random.Generator, first: list[dict], reject: dict[tuple[str, int], float]) -> list[dict]:
@@ -185,8 +192,9 @@ def notify_retries(rng: np.random.Generator, rows: list[dict], span: tuple[dt.da
     extra = []
     for j, index in enumerate(chosen):
         first = candidates[int(index)]
+        work = round(float(LATENCY_MS["/notify"] * rng.lognormal(0, 0.3)), 2)
         again = dict(first) | {"t": first["t"] + dt.timedelta(seconds=float(rng.uniform(3, 8))), "attempt": 2,
-                               "latency_ms": float(LATENCY_MS["/notify"] * rng.lognormal(0, 0.3))}
+                               "work_ms": work, "latency_ms": round(first["feature_ms"] + work, 2)}
         if duplicate:
             again["side_effect_id"] = f"se-{first['idempotency_key']}-2"
             if j < N_DIFFERENT_OUTPUT:
@@ -211,32 +219,34 @@ def request_log(rng: np.random.Generator, reject: dict[tuple[str, int], float]) 
         "error_class": r["error_class"], "latency_ms": round(float(r["latency_ms"]), 2),
         "output_hash": r["output_hash"], "side_effect_id": r["side_effect_id"], "fallback": r["fallback"],
         "dependency": r["dependency"], "circuit_open": r["circuit_open"],
-        "__feature_ms": round(float(r["feature_ms"]), 2), "__feature_error": r["feature_error"],
+        "__feature_ms": r["feature_ms"], "__work_ms": r["work_ms"], "__feature_error": r["feature_error"],
     } for i, r in enumerate(rows)])
     return frame.with_columns(pl.col("timestamp").dt.cast_time_unit("us"), pl.col("attempt").cast(pl.Int32))
 
 
 def spans(log: pl.DataFrame) -> pl.DataFrame:
     """A flat span table: per attempt a root span (gateway), feature_fetch (gateway), inference and postprocess
-    (model-server); the stages add up to the attempt's latency. Rejected attempts have only the root."""
+    (model-server); the stages add up to the attempt's latency. A rejected attempt has only the root; one where
+    the model never ran (a timeout, a short-circuited error) has no inference and postprocess spans."""
     ms = pl.duration(microseconds=(pl.col("__ms") * 1000).round().cast(pl.Int64))
     n = pl.int_range(pl.len()).cast(pl.UInt64)
     base = log.with_columns(n.alias("__n"))
     root = pl.format("{}{}", pl.lit("a"), pl.col("__n").cast(pl.String).str.pad_start(15, "0"))
-    rest = (pl.col("latency_ms") - pl.col("__feature_ms")).clip(lower_bound=0.1)
+    rest = pl.col("__work_ms")
     frames = [base.with_columns(pl.lit(None, pl.String).alias("parent_span_id"), root.alias("span_id"),
                                 pl.format("POST {}", pl.col("endpoint")).alias("name"), pl.lit("server").alias("kind"),
                                 pl.col("latency_ms").alias("__ms"), pl.lit(0.0).alias("__at"),
                                 pl.when(pl.col("status") == "ok").then(pl.lit("ok")).otherwise(pl.lit("error"))
                                 .alias("status_code"), pl.lit("gateway").alias("service.name"))]
     live = base.filter(pl.col("status") != "rejected")
+    ran = live.filter(pl.col("__work_ms") > 0)  # the model ran (not a timeout or a short-circuited error)
     stages = (("b", "feature_fetch", "client", pl.col("__feature_ms"), pl.lit(0.0), "gateway",
                pl.when(pl.col("__feature_error")).then(pl.lit("error")).otherwise(pl.lit("unset"))),
               ("c", "inference", "internal", rest * 0.85, pl.col("__feature_ms"), "model-server", pl.lit("unset")),
               ("d", "postprocess", "internal", rest * 0.15, pl.col("__feature_ms") + rest * 0.85, "model-server",
                pl.lit("unset")))
     for letter, name, kind, length, offset, service, status in stages:
-        frames.append(live.with_columns(
+        frames.append((live if name == "feature_fetch" else ran).with_columns(
             root.alias("parent_span_id"),
             pl.format("{}{}", pl.lit(letter), pl.col("__n").cast(pl.String).str.pad_start(15, "0")).alias("span_id"),
             pl.lit(name).alias("name"), pl.lit(kind).alias("kind"), length.alias("__ms"), offset.alias("__at"),
@@ -360,7 +370,7 @@ def main(out: Path = OUT) -> None:
     spans(log).write_parquet(out / "spans.parquet", statistics=False)
     metrics(rng, log, queues, times).write_parquet(out / "metrics.parquet", statistics=False)
     facts = planted(log, queues, times)
-    log.drop("__feature_ms", "__feature_error").write_parquet(out / "requests.parquet", statistics=False)
+    log.drop("__feature_ms", "__work_ms", "__feature_error").write_parquet(out / "requests.parquet", statistics=False)
     (out / "planted.json").write_text(json.dumps(facts, indent=2) + "\n")
 
 
