@@ -222,13 +222,13 @@ def _growth_finding(part: pl.DataFrame, scope: dict[str, Any], p: dict[str, Any]
     where = _where(scope)
     text = (f"Queue {where} grew {slope * 60:.3g} items/min for {format_duration(end - start)} from "
             f"{start:%Y-%m-%d %H:%M} ({level:.0%} interval {low * 60:.3g}–{high * 60:.3g}/min, n={int(ok.sum())} "
-            f"samples; depth {depth[a]:.0f} → {np.nanmax(depth[a:b]):.0f}; arrivals {arrivals:.3g}/s vs served "
+            f"samples; depth {depth[a]:,.0f} → {np.nanmax(depth[a:b]):,.0f}; arrivals {arrivals:.3g}/s vs served "
             f"{served:.3g}/s)")
     if left is not None:
         text += (f"; at {detected:%H:%M} it had {format_duration(max(left, 0.0))} left before it filled up "
-                 f"({cap:.0f} items) at that rate")
+                 f"({cap:,.0f} items) at that rate")
     if runs:
-        text += f"; rejections began at {runs[0]['start']:%Y-%m-%d %H:%M} ({rejected:.0f} rejected)"
+        text += f"; rejections began at {runs[0]['start']:%Y-%m-%d %H:%M} ({rejected:,.0f} rejected)"
     last = max([end, *(r["end"] + interval for r in runs)])
     metrics = {"value": slope, "baseline": 0.0, "effect": slope, "interval": [low, high], "confidence": level,
                "n": int(ok.sum()), "unit": "items/s", "arrival_rate": arrivals, "service_rate": served,
@@ -246,8 +246,8 @@ def _rejection_finding(part: pl.DataFrame, scope: dict[str, Any], run: dict[str,
     start, end = run["start"], run["end"] + interval
     rows = part.filter(pl.col(TS).is_between(start, end, closed="left"))
     where = _where(scope)
-    text = (f"Queue {where} rejected {run['count']:.0f} items in {format_duration(end - start)} from "
-            f"{start:%Y-%m-%d %H:%M} (n={rows.height} samples; depth up to {_max(rows['depth']):.0f}; arrivals "
+    text = (f"Queue {where} rejected {run['count']:,.0f} items in {format_duration(end - start)} from "
+            f"{start:%Y-%m-%d %H:%M} (n={rows.height} samples; depth up to {_max(rows['depth']):,.0f}; arrivals "
             f"{_mean(rows['arrival_rate']):.3g}/s vs served {_mean(rows['service_rate']):.3g}/s), without a "
             "sustained growth before.")
     metrics = {"value": float(run["count"]), "baseline": 0.0, "effect": float(run["count"]),
