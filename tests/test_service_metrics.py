@@ -442,6 +442,18 @@ def test_bad_input_names_the_column_and_the_fix():
         metrics_findings(good, wait_share=30)
 
 
+def test_naive_timestamps_give_the_same_findings_in_naive_time():
+    rng = np.random.default_rng(17)
+    n = 1440
+    extra = np.zeros(n)
+    extra[600:800] = 40
+    frame = queue_series(rng, n, extra=extra, capacity=2000)
+    aware = metrics_findings(frame)[1]
+    naive = metrics_findings(frame.with_columns(pl.col("timestamp").dt.replace_time_zone(None)))[1]
+    assert [f.scope["window"][0] for f in naive] == [f.scope["window"][0].replace("+00:00", "") for f in aware]
+    assert incidents(naive)["start"].to_list() == incidents(aware)["start"].to_list()
+
+
 def test_findings_do_not_depend_on_row_order():
     rng = np.random.default_rng(13)
     n = 1440
