@@ -39,7 +39,8 @@ def series(metric: str, values, *, host: str = "a", gpu: str | None = None, queu
                         schema_overrides={"gpu": pl.String, "queue": pl.String, "host": pl.String})
 
 
-def gpu_series(rng, n, *, host="a", gpu="0", util=None, wait=None, memory=None, traffic=None) -> pl.DataFrame:
+def gpu_series(rng, n, *, host="a", gpu="0", util=None, wait=None, memory=None, traffic=None,
+               requests=True) -> pl.DataFrame:
     """A GPU under steady traffic (utilization ~0.75, loader wait ~3%, memory 55%), with overrides per sample."""
     u = np.clip(rng.normal(0.75, 0.06, n), 0, 1) if util is None else util
     w = np.clip(rng.normal(0.3, 0.15, n), 0, None) if wait is None else wait  # seconds waited per 10 s
@@ -51,7 +52,7 @@ def gpu_series(rng, n, *, host="a", gpu="0", util=None, wait=None, memory=None, 
         series("gpu_memory_used_bytes", m * total, host=host, gpu=gpu),
         series("gpu_memory_total_bytes", np.full(n, total), host=host, gpu=gpu),
         series("throughput", u * 120, host=host, gpu=gpu),
-        series("requests_total", np.cumsum(r), host=host)])
+        *([series("requests_total", np.cumsum(r), host=host)] if requests else [])])
 
 
 def queue_series(rng, n, *, host="a", queue="inference", rho=0.8, extra=None, capacity=None) -> pl.DataFrame:
@@ -195,6 +196,32 @@ def test_a_cumulative_loader_wait_is_read_as_a_counter():
         as_gauge[0]["gpu"]["wait_share"].to_list()[1:])
     (f,) = warnings_of(as_counter[1], "gpu_underutilized")
     assert f.metrics["cause"] == "input_bound" and f.metrics["wait_share_mean"] == pytest.approx(0.6, abs=0.01)
+
+
+def test_a_gpu_waiting_at_low_traffic_waits_for_requests_not_for_its_loader():
+    rng = np.random.default_rng(18)
+    n = 1440
+    util, wait = np.clip(rng.normal(0.75, 0.06, n), 0, 1), np.clip(rng.normal(0.3, 0.15, n), 0, None)
+    traffic = rng.poisson(400, n)
+    traffic[600:960] = rng.poisson(40, 360)  # an hour at a tenth of the traffic: the loader idles, and so does the GPU
+    util[600:960], wait[600:960] = np.clip(rng.normal(0.08, 0.02, 360), 0, 1), rng.normal(8.0, 0.5, 360)
+    tables, found = metrics_findings(gpu_series(rng, n, util=util, wait=wait, traffic=traffic))
+    assert warnings_of(found, "gpu_underutilized") == []
+    assert (tables["gpu"]["state"][640:950] == "low_load").all()
+
+
+def test_without_a_request_count_the_throughput_tells_idle_from_starved():
+    """A training job: no requests_total. Starved by its loader, throughput falls too, and it is still found; a
+    stretch without a job (nothing done, nothing waited for) is idle."""
+    rng = np.random.default_rng(19)
+    n = 1440
+    util, wait = np.clip(rng.normal(0.8, 0.05, n), 0, 1), np.clip(rng.normal(0.3, 0.15, n), 0, None)
+    util[300:500], wait[300:500] = np.clip(rng.normal(0.15, 0.03, 200), 0, 1), rng.normal(8.0, 0.5, 200)
+    util[900:1200], wait[900:1200] = 0.0, 0.0
+    tables, found = metrics_findings(gpu_series(rng, n, util=util, wait=wait, requests=False))
+    (f,) = warnings_of(found, "gpu_underutilized")
+    assert f.metrics["cause"] == "input_bound" and abs((window_of(f)[0] - at(300)).total_seconds()) <= 60
+    assert (tables["gpu"]["state"][910:1190] == "idle").all() and tables["gpu"]["traffic"].null_count() == n
 
 
 def test_a_short_dip_is_not_sustained():

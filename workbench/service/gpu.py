@@ -4,17 +4,20 @@ Reads per GPU and interval (built by :func:`workbench.service.metrics.gpu_frame`
 (``gpu_utilization``, 0..1), ``memory_share`` (``gpu_memory_used_bytes / gpu_memory_total_bytes``),
 ``wait_share`` (seconds the data loader kept the GPU waiting per second: ``dataloader_wait_seconds`` per
 interval divided by the interval, or the rate of that counter), ``throughput`` (items/s) and ``traffic``
-(the machine's ``requests_total`` per second, else the throughput).
+(the machine's ``requests_total`` per second; null without that counter, e.g. for a training job).
 
 Rule, on each series smoothed by a rolling mean over ``smooth`` (default one minute):
 
-* **idle**: traffic at most ``idle_share`` (5%) of the GPU's 90th percentile of traffic. Idle without
+* **idle**: traffic at most ``idle_share`` (5%) of the GPU's 90th percentile of traffic (without a request
+  count: throughput at most 5% of its 90th percentile while the loader is not what it waits for). Idle without
   traffic is not an alert, whatever the utilization;
 * **input-bound**: utilization below ``low_utilization`` (0.4) while the loader wait share is at least
-  ``wait_share`` (0.3): the GPU waits for input;
-* **memory-bound**: utilization below ``low_utilization`` while memory is at least ``memory_share`` (0.9)
-  of the total: the batch cannot grow, throughput stays flat;
-* low utilization with traffic and neither cause is low load (the GPU has spare capacity), not an alert.
+  ``wait_share`` (0.3), with work to do (traffic over the last five ``smooth`` windows at least ``busy_share``,
+  25%, of its 90th percentile: at low traffic a GPU waits for requests, not for its loader): the GPU waits for
+  input;
+* **memory-bound**: the same with memory at least ``memory_share`` (0.9) of the total instead of the wait:
+  the batch cannot grow, throughput stays flat;
+* low utilization otherwise is low load (the GPU has spare capacity), not an alert.
 
 A finding needs the cause to last ``min_duration`` (5 minutes); breaks shorter than ``smooth`` do not end it
 (they are counted in it). It gives the period, the
@@ -43,12 +46,13 @@ WAIT, THROUGHPUT, REQUESTS = "dataloader_wait_seconds", "throughput", "requests_
 METRICS = (UTILIZATION, MEMORY_USED, MEMORY_TOTAL, WAIT, THROUGHPUT)
 TS = "timestamp"
 CAUSES = ("input_bound", "memory_bound")
+TRAFFIC_SPAN = 5  # the work-to-do test averages the requests over this many smoothing windows
 OWNER = "gpu_findings"
 
 
 def gpu_findings(table: pl.DataFrame, keys: Sequence[str], interval: dt.timedelta, *,
                  min_duration: str | dt.timedelta = "5m", low_utilization: float = 0.4, wait_share: float = 0.3,
-                 memory_share: float = 0.9, idle_share: float = 0.05,
+                 memory_share: float = 0.9, idle_share: float = 0.05, busy_share: float = 0.25,
                  smooth: str | dt.timedelta = "1m") -> tuple[pl.DataFrame, list[Finding]]:
     """The table with a ``state`` per interval (``idle``, ``busy``, ``low_load``, ``input_bound``,
     ``memory_bound``) and the ``gpu_underutilized`` findings (see the module docstring)."""
@@ -57,7 +61,8 @@ def gpu_findings(table: pl.DataFrame, keys: Sequence[str], interval: dt.timedelt
     thresholds = {"low_utilization": params.open_unit(low_utilization, name="low_utilization", owner=OWNER),
                   "wait_share": params.open_unit(wait_share, name="wait_share", owner=OWNER),
                   "memory_share": params.open_unit(memory_share, name="memory_share", owner=OWNER),
-                  "idle_share": params.open_unit(idle_share, name="idle_share", owner=OWNER)}
+                  "idle_share": params.open_unit(idle_share, name="idle_share", owner=OWNER),
+                  "busy_share": params.open_unit(busy_share, name="busy_share", owner=OWNER)}
     if table.height == 0 or "utilization" not in table.columns:
         return table, []
     keys = list(keys)
@@ -70,18 +75,25 @@ def gpu_findings(table: pl.DataFrame, keys: Sequence[str], interval: dt.timedelt
 
 
 def _states(table: pl.DataFrame, keys: list[str], window: dt.timedelta, t: dict[str, float]) -> pl.DataFrame:
-    size = f"{round(window.total_seconds() * 1e6)}us"
+    def smooth(c: str, times: int = 1) -> pl.Expr:
+        return pl.col(c).rolling_mean_by(TS, window_size=f"{round(window.total_seconds() * 1e6) * times}us").over(keys)
 
-    def smooth(c: str) -> pl.Expr:
-        return pl.col(c).rolling_mean_by(TS, window_size=size).over(keys)
-
-    busy_traffic = pl.col("traffic").quantile(0.9).over(keys)
-    u, w, m, traffic = smooth("utilization"), smooth("wait_share"), smooth("memory_share"), smooth("traffic")
-    idle = traffic.is_not_null() & (traffic <= t["idle_share"] * busy_traffic)
+    u, w, m = smooth("utilization"), smooth("wait_share"), smooth("memory_share")
+    requests, done = smooth("traffic"), smooth("throughput")
+    has_requests = pl.col("traffic").is_not_null().any().over(keys)
+    usual_requests = pl.col("traffic").quantile(0.9).over(keys)
+    usual_done = pl.col("throughput").quantile(0.9).over(keys)
+    # idle: no requests; without a request count, no work done while the loader is not the reason
+    idle = pl.when(has_requests).then(requests <= t["idle_share"] * usual_requests).otherwise(
+        (done <= t["idle_share"] * usual_done) & (w.fill_null(0) < t["wait_share"])).fill_null(False)
+    # a cause needs work to do: at least busy_share of the usual requests (a GPU that waits for input at night,
+    # when little comes in, waits for requests, not for its loader)
+    recent = smooth("traffic", TRAFFIC_SPAN)  # requests are sparse: judged over a longer span
+    loaded = pl.when(has_requests).then(recent >= t["busy_share"] * usual_requests).otherwise(True).fill_null(False)
     low = u < t["low_utilization"]
     state = (pl.when(idle).then(pl.lit("idle"))
-             .when(low & (w >= t["wait_share"])).then(pl.lit("input_bound"))
-             .when(low & (m >= t["memory_share"])).then(pl.lit("memory_bound"))
+             .when(low & loaded & (w >= t["wait_share"])).then(pl.lit("input_bound"))
+             .when(low & loaded & (m >= t["memory_share"])).then(pl.lit("memory_bound"))
              .when(low).then(pl.lit("low_load"))
              .when(u.is_not_null()).then(pl.lit("busy")))
     return table.sort([*keys, TS], nulls_last=True).with_columns(state.alias("state"))

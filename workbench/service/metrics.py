@@ -325,7 +325,7 @@ def gpu_frame(series: MetricSeries, by: Sequence[str], gpu: str) -> pl.DataFrame
         *keys, TS, col(gpu_part.UTILIZATION).alias("utilization"),
         (col(gpu_part.MEMORY_USED) / col(gpu_part.MEMORY_TOTAL)).alias("memory_share"),
         wait_share.alias("wait_share"), col(gpu_part.THROUGHPUT).alias("throughput"),
-        (col(rate) if rate in table.columns else col(gpu_part.THROUGHPUT)).alias("traffic"))
+        col(rate).alias("traffic"))
 
 
 def queue_frame(series: MetricSeries, by: Sequence[str], queue: str) -> pl.DataFrame:
