@@ -329,6 +329,36 @@ def test_theil_sen_equals_scipy_with_ties():
 
 
 # -- false alerts on null series -------------------------------------------------------------------------------
+def restart(frame: pl.DataFrame, moment: dt.datetime, missing: int) -> pl.DataFrame:
+    """The machine restarts at ``moment``: ``missing`` samples of every series are lost, its counters count from zero
+    again after."""
+    gone = pl.col("timestamp").is_between(moment, moment + dt.timedelta(seconds=STEP * (missing - 1)))
+    before = frame.filter(pl.col("timestamp") < moment).group_by("metric", "host", "gpu", "queue").agg(
+        pl.col("value").sort_by("timestamp").last().alias("last"))
+    counter = pl.col("metric").str.ends_with("_total") & (pl.col("timestamp") >= moment)
+    return (frame.filter(~gone).join(before, on=["metric", "host", "gpu", "queue"], how="left", nulls_equal=True)
+            .with_columns(pl.when(counter).then(pl.col("value") - pl.col("last")).otherwise(pl.col("value"))
+                          .alias("value")).drop("last"))
+
+
+def test_a_restart_with_a_gap_and_counter_resets_reads_the_same_rates():
+    rng = np.random.default_rng(20)
+    frame = pl.concat([gpu_series(rng, 720), queue_series(rng, 720)])
+    moment = at(400)
+    restarted = restart(frame, moment, missing=6)
+    assert restarted.filter(pl.col("metric") == "requests_total").sort("timestamp")["value"].diff().min() < 0
+    tables, found = metrics_findings(restarted)
+    (gap,) = found
+    assert gap.kind == "metrics_gap" and gap.metrics["missing_samples"] == 6 and len(gap.metrics["series"]) == 10
+    original = metrics_findings(frame)[0]["queues"]
+    after = pl.col("timestamp") > moment + dt.timedelta(seconds=STEP * 6)
+    # after the restart the rates are those of the unbroken series (the reset counted from zero, not negative)
+    assert tables["queues"].filter(after)["arrival_rate"].to_list() == pytest.approx(
+        original.filter(after)["arrival_rate"].to_list())
+    first = tables["queues"].filter(after)["arrival_rate"][0]
+    assert first > 0
+
+
 @pytest.mark.slow
 def test_false_alerts_on_simulated_null_series_stay_below_one_per_thousand_cells():
     """60 machines × 6 hours of healthy metrics: GPU under diurnal-free traffic with noise, idle stretches,
@@ -346,7 +376,9 @@ def test_false_alerts_on_simulated_null_series_stay_below_one_per_thousand_cells
         burst = rng.integers(0, n - 5)
         extra[burst:burst + 3] = rng.integers(50, 300)
         frame = pl.concat([frame, queue_series(rng, n, host=f"h{k}", rho=float(rng.uniform(0.5, 0.95)), extra=extra)])
+        frame = restart(frame, at(int(rng.integers(100, n - 100))), missing=6)
         _, found = metrics_findings(frame)
+        assert len(warnings_of(found, "metrics_gap")) == 1
         alerts += len(warnings_of(found, "gpu_underutilized")) + len(warnings_of(found, "queue_backpressure"))
         cells += 2 * n // 60
     assert cells == 4320
