@@ -513,6 +513,20 @@ def test_naive_timestamps_give_the_same_findings_in_naive_time():
     assert incidents(naive)["start"].to_list() == incidents(aware)["start"].to_list()
 
 
+def test_a_series_without_labels_is_one_gpu_and_one_queue():
+    rng = np.random.default_rng(21)
+    n = 1000
+    util, wait = np.clip(rng.normal(0.75, 0.06, n), 0, 1), np.clip(rng.normal(0.3, 0.15, n), 0, None)
+    util[300:500], wait[300:500] = 0.2, 7.0
+    extra = np.zeros(n)
+    extra[300:500] = 40
+    frame = pl.concat([gpu_series(rng, n, util=util, wait=wait), queue_series(rng, n, extra=extra)])
+    found = metrics_findings(frame.drop("host", "gpu", "queue"), by=())[1]
+    assert sorted((f.kind, f.subject, dict(f.scope).get("segment")) for f in found) == [
+        ("gpu_underutilized", "gpu", None), ("queue_backpressure", "queue", None)]
+    assert [f.message.split(" was ")[0].split(" grew ")[0] for f in found] == ["The GPU", "The queue"]
+
+
 def test_findings_do_not_depend_on_row_order():
     rng = np.random.default_rng(13)
     n = 1440

@@ -74,15 +74,20 @@ def gpu_findings(table: pl.DataFrame, keys: Sequence[str], interval: dt.timedelt
     return table, findings
 
 
+def per(expr: pl.Expr, keys: list[str]) -> pl.Expr:
+    """``expr`` per GPU (``over(keys)``), or over the whole table when there is one GPU and no key."""
+    return expr.over(keys) if keys else expr
+
+
 def _states(table: pl.DataFrame, keys: list[str], window: dt.timedelta, t: dict[str, float]) -> pl.DataFrame:
     def smooth(c: str, times: int = 1) -> pl.Expr:
-        return pl.col(c).rolling_mean_by(TS, window_size=f"{round(window.total_seconds() * 1e6) * times}us").over(keys)
+        return per(pl.col(c).rolling_mean_by(TS, window_size=f"{round(window.total_seconds() * 1e6) * times}us"), keys)
 
     u, w, m = smooth("utilization"), smooth("wait_share"), smooth("memory_share")
     requests, done = smooth("traffic"), smooth("throughput")
-    has_requests = pl.col("traffic").is_not_null().any().over(keys)
-    usual_requests = pl.col("traffic").quantile(0.9).over(keys)
-    usual_done = pl.col("throughput").quantile(0.9).over(keys)
+    has_requests = per(pl.col("traffic").is_not_null().any(), keys)
+    usual_requests = per(pl.col("traffic").quantile(0.9), keys)
+    usual_done = per(pl.col("throughput").quantile(0.9), keys)
     # idle: no requests; without a request count, no work done while the loader is not the reason
     idle = pl.when(has_requests).then(requests <= t["idle_share"] * usual_requests).otherwise(
         (done <= t["idle_share"] * usual_done) & (w.fill_null(0) < t["wait_share"])).fill_null(False)
@@ -102,8 +107,8 @@ def _states(table: pl.DataFrame, keys: list[str], window: dt.timedelta, t: dict[
 def _periods(table: pl.DataFrame, keys: list[str], interval: dt.timedelta) -> pl.DataFrame:
     """Runs of one state per GPU: consecutive intervals (no missing interval between them)."""
     step = interval.total_seconds()
-    gap = (pl.col(TS).diff().dt.total_microseconds() / 1e6 > 1.5 * step).over(keys)
-    change = (pl.col("state") != pl.col("state").shift()).over(keys)
+    gap = per(pl.col(TS).diff().dt.total_microseconds() / 1e6 > 1.5 * step, keys)
+    change = per(pl.col("state") != pl.col("state").shift(), keys)
     run = (gap.fill_null(True) | change.fill_null(True)).cum_sum().alias("run")
     return (table.with_columns(run).group_by([*keys, "run", "state"], maintain_order=True)
             .agg(pl.col(TS).min().alias("start"), (pl.col(TS).max() + interval).alias("end"), pl.len().alias("n"))
@@ -163,7 +168,8 @@ def _finding(p: dict[str, Any], table: pl.DataFrame, keys: list[str], block: int
     evidence = {c: _mean(rows, c) for c in ("wait_share", "memory_share", "throughput", "traffic")}
     usual = {c: _mean(busy, c) for c in ("wait_share", "memory_share", "throughput")}
     segment = {k: p[k] for k in keys if p[k] is not None}
-    where = ", ".join(f"{k}={v}" for k, v in segment.items()) or "the GPU"
+    where = ", ".join(f"{k}={v}" for k, v in segment.items()) or "gpu"
+    name = f"GPU {where}" if segment else "The GPU"
     span = format_duration(p["seconds"])
     cause = p["state"]
     if cause == "input_bound":
@@ -179,7 +185,7 @@ def _finding(p: dict[str, Any], table: pl.DataFrame, keys: list[str], block: int
                 "(batch size, sequence length, cache limits, quantization) or look for a leak that grew until the "
                 "period began.")
     base = f" vs {baseline:.0%} usually under traffic" if not math.isnan(baseline) else ""
-    message = (f"GPU {where} was {cause.replace('_', '-')} for {span} from {p['start']:%Y-%m-%d %H:%M}: "
+    message = (f"{name} was {cause.replace('_', '-')} for {span} from {p['start']:%Y-%m-%d %H:%M}: "
                f"utilization {mean:.0%}{base} (95% interval {low:.0%}–{high:.0%}, n={samples} samples); {why}.")
     metrics = {"value": mean, "baseline": baseline, "effect": mean - baseline,
                "relative_effect": (mean - baseline) / baseline if baseline else math.nan,

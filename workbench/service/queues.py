@@ -59,7 +59,8 @@ def queue_findings(table: pl.DataFrame, keys: Sequence[str], interval: dt.timede
     keys = list(keys)
     table = table.sort([*keys, TS], nulls_last=True)
     parts, findings = [], []
-    for key_values, part in table.group_by(keys, maintain_order=True):
+    groups = table.group_by(keys, maintain_order=True) if keys else [((), table)]
+    for key_values, part in groups:
         scope = {k: v for k, v in zip(keys, key_values, strict=True) if v is not None}
         cap = _capacity_of(caps, scope.get(queue) if queue else None)
         flags, windows = _growing(part, span, level, growth)
@@ -199,7 +200,11 @@ def _findings(part: pl.DataFrame, scope: dict[str, Any], periods: list[dict[str,
 
 
 def _where(scope: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in scope.items()) or "the queue"
+    return ", ".join(f"{k}={v}" for k, v in scope.items()) or "queue"
+
+
+def _name(scope: dict[str, Any]) -> str:
+    return f"Queue {_where(scope)}" if scope else "The queue"
 
 
 def _growth_finding(part: pl.DataFrame, scope: dict[str, Any], p: dict[str, Any], runs: list[dict[str, Any]],
@@ -220,7 +225,7 @@ def _growth_finding(part: pl.DataFrame, scope: dict[str, Any], p: dict[str, Any]
     left = (cap - at_detection) / rate if cap is not None and rate > 0 else None
     rejected = sum(r["count"] for r in runs)
     where = _where(scope)
-    text = (f"Queue {where} grew {slope * 60:.3g} items/min for {format_duration(end - start)} from "
+    text = (f"{_name(scope)} grew {slope * 60:.3g} items/min for {format_duration(end - start)} from "
             f"{start:%Y-%m-%d %H:%M} ({level:.0%} interval {low * 60:.3g}–{high * 60:.3g}/min, n={int(ok.sum())} "
             f"samples; depth {depth[a]:,.0f} → {np.nanmax(depth[a:b]):,.0f}; arrivals {arrivals:.3g}/s vs served "
             f"{served:.3g}/s)")
@@ -246,7 +251,7 @@ def _rejection_finding(part: pl.DataFrame, scope: dict[str, Any], run: dict[str,
     start, end = run["start"], run["end"] + interval
     rows = part.filter(pl.col(TS).is_between(start, end, closed="left"))
     where = _where(scope)
-    text = (f"Queue {where} rejected {run['count']:,.0f} items in {format_duration(end - start)} from "
+    text = (f"{_name(scope)} rejected {run['count']:,.0f} items in {format_duration(end - start)} from "
             f"{start:%Y-%m-%d %H:%M} (n={rows.height} samples; depth up to {_max(rows['depth']):,.0f}; arrivals "
             f"{_mean(rows['arrival_rate']):.3g}/s vs served {_mean(rows['service_rate']):.3g}/s), without a "
             "sustained growth before.")
