@@ -138,6 +138,19 @@ def test_a_series_that_stops_reporting_is_an_open_gap():
     assert "has not reported since" in gap.message
 
 
+def test_each_series_is_judged_at_its_own_interval():
+    every_minute = series("gpu_memory_total_bytes", np.full(100, 8e10), gpu="0").with_columns(
+        pl.col("timestamp") + (pl.col("timestamp") - T0) * 5)  # one sample a minute for 100 minutes
+    frame = pl.concat([series("gpu_utilization", np.full(600, 0.8), gpu="0"), every_minute])
+    assert gaps(read_metrics(frame)).height == 0
+    holed = pl.concat([series("gpu_utilization", np.full(600, 0.8), gpu="0"),
+                       every_minute.filter(pl.col("timestamp") != T0 + dt.timedelta(minutes=50))])
+    (row,) = gaps(read_metrics(holed)).iter_rows(named=True)
+    assert (row["metric"], row["missing"], row["gap_from"]) == ("gpu_memory_total_bytes", 1, T0 + dt.timedelta(
+        minutes=49))
+    assert gaps(read_metrics(frame, interval="10s")).height == 100  # at a given interval: 99 between, 1 at the end
+
+
 def test_jittered_samples_are_not_gaps():
     rng = np.random.default_rng(2)
     frame = series("queue_depth", np.full(300, 3.0), queue="q").with_columns(

@@ -11,7 +11,7 @@ Input: a long table with one row per sample, ``timestamp`` (datetime), ``metric`
   increase divided by the seconds between the two samples;
 * **gauges** (everything else): a level at the sample time (utilization, memory, queue depth).
 
-A **gap** is a stretch of at least one missing sample (two samples of a series more than 1.5 sample
+A **gap** is a stretch of at least one missing sample (two samples of a series more than 1.5 of its sample
 intervals apart, or a series that stops before the end of the data). Missing samples are never read as
 zeros: a counter's increase over a gap is the increase between the samples around it, spread over the
 gap; a gauge has no value there. Each gap is a ``metrics_gap`` finding.
@@ -51,13 +51,14 @@ class MetricSeries:
     label columns (text, null where a metric does not carry the label), ``interval_s`` (seconds since the
     series' previous sample), and for counters ``increase``, ``reset`` (the value went down) and ``rate``
     (increase per second); sorted by series, then time. ``interval``: the sample interval; ``end``: the
-    last timestamp of the data."""
+    last timestamp of the data; ``interval_given``: the interval was given, not measured."""
 
     frame: pl.DataFrame
     labels: tuple[str, ...]
     counters: frozenset[str]
     interval: dt.timedelta
     end: dt.datetime
+    interval_given: bool = False
 
     @property
     def interval_s(self) -> float:
@@ -100,7 +101,8 @@ def read_metrics(metrics: FrameLike, *, timestamp: str = TS, metric: str = METRI
     frame = _with_increases(frame.sort([*keys, TS], nulls_last=True), keys, counter_set)
     _refuse_duplicates(frame, keys)
     step = _interval(frame, interval, owner)
-    return MetricSeries(frame, tuple(label_cols), counter_set, step, frame[TS].max())  # type: ignore[arg-type]
+    return MetricSeries(frame, tuple(label_cols), counter_set, step, frame[TS].max(),  # type: ignore[arg-type]
+                        interval is not None)
 
 
 def _labels(schema: Mapping[str, Any], roles: Mapping[str, str], labels: Sequence[str] | None,
@@ -166,21 +168,25 @@ def _interval(frame: pl.DataFrame, interval: str | dt.timedelta | None, owner: s
 def gaps(series: MetricSeries) -> pl.DataFrame:
     """One row per gap of one series: ``metric``, the labels, ``gap_from`` (last sample before), ``gap_to`` (first
     sample after, or the end of the data when the series stopped: ``open``), ``missing`` (samples missing,
-    rounded) and ``seconds``."""
+    rounded) and ``seconds``. Each series is judged at its own sample interval (the median spacing of its
+    samples; a series scraped every minute beside ones every 10 s has no gap every minute), or at ``interval=``
+    when one was given."""
     keys = [METRIC, *series.labels]
-    step = series.interval_s
-    inner = series.frame.filter(pl.col(DT) > GAP_FACTOR * step).select(
+    own = pl.col(DT).filter(pl.col(DT) > 0).median().over(keys)
+    step = pl.lit(series.interval_s) if series.interval_given else own.fill_null(series.interval_s)
+    frame = series.frame.with_columns(step.alias("__step"))
+    inner = frame.filter(pl.col(DT) > GAP_FACTOR * pl.col("__step")).select(
         *keys, (pl.col(TS) - pl.duration(microseconds=(pl.col(DT) * 1e6).cast(pl.Int64))).alias("gap_from"),
-        pl.col(TS).alias("gap_to"), pl.lit(False).alias("open"))
-    last = series.frame.group_by(keys).agg(pl.col(TS).max().alias("gap_from"))
+        pl.col(TS).alias("gap_to"), pl.lit(False).alias("open"), "__step")
+    last = frame.group_by(keys).agg(pl.col(TS).max().alias("gap_from"), pl.col("__step").first())
     trailing = last.filter((pl.lit(series.end) - pl.col("gap_from")).dt.total_microseconds() / 1e6
-                           > GAP_FACTOR * step).with_columns(pl.lit(series.end).alias("gap_to"),
-                                                             pl.lit(True).alias("open"))
+                           > GAP_FACTOR * pl.col("__step")).with_columns(pl.lit(series.end).alias("gap_to"),
+                                                                         pl.lit(True).alias("open"))
     out = pl.concat([inner, trailing.select(inner.columns)])
     seconds = (pl.col("gap_to") - pl.col("gap_from")).dt.total_microseconds() / 1e6
-    missing = (seconds / step).round().cast(pl.Int64) - pl.when(pl.col("open")).then(0).otherwise(1)
-    return out.with_columns(missing.alias("missing"), seconds.alias("seconds")).sort([*keys, "gap_from"],
-                                                                                      nulls_last=True)
+    missing = (seconds / pl.col("__step")).round().cast(pl.Int64) - pl.when(pl.col("open")).then(0).otherwise(1)
+    return out.with_columns(missing.alias("missing"), seconds.alias("seconds")).drop("__step").sort(
+        [*keys, "gap_from"], nulls_last=True)
 
 
 def gap_findings(table: pl.DataFrame, by: Sequence[str]) -> list[Finding]:
