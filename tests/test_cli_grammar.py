@@ -241,7 +241,8 @@ def test_version_prints_the_package_version(capsys):
 
 
 def test_command_names_are_the_check_names_in_results(tmp_path):
-    assert [c.name for c in CHECKS] == ["leakage", "drift", "skew", "shadow", "performance", "calibration"]
+    assert [c.name for c in CHECKS] == ["leakage", "drift", "skew", "shadow", "performance", "calibration",
+                                        "service"]
     for check, config in SHIPPED.items():
         out = tmp_path / f"{check}.json"
         main([check, "--config", str(config), "--out", str(out), "--quiet", "--fail-on", "none"]
@@ -254,10 +255,11 @@ def _api_arguments(check: str) -> set[str]:
     from workbench.leakage import check_leakage
     from workbench.leakage.config import TOP_KEYS
     from workbench.performance import check_calibration, check_performance
+    from workbench.service import check_service
     from workbench.shadow import Guardrails, check_shadow
 
     functions = {"leakage": check_leakage, "drift": check_drift, "skew": check_skew, "shadow": check_shadow,
-                 "performance": check_performance, "calibration": check_calibration}
+                 "performance": check_performance, "calibration": check_calibration, "service": check_service}
     names = set(inspect.signature(functions[check]).parameters)
     if check == "leakage":
         names = (names | {"training"}) & set(TOP_KEYS)  # the first positional argument, and a config key

@@ -20,9 +20,11 @@ from workbench.cli.options import (
     COUNT,
     ID,
     LABELS,
+    NOTIFICATIONS,
     NUMBER,
     OUT,
     OUTPUT,
+    OUTPUTS,
     PAIR,
     PATH,
     PREDICTION,
@@ -35,6 +37,7 @@ from workbench.cli.options import (
     TIMESTAMP,
     VERDICT_ACTIONS,
     WINDOW,
+    Kind,
     Option,
     with_help,
 )
@@ -299,4 +302,114 @@ CALIBRATION = Command(
     "recalibration table). Exit status as for `workbench leakage`.",
     CALIBRATION_OPTIONS, _calibration)
 
-CHECKS = (LEAKAGE, DRIFT, SKEW, SHADOW, PERFORMANCE, CALIBRATION)
+# -- service ---------------------------------------------------------------------------------------
+def _seconds(value: Any) -> float | str:
+    """A number of seconds (``0.1``), or a duration (``1s``, ``2m``) that check_service reads."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise TypeError(value)
+    try:
+        return float(value)
+    except ValueError:
+        return str(value)
+
+
+def _capacity(value: Any) -> dict[str | None, float]:
+    """``3000`` (every queue; key None) or ``inference=3000`` (one queue); a config's mapping as it is."""
+    if isinstance(value, Mapping):
+        return {str(k): _positive(v) for k, v in value.items()}
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise TypeError(value)
+    name, sep, items = str(value).rpartition("=")
+    if sep and not name:
+        raise ValueError(value)
+    return {name or None: _positive(items)}
+
+
+def _positive(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, str | int | float) or not float(value) > 0:
+        raise ValueError(value)
+    return float(value)
+
+
+SECONDS = Kind("seconds (0.1) or a duration (1s, 2m)", _seconds)
+CAPACITY = Kind("a number of items (every queue) or QUEUE=ITEMS", _capacity)
+SERVICE_COLUMNS = (
+    ("request_id", "the attempt's id (the trace id, to join spans)"),
+    ("idempotency_key", "the key a client sends with every attempt of one logical request"),
+    ("attempt", "attempt number: 1 the original, 2, 3, ... the retries"),
+    ("status", "status column: ok, error, timeout or rejected"),
+    ("error_class", "the error's class when the attempt failed"),
+    ("latency_ms", "the attempt's latency in milliseconds"),
+    ("output_hash", "a hash of the response"),
+    ("side_effect_id", "the id of what the request did (a payment, an email)"),
+    ("fallback", "whether default or cached features were served (boolean)"),
+    ("dependency", "the dependency that fell back, or whose circuit breaker was open"),
+    ("circuit_open", "whether the dependency's circuit breaker was open for this attempt (boolean)"),
+)
+SERVICE_OPTIONS = (
+    Option("requests", "request log, one row per attempt (parquet/CSV path, glob or folder)", kind=PATH),
+    Option("spans", "spans: an OTLP/JSON export or a flat span table (path, glob or folder)", kind=PATH),
+    Option("metrics", "metrics series in long format: timestamp, metric, value, labels (path, glob or folder)",
+           kind=PATH),
+    with_help(BY, "segment column (repeatable; default: client_id, region, endpoint, those present)"),
+    with_help(WINDOW, "base time window, e.g. 5m, 15m, 1h (default 5m)"),
+    Option("depth", "most segment columns combined in one scope (default 1)", kind=COUNT),
+    with_help(TIMESTAMP, "request log column: when the attempt started (UTC)"),
+    *(Option(key, f"request log column: {text} (default {key})") for key, text in SERVICE_COLUMNS),
+    Option("stage", "what a span's stage is: its name (default), or the gen_ai.operation.name attribute",
+           kind=TEXT, choices=("name", "gen_ai.operation.name")),
+    Option("capacity", "a queue's capacity in items: ITEMS for every queue or QUEUE=ITEMS (repeatable); a growing "
+                       "queue's finding then says how long it had left", kind=CAPACITY, repeat=True,
+           metavar="[QUEUE=]ITEMS"),
+    Option("quantile", "the stage latency quantile compared (default 0.95)", kind=NUMBER),
+    Option("min_support", "requests (or original requests) a side needs to be tested (default 50)", kind=COUNT),
+    Option("margin", "smallest rise of a rate worth an alert, in events per request (default 0.01)", kind=NUMBER),
+    Option("min_ratio", "smallest ratio to the baseline rate worth an alert (default 1.5)", kind=NUMBER),
+    Option("latency_margin", "a stage regresses at 1 + this times its baseline quantile (default 0.2)",
+           kind=NUMBER),
+    Option("min_backoff", "a retry sooner than this after the previous attempt has no backoff: seconds or a "
+                          "duration (default 0.1)", kind=SECONDS),
+    Option("no_backoff_share", "share of retries without backoff above which a scope alerts (default 0.5)",
+           kind=NUMBER),
+    Option("min_retries", "retries a scope (or an error class) needs to be judged (default 20)", kind=COUNT),
+    Option("confidence", "confidence of every interval (default 0.95)", kind=NUMBER),
+    Option("fdr", "false-discovery rate across tested cells (default 0.01)", kind=NUMBER),
+)
+
+
+def _service_check(values: Mapping[str, Any]) -> None:
+    from workbench.errors import ConfigError
+
+    if not {"requests", "spans", "metrics"} & set(values):
+        raise ConfigError("missing --requests, --spans or --metrics (at least one; or give them in --config).")
+
+
+def _service(values: dict[str, Any], outputs: Outputs) -> int:
+    from workbench.service import check_service
+
+    if "capacity" in values:
+        values["capacity"] = _capacities(values["capacity"])
+    return finish(check_service(values.pop("requests", None), **values), outputs)
+
+
+def _capacities(items: list[dict[str | None, float]]) -> float | dict[str, float]:
+    """One number for every queue, or a number per queue name; not both."""
+    from workbench.errors import ConfigError
+
+    merged = {k: v for item in items for k, v in item.items()}
+    if None in merged and len(merged) > 1:
+        raise ConfigError("--capacity: give one number for every queue (--capacity 3000) or one per queue "
+                          "(--capacity inference=3000 --capacity batch=500), not both.")
+    return merged[None] if None in merged else {str(k): v for k, v in merged.items()}
+
+
+SERVICE = Command(
+    "service", "serving operations: retries, idempotency, fallbacks, stage latency, GPUs, queues, incidents",
+    "Check a model service from its request log (--requests), spans (--spans) and metrics series (--metrics): "
+    "retry storms, idempotency violations, fallbacks, timeouts, circuit-breaker periods, per-stage latency "
+    "regressions, under-used GPUs, queue backpressure, gaps in the metrics, and the incident timeline. Exit "
+    "status as for `workbench leakage` (6: a notification failed).",
+    SERVICE_OPTIONS, _service, check=_service_check,
+    outputs=(*OUTPUTS, *NOTIFICATIONS))
+
+CHECKS = (LEAKAGE, DRIFT, SKEW, SHADOW, PERFORMANCE, CALIBRATION, SERVICE)

@@ -182,6 +182,9 @@ ALERT_LINK = Option("alert_link", "a link sent with the alerts (the CI job, a da
                     "PagerDuty links", kind=TEXT, metavar="URL")
 VERDICT_ACTIONS = (METRICS_OUT, *ON_VERDICT, ACTION_TIMEOUT, NOTIFY, ALERTMANAGER, PAGERDUTY, ALERT_SOURCE,
                    ALERT_LINK)
+# a check without a verdict (service): no --on-* command to run, but the numbers and the notifications of its
+# findings at or above --fail-on (workbench.cli.finish.finish)
+NOTIFICATIONS = (METRICS_OUT, NOTIFY, ALERTMANAGER, PAGERDUTY, ALERT_SOURCE, ALERT_LINK)
 
 
 def add_options(parser: argparse.ArgumentParser, options: Iterable[Option]) -> None:

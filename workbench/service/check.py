@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import inspect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +63,7 @@ def check_service(
     min_retries: int = 20,
     confidence: float = 0.95,
     fdr: float = params.DEFAULT_FDR,
+    capacity: float | Mapping[str, float] | None = None,
 ) -> CheckResult:
     """Serving operations from the request log (``requests``), spans (``spans``) and metrics (``metrics``).
 
@@ -82,8 +83,9 @@ def check_service(
     significant and at least ``1 + latency_margin`` times the baseline. Retries without backoff: the share of
     retries less than ``min_backoff`` (seconds or a duration) after the previous attempt exceeds
     ``no_backoff_share``; retried errors always fail when ``min_retries`` retries never succeeded. Intervals at
-    ``confidence``. Returns a :class:`~workbench.findings.CheckResult` with check ``"service"``; its tables are
-    listed in docs/service.md.
+    ``confidence``. ``capacity``: the queues' capacity in items (one number, or per queue name), passed to
+    ``metrics_findings``: a growing queue's finding then says how long it had left. Returns a
+    :class:`~workbench.findings.CheckResult` with check ``"service"``; its tables are listed in docs/service.md.
     """
     o = _options(window=window, depth=depth, quantile=quantile, min_support=min_support, margin=margin,
                  min_ratio=min_ratio, latency_margin=latency_margin, min_backoff=min_backoff,
@@ -115,7 +117,7 @@ def check_service(
         findings += part_findings
         inputs.append(summary)
     if metrics is not None:
-        part_tables, part_findings = _metrics_part(metrics, o)
+        part_tables, part_findings = _metrics_part(metrics, o, capacity)
         tables |= part_tables
         findings += part_findings
     incidents = _incidents(findings)
@@ -281,7 +283,8 @@ def _span_parts(spans: Any, by: str | Sequence[str] | None, log: Log | None, o: 
 
 # -- the metrics half: helper `svcmetrics` builds workbench/service/metrics.py (metrics_findings) and
 # -- workbench/service/incidents.py (incidents); they are called here when present --------------------------
-def _metrics_part(metrics: FrameLike, o: _Options) -> tuple[dict[str, pl.DataFrame], list[Finding]]:
+def _metrics_part(metrics: FrameLike, o: _Options,
+                  capacity: float | Mapping[str, float] | None = None) -> tuple[dict[str, pl.DataFrame], list[Finding]]:
     """GPU, queue and data-loader findings from a metrics series (``metrics_findings`` of
     :mod:`workbench.service.metrics`), given the options it accepts."""
     try:
@@ -290,7 +293,9 @@ def _metrics_part(metrics: FrameLike, o: _Options) -> tuple[dict[str, pl.DataFra
         raise ConfigError("metrics= needs workbench.service.metrics, which this version does not have yet; "
                           "leave metrics= out.") from exc
     func = module.metrics_findings
-    offered = {"window": o.every, "confidence": o.rule.confidence, "fdr": o.rule.fdr}
+    offered: dict[str, Any] = {"window": o.every, "confidence": o.rule.confidence, "fdr": o.rule.fdr}
+    if capacity is not None:
+        offered["capacity"] = capacity
     accepted = inspect.signature(func).parameters
     tables, findings = func(metrics, **{k: v for k, v in offered.items() if k in accepted})
     return dict(tables), list(findings)
