@@ -13,17 +13,20 @@ import pytest
 from test_performance_sample import DATA as PERFORMANCE
 from test_shadow_foundation import shadow_logs
 
+from tests.service_data import Plan, make_log, make_spans
 from workbench.drift import check_drift
 from workbench.errors import ConfigError
 from workbench.findings import CheckResult
 from workbench.findings.html import result_html
 from workbench.performance import check_calibration, check_subgroups
+from workbench.service import check_service
 from workbench.shadow import check_shadow
 from workbench.widgets import (
     EXPLORERS,
     CalibrationExplorer,
     DriftExplorer,
     LeakageExplorer,
+    ServiceExplorer,
     ShadowExplorer,
     SubgroupExplorer,
     explore,
@@ -42,6 +45,7 @@ def results(churn_result) -> dict[str, CheckResult]:
     scores = pl.DataFrame({"p": rng.uniform(0, 1, 2000)}).with_columns(
         y=(pl.Series(rng.uniform(0, 1, 2000)) < pl.col("p")).cast(pl.Int8))
     prod, cand = shadow_logs(3, slower=2.0)
+    log = make_log(np.random.default_rng(6), n=3000, plan=Plan(storm=True))
     return {
         "leakage": churn_result,
         "drift": check_drift(frame, frame.with_columns(x=pl.col("x") + 1)),
@@ -49,6 +53,7 @@ def results(churn_result) -> dict[str, CheckResult]:
         "performance": check_subgroups(pl.read_parquet(PERFORMANCE / "reference.parquet"), target="label",
                                        prediction="prediction", by="region"),
         "calibration": check_calibration(scores, scores, score="p", target="y", min_support=10),
+        "service": check_service(log, spans=make_spans(np.random.default_rng(6), log)),
     }
 
 
@@ -75,7 +80,8 @@ def test_the_dispatch_table_and_the_names_in_the_errors_agree():
     assert {check: cls.__name__ for check, cls in EXPLORERS.items()} == EXPLORER_OF
     assert all(check in cls.checks for check, cls in EXPLORERS.items())
     assert [cls.__name__ for cls in EXPLORERS.values()] == [
-        "LeakageExplorer", "DriftExplorer", "ShadowExplorer", "SubgroupExplorer", "CalibrationExplorer"]
+        "LeakageExplorer", "DriftExplorer", "ShadowExplorer", "SubgroupExplorer", "CalibrationExplorer",
+        "ServiceExplorer"]
 
 
 def test_a_drift_result_given_to_the_shadow_explorer_names_the_drift_explorer(results):
@@ -86,7 +92,7 @@ def test_a_drift_result_given_to_the_shadow_explorer_names_the_drift_explorer(re
 
 
 @pytest.mark.parametrize("explorer", [LeakageExplorer, DriftExplorer, ShadowExplorer, SubgroupExplorer,
-                                      CalibrationExplorer], ids=lambda c: c.__name__)
+                                      CalibrationExplorer, ServiceExplorer], ids=lambda c: c.__name__)
 def test_every_explorer_refuses_other_results_naming_the_right_explorer(explorer):
     for check, right in EXPLORER_OF.items():
         if check in explorer.checks:
@@ -108,7 +114,7 @@ def test_a_result_without_the_tables_an_explorer_reads_is_refused():
 def test_explore_refuses_a_check_no_explorer_shows():
     skew = CheckResult("skew", (), (), tables={"features": pl.DataFrame({"feature": ["x"]})})
     with pytest.raises(ConfigError, match=r"^explore: no explorer shows 'skew' results \(explorers show calibration, "
-                                          r"drift, leakage, performance, shadow\); display the result itself"):
+                                          r"drift, leakage, performance, service, shadow\); display the result"):
         explore(skew)
     with pytest.raises(ConfigError, match=r"^DriftExplorer shows 'drift' results, got a 'skew' result: no explorer "
                                           r"shows 'skew' results"):

@@ -10,6 +10,7 @@ drift          ``DriftExplorer``       effects with intervals, columns × window
 shadow         ``ShadowExplorer``      verdict, guardrails, latency, disagreement, accuracy
 performance    ``SubgroupExplorer``    ranked alerts, a segment over time, segments × windows
 calibration    ``CalibrationExplorer`` reliability diagrams and the calibration table
+service        ``ServiceExplorer``     alerts and their scope, incident timeline, stages, rates, queues, GPUs
 ============== ======================= ==========================================================
 
 A performance result given a score and a reference also carries calibration tables:
@@ -25,6 +26,7 @@ from workbench.widgets.base import Explorer
 from workbench.widgets.drift import DriftExplorer
 from workbench.widgets.leakage import LeakageExplorer
 from workbench.widgets.performance import CalibrationExplorer, SubgroupExplorer
+from workbench.widgets.service import ServiceExplorer
 from workbench.widgets.shadow import ShadowExplorer
 
 EXPLORERS: dict[str, type[Explorer]] = {
@@ -33,6 +35,7 @@ EXPLORERS: dict[str, type[Explorer]] = {
     "shadow": ShadowExplorer,
     "performance": SubgroupExplorer,
     "calibration": CalibrationExplorer,
+    "service": ServiceExplorer,
 }
 
 
@@ -51,5 +54,5 @@ def explore(result: CheckResult) -> Explorer:
     return explorer.from_result(result)
 
 
-__all__ = ["EXPLORERS", "CalibrationExplorer", "DriftExplorer", "Explorer", "LeakageExplorer", "ShadowExplorer",
-           "SubgroupExplorer", "explore"]
+__all__ = ["EXPLORERS", "CalibrationExplorer", "DriftExplorer", "Explorer", "LeakageExplorer", "ServiceExplorer",
+           "ShadowExplorer", "SubgroupExplorer", "explore"]

@@ -24,6 +24,7 @@ EXPLORER_OF: dict[str, str] = {
     "shadow": "ShadowExplorer",
     "performance": "SubgroupExplorer",
     "calibration": "CalibrationExplorer",
+    "service": "ServiceExplorer",
 }
 
 
