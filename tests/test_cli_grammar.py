@@ -287,7 +287,7 @@ def test_report_run_help_lists_the_templates_and_their_parameters(capsys):
     assert exit_.value.code == 0
     text = capsys.readouterr().out
     assert "usage: workbench report run" in text and "templates (set a parameter with -p NAME VALUE):" in text
-    for template in ("drift", "leakage", "performance", "shadow", "model_health"):
+    for template in ("drift", "leakage", "performance", "shadow", "model_health", "service_health"):
         assert f"\n  {template}\n" in text
     assert "    window = '1d'  # window length" in text  # drift's parameter, its default and what it is
 

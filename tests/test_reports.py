@@ -107,7 +107,8 @@ def test_report_cli_runs_lists_and_reports_errors(drift_run, capsys):
 
 
 @pytest.mark.parametrize(("template", "kind"), [("leakage", "future_data"), ("performance", "performance_drop"),
-                                                ("shadow", "latency_regression"), ("model_health", "overconfident")])
+                                                ("shadow", "latency_regression"), ("model_health", "overconfident"),
+                                                ("service_health", "queue_backpressure")])
 def test_every_template_runs_on_its_sample_with_charts_offline(template, kind, tmp_path):
     record = run_report(template, {}, out=tmp_path, fail_on="none")
     assert record["status"] == "ok", record.get("error")
@@ -121,6 +122,9 @@ def test_every_template_runs_on_its_sample_with_charts_offline(template, kind, t
     assert "Plotly.newPlot" in html and not re.findall(r'<script[^>]*src="https?://', html)
     if template == "shadow":  # the verdict block once (the result's own display carries it)
         assert html.count("ROLLBACK") == 1, html.count("ROLLBACK")
+    if template == "service_health":  # the timeline, stages, rates, queues and GPUs, and the capacity passed on
+        assert html.count("Plotly.newPlot") == 5 and "Incident timeline" in html
+        assert "left before it filled up (3,000 items)" in html
 
 
 def test_two_runs_of_one_template_into_one_folder_never_overlap(tmp_path):

@@ -23,7 +23,8 @@ const LABELS: Record<string, string> = {
   drift: 'Drift report',
   performance: 'Performance report',
   shadow: 'Shadow / canary comparison',
-  model_health: 'Model health report'
+  model_health: 'Model health report',
+  service_health: 'Service health report'
 };
 
 export const CommandIDs = {
