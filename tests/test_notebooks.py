@@ -24,4 +24,5 @@ def test_notebook_runs_top_to_bottom(path):
 
 def test_there_is_a_walkthrough():
     assert [p.name for p in NOTEBOOKS] == ["drift_walkthrough.ipynb", "leakage_walkthrough.ipynb",
-                                         "performance_walkthrough.ipynb", "shadow_walkthrough.ipynb", "tour.ipynb"]
+                                         "performance_walkthrough.ipynb", "service_walkthrough.ipynb",
+                                         "shadow_walkthrough.ipynb", "tour.ipynb"]
