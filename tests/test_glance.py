@@ -1,0 +1,135 @@
+"""The at-a-glance header: one function per check kind (and a generic one), computed from a result's
+findings, tables and verdict; rendered first by the terminal text, the HTML and the findings JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tests.conftest import CHURN
+from workbench import check_drift
+from workbench.cli import main
+from workbench.findings import CheckResult, Finding, InputSummary, validate_findings
+from workbench.findings.glance import GLANCES, Glance, Tile, generic_glance, glance
+from workbench.findings.html import result_html
+from workbench.present.html import result_page
+from workbench.present.text import result_text
+
+STORED = Path(__file__).parent / "data" / "findings-1.0.0"
+
+
+def _from_document(doc: dict[str, Any]) -> CheckResult:
+    """A result rebuilt from a findings file of the sample data (no tables; the verdict as a mapping)."""
+    findings = tuple(Finding(check=doc["check"], kind=f["kind"], severity=f["severity"], subject=f["subject"],
+                             message=f["message"], suggestion=f["suggestion"], metrics=f["metrics"], scope=f["scope"])
+                     for f in doc["findings"])
+    inputs = tuple(InputSummary(i["name"], i["rows"], tuple(i.get("columns", ())), i["fingerprint"])
+                   for i in doc["inputs"])
+    return CheckResult(doc["check"], findings, inputs, parameters=doc["parameters"], verdict=doc.get("verdict"))
+
+
+def _stored(check: str) -> CheckResult:
+    return _from_document(json.loads((STORED / f"{check}.json").read_text()))
+
+
+def _tiles(g: Glance) -> list[tuple[str, str, str]]:
+    return [(t.label, t.value, t.level) for t in g.tiles]
+
+
+def test_drift_counts_drifted_columns_and_schema_changes():
+    g = glance(_stored("drift"))
+    assert (g.level, g.headline) == ("critical", "6 columns drifted, 2 schema changes")
+    assert _tiles(g) == [("columns drifted", "6", "critical"), ("schema changes", "2", "warning"),
+                         ("largest shift", "latency_ms (9.9× its threshold)", "critical"),
+                         ("rows", "20,000 reference / 21,000 current", "ok")]
+
+
+def test_drift_of_a_live_result_counts_the_compared_columns():
+    rng = np.random.default_rng(3)
+    reference = pl.DataFrame({"x": rng.normal(0, 1, 2000), "y": rng.normal(0, 1, 2000), "z": rng.normal(0, 1, 2000)})
+    current = reference.with_columns(x=pl.col("x") + 1)
+    g = check_drift(reference, current).glance()
+    assert g.headline == "1 of 3 columns drifted, 0 schema changes"
+    assert g.tiles[0] == Tile("columns drifted", "1 of 3", "critical")
+    quiet = check_drift(reference, reference).glance()
+    assert (quiet.level, quiet.headline) == ("ok", "0 of 3 columns drifted, 0 schema changes")
+
+
+def test_leakage_counts_leaking_features_and_split_problems():
+    g = glance(_stored("leakage"))
+    assert (g.level, g.headline) == ("critical", "4 features leak, 3 critical; the split leaks (3 problems)")
+    assert _tiles(g) == [
+        ("leaking features", "balance, total_spend, txn_count_7d and 1 more", "critical"),
+        ("split problems", "duplicate rows, split entity overlap, split time overlap", "critical"),
+        ("stale features", "support_tickets", "warning"), ("rows", "7,961 training", "ok")]
+
+
+def test_performance_names_the_worst_alert_with_its_scope():
+    g = glance(_stored("performance"))
+    assert g.headline == "worst: performance drop on region=eu; 2026-03-07 18:00–2026-03-08 00:00 (77.0% → 65.2%)"
+    assert _tiles(g) == [("worst alert", "performance_drop · region=eu; 2026-03-07 18:00–2026-03-08 00:00", "critical"),
+                         ("drops and disparities", "3", "critical"), ("calibration alerts", "7", "critical"),
+                         ("unlabelled", "4.2%", "info")]
+
+
+def test_shadow_shows_the_verdict():
+    g = glance(_stored("shadow"))
+    assert (g.level, g.headline) == ("critical", "ROLLBACK: 3 of 9 guardrails breached")
+    assert _tiles(g) == [("guardrails breached", "3 of 9", "critical"), ("traffic", "5% → 0%", "critical"),
+                         ("requests compared", "39,878", "ok")]
+
+
+def test_a_check_without_its_own_function_gets_the_generic_header():
+    assert "llm" not in GLANCES
+    findings = (Finding("llm", "cost_spike", "critical", "cost", "m", "s"),
+                Finding("llm", "grounding_drop", "warning", "grounded", "m", "s"),
+                Finding("llm", "note", "info", "tokens", "m", "s"))
+    result = CheckResult("llm", findings, (InputSummary("requests", 1200, (), "sha1:0"),))
+    g = glance(result)
+    assert g == generic_glance(result)
+    assert (g.level, g.headline) == ("critical", "2 findings to act on; worst: cost_spike on cost")
+    assert _tiles(g) == [("findings", "1 critical · 1 warning · 1 info", "critical"),
+                         ("worst", "cost_spike: cost", "critical"), ("rows", "1,200 requests", "ok")]
+    empty = glance(CheckResult("service", (), ()))
+    assert (empty.level, empty.headline, _tiles(empty)) == ("ok", "nothing to act on", [("findings", "none", "ok")])
+
+
+def test_a_level_outside_the_scale_is_refused():
+    with pytest.raises(ValueError, match="level must be one of"):
+        Glance("drift", "bad", "x")  # type: ignore[arg-type]
+
+
+def test_the_findings_json_carries_the_glance_and_reads_it_back(churn_result):
+    doc = json.loads(churn_result.to_json())
+    validate_findings(doc)
+    assert doc["schema_version"] == "1.2.0"
+    assert Glance.from_dict(doc["check"], doc["glance"]) == churn_result.glance()
+
+
+def test_the_text_opens_with_the_glance(churn_result):
+    lines = result_text(churn_result).splitlines()
+    assert lines[:2] == churn_result.glance().lines()
+    assert lines[0] == "[CRITICAL] leakage: 4 features leak, 3 critical; the split leaks (3 problems)"
+
+
+def test_the_html_shows_the_tiles_before_the_table(churn_result):
+    html = result_html(churn_result)
+    assert html.index("wb-glance") < html.index("<table>")
+    assert html.count("class='wb-tile ") == len(churn_result.glance().tiles) == 4
+    assert "4 features leak, 3 critical" in html
+    page = result_page(churn_result)
+    assert page.index("wb-tiles") < page.index("<table>")
+
+
+def test_the_cli_prints_the_glance_first_and_not_with_quiet(capsys):
+    assert main(["leakage", "--config", str(CHURN / "audit.yaml"), "--fail-on", "none"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "[CRITICAL] leakage: 4 features leak, 3 critical; the split leaks (3 problems)"
+    assert out[1].startswith("  leaking features: balance, total_spend, txn_count_7d and 1 more | split problems:")
+    assert main(["leakage", "--config", str(CHURN / "audit.yaml"), "--fail-on", "none", "--quiet"]) == 0
+    assert "[CRITICAL]" not in capsys.readouterr().out
