@@ -324,17 +324,22 @@ def _validate_roles(profile: DriftProfile, schema: pl.Schema, timestamp: str | N
     for b in by:
         if b not in schema:
             problems.append(f"by={b!r} is not a column of current.{did_you_mean(b, schema)}")
+    in_reference = False  # a problem names the reference: list its columns too
     for role, col in roles.items():
         if col is not None and (col not in profile.columns or col not in schema):
-            where = "the reference profile" if col not in profile.columns else "current"
-            names = set(profile.columns) if col not in profile.columns else set(schema)
-            problems.append(f"{role}={col!r} is not a column of {where}.{did_you_mean(col, names)}")
+            sides = [side for side, names in (("the reference", profile.columns), ("current", schema))
+                     if col not in names]
+            in_reference |= sides[0] == "the reference"
+            near = {*profile.columns, *schema} if len(sides) == 2 else set(profile.columns if sides[0] ==
+                                                                            "the reference" else schema)
+            problems.append(f"{role}={col!r} is not a column of {' or '.join(sides)}.{did_you_mean(col, near)}")
     if columns is not None:
         gone = [c for c in columns if c not in profile.columns and c not in profile.source_columns]
         if gone:
             problems.append(f"columns {gone} are not in the reference profile.")
     if problems:
-        raise InputError(" ".join(problems) + f" Available columns of current: {sorted(schema)}")
+        reference = f" Columns of the reference: {sorted(profile.columns)}." if in_reference else ""
+        raise InputError(" ".join(problems) + f"{reference} Available columns of current: {sorted(schema)}")
     if timestamp is not None:
         check_time_column(schema, timestamp, name="current", role="timestamp")
 
