@@ -46,7 +46,7 @@ def test_drift_counts_drifted_columns_and_schema_changes():
     assert (g.level, g.headline) == ("critical", "6 columns drifted, 2 schema changes")
     assert _tiles(g) == [("columns drifted", "6", "critical"), ("schema changes", "2", "warning"),
                          ("largest shift", "latency_ms (9.9× its threshold)", "critical"),
-                         ("rows", "20,000 reference / 21,000 current", "ok")]
+                         ("rows", "20,000 reference / 21,000 current", "info")]
 
 
 def test_drift_of_a_live_result_counts_the_compared_columns():
@@ -66,7 +66,7 @@ def test_leakage_counts_leaking_features_and_split_problems():
     assert _tiles(g) == [
         ("leaking features", "balance, total_spend, txn_count_7d and 1 more", "critical"),
         ("split problems", "duplicate rows, split entity overlap, split time overlap", "critical"),
-        ("stale features", "support_tickets", "warning"), ("rows", "7,961 training", "ok")]
+        ("stale features", "support_tickets", "warning"), ("rows", "7,961 training", "info")]
 
 
 def test_performance_names_the_worst_alert_with_its_scope():
@@ -81,7 +81,7 @@ def test_shadow_shows_the_verdict():
     g = glance(_stored("shadow"))
     assert (g.level, g.headline) == ("critical", "ROLLBACK: 3 of 9 guardrails breached")
     assert _tiles(g) == [("guardrails breached", "3 of 9", "critical"), ("traffic", "5% → 0%", "critical"),
-                         ("requests compared", "39,878", "ok")]
+                         ("requests compared", "39,878", "info")]
 
 
 def test_a_check_without_its_own_function_gets_the_generic_header():
@@ -94,7 +94,7 @@ def test_a_check_without_its_own_function_gets_the_generic_header():
     assert g == generic_glance(result)
     assert (g.level, g.headline) == ("critical", "2 findings to act on; worst: cost_spike on cost")
     assert _tiles(g) == [("findings", "1 critical · 1 warning · 1 info", "critical"),
-                         ("worst", "cost_spike: cost", "critical"), ("rows", "1,200 requests", "ok")]
+                         ("worst", "cost_spike: cost", "critical"), ("rows", "1,200 requests", "info")]
     empty = glance(CheckResult("service", (), ()))
     assert (empty.level, empty.headline, _tiles(empty)) == ("ok", "nothing to act on", [("findings", "none", "ok")])
 

@@ -25,11 +25,12 @@ LEVELS: tuple[Level, ...] = ("ok", "info", "warning", "critical")
 @dataclass(frozen=True)
 class Tile:
     """One number of the header: ``label`` (e.g. "columns drifted"), ``value`` as shown (e.g.
-    "6 of 14") and its ``level``."""
+    "6 of 14") and its ``level`` ("ok": a count with nothing wrong; "info", the default: a plain number
+    such as rows analysed)."""
 
     label: str
     value: str
-    level: Level = "ok"
+    level: Level = "info"
 
     def to_dict(self) -> dict[str, str]:
         return {"label": self.label, "value": self.value, "level": self.level}
@@ -57,7 +58,7 @@ class Glance:
     @classmethod
     def from_dict(cls, check: str, raw: Mapping[str, Any]) -> Glance:
         """A glance read back from a findings JSON's ``glance`` field."""
-        tiles = tuple(Tile(str(t["label"]), str(t["value"]), t.get("level", "ok")) for t in raw.get("tiles", ()))
+        tiles = tuple(Tile(str(t["label"]), str(t["value"]), t.get("level", "info")) for t in raw.get("tiles", ()))
         return cls(check=check, level=raw["level"], headline=str(raw["headline"]), tiles=tiles)
 
     def lines(self) -> list[str]:

@@ -69,7 +69,8 @@ def glance_html(glance: Glance) -> str:
         for t in glance.tiles)
     return (f"{_GLANCE_STYLE}<div class='wb-glance wb-level-{glance.level}'><div class='wb-glance-head'>"
             f"<span class='wb-glance-level' style='background:{color}'>{escape(glance.level)}</span>"
-            f"{escape(glance.headline)}</div><div class='wb-tiles'>{tiles}</div></div>")
+            f"<span class='wb-glance-headline'>{escape(glance.headline)}</span></div>"
+            f"<div class='wb-tiles'>{tiles}</div></div>")
 
 
 _VERDICT_COLORS = {"promote": "#1a7f37", "hold": "#9a6700", "rollback": "#b3261e"}
