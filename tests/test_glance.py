@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tests.conftest import CHURN
+from tests.conftest import CHURN, ROOT
 from workbench import check_drift
 from workbench.cli import main
 from workbench.findings import CheckResult, Finding, InputSummary, validate_findings
@@ -65,7 +65,7 @@ def test_leakage_counts_leaking_features_and_split_problems():
     assert (g.level, g.headline) == ("critical", "4 features leak, 3 critical; the split leaks (3 problems)")
     assert _tiles(g) == [
         ("leaking features", "balance, total_spend, txn_count_7d and 1 more", "critical"),
-        ("split problems", "duplicate rows, split entity overlap, split time overlap", "critical"),
+        ("split problems", "duplicate rows, entity overlap, time overlap", "critical"),
         ("stale features", "support_tickets", "warning"), ("rows", "7,961 training", "info")]
 
 
@@ -133,3 +133,17 @@ def test_the_cli_prints_the_glance_first_and_not_with_quiet(capsys):
     assert out[1].startswith("  leaking features: balance, total_spend, txn_count_7d and 1 more | split problems:")
     assert main(["leakage", "--config", str(CHURN / "audit.yaml"), "--fail-on", "none", "--quiet"]) == 0
     assert "[CRITICAL]" not in capsys.readouterr().out
+
+
+def test_the_readme_shows_the_glance_lines_its_first_command_prints(capsys):
+    """The README's first command runs these four checks; its text block is their first two lines each."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("The glance lines:\n\n```text\n", 1)[1].split("```", 1)[0].splitlines()
+    printed = []
+    for args in (["leakage", "--config", "sample_data/churn/audit.yaml", "--fail-on", "none"],
+                 ["drift", "--config", "sample_data/monitoring/drift.yaml", "--fail-on", "none"],
+                 ["shadow", "--config", "sample_data/shadow/shadow.yaml"],
+                 ["performance", "--config", "sample_data/performance/performance.yaml", "--fail-on", "none"]):
+        main([args[0], args[1], str(ROOT / args[2]), *args[3:]])
+        printed += capsys.readouterr().out.splitlines()[:2]
+    assert shown == printed

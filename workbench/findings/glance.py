@@ -182,7 +182,8 @@ def _effect_ratio(finding: Finding) -> float:
 
 # -- leakage --------------------------------------------------------------------------------------
 FEATURE_LEAK_KINDS = ("future_data", "non_asof_join", "late_arrival", "feature_mismatch", "target_proxy")
-SPLIT_KINDS = ("split_entity_overlap", "split_time_overlap", "duplicate_rows")
+SPLIT_KINDS = {"split_entity_overlap": "entity overlap", "split_time_overlap": "time overlap",
+               "duplicate_rows": "duplicate rows"}  # kind -> its name in a tile
 
 
 def leakage_glance(result: CheckResult) -> Glance:
@@ -199,7 +200,7 @@ def leakage_glance(result: CheckResult) -> Glance:
         parts.append(f"the split leaks ({_plural(len(split), 'problem')})")
     return Glance(result.check, _worst(result.findings), "; ".join(parts), _tiles(
         Tile("leaking features", _names(features), _worst(leaks)),
-        Tile("split problems", _names(f.kind.replace("_", " ") for f in split), _worst(split)),
+        Tile("split problems", _names(SPLIT_KINDS[f.kind] for f in split), _worst(split)),
         Tile("stale features", _names({f.subject for f in stale}), _worst(stale)) if stale else None,
         _rows_tile(result, 1)))
 
