@@ -1,15 +1,24 @@
 """The at-a-glance header in headless Debian Chromium (Playwright): the status line and its tiles show
-above the findings table in the CLI's ``--report`` page and in a report run's HTML. Screenshots go to
-``out/browser/`` (or ``$WORKBENCH_ARTIFACTS``). Run with ``-n 0``."""
+above the findings table in the CLI's ``--report`` page, in a report run's HTML and in JupyterLab's
+findings renderer. Screenshots go to ``out/browser/`` (or ``$WORKBENCH_ARTIFACTS``). Run with ``-n 0``."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.test_lab_browser import _findings_notebook, _free_port
 from workbench.cli import main
 from workbench.reports import run_report
 
@@ -88,3 +97,66 @@ def test_a_report_run_page_shows_the_tiles(browser, tmp_path):
     assert (shown["level"], shown["headline"]) == ("CRITICAL", "6 of 14 columns drifted, 2 schema changes")
     assert [t["label"] for t in shown["tiles"]] == ["columns drifted", "schema changes", "largest shift", "rows"]
     assert shown["glance_bottom"] <= shown["table_top"]
+
+
+def test_the_jupyterlab_findings_renderer_shows_the_tiles(browser, tmp_path):
+    """A saved result's findings output in JupyterLab, rendered by this checkout's built extension (put first on
+    JUPYTER_PATH, so an older installed build cannot stand in for it)."""
+    built = ROOT / "workbench" / "labextension"
+    assert (built / "package.json").is_file(), "build the extension: cd extensions/workbench-lab && jlpm build:prod"
+    paths = tmp_path / "jupyter_path" / "labextensions"
+    paths.mkdir(parents=True)
+    (paths / "workbench-lab").symlink_to(built, target_is_directory=True)
+    root = tmp_path / "root"
+    root.mkdir()
+    doc = _findings_notebook(root / "findings.ipynb")
+    with _jupyterlab(tmp_path, root, paths.parent) as (url, token):
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{url}lab/tree/findings.ipynb?token={token}")
+        page.wait_for_selector(".wb-findings .wb-table tbody tr", timeout=90_000)
+        page.locator(".wb-findings").first.screenshot(path=str(ARTIFACTS / "glance-lab-findings.png"))
+        assert page.locator(".wb-findings .wb-glance").count() == 1, (
+            "the renderer shows no glance: rebuild the extension (cd extensions/workbench-lab && jlpm build:prod)")
+        headline = page.locator(".wb-findings .wb-glance-headline").inner_text()
+        tiles = page.locator(".wb-findings .wb-tile").all_inner_texts()
+        page.close()
+    assert headline == doc["glance"]["headline"] and headline.startswith("ROLLBACK: ")
+    assert tiles == [f"{t['label']}\n{t['value']}" for t in doc["glance"]["tiles"]]
+
+
+@contextmanager
+def _jupyterlab(base: Path, root: Path, jupyter_path: Path) -> Iterator[tuple[str, str]]:
+    """A JupyterLab server on a free port (its own config and runtime, ``jupyter_path`` first); yields its URL
+    and token, and stops it by its process group."""
+    config = base / "config"
+    (config / "labconfig").mkdir(parents=True)
+    (config / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = os.environ | {"JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+                        "JUPYTER_PATH": str(jupyter_path)}
+    with (base / "lab.log").open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+             f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+             "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+             f"--LabApp.workspaces_dir={base / 'workspaces'}"],
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"JupyterLab did not start: {(base / 'lab.log').read_text()[-3000:]}") from None
+                time.sleep(0.5)
+        yield url, token
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
