@@ -147,3 +147,19 @@ def test_the_readme_shows_the_glance_lines_its_first_command_prints(capsys):
         main([args[0], args[1], str(ROOT / args[2]), *args[3:]])
         printed += capsys.readouterr().out.splitlines()[:2]
     assert shown == printed
+
+
+@pytest.mark.parametrize(("decision", "level"), [("promote", "ok"), ("hold", "warning")])
+def test_a_verdict_without_breaches_heads_with_its_first_reason(decision, level):
+    doc = json.loads((STORED / "shadow.json").read_text())
+    guardrails = [g | {"status": "within"} for g in doc["verdict"]["guardrails"]]
+    doc["verdict"] |= {"decision": decision, "reasons": ["first reason.", "second."], "guardrails": guardrails}
+    g = glance(_from_document(doc))
+    assert (g.level, g.headline) == (level, f"{decision.upper()}: first reason.")
+    assert g.tiles[0] == Tile("guardrails breached", "0 of 9", "ok")
+
+
+def test_a_clean_training_set_heads_with_no_leak(clean_result):
+    g = clean_result.glance()
+    assert g.headline == "0 features leak"
+    assert [(t.label, t.value) for t in g.tiles[:2]] == [("leaking features", "none"), ("split problems", "none")]
