@@ -163,3 +163,14 @@ def test_a_clean_training_set_heads_with_no_leak(clean_result):
     g = clean_result.glance()
     assert g.headline == "0 features leak"
     assert [(t.label, t.value) for t in g.tiles[:2]] == [("leaking features", "none"), ("split problems", "none")]
+
+
+def test_drift_alerts_that_are_not_about_one_column_are_other_alerts():
+    findings = (Finding("drift", "distribution_drift", "critical", "x", "m", "s", {"effect": 0.3, "threshold": 0.1}),
+                Finding("drift", "empty_window", "warning", "2026-03-02", "m", "s"),
+                Finding("drift", "insufficient_data", "info", "2026-03-03", "m", "s"))
+    g = glance(CheckResult("drift", findings, ()))
+    assert g.headline == "1 column drifted, 0 schema changes"
+    assert _tiles(g) == [("columns drifted", "1", "critical"), ("schema changes", "0", "ok"),
+                         ("largest shift", "x (3.0× its threshold)", "critical"),
+                         ("other alerts", "empty window", "warning")]

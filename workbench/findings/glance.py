@@ -141,11 +141,16 @@ def generic_glance(result: CheckResult) -> Glance:
 
 
 # -- drift ----------------------------------------------------------------------------------------
+COLUMN_KINDS = ("distribution_drift", "prediction_drift", "label_drift", "missing_rate_change", "new_category",
+                "out_of_range")  # drift alerts on one column's values
+
+
 def drift_glance(result: CheckResult) -> Glance:
     """"6 of 14 columns drifted, 2 schema changes"; tiles: columns drifted, schema changes, the
-    largest effect against its threshold, rows."""
+    largest effect against its threshold, other alerts (gaps, multivariate drift) if any, rows."""
     schema = [f for f in result.findings if f.kind.startswith("schema_")]
-    drifted = changed_findings(result)
+    drifted = [f for f in _alerting(result) if f.kind in COLUMN_KINDS]
+    other = [f for f in _alerting(result) if f.kind not in COLUMN_KINDS and f not in schema]
     changed = sorted({f.subject for f in drifted})
     compared = _compared_columns(result)
     count = f"{len(changed)} of {compared}" if compared else str(len(changed))
@@ -159,12 +164,9 @@ def drift_glance(result: CheckResult) -> Glance:
     return Glance(result.check, _worst(result.findings), headline, _tiles(
         Tile("columns drifted", count, _worst(drifted)),
         Tile("schema changes", str(len(schema)), _worst(schema)),
-        worst_tile, _rows_tile(result)))
-
-
-def changed_findings(result: CheckResult) -> tuple[Finding, ...]:
-    """A drift result's alerts on column values (every kind but the schema changes)."""
-    return tuple(f for f in _alerting(result) if not f.kind.startswith("schema_"))
+        worst_tile,
+        Tile("other alerts", _names({f.kind.replace("_", " ") for f in other}), _worst(other)) if other else None,
+        _rows_tile(result)))
 
 
 def _compared_columns(result: CheckResult) -> int | None:
