@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.drift.decide import _fmt_value
+from workbench.drift.decide import format_value
 from workbench.findings.model import Finding
 
 CLOCK_SHARE = 0.5  # share of current's values after the reference's last value that makes a column a clock
@@ -32,7 +32,7 @@ def time_column_finding(r: dict[str, Any], timestamp: str | None) -> Finding:
     """The ``time_column`` finding of a clock column's record ``r`` (``timestamp``: the time column given,
     if any: the advice is then to leave this one out)."""
     col, oor, valid = r["column"], r["out_of_range"], r["valid"]
-    last = _fmt_value(oor["high_value"], "datetime")
+    last = format_value(oor["high_value"], "datetime")
     text = (f"Column {col!r} holds times: {oor['above'] / valid:.1%} of its current values ({oor['above']:,} of "
             f"{valid:,}) lie after the reference's last time ({last}), as a clock does between two periods. It was "
             "not compared for drift.")
