@@ -5,6 +5,8 @@ nbformat/jsonschema import). Explorers carry a text/html fallback for pages with
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import os
 import subprocess
@@ -16,7 +18,16 @@ import polars as pl
 import pytest
 
 from workbench.drift import check_drift
-from workbench.present.plot import BUNDLE, PLOTLY_JS_VERSION, figure_html, figure_json, plotly_js
+from workbench.present.plot import (
+    BUNDLE,
+    PLOTLY_JS_VERSION,
+    PLOTLY_MIME,
+    add_static_figures,
+    bundle_loader,
+    figure_html,
+    figure_json,
+    plotly_js,
+)
 from workbench.widgets import DriftExplorer
 from workbench.widgets.plot import PlotWidget, Points
 
@@ -83,8 +94,33 @@ def test_the_bundle_draws_every_trace_type_the_figures_use():
 def test_figure_html_draws_one_figure_into_its_div():
     html = figure_html(_figure(), "fig-1")
     assert html.startswith('<div id="fig-1" class="wb-plot"></div>')
-    spec = json.loads(html[html.index("var s=") + 6:html.index(";Plotly.newPlot")])
+    spec = json.loads(html[html.index("var s=") + 6:html.index(";(window.wbPlotly")])
     assert spec["data"] == figure_json(_figure())["data"] and spec["config"]["displaylogo"] is False
+    assert 'Plotly.newPlot("fig-1",s.data,s.layout,s.config)' in html
+
+
+def test_the_page_bundle_is_the_shipped_one_gzipped_once():
+    loader = bundle_loader()
+    packed = loader[loader.index('atob("') + 6:loader.index('")')]
+    assert gzip.decompress(base64.b64decode(packed)) == BUNDLE.read_bytes()
+    assert len(loader) < 800_000 < BUNDLE.stat().st_size  # ~0.7 MB in the page instead of 1.5 MB
+
+
+def test_add_static_figures_draws_each_figure_and_inlines_the_bundle_once():
+    import nbformat
+
+    fig = figure_json(_figure())
+    notebook = nbformat.v4.new_notebook()
+    cells = [nbformat.v4.new_code_cell("f") for _ in range(3)]
+    cells[0].outputs = [nbformat.v4.new_output("display_data", data={PLOTLY_MIME: fig, "text/plain": "Figure"})]
+    cells[1].outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<p>a table</p>"})]
+    cells[2].outputs = [nbformat.v4.new_output("display_data", data={PLOTLY_MIME: fig})]
+    notebook.cells = cells
+    assert add_static_figures(notebook) == 2
+    first, second = (c.outputs[0].data["text/html"] for c in (cells[0], cells[2]))
+    assert first == bundle_loader() + "\n" + figure_html(fig, "wb-figure-1")
+    assert second == figure_html(fig, "wb-figure-2")
+    assert cells[1].outputs[0].data["text/html"] == "<p>a table</p>"
 
 
 def test_an_explorer_carries_a_static_fallback_naming_the_kernel():

@@ -42,7 +42,7 @@ class Points:
 ClickCallback = Callable[[Any, Points], None]
 
 
-class PlotWidget(anywidget.AnyWidget):  # type: ignore[misc]
+class PlotWidget(anywidget.AnyWidget):
     """A plotly figure drawn in the notebook; :meth:`show` replaces it, :meth:`on_click` listens."""
 
     _esm = Path(__file__).with_name("plot.js")
