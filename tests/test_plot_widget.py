@@ -150,3 +150,28 @@ def test_the_first_explorer_imports_neither_figurewidget_nor_nbformat():
 def test_only_small_json_is_synced(trait):
     plot = PlotWidget(_figure())
     assert len(json.dumps(getattr(plot, trait))) < 20_000  # no bundle in the widget state
+
+
+@pytest.mark.slow
+def test_a_static_export_of_an_executed_notebook_says_the_explorer_needs_a_kernel(tmp_path):
+    """nbconvert's HTML of a notebook run and saved without widget state (JupyterLab and VS Code save
+    none by default; `jupyter nbconvert --execute --ExecutePreprocessor.store_widget_state=False`) shows
+    the explorer's text/html fallback, not a blank widget area."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(
+        "import polars as pl\nfrom workbench.drift import check_drift\nfrom workbench.widgets import DriftExplorer\n"
+        "f = pl.DataFrame({'x': [float(i % 7) for i in range(300)]})\n"
+        "DriftExplorer(check_drift(f, f.with_columns(x=pl.col('x') * 3)))")]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(notebook, timeout=300, kernel_name="python3", store_widget_state=False,
+                   resources={"metadata": {"path": str(ROOT)}}).execute(env=os.environ | {"PYTHONPATH": str(ROOT)})
+    (output,) = notebook.cells[0].outputs
+    assert {"application/vnd.jupyter.widget-view+json", "text/html"} <= set(output["data"])
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    assert "DriftExplorer</b>: its interactive charts need a live Jupyter kernel" in html
+    assert "distribution_drift" in html  # the findings table is there
+    assert "application/vnd.jupyter.widget-view+json" not in html

@@ -2,7 +2,7 @@
 // plotly.js and sends clicks back to Python. plotly.js is asked of the kernel once per page (one
 // custom message; its text comes back as a buffer) unless the page already has window.Plotly.
 
-const LOADING = "__workbenchPlotlyLoading";
+const LOADING = '__workbenchPlotlyLoading';
 
 function loadPlotly(model) {
   if (globalThis.Plotly) {
@@ -11,44 +11,44 @@ function loadPlotly(model) {
   if (!globalThis[LOADING]) {
     globalThis[LOADING] = new Promise((resolve, reject) => {
       const onMessage = (msg, buffers) => {
-        if (!msg || msg.type !== "plotly.js") {
+        if (!msg || msg.type !== 'plotly.js') {
           return;
         }
-        model.off("msg:custom", onMessage);
-        const url = URL.createObjectURL(new Blob([buffers[0]], { type: "text/javascript" }));
-        const script = document.createElement("script");
+        model.off('msg:custom', onMessage);
+        const url = URL.createObjectURL(new Blob([buffers[0]], { type: 'text/javascript' }));
+        const script = document.createElement('script');
         script.src = url;
         script.onload = () => resolve(globalThis.Plotly);
         script.onerror = () => {
           globalThis[LOADING] = undefined;
-          reject(new Error("plotly.js did not load"));
+          reject(new Error('plotly.js did not load'));
         };
         document.head.appendChild(script);
       };
-      model.on("msg:custom", onMessage);
-      model.send({ type: "plotly.js" });
+      model.on('msg:custom', onMessage);
+      model.send({ type: 'plotly.js' });
     });
   }
   return globalThis[LOADING];
 }
 
 async function render({ model, el }) {
-  const div = document.createElement("div");
-  div.className = "wb-plot";
+  const div = document.createElement('div');
+  div.className = 'wb-plot';
   el.appendChild(div);
   const Plotly = await loadPlotly(model);
   const draw = () => {
-    const figure = model.get("figure");
-    return Plotly.react(div, figure.data || [], figure.layout || {}, model.get("config"));
+    const figure = model.get('figure');
+    return Plotly.react(div, figure.data || [], figure.layout || {}, model.get('config'));
   };
   await draw();
-  div.on("plotly_click", (event) => {
-    const points = event.points.map((p) => ({ trace: p.curveNumber, point: p.pointNumber }));
-    model.send({ type: "click", points });
+  div.on('plotly_click', event => {
+    const points = event.points.map(p => ({ trace: p.curveNumber, point: p.pointNumber }));
+    model.send({ type: 'click', points });
   });
-  model.on("change:figure", draw);
+  model.on('change:figure', draw);
   return () => {
-    model.off("change:figure", draw);
+    model.off('change:figure', draw);
     Plotly.purge(div);
   };
 }
