@@ -20,6 +20,11 @@ from workbench.drift import check_drift
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _content(result) -> dict:
+    """A result's JSON without the time it was made."""
+    return {k: v for k, v in result.to_dict().items() if k != "created_at"}
+
+
 class Terminal(io.StringIO):
     """A stderr that says it is a terminal."""
 
@@ -131,7 +136,7 @@ def test_check_drift_is_staged_and_its_result_unchanged(no_ci, monkeypatch):
     monkeypatch.setattr(sys, "stderr", Terminal())
     again = check_drift(frame, frame.with_columns(x=pl.col("x") + 2))
     assert stages == [1, 2]  # reading the reference -> scanning current -> comparing
-    assert again.to_dict() == plain.to_dict()
+    assert _content(again) == _content(plain)
     assert check_drift.__name__ == "check_drift" and "Compare ``current``" in (check_drift.__doc__ or "")
 
 
@@ -180,3 +185,21 @@ def test_a_report_run_shows_papermills_bar_only_when_wanted(no_ci, monkeypatch):
         assert P.report_bar() is False
     monkeypatch.setenv("CI", "true")
     assert P.report_bar() is False
+
+
+def test_check_leakage_is_staged(no_ci, monkeypatch, churn_result):
+    from workbench.leakage import check_leakage
+    from workbench.leakage.config import load_audit_config
+
+    stages: list[int] = []
+    real = P.Progress.advance
+
+    def spy(self: P.Progress) -> None:
+        real(self)
+        stages.append(self.stage)
+
+    monkeypatch.setattr(P.Progress, "advance", spy)
+    kwargs = load_audit_config(ROOT / "sample_data" / "churn" / "audit.yaml")
+    result = check_leakage(kwargs.pop("training"), **kwargs)
+    assert stages == [1, 2]  # reading the inputs -> point-in-time features -> lateness, proxies and split
+    assert _content(result) == _content(churn_result)  # the same findings as without the spy
