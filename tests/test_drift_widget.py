@@ -54,7 +54,7 @@ def test_clicking_a_heatmap_cell_shows_that_column_in_that_window(result):
     current = explorer.distribution.data[1]
     assert list(current.x) == bins["label"].to_list()
     assert list(current.y) == pytest.approx((bins["current_count"] / bins["current_count"].sum()).to_list())
-    assert window in explorer.distribution.layout.title.text
+    assert window in explorer.distribution.fig.layout.title.text
 
 
 def test_clicking_an_overview_point_picks_the_column(result):
@@ -62,7 +62,7 @@ def test_clicking_an_overview_point_picks_the_column(result):
     trace = next(t for t in explorer.effects.data if t.name == "stable")
     explorer._on_effect_click(trace, SimpleNamespace(point_inds=[0]))
     assert explorer.column.value == trace.y[0]
-    assert explorer.distribution.layout.title.text.startswith(trace.y[0])
+    assert explorer.distribution.fig.layout.title.text.startswith(trace.y[0])
 
 
 def test_schema_changes_are_listed(result):

@@ -50,7 +50,8 @@ def test_the_widget_syncs_the_figure_json_and_reads_like_the_figure():
         {"z": [[1.0, None], [0.5, 2.0]], "x": ["w1", "w2"], "y": ["c1", "c2"], "type": "heatmap"}]
     assert plot.figure["layout"]["title"] == {"text": "two traces"}
     json.dumps(plot.figure)  # plain JSON: what the comm sends
-    assert plot.data[0].name == "first" and plot.layout.title.text == "two traces"
+    assert plot.data[0].name == "first" and plot.fig.layout.title.text == "two traces"
+    assert type(plot.layout).__name__ == "Layout" and "layout" in plot.get_state()  # the widget's own box layout
     other = go.Figure(go.Scatter(x=[1], y=[2]))
     plot.show(other)
     assert [t["type"] for t in plot.figure["data"]] == ["scatter"] and plot.fig is other

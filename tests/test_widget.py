@@ -149,7 +149,7 @@ def test_widget_lists_leaky_features_and_shows_their_lags(churn_result):
         widget.picker.value = feature
         expected = hist.filter(pl.col("feature") == feature)["rows"].sum()
         assert sum(sum(trace.y) for trace in widget.lag_plot.data) == expected
-        assert feature in widget.lag_plot.layout.title.text
+        assert feature in widget.lag_plot.fig.layout.title.text
         assert "<table>" in widget.examples.value
 
 

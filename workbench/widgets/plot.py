@@ -4,7 +4,8 @@ A small anywidget instead of plotly's ``FigureWidget``: importing that pulls in 
 jsonschema (seconds in a fresh kernel), and its saved state carries a 4.9 MB JavaScript bundle.
 This widget syncs only the figure's JSON (:func:`workbench.present.plot.figure_json`); its front
 end (``plot.js``) asks the kernel for the shipped plotly.js bundle once per page. The Python side
-keeps the ``go.Figure`` it shows, so ``widget.data`` and ``widget.layout`` read like a figure's.
+keeps the ``go.Figure`` it shows as ``widget.fig`` (``widget.data`` is its traces; ``widget.layout``
+stays the ipywidgets layout of the widget's box).
 
 Wire format (custom messages, ``type`` first):
 
@@ -57,18 +58,13 @@ class PlotWidget(anywidget.AnyWidget):
 
     def show(self, figure: go.Figure) -> None:
         """Draw ``figure`` instead of the current one (the front end redraws in place)."""
-        self.fig = figure
+        self.fig: go.Figure = figure
         self.figure = figure_json(figure)
 
     @property
     def data(self) -> tuple[Any, ...]:
         """The traces of the figure shown."""
         return tuple(self.fig.data)
-
-    @property
-    def layout(self) -> Any:
-        """The layout of the figure shown."""
-        return self.fig.layout
 
     def on_click(self, callback: ClickCallback) -> None:
         """Call ``callback(trace, points)`` for each trace with a clicked point."""
