@@ -36,7 +36,13 @@ async function render({ model, el }) {
   const div = document.createElement('div');
   div.className = 'wb-plot';
   el.appendChild(div);
+  // a notebook reopened without a kernel has no one to send plotly.js: say so instead of a blank area
+  const waiting = setTimeout(() => {
+    div.textContent = 'The chart needs a live Jupyter kernel (it sends plotly.js): run this cell.';
+  }, 5000);
   const Plotly = await loadPlotly(model);
+  clearTimeout(waiting);
+  div.textContent = '';
   const draw = () => {
     const figure = model.get('figure');
     return Plotly.react(div, figure.data || [], figure.layout || {}, model.get('config'));
