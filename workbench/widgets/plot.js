@@ -1,3 +1,4 @@
+/* global document, URL, Blob, setTimeout, clearTimeout */
 // PlotWidget's front end (an anywidget module): draws the figure JSON of the `figure` trait with
 // plotly.js and sends clicks back to Python. plotly.js is asked of the kernel once per page (one
 // custom message; its text comes back as a buffer) unless the page already has window.Plotly.
