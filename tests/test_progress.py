@@ -143,8 +143,6 @@ def test_check_drift_is_staged_and_its_result_unchanged(no_ci, monkeypatch):
 @pytest.mark.slow
 def test_the_cli_draws_progress_on_a_terminal_only_without_quiet(no_ci):
     """A slow drift check through the CLI, its stderr a real terminal (a pty) or a pipe."""
-    import pty
-
     mon = ROOT / "sample_data" / "monitoring"
     args = [sys.executable, "-c", "import time, workbench.drift.check as c; real = c._summaries\n"
             "def slow(*a, **k):\n    time.sleep(2.5)\n    return real(*a, **k)\n"
@@ -156,26 +154,52 @@ def test_the_cli_draws_progress_on_a_terminal_only_without_quiet(no_ci):
     def run(extra: list[str], tty: bool) -> str:
         if not tty:
             return subprocess.run(args + extra, env=env, capture_output=True, text=True, check=True).stderr
-        main, child = pty.openpty()
-        proc = subprocess.Popen(args + extra, env=env, stdout=subprocess.DEVNULL, stderr=child)
-        os.close(child)
-        chunks = []
-        while True:
-            try:
-                data = os.read(main, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-        assert proc.wait(timeout=120) == 0
-        os.close(main)
-        return b"".join(chunks).decode()
+        return _stderr_on_a_terminal(args + extra, env)
 
     on_tty = run([], tty=True)
     assert "check_drift [" in on_tty and "2/3 scanning current" in on_tty and "done ·" in on_tty
     assert "check_drift [" not in run(["--quiet"], tty=True)
     assert "check_drift [" not in run([], tty=False)
+
+
+def _stderr_on_a_terminal(args: list[str], env: dict[str, str]) -> str:
+    """Run ``args`` with stderr on a pseudo-terminal 100 columns wide; what it wrote there."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # tqdm draws nothing 0 wide
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=child)
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=300) == 0
+    os.close(main)
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.slow
+def test_report_run_draws_papermills_cell_bar_on_a_terminal_only_without_quiet(no_ci, tmp_path):
+    from _tiny_report import write_tiny
+
+    template = write_tiny(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "CI"} | {"PYTHONPATH": str(ROOT), "TINY_PAUSE": "3"}
+    args = [sys.executable, "-m", "workbench.cli", "report", "run", str(template), "--out", str(tmp_path / "out"),
+            "--fail-on", "none"]
+    drawn = _stderr_on_a_terminal(args, env)
+    assert "Executing: 100%" in drawn and "3/3 [" in drawn  # its cells and the injected parameters
+    assert "Executing" not in _stderr_on_a_terminal([*args, "--quiet"], env)
+    piped = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
+    assert "Executing" not in piped.stderr
 
 
 def test_a_report_run_shows_papermills_bar_only_when_wanted(no_ci, monkeypatch):
