@@ -72,6 +72,23 @@ def test_the_line_appears_only_after_the_delay_and_ends_with_done(no_ci):
     assert out.getvalue().endswith("\r" + "check_drift [##########] done · 6 s".ljust(70) + "\n")
 
 
+def test_work_that_fails_ends_its_line_stopped_at_its_stage(no_ci):
+    clock, out = Clock(), Terminal()
+
+    @P.staged("check_x", ["reading", "comparing"])
+    def failing() -> None:
+        bar = P._CURRENT.get()
+        assert bar is not None
+        bar.stream, bar.clock, bar.started, bar.show = out, clock, clock(), True
+        clock.now += 3
+        P.advance()
+        raise ValueError("bad input")
+
+    with pytest.raises(ValueError, match="bad input"):
+        failing()
+    assert out.getvalue().endswith("\r" + "check_x [#####-----] stopped · 3 s".ljust(70) + "\n")
+
+
 def test_quick_work_leaves_no_trace_and_a_hidden_bar_draws_nothing(no_ci):
     out = Terminal()
     with P.progress("x", ["a", "b"], stream=out) as bar:

@@ -108,25 +108,27 @@ class Progress:
         return (f"{self.what} [{'#' * filled}{'-' * (WIDTH - filled)}] {self.stage + 1}/{n} {label} · "
                 f"{self.clock() - self.started:.0f} s")
 
-    def draw(self, *, final: bool = False) -> None:
-        """Redraw the line when it is shown and the work has taken ``delay`` seconds."""
+    def draw(self, *, final: str | None = None) -> None:
+        """Redraw the line when it is shown and the work has taken ``delay`` seconds; ``final``
+        (``"done"``, ``"stopped"``) ends it."""
         if not self.show or (not self.drawn and self.clock() - self.started < self.delay):
             return
         with self._lock:
             text = self.line()
             if final:
-                text = f"{self.what} [{'#' * WIDTH}] done · {self.clock() - self.started:.0f} s"
+                bar = "#" * WIDTH if final == "done" else text[len(self.what) + 2:len(self.what) + 2 + WIDTH]
+                text = f"{self.what} [{bar}] {final} · {self.clock() - self.started:.0f} s"
             self.stream.write("\r" + text.ljust(70) + ("\n" if final else ""))
             self.stream.flush()
             self.drawn = True
 
-    def close(self) -> None:
-        """Stop redrawing; end the line if one was drawn."""
+    def close(self, *, ok: bool = True) -> None:
+        """Stop redrawing; end the line if one was drawn (``done``, or ``stopped`` when not ``ok``)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
         if self.drawn:
-            self.draw(final=True)
+            self.draw(final="done" if ok else "stopped")
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -140,8 +142,10 @@ def progress(what: str, stages: Sequence[str], *, show: bool | None = None, stre
     bar = Progress(what, stages, show=show, stream=stream, delay=delay).start()
     try:
         yield bar
-    finally:
-        bar.close()
+    except BaseException:
+        bar.close(ok=False)
+        raise
+    bar.close()
 
 
 def staged(what: str, stages: Sequence[str]) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -155,10 +159,14 @@ def staged(what: str, stages: Sequence[str]) -> Callable[[Callable[P, R]], Calla
             bar = Progress(what, stages, show=False if outer else None).start()
             token = _CURRENT.set(bar)
             try:
-                return func(*args, **kwargs)
+                result = func(*args, **kwargs)
+            except BaseException:
+                bar.close(ok=False)
+                raise
             finally:
                 _CURRENT.reset(token)
-                bar.close()
+            bar.close()
+            return result
         return wrapper
     return decorate
 
