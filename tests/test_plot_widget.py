@@ -73,8 +73,9 @@ def test_the_front_end_gets_the_shipped_bundle_once_asked(monkeypatch):
     monkeypatch.setattr(plot, "send", lambda content, buffers=None: sent.append((content, buffers)))
     plot._on_message(plot, {"type": "plotly.js"}, [])
     [(content, buffers)] = sent
-    assert content == {"type": "plotly.js", "version": PLOTLY_JS_VERSION}
-    assert buffers == [BUNDLE.read_bytes()]
+    assert content == {"type": "plotly.js", "version": PLOTLY_JS_VERSION, "encoding": "gzip"}
+    [packed] = buffers
+    assert gzip.decompress(packed) == BUNDLE.read_bytes() and len(packed) < 600_000  # a third of the bundle
     assert f"plotly.js (cartesian - minified) v{PLOTLY_JS_VERSION}" in plotly_js()[:200]
     assert "window.Plotly = Plotly" in plotly_js()[-200:]
 

@@ -64,10 +64,16 @@ def figure_html(figure: go.Figure | dict[str, Any], div_id: str) -> str:
 
 
 @cache
+def packed_bundle() -> bytes:
+    """The bundle gzipped (~0.5 MB; the same bytes every time): what a page or a widget receives."""
+    return gzip.compress(BUNDLE.read_bytes(), compresslevel=9, mtime=0)
+
+
+@cache
 def bundle_loader() -> str:
     """A ``<script>`` that unpacks the gzipped, base64-encoded bundle and runs it, leaving the
     promise ``window.wbPlotly`` (resolved with ``window.Plotly``) for :func:`figure_html`'s scripts."""
-    packed = base64.b64encode(gzip.compress(BUNDLE.read_bytes(), compresslevel=9, mtime=0)).decode()
+    packed = base64.b64encode(packed_bundle()).decode()
     return ('<script type="text/javascript">window.wbPlotly=(async function(){'
             f'var b=Uint8Array.from(atob("{packed}"),function(c){{return c.charCodeAt(0);}});'
             'var code=await new Response(new Blob([b]).stream().pipeThrough(new DecompressionStream("gzip"))).text();'
@@ -93,4 +99,4 @@ def add_static_figures(notebook: Any) -> int:
 
 
 __all__ = ["BUNDLE", "CONFIG", "PLOTLY_JS_VERSION", "PLOTLY_MIME", "add_static_figures", "bundle_loader", "figure_html",
-           "figure_json", "plotly_js"]
+           "figure_json", "packed_bundle", "plotly_js"]

@@ -1,7 +1,7 @@
-/* global document, URL, Blob, setTimeout, clearTimeout */
+/* global document, URL, Blob, Response, DecompressionStream, setTimeout, clearTimeout */
 // PlotWidget's front end (an anywidget module): draws the figure JSON of the `figure` trait with
 // plotly.js and sends clicks back to Python. plotly.js is asked of the kernel once per page (one
-// custom message; its text comes back as a buffer) unless the page already has window.Plotly.
+// custom message; it comes back gzipped as a buffer) unless the page already has window.Plotly.
 
 const LOADING = '__workbenchPlotlyLoading';
 
@@ -16,15 +16,17 @@ function loadPlotly(model) {
           return;
         }
         model.off('msg:custom', onMessage);
-        const url = URL.createObjectURL(new Blob([buffers[0]], { type: 'text/javascript' }));
-        const script = document.createElement('script');
-        script.src = url;
-        script.onload = () => resolve(globalThis.Plotly);
-        script.onerror = () => {
-          globalThis[LOADING] = undefined;
-          reject(new Error('plotly.js did not load'));
-        };
-        document.head.appendChild(script);
+        const unpacked = new Blob([buffers[0]]).stream().pipeThrough(new DecompressionStream('gzip'));
+        new Response(unpacked, { headers: { 'Content-Type': 'text/javascript' } }).blob().then(code => {
+          const script = document.createElement('script');
+          script.src = URL.createObjectURL(code);
+          script.onload = () => resolve(globalThis.Plotly);
+          script.onerror = () => {
+            globalThis[LOADING] = undefined;
+            reject(new Error('plotly.js did not load'));
+          };
+          document.head.appendChild(script);
+        }, reject);
       };
       model.on('msg:custom', onMessage);
       model.send({ type: 'plotly.js' });

@@ -10,7 +10,8 @@ stays the ipywidgets layout of the widget's box).
 Wire format (custom messages, ``type`` first):
 
 - front end → kernel ``{"type": "plotly.js"}``: send the bundle; answered by
-  ``{"type": "plotly.js", "version": ...}`` with the bundle's text as the one buffer;
+  ``{"type": "plotly.js", "version": ..., "encoding": "gzip"}`` with the gzipped bundle (~0.5 MB) as
+  the one buffer, which the browser unpacks with ``DecompressionStream``;
 - front end → kernel ``{"type": "click", "points": [{"trace": int, "point": int | [row, col]}]}``:
   a click; each trace's points go to the callbacks given to :meth:`PlotWidget.on_click`.
 """
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from workbench.present.plot import CONFIG, PLOTLY_JS_VERSION, figure_json, plotly_js
+from workbench.present.plot import CONFIG, PLOTLY_JS_VERSION, figure_json, packed_bundle
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -83,7 +84,8 @@ class PlotWidget(anywidget.AnyWidget):
     def _on_message(self, _widget: Any, content: dict[str, Any], _buffers: list[bytes]) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "plotly.js":
-            self.send({"type": "plotly.js", "version": PLOTLY_JS_VERSION}, buffers=[plotly_js().encode()])
+            self.send({"type": "plotly.js", "version": PLOTLY_JS_VERSION, "encoding": "gzip"},
+                      buffers=[packed_bundle()])
         elif kind == "click":
             self.click(content.get("points") or [])
 
