@@ -51,9 +51,11 @@ from workbench.engine.reserved import PREFIX, refuse_reserved
 from workbench.errors import ConfigError, InputError, did_you_mean
 from workbench.findings.model import CheckResult, InputSummary
 from workbench.metadata import install_hint
+from workbench.progress import advance, staged
 
 
 @params.renamed_keywords("n_bins", owner="check_drift")
+@staged("check_drift", ["reading the reference", "scanning current", "comparing"])
 def check_drift(
     reference: FrameLike | DriftProfile,
     current: FrameLike,
@@ -113,6 +115,7 @@ def check_drift(
     cur = open_input(current, name="current")
     profile, plan = _reference_profile(reference, args)
     _validate_inputs(profile, plan, cur, args)
+    advance()
     partitioned = isinstance(current, str | Path) and len(partition_files(current)) > 1
     hive = hive_columns(current) if partitioned else []
     ignore = [c for c in (args.timestamp, *args.exclude, *hive) if c]
@@ -124,6 +127,7 @@ def check_drift(
     refuse_reserved([*(p.current for p in pairs), *args.by, *([args.timestamp] if args.timestamp else [])],
                     name="current")
     profile, pairs, summaries = _summaries(cur, plan, profile, pairs, args)
+    advance()
     records, bin_rows, categories = _compare(profile, pairs, summaries, cur.schema, args)
     clocks = clock_columns(records)  # time columns moving with the clock: a note, not a drift alarm
     records = [r for r in records if r["column"] not in clocks]

@@ -32,6 +32,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="MLflow tracking URI for --mlflow-run (default: MLFLOW_TRACKING_URI)")
     parser.add_argument("--notify", metavar="URL",
                         help="webhook for a failed run or findings at or above --fail-on (Slack-compatible JSON)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (none is drawn in CI or when stderr is not a terminal either)")
 
 
 class _Refused(Exception):
