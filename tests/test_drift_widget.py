@@ -54,7 +54,7 @@ def test_clicking_a_heatmap_cell_shows_that_column_in_that_window(result):
     current = explorer.distribution.data[1]
     assert list(current.x) == bins["label"].to_list()
     assert list(current.y) == pytest.approx((bins["current_count"] / bins["current_count"].sum()).to_list())
-    assert window in explorer.distribution.layout.title.text
+    assert window in explorer.distribution.fig.layout.title.text
 
 
 def test_clicking_an_overview_point_picks_the_column(result):
@@ -62,7 +62,7 @@ def test_clicking_an_overview_point_picks_the_column(result):
     trace = next(t for t in explorer.effects.data if t.name == "stable")
     explorer._on_effect_click(trace, SimpleNamespace(point_inds=[0]))
     assert explorer.column.value == trace.y[0]
-    assert explorer.distribution.layout.title.text.startswith(trace.y[0])
+    assert explorer.distribution.fig.layout.title.text.startswith(trace.y[0])
 
 
 def test_schema_changes_are_listed(result):
@@ -83,3 +83,26 @@ def test_explorer_without_windows_has_no_heatmap():
     df = pl.DataFrame({"x": [1.0, 2.0, 3.0] * 100})
     explorer = DriftExplorer(check_drift(df, df))
     assert explorer.heatmap not in explorer.widget.children
+
+
+def test_heatmap_colour_scale_spans_every_ratio_with_the_threshold_marked(result):
+    from workbench.present.drift_figures import heatmap_figure
+
+    heat = heatmap_figure(result).data[0]
+    ratios = [v for row in heat.z for v in row if v is not None]
+    assert max(ratios) > 3  # the sample drifts far past its thresholds: a scale stopping at 3 would saturate
+    assert heat.zmin == 0 and heat.zmax == pytest.approx(max(ratios))  # no cell beyond the scale
+    at = 1 / heat.zmax
+    scale = [tuple(step) for step in heat.colorscale]
+    # greys under the threshold (ratio 1), then light to dark red up to the largest ratio
+    assert [c for _, c in scale] == ["#f8fafc", "#cbd5e1", "#fcd5ce", "#7f1d1d"]
+    assert [p for p, _ in scale] == pytest.approx([0, at, at, 1])
+    assert list(heat.colorbar.tickvals) == pytest.approx([0, 1, heat.zmax])
+    assert heat.colorbar.ticktext[1] == "1 (threshold)"
+
+
+def test_heatmap_with_nothing_over_threshold_keeps_the_threshold_on_its_scale():
+    from workbench.present.drift_figures import heatmap_zmax
+
+    assert heatmap_zmax([[0.2, None], [0.9, 0.4]]) == 2.0
+    assert heatmap_zmax([[0.2, 7.5], [None, 12.25]]) == 12.25

@@ -46,3 +46,13 @@ def test_eslint_checks_the_sources_with_their_types(node_packages):
     assert lint.returncode == 1, lint.stdout + lint.stderr
     rules = {"@typescript-eslint/no-explicit-any", "@typescript-eslint/no-floating-promises"}
     assert {rule for rule in rules if rule in lint.stdout} == rules, lint.stdout + lint.stderr
+
+
+def test_the_plot_widgets_front_end_passes_eslint_and_prettier(node_packages):
+    """workbench/widgets/plot.js (the explorers' anywidget module, shipped in the Python package) under the
+    extension's eslint rules and prettier style."""
+    source = (EXTENSION.parents[1] / "workbench" / "widgets" / "plot.js").read_text()
+    lint = _jlpm("eslint", "--max-warnings", "0", "--stdin", "--stdin-filename", "plot.js", stdin=source, timeout=300)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    styled = _jlpm("prettier", "--stdin-filepath", "plot.js", stdin=source, timeout=300)
+    assert styled.returncode == 0 and styled.stdout == source, styled.stdout + styled.stderr

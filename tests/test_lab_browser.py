@@ -274,6 +274,30 @@ def test_explorer_widgets_render_with_plotly_charts(page):
         _shot(page, f"widget-{name}", f".jp-Notebook .jp-Cell >> nth={i}")
 
 
+def test_a_click_on_a_chart_reaches_python_and_redraws_the_linked_chart(page):
+    """The drift explorer (opened by the test above): a heatmap cell's click goes to the kernel as a
+    message, which picks the column and window and redraws the distribution chart in place."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(2)
+    cell.scroll_into_view_if_needed()
+    plots = cell.locator(".js-plotly-plot")
+    plots.nth(2).wait_for(timeout=60_000)
+    picked = plots.nth(1).evaluate("""gd => {
+        const heat = gd.data[0], row = heat.y.indexOf('country'), col = 5;
+        gd.emit('plotly_click', {points: [{curveNumber: 0, pointNumber: [row, col]}]});  // what a click emits
+        return heat.x[col];
+      }""")
+    plots.nth(2).evaluate("""(gd, window) => new Promise((resolve, reject) => {
+        const done = () => gd.layout.title.text.startsWith('country: reference vs current (' + window);
+        const start = Date.now();
+        (function wait() {
+          if (done()) { resolve(); } else if (Date.now() - start > 60000) { reject(gd.layout.title.text); }
+          else { setTimeout(wait, 100); }
+        })();
+      })""", picked)
+    assert cell.locator(".js-plotly-plot .gtitle", has_text="country: reference vs current").count() == 1
+    _shot(page, "widget-drift-clicked", ".jp-Notebook .jp-Cell >> nth=2")
+
+
 def test_the_launcher_and_the_palette_start_a_new_audit_notebook(page, lab):
     # the palette first, while no notebook is loading: a notebook that loads takes the focus back and
     # closes the palette under the test (seen on a loaded machine)

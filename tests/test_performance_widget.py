@@ -10,7 +10,7 @@ import pytest
 from test_performance_sample import ARGS, DATA
 
 from workbench.errors import ConfigError
-from workbench.findings.html import result_html
+from workbench.findings.html import glance_html, result_html
 from workbench.performance import check_performance, check_subgroups
 from workbench.present.performance_figures import heatmap_figure, ranked_alerts, scope_of, segments_figure
 from workbench.widgets import CalibrationExplorer, SubgroupExplorer
@@ -29,9 +29,9 @@ def test_alerts_are_ranked_by_impact_and_picking_one_draws_its_segment(result):
     assert impacts == sorted(impacts, reverse=True)
     eu = next(i for i, f in enumerate(alerts) if f.kind == "performance_drop" and scope_of(f) == "region=eu")
     explorer.alert.value = eu
-    assert explorer.timeline.layout.title.text.startswith("region=eu over time")
+    assert explorer.timeline.fig.layout.title.text.startswith("region=eu over time")
     spans = [f.scope["window"] for f in result.by_kind("performance_drop") if scope_of(f) == "region=eu"]
-    assert len(explorer.timeline.layout.shapes) == len(spans) >= 1  # each alert's span on eu, shaded
+    assert len(explorer.timeline.fig.layout.shapes) == len(spans) >= 1  # each alert's span on eu, shaded
     values = [v for v in explorer.timeline.data[0].y]
     table = result.to_polars("windows").filter((pl.col("scope") == "region=eu") & (pl.col("windows") == 1))
     assert values == table.sort("window_start")["value"].to_list()
@@ -42,10 +42,10 @@ def test_heatmap_click_and_segment_click_draw_that_scope(result):
     trace = explorer.heatmap.data[0]
     row = list(trace.y).index("device=mobile")
     explorer._on_heatmap_click(trace, SimpleNamespace(point_inds=[[row, 3]]))
-    assert explorer.timeline.layout.title.text.startswith("device=mobile")
+    assert explorer.timeline.fig.layout.title.text.startswith("device=mobile")
     seg = explorer.segments.data[0]
     explorer._on_segment_click(seg, SimpleNamespace(point_inds=[0]))
-    assert explorer.timeline.layout.title.text.startswith(seg.y[0])
+    assert explorer.timeline.fig.layout.title.text.startswith(seg.y[0])
 
 
 def test_figures_mark_the_alerts_and_show_untested_cells_blank(result):
@@ -64,12 +64,13 @@ def test_calibration_explorer_switches_scope_and_bins(result):
     names = [t.name for t in explorer.figure.data]
     assert names == ["calibrated", "reference", "current"]
     explorer.scope.value = "region=eu"
-    assert explorer.figure.layout.title.text == "Reliability, region=eu (equal mass bins)"
+    assert explorer.figure.fig.layout.title.text == "Reliability, region=eu (equal mass bins)"
     assert "<th>ece</th>" in explorer.table.value
 
 
 def test_calibration_explorer_of_a_performance_result_heads_with_its_calibration_alerts_only(result):
     header = CalibrationExplorer.from_result(result).widget.children[0].value
+    assert header.startswith(glance_html(result.glance()))  # the shared at-a-glance header first
     alerts = [f for f in result.findings if f.kind in ("calibration_drift", "overconfident", "underconfident")]
     assert alerts and header.count("<li>") == len(alerts)
     assert all(escape(f.message) in header for f in alerts)

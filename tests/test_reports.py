@@ -8,10 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+from test_lab_browser import CHROMIUM, CHROMIUM_ARGS
 
 from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.findings import validate_findings
+from workbench.present.plot import bundle_loader
 from workbench.reports import list_runs, run_report
 
 pytestmark = pytest.mark.slow
@@ -40,6 +42,41 @@ def test_a_run_writes_notebook_offline_html_findings_and_a_complete_record(drift
     assert html.count("Plotly.newPlot") >= 2 and "distribution_drift" in html
     assert "reference_path =" not in html and "emit(result)" not in html  # the code is hidden
     assert (run_dir / "report.ipynb").exists()
+
+
+def _assert_small_with_one_bundle(html: Path, notebook: Path) -> None:
+    """The page carries one copy of the minified plotly.js bundle (gzipped, base64) and stays under 2 MB; the notebook
+    keeps its figures as plotly JSON and carries no bundle."""
+    page = html.read_text()
+    assert html.stat().st_size < 2_000_000, html.stat().st_size
+    assert page.count(bundle_loader()) == 1 and page.count("window.wbPlotly=") == 1  # the packed bundle, once
+    saved = notebook.read_text()
+    assert notebook.stat().st_size < 500_000 and "window.Plotly" not in saved
+    assert '"application/vnd.plotly.v1+json"' in saved
+
+
+def test_the_page_is_small_offline_and_its_charts_draw_in_chromium_from_a_file_url(drift_run):
+    from playwright.sync_api import sync_playwright  # a dev dependency: the browser test must not skip
+
+    out, record = drift_run
+    run_dir = out / f"drift-{record['run_id']}"
+    _assert_small_with_one_bundle(run_dir / "report.html", run_dir / "report.ipynb")
+    notebook = json.loads((run_dir / "report.ipynb").read_text())
+    figures = sum("application/vnd.plotly.v1+json" in o.get("data", {}) for c in notebook["cells"]
+                  for o in c.get("outputs", []))
+    assert figures >= 2
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto((run_dir / "report.html").resolve().as_uri())
+        page.wait_for_function("n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n", arg=figures,
+                               timeout=60_000)
+        drawn = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(d => d.data.length)")
+        browser.close()
+    assert len(drawn) == figures and all(n >= 1 for n in drawn)  # every figure drawn, with its traces
+    assert all(url.startswith(("file:", "data:", "blob:", "about:")) for url in requests), requests
 
 
 def test_the_same_template_parameters_and_data_replace_the_run(drift_run):
@@ -120,6 +157,7 @@ def test_every_template_runs_on_its_sample_with_charts_offline(template, kind, t
     assert kind in kinds
     html = Path(record["html"]).read_text()
     assert "Plotly.newPlot" in html and not re.findall(r'<script[^>]*src="https?://', html)
+    _assert_small_with_one_bundle(Path(record["html"]), Path(record["notebook"]))
     if template == "shadow":  # the verdict block once (the result's own display carries it)
         assert html.count("ROLLBACK") == 1, html.count("ROLLBACK")
     if template == "service_health":  # the timeline, stages, rates, queues and GPUs, and the capacity passed on

@@ -59,8 +59,8 @@ def test_widget_handles_a_canary_result_without_predictions_or_labels():
     result = check_shadow(prod, cand, id="rid", latency="ms", mode="canary", guardrails=Guardrails(
         require_accuracy=False))
     explorer = ShadowExplorer.from_result(result)
-    assert explorer.disagreement.layout.title.text.startswith("No predictions compared")
-    assert explorer.accuracy.layout.title.text.startswith("No labels given")
+    assert explorer.disagreement.fig.layout.title.text.startswith("No predictions compared")
+    assert explorer.accuracy.fig.layout.title.text.startswith("No labels given")
 
 
 def test_widget_rejects_other_checks():

@@ -64,9 +64,11 @@ def test_the_sdist_and_wheel_pass_twine_check_and_carry_the_license(built):
     assert f"Name: {DISTRIBUTION}" in text and "License-Expression: Apache-2.0" in text
     assert any(n.endswith("licenses/LICENSE") for n in names)
     assert any(n.endswith("licenses/THIRD_PARTY_NOTICES.md") for n in names)
-    # what an installed user needs: templates, schema, demo data, the prebuilt extension
+    # what an installed user needs: templates, schema, demo data, the charts' plotly.js, the prebuilt extension
     for needed in ("workbench/reports/notebooks/drift.ipynb", "workbench/findings/findings.schema.json",
-                   "workbench/demo_data/churn/audit.yaml", "workbench/demo_data/monitoring/drift.yaml"):
+                   "workbench/demo_data/churn/audit.yaml", "workbench/demo_data/monitoring/drift.yaml",
+                   "workbench/widgets/plot.js", "workbench/present/static/plotly-cartesian.min.js",
+                   "workbench/present/static/plotly-cartesian.LICENSE.txt"):
         assert needed in names, needed
     assert any("share/jupyter/labextensions/workbench-lab/static/style.js" in n for n in names)
 

@@ -66,6 +66,8 @@ def test_each_explorer_opens_its_result_from_result_and_renders_it(results, chec
     assert WIDGET_MIME in explorer._repr_mimebundle_()
     header = explorer.widget.children[0].value
     assert header == result_html(result)  # the shared header: the result's findings table
+    assert header.index("class='wb-glance") < header.index("<table>")  # the glance above it
+    assert header.count("class='wb-tile ") == len(result.glance().tiles) > 0
     assert len(explorer.widget.children) > 1
 
 
@@ -130,7 +132,8 @@ def test_the_subgroup_explorer_takes_its_metric_through_from_result(results):
 def test_explorers_import_no_statistics():
     """A widget renders: it imports the findings, the figures and the notebook packages, never
     numpy, scipy, the statistics, the engine or a check."""
-    allowed = {"__future__", "html", "typing", "polars", "ipywidgets", "plotly", "workbench"}
+    allowed = {"__future__", "collections", "dataclasses", "html", "pathlib", "typing", "polars", "ipywidgets",
+               "anywidget", "traitlets", "plotly", "workbench"}
     allowed_parts = {"errors", "findings", "present", "widgets"}
     for path in sorted(WIDGETS.glob("*.py")):
         tree = ast.parse(path.read_text())
@@ -154,7 +157,7 @@ def test_widget_lists_leaky_features_and_shows_their_lags(churn_result):
         widget.picker.value = feature
         expected = hist.filter(pl.col("feature") == feature)["rows"].sum()
         assert sum(sum(trace.y) for trace in widget.lag_plot.data) == expected
-        assert feature in widget.lag_plot.layout.title.text
+        assert feature in widget.lag_plot.fig.layout.title.text
         assert "<table>" in widget.examples.value
 
 

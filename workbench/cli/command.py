@@ -16,6 +16,7 @@ from typing import Any
 from workbench.cli.config import read_config
 from workbench.cli.finish import Outputs, guard_outputs
 from workbench.cli.options import CONFIG, OUTPUT, OUTPUTS, PATH, Option, add_options, config_values, gather
+from workbench.progress import quiet
 
 ReadConfig = Callable[[Mapping[str, Any], Path, str], dict[str, Any]]
 
@@ -72,4 +73,5 @@ class Command:
         inputs = [args.config, *(values.get(o.key) for o in self.options if o.kind is PATH), *self.inputs(values)]
         written = {o.name: values.get(o.key) for o in self.options if o.kind is OUTPUT}
         guard_outputs(outputs, inputs, written)
-        return self.run(values, outputs)
+        with quiet(outputs.quiet):  # no progress line with --quiet
+            return self.run(values, outputs)

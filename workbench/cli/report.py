@@ -124,14 +124,16 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from workbench.progress import quiet
     from workbench.reports import run_report
     from workbench.reports.run import RunInProgress
 
     try:
-        record = run_report(args.template, _parameters(args), out=args.out, fail_on=args.fail_on,
-                            retries=args.retries, backoff=args.backoff, notify=args.notify,
-                            model_card=args.model_card, mlflow_run=args.mlflow_run,
-                            mlflow_tracking_uri=args.mlflow_tracking_uri)
+        with quiet(args.quiet):
+            record = run_report(args.template, _parameters(args), out=args.out, fail_on=args.fail_on,
+                                retries=args.retries, backoff=args.backoff, notify=args.notify,
+                                model_card=args.model_card, mlflow_run=args.mlflow_run,
+                                mlflow_tracking_uri=args.mlflow_tracking_uri)
     except RunInProgress as exc:
         print(f"SKIPPED: {exc}")
         return EXIT_SKIPPED

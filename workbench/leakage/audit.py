@@ -20,8 +20,10 @@ from workbench.leakage.per_row import PerRow
 from workbench.leakage.result import Summaries, build_result
 from workbench.leakage.spec import AsOf, FeatureDecl, PointInTimeRule, Source
 from workbench.leakage.training import duplicate_counts, proxy_summary, split_summary
+from workbench.progress import advance, staged
 
 
+@staged("check_leakage", ["reading the inputs", "point-in-time features", "lateness, proxies and split"])
 def check_leakage(
     training: FrameLike,
     *,
@@ -88,6 +90,7 @@ def check_leakage(
 def _audit(prep: Prepared, store: Store, opts: Options) -> CheckResult:
     """Summaries on the inputs' engine, then the result from them."""
     engine, tz, rule = prep.engine, prep.time_zone, opts.rule
+    advance()
     rows = PerRow(prep, store, opts)
     features = [summaries.feature_summary(
         rows.feature(name, decl), engine, feature=name, declaration=decl.describe(), time_zone=tz,
@@ -96,6 +99,7 @@ def _audit(prep: Prepared, store: Store, opts: Options) -> CheckResult:
     stamps = [summaries.timestamp_summary(rows.labels, engine, index=i, feature=name, column=column,
                                           strict=not rule.inclusive)
               for i, (name, column) in enumerate(opts.feature_timestamps.items())]
+    advance()
     lateness = [summaries.lateness_summary(name, engine, *rows.lateness(name))
                 for name, (source, _) in prep.sources.items()
                 if source.time is not None and source.available_time is not None]

@@ -66,12 +66,27 @@ def heatmap_figure(result: CheckResult) -> go.Figure:
                                 strict=True), strict=True))
             z.append([None if cell.get(w) is None or cell[w][0] is None else cell[w][0] / cell[w][1] for w in windows])
             text.append([cell[w][2] if w in cell else "" for w in windows])
-        fig.add_heatmap(z=z, x=windows, y=order, text=text, colorscale="Reds", zmin=0, zmax=3,
-                        colorbar={"title": "effect / threshold"},
+        zmax = heatmap_zmax(z)
+        fig.add_heatmap(z=z, x=windows, y=order, text=text, colorscale=heatmap_colorscale(zmax), zmin=0, zmax=zmax,
+                        colorbar={"title": "effect / threshold", "tickvals": [0, 1, zmax],
+                                  "ticktext": ["0", "1 (threshold)", f"{zmax:.3g}"]},
                         hovertemplate="%{y} · %{x}<br>effect/threshold %{z:.2f} (%{text})<extra></extra>")
     fig.update_layout(title="Drift by column and window", height=max(260, 24 * len(fig.data[0].y or []) + 110)
                       if fig.data else 260, margin=_MARGIN, yaxis={"autorange": "reversed"})
     return fig
+
+
+def heatmap_zmax(z: list[list[float | None]]) -> float:
+    """The top of the heatmap's colour scale: the largest ratio shown, so no cell saturates (at
+    least 2, so a heatmap with nothing over its threshold still shows where the threshold is)."""
+    return max([2.0, *(v for row in z for v in row if v is not None)])
+
+
+def heatmap_colorscale(zmax: float) -> list[list[float | str]]:
+    """Greys below the threshold (ratio < 1), then light to dark red from the threshold up to
+    ``zmax``, linear in the ratio: a cell twice as far over its threshold is visibly darker."""
+    at = 1.0 / zmax
+    return [[0.0, "#f8fafc"], [at, "#cbd5e1"], [at, "#fcd5ce"], [1.0, "#7f1d1d"]]
 
 
 def distribution_figure(result: CheckResult, column: str, scope: str = "all") -> go.Figure:

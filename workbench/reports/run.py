@@ -401,12 +401,14 @@ def read_findings(path: Path, *, inside: Path | None = None) -> list[dict[str, A
 def _execute(path: Path, run_dir: Path, parameters: dict[str, Any], extra: dict[str, str]) -> dict[str, Any] | None:
     import papermill
 
-    env = {FINDINGS_DIR: str(run_dir / "findings"), "PLOTLY_RENDERER": "plotly_mimetype+notebook", **extra}
+    from workbench.progress import report_bar
+
+    env = {FINDINGS_DIR: str(run_dir / "findings"), "PLOTLY_RENDERER": "plotly_mimetype", **extra}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
         papermill.execute_notebook(str(path), str(run_dir / "report.ipynb"), parameters=parameters,
-                                   kernel_name="python3", progress_bar=False, cwd=str(Path.cwd()))
+                                   kernel_name="python3", progress_bar=report_bar(), cwd=str(Path.cwd()))
         return None
     except papermill.PapermillExecutionError as exc:
         return {"cell": exc.exec_count, "name": exc.ename, "message": exc.evalue}
@@ -419,13 +421,17 @@ def _execute(path: Path, run_dir: Path, parameters: dict[str, Any], extra: dict[
 
 
 def _export_html(run_dir: Path) -> None:
-    """Standalone page with the code hidden: plotly.js is inlined by the renderer, so it works
-    offline."""
+    """Standalone page with the code hidden. The notebook keeps its figures as plotly JSON; the
+    page draws them with one inlined copy of the shipped plotly.js bundle, so it works offline."""
     import nbformat
     from nbconvert import HTMLExporter
 
+    from workbench.present.plot import add_static_figures
+
+    notebook = nbformat.read(run_dir / "report.ipynb", as_version=4)
+    add_static_figures(notebook)
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(run_dir / "report.ipynb", as_version=4))
+    body, _ = exporter.from_notebook_node(notebook)
     # nbconvert's page loads require.js and MathJax from a CDN; the report needs neither offline
     body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>', "", body)
     (run_dir / "report.html").write_text(body, encoding="utf-8")

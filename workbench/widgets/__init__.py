@@ -1,4 +1,5 @@
-"""Interactive notebook explorers (ipywidgets + plotly). They render results; they never compute.
+"""Interactive notebook explorers (ipywidgets + plotly.js: :mod:`workbench.widgets.plot`). They render results;
+they never compute.
 
 One explorer per kind of result, each opened with ``<Explorer>.from_result(result)``:
 

@@ -29,7 +29,7 @@ EXPLORER_OF: dict[str, str] = {
 
 
 class Explorer:
-    """Interactive view of one result (needs ipywidgets and plotly).
+    """Interactive view of one result (needs ipywidgets, anywidget and plotly).
 
     Subclasses set ``checks`` (the values of ``result.check`` they show) and ``needs`` (the
     tables they read), and build their widgets in :meth:`_sections`.
@@ -80,7 +80,18 @@ class Explorer:
         raise NotImplementedError
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        """The widget's bundle, plus a ``text/html`` fallback that a page without a live kernel shows
+        (an exported or reopened notebook): the findings table and a note that the charts need the kernel."""
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            bundle = {**bundle, "text/html": self._static_html()}
+        return bundle
+
+    def _static_html(self) -> str:
+        """What an export shows instead of the interactive widget."""
+        return (f"<div class='wb-explorer-static'><p class='wb-note' style='color:#64748b'><b>{type(self).__name__}"
+                "</b>: its interactive charts need a live Jupyter kernel; run this cell to explore them. Shown here: "
+                f"the result's findings.</p>{self._header()}</div>")
 
 
 def _use_instead(result: CheckResult) -> str:

@@ -17,14 +17,15 @@ from workbench.widgets.base import Explorer
 
 
 class DriftExplorer(Explorer):
-    """Interactive view of a drift :class:`CheckResult` (needs ipywidgets and plotly)."""
+    """Interactive view of a drift :class:`CheckResult` (needs ipywidgets, anywidget and plotly)."""
 
     checks = ("drift",)
     needs = ("columns", "bins", "schema")
 
     def _sections(self) -> list[Any]:
         import ipywidgets as w
-        import plotly.graph_objects as go
+
+        from workbench.widgets.plot import PlotWidget
 
         result = self.result
         columns = overview(result)["column"].to_list()
@@ -32,14 +33,12 @@ class DriftExplorer(Explorer):
         self.column = w.Dropdown(options=columns, value=columns[0] if columns else None, description="column")
         self.scope = w.Dropdown(options=[(_scope_text(x), x) for x in scopes], value="all" if "all" in scopes else None,
                                 description="scope")
-        self.effects = go.FigureWidget(effects_figure(result))
-        self.heatmap = go.FigureWidget(heatmap_figure(result))
-        self.distribution = go.FigureWidget(distribution_figure(result, self.column.value or "", "all"))
+        self.effects = PlotWidget(effects_figure(result))
+        self.heatmap = PlotWidget(heatmap_figure(result))
+        self.distribution = PlotWidget(distribution_figure(result, self.column.value or "", "all"))
         self.schema = w.HTML(schema_html(result))
-        for trace in self.effects.data:
-            trace.on_click(self._on_effect_click)
-        for trace in self.heatmap.data:
-            trace.on_click(self._on_heatmap_click)
+        self.effects.on_click(self._on_effect_click)
+        self.heatmap.on_click(self._on_heatmap_click)
         self.column.observe(self._redraw, names="value")
         self.scope.observe(self._redraw, names="value")
         sections: list[Any] = [self.effects]
@@ -66,11 +65,7 @@ class DriftExplorer(Explorer):
     def _redraw(self, change: dict[str, Any] | None = None) -> None:
         if self.column.value is None:
             return
-        fresh = distribution_figure(self.result, self.column.value, self.scope.value or "all")
-        with self.distribution.batch_update():
-            for trace, new in zip(self.distribution.data, fresh.data, strict=True):
-                trace.x, trace.y = new.x, new.y
-            self.distribution.layout.title = fresh.layout.title
+        self.distribution.show(distribution_figure(self.result, self.column.value, self.scope.value or "all"))
 
 
 def _scope_text(scope: str) -> str:

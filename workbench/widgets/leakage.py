@@ -18,19 +18,20 @@ from workbench.widgets.base import Explorer
 
 
 class LeakageExplorer(Explorer):
-    """Interactive view of a leakage :class:`CheckResult` (needs ipywidgets and plotly)."""
+    """Interactive view of a leakage :class:`CheckResult` (needs ipywidgets, anywidget and plotly)."""
 
     checks = ("leakage",)
     needs = ("examples", "lag_histogram", "lateness_histogram")
 
     def _sections(self) -> list[Any]:
         import ipywidgets as w
-        import plotly.graph_objects as go
+
+        from workbench.widgets.plot import PlotWidget
 
         self.features = self._leaky_features()
         self.picker = w.Dropdown(options=self.features, description="feature",
                                  value=self.features[0] if self.features else None)
-        self.lag_plot = go.FigureWidget(lag_figure(self.result, self.picker.value or ""))
+        self.lag_plot = PlotWidget(lag_figure(self.result, self.picker.value or ""))
         self.examples = w.HTML()
         self.picker.observe(self._on_pick, names="value")
         self._show(self.picker.value)
@@ -38,7 +39,7 @@ class LeakageExplorer(Explorer):
         if self.features:
             sections += [w.HTML("<h4>Leaking rows by feature</h4>"), self.picker, self.lag_plot, self.examples]
         if self.result.to_polars("lateness_histogram").height:
-            sections += [w.HTML("<h4>Late-arriving data</h4>"), go.FigureWidget(lateness_figure(self.result))]
+            sections += [w.HTML("<h4>Late-arriving data</h4>"), PlotWidget(lateness_figure(self.result))]
         return sections
 
     def _leaky_features(self) -> list[str]:
@@ -55,12 +56,7 @@ class LeakageExplorer(Explorer):
     def _show(self, feature: str | None) -> None:
         if feature is None:
             return
-        fresh = lag_figure(self.result, feature)
-        with self.lag_plot.batch_update():
-            self.lag_plot.data = ()
-            for trace in fresh.data:
-                self.lag_plot.add_trace(trace)
-            self.lag_plot.layout.title = fresh.layout.title
+        self.lag_plot.show(lag_figure(self.result, feature))
         self.examples.value = examples_html(self.result, feature)
 
 

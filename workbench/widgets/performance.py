@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from workbench.findings.html import glance_html
 from workbench.findings.model import CheckResult, Finding
 from workbench.present.performance_figures import (
     calibration_scopes,
@@ -28,7 +29,7 @@ CALIBRATION_KINDS = ("calibration_drift", "overconfident", "underconfident")
 
 class SubgroupExplorer(Explorer):
     """Interactive view of a performance :class:`CheckResult`, from ``check_performance(...)`` or
-    ``check_subgroups(...)`` (needs ipywidgets and plotly). ``metric`` is the segments chart's metric
+    ``check_subgroups(...)`` (needs ipywidgets, anywidget and plotly). ``metric`` is the segments chart's metric
     (default ``"mae"`` for a regression, ``"accuracy"`` otherwise)."""
 
     checks = ("performance",)
@@ -40,7 +41,8 @@ class SubgroupExplorer(Explorer):
 
     def _sections(self) -> list[Any]:
         import ipywidgets as w
-        import plotly.graph_objects as go
+
+        from workbench.widgets.plot import PlotWidget
 
         result = self.result
         regression = result.parameters.get("task") == "regression"
@@ -50,28 +52,20 @@ class SubgroupExplorer(Explorer):
         self._alerts = alerts
         self.alert = w.Select(options=options or [("No alert", -1)], rows=min(8, max(2, len(options))),
                               layout={"width": "100%"})
-        self.segments = go.FigureWidget(segments_figure(result, self.metric))
-        self.heatmap = go.FigureWidget(heatmap_figure(result))
+        self.segments = PlotWidget(segments_figure(result, self.metric))
+        self.heatmap = PlotWidget(heatmap_figure(result))
         first = scope_of(alerts[0]) if alerts else "all"
-        self.timeline = go.FigureWidget(timeline_figure(result, first))
+        self.timeline = PlotWidget(timeline_figure(result, first))
         self.detail = w.HTML(_alert_html(alerts[0]) if alerts else "")
         self.alert.observe(self._on_alert, names="value")
-        for trace in self.heatmap.data:
-            trace.on_click(self._on_heatmap_click)
-        for trace in self.segments.data:
-            trace.on_click(self._on_segment_click)
+        self.heatmap.on_click(self._on_heatmap_click)
+        self.segments.on_click(self._on_segment_click)
         return [w.HTML("<h4>Alerts, largest impact first</h4>"), self.alert, self.detail, self.timeline,
                 self.segments, self.heatmap]
 
     def show_scope(self, scope: str) -> None:
         """Draw ``scope`` (``"all"`` or ``"col=value[, col=value]"``) over time."""
-        fresh = timeline_figure(self.result, scope)
-        with self.timeline.batch_update():
-            self.timeline.data = ()
-            for trace in fresh.data:
-                self.timeline.add_trace(trace)
-            self.timeline.layout.shapes = fresh.layout.shapes
-            self.timeline.layout.title = fresh.layout.title
+        self.timeline.show(timeline_figure(self.result, scope))
 
     def _on_alert(self, change: dict[str, Any]) -> None:
         i = change["new"]
@@ -95,7 +89,7 @@ class SubgroupExplorer(Explorer):
 class CalibrationExplorer(Explorer):
     """Reliability diagrams of a result with calibration: a ``calibration`` result
     (:func:`~workbench.check_calibration`), or a ``performance`` result given a score and a reference
-    (needs ipywidgets and plotly). Above them, a calibration result's findings table; for a performance
+    (needs ipywidgets, anywidget and plotly). Above them, a calibration result's findings table; for a performance
     result, only its calibration alerts (its whole findings table heads :class:`SubgroupExplorer`)."""
 
     checks = ("calibration", "performance")
@@ -114,29 +108,25 @@ class CalibrationExplorer(Explorer):
             return super()._header()
         alerts = [f for f in self.result.findings if f.kind in CALIBRATION_KINDS]
         text = "".join(f"<li>{escape(f.message)}</li>" for f in alerts) or "<li>No calibration alert.</li>"
-        return f"<ul>{text}</ul>"
+        return f"{glance_html(self.result.glance())}<ul>{text}</ul>"
 
     def _sections(self) -> list[Any]:
         import ipywidgets as w
-        import plotly.graph_objects as go
+
+        from workbench.widgets.plot import PlotWidget
 
         scopes = calibration_scopes(self.result)
         self.scope = w.Dropdown(options=scopes, value=scopes[0], description="scope")
         self.strategy = w.ToggleButtons(options=[("equal width", "equal_width"), ("equal mass", "equal_mass")],
                                         value="equal_width")
-        self.figure = go.FigureWidget(reliability_figure(self.result, scopes[0], "equal_width"))
+        self.figure = PlotWidget(reliability_figure(self.result, scopes[0], "equal_width"))
         self.table = w.HTML(calibration_table_html(self.result))
         self.scope.observe(self._redraw, names="value")
         self.strategy.observe(self._redraw, names="value")
         return [w.HBox([self.scope, self.strategy]), self.figure, self.table]
 
     def _redraw(self, change: dict[str, Any] | None = None) -> None:
-        fresh = reliability_figure(self.result, self.scope.value, self.strategy.value)
-        with self.figure.batch_update():
-            self.figure.data = ()
-            for trace in fresh.data:
-                self.figure.add_trace(trace)
-            self.figure.layout.title = fresh.layout.title
+        self.figure.show(reliability_figure(self.result, self.scope.value, self.strategy.value))
 
 
 def calibration_table_html(result: CheckResult) -> str:

@@ -18,7 +18,7 @@ from workbench.widgets.base import Explorer
 
 
 class ShadowExplorer(Explorer):
-    """Interactive view of a shadow or canary :class:`CheckResult` (needs ipywidgets and plotly).
+    """Interactive view of a shadow or canary :class:`CheckResult` (needs ipywidgets, anywidget and plotly).
 
     The charts of a comparison without latency, predictions or labels say so in their titles."""
 
@@ -26,15 +26,15 @@ class ShadowExplorer(Explorer):
 
     def _sections(self) -> list[Any]:
         import ipywidgets as w
-        import plotly.graph_objects as go
 
-        self.latency = go.FigureWidget(latency_figure(self.result))
-        self.disagreement = go.FigureWidget(disagreement_figure(self.result))
-        self.accuracy = go.FigureWidget(accuracy_figure(self.result))
+        from workbench.widgets.plot import PlotWidget
+
+        self.latency = PlotWidget(latency_figure(self.result))
+        self.disagreement = PlotWidget(disagreement_figure(self.result))
+        self.accuracy = PlotWidget(accuracy_figure(self.result))
         self.details = w.HTML(details_html(self.result, "all"))
-        for fig in (self.disagreement, self.accuracy):
-            for trace in fig.data:
-                trace.on_click(self._on_click)
+        self.disagreement.on_click(self._on_click)
+        self.accuracy.on_click(self._on_click)
         return [w.HTML(guardrails_html(self.result)), self.latency, self.disagreement, self.accuracy, self.details]
 
     def select(self, scope: str) -> None:
