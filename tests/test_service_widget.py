@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from types import SimpleNamespace
 
 import polars as pl
 import pytest
@@ -117,21 +116,24 @@ def test_clicking_an_alert_shows_its_scope(result):
     assert "pick one above" in explorer.details.value
     (storm,) = [f for f in result.by_kind("retry_storm") if f.scope.get("segment") == {"client_id": "batch-scorer"}
                 and f.metrics.get("rule") == "retry_rate"]
-    trace = next(t for t in explorer.timeline.data if storm.id in t.customdata)
-    explorer._on_click(trace, SimpleNamespace(point_inds=[list(trace.customdata).index(storm.id)]))
+    index = next(i for i, t in enumerate(explorer.timeline.data) if storm.id in t.customdata)
+    point = list(explorer.timeline.data[index].customdata).index(storm.id)
+    explorer.timeline.click([{"trace": index, "point": point}])  # as the front end reports a click
     assert explorer.picker.value == storm.id
     assert "<h4>critical · retry_storm · retries · client_id=batch-scorer</h4>" in explorer.details.value
     assert "Incident " in explorer.details.value and "probable first cause" in explorer.details.value
-    assert explorer.stages.layout.title.text == \
+    assert explorer.stages.fig.layout.title.text == \
         "Stage latency on client_id=batch-scorer (share of the request's latency)"
-    assert explorer.rates.layout.title.text.startswith("Request rates on client_id=batch-scorer per 5m window")
-    assert list(explorer.rates.layout.xaxis.range) == focus_range(storm)
+    assert explorer.rates.fig.layout.title.text.startswith("Request rates on client_id=batch-scorer per 5m window")
+    assert list(explorer.rates.fig.layout.xaxis.range) == focus_range(storm)
     assert focus_range(storm) == [dt.datetime(2026, 3, 2, 13, 30, tzinfo=dt.UTC),  # 14:00-15:00, padded 30 minutes
                                   dt.datetime(2026, 3, 2, 15, 30, tzinfo=dt.UTC)]
     (queue,) = result.by_kind("queue_backpressure")
     explorer.picker.value = queue.id  # picking in the list does the same
     assert "queue_backpressure" in explorer.details.value and "host=a" in explorer.details.value
-    assert explorer.stages.layout.title.text.startswith("Stage latency on all")  # no stages per queue
+    assert list(explorer.queues.fig.layout.xaxis.range) == focus_range(queue)
+    assert explorer.queues.figure["layout"]["xaxis"]["range"]  # sent to the front end too
+    assert explorer.stages.fig.layout.title.text.startswith("Stage latency on all")  # no stages per queue
 
 
 def test_a_service_result_without_tables_is_refused_and_the_page_renders(result):

@@ -31,7 +31,7 @@ TABLES = ("stages", "retries", "fallbacks", "timeouts", "queues", "gpu", "incide
 
 
 class ServiceExplorer(Explorer):
-    """Interactive view of a ``check_service`` :class:`CheckResult` (needs ipywidgets and plotly).
+    """Interactive view of a ``check_service`` :class:`CheckResult` (needs ipywidgets, anywidget and plotly).
 
     ``select(finding_id)`` shows an alert's scope, as picking it in the list or clicking its bar does; the
     stage and rate charts then show that alert's segment (all traffic for an alert without one)."""
@@ -49,20 +49,20 @@ class ServiceExplorer(Explorer):
 
     def _sections(self) -> list[Any]:
         import ipywidgets as w
-        import plotly.graph_objects as go
+
+        from workbench.widgets.plot import PlotWidget
 
         self.alerts = alerts(self.result)
         options = [(alert_label(f), f.id) for f in self.alerts]
         self.picker = w.Select(options=options, rows=min(max(len(options), 1), 8), description="alerts",
                                layout={"width": "100%"})
         self.details = w.HTML(details_html(self.result, None))
-        self.timeline = go.FigureWidget(timeline_figure(self.result))
-        self.stages = go.FigureWidget(stage_figure(self.result))
-        self.rates = go.FigureWidget(rates_figure(self.result))
-        self.queues = go.FigureWidget(queue_figure(self.result))
-        self.gpus = go.FigureWidget(gpu_figure(self.result))
-        for trace in self.timeline.data:
-            trace.on_click(self._on_click)
+        self.timeline = PlotWidget(timeline_figure(self.result))
+        self.stages = PlotWidget(stage_figure(self.result))
+        self.rates = PlotWidget(rates_figure(self.result))
+        self.queues = PlotWidget(queue_figure(self.result))
+        self.gpus = PlotWidget(gpu_figure(self.result))
+        self.timeline.on_click(self._on_click)
         self.picker.observe(self._on_pick, names="value")
         return [self.picker, self.details, self.timeline, self.stages, self.rates, self.queues, self.gpus]
 
@@ -75,18 +75,14 @@ class ServiceExplorer(Explorer):
         if self.picker.value != finding_id and finding_id in {v for _, v in self.picker.options}:
             self.picker.value = finding_id
         scope = scope_of(finding)
-        stages = stage_figure(self.result, scope if _has_scope(self.result, "stages", scope) else "all")
+        self.stages.show(stage_figure(self.result, scope if _has_scope(self.result, "stages", scope) else "all"))
         rates = rates_figure(self.result, scope if any(_has_scope(self.result, t, scope)
                                                        for t in ("retries", "fallbacks", "timeouts")) else "all")
-        for widget, fig in ((self.stages, stages), (self.rates, rates)):
-            with widget.batch_update():
-                widget.data = ()
-                widget.add_traces(list(fig.data))
-                widget.layout = fig.layout
         span = focus_range(finding)
-        if span is not None:
-            for widget in (self.rates, self.queues, self.gpus):
-                widget.layout.xaxis.range = span
+        for widget, fig in ((self.rates, rates), (self.queues, self.queues.fig), (self.gpus, self.gpus.fig)):
+            if span is not None:
+                fig.update_xaxes(range=span)
+            widget.show(fig)
 
     def _on_pick(self, change: dict[str, Any]) -> None:
         if change.get("new"):
