@@ -161,7 +161,7 @@ def test_every_template_runs_on_its_sample_with_charts_offline(template, kind, t
     if template == "shadow":  # the verdict block once (the result's own display carries it)
         assert html.count("ROLLBACK") == 1, html.count("ROLLBACK")
     if template == "service_health":  # the timeline, stages, rates, queues and GPUs, and the capacity passed on
-        assert html.count("Plotly.newPlot") == 5 and "Incident timeline" in html
+        assert "Incident timeline" in html and "Queue depth" in html and "GPU utilization" in html
         assert "left before it filled up (3,000 items)" in html
 
 

@@ -81,9 +81,9 @@ def test_the_queue_and_gpu_series_shade_their_findings_and_stay_small(result):
     assert not gpus.layout.shapes  # no under-used GPU that afternoon
     assert all(len(t.x) <= MAX_POINTS for fig in (queues, gpus) for t in fig.data)
     depth = result.to_polars("queues").filter(pl.col("host") == "a").sort("timestamp")
-    assert (depth.height, len(queues.data[0].x)) == (1801, 901)  # 10-second samples over 5 hours
-    assert list(queues.data[0].y) == depth["depth"].gather_every(2).to_list()
-    assert queues.layout.title.text == "Queue depth (backpressure windows shaded; one sample in 2 drawn)"
+    assert (depth.height, len(queues.data[0].x)) == (1801, 361)  # 10-second samples over 5 hours
+    assert list(queues.data[0].y) == depth["depth"].gather_every(5).to_list()
+    assert queues.layout.title.text == "Queue depth (backpressure windows shaded; one sample in 5 drawn)"
 
 
 def test_the_timeline_has_one_bar_per_alert_and_the_incidents_shaded(result):

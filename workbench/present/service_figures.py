@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from workbench.findings.model import CheckResult, Finding
 
 SEVERITY_COLORS = {"critical": "#b3261e", "warning": "#d97706", "info": "#64748b"}
-MAX_POINTS = 1500
+MAX_POINTS = 400
 RATES = {"retries": ("retry_storm", "retries per original request"),
          "fallbacks": ("fallback_rate_increase", "fallbacks per request"),
          "timeouts": ("timeout_rate_increase", "timeouts per request")}
@@ -187,8 +187,7 @@ def gpu_figure(result: CheckResult) -> go.Figure:
         name = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True)) or "GPU"
         thin, step = _thin(part)
         fig.add_scatter(x=thin["timestamp"].to_list(), y=thin["utilization"].to_list(), mode="lines", name=name,
-                        customdata=thin["state"].to_list(),
-                        hovertemplate="%{x}: %{y:.0%} (%{customdata})<extra>" + name + "</extra>")
+                        hovertemplate="%{x}: %{y:.0%}<extra>" + name + "</extra>")
     _shade(fig, result.by_kind("gpu_underutilized"))
     fig.update_layout(title="GPU utilization (under-used windows shaded" + _every_kth(step) + ")",
                       yaxis={"title": "utilization", "tickformat": ".0%", "range": [0, 1.05]}, height=320,
