@@ -65,6 +65,18 @@ def confine(root: Path, relative: str, *, what: str) -> Path:
     return resolved
 
 
+def report_page(root: Path, relative: str) -> Path:
+    """A report page to serve in a browser tab of its own: an ``.html`` file inside ``root``, confined
+    like every path here (no ``..``, no absolute path, no symlink out); like Jupyter's own file
+    handler, nothing under a hidden folder or file (``.staging`` of a run in progress) is served."""
+    path = confine(root, relative, what="the report")
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise Forbidden(f"the report {relative!r} is not an HTML page; only .html files are served here.")
+    if any(part.startswith(".") for part in Path(relative).parts) or not path.is_file():
+        raise NotFound(f"no report {relative!r} under the server's root.")
+    return path
+
+
 def relative(root: Path, path: str | Path | None) -> str | None:
     """A path as seen from the server's root (for the file browser), or None outside it."""
     if not path:

@@ -25,6 +25,11 @@ function button(label: string, onClick: () => void, className = 'jp-mod-styled w
   return b;
 }
 
+/** A report's HTML in a new browser tab, served by the server extension, where its charts draw. */
+function openReport(path: string): void {
+  window.open(api.reportUrl(path), '_blank', 'noopener');
+}
+
 function when(iso: string | null): string {
   if (!iso) {
     return '';
@@ -337,7 +342,7 @@ export class ReliabilitySidebar extends Widget {
         actions.append(button('Notebook', () => this._open(run.notebook!)));
       }
       if (run.html && run.status !== 'running') {
-        actions.append(button('HTML', () => this._open(run.html!, 'HTML Viewer')));
+        actions.append(button('HTML', () => openReport(run.html!)));
       }
       item.append(actions);
       this._runsList.append(item);
@@ -356,7 +361,7 @@ export class ReliabilitySidebar extends Widget {
         el('span', 'wb-run-name', alert.template)
       );
       const message = alert.html
-        ? button(alert.message, () => this._open(alert.html!, 'HTML Viewer'), 'wb-link')
+        ? button(alert.message, () => openReport(alert.html!), 'wb-link')
         : el('span', undefined, alert.message);
       item.append(message);
       this._alertsList.append(item);
