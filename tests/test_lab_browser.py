@@ -239,6 +239,36 @@ def test_a_report_runs_from_the_sidebar_and_its_html_opens(page):
         report.close()
 
 
+def _dirty_once_settled(page) -> bool:
+    """Whether the current notebook is marked unsaved once its kernel is connected and JupyterLab has
+    written the kernel's metadata into it (what used to mark report and audit notebooks unsaved)."""
+    page.wait_for_function(
+        """() => {
+          const w = window.jupyterapp.shell.currentWidget;
+          const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+          if (!k || k.connectionStatus !== 'connected' || k.status !== 'idle') { return false; }
+          const spec = w.context.model.getMetadata('kernelspec');
+          const info = w.context.model.getMetadata('language_info');
+          return spec && spec.display_name === w.sessionContext.kernelDisplayName && info && info.name === 'python';
+        }""", timeout=120_000)
+    page.wait_for_timeout(500)
+    tab_dirty = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current.jp-mod-dirty").count() > 0
+    model_dirty = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty")
+    assert tab_dirty == model_dirty
+    return model_dirty
+
+
+def test_a_report_notebook_opens_clean_and_an_edit_still_marks_it(page):
+    sidebar = _sidebar(page)
+    item = sidebar.locator(".wb-run-item").filter(has=page.locator(".wb-state-ok")).first
+    item.get_by_role("button", name="Notebook").click()
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="report.ipynb").first.wait_for(timeout=30_000)
+    assert _dirty_once_settled(page) is False
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.cells.get(0).sharedModel.setSource('x')")
+    assert page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty") is True
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.sharedModel.undo()")
+
+
 def test_saved_findings_render_through_the_mime_renderer(page, lab):
     doc = lab["findings"]
     _open(page, "findings.ipynb")
@@ -314,6 +344,7 @@ def test_the_launcher_and_the_palette_start_a_new_audit_notebook(page, lab):
     created = list((lab["root"] / "audits").glob("leakage-*.ipynb"))
     assert len(created) == 1 and "parameters" in created[0].read_text()
     page.locator(".jp-NotebookPanel:visible .jp-Cell").first.wait_for(timeout=60_000)
+    assert _dirty_once_settled(page) is False  # a new notebook opens saved
     _shot(page, "launcher-new-audit")
 
 

@@ -306,14 +306,15 @@ def cancel(root: Path, key: str, out: str = "reports") -> dict[str, Any]:
 
 
 def new_notebook(root: Path, template: str, folder: str = "audits") -> str:
-    """Copy a template into ``folder`` under the root as a new notebook (a free name); returns its
-    path relative to the root."""
+    """Copy a template into ``folder`` under the root as a new notebook (a free name, its template named in
+    ``metadata.workbench``); returns its path relative to the root."""
     source = find_template(root, template)
     target_dir = confine(root, folder, what="the notebook folder")
     target_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y-%m-%d")
     notebook = json.loads(source.read_text(encoding="utf-8"))
     _paths_from(notebook, root.resolve(), target_dir)
+    notebook.setdefault("metadata", {})["workbench"] = {"template": template}  # JupyterLab opens it clean
     for i in range(1, 1000):
         target = target_dir / f"{template}-{stamp}{'' if i == 1 else f'-{i}'}.ipynb"
         if not target.exists():

@@ -1,6 +1,7 @@
 /**
  * workbench-lab: the Reliability sidebar (report runs, history and alerts), the launcher and
- * command-palette entries that start a new audit notebook from a template. The findings MIME
+ * command-palette entries that start a new audit notebook from a template; report and audit
+ * notebooks open clean (./clean). The findings MIME
  * renderer is the separate mime extension in ./mime.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
@@ -9,6 +10,7 @@ import { ILauncher } from '@jupyterlab/launcher';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import * as api from './api';
+import { cleanOnOpen } from './clean';
 import { ReliabilitySidebar } from './sidebar';
 
 const ICON_SVG =
@@ -49,6 +51,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     sidebar.title.icon = reliabilityIcon;
     app.shell.add(sidebar, 'left', { rank: 650 });
     restorer?.add(sidebar, sidebar.id);
+    app.docRegistry.addWidgetExtension('Notebook', cleanOnOpen); // report and audit notebooks open clean
 
     app.commands.addCommand(CommandIDs.open, {
       label: 'Open the Reliability sidebar',
