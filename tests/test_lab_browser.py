@@ -207,14 +207,25 @@ def test_the_sidebar_says_when_the_history_was_corrupt_and_keeps_it(page, lab):
 
 
 def test_a_report_runs_from_the_sidebar_and_its_html_opens(page):
+    from playwright.sync_api import expect
+
     sidebar = _sidebar(page)
     sidebar.get_by_label("Template").select_option("shadow")
     sidebar.get_by_label("Fail on").select_option("none")  # the run is ok even with findings
     sidebar.locator("button.wb-run").click()
     page.wait_for_function("() => document.querySelector('.wb-sidebar .wb-run').disabled === false")
+    background = sidebar.locator(".wb-status", has_text="shadow is running in the background")
+    assert background.count() == 1
     sidebar.locator("button.wb-run").click()  # a second run of the same template while the first runs
     sidebar.locator(".wb-status.wb-error", has_text="already in progress").wait_for(timeout=30_000)
     sidebar.locator(".wb-run-item .wb-state-ok").first.wait_for(timeout=180_000)
+    expect(sidebar.locator(".wb-status", has_text="already in progress")).to_have_count(0, timeout=30_000)
+    sidebar.locator("button.wb-run").click()  # a third run, let alone: its note goes when it ends
+    background.wait_for(timeout=30_000)
+    busy = ".wb-sidebar .wb-runs .wb-state-running, .wb-sidebar .wb-runs .wb-state-starting"
+    page.wait_for_selector(busy, timeout=30_000)
+    page.wait_for_selector(busy, state="detached", timeout=180_000)
+    expect(background).to_have_count(0, timeout=15_000)  # not a stale "running in the background"
     item = sidebar.locator(".wb-run-item").filter(has=page.locator(".wb-state-ok")).first
     assert int(item.locator(".wb-sev-critical").inner_text().split()[0]) >= 1  # the sample's planted regressions
     _shot(page, "sidebar-run-finished", ".wb-sidebar")

@@ -30,6 +30,14 @@ function openReport(path: string): void {
   window.open(api.reportUrl(path), '_blank', 'noopener');
 }
 
+/** Whether a run of ``template`` is starting or running in ``state``. */
+function inProgress(state: api.IRunsState, template: string): boolean {
+  return (
+    state.runs.some(r => r.template === template && r.status === 'running') ||
+    state.requests.some(r => r.template === template && ['starting', 'running'].includes(r.status))
+  );
+}
+
 function when(iso: string | null): string {
   if (!iso) {
     return '';
@@ -163,6 +171,12 @@ export class ReliabilitySidebar extends Widget {
         this._conflict = false; // the run that was in the way has ended
         this._say(this._formStatus, '', 'info');
       }
+      if (this._background && !inProgress(state, this._background.template)) {
+        if (this._formStatus.textContent === this._background.note) {
+          this._say(this._formStatus, '', 'info'); // "… is running in the background" goes when the run ends
+        }
+        this._background = null;
+      }
       const { alerts } = await api.alerts(this.out);
       this._renderAlerts(alerts);
     } catch (error) {
@@ -279,11 +293,9 @@ export class ReliabilitySidebar extends Widget {
     this._say(this._formStatus, `Starting ${template.name}…`, 'info');
     try {
       await api.startRun(template.name, parameters, this.out, this._failOn.value);
-      this._say(
-        this._formStatus,
-        `${template.name} is running in the background; it goes on if you close the browser.`,
-        'info'
-      );
+      const note = `${template.name} is running in the background; it goes on if you close the browser.`;
+      this._background = { template: template.name, note };
+      this._say(this._formStatus, note, 'info');
     } catch (error) {
       this._say(this._formStatus, (error as Error).message, 'error');
       this._conflict = error instanceof api.APIError && error.status === 409;
@@ -401,4 +413,5 @@ export class ReliabilitySidebar extends Widget {
   private _alertsList = el('ul', 'wb-alerts');
   private _timer = 0;
   private _conflict = false;
+  private _background: { template: string; note: string } | null = null;
 }
