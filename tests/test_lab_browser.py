@@ -184,6 +184,17 @@ def test_the_sidebar_opens_with_the_templates_and_their_parameter_form(page):
     assert sidebar.locator("input[name='looks']").input_value() == "1"
     assert sidebar.locator("input[name='by']").input_value() == "region, device"
     assert _shot(page, "sidebar").stat().st_size > 0
+    sidebar.get_by_label("Template").select_option("drift")
+    path = sidebar.locator("textarea[name='reference_path']")
+    assert path.input_value() == "sample_data/monitoring/reference.parquet"
+    assert path.get_attribute("title") == "sample_data/monitoring/reference.parquet"  # the full path in a tooltip
+    fits = path.evaluate("f => ({sw: f.scrollWidth, cw: f.clientWidth, sh: f.scrollHeight, ch: f.clientHeight})")
+    assert fits["sw"] <= fits["cw"] and fits["sh"] <= fits["ch"] + 1, fits  # wrapped, all of it shown
+    path.fill("sample_data/monitoring/a/much/longer/folder/name/than/the/sidebar/is/wide/reference.parquet")
+    fits = path.evaluate("f => ({sh: f.scrollHeight, ch: f.clientHeight, title: f.title})")
+    assert fits["sh"] <= fits["ch"] + 1 and fits["title"].endswith("/wide/reference.parquet"), fits  # it grew
+    _shot(page, "sidebar-paths", ".wb-sidebar")
+    sidebar.get_by_label("Template").select_option("shadow")
     sidebar.get_by_label("Template").select_option("broken")  # its parameters cell cannot be parsed
     error = sidebar.locator(".wb-status.wb-error").first.inner_text()
     assert "parameters cell of 'broken.ipynb' cannot be read" in error
@@ -224,8 +235,17 @@ def test_a_report_runs_from_the_sidebar_and_its_html_opens(page):
     background.wait_for(timeout=30_000)
     busy = ".wb-sidebar .wb-runs .wb-state-running, .wb-sidebar .wb-runs .wb-state-starting"
     page.wait_for_selector(busy, timeout=30_000)
+    # its progress shows without scrolling: pinned at the top of the sidebar, even scrolled to the bottom
+    page.evaluate("() => { const s = document.querySelector('.wb-sidebar'); s.scrollTop = s.scrollHeight; }")
+    progress = sidebar.locator(".wb-progress")
+    expect(progress).to_contain_text("shadow", timeout=15_000)
+    box, pane = progress.bounding_box(), sidebar.bounding_box()
+    assert pane["y"] <= box["y"] and box["y"] + box["height"] <= pane["y"] + pane["height"], (box, pane)
+    assert page.evaluate("() => document.querySelector('.wb-sidebar').scrollTop") > 0  # it was scrolled
+    _shot(page, "sidebar-progress", ".wb-sidebar")
     page.wait_for_selector(busy, state="detached", timeout=180_000)
     expect(background).to_have_count(0, timeout=15_000)  # not a stale "running in the background"
+    expect(progress).to_be_hidden(timeout=15_000)
     item = sidebar.locator(".wb-run-item").filter(has=page.locator(".wb-state-ok")).first
     assert int(item.locator(".wb-sev-critical").inner_text().split()[0]) >= 1  # the sample's planted regressions
     _shot(page, "sidebar-run-finished", ".wb-sidebar")
@@ -248,6 +268,26 @@ def test_a_report_runs_from_the_sidebar_and_its_html_opens(page):
         report.screenshot(path=str(ARTIFACTS / "report-html.png"))
     finally:
         report.close()
+
+
+def test_the_latest_alerts_are_grouped_by_template_and_collapse(page):
+    from playwright.sync_api import expect
+
+    sidebar = _sidebar(page)
+    group = sidebar.locator("details.wb-alert-group", has=page.locator("summary", has_text="shadow"))
+    group.wait_for(timeout=30_000)
+    alerts = group.locator("li.wb-alert")
+    critical = int(group.locator("summary .wb-sev-critical").inner_text().split()[0])
+    assert critical >= 1 and alerts.count() >= critical
+    assert alerts.first.is_visible()
+    group.locator("summary").click()  # collapse
+    expect(alerts.first).to_be_hidden()
+    sidebar.get_by_role("button", name="Refresh").click()  # it stays as the user left it
+    page.wait_for_timeout(1000)
+    expect(alerts.first).to_be_hidden()
+    assert group.evaluate("d => d.open") is False
+    group.locator("summary").click()
+    expect(alerts.first).to_be_visible()
 
 
 def _dirty_once_settled(page) -> bool:
