@@ -68,6 +68,8 @@ def _findings_notebook(path: Path) -> dict:
                           prediction="prediction", latency="latency_ms", error="error", by="region",
                           labels=h / "labels.parquet")
     bundle = result._repr_mimebundle_()
+    (path.parent / "out").mkdir()
+    result.to_json(str(path.parent / "out" / "shadow-findings.json"))  # as `workbench shadow --out` writes it
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("check_shadow(...)", execution_count=1)
     cell.outputs = [nbformat.v4.new_output("execute_result", data=bundle, execution_count=1)]
@@ -342,6 +344,47 @@ def test_saved_findings_render_through_the_mime_renderer(page, lab):
     page.keyboard.press("Enter")  # keyboard: a row opens its details
     assert table.locator("tr.wb-detail:not([hidden])").count() == 1
     _shot(page, "findings-renderer", ".jp-Notebook .wb-findings")
+
+
+def test_a_findings_file_opens_from_the_file_browser_as_the_findings_table(page, lab):
+    doc = lab["findings"]
+    page.evaluate("""async () => {
+        const app = window.jupyterapp;
+        for (const widget of [...app.shell.widgets('main')]) {
+          if (widget.context) { widget.context.model.dirty = false; }
+          widget.close();
+        }
+        await app.commands.execute('filebrowser:go-to-path', {path: 'out/'});
+      }""")
+    entry = page.locator(".jp-DirListing-item", has_text="shadow-findings.json").first
+    entry.wait_for(timeout=30_000)
+    entry.dblclick()
+    table = page.locator(".jp-MimeDocument .wb-findings").first
+    table.wait_for(timeout=30_000)
+    assert table.locator("tr.wb-row").count() == len(doc["findings"])
+    assert table.locator(".wb-findings-header strong").inner_text() == f"shadow: {len(doc['findings'])} finding(s)"
+    _shot(page, "findings-file", ".jp-MimeDocument .wb-findings")
+    factories = page.evaluate("""() => {
+        const registry = window.jupyterapp.docRegistry;
+        return {
+          findings: registry.defaultWidgetFactory('out/shadow-findings.json').name,
+          dotted: registry.defaultWidgetFactory('x.findings.json').name,
+          plain: registry.defaultWidgetFactory('out/settings.json').name,
+          schema: registry.defaultWidgetFactory('findings.schema.json').name,
+          run: registry.preferredWidgetFactories('reports/shadow-1/findings/shadow.json').map(f => f.name)
+        };
+      }""")
+    assert factories["findings"] == factories["dotted"] == "Findings table"
+    assert factories["plain"] != "Findings table" and factories["schema"] != "Findings table"
+    assert "Findings table" in factories["run"]  # "Open With" on a report run's findings/<check>.json
+    # and a report run's findings open as the table from its entry in the sidebar
+    sidebar = _sidebar(page)
+    item = sidebar.locator(".wb-run-item").filter(has=page.locator(".wb-state-ok")).first
+    item.get_by_role("button", name="Findings").click()
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current", has_text="shadow.json").wait_for(timeout=30_000)
+    run_table = page.locator(".jp-MimeDocument:visible .wb-findings").first
+    run_table.wait_for(timeout=30_000)
+    assert run_table.locator("tr.wb-row").count() >= 1
 
 
 def test_explorer_widgets_render_with_plotly_charts(page):

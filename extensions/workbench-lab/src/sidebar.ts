@@ -9,6 +9,7 @@ import { Widget } from '@lumino/widgets';
 
 import * as api from './api';
 import { el } from './dom';
+import { FINDINGS_FACTORY } from './mime';
 
 export interface ISidebarOptions {
   /** Open a file (path relative to the server root) in JupyterLab. */
@@ -418,6 +419,17 @@ export class ReliabilitySidebar extends Widget {
       }
       if (run.html && run.status !== 'running') {
         actions.append(button('HTML', () => openReport(run.html!)));
+      }
+      const files = run.findings.files.filter((f): f is string => !!f);
+      for (const file of run.status !== 'running' ? files : []) {
+        const label =
+          files.length === 1
+            ? 'Findings'
+            : `Findings: ${file
+                .split('/')
+                .pop()!
+                .replace(/\.json$/, '')}`;
+        actions.append(button(label, () => this._open(file, FINDINGS_FACTORY)));
       }
       item.append(actions);
       this._runsList.append(item);
