@@ -1,7 +1,8 @@
 """The JupyterLab extension in a real JupyterLab, driven in headless Debian Chromium by Playwright:
 the Reliability sidebar opens and lists the templates; a report runs from it and its HTML opens;
 a saved findings output renders through the MIME renderer (sortable, filterable); the explorer
-widgets render with their plotly charts in a live notebook; the dark theme applies. Screenshots
+widgets render with their plotly charts in a live notebook; the dark theme applies, to plotly
+charts too. Screenshots
 go to ``out/browser/`` (or ``$WORKBENCH_ARTIFACTS``)."""
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ WIDGET_CELLS = [
     "labels=H / 'labels.parquet'))",
 ]
 
+PLOT_CELLS = [  # a figure through plotly's MIME renderer, and a FigureWidget (as the explorers show them)
+    "import plotly.graph_objects as go\ngo.Figure(go.Bar(x=['a', 'b', 'c'], y=[3, 1, 2]))",
+    "go.FigureWidget(go.Figure(go.Scatter(x=[1, 2, 3], y=[2, 3, 1])))",
+]
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -94,6 +100,10 @@ def lab(tmp_path_factory):
     nb.cells = [nbformat.v4.new_code_cell(src) for src in WIDGET_CELLS]
     nb.metadata["kernelspec"] = KERNEL
     nbformat.write(nb, root / "widgets.ipynb")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in PLOT_CELLS]
+    nb.metadata["kernelspec"] = KERNEL
+    nbformat.write(nb, root / "plots.ipynb")
     config = base / "config"
     (config / "labconfig").mkdir(parents=True)
     (config / "labconfig" / "page_config.json").write_text(json.dumps(
@@ -387,8 +397,8 @@ def test_a_findings_file_opens_from_the_file_browser_as_the_findings_table(page,
     assert run_table.locator("tr.wb-row").count() >= 1
 
 
-def test_explorer_widgets_render_with_plotly_charts(page):
-    _open(page, "widgets.ipynb")
+def _run_all(page, cells: int, shot: str) -> None:
+    """Run every cell of the current notebook once its kernel is connected and idle; wait for all prompts."""
     page.wait_for_function(
         """() => {
           const w = window.jupyterapp.shell.currentWidget;
@@ -401,11 +411,16 @@ def test_explorer_widgets_render_with_plotly_charts(page):
             """n => {
               const prompts = [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.jp-InputArea-prompt')];
               return prompts.length === n && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-            }""", arg=len(WIDGET_CELLS), timeout=300_000)
+            }""", arg=cells, timeout=300_000)
     finally:
-        _shot(page, "widgets-notebook")
+        _shot(page, shot)
         print(page.evaluate("() => [...window.jupyterapp.shell.currentWidget.node.querySelectorAll("
                             "'.jp-InputArea-prompt')].map(p => p.textContent)"))
+
+
+def test_explorer_widgets_render_with_plotly_charts(page):
+    _open(page, "widgets.ipynb")
+    _run_all(page, len(WIDGET_CELLS), "widgets-notebook")
     assert page.locator(".jp-Notebook .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
                         ).filter(has_text="Error").count() == 0
     outputs = page.locator(".jp-Notebook .jp-Cell").nth
@@ -453,3 +468,47 @@ def test_the_dark_theme_applies_to_the_sidebar_and_the_renderer(page):
     assert (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255 < 0.3, background  # a dark background
     _shot(page, "dark-theme")
     page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+
+
+def _tick_lightness(page) -> list[float]:
+    """The lightness (0 dark .. 1 light) of the first axis label of every chart in the current notebook."""
+    fills = page.evaluate("""() => [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.js-plotly-plot')]
+        .map(gd => getComputedStyle(gd.querySelector('.xtick text')).fill)""")
+    lightness = []
+    for fill in fills:
+        red, green, blue = (int(float(v)) for v in fill[fill.index("(") + 1:fill.index(")")].split(",")[:3])
+        lightness.append((0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255)
+    return lightness
+
+
+def test_plots_follow_the_dark_theme_and_back(page):
+    """A figure shown by plotly's MIME renderer and a FigureWidget take the dark theme's colours, and their
+    own template again back in the light theme."""
+    _open(page, "plots.ipynb")
+    _run_all(page, len(PLOT_CELLS), "plots-notebook")
+    charts = page.locator(".jp-Notebook .js-plotly-plot .main-svg")
+    charts.nth(len(PLOT_CELLS) - 1).wait_for(timeout=60_000)
+    light = _tick_lightness(page)
+    assert len(light) == len(PLOT_CELLS) and all(v < 0.5 for v in light), light  # plotly's default: dark text
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    page.wait_for_selector("body[data-jp-theme-light='false']", state="attached", timeout=30_000)
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=30_000)
+    page.wait_for_function("""() => [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.js-plotly-plot')]
+        .every(gd => gd.layout.template && gd.layout.template.layout.paper_bgcolor === 'rgba(0,0,0,0)')""",
+                           timeout=30_000)
+    page.wait_for_timeout(500)
+    dark = _tick_lightness(page)
+    assert len(dark) == len(PLOT_CELLS) and all(v > 0.6 for v in dark), dark  # light text on the dark theme
+    colorway = page.evaluate("""() => [...window.jupyterapp.shell.currentWidget.node
+        .querySelectorAll('.js-plotly-plot')].map(gd => gd._fullLayout.colorway[0])""")
+    assert colorway == ["#636efa"] * len(PLOT_CELLS)  # the figure's own colourway is kept
+    page.locator(".jp-Notebook .js-plotly-plot").first.scroll_into_view_if_needed()
+    _shot(page, "plots-dark")
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+    page.wait_for_selector("body[data-jp-theme-light='true']", state="attached", timeout=30_000)
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=30_000)
+    page.wait_for_function("""() => [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.js-plotly-plot')]
+        .every(gd => !gd.layout.template || gd.layout.template.layout.paper_bgcolor !== 'rgba(0,0,0,0)')""",
+                           timeout=30_000)
+    page.wait_for_timeout(500)
+    assert _tick_lightness(page) == light
