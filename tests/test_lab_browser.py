@@ -1,9 +1,12 @@
 """The JupyterLab extension in a real JupyterLab, driven in headless Debian Chromium by Playwright:
-the Reliability sidebar opens and lists the templates; a report runs from it and its HTML opens;
-a saved findings output renders through the MIME renderer (sortable, filterable); the explorer
-widgets render with their plotly charts in a live notebook; the dark theme applies, to plotly
-charts too. Screenshots
-go to ``out/browser/`` (or ``$WORKBENCH_ARTIFACTS``)."""
+the Reliability sidebar opens and lists the templates (path parameters readable); a report runs
+from it, its progress pinned in view, and its HTML opens in a browser tab of its own with its
+plotly charts drawn; the latest alerts group by template and collapse; report and audit notebooks
+open clean; a saved findings output renders through the MIME renderer (sortable, filterable), and
+a findings file from the file browser as the same table; the explorer widgets render with their
+plotly charts in a live notebook; the dark theme applies, to plotly charts too. Screenshots go to
+``out/browser/`` (or ``$WORKBENCH_ARTIFACTS``). JupyterLab loads this checkout's built
+labextension (``workbench/labextension``, ``jlpm build:prod``) when there is one."""
 
 from __future__ import annotations
 
@@ -467,7 +470,14 @@ def test_the_dark_theme_applies_to_the_sidebar_and_the_renderer(page):
     red, green, blue = (int(v) for v in background[background.index("(") + 1:background.index(")")].split(",")[:3])
     assert (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255 < 0.3, background  # a dark background
     _shot(page, "dark-theme")
+    _light_again(page)
+
+
+def _light_again(page) -> None:
+    """Back to the light theme, and wait until it applies (the next test must not start half-way)."""
     page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+    page.wait_for_selector("body[data-jp-theme-light='true']", state="attached", timeout=30_000)
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=30_000)
 
 
 def _tick_lightness(page) -> list[float]:
@@ -504,9 +514,7 @@ def test_plots_follow_the_dark_theme_and_back(page):
     assert colorway == ["#636efa"] * len(PLOT_CELLS)  # the figure's own colourway is kept
     page.locator(".jp-Notebook .js-plotly-plot").first.scroll_into_view_if_needed()
     _shot(page, "plots-dark")
-    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
-    page.wait_for_selector("body[data-jp-theme-light='true']", state="attached", timeout=30_000)
-    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=30_000)
+    _light_again(page)
     page.wait_for_function("""() => [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.js-plotly-plot')]
         .every(gd => !gd.layout.template || gd.layout.template.layout.paper_bgcolor !== 'rgba(0,0,0,0)')""",
                            timeout=30_000)

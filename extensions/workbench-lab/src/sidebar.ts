@@ -4,6 +4,7 @@
  * Every state the server reports (a broken template, a run already in progress, a repaired or
  * unreadable history, a run whose process died) is shown as text, never as an empty panel.
  */
+import { PathExt } from '@jupyterlab/coreutils';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
@@ -34,6 +35,14 @@ function openReport(path: string): void {
 /** Whether a parameter names a file or folder (``*_path``, by the templates' convention). */
 function isPath(name: string, p: api.IParameter): boolean {
   return name.endsWith('_path') && (p.type === 'str' || p.type === 'NoneType');
+}
+
+/** A run or a request in progress, as the sidebar's pinned progress shows it. */
+interface IInProgress {
+  key: string;
+  template: string;
+  status: string;
+  since: string | null;
 }
 
 /** Whether a run of ``template`` is starting or running in ``state``. */
@@ -346,15 +355,15 @@ export class ReliabilitySidebar extends Widget {
   /** The runs in progress, pinned at the top of the sidebar: visible however far it is scrolled. */
   private _renderProgress(state: api.IRunsState): void {
     this._progress.replaceChildren();
-    const items: [string, string, string, string | null][] = [
+    const items: IInProgress[] = [
       ...state.requests
         .filter(r => ['starting', 'running'].includes(r.status))
-        .map((r): [string, string, string, string | null] => [r.id, r.template, r.status, r.requested_at]),
+        .map(r => ({ key: r.id, template: r.template, status: r.status, since: r.requested_at })),
       ...state.runs
         .filter(r => r.status === 'running')
-        .map((r): [string, string, string, string | null] => [r.key, r.template, r.status, r.started_at])
+        .map(r => ({ key: r.key, template: r.template, status: r.status, since: r.started_at }))
     ];
-    for (const [key, template, status, since] of items) {
+    for (const { key, template, status, since } of items) {
       const line = el('div', 'wb-progress-item');
       const seconds = since ? Math.max(0, (Date.now() - new Date(since).getTime()) / 1000) : null;
       line.append(
@@ -422,13 +431,7 @@ export class ReliabilitySidebar extends Widget {
       }
       const files = run.findings.files.filter((f): f is string => !!f);
       for (const file of run.status !== 'running' ? files : []) {
-        const label =
-          files.length === 1
-            ? 'Findings'
-            : `Findings: ${file
-                .split('/')
-                .pop()!
-                .replace(/\.json$/, '')}`;
+        const label = files.length === 1 ? 'Findings' : `Findings: ${PathExt.basename(file, '.json')}`;
         actions.append(button(label, () => this._open(file, FINDINGS_FACTORY)));
       }
       item.append(actions);
