@@ -514,6 +514,23 @@ def test_plots_follow_the_dark_theme_and_back(page):
     assert colorway == ["#636efa"] * len(PLOT_CELLS)  # the figure's own colourway is kept
     page.locator(".jp-Notebook .js-plotly-plot").first.scroll_into_view_if_needed()
     _shot(page, "plots-dark")
+    # a FigureWidget made while the theme is dark (what an explorer does there) takes it too, colourway kept
+    page.evaluate("""async () => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        panel.content.activeCellIndex = 1;
+        await window.jupyterapp.commands.execute('notebook:run-cell');
+      }""")
+    page.wait_for_function("""() => /\\[3\\]/.test(window.jupyterapp.shell.currentWidget.node
+        .querySelectorAll('.jp-InputArea-prompt')[1].textContent)""", timeout=120_000)
+    page.wait_for_function("""() => {
+        const gds = [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.js-plotly-plot')];
+        return gds.length === 2 && gds.every(gd => gd._fullLayout && gd.layout.template
+          && gd.layout.template.layout.paper_bgcolor === 'rgba(0,0,0,0)');
+      }""", timeout=60_000)
+    page.wait_for_timeout(1000)
+    assert all(v > 0.6 for v in _tick_lightness(page))
+    assert page.evaluate("""() => [...window.jupyterapp.shell.currentWidget.node
+        .querySelectorAll('.js-plotly-plot')].map(gd => gd._fullLayout.colorway[0])""") == ["#636efa"] * 2
     _light_again(page)
     page.wait_for_function("""() => [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.js-plotly-plot')]
         .every(gd => !gd.layout.template || gd.layout.template.layout.paper_bgcolor !== 'rgba(0,0,0,0)')""",

@@ -21,7 +21,7 @@ interface IPlotly {
   relayout(gd: HTMLElement, update: Json): Promise<unknown>;
 }
 
-const originals = new WeakMap<IGraphDiv, Json | undefined>();
+const originals = new WeakMap<IGraphDiv, Json>();
 
 /** Whether the current JupyterLab theme is dark. */
 export function isDark(): boolean {
@@ -50,8 +50,8 @@ export function themeLayout(): Json {
 }
 
 /** ``template`` with the theme's layout over its own (its colourway and trace defaults kept). */
-export function themedTemplate(template: Json | undefined, layout: Json): Json {
-  const own = (template?.layout ?? {}) as Json;
+export function themedTemplate(template: Json, layout: Json): Json {
+  const own = (template.layout ?? {}) as Json;
   const merged: Json = { ...own };
   for (const [key, value] of Object.entries(layout)) {
     const base = own[key];
@@ -60,7 +60,7 @@ export function themedTemplate(template: Json | undefined, layout: Json): Json {
         ? { ...(base as Json), ...(value as Json) }
         : value;
   }
-  return { ...(template ?? {}), layout: merged };
+  return { ...template, layout: merged };
 }
 
 function wears(gd: IGraphDiv, layout: Json): boolean {
@@ -81,17 +81,17 @@ export function applyTheme(root: ParentNode = document): void {
   const dark = isDark();
   const layout = themeLayout();
   for (const gd of Array.from(root.querySelectorAll<IGraphDiv>('.js-plotly-plot'))) {
-    if (!gd._fullLayout || !gd.layout) {
-      continue; // not drawn yet: the next scan sees it
+    if (!gd._fullLayout || !gd.layout?.template) {
+      continue; // not drawn yet, or a FigureWidget whose template Python has not sent yet: the next scan sees it
     }
     let update: Json | null = null;
     if (dark && !wears(gd, layout)) {
       if (!(originals.has(gd) && isThemed(gd))) {
         originals.set(gd, gd.layout.template); // (re)drawn with its own template
       }
-      update = { template: themedTemplate(originals.get(gd), layout) };
+      update = { template: themedTemplate(originals.get(gd)!, layout) };
     } else if (!dark && originals.has(gd) && isThemed(gd)) {
-      update = { template: originals.get(gd) ?? null };
+      update = { template: originals.get(gd)! };
       originals.delete(gd);
     }
     if (update) {
