@@ -5,11 +5,16 @@ circuit breaker helped (judged on the requests it protects), stage latency again
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import polars as pl
+import pytest
 
+from workbench.errors import InputError
 from workbench.service import check_service
+from workbench.service.quantiles import exceedance_pmf, exceedance_pvalue
+from workbench.service.stratified import stratified_cell
 
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
@@ -81,3 +86,86 @@ def test_a_breaker_whose_requests_still_fail_did_not_help():
     # timeouts became fast errors: failures rose, so the verdict is not 'yes'
     assert m["measures"]["failed"] == "rose" and m["measures"]["timeouts"] == "fell"
     assert m["helped"] == "unclear"
+
+
+def _mix_spans(seed: int, *, slow_share_eu: float = 0.07, slower_fast_eu: float = 1.0) -> pl.DataFrame:
+    """Six hours of requests in three regions with one stage, ``model``: /fast (median 40 ms) and /slow (2.5 s,
+    7% of requests). From hour 5 to 6 in region eu, /slow makes ``slow_share_eu`` of the requests and /fast's
+    stage is ``slower_fast_eu`` times slower."""
+    rng = np.random.default_rng(seed)
+    n = 9_000
+    seconds = np.sort(rng.uniform(0, 6 * 3600, n))
+    region = rng.choice(["eu", "us", "ap"], n)
+    late_eu = (region == "eu") & (seconds >= 5 * 3600)
+    slow = rng.random(n) < np.where(late_eu, slow_share_eu, 0.07)
+    ms = np.where(slow, 2500.0, 40.0) * rng.lognormal(0, 0.3, n) * np.where(late_eu & ~slow, slower_fast_eu, 1.0)
+    rows = []
+    for i in range(n):
+        start = START + dt.timedelta(seconds=float(seconds[i]))
+        end = start + dt.timedelta(milliseconds=float(ms[i]))
+        common = {"trace_id": f"{i + 1:032x}", "start_time": start, "end_time": end, "region": str(region[i]),
+                  "endpoint": "/slow" if slow[i] else "/fast"}
+        rows.append({**common, "span_id": f"{i + 1:016x}", "parent_span_id": None, "name": "POST"})
+        rows.append({**common, "span_id": f"{i + 1:08x}{1:08x}", "parent_span_id": f"{i + 1:016x}",
+                     "name": "model"})
+    return pl.DataFrame(rows)
+
+
+def test_an_endpoint_mix_change_is_not_a_stage_regression():
+    spans = _mix_spans(3, slow_share_eu=0.2)
+    late_eu = spans.filter((pl.col("name") == "model") & (pl.col("region") == "eu")
+                           & (pl.col("start_time") >= START + dt.timedelta(hours=5)))
+    assert late_eu["endpoint"].eq("/slow").mean() > 0.15  # the mix moved, no endpoint got slower
+    # without strata the mix change reads as a regression of the stage in region=eu
+    plain = check_service(spans=spans, by="region", window="15m", stratify=None)
+    assert [f.scope.get("segment") for f in plain.by_kind("stage_latency_regression")] == [{"region": "eu"}]
+    result = check_service(spans=spans, by="region", window="15m")
+    assert result.by_kind("stage_latency_regression") == ()
+    assert result.parameters["stratify"] == "endpoint"
+
+
+def test_a_slower_stage_is_found_against_each_endpoints_baseline():
+    result = check_service(spans=_mix_spans(4, slower_fast_eu=1.6), by="region", window="15m")
+    (finding,) = result.by_kind("stage_latency_regression")
+    assert finding.scope["segment"] == {"region": "eu"} and finding.scope["window"][0] >= (
+        START + dt.timedelta(hours=5)).isoformat()
+    assert finding.metrics["strata"] == 2 and "its own endpoint's baseline" in finding.message
+    assert finding.metrics["ratio"] > 1.2
+
+
+def test_a_stratum_column_that_does_not_exist_is_named():
+    with pytest.raises(InputError, match="stratify='route' is neither a column"):
+        check_service(spans=_mix_spans(5), by="region", stratify="route")
+
+
+def test_the_exceedance_pmf_sums_to_one_and_to_the_p_values():
+    pmf = exceedance_pmf(40, 300, 15)
+    assert pmf.sum() == pytest.approx(1.0, abs=1e-12)
+    for k in (1, 5, 12):
+        assert pmf[k:].sum() == pytest.approx(exceedance_pvalue(k, 40, 300, 15), rel=1e-9)
+
+
+def test_the_stratified_p_value_and_mix_adjusted_baseline_against_brute_force():
+    rng = np.random.default_rng(12)
+    sizes = [(12, 60), (20, 40)]  # (window, baseline) per stratum
+    values = [rng.lognormal(mu, 0.4, m + n) for mu, (m, n) in zip((3.0, 7.0), sizes, strict=True)]
+
+    def statistic(draw: list[np.ndarray]) -> tuple[int, list[tuple[np.ndarray, np.ndarray]]]:
+        parts = [(np.sort(v), np.sort(v[:m])) for v, (m, _) in zip(draw, sizes, strict=True)]
+        return stratified_cell(parts, 0.9, 0.95, np.sort(np.concatenate(draw)))["above"], parts
+
+    k, parts = statistic(values)
+    cell = stratified_cell(parts, 0.9, 0.95, np.sort(np.concatenate(values)))
+    # the null: within each stratum the window is a random subset of its values
+    null = np.array([statistic([rng.permutation(v) for v in values])[0] for _ in range(4000)])
+    for threshold in (2, 4, 6):
+        pmf = np.convolve(*(exceedance_pmf(m, n, n - math.ceil(0.9 * n) + 1) for m, n in sizes))
+        assert pmf[threshold:].sum() == pytest.approx((null >= threshold).mean(), abs=0.015)
+    assert cell["p_value"] == pytest.approx(np.convolve(*(exceedance_pmf(m, n, n - math.ceil(0.9 * n) + 1)
+                                                          for m, n in sizes))[k:].sum() if k else 1.0)
+    # the baseline quantile for the window's mix: the smallest baseline value x with sum_s m_s/m * F_s(x) >= 0.9
+    baselines = [np.sort(v[m:]) for v, (m, _) in zip(values, sizes, strict=True)]
+    weights = [m / sum(m for m, _ in sizes) for m, _ in sizes]
+    candidates = np.sort(np.concatenate(baselines))
+    mix = [sum(w * np.mean(b <= x) for w, b in zip(weights, baselines, strict=True)) for x in candidates]
+    assert cell["baseline"] == candidates[int(np.argmax(np.array(mix) >= 0.9 - 1e-9))]
