@@ -169,3 +169,30 @@ def test_the_stratified_p_value_and_mix_adjusted_baseline_against_brute_force():
     candidates = np.sort(np.concatenate(baselines))
     mix = [sum(w * np.mean(b <= x) for w, b in zip(weights, baselines, strict=True)) for x in candidates]
     assert cell["baseline"] == candidates[int(np.argmax(np.array(mix) >= 0.9 - 1e-9))]
+
+
+def test_retries_without_backoff_sit_where_most_of_them_happened():
+    """Client 'batch' retries at once all day, but fails (and so retries) mostly from 10:00 to 10:30: the
+    finding's window is that half hour (90% of its immediate retries), not the whole day its rare ones cover."""
+    rng = np.random.default_rng(6)
+    n = 20_000
+    seconds = np.sort(rng.uniform(0, 24 * 3600, n))
+    client = rng.choice(["batch", "app"], n, p=[0.2, 0.8])
+    storm = (seconds >= 10 * 3600) & (seconds < 10.5 * 3600)
+    failed = rng.random(n) < np.where(storm & (client == "batch"), 0.9, 0.001)
+    stamps = [START + dt.timedelta(seconds=float(s)) for s in seconds]
+    originals = pl.DataFrame({"request_id": [f"r{i}" for i in range(n)], "idempotency_key": [f"k{i}" for i in range(n)],
+                              "timestamp": stamps, "client_id": client, "attempt": 1,
+                              "status": np.where(failed, "error", "ok"), "latency_ms": 20.0})
+    gap = pl.when(pl.col("client_id") == "batch").then(pl.lit(30)).otherwise(pl.lit(2_000))
+    retries = originals.filter(pl.col("status") == "error").with_columns(
+        pl.col("request_id") + "-2", attempt=pl.lit(2, pl.Int32), status=pl.lit("ok"),
+        timestamp=pl.col("timestamp") + pl.duration(milliseconds=gap + 20))
+    log = pl.concat([originals.with_columns(pl.col("attempt").cast(pl.Int32)), retries])
+    found = [f for f in check_service(log).by_kind("retry_storm") if f.metrics.get("rule") == "no_backoff"]
+    assert [f.scope["segment"] for f in found] == [{"client_id": "batch"}]
+    start, end = found[0].scope["window"]
+    assert (START + dt.timedelta(hours=10)).isoformat() <= start < end < (START + dt.timedelta(hours=10.6)).isoformat()
+    first, last = found[0].metrics["first_retry"], found[0].metrics["last_retry"]
+    assert last - first > dt.timedelta(hours=12)  # its retries span the day; the message says both
+    assert "90% of those without backoff between" in found[0].message
