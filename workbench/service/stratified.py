@@ -86,7 +86,8 @@ def _mixture_quantile(used: list[tuple[np.ndarray, np.ndarray, float]], q: float
     lo = int(np.searchsorted(union, min(t for _, _, t in used), side="left"))
     hi = int(np.searchsorted(union, max(t for _, _, t in used), side="right")) - 1
     while lo < hi:  # share(union[hi]) >= q: every stratum is at or above its own quantile there
-        points = np.unique(np.linspace(lo, hi, min(hi - lo + 1, 64)).astype(np.int64))
+        step = -(-(hi - lo + 1) // 64)
+        points = np.append(np.arange(lo, hi, step), hi)  # ascending, distinct, ending at hi
         first = int(np.argmax(share(union[points]) >= q - 1e-9))
         lo, hi = (int(points[first - 1]) + 1 if first else lo), int(points[first])
     return float(union[hi])
