@@ -21,7 +21,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "workbench"
 CHECKS = ("leakage", "drift", "performance", "shadow")
-BELOW_CHECKS = ("metadata", "errors", "params", "stats", "findings", "engine", "telemetry")
+BELOW_CHECKS = ("metadata", "errors", "params", "stats", "findings", "engine", "telemetry", "localize")
 BELOW_TELEMETRY = ("metadata", "errors", "params", "stats", "findings", "engine")
 # what each part of the package may import from the package (besides itself)
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -32,6 +32,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "findings": ("metadata", "errors", "params", "stats"),
     "engine": ("metadata", "errors", "params", "stats", "findings"),
     "telemetry": BELOW_TELEMETRY,
+    "localize": ("errors", "params", "stats", "findings", "engine"),
     **{check: BELOW_CHECKS for check in CHECKS},
     "present": (*BELOW_CHECKS, *CHECKS),
     "widgets": (*BELOW_CHECKS, *CHECKS, "present"),
