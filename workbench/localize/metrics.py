@@ -7,11 +7,15 @@ interval, the one-sided z and p-value of the window being worse, and how much wo
 margin's unit), says which direction is worse, and words an alert. Two kinds cover the checks:
 
 * :func:`proportion` — successes among ``count`` rows (accuracy, an ungrounded-answer rate, a hit
-  rate): Newcombe's hybrid score interval on the difference and the pooled one-sided z-test; the
-  margin is in points (an absolute difference of proportions).
+  rate): Newcombe's hybrid score interval on the difference and the pooled one-sided z-test (with
+  ``exact=True`` the one-sided p-value is Fisher's exact test instead, for rare events in small
+  cells, where the normal approximation is far too optimistic); the margin is in points (an
+  absolute difference of proportions).
 * :func:`mean` — a mean from a sum and a sum of squares over ``count`` rows (MAE, MRR, a latency):
-  a normal interval and Welch's one-sided z-test; the margin is relative (worse by 10% of the
-  baseline's value).
+  a normal interval and Welch's one-sided z-test (with ``pooled=True`` the test's standard error
+  uses the baseline's spread for both sides, as under the null hypothesis they share it: robust
+  for skewed values in small cells, whose own spread is smallest exactly when their mean is
+  lowest); the margin is relative (worse by 10% of the baseline's value).
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+from scipy.special import gammaln
 
 from workbench.stats import two_proportions
 from workbench.stats.tails import norm_ppf, norm_sf
@@ -63,11 +70,16 @@ class Metric:
 
 
 def proportion(name: str, successes: str, *, count: str = "n", label: str, higher_is_worse: bool = False,
-               sentence: Callable[[Alert, str, str, str], str] | None = None) -> Metric:
+               sentence: Callable[[Alert, str, str, str], str] | None = None, exact: bool = False) -> Metric:
     """A proportion ``successes / count`` (``label`` in words, e.g. "Accuracy"). The margin is in
-    points: an alert needs the window worse by at least ``margin`` (0.05 = 5 points)."""
+    points: an alert needs the window worse by at least ``margin`` (0.05 = 5 points). ``exact``:
+    the p-value of Fisher's one-sided exact test instead of the pooled z-test."""
     def compare(window: Sums, baseline: Sums, confidence: float) -> dict[str, Any]:
-        return _compare_proportions(window, baseline, confidence, successes, count, higher_is_worse)
+        out = _compare_proportions(window, baseline, confidence, successes, count, higher_is_worse)
+        if exact and window[count] and baseline[count]:
+            out["p_value"] = fisher_one_sided(int(window[successes]), int(window[count]), int(baseline[successes]),
+                                              int(baseline[count]), higher=higher_is_worse)
+        return out
 
     def default_sentence(a: Alert, where: str, when: str, conf: str) -> str:
         verb = "rose" if higher_is_worse else "dropped"
@@ -85,12 +97,16 @@ def proportion(name: str, successes: str, *, count: str = "n", label: str, highe
 
 def mean(name: str, total: str, squares: str, *, count: str = "n", label: str, higher_is_worse: bool = True,
          sentence: Callable[[Alert, str, str, str], str] | None = None,
-         worst_order: Callable[[Alert], float] | None = None) -> Metric:
+         worst_order: Callable[[Alert], float] | None = None, pooled: bool = False) -> Metric:
     """The mean ``total / count`` (``squares``: the sum of squared values, for its variance;
     ``label`` in words, e.g. "MAE"). The margin is relative: an alert needs the window worse by at
-    least ``margin`` times the baseline's value (0.1 = 10%)."""
+    least ``margin`` times the baseline's value (0.1 = 10%). ``pooled``: the test's standard error
+    from the baseline's spread on both sides (the interval stays Welch's)."""
     def compare(window: Sums, baseline: Sums, confidence: float) -> dict[str, Any]:
-        return _compare_means(window, baseline, confidence, total, squares, count, higher_is_worse)
+        out = _compare_means(window, baseline, confidence, total, squares, count, higher_is_worse)
+        if pooled and window[count] and baseline[count] > 1:
+            _pooled_test(out, baseline, squares, count, higher_is_worse)
+        return out
 
     def default_sentence(a: Alert, where: str, when: str, conf: str) -> str:
         verb = "rose" if higher_is_worse else "fell"
@@ -141,3 +157,32 @@ def _compare_means(window: Sums, baseline: Sums, confidence: float, total: str, 
     return {"n": int(n), "baseline_n": int(bn), "value": value, "baseline": base, "difference": diff,
             "difference_low": diff - z * se, "difference_high": diff + z * se, "z": worse_z, "p_value": p,
             "worse_by": worse / base if base else math.nan}
+
+
+def fisher_one_sided(k: int, n: int, bk: int, bn: int, *, higher: bool) -> float:
+    """One-sided p-value of Fisher's exact test that the window's proportion ``k / n`` is higher
+    (``higher``) or lower than the baseline's ``bk / bn``: the hypergeometric tail of ``k`` given
+    the margins (equal to ``scipy.stats.hypergeom.sf(k - 1, n + bn, k + bk, n)``, resp. ``.cdf(k,
+    ...)``, summed in log space with numpy: about fifty times faster for one cell)."""
+    total, successes = n + bn, k + bk
+    low, high = max(0, n - (total - successes)), min(n, successes)
+    xs = np.arange(k, high + 1) if higher else np.arange(low, k + 1)
+    if not len(xs):
+        return 0.0
+    log_terms = _log_choose(successes, xs) + _log_choose(total - successes, n - xs) - _log_choose(total, n)
+    top = log_terms.max()
+    return float(min(1.0, math.exp(top) * np.exp(log_terms - top).sum()))
+
+
+def _log_choose(n: Any, k: Any) -> Any:
+    return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+
+
+def _pooled_test(out: dict[str, Any], baseline: Sums, squares: str, count: str, higher_is_worse: bool) -> None:
+    """Replace the test's z and p-value with those of a standard error from the baseline's spread."""
+    bn = baseline[count]
+    var = max(baseline[squares] / bn - out["baseline"] ** 2, 0.0) * bn / (bn - 1)
+    se = math.sqrt(var * (1 / out["n"] + 1 / bn))
+    worse = out["difference"] if higher_is_worse else -out["difference"]
+    out["z"] = worse / se if se > 0 else (math.inf if worse > 0 else -math.inf if worse < 0 else 0.0)
+    out["p_value"] = norm_sf(worse / se) if se > 0 else (0.0 if worse > 0 else 1.0)
