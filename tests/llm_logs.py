@@ -46,8 +46,8 @@ def llm_logs(seed: int, *, hours: int = 168, per_hour: int = 1000, keys: int = 6
         order = np.argsort(hour, kind="stable")
         hour, key_index = hour[order], key_index[order]
     n = len(hour)
-    ts = [START + dt.timedelta(hours=int(h), seconds=int(s)) for h, s in zip(hour, rng.integers(0, 3600, n),
-                                                                              strict=True)]
+    seconds = (hour * 3600 + rng.integers(0, 3600, n)).astype("timedelta64[s]")
+    ts = pl.Series(np.datetime64(START.replace(tzinfo=None), "us") + seconds).dt.replace_time_zone("UTC")
     region = rng.choice(["us", "eu", "apac"], n, p=[0.5, 0.3, 0.2])
     query_type = rng.choice(["billing", "technical", "general", "account"], n, p=[0.25, 0.35, 0.25, 0.15])
     model = rng.choice(["gpt-4o", "small-model"], n, p=[0.6, 0.4])
@@ -67,7 +67,7 @@ def llm_logs(seed: int, *, hours: int = 168, per_hour: int = 1000, keys: int = 6
     known = rng.random(n) < 0.3
     retrieved = np.where(rng.random(n) < 0.02, 0, 5)
     return pl.DataFrame({
-        "request_id": [f"r{seed}-{i}" for i in range(n)], "timestamp": pl.Series(ts, dtype=pl.Datetime("us", "UTC")),
+        "request_id": np.char.add(f"r{seed}-", np.arange(n).astype(str)), "timestamp": ts,
         "api_key": [f"key-{i:03d}" for i in key_index], "user_id": [f"user-{i // 2:03d}" for i in key_index],
         "region": region, "query_type": query_type, "model": model, "model_version": model_version,
         "prompt_version": np.full(n, "p3"), "input_tokens": input_tokens, "output_tokens": output_tokens,

@@ -155,8 +155,11 @@ def check_llm(
         found += part
     else:
         skipped["retrieval_quality_drop"] = "no first_relevant_rank, retrieved or retrieval_latency_ms column"
-    found += _usage(summaries, entity_names, every, prep.zone, currency, confidence, fdr, spike_factor, min_windows,
-                    skipped)
+    usage_findings, usage_table = _usage(summaries, entity_names, every, prep.zone, currency, confidence, fdr,
+                                         spike_factor, min_windows, skipped)
+    found += usage_findings
+    if usage_table is not None:
+        tables["usage"] = usage_table
     found += _unmatched(prep.notes)
     tables |= _tables(summaries, cols, prep.zone, confidence)
     parameters = {"columns": cols.roles, "by": cols.by, "versions": cols.versions, "depth": search.depth,
@@ -188,15 +191,19 @@ def _margins(margins: Mapping[str, float] | None) -> dict[str, float]:
 
 def _usage(s: Summaries, names: dict[str, str], every: dt.timedelta, zone: str | None, currency: str,
            confidence: float, fdr: float, spike_factor: float, min_windows: int,
-           skipped: dict[str, str]) -> list[Finding]:
+           skipped: dict[str, str]) -> tuple[list[Finding], pl.DataFrame | None]:
+    """The usage findings and table ``usage`` (a row per tested entity value and quantity)."""
     if not s.usage or not any({"tokens", "cost"} & set(f.columns) for f in s.usage.values()):
         skipped["token_spike"] = "no token or cost column, or no api_key/user_id/segment column"
-        return []
+        return [], None
     o = Spikes(min_windows, spike_factor, fdr, every, zone, currency, confidence)
-    tokens = spikes(s.usage, names, "tokens", o)
-    costs = spikes(s.usage, names, "cost", o)
+    tokens, tested = spikes(s.usage, names, "tokens", o)
+    costs, tested_cost = spikes(s.usage, names, "cost", o)
     last = _int(s.cells[WINDOW].max()) if s.cells.height else 0
-    return word(tokens + costs, tokens, o, last)
+    schema = {"quantity": pl.String, "entity": pl.String, "value": pl.String, "active_windows": pl.Int64,
+              "usual_per_window": pl.Float64, "log_spread": pl.Float64, "runs": pl.Int64, "p_scan": pl.Float64,
+              "q_value": pl.Float64}
+    return word(tokens + costs, tokens, o, last), pl.DataFrame(tested + tested_cost, schema=schema)
 
 
 def _unmatched(notes: Mapping[str, Any]) -> list[Finding]:

@@ -220,7 +220,7 @@ def _join_judgments(lf: pl.LazyFrame, schema: pl.Schema, judgments: FrameLike, g
     if twice:
         raise InputError(f"judgments: {twice:,} request ids are judged more than once in column {rid!r}; keep one "
                          "judgment per request (e.g. the latest: judgments.unique(subset=..., keep='last')).")
-    unmatched = judged.join(lf.select(rid), on=rid, how="anti").select(rid).collect()[rid]
+    unmatched = judged.join(lf.select(rid), on=rid, how="anti").select(rid).sort(rid).collect()[rid]
     if unmatched.len():
         notes["unmatched_judgments"] = unmatched.len()
         notes["unmatched_ids"] = unmatched.head(5).to_list()

@@ -78,11 +78,13 @@ def scan_value(totals: np.ndarray) -> dict[str, Any]:
             "runs": len(p), "median_log": m, "spread": s}
 
 
-def spikes(usage: dict[str, pl.DataFrame], names: dict[str, str], quantity: str, o: Spikes) -> list[dict[str, Any]]:
+def spikes(usage: dict[str, pl.DataFrame], names: dict[str, str], quantity: str,
+           o: Spikes) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The alerts of one quantity (``tokens`` or ``cost``) over every entity column of ``usage``
-    (internal name -> entity × window totals; ``names``: internal -> user name), with a table row
-    per tested value in ``tested``."""
-    alerts = []
+    (internal name -> entity × window totals; ``names``: internal -> user name), and a row per
+    tested value (its entity, value, active windows, usual total per window, spread, scan p- and
+    q-value)."""
+    alerts, tested = [], []
     for entity, frame in usage.items():
         if quantity not in frame.columns:
             continue
@@ -98,13 +100,17 @@ def spikes(usage: dict[str, pl.DataFrame], names: dict[str, str], quantity: str,
             continue
         q = benjamini_hochberg(np.array([f[3]["p_scan"] for f in family]))
         for (value, rows, totals, scan), q_value in zip(family, q, strict=True):
+            tested.append({"quantity": quantity, "entity": names[entity], "value": str(value),
+                           "active_windows": rows.height, "usual_per_window": math.exp(scan["median_log"]),
+                           "log_spread": scan["spread"], "runs": scan["runs"], "p_scan": scan["p_scan"],
+                           "q_value": float(q_value)})
             if q_value > o.fdr:
                 continue
             alert = _strongest_run(value, rows, totals, scan, float(q_value), len(family), o)
             if alert is not None:
                 alerts.append(alert | {"entity": names[entity], "quantity": quantity, "value_name": str(value),
                                        "tested_values": len(family)})
-    return alerts
+    return alerts, tested
 
 
 def _strongest_run(value: Any, rows: pl.DataFrame, totals: np.ndarray, scan: dict[str, Any], q_value: float,
