@@ -139,17 +139,21 @@ def check_llm(
     entities = [C.ENTITY_NAMES[r] for r in C.ENTITY_NAMES if r in cols.roles] + list(segments)
     entity_names = {C.ENTITY_NAMES[r]: cols.roles[r] for r in C.ENTITY_NAMES if r in cols.roles} | segments
     summaries = summarize(prep.rows, list(segments), list(cols.version_names), entities, every)
-    search = Search(segments, min(depth, len(segments)), every, prep.zone, min_support, confidence, fdr, chosen)
+    constant = [c for c in segments if summaries.cells[c].n_unique() == 1]
+    varying = {c: u for c, u in segments.items() if c not in constant}
+    cells = summaries.cells.group_by(WINDOW, *varying).agg(pl.exclude(WINDOW, *segments).sum()) if constant \
+        else summaries.cells
+    search = Search(varying, min(depth, len(varying)), every, prep.zone, min_support, confidence, fdr, chosen)
     found: list[Finding] = []
     tables: dict[str, pl.DataFrame] = {}
     skipped = dict(cols.skipped)
-    available = set(summaries.cells.columns)
+    available = set(cells.columns)
     if "judged" in available:
-        tables["ungrounded"], part = hallucinations(summaries.cells, summaries.versions, cols.version_names, search)
+        tables["ungrounded"], part = hallucinations(cells, summaries.versions, cols.version_names, search)
         found += part
     else:
         skipped["hallucination_rate_increase"] = "no grounded column (judgments)"
-    retrieval_table, part = retrieval(summaries.cells, available, search)
+    retrieval_table, part = retrieval(cells, available, search)
     if retrieval_table is not None:
         tables["retrieval"] = retrieval_table
         found += part
@@ -162,7 +166,8 @@ def check_llm(
         tables["usage"] = usage_table
     found += _unmatched(prep.notes)
     tables |= _tables(summaries, cols, prep.zone, confidence)
-    parameters = {"columns": cols.roles, "by": cols.by, "versions": cols.versions, "depth": search.depth,
+    parameters = {"columns": cols.roles, "by": cols.by, "constant_segments": [segments[c] for c in constant],
+                  "versions": cols.versions, "depth": search.depth,
                   "window": every, "min_support": min_support, "margins": chosen, "confidence": confidence, "fdr": fdr,
                   "spike_factor": spike_factor, "min_windows": min_windows, "currency": currency,
                   "cost_source": prep.cost_source, "grounded_threshold": threshold,

@@ -7,7 +7,8 @@ judged requests are a random sample of it). When the judged share of the alert's
 its baseline's (by more than 5 points, and beyond chance), the message says so: a change of who is
 judged can move the rate. An alert whose start is within one window of a change of the dominant
 ``model_version`` or ``prompt_version`` in its scope says "since model_version=v7", and the
-finding's metrics carry it (``since``).
+finding's metrics carry it (``since``); an alert on a recent span (the last 2, 3, 6, 12 or 24
+windows, whose start is one of those lengths rather than the true onset) within half its length.
 
 ``retrieval_quality_drop``: hit rate@k (a relevant document ranked, among the requests whose
 relevance is known), MRR (mean of 1/rank, 0 when no relevant document was retrieved, same rows),
@@ -134,7 +135,11 @@ def _judged_note(f: Finding) -> Finding:
 def version_change(a: dict[str, Any], versions: Mapping[str, pl.DataFrame],
                    names: Mapping[str, str]) -> dict[str, str]:
     """The version columns whose dominant value (most requests) in the alert's scope changes within
-    one window of the alert's start, each -> its new value."""
+    one window of the alert's start, each -> its new value. A recent span's start is one of the
+    tested lengths (the last 2, 3, 6, 12 or 24 windows), so the true onset can lie between two of
+    them: for an alert on the last ``k`` windows the change may be up to ``k // 2`` windows earlier
+    or later."""
+    tolerance = max(1, a["windows"] // 2) if "alerting_windows" not in a else 1
     out = {}
     for column, counts in versions.items():
         rows = counts
@@ -145,7 +150,7 @@ def version_change(a: dict[str, Any], versions: Mapping[str, pl.DataFrame],
                .group_by(WINDOW, maintain_order=True).first().sort(WINDOW))
         windows, dominant = per[WINDOW].to_list(), per[column].to_list()
         for i in range(1, len(windows)):
-            if dominant[i] != dominant[i - 1] and abs(windows[i] - a["first"]) <= 1:
+            if dominant[i] != dominant[i - 1] and abs(windows[i] - a["first"]) <= tolerance:
                 out[names[column]] = dominant[i]
                 break
     return out

@@ -73,10 +73,11 @@ def proportion(name: str, successes: str, *, count: str = "n", label: str, highe
                sentence: Callable[[Alert, str, str, str], str] | None = None, exact: bool = False) -> Metric:
     """A proportion ``successes / count`` (``label`` in words, e.g. "Accuracy"). The margin is in
     points: an alert needs the window worse by at least ``margin`` (0.05 = 5 points). ``exact``:
-    the p-value of Fisher's one-sided exact test instead of the pooled z-test."""
+    the p-value of Fisher's one-sided exact test instead of the pooled z-test (computed when the
+    window is worse; otherwise the z-test's, at least one half, is kept)."""
     def compare(window: Sums, baseline: Sums, confidence: float) -> dict[str, Any]:
         out = _compare_proportions(window, baseline, confidence, successes, count, higher_is_worse)
-        if exact and window[count] and baseline[count]:
+        if exact and window[count] and baseline[count] and out["worse_by"] > 0:  # else p >= 1/2: never flagged
             out["p_value"] = fisher_one_sided(int(window[successes]), int(window[count]), int(baseline[successes]),
                                               int(baseline[count]), higher=higher_is_worse)
         return out

@@ -25,7 +25,7 @@ class Wording:
     kind: str
     subject: str
     suggestion: str
-    change: str = "drop"  # the word for what an alert explains: "the drop seen on all traffic"
+    change: str | None = None  # "the drop seen on all traffic" (default: "rise" when higher is worse, else "drop")
     extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
@@ -62,7 +62,8 @@ def findings(alerts: list[dict[str, Any]], metric: Metric, wording: Wording, *, 
             scope["segment"] = {names[k]: v for k, v in a["segment"].items()}
         out.append(Finding(
             wording.check, wording.kind, "critical" if metric.severe(a, margin) else "warning", wording.subject,
-            _message(a, metric, wording.change, start, end, last), wording.suggestion,
+            _message(a, metric, wording.change or ("rise" if metric.higher_is_worse else "drop"), start, end, last),
+            wording.suggestion,
             {"value": a["value"], "baseline": a["baseline"], "effect": a["difference"],
              "interval": [a["difference_low"], a["difference_high"]], "q_value": a["q_value"], "n": a["n"],
              "affected_rows": a["n"], "impact": a["n"] * abs(a["difference"]), "windows": a["windows"],

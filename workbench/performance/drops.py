@@ -56,6 +56,6 @@ def localized_drops(cells: pl.DataFrame, by: list[str], depth: int, regression: 
     names = names or {b: b for b in by}
     found: Localized = localize(cells, by, depth, metric, every, zone, min_support=min_support, margin=margin,
                                 confidence=confidence, fdr=fdr, names=names)
-    wording = Wording("performance", "performance_drop", target, SUGGESTION)
+    wording = Wording("performance", "performance_drop", target, SUGGESTION, change="drop")
     return found.table, findings(found.alerts, metric, wording, margin=margin, confidence=confidence, every=every,
                                  zone=zone, last=found.last, names=names)
