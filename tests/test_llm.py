@@ -153,3 +153,17 @@ def test_parts_without_their_columns_are_skipped_and_said_so():
     assert "hallucination_rate_increase" in skipped and "retrieval_quality_drop" in skipped
     assert set(result.tables) == {"daily", "distributions", "quality_by_query_type", "usage"}
     assert "Judged" not in result.summary and "Cost" not in result.summary
+
+
+def test_a_change_in_the_judged_share_is_said_in_the_message():
+    logs = llm_logs(6, hallucination=True)
+    rng = np.random.default_rng(0)
+    late_billing = (pl.col("query_type") == "billing") & (pl.col("timestamp") >= START + dt.timedelta(hours=156))
+    extra = pl.Series(rng.random(logs.height) < 0.35)  # judge about 45% instead of 15% of billing's last 12 hours
+    verdict = pl.Series(rng.random(logs.height) >= 0.11)  # at the planted rate
+    logs = logs.with_columns(pl.when(late_billing & pl.lit(extra) & pl.col("grounded").is_null())
+                             .then(pl.lit(verdict)).otherwise(pl.col("grounded")).alias("grounded"))
+    f = check_llm(logs).by_kind("hallucination_rate_increase")[0]
+    assert f.metrics["judging_rate_differs"] is True
+    assert f.metrics["judged_share"] > 0.3 and f.metrics["baseline_judged_share"] == pytest.approx(0.15, abs=0.01)
+    assert f"The judged share differs: {f.metrics['judged_share']:.1%} of requests judged in this span vs " in f.message
