@@ -167,3 +167,26 @@ def test_a_change_in_the_judged_share_is_said_in_the_message():
     assert f.metrics["judging_rate_differs"] is True
     assert f.metrics["judged_share"] > 0.3 and f.metrics["baseline_judged_share"] == pytest.approx(0.15, abs=0.01)
     assert f"The judged share differs: {f.metrics['judged_share']:.1%} of requests judged in this span vs " in f.message
+
+
+def test_the_usage_scan_equals_a_brute_force_over_every_run():
+    from scipy import stats
+
+    from workbench.llm.usage import MAX_SPAN, scan_value
+
+    rng = np.random.default_rng(4)
+    totals = rng.lognormal(8, 0.4, 40)
+    totals[30:33] *= 20
+    scan = scan_value(totals)
+    x = np.log(totals)
+    m = np.median(x)
+    s = max(1.4826 * np.median(np.abs(x - m)), 0.1)
+    assert scan["median_log"] == pytest.approx(m) and scan["spread"] == pytest.approx(s)
+    assert s == pytest.approx(stats.median_abs_deviation(x, scale="normal"), rel=1e-3)
+    brute = {(start, k): (x[start:start + k].mean() - m) / (s / np.sqrt(k))
+             for k in range(1, MAX_SPAN + 1) for start in range(0, 40 - k + 1)}
+    assert scan["runs"] == len(brute)
+    got = {(int(a), int(k)): z for a, k, z in zip(scan["start"], scan["length"], scan["z"], strict=True)}
+    assert got.keys() == brute.keys() and all(got[r] == pytest.approx(brute[r]) for r in brute)
+    assert max(got, key=got.get) == (30, 3)
+    assert scan["p_scan"] == pytest.approx(min(1.0, stats.norm.sf(max(brute.values())) * len(brute)))

@@ -77,6 +77,9 @@ def test_a_grounded_score_needs_a_threshold_and_then_equals_the_booleans(logs):
     assert check_llm(scored, grounded_threshold=0.5).summary == check_llm(logs).summary
     with pytest.raises(ConfigError, match="grounded_threshold applies to a score"):
         check_llm(logs, grounded_threshold=0.5)
+    with pytest.raises(InputError, match=r"1 rows have a grounded score in column 'grounded' outside \[0, 1\]"):
+        check_llm(scored.with_columns(pl.when(pl.int_range(pl.len()) == 5).then(1.5).otherwise(pl.col("grounded"))
+                                      .alias("grounded")), grounded_threshold=0.5)
 
 
 def test_negative_tokens_are_refused_naming_the_column_and_rows(logs):

@@ -62,6 +62,8 @@ def prepare(requests: FrameLike, given: Mapping[str, Any], by: Any, versions: An
     exprs += _quality(roles, schema, grounded_threshold)
     rows = lf.select(exprs)
     _check_values(rows, roles, notes, lf)
+    if "grounded" in roles and schema[roles["grounded"]].is_numeric():
+        _check_scores(lf, roles["grounded"])
     if cost_source is None:
         cols.skipped.setdefault("cost", "no cost column and no prices=")
     return Prepared(rows, source, cols, zone, notes, cost_source)
@@ -200,6 +202,15 @@ def _check_values(rows: pl.LazyFrame, roles: Mapping[str, str], notes: dict[str,
         if found.get(f"null {role}"):
             notes[f"null_{role}"] = int(found[f"null {role}"])
     notes["rows"] = int(found["rows"])
+
+
+def _check_scores(lf: pl.LazyFrame, column: str) -> None:
+    """A grounded score must lie in [0, 1] (null: not judged)."""
+    score = pl.col(column).cast(pl.Float64)
+    outside = lf.select(((score < 0) | (score > 1) | score.is_nan()).sum()).collect().item()
+    if outside:
+        raise InputError(f"requests: {outside:,} rows have a grounded score in column {column!r} outside [0, 1] (or "
+                         "NaN); pass scores in [0, 1] (null for a request that was not judged), or true/false.")
 
 
 def _join_judgments(lf: pl.LazyFrame, schema: pl.Schema, judgments: FrameLike, given: Mapping[str, Any],
