@@ -92,6 +92,8 @@ def test_the_result_validates_and_carries_tables_and_a_ten_second_summary(plante
     assert quality["requests"] == billing.height
     assert quality["ungrounded_rate"] == pytest.approx((~billing["grounded"].drop_nulls()).mean())
     assert quality["ungrounded_low"] < quality["ungrounded_rate"] < quality["ungrounded_high"]
+    assert quality["error_rate"] == pytest.approx((billing["status"] != "ok").mean())
+    assert quality["latency_ms_mean"] == pytest.approx(billing["latency_ms"].mean())
 
 
 def test_every_table_row_of_a_cell_matches_a_direct_computation(planted):

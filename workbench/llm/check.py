@@ -108,9 +108,10 @@ def check_llm(
 
     Returns an :class:`LLMResult` (check ``"llm"``): findings ``hallucination_rate_increase``,
     ``retrieval_quality_drop``, ``token_spike``, ``cost_increase`` (and ``unmatched_judgments``,
-    info); tables ``ungrounded``, ``retrieval`` (every metric × scope × window), ``daily`` (cost
-    and tokens per day and segment), ``distributions`` (per-request tokens and cost quantiles),
-    ``quality_by_query_type``; and ``summary``. Rule: module docstring.
+    info); tables ``ungrounded``, ``retrieval`` (every metric × scope × window), ``usage`` (every
+    tested key, user and segment value), ``daily`` (cost and tokens per day and segment),
+    ``distributions`` (per-request tokens and cost quantiles), ``quality_by_query_type``; and
+    ``summary``. Rule: module docstring.
     """
     owner = C.OWNER
     every = params.positive_duration(window, name="window", owner=owner)
@@ -174,9 +175,9 @@ def check_llm(
                   "time_zone": prep.zone or "naive (read as UTC)", "skipped": skipped, "notes": prep.notes,
                   "engine": "polars", "sampled": False, "rule": {"statement": _RULE}}
     inputs = (summarize_input(prep.source, name="requests"),)
-    result = LLMResult("llm", tuple(found), inputs, parameters=parameters, tables=tables)
-    object.__setattr__(result, "summary", _summary(summaries, result, prep.cost_source, currency))
-    return result
+    draft = CheckResult("llm", tuple(found), inputs, parameters=parameters, tables=tables)  # findings in order
+    return LLMResult("llm", draft.findings, inputs, parameters=parameters, tables=tables,
+                     summary=_summary(summaries, draft, prep.cost_source, currency))
 
 
 _RULE = ("Ungrounded rate and retrieval quality: every scope (segment values up to depth) x window against the same "
@@ -239,7 +240,8 @@ def _tables(s: Summaries, cols: C.Columns, zone: str | None, confidence: float) 
 
 def _quality_table(frame: pl.DataFrame, confidence: float) -> pl.DataFrame:
     """Per query type: requests, judged, ungrounded rate with its Wilson interval, hit rate, MRR,
-    empty-retrieval rate, mean retrieval latency, mean cost and tokens per request."""
+    empty-retrieval rate, mean retrieval latency, mean cost, error rate, mean latency and tokens per
+    request."""
     rows = []
     for r in frame.iter_rows(named=True):
         row: dict[str, Any] = {"query_type": r[C.QTYPE], "requests": r["requests"]}
@@ -256,6 +258,10 @@ def _quality_table(frame: pl.DataFrame, confidence: float) -> pl.DataFrame:
             row["retrieval_latency_ms_mean"] = r["rlat_sum"] / r["rlat_n"] if r["rlat_n"] else None
         if "cost_n" in r:
             row["cost_per_request"] = r["cost"] / r["cost_n"] if r["cost_n"] else None
+        if "errors" in r:
+            row["error_rate"] = r["errors"] / r["requests"]
+        if "latency_n" in r:
+            row["latency_ms_mean"] = r["latency_sum"] / r["latency_n"] if r["latency_n"] else None
         if "tokens_n" in r:
             total = r.get("input_tokens", 0) + r.get("output_tokens", 0)
             row["tokens_per_request"] = total / r["tokens_n"] if r["tokens_n"] else None
