@@ -11,6 +11,8 @@ share of requests. Planted (each optional):
   instead of 4%, and ``model_version`` switches from v6 to v7 there at the same hour;
 * ``spike``: API key ``key-007`` sends 20 times its usual requests for 3 hours from hour 100;
 * ``retrieval``: from hour ``onset`` on (an index rebuild), the hit rate of every request halves.
+
+``diurnal``: the traffic's daily cycle, peak hour over trough hour (1: flat).
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ SPIKE_KEY, SPIKE_FROM, SPIKE_HOURS, SPIKE_FACTOR = "key-007", 100, 3, 20
 
 def llm_logs(seed: int, *, hours: int = 168, per_hour: int = 1000, keys: int = 60, judged: float = 0.15,
              hallucination: bool = False, spike: bool = False, retrieval: bool = False, onset: int | None = None,
-             ungrounded: float = 0.04) -> pl.DataFrame:
+             ungrounded: float = 0.04, diurnal: float = 1.0) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     onset = hours - 12 if onset is None else onset
     weights = 1 / np.arange(1, keys + 1) ** 1.1  # a few heavy keys, a long tail
     weights /= weights.sum()
-    counts = rng.poisson(per_hour, hours)
+    # traffic by hour of day: peak / trough = ``diurnal`` (1: flat), mean ``per_hour``
+    cycle = np.exp(np.log(diurnal) / 2 * np.sin(2 * np.pi * (np.arange(hours) % 24 - 9) / 24))
+    counts = rng.poisson(per_hour * cycle / cycle[:24].mean())
     hour = np.repeat(np.arange(hours), counts)
     key_index = rng.choice(keys, len(hour), p=weights)
     if spike:

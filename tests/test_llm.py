@@ -114,12 +114,12 @@ def test_logs_with_nothing_planted_are_quiet(seed):
 
 
 def test_false_alerts_per_thousand_tested_cells_on_null_logs():
-    """Fixed seeds, a week of hourly logs with nothing planted: every tested cell (scope × window or
+    """Fixed seeds, weeks of hourly logs with nothing planted: every tested cell (scope × window or
     recent span of the ungrounded rate and the four retrieval metrics, and every active window of
     every tested key, user and segment value) counts; at most 1 false alert per 1,000 (docs/alarm-rates.md)."""
     alerts = cells = 0
-    for seed in (21, 22, 23):
-        result = check_llm(llm_logs(seed, per_hour=800))
+    for seed, diurnal in ((21, 1.0), (22, 4.0), (23, 8.0)):  # flat traffic, and daily cycles of 4x and 8x
+        result = check_llm(llm_logs(seed, per_hour=800, diurnal=diurnal))
         cells += sum(int(result.tables[t]["tested"].sum()) for t in ("ungrounded", "retrieval"))
         cells += int(result.tables["usage"]["active_windows"].sum())
         alerts += len(result.at_least("warning"))
