@@ -29,7 +29,7 @@ def test_the_planted_ungrounded_rise_is_found_on_its_segment_since_the_version_s
     f = found[0]
     assert f.severity == "critical"
     assert f.scope["window"] == ["2026-03-07T12:00:00+00:00", "2026-03-08T00:00:00+00:00"]
-    assert f.metrics["since"] == {"model_version": "v7"}
+    assert f.metrics["since"] == ["model_version=v7"]
     assert "on query_type=billing since model_version=v7 in the last 12 hours" in f.message
     span = logs.filter(pl.col("query_type") == "billing", pl.col("timestamp") >= START + dt.timedelta(hours=156))
     judged = span.filter(pl.col("grounded").is_not_null())

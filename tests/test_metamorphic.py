@@ -19,9 +19,11 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from llm_logs import llm_logs
 
 from workbench.drift import check_drift
 from workbench.leakage import Source, check_leakage, static, window
+from workbench.llm import check_llm
 from workbench.performance import check_calibration, check_performance, check_subgroups
 from workbench.shadow import check_shadow
 
@@ -194,6 +196,21 @@ def run_leakage(inputs: Mapping[str, Any], cols: Callable[[str], str] = lambda c
     )
 
 
+def llm_inputs() -> dict[str, pl.DataFrame]:
+    return {"requests": llm_logs(8, hours=120, per_hour=800, hallucination=True, spike=True, onset=108)}
+
+
+LLM_COLUMNS = ("request_id", "timestamp", "api_key", "user_id", "model", "input_tokens", "output_tokens", "cost",
+               "latency_ms", "status", "grounded", "k", "retrieved", "first_relevant_rank", "relevance_known",
+               "retrieval_latency_ms", "query_type")
+
+
+def run_llm(inputs: Mapping[str, Any], cols: Callable[[str], str] = lambda c: c) -> Any:
+    return check_llm(inputs["requests"], **{c: cols(c) for c in LLM_COLUMNS},
+                     by=[cols("region"), cols("query_type"), cols("model")],
+                     versions=[cols("model_version"), cols("prompt_version")])
+
+
 CHECKS: dict[str, tuple[Callable[[], dict[str, pl.DataFrame]], Callable[..., Any]]] = {
     "shadow": (shadow_inputs, run_shadow),
     "performance": (performance_inputs, run_performance),
@@ -201,6 +218,7 @@ CHECKS: dict[str, tuple[Callable[[], dict[str, pl.DataFrame]], Callable[..., Any
     "calibration": (labelled_inputs, run_calibration),
     "drift": (drift_inputs, run_drift),
     "leakage": (leakage_inputs, run_leakage),
+    "llm": (llm_inputs, run_llm),
 }
 
 

@@ -7,7 +7,7 @@ judged requests are a random sample of it). When the judged share of the alert's
 its baseline's (by more than 5 points, and beyond chance), the message says so: a change of who is
 judged can move the rate. An alert whose start is within one window of a change of the dominant
 ``model_version`` or ``prompt_version`` in its scope says "since model_version=v7", and the
-finding's metrics carry it (``since``); an alert on a recent span (the last 2, 3, 6, 12 or 24
+finding's metrics carry it (``since``: ``["model_version=v7"]``); an alert on a recent span (the last 2, 3, 6, 12 or 24
 windows, whose start is one of those lengths rather than the true onset) within half its length.
 
 ``retrieval_quality_drop``: hit rate@k (a relevant document ranked, among the requests whose
@@ -119,7 +119,8 @@ def _hallucination_extra(a: dict[str, Any]) -> dict[str, Any]:
         p = two_proportions(a["baseline_n"], a["baseline_requests"], a["n"], a["requests"])[3]
         differs = bool(p < 0.001)
     return {"judged": a["n"], "requests": a.get("requests"), "judged_share": share, "baseline_judged_share": base_share,
-            "judging_rate_differs": differs, "since": a.get("since_versions", {})}
+            "judging_rate_differs": differs,
+            "since": [f"{k}={v}" for k, v in a.get("since_versions", {}).items()]}
 
 
 def _judged_note(f: Finding) -> Finding:
