@@ -67,6 +67,8 @@ def test_a_request_judged_twice_is_refused(logs):
     judged = logs.filter(pl.col("grounded").is_not_null()).select("request_id", "grounded").head(3)
     with pytest.raises(InputError, match=r"judgments: 1 request ids are judged more than once in column 'request_id'"):
         check_llm(logs.drop("grounded"), judgments=pl.concat([judged, judged.head(1)]))
+    with pytest.raises(InputError, match=r"requests: 1 request ids appear more than once in column 'request_id'"):
+        check_llm(pl.concat([logs, logs.head(1)]).drop("grounded"), judgments=judged)
 
 
 def test_a_grounded_score_needs_a_threshold_and_then_equals_the_booleans(logs):

@@ -217,8 +217,8 @@ def _join_judgments(lf: pl.LazyFrame, schema: pl.Schema, judgments: FrameLike, g
                     notes: dict[str, Any]) -> tuple[pl.LazyFrame, pl.Schema]:
     """The requests with the judgments' ``grounded`` column, joined on the request id (the
     requests' own ``grounded`` column, if any, is replaced). Judged ids not in the requests are
-    counted in ``notes`` (``unmatched_judgments`` and a few ``unmatched_ids``); an id judged twice
-    is refused."""
+    counted in ``notes`` (``unmatched_judgments`` and a few ``unmatched_ids``); an id judged twice,
+    or repeated in the requests, is refused."""
     rid, grounded = given["request_id"], given["grounded"]
     if rid is None or grounded is None:
         raise ConfigError("judgments= needs request_id= and grounded= (the columns to join on and to read).")
@@ -231,6 +231,10 @@ def _join_judgments(lf: pl.LazyFrame, schema: pl.Schema, judgments: FrameLike, g
     if twice:
         raise InputError(f"judgments: {twice:,} request ids are judged more than once in column {rid!r}; keep one "
                          "judgment per request (e.g. the latest: judgments.unique(subset=..., keep='last')).")
+    repeated = lf.group_by(rid).len().filter(pl.col("len") > 1).select(pl.len()).collect().item()
+    if repeated:
+        raise InputError(f"requests: {repeated:,} request ids appear more than once in column {rid!r}, so a judgment "
+                         "could not be joined to one request; give each request its own id (or drop the copies).")
     unmatched = judged.join(lf.select(rid), on=rid, how="anti").select(rid).sort(rid).collect()[rid]
     if unmatched.len():
         notes["unmatched_judgments"] = unmatched.len()
