@@ -12,7 +12,9 @@ The effects are the ones docs/alarm-rates.md promises to catch:
 * calibration: the current model becomes overconfident (logit slope 0.5); trivial: slope 0.97;
 * shadow: the candidate is 8 points less accurate; trivial: 0.3 points;
 * leakage proxy: an undeclared feature equal to the target with 3% noise; null and trivial: honest features
-  of AUC about 0.9 and 0.8 (predictive power alone is no evidence of a leak).
+  of AUC about 0.9 and 0.8 (predictive power alone is no evidence of a leak);
+* service fallbacks: requests over 6 hours in four regions, 2% served with a fallback; in the last hour one
+  region's share rises to 12%; trivial: to 2.2%.
 
 ``make`` also takes ``fdr``: the false-discovery rate to run the check at (None: the check's default), and
 ``cells(result)`` counts the cells the rule tested in one result (its denominator for false alarms per cell).
@@ -154,6 +156,23 @@ def _proxy(rng: np.random.Generator, n: int, scenario: str, fdr: float | None = 
     return check_leakage(frame, entity="id", prediction_time="pt", target="y")
 
 
+def _service_fallbacks(rng: np.random.Generator, n: int, scenario: str, fdr: float | None = None) -> Any:
+    from workbench.service import check_service
+
+    seconds = np.sort(rng.uniform(0, 6 * 3600, n))
+    region = rng.choice(["r0", "r1", "r2", "r3"], n)
+    hot = (region == "r3") & (seconds >= 5 * 3600)
+    share = np.where(hot, {"null": 0.02, "effect": 0.12, "trivial": 0.022}[scenario], 0.02)
+    fallback = rng.random(n) < share
+    start = int(dt.datetime(2026, 3, 2, tzinfo=dt.UTC).timestamp() * 1e6)
+    log = pl.DataFrame({"request_id": np.arange(n).astype(str), "status": "ok", "region": region,
+                        "fallback": fallback}).with_columns(
+        timestamp=pl.from_epoch(pl.Series((seconds * 1e6).astype(np.int64) + start), time_unit="us")
+        .dt.replace_time_zone("UTC"),
+        dependency=pl.when(pl.col("fallback")).then(pl.lit("cache")))
+    return check_service(log, by="region", **_fdr(fdr))
+
+
 RULES: dict[str, Rule] = {
     "drift numeric": Rule("drift numeric", _drift_numeric, frozenset({"distribution_drift"}),
                           _tested("tests", "p_value")),
@@ -165,6 +184,8 @@ RULES: dict[str, Rule] = {
                         _tested("calibration", "hl_q", "slope_q")),
     "shadow": Rule("shadow", _shadow, frozenset({"accuracy_regression"}), _tested("accuracy", "p_value")),
     "leakage proxy": Rule("leakage proxy", _proxy, frozenset({"target_proxy"}), _tested("proxy", "auc")),
+    "service fallbacks": Rule("service fallbacks", _service_fallbacks, frozenset({"fallback_rate_increase"}),
+                              lambda result: int(result.tables["fallbacks"]["tested"].sum())),
 }
 
 

@@ -26,6 +26,7 @@ EXPORTS = {
     "check_subgroups": "workbench.performance",
     "check_calibration": "workbench.performance",
     "check_llm": "workbench.llm",
+    "check_service": "workbench.service",
     "CheckResult": "workbench.findings",
     "Finding": "workbench.findings",
     "findings_schema": "workbench.findings",

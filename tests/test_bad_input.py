@@ -195,3 +195,30 @@ def test_leak_in_the_small_case_is_found_with_its_lag():
     (finding,) = _audit(leaky).by_kind("future_data")
     assert finding.metrics["affected_rows"] == 2
     assert finding.metrics["lag_seconds"]["max"] == 3 * 86400
+
+
+@pytest.mark.parametrize(("separator", "word"), [(";", "semicolon"), ("\t", "tab"), ("|", "pipe")])
+def test_a_csv_with_another_separator_says_which_and_how_to_read_it(tmp_path, separator, word):
+    from workbench import check_drift
+    from workbench.cli import main
+
+    path, current = tmp_path / "reference.csv", tmp_path / "current.csv"
+    frame = pl.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "b", "a"]})
+    frame.write_csv(path, separator=separator)
+    frame.write_csv(current)
+    expected = (f"reference: '{path}' reads as one column {'x' + separator + 'c'!r}: it looks {word}-separated "
+                f"({separator!r}), and CSV files are read comma-separated. Save it comma-separated or as parquet, "
+                f"or (in Python) pass the frame read with its separator: pl.scan_csv('{path}', "
+                f"separator={separator!r}).")
+    with pytest.raises(InputError) as caught:
+        check_drift(str(path), str(current))
+    assert str(caught.value) == expected
+    assert main(["drift", "--reference", str(path), "--current", str(current), "--quiet"]) == 2
+
+
+def test_a_one_column_csv_is_read_as_it_is(tmp_path):
+    from workbench import check_drift
+
+    path = tmp_path / "one.csv"
+    pl.DataFrame({"amount; in EUR": [1.0, 2.0, 3.0] * 50}).write_csv(path)
+    assert check_drift(str(path), str(path)).to_polars("columns")["column"].unique().to_list() == ["amount; in EUR"]

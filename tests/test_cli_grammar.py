@@ -241,7 +241,7 @@ def test_version_prints_the_package_version(capsys):
 
 
 def test_command_names_are_the_check_names_in_results(tmp_path):
-    assert [c.name for c in CHECKS] == ["leakage", "drift", "skew", "shadow", "performance"]
+    assert [c.name for c in CHECKS] == ["leakage", "drift", "skew", "shadow", "performance", "calibration"]
     for check, config in SHIPPED.items():
         out = tmp_path / f"{check}.json"
         main([check, "--config", str(config), "--out", str(out), "--quiet", "--fail-on", "none"]
@@ -253,11 +253,11 @@ def _api_arguments(check: str) -> set[str]:
     from workbench.drift import check_drift, check_skew
     from workbench.leakage import check_leakage
     from workbench.leakage.config import TOP_KEYS
-    from workbench.performance import check_performance
+    from workbench.performance import check_calibration, check_performance
     from workbench.shadow import Guardrails, check_shadow
 
     functions = {"leakage": check_leakage, "drift": check_drift, "skew": check_skew, "shadow": check_shadow,
-                 "performance": check_performance}
+                 "performance": check_performance, "calibration": check_calibration}
     names = set(inspect.signature(functions[check]).parameters)
     if check == "leakage":
         names = (names | {"training"}) & set(TOP_KEYS)  # the first positional argument, and a config key
@@ -288,3 +288,24 @@ def test_report_run_help_lists_the_templates_and_their_parameters(capsys):
     for template in ("drift", "leakage", "performance", "shadow", "model_health"):
         assert f"\n  {template}\n" in text
     assert "    window = '1d'  # window length" in text  # drift's parameter, its default and what it is
+
+
+def test_workbench_calibration_gives_the_result_of_check_calibration(tmp_path, capsys):
+    from workbench import check_calibration
+
+    labelled = pl.read_parquet(PERF / "predictions.parquet").join(
+        pl.read_parquet(PERF / "labels.parquet").select("request_id", "label"), on="request_id")
+    labelled.write_parquet(current := tmp_path / "current.parquet")
+    out = tmp_path / "calibration.json"
+    code = main(["calibration", "--reference", str(PERF / "reference.parquet"), "--current", str(current),
+                 "--score", "score", "--target", "label", "--timestamp", "ts", "--window", "1d", "--by", "region",
+                 "--out", str(out), "--fail-on", "none"])
+    assert code == 0
+    written = json.loads(out.read_text())
+    validate_findings(written)
+    expected = check_calibration(PERF / "reference.parquet", labelled, score="score", target="label",
+                                 timestamp="ts", window="1d", by="region")
+    assert written["check"] == "calibration"
+    assert [(f["id"], f["severity"]) for f in written["findings"]] == \
+        [(f.id, f.severity) for f in expected.findings]
+    assert "calibration_drift" in {f["kind"] for f in written["findings"]}

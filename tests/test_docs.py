@@ -111,7 +111,7 @@ def test_every_check_is_shown_by_a_runnable_example():
     assert len(readme) == 4
     for call in ("check_leakage(", "check_drift(", "check_shadow(", "check_performance("):
         assert sum(call in b.code for b in readme) == 1, call
-    for name in ("getting-started", "leakage", "drift", "shadow", "performance", "engines", "reports"):
+    for name in ("getting-started", "leakage", "drift", "shadow", "performance", "service", "engines", "reports"):
         assert runnable(DOCS / f"{name}.md"), f"docs/{name}.md has no runnable example"
     infos = [b.info for page in PAGES for b in split(page)[0]]
     unknown = sorted({i for i in infos if i not in {RUN, NO_RUN, *NOT_PYTHON}})

@@ -133,7 +133,7 @@ def test_an_empty_window_between_windows_with_data_is_a_gap_finding():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"score": "scroe"}, r"score='scroe' is not a column of the reference profile. Did you mean 'score'"),
+        ({"score": "scroe"}, r"score='scroe' is not a column of the reference or current. Did you mean 'score'"),
         ({"target": "x_label"}, r"target='x_label' is not a column"),
         ({"by": "regoin"}, r"by=\['regoin'\] not found in the reference"),
         ({"timestamp": "tt"}, r"timestamp='tt' is not a column of current. Did you mean 't'"),
@@ -144,9 +144,22 @@ def test_an_empty_window_between_windows_with_data_is_a_gap_finding():
     ],
 )
 def test_bad_arguments_name_the_problem(kwargs, message):
+    """Each message names the input the column is missing from (both: "the reference or current")."""
     ref = REF.with_columns(score=pl.lit(0.5))
     with pytest.raises(WorkbenchError, match=message):
         check_drift(ref, ref, **kwargs)
+
+
+def test_a_role_column_missing_on_one_side_names_that_side():
+    plain = REF.drop("t")
+    scored = plain.with_columns(score=pl.lit(0.5))
+    with pytest.raises(WorkbenchError, match=r"score='score' is not a column of current\. Available columns of "
+                                             r"current: \['c', 'x'\]"):
+        check_drift(scored, plain, score="score")
+    with pytest.raises(WorkbenchError, match=r"score='score' is not a column of the reference\. Columns of the "
+                                             r"reference: \['c', 'x'\]\. Available columns of current: \['c', "
+                                             r"'score', 'x'\]"):
+        check_drift(plain, scored, score="score")
 
 
 def test_an_empty_reference_is_an_error():

@@ -39,7 +39,7 @@ def sample(seed: int, n: int, shift: float) -> pl.DataFrame:
         "flag": rng.random(n) < 0.3,
         "seg": rng.choice(["eu", "us"], n),
         "ts": [dt.datetime(2025, 1, 1) + dt.timedelta(minutes=3 * i) for i in range(n)],
-        "score": rng.random(n) + shift / 5,
+        "score": rng.random(n) + shift / 2,
         "label": rng.integers(0, 2, n),
         "extra": rng.normal(0, 1, n),
     }).with_columns(x=pl.when(pl.int_range(pl.len()) % 50 == 0).then(None).otherwise(pl.col("x")))

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "workbench"
-CHECKS = ("leakage", "drift", "performance", "shadow", "llm")
+CHECKS = ("leakage", "drift", "performance", "shadow", "llm", "service")
 BELOW_CHECKS = ("metadata", "errors", "params", "stats", "findings", "engine", "telemetry", "localize")
 BELOW_TELEMETRY = ("metadata", "errors", "params", "stats", "findings", "engine")
 # what each part of the package may import from the package (besides itself)

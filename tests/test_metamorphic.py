@@ -21,10 +21,12 @@ import polars as pl
 import pytest
 from llm_logs import llm_logs
 
+from tests.service_data import Plan, make_log
 from workbench.drift import check_drift
 from workbench.leakage import Source, check_leakage, static, window
 from workbench.llm import check_llm
 from workbench.performance import check_calibration, check_performance, check_subgroups
+from workbench.service import check_service
 from workbench.shadow import check_shadow
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
@@ -211,6 +213,19 @@ def run_llm(inputs: Mapping[str, Any], cols: Callable[[str], str] = lambda c: c)
                      versions=[cols("model_version"), cols("prompt_version")])
 
 
+def service_inputs() -> dict[str, pl.DataFrame]:
+    return {"requests": make_log(np.random.default_rng(5), 6_000, Plan(storm=True, outage=True, duplicates=4))}
+
+
+SERVICE_COLUMNS = ("request_id", "timestamp", "idempotency_key", "attempt", "status", "error_class", "latency_ms",
+                   "output_hash", "side_effect_id", "fallback", "dependency", "circuit_open")
+
+
+def run_service(inputs: Mapping[str, Any], cols: Callable[[str], str] = lambda c: c) -> Any:
+    return check_service(inputs["requests"], by=[cols("client_id"), cols("region"), cols("endpoint")],
+                         **{c: cols(c) for c in SERVICE_COLUMNS})
+
+
 CHECKS: dict[str, tuple[Callable[[], dict[str, pl.DataFrame]], Callable[..., Any]]] = {
     "shadow": (shadow_inputs, run_shadow),
     "performance": (performance_inputs, run_performance),
@@ -219,6 +234,7 @@ CHECKS: dict[str, tuple[Callable[[], dict[str, pl.DataFrame]], Callable[..., Any
     "drift": (drift_inputs, run_drift),
     "leakage": (leakage_inputs, run_leakage),
     "llm": (llm_inputs, run_llm),
+    "service": (service_inputs, run_service),
 }
 
 

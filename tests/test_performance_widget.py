@@ -10,7 +10,7 @@ import pytest
 from test_performance_sample import ARGS, DATA
 
 from workbench.errors import ConfigError
-from workbench.findings.html import result_html
+from workbench.findings.html import glance_html, result_html
 from workbench.performance import check_performance, check_subgroups
 from workbench.present.performance_figures import heatmap_figure, ranked_alerts, scope_of, segments_figure
 from workbench.widgets import CalibrationExplorer, SubgroupExplorer
@@ -70,6 +70,7 @@ def test_calibration_explorer_switches_scope_and_bins(result):
 
 def test_calibration_explorer_of_a_performance_result_heads_with_its_calibration_alerts_only(result):
     header = CalibrationExplorer.from_result(result).widget.children[0].value
+    assert header.startswith(glance_html(result.glance()))  # the shared at-a-glance header first
     alerts = [f for f in result.findings if f.kind in ("calibration_drift", "overconfident", "underconfident")]
     assert alerts and header.count("<li>") == len(alerts)
     assert all(escape(f.message) in header for f in alerts)

@@ -17,7 +17,10 @@ from workbench.findings.model import SCHEMA_VERSION
 from workbench.metadata import DISTRIBUTION, install_hint, version
 from workbench.reports.run import read_findings
 
-STORED = sorted((Path(__file__).parent / "data" / "findings-1.0.0").glob("*.json"))
+DATA = Path(__file__).parent / "data"
+STORED = sorted((DATA / "findings-1.0.0").glob("*.json"))
+# every earlier 1.x version the package wrote: 1.0.0, and 1.1.0 (+ workbench_version) before the glance of 1.2.0
+EARLIER = sorted([*STORED, *(DATA / "findings-1.1.0").glob("*.json")])
 
 
 def test_the_version_is_the_distributions_metadata():
@@ -35,7 +38,10 @@ def test_every_findings_document_names_the_version_that_wrote_it():
     finding = Finding(check="drift", kind="k", severity="info", subject="s", message="m", suggestion="none")
     doc = CheckResult(check="drift", findings=(finding,), inputs=()).to_dict()
     assert doc["workbench_version"] == installed(DISTRIBUTION)
-    assert doc["schema_version"] == SCHEMA_VERSION == "1.1.0"
+    assert doc["schema_version"] == SCHEMA_VERSION == "1.2.0"
+    assert doc["glance"] == {"level": "info", "headline": "0 columns drifted, 0 schema changes",
+                             "tiles": [{"label": "columns drifted", "value": "0", "level": "ok"},
+                                       {"label": "schema changes", "value": "0", "level": "ok"}]}
     validate_findings(doc)
 
 
@@ -47,17 +53,21 @@ def test_install_hints_name_the_distribution():
     assert install_hint("ml") == "pip install 'ml-reliability-workbench[ml]'"
 
 
-@pytest.mark.parametrize("path", STORED, ids=[p.stem for p in STORED])
-def test_a_findings_file_of_version_1_0_0_stays_valid_and_readable(path):
+@pytest.mark.parametrize("path", EARLIER, ids=[f"{p.parent.name}-{p.stem}" for p in EARLIER])
+def test_a_findings_file_of_an_earlier_1_x_version_stays_valid_and_readable(path):
     doc = json.loads(path.read_text())
-    assert doc["schema_version"] == "1.0.0" and "workbench_version" not in doc
+    written = path.parent.name.removeprefix("findings-")
+    assert doc["schema_version"] == written and ("workbench_version" in doc) == (written != "1.0.0")
+    assert "glance" not in doc
     validate_findings(doc)
     findings = read_findings(path)
     assert len(findings) == len(doc["findings"]) > 0
 
 
 def test_the_stored_files_cover_every_check_with_a_file_per_check():
-    assert {json.loads(p.read_text())["check"] for p in STORED} == {"leakage", "drift", "shadow", "performance"}
+    for written in ("1.0.0", "1.1.0"):
+        files = (DATA / f"findings-{written}").glob("*.json")
+        assert {json.loads(p.read_text())["check"] for p in files} == {"leakage", "drift", "shadow", "performance"}
 
 
 def test_a_findings_file_of_a_newer_major_version_is_refused_by_name(tmp_path):

@@ -61,6 +61,8 @@ def test_each_explorer_opens_its_result_from_result_and_renders_it(results, chec
     assert WIDGET_MIME in explorer._repr_mimebundle_()
     header = explorer.widget.children[0].value
     assert header == result_html(result)  # the shared header: the result's findings table
+    assert header.index("class='wb-glance") < header.index("<table>")  # the glance above it
+    assert header.count("class='wb-tile ") == len(result.glance().tiles) > 0
     assert len(explorer.widget.children) > 1
 
 

@@ -13,7 +13,9 @@ The checks, one per ``workbench`` command, each named ``check_<command>`` and re
 * :func:`check_performance` — performance per segment and window, late labels, calibration and label-free
   estimates (``workbench performance``); its parts :func:`check_subgroups` (results say ``"performance"``)
   and :func:`check_calibration` (results say ``"calibration"``) are reached on the command line through
-  ``workbench performance``.
+  ``workbench performance``;
+* :func:`check_service` — serving operations from request logs, spans and metrics: retries, idempotency,
+  fallbacks, timeouts, circuit breakers, per-stage latency (results say ``"service"``).
 
 Each check loads on first use (``workbench.check_drift`` imports the drift check only, never the leakage
 auditor). The findings contract: :class:`CheckResult`, :class:`Finding`, :func:`findings_schema`,
@@ -39,11 +41,12 @@ _LAZY = {
     "check_subgroups": "workbench.performance",
     "check_calibration": "workbench.performance",
     "check_llm": "workbench.llm",
+    "check_service": "workbench.service",
 }
 
 __all__ = ["CheckResult", "Finding", "__version__", "check_calibration", "check_drift", "check_leakage",
-           "check_llm", "check_performance", "check_shadow", "check_skew", "check_subgroups", "findings_schema",
-           "fit_profile", "validate_findings"]
+           "check_llm", "check_performance", "check_service", "check_shadow", "check_skew", "check_subgroups",
+           "findings_schema", "fit_profile", "validate_findings"]
 
 
 def __getattr__(name: str) -> Any:

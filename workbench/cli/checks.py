@@ -33,6 +33,7 @@ from workbench.cli.options import (
     TARGET,
     TEXT,
     TIMESTAMP,
+    VERDICT_ACTIONS,
     WINDOW,
     Option,
     with_help,
@@ -225,10 +226,11 @@ def _shadow(values: dict[str, Any], outputs: Outputs) -> int:
 SHADOW = Command(
     "shadow", "shadow-vs-production or canary comparison with a promote/hold/rollback verdict",
     "Compare a candidate's request log with production's (shadow: same requests; canary: split traffic) and "
-    "decide. Exit status: 0 promote, 1 rollback, 3 hold, 2 usage or input error.",
+    "decide. Exit status: 0 promote, 1 rollback, 3 hold, 2 usage or input error, 6 the verdict's --on-* command "
+    "or a notification failed.",
     _shadow_options(), _shadow,
     outputs=(with_help(OUT, "write the findings JSON (with the top-level verdict) here"), REPORT,
-             with_help(QUIET, "print only the verdict line")))
+             with_help(QUIET, "print only the verdict line (and what failed)"), *VERDICT_ACTIONS))
 
 # -- performance -------------------------------------------------------------------------------------
 PERFORMANCE_OPTIONS = (
@@ -264,4 +266,37 @@ PERFORMANCE = Command(
     "arriving separately (--labels --id). Exit status as for `workbench leakage`.",
     PERFORMANCE_OPTIONS, _performance)
 
-CHECKS = (LEAKAGE, DRIFT, SKEW, SHADOW, PERFORMANCE)
+# -- calibration -------------------------------------------------------------------------------------
+CALIBRATION_OPTIONS = (
+    Option("reference", "labelled reference (parquet/CSV path or glob): score and label columns", kind=PATH,
+           required=True),
+    Option("current", "labelled current data (path or glob): the same columns", kind=PATH, required=True),
+    with_help(SCORE, "probability of class 1", required=True),
+    with_help(TARGET, "label column (0/1 or boolean)", required=True),
+    with_help(TIMESTAMP, "current column with each row's time: calibration per --window"),
+    WINDOW,
+    BY,
+    with_help(BINS, "score bins of the calibration tables (default 10)"),
+    Option("confidence", "confidence of every interval (default 0.95)", kind=NUMBER),
+    Option("fdr", "false-discovery rate across tested scopes (default 0.01)", kind=NUMBER),
+    Option("ece_margin", "smallest rise of the expected calibration error worth an alert (default 0.02)",
+           kind=NUMBER),
+    Option("slope_margin", "smallest distance of the calibration slope from 1 worth an alert (default 0.2)",
+           kind=NUMBER),
+    Option("min_support", "labelled rows a scope needs to be tested (default 200)", kind=COUNT),
+)
+
+
+def _calibration(values: dict[str, Any], outputs: Outputs) -> int:
+    from workbench.performance import check_calibration
+
+    return finish(check_calibration(values.pop("reference"), values.pop("current"), **values), outputs)
+
+
+CALIBRATION = Command(
+    "calibration", "calibration of a score against a labelled reference, per window and segment",
+    "Compare the calibration of --score in --current with --reference (ECE, slope, reliability bins, a "
+    "recalibration table). Exit status as for `workbench leakage`.",
+    CALIBRATION_OPTIONS, _calibration)
+
+CHECKS = (LEAKAGE, DRIFT, SKEW, SHADOW, PERFORMANCE, CALIBRATION)

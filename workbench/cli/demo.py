@@ -2,8 +2,8 @@
 
 The data ships inside the wheel (``workbench/demo_data``, from the repository's ``sample_data/``), so that an
 installed user runs the README's commands without a clone: ``workbench demo-data sample_data`` writes the same
-folders (``churn``, ``monitoring``, ``shadow``, ``performance``) with their YAML configs, whose paths are
-relative to the config file.
+folders (``churn``, ``monitoring``, ``shadow``, ``performance``, ``llm_app``, ``serving``) with their YAML
+configs, whose paths are relative to the config file.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from pathlib import Path
 from workbench.cli.finish import EXIT_OK
 from workbench.errors import InputError
 
-SCENARIOS = ("churn", "monitoring", "shadow", "performance")
+SCENARIOS = ("churn", "monitoring", "shadow", "performance", "llm_app", "serving")
 
 
 def add_demo_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``demo-data`` on the top-level parser's subcommands."""
-    demo = sub.add_parser("demo-data", help="write the sample data (churn, monitoring, shadow, performance) to PATH",
+    demo = sub.add_parser("demo-data", help=f"write the sample data ({', '.join(SCENARIOS)}) to PATH",
                           description=__doc__.splitlines()[0])
     demo.add_argument("path", metavar="PATH", help="a folder to create, or an empty one")
 

@@ -154,6 +154,35 @@ FAIL_ON = Option("fail_on", "exit 1 if a finding is at least this severe (defaul
 QUIET = Option("quiet", "print only the one-line verdict", kind=SWITCH)
 OUTPUTS = (OUT, REPORT, FAIL_ON, QUIET)
 
+# -- closing the loop: commands that end with a verdict (shadow; next the llm and service checks) -------
+# flags only, like the outputs; read by workbench.cli.finish.Outputs, run by workbench.cli.finish.close_loop
+METRICS_OUT = Option("metrics_out", "write the numbers (verdict, agreement, score deltas, latency, error rates, "
+                     "accuracy difference with its interval) here in the Prometheus text format", kind=OUTPUT,
+                     metavar="FILE")
+ON_VERDICT = (
+    Option("on_rollback", "run CMD after the outputs are written when the verdict is rollback, with the verdict in "
+                          "its environment (WORKBENCH_VERDICT, WORKBENCH_EXIT_CODE, WORKBENCH_FINDINGS, "
+                          "WORKBENCH_REASONS, WORKBENCH_CHECK); split like a shell line, run without a shell",
+           kind=TEXT, metavar="CMD"),
+    Option("on_promote", "run CMD when the verdict is promote (as --on-rollback)", kind=TEXT, metavar="CMD"),
+    Option("on_hold", "run CMD when the verdict is hold (as --on-rollback)", kind=TEXT, metavar="CMD"),
+)
+ACTION_TIMEOUT = Option("action_timeout", "seconds an --on-* command may run before it is killed (default 300)",
+                        kind=NUMBER, metavar="SECONDS")
+NOTIFY = Option("notify", "Slack-compatible webhook URL: post the verdict and the critical findings",
+                kind=TEXT, metavar="URL")
+ALERTMANAGER = Option("alertmanager", "Prometheus Alertmanager URL (e.g. http://alertmanager:9093): post the "
+                      "verdict and the critical findings as alerts to its /api/v2/alerts", kind=TEXT, metavar="URL")
+PAGERDUTY = Option("pagerduty", "PagerDuty Events API v2 URL (https://events.pagerduty.com/v2/enqueue): trigger or "
+                   "resolve; the routing key is read from the environment variable "
+                   "WORKBENCH_PAGERDUTY_ROUTING_KEY, never from the command line", kind=TEXT, metavar="URL")
+ALERT_SOURCE = Option("alert_source", "what the alerts are about, e.g. the model and environment (labels, "
+                      "PagerDuty source and dedup keys; default 'workbench CHECK')", kind=TEXT, metavar="NAME")
+ALERT_LINK = Option("alert_link", "a link sent with the alerts (the CI job, a dashboard): Alertmanager generatorURL, "
+                    "PagerDuty links", kind=TEXT, metavar="URL")
+VERDICT_ACTIONS = (METRICS_OUT, *ON_VERDICT, ACTION_TIMEOUT, NOTIFY, ALERTMANAGER, PAGERDUTY, ALERT_SOURCE,
+                   ALERT_LINK)
+
 
 def add_options(parser: argparse.ArgumentParser, options: Iterable[Option]) -> None:
     """Add each option as a flag. Nothing has a default here, so :func:`gather` can tell a flag that was

@@ -14,6 +14,7 @@ import polars as pl
 
 from workbench import params
 from workbench.drift import compare as C
+from workbench.drift.clock import clock_columns, time_column_finding
 from workbench.drift.decide import decide, drift_findings
 from workbench.drift.fit import (
     column_kind,
@@ -91,7 +92,9 @@ def check_drift(
     The decision rule is :class:`DriftRule` (documented in :mod:`workbench.drift.rule`).
     Finding kinds: ``distribution_drift``, ``prediction_drift``, ``label_drift``,
     ``missing_rate_change``, ``new_category``, ``out_of_range``, ``insufficient_data``,
-    ``empty_window`` (no rows in a window between windows with data), ``column_skipped``,
+    ``empty_window`` (no rows in a window between windows with data), ``time_column`` (a datetime
+    column other than ``timestamp`` whose current values lie mostly after the reference's: a clock, not
+    compared; see :mod:`workbench.drift.clock`), ``column_skipped``,
     ``column_capped``, ``schema_added``, ``schema_dropped``, ``schema_renamed``,
     ``schema_type_changed``, ``schema_nullability_changed`` (and ``multivariate_drift``).
     A finding's ``n``/``n_reference`` count the values its shares are taken over: non-missing values
@@ -122,16 +125,20 @@ def check_drift(
                     name="current")
     profile, pairs, summaries = _summaries(cur, plan, profile, pairs, args)
     records, bin_rows, categories = _compare(profile, pairs, summaries, cur.schema, args)
+    clocks = clock_columns(records)  # time columns moving with the clock: a note, not a drift alarm
+    records = [r for r in records if r["column"] not in clocks]
     renames = apply_renames(candidates, records, schema_rows)
     # a candidate pairing that was not chosen is no comparison at all: its current column is only
     # "added" and its reference column only "dropped" (never compared with each other)
-    chosen = {p.key for p in pairs if not p.rename_candidate or renames.get(p.current) == p.profile.name}
+    chosen = {p.key for p in pairs if (not p.rename_candidate or renames.get(p.current) == p.profile.name)
+              and p.current not in clocks}
     records = [r for r in records if not r["rename_candidate"] or renames.get(r["column"]) == r["reference_column"]]
     for r in records:
         r["rename_candidate"] = False  # a chosen rename is compared like any other column from here on
     schema_rows += nullability_rows(records) + category_rows(records, args.rule)
     tests, findings = decide(records, args.rule)
     findings += drift_findings(records, schema_rows, skipped, args.rule, summaries.rows)
+    findings += [time_column_finding(r, args.timestamp) for r in clocks.values()]
     extra_tables, extra_params = _multivariate_part(reference, current, summaries.rows, hive, args, findings)
     return CheckResult(
         check="drift",
@@ -324,17 +331,22 @@ def _validate_roles(profile: DriftProfile, schema: pl.Schema, timestamp: str | N
     for b in by:
         if b not in schema:
             problems.append(f"by={b!r} is not a column of current.{did_you_mean(b, schema)}")
+    in_reference = False  # a problem names the reference: list its columns too
     for role, col in roles.items():
         if col is not None and (col not in profile.columns or col not in schema):
-            where = "the reference profile" if col not in profile.columns else "current"
-            names = set(profile.columns) if col not in profile.columns else set(schema)
-            problems.append(f"{role}={col!r} is not a column of {where}.{did_you_mean(col, names)}")
+            sides = [side for side, names in (("the reference", profile.columns), ("current", schema))
+                     if col not in names]
+            in_reference |= sides[0] == "the reference"
+            near = {*profile.columns, *schema} if len(sides) == 2 else set(profile.columns if sides[0] ==
+                                                                            "the reference" else schema)
+            problems.append(f"{role}={col!r} is not a column of {' or '.join(sides)}.{did_you_mean(col, near)}")
     if columns is not None:
         gone = [c for c in columns if c not in profile.columns and c not in profile.source_columns]
         if gone:
             problems.append(f"columns {gone} are not in the reference profile.")
     if problems:
-        raise InputError(" ".join(problems) + f" Available columns of current: {sorted(schema)}")
+        reference = f" Columns of the reference: {sorted(profile.columns)}." if in_reference else ""
+        raise InputError(" ".join(problems) + f"{reference} Available columns of current: {sorted(schema)}")
     if timestamp is not None:
         check_time_column(schema, timestamp, name="current", role="timestamp")
 

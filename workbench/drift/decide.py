@@ -165,7 +165,7 @@ def _finding(t: dict, r: dict, rule: DriftRule, local: list[dict]) -> Finding:
     else:
         m = r["out_of_range"]
         metrics.update(value=m["current"], baseline=m["reference"], below=m["below"], above=m["above"])
-        lo, hi = _fmt_value(m["low_value"], r["kind"]), _fmt_value(m["high_value"], r["kind"])
+        lo, hi = format_value(m["low_value"], r["kind"]), format_value(m["high_value"], r["kind"])
         message = (f"{name} has {m['current']:.1%} of values{where} outside the reference range [{lo}, {hi}] "
                    f"({m['below']:,} below, {m['above']:,} above, of {m['n']:,}; {_q_text(t['q_value'])}).")
         suggestion = "Check for a unit or scale change, a new population, or a sentinel value (e.g. -1, 9999)."
@@ -180,7 +180,7 @@ def _distribution_detail(r: dict) -> str:
         ks = f", KS {r['ks']:.3f}" if r.get("ks") is not None else ""
         ref_mean, cur_mean = r.get("reference_mean"), r.get("current_mean")
         if ref_mean is not None and cur_mean is not None:
-            return f"{ks}; mean {_fmt_value(ref_mean, r['kind'])} → {_fmt_value(cur_mean, r['kind'])}"
+            return f"{ks}; mean {format_value(ref_mean, r['kind'])} → {format_value(cur_mean, r['kind'])}"
         return ks
     ref, cur = r["reference_counts"].astype(float), r["current_counts"].astype(float)
     p, q = ref / max(ref.sum(), 1), cur / max(cur.sum(), 1)
@@ -189,7 +189,9 @@ def _distribution_detail(r: dict) -> str:
     return f"; largest change: {label} {p[i]:.1%} → {q[i]:.1%}"
 
 
-def _fmt_value(x: Any, kind: str) -> str:
+def format_value(x: Any, kind: str) -> str:
+    """A summary value as a message shows it: a datetime (microseconds since the epoch) as UTC minutes, a
+    number to 4 significant digits, None as "n/a"."""
     if x is None:
         return "n/a"
     if kind == "datetime":

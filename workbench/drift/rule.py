@@ -58,7 +58,7 @@ class DriftRule:
     wasserstein: float = 0.1
     total_variation: float = 0.1
     category_share: float = 0.05
-    fdr: float = 0.05  # not params.DEFAULT_FDR: at 0.01 a planted prediction shift goes unflagged (docs/vocabulary.md)
+    fdr: float = params.DEFAULT_FDR
     min_support: int = 100
     confidence: float = 0.95
     missing_rate: float = 0.05

@@ -88,8 +88,31 @@ def _scan_path(path: str, *, name: str) -> pl.LazyFrame:
     if suffixes <= {".parquet", ".pq"}:
         return pl.scan_parquet(matches)
     if suffixes <= {".csv"}:
-        return pl.scan_csv(matches, try_parse_dates=True)
+        lf = pl.scan_csv(matches, try_parse_dates=True)
+        _refuse_another_separator(lf, path, matches[0], name=name)
+        return lf
     raise InputError(f"{name}: cannot read {path!r}; expected .parquet or .csv files, found {sorted(suffixes)}.")
+
+
+_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _refuse_another_separator(lf: pl.LazyFrame, path: str, first: str, *, name: str) -> None:
+    """A CSV read with commas as one column, whose header and first row hold the same number (one or more)
+    of ';', tab or '|', is a file separated by that character: refused with how to read it (else its rows
+    would compare as one text column). ``first`` is the first matching file."""
+    schema = schema_of(lf, name=name)
+    if len(schema) != 1:
+        return
+    with open(first, encoding="utf-8", errors="replace") as fh:
+        header, row = fh.readline(), fh.readline()
+    for separator, word in _SEPARATORS.items():
+        if header.count(separator) and header.count(separator) == row.count(separator):
+            raise InputError(
+                f"{name}: {path!r} reads as one column {header.strip()[:60]!r}: it looks {word}-separated "
+                f"({separator!r}), and CSV files are read comma-separated. Save it comma-separated or as parquet, "
+                f"or (in Python) pass the frame read with its separator: pl.scan_csv({path!r}, "
+                f"separator={separator!r}).")
 
 
 def schema_of(lf: pl.LazyFrame, *, name: str) -> pl.Schema:

@@ -15,13 +15,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
 from workbench.metadata import version
 
-SCHEMA_VERSION = "1.1.0"  # minor: fields added (older 1.x files stay valid); major: a reader must change
+if TYPE_CHECKING:
+    from workbench.findings.glance import Glance
+
+SCHEMA_VERSION = "1.2.0"  # minor: fields added (older 1.x files stay valid); major: a reader must change
 FINDINGS_MIME = "application/vnd.workbench.findings+json"  # rendered by the JupyterLab extension
 
 Severity = Literal["info", "warning", "critical"]
@@ -122,6 +125,13 @@ class CheckResult:
             return None
         return self.findings[0].severity
 
+    def glance(self) -> Glance:
+        """The result at a glance: status level, one-line headline and a few tiles
+        (:func:`workbench.findings.glance.glance`)."""
+        from workbench.findings.glance import glance
+
+        return glance(self)
+
     # -- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +142,7 @@ class CheckResult:
             "inputs": [i.to_dict() for i in self.inputs],
             "parameters": _jsonable(dict(self.parameters)),
             **({"verdict": _jsonable(self.verdict.to_dict())} if self.verdict is not None else {}),
+            "glance": self.glance().to_dict(),
             "findings": [f.to_dict() for f in self.findings],
         }
 

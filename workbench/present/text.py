@@ -9,8 +9,9 @@ if TYPE_CHECKING:
 
 
 def result_text(result: CheckResult) -> str:
-    """One line per finding, most severe first, then the inputs and parameters that matter."""
-    lines = [f"{result.check}: {len(result.findings)} finding(s)"]
+    """The at-a-glance lines (status, tiles), then one line per finding, most severe first, then the
+    inputs and parameters that matter."""
+    lines = [*result.glance().lines(), "", f"{result.check}: {len(result.findings)} finding(s)"]
     verdict = getattr(result, "verdict", None)
     if verdict is not None:
         lines.append(f"verdict: {verdict.decision.upper()}")

@@ -13,7 +13,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the template and the options of a report run to ``parser``."""
     parser.add_argument("template", help="template name (e.g. drift) or path to a notebook")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                        help="a parameter; VALUE is read as a Python literal when it is one (repeatable)")
+                        help="a parameter; VALUE is read as a Python literal when it is one, and as a comma-separated "
+                             "list for a list parameter, e.g. -p exclude request_id,ts (repeatable)")
     parser.add_argument("-f", "--parameters-file", type=Path, help="YAML file of parameters (-p overrides it)")
     parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default ./reports)")
     parser.add_argument("--fail-on", choices=[*SEVERITY_RANK, "none"], default="critical",

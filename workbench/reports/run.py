@@ -318,8 +318,9 @@ def _lock(out: Path, template: str):
 
 
 def deliver(url: str, record: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
-    """POST a Slack-compatible message (``text``) about a run to ``url``; return what happened."""
-    import urllib.request
+    """POST a Slack-compatible message (``text``) about a run to ``url`` (:func:`workbench.reports.deliver.post_json`:
+    a timeout and retries); return what happened."""
+    from workbench.reports.deliver import post_json
 
     counts = record["findings"]["counts"]
     lines = [f"workbench report {record['template']} ({record['run_id']}): {record['status']}, "
@@ -330,13 +331,8 @@ def deliver(url: str, record: dict[str, Any], timeout: float = 10.0) -> dict[str
         with contextlib.suppress(ValueError, OSError):
             lines += [f"• {f['message']}" for f in read_findings(Path(path)) if f["severity"] == "critical"]
     lines.append(f"report: {record['html']}")
-    body = json.dumps({"text": "\n".join(lines[:20])}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return {"url": url, "status": "sent", "http_status": response.status}
-    except Exception as exc:  # any failure to deliver is recorded, never fatal
-        return {"url": url, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+    sent = post_json(url, {"text": "\n".join(lines[:20])}, target="slack", timeout=timeout)
+    return {k: v for k, v in sent.to_dict().items() if k != "target"}  # any failure is recorded, never fatal
 
 
 def latest_alerts(out: str | Path = "reports", severity: str = "warning") -> list[dict[str, Any]]:

@@ -60,12 +60,16 @@ def check(path: Path, given: dict[str, Any], *, base: Path | None = None) -> dic
     """Validate ``given`` against the template's parameters (unknown names and wrong types are
     refused, naming the valid ones) and check that every ``*_path`` parameter (a file, a folder or a
     glob) names at least one file (relative paths from ``base``, default the working folder).
+    A text given for a list parameter is a comma-separated list (``-p exclude request_id,ts`` is
+    ``["request_id", "ts"]``; each item read as a Python literal when it is one, ``""`` is ``[]``).
     Returns the full set with defaults filled in."""
     declared = parameters(path)
     unknown = sorted(set(given) - set(declared))
     if unknown:
         raise ConfigError(f"template {path.stem!r} has no parameter {', '.join(map(repr, unknown))}; valid: "
                           + ", ".join(f"{k} ({v['type']})" for k, v in declared.items()) + ".")
+    given = {name: _as_list(value) if isinstance(declared[name]["default"], list) else value
+             for name, value in given.items()}
     merged = {k: v["default"] for k, v in declared.items()} | given
     for name, value in given.items():
         expected = declared[name]["default"]
@@ -148,6 +152,13 @@ def _same_kind(value: Any, expected: Any) -> bool:
     if isinstance(expected, int | float):
         return isinstance(value, int | float)
     return isinstance(value, type(expected))
+
+
+def _as_list(value: Any) -> Any:
+    """A text as the list of its comma-separated items (each a literal when it is one); other values as they are."""
+    if not isinstance(value, str):
+        return value
+    return [_literal(item.strip()) for item in value.split(",") if item.strip()]
 
 
 def _literal(text: str) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from workbench.findings.html import glance_html
 from workbench.findings.model import CheckResult, Finding
 from workbench.present.performance_figures import (
     calibration_scopes,
@@ -114,7 +115,7 @@ class CalibrationExplorer(Explorer):
             return super()._header()
         alerts = [f for f in self.result.findings if f.kind in CALIBRATION_KINDS]
         text = "".join(f"<li>{escape(f.message)}</li>" for f in alerts) or "<li>No calibration alert.</li>"
-        return f"<ul>{text}</ul>"
+        return f"{glance_html(self.result.glance())}<ul>{text}</ul>"
 
     def _sections(self) -> list[Any]:
         import ipywidgets as w

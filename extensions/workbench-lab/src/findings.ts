@@ -16,12 +16,20 @@ export interface IFinding {
   scope?: Record<string, unknown>;
 }
 
+/** The result at a glance (findings schema 1.2.0; absent in older files): computed by the package. */
+export interface IGlance {
+  level: 'ok' | 'info' | 'warning' | 'critical';
+  headline: string;
+  tiles: { label: string; value: string; level: IGlance['level'] }[];
+}
+
 export interface IFindingsDocument {
   schema_version: string;
   check: string;
   created_at?: string;
   inputs?: { name: string; rows: number }[];
   verdict?: { decision?: string; reasons?: string[] };
+  glance?: IGlance;
   findings: IFinding[];
 }
 
@@ -60,10 +68,31 @@ export function checkDocument(data: unknown): IFindingsDocument {
   return doc;
 }
 
+/** The at-a-glance header: the level and headline, then a tile per number (label above value). */
+function renderGlance(glance: IGlance): HTMLElement {
+  const box = el('div', `wb-glance wb-level-${glance.level}`);
+  const head = el('div', 'wb-glance-head');
+  head.append(
+    el('span', `wb-badge wb-glance-level wb-level-${glance.level}`, glance.level),
+    el('span', 'wb-glance-headline', glance.headline)
+  );
+  const tiles = el('div', 'wb-tiles');
+  for (const tile of glance.tiles) {
+    const node = el('div', `wb-tile wb-level-${tile.level}`);
+    node.append(el('div', 'wb-tile-label', tile.label), el('div', 'wb-tile-value', tile.value));
+    tiles.append(node);
+  }
+  box.append(head, tiles);
+  return box;
+}
+
 /** Render ``doc`` into ``host`` (replacing its content). */
 export function renderFindings(host: HTMLElement, doc: IFindingsDocument): void {
   host.replaceChildren();
   host.classList.add('wb-findings');
+  if (doc.glance) {
+    host.append(renderGlance(doc.glance));
+  }
   let sortBy: Column = 'severity';
   let descending = true;
   let severity = 'all';

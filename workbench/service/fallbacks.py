@@ -1,0 +1,170 @@
+"""``fallback_rate_increase``, ``timeout_rate_increase`` and ``circuit_breaker_open``.
+
+* Fallbacks: per dependency (the ``dependency`` of the rows with ``fallback == true``; ``unknown`` where it is
+  null), the share of requests served with that dependency's fallback, per scope × window against the scope's
+  baseline (:mod:`workbench.service.rates`).
+* Timeouts: the share of requests with ``status == "timeout"``, the same way.
+* Circuit breaker periods: per dependency, the rows with ``circuit_open == true`` in time order; two such rows
+  more than ``gap`` apart start a new period. A period runs from its first to its last open row. Whether it
+  helped compares all requests during the period with those in as long a time just before it (at least
+  ``gap``): the share that failed (status ``error`` or ``timeout``) with Newcombe's interval of the
+  difference, and the p95 latency (reported beside it). It helped when the failure share fell (the interval
+  of the difference wholly below zero); it did not when the share did not fall; else it is unclear.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import polars as pl
+
+from workbench.findings.model import Finding
+from workbench.service import columns as C
+from workbench.service import rates
+from workbench.service.log import Log
+from workbench.service.words import CHECK, duration, rate_finding
+from workbench.stats import two_proportions
+
+UNKNOWN = "unknown"
+FAILED = ("error", "timeout")
+
+
+def dependencies(log: Log) -> list[str]:
+    """The dependencies that fell back at least once (``unknown`` for a fallback without one), sorted."""
+    fb = log.rows.filter(pl.col(C.internal("fallback")).fill_null(False))
+    if not log.columns.has("dependency"):
+        return [UNKNOWN] if fb.height else []
+    return sorted(fb.get_column(C.internal("dependency")).fill_null(UNKNOWN).unique().to_list())
+
+
+def _dependency_is(name: str, log: Log) -> pl.Expr:
+    if not log.columns.has("dependency"):
+        return pl.lit(True)
+    dep = pl.col(C.internal("dependency"))
+    return dep.is_null() if name == UNKNOWN else (dep == name).fill_null(False)
+
+
+def rate_parts(log: Log, rule: rates.Rule, depth: int, last_window: int) -> tuple[dict[str, pl.DataFrame],
+                                                                                  list[Finding]]:
+    """Tables ``fallbacks`` and ``timeouts`` (scope × window) and their findings."""
+    segs = list(log.columns.names)
+    tables, findings = {}, []
+    parts: list[tuple[str, str, pl.Expr]] = []
+    if log.columns.has("fallback"):
+        fallback = pl.col(C.internal("fallback")).fill_null(False)
+        parts += [("fallback_rate_increase", dep, fallback & _dependency_is(dep, log)) for dep in dependencies(log)]
+    parts.append(("timeout_rate_increase", "timeouts", pl.col(C.internal("status")) == "timeout"))
+    frames: dict[str, list[pl.DataFrame]] = {}
+    for kind, subject, event in parts:
+        finest = rates.cells(log.rows, event, None, segs)
+        rows = rates.scope_rows(finest, segs, depth, log.columns.names, rule.confidence, rule.min_support)
+        rates.decide(rows, rule)
+        name = "fallbacks" if kind == "fallback_rate_increase" else "timeouts"
+        frames.setdefault(name, []).append(rates.table(rows, log.columns.names, subject=subject))
+        for a in rates.alerts(rows, finest, rule):
+            findings.append(_finding(kind, subject, a, log, rule, last_window))
+    for name, parts_ in frames.items():
+        tables[name] = pl.concat(parts_, how="vertical")
+    return tables, findings
+
+
+def _finding(kind: str, subject: str, a: dict[str, Any], log: Log, rule: rates.Rule, last_window: int) -> Finding:
+    if kind == "fallback_rate_increase":
+        what = f"Requests served with a fallback for {subject!r}"
+        suggestion = (f"Check {subject!r}: its errors, latency and deployments in this span (the circuit_breaker "
+                      "table shows whether its breaker opened); fallback answers are degraded answers.")
+    else:
+        what = "Timeouts per request"
+        suggestion = ("Look at the slow stage (stage breakdown, when spans are given) and at the dependencies' "
+                      "latency in this span; check the timeout budget against the p99 latency.")
+    return rate_finding(kind, subject, a, what=what, unit="requests", every=log.every, last_window=last_window,
+                        min_ratio=rule.min_ratio, names=log.columns.names, suggestion=suggestion)
+
+
+def circuit_periods(log: Log, *, gap: dt.timedelta, confidence: float) -> tuple[pl.DataFrame, list[Finding]]:
+    """Table ``circuit_breaker`` (one row per open period: dependency, start, end, duration, open rows, the
+    failure share and p95 latency before and during, ``helped``) and one finding per period."""
+    if not log.columns.has("circuit_open"):
+        return _empty_periods(), []
+    dep = (pl.col(C.internal("dependency")).fill_null(UNKNOWN) if log.columns.has("dependency")
+           else pl.lit(UNKNOWN)).alias("dependency")
+    open_rows = (log.rows.filter(pl.col(C.internal("circuit_open")).fill_null(False))
+                 .select(dep, C.TS).sort("dependency", C.TS))
+    if open_rows.height == 0:
+        return _empty_periods(), []
+    new = (pl.col(C.TS).diff().over("dependency") > gap).fill_null(True)
+    periods = (open_rows.with_columns(new.cum_sum().over("dependency").alias("period"))
+               .group_by("dependency", "period").agg(pl.col(C.TS).min().alias("start"),
+                                                     pl.col(C.TS).max().alias("end"), pl.len().alias("open_rows"))
+               .sort("start", "dependency"))
+    rows, findings = [], []
+    for p in periods.iter_rows(named=True):
+        r = _helped(log, p["start"], p["end"], gap, confidence)
+        row = {"dependency": p["dependency"], "start": p["start"], "end": p["end"],
+               "duration_s": (p["end"] - p["start"]).total_seconds(), "open_rows": p["open_rows"], **r}
+        rows.append(row)
+        findings.append(_period_finding(row, confidence))
+    return pl.DataFrame(rows, schema=_PERIOD_SCHEMA), findings
+
+
+_PERIOD_SCHEMA: dict[str, pl.DataType] = {
+    "dependency": pl.String(), "start": pl.Datetime("us", "UTC"), "end": pl.Datetime("us", "UTC"),
+                  "duration_s": pl.Float64(), "open_rows": pl.Int64(), "before_n": pl.Int64(), "during_n": pl.Int64(),
+                  "before_failed": pl.Float64(), "during_failed": pl.Float64(), "difference": pl.Float64(),
+                  "difference_low": pl.Float64(), "difference_high": pl.Float64(), "before_p95_ms": pl.Float64(),
+                  "during_p95_ms": pl.Float64(), "helped": pl.String()}
+
+
+def _empty_periods() -> pl.DataFrame:
+    return pl.DataFrame(schema=_PERIOD_SCHEMA)
+
+
+def _helped(log: Log, start: dt.datetime, end: dt.datetime, gap: dt.timedelta, confidence: float) -> dict[str, Any]:
+    length = max(end - start, gap)
+    ts = pl.col(C.TS)
+    failed = pl.col(C.internal("status")).is_in(FAILED)
+    latency = (pl.col(C.internal("latency_ms")).quantile(0.95, "higher") if log.columns.has("latency_ms")
+               else pl.lit(None, pl.Float64))
+    sides = {}
+    for side, where in (("before", (ts >= start - length) & (ts < start)), ("during", ts.is_between(start, end))):
+        n, k, p95 = log.rows.filter(where).select(pl.len(), failed.sum(), latency).row(0)
+        sides[side] = (int(n), int(k or 0), p95)
+    (bn, bk, bp), (dn, dk, dp) = sides["before"], sides["during"]
+    diff, lo, hi, _ = two_proportions(bk, bn, dk, dn, confidence)
+    if not (bn and dn):
+        helped = "unknown"
+    elif hi < 0:
+        helped = "yes"
+    elif lo > 0 or diff >= 0:
+        helped = "no"
+    else:
+        helped = "unclear"
+    return {"before_n": bn, "during_n": dn, "before_failed": bk / bn if bn else math.nan,
+            "during_failed": dk / dn if dn else math.nan, "difference": diff, "difference_low": lo,
+            "difference_high": hi, "before_p95_ms": bp, "during_p95_ms": dp, "helped": helped}
+
+
+def _period_finding(r: dict[str, Any], confidence: float) -> Finding:
+    span = duration(dt.timedelta(seconds=r["duration_s"])) if r["duration_s"] >= 60 else f"{r['duration_s']:.0f} s"
+    numbers = (f"failed requests {r['before_failed']:.1%} → {r['during_failed']:.1%}"
+               + (f", p95 latency {r['before_p95_ms']:,.0f} → {r['during_p95_ms']:,.0f} ms"
+                  if r["before_p95_ms"] is not None and r["during_p95_ms"] is not None else "")
+               + f" against the same time before, n={r['during_n']:,}")
+    verdict = {"yes": f"it helped ({numbers})", "no": f"it did not help ({numbers})",
+               "unclear": f"whether it helped is unclear ({numbers})",
+               "unknown": "no requests before it to compare with"}[r["helped"]]
+    message = (f"The circuit breaker for {r['dependency']!r} was open for {span} from {r['start']:%Y-%m-%d %H:%M} "
+               f"UTC ({r['open_rows']:,} requests short-circuited); {verdict}.")
+    suggestion = ({"no": "The breaker opened but failures did not fall: check its threshold and what it guards; "
+                         "the failures come from elsewhere or the fallback fails too."}
+                  .get(r["helped"], f"Find why {r['dependency']!r} failed in this span; the breaker kept it from "
+                                    "taking the service down, the fallbacks show what users got meanwhile."))
+    return Finding(CHECK, "circuit_breaker_open", "warning", r["dependency"], message, suggestion,
+                   {"value": r["during_failed"], "baseline": r["before_failed"], "effect": r["difference"],
+                    "interval": [r["difference_low"], r["difference_high"]], "n": r["during_n"],
+                    "baseline_n": r["before_n"], "affected_rows": r["open_rows"], "duration_s": r["duration_s"],
+                    "p95_ms": r["during_p95_ms"], "baseline_p95_ms": r["before_p95_ms"], "helped": r["helped"],
+                    "confidence": confidence},
+                   {"window": [r["start"].isoformat(), r["end"].isoformat()], "dependency": r["dependency"]})
