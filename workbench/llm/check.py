@@ -80,6 +80,7 @@ def check_llm(
     confidence: float = 0.95,
     fdr: float = params.DEFAULT_FDR,
     spike_factor: float = 3.0,
+    min_share: float = 0.1,
     min_windows: int = 24,
 ) -> LLMResult:
     """Check an LLM application's request log (``requests``: a polars, pandas or arrow frame, a
@@ -104,7 +105,8 @@ def check_llm(
     tested cell (judged requests for the ungrounded rate); ``margins``: the smallest change worth
     an alert per metric (defaults :data:`workbench.llm.quality.MARGINS`: points for rates, relative
     for MRR and latency); ``fdr`` the false-discovery rate of every family; usage spikes need
-    ``min_windows`` active windows of history and ``spike_factor`` times the usual total.
+    ``min_windows`` active windows of history, ``spike_factor`` times the usual total, and an extra
+    of at least ``min_share`` of all traffic's mean usage per window times the run's windows.
 
     Returns an :class:`LLMResult` (check ``"llm"``): findings ``hallucination_rate_increase``,
     ``retrieval_quality_drop``, ``token_spike``, ``cost_increase`` (and ``unmatched_judgments``,
@@ -121,6 +123,7 @@ def check_llm(
     confidence = params.open_unit(confidence, name="confidence", owner=owner)
     fdr = params.open_unit(fdr, name="fdr", owner=owner)
     spike_factor = params.positive_number(spike_factor, name="spike_factor", owner=owner)
+    min_share = params.proportion(min_share, name="min_share", owner=owner)
     threshold = None if grounded_threshold is None else params.open_unit(grounded_threshold,
                                                                          name="grounded_threshold", owner=owner)
     if not isinstance(currency, str) or not currency:
@@ -161,7 +164,7 @@ def check_llm(
     else:
         skipped["retrieval_quality_drop"] = "no first_relevant_rank, retrieved or retrieval_latency_ms column"
     usage_findings, usage_table = _usage(summaries, entity_names, every, prep.zone, currency, confidence, fdr,
-                                         spike_factor, min_windows, skipped)
+                                         spike_factor, min_share, min_windows, skipped)
     found += usage_findings
     if usage_table is not None:
         tables["usage"] = usage_table
@@ -170,7 +173,8 @@ def check_llm(
     parameters = {"columns": cols.roles, "by": cols.by, "constant_segments": [segments[c] for c in constant],
                   "versions": cols.versions, "depth": search.depth,
                   "window": every, "min_support": min_support, "margins": chosen, "confidence": confidence, "fdr": fdr,
-                  "spike_factor": spike_factor, "min_windows": min_windows, "currency": currency,
+                  "spike_factor": spike_factor, "min_share": min_share, "min_windows": min_windows,
+                  "currency": currency,
                   "cost_source": prep.cost_source, "grounded_threshold": threshold,
                   "time_zone": prep.zone or "naive (read as UTC)", "skipped": skipped, "notes": prep.notes,
                   "engine": "polars", "sampled": False, "rule": {"statement": _RULE}}
@@ -196,13 +200,13 @@ def _margins(margins: Mapping[str, float] | None) -> dict[str, float]:
 
 
 def _usage(s: Summaries, names: dict[str, str], every: dt.timedelta, zone: str | None, currency: str,
-           confidence: float, fdr: float, spike_factor: float, min_windows: int,
+           confidence: float, fdr: float, spike_factor: float, min_share: float, min_windows: int,
            skipped: dict[str, str]) -> tuple[list[Finding], pl.DataFrame | None]:
     """The usage findings and table ``usage`` (a row per tested entity value and quantity)."""
     if not s.usage or not any({"tokens", "cost"} & set(f.columns) for f in s.usage.values()):
         skipped["token_spike"] = "no token or cost column, or no api_key/user_id/segment column"
         return [], None
-    o = Spikes(min_windows, spike_factor, fdr, every, zone, currency, confidence)
+    o = Spikes(min_windows, spike_factor, fdr, every, zone, currency, confidence, min_share, _traffic(s.cells))
     tokens, tested = spikes(s.usage, names, "tokens", o)
     costs, tested_cost = spikes(s.usage, names, "cost", o)
     last = _int(s.cells[WINDOW].max()) if s.cells.height else 0
@@ -210,6 +214,14 @@ def _usage(s: Summaries, names: dict[str, str], every: dt.timedelta, zone: str |
               "usual_per_window": pl.Float64, "log_spread": pl.Float64, "runs": pl.Int64, "p_scan": pl.Float64,
               "q_value": pl.Float64}
     return word(tokens + costs, tokens, o, last), pl.DataFrame(tested + tested_cost, schema=schema)
+
+
+def _traffic(cells: pl.DataFrame) -> dict[str, float]:
+    """All traffic's mean tokens and cost per window (from its first to its last window)."""
+    windows = _int(cells[WINDOW].max()) - _int(cells[WINDOW].min()) + 1 if cells.height else 1
+    tokens = sum(float(cells[c].sum()) for c in ("input_tokens", "output_tokens") if c in cells.columns)
+    cost = float(cells["cost"].sum()) if "cost" in cells.columns else 0.0
+    return {"tokens": tokens / windows, "cost": cost / windows}
 
 
 def _unmatched(notes: Mapping[str, Any]) -> list[Finding]:

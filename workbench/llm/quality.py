@@ -7,8 +7,9 @@ judged requests are a random sample of it). When the judged share of the alert's
 its baseline's (by more than 5 points, and beyond chance), the message says so: a change of who is
 judged can move the rate. An alert whose start is within one window of a change of the dominant
 ``model_version`` or ``prompt_version`` in its scope says "since model_version=v7", and the
-finding's metrics carry it (``since``: ``["model_version=v7"]``); an alert on a recent span (the last 2, 3, 6, 12 or 24
-windows, whose start is one of those lengths rather than the true onset) within half its length.
+finding's metrics carry it (``since``: ``["model_version=v7"]``); an alert on a recent span (the
+last 2 to 96 windows, whose start is one of those lengths rather than the true onset) within a third of its
+length. The recent spans go up to 96 windows (:data:`RECENT_SPANS`).
 
 ``retrieval_quality_drop``: hit rate@k (a relevant document ranked, among the requests whose
 relevance is known), MRR (mean of 1/rank, 0 when no relevant document was retrieved, same rows),
@@ -32,6 +33,9 @@ from workbench.findings.model import Finding
 from workbench.localize import WINDOW, Metric, Wording, findings, localize, mean, proportion
 from workbench.stats import two_proportions
 
+# the recent spans tested, in windows: judged requests are a sample, so an hourly cell is small and a change
+# that lasts days is found on the last 2 to 4 days together
+RECENT_SPANS = (2, 3, 6, 12, 24, 48, 72, 96)
 JUDGED_SHARE_GAP = 0.05  # the judged share of span and baseline differ worth saying above this
 
 
@@ -90,7 +94,7 @@ def _run(cells: pl.DataFrame, metric: Metric, s: Search) -> tuple[pl.DataFrame, 
     keep = [WINDOW, *s.segments, *metric.needs]
     found = localize(cells.select(keep), list(s.segments), s.depth, metric, s.every, s.zone,
                      min_support=s.min_support, margin=s.margins[metric.name], confidence=s.confidence, fdr=s.fdr,
-                     names=s.segments)
+                     names=s.segments, spans=RECENT_SPANS)
     table = found.table.with_columns(pl.lit(metric.name).alias("metric"))
     return table, found.alerts, found.last
 
@@ -137,10 +141,10 @@ def version_change(a: dict[str, Any], versions: Mapping[str, pl.DataFrame],
                    names: Mapping[str, str]) -> dict[str, str]:
     """The version columns whose dominant value (most requests) in the alert's scope changes within
     one window of the alert's start, each -> its new value. A recent span's start is one of the
-    tested lengths (the last 2, 3, 6, 12 or 24 windows), so the true onset can lie between two of
-    them: for an alert on the last ``k`` windows the change may be up to ``k // 2`` windows earlier
+    tested lengths (:data:`RECENT_SPANS`), so the true onset can lie between two of
+    them: for an alert on the last ``k`` windows the change may be up to ``k // 3`` windows earlier
     or later."""
-    tolerance = max(1, a["windows"] // 2) if "alerting_windows" not in a else 1
+    tolerance = max(1, a["windows"] // 3) if "alerting_windows" not in a else 1
     out = {}
     for column, counts in versions.items():
         rows = counts

@@ -10,8 +10,11 @@ is a test: ``z = (mean log T over the run − m) / (s / √k)``, one-sided norma
 one value are one scan test (its p-value the smallest run p-value times the number of runs,
 Bonferroni), with Benjamini–Hochberg at ``fdr`` across the values of one entity column. A value
 alerts when significant and its strongest run (largest z among the runs significant on their own)
-used at least ``spike_factor`` times its usual per-window total (``exp(m)``): a naturally heavy
-user is compared with itself and stays quiet; a key jumping 20x for three hours alerts.
+used at least ``spike_factor`` times its usual per-window total (``exp(m)``), with an extra
+(the run's total minus its usual total) of at least ``min_share`` of all traffic's mean usage
+per window times the run's length (a practical threshold: a light user tripling a few cents of
+use is not an alert): a naturally heavy user is compared with itself and stays quiet; a key jumping 20x for
+three hours alerts.
 
 ``token_spike`` when the tokens spiked; ``cost_increase`` when the cost did and the tokens of the
 same value and span did not (a switch to a pricier model). The extra cost is the span's cost minus
@@ -51,6 +54,8 @@ class Spikes:
     zone: str | None
     currency: str
     confidence: float
+    min_share: float  # the smallest share of all traffic's usage in a run's windows that its extra must make
+    traffic: dict[str, float]  # quantity -> all traffic's mean total per window
 
 
 def _runs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -106,7 +111,7 @@ def spikes(usage: dict[str, pl.DataFrame], names: dict[str, str], quantity: str,
                            "q_value": float(q_value)})
             if q_value > o.fdr:
                 continue
-            alert = _strongest_run(value, rows, totals, scan, float(q_value), len(family), o)
+            alert = _strongest_run(value, rows, totals, scan, float(q_value), quantity, o)
             if alert is not None:
                 alerts.append(alert | {"entity": names[entity], "quantity": quantity, "value_name": str(value),
                                        "tested_values": len(family)})
@@ -114,14 +119,17 @@ def spikes(usage: dict[str, pl.DataFrame], names: dict[str, str], quantity: str,
 
 
 def _strongest_run(value: Any, rows: pl.DataFrame, totals: np.ndarray, scan: dict[str, Any], q_value: float,
-                   family: int, o: Spikes) -> dict[str, Any] | None:
+                   quantity: str, o: Spikes) -> dict[str, Any] | None:
     """The run with the largest z among those that pass the scan's Bonferroni bound at this
-    family's level and used at least ``spike_factor`` times the usual total."""
+    family's level, used at least ``spike_factor`` times the usual total, and whose extra makes at
+    least ``min_share`` of all traffic's mean usage per window times the run's length."""
     usual = math.exp(scan["median_log"])
     sums = np.concatenate([[0.0], np.cumsum(totals)])
     span_total = sums[scan["start"] + scan["length"]] - sums[scan["start"]]
     factor = span_total / (usual * scan["length"])
-    ok = (scan["p"] * scan["runs"] <= o.fdr) & (factor >= o.spike_factor)
+    extra = span_total - usual * scan["length"]
+    ok = ((scan["p"] * scan["runs"] <= o.fdr) & (factor >= o.spike_factor)
+          & (extra >= o.min_share * o.traffic[quantity] * scan["length"]))
     if not ok.any():
         return None
     best = int(np.argmax(np.where(ok, scan["z"], -np.inf)))

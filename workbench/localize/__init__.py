@@ -74,17 +74,18 @@ class Localized:
 
 def localize(cells: pl.DataFrame, by: list[str], depth: int, metric: Metric, every: dt.timedelta, zone: str | None,
              *, min_support: int, margin: float, confidence: float, fdr: float,
-             names: dict[str, str] | None = None) -> Localized:
+             names: dict[str, str] | None = None, spans: tuple[int, ...] = RECENT_SPANS) -> Localized:
     """Test ``metric`` on every scope × window of ``cells`` (the metric's sums per :data:`WINDOW`
     and the segment columns ``by``; windows ``every`` long, shown in ``zone``); ``names`` gives
-    the user's name of each segment column (scope labels; default: the column's own name). Rule:
-    module docstring. Word the alerts with :func:`findings`."""
+    the user's name of each segment column (scope labels; default: the column's own name);
+    ``spans``: the lengths of the recent spans tested (default the last 2, 3, 6, 12 and 24
+    windows). Rule: module docstring. Word the alerts with :func:`findings`."""
     names = names or {b: b for b in by}
     rows = scope_cells(cells, by, depth, metric, confidence, min_support, names)
     bounds = cells.select(pl.col(WINDOW).min().alias("first"), pl.col(WINDOW).max().alias("last")).row(0) \
         if cells.height else (0, 0)
     first, last = int(bounds[0]), int(bounds[1])
-    recent = recent_spans(rows, first, last, metric, confidence, min_support)
+    recent = recent_spans(rows, first, last, metric, confidence, min_support, spans)
     correct_families(rows, recent, fdr)
     flagged = [r for r in rows if r["tested"] and r["q_value"] <= fdr and r["worse_by"] >= margin]
     alerts = merge_runs(flagged, rows, metric, confidence)

@@ -53,16 +53,16 @@ def _cell(r: dict[str, Any], cols: tuple, sums: list[str], metric: Metric, confi
 
 
 def recent_spans(rows: list[dict[str, Any]], first: int, last: int, metric: Metric, confidence: float,
-                 min_support: int) -> list[dict[str, Any]]:
-    """Per scope, the last ``k`` windows together for each ``k`` in ``RECENT_SPANS`` shorter than
-    the data: a change spread over several recent windows, none significant alone, is still found."""
+                 min_support: int, spans: tuple[int, ...] = RECENT_SPANS) -> list[dict[str, Any]]:
+    """Per scope, the last ``k`` windows together for each ``k`` in ``spans`` shorter than the
+    data: a change spread over several recent windows, none significant alone, is still found."""
     by_scope: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         by_scope.setdefault(r["scope"], []).append(r)
     out = []
     for cells in by_scope.values():
         total = {k: cells[0]["sums"][0][k] + cells[0]["sums"][1][k] for k in cells[0]["sums"][0]}
-        for k in RECENT_SPANS:
+        for k in spans:
             start = last - k + 1
             if start <= first:
                 break
