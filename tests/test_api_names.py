@@ -25,6 +25,7 @@ EXPORTS = {
     "check_performance": "workbench.performance",
     "check_subgroups": "workbench.performance",
     "check_calibration": "workbench.performance",
+    "check_llm": "workbench.llm",
     "check_service": "workbench.service",
     "CheckResult": "workbench.findings",
     "Finding": "workbench.findings",

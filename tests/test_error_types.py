@@ -47,6 +47,7 @@ CALLS = {
         logs(0), **({"target": "y", "by": "region", "prediction": "pred"} | kw)),
     "check_calibration": lambda **kw: workbench.check_calibration(
         logs(0), logs(1), **({"score": "score", "target": "y", "resamples": 50} | kw)),
+    "check_llm": lambda **kw: workbench.check_llm(logs(0), **({"timestamp": "ts", "by": "region"} | kw)),
     "check_service": lambda **kw: workbench.check_service(
         logs(0).with_columns(status=pl.lit("ok")), **({"timestamp": "ts", "by": "region"} | kw)),
 }
@@ -69,6 +70,8 @@ CASES = [
     ("check_subgroups", "data", {"target": "label"}, InputError, "'label'"),
     ("check_calibration", "parameter", {"bins": 0}, ConfigError, "'bins'"),
     ("check_calibration", "data", {"score": "p"}, InputError, "'p'"),
+    ("check_llm", "parameter", {"spike_factor": 0}, ConfigError, "'spike_factor'"),
+    ("check_llm", "data", {"grounded": "judged"}, InputError, "'judged'"),
     ("check_service", "parameter", {"fdr": 2.0}, ConfigError, "'fdr'"),
     ("check_service", "data", {"by": "zone"}, InputError, "'zone'"),
 ]
@@ -91,6 +94,6 @@ def test_every_check_of_the_api_has_both_cases():
 @pytest.mark.parametrize("check", sorted(CALLS))
 def test_the_valid_call_runs(check):
     # the cases above differ from a call that works by the one keyword they break
-    assert CALLS[check]().check in {"leakage", "drift", "skew", "shadow", "performance", "calibration",
+    assert CALLS[check]().check in {"leakage", "drift", "skew", "shadow", "performance", "calibration", "llm",
                                  "service"} \
         if check != "fit_profile" else CALLS[check]().rows == N

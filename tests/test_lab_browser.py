@@ -1,8 +1,12 @@
 """The JupyterLab extension in a real JupyterLab, driven in headless Debian Chromium by Playwright:
-the Reliability sidebar opens and lists the templates; a report runs from it and its HTML opens;
-a saved findings output renders through the MIME renderer (sortable, filterable); the explorer
-widgets render with their plotly charts in a live notebook; the dark theme applies. Screenshots
-go to ``out/browser/`` (or ``$WORKBENCH_ARTIFACTS``)."""
+the Reliability sidebar opens and lists the templates (path parameters readable); a report runs
+from it, its progress pinned in view, and its HTML opens in a browser tab of its own with its
+plotly charts drawn; the latest alerts group by template and collapse; report and audit notebooks
+open clean; a saved findings output renders through the MIME renderer (sortable, filterable), and
+a findings file from the file browser as the same table; the explorer widgets render with their
+plotly charts in a live notebook; the dark theme applies, to plotly charts too. Screenshots go to
+``out/browser/`` (or ``$WORKBENCH_ARTIFACTS``). JupyterLab loads this checkout's built
+labextension (``workbench/labextension``, ``jlpm build:prod``) when there is one."""
 
 from __future__ import annotations
 
@@ -52,6 +56,11 @@ WIDGET_CELLS = [
     "labels=H / 'labels.parquet'))",
 ]
 
+PLOT_CELLS = [  # a figure through plotly's MIME renderer, and a FigureWidget (as the explorers show them)
+    "import plotly.graph_objects as go\ngo.Figure(go.Bar(x=['a', 'b', 'c'], y=[3, 1, 2]))",
+    "go.FigureWidget(go.Figure(go.Scatter(x=[1, 2, 3], y=[2, 3, 1])))",
+]
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -68,6 +77,8 @@ def _findings_notebook(path: Path) -> dict:
                           prediction="prediction", latency="latency_ms", error="error", by="region",
                           labels=h / "labels.parquet")
     bundle = result._repr_mimebundle_()
+    (path.parent / "out").mkdir()
+    result.to_json(str(path.parent / "out" / "shadow-findings.json"))  # as `workbench shadow --out` writes it
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("check_shadow(...)", execution_count=1)
     cell.outputs = [nbformat.v4.new_output("execute_result", data=bundle, execution_count=1)]
@@ -92,6 +103,10 @@ def lab(tmp_path_factory):
     nb.cells = [nbformat.v4.new_code_cell(src) for src in WIDGET_CELLS]
     nb.metadata["kernelspec"] = KERNEL
     nbformat.write(nb, root / "widgets.ipynb")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in PLOT_CELLS]
+    nb.metadata["kernelspec"] = KERNEL
+    nbformat.write(nb, root / "plots.ipynb")
     config = base / "config"
     (config / "labconfig").mkdir(parents=True)
     (config / "labconfig" / "page_config.json").write_text(json.dumps(
@@ -99,6 +114,11 @@ def lab(tmp_path_factory):
     port, token = _free_port(), secrets.token_hex(16)
     env = os.environ | {"JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
                         "PLOTLY_RENDERER": "plotly_mimetype+notebook"}
+    built = ROOT / "workbench" / "labextension"
+    if (built / "package.json").exists():  # this checkout's build first (not a copy installed from elsewhere)
+        (base / "data" / "labextensions").mkdir(parents=True)
+        (base / "data" / "labextensions" / "workbench-lab").symlink_to(built)
+        env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(base / "data"), os.environ.get("JUPYTER_PATH")]))
     log = (base / "lab.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
@@ -179,6 +199,17 @@ def test_the_sidebar_opens_with_the_templates_and_their_parameter_form(page):
     assert sidebar.locator("input[name='looks']").input_value() == "1"
     assert sidebar.locator("input[name='by']").input_value() == "region, device"
     assert _shot(page, "sidebar").stat().st_size > 0
+    sidebar.get_by_label("Template").select_option("drift")
+    path = sidebar.locator("textarea[name='reference_path']")
+    assert path.input_value() == "sample_data/monitoring/reference.parquet"
+    assert path.get_attribute("title") == "sample_data/monitoring/reference.parquet"  # the full path in a tooltip
+    fits = path.evaluate("f => ({sw: f.scrollWidth, cw: f.clientWidth, sh: f.scrollHeight, ch: f.clientHeight})")
+    assert fits["sw"] <= fits["cw"] and fits["sh"] <= fits["ch"] + 1, fits  # wrapped, all of it shown
+    path.fill("sample_data/monitoring/a/much/longer/folder/name/than/the/sidebar/is/wide/reference.parquet")
+    fits = path.evaluate("f => ({sh: f.scrollHeight, ch: f.clientHeight, title: f.title})")
+    assert fits["sh"] <= fits["ch"] + 1 and fits["title"].endswith("/wide/reference.parquet"), fits  # it grew
+    _shot(page, "sidebar-paths", ".wb-sidebar")
+    sidebar.get_by_label("Template").select_option("shadow")
     sidebar.get_by_label("Template").select_option("broken")  # its parameters cell cannot be parsed
     error = sidebar.locator(".wb-status.wb-error").first.inner_text()
     assert "parameters cell of 'broken.ipynb' cannot be read" in error
@@ -202,22 +233,106 @@ def test_the_sidebar_says_when_the_history_was_corrupt_and_keeps_it(page, lab):
 
 
 def test_a_report_runs_from_the_sidebar_and_its_html_opens(page):
+    from playwright.sync_api import expect
+
     sidebar = _sidebar(page)
     sidebar.get_by_label("Template").select_option("shadow")
     sidebar.get_by_label("Fail on").select_option("none")  # the run is ok even with findings
     sidebar.locator("button.wb-run").click()
     page.wait_for_function("() => document.querySelector('.wb-sidebar .wb-run').disabled === false")
+    background = sidebar.locator(".wb-status", has_text="shadow is running in the background")
+    assert background.count() == 1
     sidebar.locator("button.wb-run").click()  # a second run of the same template while the first runs
     sidebar.locator(".wb-status.wb-error", has_text="already in progress").wait_for(timeout=30_000)
     sidebar.locator(".wb-run-item .wb-state-ok").first.wait_for(timeout=180_000)
+    expect(sidebar.locator(".wb-status", has_text="already in progress")).to_have_count(0, timeout=30_000)
+    sidebar.locator("button.wb-run").click()  # a third run, let alone: its note goes when it ends
+    background.wait_for(timeout=30_000)
+    busy = ".wb-sidebar .wb-runs .wb-state-running, .wb-sidebar .wb-runs .wb-state-starting"
+    page.wait_for_selector(busy, timeout=30_000)
+    # its progress shows without scrolling: pinned at the top of the sidebar, even scrolled to the bottom
+    page.evaluate("() => { const s = document.querySelector('.wb-sidebar'); s.scrollTop = s.scrollHeight; }")
+    progress = sidebar.locator(".wb-progress")
+    expect(progress).to_contain_text("shadow", timeout=15_000)
+    box, pane = progress.bounding_box(), sidebar.bounding_box()
+    assert pane["y"] <= box["y"] and box["y"] + box["height"] <= pane["y"] + pane["height"], (box, pane)
+    assert page.evaluate("() => document.querySelector('.wb-sidebar').scrollTop") > 0  # it was scrolled
+    _shot(page, "sidebar-progress", ".wb-sidebar")
+    page.wait_for_selector(busy, state="detached", timeout=180_000)
+    expect(background).to_have_count(0, timeout=15_000)  # not a stale "running in the background"
+    expect(progress).to_be_hidden(timeout=15_000)
     item = sidebar.locator(".wb-run-item").filter(has=page.locator(".wb-state-ok")).first
     assert int(item.locator(".wb-sev-critical").inner_text().split()[0]) >= 1  # the sample's planted regressions
     _shot(page, "sidebar-run-finished", ".wb-sidebar")
-    item.get_by_role("button", name="HTML").click()
-    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="report.html").first.wait_for(timeout=30_000)
-    frame = page.frame_locator(".jp-HTMLViewer iframe").first
-    frame.locator("text=Verdict").first.wait_for(timeout=30_000)
-    _shot(page, "report-html")
+    with page.context.expect_page(timeout=30_000) as opened:  # a browser tab of its own, where scripts run
+        item.get_by_role("button", name="HTML").click()
+    report = opened.value
+    try:
+        assert "/workbench/report/reports/shadow-" in report.url and report.url.endswith("/report.html")
+        report.locator("text=ROLLBACK").first.wait_for(timeout=30_000)
+        report.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
+        drawn = report.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => {
+            const box = gd.querySelector('.main-svg').getBoundingClientRect();
+            const marks = gd.querySelectorAll('.trace path, .trace rect, .trace .point');
+            return {width: box.width, height: box.height, traces: gd.querySelectorAll('.trace').length,
+                    marks: [...marks].filter(m => m.getBoundingClientRect().width > 0).length};
+          })""")
+        assert len(drawn) >= 1 and all(c["width"] > 100 and c["height"] > 100 for c in drawn), drawn
+        assert all(c["traces"] >= 1 and c["marks"] >= 1 for c in drawn), drawn  # plotly drew its data
+        report.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+        report.screenshot(path=str(ARTIFACTS / "report-html.png"))
+    finally:
+        report.close()
+
+
+def test_the_latest_alerts_are_grouped_by_template_and_collapse(page):
+    from playwright.sync_api import expect
+
+    sidebar = _sidebar(page)
+    group = sidebar.locator("details.wb-alert-group", has=page.locator("summary", has_text="shadow"))
+    group.wait_for(timeout=30_000)
+    alerts = group.locator("li.wb-alert")
+    critical = int(group.locator("summary .wb-sev-critical").inner_text().split()[0])
+    assert critical >= 1 and alerts.count() >= critical
+    assert alerts.first.is_visible()
+    group.locator("summary").click()  # collapse
+    expect(alerts.first).to_be_hidden()
+    sidebar.get_by_role("button", name="Refresh").click()  # it stays as the user left it
+    page.wait_for_timeout(1000)
+    expect(alerts.first).to_be_hidden()
+    assert group.evaluate("d => d.open") is False
+    group.locator("summary").click()
+    expect(alerts.first).to_be_visible()
+
+
+def _dirty_once_settled(page) -> bool:
+    """Whether the current notebook is marked unsaved once its kernel is connected and JupyterLab has
+    written the kernel's metadata into it (what used to mark report and audit notebooks unsaved)."""
+    page.wait_for_function(
+        """() => {
+          const w = window.jupyterapp.shell.currentWidget;
+          const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+          if (!k || k.connectionStatus !== 'connected' || k.status !== 'idle') { return false; }
+          const spec = w.context.model.getMetadata('kernelspec');
+          const info = w.context.model.getMetadata('language_info');
+          return spec && spec.display_name === w.sessionContext.kernelDisplayName && info && info.name === 'python';
+        }""", timeout=120_000)
+    page.wait_for_timeout(500)
+    tab_dirty = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current.jp-mod-dirty").count() > 0
+    model_dirty = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty")
+    assert tab_dirty == model_dirty
+    return model_dirty
+
+
+def test_a_report_notebook_opens_clean_and_an_edit_still_marks_it(page):
+    sidebar = _sidebar(page)
+    item = sidebar.locator(".wb-run-item").filter(has=page.locator(".wb-state-ok")).first
+    item.get_by_role("button", name="Notebook").click()
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="report.ipynb").first.wait_for(timeout=30_000)
+    assert _dirty_once_settled(page) is False
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.cells.get(0).sharedModel.setSource('x')")
+    assert page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty") is True
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.sharedModel.undo()")
 
 
 def test_saved_findings_render_through_the_mime_renderer(page, lab):
@@ -244,8 +359,49 @@ def test_saved_findings_render_through_the_mime_renderer(page, lab):
     _shot(page, "findings-renderer", ".jp-Notebook .wb-findings")
 
 
-def test_explorer_widgets_render_with_plotly_charts(page):
-    _open(page, "widgets.ipynb")
+def test_a_findings_file_opens_from_the_file_browser_as_the_findings_table(page, lab):
+    doc = lab["findings"]
+    page.evaluate("""async () => {
+        const app = window.jupyterapp;
+        for (const widget of [...app.shell.widgets('main')]) {
+          if (widget.context) { widget.context.model.dirty = false; }
+          widget.close();
+        }
+        await app.commands.execute('filebrowser:go-to-path', {path: 'out/'});
+      }""")
+    entry = page.locator(".jp-DirListing-item", has_text="shadow-findings.json").first
+    entry.wait_for(timeout=30_000)
+    entry.dblclick()
+    table = page.locator(".jp-MimeDocument .wb-findings").first
+    table.wait_for(timeout=30_000)
+    assert table.locator("tr.wb-row").count() == len(doc["findings"])
+    assert table.locator(".wb-findings-header strong").inner_text() == f"shadow: {len(doc['findings'])} finding(s)"
+    _shot(page, "findings-file", ".jp-MimeDocument .wb-findings")
+    factories = page.evaluate("""() => {
+        const registry = window.jupyterapp.docRegistry;
+        return {
+          findings: registry.defaultWidgetFactory('out/shadow-findings.json').name,
+          dotted: registry.defaultWidgetFactory('x.findings.json').name,
+          plain: registry.defaultWidgetFactory('out/settings.json').name,
+          schema: registry.defaultWidgetFactory('findings.schema.json').name,
+          run: registry.preferredWidgetFactories('reports/shadow-1/findings/shadow.json').map(f => f.name)
+        };
+      }""")
+    assert factories["findings"] == factories["dotted"] == "Findings table"
+    assert factories["plain"] != "Findings table" and factories["schema"] != "Findings table"
+    assert "Findings table" in factories["run"]  # "Open With" on a report run's findings/<check>.json
+    # and a report run's findings open as the table from its entry in the sidebar
+    sidebar = _sidebar(page)
+    item = sidebar.locator(".wb-run-item").filter(has=page.locator(".wb-state-ok")).first
+    item.get_by_role("button", name="Findings").click()
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current", has_text="shadow.json").wait_for(timeout=30_000)
+    run_table = page.locator(".jp-MimeDocument:visible .wb-findings").first
+    run_table.wait_for(timeout=30_000)
+    assert run_table.locator("tr.wb-row").count() >= 1
+
+
+def _run_all(page, cells: int, shot: str) -> None:
+    """Run every cell of the current notebook once its kernel is connected and idle; wait for all prompts."""
     page.wait_for_function(
         """() => {
           const w = window.jupyterapp.shell.currentWidget;
@@ -258,11 +414,16 @@ def test_explorer_widgets_render_with_plotly_charts(page):
             """n => {
               const prompts = [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.jp-InputArea-prompt')];
               return prompts.length === n && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-            }""", arg=len(WIDGET_CELLS), timeout=300_000)
+            }""", arg=cells, timeout=300_000)
     finally:
-        _shot(page, "widgets-notebook")
+        _shot(page, shot)
         print(page.evaluate("() => [...window.jupyterapp.shell.currentWidget.node.querySelectorAll("
                             "'.jp-InputArea-prompt')].map(p => p.textContent)"))
+
+
+def test_explorer_widgets_render_with_plotly_charts(page):
+    _open(page, "widgets.ipynb")
+    _run_all(page, len(WIDGET_CELLS), "widgets-notebook")
     assert page.locator(".jp-Notebook .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
                         ).filter(has_text="Error").count() == 0
     outputs = page.locator(".jp-Notebook .jp-Cell").nth
@@ -319,6 +480,7 @@ def test_the_launcher_and_the_palette_start_a_new_audit_notebook(page, lab):
     created = list((lab["root"] / "audits").glob("leakage-*.ipynb"))
     assert len(created) == 1 and "parameters" in created[0].read_text()
     page.locator(".jp-NotebookPanel:visible .jp-Cell").first.wait_for(timeout=60_000)
+    assert _dirty_once_settled(page) is False  # a new notebook opens saved
     _shot(page, "launcher-new-audit")
 
 
@@ -332,4 +494,70 @@ def test_the_dark_theme_applies_to_the_sidebar_and_the_renderer(page):
     red, green, blue = (int(v) for v in background[background.index("(") + 1:background.index(")")].split(",")[:3])
     assert (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255 < 0.3, background  # a dark background
     _shot(page, "dark-theme")
+    _light_again(page)
+
+
+def _light_again(page) -> None:
+    """Back to the light theme, and wait until it applies (the next test must not start half-way)."""
     page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+    page.wait_for_selector("body[data-jp-theme-light='true']", state="attached", timeout=30_000)
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=30_000)
+
+
+def _tick_lightness(page) -> list[float]:
+    """The lightness (0 dark .. 1 light) of the first axis label of every chart in the current notebook."""
+    fills = page.evaluate("""() => [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.js-plotly-plot')]
+        .map(gd => getComputedStyle(gd.querySelector('.xtick text')).fill)""")
+    lightness = []
+    for fill in fills:
+        red, green, blue = (int(float(v)) for v in fill[fill.index("(") + 1:fill.index(")")].split(",")[:3])
+        lightness.append((0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255)
+    return lightness
+
+
+def test_plots_follow_the_dark_theme_and_back(page):
+    """A figure shown by plotly's MIME renderer and a FigureWidget take the dark theme's colours, and their
+    own template again back in the light theme."""
+    _open(page, "plots.ipynb")
+    _run_all(page, len(PLOT_CELLS), "plots-notebook")
+    charts = page.locator(".jp-Notebook .js-plotly-plot .main-svg")
+    charts.nth(len(PLOT_CELLS) - 1).wait_for(timeout=60_000)
+    light = _tick_lightness(page)
+    assert len(light) == len(PLOT_CELLS) and all(v < 0.5 for v in light), light  # plotly's default: dark text
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    page.wait_for_selector("body[data-jp-theme-light='false']", state="attached", timeout=30_000)
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=30_000)
+    page.wait_for_function("""() => [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.js-plotly-plot')]
+        .every(gd => gd.layout.template && gd.layout.template.layout.paper_bgcolor === 'rgba(0,0,0,0)')""",
+                           timeout=30_000)
+    page.wait_for_timeout(500)
+    dark = _tick_lightness(page)
+    assert len(dark) == len(PLOT_CELLS) and all(v > 0.6 for v in dark), dark  # light text on the dark theme
+    colorway = page.evaluate("""() => [...window.jupyterapp.shell.currentWidget.node
+        .querySelectorAll('.js-plotly-plot')].map(gd => gd._fullLayout.colorway[0])""")
+    assert colorway == ["#636efa"] * len(PLOT_CELLS)  # the figure's own colourway is kept
+    page.locator(".jp-Notebook .js-plotly-plot").first.scroll_into_view_if_needed()
+    _shot(page, "plots-dark")
+    # a FigureWidget made while the theme is dark (what an explorer does there) takes it too, colourway kept
+    page.evaluate("""async () => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        panel.content.activeCellIndex = 1;
+        await window.jupyterapp.commands.execute('notebook:run-cell');
+      }""")
+    page.wait_for_function("""() => /\\[3\\]/.test(window.jupyterapp.shell.currentWidget.node
+        .querySelectorAll('.jp-InputArea-prompt')[1].textContent)""", timeout=120_000)
+    page.wait_for_function("""() => {
+        const gds = [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.js-plotly-plot')];
+        return gds.length === 2 && gds.every(gd => gd._fullLayout && gd.layout.template
+          && gd.layout.template.layout.paper_bgcolor === 'rgba(0,0,0,0)');
+      }""", timeout=60_000)
+    page.wait_for_timeout(1000)
+    assert all(v > 0.6 for v in _tick_lightness(page))
+    assert page.evaluate("""() => [...window.jupyterapp.shell.currentWidget.node
+        .querySelectorAll('.js-plotly-plot')].map(gd => gd._fullLayout.colorway[0])""") == ["#636efa"] * 2
+    _light_again(page)
+    page.wait_for_function("""() => [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.js-plotly-plot')]
+        .every(gd => !gd.layout.template || gd.layout.template.layout.paper_bgcolor !== 'rgba(0,0,0,0)')""",
+                           timeout=30_000)
+    page.wait_for_timeout(500)
+    assert _tick_lightness(page) == light

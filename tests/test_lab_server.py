@@ -329,6 +329,47 @@ async def test_a_new_notebook_runs_top_to_bottom_where_it_is_created(jp_fetch, r
     assert errors == []
 
 
+@on_server_loop
+async def test_a_report_page_is_served_for_a_tab_of_its_own_and_only_inside_the_root(
+        jp_serverapp, http_server_client, jp_base_url, root, tmp_path):
+    """``/workbench/report/<path>``: authenticated; an .html file under the root, sandboxed (its scripts
+    run in an origin of their own); nothing outside the root, no '..', no symlink out, nothing else."""
+    page = "<html><body><script>document.title = 'drawn'</script><p>Verdict</p></body></html>"
+    (root / "reports" / "shadow-0123abcd").mkdir(parents=True)
+    (root / "reports" / "shadow-0123abcd" / "report.html").write_text(page)
+    (root / "reports" / ".staging").mkdir()
+    (root / "reports" / ".staging" / "report.html").write_text(page)
+    secret = tmp_path / "secret.html"
+    secret.write_text("<p>the secret</p>")
+    (root / "reports" / "linked.html").symlink_to(secret)
+    token = jp_serverapp.identity_provider.token
+    base = f"{jp_base_url}workbench/report/"
+
+    async def get(path: str, *, auth: bool = True):
+        headers = {"Authorization": f"token {token}"} if auth else {}
+        return await http_server_client.fetch(base + path, headers=headers, raise_error=False,
+                                              follow_redirects=False)
+
+    served = await get("reports/shadow-0123abcd/report.html")
+    assert served.code == 200 and served.body.decode() == page
+    assert served.headers["Content-Type"].startswith("text/html")
+    assert "sandbox allow-scripts" in served.headers["Content-Security-Policy"]
+    assert "allow-same-origin" not in served.headers["Content-Security-Policy"]
+    unauthenticated = await get("reports/shadow-0123abcd/report.html", auth=False)
+    assert unauthenticated.code in (302, 403) and page.encode() not in unauthenticated.body
+    for path, status, reason in (
+            ("reports/%2E%2E/%2E%2E/etc/passwd.html", 403, "without '..'"),
+            ("reports/shadow-0123abcd/%2E%2E/%2E%2E/x.html", 403, "without '..'"),
+            ("%2Fetc%2Fpasswd.html", 403, "without '..'"),
+            ("reports/linked.html", 403, "leads outside the server's root"),
+            ("sample_data/shadow/production.parquet", 403, "not an HTML page"),
+            ("reports/.staging/report.html", 404, "no report"),
+            ("reports/missing.html", 404, "no report")):
+        refused = await get(path)
+        assert refused.code == status, path
+        assert reason in refused.body.decode() and "the secret" not in refused.body.decode(), path
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

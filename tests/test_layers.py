@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "workbench"
-CHECKS = ("leakage", "drift", "performance", "shadow", "service")
-BELOW_CHECKS = ("metadata", "errors", "params", "progress", "stats", "findings", "engine", "telemetry")
+CHECKS = ("leakage", "drift", "performance", "shadow", "llm", "service")
+BELOW_CHECKS = ("metadata", "errors", "params", "progress", "stats", "findings", "engine", "telemetry", "localize")
 BELOW_TELEMETRY = ("metadata", "errors", "params", "stats", "findings", "engine")
 # what each part of the package may import from the package (besides itself)
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -33,6 +33,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "findings": ("metadata", "errors", "params", "stats"),
     "engine": ("metadata", "errors", "params", "stats", "findings"),
     "telemetry": BELOW_TELEMETRY,
+    "localize": ("errors", "params", "stats", "findings", "engine"),
     **{check: BELOW_CHECKS for check in CHECKS},
     "present": (*BELOW_CHECKS, *CHECKS),
     "widgets": (*BELOW_CHECKS, *CHECKS, "present"),

@@ -19,10 +19,12 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from llm_logs import llm_logs
 
 from tests.service_data import Plan, make_log
 from workbench.drift import check_drift
 from workbench.leakage import Source, check_leakage, static, window
+from workbench.llm import check_llm
 from workbench.performance import check_calibration, check_performance, check_subgroups
 from workbench.service import check_service
 from workbench.shadow import check_shadow
@@ -196,6 +198,21 @@ def run_leakage(inputs: Mapping[str, Any], cols: Callable[[str], str] = lambda c
     )
 
 
+def llm_inputs() -> dict[str, pl.DataFrame]:
+    return {"requests": llm_logs(8, hours=120, per_hour=800, hallucination=True, spike=True, onset=108)}
+
+
+LLM_COLUMNS = ("request_id", "timestamp", "api_key", "user_id", "model", "input_tokens", "output_tokens", "cost",
+               "latency_ms", "status", "grounded", "k", "retrieved", "first_relevant_rank", "relevance_known",
+               "retrieval_latency_ms", "query_type")
+
+
+def run_llm(inputs: Mapping[str, Any], cols: Callable[[str], str] = lambda c: c) -> Any:
+    return check_llm(inputs["requests"], **{c: cols(c) for c in LLM_COLUMNS},
+                     by=[cols("region"), cols("query_type"), cols("model")],
+                     versions=[cols("model_version"), cols("prompt_version")])
+
+
 def service_inputs() -> dict[str, pl.DataFrame]:
     return {"requests": make_log(np.random.default_rng(5), 6_000, Plan(storm=True, outage=True, duplicates=4))}
 
@@ -216,6 +233,7 @@ CHECKS: dict[str, tuple[Callable[[], dict[str, pl.DataFrame]], Callable[..., Any
     "calibration": (labelled_inputs, run_calibration),
     "drift": (drift_inputs, run_drift),
     "leakage": (leakage_inputs, run_leakage),
+    "llm": (llm_inputs, run_llm),
     "service": (service_inputs, run_service),
 }
 

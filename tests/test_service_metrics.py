@@ -457,12 +457,35 @@ def test_findings_that_start_together_are_one_incident_with_the_upstream_cause_f
     assert second["first_cause"] == "gpu_underutilized" and second["first_cause_scope"] == "host=b, gpu=1"
     # without a tie tolerance the earliest start wins
     assert incidents(found, tie="0s")["first_cause"].to_list() == ["fallback_rate_increase", "gpu_underutilized"]
-    # a narrower grouping tolerance splits the late symptoms off
-    assert incidents(found, tolerance="3m")["findings"].to_list() == [3, 2, 1]
+    # findings chain: the queue (5 min) starts within 3 minutes of the retries (2 min), the stage (6) of the queue
+    assert incidents(found, tolerance="3m")["findings"].to_list() == [5, 1]
+    # a narrower tolerance breaks the chain where no start or end is that close
+    assert incidents(found, tolerance="1m")["findings"].to_list() == [1, 2, 2, 1]
     # naive window times (a check on naive timestamps) are read as UTC
     naive = Finding("service", "timeout_rate_increase", "warning", "t", "m", "s", {},
                     {"window": ["2026-03-01T00:01:00", "2026-03-01T00:20:00"]})
     assert incidents([*found, naive])["kinds"][0][1] == "timeout_rate_increase"
+
+
+def test_a_flare_up_chained_to_the_outage_is_one_incident_an_overlapping_stranger_is_not():
+    outage = [
+        finding("fallback_rate_increase", 0, 40, subject="feature_store"),
+        finding("circuit_breaker_open", 8, 30, subject="feature_store"),
+        finding("timeout_rate_increase", 0, 10, subject="timeouts"),
+        finding("timeout_rate_increase", 30, 40, subject="timeouts"),  # the breaker closes, the store still flaky
+        finding("stage_latency_regression", 30, 40, subject="feature_fetch"),
+    ]
+    table = incidents(outage)
+    assert table["findings"].to_list() == [5]  # the rule 'within 15 minutes of the first start' split it at 30
+    assert table["end"].to_list() == [T0 + dt.timedelta(minutes=40)]
+    # a GPU starting 60 minutes into a 3-hour bug (no start or end near it) is a separate incident
+    bug = [finding("retry_storm", 0, 180, subject="endpoint=/notify"),
+           finding("idempotency_violation", 2, 179, severity="critical", subject="idempotency_key"),
+           finding("gpu_underutilized", 60, 120, segment={"host": "b", "gpu": "1"})]
+    assert incidents(bug)["first_cause"].to_list() == ["retry_storm", "gpu_underutilized"]
+    # a finding that starts as another ends chains to it
+    chain = [finding("retry_storm", 0, 20), finding("queue_backpressure", 30, 50)]
+    assert incidents(chain)["findings"].to_list() == [2]
 
 
 def test_incidents_of_nothing_is_an_empty_table_and_the_order_is_documented():

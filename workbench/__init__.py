@@ -8,6 +8,8 @@ The checks, one per ``workbench`` command, each named ``check_<command>`` and re
   :func:`fit_profile` for a reusable reference profile;
 * :func:`check_skew` — training/serving skew, request by request (``workbench skew``);
 * :func:`check_shadow` — shadow or canary comparison with a promote/hold/rollback verdict (``workbench shadow``);
+* :func:`check_llm` — an LLM application's request log: ungrounded answers, token and cost spikes, retrieval
+  quality, each localized against its own baseline;
 * :func:`check_performance` — performance per segment and window, late labels, calibration and label-free
   estimates (``workbench performance``); its parts :func:`check_subgroups` (results say ``"performance"``)
   and :func:`check_calibration` (results say ``"calibration"``) are reached on the command line through
@@ -38,12 +40,13 @@ _LAZY = {
     "check_performance": "workbench.performance",
     "check_subgroups": "workbench.performance",
     "check_calibration": "workbench.performance",
+    "check_llm": "workbench.llm",
     "check_service": "workbench.service",
 }
 
 __all__ = ["CheckResult", "Finding", "__version__", "check_calibration", "check_drift", "check_leakage",
-           "check_performance", "check_service", "check_shadow", "check_skew", "check_subgroups", "findings_schema",
-           "fit_profile", "validate_findings"]
+           "check_llm", "check_performance", "check_service", "check_shadow", "check_skew", "check_subgroups",
+           "findings_schema", "fit_profile", "validate_findings"]
 
 
 def __getattr__(name: str) -> Any:

@@ -48,9 +48,9 @@ from workbench.engine.frames import frame_summary
 from workbench.engine.inputs import FrameLike
 from workbench.errors import ConfigError
 from workbench.findings.model import CheckResult, Finding
+from workbench.localize import window_start
 from workbench.performance import calibration_stats as cs
 from workbench.performance import columns
-from workbench.performance.drops import window_start
 from workbench.performance.summaries import Logs, bin_summaries, fine_arrays, prepare
 from workbench.stats import benjamini_hochberg
 from workbench.stats.tails import norm_ppf, norm_sf

@@ -20,9 +20,9 @@ import narwhals as nw
 import polars as pl
 
 from workbench.engine.frames import Frame, collect, count, with_window
+from workbench.localize import window_start
 from workbench.performance import columns
 from workbench.performance.columns import WINDOW
-from workbench.performance.drops import window_start
 from workbench.stats.tails import norm_ppf
 
 

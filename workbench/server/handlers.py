@@ -10,6 +10,11 @@ Paths are relative to the server's root and confined to it (:func:`workbench.ser
   a later run did not succeed)
 - ``POST notebooks``            a new audit notebook from a template: ``{"template", "folder"}``
 
+and, outside the API, ``GET /workbench/report/<path>``: a report's HTML page (an ``.html`` file
+under the root) for a browser tab of its own, where its charts' scripts run (JupyterLab's HTML
+viewer blocks them); like Jupyter's ``/files/``, the page runs sandboxed in an origin of its own
+(``Content-Security-Policy: sandbox allow-scripts``), so its scripts cannot call the server.
+
 A request body larger than :data:`MAX_BODY` (1 MB) is refused with 413 and a JSON message before
 any of it is read (the body is streamed, not buffered by Tornado up to its own, much larger, limit).
 """
@@ -23,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import tornado
-from jupyter_server.base.handlers import APIHandler
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado.http1connection import HTTP1Connection
 
 from workbench.errors import WorkbenchError
@@ -31,6 +37,7 @@ from workbench.reports.run import latest_alerts
 from workbench.server import runs
 
 PREFIX = "workbench/api"
+REPORT = "workbench/report"
 MAX_BODY = 1 << 20  # bytes: a run request is a few hundred
 
 
@@ -137,6 +144,32 @@ class NotebooksHandler(_Handler):
         self.reply({"path": path}, 201)
 
 
+class ReportHandler(JupyterHandler):
+    """A report's HTML page (authenticated, read permission on contents, confined to the root)."""
+
+    auth_resource = "contents"
+
+    @property
+    def content_security_policy(self) -> str:
+        # the report's scripts (plotly) run, in a unique origin: they cannot act on the Jupyter server
+        return super().content_security_policy + "; sandbox allow-scripts"
+
+    @tornado.web.authenticated
+    @authorized
+    def get(self, path: str) -> None:
+        root = Path(self.settings["server_root_dir"]).expanduser().resolve()
+        try:
+            page = runs.report_page(root, path)
+        except WorkbenchError as exc:
+            status = 403 if isinstance(exc, runs.Forbidden) else 404
+            self.set_status(status)
+            self.set_header("Content-Type", "text/plain; charset=UTF-8")
+            self.finish(str(exc))
+            return
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(page.read_bytes())
+
+
 def handlers(base_url: str) -> list[tuple[str, type]]:
     from jupyter_server.utils import url_path_join
 
@@ -145,4 +178,5 @@ def handlers(base_url: str) -> list[tuple[str, type]]:
 
     return [(url("templates"), TemplatesHandler), (url("runs"), RunsHandler),
             (url("runs", r"([^/]+)"), RunHandler), (url("alerts"), AlertsHandler),
-            (url("notebooks"), NotebooksHandler)]
+            (url("notebooks"), NotebooksHandler),
+            (url_path_join(base_url, REPORT, "(.+)"), ReportHandler)]

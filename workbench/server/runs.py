@@ -65,6 +65,18 @@ def confine(root: Path, relative: str, *, what: str) -> Path:
     return resolved
 
 
+def report_page(root: Path, relative: str) -> Path:
+    """A report page to serve in a browser tab of its own: an ``.html`` file inside ``root``, confined
+    like every path here (no ``..``, no absolute path, no symlink out); like Jupyter's own file
+    handler, nothing under a hidden folder or file (``.staging`` of a run in progress) is served."""
+    path = confine(root, relative, what="the report")
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise Forbidden(f"the report {relative!r} is not an HTML page; only .html files are served here.")
+    if any(part.startswith(".") for part in Path(relative).parts) or not path.is_file():
+        raise NotFound(f"no report {relative!r} under the server's root.")
+    return path
+
+
 def relative(root: Path, path: str | Path | None) -> str | None:
     """A path as seen from the server's root (for the file browser), or None outside it."""
     if not path:
@@ -294,14 +306,15 @@ def cancel(root: Path, key: str, out: str = "reports") -> dict[str, Any]:
 
 
 def new_notebook(root: Path, template: str, folder: str = "audits") -> str:
-    """Copy a template into ``folder`` under the root as a new notebook (a free name); returns its
-    path relative to the root."""
+    """Copy a template into ``folder`` under the root as a new notebook (a free name, its template named in
+    ``metadata.workbench``); returns its path relative to the root."""
     source = find_template(root, template)
     target_dir = confine(root, folder, what="the notebook folder")
     target_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y-%m-%d")
     notebook = json.loads(source.read_text(encoding="utf-8"))
     _paths_from(notebook, root.resolve(), target_dir)
+    notebook.setdefault("metadata", {})["workbench"] = {"template": template}  # JupyterLab opens it clean
     for i in range(1, 1000):
         target = target_dir / f"{template}-{stamp}{'' if i == 1 else f'-{i}'}.ipynb"
         if not target.exists():

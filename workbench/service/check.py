@@ -53,6 +53,7 @@ def check_service(
     dependency: str | None = "dependency",
     circuit_open: str | None = "circuit_open",
     stage: Any = "name",
+    stratify: str | None = C.DEFAULT_STRATIFY,
     quantile: float = 0.95,
     min_support: int = 50,
     margin: float = 0.01,
@@ -73,7 +74,10 @@ def check_service(
     (1 = the original), ``error_class``, ``latency_ms``, ``output_hash``, ``side_effect_id``, ``fallback``,
     ``dependency`` and ``circuit_open``; a part whose columns are missing is skipped (listed in the parameters).
     ``spans``: anything :func:`workbench.telemetry.read_spans` accepts, or its result; ``stage`` as in
-    :func:`workbench.telemetry.stages_from_spans`. ``metrics``: a metrics series for the GPU/queue part.
+    :func:`workbench.telemetry.stages_from_spans`. ``stratify``: the column whose values make stage latencies
+    comparable (default ``endpoint``, used when the log or the spans have it; None: no strata): each request's
+    stage latency is compared with its own stratum's baseline, so a change of the endpoint mix is not a
+    regression. ``metrics``: a metrics series for the GPU/queue part.
     ``by``: segment columns (default: ``client_id``, ``region``, ``endpoint``, those present); scopes combine up
     to ``depth`` of them. ``window``: the time window (``"5m"``, ``"1h"``, a timedelta).
 
@@ -104,7 +108,8 @@ def check_service(
         by, name="by", owner=C.OWNER)}
     log = None
     if requests is not None:
-        log = read_log(requests, {**{r: v for r, v in given.items() if v is None}, **explicit}, by, o.every)
+        log = read_log(requests, {**{r: v for r, v in given.items() if v is None}, **explicit}, by, o.every,
+                       stratify)
         inputs.append(summarize_input(to_lazy(requests, name="requests"), name="requests"))
         parameters.update(by=list(log.columns.by), columns=dict(log.columns.roles))
         part_tables, part_findings, skipped = _log_parts(log, o)
@@ -112,7 +117,8 @@ def check_service(
         findings += part_findings + _log_problems(log)
         parameters["skipped"] = skipped
     if spans is not None:
-        part_tables, part_findings, summary = _span_parts(spans, by, log, o, stage)
+        part_tables, part_findings, summary = _span_parts(spans, by, log, o, stage, stratify)
+        parameters["stratify"] = stratify
         tables |= part_tables
         findings += part_findings
         inputs.append(summary)
@@ -251,15 +257,16 @@ def _problem(kind: str, subject: str, message: str, suggestion: str, affected: i
                    {}, tuple({"example": e} for e in examples))
 
 
-def _span_parts(spans: Any, by: str | Sequence[str] | None, log: Log | None, o: _Options,
-                stage: Any) -> tuple[dict[str, pl.DataFrame], list[Finding], InputSummary]:
+def _span_parts(spans: Any, by: str | Sequence[str] | None, log: Log | None, o: _Options, stage: Any,
+                stratify: str | None) -> tuple[dict[str, pl.DataFrame], list[Finding], InputSummary]:
     """The stage breakdown and regressions, and the span problems as a finding."""
     if log is not None:
         segs, names, explicit = list(log.columns.by), log.columns.names, by is not None
     else:
         segs = list(C.DEFAULT_BY) if by is None else params.column_names(by, name="by", owner=C.OWNER)
         names, explicit = {C.segment(i): b for i, b in enumerate(segs)}, by is not None
-    sp = stages.read(spans, segs, explicit, log.rows if log is not None else None, names, o.every, stage)
+    strata = stages.Strata(stratify, stratify != C.DEFAULT_STRATIFY)
+    sp = stages.read(spans, segs, explicit, log.rows if log is not None else None, names, o.every, stage, strata)
     tables = {"stages": stages.breakdown(sp, o.depth)}
     tables["stage_windows"], findings = stages.regressions(sp, o.depth, o.stage_rule, o.every)
     bad = {k: v for k, v in sp.problems.items() if v}

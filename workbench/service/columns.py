@@ -28,7 +28,8 @@ ROLES: dict[str, str] = {
 REQUIRED = ("request_id", "timestamp", "status")
 DEFAULT_BY = ("client_id", "region", "endpoint")
 
-TS, WINDOW, KEY = (f"{PREFIX}{n}" for n in ("ts", "window", "key"))
+TS, WINDOW, KEY, STRATUM = (f"{PREFIX}{n}" for n in ("ts", "window", "key", "stratum"))
+DEFAULT_STRATIFY = "endpoint"
 
 
 def internal(role: str) -> str:
@@ -48,6 +49,7 @@ class Columns:
 
     roles: Mapping[str, str | None]
     by: tuple[str, ...]
+    stratum: str | None = None  # the column whose values make stage latencies comparable (``stratify``)
 
     @property
     def names(self) -> dict[str, str]:
@@ -57,10 +59,12 @@ class Columns:
         return all(self.roles.get(r) is not None for r in roles)
 
 
-def resolve(given: Mapping[str, Any], by: str | Sequence[str] | None, schema: Mapping[str, Any]) -> Columns:
+def resolve(given: Mapping[str, Any], by: str | Sequence[str] | None, schema: Mapping[str, Any],
+            stratify: str | None = None) -> Columns:
     """Each role's column: the name given (it must be in the log), or the default name when the log has it
     (else None: the part that needs it is skipped). The three required roles must be present. ``by``: the
-    segment columns (None: those of ``client_id``, ``region``, ``endpoint`` that the log has)."""
+    segment columns (None: those of ``client_id``, ``region``, ``endpoint`` that the log has). ``stratify``: the
+    stratum column of the stage latencies, kept when the log has it."""
     roles: dict[str, str | None] = {}
     missing = []
     for role, default in ROLES.items():
@@ -80,7 +84,8 @@ def resolve(given: Mapping[str, Any], by: str | Sequence[str] | None, schema: Ma
         missing += [(f"by[{i}]", b) for i, b in enumerate(segments) if b not in schema]
     if missing:
         require_columns(schema, dict(missing), name="requests")
-    return Columns(roles, tuple(dict.fromkeys(segments)))
+    stratum = _column(stratify, "stratify")
+    return Columns(roles, tuple(dict.fromkeys(segments)), stratum if stratum in schema else None)
 
 
 def _column(value: Any, role: str) -> str | None:

@@ -7,8 +7,13 @@ the service check (and of any other check whose findings carry a time window) on
 When a finding happened: its ``scope["window"]`` (``[start, end]``, ISO times: the convention of every
 check), else its ``metrics["window_start"]`` / ``metrics["window_end"]``. Findings without either are left out.
 
-Grouping: findings sorted by start; a finding joins the current incident when it starts at most
-``tolerance`` (default 15 minutes) after the incident's first start, else it opens the next incident.
+Grouping, by chaining: findings sorted by start; a finding joins the current incident when it starts within
+``tolerance`` (default 15 minutes) of the start or the end of any finding already in it — it began together with
+a symptom, or when one changed (a flare-up when the circuit breaker closes again; a timeout rise that starts as
+the breaker's period ends) — else it opens the next incident. An incident thus grows along a chain of findings
+however long it lasts, not only for ``tolerance`` after its first start. A finding that merely overlaps a long
+one without starting near any start or end of the incident's findings is a separate incident: an input-bound GPU
+at 10:00 during a three-hour duplicated-processing bug (09:00–12:00) is a second problem, not a symptom.
 
 Probable first cause: the finding that started first. Starts less than ``tie`` apart (default 5 minutes:
 checks that count requests in windows see a start only to the window) count as a tie, broken by the causal
@@ -90,12 +95,19 @@ def incidents(findings: Iterable[Finding], *, tolerance: str | dt.timedelta = "1
     timed.sort(key=lambda x: (x[0], _rank(x[2].kind), x[2].kind, x[2].subject))
     groups: list[list[tuple[dt.datetime, dt.datetime, Finding]]] = []
     for item in timed:
-        if groups and item[0] - groups[-1][0][0] <= close:
+        if groups and _chained(item[0], groups[-1], close):
             groups[-1].append(item)
         else:
             groups.append([item])
     rows = [_row(n, group, ties) for n, group in enumerate(groups, start=1)]
     return pl.DataFrame(rows, schema=COLUMNS)
+
+
+def _chained(start: dt.datetime, group: list[tuple[dt.datetime, dt.datetime, Finding]],
+             close: dt.timedelta) -> bool:
+    """Whether a finding starting at ``start`` (not before any of ``group``) starts within ``close`` of the start or
+    the end of one of the group's findings."""
+    return any(abs(start - moment) <= close for s, e, _ in group for moment in (s, e))
 
 
 def _row(number: int, group: list[tuple[dt.datetime, dt.datetime, Finding]], tie: dt.timedelta) -> dict[str, Any]:

@@ -41,12 +41,12 @@ class Log:
 
 
 def read_log(requests: FrameLike, given: Mapping[str, Any], by: str | Sequence[str] | None,
-             every: dt.timedelta) -> Log:
+             every: dt.timedelta, stratify: str | None = None) -> Log:
     """Open ``requests`` (any input :func:`~workbench.engine.inputs.to_lazy` accepts), resolve the columns
     (:func:`~workbench.service.columns.resolve`), check their types and collect the used columns once."""
     lf = to_lazy(requests, name="requests", check=C.OWNER)
     schema = schema_of(lf, name="requests")
-    cols = C.resolve(given, by, schema)
+    cols = C.resolve(given, by, schema, stratify)
     dtype = check_time_column(schema, cols.roles["timestamp"] or "", name="requests", role="timestamp")
     naive = getattr(dtype, "time_zone", None) is None
     _check_types(schema, cols)
@@ -114,6 +114,8 @@ def _select(lf: pl.LazyFrame, cols: C.Columns, naive: bool, every: dt.timedelta)
             col = col.cast(pl.Float64)
         exprs.append(col.alias(C.internal(role)))
     exprs += [pl.col(b).cast(pl.String).fill_null("null").alias(s) for s, b in cols.names.items()]
+    if cols.stratum is not None:
+        exprs.append(pl.col(cols.stratum).cast(pl.String).fill_null("null").alias(C.STRATUM))
     every_us = int(every / dt.timedelta(microseconds=1))
     key = pl.lit("r:") + pl.col(C.internal("request_id"))  # prefixes: a request id never meets an equal key
     if cols.has("idempotency_key"):

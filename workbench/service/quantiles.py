@@ -53,3 +53,12 @@ def quantile_interval(sorted_values: np.ndarray, q: float, confidence: float) ->
     half = z * math.sqrt(m * q * (1 - q))
     low, high = max(1, math.floor(m * q - half)), min(m, math.ceil(m * q + half) + 1)
     return (float(sorted_values[low - 1]), float(sorted_values[high - 1]))
+
+
+def exceedance_pmf(m: int, n: int, j: int) -> np.ndarray:
+    """``P(K = k)`` for ``k = 0..m`` (the distribution :func:`exceedance_pvalue` sums), from ``P(K = 0) =
+    C(m + n - j, m) / C(n + m, m)`` by the ratio of consecutive terms; terms below the float range are 0."""
+    first = _log_comb(m + n - j, m) - _log_comb(n + m, m)
+    i = np.arange(0, m, dtype=float)
+    steps = np.log(i + j) + np.log(m - i) - np.log(i + 1) - np.log(m - i + n - j)
+    return np.exp(first + np.concatenate(([0.0], np.cumsum(steps))))

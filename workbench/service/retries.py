@@ -14,6 +14,8 @@ then time. Three rules, each a finding of kind ``retry_storm`` (``metrics["rule"
   Benjamini–Hochberg across scopes; a scope whose excess disappears once another flagged scope's rows are left
   out is explained by it (region=eu retries at once only because client_id=c7 does), and a segment flagged
   beside all traffic is folded into it unless its share's interval lies wholly above the all-traffic share's.
+  The finding's window is the shortest span holding 90% of the scope's retries without backoff (where they
+  happened: on the incident timeline, a client that retries at once mostly during an outage belongs to it).
 * ``always_fails``: the retries that follow an attempt failed with error class E; when at least
   ``min_retries`` of them exist and none succeeded, E is not transient (its one-sided upper bound of the
   success rate, ``1 - (1 - confidence) ** (1 / n)``, is reported).
@@ -35,6 +37,7 @@ from workbench.service.words import CHECK, confidence_text, rate_finding
 from workbench.stats import benjamini_hochberg, wilson_interval
 from workbench.stats.tails import binom_sf
 
+BUSIEST = 0.9  # the share of a scope's retries without backoff its finding's window holds
 GAP, PREV_STATUS, PREV_CLASS, SKEWED = (f"{C.KEY}_{n}" for n in ("gap", "prev_status", "prev_class", "skewed"))
 
 
@@ -95,6 +98,8 @@ def no_backoff(retries: pl.DataFrame, log: Log, *, min_backoff: float, share: fl
     kept = _explain_away(sorted((sc for sc in tested if sc["q_value"] <= fdr), key=lambda sc: -_z(sc, share)),
                          finest, share=share, confidence=confidence, min_retries=min_retries, cutoff=cutoff)
     kept = _fold(kept)
+    for sc in kept:
+        sc["busy_start"], sc["busy_end"] = _busiest(retries.filter(~pl.col(SKEWED) & fast), sc["segment"])
     table = pl.DataFrame([{k: sc[k] for k in ("scope", "n", "k", "share", "share_low", "share_high",
                                              "median_gap", "p_value", "q_value", "tested")} for sc in scopes],
                          schema={"scope": pl.String, "n": pl.Int64, "k": pl.Int64, "share": pl.Float64,
@@ -139,6 +144,19 @@ def _fold(kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [sc for sc in kept if sc["scope"] not in top["also_in"]]
 
 
+def _busiest(fast: pl.DataFrame, segment: dict[str, Any]) -> tuple[Any, Any]:
+    """The shortest span holding :data:`BUSIEST` of the scope's retries without backoff: where the finding sits
+    on the incident timeline (a client that always retries at once, mostly during one outage, is a symptom of
+    that outage, not of the two days its rare retries cover)."""
+    times = _inside(fast, segment).get_column(C.TS).sort()
+    if times.len() == 0:
+        return None, None
+    us = times.dt.epoch("us").to_numpy()
+    c = max(1, math.ceil(BUSIEST * len(us)))
+    i = int(np.argmin(us[c - 1:] - us[:len(us) - c + 1]))
+    return times[i], times[i + c - 1]
+
+
 def _inside(finest: pl.DataFrame, segment: dict[str, Any], without: dict[str, Any] | None = None) -> pl.DataFrame:
     rows = finest.filter(pl.all_horizontal([pl.col(k) == v for k, v in segment.items()] or [pl.lit(True)]))
     if without:
@@ -162,13 +180,15 @@ def _backoff_finding(sc: dict[str, Any], min_backoff: float, share: float, names
     where = "all traffic" if sc["scope"] == "all" else sc["scope"]
     message = (f"{sc['share']:.0%} of retries on {where} came less than {min_backoff:g} s after the previous "
                f"attempt ({sc['k']:,} of {sc['n']:,} retries, between {sc['start']:%Y-%m-%d %H:%M} and "
-               f"{sc['end']:%Y-%m-%d %H:%M} UTC; {confidence_text(sc['q_value'])} confidence that more than "
-               f"{share:.0%} do).")
+               f"{sc['end']:%Y-%m-%d %H:%M} UTC, {BUSIEST:.0%} of those without backoff between "
+               f"{sc['busy_start']:%Y-%m-%d %H:%M} and {sc['busy_end']:%Y-%m-%d %H:%M}; "
+               f"{confidence_text(sc['q_value'])} confidence that more than {share:.0%} do).")
     if sc.get("explains"):
         message += f" It explains the same pattern on {', '.join(_all(sc['explains'])[:3])}."
     if sc.get("also_in"):
         message += f" Covers {len(sc['also_in'])} narrower scope(s): {', '.join(sc['also_in'][:3])}."
-    scope: dict[str, Any] = {"window": [sc["start"].isoformat(), sc["end"].isoformat()]} if sc["start"] else {}
+    scope: dict[str, Any] = ({"window": [sc["busy_start"].isoformat(), sc["busy_end"].isoformat()]}
+                             if sc["busy_start"] else {})
     if sc["segment"]:
         scope["segment"] = {names[k]: v for k, v in sc["segment"].items()}
     return Finding(CHECK, "retry_storm", "warning", "retries", message,
@@ -178,6 +198,7 @@ def _backoff_finding(sc: dict[str, Any], min_backoff: float, share: float, names
                     "interval": [sc["share_low"], sc["share_high"]], "n": sc["n"], "affected_rows": sc["k"],
                     "median_gap_s": sc["median_gap"], "p_value": sc["p_value"], "q_value": sc["q_value"],
                     "min_backoff_s": min_backoff, "explains": sc.get("explains", []),
+                    "first_retry": sc["start"], "last_retry": sc["end"], "window_share": BUSIEST,
                     "also_in": sc.get("also_in", [])}, scope)
 
 

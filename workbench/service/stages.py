@@ -11,19 +11,21 @@ Breakdown (table ``stages``): per stage × scope, the requests with that stage, 
 stage's latency, and its share of the request latency (the stage's summed latency over the summed latency of
 the scope's requests that have it).
 
-Regression (table ``stage_windows``, findings ``stage_latency_regression``): per stage × scope × window
-(windows of 1, 3 and 12 base windows: :data:`SCALES`), the baseline is the same stage and scope outside the
-window. The test counts the window's requests slower than the baseline's ``quantile`` (p95 by default): under
-no change about 5% are, and the count's exact distribution is known
-(:func:`~workbench.service.quantiles.exceedance_pvalue`), so the one-sided p-value is exact and
-distribution-free. Benjamini–Hochberg at ``fdr`` runs across every tested cell (all stages, scopes, windows
-and scales). A cell is flagged when significant and its window quantile is at least ``1 + latency_margin``
-times the baseline's; flagged windows of one stage, scope and scale at most one window apart merge into one
-alert (numbers recomputed on the span), and overlapping alerts of one stage and scope keep the strongest. An
-alert whose regression disappears once the rows of a stronger overlapping alert on another scope are left out
-is explained by it; a narrower scope's alert overlapping a wider one's of the same stage is folded into it
-unless clearly worse (its quantile interval wholly above the wider one's). Because every stage × segment is
-tested on its own, a regression of one stage in one region is found even when the overall p50 does not move.
+Regression (table ``stage_windows``, findings ``stage_latency_regression``): per stage × scope × window (windows of
+1, 3 and 12 base windows: :data:`SCALES`), the baseline is the same stage and scope outside the window. The test
+counts the window's requests slower than the baseline's ``quantile`` (p95 by default): under no change about 5%
+are, and the count's exact distribution is known (:func:`~workbench.service.quantiles.exceedance_pvalue`), so the
+one-sided p-value is exact and distribution-free. With strata (``stratify``, the endpoint by default), each request
+is compared with its own stratum's baseline and the counts combine exactly (:mod:`workbench.service.stratified`): a
+window with more requests of a naturally slow endpoint is not a regression. Benjamini–Hochberg at ``fdr`` runs
+across every tested cell (all stages, scopes, windows and scales). A cell is flagged when significant and its
+window quantile is at least ``1 + latency_margin`` times the baseline's; flagged windows of one stage, scope and
+scale at most one window apart merge into one alert (numbers recomputed on the span), and overlapping alerts of one
+stage and scope keep the strongest. An alert whose regression disappears once the rows of a stronger overlapping
+alert on another scope are left out is explained by it; a narrower scope's alert overlapping a wider one's of the
+same stage is folded into it unless clearly worse (its quantile interval wholly above the wider one's). Because
+every stage × segment is tested on its own, a regression of one stage in one region is found even when the overall
+p50 does not move.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from workbench.errors import InputError
 from workbench.findings.model import Finding, InputSummary, Severity
 from workbench.service import columns as C
 from workbench.service.quantiles import exceedance_pvalue, quantile_interval, rank
+from workbench.service.stratified import baseline_order_statistic, stratified_cell
 from workbench.service.words import CHECK, confidence_text, span_scope, when
 from workbench.stats import benjamini_hochberg, wilson_interval
 from workbench.telemetry import read_spans, requests_from_spans, stages_from_spans
@@ -67,6 +70,15 @@ class StageRule:
 
 
 @dataclass(frozen=True)
+class Strata:
+    """The stratum column of the stage latencies (``column``; None: none) and whether the user named it
+    (``explicit``: then it must exist, in the request log or the spans)."""
+
+    column: str | None
+    explicit: bool
+
+
+@dataclass(frozen=True)
 class Spans:
     """Spans read for the check: the ``stages`` (one row per request and stage, with the request's window,
     latency and segment values), the span ``problems`` counted, the segment ``names``, how many of the
@@ -79,12 +91,15 @@ class Spans:
     matched: int | None
     traces: int
     summary: InputSummary
+    stratum: str | None = None
 
 
 def read(spans: Any, by: list[str], explicit_by: bool, requests: pl.DataFrame | None, names: dict[str, str],
-         every: dt.timedelta, stage: Any) -> Spans:
+         every: dt.timedelta, stage: Any, strata: Strata | None = None) -> Spans:
     """Read ``spans`` (anything :func:`~workbench.telemetry.read_spans` accepts) into one row per request and
-    stage with its window and segments. ``requests``: the prepared request log (internal names) or None."""
+    stage with its window, segments and stratum (column ``__wb_stratum``: the value of the ``strata`` column in
+    the request log, else in the spans; one stratum when neither has it). ``requests``: the prepared request log
+    (internal names) or None."""
     df = spans.collect() if isinstance(spans, pl.LazyFrame) else spans
     if not (isinstance(df, pl.DataFrame) and all(c in df.columns for c in SPAN_COLUMNS)):
         df = read_spans(df)
@@ -101,10 +116,12 @@ def read(spans: Any, by: list[str], explicit_by: bool, requests: pl.DataFrame | 
     segs, matched = _segments(ok, by, explicit_by, requests, names)
     if segs is not None:
         per_request = per_request.join(segs, on="request_id", how="left")
+    per_request = _with_stratum(per_request, ok, requests, strata or Strata(None, False))
     seg_names = {s: n for s, n in names.items() if s in per_request.columns}
-    per_request = per_request.with_columns(pl.col(s).fill_null("null") for s in seg_names)
+    per_request = per_request.with_columns(pl.col(s).fill_null("null") for s in [*seg_names, C.STRATUM])
     return Spans(stages.join(per_request.drop("root_missing"), on="request_id", how="inner"), problems, seg_names,
-                 matched, per_request.height, summarize_input(df.lazy(), name="spans"))
+                 matched, per_request.height, summarize_input(df.lazy(), name="spans"),
+                 (strata or Strata(None, False)).column)
 
 
 def _segments(spans: pl.DataFrame, by: list[str], explicit_by: bool, requests: pl.DataFrame | None,
@@ -132,6 +149,27 @@ def _segments(spans: pl.DataFrame, by: list[str], explicit_by: bool, requests: p
     return segs, None
 
 
+def _with_stratum(per_request: pl.DataFrame, spans: pl.DataFrame, requests: pl.DataFrame | None,
+                  strata: Strata) -> pl.DataFrame:
+    """``per_request`` with column ``__wb_stratum``: from the request log (its first row per id), else from the
+    spans' column of that name (the root span's, else any span's); a constant when neither has it."""
+    column = strata.column
+    if column is not None and requests is not None and C.STRATUM in requests.columns:
+        rid = C.internal("request_id")
+        values = (requests.group_by(rid, maintain_order=True).agg(pl.col(C.STRATUM).first())
+                  .rename({rid: "request_id"}))
+        return per_request.join(values, on="request_id", how="left")
+    if column is not None and column in spans.columns:
+        root_first = spans.sort(pl.col("is_root").not_(), "start_time")
+        values = root_first.group_by(pl.col("trace_id").alias("request_id")).agg(
+            pl.col(column).drop_nulls().first().cast(pl.String).alias(C.STRATUM))
+        return per_request.join(values, on="request_id", how="left")
+    if column is not None and strata.explicit:
+        raise InputError(f"stratify={column!r} is neither a column of the request log nor of the spans; name the "
+                         "column that tells comparable requests apart (e.g. the endpoint), or pass stratify=None.")
+    return per_request.with_columns(pl.lit("all").alias(C.STRATUM))
+
+
 def breakdown(sp: Spans, depth: int) -> pl.DataFrame:
     """Table ``stages``: stage × scope with n, p50, p95, p99, mean (ms) and the share of request latency."""
     long = _long(sp, depth)
@@ -151,7 +189,7 @@ def _long(sp: Spans, depth: int) -> pl.DataFrame:
         label = (pl.concat_str([pl.format("{}={}", pl.lit(sp.names[c]), pl.col(c)) for c in cols], separator=", ")
                  if cols else pl.lit("all"))
         frames.append(sp.stages.select("stage", label.alias("scope"), pl.lit(len(cols)).alias("depth"), C.WINDOW,
-                                       "latency_ms", "request_ms",
+                                       "latency_ms", "request_ms", C.STRATUM,
                                        pl.struct([pl.col(c) for c in cols]).alias("segment") if cols
                                        else pl.lit(None, pl.Struct({})).alias("segment")))
     return pl.concat(frames, how="vertical_relaxed")
@@ -162,17 +200,18 @@ def regressions(sp: Spans, depth: int, rule: StageRule, every: dt.timedelta) -> 
     findings."""
     long = _long(sp, depth)
     groups = long.group_by("stage", "scope", "depth", maintain_order=True).agg(
-        pl.col(C.WINDOW), pl.col("latency_ms"), pl.col("segment").first())
+        pl.col(C.WINDOW), pl.col("latency_ms"), pl.col(C.STRATUM), pl.col("segment").first())
     cells, arrays = [], {}
     for g in groups.iter_rows(named=True):
         windows, values = np.asarray(g[C.WINDOW], dtype=np.int64), np.asarray(g["latency_ms"], dtype=float)
         segment = {k: v for k, v in (g["segment"] or {}).items() if v is not None}  # fields of other scopes
-        everything = np.sort(values)
-        arrays[(g["stage"], g["scope"])] = (windows, values, everything)
+        codes, everything = _strata(values, g[C.STRATUM])
+        arrays[(g["stage"], g["scope"])] = (windows, values, codes, everything)
         for scale in SCALES:
             scaled = windows // scale
             for w in np.unique(scaled):
-                cell = _cell(everything, values[scaled == w], rule)
+                inside = scaled == w
+                cell = _cell(everything, values[inside], codes[inside], rule)
                 cells.append({"stage": g["stage"], "scope": g["scope"], "depth": g["depth"], "segment": segment,
                               "scale": scale, "window": int(w) * scale, "first": int(w) * scale,
                               "last": int(w) * scale + scale - 1, **cell})
@@ -187,16 +226,45 @@ def regressions(sp: Spans, depth: int, rule: StageRule, every: dt.timedelta) -> 
     cutoff = max(rejected) if rejected else rule.fdr / max(len(tested), 1)
     alerts = _fold(_explain_away(_merge(cells, arrays, rule), sp.stages, rule, cutoff))
     last = int(long.get_column(C.WINDOW).max() or 0)  # type: ignore[arg-type]
-    findings = [_finding(a, rule, every, last, sp.names) for a in alerts]
+    findings = [_finding(a, rule, every, last, sp.names, sp.stratum or "stratum") for a in alerts]
     return _table(cells, every), findings
 
 
-def _cell(everything: np.ndarray, window: np.ndarray, rule: StageRule) -> dict[str, Any]:
+def _strata(values: np.ndarray, strata: Any) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each value's stratum code (0, 1, ...) and every stratum's values, sorted; with several strata, all the
+    values sorted come last."""
+    _, codes = np.unique(np.asarray(strata, dtype=object).astype(str), return_inverse=True)
+    codes = codes.astype(np.int64).reshape(-1)
+    parts = [np.sort(values[codes == c]) for c in range(int(codes.max()) + 1 if len(codes) else 0)]
+    return codes, [*parts, np.sort(values)] if len(parts) > 1 else parts
+
+
+def _cell(everything: list[np.ndarray], window: np.ndarray, codes: np.ndarray, rule: StageRule) -> dict[str, Any]:
+    """One window's latencies (``window``, with their stratum ``codes``) against the baseline (``everything``:
+    per stratum all its latencies, sorted, then all of them sorted; the baseline is them minus the window's):
+    quantiles, the exceedance count and its exact p-value. One stratum: :func:`_plain_cell`; several: each
+    latency against its own stratum's baseline (:func:`~workbench.service.stratified.stratified_cell`)."""
+    if len(everything) <= 1:
+        return _plain_cell(everything[0] if everything else np.zeros(0), window, rule)
+    present = np.unique(codes)
+    if len(present) == 1 and len(everything[present[0]]) > len(window):  # one stratum: its own baseline
+        return _plain_cell(everything[present[0]], window, rule)
+    parts = [(everything[c], np.sort(window[codes == c])) for c in present]
+    s = stratified_cell(parts, rule.quantile, rule.confidence, everything[-1])
+    m, k, threshold = s["n"], s["above"], s["baseline"]
+    share_low, share_high = wilson_interval(k, m, rule.confidence)
+    return {**s, "tested": m >= rule.min_support and s["baseline_n"] >= rule.min_support,
+            "ratio": s["value"] / threshold if threshold and threshold > 0 else math.nan,
+            "above_share": k / m if m else math.nan, "above_low": share_low, "above_high": share_high}
+
+
+def _plain_cell(everything: np.ndarray, window: np.ndarray, rule: StageRule) -> dict[str, Any]:
     """One window's latencies against its baseline's (``everything`` sorted, minus the window's): quantiles,
     the exceedance count and its exact p-value."""
     w = np.sort(window)
     m, n = len(w), len(everything) - len(w)
-    out: dict[str, Any] = {"n": m, "baseline_n": n, "tested": m >= rule.min_support and n >= rule.min_support}
+    out: dict[str, Any] = {"n": m, "baseline_n": n, "tested": m >= rule.min_support and n >= rule.min_support,
+                           "strata": 1}
     value = float(w[rank(rule.quantile, m) - 1]) if m else math.nan
     low, high = quantile_interval(w, rule.quantile, rule.confidence)
     if n:
@@ -216,17 +284,8 @@ def _cell(everything: np.ndarray, window: np.ndarray, rule: StageRule) -> dict[s
             "expected_share": expected, "p_value": p}
 
 
-def baseline_order_statistic(everything: np.ndarray, window: np.ndarray, r: int) -> float:
-    """The ``r``-th smallest (1-based) of ``everything`` minus ``window`` (both sorted; ``window`` a sub-multiset
-    of ``everything``) without building the difference: it lies among ``everything[r-1 : r+len(window)]``, and is
-    the first candidate with at least ``r`` baseline values at or below it."""
-    candidates = everything[r - 1:r + len(window)]
-    below = (np.searchsorted(everything, candidates, side="right")
-             - np.searchsorted(window, candidates, side="right"))
-    return float(candidates[int(np.argmax(below >= r))])
-
-
-def _merge(cells: list[dict[str, Any]], arrays: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]],
+def _merge(cells: list[dict[str, Any]],
+           arrays: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]],
            rule: StageRule) -> list[dict[str, Any]]:
     """Flagged cells of one stage, scope and scale at most one window apart as one alert over their span;
     among overlapping alerts of one stage and scope (different scales), the strongest."""
@@ -243,11 +302,11 @@ def _merge(cells: list[dict[str, Any]], arrays: dict[tuple[str, str], tuple[np.n
                 runs[-1].append(c)
             else:
                 runs.append([c])
-        windows, values, everything = arrays[(stage, scope)]
+        windows, values, codes, everything = arrays[(stage, scope)]
         for run in runs:
             first, last = run[0]["first"], run[-1]["last"]
             inside = (windows >= first) & (windows <= last)
-            alerts.append({**_cell(everything, values[inside], rule), "stage": stage, "scope": scope,
+            alerts.append({**_cell(everything, values[inside], codes[inside], rule), "stage": stage, "scope": scope,
                            "depth": run[0]["depth"], "segment": run[0]["segment"], "first": first, "last": last,
                            "windows": last - first + 1, "q_value": max(c["q_value"] for c in run)})
     kept: list[dict[str, Any]] = []
@@ -286,7 +345,8 @@ def _explain_away(alerts: list[dict[str, Any]], rows: pl.DataFrame, rule: StageR
             windows = rest.get_column(C.WINDOW).to_numpy()
             values = rest.get_column("latency_ms").to_numpy().astype(float)
             span = (windows >= a["first"]) & (windows <= a["last"])
-            r = _cell(np.sort(values), values[span], rule)
+            codes, everything = _strata(values, rest.get_column(C.STRATUM).to_numpy())
+            r = _cell(everything, values[span], codes[span], rule)
             if not (r["p_value"] <= cutoff and r["ratio"] >= 1 + rule.latency_margin):
                 e["explains"].append(a["scope"])
                 kept.remove(a)
@@ -311,14 +371,19 @@ def _fold(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(kept, key=lambda a: -a["n"] * (a["value"] - a["baseline"]))
 
 
-def _finding(a: dict[str, Any], rule: StageRule, every: dt.timedelta, last: int, names: dict[str, str]) -> Finding:
+def _finding(a: dict[str, Any], rule: StageRule, every: dt.timedelta, last: int, names: dict[str, str],
+             stratum: str) -> Finding:
     where = "all traffic" if a["scope"] == "all" else a["scope"]
     qname = f"p{rule.quantile * 100:g}"
+    strata = a.get("strata", 1)
+    mixed = f" of their {stratum}" if strata > 1 else ""
     message = (f"Stage {a['stage']!r} {qname} latency rose {a['ratio']:.1f}x on {where} "
                f"{when(a['first'], a['last'], every, last)} ({a['baseline']:,.0f} → {a['value']:,.0f} ms, interval "
                f"{a['value_low']:,.0f}–{a['value_high']:,.0f} ms; {a['above_share']:.0%} of requests above the "
-               f"baseline {qname}, expected {a['expected_share']:.0%}; n={a['n']:,}; "
-               f"{confidence_text(a['q_value'])} confidence).")
+               f"baseline {qname}{mixed}, expected {a['expected_share']:.0%}; n={a['n']:,}; "
+               f"{confidence_text(a['q_value'])} confidence)."
+               + (f" Each request is compared with its own {stratum}'s baseline ({strata} {stratum} values; the "
+                  f"baseline {qname} is for this window's {stratum} mix)." if strata > 1 else ""))
     if a["worst_in"]:
         message += f" Worst in {', '.join(a['worst_in'][:3])}."
     if a["also_in"]:
@@ -336,7 +401,7 @@ def _finding(a: dict[str, Any], rule: StageRule, every: dt.timedelta, last: int,
          "above_interval": [a["above_low"], a["above_high"]], "expected_share": a["expected_share"],
          "p_value": a["p_value"], "q_value": a["q_value"], "n": a["n"], "baseline_n": a["baseline_n"],
          "affected_rows": a["above"], "windows": a["windows"], "also_in": a["also_in"], "worst_in": a["worst_in"],
-         "explains": a["explains"],
+         "explains": a["explains"], "strata": a.get("strata", 1),
          "confidence": rule.confidence},
         span_scope(a["first"], min(a["last"], last), every, a["segment"], names))
 

@@ -142,3 +142,12 @@ export function alerts(out: string): Promise<{ alerts: IAlert[] }> {
 export function newNotebook(template: string): Promise<{ path: string }> {
   return requestAPI('notebooks', { method: 'POST', body: JSON.stringify({ template }) });
 }
+
+/**
+ * Where the server extension serves a report's HTML page (a path relative to the server root): opened
+ * in a browser tab of its own, its charts draw (JupyterLab's HTML viewer blocks their scripts).
+ */
+export function reportUrl(path: string): string {
+  const settings = ServerConnection.makeSettings();
+  return URLExt.join(settings.baseUrl, 'workbench', 'report', URLExt.encodeParts(path));
+}

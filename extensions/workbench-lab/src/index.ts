@@ -1,6 +1,7 @@
 /**
  * workbench-lab: the Reliability sidebar (report runs, history and alerts), the launcher and
- * command-palette entries that start a new audit notebook from a template. The findings MIME
+ * command-palette entries that start a new audit notebook from a template; report and audit
+ * notebooks open clean (./clean); plotly charts follow the Lab theme (./theme). The findings MIME
  * renderer is the separate mime extension in ./mime.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
@@ -9,7 +10,9 @@ import { ILauncher } from '@jupyterlab/launcher';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import * as api from './api';
+import { cleanOnOpen } from './clean';
 import { ReliabilitySidebar } from './sidebar';
+import { followTheme } from './theme';
 
 const ICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">' +
@@ -50,6 +53,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     sidebar.title.icon = reliabilityIcon;
     app.shell.add(sidebar, 'left', { rank: 650 });
     restorer?.add(sidebar, sidebar.id);
+    app.docRegistry.addWidgetExtension('Notebook', cleanOnOpen); // report and audit notebooks open clean
+    followTheme(); // plotly charts take the Lab theme's colours
 
     app.commands.addCommand(CommandIDs.open, {
       label: 'Open the Reliability sidebar',

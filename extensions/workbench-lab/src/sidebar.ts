@@ -4,11 +4,13 @@
  * Every state the server reports (a broken template, a run already in progress, a repaired or
  * unreadable history, a run whose process died) is shown as text, never as an empty panel.
  */
+import { PathExt } from '@jupyterlab/coreutils';
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import * as api from './api';
 import { el } from './dom';
+import { FINDINGS_FACTORY } from './mime';
 
 export interface ISidebarOptions {
   /** Open a file (path relative to the server root) in JupyterLab. */
@@ -23,6 +25,32 @@ function button(label: string, onClick: () => void, className = 'jp-mod-styled w
   b.type = 'button';
   b.addEventListener('click', onClick);
   return b;
+}
+
+/** A report's HTML in a new browser tab, served by the server extension, where its charts draw. */
+function openReport(path: string): void {
+  window.open(api.reportUrl(path), '_blank', 'noopener');
+}
+
+/** Whether a parameter names a file or folder (``*_path``, by the templates' convention). */
+function isPath(name: string, p: api.IParameter): boolean {
+  return name.endsWith('_path') && (p.type === 'str' || p.type === 'NoneType');
+}
+
+/** A run or a request in progress, as the sidebar's pinned progress shows it. */
+interface IInProgress {
+  key: string;
+  template: string;
+  status: string;
+  since: string | null;
+}
+
+/** Whether a run of ``template`` is starting or running in ``state``. */
+function inProgress(state: api.IRunsState, template: string): boolean {
+  return (
+    state.runs.some(r => r.template === template && r.status === 'running') ||
+    state.requests.some(r => r.template === template && ['starting', 'running'].includes(r.status))
+  );
 }
 
 function when(iso: string | null): string {
@@ -158,6 +186,12 @@ export class ReliabilitySidebar extends Widget {
         this._conflict = false; // the run that was in the way has ended
         this._say(this._formStatus, '', 'info');
       }
+      if (this._background && !inProgress(state, this._background.template)) {
+        if (this._formStatus.textContent === this._background.note) {
+          this._say(this._formStatus, '', 'info'); // "… is running in the background" goes when the run ends
+        }
+        this._background = null;
+      }
       const { alerts } = await api.alerts(this.out);
       this._renderAlerts(alerts);
     } catch (error) {
@@ -171,6 +205,9 @@ export class ReliabilitySidebar extends Widget {
   private _build(): HTMLElement {
     const root = el('div', 'wb-sidebar-content');
     root.append(el('h2', 'wb-title', 'Reliability'));
+    this._progress.setAttribute('role', 'status');
+    this._progress.setAttribute('aria-label', 'Runs in progress');
+    this._progress.hidden = true;
 
     const form = el('section', 'wb-section');
     form.setAttribute('aria-label', 'Run a report');
@@ -210,7 +247,7 @@ export class ReliabilitySidebar extends Widget {
     const alerts = el('section', 'wb-section');
     alerts.setAttribute('aria-label', 'Latest alerts');
     alerts.append(el('h3', undefined, 'Latest alerts'), this._alertsList);
-    root.append(form, history, alerts);
+    root.append(this._progress, form, history, alerts);
     return root;
   }
 
@@ -230,6 +267,14 @@ export class ReliabilitySidebar extends Widget {
     }
     for (const [name, p] of Object.entries(template.parameters)) {
       const label = el('label', 'wb-field');
+      if (isPath(name, p)) {
+        label.append(el('span', undefined, name), this._pathField(name, shown(p.default, p.type)));
+        if (p.help) {
+          label.append(el('small', 'wb-muted', p.help));
+        }
+        this._fields.append(label);
+        continue;
+      }
       const input = el('input', 'jp-mod-styled');
       input.name = name;
       if (p.type === 'bool') {
@@ -252,6 +297,27 @@ export class ReliabilitySidebar extends Widget {
     }
   }
 
+  /** A path parameter's field: the whole path readable (wrapped, growing with it), and in its tooltip. */
+  private _pathField(name: string, value: string): HTMLTextAreaElement {
+    const field = el('textarea', 'jp-mod-styled wb-path');
+    field.name = name;
+    field.value = value;
+    field.spellcheck = false;
+    const fit = (): void => {
+      field.title = field.value;
+      field.rows = Math.max(1, Math.ceil(field.value.length / 30)); // where CSS field-sizing is not supported
+    };
+    field.addEventListener('input', fit);
+    field.addEventListener('keydown', event => {
+      if (event.key === 'Enter') {
+        event.preventDefault(); // a path is one line
+      }
+    });
+    fit();
+    this._inputs[name] = field;
+    return field;
+  }
+
   private async _run(): Promise<void> {
     const template = this._current();
     if (!template) {
@@ -261,7 +327,7 @@ export class ReliabilitySidebar extends Widget {
     try {
       for (const [name, p] of Object.entries(template.parameters)) {
         const input = this._inputs[name];
-        const value = parseValue(p.type, input.value, input.checked);
+        const value = parseValue(p.type, input.value, input instanceof HTMLInputElement && input.checked);
         if (JSON.stringify(value) !== JSON.stringify(p.default)) {
           parameters[name] = value;
         }
@@ -274,11 +340,9 @@ export class ReliabilitySidebar extends Widget {
     this._say(this._formStatus, `Starting ${template.name}…`, 'info');
     try {
       await api.startRun(template.name, parameters, this.out, this._failOn.value);
-      this._say(
-        this._formStatus,
-        `${template.name} is running in the background; it goes on if you close the browser.`,
-        'info'
-      );
+      const note = `${template.name} is running in the background; it goes on if you close the browser.`;
+      this._background = { template: template.name, note };
+      this._say(this._formStatus, note, 'info');
     } catch (error) {
       this._say(this._formStatus, (error as Error).message, 'error');
       this._conflict = error instanceof api.APIError && error.status === 409;
@@ -288,7 +352,33 @@ export class ReliabilitySidebar extends Widget {
     void this.refresh();
   }
 
+  /** The runs in progress, pinned at the top of the sidebar: visible however far it is scrolled. */
+  private _renderProgress(state: api.IRunsState): void {
+    this._progress.replaceChildren();
+    const items: IInProgress[] = [
+      ...state.requests
+        .filter(r => ['starting', 'running'].includes(r.status))
+        .map(r => ({ key: r.id, template: r.template, status: r.status, since: r.requested_at })),
+      ...state.runs
+        .filter(r => r.status === 'running')
+        .map(r => ({ key: r.key, template: r.template, status: r.status, since: r.started_at }))
+    ];
+    for (const { key, template, status, since } of items) {
+      const line = el('div', 'wb-progress-item');
+      const seconds = since ? Math.max(0, (Date.now() - new Date(since).getTime()) / 1000) : null;
+      line.append(
+        el('span', 'wb-run-name', template),
+        el('span', `wb-badge wb-state-${status}`, status),
+        el('span', 'wb-muted', seconds === null || isNaN(seconds) ? '' : `${seconds.toFixed(0)} s`),
+        button('Cancel', () => void this._cancel(key, template))
+      );
+      this._progress.append(line);
+    }
+    this._progress.hidden = items.length === 0;
+  }
+
   private _renderRuns(state: api.IRunsState): void {
+    this._renderProgress(state);
     this._say(this._historyStatus, state.warning ?? '', state.warning ? 'warning' : 'info');
     this._runsList.replaceChildren();
     for (const request of state.requests) {
@@ -337,7 +427,12 @@ export class ReliabilitySidebar extends Widget {
         actions.append(button('Notebook', () => this._open(run.notebook!)));
       }
       if (run.html && run.status !== 'running') {
-        actions.append(button('HTML', () => this._open(run.html!, 'HTML Viewer')));
+        actions.append(button('HTML', () => openReport(run.html!)));
+      }
+      const files = run.findings.files.filter((f): f is string => !!f);
+      for (const file of run.status !== 'running' ? files : []) {
+        const label = files.length === 1 ? 'Findings' : `Findings: ${PathExt.basename(file, '.json')}`;
+        actions.append(button(label, () => this._open(file, FINDINGS_FACTORY)));
       }
       item.append(actions);
       this._runsList.append(item);
@@ -347,22 +442,43 @@ export class ReliabilitySidebar extends Widget {
     }
   }
 
+  /** The latest alerts, one collapsible group per template (a group stays as the user left it). */
   private _renderAlerts(alerts: api.IAlert[]): void {
     this._alertsList.replaceChildren();
+    const groups = new Map<string, api.IAlert[]>();
     for (const alert of alerts) {
-      const item = el('li', `wb-alert wb-alert-${alert.severity}`);
-      item.append(
-        el('span', `wb-badge wb-sev-${alert.severity}`, alert.severity),
-        el('span', 'wb-run-name', alert.template)
+      groups.set(alert.template, [...(groups.get(alert.template) ?? []), alert]);
+    }
+    for (const [template, items] of groups) {
+      const group = el('details', 'wb-alert-group');
+      group.open = !this._collapsed.has(template);
+      group.addEventListener('toggle', () =>
+        group.open ? this._collapsed.delete(template) : this._collapsed.add(template)
       );
-      const message = alert.html
-        ? button(alert.message, () => this._open(alert.html!, 'HTML Viewer'), 'wb-link')
-        : el('span', undefined, alert.message);
-      item.append(message);
-      this._alertsList.append(item);
+      const summary = el('summary', 'wb-alert-summary');
+      summary.append(el('span', 'wb-run-name', template));
+      for (const severity of ['critical', 'warning', 'info']) {
+        const n = items.filter(a => a.severity === severity).length;
+        if (n) {
+          summary.append(el('span', `wb-badge wb-sev-${severity}`, `${n} ${severity}`));
+        }
+      }
+      const list = el('ul', 'wb-alerts');
+      for (const alert of items) {
+        const item = el('li', `wb-alert wb-alert-${alert.severity}`);
+        item.append(el('span', `wb-badge wb-sev-${alert.severity}`, alert.severity));
+        item.append(
+          alert.html
+            ? button(alert.message, () => openReport(alert.html!), 'wb-link')
+            : el('span', undefined, alert.message)
+        );
+        list.append(item);
+      }
+      group.append(summary, list);
+      this._alertsList.append(group);
     }
     if (!alerts.length) {
-      this._alertsList.append(el('li', 'wb-muted', 'No warning or critical finding in the latest runs.'));
+      this._alertsList.append(el('p', 'wb-muted', 'No warning or critical finding in the latest runs.'));
     }
   }
 
@@ -383,7 +499,7 @@ export class ReliabilitySidebar extends Widget {
 
   private _open: (path: string, factory?: string) => void;
   private _templates: api.ITemplate[] = [];
-  private _inputs: Record<string, HTMLInputElement> = {};
+  private _inputs: Record<string, HTMLInputElement | HTMLTextAreaElement> = {};
   private _select = el('select');
   private _fields = el('div', 'wb-fields');
   private _templateError = el('p', 'wb-status');
@@ -393,7 +509,10 @@ export class ReliabilitySidebar extends Widget {
   private _formStatus = el('p', 'wb-status');
   private _historyStatus = el('p', 'wb-status');
   private _runsList = el('ul', 'wb-runs');
-  private _alertsList = el('ul', 'wb-alerts');
+  private _alertsList = el('div', 'wb-alert-groups');
+  private _collapsed = new Set<string>();
+  private _progress = el('div', 'wb-progress');
   private _timer = 0;
   private _conflict = false;
+  private _background: { template: string; note: string } | null = null;
 }
