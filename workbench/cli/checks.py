@@ -300,8 +300,8 @@ CALIBRATION = Command(
     CALIBRATION_OPTIONS, _calibration)
 
 # -- llm ---------------------------------------------------------------------------------------------
-def _column(key: str, help: str) -> Option:
-    return Option(key, f"{help} column (default '{key}'; absent: its part is skipped)")
+def _column(key: str, what: str, note: str = "absent: its part is skipped") -> Option:
+    return Option(key, f"{what} column (default '{key}'; {note})")
 
 
 LLM_OPTIONS = (
@@ -314,15 +314,15 @@ LLM_OPTIONS = (
     _column("model", "model name"),
     _column("input_tokens", "input tokens"),
     _column("output_tokens", "output tokens"),
-    _column("cost", "cost per request (in --currency)"),
+    _column("cost", "cost per request", "in --currency; absent: computed from --prices"),
     _column("latency_ms", "latency"),
-    _column("status", "status ('ok' or not)"),
-    _column("grounded", "grounded (true/false, null when not judged; or a score with --grounded-threshold)"),
+    _column("status", "status", "'ok' or not"),
+    _column("grounded", "judged grounded", "true/false, null when not judged; or a score with --grounded-threshold"),
     Option("grounded_threshold", "a --grounded score at or above this is grounded", kind=NUMBER),
-    _column("k", "documents asked of the retrieval"),
-    _column("retrieved", "documents returned (0 = empty retrieval)"),
-    _column("first_relevant_rank", "rank 1..k of the first relevant document (null: none)"),
-    _column("relevance_known", "relevance known (true/false)"),
+    _column("k", "documents asked of the retrieval (k)"),
+    _column("retrieved", "documents returned", "0 = empty retrieval"),
+    _column("first_relevant_rank", "first relevant document's rank", "1..k, null when none"),
+    _column("relevance_known", "relevance known", "true/false"),
     _column("retrieval_latency_ms", "retrieval latency"),
     _column("query_type", "query type"),
     with_help(BY, "segment column (repeatable; default: those of region, query_type, model present)"),
