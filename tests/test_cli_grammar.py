@@ -22,6 +22,7 @@ from workbench.findings import validate_findings
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 CHURN, MON, SHADOW, PERF = SAMPLE / "churn", SAMPLE / "monitoring", SAMPLE / "shadow", SAMPLE / "performance"
+LLM = SAMPLE / "llm_app"
 
 # the README's first command, flag by flag, and the config file shipped beside the sample data for it
 README_FLAGS = {
@@ -38,8 +39,13 @@ README_FLAGS = {
                     "--prediction", "prediction", "--score", "score", "--by", "region", "--by", "device",
                     "--by", "plan", "--timestamp", "ts", "--window", "1h",
                     "--reference", str(PERF / "reference.parquet")],
+    "llm": ["--requests", str(LLM / "requests.parquet"), "--timestamp", "timestamp", "--api-key", "api_key",
+            "--user-id", "user_id", "--grounded", "grounded", "--by", "region", "--by", "query_type", "--by", "model",
+            "--version-column", "model_version", "--version-column", "prompt_version", "--window", "1h",
+            "--currency", "USD"],
 }
-SHIPPED = {"drift": MON / "drift.yaml", "shadow": SHADOW / "shadow.yaml", "performance": PERF / "performance.yaml"}
+SHIPPED = {"drift": MON / "drift.yaml", "shadow": SHADOW / "shadow.yaml", "performance": PERF / "performance.yaml",
+           "llm": LLM / "llm.yaml"}
 
 
 def _findings(argv: list[str], out: Path) -> dict:
@@ -242,7 +248,7 @@ def test_version_prints_the_package_version(capsys):
 
 def test_command_names_are_the_check_names_in_results(tmp_path):
     assert [c.name for c in CHECKS] == ["leakage", "drift", "skew", "shadow", "performance", "calibration",
-                                        "service"]
+                                        "service", "llm"]
     for check, config in SHIPPED.items():
         out = tmp_path / f"{check}.json"
         main([check, "--config", str(config), "--out", str(out), "--quiet", "--fail-on", "none"]
@@ -254,12 +260,14 @@ def _api_arguments(check: str) -> set[str]:
     from workbench.drift import check_drift, check_skew
     from workbench.leakage import check_leakage
     from workbench.leakage.config import TOP_KEYS
+    from workbench.llm import check_llm
     from workbench.performance import check_calibration, check_performance
     from workbench.service import check_service
     from workbench.shadow import Guardrails, check_shadow
 
     functions = {"leakage": check_leakage, "drift": check_drift, "skew": check_skew, "shadow": check_shadow,
-                 "performance": check_performance, "calibration": check_calibration, "service": check_service}
+                 "performance": check_performance, "calibration": check_calibration,
+                 "service": check_service, "llm": check_llm}
     names = set(inspect.signature(functions[check]).parameters)
     if check == "leakage":
         names = (names | {"training"}) & set(TOP_KEYS)  # the first positional argument, and a config key
@@ -311,3 +319,45 @@ def test_workbench_calibration_gives_the_result_of_check_calibration(tmp_path, c
     assert [(f["id"], f["severity"]) for f in written["findings"]] == \
         [(f.id, f.severity) for f in expected.findings]
     assert "calibration_drift" in {f["kind"] for f in written["findings"]}
+
+
+def test_the_shipped_llm_config_finds_the_planted_ungrounded_rise_on_billing(tmp_path):
+    planted = json.loads((LLM / "planted.json").read_text())
+    out = tmp_path / "llm.json"
+    assert main(["llm", "--config", str(LLM / "llm.yaml"), "--out", str(out), "--quiet"]) == 1  # critical findings
+    doc = json.loads(out.read_text())
+    validate_findings(doc)
+    assert doc["check"] == "llm"
+    [rise] = [f for f in doc["findings"] if f["kind"] == "hallucination_rate_increase"]
+    assert rise["scope"]["segment"] == planted["hallucination_rate_increase"]["segment"] == {"query_type": "billing"}
+    assert rise["severity"] == "critical" and "since model_version=v7" in rise["message"]
+    assert sorted(f["kind"] for f in doc["findings"]) == ["cost_increase", "hallucination_rate_increase",
+                                                          "retrieval_quality_drop", "retrieval_quality_drop",
+                                                          "token_spike"]
+
+
+def test_llm_prices_file_and_margin_flags_reach_check_llm(tmp_path):
+    from workbench import check_llm
+
+    requests = pl.read_parquet(LLM / "requests.parquet").drop("cost")
+    requests.write_parquet(path := tmp_path / "requests.parquet")
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"gpt-4o": {"input": 0.0025, "output": 0.01},
+                                  "gpt-4o-mini": {"input": 0.00015, "output": 0.0006}}))
+    out = tmp_path / "llm.json"
+    main(["llm", "--requests", str(path), "--prices", str(prices), "--margin", "hit_rate=0.5", "--out", str(out),
+          "--quiet", "--fail-on", "none"])
+    written = json.loads(out.read_text())
+    expected = check_llm(path, prices=json.loads(prices.read_text()), margins={"hit_rate": 0.5})
+    assert [(f["id"], f["severity"]) for f in written["findings"]] == [(f.id, f.severity) for f in expected.findings]
+    assert "hit_rate" not in {f["subject"] for f in written["findings"]}  # a 35-point drop is under a 50-point margin
+    assert "cost_increase" in {f["kind"] for f in written["findings"]}  # cost computed from the prices file
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--margin", "hit_rate=lots"], "--margin expects METRIC=NUMBER"),
+    (["--prices", "no-such-prices.yaml"], "--prices: config file 'no-such-prices.yaml' not found."),
+])
+def test_a_bad_llm_margin_or_prices_file_exits_2(argv, message, capsys):
+    assert main(["llm", "--requests", str(LLM / "requests.parquet"), *argv, "--quiet"]) == 2
+    assert message in capsys.readouterr().err

@@ -312,7 +312,8 @@ def test_demo_data_writes_the_llm_app_folder(tmp_path):
 
     target = write_demo_data(tmp_path / "sample_data")
     names = {p.name for p in (target / "llm_app").iterdir()}
-    assert names == {"generate.py", "requests.parquet", "spans.otlp.jsonl.gz", "prices.yaml", "planted.json"}
+    assert names == {"generate.py", "requests.parquet", "spans.otlp.jsonl.gz", "prices.yaml", "planted.json",
+                     "llm.yaml"}  # llm.yaml: the options of `workbench llm --config`
     assert (target / "llm_app" / "requests.parquet").read_bytes() == (DATA / "requests.parquet").read_bytes()
 
 

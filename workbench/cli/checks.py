@@ -412,4 +412,90 @@ SERVICE = Command(
     SERVICE_OPTIONS, _service, check=_service_check,
     outputs=(*OUTPUTS, *NOTIFICATIONS))
 
-CHECKS = (LEAKAGE, DRIFT, SKEW, SHADOW, PERFORMANCE, CALIBRATION, SERVICE)
+# -- llm ---------------------------------------------------------------------------------------------
+def _column(key: str, what: str, note: str = "absent: its part is skipped") -> Option:
+    return Option(key, f"{what} column (default '{key}'; {note})")
+
+
+LLM_OPTIONS = (
+    Option("requests", "request log, one row per request (parquet/CSV path or glob)", kind=PATH, required=True),
+    Option("judgments", "a separate table of request_id and grounded, joined on the id (path)", kind=PATH),
+    _column("request_id", "request id"),
+    with_help(TIMESTAMP, "request time column (default 'timestamp'; a naive time is read as UTC)"),
+    _column("api_key", "API key"),
+    _column("user_id", "user id"),
+    _column("model", "model name"),
+    _column("input_tokens", "input tokens"),
+    _column("output_tokens", "output tokens"),
+    _column("cost", "cost per request", "in --currency; absent: computed from --prices"),
+    _column("latency_ms", "latency"),
+    _column("status", "status", "'ok' or not"),
+    _column("grounded", "judged grounded", "true/false, null when not judged; or a score with --grounded-threshold"),
+    Option("grounded_threshold", "a --grounded score at or above this is grounded", kind=NUMBER),
+    _column("k", "documents asked of the retrieval (k)"),
+    _column("retrieved", "documents returned", "0 = empty retrieval"),
+    _column("first_relevant_rank", "first relevant document's rank", "1..k, null when none"),
+    _column("relevance_known", "relevance known", "true/false"),
+    _column("retrieval_latency_ms", "retrieval latency"),
+    _column("query_type", "query type"),
+    with_help(BY, "segment column (repeatable; default: those of region, query_type, model present)"),
+    Option("versions", "version column an alert is aligned with (repeatable; default: model_version, "
+                       "prompt_version present)", flag="--version-column", repeat=True, metavar="COLUMN"),
+    Option("depth", "most segment columns combined in one scope (default 2)", kind=COUNT),
+    with_help(WINDOW, "window length, e.g. 1h, 6h, 1d (default 1h)"),
+    Option("prices", "YAML/JSON file of prices per 1,000 tokens by model ({gpt-4o: {input: 0.0025, output: "
+                     "0.01}}), used without a --cost column", kind=PATH, metavar="FILE"),
+    Option("currency", "currency code of --cost and --prices (default USD)", kind=TEXT),
+    Option("min_support", "rows on each side of a tested cell; judged rows for the ungrounded rate (default 50)",
+           kind=COUNT),
+    Option("margins", "smallest change worth an alert for METRIC (repeatable; default "
+                      "workbench.llm.quality.MARGINS), e.g. --margin ungrounded_rate=0.03",
+           kind=PAIR, flag="--margin", repeat=True, metavar="METRIC=VALUE"),
+    Option("confidence", "confidence of every interval (default 0.95)", kind=NUMBER),
+    Option("fdr", "false-discovery rate of every family of tested cells (default 0.01)", kind=NUMBER),
+    Option("spike_factor", "usage spikes: times the usual total (default 3)", kind=NUMBER),
+    Option("min_share", "usage spikes: smallest extra, a share of all traffic's mean usage per window "
+                        "(default 0.1)", kind=NUMBER),
+    Option("min_windows", "usage spikes: active windows of history needed (default 24)", kind=COUNT),
+)
+
+
+def _llm_prices(path: str) -> dict[str, Any]:
+    """The prices file (YAML, or JSON when it ends in .json): model -> {input, output} per 1,000 tokens."""
+    from workbench.cli.config import read_config
+    from workbench.errors import ConfigError
+
+    try:
+        return read_config(path, example="prices.yaml")
+    except ConfigError as exc:
+        raise ConfigError(f"--prices: {exc}") from None
+
+
+def _llm_margins(margins: Mapping[str, str]) -> dict[str, float]:
+    from workbench.errors import ConfigError
+
+    try:
+        return {metric: float(value) for metric, value in margins.items()}
+    except ValueError:
+        raise ConfigError(f"--margin expects METRIC=NUMBER, e.g. ungrounded_rate=0.03; got {dict(margins)}.") \
+            from None
+
+
+def _llm(values: dict[str, Any], outputs: Outputs) -> int:
+    from workbench.llm import check_llm
+
+    if "prices" in values:
+        values["prices"] = _llm_prices(values["prices"])
+    if "margins" in values:
+        values["margins"] = _llm_margins(values["margins"])
+    return finish(check_llm(values.pop("requests"), **values), outputs)
+
+
+LLM = Command(
+    "llm", "LLM application: ungrounded answers, token and cost spikes, retrieval quality",
+    "Check an LLM or RAG application's request log: ungrounded-answer rate and retrieval quality per segment "
+    "and window, token and cost spikes per API key, user and segment. Column flags default to the request-log "
+    "names. Exit status as for `workbench leakage`.",
+    LLM_OPTIONS, _llm)
+
+CHECKS = (LEAKAGE, DRIFT, SKEW, SHADOW, PERFORMANCE, CALIBRATION, SERVICE, LLM)
