@@ -11,8 +11,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from tests.service_data import Plan, make_log
 from workbench.errors import InputError
-from workbench.service import check_service
+from workbench.service import check_service, rates
 from workbench.service.quantiles import exceedance_pmf, exceedance_pvalue
 from workbench.service.stratified import stratified_cell
 
@@ -196,3 +197,36 @@ def test_retries_without_backoff_sit_where_most_of_them_happened():
     first, last = found[0].metrics["first_retry"], found[0].metrics["last_retry"]
     assert last - first > dt.timedelta(hours=12)  # its retries span the day; the message says both
     assert "90% of those without backoff between" in found[0].message
+
+
+def test_an_untested_cell_still_counts_in_its_fdr_family():
+    """One cell passes the support gate among 200 of its depth: its p-value of 1e-4 is within 0.01 alone, not
+    once the other 200 count (q = 1e-4 × 201)."""
+    rule = rates.Rule(min_support=50, margin=0.01, min_ratio=1.5, confidence=0.99, fdr=0.01)
+    hot = {"depth": 1, "tested": True, "p_value": 1e-4, "ratio": 30.0, "difference": 0.07}
+    rates.decide([hot], rule)
+    assert hot["flagged"] and hot["q_value"] == pytest.approx(1e-4)
+    quiet = [{"depth": 1, "tested": False, "p_value": math.nan, "ratio": math.nan, "difference": math.nan}
+             for _ in range(200)]
+    rates.decide([hot, *quiet], rule)
+    assert not hot["flagged"] and hot["q_value"] == pytest.approx(201e-4)
+    assert not any(r["flagged"] for r in quiet) and all(math.isnan(r["q_value"]) for r in quiet)
+
+
+def test_timeouts_whose_retries_lift_their_window_over_the_gate_are_no_rise():
+    """The storm log of test_cli_service: timeouts are 0.5% of original requests throughout (none planted). On
+    /rank at 02:25, 4 of 44 original requests timed out; their retries lift the window to 53 rows, over
+    ``min_support`` (50), where the other 5-minute windows of /rank mostly stay under it. Gated on rows, the
+    family was the few windows the gate let in and the chance cluster alerted."""
+    log = make_log(np.random.default_rng(3), n=6000, plan=Plan(storm=True))
+    window = (pl.col("timestamp") >= _at(145)) & (pl.col("timestamp") < _at(150)) & (pl.col("endpoint") == "/rank")
+    cell = log.filter(window)
+    assert (cell.height, int((cell["attempt"] == 1).sum()), int((cell["status"] == "timeout").sum())) == (53, 44, 4)
+    assert int((log.filter(pl.col("endpoint") == "/rank")["status"] == "timeout").sum()) == 12
+    result = check_service(log)
+    assert result.by_kind("timeout_rate_increase") == ()
+    timeouts = result.tables["timeouts"].filter((pl.col("scope") == "endpoint=/rank") & (pl.col("scale") == 1))
+    tested = timeouts.filter(pl.col("tested"))
+    assert (tested.height, timeouts.height) == (19, 72)
+    hot = tested.filter(pl.col("window") == int(_at(145).timestamp()) // 300).row(0, named=True)
+    assert (hot["k"], hot["n"]) == (4, 53) and hot["p_value"] < 1e-4 and hot["q_value"] > 0.01

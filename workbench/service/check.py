@@ -82,8 +82,9 @@ def check_service(
     to ``depth`` of them. ``window``: the time window (``"5m"``, ``"1h"``, a timedelta).
 
     Decisions: rates (retries per original, fallbacks and timeouts per request) rise when significant after
-    Benjamini–Hochberg at ``fdr``, at least ``min_ratio`` times the baseline and higher by ``margin`` (events
-    per request); both sides need ``min_support`` requests. A stage's ``quantile`` latency regresses when
+    Benjamini–Hochberg at ``fdr`` (over every cell of a scope depth, an untested one as p = 1), at least
+    ``min_ratio`` times the baseline and higher by ``margin`` (events per request); both sides need
+    ``min_support`` requests to be tested. A stage's ``quantile`` latency regresses when
     significant and at least ``1 + latency_margin`` times the baseline. Retries without backoff: the share of
     retries less than ``min_backoff`` (seconds or a duration) after the previous attempt exceeds
     ``no_backoff_share``; retried errors always fail when ``min_retries`` retries never succeeded. Intervals at

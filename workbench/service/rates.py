@@ -12,8 +12,10 @@ Its one-sided p-value is P(X >= k). For a proportion (a share of requests) it is
 
 The decision (:func:`decide`, one small function, meant to be swapped for ``workbench.localize`` once it
 lands): a cell is tested when both sides have at least ``min_support`` units of exposure; Benjamini–Hochberg
-at ``fdr`` runs over the tested cells of one scope depth; a cell is flagged when significant, its rate at
-least ``min_ratio`` times the baseline and higher by at least ``margin``.
+at ``fdr`` runs over every cell of one scope depth (all scales), an untested cell counting as p = 1 (the gate
+is not independent of the events: a timeout's retries add rows and lift its window over ``min_support``, so
+testing only the cells the gate let in would shrink the family around the chance clusters); a cell is flagged
+when significant, its rate at least ``min_ratio`` times the baseline and higher by at least ``margin``.
 
 Alerts (:func:`alerts`): flagged windows of one scope at most one window apart merge into one alert over their
 span (numbers recomputed on the whole span). An alert whose rise disappears once the rows of a stronger
@@ -130,17 +132,21 @@ def compare(k: int, n: int, bk: int, bn: int, confidence: float, *, test: bool =
 
 
 def decide(rows: list[dict[str, Any]], rule: Rule) -> None:
-    """Set ``q_value``, ``cutoff`` and ``flagged`` on every row: Benjamini–Hochberg over the tested cells
-    of one depth; flagged when ``q <= fdr``, ``ratio >= min_ratio`` and ``difference >= margin``."""
+    """Set ``q_value``, ``cutoff`` and ``flagged`` on every row: Benjamini–Hochberg over every cell of one
+    depth, an untested one counting as p = 1 (its ``q_value`` stays NaN); flagged when ``q <= fdr``,
+    ``ratio >= min_ratio`` and ``difference >= margin``."""
     families: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
         r["q_value"], r["cutoff"], r["flagged"] = math.nan, math.nan, False
-        if r["tested"]:
-            families.setdefault(r["depth"], []).append(r)
-    for tested in families.values():
-        p = np.array([r["p_value"] for r in tested])
-        q = benjamini_hochberg(p)
-        rejected = p[q <= rule.fdr]
+        families.setdefault(r["depth"], []).append(r)
+    for family in families.values():
+        tested = [r for r in family if r["tested"]]
+        if not tested:
+            continue
+        p = np.ones(len(family))
+        p[: len(tested)] = [r["p_value"] for r in tested]
+        q = benjamini_hochberg(p)[: len(tested)]
+        rejected = p[: len(tested)][q <= rule.fdr]
         cutoff = float(rejected.max()) if len(rejected) else rule.fdr / len(p)
         for r, qv in zip(tested, q, strict=True):
             r["q_value"], r["cutoff"] = float(qv), cutoff
