@@ -373,7 +373,7 @@ SERVICE_OPTIONS = (
            kind=NUMBER),
     Option("min_retries", "retries a scope (or an error class) needs to be judged (default 20)", kind=COUNT),
     Option("confidence", "confidence of every interval (default 0.95)", kind=NUMBER),
-    Option("fdr", "false-discovery rate across tested cells (default 0.01)", kind=NUMBER),
+    Option("fdr", "false-discovery rate across every scope × window cell of one depth (default 0.01)", kind=NUMBER),
 )
 
 
